@@ -1,0 +1,226 @@
+//! Cgroups through cgroupfs, no manager: the layout of this host (pure v2, pure v1, or hybrid:
+//! v1 controllers plus a v2 tree at /sys/fs/cgroup/unified) is read at run time, and the
+//! container gets a directory of the same relative path in every hierarchy.
+//!
+//! This file: create, join, list, kill, remove. Resource limits live beside it (resources.rs).
+
+use mote_sys::io::Buf;
+use mote_sys::raw::Errno;
+use mote_sys::rustix::fd::OwnedFd;
+use core::mem::MaybeUninit;
+
+use mote_sys::rustix::fs::{self, Mode, OFlags, RawDir, CWD};
+
+use crate::error::{Ctx, Error, Result};
+use crate::state::read_all;
+
+pub const ROOT: &[u8] = b"/sys/fs/cgroup";
+/// Longest cgroup path accepted.
+pub const PATH: usize = 1024;
+/// Most hierarchies a host may have (v1 controllers + named + unified).
+const HIERARCHIES: usize = 16;
+
+pub type CgPath = Buf<PATH>;
+
+/// The hierarchies of this host: mount directories under /sys/fs/cgroup (one on pure v2).
+pub fn hierarchies() -> heapless::Vec<Buf<64>, HIERARCHIES> {
+    let mut v = heapless::Vec::new();
+    let mut top = Buf::<64>::new();
+    top.s(ROOT).s(b"/cgroup.controllers");
+    if fs::access(top.cstr(), fs::Access::EXISTS).is_ok() {
+        let mut b = Buf::new();
+        b.s(ROOT);
+        let _ = v.push(b);
+        return v;
+    }
+    let Ok(fd) = fs::open(c"/sys/fs/cgroup", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) else {
+        return v;
+    };
+    let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
+    let mut dir = RawDir::new(&fd, &mut buf);
+    while let Some(Ok(e)) = dir.next() {
+        let name = e.file_name().to_bytes();
+        if name.starts_with(b".") || e.file_type() != fs::FileType::Directory {
+            continue; // symlinks like cpu,cpuacct point at a hierarchy listed under its own name
+        }
+        let mut b = Buf::<64>::new();
+        b.s(ROOT).c(b'/').s(name);
+        let mut probe = Buf::<96>::new();
+        probe.s(b.as_bytes()).s(b"/cgroup.procs");
+        if fs::access(probe.cstr(), fs::Access::EXISTS).is_ok() {
+            let _ = v.push(b);
+        }
+    }
+    v
+}
+
+/// The container's cgroup path: linux.cgroupsPath, or /mote/<id>.
+pub fn path_for(spec_path: Option<&[u8]>, id: &[u8]) -> Result<CgPath> {
+    let mut p = CgPath::new();
+    match spec_path {
+        Some(s) if !s.is_empty() => {
+            if s.contains(&b':') {
+                return Err(Error::msg("linux.cgroupsPath", s, "systemd slice:prefix:name paths need a systemd cgroup manager; mote writes cgroupfs"));
+            }
+            if s[0] != b'/' {
+                p.c(b'/');
+            }
+            p.s(s);
+        }
+        _ => {
+            p.s(b"/mote/").s(id);
+        }
+    }
+    if p.overflowed() || p.as_bytes().split(|&c| c == b'/').any(|c| c == b"..") {
+        return Err(Error::msg("linux.cgroupsPath", p.as_bytes(), "must not contain .. and must fit 1024 bytes"));
+    }
+    Ok(p)
+}
+
+fn dir_in(h: &[u8], path: &[u8]) -> Buf<{ PATH + 64 }> {
+    let mut d = Buf::new();
+    d.s(h).s(path);
+    d
+}
+
+/// Creates the cgroup in every hierarchy (parents included).
+pub fn create(path: &[u8]) -> Result<()> {
+    for h in hierarchies() {
+        let mut d = dir_in(h.as_bytes(), b"");
+        for comp in path.split(|&c| c == b'/').filter(|c| !c.is_empty()) {
+            d.c(b'/').s(comp);
+            match fs::mkdir(d.cstr(), Mode::from_raw_mode(0o755)) {
+                Ok(()) => {
+                    if h.as_bytes().ends_with(b"/cpuset") {
+                        // A v1 cpuset starts empty and refuses tasks until it has cpus and mems.
+                        copy_parent(&d, b"cpuset.cpus")?;
+                        copy_parent(&d, b"cpuset.mems")?;
+                    }
+                }
+                Err(Errno::EXIST) => {}
+                Err(e) => return Err(Error::sys("create cgroup", d.as_bytes(), e)),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn copy_parent(dir: &Buf<{ PATH + 64 }>, file: &[u8]) -> Result<()> {
+    let d = dir.as_bytes();
+    let parent = &d[..d.iter().rposition(|&c| c == b'/').unwrap_or(0)];
+    let mut src = Buf::<{ PATH + 96 }>::new();
+    src.s(parent).c(b'/').s(file);
+    let mut val = [0u8; 256];
+    let n = read_file(src.cstr(), &mut val)?;
+    let mut dst = Buf::<{ PATH + 96 }>::new();
+    dst.s(d).c(b'/').s(file);
+    write_file(dst.cstr(), &val[..n])
+}
+
+/// Moves process `pid` into the cgroup in every hierarchy.
+pub fn join(path: &[u8], pid: u32) -> Result<()> {
+    let mut v = Buf::<16>::new();
+    v.u(pid as u64);
+    for h in hierarchies() {
+        let mut f = Buf::<{ PATH + 96 }>::new();
+        f.s(h.as_bytes()).s(path).s(b"/cgroup.procs");
+        write_file(f.cstr(), v.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Calls `f` for every pid in the cgroup (read from the first hierarchy that has it).
+pub fn for_each_pid(path: &[u8], mut f: impl FnMut(u32)) {
+    for h in hierarchies() {
+        let mut p = Buf::<{ PATH + 96 }>::new();
+        p.s(h.as_bytes()).s(path).s(b"/cgroup.procs");
+        let mut buf = [0u8; 16384];
+        if let Ok(n) = read_file(p.cstr(), &mut buf) {
+            for line in buf[..n].split(|&c| c == b'\n') {
+                let mut v = 0u32;
+                for &c in line {
+                    v = v.wrapping_mul(10).wrapping_add((c - b'0') as u32);
+                }
+                if !line.is_empty() {
+                    f(v);
+                }
+            }
+            return;
+        }
+    }
+}
+
+/// Sends SIGKILL to everything in the cgroup, then removes it from every hierarchy.
+pub fn destroy(path: &[u8]) -> Result<()> {
+    for attempt in 0..100 {
+        let mut any = false;
+        for_each_pid(path, |pid| {
+            any = true;
+            let _ = mote_sys::raw::kill(pid as i32, 9);
+        });
+        let mut left = false;
+        for h in hierarchies() {
+            let d = dir_in(h.as_bytes(), path);
+            let mut d2 = Buf::<{ PATH + 64 }>::new();
+            d2.s(d.as_bytes());
+            match fs::rmdir(d2.cstr()) {
+                Ok(()) | Err(Errno::NOENT) => {}
+                Err(Errno::BUSY) => left = true,
+                Err(e) => return Err(Error::sys("remove cgroup", d.as_bytes(), e)),
+            }
+        }
+        if !left {
+            return Ok(());
+        }
+        let _ = any;
+        // Killed processes take a moment to leave; 100 x 10 ms at most.
+        let _ = attempt;
+        let ts = mote_sys::rustix::time::Timespec { tv_sec: 0, tv_nsec: 10_000_000 };
+        let _ = mote_sys::rustix::thread::nanosleep(&ts);
+    }
+    Err(Error::msg("remove cgroup", path, "processes did not leave within 1s"))
+}
+
+/// Whether the cgroup is frozen (v1 freezer.state FROZEN or v2 cgroup.freeze 1).
+pub fn is_frozen(path: &[u8]) -> bool {
+    if path.is_empty() {
+        return false;
+    }
+    for h in hierarchies() {
+        let hb = h.as_bytes();
+        let file: &[u8] = if hb.ends_with(b"/freezer") {
+            b"/freezer.state"
+        } else if hb == ROOT {
+            b"/cgroup.freeze"
+        } else {
+            continue;
+        };
+        let mut p = Buf::<{ PATH + 96 }>::new();
+        p.s(hb).s(path).s(file);
+        let mut buf = [0u8; 32];
+        if let Ok(n) = read_file(p.cstr(), &mut buf) {
+            let v = &buf[..n];
+            return v.starts_with(b"FROZEN") || v.starts_with(b"1");
+        }
+    }
+    false
+}
+
+/// Reads a small cgroupfs file.
+pub fn read_file(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize> {
+    let f: OwnedFd = fs::openat(CWD, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", path.to_bytes())?;
+    read_all(&f, buf).ctx("read", path.to_bytes())
+}
+
+/// Writes a value to a cgroupfs file (one write: cgroupfs takes a value per write).
+pub fn write_file(path: &core::ffi::CStr, val: &[u8]) -> Result<()> {
+    let f = fs::openat(CWD, path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", path.to_bytes())?;
+    match mote_sys::rustix::io::write(&f, val) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let mut b = Buf::<{ PATH + 200 }>::new();
+            b.s(path.to_bytes()).s(b" (value ").s(val).c(b')');
+            Err(Error::sys("write", b.as_bytes(), e))
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! `mote create [--bundle DIR] [--pid-file F] [--console-socket S] [--preserve-fds N]
+//! [--no-pivot] [--no-new-keyring] ID`: the container's process is set up and waits for start.
+//!
+//! The create path, straight: state dir -> config -> cgroup -> spawn (child: namespaces, rootfs,
+//! process, ready) -> state.json. Anything that fails undoes what was done before it.
+
+use core::ffi::CStr;
+
+use mote_sys::io::{self, Buf};
+use mote_sys::raw;
+use mote_sys::rustix::fs::{self, FileType, Mode, OFlags, CWD};
+use mote_sys::rustix::process;
+use mote_sys::Args;
+
+use super::{flag, parse, Flag, Global, Parsed};
+use crate::cgroup::{self, CgPath};
+use crate::error::{Ctx, Error, Result};
+use crate::json;
+use crate::linux::spawn::{self, Setup};
+use crate::log;
+use crate::spec::{self, limits, Spec};
+use crate::state::{self, Dir, FIFO};
+
+pub const FLAGS: &[Flag] = &[
+    flag("bundle", b'b', true),
+    flag("pid-file", 0, true),
+    flag("console-socket", 0, true),
+    flag("preserve-fds", 0, true),
+    flag("no-pivot", 0, false),
+    flag("no-new-keyring", 0, false),
+    flag("config", 0, true),
+    flag("detach", b'd', false),
+    flag("keep", 0, false),
+    flag("no-subreaper", 0, false),
+];
+
+pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
+    let p = parse(a, from, "create", FLAGS, g, usize::MAX)?;
+    let id = p.id("create")?;
+    create(a, &p, g, id.to_bytes())?;
+    Ok(0)
+}
+
+/// A created container: its locked state dir, its process and its cgroup.
+pub struct Created {
+    pub dir: Dir,
+    pub pid: u32,
+    pub cgroup: CgPath,
+}
+
+/// Creates container `id` as the flags in `p` say.
+pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8]) -> Result<Created> {
+    // The bundle directory becomes our cwd: relative rootfs and mount sources resolve against it.
+    let bundle = p.get("bundle").unwrap_or(c".");
+    process::chdir(bundle).ctx("bundle", bundle.to_bytes())?;
+    let mut bundle_abs = Buf::<{ limits::PATH }>::new();
+    cwd(&mut bundle_abs)?;
+
+    // Config: read into the arena, validated and unescaped in place, parsed without copies.
+    let cfg = p.get("config").unwrap_or(c"config.json");
+    let buf = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("config", cfg.to_bytes(), "read twice"))?;
+    let doc = read_config(cfg, &bundle_abs, buf)?;
+    let spec = spec::parse(doc.0, doc.1)?;
+    let proc = spec.process.as_ref().ok_or_else(|| Error::msg("config.json:", "process", "missing"))?;
+    if proc.args.is_empty() {
+        return Err(Error::msg("config.json:", "process.args", "must not be empty"));
+    }
+    let mut rootfs = Buf::<{ limits::PATH }>::new();
+    if spec.root.to_bytes().first() != Some(&b'/') {
+        rootfs.s(bundle_abs.as_bytes()).c(b'/');
+    }
+    rootfs.s(spec.root.to_bytes());
+    match fs::stat(rootfs.cstr()) {
+        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {}
+        Ok(_) => return Err(Error::msg("rootfs", rootfs.as_bytes(), "not a directory")),
+        Err(e) => return Err(Error::sys("rootfs", rootfs.as_bytes(), e)),
+    }
+    let preserve_fds = match p.get("preserve-fds") {
+        Some(v) => super::number(v, "--preserve-fds")? as u32,
+        None => 0,
+    };
+    // systemd socket activation: LISTEN_FDS descriptors pass through as runc does.
+    let listen = match a.env(b"LISTEN_FDS") {
+        Some(v) => {
+            let mut b = Buf::<32>::new();
+            b.s(v);
+            super::number(b.cstr(), "LISTEN_FDS")? as u32
+        }
+        None => 0,
+    };
+    let cg = cgroup::path_for(spec.linux.cgroups_path.map(|c| c.to_bytes()), id)?;
+
+    // From here on, everything made is undone on failure.
+    let dir = Dir::create(g.root, id)?;
+    match create_in(&dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds + listen) {
+        Ok(pid) => Ok(Created { dir, pid, cgroup: cg }),
+        Err(e) => {
+            let _ = cgroup::destroy(cg.as_bytes());
+            let _ = dir.remove();
+            Err(e)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, preserve_fds: u32) -> Result<u32> {
+    let mut fifo = Buf::<{ limits::PATH }>::new();
+    fifo.s(dir.path.as_bytes()).c(b'/').s(FIFO.to_bytes());
+    fs::mkfifoat(CWD, fifo.cstr(), Mode::from_raw_mode(0o622)).ctx("create exec fifo", fifo.as_bytes())?;
+    cgroup::create(cg.as_bytes())?;
+    log::debug(g, b"cgroup created");
+    let mut rootfs_c = Buf::<{ limits::PATH }>::new();
+    rootfs_c.s(rootfs.as_bytes());
+    let ctx = Setup {
+        spec,
+        rootfs: rootfs_c.cstr(),
+        fifo: fifo.cstr(),
+        console_socket: p.get("console-socket"),
+        no_pivot: p.has("no-pivot"),
+        preserve_fds,
+        cgroup: cg.as_bytes(),
+    };
+    let child = spawn::spawn(&ctx)?;
+    let start = state::proc_start_time(child.pid).map_or(0, |s| s.0);
+
+    let mut st = Buf::<65536>::new();
+    st.s(br#"{"ociVersion":"#).json(spec.oci_version).s(br#","id":"#).json(id).s(br#","pid":"#).u(child.pid as u64);
+    st.s(br#","starttime":"#).u(start).s(br#","bundle":"#).json(bundle.as_bytes()).s(br#","rootfs":"#).json(rootfs.as_bytes());
+    st.s(br#","created":""#);
+    log::rfc3339(&mut st);
+    st.s(br#"","cgroup":"#).json(cg.as_bytes()).s(br#","annotations":{"#);
+    for (i, (k, v)) in spec.annotations.iter().enumerate() {
+        if i > 0 {
+            st.c(b',');
+        }
+        st.json(k.to_bytes()).c(b':').json(v.to_bytes());
+    }
+    st.s(b"}}");
+    if st.overflowed() {
+        let _ = raw::kill(child.pid as i32, 9);
+        return Err(Error::msg("write state", dir.path.as_bytes(), "state larger than 64 KiB"));
+    }
+    if let Err(e) = dir.write(st.as_bytes()).and_then(|()| pid_file(p.get("pid-file"), child.pid)) {
+        let _ = raw::kill(child.pid as i32, 9);
+        return Err(e);
+    }
+    Ok(child.pid)
+}
+
+/// Reads and prepares config.json; returns (document, root offset).
+fn read_config<'b>(cfg: &CStr, bundle: &Buf<{ limits::PATH }>, buf: &'b mut [u8]) -> Result<(&'b [u8], usize)> {
+    let mut shown = Buf::<{ limits::PATH }>::new();
+    if cfg.to_bytes().first() != Some(&b'/') {
+        shown.s(bundle.as_bytes()).c(b'/');
+    }
+    shown.s(cfg.to_bytes());
+    let f = fs::open(cfg, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", shown.as_bytes())?;
+    let n = match state::read_all(&f, buf) {
+        Ok(n) => n,
+        Err(mote_sys::raw::Errno::FBIG) => {
+            let mut e = Error::msg("read", shown.as_bytes(), "");
+            e.path.s(b": larger than ").u(limits::CONFIG_BYTES as u64).s(b" bytes (spec/limits.rs CONFIG_BYTES)");
+            return Err(e);
+        }
+        Err(e) => return Err(Error::sys("read", shown.as_bytes(), e)),
+    };
+    let doc = &mut buf[..n];
+    match json::prepare(doc) {
+        Ok(root) => Ok((doc, root)),
+        Err(e) => {
+            let mut er = Error::msg("parse", shown.as_bytes(), "");
+            er.path.s(b": invalid JSON at byte ").u(e.offset as u64).s(b": ").s(e.what);
+            Err(er)
+        }
+    }
+}
+
+/// The current directory into `out`.
+pub fn cwd(out: &mut Buf<{ limits::PATH }>) -> Result<()> {
+    let mut b = [0u8; limits::PATH];
+    let n = raw::getcwd(&mut b).ctx("getcwd", "")?;
+    out.s(&b[..n]);
+    Ok(())
+}
+
+/// --pid-file: the process's pid, written atomically as runc does.
+fn pid_file(path: Option<&CStr>, pid: u32) -> Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let mut tmp = Buf::<{ limits::PATH }>::new();
+    tmp.s(path.to_bytes()).s(b".tmp");
+    let f = fs::open(tmp.cstr(), OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC, Mode::from_raw_mode(0o644))
+        .ctx("write pid file", path.to_bytes())?;
+    let mut v = Buf::<16>::new();
+    v.u(pid as u64);
+    io::write_all(io::fd_of(&f), v.as_bytes()).ctx("write pid file", path.to_bytes())?;
+    fs::rename(tmp.cstr(), path).ctx("write pid file", path.to_bytes())
+}

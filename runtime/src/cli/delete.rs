@@ -1,0 +1,41 @@
+//! `mote delete [--force] ID`: kills what is left (with --force, even a running container) and
+//! removes the cgroup and the state dir.
+
+use mote_sys::Args;
+
+use super::{flag, parse, Flag, Global};
+use crate::cgroup;
+use crate::error::{Error, Result};
+use crate::state::{Dir, Status};
+
+const FLAGS: &[Flag] = &[flag("force", b'f', false)];
+
+pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
+    let p = parse(a, from, "delete", FLAGS, g, usize::MAX)?;
+    let id = p.id("delete")?;
+    let dir = match Dir::open(g.root, id.to_bytes()) {
+        Ok(d) => d,
+        // runc: deleting a missing container with --force is not an error.
+        Err(_) if p.has("force") => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    delete(dir, p.has("force"))?;
+    Ok(0)
+}
+
+/// Deletes the container in `dir`.
+pub fn delete(dir: Dir, force: bool) -> Result<()> {
+    let mut buf = [0u8; 16384];
+    let st = dir.read(&mut buf)?;
+    let status = st.status(&dir);
+    if !status.can_delete() && !force {
+        let mut e = Error::msg("cannot delete container", st.id, "");
+        e.path.s(b": it is ").s(status.name()).s(b" (use --force)");
+        return Err(e);
+    }
+    if status != Status::Stopped {
+        let _ = st.signal(9);
+    }
+    cgroup::destroy(st.cgroup)?;
+    dir.remove()
+}

@@ -1,0 +1,67 @@
+//! `mote kill [--all] ID [SIGNAL]`: SIGNAL as a name (TERM, SIGTERM) or a number; TERM by default.
+
+use mote_sys::Args;
+
+use super::{flag, parse, Flag, Global};
+use crate::cgroup;
+use crate::error::{Error, Result};
+use crate::state::Dir;
+
+const FLAGS: &[Flag] = &[flag("all", b'a', false)];
+
+pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
+    let p = parse(a, from, "kill", FLAGS, g, usize::MAX)?;
+    let id = p.id("kill")?;
+    let sig = match p.pos.get(1) {
+        Some(s) => signal(s.to_bytes())?,
+        None => 15,
+    };
+    let dir = Dir::open(g.root, id.to_bytes())?;
+    let mut buf = [0u8; 16384];
+    let st = dir.read(&mut buf)?;
+    let status = st.status(&dir);
+    if !status.can_kill() {
+        let mut e = Error::msg("cannot kill container", st.id, "");
+        e.path.s(b": it is ").s(status.name());
+        return Err(e);
+    }
+    if p.has("all") {
+        cgroup::for_each_pid(st.cgroup, |pid| {
+            let _ = mote_sys::raw::kill(pid as i32, sig);
+        });
+        return Ok(0);
+    }
+    st.signal(sig).map_err(|e| Error::sys("kill", st.id, e))?;
+    Ok(0)
+}
+
+const NAMES: [&str; 31] = [
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM",
+    "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF",
+    "WINCH", "IO", "PWR", "SYS",
+];
+
+/// A signal by number, name, or SIG-name (x86 numbering, which aarch64 and riscv64 share).
+pub fn signal(s: &[u8]) -> Result<i32> {
+    if !s.is_empty() && s.iter().all(|c| c.is_ascii_digit()) {
+        let mut n = 0i32;
+        for &c in s {
+            n = n.saturating_mul(10).saturating_add((c - b'0') as i32);
+        }
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+    }
+    let name = s.strip_prefix(b"SIG").unwrap_or(s);
+    let mut up = [0u8; 16];
+    let n = name.len().min(16);
+    for (d, c) in up.iter_mut().zip(&name[..n]) {
+        *d = c.to_ascii_uppercase();
+    }
+    match NAMES.iter().position(|x| x.as_bytes() == &up[..n]) {
+        Some(i) => Ok(i as i32 + 1),
+        None if &up[..n] == b"IOT" => Ok(6),
+        None if &up[..n] == b"POLL" => Ok(29),
+        None => Err(Error::msg("invalid signal", s, "use a name like TERM or a number")),
+    }
+}

@@ -1,0 +1,69 @@
+//! `mote list [--format table|json] [--quiet]`: every container under --root.
+
+use mote_sys::io::{self, Buf};
+use core::mem::MaybeUninit;
+
+use mote_sys::rustix::fs::{self, FileType, Mode, OFlags, RawDir};
+use mote_sys::Args;
+
+use super::{flag, parse, Flag, Global};
+use crate::error::{Error, Result};
+use crate::state::{oci_json, Dir};
+
+const FLAGS: &[Flag] = &[flag("format", b'f', true), flag("quiet", b'q', false)];
+
+pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
+    let p = parse(a, from, "list", FLAGS, g, usize::MAX)?;
+    let json = match p.get("format").map(|f| f.to_bytes()) {
+        None | Some(b"table") => false,
+        Some(b"json") => true,
+        Some(f) => return Err(Error::msg("--format", f, "must be table or json")),
+    };
+    let quiet = p.has("quiet");
+    let mut out = Buf::<4096>::new();
+    if json {
+        out.c(b'[');
+    } else if !quiet {
+        out.s(b"ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n");
+    }
+    let mut first = true;
+    if let Ok(root) = fs::open(g.root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
+        let mut dbuf = [MaybeUninit::<u8>::uninit(); 4096];
+        let mut d = RawDir::new(&root, &mut dbuf);
+        {
+            while let Some(Ok(e)) = d.next() {
+                let name = e.file_name().to_bytes();
+                if name.starts_with(b".") || e.file_type() != FileType::Directory {
+                    continue;
+                }
+                // A container being created or deleted right now is skipped, not waited for.
+                let Ok(dir) = Dir::open(g.root, name) else { continue };
+                let mut buf = [0u8; 16384];
+                let Ok(st) = dir.read(&mut buf) else { continue };
+                let status = st.status(&dir);
+                if json {
+                    if !first {
+                        out.c(b',');
+                    }
+                    oci_json(&mut out, &st, status);
+                } else if quiet {
+                    out.s(st.id).c(b'\n');
+                } else {
+                    out.s(st.id).c(b'\t').u(if status == crate::state::Status::Stopped { 0 } else { st.pid as u64 });
+                    out.c(b'\t').s(status.name()).c(b'\t').s(st.bundle).c(b'\t').s(st.created).s(b"\troot\n");
+                }
+                first = false;
+                // Flush as we go: the list is unbounded, the buffer is not.
+                if out.len() > 2048 {
+                    io::out(out.as_bytes());
+                    out.clear();
+                }
+            }
+        }
+    }
+    if json {
+        out.s(b"]\n");
+    }
+    io::out(out.as_bytes());
+    Ok(0)
+}

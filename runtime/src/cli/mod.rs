@@ -1,0 +1,207 @@
+//! The command line, runc's: `mote [global flags] VERB [flags] ID [args]`. Flags may come before
+//! or after the container id, as `--flag value`, `--flag=value` or `-f value`; global flags are
+//! accepted after the verb too (engines differ in where they put them).
+
+pub mod create;
+pub mod delete;
+pub mod features;
+pub mod kill;
+pub mod list;
+pub mod run;
+pub mod spec;
+pub mod start;
+pub mod state;
+
+use core::ffi::CStr;
+
+use heapless::Vec;
+use mote_sys::Args;
+
+use crate::error::{Error, Result};
+
+/// A flag a verb takes.
+pub struct Flag {
+    pub long: &'static str,
+    pub short: u8,
+    /// Takes a value (else it is a switch).
+    pub value: bool,
+}
+
+pub const fn flag(long: &'static str, short: u8, value: bool) -> Flag {
+    Flag { long, short, value }
+}
+
+/// Options that apply to every verb.
+pub struct Global {
+    pub root: &'static CStr,
+    pub log: Option<&'static CStr>,
+    pub log_json: bool,
+    pub debug: bool,
+}
+
+/// Global flags: runc's and crun's (the ones mote has no use for are accepted and ignored).
+pub const GLOBAL: &[Flag] = &[
+    flag("root", 0, true),
+    flag("log", 0, true),
+    flag("log-format", 0, true),
+    flag("debug", 0, false),
+    flag("systemd-cgroup", 0, false),
+    flag("cgroup-manager", 0, true),
+    flag("rootless", 0, true),
+    flag("criu", 0, true),
+    flag("log-level", 0, true),
+];
+
+/// Applies global flag `f` with value `v`.
+pub fn set_global(g: &mut Global, f: &Flag, v: Option<&'static CStr>) -> Result<()> {
+    match f.long {
+        "root" => g.root = v.unwrap_or(c"/run/mote"),
+        "log" => g.log = v,
+        "log-format" => {
+            g.log_json = match v.map(|v| v.to_bytes()) {
+                Some(b"json") => true,
+                Some(b"text") => false,
+                _ => return Err(Error::msg("--log-format", v.map(|v| v.to_bytes()).unwrap_or(b""), "must be text or json")),
+            }
+        }
+        "debug" => g.debug = true,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Parses the one global flag at argv[*i] (and its value), advancing *i past them.
+pub fn parse_global(a: &Args, i: &mut usize, g: &mut Global) -> Result<()> {
+    let arg = a.cstr(*i).unwrap_or(c"");
+    let b = arg.to_bytes();
+    let body = b.strip_prefix(b"--").or_else(|| b.strip_prefix(b"-")).unwrap_or(b);
+    let (name, inline) = match body.iter().position(|&c| c == b'=') {
+        Some(eq) => (&body[..eq], CStr::from_bytes_until_nul(&arg.to_bytes_with_nul()[b.len() - body.len() + eq + 1..]).ok()),
+        None => (body, None),
+    };
+    let f = GLOBAL.iter().find(|f| f.long.as_bytes() == name).ok_or_else(|| Error::msg("unknown global flag", b, "see mote --help"))?;
+    *i += 1;
+    let v = if !f.value {
+        Some(c"")
+    } else if inline.is_some() {
+        inline
+    } else {
+        let v = a.cstr(*i).ok_or_else(|| Error::msg("flag needs a value:", b, ""))?;
+        *i += 1;
+        Some(v)
+    };
+    set_global(g, f, v)
+}
+
+/// A verb's parsed command line.
+pub struct Parsed {
+    flags: &'static [Flag],
+    vals: [Option<&'static CStr>; 24],
+    /// Positional arguments (the id first), and everything after `--`.
+    pub pos: Vec<&'static CStr, 8>,
+    /// Index in argv where arguments after the id / after `--` start (exec's command).
+    pub rest: usize,
+}
+
+impl Parsed {
+    /// The value of flag `long`, if given ("" for a switch).
+    pub fn get(&self, long: &str) -> Option<&'static CStr> {
+        let i = self.flags.iter().position(|f| f.long == long)?;
+        self.vals[i]
+    }
+    /// Whether switch `long` was given.
+    pub fn has(&self, long: &str) -> bool {
+        self.get(long).is_some()
+    }
+    /// The container id: the first positional argument, validated.
+    pub fn id(&self, verb: &'static str) -> Result<&'static CStr> {
+        let id = *self.pos.first().ok_or_else(|| Error::msg(verb, "", "requires a container id"))?;
+        crate::state::validate_id(id.to_bytes())?;
+        Ok(id)
+    }
+}
+
+/// Parses argv[from..] against `flags` (and the global ones). `stop_after` positionals end flag
+/// parsing (exec: everything after the id is the command).
+pub fn parse(a: &Args, from: usize, verb: &'static str, flags: &'static [Flag], g: &mut Global, stop_after: usize) -> Result<Parsed> {
+    let mut p = Parsed { flags, vals: [None; 24], pos: Vec::new(), rest: a.len() };
+    let mut i = from;
+    while i < a.len() {
+        let arg = a.cstr(i).unwrap_or(c"");
+        let b = arg.to_bytes();
+        i += 1;
+        if b == b"--" {
+            p.rest = i;
+            break;
+        }
+        if b.len() < 2 || b[0] != b'-' {
+            if p.pos.push(arg).is_err() {
+                return Err(Error::msg(verb, b, "too many arguments"));
+            }
+            if p.pos.len() == stop_after {
+                p.rest = i;
+                break;
+            }
+            continue;
+        }
+        // --name, --name=value, -n, -n value
+        let (name, inline): (&[u8], Option<&'static CStr>) = if b[1] == b'-' {
+            match b.iter().position(|&c| c == b'=') {
+                // The value after '=' is still NUL-terminated: it ends where the argument ends.
+                Some(eq) => (&b[2..eq], CStr::from_bytes_until_nul(&arg.to_bytes_with_nul()[eq + 1..]).ok()),
+                None => (&b[2..], None),
+            }
+        } else {
+            (&b[1..2], if b.len() > 2 { CStr::from_bytes_until_nul(&arg.to_bytes_with_nul()[2..]).ok() } else { None })
+        };
+        let find = |set: &'static [Flag]| {
+            set.iter().position(|f| f.long.as_bytes() == name || (name.len() == 1 && f.short == name[0] && f.short != 0))
+        };
+        let (set, idx, global) = match find(flags) {
+            Some(k) => (flags, k, false),
+            None => match find(GLOBAL) {
+                Some(k) => (GLOBAL, k, true),
+                None => return Err(Error::msg(verb, b, "unknown flag")),
+            },
+        };
+        let f = &set[idx];
+        let val = if f.value {
+            match inline {
+                Some(v) => Some(v),
+                None => {
+                    let v = a.cstr(i).ok_or_else(|| Error::msg(verb, b, "flag needs a value"))?;
+                    i += 1;
+                    Some(v)
+                }
+            }
+        } else {
+            // A switch may still be written --switch=true|false.
+            match inline.map(|v| v.to_bytes()) {
+                Some(b"false") => None,
+                _ => Some(c""),
+            }
+        };
+        if global {
+            set_global(g, f, val)?;
+        } else {
+            p.vals[idx] = val;
+        }
+    }
+    Ok(p)
+}
+
+/// A flag value as a number.
+pub fn number(v: &CStr, what: &'static str) -> Result<u64> {
+    let b = v.to_bytes();
+    let mut n: u64 = 0;
+    if b.is_empty() {
+        return Err(Error::msg(what, b, "not a number"));
+    }
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return Err(Error::msg(what, b, "not a number"));
+        }
+        n = n.checked_mul(10).and_then(|n| n.checked_add((c - b'0') as u64)).ok_or_else(|| Error::msg(what, b, "too large"))?;
+    }
+    Ok(n)
+}

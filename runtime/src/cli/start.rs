@@ -1,0 +1,36 @@
+//! `mote start ID`: lets a created container's process exec (one byte through its exec fifo).
+
+use mote_sys::raw::Errno;
+use mote_sys::rustix::fs::{self, AtFlags, Mode, OFlags};
+use mote_sys::Args;
+
+use super::{parse, Global};
+use crate::error::{Ctx, Error, Result};
+use crate::state::{Dir, FIFO};
+
+pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
+    let p = parse(a, from, "start", &[], g, usize::MAX)?;
+    let id = p.id("start")?;
+    let dir = Dir::open(g.root, id.to_bytes())?;
+    start(&dir)?;
+    Ok(0)
+}
+
+/// Wakes the process of the container in `dir`, if it is created.
+pub fn start(dir: &Dir) -> Result<()> {
+    let mut buf = [0u8; 16384];
+    let st = dir.read(&mut buf)?;
+    let status = st.status(dir);
+    if !status.can_start() {
+        let mut e = Error::msg("cannot start container", st.id, "");
+        e.path.s(b": it is ").s(status.name());
+        return Err(e);
+    }
+    // Non-blocking: with no reader (the process died) this fails instead of hanging.
+    let f = match fs::openat(&dir.fd, FIFO, OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC, Mode::empty()) {
+        Err(Errno::NXIO) => return Err(Error::msg("cannot start container", st.id, "its process is gone")),
+        r => r.ctx("open exec fifo in", dir.path.as_bytes())?,
+    };
+    mote_sys::rustix::io::write(&f, b"0").ctx("write exec fifo in", dir.path.as_bytes())?;
+    fs::unlinkat(&dir.fd, FIFO, AtFlags::empty()).ctx("remove exec fifo in", dir.path.as_bytes())
+}

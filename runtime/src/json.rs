@@ -1,0 +1,447 @@
+//! A zero-copy JSON reader for config.json.
+//!
+//! [`prepare`] validates the whole document once and unescapes every string *in place*: the
+//! decoded text is followed by a NUL, and the bytes up to the closing quote become spaces. After
+//! that every string is a `&CStr` pointing into the config buffer, ready to be handed to a
+//! syscall (mount source, execve argument) with no copy and no allocation. Strings with `\u0000`
+//! are refused, since no kernel interface could take them.
+//!
+//! [`Val`] then walks the prepared document: objects and arrays are iterated lazily.
+
+use core::ffi::CStr;
+
+/// Deepest nesting accepted (config.json needs about 6).
+pub const MAX_DEPTH: usize = 64;
+
+/// A syntax error at a byte offset.
+#[derive(Debug, Clone, Copy)]
+pub struct SyntaxError {
+    pub offset: usize,
+    pub what: &'static str,
+}
+
+type R<T> = Result<T, SyntaxError>;
+
+fn err<T>(offset: usize, what: &'static str) -> R<T> {
+    Err(SyntaxError { offset, what })
+}
+
+fn ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// Validates `b` as one JSON value and unescapes its strings in place; returns the offset of the
+/// root value.
+pub fn prepare(b: &mut [u8]) -> R<usize> {
+    let start = ws(b, 0);
+    let end = value(b, start, 0)?;
+    if ws(b, end) != b.len() {
+        return err(end, "trailing data after the JSON value");
+    }
+    Ok(start)
+}
+
+fn value(b: &mut [u8], i: usize, depth: usize) -> R<usize> {
+    if depth > MAX_DEPTH {
+        return err(i, "nesting too deep");
+    }
+    match b.get(i) {
+        None => err(i, "unexpected end of input"),
+        Some(b'"') => string(b, i),
+        Some(b'{') => {
+            let mut i = ws(b, i + 1);
+            if b.get(i) == Some(&b'}') {
+                return Ok(i + 1);
+            }
+            loop {
+                if b.get(i) != Some(&b'"') {
+                    return err(i, "expected a string key");
+                }
+                let e = string(b, i)?;
+                i = ws(b, e);
+                if b.get(i) != Some(&b':') {
+                    return err(i, "expected ':'");
+                }
+                let v = ws(b, i + 1);
+                let e = value(b, v, depth + 1)?;
+                i = ws(b, e);
+                match b.get(i) {
+                    Some(b',') => i = ws(b, i + 1),
+                    Some(b'}') => return Ok(i + 1),
+                    _ => return err(i, "expected ',' or '}'"),
+                }
+            }
+        }
+        Some(b'[') => {
+            let mut i = ws(b, i + 1);
+            if b.get(i) == Some(&b']') {
+                return Ok(i + 1);
+            }
+            loop {
+                let e = value(b, i, depth + 1)?;
+                i = ws(b, e);
+                match b.get(i) {
+                    Some(b',') => i = ws(b, i + 1),
+                    Some(b']') => return Ok(i + 1),
+                    _ => return err(i, "expected ',' or ']'"),
+                }
+            }
+        }
+        Some(b't') => literal(b, i, b"true"),
+        Some(b'f') => literal(b, i, b"false"),
+        Some(b'n') => literal(b, i, b"null"),
+        Some(b'-' | b'0'..=b'9') => number(b, i),
+        Some(_) => err(i, "unexpected character"),
+    }
+}
+
+fn literal(b: &[u8], i: usize, lit: &[u8]) -> R<usize> {
+    if b[i..].starts_with(lit) { Ok(i + lit.len()) } else { err(i, "invalid literal") }
+}
+
+fn number(b: &[u8], mut i: usize) -> R<usize> {
+    let start = i;
+    let digits = |b: &[u8], mut i: usize| {
+        let s = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        (i, i - s)
+    };
+    if b[i] == b'-' {
+        i += 1;
+    }
+    let (j, n) = digits(b, i);
+    if n == 0 || (b[i] == b'0' && n > 1) {
+        return err(start, "invalid number");
+    }
+    i = j;
+    if b.get(i) == Some(&b'.') {
+        let (j, n) = digits(b, i + 1);
+        if n == 0 {
+            return err(start, "invalid number");
+        }
+        i = j;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let (j, n) = digits(b, i);
+        if n == 0 {
+            return err(start, "invalid number");
+        }
+        i = j;
+    }
+    Ok(i)
+}
+
+fn hex4(b: &[u8], i: usize) -> R<u32> {
+    let mut v = 0u32;
+    for k in 0..4 {
+        let d = match b.get(i + k) {
+            Some(c @ b'0'..=b'9') => c - b'0',
+            Some(c @ b'a'..=b'f') => c - b'a' + 10,
+            Some(c @ b'A'..=b'F') => c - b'A' + 10,
+            _ => return err(i, "invalid \\u escape"),
+        };
+        v = v * 16 + d as u32;
+    }
+    Ok(v)
+}
+
+/// Decodes the string starting at the quote `i` into itself; returns the offset after its
+/// closing quote.
+fn string(b: &mut [u8], i: usize) -> R<usize> {
+    let (mut r, mut w) = (i + 1, i + 1);
+    loop {
+        let c = match b.get(r) {
+            None => return err(i, "unterminated string"),
+            Some(&c) => c,
+        };
+        match c {
+            b'"' => break,
+            0..=0x1f => return err(r, "control character in string"),
+            b'\\' => {
+                let e = match b.get(r + 1) {
+                    None => return err(r, "unterminated string"),
+                    Some(&e) => e,
+                };
+                r += 2;
+                let simple = match e {
+                    b'"' => b'"',
+                    b'\\' => b'\\',
+                    b'/' => b'/',
+                    b'b' => 8,
+                    b'f' => 12,
+                    b'n' => b'\n',
+                    b'r' => b'\r',
+                    b't' => b'\t',
+                    b'u' => 0,
+                    _ => return err(r - 2, "invalid escape"),
+                };
+                if e != b'u' {
+                    b[w] = simple;
+                    w += 1;
+                    continue;
+                }
+                let mut cp = hex4(b, r)?;
+                r += 4;
+                if (0xd800..0xdc00).contains(&cp) {
+                    if b.get(r) != Some(&b'\\') || b.get(r + 1) != Some(&b'u') {
+                        return err(r, "unpaired surrogate");
+                    }
+                    let lo = hex4(b, r + 2)?;
+                    if !(0xdc00..0xe000).contains(&lo) {
+                        return err(r, "unpaired surrogate");
+                    }
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                    r += 6;
+                } else if (0xdc00..0xe000).contains(&cp) {
+                    return err(r - 6, "unpaired surrogate");
+                }
+                if cp == 0 {
+                    return err(r - 6, "\\u0000 in a string");
+                }
+                // UTF-8 encode; never longer than the escape it replaces.
+                if cp < 0x80 {
+                    b[w] = cp as u8;
+                    w += 1;
+                } else if cp < 0x800 {
+                    b[w] = 0xc0 | (cp >> 6) as u8;
+                    b[w + 1] = 0x80 | (cp & 0x3f) as u8;
+                    w += 2;
+                } else if cp < 0x10000 {
+                    b[w] = 0xe0 | (cp >> 12) as u8;
+                    b[w + 1] = 0x80 | ((cp >> 6) & 0x3f) as u8;
+                    b[w + 2] = 0x80 | (cp & 0x3f) as u8;
+                    w += 3;
+                } else {
+                    b[w] = 0xf0 | (cp >> 18) as u8;
+                    b[w + 1] = 0x80 | ((cp >> 12) & 0x3f) as u8;
+                    b[w + 2] = 0x80 | ((cp >> 6) & 0x3f) as u8;
+                    b[w + 3] = 0x80 | (cp & 0x3f) as u8;
+                    w += 4;
+                }
+            }
+            _ => {
+                b[w] = c;
+                w += 1;
+                r += 1;
+            }
+        }
+    }
+    // r is at the closing quote and w <= r: terminate, and pad up to the quote with spaces. With no
+    // escapes w == r and the NUL takes the closing quote's place ([`skip`] knows both shapes).
+    b[w] = 0;
+    if w + 1 < r {
+        b[w + 1..r].fill(b' ');
+    }
+    Ok(r + 1)
+}
+
+/// What a value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Null,
+    Bool,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+impl Kind {
+    /// The JSON name of the kind, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Null => "null",
+            Kind::Bool => "boolean",
+            Kind::Number => "number",
+            Kind::String => "string",
+            Kind::Array => "array",
+            Kind::Object => "object",
+        }
+    }
+}
+
+/// A value inside a prepared document.
+#[derive(Clone, Copy)]
+pub struct Val<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+/// Offset just past the value at `i` of a prepared document.
+fn skip(b: &[u8], mut i: usize) -> usize {
+    let mut depth = 0usize;
+    loop {
+        match b[i] {
+            b'"' => {
+                // Content, NUL, then either nothing (the NUL replaced the quote) or spaces and the
+                // quote. After a string valid JSON never continues with '"', so this is unambiguous.
+                while b[i] != 0 {
+                    i += 1;
+                }
+                let mut j = i + 1;
+                while j < b.len() && b[j] == b' ' {
+                    j += 1;
+                }
+                i = if j < b.len() && b[j] == b'"' { j + 1 } else { i + 1 };
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                i += 1;
+            }
+            b'}' | b']' => {
+                depth -= 1;
+                i += 1;
+            }
+            _ => {
+                if depth == 0 {
+                    // a scalar at top level: run to its end
+                    while i < b.len() && !matches!(b[i], b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
+                        i += 1;
+                    }
+                    return i;
+                }
+                i += 1;
+            }
+        }
+        if depth == 0 {
+            return i;
+        }
+    }
+}
+
+impl<'a> Val<'a> {
+    /// The root value of a document that [`prepare`] accepted (`root` is what it returned).
+    pub fn root(b: &'a [u8], root: usize) -> Self {
+        Val { b, at: root }
+    }
+    /// The kind of value.
+    pub fn kind(&self) -> Kind {
+        match self.b[self.at] {
+            b'n' => Kind::Null,
+            b't' | b'f' => Kind::Bool,
+            b'"' => Kind::String,
+            b'[' => Kind::Array,
+            b'{' => Kind::Object,
+            _ => Kind::Number,
+        }
+    }
+    /// The string as a C string (decoded, NUL-terminated in the buffer).
+    pub fn cstr(&self) -> Option<&'a CStr> {
+        if self.kind() != Kind::String {
+            return None;
+        }
+        CStr::from_bytes_until_nul(&self.b[self.at + 1..]).ok()
+    }
+    /// The string's bytes, without the NUL.
+    pub fn bytes(&self) -> Option<&'a [u8]> {
+        self.cstr().map(|c| c.to_bytes())
+    }
+    /// The raw text of a number.
+    fn num(&self) -> Option<&'a [u8]> {
+        if self.kind() != Kind::Number {
+            return None;
+        }
+        Some(&self.b[self.at..skip(self.b, self.at)])
+    }
+    /// The number as an i64, if it is an integer in range.
+    pub fn i64(&self) -> Option<i64> {
+        let t = self.num()?;
+        let (neg, d) = if t[0] == b'-' { (true, &t[1..]) } else { (false, t) };
+        let mut v: i64 = 0;
+        for &c in d {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v.checked_mul(10)?.checked_add((c - b'0') as i64)?;
+        }
+        Some(if neg { -v } else { v })
+    }
+    /// The number as a u64, if it is a non-negative integer in range.
+    pub fn u64(&self) -> Option<u64> {
+        let t = self.num()?;
+        let mut v: u64 = 0;
+        for &c in t {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+        }
+        Some(v)
+    }
+    /// The boolean.
+    pub fn bool(&self) -> Option<bool> {
+        match self.b[self.at] {
+            b't' => Some(true),
+            b'f' => Some(false),
+            _ => None,
+        }
+    }
+    /// Iterates an object's (key, value) pairs.
+    pub fn obj(&self) -> Option<Obj<'a>> {
+        (self.kind() == Kind::Object).then(|| Obj { b: self.b, i: self.at + 1 })
+    }
+    /// Iterates an array's elements.
+    pub fn arr(&self) -> Option<Arr<'a>> {
+        (self.kind() == Kind::Array).then(|| Arr { b: self.b, i: self.at + 1 })
+    }
+}
+
+/// Iterator over an object's members.
+pub struct Obj<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Iterator for Obj<'a> {
+    type Item = (&'a CStr, Val<'a>);
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.b;
+        let mut i = ws(b, self.i);
+        if b[i] == b',' {
+            i = ws(b, i + 1);
+        }
+        if b[i] == b'}' {
+            self.i = i;
+            return None;
+        }
+        let key = CStr::from_bytes_until_nul(&b[i + 1..]).ok()?;
+        i = ws(b, skip(b, i));
+        i = ws(b, i + 1); // ':'
+        let v = Val { b, at: i };
+        self.i = skip(b, i);
+        Some((key, v))
+    }
+}
+
+/// Iterator over an array's elements.
+pub struct Arr<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Iterator for Arr<'a> {
+    type Item = Val<'a>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.b;
+        let mut i = ws(b, self.i);
+        if b[i] == b',' {
+            i = ws(b, i + 1);
+        }
+        if b[i] == b']' {
+            self.i = i;
+            return None;
+        }
+        let v = Val { b, at: i };
+        self.i = skip(b, i);
+        Some(v)
+    }
+}

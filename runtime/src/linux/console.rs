@@ -1,0 +1,44 @@
+//! process.terminal with --console-socket: the pseudo-terminal is made inside the container (its
+//! own devpts), the master sent to the engine over the socket (SCM_RIGHTS), and the slave becomes
+//! the controlling terminal and stdio of the process.
+
+use core::ffi::CStr;
+use core::mem::MaybeUninit;
+
+use mote_sys::rustix::fd::{AsFd, OwnedFd};
+use mote_sys::rustix::fs::{self, Mode, OFlags};
+use mote_sys::rustix::io::IoSlice;
+use mote_sys::rustix::net::{self, AddressFamily, SendAncillaryBuffer, SendAncillaryMessage, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
+use mote_sys::rustix::{process, pty, stdio};
+
+use crate::error::{Ctx, Result};
+
+/// Connects to the engine's console socket (before the root switch: it is a host path).
+pub fn connect(path: &CStr) -> Result<OwnedFd> {
+    let s = net::socket_with(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::CLOEXEC, None).ctx("console socket", path.to_bytes())?;
+    let addr = SocketAddrUnix::new(path).ctx("console socket", path.to_bytes())?;
+    net::connect(&s, &addr).ctx("console socket", path.to_bytes())?;
+    Ok(s)
+}
+
+/// Makes the pty, sends its master, and takes the slave as the controlling terminal and stdio.
+pub fn setup(sock: OwnedFd, terminal: bool) -> Result<()> {
+    if !terminal {
+        return Ok(());
+    }
+    let master = fs::open(c"/dev/ptmx", OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty()).ctx("console", "/dev/ptmx")?;
+    pty::unlockpt(&master).ctx("console", "unlockpt")?;
+    let slave = pty::ioctl_tiocgptpeer(&master, pty::OpenptFlags::RDWR | pty::OpenptFlags::NOCTTY).ctx("console", "TIOCGPTPEER")?;
+    let mut space = [MaybeUninit::<u8>::uninit(); mote_sys::rustix::cmsg_space!(ScmRights(1))];
+    let mut cmsg = SendAncillaryBuffer::new(&mut space);
+    let fds = [master.as_fd()];
+    cmsg.push(SendAncillaryMessage::ScmRights(&fds));
+    net::sendmsg(&sock, &[IoSlice::new(b"/dev/ptmx")], &mut cmsg, SendFlags::empty()).ctx("console", "send master to console socket")?;
+    drop(master);
+    process::setsid().ctx("console", "setsid")?;
+    process::ioctl_tiocsctty(&slave).ctx("console", "TIOCSCTTY")?;
+    stdio::dup2_stdin(&slave).ctx("console", "dup2 stdin")?;
+    stdio::dup2_stdout(&slave).ctx("console", "dup2 stdout")?;
+    stdio::dup2_stderr(&slave).ctx("console", "dup2 stderr")?;
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! Putting a process into a container: spawn (clone3 or unshare+fork, and the parent/child
+//! sync), rootfs (mounts, devices, pivot_root), process (user, caps, rlimits, exec).
+
+pub mod console;
+pub mod process;
+pub mod resolve;
+pub mod rootfs;
+pub mod spawn;

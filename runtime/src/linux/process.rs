@@ -1,0 +1,165 @@
+//! The container process's own settings, applied last in the child: rlimits, oom score,
+//! personality, user and groups, capabilities, no_new_privs, umask, cwd; then exec.
+
+use core::ffi::CStr;
+
+use mote_sys::io::Buf;
+use mote_sys::linux_raw_sys::general as g;
+use mote_sys::linux_raw_sys::prctl as pr;
+use mote_sys::raw::{self, CArray, Errno};
+use mote_sys::rustix::fs::{self, Access, FileType, Mode, OFlags, CWD};
+use mote_sys::rustix::process::{self, Resource, Rlimit};
+
+use crate::error::{Ctx, Error, Result};
+use crate::spec::{limits, Process};
+
+const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Settings that need privilege: before the user switch.
+pub fn privileged(p: &Process<'_>, personality: Option<u32>) -> Result<()> {
+    for r in &p.rlimits {
+        let res = resource(r.resource);
+        process::setrlimit(res, Rlimit { current: Some(r.soft), maximum: Some(r.hard) }).map_err(|e| {
+            Error::sys("setrlimit", crate::spec::RLIMITS[r.resource as usize], e)
+        })?;
+    }
+    if let Some(adj) = p.oom_score_adj {
+        let mut v = Buf::<16>::new();
+        v.i(adj as i64);
+        let f = fs::open(c"/proc/self/oom_score_adj", OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/proc/self/oom_score_adj")?;
+        mote_sys::io::write_all(mote_sys::io::fd_of(&f), v.as_bytes()).ctx("write oomScoreAdj to", "/proc/self/oom_score_adj")?;
+    }
+    if let Some(pers) = personality {
+        raw::personality(pers).ctx("personality", "linux.personality")?;
+    }
+    Ok(())
+}
+
+fn resource(r: u32) -> Resource {
+    match r {
+        0 => Resource::Cpu,
+        1 => Resource::Fsize,
+        2 => Resource::Data,
+        3 => Resource::Stack,
+        4 => Resource::Core,
+        5 => Resource::Rss,
+        6 => Resource::Nproc,
+        7 => Resource::Nofile,
+        8 => Resource::Memlock,
+        9 => Resource::As,
+        10 => Resource::Locks,
+        11 => Resource::Sigpending,
+        12 => Resource::Msgqueue,
+        13 => Resource::Nice,
+        14 => Resource::Rtprio,
+        _ => Resource::Rttime,
+    }
+}
+
+/// Switches to the configured user and capability sets (runc's order: bounding set while still
+/// privileged, keep caps across setuid, then the other sets, then ambient).
+pub fn user_and_caps(p: &Process<'_>) -> Result<()> {
+    let [bounding, effective, inheritable, permitted, ambient] = p.caps;
+    if let Some(b) = bounding {
+        for cap in 0..64u32 {
+            if b & (1 << cap) == 0 {
+                match raw::prctl(pr::PR_CAPBSET_DROP, cap as usize, 0, 0, 0) {
+                    Ok(_) => {}
+                    Err(Errno::INVAL) => break, // past the kernel's last capability
+                    Err(e) => return Err(Error::sys("drop capability from bounding set", crate::spec::CAPS.get(cap as usize).copied().unwrap_or("?"), e)),
+                }
+            }
+        }
+    }
+    let any_caps = effective.is_some() || permitted.is_some() || inheritable.is_some() || ambient.is_some();
+    if any_caps {
+        raw::prctl(pr::PR_SET_KEEPCAPS, 1, 0, 0, 0).ctx("prctl", "PR_SET_KEEPCAPS")?;
+    }
+    match raw::setgroups(&p.additional_gids) {
+        Ok(()) => {}
+        // setgroups is denied in a user namespace whose /proc/PID/setgroups says deny.
+        Err(Errno::PERM) if p.additional_gids.is_empty() => {}
+        Err(e) => return Err(Error::sys("setgroups", "process.user.additionalGids", e)),
+    }
+    raw::setresgid(p.gid, p.gid, p.gid).ctx("setgid", "process.user.gid")?;
+    raw::setresuid(p.uid, p.uid, p.uid).ctx("setuid", "process.user.uid")?;
+    if any_caps {
+        raw::prctl(pr::PR_SET_KEEPCAPS, 0, 0, 0, 0).ctx("prctl", "PR_SET_KEEPCAPS")?;
+        raw::capset(effective.unwrap_or(0), permitted.unwrap_or(0), inheritable.unwrap_or(0)).ctx("capset", "process.capabilities")?;
+        let _ = raw::prctl(pr::PR_CAP_AMBIENT, pr::PR_CAP_AMBIENT_CLEAR_ALL as usize, 0, 0, 0);
+        if let Some(a) = ambient {
+            for cap in 0..64u32 {
+                if a & (1 << cap) != 0 {
+                    raw::prctl(pr::PR_CAP_AMBIENT, pr::PR_CAP_AMBIENT_RAISE as usize, cap as usize, 0, 0)
+                        .ctx("raise ambient capability", crate::spec::CAPS.get(cap as usize).copied().unwrap_or("?"))?;
+                }
+            }
+        }
+    }
+    if p.no_new_privileges {
+        raw::prctl(pr::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0).ctx("prctl", "PR_SET_NO_NEW_PRIVS")?;
+    }
+    if let Some(m) = p.umask {
+        process::umask(Mode::from_raw_mode(m & 0o777));
+    }
+    Ok(())
+}
+
+/// Finds args[0] as execvp would, in the PATH of the process's environment; the result is
+/// written to `out`. Checked before "ready" so that create fails, not start.
+pub fn find_exec(p: &Process<'_>, out: &mut Buf<{ limits::PATH }>) -> Result<()> {
+    let arg0 = p.args.first().ok_or_else(|| Error::msg("config.json:", "process.args", "must not be empty"))?.to_bytes();
+    let not_found = |why: &'static str| {
+        let mut e = Error::msg("exec:", "", why);
+        e.path.c(b'"').s(arg0).c(b'"');
+        e
+    };
+    if arg0.contains(&b'/') {
+        out.s(arg0);
+        return check_exec(out).map_err(|e| {
+            let mut er = not_found("");
+            er.errno = Some(e);
+            er
+        });
+    }
+    let path = p.env.iter().find_map(|e| e.to_bytes().strip_prefix(b"PATH=")).unwrap_or(DEFAULT_PATH);
+    for dir in path.split(|&c| c == b':') {
+        out.clear();
+        out.s(if dir.is_empty() { b"." } else { dir }).c(b'/').s(arg0);
+        if check_exec(out).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(not_found("executable file not found in $PATH"))
+}
+
+fn check_exec(p: &mut Buf<{ limits::PATH }>) -> core::result::Result<(), Errno> {
+    let st = fs::statat(CWD, p.cstr(), fs::AtFlags::empty())?;
+    if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+        return Err(Errno::ACCESS);
+    }
+    fs::access(p.cstr(), Access::EXEC_OK)
+}
+
+/// Marks every descriptor past the preserved ones close-on-exec, then execs.
+pub fn exec(path: &mut Buf<{ limits::PATH }>, p: &Process<'_>, preserve_fds: u32) -> Error {
+    let _ = raw::cloexec_range(3 + preserve_fds, u32::MAX);
+    let mut argv = CArray::<'_, { limits::ARGS + 1 }>::new();
+    for a in &p.args {
+        argv.push(a);
+    }
+    let mut envp = CArray::<'_, { limits::ENV + 2 }>::new();
+    let has_path = p.env.iter().any(|e| e.to_bytes().starts_with(b"PATH="));
+    for e in &p.env {
+        envp.push(e);
+    }
+    let default_path: &CStr = c"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    if !has_path {
+        envp.push(default_path);
+    }
+    let _ = g::S_IFREG;
+    let e = raw::exec(path.cstr(), &argv, &envp);
+    let mut er = Error::sys("exec", path.as_bytes(), e);
+    er.what = "exec";
+    er
+}

@@ -1,0 +1,166 @@
+//! Paths inside a container's rootfs, resolved so that nothing in the image (a symlink, a `..`)
+//! can lead outside it: openat2(RESOLVE_IN_ROOT) where the kernel has it, and where it does not
+//! (qemu-user 7.2 gives ENOSYS) a component-by-component walk with O_NOFOLLOW that does the same:
+//! `..` stops at the root, symlinks are read and resolved relative to the root.
+
+use core::mem::MaybeUninit;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use heapless::Vec;
+use mote_sys::io::Buf;
+use mote_sys::raw::Errno;
+use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use mote_sys::rustix::fs::{self, FileType, Mode, OFlags, ResolveFlags};
+use mote_sys::rustix::io::fcntl_dupfd_cloexec;
+
+use crate::spec::limits;
+
+static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
+/// Symlinks followed in one resolution at most (the kernel's limit).
+const MAX_LINKS: usize = 40;
+
+/// Opens `path` inside `root` as an O_PATH descriptor (following symlinks, within the root).
+pub fn open(root: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Errno> {
+    let mut p = Buf::<{ limits::PATH }>::new();
+    p.s(path);
+    if p.overflowed() {
+        return Err(Errno::NAMETOOLONG);
+    }
+    if !NO_OPENAT2.load(Ordering::Relaxed) {
+        let r = fs::openat2(root, p.cstr(), OFlags::PATH | OFlags::CLOEXEC, Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS);
+        match r {
+            Err(Errno::NOSYS) => NO_OPENAT2.store(true, Ordering::Relaxed),
+            r => return r,
+        }
+    }
+    walk(root, path)
+}
+
+/// The openat2 fallback: resolve component by component, never above `root`.
+fn walk(root: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Errno> {
+    let mut rest = Buf::<{ limits::PATH }>::new();
+    rest.s(path);
+    let mut pos = 0;
+    let mut parents: Vec<OwnedFd, 64> = Vec::new();
+    let mut cur = fcntl_dupfd_cloexec(root, 0)?;
+    let mut links = 0;
+    loop {
+        let b = rest.as_bytes();
+        while pos < b.len() && b[pos] == b'/' {
+            pos += 1;
+        }
+        if pos == b.len() {
+            return Ok(cur);
+        }
+        let end = b[pos..].iter().position(|&c| c == b'/').map_or(b.len(), |e| pos + e);
+        let mut comp = Buf::<256>::new();
+        comp.s(&b[pos..end]);
+        if comp.overflowed() {
+            return Err(Errno::NAMETOOLONG);
+        }
+        pos = end;
+        match comp.as_bytes() {
+            b"." => continue,
+            b".." => {
+                // At the root, `..` is the root itself.
+                if let Some(p) = parents.pop() {
+                    cur = p;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let fd = fs::openat(&cur, comp.cstr(), OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+        if FileType::from_raw_mode(fs::fstat(&fd)?.st_mode) != FileType::Symlink {
+            parents.push(cur).map_err(|_| Errno::NAMETOOLONG)?;
+            cur = fd;
+            continue;
+        }
+        links += 1;
+        if links > MAX_LINKS {
+            return Err(Errno::LOOP);
+        }
+        let mut target = [MaybeUninit::<u8>::uninit(); limits::PATH];
+        let (t, _) = fs::readlinkat_raw(&fd, c"", &mut target)?;
+        let mut next = Buf::<{ limits::PATH }>::new();
+        next.s(&*t).c(b'/').s(&rest.as_bytes()[pos..]);
+        if next.overflowed() {
+            return Err(Errno::NAMETOOLONG);
+        }
+        if t.first() == Some(&b'/') {
+            parents.clear();
+            cur = fcntl_dupfd_cloexec(root, 0)?;
+        }
+        rest = next;
+        pos = 0;
+    }
+}
+
+/// What to create when a path is missing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Make {
+    Dir,
+    File,
+}
+
+/// Opens `path` inside `root`, creating what is missing (directories, and the last component as
+/// `last`), each creation made relative to its already-resolved parent.
+pub fn open_or_create(root: BorrowedFd<'_>, path: &[u8], last: Make) -> Result<OwnedFd, Errno> {
+    match open(root, path) {
+        Err(Errno::NOENT) => {}
+        r => return r,
+    }
+    let trimmed = trim(path);
+    let (parent, name) = match trimmed.iter().rposition(|&c| c == b'/') {
+        Some(i) => (&trimmed[..i], &trimmed[i + 1..]),
+        None => (&b""[..], trimmed),
+    };
+    let dir = if parent.is_empty() { fcntl_dupfd_cloexec(root, 0)? } else { open_or_create(root, parent, Make::Dir)? };
+    let mut n = Buf::<256>::new();
+    n.s(name);
+    let r = match last {
+        Make::Dir => fs::mkdirat(&dir, n.cstr(), Mode::from_raw_mode(0o755)),
+        Make::File => fs::openat(&dir, n.cstr(), OFlags::CREATE | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::from_raw_mode(0o644)).map(drop),
+    };
+    match r {
+        Ok(()) | Err(Errno::EXIST) => open(root, path),
+        Err(e) => Err(e),
+    }
+}
+
+/// `path` without trailing slashes.
+fn trim(path: &[u8]) -> &[u8] {
+    let mut p = path;
+    while p.len() > 1 && p.ends_with(b"/") {
+        p = &p[..p.len() - 1];
+    }
+    p
+}
+
+/// The directory fd holding `path`'s last component and that component's name (for mknodat,
+/// symlinkat), creating the parents.
+pub fn parent_of<'p>(root: BorrowedFd<'_>, path: &'p [u8]) -> Result<(OwnedFd, &'p [u8]), Errno> {
+    let t = trim(path);
+    match t.iter().rposition(|&c| c == b'/') {
+        Some(i) if i > 0 => Ok((open_or_create(root, &t[..i], Make::Dir)?, &t[i + 1..])),
+        Some(i) => Ok((fcntl_dupfd_cloexec(root, 0)?, &t[i + 1..])),
+        None => Ok((fcntl_dupfd_cloexec(root, 0)?, t)),
+    }
+}
+
+/// "/proc/self/fd/N": a path naming what the descriptor names, for mount(2).
+pub fn fd_path<F: AsFd>(fd: &F) -> Buf<32> {
+    use mote_sys::rustix::fd::AsRawFd;
+    let mut b = Buf::new();
+    b.s(b"/proc/self/fd/").u(fd.as_fd().as_raw_fd() as u64);
+    b
+}
+
+/// A name as a C string in a small buffer.
+pub fn cname(name: &[u8]) -> Buf<256> {
+    let mut b = Buf::new();
+    b.s(name);
+    b
+}
+

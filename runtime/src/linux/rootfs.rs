@@ -1,0 +1,307 @@
+//! The container's root filesystem: mounts in config order, devices, pivot_root, masked and
+//! read-only paths. Runs in the child, inside the new mount namespace. Every destination is
+//! resolved inside the rootfs (resolve.rs) and mounted through /proc/self/fd/N, so a symlink in
+//! the image can never send a mount outside it.
+
+use core::ffi::CStr;
+
+use mote_sys::io::Buf;
+use mote_sys::linux_raw_sys::general as g;
+use mote_sys::raw::{self, Errno};
+use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use mote_sys::rustix::fs::{self, FileType, Mode, OFlags};
+use mote_sys::rustix::process;
+
+use super::resolve::{self, cname, fd_path, Make};
+use crate::error::{Ctx, Error, Result};
+use crate::spec::{self, Mount, Spec};
+
+const MS_RDONLY: u64 = g::MS_RDONLY as u64;
+const MS_BIND: u64 = g::MS_BIND as u64;
+const MS_REC: u64 = g::MS_REC as u64;
+const MS_REMOUNT: u64 = g::MS_REMOUNT as u64;
+/// Flags a bind remount must keep or the kernel refuses it (EPERM) in a user namespace.
+const LOCKED: u64 = (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC | g::MS_NOATIME | g::MS_NODIRATIME | g::MS_RELATIME) as u64;
+
+/// (option, flags set, flags cleared)
+const OPTIONS: &[(&[u8], u64, u64)] = &[
+    (b"ro", MS_RDONLY, 0),
+    (b"rw", 0, MS_RDONLY),
+    (b"nosuid", g::MS_NOSUID as u64, 0),
+    (b"suid", 0, g::MS_NOSUID as u64),
+    (b"nodev", g::MS_NODEV as u64, 0),
+    (b"dev", 0, g::MS_NODEV as u64),
+    (b"noexec", g::MS_NOEXEC as u64, 0),
+    (b"exec", 0, g::MS_NOEXEC as u64),
+    (b"sync", g::MS_SYNCHRONOUS as u64, 0),
+    (b"async", 0, g::MS_SYNCHRONOUS as u64),
+    (b"dirsync", g::MS_DIRSYNC as u64, 0),
+    (b"remount", MS_REMOUNT, 0),
+    (b"mand", g::MS_MANDLOCK as u64, 0),
+    (b"nomand", 0, g::MS_MANDLOCK as u64),
+    (b"noatime", g::MS_NOATIME as u64, 0),
+    (b"atime", 0, g::MS_NOATIME as u64),
+    (b"nodiratime", g::MS_NODIRATIME as u64, 0),
+    (b"diratime", 0, g::MS_NODIRATIME as u64),
+    (b"relatime", g::MS_RELATIME as u64, 0),
+    (b"norelatime", 0, g::MS_RELATIME as u64),
+    (b"strictatime", g::MS_STRICTATIME as u64, 0),
+    (b"nostrictatime", 0, g::MS_STRICTATIME as u64),
+    (b"bind", MS_BIND, 0),
+    (b"rbind", MS_BIND | MS_REC, 0),
+    (b"defaults", 0, 0),
+    (b"silent", 0, 0),
+    (b"loud", 0, 0),
+    (b"tmpcopyup", 0, 0), // crun's extension; accepted, nothing to copy on a fresh tmpfs
+];
+
+/// A mount's options split into flags, propagation changes and the data string.
+struct Opts {
+    flags: u64,
+    propagation: [u64; 4],
+    nprop: usize,
+    data: Buf<1024>,
+}
+
+fn parse_opts(m: &Mount<'_>) -> Result<Opts> {
+    let mut o = Opts { flags: 0, propagation: [0; 4], nprop: 0, data: Buf::new() };
+    for opt in &m.options {
+        let b = opt.to_bytes();
+        if let Some(&(_, set, clear)) = OPTIONS.iter().find(|(n, _, _)| *n == b) {
+            o.flags = (o.flags | set) & !clear;
+        } else if let Some(p) = spec::propagation(b) {
+            if o.nprop < 4 {
+                o.propagation[o.nprop] = p;
+                o.nprop += 1;
+            }
+        } else if b == b"idmap" || b == b"ridmap" {
+            return Err(Error::msg("mount", m.destination.to_bytes(), "idmapped mounts are not supported yet"));
+        } else {
+            if !o.data.is_empty() {
+                o.data.c(b',');
+            }
+            o.data.s(b);
+        }
+    }
+    if o.data.overflowed() {
+        return Err(Error::msg("mount", m.destination.to_bytes(), "options longer than 1024 bytes"));
+    }
+    Ok(o)
+}
+
+fn mnt(src: Option<&CStr>, target: &mut Buf<32>, fstype: Option<&CStr>, flags: u64, data: Option<&CStr>) -> core::result::Result<(), Errno> {
+    raw::mount(src, target.cstr(), fstype, flags, data)
+}
+
+/// Sets up the rootfs and switches to it. `rootfs` is an absolute host path.
+pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool) -> Result<()> {
+    // Nothing mounted from here on may propagate back to the host. A shared rootfsPropagation is
+    // applied only after the switch (pivot_root refuses a shared parent).
+    let prop = spec.linux.rootfs_propagation.and_then(|p| spec::propagation(p.to_bytes())).unwrap_or(g::MS_SLAVE as u64 | MS_REC);
+    let early = if prop & g::MS_SHARED as u64 != 0 { g::MS_SLAVE as u64 | MS_REC } else { prop };
+    raw::mount(None, c"/", None, early, None).ctx("make / private", "/")?;
+    // The rootfs must be a mount point of its own for pivot_root.
+    raw::mount(Some(rootfs), rootfs, None, MS_BIND | MS_REC, None).ctx("bind mount rootfs", rootfs.to_bytes())?;
+    let root = fs::open(rootfs, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open rootfs", rootfs.to_bytes())?;
+
+    let mut dev_is_tmpfs = false;
+    for m in &spec.mounts {
+        mount_one(root.as_fd(), m)?;
+        if m.destination.to_bytes() == b"/dev" && m.typ.is_some_and(|t| t.to_bytes() != b"bind") && !is_bind(m) {
+            dev_is_tmpfs = true;
+        }
+    }
+    if dev_is_tmpfs {
+        default_devices(root.as_fd(), spec)?;
+    }
+    for d in &spec.linux.devices {
+        device(root.as_fd(), d.path.to_bytes(), d.kind, d.major, d.minor, d.mode.unwrap_or(0o666), d.uid.unwrap_or(0), d.gid.unwrap_or(0))?;
+    }
+
+    switch_root(&root, rootfs, no_pivot)?;
+
+    for p in &spec.linux.masked_paths {
+        mask(p)?;
+    }
+    for p in &spec.linux.readonly_paths {
+        readonly(p)?;
+    }
+    if spec.root_readonly {
+        remount_ro(c"/")?;
+    }
+    if prop & g::MS_SHARED as u64 != 0 {
+        raw::mount(None, c"/", None, prop, None).ctx("set rootfsPropagation", "/")?;
+    }
+    Ok(())
+}
+
+fn is_bind(m: &Mount<'_>) -> bool {
+    m.options.iter().any(|o| matches!(o.to_bytes(), b"bind" | b"rbind")) || m.typ.is_some_and(|t| t.to_bytes() == b"bind")
+}
+
+fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>) -> Result<()> {
+    let dest = m.destination.to_bytes();
+    let o = parse_opts(m)?;
+    let bind = is_bind(m);
+    let typ = m.typ.map(|t| t.to_bytes()).unwrap_or(b"");
+    // A bind mount of a file needs a file to mount on; everything else a directory.
+    let make = if bind {
+        match m.source.map(fs::stat) {
+            Some(Ok(st)) if FileType::from_raw_mode(st.st_mode) != FileType::Directory => Make::File,
+            Some(Err(e)) => return Err(Error::sys("mount source", m.source.map(|s| s.to_bytes()).unwrap_or(b""), e)),
+            _ => Make::Dir,
+        }
+    } else {
+        Make::Dir
+    };
+    let target = resolve::open_or_create(root, dest, make).ctx("create mount point", dest)?;
+    let mut t = fd_path(&target);
+    let data = if o.data.is_empty() { None } else { Some(o.data.as_bytes()) };
+    let mut dbuf = Buf::<1024>::new();
+    let data_c = data.map(|d| {
+        dbuf.s(d);
+        dbuf.cstr()
+    });
+    if bind {
+        mnt(m.source, &mut t, None, MS_BIND | (o.flags & MS_REC), None).ctx("bind mount", dest)?;
+        // Bind ignores other flags: apply them with a remount of the new mount (reopened: the old
+        // descriptor still names the directory underneath).
+        if o.flags & !(MS_BIND | MS_REC) != 0 {
+            let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
+            let mut t2 = fd_path(&top);
+            let keep = locked_flags(&top);
+            mnt(None, &mut t2, None, MS_REMOUNT | MS_BIND | (o.flags & !MS_REC) | keep, None).ctx("remount bind", dest)?;
+        }
+    } else {
+        let r = match typ {
+            // cgroup v1 in the config on a v2 or hybrid host: the unified hierarchy (in a cgroup
+            // namespace it shows the container's own cgroup as its root).
+            b"cgroup" | b"cgroup2" => mnt(None, &mut t, Some(c"cgroup2"), o.flags, None)
+                .or_else(|_| mnt(Some(c"/sys/fs/cgroup"), &mut t, None, MS_BIND | MS_REC, None)),
+            _ => mnt(m.source.or(m.typ), &mut t, m.typ, o.flags, data_c),
+        };
+        match (r, typ) {
+            (Ok(()), _) => {}
+            // sysfs needs a network namespace of our own; without one, the host's, read-only.
+            (Err(Errno::PERM), b"sysfs") => {
+                mnt(Some(c"/sys"), &mut t, None, MS_BIND | MS_REC, None).ctx("bind mount /sys", dest)?;
+                let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
+                let mut t2 = fd_path(&top);
+                let keep = locked_flags(&top);
+                mnt(None, &mut t2, None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, None).ctx("remount /sys read-only", dest)?;
+            }
+            (Err(e), _) => {
+                let mut what = Buf::<{ crate::error::PATH_MAX_MSG }>::new();
+                what.s(dest).s(b" (type ").s(typ).c(b')');
+                return Err(Error::sys("mount", what.as_bytes(), e));
+            }
+        }
+    }
+    if o.nprop > 0 {
+        let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
+        let mut t2 = fd_path(&top);
+        for &p in &o.propagation[..o.nprop] {
+            mnt(None, &mut t2, None, p, None).ctx("set mount propagation", dest)?;
+        }
+    }
+    Ok(())
+}
+
+/// The flags of the mount `fd` is on that a remount must repeat.
+fn locked_flags(fd: &OwnedFd) -> u64 {
+    fs::fstatvfs(fd).map_or(0, |s| s.f_flag.bits() & LOCKED)
+}
+
+fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>) -> Result<()> {
+    const DEVS: &[(&[u8], u32, u32)] = &[(b"/dev/null", 1, 3), (b"/dev/zero", 1, 5), (b"/dev/full", 1, 7),
+        (b"/dev/random", 1, 8), (b"/dev/urandom", 1, 9), (b"/dev/tty", 5, 0)];
+    for &(p, major, minor) in DEVS {
+        if !spec.linux.devices.iter().any(|d| d.path.to_bytes() == p) {
+            device(root, p, g::S_IFCHR, major, minor, 0o666, 0, 0)?;
+        }
+    }
+    const LINKS: &[(&CStr, &[u8])] = &[(c"/proc/self/fd", b"/dev/fd"), (c"/proc/self/fd/0", b"/dev/stdin"),
+        (c"/proc/self/fd/1", b"/dev/stdout"), (c"/proc/self/fd/2", b"/dev/stderr"), (c"pts/ptmx", b"/dev/ptmx")];
+    for &(target, link) in LINKS {
+        let (dir, name) = resolve::parent_of(root, link).ctx("create", link)?;
+        match fs::symlinkat(target, &dir, cname(name).cstr()) {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(e) => return Err(Error::sys("symlink", link, e)),
+        }
+    }
+    Ok(())
+}
+
+/// Creates a device node inside the rootfs: mknod, or (in a user namespace, where mknod is
+/// refused) a bind mount of the host's node over an empty file.
+#[allow(clippy::too_many_arguments)]
+fn device(root: BorrowedFd<'_>, path: &[u8], kind: u32, major: u32, minor: u32, mode: u32, uid: u32, gid: u32) -> Result<()> {
+    let (dir, name) = resolve::parent_of(root, path).ctx("create device", path)?;
+    let mut n = cname(name);
+    let dev = fs::makedev(major, minor);
+    let ft = FileType::from_raw_mode(kind);
+    match fs::mknodat(&dir, n.cstr(), ft, Mode::from_raw_mode(mode & 0o7777), dev) {
+        Ok(()) => {
+            let f = fs::openat(&dir, n.cstr(), OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ctx("open device", path)?;
+            let _ = fs::chmodat(&dir, n.cstr(), Mode::from_raw_mode(mode & 0o7777), fs::AtFlags::empty());
+            let mut fp = fd_path(&f);
+            fs::chown(fp.cstr(), Some(fs::Uid::from_raw(uid)), Some(fs::Gid::from_raw(gid))).ctx("chown device", path)?;
+            Ok(())
+        }
+        Err(Errno::EXIST) => Ok(()),
+        Err(Errno::PERM) => {
+            let target = resolve::open_or_create(root, path, Make::File).ctx("create device", path)?;
+            let mut host = Buf::<{ crate::spec::limits::PATH }>::new();
+            host.s(path);
+            mnt(Some(host.cstr()), &mut fd_path(&target), None, MS_BIND, None).ctx("bind device", path)
+        }
+        Err(e) => Err(Error::sys("mknod", path, e)),
+    }
+}
+
+/// pivot_root into the rootfs (or MS_MOVE + chroot with --no-pivot, or when / is an initramfs,
+/// where pivot_root is refused).
+fn switch_root(root: &OwnedFd, rootfs: &CStr, no_pivot: bool) -> Result<()> {
+    process::fchdir(root).ctx("chdir to rootfs", rootfs.to_bytes())?;
+    if !no_pivot {
+        match process::pivot_root(c".", c".") {
+            Ok(()) => {
+                // The old root is now stacked on "."; detach it without touching the host.
+                raw::mount(None, c".", None, g::MS_SLAVE as u64 | MS_REC, None).ctx("make old root private", "/")?;
+                raw::umount2(c".", g::MNT_DETACH).ctx("unmount old root", "/")?;
+                return process::chdir(c"/").ctx("chdir", "/");
+            }
+            Err(Errno::INVAL) => {} // initramfs: fall back as runc does
+            Err(e) => return Err(Error::sys("pivot_root", rootfs.to_bytes(), e)),
+        }
+    }
+    raw::mount(Some(c"."), c"/", None, g::MS_MOVE as u64, None).ctx("move rootfs to /", rootfs.to_bytes())?;
+    process::chroot(c".").ctx("chroot", rootfs.to_bytes())?;
+    process::chdir(c"/").ctx("chdir", "/")
+}
+
+/// Hides a path: an empty read-only tmpfs over a directory, /dev/null over anything else.
+fn mask(p: &CStr) -> Result<()> {
+    match fs::stat(p) {
+        Err(Errno::NOENT) => Ok(()),
+        Err(e) => Err(Error::sys("mask", p.to_bytes(), e)),
+        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {
+            raw::mount(Some(c"tmpfs"), p, Some(c"tmpfs"), MS_RDONLY, Some(c"size=0k")).ctx("mask", p.to_bytes())
+        }
+        Ok(_) => raw::mount(Some(c"/dev/null"), p, None, MS_BIND, None).ctx("mask", p.to_bytes()),
+    }
+}
+
+/// Makes a path read-only: a bind mount of itself, remounted read-only.
+fn readonly(p: &CStr) -> Result<()> {
+    match raw::mount(Some(p), p, None, MS_BIND | MS_REC, None) {
+        Err(Errno::NOENT) => return Ok(()),
+        r => r.ctx("bind mount read-only path", p.to_bytes())?,
+    }
+    remount_ro(p)
+}
+
+fn remount_ro(p: &CStr) -> Result<()> {
+    let keep = fs::statvfs(p).map_or(0, |s| s.f_flag.bits() & LOCKED);
+    raw::mount(None, p, None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, None).ctx("remount read-only", p.to_bytes())
+}

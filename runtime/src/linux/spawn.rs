@@ -1,0 +1,339 @@
+//! Creating the container's process and bringing it to "ready".
+//!
+//! Fast path: clone3 with every new namespace at once (and a pidfd). Where clone3 is missing or
+//! refuses namespace flags (qemu-user: ENOSYS/EINVAL), fork + unshare, and a second fork when a
+//! new PID namespace only applies to children. Parent and child talk through a SEQPACKET socket
+//! pair in fixed-size messages ([`Msg`]): the parent places the child in its cgroup and writes
+//! its id maps; the child reports ready, or one error (step, errno, path) and exits.
+
+use core::ffi::CStr;
+
+use mote_sys::io::Buf;
+use mote_sys::linux_raw_sys::general as g;
+use mote_sys::raw::{self, Errno};
+use mote_sys::rustix::fd::{AsFd, OwnedFd};
+use mote_sys::rustix::fs::{self, Mode, OFlags};
+use mote_sys::rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
+
+use super::{process, rootfs};
+use crate::error::{Ctx, Error, Result};
+use crate::spec::{limits, IdMap, Spec};
+
+/// Everything the child needs, prepared by the parent before spawning.
+pub struct Setup<'a> {
+    pub spec: &'a Spec<'a>,
+    /// Absolute path of the rootfs on the host.
+    pub rootfs: &'a CStr,
+    /// The exec fifo the process waits on until `start` (absolute path in the state dir).
+    pub fifo: &'a CStr,
+    pub console_socket: Option<&'a CStr>,
+    pub no_pivot: bool,
+    pub preserve_fds: u32,
+    /// The cgroup path (relative to each hierarchy's root).
+    pub cgroup: &'a [u8],
+}
+
+// Message tags.
+const GO: u32 = 1;
+const USERNS: u32 = 2;
+const MAPS_DONE: u32 = 3;
+const PID: u32 = 4;
+const READY: u32 = 5;
+const ERROR: u32 = 6;
+
+/// Message size: tag, value, and room for a rendered error.
+const MSG: usize = 8 + crate::error::PATH_MAX_MSG + 200;
+
+/// One fixed-size message: tag, value (pid or errno), and for errors what failed and where.
+struct Msg {
+    b: [u8; MSG],
+}
+
+impl Msg {
+    fn new(tag: u32, val: i32) -> Msg {
+        let mut b = [0u8; MSG];
+        b[..4].copy_from_slice(&tag.to_le_bytes());
+        b[4..8].copy_from_slice(&val.to_le_bytes());
+        Msg { b }
+    }
+    fn tag(&self) -> u32 {
+        u32::from_le_bytes([self.b[0], self.b[1], self.b[2], self.b[3]])
+    }
+    fn val(&self) -> i32 {
+        i32::from_le_bytes([self.b[4], self.b[5], self.b[6], self.b[7]])
+    }
+    /// An error, rendered in the child: the parent prints it as it is.
+    fn error(e: &Error) -> Msg {
+        let mut m = Msg::new(ERROR, e.errno.map_or(0, |e| e.raw_os_error()));
+        let mut text = Buf::<{ MSG - 8 }>::new();
+        e.render(&mut text);
+        let t = text.as_bytes();
+        m.b[8..8 + t.len()].copy_from_slice(t);
+        m
+    }
+    /// The error a child sent.
+    fn to_error(&self) -> Error {
+        let t = &self.b[8..];
+        let mut e = Error::msg("", &t[..t.iter().position(|&c| c == 0).unwrap_or(t.len())], "");
+        e.path.truncate(crate::error::PATH_MAX_MSG);
+        e
+    }
+}
+
+fn send(fd: &OwnedFd, m: &Msg) -> core::result::Result<(), Errno> {
+    net::send(fd, &m.b, SendFlags::empty()).map(drop)
+}
+
+/// Receives one message; Ok(None) when the other side is gone.
+fn recv(fd: &OwnedFd) -> core::result::Result<Option<Msg>, Errno> {
+    let mut m = Msg { b: [0; MSG] };
+    loop {
+        match net::recv(fd, &mut m.b, RecvFlags::empty()) {
+            Ok((0, _)) => return Ok(None),
+            Ok(_) => return Ok(Some(m)),
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Namespaces to create (no path given) as CLONE_NEW* flags.
+fn new_namespaces(spec: &Spec<'_>) -> u32 {
+    spec.linux.namespaces.iter().filter(|n| n.path.is_none()).fold(0, |f, n| f | n.flag)
+}
+
+/// The created process: its pid as the host sees it.
+pub struct Child {
+    pub pid: u32,
+}
+
+/// Spawns the container's process and waits until it is ready (blocked on the exec fifo).
+/// On error the child is gone and the error says what failed in it.
+pub fn spawn(ctx: &Setup<'_>) -> Result<Child> {
+    let (ours, theirs) = net::socketpair(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None)
+        .ctx("socketpair", "sync")?;
+    let flags = new_namespaces(ctx.spec);
+    // Time namespaces need their offsets written before any process enters: never via clone3.
+    let clone_flags = (flags & !g::CLONE_NEWTIME) as u64;
+    let (pid, fallback) = match raw::clone3(clone_flags, None) {
+        Ok((0, _)) => {
+            drop(ours);
+            child(ctx, theirs, false)
+        }
+        Ok((pid, _)) => (pid, false),
+        Err(Errno::NOSYS | Errno::INVAL | Errno::TOOBIG) => match raw::fork().ctx("fork", "container init")? {
+            0 => {
+                drop(ours);
+                child(ctx, theirs, true)
+            }
+            pid => (pid, true),
+        },
+        Err(e) => return Err(Error::sys("clone3", "container init", e)),
+    };
+    drop(theirs);
+    let r = parent(ctx, &ours, pid, fallback);
+    if r.is_err() {
+        let _ = raw::kill(pid as i32, 9);
+        let _ = raw::wait4(pid as i32, g::__WALL);
+    }
+    r
+}
+
+fn parent(ctx: &Setup<'_>, sock: &OwnedFd, first: u32, _fallback: bool) -> Result<Child> {
+    // Into the cgroup before it does anything: nothing the container does escapes its limits.
+    crate::cgroup::join(ctx.cgroup, first)?;
+    send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
+    let mut init = first;
+    loop {
+        let m = match recv(sock).ctx("sync", "container init")? {
+            Some(m) => m,
+            None => {
+                let _ = raw::wait4(first as i32, g::__WALL);
+                return Err(Error::msg("container init", "", "exited before it was ready"));
+            }
+        };
+        match m.tag() {
+            USERNS => {
+                write_maps(first, ctx.spec)?;
+                send(sock, &Msg::new(MAPS_DONE, 0)).ctx("sync", "container init")?;
+            }
+            PID => {
+                // The first child forked the real init (PID namespace) and exits.
+                init = m.val() as u32;
+                let _ = raw::wait4(first as i32, g::__WALL);
+                send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
+            }
+            READY => return Ok(Child { pid: init }),
+            ERROR => {
+                if init != first {
+                    let _ = raw::wait4(init as i32, g::__WALL);
+                }
+                return Err(m.to_error());
+            }
+            _ => return Err(Error::msg("sync", "container init", "unexpected message")),
+        }
+    }
+}
+
+fn write_maps(pid: u32, spec: &Spec<'_>) -> Result<()> {
+    let one = |file: &[u8], maps: &[IdMap]| -> Result<()> {
+        let mut p = Buf::<64>::new();
+        p.s(b"/proc/").u(pid as u64).c(b'/').s(file);
+        let mut v = Buf::<1024>::new();
+        for m in maps {
+            v.u(m.container as u64).c(b' ').u(m.host as u64).c(b' ').u(m.size as u64).c(b'\n');
+        }
+        crate::cgroup::write_file(p.cstr(), v.as_bytes())
+    };
+    one(b"uid_map", &spec.linux.uid_mappings)?;
+    one(b"gid_map", &spec.linux.gid_mappings)
+}
+
+/// The child: runs [`setup`], and on error reports it to the parent and exits.
+fn child(ctx: &Setup<'_>, sock: OwnedFd, fallback: bool) -> ! {
+    let e = setup(ctx, &sock, fallback);
+    let _ = send(&sock, &Msg::error(&e));
+    raw::exit(1)
+}
+
+fn wait_go(sock: &OwnedFd) -> Result<()> {
+    match recv(sock).ctx("sync", "parent")? {
+        Some(m) if m.tag() == GO || m.tag() == MAPS_DONE => Ok(()),
+        _ => raw::exit(1), // the parent is gone: nothing to report to
+    }
+}
+
+/// Everything between spawn and exec. Returns only an error.
+fn setup(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Error {
+    match setup_inner(ctx, sock, fallback) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    }
+}
+
+enum Never {}
+
+fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never> {
+    let spec = ctx.spec;
+    let l = &spec.linux;
+    let new = new_namespaces(spec);
+    wait_go(sock)?;
+
+    // 1. User namespace first: it owns the others.
+    if let Some(p) = l.ns(g::CLONE_NEWUSER).and_then(|n| n.path) {
+        join(p, g::CLONE_NEWUSER)?;
+    }
+    if new & g::CLONE_NEWUSER != 0 {
+        if fallback {
+            raw::unshare(g::CLONE_NEWUSER).ctx("unshare", "user namespace")?;
+        }
+        send(sock, &Msg::new(USERNS, 0)).ctx("sync", "parent")?;
+        wait_go(sock)?;
+        raw::setresgid(0, 0, 0).ctx("setresuid in user namespace", "gid 0")?;
+        raw::setresuid(0, 0, 0).ctx("setresuid in user namespace", "uid 0")?;
+    }
+    // 2. Namespaces joined by path, then the new ones (fallback path: unshare).
+    for n in l.namespaces.iter().filter(|n| n.flag != g::CLONE_NEWUSER) {
+        if let Some(p) = n.path {
+            join(p, n.flag)?;
+        }
+    }
+    if fallback {
+        let rest = new & !(g::CLONE_NEWUSER | g::CLONE_NEWTIME);
+        if rest != 0 {
+            raw::unshare(rest).ctx("unshare", "namespaces")?;
+        }
+    }
+    if new & g::CLONE_NEWTIME != 0 {
+        time_namespace(spec)?;
+    }
+    // 3. A PID namespace entered by unshare or setns applies to children only: fork the init.
+    let pid_by_path = l.ns(g::CLONE_NEWPID).is_some_and(|n| n.path.is_some());
+    if (fallback && new & g::CLONE_NEWPID != 0) || pid_by_path {
+        match raw::fork().ctx("fork", "container init")? {
+            0 => wait_go(sock)?,
+            pid => {
+                let _ = send(sock, &Msg::new(PID, pid as i32));
+                raw::exit(0);
+            }
+        }
+    }
+
+    // 4. Host-side handles needed after the switch: the exec fifo and the console socket.
+    let fifo = fs::open(ctx.fifo, OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).ctx("open exec fifo", ctx.fifo.to_bytes())?;
+    let console = match ctx.console_socket {
+        Some(p) => Some(super::console::connect(p)?),
+        None => None,
+    };
+
+    // 5. The root filesystem, then what lives in the new namespaces.
+    if new & g::CLONE_NEWNS != 0 || l.ns(g::CLONE_NEWNS).is_some() {
+        rootfs::setup(spec, ctx.rootfs, ctx.no_pivot)?;
+    } else {
+        return Err(Error::msg("config.json:", "linux.namespaces", "a mount namespace is required"));
+    }
+    if let Some(h) = spec.hostname {
+        mote_sys::rustix::system::sethostname(h.to_bytes()).ctx("sethostname", h.to_bytes())?;
+    }
+    if let Some(d) = spec.domainname {
+        raw::setdomainname(d.to_bytes()).ctx("setdomainname", d.to_bytes())?;
+    }
+    for (k, v) in &l.sysctl {
+        sysctl(k.to_bytes(), v.to_bytes())?;
+    }
+    let proc = spec.process.as_ref().ok_or_else(|| Error::msg("config.json:", "process", "missing"))?;
+    if let Some(c) = console {
+        super::console::setup(c, proc.terminal)?;
+    }
+
+    // 6. The process itself.
+    process::privileged(proc, l.personality)?;
+    let mut exe = Buf::<{ limits::PATH }>::new();
+    process::find_exec(proc, &mut exe)?;
+    process::user_and_caps(proc)?;
+    mote_sys::rustix::process::chdir(proc.cwd).ctx("chdir", proc.cwd.to_bytes())?;
+
+    // 7. Ready; wait for start (one byte through the fifo), then become the container process.
+    send(sock, &Msg::new(READY, 0)).ctx("sync", "parent")?;
+    let mut b = [0u8; 1];
+    loop {
+        match mote_sys::rustix::io::read(&fifo, &mut b) {
+            Ok(_) => break,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(Error::sys("wait for start", ctx.fifo.to_bytes(), e)),
+        }
+    }
+    drop(fifo);
+    Err(process::exec(&mut exe, proc, ctx.preserve_fds))
+}
+
+fn join(path: &CStr, flag: u32) -> Result<()> {
+    let fd = fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("join namespace", path.to_bytes())?;
+    raw::setns(fd.as_fd(), flag).ctx("join namespace", path.to_bytes())
+}
+
+/// A new time namespace with its offsets: unshare, write offsets, then enter it ourselves.
+fn time_namespace(spec: &Spec<'_>) -> Result<()> {
+    raw::unshare(g::CLONE_NEWTIME).ctx("unshare", "time namespace")?;
+    let [(ms, mn), (bs, bn)] = spec.linux.time_offsets;
+    let mut v = Buf::<128>::new();
+    v.s(b"monotonic ").i(ms).c(b' ').u(mn as u64).s(b"\nboottime ").i(bs).c(b' ').u(bn as u64).c(b'\n');
+    crate::cgroup::write_file(c"/proc/self/timens_offsets", v.as_bytes())?;
+    join(c"/proc/self/ns/time_for_children", g::CLONE_NEWTIME)
+}
+
+/// Writes linux.sysctl key (dots become slashes) under /proc/sys.
+fn sysctl(k: &[u8], v: &[u8]) -> Result<()> {
+    let mut p = Buf::<256>::new();
+    p.s(b"/proc/sys/");
+    for &c in k {
+        p.c(if c == b'.' { b'/' } else { c });
+    }
+    if k.split(|&c| c == b'.' || c == b'/').any(|c| c == b".." || c.is_empty()) {
+        return Err(Error::msg("sysctl", k, "invalid key"));
+    }
+    crate::cgroup::write_file(p.cstr(), v).map_err(|mut e| {
+        e.what = "sysctl";
+        e
+    })
+}

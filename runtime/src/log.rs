@@ -1,0 +1,83 @@
+//! Error and debug output: text on stderr, and to --log FILE as text or as runc's JSON lines
+//! ({"level":"error","msg":"...","time":"..."}), which engines read to report failures.
+
+use mote_sys::io::{self, Buf};
+use mote_sys::rustix::fs::{self, Mode, OFlags};
+use mote_sys::rustix::time::{clock_gettime, ClockId};
+
+use crate::cli::Global;
+use crate::error::Error;
+
+/// Prints `e` once and returns `code` (for `return log::fail(...)`).
+pub fn fail(g: &Global, e: &Error, code: i32) -> i32 {
+    let mut b = Buf::<1024>::new();
+    e.render(&mut b);
+    line(g, "error", b.as_bytes(), true);
+    code
+}
+
+/// A debug line, written only with --debug.
+pub fn debug(g: &Global, msg: &[u8]) {
+    if g.debug {
+        line(g, "debug", msg, false);
+    }
+}
+
+/// A warning: something was skipped or adapted, the run goes on.
+pub fn warn(g: &Global, msg: &[u8]) {
+    line(g, "warning", msg, true);
+}
+
+fn line(g: &Global, level: &str, msg: &[u8], stderr: bool) {
+    let mut t = Buf::<1200>::new();
+    t.s(b"mote: ").s(msg).c(b'\n');
+    if stderr || g.log.is_none() {
+        io::err(t.as_bytes());
+    }
+    let Some(path) = g.log else { return };
+    let Ok(fd) = fs::open(path, OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::CLOEXEC, Mode::from_raw_mode(0o644)) else {
+        return;
+    };
+    if g.log_json {
+        let mut j = Buf::<1400>::new();
+        j.s(br#"{"level":"#).json(level).s(br#","msg":"#).json(msg).s(br#","time":""#);
+        rfc3339(&mut j);
+        j.s(b"\"}\n");
+        let _ = j.write_to(io::fd_of(&fd));
+    } else {
+        let _ = io::write_all(io::fd_of(&fd), t.as_bytes());
+    }
+}
+
+/// Appends the current UTC time as RFC 3339 with nanoseconds.
+pub fn rfc3339<const N: usize>(b: &mut Buf<N>) {
+    let ts = clock_gettime(ClockId::Realtime);
+    let secs = ts.tv_sec.max(0) as u64;
+    let (days, rem) = (secs / 86400, secs % 86400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + (m <= 2) as i64;
+    let two = |b: &mut Buf<N>, v: u64| {
+        b.c(b'0' + (v / 10) as u8).c(b'0' + (v % 10) as u8);
+    };
+    b.i(y).c(b'-');
+    two(b, m as u64);
+    b.c(b'-');
+    two(b, d as u64);
+    b.c(b'T');
+    two(b, rem / 3600);
+    b.c(b':');
+    two(b, rem / 60 % 60);
+    b.c(b':');
+    two(b, rem % 60);
+    let mut ns = Buf::<16>::new();
+    ns.u(ts.tv_nsec as u64 + 1_000_000_000);
+    b.c(b'.').s(&ns.as_bytes()[1..]).c(b'Z');
+}

@@ -1,0 +1,97 @@
+//! mote: an OCI runtime with runc's command line.
+//!
+//! main reads the global flags, picks the verb, runs it, and prints its error once (text on
+//! stderr, and as runc's JSON log lines with --log-format json) before choosing the exit code.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+mod cgroup;
+mod cli;
+mod error;
+mod json;
+mod linux;
+mod log;
+mod spec;
+mod state;
+
+use mote_sys::{io, Args};
+
+use cli::Global;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The runtime-spec version mote implements.
+pub const OCI_VERSION: &str = "1.2.0";
+
+mote_sys::main!(main);
+
+const USAGE: &str = "usage: mote [global flags] COMMAND [flags] [ID] [args]
+
+commands:
+  create   create a container (its process waits for start)
+  start    run the process of a created container
+  run      create and start a container, wait for it (--detach: do not wait)
+  state    print the state of a container as JSON
+  kill     send a signal to the container's process (--all: to every process)
+  delete   delete a container and everything it holds (--force: even if running)
+  list     list containers (--format json)
+  spec     write a default config.json (runtime-spec 1.2)
+  features print what this build supports, as the OCI features JSON
+
+global flags:
+  --root DIR            state directory (default /run/mote)
+  --log FILE            write errors and debug messages to FILE
+  --log-format text|json
+  --debug               log debug messages
+  -v, --version         print the version
+  -h, --help            print this help
+";
+
+fn main(a: Args) -> i32 {
+    let mut g = Global { root: c"/run/mote", log: None, log_json: false, debug: false };
+    // Global flags come before the verb.
+    let mut i = 1;
+    while let Some(arg) = a.get(i) {
+        match arg {
+            b"-v" | b"--version" | b"version" => {
+                let mut b = io::Buf::<128>::new();
+                b.s(b"mote version ").s(VERSION).s(b"\nspec: ").s(OCI_VERSION).c(b'\n');
+                io::out(b.as_bytes());
+                return 0;
+            }
+            b"-h" | b"--help" | b"help" => {
+                io::out(USAGE.as_bytes());
+                return 0;
+            }
+            _ if arg.starts_with(b"-") => {}
+            _ => break,
+        }
+        match cli::parse_global(&a, &mut i, &mut g) {
+            Ok(()) => {}
+            Err(e) => return log::fail(&g, &e, 1),
+        }
+    }
+    let verb = match a.get(i) {
+        Some(v) => v,
+        None => {
+            io::err(USAGE.as_bytes());
+            return 1;
+        }
+    };
+    let r = match verb {
+        b"create" => cli::create::main(&a, i + 1, &mut g),
+        b"start" => cli::start::main(&a, i + 1, &mut g),
+        b"run" => cli::run::main(&a, i + 1, &mut g),
+        b"state" => cli::state::main(&a, i + 1, &mut g),
+        b"kill" => cli::kill::main(&a, i + 1, &mut g),
+        b"delete" => cli::delete::main(&a, i + 1, &mut g),
+        b"list" | b"ps-all" => cli::list::main(&a, i + 1, &mut g),
+        b"spec" => cli::spec::main(&a, i + 1, &mut g),
+        b"features" => cli::features::main(&a, i + 1, &mut g),
+        _ => Err(error::Error::msg("unknown command", verb, "see mote --help")),
+    };
+    match r {
+        Ok(code) => code,
+        Err(e) => log::fail(&g, &e, 1),
+    }
+}

@@ -1,0 +1,23 @@
+//! Every bound on what a config.json may hold, in one place. A config that exceeds one is refused
+//! with an error naming the field and the bound; nothing is ever silently truncated.
+//! Sized for real engines: podman's configs carry ~40 env vars, ~15 mounts, ~30 masked paths.
+
+/// Largest config.json read (bytes). Its buffer is in .bss: untouched pages cost nothing.
+pub const CONFIG_BYTES: usize = mote_sys::mem::ARENA;
+pub const ARGS: usize = 256;
+pub const ENV: usize = 512;
+pub const MOUNTS: usize = 128;
+pub const MOUNT_OPTIONS: usize = 32;
+pub const MASKED_PATHS: usize = 128;
+pub const READONLY_PATHS: usize = 64;
+pub const NAMESPACES: usize = 8;
+pub const ID_MAPPINGS: usize = 16;
+pub const ADDITIONAL_GIDS: usize = 64;
+pub const RLIMITS: usize = 16;
+pub const DEVICES: usize = 128;
+pub const SYSCTLS: usize = 64;
+pub const ANNOTATIONS: usize = 64;
+/// Longest path the runtime builds itself (state dir, PATH lookup, /proc paths).
+pub const PATH: usize = 4096;
+/// Longest container id (runc allows any length; 1024 keeps state paths sane).
+pub const ID: usize = 1024;

@@ -1,0 +1,594 @@
+//! config.json -> borrowed, bounded structs. Strings point into the config buffer (see json.rs),
+//! already NUL-terminated. Every wrong type or value is an error naming its JSON path.
+//! `linux.resources` and `linux.seccomp` stay as JSON values: their modules read them.
+
+pub mod limits;
+
+use core::ffi::CStr;
+
+use heapless::Vec;
+use mote_sys::io::Buf;
+use mote_sys::linux_raw_sys::general as g;
+
+use crate::error::{Error, Result};
+use crate::json::{self, Kind, Val};
+
+/// A JSON path being read, for messages: a chain of keys and indices on the stack.
+#[derive(Clone, Copy)]
+pub struct P<'p> {
+    seg: Seg,
+    up: Option<&'p P<'p>>,
+}
+
+#[derive(Clone, Copy)]
+enum Seg {
+    Root,
+    Key(&'static str),
+    Idx(usize),
+}
+
+impl<'p> P<'p> {
+    pub const ROOT: P<'static> = P { seg: Seg::Root, up: None };
+    pub fn key(&'p self, k: &'static str) -> P<'p> {
+        P { seg: Seg::Key(k), up: Some(self) }
+    }
+    pub fn idx(&'p self, i: usize) -> P<'p> {
+        P { seg: Seg::Idx(i), up: Some(self) }
+    }
+    pub fn render<const N: usize>(&self, b: &mut Buf<N>) {
+        if let Some(u) = self.up {
+            u.render(b);
+        }
+        match self.seg {
+            Seg::Root => {}
+            Seg::Key(k) => {
+                if !b.as_bytes().is_empty() {
+                    b.c(b'.');
+                }
+                b.s(k);
+            }
+            Seg::Idx(i) => {
+                b.c(b'[').u(i as u64).c(b']');
+            }
+        }
+    }
+    /// An error about the value at this path.
+    pub fn err(&self, why: &str) -> Error {
+        let mut e = Error::msg("config.json:", "", "");
+        self.render(&mut e.path);
+        e.path.s(b": ").s(why);
+        e
+    }
+    fn bound(&self, n: usize) -> Error {
+        let mut e = self.err("more than ");
+        e.path.u(n as u64).s(b" entries (the bound in spec/limits.rs)");
+        e
+    }
+    fn kind(&self, want: Kind, got: Kind) -> Error {
+        let mut e = self.err("expected ");
+        e.path.s(want.name()).s(b", got ").s(got.name());
+        e
+    }
+}
+
+pub fn str<'a>(v: Val<'a>, p: &P) -> Result<&'a CStr> {
+    v.cstr().ok_or_else(|| p.kind(Kind::String, v.kind()))
+}
+pub fn bool(v: Val<'_>, p: &P) -> Result<bool> {
+    v.bool().ok_or_else(|| p.kind(Kind::Bool, v.kind()))
+}
+pub fn u64(v: Val<'_>, p: &P) -> Result<u64> {
+    match v.kind() {
+        Kind::Number => v.u64().ok_or_else(|| p.err("expected a non-negative integer")),
+        k => Err(p.kind(Kind::Number, k)),
+    }
+}
+pub fn i64(v: Val<'_>, p: &P) -> Result<i64> {
+    match v.kind() {
+        Kind::Number => v.i64().ok_or_else(|| p.err("expected an integer")),
+        k => Err(p.kind(Kind::Number, k)),
+    }
+}
+pub fn u32(v: Val<'_>, p: &P) -> Result<u32> {
+    u32::try_from(u64(v, p)?).map_err(|_| p.err("out of range for a 32-bit value"))
+}
+pub fn obj<'a>(v: Val<'a>, p: &P) -> Result<json::Obj<'a>> {
+    v.obj().ok_or_else(|| p.kind(Kind::Object, v.kind()))
+}
+pub fn arr<'a>(v: Val<'a>, p: &P) -> Result<json::Arr<'a>> {
+    v.arr().ok_or_else(|| p.kind(Kind::Array, v.kind()))
+}
+/// Pushes onto a bounded vector, or fails naming the field and the bound.
+pub fn push<T, const N: usize>(v: &mut Vec<T, N>, x: T, p: &P) -> Result<()> {
+    v.push(x).map_err(|_| p.bound(N))
+}
+/// An array of strings into a bounded vector.
+fn strs<'a, const N: usize>(v: Val<'a>, p: &P, out: &mut Vec<&'a CStr, N>) -> Result<()> {
+    for (i, x) in arr(v, p)?.enumerate() {
+        push(out, str(x, &p.idx(i))?, p)?;
+    }
+    Ok(())
+}
+
+pub struct Spec<'a> {
+    pub oci_version: &'a [u8],
+    pub root: &'a CStr,
+    pub root_readonly: bool,
+    pub hostname: Option<&'a CStr>,
+    pub domainname: Option<&'a CStr>,
+    pub process: Option<Process<'a>>,
+    pub mounts: Vec<Mount<'a>, { limits::MOUNTS }>,
+    pub annotations: Vec<(&'a CStr, &'a CStr), { limits::ANNOTATIONS }>,
+    pub linux: Linux<'a>,
+}
+
+pub struct Process<'a> {
+    pub terminal: bool,
+    pub args: Vec<&'a CStr, { limits::ARGS }>,
+    pub env: Vec<&'a CStr, { limits::ENV }>,
+    pub cwd: &'a CStr,
+    pub uid: u32,
+    pub gid: u32,
+    pub umask: Option<u32>,
+    pub additional_gids: Vec<u32, { limits::ADDITIONAL_GIDS }>,
+    /// bounding, effective, inheritable, permitted, ambient; None = leave as is.
+    pub caps: [Option<u64>; 5],
+    pub rlimits: Vec<Rlimit, { limits::RLIMITS }>,
+    pub no_new_privileges: bool,
+    pub oom_score_adj: Option<i32>,
+}
+
+#[derive(Clone, Copy)]
+pub struct Rlimit {
+    pub resource: u32,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+pub struct Mount<'a> {
+    pub destination: &'a CStr,
+    pub typ: Option<&'a CStr>,
+    pub source: Option<&'a CStr>,
+    pub options: Vec<&'a CStr, { limits::MOUNT_OPTIONS }>,
+}
+
+#[derive(Clone, Copy)]
+pub struct Namespace<'a> {
+    /// CLONE_NEW* flag.
+    pub flag: u32,
+    pub path: Option<&'a CStr>,
+}
+
+#[derive(Clone, Copy)]
+pub struct IdMap {
+    pub container: u32,
+    pub host: u32,
+    pub size: u32,
+}
+
+#[derive(Clone, Copy)]
+pub struct Device<'a> {
+    pub path: &'a CStr,
+    /// S_IFCHR, S_IFBLK or S_IFIFO.
+    pub kind: u32,
+    pub major: u32,
+    pub minor: u32,
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+}
+
+#[derive(Default)]
+pub struct Linux<'a> {
+    pub namespaces: Vec<Namespace<'a>, { limits::NAMESPACES }>,
+    pub uid_mappings: Vec<IdMap, { limits::ID_MAPPINGS }>,
+    pub gid_mappings: Vec<IdMap, { limits::ID_MAPPINGS }>,
+    pub devices: Vec<Device<'a>, { limits::DEVICES }>,
+    pub cgroups_path: Option<&'a CStr>,
+    pub resources: Option<Val<'a>>,
+    pub seccomp: Option<Val<'a>>,
+    pub rootfs_propagation: Option<&'a CStr>,
+    pub masked_paths: Vec<&'a CStr, { limits::MASKED_PATHS }>,
+    pub readonly_paths: Vec<&'a CStr, { limits::READONLY_PATHS }>,
+    pub sysctl: Vec<(&'a CStr, &'a CStr), { limits::SYSCTLS }>,
+    pub personality: Option<u32>,
+    /// (monotonic secs, nsecs), (boottime secs, nsecs)
+    pub time_offsets: [(i64, u32); 2],
+}
+
+impl<'a> Linux<'a> {
+    /// The namespace entry of `flag`, if the config asks for one.
+    pub fn ns(&self, flag: u32) -> Option<&Namespace<'a>> {
+        self.namespaces.iter().find(|n| n.flag == flag)
+    }
+}
+
+/// Reads a prepared config.json (see [`json::prepare`]).
+pub fn parse<'a>(doc: &'a [u8], root: usize) -> Result<Spec<'a>> {
+    let p = P::ROOT;
+    let mut s = Spec {
+        oci_version: b"",
+        root: c"rootfs",
+        root_readonly: false,
+        hostname: None,
+        domainname: None,
+        process: None,
+        mounts: Vec::new(),
+        annotations: Vec::new(),
+        linux: Linux::default(),
+    };
+    let mut have_version = false;
+    for (k, v) in obj(Val::root(doc, root), &p)? {
+        match k.to_bytes() {
+            b"ociVersion" => {
+                let pv = p.key("ociVersion");
+                s.oci_version = str(v, &pv)?.to_bytes();
+                // Any 1.x: engines and test tools write 1.0.0 ... 1.2.x.
+                if !s.oci_version.starts_with(b"1.") {
+                    return Err(pv.err("unsupported version (mote reads 1.x)"));
+                }
+                have_version = true;
+            }
+            b"root" => {
+                let pr = p.key("root");
+                for (k, v) in obj(v, &pr)? {
+                    match k.to_bytes() {
+                        b"path" => s.root = str(v, &pr.key("path"))?,
+                        b"readonly" => s.root_readonly = bool(v, &pr.key("readonly"))?,
+                        _ => {}
+                    }
+                }
+            }
+            b"hostname" => s.hostname = Some(str(v, &p.key("hostname"))?),
+            b"domainname" => s.domainname = Some(str(v, &p.key("domainname"))?),
+            b"process" => s.process = Some(process(v, &p.key("process"))?),
+            b"mounts" => {
+                let pm = p.key("mounts");
+                for (i, m) in arr(v, &pm)?.enumerate() {
+                    let m = mount(m, &pm.idx(i))?;
+                    push(&mut s.mounts, m, &pm)?;
+                }
+            }
+            b"annotations" => {
+                let pa = p.key("annotations");
+                for (k, v) in obj(v, &pa)? {
+                    push(&mut s.annotations, (k, str(v, &pa)?), &pa)?;
+                }
+            }
+            b"linux" => linux(v, &p.key("linux"), &mut s.linux)?,
+            _ => {} // unknown fields are ignored, as the spec requires
+        }
+    }
+    if !have_version {
+        return Err(p.key("ociVersion").err("missing"));
+    }
+    Ok(s)
+}
+
+fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
+    let mut pr = Process {
+        terminal: false,
+        args: Vec::new(),
+        env: Vec::new(),
+        cwd: c"/",
+        uid: 0,
+        gid: 0,
+        umask: None,
+        additional_gids: Vec::new(),
+        caps: [None; 5],
+        rlimits: Vec::new(),
+        no_new_privileges: false,
+        oom_score_adj: None,
+    };
+    for (k, v) in obj(v, p)? {
+        match k.to_bytes() {
+            b"terminal" => pr.terminal = bool(v, &p.key("terminal"))?,
+            b"args" => strs(v, &p.key("args"), &mut pr.args)?,
+            b"env" => strs(v, &p.key("env"), &mut pr.env)?,
+            b"cwd" => {
+                pr.cwd = str(v, &p.key("cwd"))?;
+                if pr.cwd.to_bytes().first() != Some(&b'/') {
+                    return Err(p.key("cwd").err("must be an absolute path"));
+                }
+            }
+            b"user" => {
+                let pu = p.key("user");
+                for (k, v) in obj(v, &pu)? {
+                    match k.to_bytes() {
+                        b"uid" => pr.uid = u32(v, &pu.key("uid"))?,
+                        b"gid" => pr.gid = u32(v, &pu.key("gid"))?,
+                        b"umask" => pr.umask = Some(u32(v, &pu.key("umask"))?),
+                        b"additionalGids" => {
+                            let pg = pu.key("additionalGids");
+                            for (i, g) in arr(v, &pg)?.enumerate() {
+                                push(&mut pr.additional_gids, u32(g, &pg.idx(i))?, &pg)?;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            b"capabilities" => {
+                let pc = p.key("capabilities");
+                for (k, v) in obj(v, &pc)? {
+                    let (i, name) = match k.to_bytes() {
+                        b"bounding" => (0, "bounding"),
+                        b"effective" => (1, "effective"),
+                        b"inheritable" => (2, "inheritable"),
+                        b"permitted" => (3, "permitted"),
+                        b"ambient" => (4, "ambient"),
+                        _ => continue,
+                    };
+                    let ps = pc.key(name);
+                    let mut set = 0u64;
+                    for (j, c) in arr(v, &ps)?.enumerate() {
+                        // Unknown names are skipped (as runc does): a newer engine may name
+                        // capabilities this kernel or this build does not know.
+                        if let Some(bit) = cap_number(str(c, &ps.idx(j))?.to_bytes()) {
+                            set |= 1 << bit;
+                        }
+                    }
+                    pr.caps[i] = Some(set);
+                }
+            }
+            b"rlimits" => {
+                let pl = p.key("rlimits");
+                for (i, r) in arr(v, &pl)?.enumerate() {
+                    let pi = pl.idx(i);
+                    let mut rl = Rlimit { resource: u32::MAX, soft: 0, hard: 0 };
+                    for (k, v) in obj(r, &pi)? {
+                        match k.to_bytes() {
+                            b"type" => {
+                                let t = str(v, &pi.key("type"))?.to_bytes();
+                                rl.resource = rlimit_number(t).ok_or_else(|| pi.key("type").err("unknown rlimit"))?;
+                            }
+                            b"soft" => rl.soft = u64(v, &pi.key("soft"))?,
+                            b"hard" => rl.hard = u64(v, &pi.key("hard"))?,
+                            _ => {}
+                        }
+                    }
+                    if rl.resource == u32::MAX {
+                        return Err(pi.key("type").err("missing"));
+                    }
+                    push(&mut pr.rlimits, rl, &pl)?;
+                }
+            }
+            b"noNewPrivileges" => pr.no_new_privileges = bool(v, &p.key("noNewPrivileges"))?,
+            b"oomScoreAdj" => {
+                let po = p.key("oomScoreAdj");
+                let o = i64(v, &po)?;
+                if !(-1000..=1000).contains(&o) {
+                    return Err(po.err("must be within -1000..1000"));
+                }
+                pr.oom_score_adj = Some(o as i32);
+            }
+            _ => {}
+        }
+    }
+    Ok(pr)
+}
+
+fn mount<'a>(v: Val<'a>, p: &P) -> Result<Mount<'a>> {
+    let mut m = Mount { destination: c"", typ: None, source: None, options: Vec::new() };
+    for (k, v) in obj(v, p)? {
+        match k.to_bytes() {
+            b"destination" => m.destination = str(v, &p.key("destination"))?,
+            b"type" => m.typ = Some(str(v, &p.key("type"))?),
+            b"source" => m.source = Some(str(v, &p.key("source"))?),
+            b"options" => strs(v, &p.key("options"), &mut m.options)?,
+            _ => {}
+        }
+    }
+    if m.destination.to_bytes().first() != Some(&b'/') {
+        return Err(p.key("destination").err("must be an absolute path"));
+    }
+    Ok(m)
+}
+
+fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
+    for (k, v) in obj(v, p)? {
+        match k.to_bytes() {
+            b"namespaces" => {
+                let pn = p.key("namespaces");
+                for (i, n) in arr(v, &pn)?.enumerate() {
+                    let pi = pn.idx(i);
+                    let mut ns = Namespace { flag: 0, path: None };
+                    for (k, v) in obj(n, &pi)? {
+                        match k.to_bytes() {
+                            b"type" => {
+                                let t = str(v, &pi.key("type"))?.to_bytes();
+                                ns.flag = ns_flag(t).ok_or_else(|| pi.key("type").err("unknown namespace type"))?;
+                            }
+                            b"path" => ns.path = Some(str(v, &pi.key("path"))?),
+                            _ => {}
+                        }
+                    }
+                    if ns.flag == 0 {
+                        return Err(pi.key("type").err("missing"));
+                    }
+                    if l.ns(ns.flag).is_some() {
+                        return Err(pi.key("type").err("namespace listed twice"));
+                    }
+                    push(&mut l.namespaces, ns, &pn)?;
+                }
+            }
+            b"uidMappings" => idmaps(v, &p.key("uidMappings"), &mut l.uid_mappings)?,
+            b"gidMappings" => idmaps(v, &p.key("gidMappings"), &mut l.gid_mappings)?,
+            b"devices" => {
+                let pd = p.key("devices");
+                for (i, d) in arr(v, &pd)?.enumerate() {
+                    let dev = device(d, &pd.idx(i))?;
+                    push(&mut l.devices, dev, &pd)?;
+                }
+            }
+            b"cgroupsPath" => l.cgroups_path = Some(str(v, &p.key("cgroupsPath"))?),
+            b"resources" => {
+                obj(v, &p.key("resources"))?;
+                l.resources = Some(v);
+            }
+            b"seccomp" => {
+                obj(v, &p.key("seccomp"))?;
+                l.seccomp = Some(v);
+            }
+            b"rootfsPropagation" => {
+                let pp = p.key("rootfsPropagation");
+                let s = str(v, &pp)?;
+                if propagation(s.to_bytes()).is_none() {
+                    return Err(pp.err("must be one of shared, slave, private, unbindable (r- forms too)"));
+                }
+                l.rootfs_propagation = Some(s);
+            }
+            b"maskedPaths" => strs(v, &p.key("maskedPaths"), &mut l.masked_paths)?,
+            b"readonlyPaths" => strs(v, &p.key("readonlyPaths"), &mut l.readonly_paths)?,
+            b"sysctl" => {
+                let ps = p.key("sysctl");
+                for (k, v) in obj(v, &ps)? {
+                    push(&mut l.sysctl, (k, str(v, &ps)?), &ps)?;
+                }
+            }
+            b"personality" => {
+                let pp = p.key("personality");
+                for (k, v) in obj(v, &pp)? {
+                    if k.to_bytes() == b"domain" {
+                        l.personality = Some(match str(v, &pp.key("domain"))?.to_bytes() {
+                            b"LINUX" => 0,
+                            b"LINUX32" => 8,
+                            _ => return Err(pp.key("domain").err("must be LINUX or LINUX32")),
+                        });
+                    }
+                }
+            }
+            b"timeOffsets" => {
+                let pt = p.key("timeOffsets");
+                for (k, v) in obj(v, &pt)? {
+                    let (i, name) = match k.to_bytes() {
+                        b"monotonic" => (0, "monotonic"),
+                        b"boottime" => (1, "boottime"),
+                        _ => continue,
+                    };
+                    let pc = pt.key(name);
+                    for (k, v) in obj(v, &pc)? {
+                        match k.to_bytes() {
+                            b"secs" => l.time_offsets[i].0 = i64(v, &pc.key("secs"))?,
+                            b"nanosecs" => l.time_offsets[i].1 = u32(v, &pc.key("nanosecs"))?,
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if l.ns(g::CLONE_NEWUSER).is_some_and(|n| n.path.is_none()) && l.uid_mappings.is_empty() {
+        return Err(p.key("uidMappings").err("a new user namespace needs uidMappings and gidMappings"));
+    }
+    Ok(())
+}
+
+fn idmaps<const N: usize>(v: Val<'_>, p: &P, out: &mut Vec<IdMap, N>) -> Result<()> {
+    for (i, m) in arr(v, p)?.enumerate() {
+        let pi = p.idx(i);
+        let mut im = IdMap { container: 0, host: 0, size: 0 };
+        for (k, v) in obj(m, &pi)? {
+            match k.to_bytes() {
+                b"containerID" => im.container = u32(v, &pi.key("containerID"))?,
+                b"hostID" => im.host = u32(v, &pi.key("hostID"))?,
+                b"size" => im.size = u32(v, &pi.key("size"))?,
+                _ => {}
+            }
+        }
+        if im.size == 0 {
+            return Err(pi.key("size").err("must be at least 1"));
+        }
+        push(out, im, p)?;
+    }
+    Ok(())
+}
+
+fn device<'a>(v: Val<'a>, p: &P) -> Result<Device<'a>> {
+    let mut d = Device { path: c"", kind: 0, major: 0, minor: 0, mode: None, uid: None, gid: None };
+    for (k, v) in obj(v, p)? {
+        match k.to_bytes() {
+            b"path" => d.path = str(v, &p.key("path"))?,
+            b"type" => {
+                d.kind = match str(v, &p.key("type"))?.to_bytes() {
+                    b"c" | b"u" => g::S_IFCHR,
+                    b"b" => g::S_IFBLK,
+                    b"p" => g::S_IFIFO,
+                    _ => return Err(p.key("type").err("must be c, u, b or p")),
+                }
+            }
+            b"major" => d.major = u32(v, &p.key("major"))?,
+            b"minor" => d.minor = u32(v, &p.key("minor"))?,
+            b"fileMode" => d.mode = Some(u32(v, &p.key("fileMode"))?),
+            b"uid" => d.uid = Some(u32(v, &p.key("uid"))?),
+            b"gid" => d.gid = Some(u32(v, &p.key("gid"))?),
+            _ => {}
+        }
+    }
+    if d.path.to_bytes().first() != Some(&b'/') {
+        return Err(p.key("path").err("must be an absolute path"));
+    }
+    if d.kind == 0 {
+        return Err(p.key("type").err("missing"));
+    }
+    Ok(d)
+}
+
+/// CLONE_NEW* for a runtime-spec namespace type.
+pub fn ns_flag(t: &[u8]) -> Option<u32> {
+    Some(match t {
+        b"pid" => g::CLONE_NEWPID,
+        b"network" => g::CLONE_NEWNET,
+        b"mount" => g::CLONE_NEWNS,
+        b"ipc" => g::CLONE_NEWIPC,
+        b"uts" => g::CLONE_NEWUTS,
+        b"user" => g::CLONE_NEWUSER,
+        b"cgroup" => g::CLONE_NEWCGROUP,
+        b"time" => g::CLONE_NEWTIME,
+        _ => return None,
+    })
+}
+
+/// MS_* propagation flags for a rootfsPropagation value.
+pub fn propagation(v: &[u8]) -> Option<u64> {
+    let rec = g::MS_REC as u64;
+    Some(match v {
+        b"shared" => g::MS_SHARED as u64,
+        b"rshared" => g::MS_SHARED as u64 | rec,
+        b"slave" => g::MS_SLAVE as u64,
+        b"rslave" => g::MS_SLAVE as u64 | rec,
+        b"private" => g::MS_PRIVATE as u64,
+        b"rprivate" => g::MS_PRIVATE as u64 | rec,
+        b"unbindable" => g::MS_UNBINDABLE as u64,
+        b"runbindable" => g::MS_UNBINDABLE as u64 | rec,
+        _ => return None,
+    })
+}
+
+/// Capability names, in bit order (linux/capability.h).
+pub const CAPS: [&str; 41] = [
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+];
+
+fn cap_number(name: &[u8]) -> Option<u32> {
+    CAPS.iter().position(|c| c.as_bytes() == name).map(|i| i as u32)
+}
+
+/// RLIMIT_* names, in resource-number order.
+pub const RLIMITS: [&str; 16] = [
+    "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS",
+    "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS",
+    "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
+];
+
+fn rlimit_number(name: &[u8]) -> Option<u32> {
+    RLIMITS.iter().position(|c| c.as_bytes() == name).map(|i| i as u32)
+}

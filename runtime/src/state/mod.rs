@@ -1,0 +1,282 @@
+//! A container's state on disk: `<root>/<id>/` holding `state.json` and, between create and
+//! start, the `exec.fifo` the container's process waits on. The directory is locked (flock) by
+//! every command that acts on the container, so concurrent commands on one id are serialised.
+//!
+//! The status is never stored: it is derived from the process (alive? same start time?) and
+//! the fifo, so a container whose process died is "stopped" without anyone having to notice.
+
+use core::ffi::CStr;
+
+use mote_sys::io::{self, Buf};
+use mote_sys::raw::Errno;
+use mote_sys::rustix::fd::{AsFd, OwnedFd};
+use mote_sys::rustix::fs::{self, AtFlags, FlockOperation, Mode, OFlags, CWD};
+use mote_sys::rustix::process::{self, Pid, Signal};
+
+use crate::error::{Ctx, Error, Result};
+use crate::json;
+use crate::spec::limits;
+
+pub const STATE_FILE: &CStr = c"state.json";
+pub const FIFO: &CStr = c"exec.fifo";
+
+/// Container ids: runc's rule (letters, digits, `_ + - .`), not `.`/`..`, bounded length.
+pub fn validate_id(id: &[u8]) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= limits::ID
+        && id != b"."
+        && id != b".."
+        && id.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'+' | b'-' | b'.'));
+    if ok { Ok(()) } else { Err(Error::msg("invalid container id", id, "use letters, digits and _+-. only")) }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Status {
+    Created,
+    Running,
+    Paused,
+    Stopped,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        }
+    }
+    /// `start` only runs a created container.
+    pub fn can_start(self) -> bool {
+        self == Status::Created
+    }
+    /// Signals go to a process that exists.
+    pub fn can_kill(self) -> bool {
+        matches!(self, Status::Created | Status::Running | Status::Paused)
+    }
+    /// Without --force only a container that is not running may be deleted.
+    pub fn can_delete(self) -> bool {
+        matches!(self, Status::Created | Status::Stopped)
+    }
+}
+
+/// The locked state directory of one container.
+pub struct Dir {
+    pub fd: OwnedFd,
+    pub path: Buf<{ limits::PATH }>,
+}
+
+fn join(root: &CStr, id: &[u8]) -> Buf<{ limits::PATH }> {
+    let mut p = Buf::new();
+    p.s(root.to_bytes()).c(b'/').s(id);
+    p
+}
+
+impl Dir {
+    /// Creates and locks `<root>/<id>`; fails if the container exists.
+    pub fn create(root: &CStr, id: &[u8]) -> Result<Dir> {
+        match fs::mkdir(root, Mode::from_raw_mode(0o711)) {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(e) => return Err(Error::sys("create state root", root.to_bytes(), e)),
+        }
+        let mut path = join(root, id);
+        match fs::mkdir(path.cstr(), Mode::from_raw_mode(0o711)) {
+            Ok(()) => {}
+            Err(Errno::EXIST) => return Err(Error::msg("container", id, "already exists")),
+            Err(e) => return Err(Error::sys("create state dir", path.as_bytes(), e)),
+        }
+        let d = Self::lock(path);
+        if d.is_err() {
+            let mut p = join(root, id);
+            let _ = fs::rmdir(p.cstr());
+        }
+        d
+    }
+
+    /// Opens and locks an existing container's directory.
+    pub fn open(root: &CStr, id: &[u8]) -> Result<Dir> {
+        let d = Self::lock(join(root, id));
+        match d {
+            Err(Error { errno: Some(Errno::NOENT), .. }) => Err(Error::msg("container", id, "does not exist")),
+            d => d,
+        }
+    }
+
+    fn lock(mut path: Buf<{ limits::PATH }>) -> Result<Dir> {
+        let fd = fs::open(path.cstr(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+            .ctx("open state dir", path.as_bytes())?;
+        fs::flock(&fd, FlockOperation::LockExclusive).ctx("lock state dir", path.as_bytes())?;
+        Ok(Dir { fd, path })
+    }
+
+    /// Writes state.json atomically (a temporary file renamed over it).
+    pub fn write(&self, content: &[u8]) -> Result<()> {
+        let tmp = c"state.json.tmp";
+        let f = fs::openat(&self.fd, tmp, OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
+            .ctx("write state", self.path.as_bytes())?;
+        io::write_all(f.as_fd(), content).ctx("write state", self.path.as_bytes())?;
+        fs::renameat(&self.fd, tmp, &self.fd, STATE_FILE).ctx("write state", self.path.as_bytes())
+    }
+
+    /// Reads state.json into `buf`; returns the parsed state.
+    pub fn read<'b>(&self, buf: &'b mut [u8]) -> Result<State<'b>> {
+        let f = fs::openat(&self.fd, STATE_FILE, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+            .ctx("read state", self.path.as_bytes())?;
+        let n = read_all(&f, buf).ctx("read state", self.path.as_bytes())?;
+        State::parse(&mut buf[..n]).ok_or_else(|| Error::msg("read state", self.path.as_bytes(), "corrupt state.json"))
+    }
+
+    /// Whether the exec fifo still exists (the process waits for start).
+    pub fn has_fifo(&self) -> bool {
+        fs::statat(&self.fd, FIFO, AtFlags::SYMLINK_NOFOLLOW).is_ok()
+    }
+
+    /// Removes the directory and its files; the lock goes with the last descriptor.
+    pub fn remove(self) -> Result<()> {
+        for f in [FIFO, STATE_FILE, c"state.json.tmp"] {
+            let _ = fs::unlinkat(&self.fd, f, AtFlags::empty());
+        }
+        let mut p = Buf::<{ limits::PATH }>::new();
+        p.s(self.path.as_bytes());
+        fs::rmdir(p.cstr()).ctx("remove state dir", p.as_bytes())
+    }
+}
+
+/// Reads a whole file into `buf`; a file that does not fit is an error (EFBIG).
+pub fn read_all<F: AsFd>(f: &F, buf: &mut [u8]) -> core::result::Result<usize, Errno> {
+    let mut n = 0;
+    loop {
+        if n == buf.len() {
+            return Err(Errno::FBIG);
+        }
+        match mote_sys::rustix::io::read(f, &mut buf[n..]) {
+            Ok(0) => return Ok(n),
+            Ok(k) => n += k,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// What state.json holds (strings borrowed from the read buffer).
+pub struct State<'a> {
+    pub id: &'a [u8],
+    pub pid: u32,
+    /// Start time of the process (field 22 of /proc/PID/stat): guards against pid reuse.
+    pub start_time: u64,
+    pub bundle: &'a [u8],
+    pub rootfs: &'a [u8],
+    pub created: &'a [u8],
+    pub cgroup: &'a [u8],
+    /// The annotations object, verbatim JSON, for `state`.
+    pub annotations: json::Val<'a>,
+    pub has_annotations: bool,
+}
+
+impl<'a> State<'a> {
+    fn parse(buf: &'a mut [u8]) -> Option<State<'a>> {
+        let root = json::prepare(buf).ok()?;
+        let doc: &'a [u8] = buf;
+        let v = json::Val::root(doc, root);
+        let mut s = State {
+            id: b"",
+            pid: 0,
+            start_time: 0,
+            bundle: b"",
+            rootfs: b"",
+            created: b"",
+            cgroup: b"",
+            annotations: v,
+            has_annotations: false,
+        };
+        for (k, v) in v.obj()? {
+            match k.to_bytes() {
+                b"id" => s.id = v.bytes()?,
+                b"pid" => s.pid = v.u64()? as u32,
+                b"starttime" => s.start_time = v.u64()?,
+                b"bundle" => s.bundle = v.bytes()?,
+                b"rootfs" => s.rootfs = v.bytes()?,
+                b"created" => s.created = v.bytes()?,
+                b"cgroup" => s.cgroup = v.bytes()?,
+                b"annotations" => {
+                    s.annotations = v;
+                    s.has_annotations = true;
+                }
+                _ => {}
+            }
+        }
+        Some(s)
+    }
+
+    /// The process, if it is still the one the container started.
+    pub fn alive(&self) -> bool {
+        self.pid != 0 && matches!(proc_start_time(self.pid), Some((t, false)) if t == self.start_time)
+    }
+
+    /// The container's status, derived from its process and its fifo.
+    pub fn status(&self, dir: &Dir) -> Status {
+        if !self.alive() {
+            Status::Stopped
+        } else if crate::cgroup::is_frozen(self.cgroup) {
+            Status::Paused
+        } else if dir.has_fifo() {
+            Status::Created
+        } else {
+            Status::Running
+        }
+    }
+
+    /// Sends `sig` to the process, if it is still ours.
+    pub fn signal(&self, sig: i32) -> core::result::Result<(), Errno> {
+        if !self.alive() {
+            return Err(Errno::SRCH);
+        }
+        let pid = Pid::from_raw(self.pid as i32).ok_or(Errno::SRCH)?;
+        match Signal::from_named_raw(sig) {
+            Some(s) => process::kill_process(pid, s),
+            None => mote_sys::raw::kill(self.pid as i32, sig),
+        }
+    }
+}
+
+/// (start time, is a zombie) of process `pid`, from /proc/PID/stat.
+pub fn proc_start_time(pid: u32) -> Option<(u64, bool)> {
+    let mut p = Buf::<64>::new();
+    p.s(b"/proc/").u(pid as u64).s(b"/stat");
+    let f = fs::openat(CWD, p.cstr(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+    let mut buf = [0u8; 1024];
+    let n = read_all(&f, &mut buf).ok()?;
+    let b = &buf[..n];
+    // The command name may contain spaces and parens: fields start after the last ')'.
+    let close = b.iter().rposition(|&c| c == b')')?;
+    let mut fields = b[close + 2..].split(|&c| c == b' ');
+    let state = fields.next()?;
+    // after the state: ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime
+    // stime cutime cstime priority nice num_threads itrealvalue starttime
+    let start = fields.nth(18)?;
+    let mut t = 0u64;
+    for &c in start {
+        t = t * 10 + (c - b'0') as u64;
+    }
+    Some((t, state == b"Z" || state == b"X"))
+}
+
+/// Appends the OCI state JSON of a container to `b`.
+pub fn oci_json<const N: usize>(b: &mut Buf<N>, s: &State<'_>, status: Status) {
+    b.s(br#"{"ociVersion":"#).json(crate::OCI_VERSION).s(br#","id":"#).json(s.id).s(br#","status":"#).json(status.name());
+    b.s(br#","pid":"#).u(if status == Status::Stopped { 0 } else { s.pid as u64 });
+    b.s(br#","bundle":"#).json(s.bundle).s(br#","rootfs":"#).json(s.rootfs).s(br#","created":"#).json(s.created);
+    b.s(br#","owner":"","annotations":{"#);
+    if s.has_annotations {
+        if let Some(o) = s.annotations.obj() {
+            for (i, (k, v)) in o.enumerate() {
+                if i > 0 {
+                    b.c(b',');
+                }
+                b.json(k.to_bytes()).c(b':').json(v.bytes().unwrap_or(b""));
+            }
+        }
+    }
+    b.s(b"}}");
+}

@@ -1,0 +1,220 @@
+//! System calls rustix does not offer (or offers only per-thread or behind a private module).
+//! Each is a one-line doc and one call; every `unsafe` block says why it is sound.
+
+use core::ffi::CStr;
+
+use linux_raw_sys::general as g;
+use rustix::fd::{AsRawFd, BorrowedFd};
+pub use rustix::io::Errno;
+
+use crate::arch::syscall;
+
+/// Result of a raw call: the kernel returns -errno in -4095..=-1.
+fn ret(r: usize) -> Result<usize, Errno> {
+    if r > (-4096isize) as usize { Err(Errno::from_raw_os_error(-(r as isize) as i32)) } else { Ok(r) }
+}
+
+/// exit_group(2): ends the process with `code`.
+pub fn exit(code: i32) -> ! {
+    // SAFETY: exit_group takes no pointers and does not return.
+    unsafe { syscall(g::__NR_exit_group, code as usize, 0, 0, 0, 0, 0) };
+    loop {}
+}
+
+/// Writes `msg` to stderr and exits 127; usable before relocation (no absolute addresses).
+pub fn die(msg: &[u8]) -> ! {
+    // SAFETY: msg is a valid slice; write(2) only reads it.
+    unsafe { syscall(g::__NR_write, 2, msg.as_ptr() as usize, msg.len(), 0, 0, 0) };
+    exit(127)
+}
+
+/// mprotect(2) `len` bytes at `addr` to PROT_READ.
+///
+/// # Safety
+/// Nothing may write to the range afterwards.
+pub unsafe fn mprotect_read(addr: usize, len: usize) -> Result<usize, Errno> {
+    // SAFETY: the caller guarantees the range is not written afterwards.
+    ret(unsafe { syscall(g::__NR_mprotect, addr, len, g::PROT_READ as usize, 0, 0, 0) })
+}
+
+/// fork(2) as clone(SIGCHLD): returns the child's pid in the parent and 0 in the child.
+pub fn fork() -> Result<u32, Errno> {
+    // SAFETY: without CLONE_VM the child gets a copy of our memory and continues on its own stack
+    // copy, exactly like fork(2); the argument order differences between arches do not matter
+    // with all pointer arguments zero.
+    ret(unsafe { syscall(g::__NR_clone, g::SIGCHLD as usize, 0, 0, 0, 0, 0) }).map(|p| p as u32)
+}
+
+/// execve(2): replaces this process with `path`; returns only on failure.
+///
+/// # Safety
+/// `path` must be NUL-terminated; `argv` and `envp` NULL-terminated arrays of NUL-terminated strings.
+pub unsafe fn execve(path: *const u8, argv: *const *const u8, envp: *const *const u8) -> Errno {
+    // SAFETY: the caller guarantees the pointers' validity.
+    let r = unsafe { syscall(g::__NR_execve, path as usize, argv as usize, envp as usize, 0, 0, 0) };
+    ret(r).err().unwrap_or(Errno::INVAL)
+}
+
+/// Pointer of an optional C string (NULL for None).
+fn opt(s: Option<&CStr>) -> usize {
+    s.map_or(0, |s| s.as_ptr() as usize)
+}
+
+/// mount(2) with raw MS_* flags.
+pub fn mount(src: Option<&CStr>, target: &CStr, fstype: Option<&CStr>, flags: u64, data: Option<&CStr>) -> Result<(), Errno> {
+    // SAFETY: every pointer is a NUL-terminated string or NULL; mount(2) only reads them.
+    ret(unsafe { syscall(g::__NR_mount, opt(src), target.as_ptr() as usize, opt(fstype), flags as usize, opt(data), 0) }).map(drop)
+}
+
+/// umount2(2).
+pub fn umount2(target: &CStr, flags: u32) -> Result<(), Errno> {
+    // SAFETY: target is NUL-terminated; umount2 only reads it.
+    ret(unsafe { syscall(g::__NR_umount2, target.as_ptr() as usize, flags as usize, 0, 0, 0, 0) }).map(drop)
+}
+
+/// unshare(2) with raw CLONE_* flags (the process is single-threaded).
+pub fn unshare(flags: u32) -> Result<(), Errno> {
+    // SAFETY: mote never starts threads, so unsharing process state cannot surprise another thread.
+    ret(unsafe { syscall(g::__NR_unshare, flags as usize, 0, 0, 0, 0, 0) }).map(drop)
+}
+
+/// setns(2): joins the namespace `fd` refers to.
+pub fn setns(fd: BorrowedFd<'_>, nstype: u32) -> Result<(), Errno> {
+    // SAFETY: fd is a valid descriptor; the process is single-threaded.
+    ret(unsafe { syscall(g::__NR_setns, fd.as_raw_fd() as usize, nstype as usize, 0, 0, 0, 0) }).map(drop)
+}
+
+/// kill(2) with a raw signal number (rustix only takes named signals).
+pub fn kill(pid: i32, sig: i32) -> Result<(), Errno> {
+    // SAFETY: no pointers.
+    ret(unsafe { syscall(g::__NR_kill, pid as usize, sig as usize, 0, 0, 0, 0) }).map(drop)
+}
+
+/// setresuid(2) for the whole (single-threaded) process.
+pub fn setresuid(r: u32, e: u32, s: u32) -> Result<(), Errno> {
+    // SAFETY: no pointers; single-threaded, so per-thread credentials are the process's.
+    ret(unsafe { syscall(g::__NR_setresuid, r as usize, e as usize, s as usize, 0, 0, 0) }).map(drop)
+}
+
+/// setresgid(2) for the whole (single-threaded) process.
+pub fn setresgid(r: u32, e: u32, s: u32) -> Result<(), Errno> {
+    // SAFETY: no pointers; single-threaded.
+    ret(unsafe { syscall(g::__NR_setresgid, r as usize, e as usize, s as usize, 0, 0, 0) }).map(drop)
+}
+
+/// setgroups(2).
+pub fn setgroups(gids: &[u32]) -> Result<(), Errno> {
+    // SAFETY: gids is a valid array of gids.len() u32s; setgroups only reads it.
+    ret(unsafe { syscall(g::__NR_setgroups, gids.len(), gids.as_ptr() as usize, 0, 0, 0, 0) }).map(drop)
+}
+
+/// prctl(2) with integer arguments.
+pub fn prctl(op: u32, a: usize, b: usize, c: usize, d: usize) -> Result<usize, Errno> {
+    // SAFETY: mote only passes the integer-argument prctl operations (caps, securebits, no_new_privs,
+    // subreaper, pdeathsig), which take no pointers.
+    ret(unsafe { syscall(g::__NR_prctl, op as usize, a, b, c, d, 0) })
+}
+
+/// capset(2): sets effective, permitted and inheritable sets (64-bit, version 3).
+pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> Result<(), Errno> {
+    let hdr = [0x2008_0522u32, 0]; // _LINUX_CAPABILITY_VERSION_3, this process
+    let data = [
+        effective as u32, permitted as u32, inheritable as u32,
+        (effective >> 32) as u32, (permitted >> 32) as u32, (inheritable >> 32) as u32,
+    ];
+    // SAFETY: hdr and data have the layout capset(2) reads for version 3 (two data structs).
+    ret(unsafe { syscall(g::__NR_capset, hdr.as_ptr() as usize, data.as_ptr() as usize, 0, 0, 0, 0) }).map(drop)
+}
+
+/// personality(2).
+pub fn personality(p: u32) -> Result<usize, Errno> {
+    // SAFETY: no pointers.
+    ret(unsafe { syscall(g::__NR_personality, p as usize, 0, 0, 0, 0, 0) })
+}
+
+/// setdomainname(2).
+pub fn setdomainname(name: &[u8]) -> Result<(), Errno> {
+    // SAFETY: name is a valid slice; the kernel reads len bytes.
+    ret(unsafe { syscall(g::__NR_setdomainname, name.as_ptr() as usize, name.len(), 0, 0, 0, 0) }).map(drop)
+}
+
+/// wait4(2): (pid, raw wait status); pid 0 with WNOHANG when nothing changed.
+pub fn wait4(pid: i32, options: u32) -> Result<(u32, i32), Errno> {
+    let mut status = 0i32;
+    // SAFETY: status is a valid i32 the kernel writes; no rusage.
+    let r = ret(unsafe { syscall(g::__NR_wait4, pid as usize, &mut status as *mut i32 as usize, options as usize, 0, 0, 0) })?;
+    Ok((r as u32, status))
+}
+
+/// Flags clone3 may be given through [`clone3`]: namespaces, pidfd, cgroup. Nothing that shares
+/// memory or stacks (CLONE_VM, CLONE_THREAD...), so the child is a plain fork.
+pub const CLONE3_ALLOWED: u64 = (g::CLONE_NEWNS | g::CLONE_NEWCGROUP | g::CLONE_NEWUTS | g::CLONE_NEWIPC
+    | g::CLONE_NEWUSER | g::CLONE_NEWPID | g::CLONE_NEWNET | g::CLONE_NEWTIME | g::CLONE_PIDFD) as u64
+    | g::CLONE_INTO_CGROUP;
+
+/// clone3(2) as a fork into new namespaces (and a cgroup): returns (child pid, pidfd or -1) in the
+/// parent, (0, -1) in the child.
+pub fn clone3(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> Result<(u32, i32), Errno> {
+    if flags & !CLONE3_ALLOWED != 0 {
+        return Err(Errno::INVAL);
+    }
+    let mut pidfd: i32 = -1;
+    // struct clone_args (v2): flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
+    // tls, set_tid, set_tid_size, cgroup.
+    let args: [u64; 11] = [
+        flags, &mut pidfd as *mut i32 as u64, 0, 0, g::SIGCHLD as u64, 0, 0, 0, 0, 0,
+        cgroup.map_or(0, |c| c.as_raw_fd() as u64),
+    ];
+    // SAFETY: flags exclude everything that shares memory, so with no stack given the child runs
+    // on a copy of ours exactly like fork(2); args and pidfd outlive the call.
+    let r = ret(unsafe { syscall(g::__NR_clone3, args.as_ptr() as usize, core::mem::size_of_val(&args), 0, 0, 0, 0) })?;
+    Ok((r as u32, pidfd))
+}
+
+/// A NULL-terminated array of C string pointers for execve, filled only from `&CStr`s that
+/// outlive it, so passing it to [`exec`] is sound.
+pub struct CArray<'a, const N: usize> {
+    ptrs: [*const u8; N],
+    len: usize,
+    _life: core::marker::PhantomData<&'a CStr>,
+}
+
+impl<'a, const N: usize> Default for CArray<'a, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a, const N: usize> CArray<'a, N> {
+    /// An empty array (just the terminating NULL).
+    pub const fn new() -> Self {
+        CArray { ptrs: [core::ptr::null(); N], len: 0, _life: core::marker::PhantomData }
+    }
+    /// Appends `s`; false when full (one slot always stays NULL).
+    pub fn push(&mut self, s: &'a CStr) -> bool {
+        if self.len + 1 >= N {
+            return false;
+        }
+        self.ptrs[self.len] = s.as_ptr() as *const u8;
+        self.len += 1;
+        true
+    }
+}
+
+/// execve(2) with arrays built from C strings; returns only on failure.
+pub fn exec<const A: usize, const E: usize>(path: &CStr, argv: &CArray<'_, A>, envp: &CArray<'_, E>) -> Errno {
+    // SAFETY: CArray holds only pointers to live NUL-terminated strings, followed by NULL.
+    unsafe { execve(path.as_ptr() as *const u8, argv.ptrs.as_ptr(), envp.ptrs.as_ptr()) }
+}
+
+/// close_range(2) with CLOSE_RANGE_CLOEXEC: marks fds first..=last close-on-exec.
+pub fn cloexec_range(first: u32, last: u32) -> Result<(), Errno> {
+    // SAFETY: only flags descriptors; no memory is touched.
+    ret(unsafe { syscall(g::__NR_close_range, first as usize, last as usize, 4, 0, 0, 0) }).map(drop)
+}
+
+/// getcwd(2) into `buf`; returns the length without the NUL.
+pub fn getcwd(buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: buf is valid for buf.len() bytes, which the kernel writes at most.
+    ret(unsafe { syscall(g::__NR_getcwd, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0, 0) }).map(|n| n.saturating_sub(1))
+}

@@ -1,0 +1,201 @@
+//! Program start: relocate ourselves, read argv/envp/auxv off the initial stack, run main, exit.
+
+use core::ffi::CStr;
+
+use crate::arch::R_RELATIVE;
+use crate::raw;
+
+const DT_NULL: u64 = 0;
+const DT_RELA: u64 = 7;
+const DT_RELASZ: u64 = 8;
+const DT_RELAENT: u64 = 9;
+const DT_REL: u64 = 17;
+const DT_RELR: u64 = 36;
+const PT_GNU_RELRO: u32 = 0x6474_e552;
+const AT_PAGESZ: usize = 6;
+
+unsafe extern "Rust" {
+    /// The binary's main, defined with [`crate::main!`].
+    fn __mote_main(args: Args) -> i32;
+}
+
+/// Defines the program's main: `mote_sys::main!(my_main)` with `fn my_main(Args) -> i32`.
+#[macro_export]
+macro_rules! main {
+    ($f:path) => {
+        #[unsafe(no_mangle)]
+        fn __mote_main(args: $crate::start::Args) -> i32 {
+            $f(args)
+        }
+    };
+}
+
+/// The process's arguments and environment, as the kernel laid them out on the initial stack.
+/// They live for the whole run of the program.
+#[derive(Clone, Copy)]
+pub struct Args {
+    argc: usize,
+    argv: *const *const u8,
+    envp: *const *const u8,
+}
+
+impl Args {
+    /// Number of arguments, the program name included.
+    pub fn len(&self) -> usize {
+        self.argc
+    }
+    /// Whether there are no arguments at all (not even a program name).
+    pub fn is_empty(&self) -> bool {
+        self.argc == 0
+    }
+    /// Argument `i` as bytes, without its NUL.
+    pub fn get(&self, i: usize) -> Option<&'static [u8]> {
+        if i >= self.argc {
+            return None;
+        }
+        // SAFETY: argv has argc valid entries, each a NUL-terminated string the kernel placed on
+        // the initial stack, which is never freed.
+        Some(unsafe { CStr::from_ptr(*self.argv.add(i) as *const _) }.to_bytes())
+    }
+    /// Argument `i` as a C string.
+    pub fn cstr(&self, i: usize) -> Option<&'static CStr> {
+        if i >= self.argc {
+            return None;
+        }
+        // SAFETY: as in `get`.
+        Some(unsafe { CStr::from_ptr(*self.argv.add(i) as *const _) })
+    }
+    /// argv from index `i` on, NULL-terminated, as execve wants it.
+    pub fn argv_from(&self, i: usize) -> *const *const u8 {
+        // SAFETY: i is clamped to argc, where argv holds its terminating NULL.
+        unsafe { self.argv.add(if i > self.argc { self.argc } else { i }) }
+    }
+    /// The environment block, NULL-terminated, as execve wants it.
+    pub fn envp(&self) -> *const *const u8 {
+        self.envp
+    }
+    /// The value of environment variable `name`, if set.
+    pub fn env(&self, name: &[u8]) -> Option<&'static [u8]> {
+        let mut p = self.envp;
+        loop {
+            // SAFETY: envp is a NULL-terminated array of NUL-terminated strings on the initial stack.
+            let s = unsafe { *p };
+            if s.is_null() {
+                return None;
+            }
+            // SAFETY: as above; s is non-null and NUL-terminated.
+            let kv = unsafe { CStr::from_ptr(s as *const _) }.to_bytes();
+            if kv.len() > name.len() && kv.starts_with(name) && kv[name.len()] == b'=' {
+                return Some(&kv[name.len() + 1..]);
+            }
+            // SAFETY: we stop at the NULL terminator, so p+1 is still inside the array.
+            p = unsafe { p.add(1) };
+        }
+    }
+}
+
+/// Called by `_start` with the initial stack pointer, the load base and the address of _DYNAMIC.
+///
+/// # Safety
+/// Only `_start` may call this, once, with the values the kernel gave the process.
+pub unsafe extern "C" fn start(sp: *const usize, base: usize, dynamic: *const u64) -> ! {
+    // Nothing that holds an absolute address may be touched before this returns.
+    // SAFETY: base and dynamic come from _start and describe this very image.
+    unsafe { relocate(base, dynamic) };
+    // SAFETY: the initial stack is argc, argv[argc], NULL, envp..., NULL, auxv pairs, AT_NULL.
+    let (argc, argv, envp, auxv) = unsafe {
+        let argc = *sp;
+        let argv = sp.add(1) as *const *const u8;
+        let envp = argv.add(argc + 1);
+        let mut e = envp;
+        while !(*e).is_null() {
+            e = e.add(1);
+        }
+        (argc, argv, envp, e.add(1) as *const usize)
+    };
+    // SAFETY: envp is the original environment block; no rustix call has been made yet.
+    unsafe { rustix::param::init(envp as *mut *mut u8) };
+    // SAFETY: base is our load base and auxv the kernel's vector; relocation is done.
+    unsafe { protect_relro(base, page_size(auxv)) };
+    // SAFETY: __mote_main is the binary's main, defined through the main! macro.
+    let code = unsafe { __mote_main(Args { argc, argv, envp }) };
+    raw::exit(code)
+}
+
+/// Applies the R_*_RELATIVE relocations of a static PIE: each says "store base + addend here".
+///
+/// # Safety
+/// `base` must be this image's load base and `dynamic` its _DYNAMIC array.
+unsafe fn relocate(base: usize, dynamic: *const u64) {
+    let (mut rela, mut relasz, mut relaent) = (0usize, 0usize, 24usize);
+    let mut d = dynamic;
+    // SAFETY: _DYNAMIC is an array of (tag, value) pairs ended by DT_NULL.
+    unsafe {
+        while *d != DT_NULL {
+            let v = *d.add(1) as usize;
+            match *d {
+                DT_RELA => rela = base + v,
+                DT_RELASZ => relasz = v,
+                DT_RELAENT => relaent = v,
+                DT_REL | DT_RELR => raw::die(b"mote: unsupported relocation table (REL/RELR)\n"),
+                _ => {}
+            }
+            d = d.add(2);
+        }
+    }
+    let mut off = 0;
+    while off < relasz {
+        // SAFETY: rela..rela+relasz is the image's Elf64_Rela table (offset, info, addend).
+        unsafe {
+            let r = (rela + off) as *const u64;
+            if *r.add(1) & 0xffff_ffff != R_RELATIVE {
+                raw::die(b"mote: unexpected relocation type in a static binary\n");
+            }
+            *((base + *r as usize) as *mut usize) = base + *r.add(2) as usize;
+        }
+        off += relaent;
+    }
+}
+
+/// Makes the relocated read-only data (PT_GNU_RELRO) read-only again, as a dynamic loader would.
+///
+/// # Safety
+/// `base` must be this image's load base, with relocation done.
+unsafe fn protect_relro(base: usize, page: usize) {
+    // SAFETY: the ELF header is mapped at base; e_phoff at 32, e_phentsize at 54, e_phnum at 56.
+    let (phoff, phent, phnum) = unsafe {
+        (*((base + 32) as *const u64) as usize, *((base + 54) as *const u16) as usize,
+         *((base + 56) as *const u16) as usize)
+    };
+    for i in 0..phnum {
+        let ph = base + phoff + i * phent;
+        // SAFETY: program headers are mapped with the ELF header; p_type at 0, p_vaddr at 16,
+        // p_memsz at 40.
+        let (ty, vaddr, memsz) = unsafe {
+            (*(ph as *const u32), *((ph + 16) as *const u64) as usize, *((ph + 40) as *const u64) as usize)
+        };
+        if ty == PT_GNU_RELRO {
+            let start = (base + vaddr) & !(page - 1);
+            let end = (base + vaddr + memsz) & !(page - 1);
+            if end > start {
+                // Failure only costs hardening, never correctness: ignore it.
+                // SAFETY: the range lies in our own RELRO segment, which nothing writes after this.
+                let _ = unsafe { raw::mprotect_read(start, end - start) };
+            }
+        }
+    }
+}
+
+/// AT_PAGESZ from the auxiliary vector (4096 if absent).
+fn page_size(mut auxv: *const usize) -> usize {
+    loop {
+        // SAFETY: auxv is a list of (key, value) pairs ended by AT_NULL (0).
+        let (k, v) = unsafe { (*auxv, *auxv.add(1)) };
+        match k {
+            0 => return 4096,
+            AT_PAGESZ => return v,
+            // SAFETY: not at the end yet, so the next pair exists.
+            _ => auxv = unsafe { auxv.add(2) },
+        }
+    }
+}
