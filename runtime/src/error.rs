@@ -23,12 +23,16 @@ pub type Result<T> = core::result::Result<T, Error>;
 
 impl Error {
     /// An error with an errno.
+    #[cold]
+    #[inline(never)]
     pub fn sys(what: &'static str, path: impl AsRef<[u8]>, e: Errno) -> Self {
         let mut p = Buf::new();
         p.s(path);
         Error { what, path: p, detail: "", errno: Some(e) }
     }
     /// An error with a reason in words.
+    #[cold]
+    #[inline(never)]
     pub fn msg(what: &'static str, path: impl AsRef<[u8]>, detail: &'static str) -> Self {
         let mut p = Buf::new();
         p.s(path);
@@ -58,49 +62,32 @@ pub trait Ctx<T> {
 }
 
 impl<T> Ctx<T> for core::result::Result<T, Errno> {
+    #[inline]
     fn ctx(self, what: &'static str, path: impl AsRef<[u8]>) -> Result<T> {
         self.map_err(|e| Error::sys(what, path, e))
     }
 }
 
-/// The C library's text for the errnos a runtime meets.
+/// glibc's text for errno 1..=40, one per line (one string: no relocation table).
+const MESSAGES: &str = "Operation not permitted\nNo such file or directory\nNo such process\n\
+Interrupted system call\nInput/output error\nNo such device or address\nArgument list too long\n\
+Exec format error\nBad file descriptor\nNo child processes\nResource temporarily unavailable\n\
+Cannot allocate memory\nPermission denied\nBad address\nBlock device required\n\
+Device or resource busy\nFile exists\nInvalid cross-device link\nNo such device\nNot a directory\n\
+Is a directory\nInvalid argument\nToo many open files in system\nToo many open files\n\
+Inappropriate ioctl for device\nText file busy\nFile too large\nNo space left on device\n\
+Illegal seek\nRead-only file system\nToo many links\nBroken pipe\n\
+Numerical argument out of domain\nNumerical result out of range\nResource deadlock avoided\n\
+File name too long\nNo locks available\nFunction not implemented\nDirectory not empty\n\
+Too many levels of symbolic links";
+
+/// The C library's text for an errno.
 pub fn strerror(e: Errno) -> &'static str {
-    match e {
-        Errno::PERM => "Operation not permitted",
-        Errno::NOENT => "No such file or directory",
-        Errno::SRCH => "No such process",
-        Errno::INTR => "Interrupted system call",
-        Errno::IO => "Input/output error",
-        Errno::NXIO => "No such device or address",
-        Errno::TOOBIG => "Argument list too long",
-        Errno::NOEXEC => "Exec format error",
-        Errno::BADF => "Bad file descriptor",
-        Errno::CHILD => "No child processes",
-        Errno::AGAIN => "Resource temporarily unavailable",
-        Errno::NOMEM => "Cannot allocate memory",
-        Errno::ACCESS => "Permission denied",
-        Errno::FAULT => "Bad address",
-        Errno::BUSY => "Device or resource busy",
-        Errno::EXIST => "File exists",
-        Errno::XDEV => "Invalid cross-device link",
-        Errno::NODEV => "No such device",
-        Errno::NOTDIR => "Not a directory",
-        Errno::ISDIR => "Is a directory",
-        Errno::INVAL => "Invalid argument",
-        Errno::MFILE => "Too many open files",
-        Errno::NOTTY => "Inappropriate ioctl for device",
-        Errno::TXTBSY => "Text file busy",
-        Errno::FBIG => "File too large",
-        Errno::NOSPC => "No space left on device",
-        Errno::ROFS => "Read-only file system",
-        Errno::PIPE => "Broken pipe",
-        Errno::RANGE => "Numerical result out of range",
-        Errno::NAMETOOLONG => "File name too long",
-        Errno::NOSYS => "Function not implemented",
-        Errno::NOTEMPTY => "Directory not empty",
-        Errno::LOOP => "Too many levels of symbolic links",
-        Errno::OPNOTSUPP => "Operation not supported",
-        Errno::CONNREFUSED => "Connection refused",
+    let n = e.raw_os_error();
+    match n {
+        1..=40 => MESSAGES.split('\n').nth(n as usize - 1).unwrap_or("Unknown error"),
+        95 => "Operation not supported",
+        111 => "Connection refused",
         _ => "Unknown error",
     }
 }

@@ -277,6 +277,7 @@ pub struct Val<'a> {
 }
 
 /// Offset just past the value at `i` of a prepared document.
+#[inline(never)]
 fn skip(b: &[u8], mut i: usize) -> usize {
     let mut depth = 0usize;
     loop {
@@ -335,6 +336,7 @@ impl<'a> Val<'a> {
         }
     }
     /// The string as a C string (decoded, NUL-terminated in the buffer).
+    #[inline(never)]
     pub fn cstr(&self) -> Option<&'a CStr> {
         if self.kind() != Kind::String {
             return None;
@@ -353,6 +355,7 @@ impl<'a> Val<'a> {
         Some(&self.b[self.at..skip(self.b, self.at)])
     }
     /// The number as an i64, if it is an integer in range.
+    #[inline(never)]
     pub fn i64(&self) -> Option<i64> {
         let t = self.num()?;
         let (neg, d) = if t[0] == b'-' { (true, &t[1..]) } else { (false, t) };
@@ -366,6 +369,7 @@ impl<'a> Val<'a> {
         Some(if neg { -v } else { v })
     }
     /// The number as a u64, if it is a non-negative integer in range.
+    #[inline(never)]
     pub fn u64(&self) -> Option<u64> {
         let t = self.num()?;
         let mut v: u64 = 0;
@@ -403,6 +407,7 @@ pub struct Obj<'a> {
 
 impl<'a> Iterator for Obj<'a> {
     type Item = (&'a CStr, Val<'a>);
+    #[inline(never)]
     fn next(&mut self) -> Option<Self::Item> {
         let b = self.b;
         let mut i = ws(b, self.i);
@@ -430,6 +435,7 @@ pub struct Arr<'a> {
 
 impl<'a> Iterator for Arr<'a> {
     type Item = Val<'a>;
+    #[inline(never)]
     fn next(&mut self) -> Option<Self::Item> {
         let b = self.b;
         let mut i = ws(b, self.i);

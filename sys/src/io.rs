@@ -50,12 +50,9 @@ impl<const N: usize> Buf<N> {
         self.overflow = false;
     }
     /// Appends bytes.
+    #[inline]
     pub fn s(&mut self, b: impl AsRef<[u8]>) -> &mut Self {
-        let b = b.as_ref();
-        let n = b.len().min(N - self.len);
-        self.data[self.len..self.len + n].copy_from_slice(&b[..n]);
-        self.len += n;
-        self.overflow |= n < b.len();
+        append(&mut self.data, &mut self.len, &mut self.overflow, b.as_ref());
         self
     }
     /// Appends one byte.
@@ -63,19 +60,11 @@ impl<const N: usize> Buf<N> {
         self.s([c])
     }
     /// Appends an unsigned number in decimal.
+    #[inline]
     pub fn u(&mut self, v: u64) -> &mut Self {
         let mut tmp = [0u8; 20];
-        let mut i = tmp.len();
-        let mut v = v;
-        loop {
-            i -= 1;
-            tmp[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        self.s(&tmp[i..])
+        let d = decimal(v, &mut tmp);
+        self.s(d)
     }
     /// Appends a signed number in decimal.
     pub fn i(&mut self, v: i64) -> &mut Self {
@@ -86,20 +75,10 @@ impl<const N: usize> Buf<N> {
         }
     }
     /// Appends `b` as a quoted JSON string.
+    #[inline]
     pub fn json(&mut self, b: impl AsRef<[u8]>) -> &mut Self {
-        self.c(b'"');
-        for &c in b.as_ref() {
-            match c {
-                b'"' => self.s(b"\\\""),
-                b'\\' => self.s(b"\\\\"),
-                b'\n' => self.s(b"\\n"),
-                b'\t' => self.s(b"\\t"),
-                b'\r' => self.s(b"\\r"),
-                0..=0x1f => self.s(b"\\u00").c(HEX[(c >> 4) as usize]).c(HEX[(c & 15) as usize]),
-                _ => self.c(c),
-            };
-        }
-        self.c(b'"')
+        json(&mut self.data, &mut self.len, &mut self.overflow, b.as_ref());
+        self
     }
     /// The contents as a C string (a NUL is kept after them, not counted in the length). A full
     /// buffer gives up its last byte for the NUL and is marked overflowed.
@@ -130,6 +109,52 @@ impl<const N: usize> Buf<N> {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The one copy of the append logic, shared by every buffer size.
+#[inline(never)]
+fn append(data: &mut [u8], len: &mut usize, overflow: &mut bool, b: &[u8]) {
+    let n = b.len().min(data.len() - *len);
+    data[*len..*len + n].copy_from_slice(&b[..n]);
+    *len += n;
+    *overflow |= n < b.len();
+}
+
+/// Appends `b` as a quoted JSON string.
+#[inline(never)]
+fn json(data: &mut [u8], len: &mut usize, of: &mut bool, b: &[u8]) {
+    append(data, len, of, b"\"");
+    for &c in b {
+        let mut esc = [b'\\', c, 0, 0, 0, 0];
+        let e: &[u8] = match c {
+            b'"' | b'\\' => &esc[..2],
+            b'\n' => b"\\n",
+            b'\t' => b"\\t",
+            b'\r' => b"\\r",
+            0..=0x1f => {
+                esc[1..].copy_from_slice(&[b'u', b'0', b'0', HEX[(c >> 4) as usize], HEX[(c & 15) as usize]]);
+                &esc
+            }
+            _ => &esc[1..2],
+        };
+        append(data, len, of, e);
+    }
+    append(data, len, of, b"\"");
+}
+
+/// `v` in decimal, as the tail of `tmp`.
+#[inline(never)]
+fn decimal(mut v: u64, tmp: &mut [u8; 20]) -> &[u8] {
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    &tmp[i..]
+}
 
 /// A file descriptor number used without ownership (0, 1, 2, or one inherited by number).
 pub fn fd(n: i32) -> BorrowedFd<'static> {

@@ -19,8 +19,10 @@ fn ret(r: usize) -> Result<usize, Errno> {
 /// The highest signal number on Linux (the real-time ones end at 64).
 pub const NSIG: u32 = 64;
 
-/// A set of signals 1..=64, in the kernel's own layout (bit n-1 is signal n).
+/// A set of signals 1..=64, in the kernel's own layout (bit n-1 is signal n), passed to it by
+/// pointer.
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
+#[repr(transparent)]
 pub struct SigSet(pub u64);
 
 impl SigSet {
@@ -30,17 +32,20 @@ impl SigSet {
     /// Every signal a process can block and read from a signalfd: all but KILL and STOP, and
     /// but the ones a fault raises (SEGV, BUS, FPE, ILL, TRAP, SYS, ABRT), which must stay
     /// deadly: blocked, a fault would be turned into an unreported kill.
-    pub fn catchable() -> SigSet {
-        let mut s = SigSet(!0);
-        for n in [g::SIGKILL, g::SIGSTOP, g::SIGSEGV, g::SIGBUS, g::SIGFPE, g::SIGILL, g::SIGTRAP,
-                  g::SIGSYS, g::SIGABRT] {
-            s.0 &= !(1 << (n - 1));
+    pub const CATCHABLE: SigSet = {
+        let mut s = !0u64;
+        let not = [g::SIGKILL, g::SIGSTOP, g::SIGSEGV, g::SIGBUS, g::SIGFPE, g::SIGILL, g::SIGTRAP,
+                   g::SIGSYS, g::SIGABRT];
+        let mut i = 0;
+        while i < not.len() {
+            s &= !(1 << (not[i] - 1));
+            i += 1;
         }
-        s
-    }
-    /// This set with signal `n` added.
+        SigSet(s)
+    };
+    /// This set with signal `n` added (unchanged if `n` is not in 1..=64).
     pub fn add(self, n: u32) -> SigSet {
-        SigSet(self.0 | 1 << (n - 1))
+        if (1..=NSIG).contains(&n) { SigSet(self.0 | 1 << (n - 1)) } else { self }
     }
     /// Whether signal `n` is in the set.
     pub fn contains(self, n: u32) -> bool {
@@ -95,8 +100,8 @@ pub fn set_disposition(n: u32, d: Disposition) -> Result<(), Errno> {
     let act = Action { handler: d as usize, flags: 0, restorer: 0, mask: 0 };
     #[cfg(target_arch = "riscv64")]
     let act = Action { handler: d as usize, flags: 0, mask: 0 };
-    // SAFETY: act has the layout of this arch's kernel sigaction with no handler code to call; no old
-    // action is asked for; 8 is the size of the kernel's sigset.
+    // SAFETY: act has the layout of this arch's kernel sigaction, with no handler code to call;
+    // no old action is asked for; 8 is the size of the kernel's sigset.
     ret(unsafe { syscall(g::__NR_rt_sigaction, n as usize, &act as *const _ as usize, 0, 8, 0, 0) })
         .map(|_| ())
 }
@@ -184,8 +189,28 @@ pub fn status_code(status: i32) -> i32 {
 pub fn monotonic_ms() -> u64 {
     let mut ts = [0i64; 2];
     // SAFETY: ts has the layout of a 64-bit struct timespec (seconds, nanoseconds).
-    let _ = unsafe { syscall(g::__NR_clock_gettime, g::CLOCK_MONOTONIC as usize, ts.as_mut_ptr() as usize, 0, 0, 0, 0) };
+    let _ = unsafe {
+        syscall(g::__NR_clock_gettime, g::CLOCK_MONOTONIC as usize, ts.as_mut_ptr() as usize, 0, 0, 0, 0)
+    };
     ts[0] as u64 * 1000 + ts[1] as u64 / 1_000_000
+}
+
+/// The C string at the start of `b`, up to its first NUL; None without one. (core's CStr
+/// constructors check with memchr, several hundred bytes of code for mote-init's budget.)
+pub fn cstr(b: &[u8]) -> Option<&CStr> {
+    let n = b.iter().position(|&c| c == 0)?;
+    // SAFETY: b[n] is a NUL and b[..n] holds none, which is all the unchecked constructor needs.
+    Some(unsafe { CStr::from_bytes_with_nul_unchecked(b.get(..=n)?) })
+}
+
+/// Argument `i` of the process as a C string (as it is in memory, NUL included).
+pub fn arg(a: &Args, i: usize) -> Option<&'static CStr> {
+    if i >= a.len() {
+        return None;
+    }
+    // SAFETY: i < argc, so argv_from(i) points at argv[i], a pointer to a NUL-terminated string
+    // the kernel put on the initial stack, which lives as long as the process.
+    Some(unsafe { CStr::from_ptr(*a.argv_from(i) as *const _) })
 }
 
 /// Most arguments [`exec`] passes.

@@ -170,6 +170,7 @@ pub fn destroy(path: &[u8]) -> Result<()> {
             }
         }
         if !left {
+            remove_default_parent(path);
             return Ok(());
         }
         let _ = any;
@@ -179,6 +180,19 @@ pub fn destroy(path: &[u8]) -> Result<()> {
         let _ = mote_sys::rustix::thread::nanosleep(&ts);
     }
     Err(Error::msg("remove cgroup", path, "processes did not leave within 1s"))
+}
+
+/// Removes the shared /mote parent of default paths once the last container is gone (an rmdir
+/// of a non-empty cgroup fails harmlessly, and paths of the config's choosing are left alone).
+fn remove_default_parent(path: &[u8]) {
+    if !path.starts_with(b"/mote/") {
+        return;
+    }
+    for h in hierarchies() {
+        let mut d = Buf::<96>::new();
+        d.s(h.as_bytes()).s(b"/mote");
+        let _ = fs::rmdir(d.cstr());
+    }
 }
 
 /// Whether the cgroup is frozen (v1 freezer.state FROZEN or v2 cgroup.freeze 1).

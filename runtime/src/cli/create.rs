@@ -91,8 +91,8 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8]) -> Result<Created> {
     let cg = cgroup::path_for(spec.linux.cgroups_path.map(|c| c.to_bytes()), id)?;
 
     // From here on, everything made is undone on failure.
-    let dir = Dir::create(g.root, id)?;
-    match create_in(&dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds + listen) {
+    let mut dir = Dir::create(g.root, id)?;
+    match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds + listen) {
         Ok(pid) => Ok(Created { dir, pid, cgroup: cg }),
         Err(e) => {
             let _ = cgroup::destroy(cg.as_bytes());
@@ -103,7 +103,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8]) -> Result<Created> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, preserve_fds: u32) -> Result<u32> {
+fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, preserve_fds: u32) -> Result<u32> {
     let mut fifo = Buf::<{ limits::PATH }>::new();
     fifo.s(dir.path.as_bytes()).c(b'/').s(FIFO.to_bytes());
     fs::mkfifoat(CWD, fifo.cstr(), Mode::from_raw_mode(0o622)).ctx("create exec fifo", fifo.as_bytes())?;
@@ -121,6 +121,10 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
         cgroup: cg.as_bytes(),
     };
     let child = spawn::spawn(&ctx)?;
+    if let Err(e) = dir.lock_fresh() {
+        let _ = raw::kill(child.pid as i32, 9);
+        return Err(e);
+    }
     let start = state::proc_start_time(child.pid).map_or(0, |s| s.0);
 
     let mut st = Buf::<65536>::new();

@@ -20,7 +20,7 @@ pub fn privileged(p: &Process<'_>, personality: Option<u32>) -> Result<()> {
     for r in &p.rlimits {
         let res = resource(r.resource);
         process::setrlimit(res, Rlimit { current: Some(r.soft), maximum: Some(r.hard) }).map_err(|e| {
-            Error::sys("setrlimit", crate::spec::RLIMITS[r.resource as usize], e)
+            Error::sys("setrlimit RLIMIT_", crate::spec::rlimit_name(r.resource), e)
         })?;
     }
     if let Some(adj) = p.oom_score_adj {
@@ -66,7 +66,7 @@ pub fn user_and_caps(p: &Process<'_>) -> Result<()> {
                 match raw::prctl(pr::PR_CAPBSET_DROP, cap as usize, 0, 0, 0) {
                     Ok(_) => {}
                     Err(Errno::INVAL) => break, // past the kernel's last capability
-                    Err(e) => return Err(Error::sys("drop capability from bounding set", crate::spec::CAPS.get(cap as usize).copied().unwrap_or("?"), e)),
+                    Err(e) => return Err(Error::sys("drop from bounding set: CAP_", crate::spec::cap_name(cap), e)),
                 }
             }
         }
@@ -91,7 +91,7 @@ pub fn user_and_caps(p: &Process<'_>) -> Result<()> {
             for cap in 0..64u32 {
                 if a & (1 << cap) != 0 {
                     raw::prctl(pr::PR_CAP_AMBIENT, pr::PR_CAP_AMBIENT_RAISE as usize, cap as usize, 0, 0)
-                        .ctx("raise ambient capability", crate::spec::CAPS.get(cap as usize).copied().unwrap_or("?"))?;
+                        .ctx("raise ambient: CAP_", crate::spec::cap_name(cap))?;
                 }
             }
         }

@@ -23,37 +23,16 @@ const MS_REMOUNT: u64 = g::MS_REMOUNT as u64;
 /// Flags a bind remount must keep or the kernel refuses it (EPERM) in a user namespace.
 const LOCKED: u64 = (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC | g::MS_NOATIME | g::MS_NODIRATIME | g::MS_RELATIME) as u64;
 
-/// (option, flags set, flags cleared)
-const OPTIONS: &[(&[u8], u64, u64)] = &[
-    (b"ro", MS_RDONLY, 0),
-    (b"rw", 0, MS_RDONLY),
-    (b"nosuid", g::MS_NOSUID as u64, 0),
-    (b"suid", 0, g::MS_NOSUID as u64),
-    (b"nodev", g::MS_NODEV as u64, 0),
-    (b"dev", 0, g::MS_NODEV as u64),
-    (b"noexec", g::MS_NOEXEC as u64, 0),
-    (b"exec", 0, g::MS_NOEXEC as u64),
-    (b"sync", g::MS_SYNCHRONOUS as u64, 0),
-    (b"async", 0, g::MS_SYNCHRONOUS as u64),
-    (b"dirsync", g::MS_DIRSYNC as u64, 0),
-    (b"remount", MS_REMOUNT, 0),
-    (b"mand", g::MS_MANDLOCK as u64, 0),
-    (b"nomand", 0, g::MS_MANDLOCK as u64),
-    (b"noatime", g::MS_NOATIME as u64, 0),
-    (b"atime", 0, g::MS_NOATIME as u64),
-    (b"nodiratime", g::MS_NODIRATIME as u64, 0),
-    (b"diratime", 0, g::MS_NODIRATIME as u64),
-    (b"relatime", g::MS_RELATIME as u64, 0),
-    (b"norelatime", 0, g::MS_RELATIME as u64),
-    (b"strictatime", g::MS_STRICTATIME as u64, 0),
-    (b"nostrictatime", 0, g::MS_STRICTATIME as u64),
-    (b"bind", MS_BIND, 0),
-    (b"rbind", MS_BIND | MS_REC, 0),
-    (b"defaults", 0, 0),
-    (b"silent", 0, 0),
-    (b"loud", 0, 0),
-    (b"tmpcopyup", 0, 0), // crun's extension; accepted, nothing to copy on a fresh tmpfs
-];
+/// Mount options that are flags, in the order of [`SET`] and [`CLEAR`] (one string: no
+/// relocations).
+const OPTION_NAMES: &str = "ro rw nosuid suid nodev dev noexec exec sync async dirsync remount mand nomand \
+noatime atime nodiratime diratime relatime norelatime strictatime nostrictatime bind rbind defaults silent loud tmpcopyup";
+const SET: [u32; 28] = [g::MS_RDONLY, 0, g::MS_NOSUID, 0, g::MS_NODEV, 0, g::MS_NOEXEC, 0, g::MS_SYNCHRONOUS, 0,
+    g::MS_DIRSYNC, g::MS_REMOUNT, g::MS_MANDLOCK, 0, g::MS_NOATIME, 0, g::MS_NODIRATIME, 0, g::MS_RELATIME, 0,
+    g::MS_STRICTATIME, 0, g::MS_BIND, g::MS_BIND | g::MS_REC, 0, 0, 0, 0];
+const CLEAR: [u32; 28] = [0, g::MS_RDONLY, 0, g::MS_NOSUID, 0, g::MS_NODEV, 0, g::MS_NOEXEC, 0, g::MS_SYNCHRONOUS,
+    0, 0, 0, g::MS_MANDLOCK, 0, g::MS_NOATIME, 0, g::MS_NODIRATIME, 0, g::MS_RELATIME, 0, g::MS_STRICTATIME, 0, 0,
+    0, 0, 0, 0];
 
 /// A mount's options split into flags, propagation changes and the data string.
 struct Opts {
@@ -67,8 +46,8 @@ fn parse_opts(m: &Mount<'_>) -> Result<Opts> {
     let mut o = Opts { flags: 0, propagation: [0; 4], nprop: 0, data: Buf::new() };
     for opt in &m.options {
         let b = opt.to_bytes();
-        if let Some(&(_, set, clear)) = OPTIONS.iter().find(|(n, _, _)| *n == b) {
-            o.flags = (o.flags | set) & !clear;
+        if let Some(i) = OPTION_NAMES.split(' ').position(|n| n.as_bytes() == b) {
+            o.flags = (o.flags | SET[i] as u64) & !(CLEAR[i] as u64);
         } else if let Some(p) = spec::propagation(b) {
             if o.nprop < 4 {
                 o.propagation[o.nprop] = p;

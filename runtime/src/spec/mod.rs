@@ -53,17 +53,23 @@ impl<'p> P<'p> {
         }
     }
     /// An error about the value at this path.
+    #[cold]
+    #[inline(never)]
     pub fn err(&self, why: &str) -> Error {
         let mut e = Error::msg("config.json:", "", "");
         self.render(&mut e.path);
         e.path.s(b": ").s(why);
         e
     }
+    #[cold]
+    #[inline(never)]
     fn bound(&self, n: usize) -> Error {
         let mut e = self.err("more than ");
         e.path.u(n as u64).s(b" entries (the bound in spec/limits.rs)");
         e
     }
+    #[cold]
+    #[inline(never)]
     fn kind(&self, want: Kind, got: Kind) -> Error {
         let mut e = self.err("expected ");
         e.path.s(want.name()).s(b", got ").s(got.name());
@@ -71,30 +77,37 @@ impl<'p> P<'p> {
     }
 }
 
+#[inline(never)]
 pub fn str<'a>(v: Val<'a>, p: &P) -> Result<&'a CStr> {
     v.cstr().ok_or_else(|| p.kind(Kind::String, v.kind()))
 }
+#[inline(never)]
 pub fn bool(v: Val<'_>, p: &P) -> Result<bool> {
     v.bool().ok_or_else(|| p.kind(Kind::Bool, v.kind()))
 }
+#[inline(never)]
 pub fn u64(v: Val<'_>, p: &P) -> Result<u64> {
     match v.kind() {
         Kind::Number => v.u64().ok_or_else(|| p.err("expected a non-negative integer")),
         k => Err(p.kind(Kind::Number, k)),
     }
 }
+#[inline(never)]
 pub fn i64(v: Val<'_>, p: &P) -> Result<i64> {
     match v.kind() {
         Kind::Number => v.i64().ok_or_else(|| p.err("expected an integer")),
         k => Err(p.kind(Kind::Number, k)),
     }
 }
+#[inline(never)]
 pub fn u32(v: Val<'_>, p: &P) -> Result<u32> {
     u32::try_from(u64(v, p)?).map_err(|_| p.err("out of range for a 32-bit value"))
 }
+#[inline(never)]
 pub fn obj<'a>(v: Val<'a>, p: &P) -> Result<json::Obj<'a>> {
     v.obj().ok_or_else(|| p.kind(Kind::Object, v.kind()))
 }
+#[inline(never)]
 pub fn arr<'a>(v: Val<'a>, p: &P) -> Result<json::Arr<'a>> {
     v.arr().ok_or_else(|| p.kind(Kind::Array, v.kind()))
 }
@@ -103,6 +116,7 @@ pub fn push<T, const N: usize>(v: &mut Vec<T, N>, x: T, p: &P) -> Result<()> {
     v.push(x).map_err(|_| p.bound(N))
 }
 /// An array of strings into a bounded vector.
+#[inline(never)]
 fn strs<'a, const N: usize>(v: Val<'a>, p: &P, out: &mut Vec<&'a CStr, N>) -> Result<()> {
     for (i, x) in arr(v, p)?.enumerate() {
         push(out, str(x, &p.idx(i))?, p)?;
@@ -265,6 +279,7 @@ pub fn parse<'a>(doc: &'a [u8], root: usize) -> Result<Spec<'a>> {
     Ok(s)
 }
 
+#[inline(never)]
 fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
     let mut pr = Process {
         terminal: false,
@@ -368,6 +383,7 @@ fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
     Ok(pr)
 }
 
+#[inline(never)]
 fn mount<'a>(v: Val<'a>, p: &P) -> Result<Mount<'a>> {
     let mut m = Mount { destination: c"", typ: None, source: None, options: Vec::new() };
     for (k, v) in obj(v, p)? {
@@ -385,6 +401,7 @@ fn mount<'a>(v: Val<'a>, p: &P) -> Result<Mount<'a>> {
     Ok(m)
 }
 
+#[inline(never)]
 fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
     for (k, v) in obj(v, p)? {
         match k.to_bytes() {
@@ -505,6 +522,7 @@ fn idmaps<const N: usize>(v: Val<'_>, p: &P, out: &mut Vec<IdMap, N>) -> Result<
     Ok(())
 }
 
+#[inline(never)]
 fn device<'a>(v: Val<'a>, p: &P) -> Result<Device<'a>> {
     let mut d = Device { path: c"", kind: 0, major: 0, minor: 0, mode: None, uid: None, gid: None };
     for (k, v) in obj(v, p)? {
@@ -566,29 +584,37 @@ pub fn propagation(v: &[u8]) -> Option<u64> {
     })
 }
 
-/// Capability names, in bit order (linux/capability.h).
-pub const CAPS: [&str; 41] = [
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-];
+/// Capability names without CAP_, in bit order (linux/capability.h). One string, not a table
+/// of pointers: a table would need a relocation per entry.
+const CAPS: &str = "CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP \
+LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE \
+SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME \
+SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG \
+WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE";
 
-fn cap_number(name: &[u8]) -> Option<u32> {
-    CAPS.iter().position(|c| c.as_bytes() == name).map(|i| i as u32)
+/// RLIMIT_* names without RLIMIT_, in resource-number order.
+const RLIMITS: &str = "CPU FSIZE DATA STACK CORE RSS NPROC NOFILE MEMLOCK AS LOCKS SIGPENDING MSGQUEUE NICE RTPRIO RTTIME";
+
+/// Position of `name` (after `prefix`) in a space-separated list.
+fn position(list: &str, prefix: &[u8], name: &[u8]) -> Option<u32> {
+    let n = name.strip_prefix(prefix)?;
+    list.split(' ').position(|c| c.as_bytes() == n).map(|i| i as u32)
 }
 
-/// RLIMIT_* names, in resource-number order.
-pub const RLIMITS: [&str; 16] = [
-    "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS",
-    "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS",
-    "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
-];
+/// Name of capability `bit` (without CAP_), for messages.
+pub fn cap_name(bit: u32) -> &'static str {
+    CAPS.split(' ').nth(bit as usize).unwrap_or("?")
+}
+
+/// Name of rlimit `r` (without RLIMIT_), for messages.
+pub fn rlimit_name(r: u32) -> &'static str {
+    RLIMITS.split(' ').nth(r as usize).unwrap_or("?")
+}
+
+fn cap_number(name: &[u8]) -> Option<u32> {
+    position(CAPS, b"CAP_", name)
+}
 
 fn rlimit_number(name: &[u8]) -> Option<u32> {
-    RLIMITS.iter().position(|c| c.as_bytes() == name).map(|i| i as u32)
+    position(RLIMITS, b"RLIMIT_", name)
 }

@@ -86,12 +86,24 @@ impl Dir {
             Err(Errno::EXIST) => return Err(Error::msg("container", id, "already exists")),
             Err(e) => return Err(Error::sys("create state dir", path.as_bytes(), e)),
         }
-        let d = Self::lock(path);
-        if d.is_err() {
-            let mut p = join(root, id);
-            let _ = fs::rmdir(p.cstr());
+        // Not locked yet: the container's process is forked with this descriptor, and a flock
+        // held through a descriptor the child shares would stay held as long as the child waits
+        // for start. [`Dir::lock`] takes the lock on a fresh descriptor once the child exists.
+        match fs::open(path.cstr(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
+            Ok(fd) => Ok(Dir { fd, path }),
+            Err(e) => {
+                let _ = fs::rmdir(path.cstr());
+                Err(Error::sys("open state dir", path.as_bytes(), e))
+            }
         }
-        d
+    }
+
+    /// Locks the directory through a descriptor of its own (see [`Dir::create`]).
+    pub fn lock_fresh(&mut self) -> Result<()> {
+        let mut p = Buf::<{ limits::PATH }>::new();
+        p.s(self.path.as_bytes());
+        *self = Self::lock(p)?;
+        Ok(())
     }
 
     /// Opens and locks an existing container's directory.
