@@ -43,3 +43,113 @@ def arch(request):
     if request.param != "x86_64" and not shutil.which("qemu-%s-static" % request.param):
         pytest.fail("qemu-user-static is missing: ./x setup installs it")
     return request.param
+
+
+# ---- runtime fixtures: a busybox bundle and a mote with its own --root ----
+import json
+import uuid
+
+BUSYBOX = "/bin/busybox"
+
+
+@pytest.fixture(scope="session")
+def rootfs(tmp_path_factory):
+    """A busybox rootfs (Debian's busybox-static), shared read-only by the tests."""
+    if not os.path.exists(BUSYBOX):
+        pytest.fail("busybox-static is missing: ./x setup installs it")
+    r = tmp_path_factory.mktemp("rootfs")
+    os.makedirs(r / "bin")
+    for d in ("proc", "sys", "dev", "tmp", "etc", "root"):
+        os.makedirs(r / d, exist_ok=True)
+    shutil.copy(BUSYBOX, r / "bin" / "busybox")
+    applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True, check=True).stdout.split()
+    for a in applets:
+        if a != "busybox":
+            os.symlink("busybox", r / "bin" / a)
+    with open(r / "etc" / "passwd", "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")
+    return r
+
+
+def merge(a, b):
+    for k, v in b.items():
+        if isinstance(v, dict) and isinstance(a.get(k), dict):
+            merge(a[k], v)
+        else:
+            a[k] = v
+    return a
+
+
+class Mote:
+    """Drives one architecture's mote binary with a --root of its own; cleans up afterwards."""
+
+    def __init__(self, arch, tmp_path, rootfs):
+        self.arch = arch
+        self.tmp = tmp_path
+        self.root = str(tmp_path / "state")
+        self.rootfs = str(rootfs)
+        self.ids = []
+
+    def argv(self, *args):
+        return cmd(self.arch, "mote", "--root", self.root, *args)
+
+    def __call__(self, *args, timeout=TIMEOUT, check=None, **kw):
+        return run(self.argv(*args), timeout=timeout, check=check, **kw)
+
+    def new_id(self):
+        i = "mote-test-" + uuid.uuid4().hex[:10]
+        self.ids.append(i)
+        return i
+
+    def bundle(self, args=("true",), name=None, **overrides):
+        """A bundle dir with a config.json from `mote spec`, made non-interactive, with overrides."""
+        b = self.tmp / (name or ("bundle-" + uuid.uuid4().hex[:6]))
+        os.makedirs(b)
+        run(cmd("x86_64", "mote", "spec", "--bundle", str(b)), check=0)
+        with open(b / "config.json") as f:
+            c = json.load(f)
+        c["root"]["path"] = self.rootfs
+        c["process"]["terminal"] = False
+        c["process"]["args"] = list(args)
+        merge(c, overrides)
+        with open(b / "config.json", "w") as f:
+            json.dump(c, f)
+        return str(b)
+
+    def cleanup(self):
+        for i in self.ids:
+            try:
+                self("delete", "--force", i, timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+@pytest.fixture
+def mote(arch, tmp_path, rootfs):
+    m = Mote(arch, tmp_path, rootfs)
+    yield m
+    m.cleanup()
+
+
+@pytest.fixture
+def native(tmp_path, rootfs):
+    """The x86_64 mote only (for what qemu-user cannot emulate, or where one arch is enough)."""
+    m = Mote("x86_64", tmp_path, rootfs)
+    yield m
+    m.cleanup()
+
+
+def cgroup_dirs(cid):
+    """Every cgroup directory of container `cid` (default path /mote/<id>) on this host."""
+    out = []
+    base = "/sys/fs/cgroup"
+    for h in os.listdir(base):
+        p = os.path.join(base, h, "mote", cid)
+        if os.path.isdir(p):
+            out.append(p)
+    return out
+
+
+def mounts_mentioning(s):
+    with open("/proc/self/mountinfo") as f:
+        return [l for l in f if s in l]

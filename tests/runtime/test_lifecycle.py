@@ -1,0 +1,167 @@
+"""create / start / state / kill / delete / run / list, driven from outside on every arch."""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import cgroup_dirs, run, TIMEOUT
+
+
+def create(mote, cid, bundle, *extra):
+    """`mote create` with the container's stdio on files (a pipe would stay open as long as the
+    container lives, since its process inherits it)."""
+    out, err = mote.tmp / f"{cid}.out", mote.tmp / f"{cid}.err"
+    with open(out, "w") as f, open(err, "w") as e:
+        p = subprocess.run(mote.argv("create", "--bundle", bundle, *extra, cid), stdout=f, stderr=e,
+                           stdin=subprocess.DEVNULL, timeout=TIMEOUT)
+    p.stderr = open(err).read()
+    return p, out
+
+
+def state(mote, cid):
+    p = mote("state", cid, check=0)
+    return json.loads(p.stdout)
+
+
+def wait_status(mote, cid, want, timeout=10):
+    end = time.time() + timeout
+    s = None
+    while time.time() < end:
+        p = mote("state", cid)
+        if p.returncode == 0:  # (run may not have made the container yet)
+            s = json.loads(p.stdout)
+            if s["status"] == want:
+                return s
+        time.sleep(0.05)
+    raise AssertionError(f"{cid} never became {want}: {s}")
+
+
+def test_run_exit_codes(mote):
+    for code in (0, 3, 255):
+        b = mote.bundle(["sh", "-c", f"exit {code}"])
+        p = mote("run", "--bundle", b, mote.new_id())
+        assert p.returncode == code, p.stderr
+
+
+NO_PIDNS = {"linux": {"namespaces": [{"type": t} for t in ("mount", "ipc", "uts", "network")]}}
+
+
+def test_run_killed_by_signal_is_128_plus_sig(mote):
+    # Without a PID namespace the process is not an init, so its own signals kill it.
+    b = mote.bundle(["sh", "-c", "kill -9 $$"], **NO_PIDNS)
+    assert mote("run", "--bundle", b, mote.new_id()).returncode == 137
+    b = mote.bundle(["sh", "-c", "kill -TERM $$"], **NO_PIDNS)
+    assert mote("run", "--bundle", b, mote.new_id()).returncode == 143
+
+
+def test_run_output_and_cleanup(mote):
+    cid = mote.new_id()
+    b = mote.bundle(["sh", "-c", "echo hello; echo oops >&2"])
+    p = mote("run", "--bundle", b, cid, check=0)
+    assert p.stdout == "hello\n" and p.stderr == "oops\n"
+    # run deletes its container when the process is gone: nothing left
+    assert not os.path.exists(os.path.join(mote.root, cid))
+    assert cgroup_dirs(cid) == []
+
+
+def test_options_after_id_are_accepted(mote):
+    b = mote.bundle(["true"])
+    cid = mote.new_id()
+    assert mote("run", cid, "--bundle", b).returncode == 0
+
+
+def test_create_start_states_kill_delete(mote):
+    cid = mote.new_id()
+    b = mote.bundle(["sleep", "30"])
+    p, _ = create(mote, cid, b, "--pid-file", str(mote.tmp / "pid"))
+    assert p.returncode == 0, p.stderr
+    s = state(mote, cid)
+    assert s["status"] == "created" and s["id"] == cid and s["bundle"] == b and s["pid"] > 0
+    with open(mote.tmp / "pid") as f:
+        assert int(f.read()) == s["pid"]
+    # the process exists, in the container's cgroup, but has not exec'd the user's program
+    assert os.path.exists(f"/proc/{s['pid']}")
+    assert cgroup_dirs(cid), "no cgroup created"
+    # delete of a running container without --force is refused; created->running on start
+    mote("start", cid, check=0)
+    s = wait_status(mote, cid, "running")
+    with open(f"/proc/{s['pid']}/cmdline", "rb") as f:
+        assert f.read().split(b"\0")[0] == b"sleep"
+    assert mote("start", cid).returncode == 1
+    p = mote("delete", cid)
+    assert p.returncode == 1 and "running" in p.stderr
+    mote("kill", cid, "KILL", check=0)
+    wait_status(mote, cid, "stopped")
+    assert state(mote, cid)["pid"] == 0
+    assert mote("kill", cid).returncode == 1  # nothing to signal
+    mote("delete", cid, check=0)
+    assert not os.path.exists(os.path.join(mote.root, cid))
+    assert cgroup_dirs(cid) == []
+    assert mote("state", cid).returncode == 1
+
+
+def test_kill_signal_names_and_numbers(mote):
+    for sig, code in (("TERM", 143), ("SIGUSR1", 138), ("2", 130)):
+        cid = mote.new_id()
+        # sh as PID 1 would ignore signals without a handler: trap them and exit 128+n ourselves
+        b = mote.bundle(["sh", "-c", f"trap 'exit {code}' TERM USR1 INT; while :; do sleep 0.05; done"])
+        p = subprocess.Popen(mote.argv("run", "--bundle", b, cid), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_status(mote, cid, "running")
+            time.sleep(0.2)
+            mote("kill", cid, sig, check=0)
+            assert p.wait(timeout=TIMEOUT) == code
+        finally:
+            p.kill()
+            p.wait()
+
+
+def test_delete_force_running(mote):
+    cid = mote.new_id()
+    p, _ = create(mote, cid, mote.bundle(["sleep", "30"]))
+    assert p.returncode == 0, p.stderr
+    pid = state(mote, cid)["pid"]
+    mote("start", cid, check=0)
+    mote("delete", "--force", cid, check=0)
+    assert not os.path.exists(os.path.join(mote.root, cid))
+    time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    assert cgroup_dirs(cid) == []
+
+
+def test_delete_created_container(mote):
+    cid = mote.new_id()
+    p, _ = create(mote, cid, mote.bundle(["sleep", "30"]))
+    assert p.returncode == 0, p.stderr
+    mote("delete", cid, check=0)  # a created container may be deleted without --force
+    assert cgroup_dirs(cid) == []
+
+
+def test_list_table_and_json(mote):
+    cid = mote.new_id()
+    p, _ = create(mote, cid, mote.bundle(["sleep", "30"]))
+    assert p.returncode == 0, p.stderr
+    t = mote("list", check=0).stdout.splitlines()
+    assert t[0].split() == ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]
+    assert any(l.split()[0] == cid and l.split()[2] == "created" for l in t[1:])
+    j = json.loads(mote("list", "--format", "json", check=0).stdout)
+    assert [c["id"] for c in j] == [cid]
+
+
+def test_run_detach(mote):
+    cid = mote.new_id()
+    b = mote.bundle(["sleep", "30"])
+    with open(mote.tmp / "out", "w") as f:
+        p = subprocess.run(mote.argv("run", "-d", "--bundle", b, cid), stdout=f, stderr=f, timeout=TIMEOUT)
+    assert p.returncode == 0, p.stderr
+    assert state(mote, cid)["status"] == "running"
+
+
+def test_global_flags_and_json_log(mote):
+    log = mote.tmp / "log.json"
+    p = run(mote.argv()[:-2] + ["--root", mote.root, "--log", str(log), "--log-format", "json", "state", "nope"])
+    assert p.returncode == 1
+    line = json.loads(open(log).read().splitlines()[-1])
+    assert line["level"] == "error" and "nope" in line["msg"] and line["time"].endswith("Z")
