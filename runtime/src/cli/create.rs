@@ -37,7 +37,7 @@ pub const FLAGS: &[Flag] = &[
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "create", FLAGS, g, usize::MAX)?;
     let id = p.id("create")?;
-    create(a, &p, g, id.to_bytes())?;
+    create(a, &p, g, id.to_bytes(), false)?;
     Ok(0)
 }
 
@@ -45,11 +45,13 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
 pub struct Created {
     pub dir: Dir,
     pub pid: u32,
+    /// Our child whose exit status is the process's (see spawn::Setup::relay_exit).
+    pub waiter: u32,
     pub cgroup: CgPath,
 }
 
 /// Creates container `id` as the flags in `p` say.
-pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8]) -> Result<Created> {
+pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> Result<Created> {
     // The bundle directory becomes our cwd: relative rootfs and mount sources resolve against it.
     let bundle = p.get("bundle").unwrap_or(c".");
     process::chdir(bundle).ctx("bundle", bundle.to_bytes())?;
@@ -92,8 +94,8 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8]) -> Result<Created> {
 
     // From here on, everything made is undone on failure.
     let mut dir = Dir::create(g.root, id)?;
-    match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds + listen) {
-        Ok(pid) => Ok(Created { dir, pid, cgroup: cg }),
+    match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds + listen, relay_exit) {
+        Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, cgroup: cg }),
         Err(e) => {
             let _ = cgroup::destroy(cg.as_bytes());
             let _ = dir.remove();
@@ -103,7 +105,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8]) -> Result<Created> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, preserve_fds: u32) -> Result<u32> {
+fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, preserve_fds: u32, relay_exit: bool) -> Result<spawn::Child> {
     let mut fifo = Buf::<{ limits::PATH }>::new();
     fifo.s(dir.path.as_bytes()).c(b'/').s(FIFO.to_bytes());
     fs::mkfifoat(CWD, fifo.cstr(), Mode::from_raw_mode(0o622)).ctx("create exec fifo", fifo.as_bytes())?;
@@ -119,6 +121,7 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
         no_pivot: p.has("no-pivot"),
         preserve_fds,
         cgroup: cg.as_bytes(),
+        relay_exit: relay_exit,
     };
     let child = spawn::spawn(&ctx)?;
     if let Err(e) = dir.lock_fresh() {
@@ -148,7 +151,7 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
         let _ = raw::kill(child.pid as i32, 9);
         return Err(e);
     }
-    Ok(child.pid)
+    Ok(child)
 }
 
 /// Reads and prepares config.json; returns (document, root offset).

@@ -9,17 +9,16 @@ use mote_sys::Args;
 
 use super::{create, parse, start, Global};
 use crate::cgroup;
-use crate::error::{Ctx, Result};
+use crate::error::Result;
 
 pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     let p = parse(a, from, "run", create::FLAGS, gl, usize::MAX)?;
     let id = p.id("run")?;
     let detach = p.has("detach");
-    if !detach {
-        // The process may be a grandchild (unshare+fork path): adopt it to wait for it.
-        raw::prctl(pr::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0).ctx("prctl", "PR_SET_CHILD_SUBREAPER")?;
-    }
-    let c = create::create(a, &p, gl, id.to_bytes())?;
+    // The process may be a grandchild (unshare+fork path): adopt it to wait for it, or where
+    // that is refused (qemu-user), have the intermediate child relay its exit status.
+    let relay = !detach && raw::prctl(pr::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0).is_err();
+    let c = create::create(a, &p, gl, id.to_bytes(), relay)?;
     if let Err(e) = start::start(&c.dir) {
         let _ = cgroup::destroy(c.cgroup.as_bytes());
         let _ = c.dir.remove();
@@ -30,7 +29,7 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     }
     // Let `state` and `kill` from other shells in while we wait.
     let _ = mote_sys::rustix::fs::flock(&c.dir.fd, mote_sys::rustix::fs::FlockOperation::Unlock);
-    let code = wait_for(c.pid);
+    let code = wait_for(c.waiter);
     let _ = mote_sys::rustix::fs::flock(&c.dir.fd, mote_sys::rustix::fs::FlockOperation::LockExclusive);
     let _ = cgroup::destroy(c.cgroup.as_bytes());
     let _ = c.dir.remove();

@@ -31,6 +31,9 @@ pub struct Setup<'a> {
     pub preserve_fds: u32,
     /// The cgroup path (relative to each hierarchy's root).
     pub cgroup: &'a [u8],
+    /// When the process is a grandchild (unshare+fork) and we cannot be its subreaper (qemu-user
+    /// refuses PR_SET_CHILD_SUBREAPER), the intermediate child stays and relays its exit status.
+    pub relay_exit: bool,
 }
 
 // Message tags.
@@ -102,9 +105,11 @@ fn new_namespaces(spec: &Spec<'_>) -> u32 {
     spec.linux.namespaces.iter().filter(|n| n.path.is_none()).fold(0, |f, n| f | n.flag)
 }
 
-/// The created process: its pid as the host sees it.
+/// The created process: its pid as the host sees it, and the child of ours whose exit status is
+/// its exit status (itself, or the relaying intermediate).
 pub struct Child {
     pub pid: u32,
+    pub waiter: u32,
 }
 
 /// Spawns the container's process and waits until it is ready (blocked on the exec fifo).
@@ -160,10 +165,12 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, first: u32, _fallback: bool) -> Resul
             PID => {
                 // The first child forked the real init (PID namespace) and exits.
                 init = m.val() as u32;
-                let _ = raw::wait4(first as i32, g::__WALL);
+                if !ctx.relay_exit {
+                    let _ = raw::wait4(first as i32, g::__WALL);
+                }
                 send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
             }
-            READY => return Ok(Child { pid: init }),
+            READY => return Ok(Child { pid: init, waiter: if ctx.relay_exit { first } else { init } }),
             ERROR => {
                 if init != first {
                     let _ = raw::wait4(init as i32, g::__WALL);
@@ -254,6 +261,9 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
             0 => wait_go(sock)?,
             pid => {
                 let _ = send(sock, &Msg::new(PID, pid as i32));
+                if ctx.relay_exit {
+                    raw::exit(relay(pid));
+                }
                 raw::exit(0);
             }
         }
@@ -305,6 +315,17 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     }
     drop(fifo);
     Err(process::exec(&mut exe, proc, ctx.preserve_fds))
+}
+
+/// Waits for `pid` and returns its exit code, or 128+signal.
+pub fn relay(pid: u32) -> i32 {
+    loop {
+        match raw::wait4(pid as i32, g::__WALL) {
+            Ok((_, status)) => return if status & 0x7f == 0 { (status >> 8) & 0xff } else { 128 + (status & 0x7f) },
+            Err(Errno::INTR) => {}
+            Err(_) => return 255,
+        }
+    }
 }
 
 fn join(path: &CStr, flag: u32) -> Result<()> {
