@@ -61,6 +61,8 @@ def rootfs(tmp_path_factory):
     os.makedirs(r / "bin")
     for d in ("proc", "sys", "dev", "tmp", "etc", "root"):
         os.makedirs(r / d, exist_ok=True)
+    os.chmod(r, 0o755)
+    os.chmod(r / "tmp", 0o1777)
     shutil.copy(BUSYBOX, r / "bin" / "busybox")
     applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True, check=True).stdout.split()
     for a in applets:

@@ -8,6 +8,7 @@ use core::ffi::CStr;
 
 use mote_sys::io::{self, Buf};
 use mote_sys::raw;
+use mote_sys::rustix::fd::AsFd;
 use mote_sys::rustix::fs::{self, FileType, Mode, OFlags, CWD};
 use mote_sys::rustix::process;
 use mote_sys::Args;
@@ -44,7 +45,6 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
 /// A created container: its locked state dir, its process and its cgroup.
 pub struct Created {
     pub dir: Dir,
-    pub pid: u32,
     /// Our child whose exit status is the process's (see spawn::Setup::relay_exit).
     pub waiter: u32,
     pub cgroup: CgPath,
@@ -95,7 +95,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
     // From here on, everything made is undone on failure.
     let mut dir = Dir::create(g.root, id)?;
     match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds + listen, relay_exit) {
-        Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, cgroup: cg }),
+        Ok(child) => Ok(Created { dir, waiter: child.waiter, cgroup: cg }),
         Err(e) => {
             let _ = cgroup::destroy(cg.as_bytes());
             let _ = dir.remove();
@@ -113,11 +113,16 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
     log::debug(g, b"cgroup created");
     let mut rootfs_c = Buf::<{ limits::PATH }>::new();
     rootfs_c.s(rootfs.as_bytes());
+    let fifo_fd = fs::open(fifo.cstr(), OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).ctx("open exec fifo", fifo.as_bytes())?;
+    let console = match p.get("console-socket") {
+        Some(s) => Some(crate::linux::console::connect(s)?),
+        None => None,
+    };
     let ctx = Setup {
         spec,
         rootfs: rootfs_c.cstr(),
-        fifo: fifo.cstr(),
-        console_socket: p.get("console-socket"),
+        fifo: fifo_fd.as_fd(),
+        console: console.as_ref().map(|c| c.as_fd()),
         no_pivot: p.has("no-pivot"),
         preserve_fds,
         cgroup: cg.as_bytes(),

@@ -5,7 +5,7 @@
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 
-use mote_sys::rustix::fd::{AsFd, OwnedFd};
+use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use mote_sys::rustix::fs::{self, Mode, OFlags};
 use mote_sys::rustix::io::IoSlice;
 use mote_sys::rustix::net::{self, AddressFamily, SendAncillaryBuffer, SendAncillaryMessage, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
@@ -22,7 +22,7 @@ pub fn connect(path: &CStr) -> Result<OwnedFd> {
 }
 
 /// Makes the pty, sends its master, and takes the slave as the controlling terminal and stdio.
-pub fn setup(sock: OwnedFd, terminal: bool) -> Result<()> {
+pub fn setup(sock: BorrowedFd<'_>, terminal: bool) -> Result<()> {
     if !terminal {
         return Ok(());
     }
@@ -33,7 +33,7 @@ pub fn setup(sock: OwnedFd, terminal: bool) -> Result<()> {
     let mut cmsg = SendAncillaryBuffer::new(&mut space);
     let fds = [master.as_fd()];
     cmsg.push(SendAncillaryMessage::ScmRights(&fds));
-    net::sendmsg(&sock, &[IoSlice::new(b"/dev/ptmx")], &mut cmsg, SendFlags::empty()).ctx("console", "send master to console socket")?;
+    net::sendmsg(sock, &[IoSlice::new(b"/dev/ptmx")], &mut cmsg, SendFlags::empty()).ctx("console", "send master to console socket")?;
     drop(master);
     process::setsid().ctx("console", "setsid")?;
     process::ioctl_tiocsctty(&slave).ctx("console", "TIOCSCTTY")?;

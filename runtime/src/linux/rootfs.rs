@@ -97,8 +97,12 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool) -> Result<()> {
         device(root.as_fd(), d.path.to_bytes(), d.kind, d.major, d.minor, d.mode.unwrap_or(0o666), d.uid.unwrap_or(0), d.gid.unwrap_or(0))?;
     }
 
-    switch_root(&root, rootfs, no_pivot)?;
+    switch_root(&root, rootfs, no_pivot)
+}
 
+/// After hostname and sysctl (which write under /proc/sys): masked and read-only paths, a
+/// read-only root, and a shared rootfsPropagation.
+pub fn finish(spec: &Spec<'_>) -> Result<()> {
     for p in &spec.linux.masked_paths {
         mask(p)?;
     }
@@ -108,6 +112,7 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool) -> Result<()> {
     if spec.root_readonly {
         remount_ro(c"/")?;
     }
+    let prop = spec.linux.rootfs_propagation.and_then(|p| spec::propagation(p.to_bytes())).unwrap_or(0);
     if prop & g::MS_SHARED as u64 != 0 {
         raw::mount(None, c"/", None, prop, None).ctx("set rootfsPropagation", "/")?;
     }

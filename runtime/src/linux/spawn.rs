@@ -11,7 +11,7 @@ use core::ffi::CStr;
 use mote_sys::io::Buf;
 use mote_sys::linux_raw_sys::general as g;
 use mote_sys::raw::{self, Errno};
-use mote_sys::rustix::fd::{AsFd, OwnedFd};
+use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use mote_sys::rustix::fs::{self, Mode, OFlags};
 use mote_sys::rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
@@ -24,9 +24,11 @@ pub struct Setup<'a> {
     pub spec: &'a Spec<'a>,
     /// Absolute path of the rootfs on the host.
     pub rootfs: &'a CStr,
-    /// The exec fifo the process waits on until `start` (absolute path in the state dir).
-    pub fifo: &'a CStr,
-    pub console_socket: Option<&'a CStr>,
+    /// The exec fifo the process waits on until `start`, opened by the parent (in a user
+    /// namespace the child could not open it: the state dir is root's).
+    pub fifo: BorrowedFd<'a>,
+    /// The engine's console socket, connected by the parent for the same reason.
+    pub console: Option<BorrowedFd<'a>>,
     pub no_pivot: bool,
     pub preserve_fds: u32,
     /// The cgroup path (relative to each hierarchy's root).
@@ -269,13 +271,6 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         }
     }
 
-    // 4. Host-side handles needed after the switch: the exec fifo and the console socket.
-    let fifo = fs::open(ctx.fifo, OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).ctx("open exec fifo", ctx.fifo.to_bytes())?;
-    let console = match ctx.console_socket {
-        Some(p) => Some(super::console::connect(p)?),
-        None => None,
-    };
-
     // 5. The root filesystem, then what lives in the new namespaces.
     if new & g::CLONE_NEWNS != 0 || l.ns(g::CLONE_NEWNS).is_some() {
         rootfs::setup(spec, ctx.rootfs, ctx.no_pivot)?;
@@ -291,8 +286,9 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     for (k, v) in &l.sysctl {
         sysctl(k.to_bytes(), v.to_bytes())?;
     }
+    rootfs::finish(spec)?;
     let proc = spec.process.as_ref().ok_or_else(|| Error::msg("config.json:", "process", "missing"))?;
-    if let Some(c) = console {
+    if let Some(c) = ctx.console {
         super::console::setup(c, proc.terminal)?;
     }
 
@@ -307,13 +303,12 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     send(sock, &Msg::new(READY, 0)).ctx("sync", "parent")?;
     let mut b = [0u8; 1];
     loop {
-        match mote_sys::rustix::io::read(&fifo, &mut b) {
+        match mote_sys::rustix::io::read(ctx.fifo, &mut b) {
             Ok(_) => break,
             Err(Errno::INTR) => {}
-            Err(e) => return Err(Error::sys("wait for start", ctx.fifo.to_bytes(), e)),
+            Err(e) => return Err(Error::sys("wait for start", "exec fifo", e)),
         }
     }
-    drop(fifo);
     Err(process::exec(&mut exe, proc, ctx.preserve_fds))
 }
 
