@@ -107,6 +107,13 @@ pub enum Make {
 /// Opens `path` inside `root`, creating what is missing (directories, and the last component as
 /// `last`), each creation made relative to its already-resolved parent.
 pub fn open_or_create(root: BorrowedFd<'_>, path: &[u8], last: Make) -> Result<OwnedFd, Errno> {
+    create_in(root, path, last, 0)
+}
+
+fn create_in(root: BorrowedFd<'_>, path: &[u8], last: Make, links: usize) -> Result<OwnedFd, Errno> {
+    if links > MAX_LINKS {
+        return Err(Errno::LOOP);
+    }
     match open(root, path) {
         Err(Errno::NOENT) => {}
         r => return r,
@@ -116,7 +123,7 @@ pub fn open_or_create(root: BorrowedFd<'_>, path: &[u8], last: Make) -> Result<O
         Some(i) => (&trimmed[..i], &trimmed[i + 1..]),
         None => (&b""[..], trimmed),
     };
-    let dir = if parent.is_empty() { fcntl_dupfd_cloexec(root, 0)? } else { open_or_create(root, parent, Make::Dir)? };
+    let dir = if parent.is_empty() { fcntl_dupfd_cloexec(root, 0)? } else { create_in(root, parent, Make::Dir, links)? };
     let mut n = Buf::<256>::new();
     n.s(name);
     let r = match last {
@@ -124,7 +131,26 @@ pub fn open_or_create(root: BorrowedFd<'_>, path: &[u8], last: Make) -> Result<O
         Make::File => fs::openat(&dir, n.cstr(), OFlags::CREATE | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::from_raw_mode(0o644)).map(drop),
     };
     match r {
-        Ok(()) | Err(Errno::EXIST) => open(root, path),
+        Ok(()) => open(root, path),
+        Err(Errno::EXIST) => match open(root, path) {
+            // A dangling symlink: create what it points to, inside the root (an absolute target
+            // is taken relative to the root, as resolution does).
+            Err(Errno::NOENT) => {
+                let mut t = [MaybeUninit::<u8>::uninit(); limits::PATH];
+                let (target, _) = fs::readlinkat_raw(&dir, n.cstr(), &mut t)?;
+                let mut next = Buf::<{ limits::PATH }>::new();
+                if target.first() != Some(&b'/') {
+                    next.s(parent).c(b'/');
+                }
+                next.s(&*target);
+                if next.overflowed() {
+                    return Err(Errno::NAMETOOLONG);
+                }
+                create_in(root, next.as_bytes(), last, links + 1)?;
+                open(root, path)
+            }
+            r => r,
+        },
         Err(e) => Err(e),
     }
 }

@@ -272,7 +272,10 @@ fn mask(p: &CStr) -> Result<()> {
         Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {
             raw::mount(Some(c"tmpfs"), p, Some(c"tmpfs"), MS_RDONLY, Some(c"size=0k")).ctx("mask", p.to_bytes())
         }
-        Ok(_) => raw::mount(Some(c"/dev/null"), p, None, MS_BIND, None).ctx("mask", p.to_bytes()),
+        Ok(_) => match raw::mount(Some(c"/dev/null"), p, None, MS_BIND, None) {
+            Err(Errno::NOENT) => Err(Error::msg("mask", p.to_bytes(), "needs /dev/null in the container (mount /dev)")),
+            r => r.ctx("mask", p.to_bytes()),
+        },
     }
 }
 

@@ -1,0 +1,150 @@
+"""Bad input gets a clear error, a non-zero exit, and leaves nothing behind: no state dir, no
+cgroup, no mount, no process."""
+import json
+import os
+import subprocess
+import threading
+
+import pytest
+
+from conftest import TIMEOUT, cgroup_dirs, mounts_mentioning
+
+
+def no_residue(mote, cid):
+    assert not os.path.exists(os.path.join(mote.root, cid)), "state dir left"
+    assert cgroup_dirs(cid) == [], "cgroup left"
+    assert mounts_mentioning(mote.rootfs) == [], "mount left"
+    # no process of ours mentioning the id
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                assert cid.encode() not in f.read(), f"process {pid} left"
+        except FileNotFoundError:
+            pass
+
+
+def fails(mote, *args, msg):
+    p = mote(*args)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert msg in p.stderr, p.stderr
+    assert "panic" not in p.stderr
+    return p
+
+
+def test_missing_bundle(mote):
+    cid = mote.new_id()
+    fails(mote, "run", "--bundle", str(mote.tmp / "nope"), cid, msg="No such file or directory")
+    no_residue(mote, cid)
+
+
+def test_missing_rootfs(mote):
+    cid = mote.new_id()
+    b = mote.bundle(["true"], root={"path": "does-not-exist"})
+    fails(mote, "run", "--bundle", b, cid, msg="does-not-exist")
+    no_residue(mote, cid)
+
+
+@pytest.mark.parametrize("text,msg", [
+    ("{", "invalid JSON at byte"),
+    ('{"ociVersion": "1.2.0", "process": {"args": ["a", 3]}}', "process.args[1]: expected string, got number"),
+    ('{"ociVersion": "2.0.0"}', "ociVersion: unsupported version"),
+    ('{"process": {}}', "ociVersion: missing"),
+    ('{"ociVersion": "1.0.2", "process": {"args": []}, "root": {"path": "r"}}', "process.args"),
+    ('{"ociVersion": "1.0.2", "process": {"args": ["x"], "user": {"uid": -1}}}', "process.user.uid"),
+    ('{"ociVersion": "1.0.2", "linux": {"namespaces": [{"type": "bogus"}]}}', "linux.namespaces[0].type: unknown"),
+    ('{"ociVersion": "1.0.2", "mounts": [{"destination": "relative"}]}', "mounts[0].destination: must be an absolute path"),
+    ('{"ociVersion": "1.0.2", "process": {"args": ["x"], "env": [' + ",".join(['"A=1"'] * 600) + ']}}',
+     "process.env: more than 512 entries"),
+    ('{"ociVersion": "1.0.2", "x": "\\u0000"}', "\\u0000"),
+    ('[' * 100 + ']' * 100, "nesting too deep"),
+])
+def test_malformed_or_hostile_config(mote, text, msg):
+    cid = mote.new_id()
+    b = mote.tmp / ("b" + cid)
+    os.makedirs(b / "rootfs")
+    (b / "config.json").write_text(text)
+    fails(mote, "run", "--bundle", str(b), cid, msg=msg)
+    no_residue(mote, cid)
+
+
+def test_missing_executable(mote):
+    cid = mote.new_id()
+    b = mote.bundle(["no-such-program"])
+    fails(mote, "run", "--bundle", b, cid, msg='exec: "no-such-program": executable file not found in $PATH')
+    no_residue(mote, cid)
+
+
+def test_mount_failure_reports_path_and_errno(mote):
+    cid = mote.new_id()
+    b = mote.bundle(["true"], mounts=[{"destination": "/mnt", "type": "nosuchfs", "source": "x"}])
+    fails(mote, "run", "--bundle", b, cid, msg="mount /mnt (type nosuchfs): No such device")
+    no_residue(mote, cid)
+
+
+@pytest.mark.parametrize("cid", ["../evil", "a/b", "..", ".", "", "x" * 1100, "bad id"])
+def test_bad_container_ids(mote, cid):
+    b = mote.bundle(["true"])
+    fails(mote, "run", "--bundle", b, cid, msg="container id")
+    assert not os.path.exists(os.path.join(os.path.dirname(mote.root), "evil"))
+    assert not os.path.exists(mote.root) or os.listdir(mote.root) == []
+
+
+def test_duplicate_id(mote):
+    cid = mote.new_id()
+    b = mote.bundle(["sleep", "30"])
+    with open(mote.tmp / "o", "w") as f:
+        assert subprocess.run(mote.argv("create", "--bundle", b, cid), stdout=f, stderr=f, timeout=TIMEOUT).returncode == 0
+    before = json.loads(mote("state", cid, check=0).stdout)
+    fails(mote, "create", "--bundle", b, cid, msg="already exists")
+    after = json.loads(mote("state", cid, check=0).stdout)
+    assert before == after  # the existing container is untouched
+
+
+def test_symlink_in_image_cannot_escape_rootfs(native, tmp_path, rootfs):
+    """A mount destination through a symlink pointing outside the rootfs lands inside it."""
+    mote = native
+    evil = tmp_path / "evil-rootfs"
+    import shutil
+    shutil.copytree(rootfs, evil, symlinks=True)
+    outside = tmp_path / "outside"
+    os.makedirs(outside)
+    os.symlink(str(outside), evil / "escape")          # absolute link to a host dir
+    os.symlink("../../../../../../" + str(outside), evil / "escape2")  # and a relative one
+    mote.rootfs = str(evil)
+    b = mote.bundle(["sh", "-c", "ls /escape /escape2"], mounts=[
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+        {"destination": "/escape/m", "type": "tmpfs", "source": "tmpfs"},
+        {"destination": "/escape2/n", "type": "tmpfs", "source": "tmpfs"}],
+        root={"path": str(evil), "readonly": False})
+    p = mote("run", "--bundle", b, mote.new_id())
+    assert p.returncode == 0, p.stderr
+    assert os.listdir(outside) == [], "a mount point was created outside the rootfs"
+    assert (evil / str(outside).lstrip("/") / "m").is_dir()
+
+
+def test_concurrent_create_delete_20(native):
+    mote = native
+    b = mote.bundle(["sleep", "30"])
+    ids = [mote.new_id() for _ in range(20)]
+    errors = []
+
+    def one(cid):
+        with open(mote.tmp / cid, "w") as f:
+            r = subprocess.run(mote.argv("create", "--bundle", b, cid), stdout=f, stderr=f, timeout=TIMEOUT)
+        if r.returncode != 0:
+            errors.append((cid, open(mote.tmp / cid).read()))
+            return
+        r = mote("delete", "--force", cid, timeout=TIMEOUT)
+        if r.returncode != 0:
+            errors.append((cid, r.stderr))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT * 2)
+    assert errors == []
+    assert os.listdir(mote.root) == []
+    for cid in ids:
+        no_residue(mote, cid)
