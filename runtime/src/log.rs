@@ -3,7 +3,6 @@
 
 use mote_sys::io::{self, Buf};
 use mote_sys::rustix::fs::{self, Mode, OFlags};
-use mote_sys::rustix::time::{clock_gettime, ClockId};
 
 use crate::cli::Global;
 use crate::error::Error;
@@ -46,8 +45,8 @@ fn line(g: &Global, level: &str, msg: &[u8], stderr: bool) {
 
 /// Appends the current UTC time as RFC 3339 with nanoseconds.
 pub fn rfc3339<const N: usize>(b: &mut Buf<N>) {
-    let ts = clock_gettime(ClockId::Realtime);
-    let secs = ts.tv_sec.max(0) as u64;
+    let (sec, nsec) = mote_sys::raw::realtime();
+    let secs = sec.max(0) as u64;
     let (days, rem) = (secs / 86400, secs % 86400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days as i64 + 719_468;
@@ -73,6 +72,6 @@ pub fn rfc3339<const N: usize>(b: &mut Buf<N>) {
     b.c(b':');
     two(b, rem % 60);
     let mut ns = Buf::<16>::new();
-    ns.u(ts.tv_nsec as u64 + 1_000_000_000);
+    ns.u(nsec as u64 + 1_000_000_000);
     b.c(b'.').s(&ns.as_bytes()[1..]).c(b'Z');
 }

@@ -25,6 +25,11 @@ pub const OCI_VERSION: &str = "1.2.0";
 
 mote_sys::main!(main);
 
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    mote_sys::panic::report("mote", info)
+}
+
 const USAGE: &str = "usage: mote [global flags] COMMAND [flags] [ID] [args]
 
 commands:

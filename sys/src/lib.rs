@@ -10,7 +10,7 @@
 pub mod arch;
 pub mod io;
 pub mod mem;
-mod panic;
+pub mod panic;
 pub mod raw;
 pub mod sig;
 pub mod start;

@@ -165,3 +165,18 @@ def test_global_flags_and_json_log(mote):
     assert p.returncode == 1
     line = json.loads(open(log).read().splitlines()[-1])
     assert line["level"] == "error" and "nope" in line["msg"] and line["time"].endswith("Z")
+
+
+def test_run_forwards_signals_to_the_process(mote):
+    cid = mote.new_id()
+    b = mote.bundle(["sh", "-c", "trap 'exit 42' TERM; trap 'exit 43' USR2; while :; do sleep 0.05; done"])
+    p = subprocess.Popen(mote.argv("run", "--bundle", b, cid), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_status(mote, cid, "running")
+        time.sleep(0.3)
+        p.send_signal(15)
+        assert p.wait(timeout=TIMEOUT) == 42
+    finally:
+        p.kill()
+        p.wait()
+    assert cgroup_dirs(cid) == []

@@ -45,6 +45,8 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
 /// A created container: its locked state dir, its process and its cgroup.
 pub struct Created {
     pub dir: Dir,
+    /// The container's process.
+    pub pid: u32,
     /// Our child whose exit status is the process's (see spawn::Setup::relay_exit).
     pub waiter: u32,
     pub cgroup: CgPath,
@@ -95,7 +97,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
     // From here on, everything made is undone on failure.
     let mut dir = Dir::create(g.root, id)?;
     match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds + listen, relay_exit) {
-        Ok(child) => Ok(Created { dir, waiter: child.waiter, cgroup: cg }),
+        Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, cgroup: cg }),
         Err(e) => {
             let _ = cgroup::destroy(cg.as_bytes());
             let _ = dir.remove();

@@ -5,6 +5,8 @@
 use mote_sys::linux_raw_sys::general as g;
 use mote_sys::linux_raw_sys::prctl as pr;
 use mote_sys::raw::{self, Errno};
+use mote_sys::rustix::fd::AsFd;
+use mote_sys::sig::{self, How, SigSet};
 use mote_sys::Args;
 
 use super::{create, parse, start, Global};
@@ -29,22 +31,42 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     }
     // Let `state` and `kill` from other shells in while we wait.
     let _ = mote_sys::rustix::fs::flock(&c.dir.fd, mote_sys::rustix::fs::FlockOperation::Unlock);
-    let code = wait_for(c.waiter);
+    let code = wait_for(c.waiter, c.pid);
     let _ = mote_sys::rustix::fs::flock(&c.dir.fd, mote_sys::rustix::fs::FlockOperation::LockExclusive);
     let _ = cgroup::destroy(c.cgroup.as_bytes());
     let _ = c.dir.remove();
     Ok(code)
 }
 
-/// Waits for `pid` (reaping anything else adopted meanwhile); its exit code or 128+signal.
-fn wait_for(pid: u32) -> i32 {
+/// Waits for `waiter` (reaping anything else adopted meanwhile), forwarding the signals mote
+/// receives to the container's process `pid`; returns the exit code or 128+signal.
+fn wait_for(waiter: u32, pid: u32) -> i32 {
+    // Signals arrive through a signalfd, SIGCHLD among them; a SIGCHLD that came before the
+    // mask is caught by the first non-blocking wait below.
+    let fd = sig::sigprocmask(How::Block, &SigSet::CATCHABLE).and_then(|_| sig::signalfd(&SigSet::CATCHABLE)).ok();
     loop {
-        match raw::wait4(-1, g::__WALL) {
-            Ok((p, status)) if p == pid => {
-                return if status & 0x7f == 0 { (status >> 8) & 0xff } else { 128 + (status & 0x7f) };
+        loop {
+            match sig::waitpid(-1, sig::WNOHANG | g::__WALL) {
+                Ok(Some((p, status))) if p == waiter => return sig::status_code(status),
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(Errno::INTR) => {}
+                Err(_) => return 255,
             }
-            Ok(_) | Err(Errno::INTR) => {}
-            Err(_) => return 255,
+        }
+        match &fd {
+            Some(fd) => match sig::read_signal(fd.as_fd()) {
+                Ok(i) if i.signo == g::SIGCHLD => {}
+                Ok(i) => {
+                    let _ = sig::kill(pid as i32, i.signo);
+                }
+                Err(_) => return 255,
+            },
+            // No signalfd (should not happen): block in wait4 instead.
+            None => match sig::waitpid(waiter as i32, g::__WALL) {
+                Ok(Some((_, status))) => return sig::status_code(status),
+                _ => return 255,
+            },
         }
     }
 }

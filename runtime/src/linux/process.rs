@@ -144,6 +144,9 @@ fn check_exec(p: &mut Buf<{ limits::PATH }>) -> core::result::Result<(), Errno> 
 /// Marks every descriptor past the preserved ones close-on-exec, then execs.
 pub fn exec(path: &mut Buf<{ limits::PATH }>, p: &Process<'_>, preserve_fds: u32) -> Error {
     let _ = raw::cloexec_range(3 + preserve_fds, u32::MAX);
+    // The process starts with default signal dispositions and an empty mask, whatever the
+    // engine that ran mote had set.
+    mote_sys::sig::reset_for_exec();
     let mut argv = CArray::<'_, { limits::ARGS + 1 }>::new();
     for a in &p.args {
         argv.push(a);

@@ -116,10 +116,17 @@ pub fn push<T, const N: usize>(v: &mut Vec<T, N>, x: T, p: &P) -> Result<()> {
     v.push(x).map_err(|_| p.bound(N))
 }
 /// An array of strings into a bounded vector.
-#[inline(never)]
 fn strs<'a, const N: usize>(v: Val<'a>, p: &P, out: &mut Vec<&'a CStr, N>) -> Result<()> {
+    strs_with(v, p, N, &mut |s| out.push(s).is_ok())
+}
+
+/// The non-generic body of [`strs`] (one copy for every bound).
+#[inline(never)]
+fn strs_with<'a>(v: Val<'a>, p: &P, bound: usize, push: &mut dyn FnMut(&'a CStr) -> bool) -> Result<()> {
     for (i, x) in arr(v, p)?.enumerate() {
-        push(out, str(x, &p.idx(i))?, p)?;
+        if !push(str(x, &p.idx(i))?) {
+            return Err(p.bound(bound));
+        }
     }
     Ok(())
 }

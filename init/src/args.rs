@@ -1,0 +1,129 @@
+//! The command line: tini's flags, catatonit's -P, and the system-mode switches.
+//! One flag per word; a flag's value is the next word (`-e 3`).
+
+use mote_sys::io::out;
+use mote_sys::{sig, Args};
+
+use crate::{lookup, say};
+
+const USAGE: &[u8] = b"usage: mote-init [-s] [-g] [-w] [-v] [-e CODE]... [-p SIG] [-G SECS] [--] CMD [ARG]...
+       mote-init -P | --system [--config FILE] | --version
+-s subreaper  -g signal the process group  -w wait for all children  -e CODE exit 0 for
+CODE  -p SIG parent-death signal  -G/--grace SECS delay SIGTERM  -P pause  -v verbose
+";
+
+/// What the command line asked for.
+pub struct Opts {
+    /// Index in argv of the command (0: none).
+    pub cmd: usize,
+    pub subreaper: bool,
+    pub group: bool,
+    pub wait_all: bool,
+    pub verbose: bool,
+    pub pause: bool,
+    pub system: bool,
+    /// Exit codes that count as success, one bit each.
+    pub expect: [u64; 4],
+    /// Parent-death signal (0: none).
+    pub pdeathsig: u32,
+    /// Seconds to hold SIGTERM back.
+    pub grace: u32,
+    pub config: Option<&'static core::ffi::CStr>,
+}
+
+/// Parses argv; on --help, --version or an error, prints and returns the exit code instead.
+pub fn parse(a: &Args) -> Result<Opts, i32> {
+    let on = |name: &[u8]| a.env(name) == Some(b"1");
+    let mut o = Opts {
+        cmd: 0,
+        subreaper: false,
+        group: on(b"MOTE_INIT_KILL_PROCESS_GROUP") || on(b"TINI_KILL_PROCESS_GROUP"),
+        wait_all: false,
+        verbose: on(b"MOTE_INIT_VERBOSE"),
+        pause: false,
+        system: on(b"MOTE_INIT_SYSTEM"),
+        expect: [0; 4],
+        pdeathsig: 0,
+        grace: 0,
+        config: None,
+    };
+    let mut i = 1;
+    while let Some(arg) = a.get(i) {
+        i += 1;
+        // Long options are spelled as their short letter; V is --version.
+        let f = match arg {
+            b"--" => {
+                o.cmd = i;
+                break;
+            }
+            [b'-', f] => *f,
+            [b'-', b'-', long @ ..] => match lookup(b"help version system config grace", long) {
+                Some(n) => b"hVSCG\0\0\0"[n & 7],
+                None => return Err(bad(b"unknown option @ (see --help)", arg)),
+            },
+            [b'-', ..] => return Err(bad(b"unknown option @ (see --help)", arg)),
+            _ => {
+                o.cmd = i - 1;
+                break;
+            }
+        };
+        match f {
+            b's' => o.subreaper = true,
+            b'g' => o.group = true,
+            b'w' => o.wait_all = true,
+            b'v' => o.verbose = true,
+            b'P' => o.pause = true,
+            b'S' => o.system = true,
+            b'h' | b'V' => {
+                out(if f == b'h' { USAGE } else { b"mote-init version 0.1.0\n" });
+                return Err(0);
+            }
+            b'e' | b'p' | b'G' | b'C' => {
+                let v = a.get(i).unwrap_or_default();
+                i += 1;
+                let n = number(v).unwrap_or(u32::MAX);
+                match f {
+                    b'e' if n < 256 => o.expect[(n / 64) as usize & 3] |= 1 << (n % 64),
+                    b'p' if signal(v) != 0 => o.pdeathsig = signal(v),
+                    b'G' if n != u32::MAX => o.grace = n,
+                    b'C' if !v.is_empty() => o.config = sig::arg(a, i - 1),
+                    _ => return Err(bad(b"bad or missing value for @ (see --help)", arg)),
+                }
+            }
+            _ => return Err(bad(b"unknown option @ (see --help)", arg)),
+        }
+    }
+    if o.cmd >= a.len() {
+        o.cmd = 0;
+    }
+    Ok(o)
+}
+
+/// Prints `what` (with `arg` for its @); the exit code of a usage error.
+fn bad(what: &[u8], arg: &[u8]) -> i32 {
+    say(what, arg);
+    1
+}
+
+/// A decimal number below 2^32.
+pub fn number(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 9 {
+        return None;
+    }
+    s.iter().try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + (c - b'0') as u32))
+}
+
+/// Signal names in number order from 1 (the same on x86_64, aarch64 and riscv64); one string
+/// rather than a table of slices, which would cost a relocation per name.
+const SIGNALS: &[u8] = b"HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT \
+CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS";
+
+/// A signal given as TERM, SIGTERM or 15; 0 if it is none of these.
+pub fn signal(s: &[u8]) -> u32 {
+    let name = s.strip_prefix(b"SIG").unwrap_or(s);
+    let n = match number(s) {
+        Some(n) => n,
+        None => lookup(SIGNALS, name).map_or(0, |i| i as u32 + 1),
+    };
+    if n <= 64 { n } else { 0 }
+}

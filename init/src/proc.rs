@@ -1,0 +1,61 @@
+//! What both modes do with processes: run a command the way a shell does (PATH lookup like
+//! execvp(3), exit code 127 when not found, 126 when not runnable) and wait for the next signal.
+
+use mote_sys::rustix::event::{poll, PollFd, PollFlags, Timespec};
+use mote_sys::rustix::fd::{AsFd, OwnedFd};
+use mote_sys::sig::{cstr, exec, read_signal, Argv, Errno, SigInfo};
+use mote_sys::Args;
+
+use crate::say;
+
+/// Where commands are looked up when PATH is unset (a kernel-started init has none).
+const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Replaces the process with `name` run with `argv`; on failure prints why and returns 127 or 126.
+pub fn execvp(name: &[u8], argv: Argv<'_>, a: &Args) -> i32 {
+    // A name with a slash is a path (one try, as is); else each PATH directory in turn, going on
+    // past a directory where it is missing or not allowed, as execvp(3) does.
+    let dirs = if name.iter().any(|&c| c == b'/') { &[][..] } else { a.env(b"PATH").unwrap_or(DEFAULT_PATH) };
+    let mut e = Errno::NOENT;
+    for dir in dirs.split(|&c| c == b':') {
+        let mut path = [0u8; 4096];
+        let mut n = 0;
+        let slash: &[u8] = if dir.is_empty() { b"" } else { b"/" };
+        for part in [dir, slash, name] {
+            for &c in part {
+                if let Some(b) = path.get_mut(n) {
+                    *b = c;
+                }
+                n += 1;
+            }
+        }
+        let this = match cstr(&path) {
+            Some(p) => exec(p, argv, a),
+            None => Errno::NAMETOOLONG,
+        };
+        if !matches!(this, Errno::NOENT | Errno::NOTDIR) {
+            e = this;
+            if this != Errno::ACCESS {
+                break;
+            }
+        }
+    }
+    let (why, code): (&[u8], i32) = match e {
+        Errno::NOENT => (b"exec @: not found", 127),
+        Errno::ACCESS => (b"exec @: permission denied", 126),
+        _ => (b"exec @: cannot run it", 126),
+    };
+    say(why, name);
+    code
+}
+
+/// The next signal from `sfd`, or None once `timeout_ms` (if any) has passed without one.
+pub fn next_signal(sfd: &OwnedFd, timeout_ms: Option<u64>) -> Option<SigInfo> {
+    if let Some(ms) = timeout_ms {
+        let ts = Timespec { tv_sec: (ms / 1000) as i64, tv_nsec: (ms % 1000 * 1_000_000) as i64 };
+        if poll(&mut [PollFd::new(sfd, PollFlags::IN)], Some(&ts)) != Ok(1) {
+            return None;
+        }
+    }
+    read_signal(sfd.as_fd()).ok()
+}
