@@ -227,3 +227,9 @@ pub fn realtime() -> (i64, i64) {
     let _ = unsafe { syscall(g::__NR_clock_gettime, g::CLOCK_REALTIME as usize, ts.as_mut_ptr() as usize, 0, 0, 0, 0) };
     (ts[0], ts[1])
 }
+
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a new session keyring named `name`.
+pub fn join_session_keyring(name: &CStr) -> Result<(), Errno> {
+    // SAFETY: name is NUL-terminated; the kernel only reads it.
+    ret(unsafe { syscall(g::__NR_keyctl, 1, name.as_ptr() as usize, 0, 0, 0, 0) }).map(drop)
+}

@@ -120,6 +120,8 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
         Some(s) => Some(crate::linux::console::connect(s)?),
         None => None,
     };
+    let mut keyring = Buf::<{ limits::ID + 8 }>::new();
+    keyring.s(b"_ses.").s(id);
     let ctx = Setup {
         spec,
         rootfs: rootfs_c.cstr(),
@@ -128,7 +130,8 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
         no_pivot: p.has("no-pivot"),
         preserve_fds,
         cgroup: cg.as_bytes(),
-        relay_exit: relay_exit,
+        relay_exit,
+        keyring: if p.has("no-new-keyring") { None } else { Some(keyring.cstr()) },
     };
     let child = spawn::spawn(&ctx)?;
     if let Err(e) = dir.lock_fresh() {

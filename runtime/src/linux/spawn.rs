@@ -36,6 +36,8 @@ pub struct Setup<'a> {
     /// When the process is a grandchild (unshare+fork) and we cannot be its subreaper (qemu-user
     /// refuses PR_SET_CHILD_SUBREAPER), the intermediate child stays and relays its exit status.
     pub relay_exit: bool,
+    /// A session keyring of its own (runc's default; --no-new-keyring keeps the caller's).
+    pub keyring: Option<&'a CStr>,
 }
 
 // Message tags.
@@ -268,6 +270,15 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
                 }
                 raw::exit(0);
             }
+        }
+    }
+
+    // 4. A session keyring of its own, so containers do not share the host's keys. Kernels or
+    // sandboxes without keyctl (ENOSYS, EPERM under some seccomp profiles) go without, as runc.
+    if let Some(k) = ctx.keyring {
+        match raw::join_session_keyring(k) {
+            Ok(()) | Err(Errno::NOSYS | Errno::PERM | Errno::ACCESS) => {}
+            Err(e) => return Err(Error::sys("join session keyring", k.to_bytes(), e)),
         }
     }
 

@@ -1,0 +1,104 @@
+"""The process settings engines rely on: a console over --console-socket, inherited descriptors
+(--preserve-fds), the session keyring, personality, a time namespace."""
+import array
+import json
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import TIMEOUT
+
+
+def test_console_socket_gets_a_pty_master(native):
+    mote = native
+    cid = mote.new_id()
+    sock_path = str(mote.tmp / "console.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock_path)
+    srv.listen(1)
+    srv.settimeout(TIMEOUT)
+    b = mote.bundle(["sh", "-c", "tty; [ -t 0 ] && [ -t 1 ] && echo both-tty; ps -o pid,tty | head -3"],
+                    process={"terminal": True})
+    with open(mote.tmp / "o", "w") as f:
+        p = subprocess.Popen(mote.argv("create", "--console-socket", sock_path, "--bundle", b, cid),
+                             stdout=f, stderr=f)
+        conn, _ = srv.accept()
+        msg, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+        assert p.wait(timeout=TIMEOUT) == 0, open(mote.tmp / "o").read()
+    assert len(fds) == 1
+    master = fds[0]
+    mote("start", cid, check=0)
+    out = b""
+    end = time.time() + 10
+    while time.time() < end and b"both-tty" not in out:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    text = out.decode(errors="replace")
+    assert "/dev/pts/0" in text and "both-tty" in text, text
+
+
+def test_preserve_fds_passes_descriptors(native):
+    mote = native
+    r, w = os.pipe()
+    b = mote.bundle(["sh", "-c", "echo through-fd3 >&3; ls /proc/self/fd | wc -l"])
+    # fd 3 of mote (and of the container) is our pipe's write end
+    argv = mote.argv("run", "--preserve-fds", "1", "--bundle", b, mote.new_id())
+    p = subprocess.run(["bash", "-c", f'exec "$@" 3>&{w}', "bash"] + argv, pass_fds=(w,), capture_output=True,
+                       text=True, timeout=TIMEOUT)
+    os.close(w)
+    assert p.returncode == 0, p.stderr
+    assert os.read(r, 100) == b"through-fd3\n"
+    os.close(r)
+    # 0, 1, 2, 3 and the one ls opens: nothing else of mote's leaked into the container
+    assert p.stdout.strip() == "5"
+
+
+def test_no_preserved_fds_by_default(native):
+    mote = native
+    b = mote.bundle(["sh", "-c", "ls /proc/self/fd | wc -l"])
+    with open("/dev/null") as extra:
+        os.set_inheritable(extra.fileno(), True)
+        p = subprocess.run(mote.argv("run", "--bundle", b, mote.new_id()), pass_fds=(extra.fileno(),),
+                           capture_output=True, text=True, timeout=TIMEOUT)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "4"
+
+
+def test_session_keyring(native):
+    mote = native
+    b = mote.bundle(["cat", "/proc/keys"], linux={"maskedPaths": []})
+    cid = mote.new_id()
+    p = mote("run", "--bundle", b, cid, check=0)
+    assert f"_ses.{cid}" in p.stdout
+    cid = mote.new_id()
+    p = mote("run", "--no-new-keyring", "--bundle", b, cid, check=0)
+    assert f"_ses.{cid}" not in p.stdout
+
+
+def test_personality_linux32(native):
+    mote = native
+    b = mote.bundle(["uname", "-m"], linux={"personality": {"domain": "LINUX32"}})
+    p = mote("run", "--bundle", b, mote.new_id(), check=0)
+    assert p.stdout.strip() in ("i686", "i386")
+
+
+def test_time_namespace_offsets(native):
+    mote = native
+    if not os.path.exists("/proc/self/ns/time"):
+        pytest.skip("kernel without time namespaces")
+    b = mote.bundle(["cat", "/proc/uptime"], linux={
+        "namespaces": [{"type": t} for t in ("pid", "mount", "ipc", "uts", "time")],
+        "timeOffsets": {"boottime": {"secs": 86400 * 365, "nanosecs": 0}}})
+    p = mote("run", "--bundle", b, mote.new_id(), check=0)
+    inside = float(p.stdout.split()[0])
+    outside = float(open("/proc/uptime").read().split()[0])
+    assert inside - outside > 86400 * 364
