@@ -40,6 +40,11 @@ commands:
   kill     send a signal to the container's process (--all: to every process)
   delete   delete a container and everything it holds (--force: even if running)
   list     list containers (--format json)
+  update   change a container's cgroup limits (--memory, --pids-limit, --cpu-quota..., -r FILE)
+  pause    freeze every process of a container
+  resume   thaw a paused container
+  ps       list the processes of a container (--format json)
+  events   cgroup statistics as JSON (--stats: once; else every --interval)
   spec     write a default config.json (runtime-spec 1.2)
   features print what this build supports, as the OCI features JSON
 
@@ -92,6 +97,11 @@ fn main(a: Args) -> i32 {
         b"delete" => cli::delete::main(&a, i + 1, &mut g),
         b"list" | b"ps-all" => cli::list::main(&a, i + 1, &mut g),
         b"spec" => cli::spec::main(&a, i + 1, &mut g),
+        b"update" => cli::update::main(&a, i + 1, &mut g),
+        b"pause" => cli::pause::main(&a, i + 1, &mut g, true),
+        b"resume" => cli::pause::main(&a, i + 1, &mut g, false),
+        b"ps" => cli::ps::main(&a, i + 1, &mut g),
+        b"events" => cli::events::main(&a, i + 1, &mut g),
         b"features" => cli::features::main(&a, i + 1, &mut g),
         _ => Err(error::Error::msg("unknown command", verb, "see mote --help")),
     };

@@ -233,3 +233,28 @@ pub fn join_session_keyring(name: &CStr) -> Result<(), Errno> {
     // SAFETY: name is NUL-terminated; the kernel only reads it.
     ret(unsafe { syscall(g::__NR_keyctl, 1, name.as_ptr() as usize, 0, 0, 0, 0) }).map(drop)
 }
+
+/// bpf(BPF_PROG_LOAD) of a BPF_PROG_TYPE_CGROUP_DEVICE program (`insns`: 8-byte instructions).
+pub fn bpf_load_device_program(insns: &[u64], license: &CStr) -> Result<rustix::fd::OwnedFd, Errno> {
+    let mut attr = [0u32; 32];
+    attr[0] = 15; // BPF_PROG_TYPE_CGROUP_DEVICE
+    attr[1] = insns.len() as u32;
+    let (ip, lp) = (insns.as_ptr() as u64, license.as_ptr() as u64);
+    attr[2] = ip as u32;
+    attr[3] = (ip >> 32) as u32;
+    attr[4] = lp as u32;
+    attr[5] = (lp >> 32) as u32;
+    attr[17] = 6; // expected_attach_type: BPF_CGROUP_DEVICE
+    // SAFETY: attr is a zeroed bpf_attr with valid pointers to insns and license, which the kernel
+    // only reads during the call.
+    let fd = ret(unsafe { syscall(g::__NR_bpf, 5, attr.as_ptr() as usize, core::mem::size_of_val(&attr), 0, 0, 0) })?;
+    // SAFETY: the kernel just created descriptor fd for us alone.
+    Ok(unsafe { <rustix::fd::OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(fd as i32) })
+}
+
+/// bpf(BPF_PROG_ATTACH): attaches device program `prog` to cgroup `cgroup` (BPF_F_ALLOW_MULTI).
+pub fn bpf_attach_device_program(cgroup: BorrowedFd<'_>, prog: BorrowedFd<'_>) -> Result<(), Errno> {
+    let attr: [u32; 8] = [cgroup.as_raw_fd() as u32, prog.as_raw_fd() as u32, 6, 2, 0, 0, 0, 0];
+    // SAFETY: attr is a valid bpf_attr for BPF_PROG_ATTACH; the kernel only reads it.
+    ret(unsafe { syscall(g::__NR_bpf, 8, attr.as_ptr() as usize, core::mem::size_of_val(&attr), 0, 0, 0) }).map(drop)
+}

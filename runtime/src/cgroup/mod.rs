@@ -4,6 +4,10 @@
 //!
 //! This file: create, join, list, kill, remove. Resource limits live beside it (resources.rs).
 
+pub mod devices;
+pub mod resources;
+pub mod stats;
+
 use mote_sys::io::Buf;
 use mote_sys::raw::Errno;
 use mote_sys::rustix::fd::OwnedFd;
@@ -193,6 +197,27 @@ fn remove_default_parent(path: &[u8]) {
         d.s(h.as_bytes()).s(b"/mote");
         let _ = fs::rmdir(d.cstr());
     }
+}
+
+/// Freezes (or thaws) every process of the cgroup, and waits until the kernel says it is done.
+pub fn freeze(path: &[u8], on: bool) -> Result<()> {
+    let v2 = resources::Layout::detect().v2;
+    let mut f = Buf::<{ PATH + 96 }>::new();
+    if v2 {
+        f.s(ROOT).s(path).s(b"/cgroup.freeze");
+        write_file(f.cstr(), if on { b"1" } else { b"0" })?;
+    } else {
+        f.s(ROOT).s(b"/freezer").s(path).s(b"/freezer.state");
+        write_file(f.cstr(), if on { b"FROZEN" } else { b"THAWED" })?;
+    }
+    for _ in 0..500 {
+        if is_frozen(path) == on {
+            return Ok(());
+        }
+        let ts = mote_sys::rustix::time::Timespec { tv_sec: 0, tv_nsec: 2_000_000 };
+        let _ = mote_sys::rustix::thread::nanosleep(&ts);
+    }
+    Err(Error::msg(if on { "freeze" } else { "thaw" }, f.as_bytes(), "the cgroup did not settle within 1s"))
 }
 
 /// Whether the cgroup is frozen (v1 freezer.state FROZEN or v2 cgroup.freeze 1).

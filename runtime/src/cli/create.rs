@@ -112,6 +112,9 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
     fifo.s(dir.path.as_bytes()).c(b'/').s(FIFO.to_bytes());
     fs::mkfifoat(CWD, fifo.cstr(), Mode::from_raw_mode(0o622)).ctx("create exec fifo", fifo.as_bytes())?;
     cgroup::create(cg.as_bytes())?;
+    if let Some(res) = spec.linux.resources {
+        cgroup::resources::apply(res, cg.as_bytes(), &spec::P::ROOT.key("linux").key("resources"))?;
+    }
     log::debug(g, b"cgroup created");
     let mut rootfs_c = Buf::<{ limits::PATH }>::new();
     rootfs_c.s(rootfs.as_bytes());

@@ -122,8 +122,10 @@ pub fn spawn(ctx: &Setup<'_>) -> Result<Child> {
     let (ours, theirs) = net::socketpair(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None)
         .ctx("socketpair", "sync")?;
     let flags = new_namespaces(ctx.spec);
-    // Time namespaces need their offsets written before any process enters: never via clone3.
-    let clone_flags = (flags & !g::CLONE_NEWTIME) as u64;
+    // Time namespaces need their offsets written before any process enters, and a cgroup
+    // namespace must be made once the process is in its cgroup (so that it sees that cgroup as
+    // its root): the child unshares both itself.
+    let clone_flags = (flags & !(g::CLONE_NEWTIME | g::CLONE_NEWCGROUP)) as u64;
     let (pid, fallback) = match raw::clone3(clone_flags, None) {
         Ok((0, _)) => {
             drop(ours);
@@ -249,11 +251,9 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
             join(p, n.flag)?;
         }
     }
-    if fallback {
-        let rest = new & !(g::CLONE_NEWUSER | g::CLONE_NEWTIME);
-        if rest != 0 {
-            raw::unshare(rest).ctx("unshare", "namespaces")?;
-        }
+    let rest = if fallback { new & !(g::CLONE_NEWUSER | g::CLONE_NEWTIME) } else { new & g::CLONE_NEWCGROUP };
+    if rest != 0 {
+        raw::unshare(rest).ctx("unshare", "namespaces")?;
     }
     if new & g::CLONE_NEWTIME != 0 {
         time_namespace(spec)?;

@@ -1,0 +1,441 @@
+//! linux.resources -> cgroupfs files, on v1 controllers (this hybrid host, old kernels) or the v2
+//! tree, with runc/crun's conversions (cpu shares -> weight, blkio weight -> io.weight). A value
+//! the kernel refuses is an error naming the file and the value; a v1-only field on v2 with no
+//! kernel-defined conversion (kernel memory, kernelTCP, swappiness...) is refused by name.
+
+use mote_sys::io::Buf;
+use mote_sys::rustix::fs::{self, Access};
+
+use super::{write_file, PATH, ROOT};
+use crate::error::{Error, Result};
+use crate::json::Val;
+use crate::spec::{self, P};
+
+/// Where a controller's files are: v2 has one tree, v1 one per controller.
+pub struct Layout {
+    pub v2: bool,
+}
+
+impl Layout {
+    pub fn detect() -> Layout {
+        Layout { v2: fs::access(c"/sys/fs/cgroup/cgroup.controllers", Access::EXISTS).is_ok() }
+    }
+}
+
+/// Writes `val` to `file` of controller `ctl` (ignored on v2) of cgroup `path`.
+struct Writer<'a> {
+    path: &'a [u8],
+    v2: bool,
+}
+
+impl Writer<'_> {
+    #[inline(never)]
+    fn file(&self, ctl: &str, file: &[u8]) -> Buf<{ PATH + 128 }> {
+        let mut f = Buf::new();
+        f.s(ROOT);
+        if !self.v2 {
+            f.c(b'/').s(ctl);
+        }
+        f.s(self.path).c(b'/').s(file);
+        f
+    }
+    /// Whether the controller (v1) or file exists on this host.
+    #[inline(never)]
+    fn has(&self, ctl: &str, file: &[u8]) -> bool {
+        fs::access(self.file(ctl, file).cstr(), Access::EXISTS).is_ok()
+    }
+    #[inline(never)]
+    fn put(&self, ctl: &str, file: &[u8], val: &[u8]) -> Result<()> {
+        let mut f = self.file(ctl, file);
+        if !self.v2 && !self.has(ctl, b"cgroup.procs") {
+            return Err(Error::msg("cgroup controller", ctl, "is not mounted on this host"));
+        }
+        write_file(f.cstr(), val)
+    }
+    #[inline(never)]
+    fn num(&self, ctl: &str, file: &[u8], v: i64) -> Result<()> {
+        let mut b = Buf::<24>::new();
+        b.i(v);
+        self.put(ctl, file, b.as_bytes())
+    }
+    /// v2 spelling of a limit: -1 (or 0 for pids) means "max".
+    #[inline(never)]
+    fn max(&self, ctl: &str, file: &[u8], v: i64) -> Result<()> {
+        if v < 0 { self.put(ctl, file, b"max") } else { self.num(ctl, file, v) }
+    }
+}
+
+/// Applies `res` (the linux.resources object, or update's resources JSON) to cgroup `path`.
+pub fn apply(res: Val<'_>, path: &[u8], p: &P) -> Result<()> {
+    let w = Writer { path, v2: Layout::detect().v2 };
+    if w.v2 {
+        enable_controllers(path)?;
+    }
+    for (k, v) in spec::obj(res, p)? {
+        match k.to_bytes() {
+            b"memory" => memory(&w, v, &p.key("memory"))?,
+            b"cpu" => cpu(&w, v, &p.key("cpu"))?,
+            b"pids" => {
+                let pp = p.key("pids");
+                for (k, v) in spec::obj(v, &pp)? {
+                    if k.to_bytes() == b"limit" {
+                        let l = spec::i64(v, &pp.key("limit"))?;
+                        // runtime-spec: 0 or -1 mean unlimited
+                        if l <= 0 { w.put("pids", b"pids.max", b"max")? } else { w.num("pids", b"pids.max", l)? }
+                    }
+                }
+            }
+            b"blockIO" => block_io(&w, v, &p.key("blockIO"))?,
+            b"hugepageLimits" => {
+                let ph = p.key("hugepageLimits");
+                for (i, h) in spec::arr(v, &ph)?.enumerate() {
+                    let pi = ph.idx(i);
+                    let (mut size, mut limit) = (&b""[..], None);
+                    for (k, v) in spec::obj(h, &pi)? {
+                        match k.to_bytes() {
+                            b"pageSize" => size = spec::str(v, &pi.key("pageSize"))?.to_bytes(),
+                            b"limit" => limit = Some(spec::i64(v, &pi.key("limit"))?),
+                            _ => {}
+                        }
+                    }
+                    if size.is_empty() || size.contains(&b'/') {
+                        return Err(pi.key("pageSize").err("missing or invalid"));
+                    }
+                    let mut f = Buf::<64>::new();
+                    f.s(b"hugetlb.").s(size).s(if w.v2 { &b".max"[..] } else { b".limit_in_bytes" });
+                    w.max("hugetlb", f.as_bytes(), limit.unwrap_or(-1))?;
+                }
+            }
+            b"network" => {
+                let pn = p.key("network");
+                if w.v2 {
+                    return Err(pn.err("has no cgroup v2 controller (net_cls/net_prio are v1 only)"));
+                }
+                for (k, v) in spec::obj(v, &pn)? {
+                    match k.to_bytes() {
+                        b"classID" => w.num("net_cls", b"net_cls.classid", spec::u32(v, &pn.key("classID"))? as i64)?,
+                        b"priorities" => {
+                            let pp = pn.key("priorities");
+                            for (i, e) in spec::arr(v, &pp)?.enumerate() {
+                                let pi = pp.idx(i);
+                                let mut line = Buf::<64>::new();
+                                let (mut name, mut prio) = (&b""[..], 0u32);
+                                for (k, v) in spec::obj(e, &pi)? {
+                                    match k.to_bytes() {
+                                        b"name" => name = spec::str(v, &pi.key("name"))?.to_bytes(),
+                                        b"priority" => prio = spec::u32(v, &pi.key("priority"))?,
+                                        _ => {}
+                                    }
+                                }
+                                line.s(name).c(b' ').u(prio as u64);
+                                w.put("net_prio", b"net_prio.ifpriomap", line.as_bytes())?;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            b"rdma" => {
+                let pr = p.key("rdma");
+                for (dev, v) in spec::obj(v, &pr)? {
+                    let mut line = Buf::<128>::new();
+                    line.s(dev.to_bytes());
+                    for (k, v) in spec::obj(v, &pr)? {
+                        match k.to_bytes() {
+                            b"hcaHandles" => {
+                                line.s(b" hca_handle=").u(spec::u32(v, &pr.key("hcaHandles"))? as u64);
+                            }
+                            b"hcaObjects" => {
+                                line.s(b" hca_object=").u(spec::u32(v, &pr.key("hcaObjects"))? as u64);
+                            }
+                            _ => {}
+                        }
+                    }
+                    w.put("rdma", b"rdma.max", line.as_bytes())?;
+                }
+            }
+            b"unified" => {
+                let pu = p.key("unified");
+                if !w.v2 {
+                    return Err(pu.err("needs a cgroup v2 host (this host's controllers are v1)"));
+                }
+                for (k, v) in spec::obj(v, &pu)? {
+                    let key = k.to_bytes();
+                    // Stay inside the container's own cgroup: a plain file name, no path.
+                    if key.is_empty() || key.contains(&b'/') || key.starts_with(b".") || key.starts_with(b"cgroup.") && key != b"cgroup.freeze" {
+                        let mut e = pu.err("invalid key ");
+                        e.path.s(key);
+                        return Err(e);
+                    }
+                    w.put("", key, spec::str(v, &pu)?.to_bytes())?;
+                }
+            }
+            b"devices" => super::devices::apply(&w.v2, path, v, &p.key("devices"))?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[inline(never)]
+fn memory(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
+    let (mut limit, mut swap) = (None, None);
+    for (k, v) in spec::obj(v, p)? {
+        let key = k.to_bytes();
+        match key {
+            b"limit" => limit = Some(spec::i64(v, &p.key("limit"))?),
+            b"swap" => swap = Some(spec::i64(v, &p.key("swap"))?),
+            b"reservation" => {
+                let r = spec::i64(v, &p.key("reservation"))?;
+                if w.v2 { w.max("memory", b"memory.low", r)? } else { w.num("memory", b"memory.soft_limit_in_bytes", r)? }
+            }
+            b"swappiness" => {
+                let s = spec::u64(v, &p.key("swappiness"))?;
+                if w.v2 {
+                    return Err(p.key("swappiness").err("has no cgroup v2 equivalent"));
+                }
+                if s > 100 {
+                    return Err(p.key("swappiness").err("must be 0..100"));
+                }
+                w.num("memory", b"memory.swappiness", s as i64)?;
+            }
+            b"disableOOMKiller" => {
+                if spec::bool(v, &p.key("disableOOMKiller"))? {
+                    if w.v2 {
+                        return Err(p.key("disableOOMKiller").err("has no cgroup v2 equivalent"));
+                    }
+                    w.put("memory", b"memory.oom_control", b"1")?;
+                }
+            }
+            b"useHierarchy" => {
+                if spec::bool(v, &p.key("useHierarchy"))? && !w.v2 {
+                    w.put("memory", b"memory.use_hierarchy", b"1")?;
+                }
+            }
+            b"kernel" | b"kernelTCP" => {
+                let n = spec::i64(v, &p.key(if key == b"kernel" { "kernel" } else { "kernelTCP" }))?;
+                if w.v2 {
+                    return Err(p.key("kernel").err("kernel memory limits have no cgroup v2 equivalent"));
+                }
+                let f: &[u8] = if key == b"kernel" { b"memory.kmem.limit_in_bytes" } else { b"memory.kmem.tcp.limit_in_bytes" };
+                // Newer kernels dropped kmem limits (runc ignores them too): only where they exist.
+                if w.has("memory", f) {
+                    w.num("memory", f, n)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(l) = limit {
+        if w.v2 {
+            w.max("memory", b"memory.max", l)?;
+        } else {
+            // Raising a limit above memsw first would fail: order by direction.
+            w.num("memory", b"memory.limit_in_bytes", l)?;
+        }
+    }
+    if let Some(s) = swap {
+        if w.v2 {
+            // v1 swap is memory+swap; v2 swap.max is swap alone (runc's conversion).
+            let sw = match (s, limit) {
+                (-1, _) => -1,
+                (s, Some(l)) if l >= 0 && s >= l => s - l,
+                _ => return Err(p.key("swap").err("must be -1 or at least memory.limit on cgroup v2")),
+            };
+            w.max("memory", b"memory.swap.max", sw)?;
+        } else if w.has("memory", b"memory.memsw.limit_in_bytes") {
+            w.num("memory", b"memory.memsw.limit_in_bytes", s)?;
+        } else if s != -1 && Some(s) != limit {
+            return Err(p.key("swap").err("swap accounting is off on this host (no memory.memsw.limit_in_bytes)"));
+        }
+    }
+    Ok(())
+}
+
+#[inline(never)]
+fn cpu(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
+    let (mut quota, mut period) = (None, None);
+    for (k, v) in spec::obj(v, p)? {
+        match k.to_bytes() {
+            b"shares" => {
+                let s = spec::u64(v, &p.key("shares"))?;
+                if w.v2 {
+                    // crun's conversion of [2, 262144] to [1, 10000]
+                    let s = s.clamp(2, 262_144);
+                    w.num("cpu", b"cpu.weight", (1 + ((s - 2) * 9999) / 262_142) as i64)?;
+                } else {
+                    w.num("cpu", b"cpu.shares", s as i64)?;
+                }
+            }
+            b"quota" => quota = Some(spec::i64(v, &p.key("quota"))?),
+            b"period" => period = Some(spec::u64(v, &p.key("period"))?),
+            b"burst" => {
+                let b = spec::u64(v, &p.key("burst"))? as i64;
+                if w.v2 { w.num("cpu", b"cpu.max.burst", b)? } else { w.num("cpu", b"cpu.cfs_burst_us", b)? }
+            }
+            b"realtimeRuntime" => {
+                if w.v2 {
+                    return Err(p.key("realtimeRuntime").err("has no cgroup v2 equivalent"));
+                }
+                w.num("cpu", b"cpu.rt_runtime_us", spec::i64(v, &p.key("realtimeRuntime"))?)?;
+            }
+            b"realtimePeriod" => {
+                if w.v2 {
+                    return Err(p.key("realtimePeriod").err("has no cgroup v2 equivalent"));
+                }
+                w.num("cpu", b"cpu.rt_period_us", spec::u64(v, &p.key("realtimePeriod"))? as i64)?;
+            }
+            b"cpus" => w.put("cpuset", b"cpuset.cpus", spec::str(v, &p.key("cpus"))?.to_bytes())?,
+            b"mems" => w.put("cpuset", b"cpuset.mems", spec::str(v, &p.key("mems"))?.to_bytes())?,
+            b"idle" => w.num("cpu", b"cpu.idle", spec::i64(v, &p.key("idle"))?)?,
+            _ => {}
+        }
+    }
+    if w.v2 {
+        if quota.is_some() || period.is_some() {
+            let mut b = Buf::<48>::new();
+            match quota {
+                Some(q) if q > 0 => b.i(q),
+                _ => b.s(b"max"),
+            };
+            b.c(b' ').u(period.unwrap_or(100_000));
+            w.put("cpu", b"cpu.max", b.as_bytes())?;
+        }
+    } else {
+        // The period first: a quota is checked against the current period.
+        if let Some(pe) = period {
+            w.num("cpu", b"cpu.cfs_period_us", pe as i64)?;
+        }
+        if let Some(q) = quota {
+            w.num("cpu", b"cpu.cfs_quota_us", q)?;
+        }
+    }
+    Ok(())
+}
+
+#[inline(never)]
+fn block_io(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
+    for (k, v) in spec::obj(v, p)? {
+        let key = k.to_bytes();
+        match key {
+            b"weight" => {
+                let x = spec::u64(v, &p.key("weight"))?;
+                if w.v2 {
+                    // crun's conversion of blkio [10, 1000] to io [1, 10000]
+                    let x = x.clamp(10, 1000);
+                    w.num("blkio", b"io.weight", (1 + (x - 10) * 9999 / 990) as i64)?;
+                } else {
+                    weight_v1(w, b"weight", x)?;
+                }
+            }
+            b"leafWeight" => {
+                if !w.v2 {
+                    weight_v1(w, b"leaf_weight", spec::u64(v, &p.key("leafWeight"))?)?;
+                }
+            }
+            b"weightDevice" => {
+                let pd = p.key("weightDevice");
+                for (i, d) in spec::arr(v, &pd)?.enumerate() {
+                    let pi = pd.idx(i);
+                    let (maj, min, mut weight) = device_numbers(d, &pi)?;
+                    for (k, v) in spec::obj(d, &pi)? {
+                        if k.to_bytes() == b"weight" {
+                            weight = spec::u64(v, &pi.key("weight"))?;
+                        }
+                    }
+                    let mut line = Buf::<64>::new();
+                    line.u(maj).c(b':').u(min).c(b' ').u(weight);
+                    w.put("blkio", if w.v2 { b"io.weight" } else { b"blkio.weight_device" }, line.as_bytes())?;
+                }
+            }
+            b"throttleReadBpsDevice" | b"throttleWriteBpsDevice" | b"throttleReadIOPSDevice" | b"throttleWriteIOPSDevice" => {
+                let (v1file, v2key, name): (&[u8], &[u8], &'static str) = match key {
+                    b"throttleReadBpsDevice" => (b"blkio.throttle.read_bps_device", b"rbps", "throttleReadBpsDevice"),
+                    b"throttleWriteBpsDevice" => (b"blkio.throttle.write_bps_device", b"wbps", "throttleWriteBpsDevice"),
+                    b"throttleReadIOPSDevice" => (b"blkio.throttle.read_iops_device", b"riops", "throttleReadIOPSDevice"),
+                    _ => (b"blkio.throttle.write_iops_device", b"wiops", "throttleWriteIOPSDevice"),
+                };
+                let pd = p.key(name);
+                for (i, d) in spec::arr(v, &pd)?.enumerate() {
+                    let pi = pd.idx(i);
+                    let (maj, min, _) = device_numbers(d, &pi)?;
+                    let mut rate = 0;
+                    for (k, v) in spec::obj(d, &pi)? {
+                        if k.to_bytes() == b"rate" {
+                            rate = spec::u64(v, &pi.key("rate"))?;
+                        }
+                    }
+                    let mut line = Buf::<64>::new();
+                    line.u(maj).c(b':').u(min).c(b' ');
+                    if w.v2 {
+                        line.s(v2key).c(b'=').u(rate);
+                        w.put("blkio", b"io.max", line.as_bytes())?;
+                    } else {
+                        line.u(rate);
+                        w.put("blkio", v1file, line.as_bytes())?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// blkio.weight, or blkio.bfq.weight on kernels where the BFQ scheduler took it over.
+#[inline(never)]
+fn weight_v1(w: &Writer<'_>, which: &[u8], x: u64) -> Result<()> {
+    let mut f = Buf::<32>::new();
+    f.s(b"blkio.").s(which);
+    if !w.has("blkio", f.as_bytes()) {
+        f.clear();
+        f.s(b"blkio.bfq.").s(which);
+    }
+    w.num("blkio", f.as_bytes(), x as i64)
+}
+
+#[inline(never)]
+fn device_numbers(d: Val<'_>, p: &P) -> Result<(u64, u64, u64)> {
+    let (mut maj, mut min) = (None, None);
+    for (k, v) in spec::obj(d, p)? {
+        match k.to_bytes() {
+            b"major" => maj = Some(spec::u64(v, &p.key("major"))?),
+            b"minor" => min = Some(spec::u64(v, &p.key("minor"))?),
+            _ => {}
+        }
+    }
+    match (maj, min) {
+        (Some(a), Some(b)) => Ok((a, b, 0)),
+        _ => Err(p.err("needs major and minor")),
+    }
+}
+
+/// v2: every controller the host offers enabled for children, from the root down to the
+/// container's parent, so that the container's own files exist.
+#[inline(never)]
+fn enable_controllers(path: &[u8]) -> Result<()> {
+    let mut avail = [0u8; 512];
+    let n = super::read_file(c"/sys/fs/cgroup/cgroup.controllers", &mut avail)?;
+    let mut line = Buf::<600>::new();
+    for c in avail[..n].split(|&c| c == b' ' || c == b'\n').filter(|c| !c.is_empty()) {
+        if !line.is_empty() {
+            line.c(b' ');
+        }
+        line.c(b'+').s(c);
+    }
+    let mut dir = Buf::<{ PATH + 64 }>::new();
+    dir.s(ROOT);
+    let comps: heapless::Vec<&[u8], 64> = path.split(|&c| c == b'/').filter(|c| !c.is_empty()).collect();
+    for (i, comp) in comps.iter().enumerate() {
+        let mut f = Buf::<{ PATH + 96 }>::new();
+        f.s(dir.as_bytes()).s(b"/cgroup.subtree_control");
+        // One write per controller: one that cannot be enabled must not stop the others.
+        for c in line.as_bytes().split(|&c| c == b' ') {
+            let _ = write_file(f.cstr(), c);
+        }
+        if i + 1 < comps.len() {
+            dir.c(b'/').s(comp);
+        }
+    }
+    Ok(())
+}

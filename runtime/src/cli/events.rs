@@ -1,0 +1,45 @@
+//! `mote events [--stats] [--interval 5s] ID`: cgroup statistics as runc's JSON. With --stats
+//! one document; without, one per interval until the container stops.
+
+use mote_sys::io::{self, Buf};
+use mote_sys::Args;
+
+use super::{flag, parse, Flag, Global};
+use crate::cgroup::stats;
+use crate::error::{Error, Result};
+use crate::state::Dir;
+
+const FLAGS: &[Flag] = &[flag("stats", 0, false), flag("interval", 0, true)];
+
+pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
+    let p = parse(a, from, "events", FLAGS, g, usize::MAX)?;
+    let id = p.id("events")?;
+    let secs = match p.get("interval") {
+        Some(v) => {
+            let b = v.to_bytes();
+            let mut d = Buf::<32>::new();
+            d.s(b.strip_suffix(b"s").unwrap_or(b));
+            super::number(d.cstr(), "--interval")?.max(1)
+        }
+        None => 5,
+    };
+    loop {
+        let dir = Dir::open(g.root, id.to_bytes())?;
+        let mut buf = [0u8; 16384];
+        let st = dir.read(&mut buf)?;
+        if !st.alive() {
+            return if p.has("stats") { Err(Error::msg("container", st.id, "is not running")) } else { Ok(0) };
+        }
+        let mut out = Buf::<65536>::new();
+        out.s(br#"{"type":"stats","id":"#).json(st.id).s(br#","data":"#);
+        stats::json(&mut out, st.cgroup);
+        out.s(b"}\n");
+        io::out(out.as_bytes());
+        drop(dir);
+        if p.has("stats") {
+            return Ok(0);
+        }
+        let ts = mote_sys::rustix::time::Timespec { tv_sec: secs as i64, tv_nsec: 0 };
+        let _ = mote_sys::rustix::thread::nanosleep(&ts);
+    }
+}

@@ -1,0 +1,26 @@
+//! `mote pause ID` / `mote resume ID`: the freezer (v1 freezer.state, v2 cgroup.freeze).
+
+use mote_sys::Args;
+
+use super::{parse, Global};
+use crate::cgroup;
+use crate::error::{Error, Result};
+use crate::state::{Dir, Status};
+
+pub fn main(a: &Args, from: usize, g: &mut Global, freeze: bool) -> Result<i32> {
+    let verb = if freeze { "pause" } else { "resume" };
+    let p = parse(a, from, verb, &[], g, usize::MAX)?;
+    let id = p.id(verb)?;
+    let dir = Dir::open(g.root, id.to_bytes())?;
+    let mut buf = [0u8; 16384];
+    let st = dir.read(&mut buf)?;
+    let status = st.status(&dir);
+    let ok = if freeze { status == Status::Running || status == Status::Created } else { status == Status::Paused };
+    if !ok {
+        let mut e = Error::msg(if freeze { "cannot pause container" } else { "cannot resume container" }, st.id, "");
+        e.path.s(b": it is ").s(status.name());
+        return Err(e);
+    }
+    cgroup::freeze(st.cgroup, freeze)?;
+    Ok(0)
+}

@@ -1,0 +1,56 @@
+//! `mote ps [--format table|json] ID`: the processes in the container's cgroup.
+
+use mote_sys::io::{self, Buf};
+use mote_sys::rustix::fs::{self, Mode, OFlags, CWD};
+use mote_sys::Args;
+
+use super::{flag, parse, Flag, Global};
+use crate::cgroup;
+use crate::error::{Error, Result};
+use crate::state::Dir;
+
+const FLAGS: &[Flag] = &[flag("format", b'f', true)];
+
+pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
+    let p = parse(a, from, "ps", FLAGS, g, 1)?;
+    let id = p.id("ps")?;
+    let json = match p.get("format").map(|f| f.to_bytes()) {
+        None | Some(b"table") => false,
+        Some(b"json") => true,
+        Some(f) => return Err(Error::msg("--format", f, "must be table or json")),
+    };
+    let dir = Dir::open(g.root, id.to_bytes())?;
+    let mut buf = [0u8; 16384];
+    let st = dir.read(&mut buf)?;
+    let mut out = Buf::<65536>::new();
+    out.s(if json { &b"["[..] } else { b"PID\tCMD\n" });
+    let mut first = true;
+    cgroup::for_each_pid(st.cgroup, |pid| {
+        if json {
+            if !first {
+                out.c(b',');
+            }
+            out.u(pid as u64);
+        } else {
+            out.u(pid as u64).c(b'\t');
+            cmdline(&mut out, pid);
+            out.c(b'\n');
+        }
+        first = false;
+    });
+    out.s(if json { &b"]\n"[..] } else { b"" });
+    io::out(out.as_bytes());
+    Ok(0)
+}
+
+/// Appends /proc/PID/cmdline with spaces for NULs.
+fn cmdline<const N: usize>(out: &mut Buf<N>, pid: u32) {
+    let mut p = Buf::<32>::new();
+    p.s(b"/proc/").u(pid as u64).s(b"/cmdline");
+    let Ok(f) = fs::openat(CWD, p.cstr(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else { return };
+    let mut b = [0u8; 512];
+    let n = mote_sys::rustix::io::read(&f, &mut b).unwrap_or(0);
+    for &c in b[..n].strip_suffix(b"\0").unwrap_or(&b[..n]) {
+        out.c(if c == 0 { b' ' } else { c });
+    }
+}

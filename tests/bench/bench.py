@@ -1,0 +1,849 @@
+#!/usr/bin/env python3
+"""mote's benchmark (`./x bench [N]`): mote against crun, runc and a floor, on one busybox bundle.
+
+What it measures, interleaved across runtimes and repeated in rounds (min and median reported):
+  1. N sequential `run` of /bin/true: wall, user and sys time per container (rusage of the reaped
+     runtime processes), peak RSS of the runtime process tree.
+  2. single `run` latency with `hyperfine -N`.
+  3. create -> start -> exit -> state -> delete, each step timed on its own.
+  4. peak RSS: of `run` (runtime + what it reaps), of `create` alone, of the container process.
+  5. the smallest linux.resources.memory.limit at which `run /bin/true` succeeds 10/10 (only where
+     the limit is seen applied in the container's cgroup; "not applied" otherwise).
+  6. binary sizes and dynamic dependencies; mote-init against tini-static and catatonit.
+Plus a profile of mote's `run` (strace -f -c, valgrind --tool=callgrind) in profile.txt.
+
+Baselines: "exec" is posix_spawn of busybox `true` alone; "floor" is tests/bench/floor.c (unshare
+the same namespaces, fork, pivot_root, exec); crun runs through tests/bench/crun_wrap.c (crun
+1.8.1 refuses this kind of hybrid cgroup host), which is timed alone as a row of its own and
+subtracted in the "crun (net)" row; ratios are to crun (net).
+
+Usage: bench.py [N] [--rounds R] [--quick] [--out DIR] [--no-install] [--no-profile]
+Python 3.11 standard library only; run as root. Writes DIR/{results.md,results.json,chart.svg,
+profile.txt} (default tests/bench/results/).
+"""
+import argparse
+import collections
+import ctypes
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+REL = os.path.join(ROOT, "target", "x86_64-unknown-linux-gnu", "release")
+MOTE = os.path.join(REL, "mote")
+MOTE_INIT = os.path.join(REL, "mote-init")
+BUSYBOX = "/bin/busybox"
+ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
+CG = "/sys/fs/cgroup"
+REQUIRED = ["crun", "runc", "hyperfine"]
+OPTIONAL = ["tini", "catatonit"]
+# Descending memory limits tried in part 5.
+LEVELS = ["16M", "8M", "4M", "2M", "1M", "512K", "384K", "256K", "250K", "224K", "200K", "128K"]
+QUICK_LEVELS = ["16M", "4M"]
+TIMEOUT = 30  # any single runtime command
+Run = collections.namedtuple("Run", "wall user sys maxrss code")
+
+
+def log(*a):
+    print("bench:", *a, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- setup
+
+def installed(pkg):
+    p = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True)
+    return p.returncode == 0 and "ok installed" in p.stdout
+
+
+def apt_install(pkgs):
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    argv = ["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + pkgs
+    if subprocess.run(argv, env=env, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
+        subprocess.run(argv, env=env, capture_output=True)
+
+
+def ensure_packages(allow_install):
+    """Installs crun, runc, hyperfine (required) and tini, catatonit (optional) when missing."""
+    missing = [p for p in REQUIRED + OPTIONAL if not installed(p)]
+    if missing and allow_install:
+        log("installing", " ".join(missing))
+        apt_install(missing)
+    still = [p for p in REQUIRED if not installed(p)]
+    if still:
+        sys.exit(f"bench: missing {' '.join(still)} (apt-get install -y {' '.join(still)})")
+
+
+def parse_size(s):
+    return int(s[:-1]) * {"K": 1024, "M": 1024 * 1024}[s[-1]]
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.n = args.n
+        self.rounds = args.rounds
+        self.tmp = tempfile.mkdtemp(prefix="mote-bench.")
+        os.chmod(self.tmp, 0o755)
+        self.prefix = "mote-bench-" + uuid.uuid4().hex[:6] + "-"
+        self.count = 0
+        self.bins = {}
+        self.roots = {rt: os.path.join(self.tmp, "state-" + rt) for rt in ("mote", "crun", "runc")}
+        self.results = {}
+        self.notes = []
+
+    # ---------------------------------------------------------- environment
+    def build_helpers(self):
+        for name in ("floor", "crun_wrap", "runner"):
+            out = os.path.join(self.tmp, name)
+            src = os.path.join(HERE, name + ".c")
+            p = subprocess.run(["gcc", "-O2", "-static", "-o", out, src], capture_output=True, text=True)
+            if p.returncode != 0:  # no libc.a: dynamic is still a floor, a slightly higher one
+                self.notes.append(f"{name}: built dynamically (static link failed)")
+                subprocess.run(["gcc", "-O2", "-o", out, src], check=True)
+            self.bins[name] = out
+        self.bins["crun"] = shutil.which("crun", path=ENV["PATH"])
+        self.bins["runc"] = shutil.which("runc", path=ENV["PATH"])
+        if not os.access(MOTE, os.X_OK):
+            sys.exit(f"bench: {MOTE} is missing: ./x build x86_64-unknown-linux-gnu")
+        # A copy: a rebuild during the run must not change what is measured.
+        self.mote = os.path.join(self.tmp, "mote")
+        shutil.copy2(MOTE, self.mote)
+
+    def build_bundle(self):
+        """One busybox bundle, /bin/true, shared by every runtime (read-only root)."""
+        b = os.path.join(self.tmp, "bundle")
+        r = os.path.join(b, "rootfs")
+        for d in ("bin", "proc", "sys", "dev", "tmp"):
+            os.makedirs(os.path.join(r, d))
+        os.chmod(b, 0o755)
+        os.chmod(r, 0o755)
+        shutil.copy(BUSYBOX, os.path.join(r, "bin", "busybox"))
+        applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True, check=True).stdout.split()
+        for a in applets:
+            if a != "busybox":
+                os.symlink("busybox", os.path.join(r, "bin", a))
+        subprocess.run([self.mote, "spec", "--bundle", b], check=True, timeout=TIMEOUT)
+        with open(os.path.join(b, "config.json")) as f:
+            c = json.load(f)
+        c["ociVersion"] = "1.0.2"  # crun 1.8.1 refuses "1.2.0" ("unknown version specified")
+        c["process"]["terminal"] = False
+        c["process"]["args"] = ["/bin/true"]
+        self.config = c
+        self.write_config(b, c)
+        self.bundle, self.rootfs = b, r
+
+    @staticmethod
+    def write_config(bundle, c):
+        with open(os.path.join(bundle, "config.json"), "w") as f:
+            json.dump(c, f, indent=1)
+
+    def bundle_with_memory(self, limit):
+        b = os.path.join(self.tmp, f"bundle-mem-{limit}")
+        if not os.path.isdir(b):
+            os.makedirs(b)
+            c = json.loads(json.dumps(self.config))
+            c["root"]["path"] = self.rootfs
+            c["linux"].setdefault("resources", {})["memory"] = {"limit": limit}
+            self.write_config(b, c)
+        return b
+
+    def new_id(self, tag):
+        self.count += 1
+        return f"{self.prefix}{tag}-{self.count}"
+
+    # ---------------------------------------------------------- commands
+    def rt(self, name, *args):
+        """argv of runtime `name` running subcommand `args` with its private --root."""
+        if name == "mote":
+            return [self.mote, "--root", self.roots["mote"], *args]
+        if name == "runc":
+            return [self.bins["runc"], "--root", self.roots["runc"], *args]
+        if name == "crun":
+            return [self.bins["crun_wrap"], self.bins["crun"], "--root", self.roots["crun"], *args]
+        raise KeyError(name)
+
+    def run_argv(self, name, cid):
+        """The argv that runs /bin/true once with `name` (a runtime or a baseline)."""
+        if name == "exec":
+            return [BUSYBOX, "true"]
+        if name == "floor":
+            return [self.bins["floor"], self.rootfs, "/bin/true"]
+        if name == "wrapper":
+            return [self.bins["crun_wrap"], BUSYBOX, "true"]
+        return self.rt(name, "run", "--bundle", self.bundle, cid)
+
+    def spawn_wait(self, argv, what, check=True, reap=True, count=1, stdout=None):
+        """Runs argv `count` times in sequence through the runner (tests/bench/runner.c: vfork,
+        exec, wait4; stdin on /dev/null, stdout on /dev/null or the file `stdout`), then reaps what
+        was left to us unless reap=False. An argument ending in "{i}" gets the run's index.
+        -> [Run(wall s, user s, sys s, maxrss KiB, code)], one per run (fewer when one failed)."""
+        rep, err = os.path.join(self.tmp, "report"), os.path.join(self.tmp, "stderr")
+        with open(stdout or os.devnull, "w") as o, open(err, "w") as e:
+            try:
+                p = subprocess.run([self.bins["runner"], rep, str(count)] + argv, stdin=subprocess.DEVNULL,
+                                   stdout=o, stderr=e, timeout=TIMEOUT * count)
+            except subprocess.TimeoutExpired:
+                raise RuntimeError(f"{what}: {' '.join(argv)} timed out")
+        with open(rep) as f:
+            runs = [Run(int(w) / 1e9, int(u) / 1e6, int(s_) / 1e6, int(m), int(c))
+                    for w, u, s_, m, c in (l.split() for l in f if l.strip())]
+        if reap:
+            self.reap_orphans()
+        if check and p.returncode != 0:
+            with open(err) as f:
+                msg = f.read().strip()
+            raise RuntimeError(f"{what}: {' '.join(argv)} exited {p.returncode}: {msg}")
+        if not runs:
+            runs = [Run(0.0, 0.0, 0.0, 0, p.returncode)]
+        return runs
+
+    def reap_orphans(self):
+        """We are a child subreaper: what a runtime leaves behind is reparented to us; reap it."""
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+
+    # ---------------------------------------------------------- part 1: sequential runs
+    SEQ = ["exec", "floor", "mote", "crun", "wrapper", "runc"]
+
+    def part_sequential(self):
+        log(f"1. {self.n} sequential runs x {self.rounds} rounds")
+        for name in self.SEQ:  # warm up (page cache, first-time cgroup setup)
+            self.spawn_wait(self.run_argv(name, f"{self.prefix}warm-{name}-{{i}}"), name, count=2)
+        per = {name: {"wall": [], "user": [], "sys": [], "cpu": [], "maxrss": []} for name in self.SEQ}
+        for r in range(self.rounds):
+            k = r % len(self.SEQ)
+            for name in self.SEQ[k:] + self.SEQ[:k]:
+                runs = self.spawn_wait(self.run_argv(name, f"{self.prefix}{name}-{r}-{{i}}"), name, count=self.n)
+                d = per[name]
+                u = sum(x.user for x in runs) / self.n * 1e3
+                s = sum(x.sys for x in runs) / self.n * 1e3
+                d["wall"].append(sum(x.wall for x in runs) / self.n * 1e3)
+                d["user"].append(u)
+                d["sys"].append(s)
+                d["cpu"].append(u + s)
+                d["maxrss"].append(statistics.median(x.maxrss for x in runs))
+        # crun (net): crun minus the wrapper's own cost (wrapper - exec), round by round.
+        net = {}
+        for m in ("wall", "user", "sys", "cpu"):
+            net[m] = [c - (w - e) for c, w, e in zip(per["crun"][m], per["wrapper"][m], per["exec"][m])]
+        net["maxrss"] = per["crun"]["maxrss"]
+        per["crun (net)"] = net
+        self.results["sequential"] = per
+
+    # ---------------------------------------------------------- part 2: hyperfine
+    def part_hyperfine(self):
+        runs = max(3, self.n)
+        warm = 1 if self.args.quick else 5
+        log(f"2. hyperfine -N, {runs} runs x {self.rounds} rounds")
+        names = list(self.SEQ)
+        per = {name: {"mean": [], "min": [], "stddev": [], "user": [], "system": []} for name in names}
+        for r in range(self.rounds):
+            k = r % len(names)
+            order = names[k:] + names[:k]
+            out = os.path.join(self.tmp, f"hyperfine-{r}.json")
+            cmds = [" ".join(self.run_argv(n, self.prefix + "hf-" + n.replace(" ", ""))) for n in order]
+            argv = ["hyperfine", "-N", "--style", "none", "--warmup", str(warm), "--runs", str(runs),
+                    "--export-json", out] + cmds
+            p = subprocess.run(argv, capture_output=True, text=True, env=ENV,
+                               timeout=TIMEOUT * len(names) + runs * len(names) * 2)
+            if p.returncode != 0:
+                raise RuntimeError(f"hyperfine failed: {p.stderr[-2000:]}")
+            with open(out) as f:
+                res = json.load(f)["results"]
+            for n, x in zip(order, res):
+                for m in per[n]:
+                    per[n][m].append(x[m] * 1e3)
+        per["crun (net)"] = {m: [c - (w - e) for c, w, e in zip(per["crun"][m], per["wrapper"][m], per["exec"][m])]
+                             for m in ("mean", "min", "user", "system")}
+        per["crun (net)"]["stddev"] = per["crun"]["stddev"]
+        self.results["hyperfine"] = per
+
+    # ---------------------------------------------------------- part 3: lifecycle
+    STEPS = ["create", "start", "exit", "state", "delete"]
+
+    def lifecycle_once(self, name):
+        cid = self.new_id("lc-" + name)
+        pidfile = os.path.join(self.tmp, "pid")
+        if os.path.exists(pidfile):
+            os.unlink(pidfile)
+        wall, cpu = {}, {}
+        x, = self.spawn_wait(self.rt(name, "create", "--bundle", self.bundle, "--pid-file", pidfile, cid),
+                             name + " create")
+        wall["create"], cpu["create"], rss_create = x.wall, x.user + x.sys, x.maxrss
+        with open(pidfile) as f:
+            pid = int(f.read().strip())
+        pidfd = os.pidfd_open(pid)
+        try:
+            # reap=False: the container process is ours (we are its subreaper); reaped below
+            x, = self.spawn_wait(self.rt(name, "start", cid), name + " start", reap=False)
+            wall["start"], cpu["start"] = x.wall, x.user + x.sys
+            t0 = time.perf_counter()
+            if not select.select([pidfd], [], [], TIMEOUT)[0]:
+                raise RuntimeError(f"{name}: container {cid} did not exit")
+            wall["exit"], cpu["exit"] = time.perf_counter() - t0, 0.0
+        finally:
+            os.close(pidfd)
+        rss_init = 0
+        try:
+            _, _, ru = os.wait4(pid, 0)
+            rss_init = ru.ru_maxrss
+            cpu["exit"] = ru.ru_utime + ru.ru_stime
+        except ChildProcessError:
+            pass
+        wall["state"] = cpu["state"] = 0.0
+        out = os.path.join(self.tmp, "state.json")
+        for _ in range(50):
+            x, = self.spawn_wait(self.rt(name, "state", cid), name + " state", check=False, stdout=out)
+            wall["state"] += x.wall
+            cpu["state"] += x.user + x.sys
+            with open(out) as f:
+                st = f.read()
+            if x.code == 0 and json.loads(st)["status"] == "stopped":
+                break
+        else:
+            raise RuntimeError(f"{name}: {cid} never reported stopped: {st}")
+        x, = self.spawn_wait(self.rt(name, "delete", cid), name + " delete")
+        wall["delete"], cpu["delete"] = x.wall, x.user + x.sys
+        return wall, cpu, rss_create, rss_init
+
+    def part_lifecycle(self):
+        cycles = max(1, self.n // 2) if not self.args.quick else max(1, self.n)
+        log(f"3. create/start/exit/state/delete: {cycles} cycles x {self.rounds} rounds")
+        names = ["mote", "crun", "runc"]
+        per = {n: {"wall": {s: [] for s in self.STEPS + ["total"]}, "cpu": {s: [] for s in self.STEPS + ["total"]},
+                   "rss_create": [], "rss_init": []} for n in names}
+        for n in names:
+            self.lifecycle_once(n)  # warm-up
+        for r in range(self.rounds):
+            k = r % len(names)
+            for n in names[k:] + names[:k]:
+                acc_w = {s: 0.0 for s in self.STEPS}
+                acc_c = {s: 0.0 for s in self.STEPS}
+                rc, ri = [], []
+                for _ in range(cycles):
+                    w, c, a, b = self.lifecycle_once(n)
+                    for s in self.STEPS:
+                        acc_w[s] += w[s]
+                        acc_c[s] += c[s]
+                    rc.append(a)
+                    ri.append(b)
+                for s in self.STEPS:
+                    per[n]["wall"][s].append(acc_w[s] / cycles * 1e3)
+                    per[n]["cpu"][s].append(acc_c[s] / cycles * 1e3)
+                per[n]["wall"]["total"].append(sum(acc_w.values()) / cycles * 1e3)
+                per[n]["cpu"]["total"].append(sum(acc_c.values()) / cycles * 1e3)
+                per[n]["rss_create"].append(statistics.median(rc))
+                per[n]["rss_init"].append(statistics.median(ri))
+        # crun (net): each crun command went through the wrapper once; take the wrapper's own
+        # cost (part 1: wrapper - exec, median) off create, start, state, delete.
+        seq = self.results["sequential"]
+        ow = statistics.median(seq["wrapper"]["wall"]) - statistics.median(seq["exec"]["wall"])
+        oc = statistics.median(seq["wrapper"]["cpu"]) - statistics.median(seq["exec"]["cpu"])
+        c = per["crun"]
+        net = {"wall": {}, "cpu": {}, "rss_create": c["rss_create"], "rss_init": c["rss_init"]}
+        for kind, o in (("wall", ow), ("cpu", oc)):
+            for s in self.STEPS:
+                net[kind][s] = [v - (o if s != "exit" else 0) for v in c[kind][s]]
+            net[kind]["total"] = [v - 4 * o for v in c[kind]["total"]]
+        per["crun (net)"] = net
+        self.results["lifecycle"] = per
+
+    # ---------------------------------------------------------- part 5: memory limit
+    def memory_limit_seen(self, name, limit):
+        """Creates a container with memory.limit `limit`; returns the limit found in its cgroup on
+        the host (bytes), None when unlimited, or raises when create fails."""
+        cid = self.new_id("memchk-" + name)
+        pidfile = os.path.join(self.tmp, "pid")
+        if os.path.exists(pidfile):
+            os.unlink(pidfile)
+        try:
+            self.spawn_wait(self.rt(name, "create", "--bundle", self.bundle_with_memory(limit), "--pid-file",
+                                    pidfile, cid), name + " create (memory limit)")
+            with open(pidfile) as f:
+                pid = int(f.read().strip())
+            with open(f"/proc/{pid}/cgroup") as f:
+                lines = [l.rstrip("\n").split(":", 2) for l in f]
+            v1 = [p for _, ctl, p in lines if "memory" in ctl.split(",")]
+            if v1:
+                path = os.path.join(CG, "memory", v1[0].lstrip("/"), "memory.limit_in_bytes")
+            else:
+                v2 = [p for h, ctl, p in lines if h == "0"]
+                path = os.path.join(CG, v2[0].lstrip("/"), "memory.max")
+            with open(path) as f:
+                v = f.read().strip()
+            return None if v == "max" or int(v) >= 1 << 62 else int(v)
+        finally:
+            self.spawn_wait(self.rt(name, "delete", "--force", cid), name + " delete", check=False)
+
+    def part_memory(self):
+        trials = 1 if self.args.quick else 10
+        levels = QUICK_LEVELS if self.args.quick else LEVELS
+        log(f"5. smallest memory limit, {trials} trials per level")
+        out = {}
+        for name in ("mote", "crun", "runc"):
+            probe = 64 * 1024 * 1024
+            try:
+                seen = self.memory_limit_seen(name, probe)
+            except RuntimeError as e:
+                out[name] = {"applied": False, "smallest": None, "note": f"create with a limit failed: {e}"}
+                continue
+            if seen is None or abs(seen - probe) > 4096:
+                out[name] = {"applied": False, "smallest": None,
+                             "note": f"set {probe}, cgroup shows {seen if seen is not None else 'no limit'}"}
+                continue
+            smallest, failed = None, None
+            for lv in levels:
+                b = self.bundle_with_memory(parse_size(lv))
+                ok = 0
+                for _ in range(trials):
+                    cid = self.new_id("mem-" + name)
+                    code = self.spawn_wait(self.rt(name, "run", "--bundle", b, cid), name, check=False)[0].code
+                    ok += code == 0
+                    if code != 0:
+                        self.spawn_wait(self.rt(name, "delete", "--force", cid), name, check=False)
+                if ok == trials:
+                    smallest = lv
+                else:
+                    failed = f"{lv}: {ok}/{trials}"
+                    break
+            out[name] = {"applied": True, "smallest": smallest,
+                         "smallest_bytes": parse_size(smallest) if smallest else None,
+                         "first_failure": failed or f"none down to {levels[-1]}"}
+        self.results["memory"] = out
+
+    # ---------------------------------------------------------- part 6: sizes
+    @staticmethod
+    def deps(path):
+        p = subprocess.run(["ldd", path], capture_output=True, text=True)
+        libs = []
+        for line in p.stdout.splitlines():
+            m = re.search(r"(?:=>\s*)?(/\S+)\s+\(0x", line)
+            if m:
+                lib = m.group(1)
+                libs.append({"lib": os.path.basename(lib), "path": lib, "size": os.path.getsize(os.path.realpath(lib))})
+        return libs
+
+    def part_sizes(self):
+        log("6. sizes")
+        rows = []
+        items = [("mote", self.mote, "runtime"), ("crun", self.bins["crun"], "runtime"),
+                 ("runc", self.bins["runc"], "runtime"), ("mote-init", MOTE_INIT, "init"),
+                 ("tini-static", "/usr/bin/tini-static", "init"), ("catatonit", "/usr/bin/catatonit", "init")]
+        for name, path, kind in items:
+            if not path or not os.path.exists(path):
+                rows.append({"name": name, "kind": kind, "installed": False})
+                continue
+            libs = self.deps(path)
+            size = os.path.getsize(path)
+            rows.append({"name": name, "kind": kind, "installed": True, "path": path, "size": size, "libs": libs,
+                         "total": size + sum(l["size"] for l in libs)})
+        self.results["sizes"] = rows
+
+    # ---------------------------------------------------------- profile
+    def part_profile(self):
+        log("profile: strace, callgrind")
+        out = []
+        out.append(f"# Where mote's time goes: one `mote run` of /bin/true (busybox bundle)\n# {self.header_line()}\n")
+        counts, mote_c, mote_top = {}, "", ""
+        for name in ("floor", "mote", "crun", "runc"):
+            f = os.path.join(self.tmp, f"strace-{name}.txt")
+            argv = ["strace", "-f", "-c", "-o", f] + self.run_argv(name, self.new_id("strace-" + name))
+            subprocess.run(argv, capture_output=True, timeout=120, env=ENV)
+            with open(f) as fh:
+                txt = fh.read()
+            m = re.search(r"^100\.00\s+\S+\s+\S+\s+(\d+)\s+(\d+)?", txt, re.M)
+            counts[name] = (int(m.group(1)), int(m.group(2) or 0)) if m else (None, None)
+            if name == "mote":
+                mote_c = txt
+        # wall time per syscall (-w): where mote waits
+        f = os.path.join(self.tmp, "strace-mote-w.txt")
+        subprocess.run(["strace", "-f", "-c", "-w", "-o", f] + self.run_argv("mote", self.new_id("strace-w")),
+                       capture_output=True, timeout=120, env=ENV)
+        with open(f) as fh:
+            mote_w = fh.read()
+        out.append("## Syscalls per `run` (strace -f -c; every process of the runtime and the container)\n")
+        out.append("runtime     syscalls  errors")
+        for n, (c, e) in counts.items():
+            out.append(f"{n:10s}  {c!s:>8s}  {e!s:>6s}")
+        out.append("\n## mote: syscall counts and system time (strace -f -c)\n")
+        out.append(mote_c.rstrip())
+        out.append("\n## mote: wall time per syscall (strace -f -c -w; strace's own overhead included)\n")
+        out.append(mote_w.rstrip())
+        # callgrind
+        out.append("\n## Instructions (valgrind --tool=callgrind; every process valgrind follows)\n")
+        for name in ("floor", "mote", "crun", "runc"):
+            d = os.path.join(self.tmp, "cg-" + name)
+            os.makedirs(d)
+            argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={d}/cg.%p"] + \
+                self.run_argv(name, self.new_id("cg-" + name))
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=ENV)
+            total, files = 0, sorted(os.listdir(d))
+            for fn in files:
+                with open(os.path.join(d, fn)) as fh:
+                    for line in fh:
+                        if line.startswith("totals:") or line.startswith("summary:"):
+                            total += int(line.split()[1])
+                            break
+            tail = " ".join(l for l in p.stderr.splitlines() if "error" in l.lower() or "unhandled" in l.lower() or "unsupported" in l.lower())[:400]
+            out.append(f"{name:10s} exit {p.returncode:3d}  {len(files)} process(es) traced  Ir {total:,}"
+                       + (f"\n           valgrind said: {tail}" if tail else ""))
+            if name == "mote" and files:
+                fn = max(files, key=lambda x: os.path.getsize(os.path.join(d, x)))
+                a = subprocess.run(["callgrind_annotate", "--inclusive=no", os.path.join(d, fn)],
+                                   capture_output=True, text=True, timeout=60)
+                top = [l for l in a.stdout.splitlines() if re.match(r"^\s*[\d,]+ ", l)][:16]
+                mote_top = "\n".join(top)
+        out.append("\nmote, top functions by self instructions (largest traced process):\n" + (mote_top or "(none)"))
+        self.results["profile_syscalls"] = {n: c for n, (c, _) in counts.items()}
+        with open(os.path.join(self.args.out, "profile.txt"), "w") as f:
+            f.write("\n".join(out) + "\n")
+
+    # ---------------------------------------------------------- cleanup and residue
+    def cleanup(self):
+        """Deletes every container left in our state dirs, then the temp dir; returns residue."""
+        for name, root in self.roots.items():
+            if os.path.isdir(root):
+                for cid in os.listdir(root):
+                    try:
+                        self.spawn_wait(self.rt(name, "delete", "--force", cid), "cleanup", check=False)
+                    except Exception as e:  # keep cleaning
+                        log("cleanup:", e)
+        self.reap_orphans()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return residue(self.prefix)
+
+    # ---------------------------------------------------------- reporting
+    def header_line(self):
+        model = "?"
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+        return (f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} CPUs ({model}); "
+                f"Linux {platform.release()}")
+
+    def versions(self):
+        if hasattr(self, "vers"):
+            return self.vers
+        v = {}
+        for name, argv in (("mote", [self.mote, "--version"]), ("crun", [self.bins["crun"], "--version"]),
+                           ("runc", [self.bins["runc"], "--version"])):
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT)
+            v[name] = p.stdout.splitlines()[0] if p.stdout else "?"
+        self.vers = v
+        return v
+
+
+def residue(prefix):
+    """Anything named with `prefix` left in cgroupfs, the mount table, or processes."""
+    left = []
+    for h in os.listdir(CG):
+        base = os.path.join(CG, h)
+        if os.path.islink(base) or not os.path.isdir(base):
+            continue
+        for dirpath, dirnames, _ in os.walk(base):
+            for d in dirnames:
+                if d.startswith(prefix):
+                    left.append(os.path.join(dirpath, d))
+            if dirpath.count("/") - base.count("/") >= 3:
+                dirnames[:] = []
+    with open("/proc/self/mountinfo") as f:
+        left += [l.strip() for l in f if prefix in l or "mote-bench." in l]
+    return left
+
+
+# ---------------------------------------------------------------- formatting
+def med(xs):
+    return statistics.median(xs)
+
+
+def fmt(x, nd=2):
+    if x is None:
+        return "—"
+    return f"{x:.{nd}f}"
+
+
+def cell(xs, nd=2):
+    """median (min) of rounds"""
+    return f"{fmt(med(xs), nd)} ({fmt(min(xs), nd)})"
+
+
+def ratio(a, b):
+    if a is None or b is None or b <= 0:
+        return "—"
+    return f"{a / b:.2f}"
+
+
+LABEL = {"exec": "exec only (busybox true)", "floor": "floor (floor.c)", "mote": "mote", "crun": "crun, via wrapper",
+         "wrapper": "crun wrapper alone (+exec)", "crun (net)": "crun (net: wrapper subtracted)", "runc": "runc"}
+
+
+def markdown(b):
+    R = b.results
+    L = []
+    L.append("# mote benchmark\n")
+    L.append(f"{b.header_line()}; N={b.n}, {b.rounds} round(s), interleaved; "
+             f"{'quick mode; ' if b.args.quick else ''}cells are median (min) over rounds.  ")
+    v = b.versions()
+    L.append(f"Runtimes: {v['mote']}; {v['crun']}; {v['runc']}. Command: `./x bench {b.n}`.\n")
+    L.append("crun 1.8.1 refuses this hybrid cgroup host (\"cgroups in hybrid mode not supported\"), so every crun "
+             "command runs through `crun_wrap` (tests/bench/crun_wrap.c: a private mount namespace with a tmpfs over "
+             "/sys/fs/cgroup/unified, then exec crun). The wrapper is timed alone (exec'ing busybox `true`); "
+             "\"crun (net)\" subtracts its cost (wrapper − exec) round by round, and ratios are to crun (net).\n")
+    for n in b.notes:
+        L.append(f"Note: {n}.\n")
+
+    seq = R["sequential"]
+    c = seq["crun (net)"]
+    fl = seq["floor"]
+    L.append(f"## 1. {b.n} sequential `run` of /bin/true, per container\n")
+    L.append("| runtime | wall ms | user ms | sys ms | CPU ms | CPU ÷ crun | wall ÷ crun | CPU ÷ floor | peak RSS KiB (run) | RSS ÷ crun |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
+    for n in ["exec", "floor", "mote", "crun", "wrapper", "crun (net)", "runc"]:
+        d = seq[n]
+        L.append(f"| {LABEL[n]} | {cell(d['wall'])} | {cell(d['user'])} | {cell(d['sys'])} | {cell(d['cpu'])} | "
+                 f"{ratio(med(d['cpu']), med(c['cpu']))} | {ratio(med(d['wall']), med(c['wall']))} | "
+                 f"{ratio(med(d['cpu']), med(fl['cpu']))} | {fmt(med(d['maxrss']), 0)} | "
+                 f"{ratio(med(d['maxrss']), med(c['maxrss']))} |")
+    L.append("\nCPU = user + sys of every process the runtime command reaps (rusage of children), the container "
+             "process included (the kernel samples the user/sys split by ticks; their sum is exact). Peak RSS: ru_maxrss of the `run` command from wait4, which is the largest of the "
+             "runtime process and the processes it reaped (the container's busybox `true` among them).\n")
+
+    hf = R["hyperfine"]
+    ch = hf["crun (net)"]
+    L.append("## 2. Single `run` latency, `hyperfine -N`\n")
+    L.append("| runtime | mean ms | min ms | stddev ms | user ms | sys ms | mean ÷ crun |")
+    L.append("|---|---|---|---|---|---|---|")
+    for n in ["exec", "floor", "mote", "crun", "wrapper", "crun (net)", "runc"]:
+        d = hf[n]
+        L.append(f"| {LABEL[n]} | {cell(d['mean'])} | {fmt(min(d['min']))} | {fmt(med(d['stddev']))} | "
+                 f"{fmt(med(d['user']))} | {fmt(med(d['system']))} | {ratio(med(d['mean']), med(ch['mean']))} |")
+    L.append("")
+
+    lc = R["lifecycle"]
+    cl = lc["crun (net)"]
+    L.append("## 3. create → start → exit → state → delete, per step\n")
+    L.append("\"exit\": from `start` returning until the container process has exited (pidfd); \"state\": `state` "
+             "calls until it says stopped. Wall ms, median (min) over rounds.\n")
+    L.append("| runtime | " + " | ".join(b.STEPS) + " | total | total ÷ crun |")
+    L.append("|---|" + "---|" * (len(b.STEPS) + 2))
+    for n in ["mote", "crun", "crun (net)", "runc"]:
+        d = lc[n]["wall"]
+        L.append(f"| {LABEL[n]} | " + " | ".join(cell(d[s]) for s in b.STEPS) +
+                 f" | {cell(d['total'])} | {ratio(med(d['total']), med(cl['wall']['total']))} |")
+    L.append("\nCPU ms (user + sys of the command and what it reaps; \"exit\": the container process's own)\n")
+    L.append("| runtime | " + " | ".join(b.STEPS) + " | total | total ÷ crun |")
+    L.append("|---|" + "---|" * (len(b.STEPS) + 2))
+    for n in ["mote", "crun", "crun (net)", "runc"]:
+        d = lc[n]["cpu"]
+        L.append(f"| {LABEL[n]} | " + " | ".join(cell(d[s]) for s in b.STEPS) +
+                 f" | {cell(d['total'])} | {ratio(med(d['total']), med(cl['cpu']['total']))} |")
+    L.append("")
+
+    L.append("## 4. Peak RSS (KiB, median)\n")
+    L.append("| runtime | `run` (runtime + reaped) | `create` (runtime process) | container process | run ÷ crun | create ÷ crun |")
+    L.append("|---|---|---|---|---|---|")
+    cr = med(seq["crun (net)"]["maxrss"])
+    cc = med(lc["crun"]["rss_create"])
+    for n in ["floor", "mote", "crun", "runc"]:
+        run_rss = med(seq[n]["maxrss"])
+        if n == "floor":
+            L.append(f"| {LABEL[n]} | {fmt(run_rss, 0)} | — | — | {ratio(run_rss, cr)} | — |")
+            continue
+        d = lc[n]
+        L.append(f"| {LABEL[n]} | {fmt(run_rss, 0)} | {fmt(med(d['rss_create']), 0)} | {fmt(med(d['rss_init']), 0)} | "
+                 f"{ratio(run_rss, cr)} | {ratio(med(d['rss_create']), cc)} |")
+    L.append("\nContainer process: ru_maxrss of the container's process, reaped by the benchmark (a subreaper) — "
+             "the largest it was, before exec (the runtime's init stage) or after (busybox `true`).\n")
+
+    mem = R["memory"]
+    L.append("## 5. Smallest memory limit at which `run /bin/true` succeeds "
+             f"{1 if b.args.quick else 10}/{1 if b.args.quick else 10}\n")
+    L.append("| runtime | limit applied | smallest limit | first failure | ÷ crun |")
+    L.append("|---|---|---|---|---|")
+    cm = mem.get("crun", {}).get("smallest_bytes")
+    for n in ["mote", "crun", "runc"]:
+        m = mem[n]
+        if not m["applied"]:
+            L.append(f"| {n} | no | not applied | {m['note']} | — |")
+        else:
+            L.append(f"| {n} | yes | {m['smallest'] or 'none'} | {m['first_failure']} | "
+                     f"{ratio(m.get('smallest_bytes'), cm)} |")
+    L.append("\nApplied = a container created with memory.limit 64 MiB shows that limit in its memory cgroup on the "
+             "host (memory.limit_in_bytes, or memory.max on cgroup v2).\n")
+
+    L.append("## 6. Binary size and dynamic dependencies\n")
+    L.append("| binary | size KiB | dynamic dependencies (KiB) | with deps KiB | ÷ crun / ÷ tini-static |")
+    L.append("|---|---|---|---|---|")
+    sz = {r["name"]: r for r in R["sizes"]}
+    for r in R["sizes"]:
+        if not r["installed"]:
+            L.append(f"| {r['name']} | not installed | — | — | — |")
+            continue
+        ref = sz.get("crun" if r["kind"] == "runtime" else "tini-static")
+        deps = ", ".join(f"{l['lib']} {l['size'] / 1024:.0f}" for l in r["libs"]) or "none (static)"
+        L.append(f"| {r['name']} | {r['size'] / 1024:.1f} | {deps} | {r['total'] / 1024:.1f} | "
+                 f"{ratio(r['total'], ref['total']) if ref and ref['installed'] else '—'} |")
+    L.append("\nRuntimes are compared with crun, inits with tini-static (sizes with dependencies).\n")
+    if "profile_syscalls" in R:
+        s = R["profile_syscalls"]
+        L.append("## Profile\n")
+        L.append("Syscalls per `run` (strace -f -c): " + ", ".join(f"{n} {s[n]}" for n in s) +
+                 ". Details: [profile.txt](profile.txt).\n")
+    L.append("![chart](chart.svg)\n")
+    return "\n".join(L)
+
+
+def svg_chart(b):
+    """Hand-written SVG: time per container (CPU, wall), peak RSS, size with deps (log scale)."""
+    R = b.results
+    seq = R["sequential"]
+    names = ["floor", "mote", "crun (net)", "runc"]
+    colors = {"floor": "#999999", "mote": "#2b7bb9", "crun (net)": "#e08a1e", "runc": "#3a9a4a",
+              "crun": "#e08a1e", "mote-init": "#2b7bb9", "tini-static": "#aa4499", "catatonit": "#6b4c9a"}
+    W, H = 960, 360
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
+           'font-family="sans-serif" font-size="12">',
+           f'<rect width="{W}" height="{H}" fill="white"/>',
+           f'<text x="10" y="20" font-size="14" font-weight="bold">mote benchmark — {b.header_line()} '
+           f'— N={b.n}, medians of {b.rounds} round(s)</text>']
+
+    def panel(x0, title, groups, unit, log=False):
+        """groups: list of (label, [(series, value, color)])"""
+        pw, ph, top = 290, 240, 60
+        out.append(f'<text x="{x0}" y="{top - 18}" font-weight="bold">{title}</text>')
+        vals = [v for _, ser in groups for _, v, _ in ser if v and v > 0]
+        vmax = max(vals) if vals else 1
+        vmin = min(vals) if vals else 1
+        if log:
+            import math
+            lo, hi = math.floor(math.log10(vmin)), math.ceil(math.log10(vmax))
+            hi = max(hi, lo + 1)
+            scale = lambda v: (math.log10(v) - lo) / (hi - lo) * ph if v > 0 else 0
+            ticks = [10 ** e for e in range(lo, hi + 1)]
+        else:
+            scale = lambda v: v / (vmax * 1.1) * ph
+            step = 10 ** len(str(int(vmax * 1.1 / 4) or 1)) / 10
+            step = next(s for s in (step, 2 * step, 5 * step, 10 * step) if vmax * 1.1 / s <= 6)
+            ticks = [i * step for i in range(int(vmax * 1.1 / step) + 1)]
+        base = top + ph
+        out.append(f'<line x1="{x0 + 40}" y1="{base}" x2="{x0 + 40 + pw - 40}" y2="{base}" stroke="black"/>')
+        out.append(f'<line x1="{x0 + 40}" y1="{top}" x2="{x0 + 40}" y2="{base}" stroke="black"/>')
+        for t in ticks:
+            y = base - scale(t)
+            lab = f"{t:g}"
+            out.append(f'<line x1="{x0 + 36}" y1="{y:.1f}" x2="{x0 + pw}" y2="{y:.1f}" stroke="#ddd"/>')
+            out.append(f'<text x="{x0 + 34}" y="{y + 4:.1f}" text-anchor="end" font-size="10">{lab}</text>')
+        out.append(f'<text x="{x0 + 2}" y="{top - 4}" font-size="10">{unit}{" (log)" if log else ""}</text>')
+        gw = (pw - 50) / max(1, len(groups))
+        for gi, (glabel, ser) in enumerate(groups):
+            bw = (gw - 8) / max(1, len(ser))
+            for si, (sname, v, col) in enumerate(ser):
+                if v is None:
+                    continue
+                h = scale(v)
+                x = x0 + 46 + gi * gw + si * bw
+                out.append(f'<rect x="{x:.1f}" y="{base - h:.1f}" width="{bw - 2:.1f}" height="{h:.1f}" fill="{col}">'
+                           f'<title>{sname}: {v:.3g} {unit}</title></rect>')
+                out.append(f'<text x="{x + (bw - 2) / 2:.1f}" y="{base - h - 3:.1f}" text-anchor="middle" '
+                           f'font-size="9">{v:.3g}</text>')
+            out.append(f'<text x="{x0 + 46 + gi * gw + (gw - 8) / 2:.1f}" y="{base + 14}" text-anchor="middle" '
+                       f'font-size="11">{glabel}</text>')
+
+    groups = [(m, [(n, med(seq[n][m]), colors[n]) for n in names]) for m in ("cpu", "wall")]
+    panel(10, "Time per container (run /bin/true)", [("CPU (user+sys)", groups[0][1]), ("wall", groups[1][1])], "ms")
+    panel(330, "Peak RSS of `run`", [("", [(n, med(seq[n]["maxrss"]), colors[n]) for n in names])], "KiB")
+    sizes = [r for r in R["sizes"] if r["installed"]]
+    panel(650, "Size with dynamic deps", [("runtimes", [(r["name"], r["total"] / 1024, colors.get(r["name"], "#555"))
+                                                        for r in sizes if r["kind"] == "runtime"]),
+                                          ("inits", [(r["name"], r["total"] / 1024, colors.get(r["name"], "#555"))
+                                                     for r in sizes if r["kind"] == "init"])], "KiB", log=True)
+    # legend
+    y = H - 22
+    x = 20
+    for n in ["floor", "mote", "crun (net)", "runc", "tini-static", "catatonit"]:
+        out.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{colors[n]}"/>'
+                   f'<text x="{x + 14}" y="{y}">{n}</text>')
+        x += 20 + 8 * len(n)
+    out.append(f'<text x="{W - 10}" y="{y}" text-anchor="end" font-size="10">tests/bench/bench.py; '
+               'crun ran via crun_wrap (cost subtracted)</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("n", nargs="?", type=int, default=100, help="containers per runtime per round (default 100)")
+    ap.add_argument("--rounds", type=int, default=None, help="rounds (default 5; 1 with --quick)")
+    ap.add_argument("--quick", action="store_true", help="1 round, 1 trial per memory level, no profile")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"), help="results directory")
+    ap.add_argument("--no-install", action="store_true", help="do not apt-get install what is missing")
+    ap.add_argument("--no-profile", action="store_true", help="skip strace/callgrind")
+    args = ap.parse_args()
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 5
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root (containers, namespaces, cgroups)")
+    args.out = os.path.abspath(args.out)
+    os.makedirs(args.out, exist_ok=True)
+    ensure_packages(not args.no_install)
+    # A child subreaper: what a runtime leaves behind (its container process after create) is ours.
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    # SIGTERM (a test's timeout, ^C) still cleans up.
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+    b = Bench(args)
+    t0 = time.time()
+    left = []
+    try:
+        b.build_helpers()
+        b.build_bundle()
+        b.part_sequential()
+        b.part_hyperfine()
+        b.part_lifecycle()
+        b.part_memory()
+        b.part_sizes()
+        if not (args.quick or args.no_profile):
+            b.part_profile()
+        md = markdown(b)
+        svg = svg_chart(b)
+    finally:
+        left = b.cleanup()
+    b.results["meta"] = {"header": b.header_line(), "n": b.n, "rounds": b.rounds, "quick": args.quick,
+                         "seconds": round(time.time() - t0, 1), "versions": b.versions(), "notes": b.notes,
+                         "residue": left}
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write(md)
+    with open(os.path.join(args.out, "chart.svg"), "w") as f:
+        f.write(svg)
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(b.results, f, indent=1)
+    print(md)
+    log(f"done in {time.time() - t0:.0f} s; results in {args.out}")
+    if left:
+        log("RESIDUE:", *left)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
