@@ -114,10 +114,8 @@ pub fn apply(v2: &bool, path: &[u8], v: Val<'_>, p: &P) -> Result<()> {
     dir.s(ROOT).s(if *v2 { &b""[..] } else { b"/unified" }).s(path);
     match attach(&rules, &mut dir) {
         Ok(()) => Ok(()),
-        Err(e) if !*v2 => {
-            let _ = e;
-            Ok(())
-        }
+        // A kernel without cgroup BPF: the v1 controller still guards a hybrid host.
+        Err(Error { errno: Some(Errno::INVAL | Errno::PERM | Errno::NOSYS), .. }) if !*v2 => Ok(()),
         Err(e) => Err(e),
     }
 }
@@ -200,10 +198,15 @@ fn program(rules: &[Rule]) -> Result<Vec<u64, 1200>> {
             }
             at += 1;
         }
+        let unconditional = block.is_empty();
         let _ = block.push(insn(MOV_K, 0, 0, 0, r.allow as i32));
         let _ = block.push(insn(EXIT, 0, 0, 0, 0));
         for i in block {
             p.push(i).map_err(|_| full())?;
+        }
+        // A rule that matches everything ends the program: the verifier refuses unreachable code.
+        if unconditional {
+            return Ok(p);
         }
     }
     p.push(insn(MOV_K, 0, 0, 0, 0)).map_err(|_| full())?;

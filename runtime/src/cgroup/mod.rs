@@ -94,23 +94,29 @@ pub fn create(path: &[u8]) -> Result<()> {
         for comp in path.split(|&c| c == b'/').filter(|c| !c.is_empty()) {
             d.c(b'/').s(comp);
             match fs::mkdir(d.cstr(), Mode::from_raw_mode(0o755)) {
-                Ok(()) => {
-                    if h.as_bytes().ends_with(b"/cpuset") {
-                        // A v1 cpuset starts empty and refuses tasks until it has cpus and mems.
-                        copy_parent(&d, b"cpuset.cpus")?;
-                        copy_parent(&d, b"cpuset.mems")?;
-                    }
-                }
-                Err(Errno::EXIST) => {}
+                Ok(()) | Err(Errno::EXIST) => {}
                 Err(e) => return Err(Error::sys("create cgroup", d.as_bytes(), e)),
+            }
+            // A v1 cpuset starts empty and refuses tasks until it has cpus and mems. Checked on
+            // existing directories too: a concurrent create may have made one and not filled it yet.
+            if h.as_bytes().ends_with(b"/cpuset") {
+                fill_cpuset(&d, b"cpuset.cpus")?;
+                fill_cpuset(&d, b"cpuset.mems")?;
             }
         }
     }
     Ok(())
 }
 
-fn copy_parent(dir: &Buf<{ PATH + 64 }>, file: &[u8]) -> Result<()> {
+/// Copies the parent's value of `file` into an empty cpuset directory.
+fn fill_cpuset(dir: &Buf<{ PATH + 64 }>, file: &[u8]) -> Result<()> {
     let d = dir.as_bytes();
+    let mut own = Buf::<{ PATH + 96 }>::new();
+    own.s(d).c(b'/').s(file);
+    let mut cur = [0u8; 256];
+    if read_file(own.cstr(), &mut cur).is_ok_and(|n| n > 1) {
+        return Ok(());
+    }
     let parent = &d[..d.iter().rposition(|&c| c == b'/').unwrap_or(0)];
     let mut src = Buf::<{ PATH + 96 }>::new();
     src.s(parent).c(b'/').s(file);

@@ -32,23 +32,23 @@ const FLAGS: &[Flag] = &[
     flag("blkio-weight", 0, true),
 ];
 
-/// (flag, JSON object, JSON key, is a byte size, is a string)
+/// (--flag, JSON object, JSON key, is a byte size, is a string)
 const MAP: &[(&str, &str, &str, bool, bool)] = &[
-    ("memory", "memory", "limit", true, false),
-    ("memory-swap", "memory", "swap", true, false),
-    ("memory-reservation", "memory", "reservation", true, false),
-    ("kernel-memory", "memory", "kernel", true, false),
-    ("kernel-memory-tcp", "memory", "kernelTCP", true, false),
-    ("cpu-shares", "cpu", "shares", false, false),
-    ("cpu-quota", "cpu", "quota", false, false),
-    ("cpu-period", "cpu", "period", false, false),
-    ("cpu-burst", "cpu", "burst", false, false),
-    ("cpu-rt-runtime", "cpu", "realtimeRuntime", false, false),
-    ("cpu-rt-period", "cpu", "realtimePeriod", false, false),
-    ("cpuset-cpus", "cpu", "cpus", false, true),
-    ("cpuset-mems", "cpu", "mems", false, true),
-    ("pids-limit", "pids", "limit", false, false),
-    ("blkio-weight", "blockIO", "weight", false, false),
+    ("--memory", "memory", "limit", true, false),
+    ("--memory-swap", "memory", "swap", true, false),
+    ("--memory-reservation", "memory", "reservation", true, false),
+    ("--kernel-memory", "memory", "kernel", true, false),
+    ("--kernel-memory-tcp", "memory", "kernelTCP", true, false),
+    ("--cpu-shares", "cpu", "shares", false, false),
+    ("--cpu-quota", "cpu", "quota", false, false),
+    ("--cpu-period", "cpu", "period", false, false),
+    ("--cpu-burst", "cpu", "burst", false, false),
+    ("--cpu-rt-runtime", "cpu", "realtimeRuntime", false, false),
+    ("--cpu-rt-period", "cpu", "realtimePeriod", false, false),
+    ("--cpuset-cpus", "cpu", "cpus", false, true),
+    ("--cpuset-mems", "cpu", "mems", false, true),
+    ("--pids-limit", "pids", "limit", false, false),
+    ("--blkio-weight", "blockIO", "weight", false, false),
 ];
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
@@ -93,7 +93,7 @@ fn from_flags(p: &super::Parsed, out: &mut [u8]) -> Result<usize> {
             if o != obj {
                 continue;
             }
-            let Some(v) = p.get(f) else { continue };
+            let Some(v) = p.get(&f[2..]) else { continue };
             if first {
                 if !first_obj {
                     b.c(b',');
