@@ -102,6 +102,8 @@ class Bench:
         self.count = 0
         self.bins = {}
         self.roots = {rt: os.path.join(self.tmp, "state-" + rt) for rt in ("mote", "crun", "runc")}
+        self.cgroup_parent = self.prefix + "cg"
+        self.cgroup_path = f"/{self.cgroup_parent}/ctr"
         self.results = {}
         self.notes = []
 
@@ -142,6 +144,10 @@ class Bench:
         c["ociVersion"] = "1.0.2"  # crun 1.8.1 refuses "1.2.0" ("unknown version specified")
         c["process"]["terminal"] = False
         c["process"]["args"] = ["/bin/true"]
+        # A cgroup parent of our own for every runtime (one container at a time, so one path does):
+        # the default /mote parent is shared with any other mote on the machine, whose deletes
+        # remove it, and the benchmark should neither race with them nor leave anything behind.
+        c["linux"]["cgroupsPath"] = self.cgroup_path
         self.config = c
         self.write_config(b, c)
         self.bundle, self.rootfs = b, r
@@ -595,6 +601,13 @@ class Bench:
                         log("cleanup:", e)
         self.drain(5)
         shutil.rmtree(self.tmp, ignore_errors=True)
+        for h in os.listdir(CG):  # our cgroup parent (runtimes remove only the leaf); rmdir: empty only
+            d = os.path.join(CG, h, self.cgroup_parent)
+            if os.path.isdir(d):
+                try:
+                    os.rmdir(d)
+                except OSError as e:
+                    log(f"cleanup: rmdir {d}: {e}")
         return residue(self.prefix)
 
     # ---------------------------------------------------------- reporting
@@ -675,7 +688,10 @@ def markdown(b):
     L.append("crun 1.8.1 refuses this hybrid cgroup host (\"cgroups in hybrid mode not supported\"), so every crun "
              "command runs through `crun_wrap` (tests/bench/crun_wrap.c: a private mount namespace with a tmpfs over "
              "/sys/fs/cgroup/unified, then exec crun). The wrapper is timed alone (exec'ing busybox `true`); "
-             "\"crun (net)\" subtracts its cost (wrapper − exec) round by round, and ratios are to crun (net).\n")
+             "\"crun (net)\" subtracts its cost (wrapper − exec) round by round, and ratios are to crun (net).  ")
+    L.append(f"Every runtime runs the same bundle (busybox, read-only root, /bin/true, the namespaces of "
+             f"`mote spec`) with linux.cgroupsPath `{b.cgroup_path}`: a private parent, so that other mote users "
+             "on the machine cannot race with the benchmark.\n")
     for n in b.notes:
         L.append(f"Note: {n}.\n")
 

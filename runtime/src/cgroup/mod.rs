@@ -162,6 +162,14 @@ pub fn for_each_pid(path: &[u8], mut f: impl FnMut(u32)) {
 
 /// Sends SIGKILL to everything in the cgroup, then removes it from every hierarchy.
 pub fn destroy(path: &[u8]) -> Result<()> {
+    // Frozen processes do not die of SIGKILL until thawed (v1 freezer).
+    if is_frozen(path) {
+        let _ = freeze(path, false);
+    }
+    // v2: one write kills everything, frozen or not, and new forks too.
+    let mut kill = Buf::<{ PATH + 96 }>::new();
+    kill.s(ROOT).s(path).s(b"/cgroup.kill");
+    let _ = fs::access(kill.cstr(), fs::Access::EXISTS).map(|()| write_file(kill.cstr(), b"1"));
     for attempt in 0..100 {
         let mut any = false;
         for_each_pid(path, |pid| {

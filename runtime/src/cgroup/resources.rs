@@ -162,7 +162,7 @@ pub fn apply(res: Val<'_>, path: &[u8], p: &P) -> Result<()> {
                 for (k, v) in spec::obj(v, &pu)? {
                     let key = k.to_bytes();
                     // Stay inside the container's own cgroup: a plain file name, no path.
-                    if key.is_empty() || key.contains(&b'/') || key.starts_with(b".") || key.starts_with(b"cgroup.") && key != b"cgroup.freeze" {
+                    if key.is_empty() || key.contains(&b'/') || key.starts_with(b".") {
                         let mut e = pu.err("invalid key ");
                         e.path.s(key);
                         return Err(e);

@@ -84,7 +84,7 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool) -> Result<()> {
     let root = fs::open(rootfs, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open rootfs", rootfs.to_bytes())?;
 
     let mut dev_is_tmpfs = false;
-    for m in &spec.mounts {
+    for m in spec.mounts.iter().filter(|m| !is_cgroup(m)) {
         mount_one(root.as_fd(), m)?;
         if m.destination.to_bytes() == b"/dev" && m.typ.is_some_and(|t| t.to_bytes() != b"bind") && !is_bind(m) {
             dev_is_tmpfs = true;
@@ -98,6 +98,20 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool) -> Result<()> {
     }
 
     switch_root(&root, rootfs, no_pivot)
+}
+
+fn is_cgroup(m: &Mount<'_>) -> bool {
+    m.typ.is_some_and(|t| matches!(t.to_bytes(), b"cgroup" | b"cgroup2"))
+}
+
+/// The cgroup filesystem mounts, made after the switch of root, once the process is in its
+/// cgroup and its cgroup namespace (see spawn.rs).
+pub fn mount_cgroups(spec: &Spec<'_>) -> Result<()> {
+    let root = fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/")?;
+    for m in spec.mounts.iter().filter(|m| is_cgroup(m)) {
+        mount_one(root.as_fd(), m)?;
+    }
+    Ok(())
 }
 
 /// After hostname and sysctl (which write under /proc/sys): masked and read-only paths, a
@@ -158,10 +172,9 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>) -> Result<()> {
         }
     } else {
         let r = match typ {
-            // cgroup v1 in the config on a v2 or hybrid host: the unified hierarchy (in a cgroup
-            // namespace it shows the container's own cgroup as its root).
-            b"cgroup" | b"cgroup2" => mnt(None, &mut t, Some(c"cgroup2"), o.flags, None)
-                .or_else(|_| mnt(Some(c"/sys/fs/cgroup"), &mut t, None, MS_BIND | MS_REC, None)),
+            // "cgroup" (v1) in the config: the v2 hierarchy, on any host (cgroup2 is always
+            // there; in a cgroup namespace it shows the container's own cgroup as its root).
+            b"cgroup" | b"cgroup2" => mnt(Some(c"cgroup2"), &mut t, Some(c"cgroup2"), o.flags, None),
             _ => mnt(m.source.or(m.typ), &mut t, m.typ, o.flags, data_c),
         };
         match (r, typ) {

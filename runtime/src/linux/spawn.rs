@@ -46,6 +46,7 @@ const USERNS: u32 = 2;
 const MAPS_DONE: u32 = 3;
 const PID: u32 = 4;
 const READY: u32 = 5;
+const JOIN: u32 = 7;
 const ERROR: u32 = 6;
 
 /// Message size: tag, value, and room for a rendered error.
@@ -151,8 +152,6 @@ pub fn spawn(ctx: &Setup<'_>) -> Result<Child> {
 }
 
 fn parent(ctx: &Setup<'_>, sock: &OwnedFd, first: u32, _fallback: bool) -> Result<Child> {
-    // Into the cgroup before it does anything: nothing the container does escapes its limits.
-    crate::cgroup::join(ctx.cgroup, first)?;
     send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
     let mut init = first;
     loop {
@@ -174,6 +173,13 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, first: u32, _fallback: bool) -> Resul
                 if !ctx.relay_exit {
                     let _ = raw::wait4(first as i32, g::__WALL);
                 }
+                send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
+            }
+            JOIN => {
+                // Into the cgroup once the root filesystem is done and before anything of the
+                // container's own runs: the limits hold for all it does, and the kernel memory
+                // of namespaces and mounts is not charged to a 250K container.
+                crate::cgroup::join(ctx.cgroup, init)?;
                 send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
             }
             READY => return Ok(Child { pid: init, waiter: if ctx.relay_exit { first } else { init } }),
@@ -251,7 +257,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
             join(p, n.flag)?;
         }
     }
-    let rest = if fallback { new & !(g::CLONE_NEWUSER | g::CLONE_NEWTIME) } else { new & g::CLONE_NEWCGROUP };
+    let rest = if fallback { new & !(g::CLONE_NEWUSER | g::CLONE_NEWTIME | g::CLONE_NEWCGROUP) } else { 0 };
     if rest != 0 {
         raw::unshare(rest).ctx("unshare", "namespaces")?;
     }
@@ -285,6 +291,14 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // 5. The root filesystem, then what lives in the new namespaces.
     if new & g::CLONE_NEWNS != 0 || l.ns(g::CLONE_NEWNS).is_some() {
         rootfs::setup(spec, ctx.rootfs, ctx.no_pivot)?;
+        // 5b. Into the cgroup (the parent writes it), then the cgroup namespace, so that the
+        // container sees its own cgroup as / in /proc/self/cgroup and in its cgroup mounts.
+        send(sock, &Msg::new(JOIN, 0)).ctx("sync", "parent")?;
+        wait_go(sock)?;
+        if new & g::CLONE_NEWCGROUP != 0 {
+            raw::unshare(g::CLONE_NEWCGROUP).ctx("unshare", "cgroup namespace")?;
+        }
+        rootfs::mount_cgroups(spec)?;
     } else {
         return Err(Error::msg("config.json:", "linux.namespaces", "a mount namespace is required"));
     }
