@@ -261,3 +261,24 @@ echo "gone=$(test -d /sys/fs/cgroup/mote/{cid} || echo yes)"
     assert "fuse-opened" not in out        # the eBPF program is the only guard here
     assert "unified: invalid key ../escape" in p.stderr
     assert cgroup_dirs(cid) == [] and not os.path.exists(f"{V1}/unified/mote/{cid}")
+
+
+def test_cgroups_path_absolute_and_relative(native):
+    mote = native
+    own = [l for l in open("/proc/self/cgroup").read().splitlines() if l.startswith("0::")]
+    base = own[0][3:] if own and own[0][3:] != "/" else ""
+    name = "mote-test-cg-" + os.urandom(4).hex()
+    cid = detached(mote, ["sleep", "30"], linux={"cgroupsPath": f"/{name}/abs", "resources": {"pids": {"limit": 5}}})
+    assert open(f"{V1}/pids/{name}/abs/pids.max").read().strip() == "5"
+    mote("delete", "-f", cid, check=0)
+    assert not os.path.exists(f"{V1}/pids/{name}/abs")
+    os.rmdir(f"{V1}/pids/{name}") if os.path.exists(f"{V1}/pids/{name}") else None
+    for h in os.listdir(V1):
+        if os.path.isdir(f"{V1}/{h}/{name}"):
+            os.rmdir(f"{V1}/{h}/{name}")
+    cid = detached(mote, ["sleep", "30"], linux={"cgroupsPath": f"{name}-rel", "resources": {"pids": {"limit": 6}}})
+    assert open(f"{V1}/pids{base}/{name}-rel/pids.max").read().strip() == "6"
+    mote("delete", "-f", cid, check=0)
+    assert not os.path.exists(f"{V1}/pids{base}/{name}-rel")
+    p = mote("run", "--bundle", mote.bundle(["true"], linux={"cgroupsPath": "/a/../../etc"}), mote.new_id())
+    assert p.returncode == 1 and "cgroupsPath" in p.stderr

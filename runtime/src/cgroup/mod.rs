@@ -67,6 +67,8 @@ pub fn path_for(spec_path: Option<&[u8]>, id: &[u8]) -> Result<CgPath> {
                 return Err(Error::msg("linux.cgroupsPath", s, "systemd slice:prefix:name paths need a systemd cgroup manager; mote writes cgroupfs"));
             }
             if s[0] != b'/' {
+                // Relative: under the runtime's own cgroup, as runc does for cgroupfs.
+                own_cgroup(&mut p);
                 p.c(b'/');
             }
             p.s(s);
@@ -79,6 +81,22 @@ pub fn path_for(spec_path: Option<&[u8]>, id: &[u8]) -> Result<CgPath> {
         return Err(Error::msg("linux.cgroupsPath", p.as_bytes(), "must not contain .. and must fit 1024 bytes"));
     }
     Ok(p)
+}
+
+/// The runtime's own cgroup ("" for the root): the v2 line of /proc/self/cgroup, else the first.
+fn own_cgroup(out: &mut CgPath) {
+    let mut b = [0u8; 4096];
+    let Ok(n) = read_file(c"/proc/self/cgroup", &mut b) else { return };
+    let lines = || b[..n].split(|&c| c == b'\n').filter(|l| !l.is_empty());
+    let line = lines().find(|l| l.starts_with(b"0::")).or_else(|| lines().next());
+    if let Some(l) = line {
+        if let Some(i) = l.iter().rposition(|&c| c == b':') {
+            let path = &l[i + 1..];
+            if path != b"/" {
+                out.s(path);
+            }
+        }
+    }
 }
 
 fn dir_in(h: &[u8], path: &[u8]) -> Buf<{ PATH + 64 }> {
