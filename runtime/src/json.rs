@@ -399,6 +399,16 @@ impl<'a> Val<'a> {
     }
 }
 
+/// Where the next member or element starts after offset `i` (past a comma), or None at the
+/// closing `close`.
+fn item(b: &[u8], i: usize, close: u8) -> Option<usize> {
+    let mut i = ws(b, i);
+    if b[i] == b',' {
+        i = ws(b, i + 1);
+    }
+    (b[i] != close).then_some(i)
+}
+
 /// Iterator over an object's members.
 pub struct Obj<'a> {
     b: &'a [u8],
@@ -410,14 +420,7 @@ impl<'a> Iterator for Obj<'a> {
     #[inline(never)]
     fn next(&mut self) -> Option<Self::Item> {
         let b = self.b;
-        let mut i = ws(b, self.i);
-        if b[i] == b',' {
-            i = ws(b, i + 1);
-        }
-        if b[i] == b'}' {
-            self.i = i;
-            return None;
-        }
+        let Some(mut i) = item(b, self.i, b'}') else { return None };
         let key = CStr::from_bytes_until_nul(&b[i + 1..]).ok()?;
         i = ws(b, skip(b, i));
         i = ws(b, i + 1); // ':'
@@ -438,14 +441,7 @@ impl<'a> Iterator for Arr<'a> {
     #[inline(never)]
     fn next(&mut self) -> Option<Self::Item> {
         let b = self.b;
-        let mut i = ws(b, self.i);
-        if b[i] == b',' {
-            i = ws(b, i + 1);
-        }
-        if b[i] == b']' {
-            self.i = i;
-            return None;
-        }
+        let i = item(b, self.i, b']')?;
         let v = Val { b, at: i };
         self.i = skip(b, i);
         Some(v)

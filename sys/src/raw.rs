@@ -10,7 +10,7 @@ pub use rustix::io::Errno;
 use crate::arch::syscall;
 
 /// Result of a raw call: the kernel returns -errno in -4095..=-1.
-fn ret(r: usize) -> Result<usize, Errno> {
+pub(crate) fn ret(r: usize) -> Result<usize, Errno> {
     if r > (-4096isize) as usize { Err(Errno::from_raw_os_error(-(r as isize) as i32)) } else { Ok(r) }
 }
 
@@ -84,12 +84,6 @@ pub fn setns(fd: BorrowedFd<'_>, nstype: u32) -> Result<(), Errno> {
     ret(unsafe { syscall(g::__NR_setns, fd.as_raw_fd() as usize, nstype as usize, 0, 0, 0, 0) }).map(drop)
 }
 
-/// kill(2) with a raw signal number (rustix only takes named signals).
-pub fn kill(pid: i32, sig: i32) -> Result<(), Errno> {
-    // SAFETY: no pointers.
-    ret(unsafe { syscall(g::__NR_kill, pid as usize, sig as usize, 0, 0, 0, 0) }).map(drop)
-}
-
 /// setresuid(2) for the whole (single-threaded) process.
 pub fn setresuid(r: u32, e: u32, s: u32) -> Result<(), Errno> {
     // SAFETY: no pointers; single-threaded, so per-thread credentials are the process's.
@@ -136,14 +130,6 @@ pub fn personality(p: u32) -> Result<usize, Errno> {
 pub fn setdomainname(name: &[u8]) -> Result<(), Errno> {
     // SAFETY: name is a valid slice; the kernel reads len bytes.
     ret(unsafe { syscall(g::__NR_setdomainname, name.as_ptr() as usize, name.len(), 0, 0, 0, 0) }).map(drop)
-}
-
-/// wait4(2): (pid, raw wait status); pid 0 with WNOHANG when nothing changed.
-pub fn wait4(pid: i32, options: u32) -> Result<(u32, i32), Errno> {
-    let mut status = 0i32;
-    // SAFETY: status is a valid i32 the kernel writes; no rusage.
-    let r = ret(unsafe { syscall(g::__NR_wait4, pid as usize, &mut status as *mut i32 as usize, options as usize, 0, 0, 0) })?;
-    Ok((r as u32, status))
 }
 
 /// Flags clone3 may be given through [`clone3`]: namespaces, pidfd, cgroup. Nothing that shares

@@ -9,12 +9,9 @@ use rustix::fd::{BorrowedFd, FromRawFd, OwnedFd};
 pub use rustix::io::Errno;
 
 use crate::arch::syscall;
+use crate::raw::ret;
 use crate::start::Args;
 
-/// Result of a raw call: the kernel returns -errno in -4095..=-1.
-fn ret(r: usize) -> Result<usize, Errno> {
-    if r > (-4096isize) as usize { Err(Errno::from_raw_os_error(-(r as isize) as i32)) } else { Ok(r) }
-}
 
 /// The highest signal number on Linux (the real-time ones end at 64).
 pub const NSIG: u32 = 64;

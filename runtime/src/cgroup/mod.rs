@@ -192,7 +192,7 @@ pub fn destroy(path: &[u8]) -> Result<()> {
         let mut any = false;
         for_each_pid(path, |pid| {
             any = true;
-            let _ = mote_sys::raw::kill(pid as i32, 9);
+            let _ = mote_sys::sig::kill(pid as i32, 9);
         });
         let mut left = false;
         for h in hierarchies() {

@@ -138,7 +138,7 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
     };
     let child = spawn::spawn(&ctx)?;
     if let Err(e) = dir.lock_fresh() {
-        let _ = raw::kill(child.pid as i32, 9);
+        let _ = mote_sys::sig::kill(child.pid as i32, 9);
         return Err(e);
     }
     let start = state::proc_start_time(child.pid).map_or(0, |s| s.0);
@@ -157,11 +157,11 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
     }
     st.s(b"}}");
     if st.overflowed() {
-        let _ = raw::kill(child.pid as i32, 9);
+        let _ = mote_sys::sig::kill(child.pid as i32, 9);
         return Err(Error::msg("write state", dir.path.as_bytes(), "state larger than 64 KiB"));
     }
     if let Err(e) = dir.write(st.as_bytes()).and_then(|()| pid_file(p.get("pid-file"), child.pid)) {
-        let _ = raw::kill(child.pid as i32, 9);
+        let _ = mote_sys::sig::kill(child.pid as i32, 9);
         return Err(e);
     }
     Ok(child)

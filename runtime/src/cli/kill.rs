@@ -27,7 +27,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     }
     if p.has("all") {
         cgroup::for_each_pid(st.cgroup, |pid| {
-            let _ = mote_sys::raw::kill(pid as i32, sig);
+            let _ = mote_sys::sig::kill(pid as i32, sig as u32);
         });
         return Ok(0);
     }

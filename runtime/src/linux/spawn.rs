@@ -145,8 +145,8 @@ pub fn spawn(ctx: &Setup<'_>) -> Result<Child> {
     drop(theirs);
     let r = parent(ctx, &ours, pid, fallback);
     if r.is_err() {
-        let _ = raw::kill(pid as i32, 9);
-        let _ = raw::wait4(pid as i32, g::__WALL);
+        let _ = mote_sys::sig::kill(pid as i32, 9);
+        let _ = mote_sys::sig::waitpid(pid as i32, g::__WALL);
     }
     r
 }
@@ -158,7 +158,7 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, first: u32, _fallback: bool) -> Resul
         let m = match recv(sock).ctx("sync", "container init")? {
             Some(m) => m,
             None => {
-                let _ = raw::wait4(first as i32, g::__WALL);
+                let _ = mote_sys::sig::waitpid(first as i32, g::__WALL);
                 return Err(Error::msg("container init", "", "exited before it was ready"));
             }
         };
@@ -171,7 +171,7 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, first: u32, _fallback: bool) -> Resul
                 // The first child forked the real init (PID namespace) and exits.
                 init = m.val() as u32;
                 if !ctx.relay_exit {
-                    let _ = raw::wait4(first as i32, g::__WALL);
+                    let _ = mote_sys::sig::waitpid(first as i32, g::__WALL);
                 }
                 send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
             }
@@ -185,7 +185,7 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, first: u32, _fallback: bool) -> Resul
             READY => return Ok(Child { pid: init, waiter: if ctx.relay_exit { first } else { init } }),
             ERROR => {
                 if init != first {
-                    let _ = raw::wait4(init as i32, g::__WALL);
+                    let _ = mote_sys::sig::waitpid(init as i32, g::__WALL);
                 }
                 return Err(m.to_error());
             }
@@ -340,8 +340,9 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
 /// Waits for `pid` and returns its exit code, or 128+signal.
 pub fn relay(pid: u32) -> i32 {
     loop {
-        match raw::wait4(pid as i32, g::__WALL) {
-            Ok((_, status)) => return if status & 0x7f == 0 { (status >> 8) & 0xff } else { 128 + (status & 0x7f) },
+        match mote_sys::sig::waitpid(pid as i32, g::__WALL) {
+            Ok(Some((_, status))) => return mote_sys::sig::status_code(status),
+            Ok(None) => {}
             Err(Errno::INTR) => {}
             Err(_) => return 255,
         }

@@ -247,7 +247,7 @@ impl<'a> State<'a> {
         let pid = Pid::from_raw(self.pid as i32).ok_or(Errno::SRCH)?;
         match Signal::from_named_raw(sig) {
             Some(s) => process::kill_process(pid, s),
-            None => mote_sys::raw::kill(self.pid as i32, sig),
+            None => mote_sys::sig::kill(self.pid as i32, sig as u32),
         }
     }
 }
