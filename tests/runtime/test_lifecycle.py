@@ -180,3 +180,20 @@ def test_run_forwards_signals_to_the_process(mote):
         p.kill()
         p.wait()
     assert cgroup_dirs(cid) == []
+
+
+def test_config_from_runc_spec_runs(native, tmp_path):
+    """A config.json written by `runc spec` (Debian's runc) runs unchanged but for the process."""
+    import shutil as sh
+    if not sh.which("runc"):
+        pytest.fail("runc is missing: ./x setup installs it")
+    b = tmp_path / "runc-bundle"
+    os.makedirs(b)
+    subprocess.run(["runc", "spec", "--bundle", str(b)], check=True, timeout=TIMEOUT)
+    c = json.load(open(b / "config.json"))
+    c["root"]["path"] = native.rootfs
+    c["process"]["terminal"] = False
+    c["process"]["args"] = ["sh", "-c", "echo ok; hostname; grep CapAmb /proc/self/status"]
+    json.dump(c, open(b / "config.json", "w"))
+    p = native("run", "--bundle", str(b), native.new_id(), check=0)
+    assert p.stdout.splitlines()[:2] == ["ok", "runc"]

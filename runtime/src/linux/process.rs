@@ -66,7 +66,7 @@ pub fn user_and_caps(p: &Process<'_>) -> Result<()> {
                 match raw::prctl(pr::PR_CAPBSET_DROP, cap as usize, 0, 0, 0) {
                     Ok(_) => {}
                     Err(Errno::INVAL) => break, // past the kernel's last capability
-                    Err(e) => return Err(Error::sys("drop from bounding set: CAP_", crate::spec::cap_name(cap), e)),
+                    Err(e) => return Err(Error::sys("drop from bounding set:", cap_str(cap).as_bytes(), e)),
                 }
             }
         }
@@ -90,8 +90,12 @@ pub fn user_and_caps(p: &Process<'_>) -> Result<()> {
         if let Some(a) = ambient {
             for cap in 0..64u32 {
                 if a & (1 << cap) != 0 {
-                    raw::prctl(pr::PR_CAP_AMBIENT, pr::PR_CAP_AMBIENT_RAISE as usize, cap as usize, 0, 0)
-                        .ctx("raise ambient: CAP_", crate::spec::cap_name(cap))?;
+                    // A capability missing from permitted or inheritable cannot be ambient: runc's
+                    // own `runc spec` asks for that, so the kernel's EPERM is not an error (as crun).
+                    match raw::prctl(pr::PR_CAP_AMBIENT, pr::PR_CAP_AMBIENT_RAISE as usize, cap as usize, 0, 0) {
+                        Ok(_) | Err(Errno::PERM | Errno::INVAL) => {}
+                        Err(e) => return Err(Error::sys("raise ambient capability", cap_str(cap).as_bytes(), e)),
+                    }
                 }
             }
         }
@@ -103,6 +107,13 @@ pub fn user_and_caps(p: &Process<'_>) -> Result<()> {
         process::umask(Mode::from_raw_mode(m & 0o777));
     }
     Ok(())
+}
+
+/// "CAP_NAME" of capability `bit`, for messages.
+fn cap_str(bit: u32) -> Buf<32> {
+    let mut b = Buf::new();
+    b.s(b"CAP_").s(crate::spec::cap_name(bit));
+    b
 }
 
 /// Finds args[0] as execvp would, in the PATH of the process's environment; the result is
