@@ -32,6 +32,8 @@ def run(argv, timeout=TIMEOUT, check=None, **kw):
     """Runs argv with a timeout; returns the CompletedProcess (text mode)."""
     kw.setdefault("capture_output", True)
     kw.setdefault("text", True)
+    if kw.get("text"):
+        kw.setdefault("errors", "replace")
     p = subprocess.run(argv, timeout=timeout, **kw)
     if check is not None:
         assert p.returncode == check, f"{argv} exited {p.returncode}\nstdout:{p.stdout}\nstderr:{p.stderr}"

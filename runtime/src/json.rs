@@ -235,6 +235,11 @@ fn string(b: &mut [u8], i: usize) -> R<usize> {
             }
         }
     }
+    // JSON text is UTF-8: refuse anything else here, so that no config string can put invalid
+    // UTF-8 into a message, a log line or state.json.
+    if core::str::from_utf8(&b[i + 1..w]).is_err() {
+        return err(i, "invalid UTF-8 in string");
+    }
     // r is at the closing quote and w <= r: terminate, and pad up to the quote with spaces. With no
     // escapes w == r and the NUL takes the closing quote's place ([`skip`] knows both shapes).
     b[w] = 0;
