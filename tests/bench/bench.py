@@ -3,16 +3,16 @@
 
 What it measures, interleaved across runtimes and repeated in rounds (min and median reported):
   1. N sequential `run` of /bin/true: wall, user and sys time per container (rusage of the reaped
-     runtime processes), peak RSS of the runtime process tree.
+     runtime processes, measured by tests/bench/runner.c), peak RSS of the runtime process tree.
   2. single `run` latency with `hyperfine -N`.
   3. create -> start -> exit -> state -> delete, each step timed on its own.
   4. peak RSS: of `run` (runtime + what it reaps), of `create` alone, of the container process.
   5. the smallest linux.resources.memory.limit at which `run /bin/true` succeeds 10/10 (only where
      the limit is seen applied in the container's cgroup; "not applied" otherwise).
   6. binary sizes and dynamic dependencies; mote-init against tini-static and catatonit.
-Plus a profile of mote's `run` (strace -f -c, valgrind --tool=callgrind) in profile.txt.
+Plus a profile of mote's `run` (strace -f -c and -T, callgrind, a cgroup-join probe) in profile.txt.
 
-Baselines: "exec" is posix_spawn of busybox `true` alone; "floor" is tests/bench/floor.c (unshare
+Baselines: "exec" is busybox `true` alone; "floor" is tests/bench/floor.c (unshare
 the same namespaces, fork, pivot_root, exec); crun runs through tests/bench/crun_wrap.c (crun
 1.8.1 refuses this kind of hybrid cgroup host), which is timed alone as a row of its own and
 subtracted in the "crun (net)" row; ratios are to crun (net).
@@ -26,10 +26,10 @@ import collections
 import ctypes
 import datetime
 import json
+import math
 import os
 import platform
 import re
-import resource
 import select
 import shutil
 import signal
@@ -476,8 +476,7 @@ class Bench:
             subprocess.run(argv, capture_output=True, timeout=120, env=ENV)
             with open(f) as fh:
                 txt = fh.read()
-            m = re.search(r"^100\.00\s+\S+\s+\S+\s+(\d+)\s+(\d+)?", txt, re.M)
-            counts[name] = (int(m.group(1)), int(m.group(2) or 0)) if m else (None, None)
+            counts[name] = strace_total(txt)
             if name == "mote":
                 mote_c = txt
         # wall time per syscall (-w): where mote waits
@@ -504,6 +503,47 @@ class Bench:
                 m = re.search(r"<(\d+\.\d+)>\s*$", line)
                 if m:
                     slow.append((float(m.group(1)), line.strip()))
+        areas = {}
+        with open(f) as fh:
+            for line in fh:
+                m = re.search(r"<(\d+\.\d+)>\s*$", line)
+                n = re.match(r"^\d+\s+(?:<\.\.\. )?(\w+)", line)
+                if m and n:
+                    a = syscall_area(n.group(1), line, self.tmp)
+                    t, k = areas.get(a, (0.0, 0))
+                    areas[a] = (t + float(m.group(1)), k + 1)
+        out.append("\n## mote: time in syscalls by area (strace -f -T -y, one run; strace inflates every call)\n")
+        for a, (t, k) in sorted(areas.items(), key=lambda x: -x[1][0]):
+            out.append(f"{a:58s} {k:5d} calls  {t * 1e3:8.2f} ms")
+        self.results["profile_areas_ms"] = {a: round(t * 1e3, 3) for a, (t, _) in areas.items()}
+        # The kernel side of joining a cgroup: one write of a pid to cgroup.procs of a fresh cgroup
+        # (a migration: it takes cgroup_threadgroup_rwsem for writing, which waits for an RCU grace
+        # period). Every runtime pays this once per container; it is wall time, not CPU.
+        out.append("\n## Probe: one write of a pid to a fresh cgroup's cgroup.procs (no runtime; ms)\n")
+        probe = {}
+        for h in ("unified", "memory", ""):
+            base = os.path.join(CG, h) if h else CG
+            if not os.path.exists(os.path.join(base, "cgroup.procs")) or (h == "" and probe):
+                continue
+            ts = []
+            for _ in range(5):
+                d = os.path.join(base, self.prefix + "probe")
+                os.mkdir(d)
+                child = subprocess.Popen([BUSYBOX, "sleep", "5"])
+                try:
+                    time.sleep(0.05)
+                    t0 = time.perf_counter()
+                    with open(os.path.join(d, "cgroup.procs"), "w") as fh:
+                        fh.write(str(child.pid))
+                    ts.append((time.perf_counter() - t0) * 1e3)
+                finally:
+                    child.kill()
+                    child.wait()
+                    time.sleep(0.02)
+                    os.rmdir(d)
+            probe[h or "v2"] = ts
+            out.append(f"{h or 'cgroup2':10s} " + " ".join(f"{x:.2f}" for x in ts) + f"   median {statistics.median(ts):.2f}")
+        self.results["profile_cgroup_join_ms"] = probe
         slow.sort(reverse=True)
         out.append("\n## mote: the 15 slowest syscalls (strace -f -T -y; pid, call, duration in s)\n")
         out += [l[:220] for _, l in slow[:15]]
@@ -631,6 +671,37 @@ class Bench:
             v[name] = p.stdout.splitlines()[0] if p.stdout else "?"
         self.vers = v
         return v
+
+
+def syscall_area(name, line, tmp):
+    """What a traced syscall of mote was for, roughly (from its name and, with -y, its paths)."""
+    if name in ("wait4", "recvfrom", "read", "waitid", "ppoll", "pselect6") and ("resumed" in line or name == "wait4"):
+        return "waiting (for the child's messages, its exit)"
+    if "/sys/fs/cgroup" in line or name == "bpf":
+        return "cgroups (mkdir, limits, join, devices eBPF, rmdir)"
+    if name in ("clone3", "clone", "fork", "vfork", "unshare", "setns", "execve", "exit_group", "exit"):
+        return "processes and namespaces (clone3, unshare, execve)"
+    if name in ("mount", "umount2", "pivot_root", "mknodat", "symlinkat", "fchmodat", "openat2", "chown",
+                "fchownat", "statfs", "fstatfs", "move_mount", "open_tree", "mount_setattr", "chdir", "fchdir"):
+        return "rootfs (mounts, devices, pivot_root)"
+    if tmp in line and "/state-" in line:
+        return "state dir (lock, state.json, fifo)"
+    if "config.json" in line or "/bundle" in line:
+        return "bundle (config.json, rootfs checks)"
+    return "other (signals, caps, prctl, rlimits, ...)"
+
+
+def strace_total(txt):
+    """(calls, errors) of the total line of `strace -c` output. The columns are right-aligned and
+    usecs/call may be blank, so they are cut at the header's positions, not split on spaces."""
+    lines = txt.splitlines()
+    head = next((l for l in lines if "calls" in l and "errors" in l), None)
+    total = next((l for l in lines if l.rstrip().endswith(" total")), None)
+    if not head or not total:
+        return None, None
+    c_end, e_end = head.index("calls") + len("calls"), head.index("errors") + len("errors")
+    calls, errors = total[c_end - 9:c_end].strip(), total[c_end:e_end].strip()
+    return int(calls) if calls.isdigit() else None, int(errors) if errors.isdigit() else 0
 
 
 def residue(prefix):
@@ -791,6 +862,14 @@ def markdown(b):
         s = R["profile_syscalls"]
         L.append("## Profile\n")
         L.append("Syscalls per `run` (strace -f -c): " + ", ".join(f"{n} {s[n]}" for n in s) + ".  ")
+        ar = R.get("profile_areas_ms", {})
+        if ar:
+            L.append("mote's syscall time by area, one run under strace (inflated; ms): " +
+                     ", ".join(f"{a.split(' (')[0]} {v:.1f}" for a, v in sorted(ar.items(), key=lambda x: -x[1])) + ".  ")
+        pj = R.get("profile_cgroup_join_ms", {})
+        if pj:
+            L.append("Joining a fresh cgroup (one write to cgroup.procs, no runtime, median ms): " +
+                     ", ".join(f"{h} {statistics.median(v):.2f}" for h, v in pj.items()) + ".  ")
         ir = R.get("profile_instructions", {})
         L.append("Instructions per `run` up to the container's exec (callgrind, all processes): " +
                  ", ".join(f"{n} {v / 1e6:.2f} M" if v else f"{n} could not be followed" for n, v in ir.items()) +
@@ -821,7 +900,6 @@ def svg_chart(b):
         vmax = max(vals) if vals else 1
         vmin = min(vals) if vals else 1
         if log:
-            import math
             lo, hi = math.floor(math.log10(vmin)), math.ceil(math.log10(vmax))
             hi = max(hi, lo + 1)
             scale = lambda v: (math.log10(v) - lo) / (hi - lo) * ph if v > 0 else 0

@@ -87,8 +87,15 @@ def test_create_start_states_kill_delete(mote):
     # delete of a running container without --force is refused; created->running on start
     mote("start", cid, check=0)
     s = wait_status(mote, cid, "running")
-    with open(f"/proc/{s['pid']}/cmdline", "rb") as f:
-        assert f.read().split(b"\0")[0] == b"sleep"
+    # running once start returned; the exec itself follows a moment later
+    end = time.time() + 5
+    while time.time() < end:
+        with open(f"/proc/{s['pid']}/cmdline", "rb") as f:
+            argv0 = f.read().split(b"\0")[0]
+        if argv0 == b"sleep":
+            break
+        time.sleep(0.02)
+    assert argv0 == b"sleep"
     assert mote("start", cid).returncode == 1
     p = mote("delete", cid)
     assert p.returncode == 1 and "running" in p.stderr

@@ -152,9 +152,57 @@ fn check_exec(p: &mut Buf<{ limits::PATH }>) -> core::result::Result<(), Errno> 
     fs::access(p.cstr(), Access::EXEC_OK)
 }
 
+/// Marks every open descriptor >= `first` close-on-exec, listing /proc/self/fd.
+fn cloexec_walk(first: u32) -> core::result::Result<(), Errno> {
+    use mote_sys::rustix::io::{fcntl_getfd, fcntl_setfd, FdFlags};
+    let dir = fs::open(c"/proc/self/fd", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 2048];
+    let mut d = fs::RawDir::new(&dir, &mut buf);
+    while let Some(e) = d.next() {
+        let e = e?;
+        let mut n = 0u32;
+        let name = e.file_name().to_bytes();
+        if name.is_empty() || !name.iter().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        for &c in name {
+            n = n * 10 + (c - b'0') as u32;
+        }
+        if n >= first {
+            let fd = mote_sys::io::fd(n as i32);
+            if let Ok(f) = fcntl_getfd(fd) {
+                fcntl_setfd(fd, f | FdFlags::CLOEXEC)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Gives stdio to the container's user (runc's fixStdioPermissions): a non-root process that
+/// reopens /dev/stdout (/proc/self/fd/1: the engine's pipe or pty) must be allowed to. Not
+/// /dev/null, and not when the kernel refuses (a descriptor of another user namespace's owner).
+pub fn stdio_owner(uid: u32, gid: u32) {
+    if uid == 0 && gid == 0 {
+        return;
+    }
+    for n in 0..3 {
+        let fd = mote_sys::io::fd(n);
+        let Ok(st) = fs::fstat(fd) else { continue };
+        if FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice && st.st_rdev == fs::makedev(1, 3) {
+            continue;
+        }
+        let _ = fs::fchown(fd, Some(fs::Uid::from_raw(uid)), Some(fs::Gid::from_raw(gid)));
+    }
+}
+
 /// Marks every descriptor past the preserved ones close-on-exec, then execs.
 pub fn exec(path: &mut Buf<{ limits::PATH }>, p: &Process<'_>, preserve_fds: u32) -> Error {
-    let _ = raw::cloexec_range(3 + preserve_fds, u32::MAX);
+    if raw::cloexec_range(3 + preserve_fds, u32::MAX).is_err() {
+        // Kernels before 5.11 (or a sandbox) without close_range: each descriptor by hand.
+        if let Err(e) = cloexec_walk(3 + preserve_fds) {
+            return Error::sys("mark descriptors close-on-exec", "/proc/self/fd", e);
+        }
+    }
     // The process starts with default signal dispositions and an empty mask, whatever the
     // engine that ran mote had set.
     mote_sys::sig::reset_for_exec();

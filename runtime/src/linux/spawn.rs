@@ -89,7 +89,7 @@ impl Msg {
 }
 
 fn send(fd: &OwnedFd, m: &Msg) -> core::result::Result<(), Errno> {
-    net::send(fd, &m.b, SendFlags::empty()).map(drop)
+    net::send(fd, &m.b, SendFlags::NOSIGNAL).map(drop)
 }
 
 /// Receives one message; Ok(None) when the other side is gone.
@@ -127,7 +127,11 @@ pub fn spawn(ctx: &Setup<'_>) -> Result<Child> {
     // namespace must be made once the process is in its cgroup (so that it sees that cgroup as
     // its root): the child unshares both itself.
     let clone_flags = (flags & !(g::CLONE_NEWTIME | g::CLONE_NEWCGROUP)) as u64;
-    let (pid, fallback) = match raw::clone3(clone_flags, None) {
+    // Namespaces given by path must be joined before new ones are made (a new namespace is owned
+    // by the user namespace of its creator): then everything goes the fork + setns + unshare way.
+    let by_path = ctx.spec.linux.namespaces.iter().any(|n| n.path.is_some());
+    let first_try = if by_path { Err(Errno::NOSYS) } else { raw::clone3(clone_flags, None) };
+    let (pid, _) = match first_try {
         Ok((0, _)) => {
             drop(ours);
             child(ctx, theirs, false)
@@ -143,24 +147,36 @@ pub fn spawn(ctx: &Setup<'_>) -> Result<Child> {
         Err(e) => return Err(Error::sys("clone3", "container init", e)),
     };
     drop(theirs);
-    let r = parent(ctx, &ours, pid, fallback);
+    let mut procs = Procs { first: pid, init: pid, first_reaped: false };
+    let r = parent(ctx, &ours, &mut procs);
     if r.is_err() {
-        let _ = mote_sys::sig::kill(pid as i32, 9);
-        let _ = mote_sys::sig::waitpid(pid as i32, g::__WALL);
+        // Kill the container's process (never a pid we already reaped: it may be someone
+        // else's by now), and reap what is ours.
+        let _ = mote_sys::sig::kill(procs.init as i32, 9);
+        if !procs.first_reaped {
+            let _ = mote_sys::sig::kill(procs.first as i32, 9);
+            let _ = mote_sys::sig::waitpid(procs.first as i32, g::__WALL);
+        }
     }
     r
 }
 
-fn parent(ctx: &Setup<'_>, sock: &OwnedFd, first: u32, _fallback: bool) -> Result<Child> {
+/// The processes a spawn made: our child, and the container's init (the same one unless the
+/// child forked it for a PID namespace).
+struct Procs {
+    first: u32,
+    init: u32,
+    first_reaped: bool,
+}
+
+fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<Child> {
+    let first = procs.first;
     send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
     let mut init = first;
     loop {
         let m = match recv(sock).ctx("sync", "container init")? {
             Some(m) => m,
-            None => {
-                let _ = mote_sys::sig::waitpid(first as i32, g::__WALL);
-                return Err(Error::msg("container init", "", "exited before it was ready"));
-            }
+            None => return Err(Error::msg("container init", "", "exited before it was ready")),
         };
         match m.tag() {
             USERNS => {
@@ -170,8 +186,10 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, first: u32, _fallback: bool) -> Resul
             PID => {
                 // The first child forked the real init (PID namespace) and exits.
                 init = m.val() as u32;
+                procs.init = init;
                 if !ctx.relay_exit {
                     let _ = mote_sys::sig::waitpid(first as i32, g::__WALL);
+                    procs.first_reaped = true;
                 }
                 send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
             }
@@ -183,12 +201,7 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, first: u32, _fallback: bool) -> Resul
                 send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
             }
             READY => return Ok(Child { pid: init, waiter: if ctx.relay_exit { first } else { init } }),
-            ERROR => {
-                if init != first {
-                    let _ = mote_sys::sig::waitpid(init as i32, g::__WALL);
-                }
-                return Err(m.to_error());
-            }
+            ERROR => return Err(m.to_error()),
             _ => return Err(Error::msg("sync", "container init", "unexpected message")),
         }
     }
@@ -236,12 +249,22 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     let spec = ctx.spec;
     let l = &spec.linux;
     let new = new_namespaces(spec);
+    // No one else (another container sharing our PID namespace, say) may ptrace us or open our
+    // /proc/PID/fd while we hold host descriptors; exec makes the process dumpable again.
+    raw::prctl(mote_sys::linux_raw_sys::prctl::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx("prctl", "PR_SET_DUMPABLE")?;
     wait_go(sock)?;
 
-    // 1. User namespace first: it owns the others.
+    // 1. Namespaces given by path, the user namespace first (runc's order: what is joined must
+    // be joined before anything new is made, so that new namespaces belong to the right owner).
     if let Some(p) = l.ns(g::CLONE_NEWUSER).and_then(|n| n.path) {
         join(p, g::CLONE_NEWUSER)?;
     }
+    for n in l.namespaces.iter().filter(|n| n.flag != g::CLONE_NEWUSER) {
+        if let Some(p) = n.path {
+            join(p, n.flag)?;
+        }
+    }
+    // 2. A new user namespace (the parent writes its maps), then the other new ones.
     if new & g::CLONE_NEWUSER != 0 {
         if fallback {
             raw::unshare(g::CLONE_NEWUSER).ctx("unshare", "user namespace")?;
@@ -250,12 +273,6 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         wait_go(sock)?;
         raw::setresgid(0, 0, 0).ctx("setresuid in user namespace", "gid 0")?;
         raw::setresuid(0, 0, 0).ctx("setresuid in user namespace", "uid 0")?;
-    }
-    // 2. Namespaces joined by path, then the new ones (fallback path: unshare).
-    for n in l.namespaces.iter().filter(|n| n.flag != g::CLONE_NEWUSER) {
-        if let Some(p) = n.path {
-            join(p, n.flag)?;
-        }
     }
     let rest = if fallback { new & !(g::CLONE_NEWUSER | g::CLONE_NEWTIME | g::CLONE_NEWCGROUP) } else { 0 };
     if rest != 0 {
@@ -319,10 +336,18 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
 
     // 6. The process itself.
     process::privileged(proc, l.personality)?;
+    // The cwd first (as root: a directory only root may enter is fine), so that a relative
+    // args[0] or PATH entry is found where execve will look; again once we are the user.
+    let early_cwd = mote_sys::rustix::process::chdir(proc.cwd);
     let mut exe = Buf::<{ limits::PATH }>::new();
     process::find_exec(proc, &mut exe)?;
+    process::stdio_owner(proc.uid, proc.gid);
     process::user_and_caps(proc)?;
-    mote_sys::rustix::process::chdir(proc.cwd).ctx("chdir", proc.cwd.to_bytes())?;
+    match mote_sys::rustix::process::chdir(proc.cwd) {
+        Ok(()) => {}
+        Err(_) if early_cwd.is_ok() => {}
+        Err(e) => return Err(Error::sys("chdir", proc.cwd.to_bytes(), e)),
+    }
 
     // 7. Ready; wait for start (one byte through the fifo), then become the container process.
     send(sock, &Msg::new(READY, 0)).ctx("sync", "parent")?;
@@ -334,7 +359,15 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
             Err(e) => return Err(Error::sys("wait for start", "exec fifo", e)),
         }
     }
-    Err(process::exec(&mut exe, proc, ctx.preserve_fds))
+    // After READY no one waits for our messages (create has exited): an exec failure goes to
+    // the container's stderr, as runc does, with a shell's exit code.
+    let e = process::exec(&mut exe, proc, ctx.preserve_fds);
+    let mut b = Buf::<512>::new();
+    b.s(b"mote: ");
+    e.render(&mut b);
+    b.c(b'\n');
+    mote_sys::io::err(b.as_bytes());
+    raw::exit(127)
 }
 
 /// Waits for `pid` and returns its exit code, or 128+signal.
