@@ -148,3 +148,50 @@ def test_concurrent_create_delete_20(native):
     assert os.listdir(mote.root) == []
     for cid in ids:
         no_residue(mote, cid)
+
+
+def test_host_settings_need_their_namespace(native):
+    no_uts = [{"type": t} for t in ("pid", "mount")]
+    with_uts = no_uts + [{"type": "uts"}]
+    for over, msg in (({"linux": {"namespaces": no_uts}}, "hostname: needs a uts namespace"),
+                      ({"linux": {"namespaces": with_uts, "sysctl": {"net.ipv4.ip_forward": "1"}}},
+                       "net.ipv4.ip_forward is not namespaced"),
+                      ({"linux": {"sysctl": {"vm.swappiness": "1"}}}, "vm.swappiness is not namespaced")):
+        cid = native.new_id()
+        b = native.bundle(["true"], **over)
+        fails(native, "run", "--bundle", b, cid, msg=msg)
+        no_residue(native, cid)
+
+
+def test_existing_busy_cgroup_is_refused_and_left_alone(native):
+    """A cgroupsPath naming a cgroup that already has processes: refused, and its processes
+    are not killed (mote kills what is in its containers' cgroups when they go)."""
+    path = "/sys/fs/cgroup/pids/mote-test-busy-" + os.urandom(3).hex()
+    os.mkdir(path)
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        with open(f"{path}/cgroup.procs", "w") as f:
+            f.write(str(sleeper.pid))
+        b = native.bundle(["true"], linux={"cgroupsPath": "/" + os.path.basename(path)})
+        fails(native, "run", "--bundle", b, native.new_id(), msg="already has processes")
+        assert sleeper.poll() is None, "mote killed a process it did not start"
+        p = native("run", "--bundle", native.bundle(["true"], linux={"cgroupsPath": "/"}), native.new_id())
+        assert p.returncode == 1 and "root cgroup" in p.stderr
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        with open("/sys/fs/cgroup/pids/cgroup.procs", "w") as f:
+            pass
+        for h in os.listdir("/sys/fs/cgroup"):
+            d = f"/sys/fs/cgroup/{h}/{os.path.basename(path)}"
+            if os.path.isdir(d):
+                os.rmdir(d)
+
+
+def test_delete_force_of_a_create_that_died(native):
+    """A create killed halfway leaves its state dir: delete --force cleans it, even with no
+    state.json at all."""
+    cid = native.new_id()
+    os.makedirs(os.path.join(native.root, cid))
+    native("delete", "--force", cid, check=0)
+    assert not os.path.exists(os.path.join(native.root, cid))

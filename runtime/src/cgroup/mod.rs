@@ -77,10 +77,25 @@ pub fn path_for(spec_path: Option<&[u8]>, id: &[u8]) -> Result<CgPath> {
             p.s(b"/mote/").s(id);
         }
     }
-    if p.overflowed() || p.as_bytes().split(|&c| c == b'/').any(|c| c == b"..") {
-        return Err(Error::msg("linux.cgroupsPath", p.as_bytes(), "must not contain .. and must fit 1024 bytes"));
+    // Normalised: no "..", no "." or empty components, and never the root (mote removes and
+    // kills what is in the container's cgroup: it must be the container's own).
+    let mut n = CgPath::new();
+    for c in p.as_bytes().split(|&c| c == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => return Err(Error::msg("linux.cgroupsPath", p.as_bytes(), "must not contain ..")),
+            c => {
+                n.c(b'/').s(c);
+            }
+        }
     }
-    Ok(p)
+    if p.overflowed() || n.overflowed() {
+        return Err(Error::msg("linux.cgroupsPath", p.as_bytes(), "longer than 1024 bytes"));
+    }
+    if n.is_empty() {
+        return Err(Error::msg("linux.cgroupsPath", p.as_bytes(), "must not be the root cgroup"));
+    }
+    Ok(n)
 }
 
 /// The runtime's own cgroup ("" for the root): the v2 line of /proc/self/cgroup, else the first.
@@ -105,8 +120,34 @@ fn dir_in(h: &[u8], path: &[u8]) -> Buf<{ PATH + 64 }> {
     d
 }
 
-/// Creates the cgroup in every hierarchy (parents included).
+/// Creates the cgroup in every hierarchy (parents included). A cgroup that already holds
+/// processes is refused: mote kills what is in its container's cgroup when it goes.
 pub fn create(path: &[u8]) -> Result<()> {
+    // A concurrent delete may remove a shared parent (/mote) between our mkdirs: try again.
+    let mut tries = 0;
+    loop {
+        match create_once(path) {
+            Err(Error { errno: Some(Errno::NOENT), .. }) if tries < 5 => tries += 1,
+            r => break r?,
+        }
+    }
+    // In any hierarchy: a v1 host may have put processes in just one of them.
+    let busy = hierarchies().iter().any(|h| {
+        let mut f = Buf::<{ PATH + 96 }>::new();
+        f.s(h.as_bytes()).s(path).s(b"/cgroup.procs");
+        let mut b = [0u8; 16];
+        match read_file(f.cstr(), &mut b) {
+            Ok(n) => n > 0,
+            Err(e) => e.errno == Some(Errno::FBIG), // more than fits: certainly not empty
+        }
+    });
+    if busy {
+        return Err(Error::msg("cgroup", path, "already has processes in it"));
+    }
+    Ok(())
+}
+
+fn create_once(path: &[u8]) -> Result<()> {
     for h in hierarchies() {
         let mut d = dir_in(h.as_bytes(), b"");
         for comp in path.split(|&c| c == b'/').filter(|c| !c.is_empty()) {
@@ -162,7 +203,8 @@ pub fn for_each_pid(path: &[u8], mut f: impl FnMut(u32)) {
     for h in hierarchies() {
         let mut p = Buf::<{ PATH + 96 }>::new();
         p.s(h.as_bytes()).s(path).s(b"/cgroup.procs");
-        let mut buf = [0u8; 16384];
+        // 64 KiB: ~9000 pids; a fork bomb past that is still killed, a round at a time.
+        let mut buf = [0u8; 65536];
         if let Ok(n) = read_file(p.cstr(), &mut buf) {
             for line in buf[..n].split(|&c| c == b'\n') {
                 let mut v = 0u32;
@@ -259,19 +301,21 @@ pub fn is_frozen(path: &[u8]) -> bool {
     }
     for h in hierarchies() {
         let hb = h.as_bytes();
+        // v2: cgroup.events says whether the processes are frozen (cgroup.freeze is only what
+        // was asked for).
         let file: &[u8] = if hb.ends_with(b"/freezer") {
             b"/freezer.state"
         } else if hb == ROOT {
-            b"/cgroup.freeze"
+            b"/cgroup.events"
         } else {
             continue;
         };
         let mut p = Buf::<{ PATH + 96 }>::new();
         p.s(hb).s(path).s(file);
-        let mut buf = [0u8; 32];
+        let mut buf = [0u8; 128];
         if let Ok(n) = read_file(p.cstr(), &mut buf) {
             let v = &buf[..n];
-            return v.starts_with(b"FROZEN") || v.starts_with(b"1");
+            return v.starts_with(b"FROZEN") || v.split(|&c| c == b'\n').any(|l| l == b"frozen 1");
         }
     }
     false

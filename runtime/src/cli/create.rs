@@ -96,6 +96,11 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
 
     // From here on, everything made is undone on failure.
     let mut dir = Dir::create(g.root, id)?;
+    // Not destroyed on failure here: a cgroup that already had processes is not ours to kill.
+    if let Err(e) = cgroup::create(cg.as_bytes()) {
+        let _ = dir.remove();
+        return Err(e);
+    }
     match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds + listen, relay_exit) {
         Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, cgroup: cg }),
         Err(e) => {
@@ -108,10 +113,10 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
 
 #[allow(clippy::too_many_arguments)]
 fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, preserve_fds: u32, relay_exit: bool) -> Result<spawn::Child> {
+    write_state(dir, spec, id, 0, 0, bundle, rootfs, cg)?;
     let mut fifo = Buf::<{ limits::PATH }>::new();
     fifo.s(dir.path.as_bytes()).c(b'/').s(FIFO.to_bytes());
     fs::mkfifoat(CWD, fifo.cstr(), Mode::from_raw_mode(0o622)).ctx("create exec fifo", fifo.as_bytes())?;
-    cgroup::create(cg.as_bytes())?;
     if let Some(res) = spec.linux.resources {
         cgroup::resources::apply(res, cg.as_bytes(), &spec::P::ROOT.key("linux").key("resources"))?;
     }
@@ -142,9 +147,20 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
         return Err(e);
     }
     let start = state::proc_start_time(child.pid).map_or(0, |s| s.0);
+    let written = write_state(dir, spec, id, child.pid, start, bundle, rootfs, cg);
+    if let Err(e) = written.and_then(|()| pid_file(p.get("pid-file"), child.pid)) {
+        let _ = mote_sys::sig::kill(child.pid as i32, 9);
+        return Err(e);
+    }
+    Ok(child)
+}
 
-    let mut st = Buf::<65536>::new();
-    st.s(br#"{"ociVersion":"#).json(spec.oci_version).s(br#","id":"#).json(id).s(br#","pid":"#).u(child.pid as u64);
+/// Writes state.json: once with pid 0 before anything is made ("creating": a create that dies
+/// halfway still leaves what `delete --force` needs to clean up), and again with the process.
+#[allow(clippy::too_many_arguments)]
+fn write_state(dir: &Dir, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bundle: &Buf<{ limits::PATH }>, rootfs: &Buf<{ limits::PATH }>, cg: &CgPath) -> Result<()> {
+    let mut st = Buf::<{ limits::STATE }>::new();
+    st.s(br#"{"ociVersion":"#).json(spec.oci_version).s(br#","id":"#).json(id).s(br#","pid":"#).u(pid as u64);
     st.s(br#","starttime":"#).u(start).s(br#","bundle":"#).json(bundle.as_bytes()).s(br#","rootfs":"#).json(rootfs.as_bytes());
     st.s(br#","created":""#);
     log::rfc3339(&mut st);
@@ -157,14 +173,11 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
     }
     st.s(b"}}");
     if st.overflowed() {
-        let _ = mote_sys::sig::kill(child.pid as i32, 9);
-        return Err(Error::msg("write state", dir.path.as_bytes(), "state larger than 64 KiB"));
-    }
-    if let Err(e) = dir.write(st.as_bytes()).and_then(|()| pid_file(p.get("pid-file"), child.pid)) {
-        let _ = mote_sys::sig::kill(child.pid as i32, 9);
+        let mut e = Error::msg("write state", dir.path.as_bytes(), "");
+        e.path.s(b": larger than ").u(limits::STATE as u64).s(b" bytes (annotations?)");
         return Err(e);
     }
-    Ok(child)
+    dir.write(st.as_bytes())
 }
 
 /// Reads and prepares config.json; returns (document, root offset).

@@ -4,6 +4,7 @@
 use mote_sys::Args;
 
 use super::{flag, parse, Flag, Global};
+use crate::spec::limits;
 use crate::cgroup;
 use crate::error::{Error, Result};
 use crate::state::{Dir, Status};
@@ -25,8 +26,14 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
 
 /// Deletes the container in `dir`.
 pub fn delete(dir: Dir, force: bool) -> Result<()> {
-    let mut buf = [0u8; 16384];
-    let st = dir.read(&mut buf)?;
+    let mut buf = [0u8; limits::STATE];
+    let st = match dir.read(&mut buf) {
+        Ok(st) => st,
+        // Unreadable state (a create killed before it wrote any): with --force, remove the
+        // directory all the same, as runc does.
+        Err(_) if force => return dir.remove(),
+        Err(e) => return Err(e),
+    };
     let status = st.status(&dir);
     if !status.can_delete() && !force {
         let mut e = Error::msg("cannot delete container", st.id, "");

@@ -5,6 +5,7 @@ use mote_sys::io::{self, Buf};
 use mote_sys::Args;
 
 use super::{flag, parse, Flag, Global};
+use crate::spec::limits;
 use crate::cgroup::stats;
 use crate::error::{Error, Result};
 use crate::state::Dir;
@@ -25,7 +26,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     };
     loop {
         let dir = Dir::open(g.root, id.to_bytes())?;
-        let mut buf = [0u8; 16384];
+        let mut buf = [0u8; limits::STATE];
         let st = dir.read(&mut buf)?;
         if !st.alive() {
             return if p.has("stats") { Err(Error::msg("container", st.id, "is not running")) } else { Ok(0) };

@@ -3,6 +3,7 @@
 use mote_sys::Args;
 
 use super::{flag, parse, Flag, Global};
+use crate::spec::limits;
 use crate::cgroup;
 use crate::error::{Error, Result};
 use crate::state::Dir;
@@ -17,7 +18,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         None => 15,
     };
     let dir = Dir::open(g.root, id.to_bytes())?;
-    let mut buf = [0u8; 16384];
+    let mut buf = [0u8; limits::STATE];
     let st = dir.read(&mut buf)?;
     let status = st.status(&dir);
     if !status.can_kill() {

@@ -7,6 +7,7 @@ use mote_sys::rustix::fs::{self, FileType, Mode, OFlags, RawDir};
 use mote_sys::Args;
 
 use super::{flag, parse, Flag, Global};
+use crate::spec::limits;
 use crate::error::{Error, Result};
 use crate::state::{oci_json, Dir};
 
@@ -38,7 +39,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
                 }
                 // A container being created or deleted right now is skipped, not waited for.
                 let Ok(dir) = Dir::open(g.root, name) else { continue };
-                let mut buf = [0u8; 16384];
+                let mut buf = [0u8; limits::STATE];
                 let Ok(st) = dir.read(&mut buf) else { continue };
                 let status = st.status(&dir);
                 if json {

@@ -5,6 +5,7 @@ use mote_sys::rustix::fs::{self, Mode, OFlags, CWD};
 use mote_sys::Args;
 
 use super::{flag, parse, Flag, Global};
+use crate::spec::limits;
 use crate::cgroup;
 use crate::error::{Error, Result};
 use crate::state::Dir;
@@ -20,7 +21,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         Some(f) => return Err(Error::msg("--format", f, "must be table or json")),
     };
     let dir = Dir::open(g.root, id.to_bytes())?;
-    let mut buf = [0u8; 16384];
+    let mut buf = [0u8; limits::STATE];
     let st = dir.read(&mut buf)?;
     let mut out = Buf::<65536>::new();
     out.s(if json { &b"["[..] } else { b"PID\tCMD\n" });

@@ -32,9 +32,20 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     // Let `state` and `kill` from other shells in while we wait.
     let _ = mote_sys::rustix::fs::flock(&c.dir.fd, mote_sys::rustix::fs::FlockOperation::Unlock);
     let code = wait_for(c.waiter, c.pid);
-    let _ = mote_sys::rustix::fs::flock(&c.dir.fd, mote_sys::rustix::fs::FlockOperation::LockExclusive);
-    let _ = cgroup::destroy(c.cgroup.as_bytes());
-    let _ = c.dir.remove();
+    // Our state dir still, not a newer container of the same id made while we waited (its
+    // directory would be another one: a different inode behind the same path)?
+    let mut again = crate::state::Dir::open(gl.root, id.to_bytes());
+    if let Ok(d) = &mut again {
+        let same = |a: &crate::state::Dir, b: &crate::state::Dir| {
+            let (x, y) = (mote_sys::rustix::fs::fstat(&a.fd), mote_sys::rustix::fs::fstat(&b.fd));
+            matches!((x, y), (Ok(x), Ok(y)) if x.st_ino == y.st_ino && x.st_dev == y.st_dev)
+        };
+        if same(d, &c.dir) {
+            let _ = cgroup::destroy(c.cgroup.as_bytes());
+            drop(again);
+            let _ = c.dir.remove();
+        }
+    }
     Ok(code)
 }
 

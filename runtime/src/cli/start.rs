@@ -5,6 +5,7 @@ use mote_sys::rustix::fs::{self, AtFlags, Mode, OFlags};
 use mote_sys::Args;
 
 use super::{parse, Global};
+use crate::spec::limits;
 use crate::error::{Ctx, Error, Result};
 use crate::state::{Dir, FIFO};
 
@@ -18,7 +19,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
 
 /// Wakes the process of the container in `dir`, if it is created.
 pub fn start(dir: &Dir) -> Result<()> {
-    let mut buf = [0u8; 16384];
+    let mut buf = [0u8; limits::STATE];
     let st = dir.read(&mut buf)?;
     let status = st.status(dir);
     if !status.can_start() {

@@ -55,7 +55,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "update", FLAGS, g, usize::MAX)?;
     let id = p.id("update")?;
     let dir = Dir::open(g.root, id.to_bytes())?;
-    let mut sbuf = [0u8; 16384];
+    let mut sbuf = [0u8; crate::spec::limits::STATE];
     let st = dir.read(&mut sbuf)?;
     if !st.alive() {
         return Err(Error::msg("cannot update container", st.id, "it is stopped"));

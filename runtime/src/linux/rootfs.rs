@@ -76,9 +76,13 @@ fn mnt(src: Option<&CStr>, target: &mut Buf<32>, fstype: Option<&CStr>, flags: u
 pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool) -> Result<()> {
     // Nothing mounted from here on may propagate back to the host. A shared rootfsPropagation is
     // applied only after the switch (pivot_root refuses a shared parent).
-    let prop = spec.linux.rootfs_propagation.and_then(|p| spec::propagation(p.to_bytes())).unwrap_or(g::MS_SLAVE as u64 | MS_REC);
-    let early = if prop & g::MS_SHARED as u64 != 0 { g::MS_SLAVE as u64 | MS_REC } else { prop };
-    raw::mount(None, c"/", None, early, None).ctx("make / private", "/")?;
+    // Everything recursively slave first (the rootfs' own mount and its parent too, whatever a
+    // non-recursive rootfsPropagation says), then the configured propagation on "/".
+    raw::mount(None, c"/", None, g::MS_SLAVE as u64 | MS_REC, None).ctx("make / private", "/")?;
+    let prop = spec.linux.rootfs_propagation.and_then(|p| spec::propagation(p.to_bytes())).unwrap_or(0);
+    if prop != 0 && prop & g::MS_SHARED as u64 == 0 {
+        raw::mount(None, c"/", None, prop, None).ctx("set rootfsPropagation", "/")?;
+    }
     // The rootfs must be a mount point of its own for pivot_root.
     raw::mount(Some(rootfs), rootfs, None, MS_BIND | MS_REC, None).ctx("bind mount rootfs", rootfs.to_bytes())?;
     let root = fs::open(rootfs, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open rootfs", rootfs.to_bytes())?;
@@ -114,15 +118,19 @@ pub fn mount_cgroups(spec: &Spec<'_>) -> Result<()> {
     Ok(())
 }
 
-/// After hostname and sysctl (which write under /proc/sys): masked and read-only paths, a
-/// read-only root, and a shared rootfsPropagation.
-pub fn finish(spec: &Spec<'_>) -> Result<()> {
+/// After hostname and sysctl (which write under /proc/sys): masked and read-only paths.
+pub fn protect_paths(spec: &Spec<'_>) -> Result<()> {
     for p in &spec.linux.masked_paths {
         mask(p)?;
     }
     for p in &spec.linux.readonly_paths {
         readonly(p)?;
     }
+    Ok(())
+}
+
+/// Last: a read-only root, and a shared rootfsPropagation.
+pub fn seal(spec: &Spec<'_>) -> Result<()> {
     if spec.root_readonly {
         remount_ro(c"/")?;
     }
@@ -268,13 +276,22 @@ fn switch_root(root: &OwnedFd, rootfs: &CStr, no_pivot: bool) -> Result<()> {
                 raw::umount2(c".", g::MNT_DETACH).ctx("unmount old root", "/")?;
                 return process::chdir(c"/").ctx("chdir", "/");
             }
-            Err(Errno::INVAL) => {} // initramfs: fall back as runc does
+            // Only where / is the initramfs (rootfs: ramfs or tmpfs) may the chroot fallback
+            // stand in; any other EINVAL is a real error.
+            Err(Errno::INVAL) if on_initramfs() => {}
             Err(e) => return Err(Error::sys("pivot_root", rootfs.to_bytes(), e)),
         }
     }
     raw::mount(Some(c"."), c"/", None, g::MS_MOVE as u64, None).ctx("move rootfs to /", rootfs.to_bytes())?;
     process::chroot(c".").ctx("chroot", rootfs.to_bytes())?;
     process::chdir(c"/").ctx("chdir", "/")
+}
+
+/// Whether "/" is the initramfs (ramfs or tmpfs), where pivot_root is refused.
+fn on_initramfs() -> bool {
+    const RAMFS_MAGIC: i64 = 0x8584_58f6;
+    const TMPFS_MAGIC: i64 = 0x0102_1994;
+    fs::statfs(c"/").is_ok_and(|s| matches!(s.f_type as i64, RAMFS_MAGIC | TMPFS_MAGIC))
 }
 
 /// Hides a path: an empty read-only tmpfs over a directory, /dev/null over anything else.

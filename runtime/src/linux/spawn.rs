@@ -305,20 +305,11 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         }
     }
 
-    // 5. The root filesystem, then what lives in the new namespaces.
-    if new & g::CLONE_NEWNS != 0 || l.ns(g::CLONE_NEWNS).is_some() {
-        rootfs::setup(spec, ctx.rootfs, ctx.no_pivot)?;
-        // 5b. Into the cgroup (the parent writes it), then the cgroup namespace, so that the
-        // container sees its own cgroup as / in /proc/self/cgroup and in its cgroup mounts.
-        send(sock, &Msg::new(JOIN, 0)).ctx("sync", "parent")?;
-        wait_go(sock)?;
-        if new & g::CLONE_NEWCGROUP != 0 {
-            raw::unshare(g::CLONE_NEWCGROUP).ctx("unshare", "cgroup namespace")?;
-        }
-        rootfs::mount_cgroups(spec)?;
-    } else {
+    // 5. The root filesystem, what lives in the new namespaces, masked and read-only paths.
+    if new & g::CLONE_NEWNS == 0 && l.ns(g::CLONE_NEWNS).is_none() {
         return Err(Error::msg("config.json:", "linux.namespaces", "a mount namespace is required"));
     }
+    rootfs::setup(spec, ctx.rootfs, ctx.no_pivot)?;
     if let Some(h) = spec.hostname {
         mote_sys::rustix::system::sethostname(h.to_bytes()).ctx("sethostname", h.to_bytes())?;
     }
@@ -328,7 +319,18 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     for (k, v) in &l.sysctl {
         sysctl(k.to_bytes(), v.to_bytes())?;
     }
-    rootfs::finish(spec)?;
+    rootfs::protect_paths(spec)?;
+    // 5b. Into the cgroup now (the parent writes it): late, so that the kernel memory of the
+    // namespaces and mounts above is not charged to a 250K container, and before anything of
+    // the container's own runs. Then the cgroup namespace and the cgroup mounts, so that the
+    // container sees its own cgroup as / in /proc/self/cgroup and in /sys/fs/cgroup.
+    send(sock, &Msg::new(JOIN, 0)).ctx("sync", "parent")?;
+    wait_go(sock)?;
+    if new & g::CLONE_NEWCGROUP != 0 {
+        raw::unshare(g::CLONE_NEWCGROUP).ctx("unshare", "cgroup namespace")?;
+    }
+    rootfs::mount_cgroups(spec)?;
+    rootfs::seal(spec)?;
     let proc = spec.process.as_ref().ok_or_else(|| Error::msg("config.json:", "process", "missing"))?;
     if let Some(c) = ctx.console {
         super::console::setup(c, proc.terminal)?;

@@ -21,3 +21,5 @@ pub const ANNOTATIONS: usize = 64;
 pub const PATH: usize = 4096;
 /// Longest container id (runc allows any length; 1024 keeps state paths sane).
 pub const ID: usize = 1024;
+/// Largest state.json (written by create, read by every other verb: one bound for both).
+pub const STATE: usize = 65536;

@@ -283,7 +283,41 @@ pub fn parse<'a>(doc: &'a [u8], root: usize) -> Result<Spec<'a>> {
     if !have_version {
         return Err(p.key("ociVersion").err("missing"));
     }
+    namespaced(&s)?;
     Ok(s)
+}
+
+/// Settings that would change the host unless their namespace is the container's own: refused
+/// without it, as runc does ("unable to set hostname without a private UTS namespace").
+fn namespaced(s: &Spec<'_>) -> Result<()> {
+    let l = &s.linux;
+    let has = |f: u32| l.ns(f).is_some();
+    if (s.hostname.is_some() || s.domainname.is_some()) && !has(g::CLONE_NEWUTS) {
+        return Err(P::ROOT.key("hostname").err("needs a uts namespace of the container's own"));
+    }
+    let pl = P::ROOT.key("linux");
+    let ps = pl.key("sysctl");
+    for (k, _) in &l.sysctl {
+        let k = k.to_bytes();
+        let ipc = matches!(k, b"kernel.msgmax" | b"kernel.msgmnb" | b"kernel.msgmni" | b"kernel.sem" | b"kernel.shmall"
+            | b"kernel.shmmax" | b"kernel.shmmni" | b"kernel.shm_rmid_forced") || k.starts_with(b"fs.mqueue.");
+        let ok = if ipc {
+            has(g::CLONE_NEWIPC)
+        } else if k.starts_with(b"net.") {
+            has(g::CLONE_NEWNET)
+        } else if k == b"kernel.hostname" || k == b"kernel.domainname" {
+            has(g::CLONE_NEWUTS)
+        } else {
+            false
+        };
+        if !ok {
+            let mut e = ps.err("");
+            e.path.truncate(e.path.len() - 2);
+            e.path.s(b": ").s(k).s(b" is not namespaced here (it would change the host)");
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 #[inline(never)]

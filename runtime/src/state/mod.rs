@@ -32,6 +32,8 @@ pub fn validate_id(id: &[u8]) -> Result<()> {
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Status {
+    /// state.json written, process not yet ready (or create died halfway).
+    Creating,
     Created,
     Running,
     Paused,
@@ -41,6 +43,7 @@ pub enum Status {
 impl Status {
     pub fn name(self) -> &'static str {
         match self {
+            Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
             Status::Paused => "paused",
@@ -228,7 +231,9 @@ impl<'a> State<'a> {
 
     /// The container's status, derived from its process and its fifo.
     pub fn status(&self, dir: &Dir) -> Status {
-        if !self.alive() {
+        if self.pid == 0 {
+            Status::Creating
+        } else if !self.alive() {
             Status::Stopped
         } else if crate::cgroup::is_frozen(self.cgroup) {
             Status::Paused
