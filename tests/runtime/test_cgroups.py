@@ -169,8 +169,8 @@ def test_tiny_memory_limits_10_of_10(native, limit):
     with open(native.argv()[0], "rb") as f:
         f.read()
     b = native.bundle(["true"], linux={"resources": {"memory": {"limit": limit}}})
-    for _ in range(10):
-        native("run", "--bundle", b, native.new_id(), check=0)
+    codes = [native("run", "--bundle", b, native.new_id()).returncode for _ in range(10)]
+    assert codes == [0] * 10, codes
 
 
 def test_device_rules(native):
