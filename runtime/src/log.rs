@@ -22,6 +22,11 @@ pub fn debug(g: &Global, msg: &[u8]) {
     }
 }
 
+/// A warning: the run goes on, but the user must know.
+pub fn warn(g: &Global, msg: &[u8]) {
+    line(g, "warning", msg, true);
+}
+
 fn line(g: &Global, level: &str, msg: &[u8], stderr: bool) {
     let mut t = Buf::<1200>::new();
     t.s(b"mote: ").s(msg).c(b'\n');

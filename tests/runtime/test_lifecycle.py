@@ -204,3 +204,10 @@ def test_config_from_runc_spec_runs(native, tmp_path):
     json.dump(c, open(b / "config.json", "w"))
     p = native("run", "--bundle", str(b), native.new_id(), check=0)
     assert p.stdout.splitlines()[:2] == ["ok", "runc"]
+
+
+def test_unsupported_security_settings_are_not_silent(native):
+    b = native.bundle(["true"], linux={"seccomp": {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": []}},
+                      hooks={"prestart": [{"path": "/bin/true"}]})
+    p = native("run", "--bundle", b, native.new_id(), check=0)
+    assert "seccomp is not supported yet" in p.stderr and "hooks are not supported yet" in p.stderr

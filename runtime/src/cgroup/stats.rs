@@ -117,17 +117,31 @@ pub fn json<const N: usize>(o: &mut Buf<N>, path: &[u8]) {
     let mut f = f;
     if let Ok(n) = read_file(f.cstr(), &mut b) {
         let mut first = true;
+        // v1: "MAJ:MIN Op value" lines; v2: "MAJ:MIN rbytes=N wbytes=N rios=N ..." (bytes only).
         for line in b[..n].split(|&c| c == b'\n') {
             let mut w = line.split(|&c| c == b' ');
-            let (Some(dev), Some(op), Some(val)) = (w.next(), w.next(), w.next()) else { continue };
+            let Some(dev) = w.next() else { continue };
             let mut mm = dev.split(|&c| c == b':');
             let (Some(ma), Some(mi)) = (mm.next(), mm.next()) else { continue };
-            if !first {
-                o.c(b',');
+            let mut entry = |op: &[u8], val: &[u8]| {
+                if !first {
+                    o.c(b',');
+                }
+                first = false;
+                o.s(br#"{"major":"#).u(parse(ma)).s(br#","minor":"#).u(parse(mi)).s(br#","op":"#).json(op);
+                o.s(br#","value":"#).u(parse(val)).c(b'}');
+            };
+            if v2 {
+                for kv in w {
+                    match kv.split_at(kv.iter().position(|&c| c == b'=').unwrap_or(kv.len())) {
+                        (b"rbytes", v) => entry(b"Read", &v[1..]),
+                        (b"wbytes", v) => entry(b"Write", &v[1..]),
+                        _ => {}
+                    }
+                }
+            } else if let (Some(op), Some(val)) = (w.next(), w.next()) {
+                entry(op, val);
             }
-            first = false;
-            o.s(br#"{"major":"#).u(parse(ma)).s(br#","minor":"#).u(parse(mi)).s(br#","op":"#).json(op);
-            o.s(br#","value":"#).u(parse(val)).c(b'}');
         }
     }
     o.s(b"]}}");

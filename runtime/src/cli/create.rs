@@ -69,6 +69,13 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
     if proc.args.is_empty() {
         return Err(Error::msg("config.json:", "process.args", "must not be empty"));
     }
+    // Not implemented yet, and too important to drop silently.
+    if spec.linux.seccomp.is_some() {
+        log::warn(g, b"linux.seccomp is not supported yet: the container runs without its seccomp profile");
+    }
+    if spec.has_hooks {
+        log::warn(g, b"hooks are not supported yet: they are not run");
+    }
     let mut rootfs = Buf::<{ limits::PATH }>::new();
     if spec.root.to_bytes().first() != Some(&b'/') {
         rootfs.s(bundle_abs.as_bytes()).c(b'/');

@@ -141,6 +141,8 @@ pub struct Spec<'a> {
     pub mounts: Vec<Mount<'a>, { limits::MOUNTS }>,
     pub annotations: Vec<(&'a CStr, &'a CStr), { limits::ANNOTATIONS }>,
     pub linux: Linux<'a>,
+    /// The config has hooks (not run yet: create warns).
+    pub has_hooks: bool,
 }
 
 pub struct Process<'a> {
@@ -237,6 +239,7 @@ pub fn parse<'a>(doc: &'a [u8], root: usize) -> Result<Spec<'a>> {
         mounts: Vec::new(),
         annotations: Vec::new(),
         linux: Linux::default(),
+        has_hooks: false,
     };
     let mut have_version = false;
     for (k, v) in obj(Val::root(doc, root), &p)? {
@@ -277,6 +280,7 @@ pub fn parse<'a>(doc: &'a [u8], root: usize) -> Result<Spec<'a>> {
                 }
             }
             b"linux" => linux(v, &p.key("linux"), &mut s.linux)?,
+            b"hooks" => s.has_hooks = obj(v, &p.key("hooks"))?.next().is_some(),
             _ => {} // unknown fields are ignored, as the spec requires
         }
     }
