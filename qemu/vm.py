@@ -32,6 +32,12 @@ ARCHES = {
         "triple": "aarch64-unknown-linux-gnu", "deb": "arm64", "qemu": "qemu-system-aarch64",
         "machine": ["-M", "virt", "-cpu", "cortex-a57"], "console": "ttyAMA0",
     },
+    # No Debian kernel or busybox for riscv64 in bookworm: the kernel is built from Debian's
+    # linux-source-6.1 with qemu/riscv64.config, and the userland is qemu/vmcheck.c.
+    "riscv64": {
+        "triple": "riscv64gc-unknown-linux-gnu", "deb": None, "qemu": "qemu-system-riscv64",
+        "machine": ["-M", "virt"], "console": "ttyS0",
+    },
 }
 
 # What the image runs: checks in order, a respawning service, then a clean power-off.
@@ -40,6 +46,13 @@ INIT_CONF = """\
 wait    checks  -- /bin/sh /etc/vm-checks.sh
 respawn flaky   -- /bin/sh -c 'echo MOTE-VM: flaky ran; exit 1'
 once    finish  -- /bin/sh -c 'sleep 3; echo MOTE-VM: powering off; kill -USR2 1'
+"""
+
+INIT_CONF_VMCHECK = """\
+# the riscv64 image: vmcheck (qemu/vmcheck.c) stands in for busybox
+wait    checks  -- /bin/vmcheck checks
+respawn flaky   -- /bin/vmcheck flaky
+once    finish  -- /bin/vmcheck finish
 """
 
 CHECKS = """\
@@ -87,9 +100,40 @@ def ensure_foreign(deb):
         sh("apt-get", "update", "-qq")
 
 
+def riscv_kernel():
+    """arch/riscv/boot/Image built from Debian's linux-source-6.1: tinyconfig + qemu/riscv64.config
+    (cached; rebuilt when the fragment changes). About 10 minutes on two cores, once."""
+    cache = os.path.join(CACHE, "riscv64")
+    image_path = os.path.join(cache, "Image")
+    frag = os.path.join(ROOT, "qemu", "riscv64.config")
+    stamp = os.path.join(cache, "Image.config")
+    if os.path.exists(image_path) and os.path.exists(stamp) and open(stamp).read() == open(frag).read():
+        return image_path
+    tarballs = glob.glob("/usr/src/linux-source-6.1.tar.*")
+    if not tarballs:
+        sys.exit("linux-source-6.1 is missing: ./x setup installs it")
+    src = os.path.join(cache, "linux-source-6.1")
+    if not os.path.isdir(src):
+        os.makedirs(cache, exist_ok=True)
+        sh("tar", "-xf", tarballs[0], "-C", cache)
+    env = dict(os.environ, ARCH="riscv", CROSS_COMPILE="riscv64-linux-gnu-")
+    make = ["make", "-s", "-C", src, f"-j{os.cpu_count() or 2}"]
+    sh(*make, "tinyconfig", env=env)
+    sh(os.path.join(src, "scripts", "kconfig", "merge_config.sh"), "-m", "-O", src,
+       os.path.join(src, ".config"), frag, env=env, stdout=subprocess.DEVNULL)
+    sh(*make, "olddefconfig", env=env)
+    sh(*make, "Image", env=env)
+    shutil.copy(os.path.join(src, "arch", "riscv", "boot", "Image"), image_path)
+    shutil.copy(frag, stamp)
+    return image_path
+
+
 def kernel(arch):
-    """The path of a vmlinuz for `arch` from Debian's linux-image package (cached)."""
+    """The path of a kernel for `arch`: Debian's linux-image package (cached), or for riscv64
+    one built from Debian's kernel source."""
     a = ARCHES[arch]
+    if arch == "riscv64":
+        return riscv_kernel()
     cache = os.path.join(CACHE, arch)
     found = glob.glob(os.path.join(cache, "kernel", "boot", "vmlinuz-*"))
     if found:
@@ -106,6 +150,8 @@ def kernel(arch):
 
 def busybox(arch):
     a = ARCHES[arch]
+    if a["deb"] is None:
+        return None
     if a["deb"] == "amd64":
         return "/bin/busybox"
     path = os.path.join(CACHE, arch, "busybox", "bin", "busybox")
@@ -115,10 +161,20 @@ def busybox(arch):
     return path
 
 
+def vmcheck():
+    """qemu/vmcheck.c built static for riscv64 (the riscv64 image's whole userland)."""
+    out = os.path.join(CACHE, "riscv64", "vmcheck")
+    sh("riscv64-linux-gnu-gcc", "-static", "-Os", "-s", "-o", out, os.path.join(ROOT, "qemu", "vmcheck.c"))
+    return out
+
+
 def rootfs(d, bb, applets):
     os.makedirs(os.path.join(d, "bin"))
     for x in ("proc", "sys", "dev", "tmp", "etc", "run"):
         os.makedirs(os.path.join(d, x), exist_ok=True)
+    if bb is None:
+        shutil.copy(vmcheck(), os.path.join(d, "bin", "vmcheck"))
+        return
     shutil.copy(bb, os.path.join(d, "bin", "busybox"))
     for a in applets:
         if a != "busybox" and not os.path.exists(os.path.join(d, "bin", a)):
@@ -156,18 +212,19 @@ def image(arch):
         shutil.copy(os.path.join(rel, "mote-init"), os.path.join(r, "init"))
         shutil.copy(os.path.join(rel, "mote"), os.path.join(r, "bin", "mote"))
         with open(os.path.join(r, "etc", "mote-init.conf"), "w") as f:
-            f.write(INIT_CONF)
+            f.write(INIT_CONF if bb else INIT_CONF_VMCHECK)
         with open(os.path.join(r, "etc", "vm-checks.sh"), "w") as f:
             f.write(CHECKS)
         with open(os.path.join(r, "etc", "hostname"), "w") as f:
             f.write("mote-vm\n")
         b = os.path.join(r, "bundles")
         # The seed's claim: a container under 250K of memory and a pids limit of 1, to completion.
-        bundle(os.path.join(b, "small"), ["/bin/true"], {"memory": {"limit": 256000}, "pids": {"limit": 1}}, bb, applets, spec_json)
+        true = ["/bin/true"] if bb else ["/bin/vmcheck", "true"]
+        hog = ["dd", "if=/dev/zero", "of=/dev/null", "bs=32M", "count=1"] if bb else ["/bin/vmcheck", "hog"]
+        bundle(os.path.join(b, "small"), true, {"memory": {"limit": 256000}, "pids": {"limit": 1}}, bb, applets, spec_json)
         # Killed by the OOM killer, and reported as 137.
-        bundle(os.path.join(b, "oom"), ["dd", "if=/dev/zero", "of=/dev/null", "bs=32M", "count=1"],
-               {"memory": {"limit": 4 << 20, "swap": 4 << 20}}, bb, applets, spec_json)
-        c = bundle(os.path.join(b, "floor"), ["/bin/true"], {"memory": {"limit": 0}}, bb, applets, spec_json)
+        bundle(os.path.join(b, "oom"), hog, {"memory": {"limit": 4 << 20, "swap": 4 << 20}}, bb, applets, spec_json)
+        c = bundle(os.path.join(b, "floor"), true, {"memory": {"limit": 0}}, bb, applets, spec_json)
         c["linux"]["resources"]["memory"]["limit"] = "MOTELIM"
         with open(os.path.join(b, "floor.json"), "w") as f:
             f.write(json.dumps(c).replace('"MOTELIM"', "MOTELIM"))

@@ -242,7 +242,13 @@ fn memory(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
                 (s, Some(l)) if l >= 0 && s >= l => s - l,
                 _ => return Err(p.key("swap").err("must be -1 or at least memory.limit on cgroup v2")),
             };
-            w.max("memory", b"memory.swap.max", sw)?;
+            // A kernel without swap accounting has no memory.swap.max: fine when no swap is
+            // asked for beyond the limit (as on v1 without memsw).
+            if w.has("memory", b"memory.swap.max") {
+                w.max("memory", b"memory.swap.max", sw)?;
+            } else if sw > 0 {
+                return Err(p.key("swap").err("swap accounting is off on this kernel (no memory.swap.max)"));
+            }
         } else if w.has("memory", b"memory.memsw.limit_in_bytes") {
             w.num("memory", b"memory.memsw.limit_in_bytes", s)?;
         } else if s != -1 && Some(s) != limit {
