@@ -162,7 +162,11 @@ def test_pids_limit_1_runs_true(native):
     native("run", "--bundle", b, native.new_id(), check=0)
 
 
-@pytest.mark.parametrize("limit", [1 << 20, 512 << 10, 256 << 10, 250 << 10])
+# Not exactly 256 KiB: 262144 bytes is 64 pages, the kernel's per-CPU memcg charge batch. The
+# first charge then takes the whole limit into one CPU's stock, and when the process moves CPU
+# at exec the v1 controller OOM-kills it now and then (measured here: 24/30 at 262144, 30/30 at
+# 258048, 261120, 266240 and at 163840). A kernel artifact, not mote's memory: 255K stands in.
+@pytest.mark.parametrize("limit", [1 << 20, 512 << 10, 255 << 10, 250 << 10])
 def test_tiny_memory_limits_10_of_10(native, limit):
     # mote's own pages, faulted in by the container's process while it sets up, are charged to
     # the container if they are not in the page cache yet: warm it, as any earlier run would.
@@ -282,3 +286,16 @@ def test_cgroups_path_absolute_and_relative(native):
     assert not os.path.exists(f"{V1}/pids{base}/{name}-rel")
     p = mote("run", "--bundle", mote.bundle(["true"], linux={"cgroupsPath": "/a/../../etc"}), mote.new_id())
     assert p.returncode == 1 and "cgroupsPath" in p.stderr
+
+
+def test_check_before_update(native):
+    mote = native
+    cid = detached(mote, ["sh", "-c", "x=$(head -c 3000000 /dev/zero | tr '\\0' a); sleep 30"],
+                   linux={"resources": {"memory": {"limit": 64 << 20}}})
+    time.sleep(0.5)
+    r = mote.tmp / "r.json"
+    used = int(cg("memory", cid, "memory.usage_in_bytes"))
+    r.write_text(json.dumps({"memory": {"limit": used // 2 // 4096 * 4096, "checkBeforeUpdate": True}}))
+    p = mote("update", "-r", str(r), cid)
+    assert p.returncode == 1 and "checkBeforeUpdate" in p.stderr, p.stderr
+    assert cg("memory", cid, "memory.limit_in_bytes") == str(64 << 20)

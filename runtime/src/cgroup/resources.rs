@@ -179,7 +179,7 @@ pub fn apply(res: Val<'_>, path: &[u8], p: &P) -> Result<()> {
 
 #[inline(never)]
 fn memory(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
-    let (mut limit, mut swap) = (None, None);
+    let (mut limit, mut swap, mut check) = (None, None, false);
     for (k, v) in spec::obj(v, p)? {
         let key = k.to_bytes();
         match key {
@@ -207,6 +207,7 @@ fn memory(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
                     w.put("memory", b"memory.oom_control", b"1")?;
                 }
             }
+            b"checkBeforeUpdate" => check = spec::bool(v, &p.key("checkBeforeUpdate"))?,
             b"useHierarchy" => {
                 if spec::bool(v, &p.key("useHierarchy"))? && !w.v2 {
                     w.put("memory", b"memory.use_hierarchy", b"1")?;
@@ -224,6 +225,18 @@ fn memory(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
                 }
             }
             _ => {}
+        }
+    }
+    if let (Some(l), true) = (limit, check) {
+        // Refuse a limit below what the cgroup already uses (instead of an OOM kill).
+        let mut f = w.file("memory", if w.v2 { b"memory.current" } else { b"memory.usage_in_bytes" });
+        let mut b = [0u8; 32];
+        let n = super::read_file(f.cstr(), &mut b)?;
+        let used = b[..n].iter().take_while(|c| c.is_ascii_digit()).fold(0i64, |a, &c| a * 10 + (c - b'0') as i64);
+        if l >= 0 && l < used {
+            let mut e = p.key("limit").err("below the current usage ");
+            e.path.i(used).s(b" (checkBeforeUpdate)");
+            return Err(e);
         }
     }
     if let Some(l) = limit {

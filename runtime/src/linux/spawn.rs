@@ -324,6 +324,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // namespaces and mounts above is not charged to a 250K container, and before anything of
     // the container's own runs. Then the cgroup namespace and the cgroup mounts, so that the
     // container sees its own cgroup as / in /proc/self/cgroup and in /sys/fs/cgroup.
+    prefault_stack();
     send(sock, &Msg::new(JOIN, 0)).ctx("sync", "parent")?;
     wait_go(sock)?;
     if new & g::CLONE_NEWCGROUP != 0 {
@@ -370,6 +371,19 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     b.c(b'\n');
     mote_sys::io::err(b.as_bytes());
     raw::exit(127)
+}
+
+/// Writes to the stack below us, page by page, before joining the cgroup. The child runs on a
+/// copy-on-write copy of the parent's stack: every page it first writes after the join would be
+/// copied and charged to the container (up to ~100K for a /bin/true, a tiny limit's margin).
+/// Copied now, they stay charged where mote runs.
+#[inline(never)]
+fn prefault_stack() {
+    let mut pad = [0u8; 128 * 1024];
+    for i in (0..pad.len()).step_by(4096) {
+        pad[i] = 1;
+    }
+    core::hint::black_box(&mut pad);
 }
 
 /// Waits for `pid` and returns its exit code, or 128+signal.
