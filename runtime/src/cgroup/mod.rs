@@ -230,18 +230,15 @@ pub fn destroy(path: &[u8]) -> Result<()> {
     let mut kill = Buf::<{ PATH + 96 }>::new();
     kill.s(ROOT).s(path).s(b"/cgroup.kill");
     let _ = fs::access(kill.cstr(), fs::Access::EXISTS).map(|()| write_file(kill.cstr(), b"1"));
-    for attempt in 0..100 {
-        let mut any = false;
+    // Killed processes take a moment to leave: 100 rounds of 10 ms at most.
+    for _ in 0..100 {
         for_each_pid(path, |pid| {
-            any = true;
             let _ = mote_sys::sig::kill(pid as i32, 9);
         });
         let mut left = false;
         for h in hierarchies() {
-            let d = dir_in(h.as_bytes(), path);
-            let mut d2 = Buf::<{ PATH + 64 }>::new();
-            d2.s(d.as_bytes());
-            match fs::rmdir(d2.cstr()) {
+            let mut d = dir_in(h.as_bytes(), path);
+            match fs::rmdir(d.cstr()) {
                 Ok(()) | Err(Errno::NOENT) => {}
                 Err(Errno::BUSY) => left = true,
                 Err(e) => return Err(Error::sys("remove cgroup", d.as_bytes(), e)),
@@ -251,11 +248,7 @@ pub fn destroy(path: &[u8]) -> Result<()> {
             remove_default_parent(path);
             return Ok(());
         }
-        let _ = any;
-        // Killed processes take a moment to leave; 100 x 10 ms at most.
-        let _ = attempt;
-        let ts = mote_sys::rustix::time::Timespec { tv_sec: 0, tv_nsec: 10_000_000 };
-        let _ = mote_sys::rustix::thread::nanosleep(&ts);
+        sleep_ms(10);
     }
     Err(Error::msg("remove cgroup", path, "processes did not leave within 1s"))
 }
@@ -288,10 +281,15 @@ pub fn freeze(path: &[u8], on: bool) -> Result<()> {
         if is_frozen(path) == on {
             return Ok(());
         }
-        let ts = mote_sys::rustix::time::Timespec { tv_sec: 0, tv_nsec: 2_000_000 };
-        let _ = mote_sys::rustix::thread::nanosleep(&ts);
+        sleep_ms(2);
     }
     Err(Error::msg(if on { "freeze" } else { "thaw" }, f.as_bytes(), "the cgroup did not settle within 1s"))
+}
+
+/// Sleeps `ms` milliseconds (the polling loops above).
+pub fn sleep_ms(ms: u64) {
+    let ts = mote_sys::rustix::time::Timespec { tv_sec: (ms / 1000) as i64, tv_nsec: (ms % 1000 * 1_000_000) as i64 };
+    let _ = mote_sys::rustix::thread::nanosleep(&ts);
 }
 
 /// Whether the cgroup is frozen (v1 freezer.state FROZEN or v2 cgroup.freeze 1).

@@ -40,7 +40,6 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         if p.has("stats") {
             return Ok(0);
         }
-        let ts = mote_sys::rustix::time::Timespec { tv_sec: secs as i64, tv_nsec: 0 };
-        let _ = mote_sys::rustix::thread::nanosleep(&ts);
+        crate::cgroup::sleep_ms(secs * 1000);
     }
 }

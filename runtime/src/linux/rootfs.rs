@@ -90,7 +90,7 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool) -> Result<()> {
     let mut dev_is_tmpfs = false;
     for m in spec.mounts.iter().filter(|m| !is_cgroup(m)) {
         mount_one(root.as_fd(), m)?;
-        if m.destination.to_bytes() == b"/dev" && m.typ.is_some_and(|t| t.to_bytes() != b"bind") && !is_bind(m) {
+        if m.destination.to_bytes() == b"/dev" && !is_bind(m) {
             dev_is_tmpfs = true;
         }
     }
