@@ -5,9 +5,36 @@ Tests drive the release binaries that `./x build` produced; nothing here mocks t
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Every program the run starts is recorded (tests/guard/execlog.py) for tests/test_setup.py, which
+# runs last and checks that `./x setup` installs each one's Debian package.
+GUARD = os.path.join(ROOT, "tests", "guard")
+if "MOTE_EXEC_LOG" not in os.environ:
+    fd, os.environ["MOTE_EXEC_LOG"] = tempfile.mkstemp(prefix="mote-exec-log-")
+    os.close(fd)
+os.environ["PYTHONPATH"] = os.pathsep.join([GUARD] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+sys.path.insert(0, GUARD)
+import execlog  # noqa: E402
+
+execlog.install()
+
+
+def pytest_collection_modifyitems(items):
+    """The setup guard runs after everything else, when the record of programs is complete."""
+    items.sort(key=lambda item: os.path.basename(str(item.fspath)) == "test_setup.py")
+
+
+def pytest_unconfigure(config):
+    if os.environ.get("MOTE_EXEC_LOG", "").startswith(tempfile.gettempdir()):
+        try:
+            os.unlink(os.environ["MOTE_EXEC_LOG"])
+        except OSError:
+            pass
 TARGETS = {
     "x86_64": "x86_64-unknown-linux-gnu",
     "aarch64": "aarch64-unknown-linux-gnu",
