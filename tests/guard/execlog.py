@@ -7,6 +7,10 @@ import os
 import sys
 
 
+BUILTINS = {"cd", "set", "echo", "test", "[", "true", "false", "read", "trap", "wait", "kill", "export",
+            "ulimit", "umask", "printf", "for", "if", "while", "case"}
+
+
 def _names(argv):
     if isinstance(argv, (str, bytes, os.PathLike)):
         argv = [argv]
@@ -17,7 +21,11 @@ def _names(argv):
     # `sh -c "prog ..."`: the program the shell starts is the one that has to be installed.
     if os.path.basename(argv[0]) in ("sh", "bash") and len(argv) > 2 and argv[1] == "-c":
         words = argv[2].split()
-        if words and "=" not in words[0]:
+        # `exec prog`, `VAR=x prog`: the program is the next word.
+        while words and (words[0] in ("exec", "command", "env") or "=" in words[0]):
+            words = words[1:]
+        # A builtin or an expansion ("$@") starts nothing that has to be installed.
+        if words and words[0] not in BUILTINS and words[0][:1] not in "$\"'({[!&;|<>":
             out.append(words[0])
     return out
 
