@@ -17,6 +17,7 @@ use super::{flag, parse, Flag, Global, Parsed};
 use crate::cgroup::{self, CgPath};
 use crate::error::{Ctx, Error, Result};
 use crate::json;
+use crate::linux::seccomp;
 use crate::linux::spawn::{self, Setup};
 use crate::log;
 use crate::spec::{self, limits, Spec};
@@ -69,10 +70,14 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
     if proc.args.is_empty() {
         return Err(Error::msg("config.json:", "process.args", "must not be empty"));
     }
-    // Not implemented yet, and too important to drop silently.
-    if spec.linux.seccomp.is_some() {
-        log::warn(g, b"linux.seccomp is not supported yet: the container runs without its seccomp profile");
+    // The seccomp program is built and the kernel's support checked before anything is made.
+    let mut filter = seccomp::Program::new();
+    if let Some(sc) = &spec.linux.seccomp {
+        seccomp::compile(sc, &mut filter)?;
+        seccomp::probe(sc)?;
     }
+    let filter = spec.linux.seccomp.as_ref().map(|_| &filter);
+    // Not implemented yet, and too important to drop silently.
     if spec.has_hooks {
         log::warn(g, b"hooks are not supported yet: they are not run");
     }
@@ -108,7 +113,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
         let _ = dir.remove();
         return Err(e);
     }
-    match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds + listen, relay_exit) {
+    match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds + listen, relay_exit, filter) {
         Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, cgroup: cg }),
         Err(e) => {
             let _ = cgroup::destroy(cg.as_bytes());
@@ -119,7 +124,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
 }
 
 #[allow(clippy::too_many_arguments)]
-fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, preserve_fds: u32, relay_exit: bool) -> Result<spawn::Child> {
+fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, preserve_fds: u32, relay_exit: bool, filter: Option<&seccomp::Program>) -> Result<spawn::Child> {
     write_state(dir, spec, id, 0, 0, bundle, rootfs, cg)?;
     let mut fifo = Buf::<{ limits::PATH }>::new();
     fifo.s(dir.path.as_bytes()).c(b'/').s(FIFO.to_bytes());
@@ -147,6 +152,7 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
         cgroup: cg.as_bytes(),
         relay_exit,
         keyring: if p.has("no-new-keyring") { None } else { Some(keyring.cstr()) },
+        seccomp: filter,
     };
     let child = spawn::spawn(&ctx)?;
     if let Err(e) = dir.lock_fresh() {
@@ -188,7 +194,7 @@ fn write_state(dir: &Dir, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bund
 }
 
 /// Reads and prepares config.json; returns (document, root offset).
-fn read_config<'b>(cfg: &CStr, bundle: &Buf<{ limits::PATH }>, buf: &'b mut [u8]) -> Result<(&'b [u8], usize)> {
+pub fn read_config<'b>(cfg: &CStr, bundle: &Buf<{ limits::PATH }>, buf: &'b mut [u8]) -> Result<(&'b [u8], usize)> {
     let mut shown = Buf::<{ limits::PATH }>::new();
     if cfg.to_bytes().first() != Some(&b'/') {
         shown.s(bundle.as_bytes()).c(b'/');

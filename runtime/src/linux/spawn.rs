@@ -38,6 +38,8 @@ pub struct Setup<'a> {
     pub relay_exit: bool,
     /// A session keyring of its own (runc's default; --no-new-keyring keeps the caller's).
     pub keyring: Option<&'a CStr>,
+    /// The compiled linux.seccomp, installed as late as the kernel allows (see setup_inner).
+    pub seccomp: Option<&'a super::seccomp::Program>,
 }
 
 // Message tags.
@@ -345,6 +347,12 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     let mut exe = Buf::<{ limits::PATH }>::new();
     process::find_exec(proc, &mut exe)?;
     process::stdio_owner(proc.uid, proc.gid);
+    // seccomp needs no_new_privs or CAP_SYS_ADMIN: without no_new_privs the filter goes on while
+    // we still hold the capability (runc's order), else just before exec.
+    let notify = spec.linux.seccomp.as_ref().is_some_and(|s| s.notifies());
+    if let Some(f) = ctx.seccomp.filter(|_| !proc.no_new_privileges) {
+        super::seccomp::install(f, notify)?;
+    }
     process::user_and_caps(proc)?;
     match mote_sys::rustix::process::chdir(proc.cwd) {
         Ok(()) => {}
@@ -364,7 +372,11 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     }
     // After READY no one waits for our messages (create has exited): an exec failure goes to
     // the container's stderr, as runc does, with a shell's exit code.
-    let e = process::exec(&mut exe, proc, ctx.preserve_fds);
+    let e = match ctx.seccomp.filter(|_| proc.no_new_privileges) {
+        Some(f) => super::seccomp::install(f, notify).err(),
+        None => None,
+    };
+    let e = e.unwrap_or_else(|| process::exec(&mut exe, proc, ctx.preserve_fds));
     let mut b = Buf::<512>::new();
     b.s(b"mote: ");
     e.render(&mut b);
