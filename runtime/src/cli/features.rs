@@ -75,8 +75,10 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     io::out(mid.as_bytes());
     // The flags this kernel has (asked, as libseccomp asks).
     let mut b = Buf::<256>::new();
-    for (name, bit) in crate::spec::seccomp::FLAGS {
+    use crate::spec::seccomp as sc;
+    for (i, &bit) in sc::FLAG_BITS.iter().enumerate() {
         if mote_sys::raw::seccomp_probe_flags(bit) == mote_sys::raw::Errno::FAULT {
+            let name = sc::nth(sc::FLAGS, i);
             if !b.is_empty() {
                 b.s(b", ");
             }

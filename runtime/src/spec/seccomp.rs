@@ -21,21 +21,14 @@ pub const RET_TRACE: u32 = 0x7ff0_0000;
 pub const RET_LOG: u32 = 0x7ffc_0000;
 pub const RET_ALLOW: u32 = 0x7fff_0000;
 
+// Name lists are one string each, not tables of &str: a table costs a relocation per entry.
 /// SCMP_ACT_* names in the spec's order, and their SECCOMP_RET_* values.
-pub const ACTIONS: [(&str, u32); 9] = [
-    ("KILL", RET_KILL_THREAD),
-    ("KILL_PROCESS", RET_KILL_PROCESS),
-    ("KILL_THREAD", RET_KILL_THREAD),
-    ("TRAP", RET_TRAP),
-    ("ERRNO", RET_ERRNO),
-    ("TRACE", RET_TRACE),
-    ("ALLOW", RET_ALLOW),
-    ("LOG", RET_LOG),
-    ("NOTIFY", RET_USER_NOTIF),
-];
+pub const ACTIONS: &str = "KILL KILL_PROCESS KILL_THREAD TRAP ERRNO TRACE ALLOW LOG NOTIFY";
+pub const ACTION_RETS: [u32; 9] =
+    [RET_KILL_THREAD, RET_KILL_PROCESS, RET_KILL_THREAD, RET_TRAP, RET_ERRNO, RET_TRACE, RET_ALLOW, RET_LOG, RET_USER_NOTIF];
 
 /// SCMP_CMP_* names; a rule's `op` is the index.
-pub const OPS: [&str; 7] = ["NE", "LT", "LE", "EQ", "GE", "GT", "MASKED_EQ"];
+pub const OPS: &str = "NE LT LE EQ GE GT MASKED_EQ";
 pub const OP_NE: u8 = 0;
 pub const OP_LT: u8 = 1;
 pub const OP_LE: u8 = 2;
@@ -45,14 +38,12 @@ pub const OP_GT: u8 = 5;
 pub const OP_MASKED_EQ: u8 = 6;
 
 /// SCMP_ARCH_* names (libseccomp 2.6's list, as the spec); `architectures` is a bit set of indices.
-pub const ARCHS: [&str; 23] = [
-    "X86", "X86_64", "X32", "ARM", "AARCH64", "MIPS", "MIPS64", "MIPS64N32", "MIPSEL", "MIPSEL64",
-    "MIPSEL64N32", "PPC", "PPC64", "PPC64LE", "S390", "S390X", "PARISC", "PARISC64", "RISCV64",
-    "LOONGARCH64", "M68K", "SH", "SHEB",
-];
+pub const ARCHS: &str = "X86 X86_64 X32 ARM AARCH64 MIPS MIPS64 MIPS64N32 MIPSEL MIPSEL64 MIPSEL64N32 PPC PPC64 \
+PPC64LE S390 S390X PARISC PARISC64 RISCV64 LOONGARCH64 M68K SH SHEB";
 
 /// SECCOMP_FILTER_FLAG_* names the spec lists, and their bits.
-pub const FLAGS: [(&str, u32); 4] = [("TSYNC", 1), ("LOG", 2), ("SPEC_ALLOW", 4), ("WAIT_KILLABLE_RECV", 32)];
+pub const FLAGS: &str = "TSYNC LOG SPEC_ALLOW WAIT_KILLABLE_RECV";
+pub const FLAG_BITS: [u32; 4] = [1, 2, 4, 32];
 
 pub struct Seccomp<'a> {
     /// SECCOMP_RET_* value (with its errno for ERRNO/TRACE).
@@ -113,16 +104,15 @@ pub fn parse<'a>(v: Val<'a>, p: &P) -> Result<Seccomp<'a>> {
                 let pa = p.key("architectures");
                 for (i, a) in arr(v, &pa)?.enumerate() {
                     let pi = pa.idx(i);
-                    s.archs |= 1 << name_in(&ARCHS, b"SCMP_ARCH_", str(a, &pi)?, &pi, "unknown architecture")?;
+                    s.archs |= 1 << name_in(ARCHS, b"SCMP_ARCH_", str(a, &pi)?, &pi, "unknown architecture")?;
                 }
             }
             b"flags" => {
                 let pf = p.key("flags");
                 for (i, f) in arr(v, &pf)?.enumerate() {
                     let pi = pf.idx(i);
-                    let names = FLAGS.map(|f| f.0);
-                    let n = name_in(&names, b"SECCOMP_FILTER_FLAG_", str(f, &pi)?, &pi, "unknown flag")?;
-                    s.flags |= FLAGS[n].1;
+                    let n = name_in(FLAGS, b"SECCOMP_FILTER_FLAG_", str(f, &pi)?, &pi, "unknown flag")?;
+                    s.flags |= FLAG_BITS[n];
                 }
             }
             b"listenerPath" => s.listener_path = Some(str(v, &p.key("listenerPath"))?),
@@ -203,7 +193,7 @@ fn arg(v: Val<'_>, p: &P) -> Result<Arg> {
             b"valueTwo" => a.value_two = u64(v, &p.key("valueTwo"))?,
             b"op" => {
                 let po = p.key("op");
-                a.op = name_in(&OPS, b"SCMP_CMP_", str(v, &po)?, &po, "unknown operator")? as u8;
+                a.op = name_in(OPS, b"SCMP_CMP_", str(v, &po)?, &po, "unknown operator")? as u8;
             }
             _ => {}
         }
@@ -218,8 +208,7 @@ fn arg(v: Val<'_>, p: &P) -> Result<Arg> {
 
 /// An SCMP_ACT_* name as its SECCOMP_RET_* value.
 fn action(v: Val<'_>, p: &P) -> Result<u32> {
-    let names = ACTIONS.map(|a| a.0);
-    Ok(ACTIONS[name_in(&names, b"SCMP_ACT_", str(v, p)?, p, "unknown action")?].1)
+    Ok(ACTION_RETS[name_in(ACTIONS, b"SCMP_ACT_", str(v, p)?, p, "unknown action")?])
 }
 
 /// Adds errnoRet (default EPERM) to an ERRNO or TRACE action; refuses it on any other.
@@ -240,10 +229,15 @@ fn with_errno(action: u32, errno: Option<Val<'_>>, p: &P) -> Result<u32> {
     Ok(action | e)
 }
 
+/// The `i`th name of a list.
+pub fn nth(list: &str, i: usize) -> &str {
+    list.split(' ').nth(i).unwrap_or("?")
+}
+
 /// Index of `name` (after `prefix`) in `list`, or an error naming the value.
-fn name_in(list: &[&str], prefix: &[u8], name: &CStr, p: &P, why: &'static str) -> Result<usize> {
+fn name_in(list: &str, prefix: &[u8], name: &CStr, p: &P, why: &'static str) -> Result<usize> {
     let n = name.to_bytes();
-    n.strip_prefix(prefix).and_then(|n| list.iter().position(|x| x.as_bytes() == n)).ok_or_else(|| {
+    n.strip_prefix(prefix).and_then(|n| list.split(' ').position(|x| x.as_bytes() == n)).ok_or_else(|| {
         let mut e = p.err(why);
         e.path.s(b" ").s(n);
         e
