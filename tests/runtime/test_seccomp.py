@@ -6,7 +6,12 @@ with a direct reading of random profiles. The kernel: containers under real prof
 helper (seccomp_probe.c) making one raw syscall inside and printing its errno, status read from
 outside."""
 import codecs
+import fcntl
 import json
+import select
+import socket
+import threading
+import time
 import os
 import random
 import re
@@ -413,6 +418,9 @@ def test_podmans_default_profile(box, tmp_path):
       "args": [{"index": 0, "op": "SCMP_CMP_LIKE", "value": 1}]}]}, "linux.seccomp.syscalls[0].args[0].op: unknown operator"),
     ({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": [], "action": "SCMP_ACT_ERRNO"}]}, "linux.seccomp.syscalls[0].names"),
     ({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_NOTIFY"}]}, "linux.seccomp.listenerPath"),
+    ({"defaultAction": "SCMP_ACT_ALLOW", "listenerMetadata": "x"}, "linux.seccomp.listenerMetadata: must not be set without listenerPath"),
+    ({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}],
+      "listenerPath": "/nonexistent/listener.sock"}, "linux.seccomp.listenerPath) /nonexistent/listener.sock: No such file"),
 ])
 def test_profiles_mote_cannot_apply_exactly_are_refused(box, seccomp, field):
     b = box.bundle(["true"], linux={"seccomp": seccomp})
@@ -429,3 +437,85 @@ def test_seccomp_dump_is_readable(native, tmp_path):
     out = native("seccomp", "--bundle", str(b), check=0).stdout.splitlines()
     assert out[0] == "   0: ld arch" and out[-1].endswith(" instructions")
     assert any("ret ERRNO(1)" in l for l in out) and any("ret KILL_PROCESS" in l for l in out)
+
+
+# ---- SCMP_ACT_NOTIFY ----
+
+NOTIF_RECV, NOTIF_SEND = 0xC0502100, 0xC0182101  # SECCOMP_IOCTL_NOTIF_{RECV,SEND}
+
+
+class Listener:
+    """A seccomp agent on a unix socket: takes one state + descriptor, answers every notified
+    syscall with -errno (or never, with errno None), for at most `secs` seconds."""
+
+    def __init__(self, path, errno, secs=20):
+        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.srv.bind(path)
+        self.srv.listen(1)
+        self.srv.settimeout(secs)
+        self.errno, self.deadline, self.state, self.nrs = errno, time.monotonic() + secs, None, []
+        self.t = threading.Thread(target=self.serve, daemon=True)
+        self.t.start()
+
+    def serve(self):
+        try:
+            conn, _ = self.srv.accept()
+            msg, fds, _, _ = socket.recv_fds(conn, 65536, 1)
+            conn.close()
+            self.state = json.loads(msg)
+            fd = fds[0]
+            p = select.poll()
+            p.register(fd, select.POLLIN)
+            while self.errno is not None and time.monotonic() < self.deadline:
+                ev = p.poll(200)
+                if not ev:
+                    continue
+                if ev[0][1] & select.POLLHUP:  # every process under the filter is gone
+                    break
+                buf = bytearray(80)
+                fcntl.ioctl(fd, NOTIF_RECV, buf)
+                nid, _, _, nr = struct.unpack_from("<QIIi", buf)
+                self.nrs.append(nr)
+                fcntl.ioctl(fd, NOTIF_SEND, bytearray(struct.pack("<QqiI", nid, 0, -self.errno, 0)))
+            os.close(fd)
+        except (OSError, ValueError):  # no state: create gave up before sending one
+            pass
+
+    def close(self):
+        self.srv.close()
+        self.t.join(timeout=25)
+
+
+@pytest.mark.parametrize("nnp", [True, False])
+def test_notify_hands_the_descriptor_and_state_to_the_listener(box, tmp_path, nnp):
+    path = str(tmp_path / "agent.sock")
+    lst = Listener(path, errno=28)
+    try:
+        prof = allow_but({"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}, listenerPath=path, listenerMetadata="hello agent")
+        b = box.bundle(["seccomp_probe", str(NR["mkdir"]), "s:/dev/seccomp-probe"], process={"noNewPrivileges": nnp},
+                       linux={"seccomp": prof}, annotations={"org.example.k": "v"})
+        cid = box.new_id()
+        p = box("run", "--bundle", b, cid)
+        assert (p.returncode, p.stdout) == (0, "ret=-1 errno=28\n"), p.stderr  # the agent's answer
+    finally:
+        lst.close()
+    st = lst.state
+    assert st["fds"] == ["seccompFd"] and st["metadata"] == "hello agent" and st["pid"] > 0
+    assert st["state"]["id"] == cid and st["state"]["status"] == "creating" and st["state"]["pid"] == st["pid"]
+    assert st["state"]["bundle"] == b and st["state"]["annotations"] == {"org.example.k": "v"}
+    assert lst.nrs == [NR["mkdir"]]
+
+
+def test_notify_with_a_listener_that_never_answers_fails_create_in_time(box, tmp_path):
+    # sendto is what the process does right after its filter is on: it stops there for good.
+    path = str(tmp_path / "agent.sock")
+    lst = Listener(path, errno=None)
+    try:
+        prof = allow_but({"names": ["sendto", "sendmsg"], "action": "SCMP_ACT_NOTIFY"}, listenerPath=path)
+        b = box.bundle(["true"], linux={"seccomp": prof})
+        cid = box.new_id()
+        p = box("create", "--bundle", b, cid, timeout=25)
+        assert p.returncode == 1 and "not ready in time under its seccomp filter" in p.stderr, p.stderr
+        assert not os.path.exists(os.path.join(box.root, cid))
+    finally:
+        lst.close()

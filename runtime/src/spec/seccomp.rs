@@ -131,6 +131,9 @@ pub fn parse<'a>(v: Val<'a>, p: &P) -> Result<Seccomp<'a>> {
         return Err(p.key("defaultAction").err("missing"));
     }
     s.default_action = with_errno(s.default_action, default_errno, &p.key("defaultErrnoRet"))?;
+    if s.listener_metadata.is_some() && s.listener_path.is_none() {
+        return Err(p.key("listenerMetadata").err("must not be set without listenerPath"));
+    }
     if s.notifies() && s.listener_path.is_none() {
         return Err(p.key("listenerPath").err("SCMP_ACT_NOTIFY needs a listenerPath"));
     }
