@@ -95,8 +95,8 @@ def bpf(prog, audit, nr, args):
             pc += 1
         elif code == 0x05:
             pc += 1 + k
-        elif code in (0x15, 0x25, 0x35):
-            hit = a == k if code == 0x15 else a > k if code == 0x25 else a >= k
+        elif code in (0x15, 0x25, 0x35, 0x45):  # jeq, jgt, jge, jset (libseccomp's programs use it)
+            hit = a == k if code == 0x15 else a > k if code == 0x25 else a >= k if code == 0x35 else a & k != 0
             pc += 1 + (jt if hit else jf)
         elif code == 0x06:
             return k, n
@@ -401,6 +401,57 @@ def test_podmans_default_profile(box, tmp_path):
                                      "ret=-1 errno=22",  # netlink audit socket: the argument rule's EINVAL
                                      "ret=3 errno=0",  # a unix socket: allowed
                                      "Seccomp:\t2"], p.stdout
+
+
+def installed_filter(pid):
+    """The seccomp program of process `pid`, read back (PTRACE_SECCOMP_GET_FILTER)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+    libc.ptrace.restype = ctypes.c_long
+    assert libc.ptrace(16, pid, None, None) == 0, os.strerror(ctypes.get_errno())  # PTRACE_ATTACH
+    try:
+        os.waitpid(pid, 0x40000000)  # __WALL
+        n = libc.ptrace(0x420C, pid, 0, None)
+        assert n > 0, os.strerror(ctypes.get_errno())
+        buf = ctypes.create_string_buffer(8 * n)
+        assert libc.ptrace(0x420C, pid, 0, buf) == n
+        return list(struct.iter_unpack("<HBBI", buf.raw))
+    finally:
+        libc.ptrace(17, pid, None, None)  # PTRACE_DETACH
+
+
+def test_same_decisions_as_runc_with_libseccomp_on_podmans_profile(box, tmp_path):
+    """runc applies the profile through libseccomp: its installed program, read back, must decide
+    every syscall of every x86 ABI as mote's does."""
+    if not shutil.which("runc"):
+        pytest.fail("runc is missing: ./x setup installs it")
+    prof = podman_profile()
+    b = box.bundle(["sleep", "30"], linux={"seccomp": prof})
+    root, cid = str(tmp_path / "runc-root"), box.new_id()
+    run(["runc", "--root", root, "run", "-d", "--bundle", b, cid], check=0, capture_output=False,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        pid = json.loads(run(["runc", "--root", root, "state", cid], check=0).stdout)["pid"]
+        for _ in range(100):  # runc's init execs sleep once it is started
+            if open(f"/proc/{pid}/comm").read().strip() == "sleep":
+                break
+            time.sleep(0.05)
+        theirs = installed_filter(pid)
+    finally:
+        run(["runc", "--root", root, "delete", "--force", cid])
+    ours = program(box, prof, tmp_path)
+    rng, diffs = random.Random(3), []
+    for abi, audit, _ in FAMILIES["x86_64"]:
+        for name, nr in TABLE["x86_64"][abi].items():
+            for args in ([0] * 6, [16, 3, 9, 0, 0, 0], [8] * 6, [M32] * 6, [0x7E020000, 0, 0, 0, 0, 0],
+                         [rng.getrandbits(64) for _ in range(6)]):
+                if bpf(theirs, audit, nr, args)[0] != bpf(ours, audit, nr, args)[0]:
+                    diffs.append((abi, name, args))
+    assert not diffs, diffs[:10]
+    runs = {n: (bpf(theirs, 0xC000003E, NR[n], [0] * 6)[1], bpf(ours, 0xC000003E, NR[n], [0] * 6)[1]) for n in ("read", "futex", "openat")}
+    print(f"\nlibseccomp (runc): {len(theirs)} instructions, mote: {len(ours)}; run (libseccomp, mote): {runs}")
+    assert len(ours) < len(theirs)
 
 
 # ---- refused profiles ----
