@@ -397,11 +397,14 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     }
     // After READY no one waits for our messages (create has exited): an exec failure goes to
     // the container's stderr, as runc does, with a shell's exit code.
-    let e = match ctx.seccomp.filter(|_| nnp && !notify) {
-        Some(f) => super::seccomp::install(f, notify).err(),
-        None => None,
+    let installed = match ctx.seccomp.filter(|_| nnp && !notify) {
+        Some(f) => super::seccomp::install(f, false).map(drop),
+        None => Ok(()),
     };
-    let e = e.unwrap_or_else(|| process::exec(&mut exe, proc, ctx.preserve_fds));
+    let e = match installed {
+        Ok(()) => process::exec(&mut exe, proc, ctx.preserve_fds),
+        Err(e) => e,
+    };
     let mut b = Buf::<512>::new();
     b.s(b"mote: ");
     e.render(&mut b);

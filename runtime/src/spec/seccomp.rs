@@ -85,6 +85,7 @@ impl Seccomp<'_> {
 }
 
 /// Reads `linux.seccomp`.
+#[inline(never)]
 pub fn parse<'a>(v: Val<'a>, p: &P) -> Result<Seccomp<'a>> {
     let mut s = Seccomp {
         default_action: u32::MAX,
