@@ -403,6 +403,13 @@ fn number(table: usize, idx: u16) -> Option<u32> {
 /// Checks before anything is made that this kernel has every flag and action the profile uses
 /// (a filter that would fail to load fails create, not the container's first syscall).
 pub fn probe(s: &Seccomp<'_>) -> Result<()> {
+    // No seccomp(2) at all (a kernel without CONFIG_SECCOMP_FILTER; qemu-user, whose filter would
+    // see the host's syscall numbers anyway): nothing can be applied.
+    if let Err(e) = raw::seccomp_action_avail(sc::RET_ALLOW) {
+        let mut er = Error::sys("seccomp", "linux.seccomp", e);
+        er.detail = "filters cannot be installed here";
+        return Err(er);
+    }
     for (i, &bit) in sc::FLAG_BITS.iter().enumerate() {
         if s.flags & bit != 0 && raw::seccomp_probe_flags(bit) != Errno::FAULT {
             return Err(refused("flags", "SECCOMP_FILTER_FLAG_", sc::nth(sc::FLAGS, i)));
