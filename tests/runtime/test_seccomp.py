@@ -582,3 +582,13 @@ def test_notify_with_a_listener_that_never_answers_fails_create_in_time(box, tmp
         assert not os.path.exists(os.path.join(box.root, cid))
     finally:
         lst.close()
+
+
+@pytest.mark.parametrize("limit", [255 << 10, 160 << 10])
+def test_podmans_profile_under_a_tiny_memory_limit(box, limit):
+    # The filter is kernel memory charged to the container (installed after the cgroup join).
+    with open(box.argv()[0], "rb") as f:
+        f.read()
+    b = box.bundle(["true"], linux={"seccomp": podman_profile(), "resources": {"memory": {"limit": limit}}})
+    codes = [box("run", "--bundle", b, box.new_id()).returncode for _ in range(5)]
+    assert codes == [0] * 5, codes
