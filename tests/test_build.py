@@ -1,5 +1,6 @@
 """The foundation: six static binaries that run on their architecture and print their version."""
 import json
+import re
 import os
 import subprocess
 
@@ -71,6 +72,8 @@ def test_features_parses_and_is_truthful(arch):
     assert set(sc["supportedFlags"]) <= set(sc["knownFlags"])
     if arch == "x86_64":  # the host kernel, asked directly (qemu-user may not pass seccomp through)
         assert "SECCOMP_FILTER_FLAG_TSYNC" in sc["supportedFlags"]
+        kernel = tuple(int(x) for x in re.findall(r"\d+", os.uname().release)[:2])
+        assert ("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" in sc["supportedFlags"]) == (kernel >= (5, 19))
 
 
 @pytest.mark.parametrize("argv", [["--bogus"], ["frobnicate"], ["state", "--nope", "x"], ["kill"], ["create", "a/../b"]])

@@ -469,6 +469,8 @@ def test_same_decisions_as_runc_with_libseccomp_on_podmans_profile(box, tmp_path
       "args": [{"index": 0, "op": "SCMP_CMP_LIKE", "value": 1}]}]}, "linux.seccomp.syscalls[0].args[0].op: unknown operator"),
     ({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": [], "action": "SCMP_ACT_ERRNO"}]}, "linux.seccomp.syscalls[0].names"),
     ({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_NOTIFY"}]}, "linux.seccomp.listenerPath"),
+    ({"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]},
+     "linux.seccomp.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs an SCMP_ACT_NOTIFY action"),
     ({"defaultAction": "SCMP_ACT_ALLOW", "listenerMetadata": "x"}, "linux.seccomp.listenerMetadata: must not be set without listenerPath"),
     ({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}],
       "listenerPath": "/nonexistent/listener.sock"}, "linux.seccomp.listenerPath) /nonexistent/listener.sock: No such file"),
@@ -503,6 +505,10 @@ def test_seccomp_dump_is_readable(native, tmp_path):
 
 
 # ---- SCMP_ACT_NOTIFY ----
+
+def kernel():
+    return tuple(int(x) for x in re.findall(r"\d+", os.uname().release)[:2])
+
 
 NOTIF_RECV, NOTIF_SEND = 0xC0502100, 0xC0182101  # SECCOMP_IOCTL_NOTIF_{RECV,SEND}
 
@@ -555,6 +561,8 @@ def test_notify_hands_the_descriptor_and_state_to_the_listener(box, tmp_path, nn
     lst = Listener(path, errno=28)
     try:
         prof = allow_but({"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}, listenerPath=path, listenerMetadata="hello agent")
+        if not nnp:  # with flags: TSYNC next to a listener needs TSYNC_ESRCH, which mote adds
+            prof["flags"] = ["SECCOMP_FILTER_FLAG_TSYNC"] + (["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"] if kernel() >= (5, 19) else [])
         b = box.bundle(["seccomp_probe", str(NR["mkdir"]), "s:/dev/seccomp-probe"], process={"noNewPrivileges": nnp},
                        linux={"seccomp": prof}, annotations={"org.example.k": "v"})
         cid = box.new_id()

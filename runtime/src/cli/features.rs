@@ -79,7 +79,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let mut b = Buf::<256>::new();
     use crate::spec::seccomp as sc;
     for (i, &bit) in sc::FLAG_BITS.iter().enumerate() {
-        if mote_sys::raw::seccomp_probe_flags(bit) == mote_sys::raw::Errno::FAULT {
+        if crate::linux::seccomp::flag_supported(bit) {
             let name = sc::nth(sc::FLAGS, i);
             if !b.is_empty() {
                 b.s(b", ");

@@ -135,6 +135,9 @@ pub fn parse<'a>(v: Val<'a>, p: &P) -> Result<Seccomp<'a>> {
     if s.listener_metadata.is_some() && s.listener_path.is_none() {
         return Err(p.key("listenerMetadata").err("must not be set without listenerPath"));
     }
+    if s.flags & 32 != 0 && !s.notifies() {
+        return Err(p.key("flags").err("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs an SCMP_ACT_NOTIFY action"));
+    }
     if s.notifies() && s.listener_path.is_none() {
         return Err(p.key("listenerPath").err("SCMP_ACT_NOTIFY needs a listenerPath"));
     }

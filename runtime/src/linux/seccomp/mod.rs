@@ -7,7 +7,8 @@
 //! x86_64 the x32 ABI (numbers with __X32_SYSCALL_BIT) is one more range of the same search.
 //! Argument rules sit at the leaves: for one syscall its rules with arguments are tried in the
 //! profile's order (their args ANDed, each 64-bit comparison done on both 32-bit halves), then
-//! its rule without arguments, then the default action.
+//! its rule without arguments, then the default action. On the 32-bit ABIs (x86, arm), whose
+//! arguments are 32 bits wide, only the low halves are compared (as libseccomp does).
 //!
 //! The program is written backwards from its end, so every jump's target is already placed; a
 //! conditional jump (8-bit offset) too far from its target gets a copy of the target when it is
@@ -411,7 +412,7 @@ pub fn probe(s: &Seccomp<'_>) -> Result<()> {
         return Err(er);
     }
     for (i, &bit) in sc::FLAG_BITS.iter().enumerate() {
-        if s.flags & bit != 0 && raw::seccomp_probe_flags(bit) != Errno::FAULT {
+        if s.flags & bit != 0 && !flag_supported(bit) {
             return Err(refused("flags", "SECCOMP_FILTER_FLAG_", sc::nth(sc::FLAGS, i)));
         }
     }
@@ -422,13 +423,33 @@ pub fn probe(s: &Seccomp<'_>) -> Result<()> {
             return Err(refused("action", "SCMP_ACT_", sc::nth(sc::ACTIONS, i)));
         }
     }
-    if notify && raw::seccomp_probe_flags(FLAG_NEW_LISTENER) != Errno::FAULT {
+    if notify && raw::seccomp_probe_flags(install_flags(s.flags, true)) != Errno::FAULT {
         return Err(refused("action", "SCMP_ACT_", "NOTIFY"));
     }
     Ok(())
 }
 
+/// Whether this kernel has SECCOMP_FILTER_FLAG_* `bit` (asked as libseccomp asks: a NULL
+/// program gives EFAULT once the flags pass; WAIT_KILLABLE_RECV only passes with a listener).
+pub fn flag_supported(bit: u32) -> bool {
+    let with = if bit == FLAG_WAIT_KILLABLE_RECV { FLAG_NEW_LISTENER } else { 0 };
+    raw::seccomp_probe_flags(bit | with) == Errno::FAULT
+}
+
+const FLAG_WAIT_KILLABLE_RECV: u32 = 32;
+const FLAG_TSYNC: u32 = 1;
 const FLAG_NEW_LISTENER: u32 = 8;
+const FLAG_TSYNC_ESRCH: u32 = 16;
+
+/// The flags a filter goes on with: a listener needs NEW_LISTENER, and with TSYNC also
+/// TSYNC_ESRCH (the kernel refuses TSYNC's thread id return next to a listener descriptor).
+fn install_flags(flags: u32, notify: bool) -> u32 {
+    match (notify, flags & FLAG_TSYNC != 0) {
+        (false, _) => flags,
+        (true, false) => flags | FLAG_NEW_LISTENER,
+        (true, true) => flags | FLAG_NEW_LISTENER | FLAG_TSYNC_ESRCH,
+    }
+}
 
 #[cold]
 fn refused(field: &str, prefix: &str, name: &str) -> Error {
@@ -440,8 +461,7 @@ fn refused(field: &str, prefix: &str, name: &str) -> Error {
 /// Installs a compiled program on this process (no_new_privs or CAP_SYS_ADMIN needed, as the
 /// kernel requires); returns the notification listener when the profile uses SCMP_ACT_NOTIFY.
 pub fn install(p: &Program, notify: bool) -> Result<Option<OwnedFd>> {
-    let flags = p.flags | if notify { FLAG_NEW_LISTENER } else { 0 };
-    raw::seccomp_filter(flags, p.insns(), notify).map_err(|e| Error::sys("seccomp", "linux.seccomp", e))
+    raw::seccomp_filter(install_flags(p.flags, notify), p.insns(), notify).map_err(|e| Error::sys("seccomp", "linux.seccomp", e))
 }
 
 /// Compiles and installs `s`: what `exec` and create's child call, with the process's no_new_privs
