@@ -8,7 +8,7 @@
 //! Argument rules sit at the leaves: for one syscall its rules with arguments are tried in the
 //! profile's order (their args ANDed, each 64-bit comparison done on both 32-bit halves), then
 //! its rule without arguments, then the default action. On the 32-bit ABIs (x86, arm), whose
-//! arguments are 32 bits wide, only the low halves are compared (as libseccomp does).
+//! arguments are 32 bits wide, and on x32, only the low halves are compared (as libseccomp does).
 //!
 //! The program is written backwards from its end, so every jump's target is already placed; a
 //! conditional jump (8-bit offset) too far from its target gets a copy of the target when it is
@@ -54,7 +54,7 @@ struct Abi {
 const ABIS: &[Abi] = &[
     Abi { table: 0, scmp: 1, audit: 0xC000_003E, wide: true },
     Abi { table: 1, scmp: 0, audit: 0x4000_0003, wide: false },
-    Abi { table: 2, scmp: 2, audit: 0xC000_003E, wide: true },
+    Abi { table: 2, scmp: 2, audit: 0xC000_003E, wide: false },
 ];
 #[cfg(target_arch = "aarch64")]
 const ABIS: &[Abi] = &[
@@ -72,13 +72,16 @@ const X32_SCMP: usize = 2;
 pub struct Program {
     ins: [u64; MAX],
     len: usize,
+    /// Argument-rule blocks already placed (rules, plain action, 64-bit) -> where: another
+    /// syscall or ABI with the same rules jumps to the same code.
+    blocks: heapless::Vec<([u64; 4], Option<u32>, bool, Label), 64>,
     /// SECCOMP_FILTER_FLAG_* to install it with.
     pub flags: u32,
 }
 
 impl Program {
     pub fn new() -> Program {
-        Program { ins: [0; MAX], len: 0, flags: 0 }
+        Program { ins: [0; MAX], len: 0, blocks: heapless::Vec::new(), flags: 0 }
     }
     pub fn insns(&self) -> &[u64] {
         &self.ins[MAX - self.len..]
@@ -187,6 +190,7 @@ enum Then {
 pub fn compile(s: &Seccomp<'_>, out: &mut Program) -> Result<()> {
     const _: () = assert!(crate::spec::limits::SECCOMP_RULES <= 256);
     out.len = 0;
+    out.blocks.clear();
     out.flags = s.flags;
     // Each name's index in the tables, once for all ABIs (u16::MAX: unknown, skipped).
     let mut idx = [u16::MAX; crate::spec::limits::SECCOMP_NAMES];
@@ -302,7 +306,17 @@ fn search(s: &Seccomp<'_>, entries: &[Entry], ranges: &[(u32, Then)], wide: bool
     if let [(_, t)] = ranges {
         return match *t {
             Then::Ret(a) => out.ret(a),
-            Then::Rules(e) => rules(s, &entries[e], wide, out),
+            // x32 numbers share x86_64's search; their arguments are 32-bit, as libseccomp has them.
+            Then::Rules(e) => {
+                let e = &entries[e];
+                let wide = wide && !(cfg!(target_arch = "x86_64") && e.nr & X32_BIT != 0);
+                if let Some(b) = out.blocks.iter().find(|b| (b.0, b.1, b.2) == (e.cond, e.plain, wide)) {
+                    return Ok(b.3);
+                }
+                let l = rules(s, e, wide, out)?;
+                let _ = out.blocks.push((e.cond, e.plain, wide, l)); // when full: no sharing, same code
+                Ok(l)
+            }
         };
     }
     let mid = ranges.len() / 2;
@@ -339,7 +353,9 @@ fn cond(a: &Arg, t: Label, f: Label, wide: bool, out: &mut Program) -> Result<La
         op => (op, t, f),
     };
     if op == sc::OP_MASKED_EQ {
-        let (wlo, whi) = (a.value_two as u32, (a.value_two >> 32) as u32);
+        // The wanted value is masked too, as libseccomp does: bits outside the mask never count.
+        let want = a.value_two & a.value;
+        let (wlo, whi) = (want as u32, (want >> 32) as u32);
         let lo = masked(lo_off, vlo, wlo, t, f, out)?;
         return if wide { masked(lo_off + 4, vhi, whi, lo, f, out) } else { Ok(lo) };
     }
