@@ -27,8 +27,12 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let mut prog = Program::new();
     seccomp::compile(sc, &mut prog)?;
     if p.has("raw") {
-        for w in prog.insns() {
-            io::out(&w.to_le_bytes());
+        for chunk in prog.insns().chunks(64) {
+            let mut b = [0u8; 512];
+            for (i, w) in chunk.iter().enumerate() {
+                b[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+            }
+            io::out(&b[..chunk.len() * 8]);
         }
         return Ok(0);
     }
