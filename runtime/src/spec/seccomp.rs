@@ -132,6 +132,11 @@ pub fn parse<'a>(v: Val<'a>, p: &P) -> Result<Seccomp<'a>> {
         return Err(p.key("defaultAction").err("missing"));
     }
     s.default_action = with_errno(s.default_action, default_errno, &p.key("defaultErrnoRet"))?;
+    if s.default_action == RET_USER_NOTIF {
+        // Every syscall, the runtime's own hand-over of the descriptor included, would wait on
+        // the listener (libseccomp refuses it too).
+        return Err(p.key("defaultAction").err("SCMP_ACT_NOTIFY cannot be the default action"));
+    }
     if s.listener_metadata.is_some() && s.listener_path.is_none() {
         return Err(p.key("listenerMetadata").err("must not be set without listenerPath"));
     }
