@@ -3,12 +3,14 @@
 //! The program: the audit architecture first (the ABIs of this target the profile lists, the
 //! native one always), then per ABI a balanced binary search over the syscall number: the numbers
 //! are cut into ranges that share one outcome (gaps take the default action, neighbours with the
-//! same action merge), so a lookup runs about log2(ranges) jumps whatever the profile's size. On
-//! x86_64 the x32 ABI (numbers with __X32_SYSCALL_BIT) is one more range of the same search.
-//! Argument rules sit at the leaves: for one syscall its rules with arguments are tried in the
-//! profile's order (their args ANDed, each 64-bit comparison done on both 32-bit halves), then
-//! its rule without arguments, then the default action. On the 32-bit ABIs (x86, arm), whose
-//! arguments are 32 bits wide, and on x32, only the low halves are compared (as libseccomp does).
+//! same action merge; one number alone between two equal ranges is one jeq), so a lookup runs
+//! about log2(ranges) jumps whatever the profile's size. On x86_64 the x32 ABI (numbers with
+//! __X32_SYSCALL_BIT) is one more range of the same search. Argument rules sit at the leaves: for
+//! one syscall its rules with arguments are tried in the profile's order (their args ANDed, each
+//! 64-bit comparison done on both 32-bit halves), then its rule without arguments, then the
+//! default action; syscalls (and ABIs) with the same rules share one block. On the 32-bit ABIs
+//! (x86, arm) and on x32, only the low halves are compared, and MASKED_EQ masks the wanted value
+//! too, as libseccomp does (the tests compare with runc's libseccomp program).
 //!
 //! The program is written backwards from its end, so every jump's target is already placed; a
 //! conditional jump (8-bit offset) too far from its target gets a copy of the target when it is
@@ -318,6 +320,14 @@ fn search(s: &Seccomp<'_>, entries: &[Entry], ranges: &[(u32, Then)], wide: bool
                 Ok(l)
             }
         };
+    }
+    // One number between two ranges with the same outcome: one jeq instead of two jge.
+    if let [(_, outer), (n, _), (end, outer2)] = *ranges {
+        if outer == outer2 && end == n + 1 {
+            let hit = search(s, entries, &ranges[1..2], wide, out)?;
+            let miss = search(s, entries, &ranges[..1], wide, out)?;
+            return out.jump(JEQ, n, hit, miss);
+        }
     }
     let mid = ranges.len() / 2;
     let hi = search(s, entries, &ranges[mid..], wide, out)?;
