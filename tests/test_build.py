@@ -1,5 +1,6 @@
 """The foundation: six static binaries that run on their architecture and print their version."""
 import json
+import re
 import os
 import subprocess
 
@@ -62,7 +63,17 @@ def test_features_parses_and_is_truthful(arch):
     assert f["ociVersionMax"] == "1.2.0"
     assert "CAP_SYS_ADMIN" in f["linux"]["capabilities"]
     assert set(f["linux"]["namespaces"]) == {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"}
-    assert f["linux"]["seccomp"]["enabled"] is False  # not implemented yet: say so
+    sc = f["linux"]["seccomp"]
+    assert sc["enabled"] is True
+    assert set(sc["operators"]) == {"SCMP_CMP_" + o for o in ("NE", "LT", "LE", "EQ", "GE", "GT", "MASKED_EQ")}
+    assert "SCMP_ACT_NOTIFY" in sc["actions"] and "SCMP_ACT_KILL_PROCESS" in sc["actions"]
+    native = {"x86_64": "SCMP_ARCH_X86_64", "aarch64": "SCMP_ARCH_AARCH64", "riscv64": "SCMP_ARCH_RISCV64"}[arch]
+    assert native in sc["archs"]
+    assert set(sc["supportedFlags"]) <= set(sc["knownFlags"])
+    if arch == "x86_64":  # the host kernel, asked directly (qemu-user may not pass seccomp through)
+        assert "SECCOMP_FILTER_FLAG_TSYNC" in sc["supportedFlags"]
+        kernel = tuple(int(x) for x in re.findall(r"\d+", os.uname().release)[:2])
+        assert ("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" in sc["supportedFlags"]) == (kernel >= (5, 19))
 
 
 @pytest.mark.parametrize("argv", [["--bogus"], ["frobnicate"], ["state", "--nope", "x"], ["kill"], ["create", "a/../b"]])

@@ -244,3 +244,32 @@ pub fn bpf_attach_device_program(cgroup: BorrowedFd<'_>, prog: BorrowedFd<'_>) -
     // SAFETY: attr is a valid bpf_attr for BPF_PROG_ATTACH; the kernel only reads it.
     ret(unsafe { syscall(g::__NR_bpf, 8, attr.as_ptr() as usize, core::mem::size_of_val(&attr), 0, 0, 0) }).map(drop)
 }
+
+/// struct sock_fprog: a classic BPF program for seccomp(2).
+#[repr(C)]
+struct SockFprog {
+    len: u16,
+    filter: *const u64,
+}
+
+/// seccomp(SECCOMP_SET_MODE_FILTER, flags, prog) (`prog`: struct sock_filter as u64 each);
+/// with `listener` (flags carry NEW_LISTENER) returns the notification descriptor.
+pub fn seccomp_filter(flags: u32, prog: &[u64], listener: bool) -> Result<Option<rustix::fd::OwnedFd>, Errno> {
+    let fprog = SockFprog { len: prog.len() as u16, filter: prog.as_ptr() };
+    // SAFETY: fprog points to prog's instructions for the whole call; the kernel copies them.
+    let r = ret(unsafe { syscall(g::__NR_seccomp, 1, flags as usize, &fprog as *const SockFprog as usize, 0, 0, 0) })?;
+    // SAFETY: with SECCOMP_FILTER_FLAG_NEW_LISTENER the kernel returns a new descriptor, ours alone.
+    Ok(listener.then(|| unsafe { <rustix::fd::OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(r as i32) }))
+}
+
+/// seccomp(SECCOMP_SET_MODE_FILTER, flags, NULL): EFAULT when this kernel knows `flags`, EINVAL if not.
+pub fn seccomp_probe_flags(flags: u32) -> Errno {
+    // SAFETY: a NULL program is never read: the kernel checks the flags, then fails on the pointer.
+    ret(unsafe { syscall(g::__NR_seccomp, 1, flags as usize, 0, 0, 0, 0) }).err().unwrap_or(Errno::INVAL)
+}
+
+/// seccomp(SECCOMP_GET_ACTION_AVAIL): whether this kernel has SECCOMP_RET_* `action`.
+pub fn seccomp_action_avail(action: u32) -> Result<(), Errno> {
+    // SAFETY: the kernel only reads the u32 at &action.
+    ret(unsafe { syscall(g::__NR_seccomp, 2, 0, &action as *const u32 as usize, 0, 0, 0) }).map(drop)
+}

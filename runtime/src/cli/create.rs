@@ -8,7 +8,7 @@ use core::ffi::CStr;
 
 use mote_sys::io::{self, Buf};
 use mote_sys::raw;
-use mote_sys::rustix::fd::AsFd;
+use mote_sys::rustix::fd::{AsFd, BorrowedFd};
 use mote_sys::rustix::fs::{self, FileType, Mode, OFlags, CWD};
 use mote_sys::rustix::process;
 use mote_sys::Args;
@@ -17,6 +17,7 @@ use super::{flag, parse, Flag, Global, Parsed};
 use crate::cgroup::{self, CgPath};
 use crate::error::{Ctx, Error, Result};
 use crate::json;
+use crate::linux::seccomp;
 use crate::linux::spawn::{self, Setup};
 use crate::log;
 use crate::spec::{self, limits, Spec};
@@ -69,10 +70,14 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
     if proc.args.is_empty() {
         return Err(Error::msg("config.json:", "process.args", "must not be empty"));
     }
-    // Not implemented yet, and too important to drop silently.
-    if spec.linux.seccomp.is_some() {
-        log::warn(g, b"linux.seccomp is not supported yet: the container runs without its seccomp profile");
+    // The seccomp program is built and the kernel's support checked before anything is made.
+    let mut filter = seccomp::Program::new();
+    if let Some(sc) = &spec.linux.seccomp {
+        seccomp::compile(sc, &mut filter)?;
+        seccomp::probe(sc)?;
     }
+    let filter = spec.linux.seccomp.as_ref().map(|_| &filter);
+    // Not implemented yet, and too important to drop silently.
     if spec.has_hooks {
         log::warn(g, b"hooks are not supported yet: they are not run");
     }
@@ -108,7 +113,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
         let _ = dir.remove();
         return Err(e);
     }
-    match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds + listen, relay_exit) {
+    match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds + listen, relay_exit, filter) {
         Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, cgroup: cg }),
         Err(e) => {
             let _ = cgroup::destroy(cg.as_bytes());
@@ -119,7 +124,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
 }
 
 #[allow(clippy::too_many_arguments)]
-fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, preserve_fds: u32, relay_exit: bool) -> Result<spawn::Child> {
+fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, preserve_fds: u32, relay_exit: bool, filter: Option<&seccomp::Program>) -> Result<spawn::Child> {
     write_state(dir, spec, id, 0, 0, bundle, rootfs, cg)?;
     let mut fifo = Buf::<{ limits::PATH }>::new();
     fifo.s(dir.path.as_bytes()).c(b'/').s(FIFO.to_bytes());
@@ -135,6 +140,27 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
         Some(s) => Some(crate::linux::console::connect(s)?),
         None => None,
     };
+    // SCMP_ACT_NOTIFY: the listener is connected now (a missing one fails create at once); the
+    // child's notification descriptor goes to it with the container process state.
+    let listener = match spec.linux.seccomp.as_ref().filter(|s| s.notifies()) {
+        Some(sc) => Some(seccomp::connect_listener(sc.listener_path.unwrap_or(c""))?),
+        None => None,
+    };
+    let notifying = listener.is_some();
+    let conn = core::cell::Cell::new(listener);
+    let hand = |pid: u32, fd: BorrowedFd<'_>| -> Result<()> {
+        let Some(c) = conn.take() else { return Ok(()) };
+        let mut st = Buf::<{ limits::STATE }>::new();
+        st.s(br#"{"ociVersion":"#).json(spec.oci_version).s(br#","fds":["seccompFd"],"pid":"#).u(pid as u64);
+        if let Some(m) = spec.linux.seccomp.as_ref().and_then(|s| s.listener_metadata) {
+            st.s(br#","metadata":"#).json(m.to_bytes());
+        }
+        st.s(br#","state":{"ociVersion":"#).json(spec.oci_version).s(br#","id":"#).json(id);
+        st.s(br#","status":"creating","pid":"#).u(pid as u64).s(br#","bundle":"#).json(bundle.as_bytes());
+        annotations(&mut st, spec);
+        st.s(b"}}");
+        seccomp::to_listener(c, fd, st.as_bytes())
+    };
     let mut keyring = Buf::<{ limits::ID + 8 }>::new();
     keyring.s(b"_ses.").s(id);
     let ctx = Setup {
@@ -147,6 +173,8 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
         cgroup: cg.as_bytes(),
         relay_exit,
         keyring: if p.has("no-new-keyring") { None } else { Some(keyring.cstr()) },
+        seccomp: filter,
+        seccomp_listener: if notifying { Some(&hand) } else { None },
     };
     let child = spawn::spawn(&ctx)?;
     if let Err(e) = dir.lock_fresh() {
@@ -171,14 +199,9 @@ fn write_state(dir: &Dir, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bund
     st.s(br#","starttime":"#).u(start).s(br#","bundle":"#).json(bundle.as_bytes()).s(br#","rootfs":"#).json(rootfs.as_bytes());
     st.s(br#","created":""#);
     log::rfc3339(&mut st);
-    st.s(br#"","cgroup":"#).json(cg.as_bytes()).s(br#","annotations":{"#);
-    for (i, (k, v)) in spec.annotations.iter().enumerate() {
-        if i > 0 {
-            st.c(b',');
-        }
-        st.json(k.to_bytes()).c(b':').json(v.to_bytes());
-    }
-    st.s(b"}}");
+    st.s(br#"","cgroup":"#).json(cg.as_bytes());
+    annotations(&mut st, spec);
+    st.c(b'}');
     if st.overflowed() {
         let mut e = Error::msg("write state", dir.path.as_bytes(), "");
         e.path.s(b": larger than ").u(limits::STATE as u64).s(b" bytes (annotations?)");
@@ -187,8 +210,20 @@ fn write_state(dir: &Dir, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bund
     dir.write(st.as_bytes())
 }
 
+/// `,"annotations":{...}` of a state document.
+fn annotations(st: &mut Buf<{ limits::STATE }>, spec: &Spec<'_>) {
+    st.s(br#","annotations":{"#);
+    for (i, (k, v)) in spec.annotations.iter().enumerate() {
+        if i > 0 {
+            st.c(b',');
+        }
+        st.json(k.to_bytes()).c(b':').json(v.to_bytes());
+    }
+    st.c(b'}');
+}
+
 /// Reads and prepares config.json; returns (document, root offset).
-fn read_config<'b>(cfg: &CStr, bundle: &Buf<{ limits::PATH }>, buf: &'b mut [u8]) -> Result<(&'b [u8], usize)> {
+pub fn read_config<'b>(cfg: &CStr, bundle: &Buf<{ limits::PATH }>, buf: &'b mut [u8]) -> Result<(&'b [u8], usize)> {
     let mut shown = Buf::<{ limits::PATH }>::new();
     if cfg.to_bytes().first() != Some(&b'/') {
         shown.s(bundle.as_bytes()).c(b'/');

@@ -1,11 +1,13 @@
 //! `mote features`: the OCI features document, truthful about this build.
 
-use mote_sys::io;
+use mote_sys::io::{self, Buf};
 use mote_sys::Args;
 
 use super::{parse, Global};
 use crate::error::Result;
 
+// In three parts around what is only known at build or run time: this target's architectures and
+// the kernel's seccomp flags.
 const FEATURES: &str = r#"{
   "ociVersionMin": "1.0.0",
   "ociVersionMax": "1.2.0",
@@ -30,7 +32,24 @@ const FEATURES: &str = r#"{
       "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"
     ],
     "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": false },
-    "seccomp": { "enabled": false },
+    "seccomp": {
+      "enabled": true,
+      "actions": [
+        "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+        "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"
+      ],
+      "operators": [
+        "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"
+      ],
+      "archs": ["#;
+const FEATURES_MID: &str = r#"],
+      "knownFlags": [
+        "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"
+      ],
+      "supportedFlags": ["#;
+const FEATURES_TAIL: &str = r#"]
+    },
     "apparmor": { "enabled": false },
     "selinux": { "enabled": false },
     "intelRdt": { "enabled": false },
@@ -42,8 +61,33 @@ const FEATURES: &str = r#"{
 }
 "#;
 
+/// The architectures whose syscalls a filter sees on this target (other names in a profile are
+/// accepted: their syscalls never reach this kernel).
+#[cfg(target_arch = "x86_64")]
+const ARCHS: &str = r#""SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32""#;
+#[cfg(target_arch = "aarch64")]
+const ARCHS: &str = r#""SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM""#;
+#[cfg(target_arch = "riscv64")]
+const ARCHS: &str = r#""SCMP_ARCH_RISCV64""#;
+
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     parse(a, from, "features", &[], g, usize::MAX)?;
     io::out(FEATURES.as_bytes());
+    io::out(ARCHS.as_bytes());
+    io::out(FEATURES_MID.as_bytes());
+    // The flags this kernel has (asked, as libseccomp asks).
+    let mut b = Buf::<256>::new();
+    use crate::spec::seccomp as sc;
+    for (i, &bit) in sc::FLAG_BITS.iter().enumerate() {
+        if crate::linux::seccomp::flag_supported(bit) {
+            let name = sc::nth(sc::FLAGS, i);
+            if !b.is_empty() {
+                b.s(b", ");
+            }
+            b.s(b"\"SECCOMP_FILTER_FLAG_").s(name).c(b'"');
+        }
+    }
+    io::out(b.as_bytes());
+    io::out(FEATURES_TAIL.as_bytes());
     Ok(0)
 }

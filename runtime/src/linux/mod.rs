@@ -5,4 +5,5 @@ pub mod console;
 pub mod process;
 pub mod resolve;
 pub mod rootfs;
+pub mod seccomp;
 pub mod spawn;

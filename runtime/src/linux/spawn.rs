@@ -38,6 +38,11 @@ pub struct Setup<'a> {
     pub relay_exit: bool,
     /// A session keyring of its own (runc's default; --no-new-keyring keeps the caller's).
     pub keyring: Option<&'a CStr>,
+    /// The compiled linux.seccomp, installed as late as the kernel allows (see setup_inner).
+    pub seccomp: Option<&'a super::seccomp::Program>,
+    /// With SCMP_ACT_NOTIFY: hands the notification descriptor of the process `pid` to the
+    /// listener (create connected it and knows the state to send).
+    pub seccomp_listener: Option<&'a dyn Fn(u32, BorrowedFd<'_>) -> Result<()>>,
 }
 
 // Message tags.
@@ -48,6 +53,7 @@ const PID: u32 = 4;
 const READY: u32 = 5;
 const JOIN: u32 = 7;
 const ERROR: u32 = 6;
+const SECCOMP_FD: u32 = 8;
 
 /// Message size: tag, value, and room for a rendered error.
 const MSG: usize = 8 + crate::error::PATH_MAX_MSG + 200;
@@ -174,9 +180,13 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<Child> {
     send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
     let mut init = first;
     loop {
-        let m = match recv(sock).ctx("sync", "container init")? {
-            Some(m) => m,
-            None => return Err(Error::msg("container init", "", "exited before it was ready")),
+        let m = match recv(sock) {
+            Ok(Some(m)) => m,
+            Ok(None) => return Err(Error::msg("container init", "", "exited before it was ready")),
+            Err(Errno::AGAIN) => {
+                return Err(Error::msg("container init", "", "not ready in time under its seccomp filter (a notified syscall the listener does not answer?)"))
+            }
+            Err(e) => return Err(Error::sys("sync", "container init", e)),
         };
         match m.tag() {
             USERNS => {
@@ -198,6 +208,18 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<Child> {
                 // container's own runs: the limits hold for all it does, and the kernel memory
                 // of namespaces and mounts is not charged to a 250K container.
                 crate::cgroup::join(ctx.cgroup, init)?;
+                if ctx.seccomp_listener.is_some() {
+                    // From here the process may stop in a notified syscall nobody answers.
+                    let t = core::time::Duration::from_secs(super::seccomp::NOTIFY_WAIT_SECS);
+                    net::sockopt::set_socket_timeout(sock, net::sockopt::Timeout::Recv, Some(t)).ctx("sync", "timeout")?;
+                }
+                send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
+            }
+            SECCOMP_FD => {
+                let fd = super::seccomp::recv_fd(sock.as_fd()).ctx("sync", "seccomp notification descriptor")?;
+                if let Some(hand) = ctx.seccomp_listener {
+                    hand(init, fd.as_fd())?;
+                }
                 send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
             }
             READY => return Ok(Child { pid: init, waiter: if ctx.relay_exit { first } else { init } }),
@@ -345,11 +367,22 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     let mut exe = Buf::<{ limits::PATH }>::new();
     process::find_exec(proc, &mut exe)?;
     process::stdio_owner(proc.uid, proc.gid);
+    // seccomp needs no_new_privs or CAP_SYS_ADMIN: without no_new_privs the filter goes on while
+    // we still hold the capability (runc's order), else just before exec.
+    // A filter that notifies goes on before READY in any case: create hands its descriptor on.
+    let notify = spec.linux.seccomp.as_ref().is_some_and(|s| s.notifies());
+    let nnp = proc.no_new_privileges;
+    if let Some(f) = ctx.seccomp.filter(|_| !nnp) {
+        hand_over(sock, super::seccomp::install(f, notify)?)?;
+    }
     process::user_and_caps(proc)?;
     match mote_sys::rustix::process::chdir(proc.cwd) {
         Ok(()) => {}
         Err(_) if early_cwd.is_ok() => {}
         Err(e) => return Err(Error::sys("chdir", proc.cwd.to_bytes(), e)),
+    }
+    if let Some(f) = ctx.seccomp.filter(|_| nnp && notify) {
+        hand_over(sock, super::seccomp::install(f, notify)?)?;
     }
 
     // 7. Ready; wait for start (one byte through the fifo), then become the container process.
@@ -364,13 +397,29 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     }
     // After READY no one waits for our messages (create has exited): an exec failure goes to
     // the container's stderr, as runc does, with a shell's exit code.
-    let e = process::exec(&mut exe, proc, ctx.preserve_fds);
+    let installed = match ctx.seccomp.filter(|_| nnp && !notify) {
+        Some(f) => super::seccomp::install(f, false).map(drop),
+        None => Ok(()),
+    };
+    let e = match installed {
+        Ok(()) => process::exec(&mut exe, proc, ctx.preserve_fds),
+        Err(e) => e,
+    };
     let mut b = Buf::<512>::new();
     b.s(b"mote: ");
     e.render(&mut b);
     b.c(b'\n');
     mote_sys::io::err(b.as_bytes());
     raw::exit(127)
+}
+
+/// Sends the seccomp notification descriptor (if any) to the parent, which passes it to the
+/// listener; ours is closed once it has (the container's process must not hold it).
+fn hand_over(sock: &OwnedFd, fd: Option<OwnedFd>) -> Result<()> {
+    let Some(fd) = fd else { return Ok(()) };
+    send(sock, &Msg::new(SECCOMP_FD, 0)).ctx("sync", "parent")?;
+    super::seccomp::send_fd(sock.as_fd(), fd.as_fd(), b"fd").ctx("sync", "seccomp notification descriptor")?;
+    wait_go(sock)
 }
 
 /// Writes to the stack below us, page by page, before joining the cgroup. The child runs on a

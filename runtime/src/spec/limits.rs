@@ -17,6 +17,10 @@ pub const RLIMITS: usize = 16;
 pub const DEVICES: usize = 128;
 pub const SYSCTLS: usize = 64;
 pub const ANNOTATIONS: usize = 64;
+/// linux.seccomp.syscalls entries, and names over all of them (podman's and Docker's default
+/// profiles: ~60 rules, ~450 names).
+pub const SECCOMP_RULES: usize = 256;
+pub const SECCOMP_NAMES: usize = 2048;
 /// Longest path the runtime builds itself (state dir, PATH lookup, /proc paths).
 pub const PATH: usize = 4096;
 /// Longest container id (runc allows any length; 1024 keeps state paths sane).

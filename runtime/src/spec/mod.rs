@@ -1,8 +1,9 @@
 //! config.json -> borrowed, bounded structs. Strings point into the config buffer (see json.rs),
 //! already NUL-terminated. Every wrong type or value is an error naming its JSON path.
-//! `linux.resources` and `linux.seccomp` stay as JSON values: their modules read them.
+//! `linux.resources` stays a JSON value: its module reads it.
 
 pub mod limits;
+pub mod seccomp;
 
 use core::ffi::CStr;
 
@@ -209,7 +210,7 @@ pub struct Linux<'a> {
     pub devices: Vec<Device<'a>, { limits::DEVICES }>,
     pub cgroups_path: Option<&'a CStr>,
     pub resources: Option<Val<'a>>,
-    pub seccomp: Option<Val<'a>>,
+    pub seccomp: Option<seccomp::Seccomp<'a>>,
     pub rootfs_propagation: Option<&'a CStr>,
     pub masked_paths: Vec<&'a CStr, { limits::MASKED_PATHS }>,
     pub readonly_paths: Vec<&'a CStr, { limits::READONLY_PATHS }>,
@@ -488,10 +489,7 @@ fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
                 obj(v, &p.key("resources"))?;
                 l.resources = Some(v);
             }
-            b"seccomp" => {
-                obj(v, &p.key("seccomp"))?;
-                l.seccomp = Some(v);
-            }
+            b"seccomp" => l.seccomp = Some(seccomp::parse(v, &p.key("seccomp"))?),
             b"rootfsPropagation" => {
                 let pp = p.key("rootfsPropagation");
                 let s = str(v, &pp)?;

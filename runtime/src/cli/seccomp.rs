@@ -1,0 +1,44 @@
+//! `mote seccomp [--bundle DIR] [--config F] [--raw]`: the bundle's linux.seccomp compiled as
+//! create compiles it, printed one instruction a line with the count last, or with --raw as the
+//! struct sock_filter bytes the kernel is given.
+
+use mote_sys::io::{self, Buf};
+use mote_sys::rustix::process;
+use mote_sys::Args;
+
+use super::{flag, parse, Flag, Global};
+use crate::error::{Ctx, Error, Result};
+use crate::linux::seccomp::{self, Program};
+use crate::spec::{self, limits};
+
+pub const FLAGS: &[Flag] = &[flag("bundle", b'b', true), flag("config", 0, true), flag("raw", 0, false)];
+
+pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
+    let p = parse(a, from, "seccomp", FLAGS, g, usize::MAX)?;
+    let bundle = p.get("bundle").unwrap_or(c".");
+    process::chdir(bundle).ctx("bundle", bundle.to_bytes())?;
+    let mut bundle_abs = Buf::<{ limits::PATH }>::new();
+    super::create::cwd(&mut bundle_abs)?;
+    let cfg = p.get("config").unwrap_or(c"config.json");
+    let buf = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("config", cfg.to_bytes(), "read twice"))?;
+    let doc = super::create::read_config(cfg, &bundle_abs, buf)?;
+    let spec = spec::parse(doc.0, doc.1)?;
+    let sc = spec.linux.seccomp.as_ref().ok_or_else(|| Error::msg("config.json:", "linux.seccomp", "missing"))?;
+    let mut prog = Program::new();
+    seccomp::compile(sc, &mut prog)?;
+    if p.has("raw") {
+        for chunk in prog.insns().chunks(64) {
+            let mut b = [0u8; 512];
+            for (i, w) in chunk.iter().enumerate() {
+                b[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+            }
+            io::out(&b[..chunk.len() * 8]);
+        }
+        return Ok(0);
+    }
+    seccomp::dump(&prog, &mut |l| io::out(l));
+    let mut b = Buf::<64>::new();
+    b.u(prog.insns().len() as u64).s(b" instructions\n");
+    io::out(b.as_bytes());
+    Ok(0)
+}
