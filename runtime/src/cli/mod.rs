@@ -13,6 +13,7 @@ pub mod ps;
 pub mod run;
 pub mod seccomp;
 pub mod spec;
+pub mod spec_json;
 pub mod start;
 pub mod state;
 pub mod update;

@@ -1,0 +1,333 @@
+//! config.json for the bundle: mote's default spec (the one `mote spec` writes) with the
+//! process taken from the image config as the image spec's conversion document says:
+//! Entrypoint+Cmd to args, Env merged over the defaults, WorkingDir to cwd, User resolved in
+//! the rootfs's /etc/passwd and /etc/group, Labels and StopSignal to annotations.
+
+use core::ffi::CStr;
+
+use heapless::Vec;
+use mote_sys::io::{write_all, Buf};
+use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use mote_sys::rustix::fs::{self, Mode, OFlags};
+use mote_sys::rustix::io::{read, Errno};
+
+use crate::error::{Ctx, Error, Result};
+use crate::json::{self, Kind, Val};
+use crate::layout::field;
+use crate::resolve;
+use crate::spec_json::{GID5, HEAD, MIDDLE, SYS_ROOT, TAIL};
+
+/// Supplementary groups taken from /etc/group at most.
+const GROUPS: usize = 64;
+
+/// Output through a fixed buffer.
+struct Out<'a> {
+    fd: BorrowedFd<'a>,
+    b: Buf<4096>,
+}
+
+impl Out<'_> {
+    fn s(&mut self, s: impl AsRef<[u8]>) -> Result<&mut Self> {
+        let s = s.as_ref();
+        if self.b.len() + s.len() + 8 > 4096 {
+            self.flush()?;
+        }
+        if s.len() + 8 > 4096 {
+            write_all(self.fd, s).ctx("write", b"config.json")?;
+        } else {
+            self.b.s(s);
+        }
+        Ok(self)
+    }
+    fn json(&mut self, s: &[u8]) -> Result<&mut Self> {
+        // Escaping at most grows each byte to 6.
+        if s.len() * 6 + 2 > 4000 {
+            self.flush()?;
+            let mut tmp = Buf::<{ 6 * 4096 + 2 }>::new();
+            tmp.json(s);
+            if tmp.overflowed() {
+                return Err(Error::msg("config.json", s.get(..64).unwrap_or(s), "string longer than 4096 bytes"));
+            }
+            write_all(self.fd, tmp.as_bytes()).ctx("write", b"config.json")?;
+            return Ok(self);
+        }
+        if self.b.len() + s.len() * 6 + 2 > 4096 {
+            self.flush()?;
+        }
+        self.b.json(s);
+        Ok(self)
+    }
+    fn flush(&mut self) -> Result<()> {
+        write_all(self.fd, self.b.as_bytes()).ctx("write", b"config.json")?;
+        self.b.clear();
+        Ok(())
+    }
+}
+
+/// Copies a JSON value as it is.
+fn copy(o: &mut Out<'_>, v: Val<'_>) -> Result<()> {
+    match v.kind() {
+        Kind::Null => o.s(b"null").map(drop),
+        Kind::Bool => o.s(if v.bool() == Some(true) { &b"true"[..] } else { b"false" }).map(drop),
+        Kind::Number => {
+            let mut b = Buf::<24>::new();
+            b.i(v.i64().ok_or_else(|| Error::msg("default spec", b"", "non-integer number"))?);
+            o.s(b.as_bytes()).map(drop)
+        }
+        Kind::String => o.json(v.bytes().unwrap_or(b"")).map(drop),
+        Kind::Array => {
+            o.s(b"[")?;
+            for (i, x) in v.arr().into_iter().flatten().enumerate() {
+                if i > 0 {
+                    o.s(b",")?;
+                }
+                copy(o, x)?;
+            }
+            o.s(b"]").map(drop)
+        }
+        Kind::Object => {
+            o.s(b"{")?;
+            for (i, (k, x)) in v.obj().into_iter().flatten().enumerate() {
+                if i > 0 {
+                    o.s(b",")?;
+                }
+                o.json(k.to_bytes())?.s(b":")?;
+                copy(o, x)?;
+            }
+            o.s(b"}").map(drop)
+        }
+    }
+}
+
+/// Checks that `v` is an array of strings (or absent).
+fn strings<'a>(v: Option<Val<'a>>, what: &'static str) -> Result<Option<Val<'a>>> {
+    if let Some(x) = v {
+        if !matches!(x.kind(), Kind::Array | Kind::Null) || x.arr().into_iter().flatten().any(|s| s.kind() != Kind::String) {
+            return Err(Error::msg("image config", what, "expected an array of strings"));
+        }
+    }
+    Ok(v)
+}
+
+fn items<'a>(v: Option<Val<'a>>) -> impl Iterator<Item = Val<'a>> {
+    v.and_then(|x| x.arr()).into_iter().flatten()
+}
+
+/// The user, resolved: uid, gid, supplementary gids.
+struct User {
+    uid: u32,
+    gid: u32,
+    groups: Vec<u32, GROUPS>,
+}
+
+fn number(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 10 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (c - b'0') as u64;
+    }
+    u32::try_from(v).ok()
+}
+
+/// Reads /etc/NAME of the rootfs into `buf` (empty if it does not exist).
+fn read_db<'b>(root: BorrowedFd<'_>, name: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8]> {
+    let path = name.to_bytes();
+    let etc = match resolve::open(root, b"etc") {
+        Ok(e) => e,
+        Err(Errno::NOENT) => return Ok(&[]),
+        Err(e) => return Err(Error::sys("open rootfs", b"/etc", e)),
+    };
+    let f: OwnedFd = match fs::openat(&etc, name, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
+        Ok(f) => f,
+        Err(Errno::NOENT) => return Ok(&[]),
+        Err(e) => return Err(Error::sys("open rootfs /etc/", path, e)),
+    };
+    let mut n = 0;
+    loop {
+        if n == buf.len() {
+            return Err(Error::msg("rootfs /etc/", path, "larger than 256 KiB"));
+        }
+        match read(f.as_fd(), &mut buf[n..]) {
+            Ok(0) => return Ok(&buf[..n]),
+            Ok(k) => n += k,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(Error::sys("read rootfs /etc/", path, e)),
+        }
+    }
+}
+
+/// Lines of a passwd/group file as fields.
+fn entries(db: &[u8]) -> impl Iterator<Item = [&[u8]; 4]> {
+    db.split(|&c| c == b'\n').filter_map(|l| {
+        let mut f = l.split(|&c| c == b':');
+        Some([f.next()?, { f.next()?; f.next()? }, f.next()?, f.next().unwrap_or(b"")])
+    })
+}
+
+fn resolve_user(root: BorrowedFd<'_>, spec: &[u8], buf: &mut [u8]) -> Result<User> {
+    let mut u = User { uid: 0, gid: 0, groups: Vec::new() };
+    if spec.is_empty() {
+        return Ok(u);
+    }
+    let (user, group) = match spec.iter().position(|&c| c == b':') {
+        Some(i) => (&spec[..i], Some(&spec[i + 1..])),
+        None => (spec, None),
+    };
+    let passwd = read_db(root, c"passwd", buf)?;
+    let mut name: Buf<256> = Buf::new();
+    match number(user) {
+        Some(uid) => {
+            u.uid = uid;
+            if let Some(e) = entries(passwd).find(|e| number(e[1]) == Some(uid)) {
+                u.gid = number(e[2]).unwrap_or(0);
+                name.s(e[0]);
+            }
+        }
+        None => {
+            let e = entries(passwd).find(|e| e[0] == user).ok_or_else(|| Error::msg("image config User", user, "no such user in the rootfs's /etc/passwd"))?;
+            u.uid = number(e[1]).ok_or_else(|| Error::msg("rootfs /etc/passwd", user, "bad uid"))?;
+            u.gid = number(e[2]).ok_or_else(|| Error::msg("rootfs /etc/passwd", user, "bad gid"))?;
+            name.s(user);
+        }
+    }
+    let group_db = read_db(root, c"group", buf)?;
+    if let Some(g) = group {
+        u.gid = match number(g) {
+            Some(gid) => gid,
+            None => entries(group_db).find(|e| e[0] == g).and_then(|e| number(e[1]))
+                .ok_or_else(|| Error::msg("image config User", g, "no such group in the rootfs's /etc/group"))?,
+        };
+    } else if !name.is_empty() {
+        // Supplementary groups of a named user, as engines set them.
+        for e in entries(group_db) {
+            if e[2].split(|&c| c == b',').any(|m| m == name.as_bytes()) {
+                if let Some(gid) = number(e[1]) {
+                    if gid != u.gid && !u.groups.contains(&gid) {
+                        u.groups.push(gid).map_err(|_| Error::msg("rootfs /etc/group", name.as_bytes(), "user in more than 64 groups"))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(u)
+}
+
+/// Writes `bundle/config.json` from the image config `cfg` (a prepared JSON document), the
+/// rootfs being `root`; `buf` is scratch space of at least 256 KiB.
+pub fn write(bundle: BorrowedFd<'_>, root: BorrowedFd<'_>, cfg: Val<'_>, buf: &mut [u8]) -> Result<()> {
+    let c = field(cfg, "config");
+    let get = |k: &str| c.and_then(|c| field(c, k)).filter(|v| v.kind() != Kind::Null);
+    let user_s = get("User").and_then(|v| v.bytes()).unwrap_or(b"");
+    let user = resolve_user(root, user_s, buf)?;
+    let cwd = get("WorkingDir").and_then(|v| v.bytes()).filter(|w| !w.is_empty()).unwrap_or(b"/");
+    if cwd[0] != b'/' {
+        return Err(Error::msg("image config WorkingDir", cwd, "not an absolute path"));
+    }
+    let entry = strings(get("Entrypoint"), "Entrypoint")?;
+    let cmd = strings(get("Cmd"), "Cmd")?;
+    if items(entry).chain(items(cmd)).next().is_none() {
+        return Err(Error::msg("image config", b"", "neither Entrypoint nor Cmd: nothing to run"));
+    }
+    let env = strings(get("Env"), "Env")?;
+
+    // The default spec, prepared in place.
+    let mut d = [0u8; 8192];
+    let mut n = 0;
+    for p in [HEAD, GID5, MIDDLE, SYS_ROOT, TAIL] {
+        d[n..n + p.len()].copy_from_slice(p.as_bytes());
+        n += p.len();
+    }
+    let r = json::prepare(&mut d[..n]).map_err(|e| Error::msg("default spec", b"", e.what))?;
+    let def = Val::root(&d[..n], r);
+
+    let f = fs::openat(bundle, c"config.json", OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC, Mode::from_raw_mode(0o644))
+        .ctx("create", b"config.json")?;
+    let mut o = Out { fd: f.as_fd(), b: Buf::new() };
+    o.s(b"{")?;
+    for (i, (k, v)) in def.obj().into_iter().flatten().enumerate() {
+        if i > 0 {
+            o.s(b",\n")?;
+        }
+        o.json(k.to_bytes())?.s(b":")?;
+        if k.to_bytes() != b"process" {
+            copy(&mut o, v)?;
+            continue;
+        }
+        o.s(b"{")?;
+        for (j, (pk, pv)) in v.obj().into_iter().flatten().enumerate() {
+            if j > 0 {
+                o.s(b",\n")?;
+            }
+            o.json(pk.to_bytes())?.s(b":")?;
+            match pk.to_bytes() {
+                b"terminal" => {
+                    o.s(b"false")?;
+                }
+                b"user" => {
+                    let mut b = Buf::<1024>::new();
+                    b.s(b"{\"uid\":").u(user.uid as u64).s(b",\"gid\":").u(user.gid as u64);
+                    if !user.groups.is_empty() {
+                        b.s(b",\"additionalGids\":[");
+                        for (x, g) in user.groups.iter().enumerate() {
+                            b.s(if x > 0 { &b","[..] } else { b"" }).u(*g as u64);
+                        }
+                        b.c(b']');
+                    }
+                    o.s(b.s(b"}").as_bytes())?;
+                }
+                b"args" => {
+                    o.s(b"[")?;
+                    for (x, a) in items(entry).chain(items(cmd)).enumerate() {
+                        o.s(if x > 0 { &b","[..] } else { b"" })?.json(a.bytes().unwrap_or(b""))?;
+                    }
+                    o.s(b"]")?;
+                }
+                b"env" => {
+                    o.s(b"[")?;
+                    let mut first = true;
+                    let key = |e: &[u8]| -> usize { e.iter().position(|&c| c == b'=').unwrap_or(e.len()) };
+                    for e in items(env) {
+                        o.s(if first { &b""[..] } else { b"," })?.json(e.bytes().unwrap_or(b""))?;
+                        first = false;
+                    }
+                    for e in pv.arr().into_iter().flatten() {
+                        let e = e.bytes().unwrap_or(b"");
+                        let k = &e[..key(e)];
+                        if !items(env).any(|i| i.bytes().is_some_and(|i| i.len() >= k.len() && &i[..key(i)] == k)) {
+                            o.s(if first { &b""[..] } else { b"," })?.json(e)?;
+                            first = false;
+                        }
+                    }
+                    o.s(b"]")?;
+                }
+                b"cwd" => {
+                    o.json(cwd)?;
+                }
+                _ => copy(&mut o, pv)?,
+            }
+        }
+        o.s(b"}")?;
+    }
+    // Annotations: the labels, and the stop signal under the image spec's name for it.
+    o.s(b",\n\"annotations\":{")?;
+    let mut first = true;
+    if let Some(sig) = get("StopSignal").and_then(|v| v.bytes()) {
+        o.json(b"org.opencontainers.image.stopSignal")?.s(b":")?.json(sig)?;
+        first = false;
+    }
+    if let Some(l) = get("Labels") {
+        let it = l.obj().ok_or_else(|| Error::msg("image config", b"Labels", "expected an object"))?;
+        for (k, v) in it {
+            let v = v.bytes().ok_or_else(|| Error::msg("image config Labels", k.to_bytes(), "expected a string"))?;
+            o.s(if first { &b""[..] } else { b"," })?.json(k.to_bytes())?.s(b":")?.json(v)?;
+            first = false;
+        }
+    }
+    o.s(b"}}\n")?;
+    o.flush()
+}

@@ -1,0 +1,450 @@
+//! Where blobs come from: an OCI layout directory, or an archive (a tar of an OCI layout, or a
+//! `docker save`/`podman save` archive) whose members are read in place (pread at their
+//! offsets: nothing is extracted). And which manifest to take: the image index, nested
+//! indexes and manifest lists walked as the image spec says, by platform and --ref.
+
+use core::ffi::CStr;
+
+use heapless::Vec;
+use mote_sys::io::Buf;
+use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use mote_sys::rustix::fs::{self, Mode, OFlags};
+use mote_sys::rustix::io::{pread, Errno};
+
+use crate::error::{Ctx, Error, Result};
+use crate::json::{self, Kind, Val};
+use crate::stream::Blob;
+
+/// Members of an archive remembered (an image with 100 layers has ~210).
+const MEMBERS: usize = 1024;
+/// Longest member name remembered; longer ones cannot be blobs and are skipped.
+const MEMBER_NAME: usize = 128;
+
+pub struct Member {
+    name: [u8; MEMBER_NAME],
+    len: u8,
+    off: u64,
+    size: u64,
+}
+
+pub enum Source {
+    Dir(OwnedFd),
+    Archive { fd: OwnedFd, members: Vec<Member, MEMBERS> },
+}
+
+/// An opened member: the descriptor (owned for a directory's file) and the byte range.
+pub struct Opened {
+    own: Option<OwnedFd>,
+    off: u64,
+    pub size: u64,
+}
+
+fn octal(f: &[u8]) -> Option<u64> {
+    let mut v: u64 = 0;
+    for &c in f {
+        match c {
+            b'0'..=b'7' => v = v.checked_mul(8)?.checked_add((c - b'0') as u64)?,
+            b' ' | 0 => {}
+            _ => return None,
+        }
+    }
+    Some(v)
+}
+
+impl Source {
+    /// Opens an image: a directory (OCI layout) or a tar archive.
+    pub fn open(path: &CStr) -> Result<Source> {
+        let fd = fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open image", path.to_bytes())?;
+        let st = fs::fstat(&fd).ctx("stat image", path.to_bytes())?;
+        if fs::FileType::from_raw_mode(st.st_mode) == fs::FileType::Directory {
+            return Ok(Source::Dir(fd));
+        }
+        let mut members = Vec::new();
+        let mut off = 0u64;
+        let mut h = [0u8; 512];
+        let mut long = Buf::<MEMBER_NAME>::new();
+        let bad = |why| Error::msg("image archive", path.to_bytes(), why);
+        loop {
+            let n = pread(&fd, &mut h, off).ctx("read image archive", path.to_bytes())?;
+            if n == 0 && off == 0 {
+                return Err(bad("empty file"));
+            }
+            if n < 512 || h.iter().all(|&c| c == 0) {
+                break;
+            }
+            if h.starts_with(&[0x1f, 0x8b]) && off == 0 {
+                return Err(bad("compressed archive: gunzip it first"));
+            }
+            let sum: u64 = h.iter().enumerate().map(|(i, &c)| if (148..156).contains(&i) { 32 } else { c as u64 }).sum();
+            if octal(&h[148..156]) != Some(sum) {
+                return Err(bad("not a tar archive (bad header checksum)"));
+            }
+            let size = octal(&h[124..136]).ok_or_else(|| bad("bad size in a tar header"))?;
+            let data = off + 512;
+            match h[156] {
+                b'L' => {
+                    long.clear();
+                    let mut b = [0u8; MEMBER_NAME];
+                    let k = (size as usize).min(MEMBER_NAME);
+                    pread(&fd, &mut b[..k], data).ctx("read image archive", path.to_bytes())?;
+                    let e = b[..k].iter().position(|&c| c == 0).unwrap_or(k);
+                    long.s(&b[..e]);
+                    if size as usize > MEMBER_NAME {
+                        long.s(b"//too-long");
+                    }
+                }
+                b'x' => {
+                    // A PAX header: only a long `path` matters here.
+                    let mut b = [0u8; 1024];
+                    let k = (size as usize).min(1024);
+                    pread(&fd, &mut b[..k], data).ctx("read image archive", path.to_bytes())?;
+                    long.clear();
+                    let mut p = &b[..k];
+                    while let Some(sp) = p.iter().position(|&c| c == b' ') {
+                        let len = core::str::from_utf8(&p[..sp]).ok().and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
+                        if len <= sp || len > p.len() {
+                            break;
+                        }
+                        if let Some(v) = p[sp + 1..len - 1].strip_prefix(b"path=") {
+                            long.s(v);
+                        }
+                        p = &p[len..];
+                    }
+                }
+                b'0' | 0 => {
+                    let mut name = Buf::<{ MEMBER_NAME + 160 }>::new();
+                    if !long.is_empty() {
+                        name.s(long.as_bytes());
+                        if long.overflowed() {
+                            name.s(b"//too-long");
+                        }
+                    } else {
+                        let f = |x: &[u8]| -> usize { x.iter().position(|&c| c == 0).unwrap_or(x.len()) };
+                        let prefix = &h[345..345 + f(&h[345..500])];
+                        if &h[257..263] == b"ustar\0" && !prefix.is_empty() {
+                            name.s(prefix).c(b'/');
+                        }
+                        name.s(&h[..f(&h[..100])]);
+                    }
+                    long.clear();
+                    let mut nm = name.as_bytes();
+                    while let Some(r) = nm.strip_prefix(b"./") {
+                        nm = r;
+                    }
+                    if nm.len() < MEMBER_NAME {
+                        let mut m = Member { name: [0; MEMBER_NAME], len: nm.len() as u8, off: data, size };
+                        m.name[..nm.len()].copy_from_slice(nm);
+                        members.push(m).map_err(|_| bad("more than 1024 files in the archive"))?;
+                    }
+                }
+                _ => long.clear(),
+            }
+            off = data + size.div_ceil(512) * 512;
+        }
+        Ok(Source::Archive { fd, members })
+    }
+
+    /// Opens a file of the image by its path in the layout or archive.
+    pub fn get(&self, name: &[u8]) -> Result<Opened> {
+        match self {
+            Source::Dir(d) => {
+                let mut n = Buf::<{ MEMBER_NAME + 160 }>::new();
+                n.s(name);
+                let f = fs::openat(d, n.cstr(), OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ctx("open image file", name)?;
+                let st = fs::fstat(&f).ctx("stat image file", name)?;
+                if fs::FileType::from_raw_mode(st.st_mode) != fs::FileType::RegularFile {
+                    return Err(Error::msg("image file", name, "not a regular file"));
+                }
+                Ok(Opened { own: Some(f), off: 0, size: st.st_size as u64 })
+            }
+            Source::Archive { members, .. } => {
+                let m = members.iter().find(|m| &m.name[..m.len as usize] == name).ok_or_else(|| Error::sys("image file", name, Errno::NOENT))?;
+                Ok(Opened { own: None, off: m.off, size: m.size })
+            }
+        }
+    }
+
+    /// Whether the image has this file.
+    pub fn has(&self, name: &[u8]) -> bool {
+        self.get(name).is_ok()
+    }
+
+    /// A blob over an opened file; `size` (the descriptor's) must match the file's.
+    pub fn blob<'a>(&'a self, o: &'a Opened, size: Option<u64>, want: Option<[u8; 32]>, name: &[u8]) -> Result<Blob<'a>> {
+        if let Some(s) = size {
+            if s != o.size {
+                return Err(Error::msg("blob", name, "size differs from its descriptor's"));
+            }
+        }
+        let fd: BorrowedFd<'a> = match (&o.own, self) {
+            (Some(f), _) => f.as_fd(),
+            (None, Source::Archive { fd, .. }) => fd.as_fd(),
+            (None, Source::Dir(d)) => d.as_fd(),
+        };
+        Ok(Blob::new(fd, o.off, o.size, want, name))
+    }
+}
+
+/// A blob reference: its path in the image, its digest and size when known.
+pub struct Desc {
+    pub path: Buf<MEMBER_NAME>,
+    pub digest: Option<[u8; 32]>,
+    pub size: Option<u64>,
+    /// For docker archives: sha256 of the uncompressed layer (rootfs.diff_ids).
+    pub diff: Option<[u8; 32]>,
+}
+
+fn unhex(h: &[u8]) -> Option<[u8; 32]> {
+    if h.len() != 64 {
+        return None;
+    }
+    let mut o = [0u8; 32];
+    for (i, c) in h.iter().enumerate() {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        o[i / 2] = o[i / 2] << 4 | d;
+    }
+    Some(o)
+}
+
+/// "sha256:<64 hex>" to bytes.
+pub fn digest(s: &[u8]) -> Option<[u8; 32]> {
+    unhex(s.strip_prefix(b"sha256:")?)
+}
+
+/// The member of a value, by key.
+pub fn field<'a>(v: Val<'a>, key: &str) -> Option<Val<'a>> {
+    v.obj()?.find(|(k, _)| k.to_bytes() == key.as_bytes()).map(|(_, v)| v)
+}
+
+pub fn str_field<'a>(v: Val<'a>, key: &str) -> Option<&'a [u8]> {
+    field(v, key)?.bytes()
+}
+
+/// An OCI descriptor (`{"mediaType","digest","size"}`) as a blob reference in the layout.
+fn descriptor(v: Val<'_>, what: &'static str) -> Result<Desc> {
+    let d = str_field(v, "digest").ok_or_else(|| Error::msg(what, b"", "descriptor without a digest"))?;
+    let dg = digest(d).ok_or_else(|| Error::msg(what, d, "digest is not sha256:<64 lowercase hex> (other algorithms are not supported)"))?;
+    let size = field(v, "size").and_then(|s| s.u64()).ok_or_else(|| Error::msg(what, d, "descriptor without a valid size"))?;
+    let mut path = Buf::new();
+    path.s(b"blobs/sha256/").s(&d[7..]);
+    Ok(Desc { path, digest: Some(dg), size: Some(size), diff: None })
+}
+
+/// The platform wanted: os/arch[/variant].
+pub struct Platform {
+    pub os: Buf<32>,
+    pub arch: Buf<32>,
+    pub variant: Buf<32>,
+}
+
+impl Platform {
+    pub fn host() -> Platform {
+        let arch: &[u8] = if cfg!(target_arch = "x86_64") {
+            b"amd64"
+        } else if cfg!(target_arch = "aarch64") {
+            b"arm64"
+        } else {
+            b"riscv64"
+        };
+        let mut p = Platform { os: Buf::new(), arch: Buf::new(), variant: Buf::new() };
+        p.os.s(b"linux");
+        p.arch.s(arch);
+        p
+    }
+
+    pub fn parse(s: &[u8]) -> Option<Platform> {
+        let mut it = s.split(|&c| c == b'/');
+        let mut p = Platform { os: Buf::new(), arch: Buf::new(), variant: Buf::new() };
+        p.os.s(it.next().filter(|x| !x.is_empty())?);
+        p.arch.s(it.next().filter(|x| !x.is_empty())?);
+        if let Some(v) = it.next() {
+            p.variant.s(v);
+        }
+        (it.next().is_none() && !p.os.overflowed() && !p.arch.overflowed() && !p.variant.overflowed()).then_some(p)
+    }
+
+    /// Whether os/architecture/variant (from an index entry or a config) are this platform.
+    /// A missing variant matches; arm64's implied variant is v8.
+    pub fn matches(&self, os: &[u8], arch: &[u8], variant: Option<&[u8]>) -> bool {
+        fn norm<'x>(arm64: bool, v: &'x [u8]) -> &'x [u8] {
+            if v.is_empty() && arm64 { b"v8" } else { v }
+        }
+        let arm = self.arch.as_bytes() == b"arm64";
+        os == self.os.as_bytes()
+            && arch == self.arch.as_bytes()
+            && (self.variant.is_empty() || norm(arm, variant.unwrap_or(b"")) == norm(arm, self.variant.as_bytes()))
+    }
+
+    pub fn render(&self, b: &mut Buf<320>) {
+        b.s(self.os.as_bytes()).c(b'/').s(self.arch.as_bytes());
+        if !self.variant.is_empty() {
+            b.c(b'/').s(self.variant.as_bytes());
+        }
+    }
+}
+
+/// Whether an image name (annotation, RepoTags entry) is the one asked for.
+pub fn ref_matches(name: &[u8], want: &[u8]) -> bool {
+    let m = |w: &[u8]| {
+        name == w || (name.len() > w.len() && name.ends_with(w) && matches!(name[name.len() - w.len() - 1], b'/' | b':'))
+    };
+    if m(want) {
+        return true;
+    }
+    let mut l = Buf::<320>::new();
+    l.s(want).s(b":latest");
+    !want.contains(&b':') && m(l.as_bytes())
+}
+
+const INDEX_TYPES: [&[u8]; 2] = [b"application/vnd.oci.image.index.v1+json", b"application/vnd.docker.distribution.manifest.list.v2+json"];
+
+/// What an image resolves to: its config and layers.
+pub struct Image {
+    pub config: Desc,
+    pub layers: Vec<Desc, 128>,
+}
+
+/// Reads a small JSON blob into `buf` (digest checked when known) and prepares it.
+pub fn read_json<'b>(src: &Source, d: &Desc, buf: &'b mut [u8], what: &'static str) -> Result<(&'b [u8], usize)> {
+    let o = src.get(d.path.as_bytes())?;
+    let mut b = src.blob(&o, d.size, d.digest, d.path.as_bytes())?;
+    let data = b.read_all(buf, what)?;
+    let root = json::prepare(data).map_err(|e| {
+        let mut m = Buf::<320>::new();
+        m.s(d.path.as_bytes()).s(b" at byte ").u(e.offset as u64);
+        Error::msg(what, m.as_bytes(), e.what)
+    })?;
+    Ok((&*data, root))
+}
+
+/// Resolves an OCI layout (index.json) to one image.
+pub fn oci(src: &Source, buf: &mut [u8], plat: &Platform, tag: Option<&[u8]>) -> Result<Image> {
+    let mut d = Desc { path: Buf::new(), digest: None, size: None, diff: None };
+    d.path.s(b"index.json");
+    let mut top = true;
+    for _ in 0..8 {
+        let (b, r) = read_json(src, &d, buf, "image index")?;
+        let v = Val::root(b, r);
+        let is_index = field(v, "manifests").is_some_and(|m| m.kind() == Kind::Array)
+            || str_field(v, "mediaType").is_some_and(|t| INDEX_TYPES.contains(&t));
+        if !is_index {
+            return manifest(v, &d);
+        }
+        d = pick(v, &d, plat, if top { tag } else { None })?;
+        top = false;
+    }
+    Err(Error::msg("image index", d.path.as_bytes(), "indexes nested deeper than 8"))
+}
+
+/// The manifest in an index for the platform (and ref, at the top level).
+fn pick(v: Val<'_>, at: &Desc, plat: &Platform, tag: Option<&[u8]>) -> Result<Desc> {
+    let mut found: Option<Desc> = None;
+    let mut fallback: Option<Desc> = None;
+    let mut seen = Buf::<320>::new();
+    for m in field(v, "manifests").and_then(|m| m.arr()).into_iter().flatten() {
+        if let Some(t) = tag {
+            let ann = field(m, "annotations");
+            let names = [ann.and_then(|a| str_field(a, "org.opencontainers.image.ref.name")), ann.and_then(|a| str_field(a, "io.containerd.image.name"))];
+            if !names.iter().flatten().any(|n| ref_matches(n, t)) {
+                continue;
+            }
+        }
+        match field(m, "platform") {
+            Some(p) => {
+                let os = str_field(p, "os").unwrap_or(b"");
+                let arch = str_field(p, "architecture").unwrap_or(b"");
+                let var = str_field(p, "variant");
+                if plat.matches(os, arch, var) {
+                    if found.is_some() {
+                        return Err(Error::msg("image index", at.path.as_bytes(), "several manifests for this platform: choose one with --ref"));
+                    }
+                    found = Some(descriptor(m, "image index")?);
+                } else {
+                    seen.s(if seen.is_empty() { &b""[..] } else { b", " }).s(os).c(b'/').s(arch);
+                    if let Some(x) = var {
+                        seen.c(b'/').s(x);
+                    }
+                }
+            }
+            None if fallback.is_none() => fallback = Some(descriptor(m, "image index")?),
+            None => return Err(Error::msg("image index", at.path.as_bytes(), "several images without a platform: choose one with --ref")),
+        }
+    }
+    if let Some(f) = found.or(fallback) {
+        return Ok(f);
+    }
+    let mut m = Buf::<320>::new();
+    m.s(at.path.as_bytes());
+    if let Some(t) = tag {
+        m.s(b" (ref ").s(t).c(b')');
+    }
+    m.s(b": no manifest for ");
+    plat.render(&mut m);
+    if !seen.is_empty() {
+        m.s(b" (it has ").s(seen.as_bytes()).c(b')');
+    }
+    Err(Error::msg("image index", m.as_bytes(), "choose with --platform"))
+}
+
+fn manifest(v: Val<'_>, at: &Desc) -> Result<Image> {
+    let c = field(v, "config").ok_or_else(|| Error::msg("image manifest", at.path.as_bytes(), "no config"))?;
+    let mut img = Image { config: descriptor(c, "image manifest config")?, layers: Vec::new() };
+    for l in field(v, "layers").and_then(|l| l.arr()).into_iter().flatten() {
+        let t = str_field(l, "mediaType").unwrap_or(b"");
+        if t.ends_with(b"zstd") {
+            let mut m = Buf::<320>::new();
+            m.s(str_field(l, "digest").unwrap_or(b"")).s(b" (").s(t).c(b')');
+            return Err(Error::msg("layer", m.as_bytes(), "zstd-compressed layers are not supported (only tar and tar+gzip)"));
+        }
+        img.layers.push(descriptor(l, "image manifest layer")?).map_err(|_| Error::msg("image manifest", at.path.as_bytes(), "more than 128 layers"))?;
+    }
+    Ok(img)
+}
+
+/// Resolves a docker/podman archive (manifest.json) to one image.
+pub fn docker(src: &Source, buf: &mut [u8], tag: Option<&[u8]>) -> Result<Image> {
+    let mut d = Desc { path: Buf::new(), digest: None, size: None, diff: None };
+    d.path.s(b"manifest.json");
+    let (b, r) = read_json(src, &d, buf, "manifest.json")?;
+    let v = Val::root(b, r);
+    let mut chosen = None;
+    for e in v.arr().into_iter().flatten() {
+        let ok = match tag {
+            None => true,
+            Some(t) => field(e, "RepoTags").and_then(|r| r.arr()).into_iter().flatten().any(|x| x.bytes().is_some_and(|n| ref_matches(n, t))),
+        };
+        if ok {
+            if chosen.is_some() {
+                return Err(Error::msg("manifest.json", b"", "several images in the archive: choose one with --ref"));
+            }
+            chosen = Some(e);
+        }
+    }
+    let e = chosen.ok_or_else(|| Error::msg("manifest.json", tag.unwrap_or(b""), "no such image in the archive"))?;
+    let cfg = str_field(e, "Config").ok_or_else(|| Error::msg("manifest.json", b"", "no Config"))?;
+    let mut img = Image { config: by_name(cfg)?, layers: Vec::new() };
+    for l in field(e, "Layers").and_then(|l| l.arr()).into_iter().flatten() {
+        let p = l.bytes().ok_or_else(|| Error::msg("manifest.json", b"Layers", "not a string"))?;
+        img.layers.push(by_name(p)?).map_err(|_| Error::msg("manifest.json", b"", "more than 128 layers"))?;
+    }
+    Ok(img)
+}
+
+/// A docker archive member; its digest is in its name when it is a blob or "<hex>.json".
+fn by_name(p: &[u8]) -> Result<Desc> {
+    let mut d = Desc { path: Buf::new(), digest: None, size: None, diff: None };
+    d.path.s(p);
+    if d.path.overflowed() {
+        return Err(Error::msg("manifest.json", p, "path too long"));
+    }
+    let base = p.rsplit(|&c| c == b'/').next().unwrap_or(p);
+    d.digest = unhex(base.strip_suffix(b".json").unwrap_or(base)).filter(|_| base.len() == 64 || p.ends_with(b".json") || p.starts_with(b"blobs/sha256/"));
+    if p.ends_with(b"/layer.tar") || (!p.starts_with(b"blobs/") && p.ends_with(b".tar")) {
+        d.digest = None; // a layer directory id or a tar name, not a content digest: diff_ids check it
+    }
+    Ok(d)
+}

@@ -1,0 +1,232 @@
+//! mote-image: turns an image file into an OCI bundle, so that a board with nothing but mote
+//! can go from `podman save` output to a running container.
+//!
+//!   mote-image bundle IMAGE DIR [--platform os/arch[/variant]] [--ref TAG]
+//!
+//! IMAGE is an OCI layout directory, an OCI archive (a tar of one) or a docker/podman-save
+//! archive. main reads top to bottom: find the image's manifest and config, unpack the layers
+//! into a temporary directory next to DIR, write config.json, rename the result to DIR. Any
+//! failure removes the temporary directory: there is never a half-written bundle.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+// Shared with the runtime, included as they are (no copy): the error convention, the JSON
+// reader, in-root path resolution and `mote spec`'s default config.
+#[path = "../../runtime/src/error.rs"]
+#[allow(dead_code)]
+mod error;
+#[path = "../../runtime/src/json.rs"]
+#[allow(dead_code)]
+mod json;
+#[path = "../../runtime/src/linux/resolve.rs"]
+#[allow(dead_code)]
+mod resolve;
+mod spec {
+    pub mod limits {
+        /// Longest path resolve.rs builds (the runtime's bound, spec/limits.rs).
+        pub const PATH: usize = 4096;
+    }
+}
+#[path = "../../runtime/src/cli/spec_json.rs"]
+#[allow(dead_code)]
+mod spec_json;
+
+mod config;
+mod layout;
+mod sha256;
+mod stream;
+mod tar;
+
+use core::ffi::CStr;
+
+use mote_sys::io::{self, Buf};
+use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use mote_sys::rustix::fs::{self, AtFlags, Mode, OFlags, RenameFlags};
+use mote_sys::rustix::io::Errno;
+use mote_sys::Args;
+
+use error::{Ctx, Error, Result};
+use json::Val;
+use layout::{field, str_field, Platform, Source};
+use stream::Layer;
+use tar::{Pass, Tar};
+
+mote_sys::main!(main);
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    mote_sys::panic::report("mote-image", info)
+}
+
+const USAGE: &str = "usage: mote-image bundle IMAGE DIR [--platform os/arch[/variant]] [--ref TAG]
+
+Writes an OCI bundle (DIR/rootfs, DIR/config.json) from IMAGE: an OCI layout directory, an
+OCI archive, or a docker-save/podman-save archive. DIR must not exist.
+  --platform   the platform to take from a multi-platform image (default: this machine's)
+  --ref TAG    the image to take when the file holds several (a tag or a full name)
+";
+
+/// Scratch for index.json, manifests and /etc/passwd; the rest of the arena holds the config.
+const SCRATCH: usize = 256 * 1024;
+
+fn main(a: Args) -> i32 {
+    match a.get(1) {
+        Some(b"--version" | b"-v" | b"version") => {
+            let mut b = Buf::<64>::new();
+            b.s(b"mote-image version ").s(env!("CARGO_PKG_VERSION")).c(b'\n');
+            io::out(b.as_bytes());
+            return 0;
+        }
+        Some(b"--help" | b"-h" | b"help") => {
+            io::out(USAGE.as_bytes());
+            return 0;
+        }
+        _ => {}
+    }
+    let r = match a.get(1) {
+        Some(b"bundle") => bundle(&a),
+        Some(v) => Err(Error::msg("unknown command", v, "see mote-image --help")),
+        None => Err(Error::msg("", b"", "no command: see mote-image --help")),
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            let mut b = Buf::<1024>::new();
+            b.s(b"mote-image: ");
+            e.render(&mut b);
+            b.c(b'\n');
+            io::err(b.as_bytes());
+            1
+        }
+    }
+}
+
+fn bundle(a: &Args) -> Result<()> {
+    let (mut image, mut dir, mut plat, mut tag): (Option<&CStr>, Option<&CStr>, Option<Platform>, Option<&[u8]>) = (None, None, None, None);
+    let mut i = 2;
+    while let Some(arg) = a.get(i) {
+        let (flag, inline) = match arg.iter().position(|&c| c == b'=') {
+            Some(e) if arg.starts_with(b"--") => (&arg[..e], Some(&arg[e + 1..])),
+            _ => (arg, None),
+        };
+        let mut value = || -> Result<&'static [u8]> {
+            if let Some(v) = inline {
+                return Ok(v);
+            }
+            i += 1;
+            a.get(i).ok_or_else(|| Error::msg("flag", flag, "needs a value"))
+        };
+        match flag {
+            b"--platform" => {
+                let v = value()?;
+                plat = Some(Platform::parse(v).ok_or_else(|| Error::msg("--platform", v, "expected os/arch[/variant]"))?);
+            }
+            b"--ref" => tag = Some(value()?),
+            _ if arg.starts_with(b"-") => return Err(Error::msg("unknown flag", arg, "see mote-image --help")),
+            _ if image.is_none() => image = a.cstr(i),
+            _ if dir.is_none() => dir = a.cstr(i),
+            _ => return Err(Error::msg("unexpected argument", arg, "usage: mote-image bundle IMAGE DIR")),
+        }
+        i += 1;
+    }
+    let (Some(image), Some(dir)) = (image, dir) else {
+        return Err(Error::msg("", b"", "usage: mote-image bundle IMAGE DIR [--platform P] [--ref TAG]"));
+    };
+    let plat = plat.unwrap_or_else(Platform::host);
+    // Modes come from the image, exactly.
+    mote_sys::rustix::process::umask(Mode::empty());
+
+    let src = Source::open(image)?;
+    let arena = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("", b"", "arena taken"))?;
+    let (scratch, cfg_buf) = arena.split_at_mut(SCRATCH);
+    let mut img = if src.has(b"index.json") {
+        layout::oci(&src, scratch, &plat, tag)?
+    } else if src.has(b"manifest.json") {
+        layout::docker(&src, scratch, tag)?
+    } else {
+        return Err(Error::msg("image", image.to_bytes(), "neither index.json (OCI) nor manifest.json (docker archive) in it"));
+    };
+    let (cb, cr) = layout::read_json(&src, &img.config, cfg_buf, "image config")?;
+    let cfg = Val::root(cb, cr);
+    check_platform(cfg, &plat, &img.config)?;
+    if let Some(ids) = field(cfg, "rootfs").and_then(|r| field(r, "diff_ids")).and_then(|d| d.arr()) {
+        let mut n = 0;
+        for (l, id) in img.layers.iter_mut().zip(ids) {
+            l.diff = id.bytes().and_then(layout::digest);
+            n += 1;
+        }
+        if n != img.layers.len() || field(cfg, "rootfs").and_then(|r| field(r, "diff_ids")).and_then(|d| d.arr()).map(|d| d.count()) != Some(n) {
+            return Err(Error::msg("image config", img.config.path.as_bytes(), "rootfs.diff_ids and the manifest's layers differ in number"));
+        }
+    }
+
+    // The bundle is built next to DIR under a temporary name, renamed at the end.
+    let d = dir.to_bytes();
+    let d = if d.len() > 1 { d.strip_suffix(b"/").unwrap_or(d) } else { d };
+    let (parent, base) = match d.iter().rposition(|&c| c == b'/') {
+        Some(0) => (&b"/"[..], &d[1..]),
+        Some(p) => (&d[..p], &d[p + 1..]),
+        None => (&b"."[..], d),
+    };
+    let mut pb = Buf::<4096>::new();
+    pb.s(parent);
+    let pfd = fs::open(pb.cstr(), OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open parent of", d)?;
+    let mut bn = Buf::<256>::new();
+    bn.s(base);
+    if base.is_empty() || bn.overflowed() {
+        return Err(Error::msg("bundle directory", d, "bad name"));
+    }
+    match fs::statat(&pfd, bn.cstr(), AtFlags::SYMLINK_NOFOLLOW) {
+        Err(Errno::NOENT) => {}
+        Ok(_) => return Err(Error::msg("bundle directory", d, "already exists")),
+        Err(e) => return Err(Error::sys("stat", d, e)),
+    }
+    let mut tmp = Buf::<320>::new();
+    tmp.c(b'.').s(base).s(b".mote-image-").u(mote_sys::rustix::process::getpid().as_raw_nonzero().get() as u64);
+    fs::mkdirat(&pfd, tmp.cstr(), Mode::from_raw_mode(0o700)).ctx("create", tmp.as_bytes())?;
+    let r = build(&src, &img, pfd.as_fd(), tmp.cstr(), cfg, scratch)
+        .and_then(|()| fs::renameat_with(&pfd, tmp.cstr(), &pfd, bn.cstr(), RenameFlags::NOREPLACE).ctx("rename bundle to", d));
+    if r.is_err() {
+        if let Err(e) = tar::remove(pfd.as_fd(), tmp.cstr(), 0) {
+            let mut b = Buf::<512>::new();
+            b.s(b"mote-image: cannot remove ").s(tmp.as_bytes()).s(b": ").s(error::strerror(e)).c(b'\n');
+            io::err(b.as_bytes());
+        }
+    }
+    r
+}
+
+/// The config's os/architecture must be the platform's (a docker archive has no index).
+fn check_platform(cfg: Val<'_>, plat: &Platform, at: &layout::Desc) -> Result<()> {
+    let os = str_field(cfg, "os").unwrap_or(b"");
+    let arch = str_field(cfg, "architecture").unwrap_or(b"");
+    if plat.matches(os, arch, str_field(cfg, "variant")) {
+        return Ok(());
+    }
+    let mut m = Buf::<320>::new();
+    m.s(at.path.as_bytes()).s(b": image is for ").s(os).c(b'/').s(arch).s(b", wanted ");
+    plat.render(&mut m);
+    Err(Error::msg("image config", m.as_bytes(), "choose with --platform"))
+}
+
+fn build(src: &Source, img: &layout::Image, parent: BorrowedFd<'_>, tmp: &CStr, cfg: Val<'_>, scratch: &mut [u8]) -> Result<()> {
+    let bundle: OwnedFd = fs::openat(parent, tmp, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
+        .ctx("open", tmp.to_bytes())?;
+    fs::mkdirat(&bundle, c"rootfs", Mode::from_raw_mode(0o755)).ctx("create", b"rootfs")?;
+    let root = fs::openat(&bundle, c"rootfs", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
+        .ctx("open", b"rootfs")?;
+    let mut t = Tar::new();
+    for (i, l) in img.layers.iter().enumerate() {
+        let o = src.get(l.path.as_bytes())?;
+        // Whiteouts touch only lower layers: the first layer has none; others are read twice.
+        let passes: &[Pass] = if i == 0 { &[Pass::Additions] } else { &[Pass::Deletions, Pass::Additions] };
+        for &p in passes {
+            let blob = src.blob(&o, l.size, l.digest, l.path.as_bytes())?;
+            let mut layer = Layer::new(blob, l.diff);
+            t.apply(&mut layer, root.as_fd(), p)?;
+        }
+    }
+    config::write(bundle.as_fd(), root.as_fd(), cfg, scratch)?;
+    fs::fchmod(&bundle, Mode::from_raw_mode(0o755)).ctx("chmod", tmp.to_bytes())
+}

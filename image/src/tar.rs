@@ -1,0 +1,549 @@
+//! Applies one layer's tar stream to the rootfs: ustar, PAX (path, linkpath, size, uid, gid,
+//! mtime, SCHILY.xattr.*) and GNU long names; regular files, directories, symlinks, hardlinks,
+//! devices and fifos; OCI whiteouts. Sparse entries are refused.
+//!
+//! Every entry's parent is resolved inside the rootfs (resolve.rs: openat2 RESOLVE_IN_ROOT or
+//! the O_NOFOLLOW walk), `..` and absolute names are refused, and the last component is
+//! created afresh (O_EXCL, O_NOFOLLOW) after whatever was there is removed: nothing is ever
+//! written through a symlink or an existing hardlink.
+//!
+//! Whiteouts apply only to lower layers (image-spec layer.md), whatever their place in the tar:
+//! so a layer above the first is read twice, once applying its deletions, once its additions.
+
+use core::ffi::CStr;
+use core::mem::MaybeUninit;
+
+use mote_sys::io::{write_all, Buf};
+use mote_sys::rustix::fd::{AsFd, BorrowedFd};
+use mote_sys::rustix::fs::{
+    self, AtFlags, FileType, Gid, Mode, OFlags, RawDir, SeekFrom, Timespec, Timestamps, Uid, XattrFlags,
+};
+use mote_sys::rustix::io::Errno;
+
+use crate::error::{Error, Result};
+use mote_sys::rustix::fd::OwnedFd;
+
+use crate::resolve::{self, Make};
+use crate::stream::Layer;
+
+/// Longest entry name or link target (PATH_MAX).
+pub const NAME: usize = 4096;
+/// Largest PAX extended header.
+pub const PAX: usize = 64 * 1024;
+/// Deepest directory tree a whiteout removes.
+const DEPTH: usize = 128;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// Apply whiteouts and opaque markers only.
+    Deletions,
+    /// Create every entry; whiteouts are not materialized.
+    Additions,
+}
+
+/// The fixed buffers one layer needs.
+pub struct Tar {
+    hdr: [u8; 512],
+    pax: [u8; PAX],
+    pax_len: usize,
+    long_name: Buf<NAME>,
+    long_link: Buf<NAME>,
+    path: Buf<NAME>,
+}
+
+struct Entry {
+    kind: u8,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    size: u64,
+    mtime: i64,
+    major: u32,
+    minor: u32,
+}
+
+fn err_at(what: &'static str, layer: &Layer<'_>, path: &[u8], detail: &'static str) -> Error {
+    let mut m = Buf::<320>::new();
+    m.s(layer.blob.name.as_bytes()).s(b": ").s(path);
+    Error::msg(what, m.as_bytes(), detail)
+}
+
+fn sys_at(what: &'static str, layer: &Layer<'_>, path: &[u8], e: Errno) -> Error {
+    let mut m = Buf::<320>::new();
+    m.s(layer.blob.name.as_bytes()).s(b": ").s(path);
+    Error::sys(what, m.as_bytes(), e)
+}
+
+/// A numeric header field: octal (NUL/space padded) or GNU base-256.
+fn num(f: &[u8]) -> Option<u64> {
+    if f[0] & 0x80 != 0 {
+        if f[0] & 0x40 != 0 {
+            return None; // negative
+        }
+        let mut v: u64 = (f[0] & 0x3f) as u64;
+        for &c in &f[1..] {
+            v = v.checked_mul(256)?.checked_add(c as u64)?;
+        }
+        return Some(v);
+    }
+    let mut v: u64 = 0;
+    let mut seen = false;
+    for &c in f {
+        match c {
+            b'0'..=b'7' => {
+                v = v.checked_mul(8)?.checked_add((c - b'0') as u64)?;
+                seen = true;
+            }
+            b' ' if !seen => {}
+            b' ' | 0 => break,
+            _ => return None,
+        }
+    }
+    Some(v)
+}
+
+fn decimal(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    Some(v)
+}
+
+/// Field up to its first NUL.
+fn cstr_field(f: &[u8]) -> &[u8] {
+    &f[..f.iter().position(|&c| c == 0).unwrap_or(f.len())]
+}
+
+/// Iterates PAX records "LEN KEY=VALUE\n"; None on a malformed one.
+fn pax_records(mut p: &[u8], mut f: impl FnMut(&[u8], &[u8]) -> bool) -> bool {
+    while !p.is_empty() {
+        let Some(sp) = p.iter().position(|&c| c == b' ') else { return false };
+        let Some(len) = decimal(&p[..sp]) else { return false };
+        let len = len as usize;
+        if len <= sp + 1 || len > p.len() || p[len - 1] != b'\n' {
+            return false;
+        }
+        let rec = &p[sp + 1..len - 1];
+        let Some(eq) = rec.iter().position(|&c| c == b'=') else { return false };
+        if !f(&rec[..eq], &rec[eq + 1..]) {
+            return false;
+        }
+        p = &p[len..];
+    }
+    true
+}
+
+/// `name` made relative and checked: no `..`, not absolute; "" for the root itself.
+fn clean(out: &mut Buf<NAME>, name: &[u8]) -> core::result::Result<(), &'static str> {
+    out.clear();
+    if name.first() == Some(&b'/') {
+        return Err("absolute path in layer");
+    }
+    for c in name.split(|&c| c == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => return Err("path with '..' in layer"),
+            _ => {
+                if !out.is_empty() {
+                    out.c(b'/');
+                }
+                out.s(c);
+            }
+        }
+    }
+    if out.overflowed() {
+        return Err("name longer than 4096 bytes");
+    }
+    Ok(())
+}
+
+fn split(p: &[u8]) -> (&[u8], &[u8]) {
+    match p.iter().rposition(|&c| c == b'/') {
+        Some(i) => (&p[..i], &p[i + 1..]),
+        None => (&b""[..], p),
+    }
+}
+
+fn pad(size: u64) -> u64 {
+    (512 - size % 512) % 512
+}
+
+impl Tar {
+    pub const fn new() -> Self {
+        Tar {
+            hdr: [0; 512], pax: [0; PAX], pax_len: 0, long_name: Buf::new(), long_link: Buf::new(),
+            path: Buf::new(),
+        }
+    }
+
+    /// Reads the data of a meta entry (PAX, GNU long name) into `buf`.
+    fn meta(layer: &mut Layer<'_>, buf: &mut [u8], size: u64, what: &'static str) -> Result<usize> {
+        if size > buf.len() as u64 {
+            return Err(err_at("tar", layer, what.as_bytes(), "meta header larger than its bound (64 KiB PAX, 4096-byte names)"));
+        }
+        let n = size as usize;
+        layer.read_exact(&mut buf[..n])?;
+        layer.skip(pad(size))?;
+        Ok(n)
+    }
+
+    /// Applies (one pass of) a layer to the directory `root`.
+    pub fn apply(&mut self, layer: &mut Layer<'_>, root: BorrowedFd<'_>, pass: Pass) -> Result<()> {
+        loop {
+            if !layer.read_exact(&mut self.hdr)? {
+                break; // end of stream without the two zero blocks: accepted, as Go's tar does
+            }
+            let h = &self.hdr;
+            if h.iter().all(|&c| c == 0) {
+                break;
+            }
+            let sum: u64 = h.iter().enumerate().map(|(i, &c)| if (148..156).contains(&i) { 32 } else { c as u64 }).sum();
+            let ssum: i64 = h.iter().enumerate().map(|(i, &c)| if (148..156).contains(&i) { 32 } else { c as i8 as i64 }).sum();
+            let want = num(&h[148..156]);
+            if want != Some(sum) && want.map(|w| w as i64) != Some(ssum) {
+                return Err(err_at("tar", layer, b"", "bad header checksum (corrupt or not a tar)"));
+            }
+            let Some(size) = num(&h[124..136]) else { return Err(err_at("tar", layer, b"", "bad size field")) };
+            let kind = h[156];
+            match kind {
+                b'x' => {
+                    let n = Self::meta(layer, &mut self.pax, size, "PAX header")?;
+                    self.pax_len = n;
+                    continue;
+                }
+                b'g' => {
+                    layer.skip(size + pad(size))?; // global PAX header: comments from git archive and the like
+                    continue;
+                }
+                b'L' | b'K' => {
+                    let mut tmp = [0u8; NAME];
+                    let n = Self::meta(layer, &mut tmp, size, "GNU long name")?;
+                    let b = if kind == b'L' { &mut self.long_name } else { &mut self.long_link };
+                    b.clear();
+                    b.s(cstr_field(&tmp[..n]));
+                    continue;
+                }
+                _ => {}
+            }
+            let mut e = Entry {
+                kind: if kind == 0 || kind == b'7' { b'0' } else { kind },
+                mode: num(&h[100..108]).unwrap_or(0) as u32 & 0o7777,
+                uid: num(&h[108..116]).unwrap_or(0),
+                gid: num(&h[116..124]).unwrap_or(0),
+                size,
+                mtime: num(&h[136..148]).unwrap_or(0) as i64,
+                major: num(&h[329..337]).unwrap_or(0) as u32,
+                minor: num(&h[337..345]).unwrap_or(0) as u32,
+            };
+            // The name: PAX path, else GNU long name, else ustar prefix/name.
+            let mut name = Buf::<NAME>::new();
+            let mut link = Buf::<NAME>::new();
+            if !self.long_name.is_empty() {
+                name.s(self.long_name.as_bytes());
+            } else {
+                let prefix = cstr_field(&h[345..500]);
+                if &h[257..263] == b"ustar\0" && !prefix.is_empty() {
+                    name.s(prefix).c(b'/');
+                }
+                name.s(cstr_field(&h[0..100]));
+            }
+            if !self.long_link.is_empty() {
+                link.s(self.long_link.as_bytes());
+            } else {
+                link.s(cstr_field(&h[157..257]));
+            }
+            let mut bad: Option<&'static str> = None;
+            let mut xattrs = false;
+            let ok = pax_records(&self.pax[..self.pax_len], |k, v| {
+                match k {
+                    b"path" => {
+                        name.clear();
+                        name.s(v);
+                    }
+                    b"linkpath" => {
+                        link.clear();
+                        link.s(v);
+                    }
+                    b"size" => match decimal(v) {
+                        Some(s) => e.size = s,
+                        None => return false,
+                    },
+                    b"uid" => match decimal(v) {
+                        Some(s) => e.uid = s,
+                        None => return false,
+                    },
+                    b"gid" => match decimal(v) {
+                        Some(s) => e.gid = s,
+                        None => return false,
+                    },
+                    b"mtime" => {
+                        let int = v.split(|&c| c == b'.').next().unwrap_or(v);
+                        match decimal(int) {
+                            Some(s) => e.mtime = s as i64,
+                            None => bad = Some("negative or malformed PAX mtime"),
+                        }
+                    }
+                    _ if k.starts_with(b"GNU.sparse.") => bad = Some("sparse entries are not supported"),
+                    _ if k.starts_with(b"SCHILY.xattr.") => xattrs = true,
+                    _ => {}
+                }
+                true
+            });
+            let ok = ok && !name.overflowed() && !link.overflowed();
+            self.long_name.clear();
+            self.long_link.clear();
+            if !ok {
+                return Err(err_at("tar", layer, name.as_bytes(), "malformed PAX header or name over 4096 bytes"));
+            }
+            if kind == b'S' {
+                bad = Some("sparse entries are not supported");
+            }
+            if let Some(why) = bad {
+                return Err(err_at("tar", layer, name.as_bytes(), why));
+            }
+            if e.uid > u32::MAX as u64 || e.gid > u32::MAX as u64 {
+                return Err(err_at("tar", layer, name.as_bytes(), "uid or gid out of range"));
+            }
+            if let Err(why) = clean(&mut self.path, name.as_bytes()) {
+                return Err(err_at("tar", layer, name.as_bytes(), why));
+            }
+            let data = e.size;
+            let r = self.entry(layer, root, pass, &e, link.as_bytes(), xattrs);
+            self.pax_len = 0;
+            r?;
+            let used = if pass == Pass::Additions && e.kind == b'0' { data } else { 0 };
+            layer.skip(data - used + pad(data))?;
+        }
+        layer.finish()
+    }
+
+    fn entry(&mut self, layer: &mut Layer<'_>, root: BorrowedFd<'_>, pass: Pass, e: &Entry, link: &[u8], xattrs: bool) -> Result<()> {
+        let path = self.path.as_bytes();
+        let (parent, base) = split(path);
+        if let Some(hidden) = base.strip_prefix(b".wh.") {
+            if pass == Pass::Additions {
+                return Ok(());
+            }
+            let dir = match open_dir(root, parent, false) {
+                Ok(d) => d,
+                Err(Errno::NOENT | Errno::NOTDIR) => return Ok(()),
+                Err(e) => return Err(sys_at("whiteout: open", layer, path, e)),
+            };
+            let r = if hidden == b".wh..opq" {
+                match fs::openat(&dir, c".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
+                    Ok(d) => clear_dir(d.as_fd(), 0),
+                    Err(Errno::NOTDIR) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            } else {
+                let mut n = Buf::<256>::new();
+                n.s(hidden);
+                if n.overflowed() || hidden.is_empty() || hidden == b"." || hidden == b".." {
+                    return Err(err_at("whiteout", layer, path, "bad whiteout name"));
+                }
+                match remove(dir.as_fd(), n.cstr(), 0) {
+                    Err(Errno::NOENT) => Ok(()),
+                    r => r,
+                }
+            };
+            return r.map_err(|er| sys_at("whiteout: remove", layer, path, er));
+        }
+        if pass == Pass::Deletions {
+            return Ok(());
+        }
+        if path.is_empty() {
+            // The rootfs itself ("./"): only its metadata.
+            if e.kind != b'5' {
+                return Err(err_at("tar", layer, b".", "the root entry is not a directory"));
+            }
+            let d = fs::openat(root, c".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+                .map_err(|er| sys_at("open", layer, b".", er))?;
+            return self.meta_fd(layer, d.as_fd(), e, xattrs);
+        }
+        let dir = open_dir(root, parent, true).map_err(|er| sys_at("create parent of", layer, path, er))?;
+        let mut n = Buf::<256>::new();
+        n.s(base);
+        if n.overflowed() {
+            return Err(err_at("tar", layer, path, "name component longer than 255 bytes"));
+        }
+        let name = n.cstr();
+        // What is there already goes, except a directory replaced by a directory (tar and the
+        // image spec merge those).
+        match fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => {
+                let is_dir = FileType::from_raw_mode(st.st_mode) == FileType::Directory;
+                if !(is_dir && e.kind == b'5') {
+                    remove(dir.as_fd(), name, 0).map_err(|er| sys_at("replace", layer, path, er))?;
+                }
+            }
+            Err(Errno::NOENT) => {}
+            Err(er) => return Err(sys_at("stat", layer, path, er)),
+        }
+        let ctx = |er| sys_at("create", layer, path, er);
+        match e.kind {
+            b'0' => {
+                let f = fs::openat(&dir, name, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::from_raw_mode(0o600)).map_err(ctx)?;
+                let mut left = e.size;
+                while left > 0 {
+                    let c = layer.chunk()?;
+                    if c.is_empty() {
+                        return Err(err_at("tar", layer, path, "truncated file data"));
+                    }
+                    let k = (c.len() as u64).min(left) as usize;
+                    write_all(f.as_fd(), &c[..k]).map_err(|er| sys_at("write", layer, path, er))?;
+                    layer.consume(k);
+                    left -= k as u64;
+                }
+                self.meta_fd(layer, f.as_fd(), e, xattrs)
+            }
+            b'5' => {
+                match fs::mkdirat(&dir, name, Mode::from_raw_mode(0o700)) {
+                    Ok(()) | Err(Errno::EXIST) => {}
+                    Err(er) => return Err(ctx(er)),
+                }
+                let d = fs::openat(&dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).map_err(ctx)?;
+                self.meta_fd(layer, d.as_fd(), e, xattrs)
+            }
+            b'2' => {
+                let mut t = Buf::<NAME>::new();
+                t.s(link);
+                if link.is_empty() || t.len() == NAME {
+                    return Err(err_at("tar", layer, path, "symlink target empty or too long"));
+                }
+                fs::symlinkat(t.cstr(), &dir, name).map_err(ctx)?;
+                if xattrs {
+                    return Err(err_at("tar", layer, path, "xattrs on a symlink are not supported"));
+                }
+                self.meta_at(layer, dir.as_fd(), name, e, false)
+            }
+            b'1' => {
+                let mut t = Buf::<NAME>::new();
+                if let Err(why) = clean(&mut t, link) {
+                    return Err(err_at("hardlink", layer, path, why));
+                }
+                let (tp, tb) = split(t.as_bytes());
+                if tb.is_empty() {
+                    return Err(err_at("hardlink", layer, path, "target is the root"));
+                }
+                let td = open_dir(root, tp, false).map_err(|er| sys_at("hardlink: target of", layer, path, er))?;
+                let mut tn = Buf::<256>::new();
+                tn.s(tb);
+                if tn.overflowed() {
+                    return Err(err_at("hardlink", layer, path, "target name component longer than 255 bytes"));
+                }
+                fs::linkat(&td, tn.cstr(), &dir, name, AtFlags::empty()).map_err(|er| sys_at("hardlink", layer, path, er))
+            }
+            b'3' | b'4' | b'6' => {
+                let (ty, dev) = match e.kind {
+                    b'3' => (FileType::CharacterDevice, fs::makedev(e.major, e.minor)),
+                    b'4' => (FileType::BlockDevice, fs::makedev(e.major, e.minor)),
+                    _ => (FileType::Fifo, 0),
+                };
+                fs::mknodat(&dir, name, ty, Mode::from_raw_mode(0o600), dev).map_err(ctx)?;
+                if xattrs {
+                    let f = fs::openat(&dir, name, OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).map_err(ctx)?;
+                    let _ = f;
+                    return Err(err_at("tar", layer, path, "xattrs on a device or fifo are not supported"));
+                }
+                self.meta_at(layer, dir.as_fd(), name, e, true)
+            }
+            _ => Err(err_at("tar", layer, path, "unsupported tar entry type")),
+        }
+    }
+
+    /// Owner, then mode (chown clears setuid), then xattrs (chown clears security.capability),
+    /// then times, on an open file or directory.
+    fn meta_fd(&self, layer: &Layer<'_>, fd: BorrowedFd<'_>, e: &Entry, xattrs: bool) -> Result<()> {
+        let path = self.path.as_bytes();
+        fs::fchown(fd, Some(Uid::from_raw(e.uid as u32)), Some(Gid::from_raw(e.gid as u32))).map_err(|er| sys_at("chown", layer, path, er))?;
+        fs::fchmod(fd, Mode::from_raw_mode(e.mode)).map_err(|er| sys_at("chmod", layer, path, er))?;
+        if xattrs {
+            let mut fail = None;
+            pax_records(&self.pax[..self.pax_len], |k, v| {
+                if let Some(x) = k.strip_prefix(b"SCHILY.xattr.") {
+                    let mut n = Buf::<256>::new();
+                    n.s(x);
+                    if n.overflowed() {
+                        fail = Some(Errno::NAMETOOLONG);
+                    } else if let Err(er) = fs::fsetxattr(fd, n.cstr(), v, XattrFlags::empty()) {
+                        fail = Some(er);
+                    }
+                }
+                true
+            });
+            if let Some(er) = fail {
+                return Err(sys_at("set xattr on", layer, path, er));
+            }
+        }
+        let t = Timespec { tv_sec: e.mtime, tv_nsec: 0 };
+        fs::futimens(fd, &Timestamps { last_access: t, last_modification: t }).map_err(|er| sys_at("set times of", layer, path, er))
+    }
+
+    /// The same for a symlink or a device node, by name in its directory.
+    fn meta_at(&self, layer: &Layer<'_>, dir: BorrowedFd<'_>, name: &CStr, e: &Entry, chmod: bool) -> Result<()> {
+        let path = self.path.as_bytes();
+        fs::chownat(dir, name, Some(Uid::from_raw(e.uid as u32)), Some(Gid::from_raw(e.gid as u32)), AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|er| sys_at("chown", layer, path, er))?;
+        if chmod {
+            // A node this unpacking just made, in a directory nobody else writes to.
+            fs::chmodat(dir, name, Mode::from_raw_mode(e.mode), AtFlags::empty()).map_err(|er| sys_at("chmod", layer, path, er))?;
+        }
+        let t = Timespec { tv_sec: e.mtime, tv_nsec: 0 };
+        fs::utimensat(dir, name, &Timestamps { last_access: t, last_modification: t }, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|er| sys_at("set times of", layer, path, er))
+    }
+}
+
+/// A directory inside the root (the root itself for ""), created if asked.
+fn open_dir(root: BorrowedFd<'_>, p: &[u8], create: bool) -> core::result::Result<OwnedFd, Errno> {
+    if p.is_empty() {
+        fs::openat(root, c".", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+    } else if create {
+        resolve::open_or_create(root, p, Make::Dir)
+    } else {
+        resolve::open(root, p)
+    }
+}
+
+/// Removes `name` in `dir` (a whole tree for a directory), never following a symlink.
+pub fn remove(dir: BorrowedFd<'_>, name: &CStr, depth: usize) -> core::result::Result<(), Errno> {
+    match fs::unlinkat(dir, name, AtFlags::empty()) {
+        Err(Errno::ISDIR) | Err(Errno::PERM) => {}
+        r => return r,
+    }
+    let d = fs::openat(dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+    clear_dir(d.as_fd(), depth + 1)?;
+    fs::unlinkat(dir, name, AtFlags::REMOVEDIR)
+}
+
+/// Removes everything inside the open directory `d`.
+pub fn clear_dir(d: BorrowedFd<'_>, depth: usize) -> core::result::Result<(), Errno> {
+    if depth > DEPTH {
+        return Err(Errno::LOOP);
+    }
+    let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
+    loop {
+        fs::seek(d, SeekFrom::Start(0))?;
+        let mut it = RawDir::new(d, &mut buf);
+        let mut removed = false;
+        while let Some(ent) = it.next() {
+            let ent = ent?;
+            let n = ent.file_name();
+            if n == c"." || n == c".." {
+                continue;
+            }
+            remove(d, n, depth)?;
+            removed = true;
+        }
+        if !removed {
+            return Ok(());
+        }
+    }
+}
