@@ -25,6 +25,37 @@ pub struct Member {
     len: u8,
     off: u64,
     size: u64,
+    /// A symlink member (docker archives link `<id>/layer.tar` to `../<diff id>.tar`): the
+    /// index of its target, set when the scan is done.
+    link: Option<u16>,
+}
+
+/// `target` of a symlink in directory `dir`, made a member path ("a/../b" -> "b").
+fn join(dir: &[u8], target: &[u8], out: &mut Buf<MEMBER_NAME>) -> bool {
+    let mut parts: Vec<&[u8], 16> = Vec::new();
+    let base: &[u8] = if target.first() == Some(&b'/') { b"" } else { dir };
+    for c in base.split(|&c| c == b'/').chain(target.split(|&c| c == b'/')) {
+        match c {
+            b"" | b"." => {}
+            b".." => {
+                if parts.pop().is_none() {
+                    return false;
+                }
+            }
+            _ => {
+                if parts.push(c).is_err() {
+                    return false;
+                }
+            }
+        }
+    }
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            out.c(b'/');
+        }
+        out.s(p);
+    }
+    !out.overflowed()
 }
 
 pub enum Source {
@@ -63,6 +94,7 @@ impl Source {
         let mut off = 0u64;
         let mut h = [0u8; 512];
         let mut long = Buf::<MEMBER_NAME>::new();
+        let mut links: Vec<(u16, Buf<MEMBER_NAME>), 256> = Vec::new();
         let bad = |why| Error::msg("image archive", path.to_bytes(), why);
         loop {
             let n = pread(&fd, &mut h, off).ctx("read image archive", path.to_bytes())?;
@@ -111,7 +143,7 @@ impl Source {
                         p = &p[len..];
                     }
                 }
-                b'0' | 0 => {
+                b'0' | 0 | b'2' => {
                     let mut name = Buf::<{ MEMBER_NAME + 160 }>::new();
                     if !long.is_empty() {
                         name.s(long.as_bytes());
@@ -132,14 +164,36 @@ impl Source {
                         nm = r;
                     }
                     if nm.len() < MEMBER_NAME {
-                        let mut m = Member { name: [0; MEMBER_NAME], len: nm.len() as u8, off: data, size };
+                        let mut m = Member { name: [0; MEMBER_NAME], len: nm.len() as u8, off: data, size, link: None };
                         m.name[..nm.len()].copy_from_slice(nm);
+                        if h[156] == b'2' {
+                            // Park the target's path in the name until the scan is done.
+                            let f = |x: &[u8]| -> usize { x.iter().position(|&c| c == 0).unwrap_or(x.len()) };
+                            let dir = nm.iter().rposition(|&c| c == b'/').map_or(&b""[..], |i| &nm[..i]);
+                            let mut t = Buf::<MEMBER_NAME>::new();
+                            if !join(dir, &h[157..157 + f(&h[157..257])], &mut t) {
+                                long.clear();
+                                off = data + size.div_ceil(512) * 512;
+                                continue;
+                            }
+                            m.link = Some(0);
+                            links.push((members.len() as u16, t)).map_err(|_| bad("more than 256 symlinks in the archive"))?;
+                        }
                         members.push(m).map_err(|_| bad("more than 1024 files in the archive"))?;
                     }
                 }
                 _ => long.clear(),
             }
             off = data + size.div_ceil(512) * 512;
+        }
+        // Symlinks point at regular members (one level, as docker archives use them).
+        for (i, t) in &links {
+            let target = members.iter().position(|m| m.link.is_none() && &m.name[..m.len as usize] == t.as_bytes());
+            let m = &mut members[*i as usize];
+            match target {
+                Some(x) => m.link = Some(x as u16),
+                None => m.len = 0, // dangling: never found
+            }
         }
         Ok(Source::Archive { fd, members })
     }
@@ -158,7 +212,10 @@ impl Source {
                 Ok(Opened { own: Some(f), off: 0, size: st.st_size as u64 })
             }
             Source::Archive { members, .. } => {
-                let m = members.iter().find(|m| &m.name[..m.len as usize] == name).ok_or_else(|| Error::sys("image file", name, Errno::NOENT))?;
+                let mut m = members.iter().find(|m| m.len > 0 && &m.name[..m.len as usize] == name).ok_or_else(|| Error::sys("image file", name, Errno::NOENT))?;
+                if let Some(t) = m.link {
+                    m = &members[t as usize];
+                }
                 Ok(Opened { own: None, off: m.off, size: m.size })
             }
         }

@@ -216,6 +216,9 @@ impl<'a> Layer<'a> {
                     self.mode = Mode::Raw;
                     self.rd = self.ip;
                     self.wend = self.il;
+                    if let Some((s, _)) = &mut self.diff {
+                        s.update(&self.inb[self.rd..self.wend]);
+                    }
                     Ok(())
                 }
             }
