@@ -150,14 +150,15 @@ fn bundle(a: &Args) -> Result<()> {
     let (cb, cr) = layout::read_json(&src, &img.config, cfg_buf, "image config")?;
     let cfg = Val::root(cb, cr);
     check_platform(cfg, &plat, &img.config)?;
-    if let Some(ids) = field(cfg, "rootfs").and_then(|r| field(r, "diff_ids")).and_then(|d| d.arr()) {
-        let mut n = 0;
-        for (l, id) in img.layers.iter_mut().zip(ids) {
-            l.diff = id.bytes().and_then(layout::digest);
-            n += 1;
-        }
-        if n != img.layers.len() || field(cfg, "rootfs").and_then(|r| field(r, "diff_ids")).and_then(|d| d.arr()).map(|d| d.count()) != Some(n) {
+    // A docker archive's layers carry no digest: the config's diff_ids (sha256 of each
+    // uncompressed layer) check them instead. An OCI layer's descriptor digest is enough.
+    if img.layers.iter().any(|l| l.digest.is_none()) {
+        let ids = || field(cfg, "rootfs").and_then(|r| field(r, "diff_ids")).and_then(|d| d.arr());
+        if ids().map(|d| d.count()) != Some(img.layers.len()) {
             return Err(Error::msg("image config", img.config.path.as_bytes(), "rootfs.diff_ids and the manifest's layers differ in number"));
+        }
+        for (l, id) in img.layers.iter_mut().zip(ids().into_iter().flatten()) {
+            l.diff = Some(id.bytes().and_then(layout::digest).ok_or_else(|| Error::msg("image config", b"rootfs.diff_ids", "not a sha256 digest"))?);
         }
     }
 
