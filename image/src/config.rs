@@ -218,8 +218,9 @@ fn resolve_user(root: BorrowedFd<'_>, spec: &[u8], buf: &mut [u8]) -> Result<Use
 }
 
 /// Writes `bundle/config.json` from the image config `cfg` (a prepared JSON document), the
-/// rootfs being `root`; `buf` is scratch space of at least 256 KiB.
-pub fn write(bundle: BorrowedFd<'_>, root: BorrowedFd<'_>, cfg: Val<'_>, buf: &mut [u8]) -> Result<()> {
+/// rootfs being `root`, with the annotation `id` (key, value); `buf` is scratch space of at
+/// least 256 KiB.
+pub fn write(bundle: BorrowedFd<'_>, root: BorrowedFd<'_>, cfg: Val<'_>, id: (&[u8], &[u8]), buf: &mut [u8]) -> Result<()> {
     let c = field(cfg, "config");
     let get = |k: &str| c.and_then(|c| field(c, k)).filter(|v| v.kind() != Kind::Null);
     let user_s = get("User").and_then(|v| v.bytes()).unwrap_or(b"");
@@ -313,19 +314,17 @@ pub fn write(bundle: BorrowedFd<'_>, root: BorrowedFd<'_>, cfg: Val<'_>, buf: &m
         }
         o.s(b"}")?;
     }
-    // Annotations: the labels, and the stop signal under the image spec's name for it.
-    o.s(b",\n\"annotations\":{")?;
-    let mut first = true;
+    // Annotations: the image id (for --reuse), the stop signal under the image spec's name for
+    // it, and the labels.
+    o.s(b",\n\"annotations\":{")?.json(id.0)?.s(b":")?.json(id.1)?;
     if let Some(sig) = get("StopSignal").and_then(|v| v.bytes()) {
-        o.json(b"org.opencontainers.image.stopSignal")?.s(b":")?.json(sig)?;
-        first = false;
+        o.s(b",")?.json(b"org.opencontainers.image.stopSignal")?.s(b":")?.json(sig)?;
     }
     if let Some(l) = get("Labels") {
         let it = l.obj().ok_or_else(|| Error::msg("image config", b"Labels", "expected an object"))?;
         for (k, v) in it {
             let v = v.bytes().ok_or_else(|| Error::msg("image config Labels", k.to_bytes(), "expected a string"))?;
-            o.s(if first { &b""[..] } else { b"," })?.json(k.to_bytes())?.s(b":")?.json(v)?;
-            first = false;
+            o.s(b",")?.json(k.to_bytes())?.s(b":")?.json(v)?;
         }
     }
     o.s(b"}}\n")?;

@@ -366,16 +366,18 @@ pub struct Image {
 }
 
 /// Reads a small JSON blob into `buf` (digest checked when known) and prepares it.
-pub fn read_json<'b>(src: &Source, d: &Desc, buf: &'b mut [u8], what: &'static str) -> Result<(&'b [u8], usize)> {
+/// Returns the document, its root's offset and the blob's sha256.
+pub fn read_json<'b>(src: &Source, d: &Desc, buf: &'b mut [u8], what: &'static str) -> Result<(&'b [u8], usize, [u8; 32])> {
     let o = src.get(d.path.as_bytes())?;
     let mut b = src.blob(&o, d.size, d.digest, d.path.as_bytes())?;
     let data = b.read_all(buf, what)?;
+    let digest = b.digest.unwrap_or_default();
     let root = json::prepare(data).map_err(|e| {
         let mut m = Buf::<320>::new();
         m.s(d.path.as_bytes()).s(b" at byte ").u(e.offset as u64);
         Error::msg(what, m.as_bytes(), e.what)
     })?;
-    Ok((&*data, root))
+    Ok((&*data, root, digest))
 }
 
 /// Resolves an OCI layout (index.json) to one image.
@@ -384,7 +386,7 @@ pub fn oci(src: &Source, buf: &mut [u8], plat: &Platform, tag: Option<&[u8]>) ->
     d.path.s(b"index.json");
     let mut top = true;
     for _ in 0..8 {
-        let (b, r) = read_json(src, &d, buf, "image index")?;
+        let (b, r, _) = read_json(src, &d, buf, "image index")?;
         let v = Val::root(b, r);
         let is_index = field(v, "manifests").is_some_and(|m| m.kind() == Kind::Array)
             || str_field(v, "mediaType").is_some_and(|t| INDEX_TYPES.contains(&t));
@@ -466,7 +468,7 @@ fn manifest(v: Val<'_>, at: &Desc) -> Result<Image> {
 pub fn docker(src: &Source, buf: &mut [u8], tag: Option<&[u8]>) -> Result<Image> {
     let mut d = Desc { path: Buf::new(), digest: None, size: None, diff: None };
     d.path.s(b"manifest.json");
-    let (b, r) = read_json(src, &d, buf, "manifest.json")?;
+    let (b, r, _) = read_json(src, &d, buf, "manifest.json")?;
     let v = Val::root(b, r);
     let mut chosen = None;
     for e in v.arr().into_iter().flatten() {

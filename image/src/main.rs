@@ -60,13 +60,18 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     mote_sys::panic::fixed(b"mote-image: panic\n")
 }
 
-const USAGE: &str = "usage: mote-image bundle IMAGE DIR [--platform os/arch[/variant]] [--ref TAG]
+const USAGE: &str = "usage: mote-image bundle IMAGE DIR [--platform os/arch[/variant]] [--ref TAG] [--reuse]
 
 Writes an OCI bundle (DIR/rootfs, DIR/config.json) from IMAGE: an OCI layout directory, an
-OCI archive, or a docker-save/podman-save archive. DIR must not exist.
+OCI archive, or a docker-save/podman-save archive. DIR must not exist, unless --reuse.
   --platform   the platform to take from a multi-platform image (default: this machine's)
   --ref TAG    the image to take when the file holds several (a tag or a full name)
+  --reuse      DIR may be a bundle mote-image made: kept as it is when it holds the same image
+               (same config digest), else replaced by the new one in one rename
 ";
+
+/// The annotation naming the image a bundle was made from (sha256 of its config: the image ID).
+const ID_KEY: &[u8] = b"org.mote.image.id";
 
 /// Scratch for index.json, manifests and /etc/passwd; the rest of the arena holds the config.
 const SCRATCH: usize = 256 * 1024;
@@ -105,6 +110,7 @@ fn main(a: Args) -> i32 {
 
 fn bundle(a: &Args) -> Result<()> {
     let (mut image, mut dir, mut plat, mut tag): (Option<&CStr>, Option<&CStr>, Option<Platform>, Option<&[u8]>) = (None, None, None, None);
+    let mut reuse = false;
     let mut i = 2;
     while let Some(arg) = a.get(i) {
         let (flag, inline) = match arg.iter().position(|&c| c == b'=') {
@@ -124,6 +130,7 @@ fn bundle(a: &Args) -> Result<()> {
                 plat = Some(Platform::parse(v).ok_or_else(|| Error::msg("--platform", v, "expected os/arch[/variant]"))?);
             }
             b"--ref" => tag = Some(value()?),
+            b"--reuse" => reuse = true,
             _ if arg.starts_with(b"-") => return Err(Error::msg("unknown flag", arg, "see mote-image --help")),
             _ if image.is_none() => image = a.cstr(i),
             _ if dir.is_none() => dir = a.cstr(i),
@@ -148,7 +155,7 @@ fn bundle(a: &Args) -> Result<()> {
     } else {
         return Err(Error::msg("image", image.to_bytes(), "neither index.json (OCI) nor manifest.json (docker archive) in it"));
     };
-    let (cb, cr) = layout::read_json(&src, &img.config, cfg_buf, "image config")?;
+    let (cb, cr, id) = layout::read_json(&src, &img.config, cfg_buf, "image config")?;
     let cfg = Val::root(cb, cr);
     check_platform(cfg, &plat, &img.config)?;
     // A docker archive's layers carry no digest: the config's diff_ids (sha256 of each
@@ -179,17 +186,25 @@ fn bundle(a: &Args) -> Result<()> {
     if base.is_empty() || bn.overflowed() {
         return Err(Error::msg("bundle directory", d, "bad name"));
     }
-    match fs::statat(&pfd, bn.cstr(), AtFlags::SYMLINK_NOFOLLOW) {
-        Err(Errno::NOENT) => {}
-        Ok(_) => return Err(Error::msg("bundle directory", d, "already exists")),
+    let mut id_s = Buf::<71>::new();
+    id_s.s(b"sha256:").s(sha256::hex(&id));
+    let exists = match fs::statat(&pfd, bn.cstr(), AtFlags::SYMLINK_NOFOLLOW) {
+        Err(Errno::NOENT) => false,
+        Ok(_) if reuse => true,
+        Ok(_) => return Err(Error::msg("bundle directory", d, "already exists (--reuse replaces a bundle mote-image made)")),
         Err(e) => return Err(Error::sys("stat", d, e)),
+    };
+    if exists && bundle_id(pfd.as_fd(), bn.cstr(), d, scratch)? == id_s.as_bytes() {
+        return Ok(());
     }
     let mut tmp = Buf::<320>::new();
     tmp.c(b'.').s(base).s(b".mote-image-").u(mote_sys::rustix::process::getpid().as_raw_nonzero().get() as u64);
     fs::mkdirat(&pfd, tmp.cstr(), Mode::from_raw_mode(0o700)).ctx("create", tmp.as_bytes())?;
-    let r = build(&src, &img, pfd.as_fd(), tmp.cstr(), cfg, scratch)
-        .and_then(|()| fs::renameat_with(&pfd, tmp.cstr(), &pfd, bn.cstr(), RenameFlags::NOREPLACE).ctx("rename bundle to", d));
-    if r.is_err() {
+    let flags = if exists { RenameFlags::EXCHANGE } else { RenameFlags::NOREPLACE };
+    let r = build(&src, &img, pfd.as_fd(), tmp.cstr(), cfg, id_s.as_bytes(), scratch)
+        .and_then(|()| fs::renameat_with(&pfd, tmp.cstr(), &pfd, bn.cstr(), flags).ctx("rename bundle to", d));
+    // After an exchange the temporary name holds the old bundle: it goes too.
+    if r.is_err() || exists {
         if let Err(e) = tar::remove(pfd.as_fd(), tmp.cstr(), 0) {
             let mut b = Buf::<512>::new();
             b.s(b"mote-image: cannot remove ").s(tmp.as_bytes()).s(b": ").s(error::strerror(e)).c(b'\n');
@@ -212,7 +227,33 @@ fn check_platform(cfg: Val<'_>, plat: &Platform, at: &layout::Desc) -> Result<()
     Err(Error::msg("image config", m.as_bytes(), "choose with --platform"))
 }
 
-fn build(src: &Source, img: &layout::Image, parent: BorrowedFd<'_>, tmp: &CStr, cfg: Val<'_>, scratch: &mut [u8]) -> Result<()> {
+/// The image id recorded in an existing bundle's config.json; an error if it has none (a
+/// directory mote-image did not make is never replaced).
+fn bundle_id<'s>(parent: BorrowedFd<'_>, name: &CStr, d: &[u8], scratch: &'s mut [u8]) -> Result<&'s [u8]> {
+    let not_ours = || Error::msg("bundle directory", d, "exists and is not a bundle made by mote-image: not replaced");
+    let dir = fs::openat(parent, name, OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).map_err(|_| not_ours())?;
+    let f = fs::openat(&dir, c"config.json", OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).map_err(|_| not_ours())?;
+    let mut n = 0;
+    loop {
+        match mote_sys::rustix::io::read(&f, &mut scratch[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(Error::sys("read config.json in", d, e)),
+        }
+        if n == scratch.len() {
+            return Err(not_ours());
+        }
+    }
+    let doc = &mut scratch[..n];
+    let root = json::prepare(doc).map_err(|_| not_ours())?;
+    let v = Val::root(doc, root);
+    field(v, "annotations")
+        .and_then(|a| a.obj()?.find(|(k, _)| k.to_bytes() == ID_KEY).and_then(|(_, v)| v.bytes()))
+        .ok_or_else(not_ours)
+}
+
+fn build(src: &Source, img: &layout::Image, parent: BorrowedFd<'_>, tmp: &CStr, cfg: Val<'_>, id: &[u8], scratch: &mut [u8]) -> Result<()> {
     let bundle: OwnedFd = fs::openat(parent, tmp, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
         .ctx("open", tmp.to_bytes())?;
     fs::mkdirat(&bundle, c"rootfs", Mode::from_raw_mode(0o755)).ctx("create", b"rootfs")?;
@@ -229,6 +270,6 @@ fn build(src: &Source, img: &layout::Image, parent: BorrowedFd<'_>, tmp: &CStr, 
             t.apply(&mut layer, root.as_fd(), p)?;
         }
     }
-    config::write(bundle.as_fd(), root.as_fd(), cfg, scratch)?;
+    config::write(bundle.as_fd(), root.as_fd(), cfg, (ID_KEY, id), scratch)?;
     fs::fchmod(&bundle, Mode::from_raw_mode(0o755)).ctx("chmod", tmp.to_bytes())
 }

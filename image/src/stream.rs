@@ -25,6 +25,8 @@ pub struct Blob<'a> {
     left: u64,
     sha: Sha256,
     want: Option<[u8; 32]>,
+    /// The content's sha256, once the last byte has been read.
+    pub digest: Option<[u8; 32]>,
     pub name: Name,
 }
 
@@ -32,15 +34,16 @@ impl<'a> Blob<'a> {
     pub fn new(fd: BorrowedFd<'a>, off: u64, len: u64, want: Option<[u8; 32]>, name: &[u8]) -> Self {
         let mut n = Name::new();
         n.s(name);
-        Blob { fd, off, left: len, sha: Sha256::new(), want, name: n }
+        Blob { fd, off, left: len, sha: Sha256::new(), want, digest: None, name: n }
     }
 
     /// Reads the next bytes; 0 at the end, once the digest has matched.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
         if self.left == 0 {
-            if let Some(w) = self.want.take() {
+            if self.digest.is_none() {
                 let got = core::mem::replace(&mut self.sha, Sha256::new()).finish();
-                if got != w {
+                self.digest = Some(got);
+                if self.want.is_some_and(|w| w != got) {
                     let mut m = Buf::<256>::new();
                     m.s(self.name.as_bytes()).s(b" (content has sha256:").s(sha256::hex(&got)).c(b')');
                     return Err(Error::msg("blob", m.as_bytes(), "digest mismatch"));

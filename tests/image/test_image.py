@@ -335,7 +335,8 @@ def test_config_json_and_run(native, tmp_path):
     assert pr["env"] == ["FOO=bar baz", "PATH=/bin", "TERM=xterm"]
     assert pr["cwd"] == "/tmp" and pr["terminal"] is False
     assert pr["user"] == {"uid": 1000, "gid": 1001, "additionalGids": [10]}
-    assert c["annotations"] == {"org.opencontainers.image.stopSignal": "SIGINT", "org.example/x": "1", "q": "\"quoted\""}
+    assert c["annotations"] == {"org.mote.image.id": man_config_digest(lay), "org.opencontainers.image.stopSignal": "SIGINT",
+                                "org.example/x": "1", "q": "\"quoted\""}
     assert c["root"] == {"path": "rootfs", "readonly": True}
     spec = tmp_path / "spec"
     spec.mkdir()
@@ -366,6 +367,45 @@ def test_bad_config_fails_cleanly(tmp_path, cfg, words):
     assert_fails_cleanly(tmp_path, lay.path, *words)
 
 
+def man_config_digest(lay):
+    idx = json.load(open(os.path.join(lay.path, "index.json")))
+    return json.load(open(blob_path(lay, idx["manifests"][0])))["config"]["digest"]
+
+
+def test_reuse_keeps_the_same_image_and_swaps_a_new_one(tmp_path):
+    one = single(tmp_path / "one", [Tar().file("version", b"1").bytes()])
+    two = single(tmp_path / "two", [Tar().file("version", b"2").bytes()])
+    p, b = unpack(tmp_path, one.path, "--reuse")
+    assert p.returncode == 0, p.stderr
+    (b / "rootfs/marker").write_bytes(b"left by the test")
+    # Same image: nothing is done.
+    p, b = unpack(tmp_path, one.path, "--reuse")
+    assert p.returncode == 0, p.stderr
+    assert (b / "rootfs/marker").exists()
+    # Another image: replaced in one rename, the old tree removed.
+    p, b = unpack(tmp_path, two.path, "--reuse")
+    assert p.returncode == 0, p.stderr
+    assert sorted(os.listdir(b / "rootfs")) == ["version"] and (b / "rootfs/version").read_bytes() == b"2"
+    assert json.load(open(b / "config.json"))["annotations"]["org.mote.image.id"] == man_config_digest(two)
+    assert sorted(os.listdir(tmp_path)) == ["bundle", "one", "two"]
+    # A failed update leaves the old bundle as it was.
+    bad = single(tmp_path / "bad", [raw_member("../x", data=b"x") + b"\0" * 1024])
+    p, b = unpack(tmp_path, bad.path, "--reuse")
+    assert p.returncode == 1 and "'..'" in p.stderr
+    assert (b / "rootfs/version").read_bytes() == b"2"
+    assert sorted(os.listdir(tmp_path)) == ["bad", "bundle", "one", "two"]
+
+
+def test_reuse_never_replaces_a_foreign_dir(tmp_path):
+    one = single(tmp_path / "one", [Tar().file("version", b"1").bytes()])
+    (tmp_path / "bundle").mkdir()
+    (tmp_path / "bundle/config.json").write_text('{"ociVersion": "1.2.0"}')
+    p, b = unpack(tmp_path, one.path, "--reuse")
+    assert p.returncode == 1 and "not a bundle made by mote-image" in p.stderr
+    assert os.listdir(b) == ["config.json"]
+    assert sorted(os.listdir(tmp_path)) == ["bundle", "one"]
+
+
 # ---- under qemu-user ----
 
 @pytest.mark.parametrize("arch,plat", [("aarch64", b"arm64"), ("riscv64", b"riscv64")])
@@ -385,3 +425,23 @@ def test_unpack_under_qemu_user(arch, plat, tmp_path):
     assert not os.path.exists(tmp_path / "planted")
     assert (b / "rootfs/a/b/c").read_bytes() == b"deep"
     assert (b / "rootfs" / str(tmp_path).lstrip("/") / "planted").exists()
+
+
+# ---- memory ----
+
+def test_peak_rss_stays_under_1_mib(tmp_path):
+    # ~48 MB of layer data in files of every size (the 100 MB figure is in the README; the
+    # bound does not depend on the size: nothing grows with the layer).
+    t = Tar()
+    chunk = os.urandom(1 << 20)
+    for i in range(40):
+        t.file(f"big/{i}", chunk[: (i * 7919) % (1 << 20)] + b"\0" * (1 << 20))
+    for i in range(2000):
+        t.file(f"small/{i % 50}/{i}", b"x" * (i % 3000))
+    lay = single(tmp_path / "img", [t.bytes()])
+    out = tmp_path / "bundle"
+    p = run(["/usr/bin/time", "-f", "maxrss %M"] + cmd("x86_64", "mote-image", "bundle", lay.path, str(out)), timeout=120)
+    assert p.returncode == 0, p.stderr
+    rss = int(p.stderr.split("maxrss ")[1].split()[0])
+    assert rss < 1024, f"peak RSS {rss} KiB"
+    assert len(os.listdir(out / "rootfs/small")) == 50
