@@ -218,8 +218,14 @@ impl Tar {
                     self.pax_len = n;
                     continue;
                 }
+                b'g' if self.pax_len > 0 => return Err(err_at("tar", layer, b"", "global PAX header after an extended one")),
                 b'g' => {
-                    layer.skip(size + pad(size))?; // global PAX header: comments from git archive and the like
+                    // A global PAX header: only comments (git archive writes one) are accepted;
+                    // anything else would change every later entry.
+                    let n = Self::meta(layer, &mut self.pax, size, "global PAX header")?;
+                    if !pax_records(&self.pax[..n], |k, _| k == b"comment") {
+                        return Err(err_at("tar", layer, b"", "global PAX header with keys other than comment"));
+                    }
                     continue;
                 }
                 b'L' | b'K' => {
@@ -232,15 +238,21 @@ impl Tar {
                 }
                 _ => {}
             }
+            let f = |r: core::ops::Range<usize>| num(&h[r]);
+            let (Some(mode), Some(uid), Some(gid), Some(mtime), Some(major), Some(minor)) =
+                (f(100..108), f(108..116), f(116..124), f(136..148), f(329..337), f(337..345))
+            else {
+                return Err(err_at("tar", layer, cstr_field(&h[..100]), "malformed numeric field (mode, uid, gid, mtime or device)"));
+            };
             let mut e = Entry {
                 kind: if kind == 0 || kind == b'7' { b'0' } else { kind },
-                mode: num(&h[100..108]).unwrap_or(0) as u32 & 0o7777,
-                uid: num(&h[108..116]).unwrap_or(0),
-                gid: num(&h[116..124]).unwrap_or(0),
+                mode: mode as u32 & 0o7777,
+                uid,
+                gid,
                 size,
-                mtime: num(&h[136..148]).unwrap_or(0) as i64,
-                major: num(&h[329..337]).unwrap_or(0) as u32,
-                minor: num(&h[337..345]).unwrap_or(0) as u32,
+                mtime: mtime.min(i64::MAX as u64) as i64,
+                major: major as u32,
+                minor: minor as u32,
             };
             // The name: PAX path, else GNU long name, else ustar prefix/name.
             let mut name = Buf::<NAME>::new();
@@ -331,15 +343,21 @@ impl Tar {
             if pass == Pass::Additions {
                 return Ok(());
             }
-            let dir = match open_dir(root, parent, false) {
+            // An opaque marker clears its directory, which is not followed if it is a symlink
+            // (this layer makes it a directory: clearing the link's target would be wrong).
+            let opaque = hidden == b".wh..opq";
+            let (up, last) = if opaque { split(parent) } else { (parent, &b""[..]) };
+            let dir = match open_dir(root, up, false) {
                 Ok(d) => d,
                 Err(Errno::NOENT | Errno::NOTDIR) => return Ok(()),
                 Err(e) => return Err(sys_at("whiteout: open", layer, path, e)),
             };
-            let r = if hidden == b".wh..opq" {
-                match fs::openat(&dir, c".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
+            let r = if opaque {
+                let mut l = Buf::<256>::new();
+                let name = if last.is_empty() { c"." } else { l.s(last).cstr() };
+                match fs::openat(&dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
                     Ok(d) => clear_dir(d.as_fd(), 0),
-                    Err(Errno::NOTDIR) => Ok(()),
+                    Err(Errno::NOTDIR | Errno::LOOP | Errno::NOENT) => Ok(()),
                     Err(e) => Err(e),
                 }
             } else {
@@ -374,6 +392,7 @@ impl Tar {
             return Err(err_at("tar", layer, path, "name component longer than 255 bytes"));
         }
         let name = n.cstr();
+        let before = fs::fstat(&dir).map_err(|er| sys_at("stat parent of", layer, path, er))?;
         // What is there already goes, except a directory replaced by a directory (tar and the
         // image spec merge those).
         match fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
@@ -386,10 +405,28 @@ impl Tar {
             Err(Errno::NOENT) => {}
             Err(er) => return Err(sys_at("stat", layer, path, er)),
         }
+        self.create(layer, root, dir.as_fd(), name, e, link, xattrs)?;
+        // Creating the entry changed its directory's times: put back what they were (what the
+        // directory's own entry set), as tar does once at the end; nothing to remember here.
+        let t = |s: i64, ns: u64| Timespec { tv_sec: s, tv_nsec: ns as _ };
+        let times = Timestamps {
+            last_access: t(before.st_atime as i64, before.st_atime_nsec as u64),
+            last_modification: t(before.st_mtime as i64, before.st_mtime_nsec as u64),
+        };
+        fs::utimensat(&dir, c".", &times, AtFlags::empty()).map_err(|er| sys_at("set times of parent of", layer, path, er))
+    }
+
+    /// Creates the entry `name` in `dir`, with its data, owner, mode, xattrs and times.
+    #[allow(clippy::too_many_arguments)]
+    fn create(&self, layer: &mut Layer<'_>, root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &CStr, e: &Entry, link: &[u8], xattrs: bool) -> Result<()> {
+        let path = self.path.as_bytes();
         let ctx = |er| sys_at("create", layer, path, er);
+        if xattrs && !matches!(e.kind, b'0' | b'5') {
+            return Err(err_at("tar", layer, path, "xattrs are supported on files and directories only"));
+        }
         match e.kind {
             b'0' => {
-                let f = fs::openat(&dir, name, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::from_raw_mode(0o600)).map_err(ctx)?;
+                let f = fs::openat(dir, name, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::from_raw_mode(0o600)).map_err(ctx)?;
                 let mut left = e.size;
                 while left > 0 {
                     let c = layer.chunk()?;
@@ -404,11 +441,11 @@ impl Tar {
                 self.meta_fd(layer, f.as_fd(), e, xattrs)
             }
             b'5' => {
-                match fs::mkdirat(&dir, name, Mode::from_raw_mode(0o700)) {
+                match fs::mkdirat(dir, name, Mode::from_raw_mode(0o700)) {
                     Ok(()) | Err(Errno::EXIST) => {}
                     Err(er) => return Err(ctx(er)),
                 }
-                let d = fs::openat(&dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).map_err(ctx)?;
+                let d = fs::openat(dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).map_err(ctx)?;
                 self.meta_fd(layer, d.as_fd(), e, xattrs)
             }
             b'2' => {
@@ -417,11 +454,8 @@ impl Tar {
                 if link.is_empty() || t.len() == NAME {
                     return Err(err_at("tar", layer, path, "symlink target empty or too long"));
                 }
-                fs::symlinkat(t.cstr(), &dir, name).map_err(ctx)?;
-                if xattrs {
-                    return Err(err_at("tar", layer, path, "xattrs on a symlink are not supported"));
-                }
-                self.meta_at(layer, dir.as_fd(), name, e, false)
+                fs::symlinkat(t.cstr(), dir, name).map_err(ctx)?;
+                self.meta_at(layer, dir, name, e, false)
             }
             b'1' => {
                 let mut t = Buf::<NAME>::new();
@@ -438,7 +472,7 @@ impl Tar {
                 if tn.overflowed() {
                     return Err(err_at("hardlink", layer, path, "target name component longer than 255 bytes"));
                 }
-                fs::linkat(&td, tn.cstr(), &dir, name, AtFlags::empty()).map_err(|er| sys_at("hardlink", layer, path, er))
+                fs::linkat(&td, tn.cstr(), dir, name, AtFlags::empty()).map_err(|er| sys_at("hardlink", layer, path, er))
             }
             b'3' | b'4' | b'6' => {
                 let (ty, dev) = match e.kind {
@@ -446,13 +480,8 @@ impl Tar {
                     b'4' => (FileType::BlockDevice, fs::makedev(e.major, e.minor)),
                     _ => (FileType::Fifo, 0),
                 };
-                fs::mknodat(&dir, name, ty, Mode::from_raw_mode(0o600), dev).map_err(ctx)?;
-                if xattrs {
-                    let f = fs::openat(&dir, name, OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).map_err(ctx)?;
-                    let _ = f;
-                    return Err(err_at("tar", layer, path, "xattrs on a device or fifo are not supported"));
-                }
-                self.meta_at(layer, dir.as_fd(), name, e, true)
+                fs::mknodat(dir, name, ty, Mode::from_raw_mode(0o600), dev).map_err(ctx)?;
+                self.meta_at(layer, dir, name, e, true)
             }
             _ => Err(err_at("tar", layer, path, "unsupported tar entry type")),
         }

@@ -19,9 +19,9 @@ def sha(b):
 class Tar:
     """A layer in the making."""
 
-    def __init__(self, fmt=tarfile.PAX_FORMAT):
+    def __init__(self, fmt=tarfile.PAX_FORMAT, global_pax=None):
         self.buf = io.BytesIO()
-        self.t = tarfile.open(fileobj=self.buf, mode="w", format=fmt)
+        self.t = tarfile.open(fileobj=self.buf, mode="w", format=fmt, pax_headers=global_pax)
 
     def add(self, name, type=tarfile.REGTYPE, data=b"", mode=0o644, uid=0, gid=0, mtime=1600000000, linkname="",
             devmajor=0, devminor=0, pax=None):

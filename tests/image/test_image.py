@@ -78,6 +78,8 @@ def test_every_entry_type(tmp_path):
     r = b / "rootfs"
     st = os.lstat(r / "d")
     assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o1777 and (st.st_uid, st.st_gid) == (1234, 5678)
+    assert st.st_mtime == 1500000000  # kept, although entries were made in it afterwards
+    assert os.lstat(r / "d/sym").st_mtime == 1600000000
     st = os.lstat(r / "d/setuid")
     assert stat.S_IMODE(st.st_mode) == 0o4755 and (st.st_uid, st.st_gid) == (1234, 5678)
     assert st.st_mtime == 1400000000 and st.st_nlink == 2
@@ -132,6 +134,34 @@ def test_whiteouts_and_opaque_dirs(tmp_path):
     assert sorted(os.listdir(r / "d")) == ["a", "b"] and (r / "d/a").read_bytes() == b"new a"
     assert os.listdir(r / "o") == ["kept"]
     assert os.listdir(r / "x") == ["z"]
+
+
+def test_opaque_marker_on_a_dir_that_was_a_symlink(tmp_path):
+    # Lower: "o" is a symlink to "keep"; upper makes "o" a directory and marks it opaque: the
+    # symlink's target must not be emptied.
+    l1 = Tar().dir("keep").file("keep/precious", b"p").symlink("o", "keep").bytes()
+    l2 = Tar().dir("o").file("o/.wh..wh..opq", b"").file("o/new", b"n").bytes()
+    p, b = unpack(tmp_path, single(tmp_path / "img", [l1, l2]).path)
+    assert p.returncode == 0, p.stderr
+    assert os.listdir(b / "rootfs/keep") == ["precious"] and os.listdir(b / "rootfs/o") == ["new"]
+
+
+def test_global_pax_headers(tmp_path):
+    t = Tar(global_pax={"comment": "made by git archive"})
+    t.file("f", b"x")
+    p, b = unpack(tmp_path, single(tmp_path / "a", [t.bytes()]).path)
+    assert p.returncode == 0, p.stderr
+    t = Tar(global_pax={"uid": "1234"})
+    t.file("f", b"x")
+    assert_fails_cleanly(tmp_path, single(tmp_path / "b", [t.bytes()]).path, "global PAX header")
+
+
+def test_malformed_numeric_field_refused(tmp_path):
+    m = bytearray(raw_member("f", data=b"x"))
+    m[100:108] = b"09x\0\0\0\0\0"  # mode: not octal
+    m[148:156] = b" " * 8
+    m[148:156] = b"%06o\0 " % sum(m[:512])
+    assert_fails_cleanly(tmp_path, single(tmp_path / "img", [bytes(m) + b"\0" * 1024]).path, "malformed numeric field")
 
 
 def test_sparse_entries_refused(tmp_path):

@@ -79,7 +79,7 @@ def podman_image():
 
 
 def tree_of_export(path):
-    """path -> (type, mode, uid, gid, link target or content hash) from podman export's tar."""
+    """path -> (type, mode, uid, gid, link target or content hash, mtime) from podman export's tar."""
     out, data = {}, {}
     with tarfile.open(path) as t:
         for m in t.getmembers():
@@ -91,7 +91,7 @@ def tree_of_export(path):
                 continue
             kind = "d" if m.isdir() else "l" if m.issym() else "f" if m.isfile() else "o"
             extra = m.linkname if m.issym() else hashlib.sha256(t.extractfile(m).read()).hexdigest() if m.isfile() else ""
-            out[p] = (kind, m.mode & 0o7777, m.uid, m.gid, extra)
+            out[p] = (kind, m.mode & 0o7777, m.uid, m.gid, extra, int(m.mtime))
     return out
 
 
@@ -111,7 +111,7 @@ def tree_of_dir(root):
                     kind, extra = "f", hashlib.sha256(f.read()).hexdigest()
             else:
                 kind, extra = "o", ""
-            out[p] = (kind, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, extra)
+            out[p] = (kind, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, extra, int(st.st_mtime))
     return out
 
 
