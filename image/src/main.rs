@@ -262,12 +262,15 @@ fn build(src: &Source, img: &layout::Image, parent: BorrowedFd<'_>, tmp: &CStr, 
     let mut t = Tar::new();
     for (i, l) in img.layers.iter().enumerate() {
         let o = src.get(l.path.as_bytes())?;
-        // Whiteouts touch only lower layers: the first layer has none; others are read twice.
-        let passes: &[Pass] = if i == 0 { &[Pass::Additions] } else { &[Pass::Deletions, Pass::Additions] };
+        // The first layer has nothing below it to white out. Above it, one pass, unless a
+        // whiteout could hit the layer's own files: then deletions first, additions second.
+        let passes: &[Pass] = if i == 0 { &[Pass::Additions] } else { &[Pass::Single, Pass::Deletions, Pass::Additions] };
         for &p in passes {
             let blob = src.blob(&o, l.size, l.digest, l.path.as_bytes())?;
             let mut layer = Layer::new(blob, l.diff);
-            t.apply(&mut layer, root.as_fd(), p)?;
+            if t.apply(&mut layer, root.as_fd(), p)? && p == Pass::Single {
+                break;
+            }
         }
     }
     config::write(bundle.as_fd(), root.as_fd(), cfg, (ID_KEY, id), scratch)?;

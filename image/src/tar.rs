@@ -7,8 +7,12 @@
 //! created afresh (O_EXCL, O_NOFOLLOW) after whatever was there is removed: nothing is ever
 //! written through a symlink or an existing hardlink.
 //!
-//! Whiteouts apply only to lower layers (image-spec layer.md), whatever their place in the tar:
-//! so a layer above the first is read twice, once applying its deletions, once its additions.
+//! Whiteouts apply only to lower layers (image-spec layer.md), whatever their place in the tar.
+//! A layer is applied in one pass, in tar order, remembering (as hashes, in a fixed table) the
+//! paths it created; a whiteout that could hit one of them (or comes when the table is full)
+//! stops the pass, and the layer is applied again in two passes over what was done: first all
+//! its deletions, then all its additions. Producers write whiteouts before their siblings, so
+//! the second way is rare.
 
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
@@ -35,20 +39,103 @@ const DEPTH: usize = 128;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Pass {
+    /// Everything in tar order; stops (Ok(false)) at a whiteout that could hit this layer's own.
+    Single,
     /// Apply whiteouts and opaque markers only.
     Deletions,
     /// Create every entry; whiteouts are not materialized.
     Additions,
 }
 
+/// Slots of the table of paths created by the current layer (128 KiB).
+const SEEN: usize = 16384;
+
+/// Paths created by the current layer, as 64-bit hashes: each entry's own, and (salted) every
+/// directory above it. A hit may be a collision: that only costs the two-pass way.
+struct Seen {
+    slots: [u64; SEEN],
+    n: usize,
+    full: bool,
+}
+
+const ANCESTOR: u64 = 0x9e37_79b9_7f4a_7c15;
+
+fn fnv(h: u64, b: u8) -> u64 {
+    (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+}
+
+const FNV0: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn hash(p: &[u8]) -> u64 {
+    p.iter().fold(FNV0, |h, &b| fnv(h, b))
+}
+
+impl Seen {
+    fn clear(&mut self) {
+        self.slots.fill(0);
+        self.n = 0;
+        self.full = false;
+    }
+
+    fn has(&self, h: u64) -> bool {
+        let h = h | 1;
+        let mut i = h as usize % SEEN;
+        loop {
+            match self.slots[i] {
+                0 => return false,
+                x if x == h => return true,
+                _ => i = (i + 1) % SEEN,
+            }
+        }
+    }
+
+    fn add(&mut self, h: u64) {
+        if self.full || self.has(h) {
+            return;
+        }
+        if self.n >= SEEN * 3 / 4 {
+            self.full = true;
+            return;
+        }
+        let h = h | 1;
+        let mut i = h as usize % SEEN;
+        while self.slots[i] != 0 {
+            i = (i + 1) % SEEN;
+        }
+        self.slots[i] = h;
+        self.n += 1;
+    }
+
+    /// Records a created path and the directories above it.
+    fn record(&mut self, p: &[u8]) {
+        let mut h = FNV0;
+        for &b in p {
+            if b == b'/' {
+                self.add(h ^ ANCESTOR);
+            }
+            h = fnv(h, b);
+        }
+        self.add(h);
+    }
+
+    /// Whether removing `p` (`contents`: only what is inside it) could touch this layer's paths.
+    fn could_hit(&self, p: &[u8], contents: bool) -> bool {
+        let h = hash(p);
+        self.full || self.has(h ^ ANCESTOR) || (!contents && self.has(h))
+    }
+}
+
 /// The fixed buffers one layer needs.
 pub struct Tar {
+    seen: Seen,
     hdr: [u8; 512],
     pax: [u8; PAX],
     pax_len: usize,
     long_name: Buf<NAME>,
     long_link: Buf<NAME>,
     path: Buf<NAME>,
+    /// The current entry is a whiteout (its data, if any, is skipped).
+    whiteout: bool,
 }
 
 struct Entry {
@@ -178,8 +265,10 @@ fn pad(size: u64) -> u64 {
 impl Tar {
     pub const fn new() -> Self {
         Tar {
+            seen: Seen { slots: [0; SEEN], n: 0, full: false },
             hdr: [0; 512], pax: [0; PAX], pax_len: 0, long_name: Buf::new(), long_link: Buf::new(),
             path: Buf::new(),
+            whiteout: false,
         }
     }
 
@@ -194,8 +283,13 @@ impl Tar {
         Ok(n)
     }
 
-    /// Applies (one pass of) a layer to the directory `root`.
-    pub fn apply(&mut self, layer: &mut Layer<'_>, root: BorrowedFd<'_>, pass: Pass) -> Result<()> {
+    /// Applies (one pass of) a layer to the directory `root`; false when a single pass stopped
+    /// and the layer must be applied again, in two.
+    pub fn apply(&mut self, layer: &mut Layer<'_>, root: BorrowedFd<'_>, pass: Pass) -> Result<bool> {
+        self.seen.clear();
+        self.pax_len = 0;
+        self.long_name.clear();
+        self.long_link.clear();
         loop {
             if !layer.read_exact(&mut self.hdr)? {
                 break; // end of stream without the two zero blocks: accepted, as Go's tar does
@@ -329,34 +423,49 @@ impl Tar {
             let data = e.size;
             let r = self.entry(layer, root, pass, &e, link.as_bytes(), xattrs);
             self.pax_len = 0;
-            r?;
-            let used = if pass == Pass::Additions && e.kind == b'0' { data } else { 0 };
+            if !r? {
+                return Ok(false);
+            }
+            let used = if pass != Pass::Deletions && e.kind == b'0' && !self.whiteout { data } else { 0 };
             layer.skip(data - used + pad(data))?;
         }
-        layer.finish()
+        layer.finish().map(|()| true)
     }
 
-    fn entry(&mut self, layer: &mut Layer<'_>, root: BorrowedFd<'_>, pass: Pass, e: &Entry, link: &[u8], xattrs: bool) -> Result<()> {
+    /// Applies one entry; false when a single pass must stop.
+    fn entry(&mut self, layer: &mut Layer<'_>, root: BorrowedFd<'_>, pass: Pass, e: &Entry, link: &[u8], xattrs: bool) -> Result<bool> {
         let path = self.path.as_bytes();
         let (parent, base) = split(path);
+        self.whiteout = base.starts_with(b".wh.");
         if let Some(hidden) = base.strip_prefix(b".wh.") {
             if pass == Pass::Additions {
-                return Ok(());
+                return Ok(true);
             }
             // An opaque marker clears its directory, which is not followed if it is a symlink
             // (this layer makes it a directory: clearing the link's target would be wrong).
             let opaque = hidden == b".wh..opq";
+            if pass == Pass::Single {
+                let mut target = Buf::<NAME>::new();
+                if opaque {
+                    target.s(parent);
+                } else {
+                    target.s(parent).s(if parent.is_empty() { &b""[..] } else { b"/" }).s(hidden);
+                }
+                if self.seen.could_hit(target.as_bytes(), opaque) {
+                    return Ok(false);
+                }
+            }
             let (up, last) = if opaque { split(parent) } else { (parent, &b""[..]) };
             let dir = match open_dir(root, up, false) {
                 Ok(d) => d,
-                Err(Errno::NOENT | Errno::NOTDIR) => return Ok(()),
+                Err(Errno::NOENT | Errno::NOTDIR) => return Ok(true),
                 Err(e) => return Err(sys_at("whiteout: open", layer, path, e)),
             };
             let r = if opaque {
                 let mut l = Buf::<256>::new();
                 let name = if last.is_empty() { c"." } else { l.s(last).cstr() };
                 match fs::openat(&dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
-                    Ok(d) => clear_dir(d.as_fd(), 0),
+                    Ok(d) => keep_times(d.as_fd(), || clear_dir(d.as_fd(), 0)),
                     Err(Errno::NOTDIR | Errno::LOOP | Errno::NOENT) => Ok(()),
                     Err(e) => Err(e),
                 }
@@ -366,15 +475,18 @@ impl Tar {
                 if n.overflowed() || hidden.is_empty() || hidden == b"." || hidden == b".." {
                     return Err(err_at("whiteout", layer, path, "bad whiteout name"));
                 }
-                match remove(dir.as_fd(), n.cstr(), 0) {
+                keep_times(dir.as_fd(), || match remove(dir.as_fd(), n.cstr(), 0) {
                     Err(Errno::NOENT) => Ok(()),
                     r => r,
-                }
+                })
             };
-            return r.map_err(|er| sys_at("whiteout: remove", layer, path, er));
+            return r.map(|()| true).map_err(|er| sys_at("whiteout: remove", layer, path, er));
         }
         if pass == Pass::Deletions {
-            return Ok(());
+            return Ok(true);
+        }
+        if pass == Pass::Single {
+            self.seen.record(path);
         }
         if path.is_empty() {
             // The rootfs itself ("./"): only its metadata.
@@ -383,7 +495,7 @@ impl Tar {
             }
             let d = fs::openat(root, c".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
                 .map_err(|er| sys_at("open", layer, b".", er))?;
-            return self.meta_fd(layer, d.as_fd(), e, xattrs);
+            return self.meta_fd(layer, d.as_fd(), e, xattrs).map(|()| true);
         }
         let dir = open_dir(root, parent, true).map_err(|er| sys_at("create parent of", layer, path, er))?;
         let mut n = Buf::<256>::new();
@@ -392,6 +504,8 @@ impl Tar {
             return Err(err_at("tar", layer, path, "name component longer than 255 bytes"));
         }
         let name = n.cstr();
+        // Making the entry changes its directory's times: they are put back (to what the
+        // directory's own entry set), as tar does once at the end; nothing to remember here.
         let before = fs::fstat(&dir).map_err(|er| sys_at("stat parent of", layer, path, er))?;
         // What is there already goes, except a directory replaced by a directory (tar and the
         // image spec merge those).
@@ -406,14 +520,8 @@ impl Tar {
             Err(er) => return Err(sys_at("stat", layer, path, er)),
         }
         self.create(layer, root, dir.as_fd(), name, e, link, xattrs)?;
-        // Creating the entry changed its directory's times: put back what they were (what the
-        // directory's own entry set), as tar does once at the end; nothing to remember here.
-        let t = |s: i64, ns: u64| Timespec { tv_sec: s, tv_nsec: ns as _ };
-        let times = Timestamps {
-            last_access: t(before.st_atime as i64, before.st_atime_nsec as u64),
-            last_modification: t(before.st_mtime as i64, before.st_mtime_nsec as u64),
-        };
-        fs::utimensat(&dir, c".", &times, AtFlags::empty()).map_err(|er| sys_at("set times of parent of", layer, path, er))
+        set_times(dir.as_fd(), &before).map_err(|er| sys_at("set times of parent of", layer, path, er))?;
+        Ok(true)
     }
 
     /// Creates the entry `name` in `dir`, with its data, owner, mode, xattrs and times.
@@ -539,6 +647,23 @@ fn open_dir(root: BorrowedFd<'_>, p: &[u8], create: bool) -> core::result::Resul
     } else {
         resolve::open(root, p)
     }
+}
+
+/// Puts the times of `dir` (O_PATH or open) back to what `st` says.
+fn set_times(dir: BorrowedFd<'_>, st: &fs::Stat) -> core::result::Result<(), Errno> {
+    let t = |s: i64, ns: u64| Timespec { tv_sec: s, tv_nsec: ns as _ };
+    let times = Timestamps {
+        last_access: t(st.st_atime as i64, st.st_atime_nsec as u64),
+        last_modification: t(st.st_mtime as i64, st.st_mtime_nsec as u64),
+    };
+    fs::utimensat(dir, c".", &times, AtFlags::empty())
+}
+
+/// Runs `f`, which changes what is in `dir`, keeping the directory's times.
+fn keep_times(dir: BorrowedFd<'_>, f: impl FnOnce() -> core::result::Result<(), Errno>) -> core::result::Result<(), Errno> {
+    let st = fs::fstat(dir)?;
+    f()?;
+    set_times(dir, &st)
 }
 
 /// Removes `name` in `dir` (a whole tree for a directory), never following a symlink.

@@ -119,21 +119,32 @@ def test_uncompressed_layers_and_oci_archive(tmp_path):
 
 def test_whiteouts_and_opaque_dirs(tmp_path):
     l1 = (Tar().dir("d").file("d/a", b"a").file("d/b", b"b").dir("o").file("o/x", b"x").dir("o/sub")
-          .file("o/sub/y", b"y").file("gone", b"g").dir("gonedir").file("gonedir/z", b"z").bytes())
+          .file("o/sub/y", b"y").file("gone", b"g").dir("gonedir").file("gonedir/z", b"z")
+          .dir("both").file("both/old", b"o").bytes())
     # Layer 2 puts o/kept BEFORE the opaque marker and d/a again before its whiteout: whiteouts
     # hide only lower layers' files, whatever their order in the tar.
     l2 = (Tar().file("o/kept", b"same layer").file("o/.wh..wh..opq", b"").file("d/.wh.a", b"")
-          .file("d/a", b"new a").file(".wh.gone", b"").file(".wh.gonedir", b"").file("d/.wh.nothing", b"").bytes())
+          .file("d/a", b"new a").file(".wh.gone", b"").file(".wh.gonedir", b"").file("d/.wh.nothing", b"")
+          .file("both/new", b"n").file(".wh.both", b"").bytes())
     # Layer 1 alone: whiteouts in a first layer are not materialized.
     l0 = Tar().file("x/.wh.y", b"").file("x/z", b"z").bytes()
     lay = single(tmp_path / "img", [l0, l1, l2])
     p, b = unpack(tmp_path, lay.path)
     assert p.returncode == 0, p.stderr
     r = b / "rootfs"
-    assert sorted(os.listdir(r)) == ["d", "o", "x"]
+    assert sorted(os.listdir(r)) == ["both", "d", "o", "x"]
+    assert os.listdir(r / "both") == ["new"]
     assert sorted(os.listdir(r / "d")) == ["a", "b"] and (r / "d/a").read_bytes() == b"new a"
     assert os.listdir(r / "o") == ["kept"]
     assert os.listdir(r / "x") == ["z"]
+    # The usual order (whiteouts before their siblings) takes the one-pass way: same result.
+    l2b = (Tar().file(".wh.gone", b"").file(".wh.gonedir", b"").dir("d").file("d/.wh.a", b"").file("d/a", b"new a")
+           .dir("o").file("o/.wh..wh..opq", b"").file("o/kept", b"same layer").bytes())
+    p, b = unpack(tmp_path, single(tmp_path / "img2", [l0, l1, l2b]).path, name="b2")
+    assert p.returncode == 0, p.stderr
+    r = b / "rootfs"
+    assert sorted(os.listdir(r)) == ["both", "d", "o", "x"] and os.listdir(r / "o") == ["kept"]
+    assert (r / "d/a").read_bytes() == b"new a" and sorted(os.listdir(r / "d")) == ["a", "b"]
 
 
 def test_opaque_marker_on_a_dir_that_was_a_symlink(tmp_path):
