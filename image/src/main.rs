@@ -5,8 +5,9 @@
 //!
 //! IMAGE is an OCI layout directory, an OCI archive (a tar of one) or a docker/podman-save
 //! archive. main reads top to bottom: find the image's manifest and config, unpack the layers
-//! into a temporary directory next to DIR, write config.json, rename the result to DIR. Any
-//! failure removes the temporary directory: there is never a half-written bundle.
+//! into a temporary directory next to DIR (`.DIR.mote-image`), write config.json, rename the
+//! result to DIR. Any failure removes the temporary directory: there is never a half-written
+//! bundle.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -180,7 +181,11 @@ fn bundle(a: &Args) -> Result<()> {
     };
     let mut pb = Buf::<4096>::new();
     pb.s(parent);
-    let pfd = fs::open(pb.cstr(), OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open parent of", d)?;
+    let pfd = fs::open(pb.cstr(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open parent of", d)?;
+    // One mote-image at a time per parent directory (the lock goes with the process): a
+    // temporary directory found under the lock was left by one that died (a power cut on a
+    // board) and is removed, instead of piling up or blocking the next boot.
+    fs::flock(&pfd, fs::FlockOperation::LockExclusive).ctx("lock", parent)?;
     let mut bn = Buf::<256>::new();
     bn.s(base);
     if base.is_empty() || bn.overflowed() {
@@ -198,7 +203,11 @@ fn bundle(a: &Args) -> Result<()> {
         return Ok(());
     }
     let mut tmp = Buf::<320>::new();
-    tmp.c(b'.').s(base).s(b".mote-image-").u(mote_sys::rustix::process::getpid().as_raw_nonzero().get() as u64);
+    tmp.c(b'.').s(base).s(b".mote-image");
+    match tar::remove(pfd.as_fd(), tmp.cstr(), 0) {
+        Ok(()) | Err(Errno::NOENT) => {}
+        Err(e) => return Err(Error::sys("remove stale", tmp.as_bytes(), e)),
+    }
     fs::mkdirat(&pfd, tmp.cstr(), Mode::from_raw_mode(0o700)).ctx("create", tmp.as_bytes())?;
     let flags = if exists { RenameFlags::EXCHANGE } else { RenameFlags::NOREPLACE };
     let r = build(&src, &img, pfd.as_fd(), tmp.cstr(), cfg, id_s.as_bytes(), scratch)

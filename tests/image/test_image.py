@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import tarfile
+import time
 import uuid
 
 import pytest
@@ -305,6 +306,45 @@ def test_not_a_tar(tmp_path):
     assert_fails_cleanly(tmp_path, lay.path, "checksum")
 
 
+def test_stale_temporary_dir_of_a_dead_run_is_removed(tmp_path):
+    lay = single(tmp_path / "img", [Tar().file("f", b"x").bytes()])
+    stale = tmp_path / ".bundle.mote-image"
+    (stale / "rootfs/half").mkdir(parents=True)
+    (stale / "rootfs/half/written").write_bytes(b"x")
+    p, b = unpack(tmp_path, lay.path)
+    assert p.returncode == 0, p.stderr
+    assert sorted(os.listdir(tmp_path)) == ["bundle", "img"]
+
+
+def test_one_run_at_a_time_per_parent(tmp_path):
+    import fcntl
+    lay = single(tmp_path / "img", [Tar().file("f", b"x").bytes()])
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        p = subprocess.Popen(cmd("x86_64", "mote-image", "bundle", lay.path, str(tmp_path / "bundle")))
+        try:
+            # It sleeps in flock(2), having made nothing yet.
+            for _ in range(600):
+                with open(f"/proc/{p.pid}/wchan") as f:
+                    if "lock" in f.read():
+                        break
+                assert p.poll() is None, "mote-image did not wait for the lock"
+                time.sleep(0.05)
+            else:
+                pytest.fail("mote-image never waited for the lock")
+            assert not os.path.exists(tmp_path / "bundle") and not os.path.exists(tmp_path / ".bundle.mote-image")
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        assert p.wait(timeout=60) == 0
+    finally:
+        os.close(fd)
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert (tmp_path / "bundle/rootfs/f").read_bytes() == b"x"
+
+
 def test_existing_dir_untouched(tmp_path):
     lay = single(tmp_path / "img", [Tar().file("f", b"x").bytes()])
     (tmp_path / "bundle").mkdir()
@@ -312,7 +352,7 @@ def test_existing_dir_untouched(tmp_path):
     p, b = unpack(tmp_path, lay.path)
     assert p.returncode == 1 and "already exists" in p.stderr
     assert os.listdir(b) == ["keep"]
-    assert not [n for n in os.listdir(tmp_path) if "mote-image" in n]
+    assert sorted(os.listdir(tmp_path)) == ["bundle", "img"]
 
 
 # ---- platforms and refs ----
