@@ -198,8 +198,12 @@ impl Source {
         Ok(Source::Archive { fd, members })
     }
 
-    /// Opens a file of the image by its path in the layout or archive.
+    /// Opens a file of the image by its path in the layout or archive (a manifest.json names
+    /// them: `..` and absolute paths are refused, so it cannot reach outside the image).
     pub fn get(&self, name: &[u8]) -> Result<Opened> {
+        if name.first() == Some(&b'/') || name.split(|&c| c == b'/').any(|c| c == b"..") {
+            return Err(Error::msg("image file", name, "path leads outside the image"));
+        }
         match self {
             Source::Dir(d) => {
                 let mut n = Buf::<{ MEMBER_NAME + 160 }>::new();

@@ -580,3 +580,19 @@ def test_mutated_layers_never_panic_or_leave_residue(tmp_path):
         else:
             assert os.listdir(out) == ["b"]
     assert outcomes[0] > 10 and outcomes[1] > 10, outcomes  # both ways taken: the mutants matter
+
+
+def test_docker_manifest_cannot_reach_outside_the_image(tmp_path):
+    secret = tmp_path / "secret.tar"
+    secret.write_bytes(Tar().file("stolen", b"host file").bytes())
+    img = tmp_path / "img"
+    img.mkdir()
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["x"]},
+                      "rootfs": {"type": "layers", "diff_ids": ["sha256:" + sha(secret.read_bytes())]}}).encode()
+    (img / (sha(cfg) + ".json")).write_bytes(cfg)
+    (img / "manifest.json").write_text(json.dumps([{"Config": sha(cfg) + ".json", "Layers": ["../secret.tar"]}]))
+    assert_fails_cleanly(tmp_path, img, "outside the image", "../secret.tar")
+    archive = tmp_path / "img.tar"
+    with tarfile.open(archive, "w") as a:
+        a.add(img, ".")
+    assert_fails_cleanly(tmp_path, archive, "outside the image")
