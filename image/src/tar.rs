@@ -233,6 +233,9 @@ fn clean(out: &mut Buf<NAME>, name: &[u8]) -> core::result::Result<(), &'static 
     if name.first() == Some(&b'/') {
         return Err("absolute path in layer");
     }
+    if name.contains(&0) {
+        return Err("NUL byte in a name");
+    }
     for c in name.split(|&c| c == b'/') {
         match c {
             b"" | b"." => {}
@@ -559,8 +562,8 @@ impl Tar {
             b'2' => {
                 let mut t = Buf::<NAME>::new();
                 t.s(link);
-                if link.is_empty() || t.len() == NAME {
-                    return Err(err_at("tar", layer, path, "symlink target empty or too long"));
+                if link.is_empty() || t.len() == NAME || link.contains(&0) {
+                    return Err(err_at("tar", layer, path, "symlink target empty, too long or with a NUL byte"));
                 }
                 fs::symlinkat(t.cstr(), dir, name).map_err(ctx)?;
                 self.meta_at(layer, dir, name, e, false)
@@ -607,8 +610,8 @@ impl Tar {
                 if let Some(x) = k.strip_prefix(b"SCHILY.xattr.") {
                     let mut n = Buf::<256>::new();
                     n.s(x);
-                    if n.overflowed() {
-                        fail = Some(Errno::NAMETOOLONG);
+                    if n.overflowed() || x.contains(&0) {
+                        fail = Some(Errno::INVAL);
                     } else if let Err(er) = fs::fsetxattr(fd, n.cstr(), v, XattrFlags::empty()) {
                         fail = Some(er);
                     }

@@ -596,3 +596,13 @@ def test_docker_manifest_cannot_reach_outside_the_image(tmp_path):
     with tarfile.open(archive, "w") as a:
         a.add(img, ".")
     assert_fails_cleanly(tmp_path, archive, "outside the image")
+
+
+@pytest.mark.parametrize("pax,word", [({"path": "ok\x00/etc/passwd"}, "NUL"), ({"linkpath": "a\x00b"}, "NUL")])
+def test_nul_bytes_in_names_refused(tmp_path, pax, word):
+    t = Tar()
+    if "linkpath" in pax:
+        t.symlink("s", "x", pax=pax)
+    else:
+        t.file("f", b"x", pax=pax)
+    assert_fails_cleanly(tmp_path, single(tmp_path / "img", [t.bytes()]).path, word)
