@@ -34,6 +34,8 @@ pub struct Service<'a> {
     pub log: &'a [u8],
     /// For `oci`: the bundle directory, NUL-terminated.
     pub bundle: &'a [u8],
+    /// For `oci` (may be empty): the image file the bundle is made from, NUL-terminated.
+    pub image: &'a [u8],
     /// The command's words, each ending in NUL; for `oci` the name's word.
     pub cmd: &'a [u8],
     /// Its pid while it runs, else 0.
@@ -53,6 +55,7 @@ impl Service<'_> {
         kind: Kind::Once,
         log: &[],
         bundle: &[],
+        image: &[],
         cmd: &[],
         pid: 0,
         started: 0,
@@ -105,9 +108,10 @@ fn service<'a>(line: &'a [u8], s: &mut Service<'a>) -> bool {
         let Some(eq) = w.iter().position(|&c| c == b'=') else { return false };
         // The value with its NUL: `log` is opened, `bundle` becomes an argument of `mote run`.
         let value = line.get(at - w.len() + eq..at).unwrap_or_default();
-        match lookup(b"log bundle respawn", &w[..eq]) {
+        match lookup(b"log bundle respawn image", &w[..eq]) {
             Some(0) => s.log = if value == b"console\0" { &[] } else { value },
             Some(1) if oci => s.bundle = value,
+            Some(3) if oci => s.image = value,
             Some(2) if oci => s.kind = if value == b"yes\0" { Kind::Respawn } else { Kind::Once },
             _ => return false,
         }

@@ -3,7 +3,7 @@
 
 use linux_raw_sys::general::{SIGCHLD, SIGINT, SIGPWR, SIGTERM, SIGUSR1, SIGUSR2};
 use mote_sys::linux_raw_sys;
-use mote_sys::raw::{exit, fork};
+use mote_sys::raw::{exit, fork, Errno};
 use mote_sys::rustix::fd::OwnedFd;
 use mote_sys::rustix::fs::{open, Mode, OFlags};
 use mote_sys::rustix::process::setsid;
@@ -74,12 +74,35 @@ pub fn start(s: &mut Service<'_>, a: &Args) {
     }
 }
 
-/// Execs the service's command (for `oci`: mote run --bundle DIR NAME); returns the exit code.
+/// Execs the service's command (for `oci`: mote run --bundle DIR NAME, after
+/// `mote-image bundle --reuse IMAGE DIR` when it names an image); returns the exit code.
 fn exec_service(s: &Service<'_>, a: &Args) -> i32 {
+    if !s.image.is_empty() {
+        // The bundle is made from the image, or kept while the image is the same.
+        let code = match fork() {
+            Ok(0) => exit(exec_words([b"mote-image\0bundle\0--reuse\0", s.image, s.bundle], a)),
+            Ok(pid) => loop {
+                match sig::waitpid(pid as i32, 0) {
+                    Ok(Some((_, status))) => break sig::status_code(status),
+                    Err(Errno::INTR) => {}
+                    _ => break 1,
+                }
+            },
+            Err(_) => 1,
+        };
+        if code != 0 {
+            return code;
+        }
+    }
+    let mote: &[u8] = if s.bundle.is_empty() { b"" } else { b"mote\0run\0--bundle\0" };
+    exec_words([mote, s.bundle, s.cmd], a)
+}
+
+/// Execs the NUL-terminated words of the three lists as one command.
+fn exec_words(lists: [&[u8]; 3], a: &Args) -> i32 {
     let mut argv = [c""; 16];
     let mut n = 0;
-    let mote: &[u8] = if s.bundle.is_empty() { b"" } else { b"mote\0run\0--bundle\0" };
-    for mut words in [mote, s.bundle, s.cmd] {
+    for mut words in lists {
         while let (Some(w), Some(slot)) = (cstr(words), argv.get_mut(n)) {
             *slot = w;
             n += 1;
