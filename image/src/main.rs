@@ -140,7 +140,7 @@ fn bundle(a: &Args) -> Result<()> {
         i += 1;
     }
     let (Some(image), Some(dir)) = (image, dir) else {
-        return Err(Error::msg("", b"", "usage: mote-image bundle IMAGE DIR [--platform P] [--ref TAG]"));
+        return Err(Error::msg("", b"", "usage: mote-image bundle IMAGE DIR [--platform P] [--ref TAG] [--reuse]"));
     };
     let plat = plat.unwrap_or_else(Platform::host);
     // Modes come from the image, exactly.
