@@ -126,6 +126,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
 #[allow(clippy::too_many_arguments)]
 fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, preserve_fds: u32, relay_exit: bool, filter: Option<&seccomp::Program>) -> Result<spawn::Child> {
     write_state(dir, spec, id, 0, 0, bundle, rootfs, cg)?;
+    dir.copy_config(p.get("config").unwrap_or(c"config.json"))?;
     let mut fifo = Buf::<{ limits::PATH }>::new();
     fifo.s(dir.path.as_bytes()).c(b'/').s(FIFO.to_bytes());
     fs::mkfifoat(CWD, fifo.cstr(), Mode::from_raw_mode(0o622)).ctx("create exec fifo", fifo.as_bytes())?;
@@ -229,21 +230,28 @@ pub fn read_config<'b>(cfg: &CStr, bundle: &Buf<{ limits::PATH }>, buf: &'b mut 
         shown.s(bundle.as_bytes()).c(b'/');
     }
     shown.s(cfg.to_bytes());
-    let f = fs::open(cfg, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", shown.as_bytes())?;
+    read_json(cfg, shown.as_bytes(), buf).map(|(d, r, _)| (d, r))
+}
+
+/// Reads the JSON file `path` (`shown` in messages) into `buf` and prepares it; returns the
+/// document, its root offset, and the part of `buf` left unused.
+pub fn read_json<'b>(path: &CStr, shown: &[u8], buf: &'b mut [u8]) -> Result<(&'b [u8], usize, &'b mut [u8])> {
+    let f = fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", shown)?;
     let n = match state::read_all(&f, buf) {
         Ok(n) => n,
         Err(mote_sys::raw::Errno::FBIG) => {
-            let mut e = Error::msg("read", shown.as_bytes(), "");
-            e.path.s(b": larger than ").u(limits::CONFIG_BYTES as u64).s(b" bytes (spec/limits.rs CONFIG_BYTES)");
+            let mut e = Error::msg("read", shown, "");
+            e.path.s(b": larger than ").u(buf.len() as u64);
+            e.path.s(if buf.len() == limits::CONFIG_BYTES { &b" bytes (spec/limits.rs CONFIG_BYTES)"[..] } else { b" bytes (what config.json left of CONFIG_BYTES)" });
             return Err(e);
         }
-        Err(e) => return Err(Error::sys("read", shown.as_bytes(), e)),
+        Err(e) => return Err(Error::sys("read", shown, e)),
     };
-    let doc = &mut buf[..n];
+    let (doc, rest) = buf.split_at_mut(n);
     match json::prepare(doc) {
-        Ok(root) => Ok((doc, root)),
+        Ok(root) => Ok((doc, root, rest)),
         Err(e) => {
-            let mut er = Error::msg("parse", shown.as_bytes(), "");
+            let mut er = Error::msg("parse", shown, "");
             er.path.s(b": invalid JSON at byte ").u(e.offset as u64).s(b": ").s(e.what);
             Err(er)
         }
@@ -259,7 +267,7 @@ pub fn cwd(out: &mut Buf<{ limits::PATH }>) -> Result<()> {
 }
 
 /// --pid-file: the process's pid, written atomically as runc does.
-fn pid_file(path: Option<&CStr>, pid: u32) -> Result<()> {
+pub fn pid_file(path: Option<&CStr>, pid: u32) -> Result<()> {
     let Some(path) = path else { return Ok(()) };
     let mut tmp = Buf::<{ limits::PATH }>::new();
     tmp.s(path.to_bytes()).s(b".tmp");

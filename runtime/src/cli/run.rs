@@ -51,7 +51,7 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
 
 /// Waits for `waiter` (reaping anything else adopted meanwhile), forwarding the signals mote
 /// receives to the container's process `pid`; returns the exit code or 128+signal.
-fn wait_for(waiter: u32, pid: u32) -> i32 {
+pub fn wait_for(waiter: u32, pid: u32) -> i32 {
     // Signals arrive through a signalfd, SIGCHLD among them; a SIGCHLD that came before the
     // mask is caught by the first non-blocking wait below.
     let fd = sig::sigprocmask(How::Block, &SigSet::CATCHABLE).and_then(|_| sig::signalfd(&SigSet::CATCHABLE)).ok();

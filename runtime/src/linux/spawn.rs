@@ -250,7 +250,26 @@ fn child(ctx: &Setup<'_>, sock: OwnedFd, fallback: bool) -> ! {
     raw::exit(1)
 }
 
-fn wait_go(sock: &OwnedFd) -> Result<()> {
+/// Tells the child to go on (`val`: a pid it needs, or 0).
+pub fn go(sock: &OwnedFd, val: i32) -> Result<()> {
+    send(sock, &Msg::new(GO, val)).ctx("sync", "child")
+}
+
+/// Reports `e` to the parent (the child's last word before it exits).
+pub fn send_error(sock: &OwnedFd, e: &Error) -> core::result::Result<(), Errno> {
+    send(sock, &Msg::error(e))
+}
+
+/// Waits until the child has exec'd (its end of the CLOEXEC socket closes) or reports an error.
+pub fn wait_exec(sock: &OwnedFd) -> Result<()> {
+    match recv(sock).ctx("sync", "child")? {
+        None => Ok(()),
+        Some(m) if m.tag() == ERROR => Err(m.to_error()),
+        Some(_) => Err(Error::msg("sync", "child", "unexpected message")),
+    }
+}
+
+pub fn wait_go(sock: &OwnedFd) -> Result<()> {
     match recv(sock).ctx("sync", "parent")? {
         Some(m) if m.tag() == GO || m.tag() == MAPS_DONE => Ok(()),
         _ => raw::exit(1), // the parent is gone: nothing to report to
@@ -265,7 +284,7 @@ fn setup(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Error {
     }
 }
 
-enum Never {}
+pub enum Never {}
 
 fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never> {
     let spec = ctx.spec;

@@ -146,6 +146,7 @@ pub struct Spec<'a> {
     pub has_hooks: bool,
 }
 
+#[derive(Clone)]
 pub struct Process<'a> {
     pub terminal: bool,
     pub args: Vec<&'a CStr, { limits::ARGS }>,
@@ -326,7 +327,7 @@ fn namespaced(s: &Spec<'_>) -> Result<()> {
 }
 
 #[inline(never)]
-fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
+pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
     let mut pr = Process {
         terminal: false,
         args: Vec::new(),
@@ -654,7 +655,7 @@ pub fn rlimit_name(r: u32) -> &'static str {
     RLIMITS.split(' ').nth(r as usize).unwrap_or("?")
 }
 
-fn cap_number(name: &[u8]) -> Option<u32> {
+pub fn cap_number(name: &[u8]) -> Option<u32> {
     position(CAPS, b"CAP_", name)
 }
 
