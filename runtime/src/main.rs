@@ -9,6 +9,7 @@
 mod cgroup;
 mod cli;
 mod error;
+mod hooks;
 mod json;
 mod linux;
 mod log;

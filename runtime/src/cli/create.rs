@@ -16,6 +16,7 @@ use mote_sys::Args;
 use super::{flag, parse, Flag, Global, Parsed};
 use crate::cgroup::{self, CgPath};
 use crate::error::{Ctx, Error, Result};
+use crate::hooks::{self, Hooks};
 use crate::json;
 use crate::linux::seccomp;
 use crate::linux::spawn::{self, Setup};
@@ -51,6 +52,8 @@ pub struct Created {
     /// Our child whose exit status is the process's (see spawn::Setup::relay_exit).
     pub waiter: u32,
     pub cgroup: CgPath,
+    /// The config's hooks (run runs poststop when it deletes the container).
+    pub hooks: Option<Hooks<'static>>,
 }
 
 /// Creates container `id` as the flags in `p` say.
@@ -77,10 +80,6 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
         seccomp::probe(sc)?;
     }
     let filter = spec.linux.seccomp.as_ref().map(|_| &filter);
-    // Not implemented yet, and too important to drop silently.
-    if spec.has_hooks {
-        log::warn(g, b"hooks are not supported yet: they are not run");
-    }
     let mut rootfs = Buf::<{ limits::PATH }>::new();
     if spec.root.to_bytes().first() != Some(&b'/') {
         rootfs.s(bundle_abs.as_bytes()).c(b'/');
@@ -113,11 +112,19 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
         let _ = dir.remove();
         return Err(e);
     }
+    let hooks = Hooks::of(&spec);
     match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds + listen, relay_exit, filter) {
-        Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, cgroup: cg }),
+        Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, cgroup: cg, hooks }),
         Err(e) => {
             let _ = cgroup::destroy(cg.as_bytes());
             let _ = dir.remove();
+            // The spec's lifecycle: a container that failed to be created is destroyed, then
+            // its poststop hooks run (as runc's destroy does).
+            if let Some(h) = hooks.filter(|h| h.has("poststop")) {
+                let mut st = Buf::<{ limits::STATE }>::new();
+                hooks::state_json(&mut st, &spec, id, "stopped", 0, bundle_abs.as_bytes());
+                h.run_warn(g, "poststop", st.as_bytes());
+            }
             Err(e)
         }
     }
@@ -162,6 +169,11 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
         st.s(b"}}");
         seccomp::to_listener(c, fd, st.as_bytes())
     };
+    let hooks = Hooks::of(spec);
+    let hook_out = match &hooks {
+        Some(h) => Some(h.open_out()?),
+        None => None,
+    };
     let mut keyring = Buf::<{ limits::ID + 8 }>::new();
     keyring.s(b"_ses.").s(id);
     let ctx = Setup {
@@ -176,6 +188,10 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
         keyring: if p.has("no-new-keyring") { None } else { Some(keyring.cstr()) },
         seccomp: filter,
         seccomp_listener: if notifying { Some(&hand) } else { None },
+        id,
+        bundle: bundle.as_bytes(),
+        hooks,
+        hook_out: hook_out.as_ref(),
     };
     let child = spawn::spawn(&ctx)?;
     if let Err(e) = dir.lock_fresh() {
@@ -201,6 +217,9 @@ fn write_state(dir: &Dir, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bund
     st.s(br#","created":""#);
     log::rfc3339(&mut st);
     st.s(br#"","cgroup":"#).json(cg.as_bytes());
+    if spec.hooks.is_some() {
+        st.s(br#","hooks":true"#);
+    }
     annotations(&mut st, spec);
     st.c(b'}');
     if st.overflowed() {

@@ -7,18 +7,25 @@ use mote_sys::Args;
 use super::{parse, Global};
 use crate::spec::limits;
 use crate::error::{Ctx, Error, Result};
-use crate::state::{Dir, FIFO};
+use crate::hooks::Hooks;
+use crate::state::{oci_json, Dir, Status, FIFO};
+use mote_sys::io::Buf;
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "start", &[], g, usize::MAX)?;
     let id = p.id("start")?;
     let dir = Dir::open(g.root, id.to_bytes())?;
-    start(&dir)?;
+    let mut buf = [0u8; limits::STATE];
+    let hooks = match dir.read(&mut buf) {
+        Ok(st) if st.has_hooks => crate::hooks::load(&dir)?,
+        _ => None,
+    };
+    start(&dir, g, hooks)?;
     Ok(0)
 }
 
-/// Wakes the process of the container in `dir`, if it is created.
-pub fn start(dir: &Dir) -> Result<()> {
+/// Wakes the process of the container in `dir`, if it is created, then runs its poststart hooks.
+pub fn start(dir: &Dir, g: &Global, hooks: Option<Hooks<'_>>) -> Result<()> {
     let mut buf = [0u8; limits::STATE];
     let st = dir.read(&mut buf)?;
     let status = st.status(dir);
@@ -33,5 +40,11 @@ pub fn start(dir: &Dir) -> Result<()> {
         r => r.ctx("open exec fifo in", dir.path.as_bytes())?,
     };
     mote_sys::rustix::io::write(&f, b"0").ctx("write exec fifo in", dir.path.as_bytes())?;
-    fs::unlinkat(&dir.fd, FIFO, AtFlags::empty()).ctx("remove exec fifo in", dir.path.as_bytes())
+    fs::unlinkat(&dir.fd, FIFO, AtFlags::empty()).ctx("remove exec fifo in", dir.path.as_bytes())?;
+    if let Some(h) = hooks.filter(|h| h.has("poststart")) {
+        let mut b = Buf::<{ limits::STATE }>::new();
+        oci_json(&mut b, &st, Status::Running);
+        h.run_warn(g, "poststart", b.as_bytes());
+    }
+    Ok(())
 }

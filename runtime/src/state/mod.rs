@@ -204,6 +204,8 @@ pub struct State<'a> {
     /// The annotations object, verbatim JSON, for `state`.
     pub annotations: json::Val<'a>,
     pub has_annotations: bool,
+    /// The config has hooks (start and delete read them from the config kept here).
+    pub has_hooks: bool,
 }
 
 impl<'a> State<'a> {
@@ -221,6 +223,7 @@ impl<'a> State<'a> {
             cgroup: b"",
             annotations: v,
             has_annotations: false,
+            has_hooks: false,
         };
         for (k, v) in v.obj()? {
             match k.to_bytes() {
@@ -231,6 +234,7 @@ impl<'a> State<'a> {
                 b"rootfs" => s.rootfs = v.bytes()?,
                 b"created" => s.created = v.bytes()?,
                 b"cgroup" => s.cgroup = v.bytes()?,
+                b"hooks" => s.has_hooks = v.bool()?,
                 b"annotations" => {
                     s.annotations = v;
                     s.has_annotations = true;
