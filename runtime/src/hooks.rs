@@ -297,25 +297,5 @@ pub fn load(dir: &crate::state::Dir) -> Result<Option<Hooks<'static>>> {
     let mut shown = Buf::<{ limits::PATH }>::new();
     shown.s(path.as_bytes());
     let (doc, root, _) = crate::cli::create::read_json(path.cstr(), shown.as_bytes(), arena)?;
-    let mut h = Hooks { hooks: Val::root(doc, root), stdout: None, stderr: None };
-    let mut found = false;
-    for (k, v) in Val::root(doc, root).obj().into_iter().flatten() {
-        match k.to_bytes() {
-            b"hooks" => {
-                h.hooks = v;
-                found = true;
-            }
-            b"annotations" => {
-                for (k, v) in v.obj().into_iter().flatten() {
-                    match k.to_bytes() {
-                        b"run.oci.hooks.stdout" => h.stdout = v.cstr(),
-                        b"run.oci.hooks.stderr" => h.stderr = v.cstr(),
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(found.then_some(h))
+    Ok(Hooks::of(&spec::parse(doc, root)?))
 }

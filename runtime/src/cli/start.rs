@@ -1,6 +1,7 @@
 //! `mote start ID`: lets a created container's process exec (one byte through its exec fifo).
 
 use mote_sys::raw::Errno;
+use mote_sys::rustix::event::{poll, PollFd, PollFlags};
 use mote_sys::rustix::fs::{self, AtFlags, Mode, OFlags};
 use mote_sys::Args;
 
@@ -41,7 +42,14 @@ pub fn start(dir: &Dir, g: &Global, hooks: Option<Hooks<'_>>) -> Result<()> {
     };
     mote_sys::rustix::io::write(&f, b"0").ctx("write exec fifo in", dir.path.as_bytes())?;
     fs::unlinkat(&dir.fd, FIFO, AtFlags::empty()).ctx("remove exec fifo in", dir.path.as_bytes())?;
-    if let Some(h) = hooks.filter(|h| h.has("poststart")) {
+    if let Some(h) = hooks {
+        // After startContainer and the exec: the fifo's read end (close-on-exec, held by the
+        // process alone) is gone, which poll reports as POLLERR on our end.
+        let mut fds = [PollFd::new(&f, PollFlags::empty())];
+        while let Err(Errno::INTR) = poll(&mut fds, None) {}
+        if !h.has("poststart") {
+            return Ok(());
+        }
         let mut b = Buf::<{ limits::STATE }>::new();
         oci_json(&mut b, &st, Status::Running);
         h.run_warn(g, "poststart", b.as_bytes());

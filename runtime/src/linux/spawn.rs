@@ -357,7 +357,8 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
             pid => {
                 let _ = send(sock, &Msg::new(PID, pid as i32));
                 if ctx.relay_exit {
-                    raw::exit(relay(pid));
+                    // Holding nothing: start waits for the fifo's last reader to go.
+                    mote_sys::sig::relay_exit(pid);
                 }
                 raw::exit(0);
             }
@@ -504,18 +505,6 @@ fn prefault_stack() {
         pad[i] = 1;
     }
     core::hint::black_box(&mut pad);
-}
-
-/// Waits for `pid` and returns its exit code, or 128+signal.
-pub fn relay(pid: u32) -> i32 {
-    loop {
-        match mote_sys::sig::waitpid(pid as i32, g::__WALL) {
-            Ok(Some((_, status))) => return mote_sys::sig::status_code(status),
-            Ok(None) => {}
-            Err(Errno::INTR) => {}
-            Err(_) => return 255,
-        }
-    }
 }
 
 fn join(path: &CStr, flag: u32) -> Result<()> {
