@@ -71,6 +71,24 @@ def test_exec_joins_namespaces_and_cgroup(mote):
         kill_wait(pid)
 
 
+def test_exec_cannot_reach_its_parent(mote):
+    cid, _ = start(mote)
+    # The parent mote is outside the container's PID namespace (PPID 0 inside); the cwd and the
+    # root are the container's.
+    p = mote("exec", cid, "sh", "-c", "echo $PPID; readlink /proc/self/cwd; readlink /proc/self/root", check=0)
+    assert p.stdout.split() == ["0", "/", "/"]
+
+
+def test_exec_into_created_container(mote):
+    cid = mote.new_id()
+    b = mote.bundle(["sleep", "60"])
+    with open(mote.tmp / "c.log", "w") as f:
+        assert subprocess.run(mote.argv("create", "--bundle", b, cid), stdout=f, stderr=f,
+                              timeout=TIMEOUT).returncode == 0
+    assert mote("exec", cid, "sh", "-c", "echo in-created", check=0).stdout == "in-created\n"
+    assert json.loads(mote("state", cid, check=0).stdout)["status"] == "created"
+
+
 def test_exec_output_and_exit_codes(mote):
     cid, _ = start(mote)
     p = mote("exec", cid, "sh", "-c", "echo out; echo err >&2; exit 7")

@@ -24,7 +24,14 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     };
     let mut buf = [0u8; limits::STATE];
     let hooks = match dir.read(&mut buf) {
-        Ok(st) if st.has_hooks => crate::hooks::load(&dir)?,
+        // --force deletes even when the kept config is unreadable (a create killed early).
+        Ok(st) if st.has_hooks => match crate::hooks::load(&dir) {
+            Err(e) if p.has("force") => {
+                crate::log::fail(g, &e, 0);
+                None
+            }
+            r => r?,
+        },
         _ => None,
     };
     delete(dir, p.has("force"), g, hooks)?;
