@@ -188,3 +188,48 @@ def test_bad_hooks_are_refused(native, h, why):
 def test_features_lists_every_stage(native):
     f = json.loads(native("features", check=0).stdout)
     assert sorted(f["hooks"]) == sorted(STAGES)
+
+
+@pytest.fixture
+def userns(native, rootfs):
+    """A rootfs and a hook directory a mapped root (host uid 100000) can reach."""
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="hooks-userns-")
+    os.chmod(d, 0o755)
+    shutil.copytree(rootfs, os.path.join(d, "r"), symlinks=True)
+    native.rootfs = os.path.join(d, "r")
+    os.mkdir(os.path.join(d, "r", "hooklog"))
+    log = os.path.join(d, "log")
+    os.mkdir(log)
+    os.chmod(log, 0o777)
+    yield native, log
+    shutil.rmtree(d)
+
+
+def test_container_stages_in_the_user_namespace(userns):
+    mote, d = userns
+    rec = 'cat > "$D/$S.json"; readlink /proc/self/ns/user > "$D/$S.user"; id -u > "$D/$S.uid"'
+    h = lambda s, where: [dict(path="/bin/sh", args=["sh", "-c", rec], env=[f"S={s}", f"D={where}"])]
+    cid = mote.new_id()
+    b = mote.bundle(["sleep", "30"], hooks={"createRuntime": h("createRuntime", d), "createContainer": h("createContainer", d),
+                                            "startContainer": h("startContainer", "/hooklog")},
+                    linux={"namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount", "user")],
+                           "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+                           "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]},
+                    mounts=[{"destination": "/proc", "type": "proc", "source": "proc"},
+                            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+                            {"destination": "/hooklog", "type": "bind", "source": d, "options": ["rbind"]}])
+    p = create(mote, cid, b)
+    assert p.returncode == 0, p.stderr
+    mote("start", cid, check=0)
+    pid = json.loads(mote("state", cid, check=0).stdout)["pid"]
+    ours, theirs = os.readlink("/proc/self/ns/user"), os.readlink(f"/proc/{pid}/ns/user")
+    assert ours != theirs
+    read = lambda s, f: open(f"{d}/{s}.{f}").read().strip()
+    assert (read("createRuntime", "user"), read("createRuntime", "uid")) == (ours, "0")
+    for s in ("createContainer", "startContainer"):
+        assert (read(s, "user"), read(s, "uid")) == (theirs, "0"), s
+        assert json.loads(read(s, "json"))["pid"] == pid
+    # Files the in-container hooks made belong to the mapped root on the host.
+    assert os.stat(f"{d}/createContainer.user").st_uid == 100000
