@@ -265,6 +265,32 @@ def test_exec_tty_console_socket(native):
     assert p.returncode == 255 and "console-socket" in p.stderr
 
 
+def test_exec_preserve_fds_and_no_terminal_by_default(native):
+    mote = native
+    # A container with a terminal (through a console socket): exec without -t gets none, as runc.
+    cid = mote.new_id()
+    sock_path = str(mote.tmp / "console.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock_path)
+    srv.listen(1)
+    srv.settimeout(TIMEOUT)
+    b = mote.bundle(["sleep", "60"], process={"terminal": True})
+    with open(mote.tmp / "c.log", "w") as f:
+        c = subprocess.Popen(mote.argv("run", "-d", "--console-socket", sock_path, "--bundle", b, cid), stdout=f, stderr=f)
+        conn, _ = srv.accept()
+        _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+        assert c.wait(timeout=TIMEOUT) == 0, open(mote.tmp / "c.log").read()
+    r, w = os.pipe()
+    argv = mote.argv("exec", "--preserve-fds", "1", cid, "sh", "-c", "echo through-fd3 >&3; [ -t 0 ] || echo no-tty")
+    p = subprocess.run(["bash", "-c", f'exec "$@" 3>&{w}', "bash"] + argv, pass_fds=(w,), capture_output=True,
+                       text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    os.close(w)
+    assert p.returncode == 0, p.stderr
+    assert os.read(r, 100) == b"through-fd3\n" and p.stdout == "no-tty\n"
+    os.close(r)
+    os.close(fds[0])
+
+
 def test_exec_sub_cgroup(native):
     mote = native
     cid, init = start(mote)

@@ -124,6 +124,8 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
         None => {
             let mut pr = spec.process.as_ref().ok_or_else(|| Error::msg("config.json:", "process", "missing"))?.clone();
             pr.args.clear();
+            // runc: a terminal only with --tty, whatever the container's process has.
+            pr.terminal = false;
             for i in p.rest..a.len() {
                 let arg = a.cstr(i).unwrap_or(c"");
                 pr.args.push(arg).map_err(|_| Error::msg("exec:", "arguments", "more than 256 (spec/limits.rs ARGS)"))?;
