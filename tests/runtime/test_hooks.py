@@ -199,7 +199,7 @@ def userns(native, rootfs):
     os.chmod(d, 0o755)
     shutil.copytree(rootfs, os.path.join(d, "r"), symlinks=True)
     native.rootfs = os.path.join(d, "r")
-    os.mkdir(os.path.join(d, "r", "hooklog"))
+    os.makedirs(os.path.join(d, "r", "hooklog"), exist_ok=True)
     log = os.path.join(d, "log")
     os.mkdir(log)
     os.chmod(log, 0o777)
