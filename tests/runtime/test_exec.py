@@ -282,7 +282,8 @@ def test_exec_preserve_fds_and_no_terminal_by_default(native):
         assert c.wait(timeout=TIMEOUT) == 0, open(mote.tmp / "c.log").read()
     r, w = os.pipe()
     argv = mote.argv("exec", "--preserve-fds", "1", cid, "sh", "-c", "echo through-fd3 >&3; [ -t 0 ] || echo no-tty")
-    p = subprocess.run(["bash", "-c", f'exec "$@" 3>&{w}', "bash"] + argv, pass_fds=(w,), capture_output=True,
+    # fd 3 of mote is the pipe's write end (dup2 in the child; close_fds runs after it and keeps 3).
+    p = subprocess.run(argv, preexec_fn=lambda: os.dup2(w, 3), pass_fds=(3,), capture_output=True,
                        text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     os.close(w)
     assert p.returncode == 0, p.stderr
