@@ -77,6 +77,8 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
 
 fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     let id = p.id("exec")?;
+    // (To do with the sealed re-exec of create, CVE-2019-5736: a `#!/proc/self/exe` program
+    // in the image, exec'd by our child, would otherwise run this very binary in the container.)
     // Not dumpable for as long as we live (we never exec): nothing may ptrace us or open our
     // /proc/PID/{fd,exe,mem}, and our child inherits it until its own exec.
     raw::prctl(pr::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx("prctl", "PR_SET_DUMPABLE")?;
@@ -181,6 +183,10 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     nsp.clear();
     nsp.s(b"/proc/").u(pid as u64).s(b"/root");
     join.root = Some(fs::open(nsp.cstr(), OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", nsp.as_bytes())?);
+    // Still the same process (same start time): what was opened by pid is the container's.
+    if !st.alive() {
+        return Err(Error::msg("cannot exec in a stopped container", "", ""));
+    }
     // The PID namespace applies to our children: join it here, so that our one child is born in
     // it (and stays our child, to wait for).
     if join.flags & g::CLONE_NEWPID != 0 {
