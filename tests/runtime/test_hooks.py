@@ -233,3 +233,39 @@ def test_container_stages_in_the_user_namespace(userns):
         assert json.loads(read(s, "json"))["pid"] == pid
     # Files the in-container hooks made belong to the mapped root on the host.
     assert os.stat(f"{d}/createContainer.user").st_uid == 100000
+
+
+def test_same_as_runc(native):
+    """What runc does right here, the same: the stages create and delete run, their status and
+    namespace (host or container mount namespace), the env (only the hook's), and a failing
+    createRuntime failing create with nothing left."""
+    import shutil
+    if not shutil.which("runc"):
+        pytest.fail("runc is missing: ./x setup installs it")
+    mote = native
+    host_mnt = os.readlink("/proc/self/ns/mnt")
+    rec = ('st=$(cat); echo "$S ${st#*\\"status\\":\\"}" | cut -d\\" -f1 >> "$D/seen"; '
+           f'[ "$(readlink /proc/self/ns/mnt)" = "{host_mnt}" ] && echo "$S host $HOME" >> "$D/seen" || echo "$S container $HOME" >> "$D/seen"')
+    results = {}
+    for name in ("runc", "mote"):
+        d = str(mote.tmp / f"seen-{name}")
+        os.makedirs(d)
+        h = lambda s: [dict(path="/bin/sh", args=["sh", "-c", rec], env=[f"S={s}", f"D={d}"])]
+        b = mote.bundle(["sleep", "30"], hooks={s: h(s) for s in ("prestart", "createRuntime", "createContainer", "poststop")})
+        argv = ["runc", "--root", str(mote.tmp / "runc")] if name == "runc" else mote.argv()
+        cid = mote.new_id()
+        with open(mote.tmp / f"{name}.log", "w") as f:
+            rc = subprocess.run(argv + ["create", "--bundle", b, cid], stdout=f, stderr=f, stdin=subprocess.DEVNULL,
+                                timeout=TIMEOUT).returncode
+        assert rc == 0, open(mote.tmp / f"{name}.log").read()
+        subprocess.run(argv + ["delete", "-f", cid], capture_output=True, timeout=TIMEOUT)
+        bad = mote.bundle(["true"], hooks={"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}]})
+        bid = mote.new_id()
+        p = subprocess.run(argv + ["create", "--bundle", bad, bid], capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=TIMEOUT)
+        left = subprocess.run(argv + ["list", "-q"], capture_output=True, text=True, timeout=TIMEOUT).stdout.split()
+        results[name] = (open(f"{d}/seen").read().split("\n"), p.returncode != 0, bid in left, cgroup_dirs(bid) != [])
+    assert results["mote"] == results["runc"], results
+    seen = results["mote"][0]
+    assert seen[:2] == ["prestart creating", "prestart host "] and "createContainer container " in seen
+    assert "poststop stopped" in seen and "poststop host " in seen
