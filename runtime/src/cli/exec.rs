@@ -21,6 +21,7 @@ use mote_sys::rustix::fd::{AsFd, OwnedFd};
 use mote_sys::rustix::fs::{self, Mode, OFlags};
 use mote_sys::rustix::net::{self, AddressFamily, SocketFlags, SocketType};
 use mote_sys::rustix::process as rp;
+use mote_sys::sig::{self, How, SigSet};
 use mote_sys::Args;
 
 use super::{create, flag, parse, Flag, Global, Parsed};
@@ -199,6 +200,11 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     // No state-dir descriptor (nor its lock) goes into the child; `state`/`kill` may run again.
     drop(dir);
 
+    // In the foreground, signals for the process wait (blocked) until we forward them: from the
+    // fork on, one that came early must not kill us instead. The child unblocks them at exec.
+    if !p.has("detach") {
+        sig::sigprocmask(How::Block, &SigSet::CATCHABLE).ctx("sigprocmask", "exec")?;
+    }
     let (ours, theirs) = net::socketpair(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None).ctx("socketpair", "sync")?;
     // Pure v2: born in the cgroup (CLONE_INTO_CGROUP). Elsewhere, or where clone3 is missing
     // (qemu-user), fork and the parent writes the pid to cgroup.procs before the child goes on.
