@@ -213,11 +213,25 @@ def test_exec_into_stopped_or_paused_container_fails(mote):
     assert procs(cid) == [init]
 
 
-def test_exec_refuses_seccomp_until_it_is_applied(native):
+def test_exec_applies_the_containers_seccomp(native):
     mote = native
-    cid, init = start(mote, linux={"seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}})
+    profile = {"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
+    for nnp in (True, False):
+        cid, init = start(mote, linux={"seccomp": profile}, process={"noNewPrivileges": nnp})
+        p = mote("exec", cid, "sh", "-c", "grep ^Seccomp: /proc/self/status; mkdir /tmp/d-$$ && echo made")
+        assert p.returncode == 1 and "Seccomp:\t2" in p.stdout and "made" not in p.stdout, (nnp, p.stdout, p.stderr)
+        assert "Operation not permitted" in p.stderr
+        assert procs(cid) == [init]
+    # A notifying profile would need its listener: refused, nothing started.
+    cid, init = start(mote)
+    cfg = os.path.join(mote.root, cid, "config.json")
+    c = json.load(open(cfg))
+    c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/nonexistent.sock",
+                             "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}
+    json.dump(c, open(cfg, "w"))
     p = mote("exec", cid, "true")
-    assert p.returncode == 255 and "seccomp" in p.stderr
+    assert p.returncode == 255 and "SCMP_ACT_NOTIFY" in p.stderr
     assert procs(cid) == [init]
 
 

@@ -28,7 +28,7 @@ use super::{create, flag, parse, Flag, Global, Parsed};
 use crate::cgroup;
 use crate::error::{Ctx, Error, Result};
 use crate::json::Val;
-use crate::linux::{console, process, spawn};
+use crate::linux::{console, process, seccomp, spawn};
 use crate::log;
 use crate::spec::{self, limits, Process, Spec, P};
 use crate::state::{Dir, Status, CONFIG};
@@ -145,6 +145,17 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
             return Err(Error::msg("exec:", f, "LSM labels are not supported by this build"));
         }
     }
+    // The container's seccomp profile, compiled and checked against this kernel now (the child
+    // installs it). A notifying one is refused: its listener would need this process's descriptor.
+    let mut program = seccomp::Program::new();
+    if let Some(sc) = &spec.linux.seccomp {
+        if sc.notifies() {
+            return Err(Error::msg("exec: config.json:", "linux.seccomp", "SCMP_ACT_NOTIFY is not supported by exec yet"));
+        }
+        seccomp::compile(sc, &mut program)?;
+        seccomp::probe(sc)?;
+    }
+    let filter = spec.linux.seccomp.as_ref().map(|_| &program);
     let console_sock = match p.get("console-socket") {
         Some(s) if proc.terminal => Some(console::connect(s)?),
         _ => None,
@@ -222,7 +233,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     if child == 0 {
         drop(ours);
         drop(into);
-        let e = match child_setup(&theirs, &join, &spec, &proc, console_sock.as_ref(), preserve_fds) {
+        let e = match child_setup(&theirs, &join, &spec, &proc, filter, console_sock.as_ref(), preserve_fds) {
             Ok(never) => match never {},
             Err(e) => e,
         };
@@ -260,7 +271,7 @@ struct Join {
     root: Option<OwnedFd>,
 }
 
-fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, console_sock: Option<&OwnedFd>, preserve_fds: u32) -> Result<spawn::Never> {
+fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, filter: Option<&seccomp::Program>, console_sock: Option<&OwnedFd>, preserve_fds: u32) -> Result<spawn::Never> {
     spawn::wait_go(sock)?;
     // A process sharing its fs_struct (qemu-user's threads) may not change mount namespace.
     let _ = raw::unshare(g::CLONE_FS);
@@ -289,17 +300,20 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, co
     let mut exe = Buf::<{ limits::PATH }>::new();
     process::find_exec(proc, &mut exe)?;
     process::stdio_owner(proc.uid, proc.gid);
+    // The container's seccomp filter, in create's order: without no_new_privs while
+    // CAP_SYS_ADMIN is still held, else last before exec.
+    let nnp = proc.no_new_privileges;
+    if let Some(f) = filter.filter(|_| !nnp) {
+        seccomp::install(f, false)?;
+    }
     process::user_and_caps(proc)?;
     match rp::chdir(proc.cwd) {
         Ok(()) => {}
         Err(_) if early_cwd.is_ok() => {}
         Err(e) => return Err(Error::sys("chdir", proc.cwd.to_bytes(), e)),
     }
-    // ---- SECCOMP CALL SITE (exec) ----
-    // The container's linux.seccomp profile is installed here, last before exec, once the
-    // seccomp compiler exists. Until then exec refuses rather than run the process unconfined.
-    if spec.linux.seccomp.is_some() {
-        return Err(Error::msg("exec: config.json:", "linux.seccomp", "seccomp is not supported yet; refusing to run the process unconfined"));
+    if let Some(f) = filter.filter(|_| nnp) {
+        seccomp::install(f, false)?;
     }
     Err(process::exec(&mut exe, proc, preserve_fds))
 }
