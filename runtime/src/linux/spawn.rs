@@ -221,7 +221,7 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<Child> {
                     let t = core::time::Duration::from_secs(super::seccomp::NOTIFY_WAIT_SECS);
                     net::sockopt::set_socket_timeout(sock, net::sockopt::Timeout::Recv, Some(t)).ctx("sync", "timeout")?;
                 }
-                send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
+                send(sock, &Msg::new(GO, init as i32)).ctx("sync", "container init")?;
             }
             SECCOMP_FD => {
                 let fd = super::seccomp::recv_fd(sock.as_fd()).ctx("sync", "seccomp notification descriptor")?;
@@ -229,7 +229,6 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<Child> {
                     hand(init, fd.as_fd())?;
                 }
                 send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
-                send(sock, &Msg::new(GO, init as i32)).ctx("sync", "container init")?;
             }
             HOOKS => {
                 if let (Some(h), Some(out)) = (&ctx.hooks, ctx.hook_out) {
