@@ -91,7 +91,8 @@ impl<'a> Hooks<'a> {
     }
 }
 
-fn warn(gl: &Global, e: &Error) {
+/// An error, as a warning (to --log when one is given).
+pub fn warn(gl: &Global, e: &Error) {
     let mut b = Buf::<600>::new();
     e.render(&mut b);
     crate::log::warn(gl, b.as_bytes());

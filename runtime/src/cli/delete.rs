@@ -27,7 +27,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         // --force deletes even when the kept config is unreadable (a create killed early).
         Ok(st) if st.has_hooks => match crate::hooks::load(&dir) {
             Err(e) if p.has("force") => {
-                crate::log::fail(g, &e, 0);
+                crate::hooks::warn(g, &e);
                 None
             }
             r => r?,
