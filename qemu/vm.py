@@ -66,6 +66,12 @@ echo "MOTE-VM: small memory.max $(cat /sys/fs/cgroup/mote/small2/memory.max) pid
 mote delete --force small2
 mote run --bundle /bundles/oom oom
 echo "MOTE-VM: oom exit $?"
+if [ -d /bundles/sleeper ]; then
+  mote run -d --bundle /bundles/sleeper ex </dev/null >/dev/null 2>&1
+  mote exec -d --pid-file /ex.pid ex sleep 20 </dev/null >/dev/null 2>&1
+  echo "MOTE-VM: exec rc $? cgroup $(cat /proc/$(cat /ex.pid)/cgroup) in $(cat /sys/fs/cgroup/mote/ex/cgroup.procs | wc -l)"
+  mote delete --force ex
+fi
 for lim in 1048576 262144 256000 163840 131072 98304 65536; do
   ok=0
   for i in 1 2 3 4 5; do
@@ -224,6 +230,8 @@ def image(arch):
         bundle(os.path.join(b, "small"), true, {"memory": {"limit": 256000}, "pids": {"limit": 1}}, bb, applets, spec_json)
         # Killed by the OOM killer, and reported as 137.
         bundle(os.path.join(b, "oom"), hog, {"memory": {"limit": 4 << 20, "swap": 4 << 20}}, bb, applets, spec_json)
+        if bb:  # exec under pure v2 (born in the cgroup: CLONE_INTO_CGROUP)
+            bundle(os.path.join(b, "sleeper"), ["sleep", "60"], {}, bb, applets, spec_json)
         c = bundle(os.path.join(b, "floor"), true, {"memory": {"limit": 0}}, bb, applets, spec_json)
         c["linux"]["resources"]["memory"]["limit"] = "MOTELIM"
         with open(os.path.join(b, "floor.json"), "w") as f:

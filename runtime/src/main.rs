@@ -9,6 +9,7 @@
 mod cgroup;
 mod cli;
 mod error;
+mod hooks;
 mod json;
 mod linux;
 mod log;
@@ -45,6 +46,7 @@ commands:
   resume   thaw a paused container
   ps       list the processes of a container (--format json)
   events   cgroup statistics as JSON (--stats: once; else every --interval)
+  exec     run another process in a container (ARGS... or --process FILE)
   spec     write a default config.json (runtime-spec 1.2)
   features print what this build supports, as the OCI features JSON
   seccomp  print the BPF program a bundle's linux.seccomp compiles to (--raw: its bytes)
@@ -103,6 +105,7 @@ fn main(a: Args) -> i32 {
         b"resume" => cli::pause::main(&a, i + 1, &mut g, false),
         b"ps" => cli::ps::main(&a, i + 1, &mut g),
         b"events" => cli::events::main(&a, i + 1, &mut g),
+        b"exec" => cli::exec::main(&a, i + 1, &mut g),
         b"features" => cli::features::main(&a, i + 1, &mut g),
         b"seccomp" => cli::seccomp::main(&a, i + 1, &mut g),
         _ => Err(error::Error::msg("unknown command", verb, "see mote --help")),

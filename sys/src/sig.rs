@@ -182,6 +182,22 @@ pub fn status_code(status: i32) -> i32 {
     if sig == 0 { (status >> 8) & 0xff } else { 128 + sig }
 }
 
+/// Closes every descriptor from 3 on, waits for child `pid` and exits with its code (128+signal):
+/// a forked relay that must hold nothing of its parent's (the exec fifo's read end, sockets).
+pub fn relay_exit(pid: u32) -> ! {
+    // SAFETY: close_range only closes descriptors; nothing in this process runs after it but
+    // wait4 and exit_group, so no Rust owner of a closed descriptor can use or close it again.
+    let _ = unsafe { syscall(g::__NR_close_range, 3, u32::MAX as usize, 0, 0, 0, 0) };
+    let code = loop {
+        match waitpid(pid as i32, g::__WALL) {
+            Ok(Some((_, status))) => break status_code(status),
+            Ok(None) | Err(Errno::INTR) => {}
+            Err(_) => break 255,
+        }
+    };
+    crate::raw::exit(code)
+}
+
 /// Milliseconds on CLOCK_MONOTONIC (time since boot, never set back).
 pub fn monotonic_ms() -> u64 {
     let mut ts = [0i64; 2];

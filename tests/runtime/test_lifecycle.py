@@ -206,12 +206,6 @@ def test_config_from_runc_spec_runs(native, tmp_path):
     assert p.stdout.splitlines()[:2] == ["ok", "runc"]
 
 
-def test_unsupported_security_settings_are_not_silent(native):
-    b = native.bundle(["true"], hooks={"prestart": [{"path": "/bin/true"}]})
-    p = native("run", "--bundle", b, native.new_id(), check=0)
-    assert "hooks are not supported yet" in p.stderr
-
-
 def test_a_seccomp_profile_is_applied_not_warned_about(native):
     # A profile that denies everything: before seccomp existed in mote this container ran.
     b = native.bundle(["true"], linux={"seccomp": {"defaultAction": "SCMP_ACT_KILL_PROCESS", "syscalls": []}})

@@ -16,6 +16,7 @@ use mote_sys::Args;
 use super::{flag, parse, Flag, Global, Parsed};
 use crate::cgroup::{self, CgPath};
 use crate::error::{Ctx, Error, Result};
+use crate::hooks::{self, Hooks};
 use crate::json;
 use crate::linux::seccomp;
 use crate::linux::spawn::{self, Setup};
@@ -51,6 +52,8 @@ pub struct Created {
     /// Our child whose exit status is the process's (see spawn::Setup::relay_exit).
     pub waiter: u32,
     pub cgroup: CgPath,
+    /// The config's hooks (run runs poststop when it deletes the container).
+    pub hooks: Option<Hooks<'static>>,
 }
 
 /// Creates container `id` as the flags in `p` say.
@@ -77,10 +80,6 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
         seccomp::probe(sc)?;
     }
     let filter = spec.linux.seccomp.as_ref().map(|_| &filter);
-    // Not implemented yet, and too important to drop silently.
-    if spec.has_hooks {
-        log::warn(g, b"hooks are not supported yet: they are not run");
-    }
     let mut rootfs = Buf::<{ limits::PATH }>::new();
     if spec.root.to_bytes().first() != Some(&b'/') {
         rootfs.s(bundle_abs.as_bytes()).c(b'/');
@@ -113,11 +112,19 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
         let _ = dir.remove();
         return Err(e);
     }
+    let hooks = Hooks::of(&spec);
     match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds + listen, relay_exit, filter) {
-        Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, cgroup: cg }),
+        Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, cgroup: cg, hooks }),
         Err(e) => {
             let _ = cgroup::destroy(cg.as_bytes());
             let _ = dir.remove();
+            // The spec's lifecycle: a container that failed to be created is destroyed, then
+            // its poststop hooks run (as runc's destroy does).
+            if let Some(h) = hooks.filter(|h| h.has("poststop")) {
+                let mut st = Buf::<{ limits::STATE }>::new();
+                hooks::state_json(&mut st, &spec, id, "stopped", 0, bundle_abs.as_bytes());
+                h.run_warn(g, "poststop", st.as_bytes());
+            }
             Err(e)
         }
     }
@@ -126,6 +133,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
 #[allow(clippy::too_many_arguments)]
 fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, preserve_fds: u32, relay_exit: bool, filter: Option<&seccomp::Program>) -> Result<spawn::Child> {
     write_state(dir, spec, id, 0, 0, bundle, rootfs, cg)?;
+    dir.copy_config(p.get("config").unwrap_or(c"config.json"))?;
     let mut fifo = Buf::<{ limits::PATH }>::new();
     fifo.s(dir.path.as_bytes()).c(b'/').s(FIFO.to_bytes());
     fs::mkfifoat(CWD, fifo.cstr(), Mode::from_raw_mode(0o622)).ctx("create exec fifo", fifo.as_bytes())?;
@@ -161,6 +169,11 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
         st.s(b"}}");
         seccomp::to_listener(c, fd, st.as_bytes())
     };
+    let hooks = Hooks::of(spec);
+    let hook_out = match &hooks {
+        Some(h) => Some(h.open_out()?),
+        None => None,
+    };
     let mut keyring = Buf::<{ limits::ID + 8 }>::new();
     keyring.s(b"_ses.").s(id);
     let ctx = Setup {
@@ -175,6 +188,10 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
         keyring: if p.has("no-new-keyring") { None } else { Some(keyring.cstr()) },
         seccomp: filter,
         seccomp_listener: if notifying { Some(&hand) } else { None },
+        id,
+        bundle: bundle.as_bytes(),
+        hooks,
+        hook_out: hook_out.as_ref(),
     };
     let child = spawn::spawn(&ctx)?;
     if let Err(e) = dir.lock_fresh() {
@@ -200,6 +217,9 @@ fn write_state(dir: &Dir, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bund
     st.s(br#","created":""#);
     log::rfc3339(&mut st);
     st.s(br#"","cgroup":"#).json(cg.as_bytes());
+    if spec.hooks.is_some() {
+        st.s(br#","hooks":true"#);
+    }
     annotations(&mut st, spec);
     st.c(b'}');
     if st.overflowed() {
@@ -229,21 +249,28 @@ pub fn read_config<'b>(cfg: &CStr, bundle: &Buf<{ limits::PATH }>, buf: &'b mut 
         shown.s(bundle.as_bytes()).c(b'/');
     }
     shown.s(cfg.to_bytes());
-    let f = fs::open(cfg, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", shown.as_bytes())?;
+    read_json(cfg, shown.as_bytes(), buf).map(|(d, r, _)| (d, r))
+}
+
+/// Reads the JSON file `path` (`shown` in messages) into `buf` and prepares it; returns the
+/// document, its root offset, and the part of `buf` left unused.
+pub fn read_json<'b>(path: &CStr, shown: &[u8], buf: &'b mut [u8]) -> Result<(&'b [u8], usize, &'b mut [u8])> {
+    let f = fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", shown)?;
     let n = match state::read_all(&f, buf) {
         Ok(n) => n,
         Err(mote_sys::raw::Errno::FBIG) => {
-            let mut e = Error::msg("read", shown.as_bytes(), "");
-            e.path.s(b": larger than ").u(limits::CONFIG_BYTES as u64).s(b" bytes (spec/limits.rs CONFIG_BYTES)");
+            let mut e = Error::msg("read", shown, "");
+            e.path.s(b": larger than ").u(buf.len() as u64);
+            e.path.s(if buf.len() == limits::CONFIG_BYTES { &b" bytes (spec/limits.rs CONFIG_BYTES)"[..] } else { b" bytes (what config.json left of CONFIG_BYTES)" });
             return Err(e);
         }
-        Err(e) => return Err(Error::sys("read", shown.as_bytes(), e)),
+        Err(e) => return Err(Error::sys("read", shown, e)),
     };
-    let doc = &mut buf[..n];
+    let (doc, rest) = buf.split_at_mut(n);
     match json::prepare(doc) {
-        Ok(root) => Ok((doc, root)),
+        Ok(root) => Ok((doc, root, rest)),
         Err(e) => {
-            let mut er = Error::msg("parse", shown.as_bytes(), "");
+            let mut er = Error::msg("parse", shown, "");
             er.path.s(b": invalid JSON at byte ").u(e.offset as u64).s(b": ").s(e.what);
             Err(er)
         }
@@ -259,7 +286,7 @@ pub fn cwd(out: &mut Buf<{ limits::PATH }>) -> Result<()> {
 }
 
 /// --pid-file: the process's pid, written atomically as runc does.
-fn pid_file(path: Option<&CStr>, pid: u32) -> Result<()> {
+pub fn pid_file(path: Option<&CStr>, pid: u32) -> Result<()> {
     let Some(path) = path else { return Ok(()) };
     let mut tmp = Buf::<{ limits::PATH }>::new();
     tmp.s(path.to_bytes()).s(b".tmp");

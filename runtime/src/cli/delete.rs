@@ -7,7 +7,9 @@ use super::{flag, parse, Flag, Global};
 use crate::spec::limits;
 use crate::cgroup;
 use crate::error::{Error, Result};
-use crate::state::{Dir, Status};
+use crate::hooks::Hooks;
+use crate::state::{oci_json, Dir, Status};
+use mote_sys::io::Buf;
 
 const FLAGS: &[Flag] = &[flag("force", b'f', false)];
 
@@ -20,12 +22,24 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         Err(_) if p.has("force") => return Ok(0),
         Err(e) => return Err(e),
     };
-    delete(dir, p.has("force"))?;
+    let mut buf = [0u8; limits::STATE];
+    let hooks = match dir.read(&mut buf) {
+        // --force deletes even when the kept config is unreadable (a create killed early).
+        Ok(st) if st.has_hooks => match crate::hooks::load(&dir) {
+            Err(e) if p.has("force") => {
+                crate::hooks::warn(g, &e);
+                None
+            }
+            r => r?,
+        },
+        _ => None,
+    };
+    delete(dir, p.has("force"), g, hooks)?;
     Ok(0)
 }
 
-/// Deletes the container in `dir`.
-pub fn delete(dir: Dir, force: bool) -> Result<()> {
+/// Deletes the container in `dir`, then runs its poststop hooks.
+pub fn delete(dir: Dir, force: bool, g: &Global, hooks: Option<Hooks<'_>>) -> Result<()> {
     let mut buf = [0u8; limits::STATE];
     let st = match dir.read(&mut buf) {
         Ok(st) => st,
@@ -44,5 +58,11 @@ pub fn delete(dir: Dir, force: bool) -> Result<()> {
         let _ = st.signal(9);
     }
     cgroup::destroy(st.cgroup)?;
-    dir.remove()
+    let mut state = Buf::<{ limits::STATE }>::new();
+    oci_json(&mut state, &st, Status::Stopped);
+    dir.remove()?;
+    if let Some(h) = hooks.filter(|h| h.has("poststop")) {
+        h.run_warn(g, "poststop", state.as_bytes());
+    }
+    Ok(())
 }

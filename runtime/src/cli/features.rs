@@ -11,7 +11,7 @@ use crate::error::Result;
 const FEATURES: &str = r#"{
   "ociVersionMin": "1.0.0",
   "ociVersionMax": "1.2.0",
-  "hooks": [],
+  "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
   "mountOptions": [
     "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "loud", "mand",
     "noatime", "nodev", "nodiratime", "noexec", "nomand", "norelatime", "nostrictatime", "nosuid",

@@ -5,6 +5,7 @@
 pub mod create;
 pub mod delete;
 pub mod events;
+pub mod exec;
 pub mod features;
 pub mod kill;
 pub mod list;
@@ -107,6 +108,9 @@ pub struct Parsed {
     pub pos: Vec<&'static CStr, 8>,
     /// Index in argv where arguments after the id / after `--` start (exec's command).
     pub rest: usize,
+    /// Every value of every valued flag in order (index into the verb's flags, value): for the
+    /// flags that may be repeated (exec's --env, --cap, --additional-gids).
+    pub all: Vec<(u8, &'static CStr), 64>,
 }
 
 impl Parsed {
@@ -119,6 +123,11 @@ impl Parsed {
     pub fn has(&self, long: &str) -> bool {
         self.get(long).is_some()
     }
+    /// Every value given for the repeatable flag `long`, in order.
+    pub fn each(&self, long: &str) -> impl Iterator<Item = &'static CStr> + '_ {
+        let i = self.flags.iter().position(|f| f.long == long).unwrap_or(usize::MAX);
+        self.all.iter().filter(move |(k, _)| *k as usize == i).map(|(_, v)| *v)
+    }
     /// The container id: the first positional argument, validated.
     pub fn id(&self, verb: &'static str) -> Result<&'static CStr> {
         let id = *self.pos.first().ok_or_else(|| Error::msg(verb, "", "requires a container id"))?;
@@ -130,7 +139,7 @@ impl Parsed {
 /// Parses argv[from..] against `flags` (and the global ones). `stop_after` positionals end flag
 /// parsing (exec: everything after the id is the command).
 pub fn parse(a: &Args, from: usize, verb: &'static str, flags: &'static [Flag], g: &mut Global, stop_after: usize) -> Result<Parsed> {
-    let mut p = Parsed { flags, vals: [None; 24], pos: Vec::new(), rest: a.len() };
+    let mut p = Parsed { flags, vals: [None; 24], pos: Vec::new(), rest: a.len(), all: Vec::new() };
     let mut i = from;
     while i < a.len() {
         let arg = a.cstr(i).unwrap_or(c"");
@@ -191,6 +200,9 @@ pub fn parse(a: &Args, from: usize, verb: &'static str, flags: &'static [Flag], 
             set_global(g, f, val)?;
         } else {
             p.vals[idx] = val;
+            if let (true, Some(v)) = (f.value, val) {
+                p.all.push((idx as u8, v)).map_err(|_| Error::msg(verb, b, "more than 64 flags with values"))?;
+            }
         }
     }
     Ok(p)

@@ -21,7 +21,7 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     // that is refused (qemu-user), have the intermediate child relay its exit status.
     let relay = !detach && raw::prctl(pr::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0).is_err();
     let c = create::create(a, &p, gl, id.to_bytes(), relay)?;
-    if let Err(e) = start::start(&c.dir) {
+    if let Err(e) = start::start(&c.dir, gl, c.hooks) {
         let _ = cgroup::destroy(c.cgroup.as_bytes());
         let _ = c.dir.remove();
         return Err(e);
@@ -41,9 +41,8 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
             matches!((x, y), (Ok(x), Ok(y)) if x.st_ino == y.st_ino && x.st_dev == y.st_dev)
         };
         if same(d, &c.dir) {
-            let _ = cgroup::destroy(c.cgroup.as_bytes());
             drop(again);
-            let _ = c.dir.remove();
+            let _ = super::delete::delete(c.dir, true, gl, c.hooks);
         }
     }
     Ok(code)
@@ -51,7 +50,7 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
 
 /// Waits for `waiter` (reaping anything else adopted meanwhile), forwarding the signals mote
 /// receives to the container's process `pid`; returns the exit code or 128+signal.
-fn wait_for(waiter: u32, pid: u32) -> i32 {
+pub fn wait_for(waiter: u32, pid: u32) -> i32 {
     // Signals arrive through a signalfd, SIGCHLD among them; a SIGCHLD that came before the
     // mask is caught by the first non-blocking wait below.
     let fd = sig::sigprocmask(How::Block, &SigSet::CATCHABLE).and_then(|_| sig::signalfd(&SigSet::CATCHABLE)).ok();

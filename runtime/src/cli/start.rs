@@ -1,24 +1,32 @@
 //! `mote start ID`: lets a created container's process exec (one byte through its exec fifo).
 
 use mote_sys::raw::Errno;
+use mote_sys::rustix::event::{poll, PollFd, PollFlags};
 use mote_sys::rustix::fs::{self, AtFlags, Mode, OFlags};
 use mote_sys::Args;
 
 use super::{parse, Global};
 use crate::spec::limits;
 use crate::error::{Ctx, Error, Result};
-use crate::state::{Dir, FIFO};
+use crate::hooks::Hooks;
+use crate::state::{oci_json, Dir, Status, FIFO};
+use mote_sys::io::Buf;
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "start", &[], g, usize::MAX)?;
     let id = p.id("start")?;
     let dir = Dir::open(g.root, id.to_bytes())?;
-    start(&dir)?;
+    let mut buf = [0u8; limits::STATE];
+    let hooks = match dir.read(&mut buf) {
+        Ok(st) if st.has_hooks => crate::hooks::load(&dir)?,
+        _ => None,
+    };
+    start(&dir, g, hooks)?;
     Ok(0)
 }
 
-/// Wakes the process of the container in `dir`, if it is created.
-pub fn start(dir: &Dir) -> Result<()> {
+/// Wakes the process of the container in `dir`, if it is created, then runs its poststart hooks.
+pub fn start(dir: &Dir, g: &Global, hooks: Option<Hooks<'_>>) -> Result<()> {
     let mut buf = [0u8; limits::STATE];
     let st = dir.read(&mut buf)?;
     let status = st.status(dir);
@@ -33,5 +41,18 @@ pub fn start(dir: &Dir) -> Result<()> {
         r => r.ctx("open exec fifo in", dir.path.as_bytes())?,
     };
     mote_sys::rustix::io::write(&f, b"0").ctx("write exec fifo in", dir.path.as_bytes())?;
-    fs::unlinkat(&dir.fd, FIFO, AtFlags::empty()).ctx("remove exec fifo in", dir.path.as_bytes())
+    fs::unlinkat(&dir.fd, FIFO, AtFlags::empty()).ctx("remove exec fifo in", dir.path.as_bytes())?;
+    if let Some(h) = hooks {
+        // After startContainer and the exec: the fifo's read end (close-on-exec, held by the
+        // process alone) is gone, which poll reports as POLLERR on our end.
+        let mut fds = [PollFd::new(&f, PollFlags::empty())];
+        while let Err(Errno::INTR) = poll(&mut fds, None) {}
+        if !h.has("poststart") {
+            return Ok(());
+        }
+        let mut b = Buf::<{ limits::STATE }>::new();
+        oci_json(&mut b, &st, Status::Running);
+        h.run_warn(g, "poststart", b.as_bytes());
+    }
+    Ok(())
 }

@@ -72,8 +72,9 @@ fn mnt(src: Option<&CStr>, target: &mut Buf<32>, fstype: Option<&CStr>, flags: u
     raw::mount(src, target.cstr(), fstype, flags, data)
 }
 
-/// Sets up the rootfs and switches to it. `rootfs` is an absolute host path.
-pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool) -> Result<()> {
+/// Sets up the rootfs and switches to it. `rootfs` is an absolute host path. `before_switch`
+/// runs once the mounts are made, before pivot_root (the hooks' point).
+pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, before_switch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
     // Nothing mounted from here on may propagate back to the host. A shared rootfsPropagation is
     // applied only after the switch (pivot_root refuses a shared parent).
     // Everything recursively slave first (the rootfs' own mount and its parent too, whatever a
@@ -101,6 +102,7 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool) -> Result<()> {
         device(root.as_fd(), d.path.to_bytes(), d.kind, d.major, d.minor, d.mode.unwrap_or(0o666), d.uid.unwrap_or(0), d.gid.unwrap_or(0))?;
     }
 
+    before_switch()?;
     switch_root(&root, rootfs, no_pivot)
 }
 

@@ -17,6 +17,7 @@ use mote_sys::rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketFla
 
 use super::{process, rootfs};
 use crate::error::{Ctx, Error, Result};
+use crate::hooks::{self, Hooks, Out};
 use crate::spec::{limits, IdMap, Spec};
 
 /// Everything the child needs, prepared by the parent before spawning.
@@ -43,6 +44,11 @@ pub struct Setup<'a> {
     /// With SCMP_ACT_NOTIFY: hands the notification descriptor of the process `pid` to the
     /// listener (create connected it and knows the state to send).
     pub seccomp_listener: Option<&'a dyn Fn(u32, BorrowedFd<'_>) -> Result<()>>,
+    /// For the hooks' state JSON.
+    pub id: &'a [u8],
+    pub bundle: &'a [u8],
+    pub hooks: Option<Hooks<'a>>,
+    pub hook_out: Option<&'a Out>,
 }
 
 // Message tags.
@@ -54,6 +60,8 @@ const READY: u32 = 5;
 const JOIN: u32 = 7;
 const ERROR: u32 = 6;
 const SECCOMP_FD: u32 = 8;
+/// The child's mounts are made: the parent runs prestart and createRuntime hooks.
+const HOOKS: u32 = 9;
 
 /// Message size: tag, value, and room for a rendered error.
 const MSG: usize = 8 + crate::error::PATH_MAX_MSG + 200;
@@ -213,7 +221,7 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<Child> {
                     let t = core::time::Duration::from_secs(super::seccomp::NOTIFY_WAIT_SECS);
                     net::sockopt::set_socket_timeout(sock, net::sockopt::Timeout::Recv, Some(t)).ctx("sync", "timeout")?;
                 }
-                send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
+                send(sock, &Msg::new(GO, init as i32)).ctx("sync", "container init")?;
             }
             SECCOMP_FD => {
                 let fd = super::seccomp::recv_fd(sock.as_fd()).ctx("sync", "seccomp notification descriptor")?;
@@ -221,6 +229,19 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<Child> {
                     hand(init, fd.as_fd())?;
                 }
                 send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
+            }
+            HOOKS => {
+                if let (Some(h), Some(out)) = (&ctx.hooks, ctx.hook_out) {
+                    if h.has("prestart") || h.has("createRuntime") {
+                        // Hooks look at the process's cgroup (device and network plugins do).
+                        crate::cgroup::join(ctx.cgroup, init)?;
+                        let mut st = Buf::<{ limits::STATE }>::new();
+                        hooks::state_json(&mut st, ctx.spec, ctx.id, "creating", init, ctx.bundle);
+                        h.run("prestart", st.as_bytes(), out)?;
+                        h.run("createRuntime", st.as_bytes(), out)?;
+                    }
+                }
+                send(sock, &Msg::new(GO, init as i32)).ctx("sync", "container init")?;
             }
             READY => return Ok(Child { pid: init, waiter: if ctx.relay_exit { first } else { init } }),
             ERROR => return Err(m.to_error()),
@@ -250,9 +271,33 @@ fn child(ctx: &Setup<'_>, sock: OwnedFd, fallback: bool) -> ! {
     raw::exit(1)
 }
 
-fn wait_go(sock: &OwnedFd) -> Result<()> {
+/// Tells the child to go on (`val`: a pid it needs, or 0).
+pub fn go(sock: &OwnedFd, val: i32) -> Result<()> {
+    send(sock, &Msg::new(GO, val)).ctx("sync", "child")
+}
+
+/// Reports `e` to the parent (the child's last word before it exits).
+pub fn send_error(sock: &OwnedFd, e: &Error) -> core::result::Result<(), Errno> {
+    send(sock, &Msg::error(e))
+}
+
+/// Waits until the child has exec'd (its end of the CLOEXEC socket closes) or reports an error.
+pub fn wait_exec(sock: &OwnedFd) -> Result<()> {
+    match recv(sock).ctx("sync", "child")? {
+        None => Ok(()),
+        Some(m) if m.tag() == ERROR => Err(m.to_error()),
+        Some(_) => Err(Error::msg("sync", "child", "unexpected message")),
+    }
+}
+
+pub fn wait_go(sock: &OwnedFd) -> Result<()> {
+    wait_go_val(sock).map(drop)
+}
+
+/// Waits for GO; returns its value (the init's pid as the host sees it, after HOOKS and JOIN).
+fn wait_go_val(sock: &OwnedFd) -> Result<u32> {
     match recv(sock).ctx("sync", "parent")? {
-        Some(m) if m.tag() == GO || m.tag() == MAPS_DONE => Ok(()),
+        Some(m) if m.tag() == GO || m.tag() == MAPS_DONE => Ok(m.val() as u32),
         _ => raw::exit(1), // the parent is gone: nothing to report to
     }
 }
@@ -265,7 +310,7 @@ fn setup(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Error {
     }
 }
 
-enum Never {}
+pub enum Never {}
 
 fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never> {
     let spec = ctx.spec;
@@ -311,7 +356,8 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
             pid => {
                 let _ = send(sock, &Msg::new(PID, pid as i32));
                 if ctx.relay_exit {
-                    raw::exit(relay(pid));
+                    // Holding nothing: start waits for the fifo's last reader to go.
+                    mote_sys::sig::relay_exit(pid);
                 }
                 raw::exit(0);
             }
@@ -331,7 +377,18 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     if new & g::CLONE_NEWNS == 0 && l.ns(g::CLONE_NEWNS).is_none() {
         return Err(Error::msg("config.json:", "linux.namespaces", "a mount namespace is required"));
     }
-    rootfs::setup(spec, ctx.rootfs, ctx.no_pivot)?;
+    // The hooks' point: namespaces and mounts made, before pivot_root. The parent runs prestart
+    // and createRuntime in the runtime's namespaces; createContainer runs here, in ours.
+    let mut host_pid = 0;
+    let mut before_switch = || -> Result<()> {
+        let Some(h) = ctx.hooks.as_ref().filter(|h| h.has("prestart") || h.has("createRuntime") || h.has("createContainer")) else {
+            return Ok(());
+        };
+        send(sock, &Msg::new(HOOKS, 0)).ctx("sync", "parent")?;
+        host_pid = wait_go_val(sock)?;
+        run_hooks(ctx, h, "createContainer", "creating", host_pid)
+    };
+    rootfs::setup(spec, ctx.rootfs, ctx.no_pivot, &mut before_switch)?;
     if let Some(h) = spec.hostname {
         mote_sys::rustix::system::sethostname(h.to_bytes()).ctx("sethostname", h.to_bytes())?;
     }
@@ -348,7 +405,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // container sees its own cgroup as / in /proc/self/cgroup and in /sys/fs/cgroup.
     prefault_stack();
     send(sock, &Msg::new(JOIN, 0)).ctx("sync", "parent")?;
-    wait_go(sock)?;
+    host_pid = wait_go_val(sock)?;
     if new & g::CLONE_NEWCGROUP != 0 {
         raw::unshare(g::CLONE_NEWCGROUP).ctx("unshare", "cgroup namespace")?;
     }
@@ -395,11 +452,15 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
             Err(e) => return Err(Error::sys("wait for start", "exec fifo", e)),
         }
     }
-    // After READY no one waits for our messages (create has exited): an exec failure goes to
-    // the container's stderr, as runc does, with a shell's exit code.
-    let installed = match ctx.seccomp.filter(|_| nnp && !notify) {
-        Some(f) => super::seccomp::install(f, false).map(drop),
-        None => Ok(()),
+    // After READY no one waits for our messages (create has exited): a failure goes to the
+    // container's stderr, as runc does; exec's with a shell's exit code. startContainer hooks
+    // run before the container's seccomp filter goes on (they are the host's programs).
+    let installed = match ctx.hooks.as_ref().map(|h| run_hooks(ctx, h, "startContainer", "created", host_pid)) {
+        Some(Err(e)) => Err(e),
+        _ => match ctx.seccomp.filter(|_| nnp && !notify) {
+            Some(f) => super::seccomp::install(f, false).map(drop),
+            None => Ok(()),
+        },
     };
     let e = match installed {
         Ok(()) => process::exec(&mut exe, proc, ctx.preserve_fds),
@@ -422,6 +483,16 @@ fn hand_over(sock: &OwnedFd, fd: Option<OwnedFd>) -> Result<()> {
     wait_go(sock)
 }
 
+/// Runs the hooks of an in-container `stage` (createContainer, startContainer).
+fn run_hooks(ctx: &Setup<'_>, h: &Hooks<'_>, stage: &'static str, status: &str, pid: u32) -> Result<()> {
+    if !h.has(stage) {
+        return Ok(());
+    }
+    let mut st = Buf::<{ limits::STATE }>::new();
+    hooks::state_json(&mut st, ctx.spec, ctx.id, status, pid, ctx.bundle);
+    h.run(stage, st.as_bytes(), ctx.hook_out.unwrap_or(&Out { out: None, err: None }))
+}
+
 /// Writes to the stack below us, page by page, before joining the cgroup. The child runs on a
 /// copy-on-write copy of the parent's stack: every page it first writes after the join would be
 /// copied and charged to the container (up to ~100K for a /bin/true, a tiny limit's margin).
@@ -433,18 +504,6 @@ fn prefault_stack() {
         pad[i] = 1;
     }
     core::hint::black_box(&mut pad);
-}
-
-/// Waits for `pid` and returns its exit code, or 128+signal.
-pub fn relay(pid: u32) -> i32 {
-    loop {
-        match mote_sys::sig::waitpid(pid as i32, g::__WALL) {
-            Ok(Some((_, status))) => return mote_sys::sig::status_code(status),
-            Ok(None) => {}
-            Err(Errno::INTR) => {}
-            Err(_) => return 255,
-        }
-    }
 }
 
 fn join(path: &CStr, flag: u32) -> Result<()> {

@@ -117,7 +117,7 @@ pub fn push<T, const N: usize>(v: &mut Vec<T, N>, x: T, p: &P) -> Result<()> {
     v.push(x).map_err(|_| p.bound(N))
 }
 /// An array of strings into a bounded vector.
-fn strs<'a, const N: usize>(v: Val<'a>, p: &P, out: &mut Vec<&'a CStr, N>) -> Result<()> {
+pub fn strs<'a, const N: usize>(v: Val<'a>, p: &P, out: &mut Vec<&'a CStr, N>) -> Result<()> {
     strs_with(v, p, N, &mut |s| out.push(s).is_ok())
 }
 
@@ -142,10 +142,11 @@ pub struct Spec<'a> {
     pub mounts: Vec<Mount<'a>, { limits::MOUNTS }>,
     pub annotations: Vec<(&'a CStr, &'a CStr), { limits::ANNOTATIONS }>,
     pub linux: Linux<'a>,
-    /// The config has hooks (not run yet: create warns).
-    pub has_hooks: bool,
+    /// The hooks object, validated (hooks.rs runs them).
+    pub hooks: Option<Val<'a>>,
 }
 
+#[derive(Clone)]
 pub struct Process<'a> {
     pub terminal: bool,
     pub args: Vec<&'a CStr, { limits::ARGS }>,
@@ -240,7 +241,7 @@ pub fn parse<'a>(doc: &'a [u8], root: usize) -> Result<Spec<'a>> {
         mounts: Vec::new(),
         annotations: Vec::new(),
         linux: Linux::default(),
-        has_hooks: false,
+        hooks: None,
     };
     let mut have_version = false;
     for (k, v) in obj(Val::root(doc, root), &p)? {
@@ -281,7 +282,10 @@ pub fn parse<'a>(doc: &'a [u8], root: usize) -> Result<Spec<'a>> {
                 }
             }
             b"linux" => linux(v, &p.key("linux"), &mut s.linux)?,
-            b"hooks" => s.has_hooks = obj(v, &p.key("hooks"))?.next().is_some(),
+            b"hooks" => {
+                crate::hooks::validate(v, &p.key("hooks"))?;
+                s.hooks = Some(v);
+            }
             _ => {} // unknown fields are ignored, as the spec requires
         }
     }
@@ -326,7 +330,7 @@ fn namespaced(s: &Spec<'_>) -> Result<()> {
 }
 
 #[inline(never)]
-fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
+pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
     let mut pr = Process {
         terminal: false,
         args: Vec::new(),
@@ -654,7 +658,7 @@ pub fn rlimit_name(r: u32) -> &'static str {
     RLIMITS.split(' ').nth(r as usize).unwrap_or("?")
 }
 
-fn cap_number(name: &[u8]) -> Option<u32> {
+pub fn cap_number(name: &[u8]) -> Option<u32> {
     position(CAPS, b"CAP_", name)
 }
 

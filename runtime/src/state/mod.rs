@@ -19,6 +19,9 @@ use crate::spec::limits;
 
 pub const STATE_FILE: &CStr = c"state.json";
 pub const FIFO: &CStr = c"exec.fifo";
+/// The config.json the container was created from, as it was then (exec, hooks at start and
+/// delete read it: the bundle may have changed or be gone by then, as runc keeps its own copy).
+pub const CONFIG: &CStr = c"config.json";
 
 /// Container ids: runc's rule (letters, digits, `_ + - .`), not `.`/`..`, bounded length.
 pub fn validate_id(id: &[u8]) -> Result<()> {
@@ -142,6 +145,20 @@ impl Dir {
         State::parse(&mut buf[..n]).ok_or_else(|| Error::msg("read state", self.path.as_bytes(), "corrupt state.json"))
     }
 
+    /// Copies the config file `src` into the directory as [`CONFIG`].
+    pub fn copy_config(&self, src: &CStr) -> Result<()> {
+        let from = fs::open(src, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", src.to_bytes())?;
+        let to = fs::openat(&self.fd, CONFIG, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
+            .ctx("copy config.json to", self.path.as_bytes())?;
+        loop {
+            match fs::sendfile(&to, &from, None, 1 << 20) {
+                Ok(0) => return Ok(()),
+                Ok(_) | Err(Errno::INTR) => {}
+                Err(e) => return Err(Error::sys("copy config.json to", self.path.as_bytes(), e)),
+            }
+        }
+    }
+
     /// Whether the exec fifo still exists (the process waits for start).
     pub fn has_fifo(&self) -> bool {
         fs::statat(&self.fd, FIFO, AtFlags::SYMLINK_NOFOLLOW).is_ok()
@@ -149,7 +166,7 @@ impl Dir {
 
     /// Removes the directory and its files; the lock goes with the last descriptor.
     pub fn remove(self) -> Result<()> {
-        for f in [FIFO, STATE_FILE, c"state.json.tmp"] {
+        for f in [FIFO, STATE_FILE, c"state.json.tmp", CONFIG] {
             let _ = fs::unlinkat(&self.fd, f, AtFlags::empty());
         }
         let mut p = Buf::<{ limits::PATH }>::new();
@@ -187,6 +204,8 @@ pub struct State<'a> {
     /// The annotations object, verbatim JSON, for `state`.
     pub annotations: json::Val<'a>,
     pub has_annotations: bool,
+    /// The config has hooks (start and delete read them from the config kept here).
+    pub has_hooks: bool,
 }
 
 impl<'a> State<'a> {
@@ -204,6 +223,7 @@ impl<'a> State<'a> {
             cgroup: b"",
             annotations: v,
             has_annotations: false,
+            has_hooks: false,
         };
         for (k, v) in v.obj()? {
             match k.to_bytes() {
@@ -214,6 +234,7 @@ impl<'a> State<'a> {
                 b"rootfs" => s.rootfs = v.bytes()?,
                 b"created" => s.created = v.bytes()?,
                 b"cgroup" => s.cgroup = v.bytes()?,
+                b"hooks" => s.has_hooks = v.bool()?,
                 b"annotations" => {
                     s.annotations = v;
                     s.has_annotations = true;

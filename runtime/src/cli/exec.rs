@@ -1,0 +1,393 @@
+//! `mote exec [flags] ID [--process FILE | ARGS...]`: one more process in a created, running
+//! (or, with --ignore-paused, paused) container, with runc's flags and exit codes.
+//!
+//! The process is the container's `process` from its config (kept in the state dir at create),
+//! or the --process file, with the flags applied on top. mote joins the container's PID
+//! namespace for its children only, then forks (clone3 straight into the cgroup on a pure v2
+//! host; else the parent writes cgroup.procs); the child joins every other namespace of the
+//! container (one setns through a pidfd where the kernel has it, else /proc/PID/ns/* one by
+//! one), takes the container's root, applies the process settings and execs. mote is not
+//! dumpable from the start, holds no state-dir descriptor when it forks, and the child never
+//! sees a host directory once it has joined: nothing in the container can reach mote through
+//! it. The sync socket closes on exec: EOF means the process runs, a message is an error.
+
+use core::ffi::CStr;
+
+use mote_sys::io::Buf;
+use mote_sys::linux_raw_sys::general as g;
+use mote_sys::linux_raw_sys::prctl as pr;
+use mote_sys::raw::{self, Errno};
+use mote_sys::rustix::fd::{AsFd, OwnedFd};
+use mote_sys::rustix::fs::{self, Mode, OFlags};
+use mote_sys::rustix::net::{self, AddressFamily, SocketFlags, SocketType};
+use mote_sys::rustix::process as rp;
+use mote_sys::sig::{self, How, SigSet};
+use mote_sys::Args;
+
+use super::{create, flag, parse, Flag, Global, Parsed};
+use crate::cgroup;
+use crate::error::{Ctx, Error, Result};
+use crate::json::Val;
+use crate::linux::{console, process, seccomp, spawn};
+use crate::log;
+use crate::spec::{self, limits, Process, Spec, P};
+use crate::state::{Dir, Status, CONFIG};
+
+const FLAGS: &[Flag] = &[
+    flag("process", b'p', true),
+    flag("tty", b't', false),
+    flag("console-socket", 0, true),
+    flag("detach", b'd', false),
+    flag("pid-file", 0, true),
+    flag("cwd", 0, true),
+    flag("env", b'e', true),
+    flag("user", b'u', true),
+    flag("additional-gids", b'g', true),
+    flag("cap", b'c', true),
+    flag("no-new-privs", 0, false),
+    flag("apparmor", 0, true),
+    flag("process-label", 0, true),
+    flag("preserve-fds", 0, true),
+    flag("ignore-paused", 0, false),
+    flag("cgroup", 0, true),
+    flag("no-subreaper", 0, false),
+];
+
+/// Namespaces in the order they are joined one by one (user first: it decides what the others
+/// may be joined with); pid is joined by the parent, for its child.
+const NAMESPACES: [(&CStr, u32); 8] = [
+    (c"user", g::CLONE_NEWUSER),
+    (c"mnt", g::CLONE_NEWNS),
+    (c"net", g::CLONE_NEWNET),
+    (c"ipc", g::CLONE_NEWIPC),
+    (c"uts", g::CLONE_NEWUTS),
+    (c"cgroup", g::CLONE_NEWCGROUP),
+    (c"time", g::CLONE_NEWTIME),
+    (c"pid", g::CLONE_NEWPID),
+];
+
+pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
+    // Everything after the id is the command.
+    let p = parse(a, from, "exec", FLAGS, gl, 1)?;
+    // runc exits 255 when exec itself fails (the process's own codes are 0..=255 too).
+    match exec(a, &p, gl) {
+        Ok(code) => Ok(code),
+        Err(e) => Ok(log::fail(gl, &e, 255)),
+    }
+}
+
+fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
+    let id = p.id("exec")?;
+    // (To do with the sealed re-exec of create, CVE-2019-5736: a `#!/proc/self/exe` program
+    // in the image, exec'd by our child, would otherwise run this very binary in the container.)
+    // Not dumpable for as long as we live (we never exec): nothing may ptrace us or open our
+    // /proc/PID/{fd,exe,mem}, and our child inherits it until its own exec.
+    raw::prctl(pr::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx("prctl", "PR_SET_DUMPABLE")?;
+    let dir = Dir::open(gl.root, id.to_bytes())?;
+    let mut sbuf = [0u8; limits::STATE];
+    let st = dir.read(&mut sbuf)?;
+    match st.status(&dir) {
+        Status::Created | Status::Running => {}
+        Status::Paused if p.has("ignore-paused") => {}
+        Status::Paused => return Err(Error::msg("cannot exec in a paused container", "", "use --ignore-paused to override")),
+        s => {
+            let mut e = Error::msg("cannot exec in a", s.name(), "");
+            e.path.s(b" container");
+            return Err(e);
+        }
+    }
+    let pid = st.pid;
+    // A pidfd pins the process: checked alive after it is open, it cannot be a reused pid.
+    let pidfd = rp::pidfd_open(rp::Pid::from_raw(pid as i32).ok_or(Errno::SRCH).ctx("open pidfd", st.id)?, rp::PidfdFlags::empty()).ok();
+    if !st.alive() {
+        return Err(Error::msg("cannot exec in a stopped container", "", ""));
+    }
+
+    // The config as it was at create, and the process: --process FILE or the config's own.
+    let arena = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("config", "", "read twice"))?;
+    let mut cpath = Buf::<{ limits::PATH }>::new();
+    cpath.s(dir.path.as_bytes()).c(b'/').s(CONFIG.to_bytes());
+    let mut shown = Buf::<{ limits::PATH }>::new();
+    shown.s(cpath.as_bytes());
+    let (doc, root, rest) = create::read_json(cpath.cstr(), shown.as_bytes(), arena)?;
+    let spec = spec::parse(doc, root)?;
+    let mut proc = match p.get("process") {
+        Some(f) => {
+            let (d, r, _) = create::read_json(f, f.to_bytes(), rest)?;
+            let mut pr = spec::process(Val::root(d, r), &P::ROOT).map_err(|mut e| {
+                e.what = "--process file:";
+                e
+            })?;
+            // runc: a process without rlimits gets the container's.
+            if let (true, Some(c)) = (pr.rlimits.is_empty(), spec.process.as_ref()) {
+                pr.rlimits = c.rlimits.clone();
+            }
+            pr
+        }
+        None => {
+            let mut pr = spec.process.as_ref().ok_or_else(|| Error::msg("config.json:", "process", "missing"))?.clone();
+            pr.args.clear();
+            // runc: a terminal only with --tty, whatever the container's process has.
+            pr.terminal = false;
+            for i in p.rest..a.len() {
+                let arg = a.cstr(i).unwrap_or(c"");
+                pr.args.push(arg).map_err(|_| Error::msg("exec:", "arguments", "more than 256 (spec/limits.rs ARGS)"))?;
+            }
+            pr
+        }
+    };
+    if proc.args.is_empty() {
+        return Err(Error::msg("exec", "", "needs a command (ARGS...) or --process FILE"));
+    }
+    apply_flags(p, &mut proc)?;
+    for f in ["apparmor", "process-label"] {
+        if p.get(f).is_some_and(|v| !v.to_bytes().is_empty()) {
+            return Err(Error::msg("exec:", f, "LSM labels are not supported by this build"));
+        }
+    }
+    // The container's seccomp profile, compiled and checked against this kernel now (the child
+    // installs it). A notifying one is refused: its listener would need this process's descriptor.
+    let mut program = seccomp::Program::new();
+    if let Some(sc) = &spec.linux.seccomp {
+        if sc.notifies() {
+            return Err(Error::msg("exec: config.json:", "linux.seccomp", "SCMP_ACT_NOTIFY is not supported by exec yet"));
+        }
+        seccomp::compile(sc, &mut program)?;
+        seccomp::probe(sc)?;
+    }
+    let filter = spec.linux.seccomp.as_ref().map(|_| &program);
+    let console_sock = match p.get("console-socket") {
+        Some(s) if proc.terminal => Some(console::connect(s)?),
+        _ => None,
+    };
+    if proc.terminal && console_sock.is_none() {
+        return Err(Error::msg("exec --tty", "", "needs --console-socket (mote does not proxy a terminal yet)"));
+    }
+    let preserve_fds = match p.get("preserve-fds") {
+        Some(v) => super::number(v, "--preserve-fds")? as u32,
+        None => 0,
+    };
+    let mut cg = Buf::<{ cgroup::PATH }>::new();
+    cg.s(st.cgroup);
+    if let Some(sub) = p.get("cgroup") {
+        sub_cgroup(&mut cg, sub.to_bytes())?;
+    }
+
+    // What the child will join, opened now (as host root, before any namespace is joined).
+    let mut join = Join { pidfd, flags: 0, fds: heapless::Vec::new(), root: None };
+    let mut nsp = Buf::<64>::new();
+    for (name, flag) in NAMESPACES {
+        nsp.clear();
+        nsp.s(b"/proc/").u(pid as u64).s(b"/ns/").s(name.to_bytes());
+        let theirs = fs::stat(nsp.cstr());
+        let mut ours = Buf::<32>::new();
+        ours.s(b"/proc/self/ns/").s(name.to_bytes());
+        match (theirs, fs::stat(ours.cstr())) {
+            (Ok(t), Ok(o)) if (t.st_dev, t.st_ino) != (o.st_dev, o.st_ino) => {
+                join.flags |= flag;
+                let fd = fs::open(nsp.cstr(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", nsp.as_bytes())?;
+                let _ = join.fds.push((fd, flag));
+            }
+            (Err(e), _) if e != Errno::NOENT => return Err(Error::sys("stat", nsp.as_bytes(), e)),
+            _ => {}
+        }
+    }
+    nsp.clear();
+    nsp.s(b"/proc/").u(pid as u64).s(b"/root");
+    join.root = Some(fs::open(nsp.cstr(), OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", nsp.as_bytes())?);
+    // Still the same process (same start time): what was opened by pid is the container's.
+    if !st.alive() {
+        return Err(Error::msg("cannot exec in a stopped container", "", ""));
+    }
+    // The PID namespace applies to our children: join it here, so that our one child is born in
+    // it (and stays our child, to wait for).
+    if join.flags & g::CLONE_NEWPID != 0 {
+        let via_pidfd = join.pidfd.as_ref().is_some_and(|f| raw::setns(f.as_fd(), g::CLONE_NEWPID).is_ok());
+        if !via_pidfd {
+            let fd = join.fds.iter().find(|(_, f)| *f == g::CLONE_NEWPID).map(|(fd, _)| fd.as_fd());
+            raw::setns(fd.ok_or(Errno::BADF).ctx("join pid namespace of", st.id)?, g::CLONE_NEWPID).ctx("join pid namespace of", st.id)?;
+        }
+    }
+    // No state-dir descriptor (nor its lock) goes into the child; `state`/`kill` may run again.
+    drop(dir);
+
+    // In the foreground, signals for the process wait (blocked) until we forward them: from the
+    // fork on, one that came early must not kill us instead. The child unblocks them at exec.
+    if !p.has("detach") {
+        sig::sigprocmask(How::Block, &SigSet::CATCHABLE).ctx("sigprocmask", "exec")?;
+    }
+    let (ours, theirs) = net::socketpair(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None).ctx("socketpair", "sync")?;
+    // Pure v2: born in the cgroup (CLONE_INTO_CGROUP). Elsewhere, or where clone3 is missing
+    // (qemu-user), fork and the parent writes the pid to cgroup.procs before the child goes on.
+    let mut cgp = Buf::<{ cgroup::PATH + 32 }>::new();
+    cgp.s(cgroup::ROOT).s(cg.as_bytes());
+    let into = if crate::cgroup::resources::Layout::detect().v2 {
+        fs::open(cgp.cstr(), OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()
+    } else {
+        None
+    };
+    let (child, joined) = match into.as_ref().map(|fd| raw::clone3(g::CLONE_INTO_CGROUP, Some(fd.as_fd()))) {
+        Some(Ok((c, _))) => (c, true),
+        _ => (raw::fork().ctx("fork", "exec")?, false),
+    };
+    if child == 0 {
+        drop(ours);
+        drop(into);
+        let e = match child_setup(&theirs, &join, &spec, &proc, filter, console_sock.as_ref(), preserve_fds) {
+            Ok(never) => match never {},
+            Err(e) => e,
+        };
+        let _ = spawn::send_error(&theirs, &e);
+        raw::exit(1)
+    }
+    drop(theirs);
+    drop(join);
+    drop(console_sock);
+    let r = (|| {
+        if !joined {
+            cgroup::join(cg.as_bytes(), child)?;
+        }
+        spawn::go(&ours, 0)?;
+        // EOF: the socket closed on exec. A message: the child failed and says why.
+        spawn::wait_exec(&ours)
+    })();
+    if let Err(e) = r {
+        let _ = mote_sys::sig::kill(child as i32, 9);
+        let _ = mote_sys::sig::waitpid(child as i32, g::__WALL);
+        return Err(e);
+    }
+    create::pid_file(p.get("pid-file"), child)?;
+    if p.has("detach") {
+        return Ok(0);
+    }
+    Ok(super::run::wait_for(child, child))
+}
+
+/// What the child joins: the namespaces that differ from ours (by pidfd, or the fds), the root.
+struct Join {
+    pidfd: Option<OwnedFd>,
+    flags: u32,
+    fds: heapless::Vec<(OwnedFd, u32), 8>,
+    root: Option<OwnedFd>,
+}
+
+fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, filter: Option<&seccomp::Program>, console_sock: Option<&OwnedFd>, preserve_fds: u32) -> Result<spawn::Never> {
+    spawn::wait_go(sock)?;
+    // A process sharing its fs_struct (qemu-user's threads) may not change mount namespace.
+    let _ = raw::unshare(g::CLONE_FS);
+    let flags = j.flags & !g::CLONE_NEWPID;
+    let all_at_once = j.pidfd.as_ref().is_some_and(|f| flags != 0 && raw::setns(f.as_fd(), flags).is_ok());
+    if !all_at_once {
+        for (fd, flag) in j.fds.iter().filter(|(_, f)| flags & f != 0) {
+            raw::setns(fd.as_fd(), *flag).map_err(|e| {
+                let mut er = Error::sys("join namespace", "", e);
+                er.path.s(NAMESPACES.iter().find(|n| n.1 == *flag).map_or(&b"?"[..], |n| n.0.to_bytes()));
+                er
+            })?;
+        }
+    }
+    // The container's root as its process sees it (a --no-pivot container is chrooted inside
+    // its mount namespace); from here on no host directory is reachable.
+    if let Some(r) = &j.root {
+        rp::fchdir(r).ctx("chdir", "container root")?;
+        rp::chroot(c".").ctx("chroot", "container root")?;
+    }
+    if let Some(c) = console_sock {
+        console::setup(c.as_fd(), proc.terminal)?;
+    }
+    process::privileged(proc, spec.linux.personality)?;
+    let early_cwd = rp::chdir(proc.cwd);
+    let mut exe = Buf::<{ limits::PATH }>::new();
+    process::find_exec(proc, &mut exe)?;
+    process::stdio_owner(proc.uid, proc.gid);
+    // The container's seccomp filter, in create's order: without no_new_privs while
+    // CAP_SYS_ADMIN is still held, else last before exec.
+    let nnp = proc.no_new_privileges;
+    if let Some(f) = filter.filter(|_| !nnp) {
+        seccomp::install(f, false)?;
+    }
+    process::user_and_caps(proc)?;
+    match rp::chdir(proc.cwd) {
+        Ok(()) => {}
+        Err(_) if early_cwd.is_ok() => {}
+        Err(e) => return Err(Error::sys("chdir", proc.cwd.to_bytes(), e)),
+    }
+    if let Some(f) = filter.filter(|_| nnp) {
+        seccomp::install(f, false)?;
+    }
+    Err(process::exec(&mut exe, proc, preserve_fds))
+}
+
+/// The command-line flags on top of the process (runc's getProcess).
+fn apply_flags(p: &Parsed, pr: &mut Process<'static>) -> Result<()> {
+    if p.has("tty") {
+        pr.terminal = true;
+    }
+    if let Some(c) = p.get("cwd") {
+        if c.to_bytes().first() != Some(&b'/') {
+            return Err(Error::msg("--cwd", c.to_bytes(), "must be an absolute path"));
+        }
+        pr.cwd = c;
+    }
+    for e in p.each("env") {
+        // A variable given again replaces the config's (execve would keep both, and the first wins).
+        let b = e.to_bytes();
+        if let Some(eq) = b.iter().position(|&c| c == b'=') {
+            pr.env.retain(|x| !x.to_bytes().starts_with(&b[..=eq]));
+        }
+        pr.env.push(e).map_err(|_| Error::msg("--env", b, "more than 512 variables (spec/limits.rs ENV)"))?;
+    }
+    if let Some(u) = p.get("user") {
+        let b = u.to_bytes();
+        let (uid, gid) = match b.iter().position(|&c| c == b':') {
+            Some(i) => (&b[..i], Some(&b[i + 1..])),
+            None => (b, None),
+        };
+        pr.uid = num(uid, "--user")?;
+        pr.gid = match gid {
+            Some(g) => num(g, "--user")?,
+            None => 0,
+        };
+    }
+    for gid in p.each("additional-gids") {
+        let n = num(gid.to_bytes(), "--additional-gids")?;
+        pr.additional_gids.push(n).map_err(|_| Error::msg("--additional-gids", gid.to_bytes(), "more than 64 (spec/limits.rs ADDITIONAL_GIDS)"))?;
+    }
+    for c in p.each("cap") {
+        let bit = spec::cap_number(c.to_bytes()).ok_or_else(|| Error::msg("--cap", c.to_bytes(), "unknown capability"))?;
+        // runc's sets: bounding, effective, permitted and ambient (not inheritable, so for a
+        // non-root user the ambient raise is refused and skipped, as with runc).
+        for i in [0, 1, 3, 4] {
+            pr.caps[i] = Some(pr.caps[i].unwrap_or(0) | 1 << bit);
+        }
+    }
+    if p.has("no-new-privs") {
+        pr.no_new_privileges = true;
+    }
+    Ok(())
+}
+
+fn num(b: &[u8], what: &'static str) -> Result<u32> {
+    let mut t = Buf::<24>::new();
+    t.s(b);
+    let n = super::number(t.cstr(), what)?;
+    u32::try_from(n).map_err(|_| Error::msg(what, b, "out of range"))
+}
+
+/// --cgroup SUB: an existing cgroup under the container's (runc's [controller:]path; mote's
+/// cgroups are the same path in every hierarchy, so a controller prefix is refused).
+fn sub_cgroup(cg: &mut Buf<{ cgroup::PATH }>, sub: &[u8]) -> Result<()> {
+    if sub.contains(&b':') {
+        return Err(Error::msg("--cgroup", sub, "controller:path is not supported (give a path under the container's cgroup)"));
+    }
+    for c in sub.split(|&c| c == b'/').filter(|c| !c.is_empty() && *c != b".") {
+        if c == b".." {
+            return Err(Error::msg("--cgroup", sub, "must not contain .."));
+        }
+        cg.c(b'/').s(c);
+    }
+    if cg.overflowed() {
+        return Err(Error::msg("--cgroup", sub, "path too long"));
+    }
+    Ok(())
+}
