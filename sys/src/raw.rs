@@ -199,6 +199,19 @@ pub fn cloexec_range(first: u32, last: u32) -> Result<(), Errno> {
     ret(unsafe { syscall(g::__NR_close_range, first as usize, last as usize, 4, 0, 0, 0) }).map(drop)
 }
 
+/// close_range(2) without flags: closes fds first..=last. The caller holds no owned descriptor
+/// in that range (they would be closed under it).
+pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
+    // SAFETY: only closes descriptors; no memory is touched.
+    ret(unsafe { syscall(g::__NR_close_range, first as usize, last as usize, 0, 0, 0, 0) }).map(drop)
+}
+
+/// close(2) of descriptor `fd`, with the same contract as [`close_range`].
+pub fn close_fd(fd: u32) -> Result<(), Errno> {
+    // SAFETY: only closes a descriptor; no memory is touched.
+    ret(unsafe { syscall(g::__NR_close, fd as usize, 0, 0, 0, 0, 0) }).map(drop)
+}
+
 /// getcwd(2) into `buf`; returns the length without the NUL.
 pub fn getcwd(buf: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: buf is valid for buf.len() bytes, which the kernel writes at most.

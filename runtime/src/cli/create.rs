@@ -136,7 +136,9 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
     dir.copy_config(p.get("config").unwrap_or(c"config.json"))?;
     let mut fifo = Buf::<{ limits::PATH }>::new();
     fifo.s(dir.path.as_bytes()).c(b'/').s(FIFO.to_bytes());
-    fs::mkfifoat(CWD, fifo.cstr(), Mode::from_raw_mode(0o622)).ctx("create exec fifo", fifo.as_bytes())?;
+    // 0600 whatever the umask: whoever may write to it starts the container.
+    fs::mkfifoat(CWD, fifo.cstr(), Mode::from_raw_mode(0o600)).ctx("create exec fifo", fifo.as_bytes())?;
+    fs::chmod(fifo.cstr(), Mode::from_raw_mode(0o600)).ctx("chmod exec fifo", fifo.as_bytes())?;
     if let Some(res) = spec.linux.resources {
         cgroup::resources::apply(res, cg.as_bytes(), &spec::P::ROOT.key("linux").key("resources"))?;
     }

@@ -3,6 +3,7 @@
 
 pub mod console;
 pub mod process;
+pub mod procfs;
 pub mod resolve;
 pub mod rootfs;
 pub mod seccomp;

@@ -26,8 +26,7 @@ pub fn privileged(p: &Process<'_>, personality: Option<u32>) -> Result<()> {
     if let Some(adj) = p.oom_score_adj {
         let mut v = Buf::<16>::new();
         v.i(adj as i64);
-        let f = fs::open(c"/proc/self/oom_score_adj", OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/proc/self/oom_score_adj")?;
-        mote_sys::io::write_all(mote_sys::io::fd_of(&f), v.as_bytes()).ctx("write oomScoreAdj to", "/proc/self/oom_score_adj")?;
+        super::procfs::write(b"self/oom_score_adj", v.as_bytes())?;
     }
     if let Some(pers) = personality {
         raw::personality(pers).ctx("personality", "linux.personality")?;
@@ -57,24 +56,20 @@ fn resource(r: u32) -> Resource {
 }
 
 /// Switches to the configured user and capability sets (runc's order: bounding set while still
-/// privileged, keep caps across setuid, then the other sets, then ambient).
+/// privileged, keep caps across setuid, then the other sets, then ambient). Every set is applied,
+/// an empty one too: nothing the config does not grant survives, bounding included.
 pub fn user_and_caps(p: &Process<'_>) -> Result<()> {
     let [bounding, effective, inheritable, permitted, ambient] = p.caps;
-    if let Some(b) = bounding {
-        for cap in 0..64u32 {
-            if b & (1 << cap) == 0 {
-                match raw::prctl(pr::PR_CAPBSET_DROP, cap as usize, 0, 0, 0) {
-                    Ok(_) => {}
-                    Err(Errno::INVAL) => break, // past the kernel's last capability
-                    Err(e) => return Err(Error::sys("drop from bounding set:", cap_str(cap).as_bytes(), e)),
-                }
+    for cap in 0..64u32 {
+        if bounding & (1 << cap) == 0 {
+            match raw::prctl(pr::PR_CAPBSET_DROP, cap as usize, 0, 0, 0) {
+                Ok(_) => {}
+                Err(Errno::INVAL) => break, // past the kernel's last capability
+                Err(e) => return Err(Error::sys("drop from bounding set:", cap_str(cap).as_bytes(), e)),
             }
         }
     }
-    let any_caps = effective.is_some() || permitted.is_some() || inheritable.is_some() || ambient.is_some();
-    if any_caps {
-        raw::prctl(pr::PR_SET_KEEPCAPS, 1, 0, 0, 0).ctx("prctl", "PR_SET_KEEPCAPS")?;
-    }
+    raw::prctl(pr::PR_SET_KEEPCAPS, 1, 0, 0, 0).ctx("prctl", "PR_SET_KEEPCAPS")?;
     match raw::setgroups(&p.additional_gids) {
         Ok(()) => {}
         // setgroups is denied in a user namespace whose /proc/PID/setgroups says deny.
@@ -83,20 +78,19 @@ pub fn user_and_caps(p: &Process<'_>) -> Result<()> {
     }
     raw::setresgid(p.gid, p.gid, p.gid).ctx("setgid", "process.user.gid")?;
     raw::setresuid(p.uid, p.uid, p.uid).ctx("setuid", "process.user.uid")?;
-    if any_caps {
-        raw::prctl(pr::PR_SET_KEEPCAPS, 0, 0, 0, 0).ctx("prctl", "PR_SET_KEEPCAPS")?;
-        raw::capset(effective.unwrap_or(0), permitted.unwrap_or(0), inheritable.unwrap_or(0)).ctx("capset", "process.capabilities")?;
-        let _ = raw::prctl(pr::PR_CAP_AMBIENT, pr::PR_CAP_AMBIENT_CLEAR_ALL as usize, 0, 0, 0);
-        if let Some(a) = ambient {
-            for cap in 0..64u32 {
-                if a & (1 << cap) != 0 {
-                    // A capability missing from permitted or inheritable cannot be ambient: runc's
-                    // own `runc spec` asks for that, so the kernel's EPERM is not an error (as crun).
-                    match raw::prctl(pr::PR_CAP_AMBIENT, pr::PR_CAP_AMBIENT_RAISE as usize, cap as usize, 0, 0) {
-                        Ok(_) | Err(Errno::PERM | Errno::INVAL) => {}
-                        Err(e) => return Err(Error::sys("raise ambient capability", cap_str(cap).as_bytes(), e)),
-                    }
-                }
+    raw::prctl(pr::PR_SET_KEEPCAPS, 0, 0, 0, 0).ctx("prctl", "PR_SET_KEEPCAPS")?;
+    raw::capset(effective, permitted, inheritable).ctx("capset", "process.capabilities")?;
+    match raw::prctl(pr::PR_CAP_AMBIENT, pr::PR_CAP_AMBIENT_CLEAR_ALL as usize, 0, 0, 0) {
+        Ok(_) | Err(Errno::INVAL) => {} // EINVAL: a kernel without ambient capabilities (< 4.3)
+        Err(e) => return Err(Error::sys("prctl", "PR_CAP_AMBIENT_CLEAR_ALL", e)),
+    }
+    for cap in 0..64u32 {
+        if ambient & (1 << cap) != 0 {
+            // A capability missing from permitted or inheritable cannot be ambient: runc's
+            // own `runc spec` asks for that, so the kernel's EPERM is not an error (as crun).
+            match raw::prctl(pr::PR_CAP_AMBIENT, pr::PR_CAP_AMBIENT_RAISE as usize, cap as usize, 0, 0) {
+                Ok(_) | Err(Errno::PERM | Errno::INVAL) => {}
+                Err(e) => return Err(Error::sys("raise ambient capability", cap_str(cap).as_bytes(), e)),
             }
         }
     }
@@ -152,9 +146,10 @@ fn check_exec(p: &mut Buf<{ limits::PATH }>) -> core::result::Result<(), Errno> 
     fs::access(p.cstr(), Access::EXEC_OK)
 }
 
-/// Marks every open descriptor >= `first` close-on-exec, listing /proc/self/fd.
-fn cloexec_walk(first: u32) -> core::result::Result<(), Errno> {
-    use mote_sys::rustix::io::{fcntl_getfd, fcntl_setfd, FdFlags};
+/// The open descriptors >= `first`, listed from /proc/self/fd (for kernels without close_range),
+/// each given to `each` (the listing's own descriptor excluded).
+fn fd_walk(first: u32, each: &mut dyn FnMut(u32) -> core::result::Result<(), Errno>) -> core::result::Result<(), Errno> {
+    use mote_sys::rustix::fd::AsRawFd;
     let dir = fs::open(c"/proc/self/fd", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
     let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 2048];
     let mut d = fs::RawDir::new(&dir, &mut buf);
@@ -168,12 +163,45 @@ fn cloexec_walk(first: u32) -> core::result::Result<(), Errno> {
         for &c in name {
             n = n * 10 + (c - b'0') as u32;
         }
-        if n >= first {
-            let fd = mote_sys::io::fd(n as i32);
-            if let Ok(f) = fcntl_getfd(fd) {
-                fcntl_setfd(fd, f | FdFlags::CLOEXEC)?;
+        if n >= first && n != dir.as_raw_fd() as u32 {
+            each(n)?;
+        }
+    }
+    Ok(())
+}
+
+/// Closes every descriptor from `first` on except those in `keep`: what the runtime or its caller
+/// left open must not be reachable through /proc/self/fd while the child resolves paths and its
+/// cwd (the CVE-2024-21626 class). CLOEXEC is not enough: the descriptors live until exec.
+pub fn close_others(first: u32, keep: &[u32]) -> Result<()> {
+    let mut lo = first;
+    loop {
+        // The next kept descriptor at or after `lo` (a handful: no sort needed).
+        let hi = keep.iter().copied().filter(|&k| k >= lo).min().unwrap_or(u32::MAX);
+        if hi > lo {
+            let last = if hi == u32::MAX { u32::MAX } else { hi - 1 };
+            match raw::close_range(lo, last) {
+                Ok(()) => {}
+                // Before Linux 5.9: one by one, from the listing.
+                Err(Errno::NOSYS) => fd_walk(lo, &mut |n| if n <= last { raw::close_fd(n) } else { Ok(()) })
+                    .ctx("close inherited descriptors", "/proc/self/fd")?,
+                Err(e) => return Err(Error::sys("close inherited descriptors", "close_range", e)),
             }
         }
+        if hi == u32::MAX {
+            return Ok(());
+        }
+        lo = hi + 1;
+    }
+}
+
+/// Fails unless the cwd is inside the container's root: a directory reached through a
+/// descriptor of the host (/proc/self/fd/N) reads as "(unreachable)/..." from getcwd.
+pub fn check_cwd(cwd: &CStr) -> Result<()> {
+    let mut b = [0u8; limits::PATH];
+    let n = raw::getcwd(&mut b).ctx("getcwd after chdir to", cwd.to_bytes())?;
+    if b[..n].first() != Some(&b'/') {
+        return Err(Error::msg("process.cwd", cwd.to_bytes(), "is outside the container's root (refused)"));
     }
     Ok(())
 }
@@ -199,7 +227,12 @@ pub fn stdio_owner(uid: u32, gid: u32) {
 pub fn exec(path: &mut Buf<{ limits::PATH }>, p: &Process<'_>, preserve_fds: u32) -> Error {
     if raw::cloexec_range(3 + preserve_fds, u32::MAX).is_err() {
         // Kernels before 5.11 (or a sandbox) without close_range: each descriptor by hand.
-        if let Err(e) = cloexec_walk(3 + preserve_fds) {
+        use mote_sys::rustix::io::{fcntl_getfd, fcntl_setfd, FdFlags};
+        let r = fd_walk(3 + preserve_fds, &mut |n| {
+            let fd = mote_sys::io::fd(n as i32);
+            fcntl_getfd(fd).and_then(|f| fcntl_setfd(fd, f | FdFlags::CLOEXEC))
+        });
+        if let Err(e) = r {
             return Error::sys("mark descriptors close-on-exec", "/proc/self/fd", e);
         }
     }

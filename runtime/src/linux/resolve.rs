@@ -156,7 +156,7 @@ fn create_in(root: BorrowedFd<'_>, path: &[u8], last: Make, links: usize) -> Res
 }
 
 /// `path` without trailing slashes.
-fn trim(path: &[u8]) -> &[u8] {
+pub fn trim(path: &[u8]) -> &[u8] {
     let mut p = path;
     while p.len() > 1 && p.ends_with(b"/") {
         p = &p[..p.len() - 1];

@@ -113,6 +113,10 @@ fn is_cgroup(m: &Mount<'_>) -> bool {
 /// The cgroup filesystem mounts, made after the switch of root, once the process is in its
 /// cgroup and its cgroup namespace (see spawn.rs).
 pub fn mount_cgroups(spec: &Spec<'_>) -> Result<()> {
+    if !spec.mounts.iter().any(is_cgroup) {
+        return Ok(());
+    }
+    super::procfs::root()?; // mounts below go through /proc/self/fd
     let root = fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/")?;
     for m in spec.mounts.iter().filter(|m| is_cgroup(m)) {
         mount_one(root.as_fd(), m)?;
@@ -122,11 +126,20 @@ pub fn mount_cgroups(spec: &Spec<'_>) -> Result<()> {
 
 /// After hostname and sysctl (which write under /proc/sys): masked and read-only paths.
 pub fn protect_paths(spec: &Spec<'_>) -> Result<()> {
-    for p in &spec.linux.masked_paths {
-        mask(p)?;
+    let l = &spec.linux;
+    if l.masked_paths.is_empty() && l.readonly_paths.is_empty() {
+        return Ok(());
     }
-    for p in &spec.linux.readonly_paths {
-        readonly(p)?;
+    // Every path is resolved inside the root and mounted on through its descriptor, with
+    // /proc/self/fd of a verified procfs; /dev/null only once it is known to be the null device.
+    super::procfs::root()?;
+    let root = fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/")?;
+    let mut null = None;
+    for p in &l.masked_paths {
+        mask(root.as_fd(), p.to_bytes(), &mut null)?;
+    }
+    for p in &l.readonly_paths {
+        readonly(root.as_fd(), p.to_bytes())?;
     }
     Ok(())
 }
@@ -162,6 +175,16 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>) -> Result<()> {
     } else {
         Make::Dir
     };
+    if matches!(typ, b"proc" | b"sysfs") || matches!(resolve::trim(dest), b"/proc" | b"/sys") {
+        // runc's rule: procfs and sysfs go on a real directory of the image, never through a
+        // symlink (which could send them, and every later write, somewhere else).
+        let (dir, name) = resolve::parent_of(root, dest).ctx("create mount point", dest)?;
+        if let Ok(st) = fs::statat(&dir, cname(name).cstr(), fs::AtFlags::SYMLINK_NOFOLLOW) {
+            if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
+                return Err(Error::msg("mount", dest, "is a symlink in the rootfs (refused for proc and sysfs)"));
+            }
+        }
+    }
     let target = resolve::open_or_create(root, dest, make).ctx("create mount point", dest)?;
     let mut t = fd_path(&target);
     let data = if o.data.is_empty() { None } else { Some(o.data.as_bytes()) };
@@ -296,28 +319,51 @@ fn on_initramfs() -> bool {
     fs::statfs(c"/").is_ok_and(|s| matches!(s.f_type as i64, RAMFS_MAGIC | TMPFS_MAGIC))
 }
 
-/// Hides a path: an empty read-only tmpfs over a directory, /dev/null over anything else.
-fn mask(p: &CStr) -> Result<()> {
-    match fs::stat(p) {
-        Err(Errno::NOENT) => Ok(()),
-        Err(e) => Err(Error::sys("mask", p.to_bytes(), e)),
-        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {
-            raw::mount(Some(c"tmpfs"), p, Some(c"tmpfs"), MS_RDONLY, Some(c"size=0k")).ctx("mask", p.to_bytes())
-        }
-        Ok(_) => match raw::mount(Some(c"/dev/null"), p, None, MS_BIND, None) {
-            Err(Errno::NOENT) => Err(Error::msg("mask", p.to_bytes(), "needs /dev/null in the container (mount /dev)")),
-            r => r.ctx("mask", p.to_bytes()),
-        },
+/// The container's /dev/null, opened without following any symlink and verified to be the null
+/// device (1:3): an image's /dev/null planted as a symlink or a file would otherwise turn a
+/// masked path into a bind mount of whatever it names (the CVE-2025-31133 class).
+fn dev_null(root: BorrowedFd<'_>) -> Result<OwnedFd> {
+    let f = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let dev = fs::openat(root, c"dev", f | OFlags::DIRECTORY, Mode::empty()).ctx("mask: open", "/dev")?;
+    let null = fs::openat(&dev, c"null", f, Mode::empty()).ctx("mask: open", "/dev/null")?;
+    let st = fs::fstat(&null).ctx("mask: stat", "/dev/null")?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::CharacterDevice || st.st_rdev != fs::makedev(1, 3) {
+        return Err(Error::msg("mask: /dev/null", "", "is not the null device (a symlink or a file in the image?): refused"));
     }
+    Ok(null)
+}
+
+/// Hides a path: an empty read-only tmpfs over a directory, /dev/null over anything else.
+fn mask(root: BorrowedFd<'_>, p: &[u8], null: &mut Option<OwnedFd>) -> Result<()> {
+    let target = match resolve::open(root, p) {
+        Err(Errno::NOENT) => return Ok(()),
+        r => r.ctx("mask", p)?,
+    };
+    let st = fs::fstat(&target).ctx("mask", p)?;
+    let mut t = fd_path(&target);
+    if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+        return mnt(Some(c"tmpfs"), &mut t, Some(c"tmpfs"), MS_RDONLY, Some(c"size=0k")).ctx("mask", p);
+    }
+    if null.is_none() {
+        *null = Some(dev_null(root)?);
+    }
+    let mut src = fd_path(null.as_ref().unwrap_or(&target));
+    raw::mount(Some(src.cstr()), t.cstr(), None, MS_BIND, None).ctx("mask", p)
 }
 
 /// Makes a path read-only: a bind mount of itself, remounted read-only.
-fn readonly(p: &CStr) -> Result<()> {
-    match raw::mount(Some(p), p, None, MS_BIND | MS_REC, None) {
+fn readonly(root: BorrowedFd<'_>, p: &[u8]) -> Result<()> {
+    let target = match resolve::open(root, p) {
         Err(Errno::NOENT) => return Ok(()),
-        r => r.ctx("bind mount read-only path", p.to_bytes())?,
-    }
-    remount_ro(p)
+        r => r.ctx("read-only path", p)?,
+    };
+    let mut t = fd_path(&target);
+    let mut t2 = fd_path(&target);
+    raw::mount(Some(t.cstr()), t2.cstr(), None, MS_BIND | MS_REC, None).ctx("bind mount read-only path", p)?;
+    // Reopened: the old descriptor still names what is underneath the new mount.
+    let top = resolve::open(root, p).ctx("read-only path", p)?;
+    let keep = locked_flags(&top);
+    mnt(None, &mut fd_path(&top), None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, None).ctx("remount read-only", p)
 }
 
 fn remount_ro(p: &CStr) -> Result<()> {

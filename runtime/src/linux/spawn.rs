@@ -319,6 +319,13 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // No one else (another container sharing our PID namespace, say) may ptrace us or open our
     // /proc/PID/fd while we hold host descriptors; exec makes the process dumpable again.
     raw::prctl(mote_sys::linux_raw_sys::prctl::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx("prctl", "PR_SET_DUMPABLE")?;
+    // Only stdio, the preserved descriptors and our own three stay open (see close_others).
+    {
+        use mote_sys::rustix::fd::AsRawFd;
+        let fd = |f: BorrowedFd<'_>| f.as_raw_fd() as u32;
+        let keep = [fd(sock.as_fd()), fd(ctx.fifo), ctx.console.map_or(0, fd)];
+        process::close_others(3 + ctx.preserve_fds, &keep)?;
+    }
     wait_go(sock)?;
 
     // 1. Namespaces given by path, the user namespace first (runc's order: what is joined must
@@ -438,6 +445,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         Err(_) if early_cwd.is_ok() => {}
         Err(e) => return Err(Error::sys("chdir", proc.cwd.to_bytes(), e)),
     }
+    process::check_cwd(proc.cwd)?;
     if let Some(f) = ctx.seccomp.filter(|_| nnp && notify) {
         hand_over(sock, super::seccomp::install(f, notify)?)?;
     }
@@ -521,17 +529,17 @@ fn time_namespace(spec: &Spec<'_>) -> Result<()> {
     join(c"/proc/self/ns/time_for_children", g::CLONE_NEWTIME)
 }
 
-/// Writes linux.sysctl key (dots become slashes) under /proc/sys.
+/// Writes linux.sysctl key (dots become slashes) under /proc/sys, through a verified procfs.
 fn sysctl(k: &[u8], v: &[u8]) -> Result<()> {
     let mut p = Buf::<256>::new();
-    p.s(b"/proc/sys/");
+    p.s(b"sys/");
     for &c in k {
         p.c(if c == b'.' { b'/' } else { c });
     }
-    if k.split(|&c| c == b'.' || c == b'/').any(|c| c == b".." || c.is_empty()) {
+    if p.overflowed() || k.split(|&c| c == b'.' || c == b'/').any(|c| c == b".." || c.is_empty()) {
         return Err(Error::msg("sysctl", k, "invalid key"));
     }
-    crate::cgroup::write_file(p.cstr(), v).map_err(|mut e| {
+    super::procfs::write(p.as_bytes(), v).map_err(|mut e| {
         e.what = "sysctl";
         e
     })

@@ -156,8 +156,9 @@ pub struct Process<'a> {
     pub gid: u32,
     pub umask: Option<u32>,
     pub additional_gids: Vec<u32, { limits::ADDITIONAL_GIDS }>,
-    /// bounding, effective, inheritable, permitted, ambient; None = leave as is.
-    pub caps: [Option<u64>; 5],
+    /// bounding, effective, inheritable, permitted, ambient: a set absent from the config is
+    /// empty (runc: `"capabilities": {}` or no key at all is a process without capabilities).
+    pub caps: [u64; 5],
     pub rlimits: Vec<Rlimit, { limits::RLIMITS }>,
     pub no_new_privileges: bool,
     pub oom_score_adj: Option<i32>,
@@ -340,7 +341,7 @@ pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
         gid: 0,
         umask: None,
         additional_gids: Vec::new(),
-        caps: [None; 5],
+        caps: [0; 5],
         rlimits: Vec::new(),
         no_new_privileges: false,
         oom_score_adj: None,
@@ -387,13 +388,18 @@ pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
                     let ps = pc.key(name);
                     let mut set = 0u64;
                     for (j, c) in arr(v, &ps)?.enumerate() {
-                        // Unknown names are skipped (as runc does): a newer engine may name
-                        // capabilities this kernel or this build does not know.
-                        if let Some(bit) = cap_number(str(c, &ps.idx(j))?.to_bytes()) {
-                            set |= 1 << bit;
-                        }
+                        // An unknown name is refused: granting less than asked silently is as
+                        // wrong as granting more.
+                        let pj = ps.idx(j);
+                        let name = str(c, &pj)?.to_bytes();
+                        let bit = cap_number(name).ok_or_else(|| {
+                            let mut e = pj.err("unknown capability ");
+                            e.path.s(name);
+                            e
+                        })?;
+                        set |= 1 << bit;
                     }
-                    pr.caps[i] = Some(set);
+                    pr.caps[i] = set;
                 }
             }
             b"rlimits" => {

@@ -10,7 +10,7 @@ use core::ffi::CStr;
 use mote_sys::io::{self, Buf};
 use mote_sys::raw::Errno;
 use mote_sys::rustix::fd::{AsFd, OwnedFd};
-use mote_sys::rustix::fs::{self, AtFlags, FlockOperation, Mode, OFlags, CWD};
+use mote_sys::rustix::fs::{self, AtFlags, FileType, FlockOperation, Mode, OFlags, CWD};
 use mote_sys::rustix::process::{self, Pid, Signal};
 
 use crate::error::{Ctx, Error, Result};
@@ -82,10 +82,7 @@ fn join(root: &CStr, id: &[u8]) -> Buf<{ limits::PATH }> {
 impl Dir {
     /// Creates and locks `<root>/<id>`; fails if the container exists.
     pub fn create(root: &CStr, id: &[u8]) -> Result<Dir> {
-        match fs::mkdir(root, Mode::from_raw_mode(0o711)) {
-            Ok(()) | Err(Errno::EXIST) => {}
-            Err(e) => return Err(Error::sys("create state root", root.to_bytes(), e)),
-        }
+        mkdir_all(root.to_bytes()).map_err(|e| Error::sys("create state root", root.to_bytes(), e))?;
         let mut path = join(root, id);
         match fs::mkdir(path.cstr(), Mode::from_raw_mode(0o711)) {
             Ok(()) => {}
@@ -172,6 +169,33 @@ impl Dir {
         let mut p = Buf::<{ limits::PATH }>::new();
         p.s(self.path.as_bytes());
         fs::rmdir(p.cstr()).ctx("remove state dir", p.as_bytes())
+    }
+}
+
+/// Creates directory `path` and its missing parents, 0700 whatever the umask (the state of other
+/// users' containers is no one else's business: runc's root is 0700 too). Existing ones are left
+/// as they are.
+fn mkdir_all(path: &[u8]) -> core::result::Result<(), Errno> {
+    let mut p = Buf::<{ limits::PATH }>::new();
+    p.s(path);
+    if p.overflowed() {
+        return Err(Errno::NAMETOOLONG);
+    }
+    let ends = path.iter().enumerate().skip(1).filter(|&(_, &c)| c == b'/').map(|(i, _)| i).chain([path.len()]);
+    for end in ends {
+        let mut d = Buf::<{ limits::PATH }>::new();
+        d.s(&path[..end]);
+        match fs::mkdir(d.cstr(), Mode::from_raw_mode(0o700)) {
+            // mkdir applies the umask: set the mode exactly on what we made.
+            Ok(()) => fs::chmod(d.cstr(), Mode::from_raw_mode(0o700))?,
+            Err(Errno::EXIST) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    match fs::stat(p.cstr()) {
+        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => Ok(()),
+        Ok(_) => Err(Errno::NOTDIR),
+        Err(e) => Err(e),
     }
 }
 

@@ -1,0 +1,70 @@
+//! /proc inside the container, after the switch of root: everything mote writes there (sysctl,
+//! oom_score_adj, LSM attributes) and every /proc/self/fd/N path it mounts through goes through
+//! descriptors checked to be on a real procfs (fstatfs), opened component by component with
+//! O_NOFOLLOW: an image or a mount cannot send those writes elsewhere (the CVE-2025-52881 class).
+
+use mote_sys::io::Buf;
+use mote_sys::raw::Errno;
+use mote_sys::rustix::fd::OwnedFd;
+use mote_sys::rustix::fs::{self, Mode, OFlags, CWD};
+
+use crate::error::{Ctx, Error, Result};
+
+pub const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+
+/// Whether `fd` is on a procfs.
+fn is_proc(fd: &OwnedFd) -> bool {
+    fs::fstatfs(fd).is_ok_and(|s| s.f_type as i64 == PROC_SUPER_MAGIC)
+}
+
+/// The container's /proc, refused unless it is a procfs mount (not a symlink, not a directory
+/// of the image).
+pub fn root() -> Result<OwnedFd> {
+    let fd = fs::openat(CWD, c"/proc", OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
+        .ctx("open", "/proc")?;
+    if !is_proc(&fd) {
+        return Err(Error::msg("/proc", "", "is not a procfs mount (mote writes there only through a verified procfs)"));
+    }
+    Ok(fd)
+}
+
+/// Opens /proc/`rel` with `flags`, every component without following symlinks and on procfs; a
+/// leading "self" is read as the number it links to.
+pub fn open(rel: &[u8], flags: OFlags) -> core::result::Result<OwnedFd, Errno> {
+    let mut cur = fs::openat(CWD, c"/proc", OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+    if !is_proc(&cur) {
+        return Err(Errno::XDEV);
+    }
+    let mut comps = rel.split(|&c| c == b'/').filter(|c| !c.is_empty()).peekable();
+    while let Some(c) = comps.next() {
+        let mut name = Buf::<256>::new();
+        if c == b"self" {
+            let mut t = [core::mem::MaybeUninit::<u8>::uninit(); 32];
+            let (pid, _) = fs::readlinkat_raw(&cur, c"self", &mut t)?;
+            name.s(&*pid);
+        } else if c == b".." || c == b"." {
+            return Err(Errno::INVAL);
+        } else {
+            name.s(c);
+        }
+        let last = comps.peek().is_none();
+        let f = if last { flags | OFlags::NOFOLLOW | OFlags::CLOEXEC } else { OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC };
+        let next = fs::openat(&cur, name.cstr(), f, Mode::empty())?;
+        if !is_proc(&next) {
+            return Err(Errno::XDEV);
+        }
+        cur = next;
+    }
+    Ok(cur)
+}
+
+/// Writes `val` to /proc/`rel` (see [`open`]).
+pub fn write(rel: &[u8], val: &[u8]) -> Result<()> {
+    let mut shown = Buf::<256>::new();
+    shown.s(b"/proc/").s(rel);
+    let f = match open(rel, OFlags::WRONLY) {
+        Err(Errno::XDEV) => return Err(Error::msg("write", shown.as_bytes(), "not on procfs (refused)")),
+        r => r.ctx("open", shown.as_bytes())?,
+    };
+    mote_sys::io::write_all(mote_sys::io::fd_of(&f), val).ctx("write", shown.as_bytes())
+}

@@ -1,0 +1,222 @@
+"""A runtime is a security boundary (issue 11): each test tries one escape class or one security
+setting through the real binary and checks, from outside, that it fails closed and the host is
+untouched. Where runc (installed) behaves right on this host, the same case runs under runc too."""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import uuid
+
+import pytest
+
+from conftest import TIMEOUT, run, cgroup_dirs, mounts_mentioning
+
+CAPS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
+
+
+def caps_of(out):
+    return {l.split(":")[0]: int(l.split()[1], 16) for l in out.splitlines() if l.startswith(CAPS)}
+
+
+def config_with(mote, args, **over):
+    """A bundle; keys given as None are deleted from the config (after merging the rest)."""
+    b = mote.bundle(args)
+    p = os.path.join(b, "config.json")
+    c = json.load(open(p))
+    for k, v in over.items():
+        sect, _, key = k.partition("__")
+        d = c[sect] if key else c
+        key = key or sect
+        if v is None:
+            d.pop(key, None)
+        else:
+            d[key] = v
+    json.dump(c, open(p, "w"))
+    return b
+
+
+def runc(tmp, bundle, *args):
+    """runc run on the same bundle, with a state root of its own."""
+    if not shutil.which("runc"):
+        pytest.fail("runc is missing: ./x setup installs it")
+    root = str(tmp / ("runc-" + uuid.uuid4().hex[:6]))
+    cid = "mote-runc-" + uuid.uuid4().hex[:8]
+    try:
+        return run(["runc", "--root", root, "run", "--bundle", bundle, cid, *args])
+    finally:
+        run(["runc", "--root", root, "delete", "--force", cid])
+
+
+def no_residue(mote, cid):
+    assert not os.path.exists(os.path.join(mote.root, cid)), "state dir left"
+    assert cgroup_dirs(cid) == [], "cgroup left"
+
+
+def small_rootfs(tmp, name="r"):
+    """A writable busybox rootfs of the test's own (the shared fixture stays untouched)."""
+    r = tmp / name
+    os.makedirs(r / "bin")
+    for d in ("sys", "tmp", "etc"):
+        os.makedirs(r / d)
+    shutil.copy("/bin/busybox", r / "bin" / "busybox")
+    for a in ("sh", "cat", "echo", "ls", "grep", "pwd", "id", "true", "chown", "touch", "stat", "readlink"):
+        os.symlink("busybox", r / "bin" / a)
+    os.chmod(r, 0o755)
+    return r
+
+
+# ---- 1. capabilities: absent or empty sets are empty, unknown names refused ----
+
+@pytest.mark.parametrize("caps", [{}, None, {"effective": ["CAP_CHOWN"], "permitted": ["CAP_CHOWN"]}],
+                         ids=["empty", "absent", "no-bounding"])
+def test_absent_or_empty_capabilities_are_empty(mote, caps):
+    b = config_with(mote, ["sh", "-c", "grep Cap /proc/self/status; chown 1 /tmp && echo CHOWNED"],
+                    process__capabilities=caps)
+    p = mote("run", "--bundle", b, mote.new_id())
+    assert p.returncode in (0, 1), p.stderr
+    got = caps_of(p.stdout)
+    assert got["CapBnd"] == 0, p.stdout  # an absent bounding set is an empty one
+    assert got["CapInh"] == 0 and got["CapAmb"] == 0
+    if caps and caps.get("effective"):
+        # without CHOWN in the bounding set, exec as root keeps nothing beyond permitted∩bounding
+        assert got["CapEff"] == 0
+    else:
+        assert got["CapEff"] == 0 and got["CapPrm"] == 0
+    assert "CHOWNED" not in p.stdout
+    if mote.arch == "x86_64":
+        r = runc(mote.tmp, b)
+        assert caps_of(r.stdout) == got, (r.stdout, r.stderr)
+
+
+def test_unknown_capability_is_refused_by_name(mote):
+    b = mote.bundle(["true"], process={"capabilities": {"bounding": ["CAP_CHOWN", "CAP_NOT_A_CAP"]}})
+    cid = mote.new_id()
+    p = mote("run", "--bundle", b, cid)
+    assert p.returncode == 1 and "process.capabilities.bounding[1]: unknown capability CAP_NOT_A_CAP" in p.stderr, p.stderr
+    no_residue(mote, cid)
+
+
+def test_inheritable_only_when_asked(native):
+    cap = ["CAP_NET_BIND_SERVICE"]
+    b = native.bundle(["sh", "-c", "grep Cap /proc/self/status"], process={
+        "user": {"uid": 1000, "gid": 1000},
+        "capabilities": {"bounding": cap, "effective": cap, "permitted": cap}})
+    p = native("run", "--bundle", b, native.new_id(), check=0)
+    got = caps_of(p.stdout)
+    assert got["CapInh"] == 0 and got["CapAmb"] == 0 and got["CapEff"] == 0, p.stdout  # uid 1000: nothing across exec
+    assert caps_of(runc(native.tmp, b).stdout) == got
+
+
+# ---- 2. no host descriptor reachable as the cwd (CVE-2024-21626 class) ----
+
+@pytest.fixture
+def secret_dir(tmp_path):
+    d = tmp_path / "host-secret"
+    os.makedirs(d)
+    (d / "secret").write_text("HOST-SECRET-" + uuid.uuid4().hex)
+    return d
+
+
+def test_cwd_through_a_leaked_descriptor(native, secret_dir):
+    """The caller leaks a host directory as fd 3..9; cwd /proc/self/fd/N must never reach it."""
+    secret = (secret_dir / "secret").read_text()
+    for n in range(3, 10):
+        b = native.bundle(["sh", "-c", "cat secret; pwd"], process={"cwd": f"/proc/self/fd/{n}"})
+        cid = native.new_id()
+        p = run(["bash", "-c", f'exec 7<"$1" && exec "${{@:2}}"', "x", str(secret_dir)] +
+                native.argv("run", "--bundle", b, cid))
+        assert secret not in p.stdout, f"fd {n}: the host directory was the cwd"
+        assert p.returncode != 0, (n, p.stdout, p.stderr)
+        no_residue(native, cid)
+
+
+def test_cwd_through_a_preserved_descriptor_is_refused(native, secret_dir):
+    """Even a descriptor the caller passes on purpose (--preserve-fds) is no way out as the cwd."""
+    secret = (secret_dir / "secret").read_text()
+    b = native.bundle(["sh", "-c", "cat secret"], process={"cwd": "/proc/self/fd/3"})
+    cid = native.new_id()
+    p = run(["bash", "-c", 'exec 3<"$1" && exec "${@:2}"', "x", str(secret_dir)] +
+            native.argv("run", "--preserve-fds", "1", "--bundle", b, cid))
+    assert secret not in p.stdout
+    assert p.returncode == 1 and "outside the container's root" in p.stderr, p.stderr
+    no_residue(native, cid)
+
+
+# ---- 3. state files: root 0700 with its parents, exec.fifo 0600, whatever the umask ----
+
+def test_state_root_and_fifo_modes_under_umask_0(native, tmp_path):
+    root = tmp_path / "a" / "b" / "state"
+    b = native.bundle(["true"])
+    cid = native.new_id()
+    argv = native.argv("create", "--bundle", b, cid)
+    argv[argv.index("--root") + 1] = str(root)
+    with open(tmp_path / "err", "w+") as err:
+        p = run(argv, preexec_fn=lambda: os.umask(0), capture_output=False, stdout=subprocess.DEVNULL, stderr=err)
+        err.seek(0)
+        msg = err.read()
+    try:
+        assert p.returncode == 0, msg
+        for d in (tmp_path / "a", tmp_path / "a" / "b", root):
+            assert stat.S_IMODE(os.stat(d).st_mode) == 0o700, d
+        fifo = os.stat(root / cid / "exec.fifo")
+        assert stat.S_ISFIFO(fifo.st_mode) and stat.S_IMODE(fifo.st_mode) == 0o600
+    finally:
+        run([a if a != native.root else str(root) for a in native.argv("delete", "--force", cid)])
+
+
+# ---- 4. /proc and /sys of the rootfs, /dev/null, writes into /proc ----
+
+@pytest.mark.parametrize("which", ["proc", "sys"])
+def test_proc_or_sys_symlink_in_rootfs_is_refused(native, tmp_path, which):
+    r = small_rootfs(tmp_path)
+    os.rmdir(r / "sys")
+    os.makedirs(r / "tmp" / "fake")
+    os.symlink("tmp/fake", r / which)
+    if which == "proc":
+        os.makedirs(r / "sys")
+    native.rootfs = str(r)
+    b = native.bundle(["true"], root={"path": str(r), "readonly": False})
+    cid = native.new_id()
+    p = native("run", "--bundle", b, cid)
+    assert p.returncode == 1 and f"/{which}" in p.stderr and "symlink" in p.stderr, p.stderr
+    assert os.listdir(r / "tmp" / "fake") == []
+    no_residue(native, cid)
+    assert mounts_mentioning(str(r)) == []
+
+
+def test_masked_path_through_planted_dev_null(native, tmp_path):
+    """CVE-2025-31133: /dev/null of the image is a symlink to a procfs file and no /dev tmpfs is
+    mounted; masking /proc/timer_list must not become a read-write bind of that file."""
+    r = small_rootfs(tmp_path)
+    os.makedirs(r / "dev")
+    os.makedirs(r / "proc")
+    os.symlink("/proc/sys/kernel/core_pattern", r / "dev" / "null")
+    native.rootfs = str(r)
+    before = open("/proc/sys/kernel/core_pattern").read()
+    b = native.bundle(["sh", "-c", "echo '|/tmp/pwned' > /proc/timer_list; cat /proc/timer_list"],
+                      root={"path": str(r), "readonly": False},
+                      mounts=[{"destination": "/proc", "type": "proc", "source": "proc"}],
+                      linux={"maskedPaths": ["/proc/timer_list"], "readonlyPaths": []})
+    cid = native.new_id()
+    p = native("run", "--bundle", b, cid)
+    assert open("/proc/sys/kernel/core_pattern").read() == before
+    assert p.returncode == 1 and "/dev/null" in p.stderr and "not the null device" in p.stderr, p.stderr
+    no_residue(native, cid)
+
+
+def test_sysctl_into_an_image_proc_is_refused(native, tmp_path):
+    """With no procfs mounted, /proc/sys of the image is a plain directory: sysctl is not written
+    there (and no write goes anywhere else)."""
+    r = small_rootfs(tmp_path)
+    os.makedirs(r / "proc" / "sys" / "net" / "ipv4")
+    (r / "proc" / "sys" / "net" / "ipv4" / "ip_forward").write_text("0\n")
+    native.rootfs = str(r)
+    b = native.bundle(["true"], root={"path": str(r), "readonly": False},
+                      mounts=[{"destination": "/dev", "type": "tmpfs", "source": "tmpfs"}],
+                      linux={"sysctl": {"net.ipv4.ip_forward": "1"}, "maskedPaths": [], "readonlyPaths": []})
+    cid = native.new_id()
+    p = native("run", "--bundle", b, cid)
+    assert p.returncode == 1 and "/proc" in p.stderr and "procfs" in p.stderr, p.stderr
+    assert (r / "proc" / "sys" / "net" / "ipv4" / "ip_forward").read_text() == "0\n"
+    no_residue(native, cid)
