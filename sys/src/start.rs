@@ -70,6 +70,19 @@ impl Args {
         // SAFETY: i is clamped to argc, where argv holds its terminating NULL.
         unsafe { self.argv.add(if i > self.argc { self.argc } else { i }) }
     }
+    /// execveat(2) of descriptor `fd` (AT_EMPTY_PATH) with these very arguments and environment:
+    /// the program runs again from another copy of itself. Returns only on failure.
+    pub fn exec_fd(&self, fd: rustix::fd::BorrowedFd<'_>) -> rustix::io::Errno {
+        use rustix::fd::AsRawFd;
+        let at_empty_path = linux_raw_sys::general::AT_EMPTY_PATH as usize;
+        // SAFETY: "" is NUL-terminated; argv and envp are the NULL-terminated arrays the kernel
+        // gave us, alive for the whole run; execveat only reads them.
+        let r = unsafe {
+            crate::arch::syscall(linux_raw_sys::general::__NR_execveat, fd.as_raw_fd() as usize, c"".as_ptr() as usize,
+                self.argv as usize, self.envp as usize, at_empty_path, 0)
+        };
+        crate::raw::ret(r).err().unwrap_or(rustix::io::Errno::INVAL)
+    }
     /// The environment block, NULL-terminated, as execve wants it.
     pub fn envp(&self) -> *const *const u8 {
         self.envp

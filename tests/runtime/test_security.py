@@ -220,3 +220,38 @@ def test_sysctl_into_an_image_proc_is_refused(native, tmp_path):
     assert p.returncode == 1 and "/proc" in p.stderr and "procfs" in p.stderr, p.stderr
     assert (r / "proc" / "sys" / "net" / "ipv4" / "ip_forward").read_text() == "0\n"
     no_residue(native, cid)
+
+
+# ---- 5. the runtime binary out of reach (CVE-2019-5736) ----
+
+def test_runtime_binary_is_a_sealed_copy(native, tmp_path):
+    """The container's process, until it execs, runs from a sealed memfd copy of mote: what
+    /proc/PID/exe names cannot be written, and `args: ["/proc/self/exe"]` runs that copy."""
+    host_bin = native.argv()[0]
+    before = open(host_bin, "rb").read()
+    b = native.bundle(["true"])
+    cid = native.new_id()
+    with open(tmp_path / "err", "w+") as err:
+        p = run(native.argv("create", "--bundle", b, cid), capture_output=False, stdout=subprocess.DEVNULL, stderr=err)
+        err.seek(0)
+        assert p.returncode == 0, err.read()
+    pid = json.loads(native("state", cid, check=0).stdout)["pid"]
+    exe = os.readlink(f"/proc/{pid}/exe")
+    assert exe.startswith("/memfd:mote"), exe
+    # The attack: hold /proc/PID/exe, wait for the process to go, reopen it for writing.
+    held = os.open(f"/proc/{pid}/exe", os.O_PATH)
+    try:
+        st = os.fstat(held)
+        assert (st.st_dev, st.st_ino) != (os.stat(host_bin).st_dev, os.stat(host_bin).st_ino)
+        native("delete", "--force", cid, check=0)
+        w = os.open(f"/proc/self/fd/{held}", os.O_RDWR)
+        try:
+            with pytest.raises(PermissionError):
+                os.write(w, b"\0")  # F_SEAL_WRITE
+        finally:
+            os.close(w)
+    finally:
+        os.close(held)
+    p = native("run", "--bundle", native.bundle(["/proc/self/exe", "--version"]), native.new_id())
+    assert p.returncode == 0 and "mote version" in p.stdout, p.stderr
+    assert open(host_bin, "rb").read() == before

@@ -58,6 +58,8 @@ pub struct Created {
 
 /// Creates container `id` as the flags in `p` say.
 pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> Result<Created> {
+    // First of all: from here on mote runs from a sealed copy of itself (see linux/sealed.rs).
+    crate::linux::sealed::reexec(a)?;
     // The bundle directory becomes our cwd: relative rootfs and mount sources resolve against it.
     let bundle = p.get("bundle").unwrap_or(c".");
     process::chdir(bundle).ctx("bundle", bundle.to_bytes())?;

@@ -6,5 +6,6 @@ pub mod process;
 pub mod procfs;
 pub mod resolve;
 pub mod rootfs;
+pub mod sealed;
 pub mod seccomp;
 pub mod spawn;

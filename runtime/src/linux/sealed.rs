@@ -1,0 +1,52 @@
+//! The runtime binary out of the container's reach (CVE-2019-5736): before anything of a
+//! container is made, mote re-executes itself from a sealed memfd copy. /proc/self/exe of every
+//! process it forks then names that copy, which nobody can write (F_SEAL_WRITE and friends), so
+//! `args: ["/proc/self/exe"]` or a `#!/proc/self/exe` script in the image runs the copy at most,
+//! and the host's binary is never reachable. The copy is made before the cgroup exists, so its
+//! pages are charged to the caller, not to the container.
+
+use mote_sys::raw::Errno;
+use mote_sys::rustix::fd::AsFd;
+use mote_sys::rustix::fs::{self, MemfdFlags, Mode, OFlags, SealFlags};
+use mote_sys::Args;
+
+use crate::error::{Ctx, Error, Result};
+
+const SEALS: SealFlags = SealFlags::SEAL.union(SealFlags::SHRINK).union(SealFlags::GROW).union(SealFlags::WRITE);
+
+/// Re-executes mote from a sealed copy unless it already runs from one. Returns only when it
+/// already does, or where the copy cannot run (a user-mode emulator without binfmt_misc: the
+/// kernel itself cannot execute this binary, so nothing inside the container can either).
+pub fn reexec(a: &Args) -> Result<()> {
+    let exe = fs::open(c"/proc/self/exe", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/proc/self/exe")?;
+    if fs::fcntl_get_seals(&exe).is_ok_and(|s| s.contains(SEALS)) {
+        return Ok(());
+    }
+    // MFD_EXEC: kernels with vm.memfd_noexec=1 make memfds non-executable by default; older
+    // kernels do not know the flag (EINVAL).
+    let flags = MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING;
+    let copy = match fs::memfd_create(c"mote", flags | MemfdFlags::EXEC) {
+        Err(Errno::INVAL) => fs::memfd_create(c"mote", flags),
+        r => r,
+    }
+    .ctx("protect the runtime binary: memfd_create", "/proc/self/exe")?;
+    let size = fs::fstat(&exe).ctx("stat", "/proc/self/exe")?.st_size as usize;
+    let mut done = 0;
+    while done < size {
+        match fs::sendfile(&copy, &exe, None, size - done) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(Error::sys("protect the runtime binary: copy", "/proc/self/exe", e)),
+        }
+    }
+    if done != size {
+        return Err(Error::msg("protect the runtime binary: copy", "/proc/self/exe", "short copy"));
+    }
+    fs::fcntl_add_seals(&copy, SEALS).ctx("protect the runtime binary: seal", "memfd")?;
+    match a.exec_fd(copy.as_fd()) {
+        // Only a binary the kernel cannot run natively (qemu-user runs it) fails this way.
+        Errno::NOEXEC => Ok(()),
+        e => Err(Error::sys("protect the runtime binary: execveat", "memfd", e)),
+    }
+}
