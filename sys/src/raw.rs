@@ -66,6 +66,14 @@ pub fn mount(src: Option<&CStr>, target: &CStr, fstype: Option<&CStr>, flags: u6
     ret(unsafe { syscall(g::__NR_mount, opt(src), target.as_ptr() as usize, opt(fstype), flags as usize, opt(data), 0) }).map(drop)
 }
 
+/// mount_setattr(2) on the mount `fd` names (AT_EMPTY_PATH), with AT_RECURSIVE when `recursive`.
+pub fn mount_setattr(fd: BorrowedFd<'_>, recursive: bool, set: u64, clr: u64) -> Result<(), Errno> {
+    let flags = g::AT_EMPTY_PATH | if recursive { g::AT_RECURSIVE } else { 0 };
+    let attr: [u64; 4] = [set, clr, 0, 0]; // struct mount_attr: attr_set, attr_clr, propagation, userns_fd
+    // SAFETY: "" is NUL-terminated and attr is a valid struct mount_attr (v0, 32 bytes) the kernel only reads.
+    ret(unsafe { syscall(g::__NR_mount_setattr, fd.as_raw_fd() as usize, c"".as_ptr() as usize, flags as usize, attr.as_ptr() as usize, 32, 0) }).map(drop)
+}
+
 /// umount2(2).
 pub fn umount2(target: &CStr, flags: u32) -> Result<(), Errno> {
     // SAFETY: target is NUL-terminated; umount2 only reads it.

@@ -255,3 +255,54 @@ def test_runtime_binary_is_a_sealed_copy(native, tmp_path):
     p = native("run", "--bundle", native.bundle(["/proc/self/exe", "--version"]), native.new_id())
     assert p.returncode == 0 and "mote version" in p.stdout, p.stderr
     assert open(host_bin, "rb").read() == before
+
+
+# ---- 6. mount options: recursive attributes, nosymfollow, nothing dropped without a word ----
+
+def mount_opts(out, target):
+    for l in out.splitlines():
+        f = l.split()
+        if len(f) > 5 and f[4] == target:
+            return set(f[5].split(","))
+    raise AssertionError(f"{target} not in mountinfo:\n{out}")
+
+
+def test_recursive_read_only_bind(native, tmp_path):
+    """rro on an rbind makes its submounts read-only too (a plain ro would leave them writable)."""
+    src = tmp_path / "src"
+    os.makedirs(src / "sub")
+    script = ("cat /proc/self/mountinfo; touch /m/a 2>/dev/null && echo WROTE-TOP; "
+              "touch /m/sub/b 2>/dev/null && echo WROTE-SUB; true")
+    b = native.bundle(["sh", "-c", script], mounts=[
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+        {"destination": "/m", "type": "bind", "source": str(src), "options": ["rbind", "rro", "rnosuid", "nosymfollow"]}])
+    cid = native.new_id()
+    inner = " ".join(native.argv("run", "--bundle", b, cid))
+    # The submount lives in a private mount namespace of the test: nothing is added to the host.
+    p = run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+             f"mount -t tmpfs t {src}/sub && exec {inner}"])
+    assert p.returncode == 0, p.stderr
+    assert "WROTE" not in p.stdout, p.stdout
+    assert {"ro", "nosuid", "nosymfollow"} <= mount_opts(p.stdout, "/m")
+    assert {"ro", "nosuid"} <= mount_opts(p.stdout, "/m/sub")
+    assert not os.listdir(src / "sub")
+    r = run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+             f"mount -t tmpfs t {src}/sub && exec runc --root {tmp_path}/runc run --bundle {b} {cid}-runc"])
+    assert "WROTE" not in r.stdout and {"ro", "nosuid"} <= mount_opts(r.stdout, "/m/sub"), r.stderr
+
+
+@pytest.mark.parametrize("opt,msg", [("bogus", "is not a known option of a bind mount"),
+                                     ("tmpcopyup", "is not supported"), ("idmap", "is not supported")])
+def test_unknown_mount_option_is_refused_by_name(mote, opt, msg):
+    b = mote.bundle(["true"], mounts=[{"destination": "/m", "type": "bind", "source": "/tmp", "options": ["bind", opt]}])
+    cid = mote.new_id()
+    p = mote("run", "--bundle", b, cid)
+    assert p.returncode == 1 and f"mount /m: option {opt} {msg}" in p.stderr, p.stderr
+    no_residue(mote, cid)
+
+
+def test_features_lists_what_is_applied(mote):
+    f = json.loads(mote("features", check=0).stdout)
+    assert "tmpcopyup" not in f["mountOptions"]
+    assert {"rro", "rnosuid", "rnodev", "rnoexec", "rnoatime", "nosymfollow", "lazytime"} <= set(f["mountOptions"])

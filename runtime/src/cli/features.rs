@@ -13,11 +13,13 @@ const FEATURES: &str = r#"{
   "ociVersionMax": "1.2.0",
   "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
   "mountOptions": [
-    "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "loud", "mand",
-    "noatime", "nodev", "nodiratime", "noexec", "nomand", "norelatime", "nostrictatime", "nosuid",
-    "private", "rbind", "relatime", "remount", "ro", "rprivate", "rshared", "rslave",
-    "runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid", "sync", "tmpcopyup",
-    "unbindable"
+    "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "lazytime", "loud",
+    "mand", "noatime", "nodev", "nodiratime", "noexec", "nolazytime", "nomand", "norelatime",
+    "nostrictatime", "nosuid", "nosymfollow", "private", "rbind", "relatime", "remount", "ro",
+    "ratime", "rdev", "rdiratime", "rexec", "rnoatime", "rnodev", "rnodiratime", "rnoexec",
+    "rnorelatime", "rnostrictatime", "rnosuid", "rnosymfollow", "rrelatime", "rro", "rrw",
+    "rstrictatime", "rsuid", "rsymfollow", "rprivate", "rshared", "rslave", "runbindable", "rw",
+    "shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync", "unbindable"
   ],
   "linux": {
     "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],

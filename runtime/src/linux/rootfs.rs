@@ -26,46 +26,107 @@ const LOCKED: u64 = (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC | g::MS_NOATIME |
 /// Mount options that are flags, in the order of [`SET`] and [`CLEAR`] (one string: no
 /// relocations).
 const OPTION_NAMES: &str = "ro rw nosuid suid nodev dev noexec exec sync async dirsync remount mand nomand \
-noatime atime nodiratime diratime relatime norelatime strictatime nostrictatime bind rbind defaults silent loud tmpcopyup";
-const SET: [u32; 28] = [g::MS_RDONLY, 0, g::MS_NOSUID, 0, g::MS_NODEV, 0, g::MS_NOEXEC, 0, g::MS_SYNCHRONOUS, 0,
+noatime atime nodiratime diratime relatime norelatime strictatime nostrictatime bind rbind defaults silent loud \
+nosymfollow symfollow lazytime nolazytime";
+const SET: [u32; 31] = [g::MS_RDONLY, 0, g::MS_NOSUID, 0, g::MS_NODEV, 0, g::MS_NOEXEC, 0, g::MS_SYNCHRONOUS, 0,
     g::MS_DIRSYNC, g::MS_REMOUNT, g::MS_MANDLOCK, 0, g::MS_NOATIME, 0, g::MS_NODIRATIME, 0, g::MS_RELATIME, 0,
-    g::MS_STRICTATIME, 0, g::MS_BIND, g::MS_BIND | g::MS_REC, 0, 0, 0, 0];
-const CLEAR: [u32; 28] = [0, g::MS_RDONLY, 0, g::MS_NOSUID, 0, g::MS_NODEV, 0, g::MS_NOEXEC, 0, g::MS_SYNCHRONOUS,
+    g::MS_STRICTATIME, 0, g::MS_BIND, g::MS_BIND | g::MS_REC, 0, 0, 0, g::MS_NOSYMFOLLOW, 0, g::MS_LAZYTIME, 0];
+const CLEAR: [u32; 31] = [0, g::MS_RDONLY, 0, g::MS_NOSUID, 0, g::MS_NODEV, 0, g::MS_NOEXEC, 0, g::MS_SYNCHRONOUS,
     0, 0, 0, g::MS_MANDLOCK, 0, g::MS_NOATIME, 0, g::MS_NODIRATIME, 0, g::MS_RELATIME, 0, g::MS_STRICTATIME, 0, 0,
-    0, 0, 0, 0];
+    0, 0, 0, 0, g::MS_NOSYMFOLLOW, 0, g::MS_LAZYTIME];
 
-/// A mount's options split into flags, propagation changes and the data string.
+/// Recursive mount attributes (mount_setattr with AT_RECURSIVE), in the order of [`RSET`] and
+/// [`RCLEAR`]; an atime mode clears the whole atime field first, as the kernel requires.
+const RNAMES: &str = "rro rrw rnosuid rsuid rnodev rdev rnoexec rexec rnodiratime rdiratime rrelatime rnorelatime \
+rnoatime ratime rstrictatime rnostrictatime rnosymfollow rsymfollow";
+const ATIME: u32 = g::MOUNT_ATTR__ATIME;
+const RSET: [u32; 18] = [g::MOUNT_ATTR_RDONLY, 0, g::MOUNT_ATTR_NOSUID, 0, g::MOUNT_ATTR_NODEV, 0, g::MOUNT_ATTR_NOEXEC, 0,
+    g::MOUNT_ATTR_NODIRATIME, 0, g::MOUNT_ATTR_RELATIME, g::MOUNT_ATTR_STRICTATIME, g::MOUNT_ATTR_NOATIME,
+    g::MOUNT_ATTR_RELATIME, g::MOUNT_ATTR_STRICTATIME, g::MOUNT_ATTR_RELATIME, g::MOUNT_ATTR_NOSYMFOLLOW, 0];
+const RCLEAR: [u32; 18] = [0, g::MOUNT_ATTR_RDONLY, 0, g::MOUNT_ATTR_NOSUID, 0, g::MOUNT_ATTR_NODEV, 0, g::MOUNT_ATTR_NOEXEC,
+    0, g::MOUNT_ATTR_NODIRATIME, ATIME, ATIME, ATIME, ATIME, ATIME, ATIME, 0, g::MOUNT_ATTR_NOSYMFOLLOW];
+
+/// A mount's options split into flags, recursive attributes, propagation changes and the data
+/// string.
 struct Opts {
     flags: u64,
+    rset: u64,
+    rclr: u64,
     propagation: [u64; 4],
     nprop: usize,
     data: Buf<1024>,
 }
 
-fn parse_opts(m: &Mount<'_>) -> Result<Opts> {
-    let mut o = Opts { flags: 0, propagation: [0; 4], nprop: 0, data: Buf::new() };
+fn parse_opts(m: &Mount<'_>, bind: bool) -> Result<Opts> {
+    let mut o = Opts { flags: 0, rset: 0, rclr: 0, propagation: [0; 4], nprop: 0, data: Buf::new() };
+    let dest = m.destination.to_bytes();
     for opt in &m.options {
         let b = opt.to_bytes();
         if let Some(i) = OPTION_NAMES.split(' ').position(|n| n.as_bytes() == b) {
             o.flags = (o.flags | SET[i] as u64) & !(CLEAR[i] as u64);
+        } else if let Some(i) = RNAMES.split(' ').position(|n| n.as_bytes() == b) {
+            o.rset = (o.rset & !(RCLEAR[i] as u64)) | RSET[i] as u64;
+            o.rclr = (o.rclr & !(RSET[i] as u64)) | RCLEAR[i] as u64;
         } else if let Some(p) = spec::propagation(b) {
             if o.nprop < 4 {
                 o.propagation[o.nprop] = p;
                 o.nprop += 1;
             }
-        } else if b == b"idmap" || b == b"ridmap" {
-            return Err(Error::msg("mount", m.destination.to_bytes(), "idmapped mounts are not supported yet"));
+        } else if matches!(b, b"idmap" | b"ridmap" | b"tmpcopyup") {
+            return Err(opt_err(dest, b, "is not supported"));
+        } else if bind {
+            // A bind mount has no filesystem to read a data string: an option mote does not
+            // know would be dropped without a word.
+            return Err(opt_err(dest, b, "is not a known option of a bind mount"));
         } else {
+            // The filesystem's own options (size=, mode=...): the kernel refuses what it does not know.
             if !o.data.is_empty() {
                 o.data.c(b',');
             }
             o.data.s(b);
         }
     }
+    if bind && o.flags & (g::MS_LAZYTIME as u64) != 0 {
+        return Err(opt_err(dest, b"lazytime", "is a filesystem option, not one of a bind mount"));
+    }
     if o.data.overflowed() {
-        return Err(Error::msg("mount", m.destination.to_bytes(), "options longer than 1024 bytes"));
+        return Err(Error::msg("mount", dest, "options longer than 1024 bytes"));
     }
     Ok(o)
+}
+
+#[cold]
+fn opt_err(dest: &[u8], opt: &[u8], why: &'static str) -> Error {
+    let mut e = Error::msg("mount", dest, "");
+    e.path.s(b": option ").s(opt).c(b' ').s(why);
+    e
+}
+
+/// Applies the recursive attributes of `o` to the mount at `dest`: mount_setattr(AT_RECURSIVE),
+/// or where the kernel lacks it (before 5.12, qemu-user) a remount of the one mount, which is
+/// the same thing when it has no submounts (anything but rbind); refused otherwise.
+fn set_recursive(root: BorrowedFd<'_>, dest: &[u8], o: &Opts) -> Result<()> {
+    let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
+    match raw::mount_setattr(top.as_fd(), true, o.rset, o.rclr) {
+        Ok(()) => Ok(()),
+        Err(Errno::NOSYS) if o.flags & MS_REC == 0 => {
+            // MOUNT_ATTR_* -> MS_*: the same bits but atime modes and nosymfollow.
+            let to_ms = |a: u64| {
+                (a & 0x8f) | if a & g::MOUNT_ATTR_NOATIME as u64 != 0 { g::MS_NOATIME as u64 } else { 0 }
+                    | if a & g::MOUNT_ATTR_STRICTATIME as u64 != 0 { g::MS_STRICTATIME as u64 } else { 0 }
+                    | if a & g::MOUNT_ATTR_NOSYMFOLLOW as u64 != 0 { g::MS_NOSYMFOLLOW as u64 } else { 0 }
+            };
+            let cur = locked_flags(&top) | (o.flags & !(MS_BIND | MS_REC | MS_REMOUNT));
+            let mut clr = to_ms(o.rclr & !(ATIME as u64));
+            if o.rclr & ATIME as u64 != 0 {
+                clr |= (g::MS_NOATIME | g::MS_STRICTATIME | g::MS_RELATIME) as u64;
+            }
+            let flags = (cur & !clr) | to_ms(o.rset);
+            mnt(None, &mut fd_path(&top), None, MS_REMOUNT | MS_BIND | flags, None).ctx("remount (recursive options)", dest)
+        }
+        Err(Errno::NOSYS) => Err(Error::msg("mount", dest, "recursive options on an rbind need mount_setattr (Linux 5.12)")),
+        Err(e) => Err(Error::sys("mount_setattr", dest, e)),
+    }
 }
 
 fn mnt(src: Option<&CStr>, target: &mut Buf<32>, fstype: Option<&CStr>, flags: u64, data: Option<&CStr>) -> core::result::Result<(), Errno> {
@@ -162,8 +223,8 @@ fn is_bind(m: &Mount<'_>) -> bool {
 
 fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>) -> Result<()> {
     let dest = m.destination.to_bytes();
-    let o = parse_opts(m)?;
     let bind = is_bind(m);
+    let o = parse_opts(m, bind)?;
     let typ = m.typ.map(|t| t.to_bytes()).unwrap_or(b"");
     // A bind mount of a file needs a file to mount on; everything else a directory.
     let make = if bind {
@@ -226,6 +287,9 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>) -> Result<()> {
                 return Err(Error::sys("mount", what.as_bytes(), e));
             }
         }
+    }
+    if o.rset | o.rclr != 0 {
+        set_recursive(root, dest, &o)?;
     }
     if o.nprop > 0 {
         let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
@@ -325,7 +389,10 @@ fn on_initramfs() -> bool {
 fn dev_null(root: BorrowedFd<'_>) -> Result<OwnedFd> {
     let f = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let dev = fs::openat(root, c"dev", f | OFlags::DIRECTORY, Mode::empty()).ctx("mask: open", "/dev")?;
-    let null = fs::openat(&dev, c"null", f, Mode::empty()).ctx("mask: open", "/dev/null")?;
+    let null = match fs::openat(&dev, c"null", f, Mode::empty()) {
+        Err(Errno::NOENT) => return Err(Error::msg("mask", "", "needs /dev/null in the container (mount /dev)")),
+        r => r.ctx("mask: open", "/dev/null")?,
+    };
     let st = fs::fstat(&null).ctx("mask: stat", "/dev/null")?;
     if FileType::from_raw_mode(st.st_mode) != FileType::CharacterDevice || st.st_rdev != fs::makedev(1, 3) {
         return Err(Error::msg("mask: /dev/null", "", "is not the null device (a symlink or a file in the image?): refused"));
