@@ -128,6 +128,31 @@ pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> Result<(), Er
     ret(unsafe { syscall(g::__NR_capset, hdr.as_ptr() as usize, data.as_ptr() as usize, 0, 0, 0, 0) }).map(drop)
 }
 
+/// sched_setaffinity(2) of this process to the CPUs set in `mask`.
+pub fn sched_setaffinity(mask: &[u64]) -> Result<(), Errno> {
+    // SAFETY: mask is valid for size_of_val(mask) bytes, which the kernel only reads.
+    ret(unsafe { syscall(g::__NR_sched_setaffinity, 0, core::mem::size_of_val(mask), mask.as_ptr() as usize, 0, 0, 0) }).map(drop)
+}
+
+/// sched_setattr(2) of this process; `attr` is a struct sched_attr (version 0, 48 bytes).
+pub fn sched_setattr(attr: &[u64; 6]) -> Result<(), Errno> {
+    // SAFETY: attr is a valid 48-byte struct sched_attr whose first field says so; read only.
+    ret(unsafe { syscall(g::__NR_sched_setattr, 0, attr.as_ptr() as usize, 0, 0, 0, 0) }).map(drop)
+}
+
+/// ioprio_set(IOPRIO_WHO_PROCESS, this process, `prio`).
+pub fn ioprio_set(prio: u32) -> Result<(), Errno> {
+    // SAFETY: no pointers.
+    ret(unsafe { syscall(g::__NR_ioprio_set, 1, 0, prio as usize, 0, 0, 0) }).map(drop)
+}
+
+/// set_mempolicy(2): `mode` (with its flags) over the nodes set in `mask`.
+pub fn set_mempolicy(mode: u32, mask: &[u64]) -> Result<(), Errno> {
+    let bits = mask.len() * 64 + 1; // the kernel counts one bit less than maxnode
+    // SAFETY: mask is valid for its length in bits, which the kernel only reads.
+    ret(unsafe { syscall(g::__NR_set_mempolicy, mode as usize, mask.as_ptr() as usize, bits, 0, 0, 0) }).map(drop)
+}
+
 /// personality(2).
 pub fn personality(p: u32) -> Result<usize, Errno> {
     // SAFETY: no pointers.

@@ -306,3 +306,114 @@ def test_features_lists_what_is_applied(mote):
     f = json.loads(mote("features", check=0).stdout)
     assert "tmpcopyup" not in f["mountOptions"]
     assert {"rro", "rnosuid", "rnodev", "rnoexec", "rnoatime", "nosymfollow", "lazytime"} <= set(f["mountOptions"])
+    # supported: applied where the host's LSM is on, refused by name where it is off
+    assert f["linux"]["apparmor"]["enabled"] and f["linux"]["selinux"]["enabled"]
+    assert not f["linux"]["intelRdt"]["enabled"] and not f["linux"]["mountExtensions"]["idmap"]["enabled"]
+    assert "MPOL_BIND" in f["linux"]["memoryPolicy"]["modes"]
+
+
+# ---- 7. security fields: applied, or refused by name; the table of every spec field ----
+
+FIELDS_RS = os.path.join(os.path.dirname(__file__), "..", "..", "runtime", "src", "spec", "fields.rs")
+
+# runtime-spec 1.2's config.json fields (config.md, config-linux.md; schema/config-schema.json,
+# config-linux.json), and the 1.3 additions engines send already (memoryPolicy, netDevices).
+SPEC_FIELDS = """ociVersion root.path root.readonly mounts mounts.destination mounts.source mounts.type
+mounts.options mounts.uidMappings mounts.gidMappings process.terminal process.consoleSize process.cwd
+process.env process.args process.commandLine process.rlimits process.apparmorProfile
+process.capabilities process.noNewPrivileges process.oomScoreAdj process.scheduler
+process.selinuxLabel process.ioPriority process.execCPUAffinity process.user.uid process.user.gid
+process.user.umask process.user.additionalGids process.user.username hostname domainname hooks
+annotations linux.namespaces linux.uidMappings linux.gidMappings linux.timeOffsets linux.devices
+linux.cgroupsPath linux.resources linux.intelRdt linux.sysctl linux.seccomp linux.rootfsPropagation
+linux.maskedPaths linux.readonlyPaths linux.mountLabel linux.personality linux.memoryPolicy
+linux.netDevices solaris windows vm zos""".split()
+
+# A value for each field the table says is refused (LSM fields: where that LSM is off).
+REFUSED = {
+    "mounts.uidMappings": {"mounts": [{"destination": "/m", "type": "bind", "source": "/tmp", "options": ["bind"],
+                                       "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]},
+    "mounts.gidMappings": {"mounts": [{"destination": "/m", "type": "bind", "source": "/tmp", "options": ["bind"],
+                                       "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]},
+    "process.commandLine": {"process": {"commandLine": "true"}},
+    "linux.intelRdt": {"linux": {"intelRdt": {"closID": "mote"}}},
+    "linux.netDevices": {"linux": {"netDevices": {"eth9": {"name": "eth9"}}}},
+    "process.apparmorProfile": {"process": {"apparmorProfile": "mote-test"}},
+    "process.selinuxLabel": {"process": {"selinuxLabel": "system_u:system_r:container_t:s0"}},
+    "linux.mountLabel": {"linux": {"mountLabel": "system_u:object_r:container_file_t:s0"}},
+}
+
+
+def table():
+    rows = {}
+    for l in open(FIELDS_RS):
+        f = [c.strip() for c in l.strip().removeprefix("//!").split("|")]
+        if len(f) == 4 and f[1].startswith("`"):
+            rows[f[1].strip("`")] = f[2]
+    return rows
+
+
+def lsm_on(name):
+    if name == "apparmor":
+        try:
+            return open("/sys/module/apparmor/parameters/enabled").read().startswith("Y")
+        except OSError:
+            return False
+    return os.path.isdir("/sys/fs/selinux") and os.listdir("/sys/fs/selinux") != []
+
+
+def test_every_spec_field_has_a_row():
+    rows = table()
+    missing = [f for f in SPEC_FIELDS if f not in rows]
+    assert missing == [], f"fields with no row in spec/fields.rs: {missing}"
+    for f, what in rows.items():
+        assert what.split()[0].strip(":,") in ("applied", "checked", "refused", "warned", "ignored", "kept", "not"), (f, what)
+
+
+@pytest.mark.parametrize("field", [f for f, w in table().items() if w.startswith("refused") or "refused where" in w])
+def test_refused_fields_are_refused_by_name(native, field):
+    lsm = {"process.apparmorProfile": "apparmor", "process.selinuxLabel": "selinux", "linux.mountLabel": "selinux"}.get(field)
+    b = native.bundle(["true"], **REFUSED[field])
+    cid = native.new_id()
+    p = native("run", "--bundle", b, cid)
+    if lsm and lsm_on(lsm):
+        assert "not enabled" not in p.stderr, p.stderr
+        return
+    assert p.returncode == 1 and field.split(".")[-1] in p.stderr, (field, p.stderr)
+    no_residue(native, cid)
+
+
+def test_scheduler_io_priority_affinity_memory_policy_applied(native):
+    cpu = "1" if os.cpu_count() > 1 else "0"
+    b = native.bundle(["sh", "-c", "grep -E 'Cpus_allowed_list' /proc/self/status; grep -E '^(policy|prio) ' /proc/self/sched; "
+                                   "cat /proc/self/numa_maps | head -1; ionice"],
+                      process={"scheduler": {"policy": "SCHED_BATCH", "nice": 5},
+                               "ioPriority": {"class": "IOPRIO_CLASS_IDLE", "priority": 0},
+                               "execCPUAffinity": {"initial": "0", "final": cpu}},
+                      linux={"memoryPolicy": {"mode": "MPOL_BIND", "nodes": "0"}})
+    rootfs = native.rootfs
+    p = native("run", "--bundle", b, native.new_id())
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    assert f"Cpus_allowed_list:\t{cpu}\n" in out
+    sched = {l.split()[0]: l.split()[-1] for l in out.splitlines() if l.startswith(("policy", "prio"))}
+    assert sched == {"policy": "3", "prio": "125"}, out  # SCHED_BATCH, nice 5
+    assert " bind:0 " in out and out.strip().endswith("idle"), out
+
+
+@pytest.mark.parametrize("process,msg", [
+    ({"scheduler": {"policy": "SCHED_DEADLINE", "runtime": 20000000, "deadline": 10000000, "period": 30000000}},
+     "process.scheduler: SCHED_DEADLINE needs 1024 <= runtime <= deadline <= period"),
+    ({"scheduler": {"policy": "SCHED_FIFO", "priority": 0}}, "process.scheduler: priority must be within 1..99"),
+    ({"scheduler": {"policy": "SCHED_OTHER", "runtime": 5}}, "process.scheduler: runtime, deadline and period are only"),
+    ({"scheduler": {"policy": "SCHED_NOPE"}}, "process.scheduler: unknown policy"),
+    ({"ioPriority": {"class": "IOPRIO_CLASS_NOPE"}}, "process.ioPriority: class must be"),
+    ({"ioPriority": {"class": "IOPRIO_CLASS_BE", "priority": 8}}, "process.ioPriority: class must be"),
+    ({"execCPUAffinity": {"initial": "0-x"}}, "process.execCPUAffinity.initial: expected a CPU list"),
+])
+def test_invalid_scheduling_is_refused_by_name(mote, process, msg):
+    b = mote.bundle(["true"], process=process)
+    cid = mote.new_id()
+    p = mote("run", "--bundle", b, cid)
+    assert p.returncode == 1 and msg in p.stderr, p.stderr
+    no_residue(mote, cid)

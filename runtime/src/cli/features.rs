@@ -52,10 +52,15 @@ const FEATURES_MID: &str = r#"],
       "supportedFlags": ["#;
 const FEATURES_TAIL: &str = r#"]
     },
-    "apparmor": { "enabled": false },
-    "selinux": { "enabled": false },
+    "apparmor": { "enabled": true },
+    "selinux": { "enabled": true },
     "intelRdt": { "enabled": false },
-    "mountExtensions": { "idmap": { "enabled": false } }
+    "mountExtensions": { "idmap": { "enabled": false } },
+    "memoryPolicy": {
+      "modes": ["MPOL_DEFAULT", "MPOL_PREFERRED", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_LOCAL",
+                "MPOL_PREFERRED_MANY", "MPOL_WEIGHTED_INTERLEAVE"],
+      "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
+    }
   },
   "annotations": {
     "org.opencontainers.runtime-spec.features.mote.version": "0.1.0"

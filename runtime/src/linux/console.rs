@@ -27,6 +27,11 @@ pub fn setup(sock: BorrowedFd<'_>, terminal: bool) -> Result<()> {
         return Ok(());
     }
     let master = fs::open(c"/dev/ptmx", OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty()).ctx("console", "/dev/ptmx")?;
+    // The image's /dev may plant anything there: only the pty multiplexer (5:2) is used.
+    let st = fs::fstat(&master).ctx("console: stat", "/dev/ptmx")?;
+    if fs::FileType::from_raw_mode(st.st_mode) != fs::FileType::CharacterDevice || st.st_rdev != fs::makedev(5, 2) {
+        return Err(crate::error::Error::msg("console:", "/dev/ptmx", "is not the pty multiplexer (5:2): refused"));
+    }
     pty::unlockpt(&master).ctx("console", "unlockpt")?;
     let slave = pty::ioctl_tiocgptpeer(&master, pty::OpenptFlags::RDWR | pty::OpenptFlags::NOCTTY).ctx("console", "TIOCGPTPEER")?;
     let mut space = [MaybeUninit::<u8>::uninit(); mote_sys::rustix::cmsg_space!(ScmRights(1))];

@@ -2,6 +2,7 @@
 //! sync), rootfs (mounts, devices, pivot_root), process (user, caps, rlimits, exec).
 
 pub mod console;
+pub mod lsm;
 pub mod process;
 pub mod procfs;
 pub mod resolve;

@@ -11,7 +11,7 @@ use mote_sys::rustix::fs::{self, Access, FileType, Mode, OFlags, CWD};
 use mote_sys::rustix::process::{self, Resource, Rlimit};
 
 use crate::error::{Ctx, Error, Result};
-use crate::spec::{limits, Process};
+use crate::spec::{self, limits, Linux, Process};
 
 const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -32,6 +32,39 @@ pub fn privileged(p: &Process<'_>, personality: Option<u32>) -> Result<()> {
         raw::personality(pers).ctx("personality", "linux.personality")?;
     }
     Ok(())
+}
+
+/// Scheduling and memory placement, still privileged (a real-time policy needs CAP_SYS_NICE):
+/// process.ioPriority, process.scheduler, linux.memoryPolicy.
+#[inline(never)]
+pub fn scheduling(p: &Process<'_>, l: &Linux<'_>) -> Result<()> {
+    if let Some(prio) = p.io_priority {
+        raw::ioprio_set(prio).ctx("ioprio_set", "process.ioPriority")?;
+    }
+    if let Some(s) = p.scheduler {
+        // struct sched_attr (little-endian: every mote target): size, policy, flags, nice,
+        // priority, runtime, deadline, period.
+        let attr = [48 | (s.policy as u64) << 32, s.flags, s.nice as u32 as u64 | (s.priority as u64) << 32, s.runtime, s.deadline, s.period];
+        raw::sched_setattr(&attr).ctx("sched_setattr", "process.scheduler")?;
+    }
+    if let Some((mode, nodes)) = l.memory_policy {
+        let mut mask = [0u64; spec::MASK_WORDS];
+        if let Some(n) = nodes {
+            spec::bitmask(n.to_bytes(), &mut mask);
+        }
+        raw::set_mempolicy(mode, &mask).ctx("set_mempolicy", "linux.memoryPolicy")?;
+    }
+    Ok(())
+}
+
+/// process.execCPUAffinity: `which` 0 is the initial set (before the cgroup join), 1 the final.
+#[inline(never)]
+pub fn cpu_affinity(p: &Process<'_>, which: usize) -> Result<()> {
+    let Some(list) = p.cpu_affinity[which] else { return Ok(()) };
+    let mut mask = [0u64; spec::MASK_WORDS];
+    spec::bitmask(list.to_bytes(), &mut mask);
+    let field = if which == 0 { "process.execCPUAffinity.initial" } else { "process.execCPUAffinity.final" };
+    raw::sched_setaffinity(&mask).ctx("sched_setaffinity", field)
 }
 
 fn resource(r: u32) -> Resource {
@@ -173,6 +206,7 @@ fn fd_walk(first: u32, each: &mut dyn FnMut(u32) -> core::result::Result<(), Err
 /// Closes every descriptor from `first` on except those in `keep`: what the runtime or its caller
 /// left open must not be reachable through /proc/self/fd while the child resolves paths and its
 /// cwd (the CVE-2024-21626 class). CLOEXEC is not enough: the descriptors live until exec.
+#[inline(never)]
 pub fn close_others(first: u32, keep: &[u32]) -> Result<()> {
     let mut lo = first;
     loop {
@@ -197,6 +231,7 @@ pub fn close_others(first: u32, keep: &[u32]) -> Result<()> {
 
 /// Fails unless the cwd is inside the container's root: a directory reached through a
 /// descriptor of the host (/proc/self/fd/N) reads as "(unreachable)/..." from getcwd.
+#[inline(never)]
 pub fn check_cwd(cwd: &CStr) -> Result<()> {
     let mut b = [0u8; limits::PATH];
     let n = raw::getcwd(&mut b).ctx("getcwd after chdir to", cwd.to_bytes())?;

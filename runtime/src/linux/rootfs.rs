@@ -105,6 +105,7 @@ fn opt_err(dest: &[u8], opt: &[u8], why: &'static str) -> Error {
 /// Applies the recursive attributes of `o` to the mount at `dest`: mount_setattr(AT_RECURSIVE),
 /// or where the kernel lacks it (before 5.12, qemu-user) a remount of the one mount, which is
 /// the same thing when it has no submounts (anything but rbind); refused otherwise.
+#[inline(never)]
 fn set_recursive(root: BorrowedFd<'_>, dest: &[u8], o: &Opts) -> Result<()> {
     let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
     match raw::mount_setattr(top.as_fd(), true, o.rset, o.rclr) {
@@ -151,7 +152,7 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, before_switch: &mut
 
     let mut dev_is_tmpfs = false;
     for m in spec.mounts.iter().filter(|m| !is_cgroup(m)) {
-        mount_one(root.as_fd(), m)?;
+        mount_one(root.as_fd(), m, spec.linux.mount_label)?;
         if m.destination.to_bytes() == b"/dev" && !is_bind(m) {
             dev_is_tmpfs = true;
         }
@@ -180,12 +181,13 @@ pub fn mount_cgroups(spec: &Spec<'_>) -> Result<()> {
     super::procfs::root()?; // mounts below go through /proc/self/fd
     let root = fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/")?;
     for m in spec.mounts.iter().filter(|m| is_cgroup(m)) {
-        mount_one(root.as_fd(), m)?;
+        mount_one(root.as_fd(), m, None)?;
     }
     Ok(())
 }
 
 /// After hostname and sysctl (which write under /proc/sys): masked and read-only paths.
+#[inline(never)]
 pub fn protect_paths(spec: &Spec<'_>) -> Result<()> {
     let l = &spec.linux;
     if l.masked_paths.is_empty() && l.readonly_paths.is_empty() {
@@ -221,11 +223,17 @@ fn is_bind(m: &Mount<'_>) -> bool {
     m.options.iter().any(|o| matches!(o.to_bytes(), b"bind" | b"rbind")) || m.typ.is_some_and(|t| t.to_bytes() == b"bind")
 }
 
-fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>) -> Result<()> {
+fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>) -> Result<()> {
     let dest = m.destination.to_bytes();
     let bind = is_bind(m);
-    let o = parse_opts(m, bind)?;
+    let mut o = parse_opts(m, bind)?;
     let typ = m.typ.map(|t| t.to_bytes()).unwrap_or(b"");
+    if !bind {
+        super::lsm::mount_context(label, typ, &mut o.data);
+        if o.data.overflowed() {
+            return Err(Error::msg("mount", dest, "options and mountLabel longer than 1024 bytes"));
+        }
+    }
     // A bind mount of a file needs a file to mount on; everything else a directory.
     let make = if bind {
         match m.source.map(fs::stat) {
@@ -386,6 +394,7 @@ fn on_initramfs() -> bool {
 /// The container's /dev/null, opened without following any symlink and verified to be the null
 /// device (1:3): an image's /dev/null planted as a symlink or a file would otherwise turn a
 /// masked path into a bind mount of whatever it names (the CVE-2025-31133 class).
+#[inline(never)]
 fn dev_null(root: BorrowedFd<'_>) -> Result<OwnedFd> {
     let f = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let dev = fs::openat(root, c"dev", f | OFlags::DIRECTORY, Mode::empty()).ctx("mask: open", "/dev")?;
@@ -401,6 +410,7 @@ fn dev_null(root: BorrowedFd<'_>) -> Result<OwnedFd> {
 }
 
 /// Hides a path: an empty read-only tmpfs over a directory, /dev/null over anything else.
+#[inline(never)]
 fn mask(root: BorrowedFd<'_>, p: &[u8], null: &mut Option<OwnedFd>) -> Result<()> {
     let target = match resolve::open(root, p) {
         Err(Errno::NOENT) => return Ok(()),
@@ -419,6 +429,7 @@ fn mask(root: BorrowedFd<'_>, p: &[u8], null: &mut Option<OwnedFd>) -> Result<()
 }
 
 /// Makes a path read-only: a bind mount of itself, remounted read-only.
+#[inline(never)]
 fn readonly(root: BorrowedFd<'_>, p: &[u8]) -> Result<()> {
     let target = match resolve::open(root, p) {
         Err(Errno::NOENT) => return Ok(()),

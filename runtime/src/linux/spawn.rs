@@ -411,20 +411,23 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // the container's own runs. Then the cgroup namespace and the cgroup mounts, so that the
     // container sees its own cgroup as / in /proc/self/cgroup and in /sys/fs/cgroup.
     prefault_stack();
+    let proc = spec.process.as_ref().ok_or_else(|| Error::msg("config.json:", "process", "missing"))?;
+    process::cpu_affinity(proc, 0)?;
     send(sock, &Msg::new(JOIN, 0)).ctx("sync", "parent")?;
     host_pid = wait_go_val(sock)?;
+    process::cpu_affinity(proc, 1)?;
     if new & g::CLONE_NEWCGROUP != 0 {
         raw::unshare(g::CLONE_NEWCGROUP).ctx("unshare", "cgroup namespace")?;
     }
     rootfs::mount_cgroups(spec)?;
     rootfs::seal(spec)?;
-    let proc = spec.process.as_ref().ok_or_else(|| Error::msg("config.json:", "process", "missing"))?;
     if let Some(c) = ctx.console {
         super::console::setup(c, proc.terminal)?;
     }
 
     // 6. The process itself.
     process::privileged(proc, l.personality)?;
+    process::scheduling(proc, l)?;
     // The cwd first (as root: a directory only root may enter is fine), so that a relative
     // args[0] or PATH entry is found where execve will look; again once we are the user.
     let early_cwd = mote_sys::rustix::process::chdir(proc.cwd);
@@ -446,6 +449,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         Err(e) => return Err(Error::sys("chdir", proc.cwd.to_bytes(), e)),
     }
     process::check_cwd(proc.cwd)?;
+    super::lsm::exec_labels(spec)?;
     if let Some(f) = ctx.seccomp.filter(|_| nnp && notify) {
         hand_over(sock, super::seccomp::install(f, notify)?)?;
     }

@@ -2,6 +2,7 @@
 //! already NUL-terminated. Every wrong type or value is an error naming its JSON path.
 //! `linux.resources` stays a JSON value: its module reads it.
 
+mod fields;
 pub mod limits;
 pub mod seccomp;
 
@@ -162,6 +163,25 @@ pub struct Process<'a> {
     pub rlimits: Vec<Rlimit, { limits::RLIMITS }>,
     pub no_new_privileges: bool,
     pub oom_score_adj: Option<i32>,
+    pub apparmor_profile: Option<&'a CStr>,
+    pub selinux_label: Option<&'a CStr>,
+    /// ioprio_set's value: class << 13 | priority.
+    pub io_priority: Option<u32>,
+    pub scheduler: Option<Sched>,
+    /// execCPUAffinity: initial (before the cgroup join), final (after it); CPU lists.
+    pub cpu_affinity: [Option<&'a CStr>; 2],
+}
+
+/// process.scheduler, as sched_setattr(2) takes it.
+#[derive(Clone, Copy, Default)]
+pub struct Sched {
+    pub policy: u32,
+    pub nice: i32,
+    pub priority: u32,
+    pub flags: u64,
+    pub runtime: u64,
+    pub deadline: u64,
+    pub period: u64,
 }
 
 #[derive(Clone, Copy)]
@@ -220,6 +240,9 @@ pub struct Linux<'a> {
     pub personality: Option<u32>,
     /// (monotonic secs, nsecs), (boottime secs, nsecs)
     pub time_offsets: [(i64, u32); 2],
+    pub mount_label: Option<&'a CStr>,
+    /// memoryPolicy: set_mempolicy's mode with its flags, and the node list.
+    pub memory_policy: Option<(u32, Option<&'a CStr>)>,
 }
 
 impl<'a> Linux<'a> {
@@ -345,6 +368,11 @@ pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
         rlimits: Vec::new(),
         no_new_privileges: false,
         oom_score_adj: None,
+        apparmor_profile: None,
+        selinux_label: None,
+        io_priority: None,
+        scheduler: None,
+        cpu_affinity: [None; 2],
     };
     for (k, v) in obj(v, p)? {
         match k.to_bytes() {
@@ -433,6 +461,28 @@ pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
                 }
                 pr.oom_score_adj = Some(o as i32);
             }
+            b"apparmorProfile" => pr.apparmor_profile = nonempty(str(v, &p.key("apparmorProfile"))?),
+            b"selinuxLabel" => pr.selinux_label = nonempty(str(v, &p.key("selinuxLabel"))?),
+            b"ioPriority" => pr.io_priority = Some(io_priority(v, &p.key("ioPriority"))?),
+            b"scheduler" => pr.scheduler = Some(scheduler(v, &p.key("scheduler"))?),
+            b"execCPUAffinity" => {
+                let pa = p.key("execCPUAffinity");
+                for (k, v) in obj(v, &pa)? {
+                    let (i, name) = match k.to_bytes() {
+                        b"initial" => (0, "initial"),
+                        b"final" => (1, "final"),
+                        _ => continue,
+                    };
+                    let pi = pa.key(name);
+                    let l = str(v, &pi)?;
+                    if bitmask(l.to_bytes(), &mut [0; MASK_WORDS]).is_none() {
+                        return Err(pi.err("expected a CPU list like 0-3,7 (CPUs below 1024)"));
+                    }
+                    pr.cpu_affinity[i] = nonempty(l);
+                }
+            }
+            // Windows only (a command line as one string, a user by name).
+            b"commandLine" => return Err(p.key("commandLine").err("is for Windows")),
             _ => {}
         }
     }
@@ -448,6 +498,12 @@ fn mount<'a>(v: Val<'a>, p: &P) -> Result<Mount<'a>> {
             b"type" => m.typ = Some(str(v, &p.key("type"))?),
             b"source" => m.source = Some(str(v, &p.key("source"))?),
             b"options" => strs(v, &p.key("options"), &mut m.options)?,
+            b"uidMappings" | b"gidMappings" => {
+                let pk = p.key(if k.to_bytes() == b"uidMappings" { "uidMappings" } else { "gidMappings" });
+                if arr(v, &pk)?.next().is_some() {
+                    return Err(pk.err("idmapped mounts are not supported"));
+                }
+            }
             _ => {}
         }
     }
@@ -528,6 +584,14 @@ fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
                     }
                 }
             }
+            b"mountLabel" => l.mount_label = nonempty(str(v, &p.key("mountLabel"))?),
+            b"memoryPolicy" => l.memory_policy = Some(memory_policy(v, &p.key("memoryPolicy"))?),
+            b"intelRdt" => return Err(p.key("intelRdt").err("is not supported (no resctrl in mote)")),
+            b"netDevices" => {
+                if obj(v, &p.key("netDevices"))?.next().is_some() {
+                    return Err(p.key("netDevices").err("is not supported"));
+                }
+            }
             b"timeOffsets" => {
                 let pt = p.key("timeOffsets");
                 for (k, v) in obj(v, &pt)? {
@@ -553,6 +617,150 @@ fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
         return Err(p.key("uidMappings").err("a new user namespace needs uidMappings and gidMappings"));
     }
     Ok(())
+}
+
+fn nonempty(s: &CStr) -> Option<&CStr> {
+    if s.is_empty() { None } else { Some(s) }
+}
+
+/// Words of a CPU or NUMA node bitmask: 1024 of them, the kernel's CPU_SETSIZE.
+pub const MASK_WORDS: usize = 16;
+
+/// Sets the bits of a list like "0-3,7" in `out`; None if malformed or past the mask.
+#[inline(never)]
+pub fn bitmask(list: &[u8], out: &mut [u64; MASK_WORDS]) -> Option<()> {
+    let num = |s: &[u8]| -> Option<usize> {
+        let s = s.trim_ascii();
+        if s.is_empty() || s.len() > 4 || !s.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(s.iter().fold(0, |n, &c| n * 10 + (c - b'0') as usize))
+    };
+    for part in list.split(|&c| c == b',').filter(|p| !p.trim_ascii().is_empty()) {
+        let (a, b) = match part.iter().position(|&c| c == b'-') {
+            Some(i) => (num(&part[..i])?, num(&part[i + 1..])?),
+            None => (num(part)?, num(part)?),
+        };
+        if a > b || b >= MASK_WORDS * 64 {
+            return None;
+        }
+        for i in a..=b {
+            out[i / 64] |= 1 << (i % 64);
+        }
+    }
+    Some(())
+}
+
+/// process.ioPriority -> class << 13 | priority (class RT, BE or IDLE; priority 0..7, as runc).
+#[inline(never)]
+fn io_priority(v: Val<'_>, p: &P) -> Result<u32> {
+    const CLASSES: &str = "IOPRIO_CLASS_NONE IOPRIO_CLASS_RT IOPRIO_CLASS_BE IOPRIO_CLASS_IDLE";
+    let (mut class, mut prio) = (0, 0);
+    for (k, v) in obj(v, p)? {
+        match k.to_bytes() {
+            b"class" => class = position(CLASSES, b"", str(v, p)?.to_bytes()).unwrap_or(0),
+            b"priority" => prio = i64(v, p)?,
+            _ => {}
+        }
+    }
+    if class == 0 || !(0..=7).contains(&prio) {
+        return Err(p.err("class must be IOPRIO_CLASS_RT, _BE or _IDLE, priority within 0..7"));
+    }
+    Ok(class << 13 | prio as u32)
+}
+
+/// SCHED_* policies in number order, and sched_setattr's flags in bit order.
+const POLICIES: &str = "SCHED_OTHER SCHED_FIFO SCHED_RR SCHED_BATCH SCHED_ISO SCHED_IDLE SCHED_DEADLINE";
+const SCHED_FLAGS: &str = "SCHED_FLAG_RESET_ON_FORK SCHED_FLAG_RECLAIM SCHED_FLAG_DL_OVERRUN SCHED_FLAG_KEEP_POLICY \
+SCHED_FLAG_KEEP_PARAMS SCHED_FLAG_UTIL_CLAMP_MIN SCHED_FLAG_UTIL_CLAMP_MAX";
+
+/// process.scheduler, checked as runc and the kernel would (so that the error names the field).
+#[inline(never)]
+fn scheduler(v: Val<'_>, p: &P) -> Result<Sched> {
+    let mut s = Sched { policy: u32::MAX, ..Sched::default() };
+    let mut nice = 0;
+    for (k, v) in obj(v, p)? {
+        let k = k.to_bytes();
+        match k {
+            b"policy" | b"flags" => {
+                let names = if k == b"policy" { POLICIES } else { SCHED_FLAGS };
+                let list = if k == b"policy" { None } else { Some(arr(v, p)?) };
+                let one = |x: Val<'_>| position(names, b"", str(x, p)?.to_bytes()).ok_or_else(|| p.err("unknown policy or flag"));
+                match list {
+                    None => s.policy = one(v)?,
+                    Some(l) => {
+                        for f in l {
+                            s.flags |= 1 << one(f)?;
+                        }
+                    }
+                }
+            }
+            b"nice" => nice = i64(v, p)?,
+            b"priority" => s.priority = u32(v, p)?,
+            b"runtime" => s.runtime = u64(v, p)?,
+            b"deadline" => s.deadline = u64(v, p)?,
+            b"period" => s.period = u64(v, p)?,
+            _ => {}
+        }
+    }
+    s.nice = nice.clamp(-100, 100) as i32;
+    let (rt, dl) = (s.runtime, s.deadline);
+    // The kernel's rules for SCHED_DEADLINE: 1024 ns <= runtime <= deadline <= period (0: the deadline).
+    let period = if s.period == 0 { dl } else { s.period };
+    let why = match s.policy {
+        u32::MAX => "policy missing",
+        _ if !(-20..=19).contains(&nice) => "nice must be within -20..19",
+        1 | 2 if !(1..=99).contains(&s.priority) => "priority must be within 1..99 for SCHED_FIFO and SCHED_RR",
+        1 | 2 => "",
+        _ if s.priority != 0 => "priority is only for SCHED_FIFO and SCHED_RR",
+        6 if rt < 1024 || rt > dl || dl > period || period >> 63 != 0 => "SCHED_DEADLINE needs 1024 <= runtime <= deadline <= period (ns)",
+        6 => "",
+        _ if rt | dl | s.period != 0 => "runtime, deadline and period are only for SCHED_DEADLINE",
+        _ => "",
+    };
+    if !why.is_empty() {
+        return Err(p.err(why));
+    }
+    Ok(s)
+}
+
+/// linux.memoryPolicy -> (set_mempolicy mode | flags, nodes).
+#[inline(never)]
+fn memory_policy<'a>(v: Val<'a>, p: &P) -> Result<(u32, Option<&'a CStr>)> {
+    const MODES: &str = "MPOL_DEFAULT MPOL_PREFERRED MPOL_BIND MPOL_INTERLEAVE MPOL_LOCAL MPOL_PREFERRED_MANY MPOL_WEIGHTED_INTERLEAVE";
+    // Flags by bit, from MPOL_F_NUMA_BALANCING (1 << 13).
+    const FLAGS: &str = "MPOL_F_NUMA_BALANCING MPOL_F_RELATIVE_NODES MPOL_F_STATIC_NODES";
+    let (mut mode, mut nodes, mut flags) = (u32::MAX, None, 0);
+    for (k, v) in obj(v, p)? {
+        match k.to_bytes() {
+            b"mode" => mode = position(MODES, b"", str(v, p)?.to_bytes()).ok_or_else(|| p.err("unknown mode"))?,
+            b"nodes" => {
+                let l = str(v, p)?;
+                if bitmask(l.to_bytes(), &mut [0; MASK_WORDS]).is_none() {
+                    return Err(p.err("nodes: expected a list like 0-1,3 (nodes below 1024)"));
+                }
+                nodes = nonempty(l);
+            }
+            b"flags" => {
+                for f in arr(v, p)? {
+                    flags |= 1 << (13 + position(FLAGS, b"", str(f, p)?.to_bytes()).ok_or_else(|| p.err("unknown flag"))?);
+                }
+            }
+            _ => {}
+        }
+    }
+    // DEFAULT and LOCAL take no nodes; BIND and the interleaves need some (the kernel's EINVAL,
+    // named here); PREFERRED without nodes is the local node.
+    let why = match mode {
+        u32::MAX => "mode missing",
+        0 | 4 if nodes.is_some() => "nodes must be empty for MPOL_DEFAULT and MPOL_LOCAL",
+        2 | 3 | 5 | 6 if nodes.is_none() => "nodes missing",
+        _ => "",
+    };
+    if !why.is_empty() {
+        return Err(p.err(why));
+    }
+    Ok((mode | flags, nodes))
 }
 
 fn idmaps<const N: usize>(v: Val<'_>, p: &P, out: &mut Vec<IdMap, N>) -> Result<()> {
