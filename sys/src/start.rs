@@ -83,6 +83,11 @@ impl Args {
         };
         crate::raw::ret(r).err().unwrap_or(rustix::io::Errno::INVAL)
     }
+    /// execve(2) of `path` with these very arguments and environment. Returns only on failure.
+    pub fn exec_path(&self, path: &CStr) -> rustix::io::Errno {
+        // SAFETY: path is NUL-terminated; argv and envp are the kernel's NULL-terminated arrays.
+        unsafe { raw::execve(path.as_ptr() as *const u8, self.argv, self.envp) }
+    }
     /// The environment block, NULL-terminated, as execve wants it.
     pub fn envp(&self) -> *const *const u8 {
         self.envp

@@ -44,9 +44,14 @@ pub fn reexec(a: &Args) -> Result<()> {
         return Err(Error::msg("protect the runtime binary: copy", "/proc/self/exe", "short copy"));
     }
     fs::fcntl_add_seals(&copy, SEALS).ctx("protect the runtime binary: seal", "memfd")?;
-    match a.exec_fd(copy.as_fd()) {
+    let e = match a.exec_fd(copy.as_fd()) {
+        // execveat is missing before Linux 3.19 (and in qemu-user 7.2): the same through /proc.
+        Errno::NOSYS => a.exec_path(crate::linux::resolve::fd_path(&copy).cstr()),
+        e => e,
+    };
+    match e {
         // Only a binary the kernel cannot run natively (qemu-user runs it) fails this way.
         Errno::NOEXEC => Ok(()),
-        e => Err(Error::sys("protect the runtime binary: execveat", "memfd", e)),
+        e => Err(Error::sys("protect the runtime binary: exec", "memfd", e)),
     }
 }
