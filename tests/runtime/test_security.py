@@ -293,7 +293,8 @@ def test_recursive_read_only_bind(native, tmp_path):
 
 
 @pytest.mark.parametrize("opt,msg", [("bogus", "is not a known option of a bind mount"),
-                                     ("tmpcopyup", "is not supported"), ("idmap", "is not supported")])
+                                     ("tmpcopyup", "is not supported"),  # on a bind: tmpfs only
+                                     ("idmap", "is not supported")])
 def test_unknown_mount_option_is_refused_by_name(mote, opt, msg):
     b = mote.bundle(["true"], mounts=[{"destination": "/m", "type": "bind", "source": "/tmp", "options": ["bind", opt]}])
     cid = mote.new_id()
@@ -302,9 +303,32 @@ def test_unknown_mount_option_is_refused_by_name(mote, opt, msg):
     no_residue(mote, cid)
 
 
+def test_tmpcopyup_copies_what_the_tmpfs_covers(native, tmp_path):
+    r = small_rootfs(tmp_path)
+    for d in ("proc", "dev"):
+        os.makedirs(r / d)
+    (r / "etc" / "sub").mkdir()
+    (r / "etc" / "sub" / "f").write_text("image content\n")
+    os.chmod(r / "etc" / "sub" / "f", 0o604)
+    os.chown(r / "etc" / "sub" / "f", 0, 34)
+    os.symlink("sub/f", r / "etc" / "link")
+    native.rootfs = str(r)
+    b = native.bundle(["sh", "-c", "cat /etc/link; stat -c '%a %u %g' /etc/sub/f; echo new > /etc/sub/g && cat /etc/sub/g; "
+                                   "grep ' /etc ' /proc/self/mountinfo"],
+                      root={"path": str(r), "readonly": False},
+                      mounts=[{"destination": "/proc", "type": "proc", "source": "proc"},
+                              {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+                              {"destination": "/etc", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "nosuid"]}])
+    p = native("run", "--bundle", b, native.new_id())
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[:3] == ["image content", "604 0 34", "new"], p.stdout
+    assert " - tmpfs " in p.stdout
+    assert not (r / "etc" / "sub" / "g").exists()  # the image is untouched
+
+
 def test_features_lists_what_is_applied(mote):
     f = json.loads(mote("features", check=0).stdout)
-    assert "tmpcopyup" not in f["mountOptions"]
+    assert "tmpcopyup" in f["mountOptions"]
     assert {"rro", "rnosuid", "rnodev", "rnoexec", "rnoatime", "nosymfollow", "lazytime"} <= set(f["mountOptions"])
     # supported: applied where the host's LSM is on, refused by name where it is off
     assert f["linux"]["apparmor"]["enabled"] and f["linux"]["selinux"]["enabled"]
@@ -335,7 +359,6 @@ REFUSED = {
                                        "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]},
     "mounts.gidMappings": {"mounts": [{"destination": "/m", "type": "bind", "source": "/tmp", "options": ["bind"],
                                        "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]},
-    "process.commandLine": {"process": {"commandLine": "true"}},
     "linux.intelRdt": {"linux": {"intelRdt": {"closID": "mote"}}},
     "linux.netDevices": {"linux": {"netDevices": {"eth9": {"name": "eth9"}}}},
     "process.apparmorProfile": {"process": {"apparmorProfile": "mote-test"}},

@@ -19,7 +19,7 @@ const FEATURES: &str = r#"{
     "ratime", "rdev", "rdiratime", "rexec", "rnoatime", "rnodev", "rnodiratime", "rnoexec",
     "rnorelatime", "rnostrictatime", "rnosuid", "rnosymfollow", "rrelatime", "rro", "rrw",
     "rstrictatime", "rsuid", "rsymfollow", "rprivate", "rshared", "rslave", "runbindable", "rw",
-    "shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync", "unbindable"
+    "shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync", "tmpcopyup", "unbindable"
   ],
   "linux": {
     "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],

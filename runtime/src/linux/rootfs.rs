@@ -55,10 +55,12 @@ struct Opts {
     propagation: [u64; 4],
     nprop: usize,
     data: Buf<1024>,
+    /// tmpcopyup: the new tmpfs starts with a copy of what it covers.
+    copyup: bool,
 }
 
 fn parse_opts(m: &Mount<'_>, bind: bool) -> Result<Opts> {
-    let mut o = Opts { flags: 0, rset: 0, rclr: 0, propagation: [0; 4], nprop: 0, data: Buf::new() };
+    let mut o = Opts { flags: 0, rset: 0, rclr: 0, propagation: [0; 4], nprop: 0, data: Buf::new(), copyup: false };
     let dest = m.destination.to_bytes();
     for opt in &m.options {
         let b = opt.to_bytes();
@@ -72,6 +74,8 @@ fn parse_opts(m: &Mount<'_>, bind: bool) -> Result<Opts> {
                 o.propagation[o.nprop] = p;
                 o.nprop += 1;
             }
+        } else if b == b"tmpcopyup" && m.typ.is_some_and(|t| t.to_bytes() == b"tmpfs") && !bind {
+            o.copyup = true;
         } else if matches!(b, b"idmap" | b"ridmap" | b"tmpcopyup") {
             return Err(opt_err(dest, b, "is not supported"));
         } else if bind {
@@ -277,6 +281,15 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>) -> Resul
             // "cgroup" (v1) in the config: the v2 hierarchy, on any host (cgroup2 is always
             // there; in a cgroup namespace it shows the container's own cgroup as its root).
             b"cgroup" | b"cgroup2" => mnt(Some(c"cgroup2"), &mut t, Some(c"cgroup2"), o.flags, None),
+            // tmpcopyup: writable until the copy is made, read-only after if asked.
+            _ if o.copyup => mnt(m.source.or(m.typ), &mut t, m.typ, o.flags & !MS_RDONLY, data_c).and_then(|()| {
+                let top = resolve::open(root, dest)?;
+                copy_dir(&target, &top, 0)?;
+                if o.flags & MS_RDONLY == 0 {
+                    return Ok(());
+                }
+                mnt(None, &mut fd_path(&top), m.typ, o.flags | MS_REMOUNT, data_c)
+            }),
             _ => mnt(m.source.or(m.typ), &mut t, m.typ, o.flags, data_c),
         };
         match (r, typ) {
@@ -304,6 +317,69 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>) -> Resul
         let mut t2 = fd_path(&top);
         for &p in &o.propagation[..o.nprop] {
             mnt(None, &mut t2, None, p, None).ctx("set mount propagation", dest)?;
+        }
+    }
+    Ok(())
+}
+
+/// Copies the tree under directory `from` into directory `to` (tmpcopyup): directories, files,
+/// symlinks and device nodes with their modes and owners, never following a symlink of the
+/// image; at most 64 levels deep.
+fn copy_dir(from: &OwnedFd, to: &OwnedFd, depth: u32) -> core::result::Result<(), Errno> {
+    let rd = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let src = fs::openat(from, c".", rd, Mode::empty())?;
+    let dst = fs::openat(to, c".", rd, Mode::empty())?;
+    if depth == 0 {
+        let st = fs::fstat(&src)?;
+        fs::fchmod(&dst, Mode::from_raw_mode(st.st_mode & 0o7777))?;
+        fs::fchown(&dst, Some(fs::Uid::from_raw(st.st_uid)), Some(fs::Gid::from_raw(st.st_gid)))?;
+    }
+    if depth > 64 {
+        return Err(Errno::LOOP);
+    }
+    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 1024];
+    let mut entries = fs::RawDir::new(&src, &mut buf);
+    while let Some(e) = entries.next() {
+        let e = e?;
+        let name = e.file_name();
+        if matches!(name.to_bytes(), b"." | b"..") {
+            continue;
+        }
+        let st = fs::statat(&src, name, fs::AtFlags::SYMLINK_NOFOLLOW)?;
+        let mode = Mode::from_raw_mode(st.st_mode & 0o7777);
+        match FileType::from_raw_mode(st.st_mode) {
+            FileType::Directory => {
+                fs::mkdirat(&dst, name, mode)?;
+                let a = fs::openat(&src, name, OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+                let b = fs::openat(&dst, name, OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+                copy_dir(&a, &b, depth + 1)?;
+            }
+            FileType::RegularFile => {
+                let a = fs::openat(&src, name, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+                let b = fs::openat(&dst, name, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC, mode)?;
+                let mut left = st.st_size as usize;
+                while left > 0 {
+                    match fs::sendfile(&b, &a, None, left) {
+                        Ok(0) => break,
+                        Ok(n) => left -= n,
+                        Err(Errno::INTR) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            FileType::Symlink => {
+                let mut t = [core::mem::MaybeUninit::<u8>::uninit(); crate::spec::limits::PATH];
+                let (target, _) = fs::readlinkat_raw(&src, name, &mut t)?;
+                let mut tb = Buf::<{ crate::spec::limits::PATH }>::new();
+                tb.s(&*target);
+                fs::symlinkat(tb.cstr(), &dst, name)?;
+            }
+            ft => fs::mknodat(&dst, name, ft, mode, st.st_rdev)?,
+        }
+        let (uid, gid) = (Some(fs::Uid::from_raw(st.st_uid)), Some(fs::Gid::from_raw(st.st_gid)));
+        fs::chownat(&dst, name, uid, gid, fs::AtFlags::SYMLINK_NOFOLLOW)?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::Symlink {
+            fs::chmodat(&dst, name, mode, fs::AtFlags::empty())?;
         }
     }
     Ok(())

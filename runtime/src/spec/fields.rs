@@ -21,7 +21,7 @@
 //! | `process.cwd` | applied, then checked to be inside the root |
 //! | `process.env` | applied |
 //! | `process.args` | applied: found in PATH before ready, exec'd at start |
-//! | `process.commandLine` | refused: Windows only |
+//! | `process.commandLine` | ignored: Windows only |
 //! | `process.rlimits` | applied |
 //! | `process.apparmorProfile` | applied (/proc/self/attr/apparmor/exec); refused where AppArmor is off |
 //! | `process.capabilities` | applied: every set, an absent one empty; unknown names refused |

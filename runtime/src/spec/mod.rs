@@ -481,8 +481,6 @@ pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
                     pr.cpu_affinity[i] = nonempty(l);
                 }
             }
-            // Windows only (a command line as one string, a user by name).
-            b"commandLine" => return Err(p.key("commandLine").err("is for Windows")),
             _ => {}
         }
     }
@@ -677,21 +675,17 @@ SCHED_FLAG_KEEP_PARAMS SCHED_FLAG_UTIL_CLAMP_MIN SCHED_FLAG_UTIL_CLAMP_MAX";
 /// process.scheduler, checked as runc and the kernel would (so that the error names the field).
 #[inline(never)]
 fn scheduler(v: Val<'_>, p: &P) -> Result<Sched> {
+    // u32::MAX: no policy given; u32::MAX - 1: an unknown one.
     let mut s = Sched { policy: u32::MAX, ..Sched::default() };
-    let mut nice = 0;
+    let (mut nice, mut bad_flag) = (0, false);
     for (k, v) in obj(v, p)? {
-        let k = k.to_bytes();
-        match k {
-            b"policy" | b"flags" => {
-                let names = if k == b"policy" { POLICIES } else { SCHED_FLAGS };
-                let list = if k == b"policy" { None } else { Some(arr(v, p)?) };
-                let one = |x: Val<'_>| position(names, b"", str(x, p)?.to_bytes()).ok_or_else(|| p.err("unknown policy or flag"));
-                match list {
-                    None => s.policy = one(v)?,
-                    Some(l) => {
-                        for f in l {
-                            s.flags |= 1 << one(f)?;
-                        }
+        match k.to_bytes() {
+            b"policy" => s.policy = position(POLICIES, b"", str(v, p)?.to_bytes()).unwrap_or(u32::MAX - 1),
+            b"flags" => {
+                for f in arr(v, p)? {
+                    match position(SCHED_FLAGS, b"", str(f, p)?.to_bytes()) {
+                        Some(b) => s.flags |= 1 << b,
+                        None => bad_flag = true,
                     }
                 }
             }
@@ -709,6 +703,8 @@ fn scheduler(v: Val<'_>, p: &P) -> Result<Sched> {
     let period = if s.period == 0 { dl } else { s.period };
     let why = match s.policy {
         u32::MAX => "policy missing",
+        0xffff_fffe => "unknown policy",
+        _ if bad_flag => "unknown flag",
         _ if !(-20..=19).contains(&nice) => "nice must be within -20..19",
         1 | 2 if !(1..=99).contains(&s.priority) => "priority must be within 1..99 for SCHED_FIFO and SCHED_RR",
         1 | 2 => "",
