@@ -118,29 +118,29 @@ def secret_dir(tmp_path):
     return d
 
 
-def test_cwd_through_a_leaked_descriptor(native, secret_dir):
+def test_cwd_through_a_leaked_descriptor(mote, secret_dir):
     """The caller leaks a host directory as fd 3..9; cwd /proc/self/fd/N must never reach it."""
     secret = (secret_dir / "secret").read_text()
     for n in range(3, 10):
-        b = native.bundle(["sh", "-c", "cat secret; pwd"], process={"cwd": f"/proc/self/fd/{n}"})
-        cid = native.new_id()
+        b = mote.bundle(["sh", "-c", "cat secret; pwd"], process={"cwd": f"/proc/self/fd/{n}"})
+        cid = mote.new_id()
         p = run(["bash", "-c", f'exec 7<"$1" && exec "${{@:2}}"', "x", str(secret_dir)] +
-                native.argv("run", "--bundle", b, cid))
+                mote.argv("run", "--bundle", b, cid))
         assert secret not in p.stdout, f"fd {n}: the host directory was the cwd"
         assert p.returncode != 0, (n, p.stdout, p.stderr)
-        no_residue(native, cid)
+        no_residue(mote, cid)
 
 
-def test_cwd_through_a_preserved_descriptor_is_refused(native, secret_dir):
+def test_cwd_through_a_preserved_descriptor_is_refused(mote, secret_dir):
     """Even a descriptor the caller passes on purpose (--preserve-fds) is no way out as the cwd."""
     secret = (secret_dir / "secret").read_text()
-    b = native.bundle(["sh", "-c", "cat secret"], process={"cwd": "/proc/self/fd/3"})
-    cid = native.new_id()
+    b = mote.bundle(["sh", "-c", "cat secret"], process={"cwd": "/proc/self/fd/3"})
+    cid = mote.new_id()
     p = run(["bash", "-c", 'exec 3<"$1" && exec "${@:2}"', "x", str(secret_dir)] +
-            native.argv("run", "--preserve-fds", "1", "--bundle", b, cid))
+            mote.argv("run", "--preserve-fds", "1", "--bundle", b, cid))
     assert secret not in p.stdout
     assert p.returncode == 1 and "outside the container's root" in p.stderr, p.stderr
-    no_residue(native, cid)
+    no_residue(mote, cid)
 
 
 # ---- 3. state files: root 0700 with its parents, exec.fifo 0600, whatever the umask ----
@@ -168,60 +168,60 @@ def test_state_root_and_fifo_modes_under_umask_0(native, tmp_path):
 # ---- 4. /proc and /sys of the rootfs, /dev/null, writes into /proc ----
 
 @pytest.mark.parametrize("which", ["proc", "sys"])
-def test_proc_or_sys_symlink_in_rootfs_is_refused(native, tmp_path, which):
+def test_proc_or_sys_symlink_in_rootfs_is_refused(mote, tmp_path, which):
     r = small_rootfs(tmp_path)
     os.rmdir(r / "sys")
     os.makedirs(r / "tmp" / "fake")
     os.symlink("tmp/fake", r / which)
     if which == "proc":
         os.makedirs(r / "sys")
-    native.rootfs = str(r)
-    b = native.bundle(["true"], root={"path": str(r), "readonly": False})
-    cid = native.new_id()
-    p = native("run", "--bundle", b, cid)
+    mote.rootfs = str(r)
+    b = mote.bundle(["true"], root={"path": str(r), "readonly": False})
+    cid = mote.new_id()
+    p = mote("run", "--bundle", b, cid)
     assert p.returncode == 1 and f"/{which}" in p.stderr and "symlink" in p.stderr, p.stderr
     assert os.listdir(r / "tmp" / "fake") == []
-    no_residue(native, cid)
+    no_residue(mote, cid)
     assert mounts_mentioning(str(r)) == []
 
 
-def test_masked_path_through_planted_dev_null(native, tmp_path):
+def test_masked_path_through_planted_dev_null(mote, tmp_path):
     """CVE-2025-31133: /dev/null of the image is a symlink to a procfs file and no /dev tmpfs is
     mounted; masking /proc/timer_list must not become a read-write bind of that file."""
     r = small_rootfs(tmp_path)
     os.makedirs(r / "dev")
     os.makedirs(r / "proc")
     os.symlink("/proc/sys/kernel/core_pattern", r / "dev" / "null")
-    native.rootfs = str(r)
+    mote.rootfs = str(r)
     before = open("/proc/sys/kernel/core_pattern").read()
     # (the container only reads: a regression must not be able to write the host's core_pattern)
-    b = native.bundle(["sh", "-c", "cat /proc/timer_list"],
+    b = mote.bundle(["sh", "-c", "cat /proc/timer_list"],
                       root={"path": str(r), "readonly": False},
                       mounts=[{"destination": "/proc", "type": "proc", "source": "proc"}],
                       linux={"maskedPaths": ["/proc/timer_list"], "readonlyPaths": []})
-    cid = native.new_id()
-    p = native("run", "--bundle", b, cid)
+    cid = mote.new_id()
+    p = mote("run", "--bundle", b, cid)
     assert open("/proc/sys/kernel/core_pattern").read() == before
     assert before.strip() not in p.stdout  # the masked path did not become the host's file
     assert p.returncode == 1 and "/dev/null" in p.stderr and "not the null device" in p.stderr, p.stderr
-    no_residue(native, cid)
+    no_residue(mote, cid)
 
 
-def test_sysctl_into_an_image_proc_is_refused(native, tmp_path):
+def test_sysctl_into_an_image_proc_is_refused(mote, tmp_path):
     """With no procfs mounted, /proc/sys of the image is a plain directory: sysctl is not written
     there (and no write goes anywhere else)."""
     r = small_rootfs(tmp_path)
     os.makedirs(r / "proc" / "sys" / "net" / "ipv4")
     (r / "proc" / "sys" / "net" / "ipv4" / "ip_forward").write_text("0\n")
-    native.rootfs = str(r)
-    b = native.bundle(["true"], root={"path": str(r), "readonly": False},
+    mote.rootfs = str(r)
+    b = mote.bundle(["true"], root={"path": str(r), "readonly": False},
                       mounts=[{"destination": "/dev", "type": "tmpfs", "source": "tmpfs"}],
                       linux={"sysctl": {"net.ipv4.ip_forward": "1"}, "maskedPaths": [], "readonlyPaths": []})
-    cid = native.new_id()
-    p = native("run", "--bundle", b, cid)
+    cid = mote.new_id()
+    p = mote("run", "--bundle", b, cid)
     assert p.returncode == 1 and "/proc" in p.stderr and "procfs" in p.stderr, p.stderr
     assert (r / "proc" / "sys" / "net" / "ipv4" / "ip_forward").read_text() == "0\n"
-    no_residue(native, cid)
+    no_residue(mote, cid)
 
 
 # ---- 5. the runtime binary out of reach (CVE-2019-5736) ----
@@ -305,7 +305,7 @@ def test_unknown_mount_option_is_refused_by_name(mote, opt, msg):
     no_residue(mote, cid)
 
 
-def test_tmpcopyup_copies_what_the_tmpfs_covers(native, tmp_path):
+def test_tmpcopyup_copies_what_the_tmpfs_covers(mote, tmp_path):
     r = small_rootfs(tmp_path)
     for d in ("proc", "dev"):
         os.makedirs(r / d)
@@ -314,14 +314,14 @@ def test_tmpcopyup_copies_what_the_tmpfs_covers(native, tmp_path):
     os.chmod(r / "etc" / "sub" / "f", 0o604)
     os.chown(r / "etc" / "sub" / "f", 0, 34)
     os.symlink("sub/f", r / "etc" / "link")
-    native.rootfs = str(r)
-    b = native.bundle(["sh", "-c", "cat /etc/link; stat -c '%a %u %g' /etc/sub/f; echo new > /etc/sub/g && cat /etc/sub/g; "
+    mote.rootfs = str(r)
+    b = mote.bundle(["sh", "-c", "cat /etc/link; stat -c '%a %u %g' /etc/sub/f; echo new > /etc/sub/g && cat /etc/sub/g; "
                                    "grep ' /etc ' /proc/self/mountinfo"],
                       root={"path": str(r), "readonly": False},
                       mounts=[{"destination": "/proc", "type": "proc", "source": "proc"},
                               {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
                               {"destination": "/etc", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "nosuid"]}])
-    p = native("run", "--bundle", b, native.new_id())
+    p = mote("run", "--bundle", b, mote.new_id())
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines()[:3] == ["image content", "604 0 34", "new"], p.stdout
     assert " - tmpfs " in p.stdout
