@@ -118,14 +118,22 @@ def secret_dir(tmp_path):
     return d
 
 
+def with_fd(directory, n, argv):
+    """Runs argv with `directory` open as descriptor n (not close-on-exec): a leaking caller."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        return run(argv, close_fds=False, preexec_fn=lambda: os.dup2(fd, n))
+    finally:
+        os.close(fd)
+
+
 def test_cwd_through_a_leaked_descriptor(mote, secret_dir):
     """The caller leaks a host directory as fd 3..9; cwd /proc/self/fd/N must never reach it."""
     secret = (secret_dir / "secret").read_text()
     for n in range(3, 10):
         b = mote.bundle(["sh", "-c", "cat secret; pwd"], process={"cwd": f"/proc/self/fd/{n}"})
         cid = mote.new_id()
-        p = run(["bash", "-c", f'exec 7<"$1" && exec "${{@:2}}"', "x", str(secret_dir)] +
-                mote.argv("run", "--bundle", b, cid))
+        p = with_fd(secret_dir, 7, mote.argv("run", "--bundle", b, cid))
         assert secret not in p.stdout, f"fd {n}: the host directory was the cwd"
         assert p.returncode != 0, (n, p.stdout, p.stderr)
         no_residue(mote, cid)
@@ -136,8 +144,7 @@ def test_cwd_through_a_preserved_descriptor_is_refused(mote, secret_dir):
     secret = (secret_dir / "secret").read_text()
     b = mote.bundle(["sh", "-c", "cat secret"], process={"cwd": "/proc/self/fd/3"})
     cid = mote.new_id()
-    p = run(["bash", "-c", 'exec 3<"$1" && exec "${@:2}"', "x", str(secret_dir)] +
-            mote.argv("run", "--preserve-fds", "1", "--bundle", b, cid))
+    p = with_fd(secret_dir, 3, mote.argv("run", "--preserve-fds", "1", "--bundle", b, cid))
     assert secret not in p.stdout
     assert p.returncode == 1 and "outside the container's root" in p.stderr, p.stderr
     no_residue(mote, cid)
