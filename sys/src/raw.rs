@@ -232,14 +232,13 @@ pub fn cloexec_range(first: u32, last: u32) -> Result<(), Errno> {
     ret(unsafe { syscall(g::__NR_close_range, first as usize, last as usize, 4, 0, 0, 0) }).map(drop)
 }
 
-/// close_range(2) without flags: closes fds first..=last. The caller holds no owned descriptor
-/// in that range (they would be closed under it).
+/// close_range(2) without flags: closes fds first..=last (none of them may be an owned fd in use).
 pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
     // SAFETY: only closes descriptors; no memory is touched.
     ret(unsafe { syscall(g::__NR_close_range, first as usize, last as usize, 0, 0, 0, 0) }).map(drop)
 }
 
-/// close(2) of descriptor `fd`, with the same contract as [`close_range`].
+/// close(2) of descriptor `fd` (not an owned fd in use, as for [`close_range`]).
 pub fn close_fd(fd: u32) -> Result<(), Errno> {
     // SAFETY: only closes a descriptor; no memory is touched.
     ret(unsafe { syscall(g::__NR_close, fd as usize, 0, 0, 0, 0, 0) }).map(drop)

@@ -70,8 +70,7 @@ impl Args {
         // SAFETY: i is clamped to argc, where argv holds its terminating NULL.
         unsafe { self.argv.add(if i > self.argc { self.argc } else { i }) }
     }
-    /// execveat(2) of descriptor `fd` (AT_EMPTY_PATH) with these very arguments and environment:
-    /// the program runs again from another copy of itself. Returns only on failure.
+    /// execveat(2) of descriptor `fd` (AT_EMPTY_PATH) with this argv and envp; returns only on failure.
     pub fn exec_fd(&self, fd: rustix::fd::BorrowedFd<'_>) -> rustix::io::Errno {
         use rustix::fd::AsRawFd;
         let at_empty_path = linux_raw_sys::general::AT_EMPTY_PATH as usize;
@@ -83,7 +82,7 @@ impl Args {
         };
         crate::raw::ret(r).err().unwrap_or(rustix::io::Errno::INVAL)
     }
-    /// execve(2) of `path` with these very arguments and environment. Returns only on failure.
+    /// execve(2) of `path` with this argv and envp; returns only on failure.
     pub fn exec_path(&self, path: &CStr) -> rustix::io::Errno {
         // SAFETY: path is NUL-terminated; argv and envp are the kernel's NULL-terminated arrays.
         unsafe { raw::execve(path.as_ptr() as *const u8, self.argv, self.envp) }
