@@ -115,11 +115,11 @@ fn set_recursive(root: BorrowedFd<'_>, dest: &[u8], o: &Opts) -> Result<()> {
     match raw::mount_setattr(top.as_fd(), true, o.rset, o.rclr) {
         Ok(()) => Ok(()),
         Err(Errno::NOSYS) if o.flags & MS_REC == 0 => {
-            // MOUNT_ATTR_* -> MS_*: the same bits but atime modes and nosymfollow.
+            // MOUNT_ATTR_* -> MS_*: the same bits for ro, nosuid, nodev, noexec; the others moved.
             let to_ms = |a: u64| {
-                (a & 0x8f) | if a & g::MOUNT_ATTR_NOATIME as u64 != 0 { g::MS_NOATIME as u64 } else { 0 }
-                    | if a & g::MOUNT_ATTR_STRICTATIME as u64 != 0 { g::MS_STRICTATIME as u64 } else { 0 }
-                    | if a & g::MOUNT_ATTR_NOSYMFOLLOW as u64 != 0 { g::MS_NOSYMFOLLOW as u64 } else { 0 }
+                let ms = |attr: u32, flag: u32| if a & attr as u64 != 0 { flag as u64 } else { 0 };
+                (a & 0xf) | ms(g::MOUNT_ATTR_NOATIME, g::MS_NOATIME) | ms(g::MOUNT_ATTR_STRICTATIME, g::MS_STRICTATIME)
+                    | ms(g::MOUNT_ATTR_NODIRATIME, g::MS_NODIRATIME) | ms(g::MOUNT_ATTR_NOSYMFOLLOW, g::MS_NOSYMFOLLOW)
             };
             let cur = locked_flags(&top) | (o.flags & !(MS_BIND | MS_REC | MS_REMOUNT));
             let mut clr = to_ms(o.rclr & !(ATIME as u64));
