@@ -1,6 +1,6 @@
 //! Every field of a runtime-spec 1.2 config.json (and the 1.3 additions engines already send),
 //! and what mote does with it. Nothing security-relevant is dropped silently: a field is
-//! applied, or refused with an error naming it, or (seccomp, hooks, until they are done) warned
+//! applied, or refused with an error naming it, or (hooks, until they are done) warned
 //! about. tests/runtime/test_security.py walks the spec's fields against this table, and tries
 //! each "refused" one.
 //!
@@ -49,7 +49,7 @@
 //! | `linux.resources` | applied (cgroup/resources.rs) |
 //! | `linux.intelRdt` | refused: no resctrl support |
 //! | `linux.sysctl` | applied through a verified procfs, namespaced keys only |
-//! | `linux.seccomp` | warned: not applied yet |
+//! | `linux.seccomp` | applied: compiled to BPF by mote (linux/seccomp/), refused by field when it cannot be exact |
 //! | `linux.rootfsPropagation` | applied |
 //! | `linux.maskedPaths` | applied through descriptors, /dev/null verified |
 //! | `linux.readonlyPaths` | applied through descriptors |
