@@ -434,6 +434,8 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     let mut exe = Buf::<{ limits::PATH }>::new();
     process::find_exec(proc, &mut exe)?;
     process::stdio_owner(proc.uid, proc.gid);
+    // The LSM labels the kernel applies at exec, written before any seccomp filter (as runc).
+    super::lsm::exec_labels(spec)?;
     // seccomp needs no_new_privs or CAP_SYS_ADMIN: without no_new_privs the filter goes on while
     // we still hold the capability (runc's order), else just before exec.
     // A filter that notifies goes on before READY in any case: create hands its descriptor on.
@@ -449,7 +451,6 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         Err(e) => return Err(Error::sys("chdir", proc.cwd.to_bytes(), e)),
     }
     process::check_cwd(proc.cwd)?;
-    super::lsm::exec_labels(spec)?;
     if let Some(f) = ctx.seccomp.filter(|_| nnp && notify) {
         hand_over(sock, super::seccomp::install(f, notify)?)?;
     }
