@@ -11,7 +11,7 @@ use mote_sys::rustix::fs::{self, Mode, OFlags};
 
 use super::procfs;
 use crate::error::{Ctx, Error, Result};
-use crate::spec::Spec;
+use crate::spec::{limits, Spec};
 
 const SELINUX_MAGIC: i64 = 0xf97c_ff8c;
 
@@ -49,10 +49,10 @@ pub fn check(spec: &Spec<'_>) -> Result<()> {
 pub fn exec_labels(spec: &Spec<'_>) -> Result<()> {
     let Some(p) = spec.process.as_ref() else { return Ok(()) };
     if let Some(prof) = p.apparmor_profile {
-        let mut v = Buf::<512>::new();
+        let mut v = Buf::<{ limits::APPARMOR_PROFILE + 5 }>::new();
         v.s(b"exec ").s(prof.to_bytes());
         if v.overflowed() {
-            return Err(Error::msg("config.json:", "process.apparmorProfile", "longer than 500 bytes"));
+            return Err(Error::msg("config.json:", "process.apparmorProfile", "longer than 500 bytes (spec/limits.rs)"));
         }
         // The per-LSM file since Linux 5.8; the shared one before.
         match procfs::open(b"self/attr/apparmor/exec", OFlags::WRONLY) {

@@ -281,15 +281,8 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>) -> Resul
             // "cgroup" (v1) in the config: the v2 hierarchy, on any host (cgroup2 is always
             // there; in a cgroup namespace it shows the container's own cgroup as its root).
             b"cgroup" | b"cgroup2" => mnt(Some(c"cgroup2"), &mut t, Some(c"cgroup2"), o.flags, None),
-            // tmpcopyup: writable until the copy is made, read-only after if asked.
-            _ if o.copyup => mnt(m.source.or(m.typ), &mut t, m.typ, o.flags & !MS_RDONLY, data_c).and_then(|()| {
-                let top = resolve::open(root, dest)?;
-                copy_dir(&target, &top, 0)?;
-                if o.flags & MS_RDONLY == 0 {
-                    return Ok(());
-                }
-                mnt(None, &mut fd_path(&top), m.typ, o.flags | MS_REMOUNT, data_c)
-            }),
+            // tmpcopyup: writable until the copy is made (below), read-only after if asked.
+            _ if o.copyup => mnt(m.source.or(m.typ), &mut t, m.typ, o.flags & !MS_RDONLY, data_c),
             _ => mnt(m.source.or(m.typ), &mut t, m.typ, o.flags, data_c),
         };
         match (r, typ) {
@@ -309,6 +302,16 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>) -> Resul
             }
         }
     }
+    if o.copyup {
+        let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
+        match copy_dir(&target, &top, 0) {
+            Err(Errno::LOOP) => return Err(Error::msg("tmpcopyup", dest, "deeper than 64 levels (spec/limits.rs COPYUP_DEPTH)")),
+            r => r.ctx("tmpcopyup", dest)?,
+        }
+        if o.flags & MS_RDONLY != 0 {
+            mnt(None, &mut fd_path(&top), m.typ, o.flags | MS_REMOUNT, data_c).ctx("remount read-only", dest)?;
+        }
+    }
     if o.rset | o.rclr != 0 {
         set_recursive(root, dest, &o)?;
     }
@@ -324,7 +327,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>) -> Resul
 
 /// Copies the tree under directory `from` into directory `to` (tmpcopyup): directories, files,
 /// symlinks and device nodes with their modes and owners, never following a symlink of the
-/// image; at most 64 levels deep.
+/// image; at most limits::COPYUP_DEPTH levels deep.
 fn copy_dir(from: &OwnedFd, to: &OwnedFd, depth: u32) -> core::result::Result<(), Errno> {
     let rd = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let src = fs::openat(from, c".", rd, Mode::empty())?;
@@ -334,8 +337,8 @@ fn copy_dir(from: &OwnedFd, to: &OwnedFd, depth: u32) -> core::result::Result<()
         fs::fchmod(&dst, Mode::from_raw_mode(st.st_mode & 0o7777))?;
         fs::fchown(&dst, Some(fs::Uid::from_raw(st.st_uid)), Some(fs::Gid::from_raw(st.st_gid)))?;
     }
-    if depth > 64 {
-        return Err(Errno::LOOP);
+    if depth > crate::spec::limits::COPYUP_DEPTH {
+        return Err(Errno::LOOP); // reported as the mount's error: deeper than the bound
     }
     let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 1024];
     let mut entries = fs::RawDir::new(&src, &mut buf);

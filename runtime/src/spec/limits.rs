@@ -27,3 +27,9 @@ pub const PATH: usize = 4096;
 pub const ID: usize = 1024;
 /// Largest state.json (written by create, read by every other verb: one bound for both).
 pub const STATE: usize = 65536;
+/// CPUs (execCPUAffinity) and NUMA nodes (memoryPolicy) a list may name: the kernel's CPU_SETSIZE.
+pub const CPUS: usize = 1024;
+/// Directory levels a tmpcopyup copies at most.
+pub const COPYUP_DEPTH: u32 = 64;
+/// Longest AppArmor profile name.
+pub const APPARMOR_PROFILE: usize = 500;

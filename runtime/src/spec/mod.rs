@@ -621,8 +621,8 @@ fn nonempty(s: &CStr) -> Option<&CStr> {
     if s.is_empty() { None } else { Some(s) }
 }
 
-/// Words of a CPU or NUMA node bitmask: 1024 of them, the kernel's CPU_SETSIZE.
-pub const MASK_WORDS: usize = 16;
+/// Words of a CPU or NUMA node bitmask (limits::CPUS bits).
+pub const MASK_WORDS: usize = limits::CPUS / 64;
 
 /// Sets the bits of a list like "0-3,7" in `out`; None if malformed or past the mask.
 #[inline(never)]
