@@ -87,6 +87,17 @@ def test_absent_or_empty_capabilities_are_empty(mote, caps):
     if mote.arch == "x86_64":
         r = runc(mote.tmp, b)
         assert caps_of(r.stdout) == got, (r.stdout, r.stderr)
+        # From outside too: the created process (waiting for start) holds exactly the configured
+        # sets (exec then recomputes them from the bounding set, as above).
+        cid = mote.new_id()
+        p = run(mote.argv("create", "--bundle", b, cid), capture_output=False, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
+        assert p.returncode == 0
+        pid = json.loads(mote("state", cid, check=0).stdout)["pid"]
+        outside = caps_of(open(f"/proc/{pid}/status").read())
+        want = 1 if caps and caps.get("permitted") else 0  # CAP_CHOWN is bit 0
+        assert outside["CapBnd"] == 0 and outside["CapInh"] == 0, outside
+        assert outside["CapPrm"] == want and outside["CapEff"] == want, outside
 
 
 def test_unknown_capability_is_refused_by_name(mote):
