@@ -482,3 +482,35 @@ def test_recursive_options_on_a_plain_bind(mote, tmp_path):
     assert p.returncode == 0, p.stderr
     assert "WROTE" not in p.stdout and not os.listdir(src)
     assert {"ro", "nodev", "nodiratime"} <= mount_opts(p.stdout, "/m"), p.stdout
+
+
+# ---- the same classes through `mote exec` ----
+
+def started(mote):
+    cid = mote.new_id()
+    b = mote.bundle(["sleep", "60"])
+    with open(mote.tmp / f"{cid}.log", "w") as f:
+        p = subprocess.run(mote.argv("run", "-d", "--bundle", b, cid), stdout=f, stderr=f,
+                           stdin=subprocess.DEVNULL, timeout=TIMEOUT)
+    assert p.returncode == 0, open(mote.tmp / f"{cid}.log").read()
+    return cid
+
+
+def test_exec_cwd_through_a_leaked_or_preserved_descriptor(mote, secret_dir):
+    secret = (secret_dir / "secret").read_text()
+    cid = started(mote)
+    p = with_fd(secret_dir, 7, mote.argv("exec", "--cwd", "/proc/self/fd/7", cid, "cat", "secret"))
+    assert secret not in p.stdout and p.returncode != 0, (p.stdout, p.stderr)
+    p = with_fd(secret_dir, 3, mote.argv("exec", "--preserve-fds", "1", "--cwd", "/proc/self/fd/3", cid, "cat", "secret"))
+    assert secret not in p.stdout and p.returncode == 255, (p.stdout, p.stderr)
+    assert "outside the container's root" in p.stderr, p.stderr
+
+
+def test_exec_lsm_flags_refused_where_the_lsm_is_off(native):
+    cid = started(native)
+    for flag, lsm in (("--apparmor", "apparmor"), ("--process-label", "selinux")):
+        p = native("exec", flag, "mote-test", cid, "true")
+        if lsm_on(lsm):
+            assert "not enabled" not in p.stderr
+        else:
+            assert p.returncode == 255 and "is not enabled on this host" in p.stderr, p.stderr

@@ -75,7 +75,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
     if proc.args.is_empty() {
         return Err(Error::msg("config.json:", "process.args", "must not be empty"));
     }
-    crate::linux::lsm::check(&spec)?;
+    crate::linux::lsm::check(spec.process.as_ref(), spec.linux.mount_label)?;
     // The seccomp program is built and the kernel's support checked before anything is made.
     let mut filter = seccomp::Program::new();
     if let Some(sc) = &spec.linux.seccomp {

@@ -78,8 +78,9 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
 
 fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     let id = p.id("exec")?;
-    // (To do with the sealed re-exec of create, CVE-2019-5736: a `#!/proc/self/exe` program
-    // in the image, exec'd by our child, would otherwise run this very binary in the container.)
+    // First of all, as create: from a sealed copy of mote (linux/sealed.rs, CVE-2019-5736), so
+    // that a `#!/proc/self/exe` program exec'd by our child can never reach this binary.
+    crate::linux::sealed::reexec(a)?;
     // Not dumpable for as long as we live (we never exec): nothing may ptrace us or open our
     // /proc/PID/{fd,exe,mem}, and our child inherits it until its own exec.
     raw::prctl(pr::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx("prctl", "PR_SET_DUMPABLE")?;
@@ -140,11 +141,13 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
         return Err(Error::msg("exec", "", "needs a command (ARGS...) or --process FILE"));
     }
     apply_flags(p, &mut proc)?;
-    for f in ["apparmor", "process-label"] {
-        if p.get(f).is_some_and(|v| !v.to_bytes().is_empty()) {
-            return Err(Error::msg("exec:", f, "LSM labels are not supported by this build"));
-        }
+    if let Some(v) = p.get("apparmor").filter(|v| !v.is_empty()) {
+        proc.apparmor_profile = Some(v);
     }
+    if let Some(v) = p.get("process-label").filter(|v| !v.is_empty()) {
+        proc.selinux_label = Some(v);
+    }
+    crate::linux::lsm::check(Some(&proc), None)?;
     // The container's seccomp profile, compiled and checked against this kernel now (the child
     // installs it). A notifying one is refused: its listener would need this process's descriptor.
     let mut program = seccomp::Program::new();
@@ -226,6 +229,8 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     } else {
         None
     };
+    // execCPUAffinity.initial: ours, inherited by the child until it is in the cgroup.
+    process::cpu_affinity(&proc, 0)?;
     let (child, joined) = match into.as_ref().map(|fd| raw::clone3(g::CLONE_INTO_CGROUP, Some(fd.as_fd()))) {
         Some(Ok((c, _))) => (c, true),
         _ => (raw::fork().ctx("fork", "exec")?, false),
@@ -292,14 +297,25 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
         rp::fchdir(r).ctx("chdir", "container root")?;
         rp::chroot(c".").ctx("chroot", "container root")?;
     }
+    // Nothing of the host stays open but stdio, the preserved descriptors and our sync and
+    // console sockets (CVE-2024-21626: no way out through /proc/self/fd as the cwd). The
+    // namespace and root descriptors of `j` are spent; this process never drops them.
+    {
+        use mote_sys::rustix::fd::AsRawFd;
+        let keep = [sock.as_raw_fd() as u32, console_sock.map_or(0, |c| c.as_raw_fd() as u32)];
+        process::close_others(3 + preserve_fds, &keep)?;
+    }
+    process::cpu_affinity(proc, 1)?;
     if let Some(c) = console_sock {
         console::setup(c.as_fd(), proc.terminal)?;
     }
     process::privileged(proc, spec.linux.personality)?;
+    process::scheduling(proc, &spec.linux)?;
     let early_cwd = rp::chdir(proc.cwd);
     let mut exe = Buf::<{ limits::PATH }>::new();
     process::find_exec(proc, &mut exe)?;
     process::stdio_owner(proc.uid, proc.gid);
+    crate::linux::lsm::exec_labels(proc)?;
     // The container's seccomp filter, in create's order: without no_new_privs while
     // CAP_SYS_ADMIN is still held, else last before exec.
     let nnp = proc.no_new_privileges;
@@ -312,6 +328,7 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
         Err(_) if early_cwd.is_ok() => {}
         Err(e) => return Err(Error::sys("chdir", proc.cwd.to_bytes(), e)),
     }
+    process::check_cwd(proc.cwd)?;
     if let Some(f) = filter.filter(|_| nnp) {
         seccomp::install(f, false)?;
     }
@@ -358,7 +375,7 @@ fn apply_flags(p: &Parsed, pr: &mut Process<'static>) -> Result<()> {
         // runc's sets: bounding, effective, permitted and ambient (not inheritable, so for a
         // non-root user the ambient raise is refused and skipped, as with runc).
         for i in [0, 1, 3, 4] {
-            pr.caps[i] = Some(pr.caps[i].unwrap_or(0) | 1 << bit);
+            pr.caps[i] |= 1 << bit;
         }
     }
     if p.has("no-new-privs") {

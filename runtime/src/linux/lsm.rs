@@ -11,7 +11,7 @@ use mote_sys::rustix::fs::{self, Mode, OFlags};
 
 use super::procfs;
 use crate::error::{Ctx, Error, Result};
-use crate::spec::{limits, Spec};
+use crate::spec::{limits, Process};
 
 const SELINUX_MAGIC: i64 = 0xf97c_ff8c;
 
@@ -27,10 +27,10 @@ fn selinux_enabled() -> bool {
     fs::statfs(c"/sys/fs/selinux").is_ok_and(|s| s.f_type as i64 == SELINUX_MAGIC)
 }
 
-/// In the parent, before anything is made: every label asked for has its LSM on this host.
+/// In the parent, before anything is made: every label asked for (by the process `p`, or
+/// linux.mountLabel) has its LSM enabled on this host.
 #[inline(never)]
-pub fn check(spec: &Spec<'_>) -> Result<()> {
-    let p = spec.process.as_ref();
+pub fn check(p: Option<&Process<'_>>, mount_label: Option<&CStr>) -> Result<()> {
     if p.is_some_and(|p| p.apparmor_profile.is_some()) && !apparmor_enabled() {
         return Err(Error::msg("config.json:", "process.apparmorProfile", "AppArmor is not enabled on this host"));
     }
@@ -38,7 +38,7 @@ pub fn check(spec: &Spec<'_>) -> Result<()> {
     if p.is_some_and(|p| p.selinux_label.is_some()) && !selinux {
         return Err(Error::msg("config.json:", "process.selinuxLabel", "SELinux is not enabled on this host"));
     }
-    if spec.linux.mount_label.is_some() && !selinux {
+    if mount_label.is_some() && !selinux {
         return Err(Error::msg("config.json:", "linux.mountLabel", "SELinux is not enabled on this host"));
     }
     Ok(())
@@ -46,8 +46,7 @@ pub fn check(spec: &Spec<'_>) -> Result<()> {
 
 /// In the child, last before exec: the profile and label the kernel applies at execve.
 #[inline(never)]
-pub fn exec_labels(spec: &Spec<'_>) -> Result<()> {
-    let Some(p) = spec.process.as_ref() else { return Ok(()) };
+pub fn exec_labels(p: &Process<'_>) -> Result<()> {
     if let Some(prof) = p.apparmor_profile {
         let mut v = Buf::<{ limits::APPARMOR_PROFILE + 5 }>::new();
         v.s(b"exec ").s(prof.to_bytes());

@@ -319,11 +319,14 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // No one else (another container sharing our PID namespace, say) may ptrace us or open our
     // /proc/PID/fd while we hold host descriptors; exec makes the process dumpable again.
     raw::prctl(mote_sys::linux_raw_sys::prctl::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx("prctl", "PR_SET_DUMPABLE")?;
-    // Only stdio, the preserved descriptors and our own three stay open (see close_others).
+    // Only stdio, the preserved descriptors and our own (sync socket, fifo, console socket, the
+    // in-container hooks' output files) stay open (see close_others).
     {
         use mote_sys::rustix::fd::AsRawFd;
         let fd = |f: BorrowedFd<'_>| f.as_raw_fd() as u32;
-        let keep = [fd(sock.as_fd()), fd(ctx.fifo), ctx.console.map_or(0, fd)];
+        let out = |f: &Option<OwnedFd>| f.as_ref().map_or(0, |f| fd(f.as_fd()));
+        let (o, e) = ctx.hook_out.map_or((0, 0), |h| (out(&h.out), out(&h.err)));
+        let keep = [fd(sock.as_fd()), fd(ctx.fifo), ctx.console.map_or(0, fd), o, e];
         process::close_others(3 + ctx.preserve_fds, &keep)?;
     }
     wait_go(sock)?;
@@ -435,7 +438,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     process::find_exec(proc, &mut exe)?;
     process::stdio_owner(proc.uid, proc.gid);
     // The LSM labels the kernel applies at exec, written before any seccomp filter (as runc).
-    super::lsm::exec_labels(spec)?;
+    super::lsm::exec_labels(proc)?;
     // seccomp needs no_new_privs or CAP_SYS_ADMIN: without no_new_privs the filter goes on while
     // we still hold the capability (runc's order), else just before exec.
     // A filter that notifies goes on before READY in any case: create hands its descriptor on.

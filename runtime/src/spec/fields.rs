@@ -1,8 +1,7 @@
 //! Every field of a runtime-spec 1.2 config.json (and the 1.3 additions engines already send),
 //! and what mote does with it. Nothing security-relevant is dropped silently: a field is
-//! applied, or refused with an error naming it, or (hooks, until they are done) warned
-//! about. tests/runtime/test_security.py walks the spec's fields against this table, and tries
-//! each "refused" one.
+//! applied, or refused with an error naming it. tests/runtime/test_security.py walks the spec's
+//! fields against this table, and tries each "refused" one.
 //!
 //! | field | what mote does |
 //! |---|---|
@@ -38,7 +37,7 @@
 //! | `process.user.username` | ignored: Windows only |
 //! | `hostname` | applied (needs a uts namespace) |
 //! | `domainname` | applied (needs a uts namespace) |
-//! | `hooks` | warned: not run yet |
+//! | `hooks` | applied: all six stages at the spec's points |
 //! | `annotations` | kept in the state |
 //! | `linux.namespaces` | applied: new or joined by path |
 //! | `linux.uidMappings` | applied |
