@@ -332,6 +332,20 @@ def test_without_no_new_privs_the_filter_goes_on_while_privileged(box):
     assert probe(box, allow_but(), "0x4c", nnp=False) is not None  # a plain allow-all works too
 
 
+@pytest.mark.parametrize("nnp", [True, False])
+def test_what_mote_does_before_exec_is_not_filtered(box, nnp):
+    # runc makes its descriptors close-on-exec before the filter goes on, and so must mote: a
+    # profile that kills (or fakes success for) close_range, rt_sigaction or rt_sigprocmask, which
+    # the container's program never calls, must neither kill it nor leak mote's descriptors.
+    kill = {"names": ["close_range", "rt_sigaction", "rt_sigprocmask"], "action": "SCMP_ACT_KILL_PROCESS"}
+    assert mkdir(box, allow_but(kill), nnp=nnp) == (0, 0)
+    fake = {"names": ["close_range"], "action": "SCMP_ACT_ERRNO", "errnoRet": 0}
+    b = box.bundle(["ls", "/proc/self/fd"], process={"noNewPrivileges": nnp}, linux={"seccomp": allow_but(fake)})
+    p = box("run", "--bundle", b, box.new_id())
+    assert p.returncode == 0, p.stderr
+    assert sorted(p.stdout.split()) == ["0", "1", "2", "3"], p.stdout  # stdio and ls's own
+
+
 def status_field(pid, field):
     for l in open(f"/proc/{pid}/status"):
         if l.startswith(field + ":"):

@@ -319,6 +319,7 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
     // The container's seccomp filter, in create's order: without no_new_privs while
     // CAP_SYS_ADMIN is still held, else last before exec.
     let nnp = proc.no_new_privileges;
+    process::before_exec(preserve_fds)?;
     if let Some(f) = filter.filter(|_| !nnp) {
         seccomp::install(f, false)?;
     }
@@ -332,7 +333,7 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
     if let Some(f) = filter.filter(|_| nnp) {
         seccomp::install(f, false)?;
     }
-    Err(process::exec(&mut exe, proc, preserve_fds))
+    Err(process::exec(&mut exe, proc))
 }
 
 /// The command-line flags on top of the process (runc's getProcess).

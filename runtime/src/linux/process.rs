@@ -258,22 +258,28 @@ pub fn stdio_owner(uid: u32, gid: u32) {
     }
 }
 
-/// Marks every descriptor past the preserved ones close-on-exec, then execs.
-pub fn exec(path: &mut Buf<{ limits::PATH }>, p: &Process<'_>, preserve_fds: u32) -> Error {
+/// Marks every descriptor past the preserved ones close-on-exec and resets signal handling.
+/// Called before the seccomp filter goes on (as runc does): a profile that denies or fakes
+/// close_range or rt_sigaction, which the container's program may never call, must neither kill
+/// it nor leave mote's descriptors open in it.
+pub fn before_exec(preserve_fds: u32) -> Result<()> {
     if raw::cloexec_range(3 + preserve_fds, u32::MAX).is_err() {
         // Kernels before 5.11 (or a sandbox) without close_range: each descriptor by hand.
         use mote_sys::rustix::io::{fcntl_getfd, fcntl_setfd, FdFlags};
-        let r = fd_walk(3 + preserve_fds, &mut |n| {
+        fd_walk(3 + preserve_fds, &mut |n| {
             let fd = mote_sys::io::fd(n as i32);
             fcntl_getfd(fd).and_then(|f| fcntl_setfd(fd, f | FdFlags::CLOEXEC))
-        });
-        if let Err(e) = r {
-            return Error::sys("mark descriptors close-on-exec", "/proc/self/fd", e);
-        }
+        })
+        .ctx("mark descriptors close-on-exec", "/proc/self/fd")?;
     }
     // The process starts with default signal dispositions and an empty mask, whatever the
     // engine that ran mote had set.
     mote_sys::sig::reset_for_exec();
+    Ok(())
+}
+
+/// Execs the process (after [`before_exec`]).
+pub fn exec(path: &mut Buf<{ limits::PATH }>, p: &Process<'_>) -> Error {
     let mut argv = CArray::<'_, { limits::ARGS + 1 }>::new();
     for a in &p.args {
         argv.push(a);

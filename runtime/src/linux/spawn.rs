@@ -444,6 +444,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // A filter that notifies goes on before READY in any case: create hands its descriptor on.
     let notify = spec.linux.seccomp.as_ref().is_some_and(|s| s.notifies());
     let nnp = proc.no_new_privileges;
+    process::before_exec(ctx.preserve_fds)?;
     if let Some(f) = ctx.seccomp.filter(|_| !nnp) {
         hand_over(sock, super::seccomp::install(f, notify)?)?;
     }
@@ -479,7 +480,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         },
     };
     let e = match installed {
-        Ok(()) => process::exec(&mut exe, proc, ctx.preserve_fds),
+        Ok(()) => process::exec(&mut exe, proc),
         Err(e) => e,
     };
     let mut b = Buf::<512>::new();
