@@ -204,7 +204,7 @@ fn bundle(a: &Args) -> Result<()> {
     }
     let mut tmp = Buf::<320>::new();
     tmp.c(b'.').s(base).s(b".mote-image");
-    match tar::remove(pfd.as_fd(), tmp.cstr(), 0) {
+    match tar::remove(pfd.as_fd(), tmp.cstr()) {
         Ok(()) | Err(Errno::NOENT) => {}
         Err(e) => return Err(Error::sys("remove stale", tmp.as_bytes(), e)),
     }
@@ -214,7 +214,7 @@ fn bundle(a: &Args) -> Result<()> {
         .and_then(|()| fs::renameat_with(&pfd, tmp.cstr(), &pfd, bn.cstr(), flags).ctx("rename bundle to", d));
     // After an exchange the temporary name holds the old bundle: it goes too.
     if r.is_err() || exists {
-        if let Err(e) = tar::remove(pfd.as_fd(), tmp.cstr(), 0) {
+        if let Err(e) = tar::remove(pfd.as_fd(), tmp.cstr()) {
             let mut b = Buf::<512>::new();
             b.s(b"mote-image: cannot remove ").s(tmp.as_bytes()).s(b": ").s(error::strerror(e)).c(b'\n');
             io::err(b.as_bytes());

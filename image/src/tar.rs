@@ -34,8 +34,8 @@ use crate::stream::Layer;
 pub const NAME: usize = 4096;
 /// Largest PAX extended header.
 pub const PAX: usize = 64 * 1024;
-/// Deepest directory tree a whiteout removes.
-const DEPTH: usize = 128;
+/// Levels a tree removal recurses (2 KiB of stack each); deeper directories are moved up.
+const DEPTH: usize = 16;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Pass {
@@ -468,7 +468,7 @@ impl Tar {
                 let mut l = Buf::<256>::new();
                 let name = if last.is_empty() { c"." } else { l.s(last).cstr() };
                 match fs::openat(&dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
-                    Ok(d) => keep_times(d.as_fd(), || clear_dir(d.as_fd(), 0)),
+                    Ok(d) => keep_times(d.as_fd(), || clear_dir(d.as_fd())),
                     Err(Errno::NOTDIR | Errno::LOOP | Errno::NOENT) => Ok(()),
                     Err(e) => Err(e),
                 }
@@ -478,7 +478,7 @@ impl Tar {
                 if n.overflowed() || hidden.is_empty() || hidden == b"." || hidden == b".." {
                     return Err(err_at("whiteout", layer, path, "bad whiteout name"));
                 }
-                keep_times(dir.as_fd(), || match remove(dir.as_fd(), n.cstr(), 0) {
+                keep_times(dir.as_fd(), || match remove(dir.as_fd(), n.cstr()) {
                     Err(Errno::NOENT) => Ok(()),
                     r => r,
                 })
@@ -516,7 +516,7 @@ impl Tar {
             Ok(st) => {
                 let is_dir = FileType::from_raw_mode(st.st_mode) == FileType::Directory;
                 if !(is_dir && e.kind == b'5') {
-                    remove(dir.as_fd(), name, 0).map_err(|er| sys_at("replace", layer, path, er))?;
+                    remove(dir.as_fd(), name).map_err(|er| sys_at("replace", layer, path, er))?;
                 }
             }
             Err(Errno::NOENT) => {}
@@ -670,21 +670,24 @@ fn keep_times(dir: BorrowedFd<'_>, f: impl FnOnce() -> core::result::Result<(), 
 }
 
 /// Removes `name` in `dir` (a whole tree for a directory), never following a symlink.
-pub fn remove(dir: BorrowedFd<'_>, name: &CStr, depth: usize) -> core::result::Result<(), Errno> {
+pub fn remove(dir: BorrowedFd<'_>, name: &CStr) -> core::result::Result<(), Errno> {
     match fs::unlinkat(dir, name, AtFlags::empty()) {
         Err(Errno::ISDIR) | Err(Errno::PERM) => {}
         r => return r,
     }
     let d = fs::openat(dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
-    clear_dir(d.as_fd(), depth + 1)?;
+    clear_dir(d.as_fd())?;
     fs::unlinkat(dir, name, AtFlags::REMOVEDIR)
 }
 
-/// Removes everything inside the open directory `d`.
-pub fn clear_dir(d: BorrowedFd<'_>, depth: usize) -> core::result::Result<(), Errno> {
-    if depth > DEPTH {
-        return Err(Errno::LOOP);
-    }
+/// Removes everything inside the open directory `d`, however deep (names up to 4096 bytes
+/// nest 2048 levels): recursion stops DEPTH levels down, where a directory is moved up into
+/// `d` and removed from there on a later round.
+pub fn clear_dir(d: BorrowedFd<'_>) -> core::result::Result<(), Errno> {
+    clear(d, d, 0, &mut 0)
+}
+
+fn clear(top: BorrowedFd<'_>, d: BorrowedFd<'_>, depth: usize, moved: &mut u32) -> core::result::Result<(), Errno> {
     let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
     loop {
         fs::seek(d, SeekFrom::Start(0))?;
@@ -696,8 +699,29 @@ pub fn clear_dir(d: BorrowedFd<'_>, depth: usize) -> core::result::Result<(), Er
             if n == c"." || n == c".." {
                 continue;
             }
-            remove(d, n, depth)?;
             removed = true;
+            match fs::unlinkat(d, n, AtFlags::empty()) {
+                Err(Errno::ISDIR) | Err(Errno::PERM) => {}
+                r => {
+                    r?;
+                    continue;
+                }
+            }
+            if depth < DEPTH {
+                let sub = fs::openat(d, n, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+                clear(top, sub.as_fd(), depth + 1, moved)?;
+                fs::unlinkat(d, n, AtFlags::REMOVEDIR)?;
+                continue;
+            }
+            loop {
+                let mut t = Buf::<32>::new();
+                t.s(b".mote-image-deep.").u(*moved as u64);
+                *moved += 1;
+                match fs::renameat_with(d, n, top, t.cstr(), fs::RenameFlags::NOREPLACE) {
+                    Err(Errno::EXIST) => {}
+                    r => break r?,
+                }
+            }
         }
         if !removed {
             return Ok(());

@@ -283,6 +283,24 @@ def test_wrong_digest(tmp_path):
     assert_fails_cleanly(tmp_path, lay.path, "digest mismatch", man["layers"][1]["digest"][7:])
 
 
+def test_deep_trees_are_removed_on_failure_and_by_whiteouts(tmp_path):
+    # 300 levels (600-byte names): deeper than the removal's recursion bound, which must not
+    # leave the temporary directory behind (nor block every later run on it).
+    deep = "/".join(["d"] * 300)
+    layer = Tar().dir("d").file(deep + "/f", b"deep").bytes()
+    lay = single(tmp_path / "img", [layer, Tar().file("f", b"second layer").bytes()])
+    man = json.load(open(blob_path(lay, json.load(open(os.path.join(lay.path, "index.json")))["manifests"][0])))
+    victim = blob_path(lay, man["layers"][1])
+    data = bytearray(open(victim, "rb").read())
+    data[-9] ^= 1
+    open(victim, "wb").write(bytes(data))
+    assert_fails_cleanly(tmp_path, lay.path, "digest mismatch")
+    lay = single(tmp_path / "img2", [layer, Tar().file(".wh.d", b"").file("kept", b"k").bytes()])
+    p, b = unpack(tmp_path, lay.path)
+    assert p.returncode == 0, p.stderr
+    assert os.listdir(b / "rootfs") == ["kept"]
+
+
 def test_size_mismatch(tmp_path):
     lay = single(tmp_path / "img", [Tar().file("f", b"x").bytes()])
     man = json.load(open(blob_path(lay, json.load(open(os.path.join(lay.path, "index.json")))["manifests"][0])))
