@@ -121,17 +121,7 @@ struct User {
 }
 
 fn number(s: &[u8]) -> Option<u32> {
-    if s.is_empty() || s.len() > 10 {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in s {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + (c - b'0') as u64;
-    }
-    u32::try_from(v).ok()
+    u32::try_from(mote_sys::io::parse_decimal(s)?).ok()
 }
 
 /// Reads /etc/NAME of the rootfs into `buf` (empty if it does not exist).

@@ -17,7 +17,7 @@
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 
-use mote_sys::io::{write_all, Buf};
+use mote_sys::io::{parse_decimal as decimal, write_all, Buf};
 use mote_sys::rustix::fd::{AsFd, BorrowedFd};
 use mote_sys::rustix::fs::{
     self, AtFlags, FileType, Gid, Mode, OFlags, RawDir, SeekFrom, Timespec, Timestamps, Uid, XattrFlags,
@@ -185,20 +185,6 @@ fn num(f: &[u8]) -> Option<u64> {
             b' ' | 0 => break,
             _ => return None,
         }
-    }
-    Some(v)
-}
-
-fn decimal(s: &[u8]) -> Option<u64> {
-    if s.is_empty() {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in s {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
     }
     Some(v)
 }

@@ -156,6 +156,15 @@ fn decimal(mut v: u64, tmp: &mut [u8; 20]) -> &[u8] {
     &tmp[i..]
 }
 
+/// `s` read as a decimal number: digits only, at least one, no overflow. The one decimal
+/// reader for text that is not JSON (tar headers, /etc/passwd, flags, /proc names).
+pub fn parse_decimal(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u64, |v, &c| if c.is_ascii_digit() { v.checked_mul(10)?.checked_add((c - b'0') as u64) } else { None })
+}
+
 /// A file descriptor number used without ownership (0, 1, 2, or one inherited by number).
 pub fn fd(n: i32) -> BorrowedFd<'static> {
     // SAFETY: a BorrowedFd is only a number handed to syscalls; if `n` is not open they fail with
