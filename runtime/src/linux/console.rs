@@ -3,22 +3,16 @@
 //! the controlling terminal and stdio of the process.
 
 use core::ffi::CStr;
-use core::mem::MaybeUninit;
 
 use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use mote_sys::rustix::fs::{self, Mode, OFlags};
-use mote_sys::rustix::io::IoSlice;
-use mote_sys::rustix::net::{self, AddressFamily, SendAncillaryBuffer, SendAncillaryMessage, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
 use mote_sys::rustix::{process, pty, stdio};
 
 use crate::error::{Ctx, Result};
 
 /// Connects to the engine's console socket (before the root switch: it is a host path).
 pub fn connect(path: &CStr) -> Result<OwnedFd> {
-    let s = net::socket_with(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::CLOEXEC, None).ctx("console socket", path.to_bytes())?;
-    let addr = SocketAddrUnix::new(path).ctx("console socket", path.to_bytes())?;
-    net::connect(&s, &addr).ctx("console socket", path.to_bytes())?;
-    Ok(s)
+    super::unix::connect(path).ctx("console socket", path.to_bytes())
 }
 
 /// Makes the pty, sends its master, and takes the slave as the controlling terminal and stdio.
@@ -34,11 +28,7 @@ pub fn setup(sock: BorrowedFd<'_>, terminal: bool) -> Result<()> {
     }
     pty::unlockpt(&master).ctx("console", "unlockpt")?;
     let slave = pty::ioctl_tiocgptpeer(&master, pty::OpenptFlags::RDWR | pty::OpenptFlags::NOCTTY).ctx("console", "TIOCGPTPEER")?;
-    let mut space = [MaybeUninit::<u8>::uninit(); mote_sys::rustix::cmsg_space!(ScmRights(1))];
-    let mut cmsg = SendAncillaryBuffer::new(&mut space);
-    let fds = [master.as_fd()];
-    cmsg.push(SendAncillaryMessage::ScmRights(&fds));
-    net::sendmsg(sock, &[IoSlice::new(b"/dev/ptmx")], &mut cmsg, SendFlags::empty()).ctx("console", "send master to console socket")?;
+    super::unix::send_fd(sock, master.as_fd(), b"/dev/ptmx").ctx("console", "send master to console socket")?;
     drop(master);
     process::setsid().ctx("console", "setsid")?;
     process::ioctl_tiocsctty(&slave).ctx("console", "TIOCSCTTY")?;

@@ -10,3 +10,4 @@ pub mod rootfs;
 pub mod sealed;
 pub mod seccomp;
 pub mod spawn;
+pub mod unix;

@@ -224,7 +224,7 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<Child> {
                 send(sock, &Msg::new(GO, init as i32)).ctx("sync", "container init")?;
             }
             SECCOMP_FD => {
-                let fd = super::seccomp::recv_fd(sock.as_fd()).ctx("sync", "seccomp notification descriptor")?;
+                let fd = super::unix::recv_fd(sock.as_fd()).ctx("sync", "seccomp notification descriptor")?;
                 if let Some(hand) = ctx.seccomp_listener {
                     hand(init, fd.as_fd())?;
                 }
@@ -496,7 +496,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
 fn hand_over(sock: &OwnedFd, fd: Option<OwnedFd>) -> Result<()> {
     let Some(fd) = fd else { return Ok(()) };
     send(sock, &Msg::new(SECCOMP_FD, 0)).ctx("sync", "parent")?;
-    super::seccomp::send_fd(sock.as_fd(), fd.as_fd(), b"fd").ctx("sync", "seccomp notification descriptor")?;
+    super::unix::send_fd(sock.as_fd(), fd.as_fd(), b"fd").ctx("sync", "seccomp notification descriptor")?;
     wait_go(sock)
 }
 

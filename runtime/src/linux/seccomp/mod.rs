@@ -19,16 +19,10 @@
 mod tables;
 
 use core::ffi::CStr;
-use core::mem::MaybeUninit;
 
 use mote_sys::io::Buf;
 use mote_sys::raw::{self, Errno};
 use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use mote_sys::rustix::io::{IoSlice, IoSliceMut};
-use mote_sys::rustix::net::{
-    self, AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer, SendAncillaryMessage,
-    SendFlags, SocketAddrUnix, SocketFlags, SocketType,
-};
 
 use crate::error::{Ctx, Error, Result};
 use crate::spec::seccomp::{self as sc, Arg, Seccomp};
@@ -584,39 +578,11 @@ pub const NOTIFY_WAIT_SECS: u64 = 10;
 
 /// Connects to linux.seccomp.listenerPath (before the root switch: it is a host path).
 pub fn connect_listener(path: &CStr) -> Result<OwnedFd> {
-    let what = "connect seccomp listener (linux.seccomp.listenerPath)";
-    let s = net::socket_with(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::CLOEXEC, None).ctx(what, path.to_bytes())?;
-    net::connect(&s, &SocketAddrUnix::new(path).ctx(what, path.to_bytes())?).ctx(what, path.to_bytes())?;
-    Ok(s)
-}
-
-/// Sends `fd` with `payload` over `sock` (SCM_RIGHTS).
-pub fn send_fd(sock: BorrowedFd<'_>, fd: BorrowedFd<'_>, payload: &[u8]) -> core::result::Result<(), Errno> {
-    let mut space = [MaybeUninit::<u8>::uninit(); mote_sys::rustix::cmsg_space!(ScmRights(1))];
-    let mut cmsg = SendAncillaryBuffer::new(&mut space);
-    let fds = [fd];
-    cmsg.push(SendAncillaryMessage::ScmRights(&fds));
-    net::sendmsg(sock, &[IoSlice::new(payload)], &mut cmsg, SendFlags::NOSIGNAL).map(drop)
-}
-
-/// Receives the one descriptor [`send_fd`] sent.
-pub fn recv_fd(sock: BorrowedFd<'_>) -> core::result::Result<OwnedFd, Errno> {
-    let mut space = [MaybeUninit::<u8>::uninit(); mote_sys::rustix::cmsg_space!(ScmRights(1))];
-    let mut cmsg = RecvAncillaryBuffer::new(&mut space);
-    let mut b = [0u8; 8];
-    net::recvmsg(sock, &mut [IoSliceMut::new(&mut b)], &mut cmsg, RecvFlags::CMSG_CLOEXEC)?;
-    for m in cmsg.drain() {
-        if let RecvAncillaryMessage::ScmRights(mut fds) = m {
-            if let Some(fd) = fds.next() {
-                return Ok(fd);
-            }
-        }
-    }
-    Err(Errno::BADMSG)
+    super::unix::connect(path).ctx("connect seccomp listener (linux.seccomp.listenerPath)", path.to_bytes())
 }
 
 /// Sends the container process state and the notification descriptor to the listener, once,
 /// and closes the connection.
 pub fn to_listener(conn: OwnedFd, fd: BorrowedFd<'_>, state: &[u8]) -> Result<()> {
-    send_fd(conn.as_fd(), fd, state).ctx("send to seccomp listener", "linux.seccomp.listenerPath")
+    super::unix::send_fd(conn.as_fd(), fd, state).ctx("send to seccomp listener", "linux.seccomp.listenerPath")
 }
