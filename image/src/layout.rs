@@ -132,11 +132,17 @@ impl Source {
                     pread(&fd, &mut b[..k], data).ctx("read image archive", path.to_bytes())?;
                     long.clear();
                     let mut p = &b[..k];
-                    while let Some(sp) = p.iter().position(|&c| c == b' ') {
-                        let len = core::str::from_utf8(&p[..sp]).ok().and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
-                        if len <= sp || len > p.len() {
-                            break;
+                    while !p.is_empty() {
+                        // "LEN KEY=VALUE\n", LEN counting it all: a malformed record is refused.
+                        let sp = p.iter().position(|&c| c == b' ').unwrap_or(p.len());
+                        let len = mote_sys::io::parse_decimal(&p[..sp]).unwrap_or(0);
+                        if len > p.len() as u64 && size > k as u64 && sp < p.len() {
+                            break; // past the part read (names that long are not blobs anyway)
                         }
+                        if len < sp as u64 + 2 || len > p.len() as u64 {
+                            return Err(bad("malformed PAX header"));
+                        }
+                        let len = len as usize;
                         if let Some(v) = p[sp + 1..len - 1].strip_prefix(b"path=") {
                             long.s(v);
                         }

@@ -219,6 +219,17 @@ def test_traversal_refused(tmp_path, member, word):
     assert not os.path.exists(tmp_path / "escape") and not os.path.exists("/abs-escape")
 
 
+@pytest.mark.parametrize("pax", [b"2 ", b"3 x\n", b"99999999999999999999999 path=x\n", b"x path=a\n"])
+def test_malformed_pax_header_in_an_image_archive(tmp_path, pax):
+    # The archive itself (not a layer): its PAX records are read to find long member names.
+    archive = tmp_path / "img.tar"
+    archive.write_bytes(raw_member("././@PaxHeader", type=b"x", data=pax) + raw_member("index.json", data=b"{}")
+                        + b"\0" * 1024)
+    p = image_tool("x86_64", "bundle", str(archive), str(tmp_path / "b"))
+    assert p.returncode == 1 and "panic" not in p.stderr, p.stderr
+    assert os.listdir(tmp_path) == ["img.tar"]
+
+
 def test_symlink_and_hardlink_escapes_stay_inside(tmp_path):
     host = tmp_path / "host"
     host.mkdir()
