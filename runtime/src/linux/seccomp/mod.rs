@@ -484,15 +484,6 @@ pub fn install(p: &Program, notify: bool) -> Result<Option<OwnedFd>> {
     raw::seccomp_filter(install_flags(p.flags, notify), p.insns(), notify).map_err(|e| Error::sys("seccomp", "linux.seccomp", e))
 }
 
-/// Compiles and installs `s`: what `exec` and create's child call, with the process's no_new_privs
-/// already set or CAP_SYS_ADMIN still held.
-#[allow(dead_code)] // for the exec verb
-pub fn apply(s: &Seccomp<'_>) -> Result<Option<OwnedFd>> {
-    let mut p = Program::new();
-    compile(s, &mut p)?;
-    install(&p, s.notifies())
-}
-
 /// The program in readable form, one instruction per line, for `mote seccomp`.
 pub fn dump(p: &Program, out: &mut impl FnMut(&[u8])) {
     let ins = p.insns();
