@@ -282,6 +282,8 @@ fn build(src: &Source, img: &layout::Image, parent: BorrowedFd<'_>, tmp: &CStr, 
             }
         }
     }
-    config::write(bundle.as_fd(), root.as_fd(), cfg, (ID_KEY, id), scratch)?;
-    fs::fchmod(&bundle, Mode::from_raw_mode(0o755)).ctx("chmod", tmp.to_bytes())
+    // The bundle stays 0700, as made: the image's setuid-root programs and device nodes are
+    // exactly as it says, and no host user but root may reach them (runc's and containerd's
+    // stores are root-only too). The runtime, as root, needs nothing more.
+    config::write(bundle.as_fd(), root.as_fd(), cfg, (ID_KEY, id), scratch)
 }

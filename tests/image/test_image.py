@@ -5,9 +5,11 @@ temporary directory left, the host untouched), podman's three save formats check
 import gzip
 import json
 import os
+import shutil
 import stat
 import subprocess
 import tarfile
+import tempfile
 import time
 import uuid
 
@@ -103,6 +105,25 @@ def test_every_entry_type(tmp_path):
     assert os.lstat(r / "gnuhard").st_nlink == 2
     assert (r / "empty").read_bytes() == b""
     assert (r / "big").stat().st_size == 300 * 1024
+
+
+def test_bundle_is_closed_to_other_host_users(tmp_path):
+    # An image's setuid-root programs and device nodes are made as they are: no one but root on
+    # the host may reach them through the bundle (a hostile image would hand out root, or a disk).
+    lay = single(tmp_path / "img", [Tar().file("suid", b"#!/bin/sh\n", mode=0o4755)
+                                    .add("disk", tarfile.BLKTYPE, mode=0o666, devmajor=7, devminor=200).bytes()])
+    parent = tempfile.mkdtemp(prefix="mote-image-test-", dir="/tmp")
+    try:
+        os.chmod(parent, 0o755)
+        p = image_tool("x86_64", "bundle", lay.path, parent + "/b")
+        assert p.returncode == 0, p.stderr
+        for f in ("suid", "disk"):
+            assert os.path.exists(os.path.join(parent, "b/rootfs", f))
+            r = subprocess.run(["stat", os.path.join(parent, "b/rootfs", f)], user=65534, group=65534, extra_groups=[],
+                               capture_output=True, text=True, timeout=30)
+            assert r.returncode != 0 and "Permission denied" in r.stderr, (f, r.stdout, r.stderr)
+    finally:
+        shutil.rmtree(parent)
 
 
 def test_uncompressed_layers_and_oci_archive(tmp_path):
