@@ -277,6 +277,20 @@ def test_symlink_and_hardlink_escapes_stay_inside(tmp_path):
     assert (r / "hard").read_bytes() == b"inside"
 
 
+def test_whiteouts_through_symlinks_stay_inside(tmp_path):
+    host = tmp_path / "host"
+    (host / "sub").mkdir(parents=True)
+    (host / "secret").write_bytes(b"host data")
+    (host / "sub/kept").write_bytes(b"host data")
+    low = Tar().symlink("to-host", str(host)).symlink("up", "../../../../../../" + str(host)).bytes()
+    high = (Tar().file("to-host/.wh.secret", b"").file("up/.wh.secret", b"").file("to-host/sub/.wh..wh..opq", b"")
+            .file("up/sub/.wh..wh..opq", b"").file("to-host/.wh..wh..opq", b"").bytes())
+    p, b = unpack(tmp_path, single(tmp_path / "img", [low, high]).path)
+    assert p.returncode == 0, p.stderr
+    assert sorted(os.listdir(host)) == ["secret", "sub"] and os.listdir(host / "sub") == ["kept"]
+    assert os.readlink(b / "rootfs/to-host") == str(host)  # the opaque marker did not clear the link's target
+
+
 def test_hardlink_to_missing_target_fails(tmp_path):
     t = Tar().link("h", "nowhere").bytes()
     assert_fails_cleanly(tmp_path, single(tmp_path / "img", [t]).path, "hardlink", "No such file")
