@@ -306,15 +306,21 @@ pub fn write(bundle: BorrowedFd<'_>, root: BorrowedFd<'_>, cfg: Val<'_>, id: (&[
     }
     // Annotations: the image id (for --reuse), the stop signal under the image spec's name for
     // it, and the labels.
+    // A label never repeats one of these keys (readers differ on which of two wins, and the
+    // image id is mote's to say).
+    const STOP: &[u8] = b"org.opencontainers.image.stopSignal";
     o.s(b",\n\"annotations\":{")?.json(id.0)?.s(b":")?.json(id.1)?;
-    if let Some(sig) = get("StopSignal").and_then(|v| v.bytes()) {
-        o.s(b",")?.json(b"org.opencontainers.image.stopSignal")?.s(b":")?.json(sig)?;
+    let sig = get("StopSignal").and_then(|v| v.bytes());
+    if let Some(sig) = sig {
+        o.s(b",")?.json(STOP)?.s(b":")?.json(sig)?;
     }
     if let Some(l) = get("Labels") {
         let it = l.obj().ok_or_else(|| Error::msg("image config", b"Labels", "expected an object"))?;
         for (k, v) in it {
             let v = v.bytes().ok_or_else(|| Error::msg("image config Labels", k.to_bytes(), "expected a string"))?;
-            o.s(b",")?.json(k.to_bytes())?.s(b":")?.json(v)?;
+            if k.to_bytes() != id.0 && !(sig.is_some() && k.to_bytes() == STOP) {
+                o.s(b",")?.json(k.to_bytes())?.s(b":")?.json(v)?;
+            }
         }
     }
     o.s(b"}}\n")?;

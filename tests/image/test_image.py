@@ -492,6 +492,19 @@ def test_config_json_and_run(native, tmp_path):
     assert r.stdout.splitlines() == ["uid=1000(foo) gid=1001(foo) groups=10(wheel)", "/tmp", "bar baz /bin"]
 
 
+def test_labels_do_not_repeat_annotation_keys(tmp_path):
+    labels = {"org.mote.image.id": "sha256:" + "0" * 64, "org.opencontainers.image.stopSignal": "SIGKILL", "k": "v"}
+    for stop, want in (("SIGINT", "SIGINT"), (None, "SIGKILL")):
+        cfg = {"Cmd": ["true"], "Labels": labels, **({"StopSignal": stop} if stop else {})}
+        lay = single(tmp_path / ("img-%s" % stop), [busybox_layer()], cfg)
+        p, b = unpack(tmp_path, lay.path, name="b-%s" % stop)
+        assert p.returncode == 0, p.stderr
+        pairs = json.load(open(b / "config.json"), object_pairs_hook=lambda kv: kv)
+        ann = dict(pairs)["annotations"]
+        assert sorted(k for k, _ in ann) == ["k", "org.mote.image.id", "org.opencontainers.image.stopSignal"], ann
+        assert dict(ann)["org.mote.image.id"] == man_config_digest(lay) and dict(ann)["org.opencontainers.image.stopSignal"] == want
+
+
 @pytest.mark.parametrize("user,want", [("", {"uid": 0, "gid": 0}), ("1000", {"uid": 1000, "gid": 1001, "additionalGids": [10]}),
                                        ("4242", {"uid": 4242, "gid": 0}), ("foo:wheel", {"uid": 1000, "gid": 10}),
                                        ("4242:77", {"uid": 4242, "gid": 77}), ("root", {"uid": 0, "gid": 0, "additionalGids": [10]})])
