@@ -21,7 +21,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, TIMEOUT, run
+from conftest import ROOT, TIMEOUT, cgroup_dirs, run
 
 TABLES = os.path.join(ROOT, "runtime/src/linux/seccomp/tables.rs")
 X32_BIT = 0x40000000
@@ -520,9 +520,11 @@ def test_same_decisions_as_runc_with_libseccomp_on_random_argument_rules(box, tm
 ])
 def test_profiles_mote_cannot_apply_exactly_are_refused(box, seccomp, field):
     b = box.bundle(["true"], linux={"seccomp": seccomp})
-    p = box("run", "--bundle", b, box.new_id())
+    cid = box.new_id()
+    p = box("run", "--bundle", b, cid)
     assert p.returncode == 1 and field in p.stderr, p.stderr
     assert not os.path.exists(box.root) or os.listdir(box.root) == []
+    assert cgroup_dirs(cid) == [], "cgroup left"
 
 
 def test_a_profile_runs_on_the_host_kernel_and_fails_closed_under_qemu_user(mote):
