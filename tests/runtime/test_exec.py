@@ -367,3 +367,47 @@ def test_exec_joins_user_namespace(open_rootfs):
         assert uids == ["100005"] * 4
     finally:
         kill_wait(pid)
+
+
+
+def test_exec_in_user_namespace_is_never_the_hosts_root(open_rootfs):
+    """Joined to the container's user namespace, the exec'ing child is that namespace's root
+    (host uid 100000 here) from then on, as runc's: the host's root owns files a volume shows
+    inside. The attack: a container with CAP_SYS_ADMIN in its user namespace puts a tmpfs over
+    its /proc whose self/oom_score_adj leads to a host-root-only file; exec's child writes the
+    process's oomScoreAdj there while it is still the host's root."""
+    mote = open_rootfs
+    vol = os.path.join(os.path.dirname(mote.rootfs), "vol")
+    secret = os.path.join(vol, "secret")
+    os.makedirs(secret)
+    os.makedirs(os.path.join(mote.rootfs, "vol"))
+    os.chmod(vol, 0o755)
+    os.chmod(secret, 0o750)  # the host's root and group only
+    data = os.path.join(secret, "data")
+    with open(data, "w") as f:
+        f.write("host-secret\n")
+    os.chmod(data, 0o644)
+    caps = ["CAP_SYS_ADMIN", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SETUID", "CAP_SETGID"]
+    trap = "mount -t tmpfs t /proc && mkdir /proc/self && ln -s /vol/secret/data /proc/self/oom_score_adj && touch /tmp/trap-set; sleep 60"
+    cid, init = start(mote, "sh", "-c", trap, linux={
+        "namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount", "user")],
+        "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+        "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]},
+        process={"capabilities": {k: caps for k in ("bounding", "effective", "permitted")}},
+        mounts=[{"destination": "/proc", "type": "proc", "source": "proc"},
+                {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+                {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"},
+                {"destination": "/vol", "type": "bind", "source": vol, "options": ["rbind"]}])
+    end = time.time() + 10
+    while not os.path.exists(f"/proc/{init}/root/tmp/trap-set") and time.time() < end:
+        time.sleep(0.05)
+    assert os.path.exists(f"/proc/{init}/root/tmp/trap-set"), open(mote.tmp / f"{cid}.log").read()
+    pf = mote.tmp / "process.json"
+    pf.write_text(json.dumps({"args": ["true"], "cwd": "/", "oomScoreAdj": 7, "user": {"uid": 0, "gid": 0}}))
+    p = mote("exec", "-p", str(pf), cid)
+    assert open(data).read() == "host-secret\n", (p.returncode, p.stderr)
+    assert p.returncode == 255 and "oom_score_adj" in p.stderr, p.stderr
+    # Nor does --cwd take the process where only the host's root may go (runc: permission denied).
+    p = mote("exec", "--cwd", "/vol/secret", cid, "true")
+    assert p.returncode == 255 and "/vol/secret" in p.stderr and "Permission denied" in p.stderr, p.stderr
+    assert procs(cid) == [init]

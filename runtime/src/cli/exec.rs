@@ -291,6 +291,15 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
             })?;
         }
     }
+    // In the container's user namespace, its root at once (as create, and runc): until the user
+    // switch we would otherwise still be the host's root (uid and groups), the owner of host
+    // files a volume shows, for every path the container controls (/proc/self/..., /dev/ptmx).
+    if j.flags & g::CLONE_NEWUSER != 0 {
+        // Refused where the namespace denies setgroups: user_and_caps fails then if it needs them.
+        let _ = raw::setgroups(&[]);
+        raw::setresgid(0, 0, 0).ctx("setresgid in user namespace", "gid 0")?;
+        raw::setresuid(0, 0, 0).ctx("setresuid in user namespace", "uid 0")?;
+    }
     // The container's root as its process sees it (a --no-pivot container is chrooted inside
     // its mount namespace); from here on no host directory is reachable.
     if let Some(r) = &j.root {
