@@ -411,3 +411,26 @@ def test_exec_in_user_namespace_is_never_the_hosts_root(open_rootfs):
     p = mote("exec", "--cwd", "/vol/secret", cid, "true")
     assert p.returncode == 255 and "/vol/secret" in p.stderr and "Permission denied" in p.stderr, p.stderr
     assert procs(cid) == [init]
+
+
+def test_exec_user_without_gid_keeps_the_processs_gid_as_runc(native):
+    """`exec -u UID` sets the uid only: the gid stays the process's (runc's getProcess)."""
+    if not shutil.which("runc"):
+        pytest.fail("runc is missing: ./x setup installs it")
+    mote = native
+    user = {"user": {"uid": 1234, "gid": 99}}
+    b = mote.bundle(["sleep", "60"], process=user)
+    rroot = str(mote.tmp / "runc")
+    rid = mote.new_id()
+    results = {}
+    try:
+        with open(mote.tmp / "runc.log", "w") as f:
+            assert subprocess.run(["runc", "--root", rroot, "run", "-d", "--bundle", b, rid], stdout=f, stderr=f,
+                                  stdin=subprocess.DEVNULL, timeout=TIMEOUT).returncode == 0
+        cid, _ = start(mote, process=user)
+        for name, argv, i in (("runc", ["runc", "--root", rroot], rid), ("mote", mote.argv(), cid)):
+            results[name] = [run(argv + ["exec", *u, i, "sh", "-c", "echo $(id -u):$(id -g)"]).stdout
+                             for u in (["-u", "5"], ["-u", "5:6"], [])]
+    finally:
+        run(["runc", "--root", rroot, "delete", "-f", rid])
+    assert results["mote"] == results["runc"] == ["5:99\n", "5:6\n", "1234:99\n"], results

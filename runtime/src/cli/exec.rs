@@ -371,10 +371,10 @@ fn apply_flags(p: &Parsed, pr: &mut Process<'static>) -> Result<()> {
             None => (b, None),
         };
         pr.uid = num(uid, "--user")?;
-        pr.gid = match gid {
-            Some(g) => num(g, "--user")?,
-            None => 0,
-        };
+        // runc: without ":GID" the process keeps its gid.
+        if let Some(g) = gid {
+            pr.gid = num(g, "--user")?;
+        }
     }
     for gid in p.each("additional-gids") {
         let n = num(gid.to_bytes(), "--additional-gids")?;
