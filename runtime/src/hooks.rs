@@ -214,8 +214,9 @@ fn wait(pid: u32, h: &Hook<'_>, n: &Buf<{ crate::error::PATH_MAX_MSG }>, sfd: &O
                 return Ok(());
             }
             let mut e = Error::msg("hook", n.as_bytes(), "");
-            let code = sig::status_code(status);
-            e.path.s(if code > 128 { &b": killed by signal "[..] } else { b": exited with " }).u(if code > 128 { code - 128 } else { code } as u64);
+            // From the raw status: a hook may exit with 128+N itself.
+            let signo = status & 0x7f;
+            e.path.s(if signo != 0 { &b": killed by signal "[..] } else { b": exited with " }).u(if signo != 0 { signo } else { sig::status_code(status) } as u64);
             if !said.is_empty() {
                 e.path.s(b": ").s(trim(said.as_bytes()));
             }

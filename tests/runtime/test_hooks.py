@@ -101,6 +101,15 @@ def test_run_runs_poststop(mote):
     nothing_left(mote, cid)
 
 
+def test_hook_exit_code_and_signal_told_apart(native):
+    mote = native
+    for script, said in (("exit 130", "exited with 130"), ("kill -TERM $$", "killed by signal 15")):
+        cid = mote.new_id()
+        p = create(mote, cid, mote.bundle(["true"], hooks={"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", script]}]}))
+        assert p.returncode == 1 and f"createRuntime[0] /bin/sh: {said}" in p.stderr, p.stderr
+        nothing_left(mote, cid)
+
+
 @pytest.mark.parametrize("stage", ["prestart", "createRuntime", "createContainer"])
 def test_failing_create_hook_leaves_nothing(native, stage):
     mote = native
