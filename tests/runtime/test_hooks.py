@@ -91,6 +91,25 @@ def test_every_stage_at_its_point_and_namespace(mote):
     nothing_left(mote, cid)
 
 
+def test_createcontainer_in_the_containers_cgroup_and_cgroup_namespace(native):
+    """createContainer runs in the container's namespaces: its cgroup namespace too (made once the
+    process is in its cgroup), so the hook sees the cgroup the container's process will see."""
+    mote = native
+    d = str(mote.tmp / "hooks")
+    os.makedirs(d)
+    rec = 'readlink /proc/self/ns/cgroup > "$D/ns"; cat /proc/self/cgroup > "$D/cgroup"'
+    cid = mote.new_id()
+    b = mote.bundle(["sleep", "30"], hooks={"createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", rec], "env": [f"D={d}"]}]})
+    p = create(mote, cid, b)
+    assert p.returncode == 0, p.stderr
+    pid = json.loads(mote("state", cid, check=0).stdout)["pid"]
+    assert os.readlink(f"/proc/{pid}/ns/cgroup") != os.readlink("/proc/self/ns/cgroup")
+    assert open(f"{d}/ns").read().strip() == os.readlink(f"/proc/{pid}/ns/cgroup")
+    # Its cgroup as the container sees its own (the same cgroup, seen from the same namespace).
+    inside = mote("exec", cid, "cat", "/proc/self/cgroup", check=0).stdout
+    assert open(f"{d}/cgroup").read() == inside and "/mote/" not in inside, inside
+
+
 def test_run_runs_poststop(mote):
     d = str(mote.tmp / "hooks")
     os.makedirs(d)

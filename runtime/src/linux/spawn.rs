@@ -231,10 +231,11 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<Child> {
                 send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
             }
             HOOKS => {
+                // Hooks look at the process's cgroup (device and network plugins do), and
+                // createContainer runs in it, in the container's cgroup namespace.
+                crate::cgroup::join(ctx.cgroup, init)?;
                 if let (Some(h), Some(out)) = (&ctx.hooks, ctx.hook_out) {
                     if h.has("prestart") || h.has("createRuntime") {
-                        // Hooks look at the process's cgroup (device and network plugins do).
-                        crate::cgroup::join(ctx.cgroup, init)?;
                         let mut st = Buf::<{ limits::STATE }>::new();
                         hooks::state_json(&mut st, ctx.spec, ctx.id, "creating", init, ctx.bundle);
                         h.run("prestart", st.as_bytes(), out)?;
@@ -388,14 +389,23 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         return Err(Error::msg("config.json:", "linux.namespaces", "a mount namespace is required"));
     }
     // The hooks' point: namespaces and mounts made, before pivot_root. The parent runs prestart
-    // and createRuntime in the runtime's namespaces; createContainer runs here, in ours.
+    // and createRuntime in the runtime's namespaces; createContainer runs here, in ours: the
+    // parent puts us in our cgroup then (5b's join, early), so the cgroup namespace is made now.
+    let proc = spec.process.as_ref().ok_or_else(|| Error::msg("config.json:", "process", "missing"))?;
     let mut host_pid = 0;
+    let mut joined = false;
     let mut before_switch = || -> Result<()> {
         let Some(h) = ctx.hooks.as_ref().filter(|h| h.has("prestart") || h.has("createRuntime") || h.has("createContainer")) else {
             return Ok(());
         };
+        prefault_stack();
+        process::cpu_affinity(proc, 0)?;
         send(sock, &Msg::new(HOOKS, 0)).ctx("sync", "parent")?;
         host_pid = wait_go_val(sock)?;
+        joined = true;
+        if new & g::CLONE_NEWCGROUP != 0 {
+            raw::unshare(g::CLONE_NEWCGROUP).ctx("unshare", "cgroup namespace")?;
+        }
         run_hooks(ctx, h, "createContainer", "creating", host_pid)
     };
     rootfs::setup(spec, ctx.rootfs, ctx.no_pivot, &mut before_switch)?;
@@ -414,12 +424,13 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // the container's own runs. Then the cgroup namespace and the cgroup mounts, so that the
     // container sees its own cgroup as / in /proc/self/cgroup and in /sys/fs/cgroup.
     prefault_stack();
-    let proc = spec.process.as_ref().ok_or_else(|| Error::msg("config.json:", "process", "missing"))?;
-    process::cpu_affinity(proc, 0)?;
+    if !joined {
+        process::cpu_affinity(proc, 0)?;
+    }
     send(sock, &Msg::new(JOIN, 0)).ctx("sync", "parent")?;
     host_pid = wait_go_val(sock)?;
     process::cpu_affinity(proc, 1)?;
-    if new & g::CLONE_NEWCGROUP != 0 {
+    if new & g::CLONE_NEWCGROUP != 0 && !joined {
         raw::unshare(g::CLONE_NEWCGROUP).ctx("unshare", "cgroup namespace")?;
     }
     rootfs::mount_cgroups(spec)?;
