@@ -306,6 +306,17 @@ def test_exec_preserve_fds_and_no_terminal_by_default(native):
     os.close(fds[0])
 
 
+def test_exec_preserve_fds_out_of_range(native):
+    """A count no descriptor can reach is refused, never cut to 32 bits or wrapped past 3."""
+    mote = native
+    cid, init = start(mote)
+    for n in ("4294967296", "4294967295", "2147483645"):
+        p = mote("exec", "--preserve-fds", n, cid, "true")
+        assert p.returncode == 255 and "--preserve-fds" in p.stderr, (n, p.returncode, p.stderr)
+    assert mote("exec", "--preserve-fds", "2", cid, "true").returncode == 0
+    assert procs(cid) == [init]
+
+
 def test_exec_sub_cgroup(native):
     mote = native
     cid, init = start(mote)

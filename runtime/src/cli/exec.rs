@@ -167,7 +167,11 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
         return Err(Error::msg("exec --tty", "", "needs --console-socket (mote does not proxy a terminal yet)"));
     }
     let preserve_fds = match p.get("preserve-fds") {
-        Some(v) => super::number(v, "--preserve-fds")? as u32,
+        // Descriptors are ints: 3 + N must stay one (never cut to 32 bits, never wrapped).
+        Some(v) => match super::number(v, "--preserve-fds")? {
+            n if n <= (i32::MAX - 3) as u64 => n as u32,
+            _ => return Err(Error::msg("--preserve-fds", v.to_bytes(), "out of range (descriptors end at 2^31)")),
+        },
         None => 0,
     };
     let mut cg = Buf::<{ cgroup::PATH }>::new();
