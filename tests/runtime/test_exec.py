@@ -445,3 +445,35 @@ def test_exec_user_without_gid_keeps_the_processs_gid_as_runc(native):
     finally:
         run(["runc", "--root", rroot, "delete", "-f", rid])
     assert results["mote"] == results["runc"] == ["5:99\n", "5:6\n", "1234:99\n"], results
+
+
+def test_exec_child_being_set_up_is_out_of_reach(native):
+    """While exec's child is set up it is in the container's PID namespace with the host's root and
+    cwd (and mote's descriptors). Another container sharing that PID namespace (a pod) must not
+    reach any of it through /proc (the child is not dumpable, and holds more capabilities than
+    the container). The child is held mid-setup by exec'ing into a paused container with
+    --ignore-paused: it freezes once in the cgroup, before it joins any other namespace."""
+    mote = native
+    a, init = start(mote)
+    b, _ = start(mote, linux={"namespaces": [{"type": "pid", "path": f"/proc/{init}/ns/pid"},
+                                             {"type": "mount"}, {"type": "ipc"}, {"type": "uts"}]})
+    mote("pause", a, check=0)
+    pf = mote.tmp / "held.pid"
+    held = subprocess.Popen(mote.argv("exec", "--ignore-paused", "-d", "--pid-file", str(pf), a, "true"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        end = time.time() + 10
+        while len(procs(a)) < 2 and time.time() < end:
+            time.sleep(0.02)
+        assert len(procs(a)) == 2, "exec's child never reached the cgroup"
+        look = ('for d in /proc/[0-9]*; do [ "$(cat $d/comm)" = mote ] || continue; echo found; '
+                'for f in $d/cwd $d/exe $d/root $d/fd/*; do readlink $f || echo "no link $f" >&2; done; '
+                'ls $d/root/ $d/cwd/; head -c 64 $d/environ; done')
+        p = mote("exec", b, "sh", "-c", look)
+        assert p.stdout.split("\n")[0] == "found", (p.stdout, p.stderr)
+        # (Its descriptors' numbers can be listed, as runc's; where they lead cannot.)
+        assert p.stdout.strip() == "found", p.stdout
+        assert p.stderr.count("no link") >= 6 and p.stderr.count("Permission denied") == 3, p.stderr
+    finally:
+        mote("resume", a)
+        held.wait(timeout=TIMEOUT)
