@@ -414,10 +414,15 @@ def test_exec_in_user_namespace_is_never_the_hosts_root(open_rootfs):
         time.sleep(0.05)
     assert os.path.exists(f"/proc/{init}/root/tmp/trap-set"), open(mote.tmp / f"{cid}.log").read()
     pf = mote.tmp / "process.json"
-    pf.write_text(json.dumps({"args": ["true"], "cwd": "/", "oomScoreAdj": 7, "user": {"uid": 0, "gid": 0}}))
-    p = mote("exec", "-p", str(pf), cid)
-    assert open(data).read() == "host-secret\n", (p.returncode, p.stderr)
-    assert p.returncode == 255 and "oom_score_adj" in p.stderr, p.stderr
+    pf.write_text(json.dumps({"args": ["sleep", "30"], "cwd": "/", "oomScoreAdj": 7, "user": {"uid": 0, "gid": 0}}))
+    pid = detached(mote, cid, flags=("-p", str(pf)))
+    try:
+        assert open(data).read() == "host-secret\n"
+        # The process has its oomScoreAdj all the same (written while the child was still the
+        # host's root, through the host's /proc).
+        assert open(f"/proc/{pid}/oom_score_adj").read() == "7\n"
+    finally:
+        kill_wait(pid)
     # Nor does --cwd take the process where only the host's root may go (runc: permission denied).
     p = mote("exec", "--cwd", "/vol/secret", cid, "true")
     assert p.returncode == 255 and "/vol/secret" in p.stderr and "Permission denied" in p.stderr, p.stderr

@@ -282,6 +282,10 @@ struct Join {
 
 fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, filter: Option<&seccomp::Program>, console_sock: Option<&OwnedFd>, preserve_fds: u32) -> Result<spawn::Never> {
     spawn::wait_go(sock)?;
+    // rlimits, oomScoreAdj, personality: while we are still the host's root in the host's /proc
+    // (runc too: a user namespace would refuse raising a hard limit or lowering oom_score_adj,
+    // and the container's /proc/self could lead anywhere).
+    process::privileged(proc, spec.linux.personality)?;
     // A process sharing its fs_struct (qemu-user's threads) may not change mount namespace.
     let _ = raw::unshare(g::CLONE_FS);
     let flags = j.flags & !g::CLONE_NEWPID;
@@ -322,7 +326,6 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
     if let Some(c) = console_sock {
         console::setup(c.as_fd(), proc.terminal)?;
     }
-    process::privileged(proc, spec.linux.personality)?;
     process::scheduling(proc, &spec.linux)?;
     let early_cwd = rp::chdir(proc.cwd);
     let mut exe = Buf::<{ limits::PATH }>::new();
