@@ -131,6 +131,18 @@ def test_exec_user_env_cwd_groups(mote):
     assert p.stdout.split() == ["1234", "99", "/etc"]
 
 
+def test_exec_user_numbers_never_cut(native):
+    """A uid or gid too long for mote's buffer is an error, never the number's first digits."""
+    mote = native
+    cid, init = start(mote)
+    for u in ("0" * 24 + "5", "5:" + "0" * 24 + "6"):
+        p = mote("exec", "-u", u, cid, "sh", "-c", "echo $(id -u):$(id -g)")
+        assert p.returncode == 255 and "--user" in p.stderr, (u, p.returncode, p.stdout, p.stderr)
+    p = mote("exec", "-g", "0" * 24 + "7", cid, "id", "-G")
+    assert p.returncode == 255 and "--additional-gids" in p.stderr, (p.stdout, p.stderr)
+    assert procs(cid) == [init]
+
+
 def test_exec_caps_and_no_new_privs(mote):
     cid, _ = start(mote, process={"noNewPrivileges": False})
     status = lambda *f: dict(l.split(":\t") for l in mote("exec", *f, cid, "cat", "/proc/self/status", check=0).stdout.splitlines() if "\t" in l)

@@ -404,6 +404,10 @@ fn apply_flags(p: &Parsed, pr: &mut Process<'static>) -> Result<()> {
 fn num(b: &[u8], what: &'static str) -> Result<u32> {
     let mut t = Buf::<24>::new();
     t.s(b);
+    // (cstr needs a byte for the NUL: a full buffer is cut too.)
+    if t.cstr().to_bytes().len() != b.len() {
+        return Err(Error::msg(what, b, "too long"));
+    }
     let n = super::number(t.cstr(), what)?;
     u32::try_from(n).map_err(|_| Error::msg(what, b, "out of range"))
 }
