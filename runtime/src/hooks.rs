@@ -277,8 +277,9 @@ fn trim(b: &[u8]) -> &[u8] {
     b
 }
 
-/// The OCI state JSON while create runs (from the config: state.json is not final yet).
-pub fn state_json(b: &mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8], status: &str, pid: u32, bundle: &[u8]) {
+/// The OCI state JSON while create runs (from the config: state.json is not final yet); an
+/// error, never a document cut short, past the bound.
+pub fn state_json(b: &mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8], status: &str, pid: u32, bundle: &[u8]) -> Result<()> {
     b.s(br#"{"ociVersion":"#).json(crate::OCI_VERSION).s(br#","id":"#).json(id).s(br#","status":"#).json(status);
     b.s(br#","pid":"#).u(pid as u64).s(br#","bundle":"#).json(bundle).s(br#","annotations":{"#);
     for (i, (k, v)) in spec.annotations.iter().enumerate() {
@@ -288,6 +289,12 @@ pub fn state_json(b: &mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8], st
         b.json(k.to_bytes()).c(b':').json(v.to_bytes());
     }
     b.s(b"}}");
+    if b.overflowed() {
+        let mut e = Error::msg("hooks:", "", "");
+        e.path.s(b"state JSON larger than ").u(limits::STATE as u64).s(b" bytes (annotations?)");
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// The hooks kept in a container's state dir (config.json as it was at create), for start and

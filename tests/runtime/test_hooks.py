@@ -146,6 +146,24 @@ def test_failing_create_hook_leaves_nothing(native, stage):
     assert order(d) == ["poststop:"]
 
 
+def test_state_too_large_for_poststop_is_a_warning_not_cut_json(native):
+    """Annotations past the state's bound fail create (named); the poststop hooks of that failed
+    create never get a state JSON cut short: they are skipped with a warning that says why."""
+    mote = native
+    d = str(mote.tmp / "hooks")
+    os.makedirs(d)
+    cid = mote.new_id()
+    log = str(mote.tmp / "mote.log")
+    b = mote.bundle(["true"], annotations={f"big.{i}": "x" * 2000 for i in range(40)},
+                    hooks={"poststop": [hook("poststop", d)]})
+    p = create(mote, cid, b, "--log", log)
+    assert p.returncode == 1 and "65536" in p.stderr, p.stderr
+    nothing_left(mote, cid)
+    if os.path.exists(f"{d}/poststop.json"):
+        json.load(open(f"{d}/poststop.json"))  # whole, if given at all
+    assert "poststop" in open(log).read() and "65536" in open(log).read()
+
+
 def test_hook_past_its_timeout_is_killed(native):
     mote = native
     cid = mote.new_id()

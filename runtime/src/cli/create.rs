@@ -125,8 +125,13 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
             // its poststop hooks run (as runc's destroy does).
             if let Some(h) = hooks.filter(|h| h.has("poststop")) {
                 let mut st = Buf::<{ limits::STATE }>::new();
-                hooks::state_json(&mut st, &spec, id, "stopped", 0, bundle_abs.as_bytes());
-                h.run_warn(g, "poststop", st.as_bytes());
+                match hooks::state_json(&mut st, &spec, id, "stopped", 0, bundle_abs.as_bytes()) {
+                    Ok(()) => h.run_warn(g, "poststop", st.as_bytes()),
+                    Err(mut e) => {
+                        e.what = "poststop hooks not run:";
+                        hooks::warn(g, &e)
+                    }
+                }
             }
             Err(e)
         }

@@ -237,7 +237,7 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<Child> {
                 if let (Some(h), Some(out)) = (&ctx.hooks, ctx.hook_out) {
                     if h.has("prestart") || h.has("createRuntime") {
                         let mut st = Buf::<{ limits::STATE }>::new();
-                        hooks::state_json(&mut st, ctx.spec, ctx.id, "creating", init, ctx.bundle);
+                        hooks::state_json(&mut st, ctx.spec, ctx.id, "creating", init, ctx.bundle)?;
                         h.run("prestart", st.as_bytes(), out)?;
                         h.run("createRuntime", st.as_bytes(), out)?;
                     }
@@ -517,7 +517,7 @@ fn run_hooks(ctx: &Setup<'_>, h: &Hooks<'_>, stage: &'static str, status: &str, 
         return Ok(());
     }
     let mut st = Buf::<{ limits::STATE }>::new();
-    hooks::state_json(&mut st, ctx.spec, ctx.id, status, pid, ctx.bundle);
+    hooks::state_json(&mut st, ctx.spec, ctx.id, status, pid, ctx.bundle)?;
     h.run(stage, st.as_bytes(), ctx.hook_out.unwrap_or(&Out { out: None, err: None }))
 }
 
