@@ -482,7 +482,8 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     }
     // After READY no one waits for our messages (create has exited): a failure goes to the
     // container's stderr, as runc does; exec's with a shell's exit code. startContainer hooks
-    // run before the container's seccomp filter goes on (they are the host's programs).
+    // run here as runc runs them: as the process's user, with its capabilities, and under its
+    // seccomp filter unless noNewPrivileges put that off to just before exec.
     let installed = match ctx.hooks.as_ref().map(|h| run_hooks(ctx, h, "startContainer", "created", host_pid)) {
         Some(Err(e)) => Err(e),
         _ => match ctx.seccomp.filter(|_| nnp && !notify) {
