@@ -190,6 +190,29 @@ def test_startcontainer_failure_stops_the_container(native):
     assert "startContainer[0] /bin/false: exited with 1" in open(mote.tmp / f"{cid}.log").read()
 
 
+def test_hanging_startcontainer_hook_leaves_the_container_killable(native):
+    """start waits for the process to exec (poststart comes after it), but not holding the
+    container's lock: a startContainer hook that hangs (no timeout) must not keep kill and
+    delete --force, which end it, waiting behind start."""
+    mote = native
+    cid = mote.new_id()
+    b = mote.bundle(["sleep", "30"], hooks={"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "sleep 60"]}]})
+    assert create(mote, cid, b).returncode == 0
+    st = subprocess.Popen(mote.argv("start", cid), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        end = time.time() + 10
+        while os.path.exists(os.path.join(mote.root, cid, "exec.fifo")) and time.time() < end:
+            time.sleep(0.05)
+        p = mote("kill", cid, "KILL", timeout=10)
+        assert p.returncode == 0, p.stderr
+        assert st.wait(timeout=10) == 0
+        assert mote("delete", "--force", cid, timeout=10).returncode == 0
+        nothing_left(mote, cid)
+    finally:
+        st.kill()
+        st.wait()
+
+
 def test_poststart_and_poststop_failures_only_warn(native):
     mote = native
     cid = mote.new_id()

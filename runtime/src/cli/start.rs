@@ -44,7 +44,9 @@ pub fn start(dir: &Dir, g: &Global, hooks: Option<Hooks<'_>>) -> Result<()> {
     fs::unlinkat(&dir.fd, FIFO, AtFlags::empty()).ctx("remove exec fifo in", dir.path.as_bytes())?;
     if let Some(h) = hooks {
         // After startContainer and the exec: the fifo's read end (close-on-exec, held by the
-        // process alone) is gone, which poll reports as POLLERR on our end.
+        // process alone) is gone, which poll reports as POLLERR on our end. The lock is let go
+        // first: kill and delete must still reach a container whose hook hangs.
+        let _ = fs::flock(&dir.fd, fs::FlockOperation::Unlock);
         let mut fds = [PollFd::new(&f, PollFlags::empty())];
         while let Err(Errno::INTR) = poll(&mut fds, None) {}
         if !h.has("poststart") {
