@@ -483,9 +483,11 @@ def test_exec_child_being_set_up_is_out_of_reach(native):
         while len(procs(a)) < 2 and time.time() < end:
             time.sleep(0.02)
         assert len(procs(a)) == 2, "exec's child never reached the cgroup"
-        look = ('for d in /proc/[0-9]*; do [ "$(cat $d/comm)" = mote ] || continue; echo found; '
+        child = [p for p in procs(a) if p != init][0]
+        nspid = [l for l in open(f"/proc/{child}/status") if l.startswith("NSpid:")][0].split()[-1]
+        look = (f'd=/proc/{nspid}; [ -d $d ] && echo found; '
                 'for f in $d/cwd $d/exe $d/root $d/fd/*; do readlink $f || echo "no link $f" >&2; done; '
-                'ls $d/root/ $d/cwd/; head -c 64 $d/environ; done')
+                'ls $d/root/ $d/cwd/; head -c 64 $d/environ')
         p = mote("exec", b, "sh", "-c", look)
         assert p.stdout.split("\n")[0] == "found", (p.stdout, p.stderr)
         # (Its descriptors' numbers can be listed, as runc's; where they lead cannot.)
