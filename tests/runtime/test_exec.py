@@ -198,6 +198,17 @@ def test_exec_detach_pid_file(mote):
         kill_wait(pid)
 
 
+def test_exec_pid_file_failure_leaves_no_process(native):
+    """A --pid-file that cannot be written fails exec (255) and the process it started is ended,
+    as runc terminates it: no process the engine does not know of stays in the container."""
+    mote = native
+    cid, init = start(mote)
+    for detach in (["-d"], []):
+        p = mote("exec", *detach, "--pid-file", str(mote.tmp / "no-such-dir" / "pid"), cid, "sleep", "30")
+        assert p.returncode == 255 and "pid file" in p.stderr, (detach, p.returncode, p.stderr)
+        assert procs(cid) == [init], detach
+
+
 def test_exec_process_file(mote):
     cid, _ = start(mote)
     pf = mote.tmp / "process.json"

@@ -258,14 +258,15 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
         }
         spawn::go(&ours, 0)?;
         // EOF: the socket closed on exec. A message: the child failed and says why.
-        spawn::wait_exec(&ours)
+        spawn::wait_exec(&ours)?;
+        // A process the engine cannot know of (no pid file) is ended, as runc does.
+        create::pid_file(p.get("pid-file"), child)
     })();
     if let Err(e) = r {
         let _ = mote_sys::sig::kill(child as i32, 9);
         let _ = mote_sys::sig::waitpid(child as i32, g::__WALL);
         return Err(e);
     }
-    create::pid_file(p.get("pid-file"), child)?;
     if p.has("detach") {
         return Ok(0);
     }
