@@ -22,9 +22,10 @@ pub fn debug(g: &Global, msg: &[u8]) {
     }
 }
 
-/// A warning: the run goes on, but the user must know.
+/// A warning: the run goes on, but the user must know. To --log only when there is one (as
+/// runc): under conmon and the containerd shim, our stderr is the container's.
 pub fn warn(g: &Global, msg: &[u8]) {
-    line(g, "warning", msg, true);
+    line(g, "warning", msg, false);
 }
 
 fn line(g: &Global, level: &str, msg: &[u8], stderr: bool) {

@@ -40,7 +40,7 @@ pub const FLAGS: &[Flag] = &[
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "create", FLAGS, g, usize::MAX)?;
     let id = p.id("create")?;
-    create(a, &p, g, id.to_bytes(), false)?;
+    create(a, &p, g, id.to_bytes(), false, None)?;
     Ok(0)
 }
 
@@ -54,10 +54,13 @@ pub struct Created {
     pub cgroup: CgPath,
     /// The config's hooks (run runs poststop when it deletes the container).
     pub hooks: Option<Hooks<'static>>,
+    /// process.terminal was set.
+    pub terminal: bool,
 }
 
-/// Creates container `id` as the flags in `p` say.
-pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> Result<Created> {
+/// Creates container `id` as the flags in `p` say. `own_console`: the socket a foreground run
+/// receives the pty master on, when there is no --console-socket.
+pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own_console: Option<BorrowedFd<'_>>) -> Result<Created> {
     // First of all: from here on mote runs from a sealed copy of itself (see linux/sealed.rs).
     crate::linux::sealed::reexec(a)?;
     // The bundle directory becomes our cwd: relative rootfs and mount sources resolve against it.
@@ -76,6 +79,11 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
         return Err(Error::msg("config.json:", "process.args", "must not be empty"));
     }
     crate::linux::lsm::check(spec.process.as_ref(), spec.linux.mount_label)?;
+    // A pty needs someone holding its master: the engine's socket, or mote itself in the
+    // foreground; a detached or created container would get none (runc refuses it too).
+    if proc.terminal && p.get("console-socket").is_none() && own_console.is_none() {
+        return Err(Error::msg("config.json:", "process.terminal", "true needs --console-socket (or a foreground `mote run`, which proxies the terminal)"));
+    }
     // The seccomp program is built and the kernel's support checked before anything is made.
     let mut filter = seccomp::Program::new();
     if let Some(sc) = &spec.linux.seccomp {
@@ -116,8 +124,8 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
         return Err(e);
     }
     let hooks = Hooks::of(&spec);
-    match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds + listen, relay_exit, filter) {
-        Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, cgroup: cg, hooks }),
+    match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds + listen, relay_exit, filter, own_console) {
+        Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, cgroup: cg, hooks, terminal: proc.terminal }),
         Err(e) => {
             let _ = cgroup::destroy(cg.as_bytes());
             let _ = dir.remove();
@@ -139,7 +147,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool) -> 
 }
 
 #[allow(clippy::too_many_arguments)]
-fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, preserve_fds: u32, relay_exit: bool, filter: Option<&seccomp::Program>) -> Result<spawn::Child> {
+fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, preserve_fds: u32, relay_exit: bool, filter: Option<&seccomp::Program>, own_console: Option<BorrowedFd<'_>>) -> Result<spawn::Child> {
     write_state(dir, spec, id, 0, 0, bundle, rootfs, cg)?;
     dir.copy_config(p.get("config").unwrap_or(c"config.json"))?;
     let mut fifo = Buf::<{ limits::PATH }>::new();
@@ -190,7 +198,7 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
         spec,
         rootfs: rootfs_c.cstr(),
         fifo: fifo_fd.as_fd(),
-        console: console.as_ref().map(|c| c.as_fd()),
+        console: console.as_ref().map(|c| c.as_fd()).or(own_console),
         no_pivot: p.has("no-pivot"),
         preserve_fds,
         cgroup: cg.as_bytes(),

@@ -270,7 +270,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     if p.has("detach") {
         return Ok(0);
     }
-    Ok(super::run::wait_for(child, child))
+    Ok(super::run::wait_for(child, child, None))
 }
 
 /// What the child joins: the namespaces that differ from ours (by pidfd, or the fds), the root.
@@ -325,7 +325,7 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
     }
     process::cpu_affinity(proc, 1)?;
     if let Some(c) = console_sock {
-        console::setup(c.as_fd(), proc.terminal)?;
+        console::setup(c.as_fd(), proc, false)?;
     }
     process::scheduling(proc, &spec.linux)?;
     let early_cwd = rp::chdir(proc.cwd);

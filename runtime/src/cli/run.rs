@@ -5,12 +5,13 @@
 use mote_sys::linux_raw_sys::general as g;
 use mote_sys::linux_raw_sys::prctl as pr;
 use mote_sys::raw::{self, Errno};
-use mote_sys::rustix::fd::AsFd;
+use mote_sys::rustix::fd::{AsFd, OwnedFd};
 use mote_sys::sig::{self, How, SigSet};
 use mote_sys::Args;
 
 use super::{create, parse, start, Global};
 use crate::cgroup;
+use crate::linux::console;
 use crate::error::Result;
 
 pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
@@ -20,18 +21,29 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     // The process may be a grandchild (unshare+fork path): adopt it to wait for it, or where
     // that is refused (qemu-user), have the intermediate child relay its exit status.
     let relay = !detach && raw::prctl(pr::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0).is_err();
-    let c = create::create(a, &p, gl, id.to_bytes(), relay)?;
-    if let Err(e) = start::start(&c.dir, gl, c.hooks) {
-        let _ = cgroup::destroy(c.cgroup.as_bytes());
-        let _ = c.dir.remove();
-        return Err(e);
-    }
+    // In the foreground without an engine's console socket, a terminal is mote's to proxy
+    // (the pair is unused when the config asks for none).
+    let pair = if detach || p.get("console-socket").is_some() { None } else { Some(console::pair()?) };
+    let c = create::create(a, &p, gl, id.to_bytes(), relay, pair.as_ref().map(|p| p.1.as_fd()))?;
+    let master = match (&pair, c.terminal) {
+        (Some((ours, _)), true) => console::receive(ours).map(Some),
+        _ => Ok(None),
+    };
+    let master = match master.and_then(|m| start::start(&c.dir, gl, c.hooks).map(|()| m)) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = cgroup::destroy(c.cgroup.as_bytes());
+            let _ = c.dir.remove();
+            return Err(e);
+        }
+    };
+    drop(pair);
     if detach {
         return Ok(0);
     }
     // Let `state` and `kill` from other shells in while we wait.
     let _ = mote_sys::rustix::fs::flock(&c.dir.fd, mote_sys::rustix::fs::FlockOperation::Unlock);
-    let code = wait_for(c.waiter, c.pid);
+    let code = wait_for(c.waiter, c.pid, master.as_ref());
     // Our state dir still, not a newer container of the same id made while we waited (its
     // directory would be another one: a different inode behind the same path)?
     let mut again = crate::state::Dir::open(gl.root, id.to_bytes());
@@ -49,27 +61,47 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
 }
 
 /// Waits for `waiter` (reaping anything else adopted meanwhile), forwarding the signals mote
-/// receives to the container's process `pid`; returns the exit code or 128+signal.
-pub fn wait_for(waiter: u32, pid: u32) -> i32 {
+/// receives to the container's process `pid`, and proxying its terminal when mote holds the
+/// pty `master`; returns the exit code or 128+signal.
+pub fn wait_for(waiter: u32, pid: u32, master: Option<&OwnedFd>) -> i32 {
     // Signals arrive through a signalfd, SIGCHLD among them; a SIGCHLD that came before the
     // mask is caught by the first non-blocking wait below.
     let fd = sig::sigprocmask(How::Block, &SigSet::CATCHABLE).and_then(|_| sig::signalfd(&SigSet::CATCHABLE)).ok();
+    let _raw = master.map(|m| {
+        console::copy_size(m);
+        console::Raw::enter()
+    });
+    let (mut stdin_open, mut master_open) = (true, true);
     loop {
         loop {
             match sig::waitpid(-1, sig::WNOHANG | g::__WALL) {
-                Ok(Some((p, status))) if p == waiter => return sig::status_code(status),
+                Ok(Some((p, status))) if p == waiter => {
+                    if let Some(m) = master {
+                        console::drain(m);
+                    }
+                    return sig::status_code(status);
+                }
                 Ok(Some(_)) => {}
                 Ok(None) => break,
                 Err(Errno::INTR) => {}
                 Err(_) => return 255,
             }
         }
+        if let (Some(m), Some(fd)) = (master, &fd) {
+            if !console::pump(m, fd.as_fd(), &mut stdin_open, &mut master_open) {
+                continue;
+            }
+        }
         match &fd {
             Some(fd) => match sig::read_signal(fd.as_fd()) {
                 Ok(i) if i.signo == g::SIGCHLD => {}
-                Ok(i) => {
-                    let _ = sig::kill(pid as i32, i.signo);
-                }
+                // A resized terminal resizes the container's pty (the kernel then signals it).
+                Ok(i) => match master {
+                    Some(m) if i.signo == g::SIGWINCH => console::copy_size(m),
+                    _ => {
+                        let _ = sig::kill(pid as i32, i.signo);
+                    }
+                },
                 Err(_) => return 255,
             },
             // No signalfd (should not happen): block in wait4 instead.

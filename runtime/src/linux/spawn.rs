@@ -28,7 +28,8 @@ pub struct Setup<'a> {
     /// The exec fifo the process waits on until `start`, opened by the parent (in a user
     /// namespace the child could not open it: the state dir is root's).
     pub fifo: BorrowedFd<'a>,
-    /// The engine's console socket, connected by the parent for the same reason.
+    /// The engine's console socket, connected by the parent for the same reason (or the
+    /// socket pair of a foreground run that proxies the terminal).
     pub console: Option<BorrowedFd<'a>>,
     pub no_pivot: bool,
     pub preserve_fds: u32,
@@ -434,10 +435,11 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         raw::unshare(g::CLONE_NEWCGROUP).ctx("unshare", "cgroup namespace")?;
     }
     rootfs::mount_cgroups(spec)?;
-    rootfs::seal(spec)?;
-    if let Some(c) = ctx.console {
-        super::console::setup(c, proc.terminal)?;
+    // Before a read-only root: /dev/console may have to be made.
+    if let (Some(c), true) = (ctx.console, proc.terminal) {
+        super::console::setup(c, proc, true)?;
     }
+    rootfs::seal(spec)?;
 
     // 6. The process itself.
     process::privileged(proc, l.personality)?;

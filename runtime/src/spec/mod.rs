@@ -150,6 +150,8 @@ pub struct Spec<'a> {
 #[derive(Clone)]
 pub struct Process<'a> {
     pub terminal: bool,
+    /// process.consoleSize: (height, width) of the terminal.
+    pub console_size: Option<(u16, u16)>,
     pub args: Vec<&'a CStr, { limits::ARGS }>,
     pub env: Vec<&'a CStr, { limits::ENV }>,
     pub cwd: &'a CStr,
@@ -357,6 +359,7 @@ fn namespaced(s: &Spec<'_>) -> Result<()> {
 pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
     let mut pr = Process {
         terminal: false,
+        console_size: None,
         args: Vec::new(),
         env: Vec::new(),
         cwd: c"/",
@@ -377,6 +380,20 @@ pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
     for (k, v) in obj(v, p)? {
         match k.to_bytes() {
             b"terminal" => pr.terminal = bool(v, &p.key("terminal"))?,
+            b"consoleSize" => {
+                let pc = p.key("consoleSize");
+                let (mut h, mut w) = (0, 0);
+                for (k, v) in obj(v, &pc)? {
+                    let (slot, name) = match k.to_bytes() {
+                        b"height" => (&mut h, "height"),
+                        b"width" => (&mut w, "width"),
+                        _ => continue,
+                    };
+                    let n = u32(v, &pc.key(name))?;
+                    *slot = u16::try_from(n).map_err(|_| pc.key(name).err("must be at most 65535"))?;
+                }
+                pr.console_size = Some((h, w));
+            }
             b"args" => strs(v, &p.key("args"), &mut pr.args)?,
             b"env" => strs(v, &p.key("env"), &mut pr.env)?,
             b"cwd" => {
