@@ -138,9 +138,10 @@ fn mnt(src: Option<&CStr>, target: &mut Buf<32>, fstype: Option<&CStr>, flags: u
     raw::mount(src, target.cstr(), fstype, flags, data)
 }
 
-/// Sets up the rootfs and switches to it. `rootfs` is an absolute host path. `before_switch`
-/// runs once the mounts are made, before pivot_root (the hooks' point).
-pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, before_switch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+/// Sets up the rootfs and switches to it. `rootfs` is an absolute host path; `cgroup` the
+/// container's cgroup path (for the cgroup view inside). `before_switch` runs once the mounts
+/// are made, before pivot_root (the hooks' point).
+pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], before_switch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
     // Nothing mounted from here on may propagate back to the host. A shared rootfsPropagation is
     // applied only after the switch (pivot_root refuses a shared parent).
     // Everything recursively slave first (the rootfs' own mount and its parent too, whatever a
@@ -155,7 +156,15 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, before_switch: &mut
     let root = fs::open(rootfs, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open rootfs", rootfs.to_bytes())?;
 
     let mut dev_is_tmpfs = false;
-    for m in spec.mounts.iter().filter(|m| !is_cgroup(m)) {
+    let fresh = fresh_cgroup(spec);
+    for m in &spec.mounts {
+        if is_cgroup(m) {
+            // Bind mounts of host directories: now, while the host's tree is in view.
+            if !fresh {
+                cgroup_view(root.as_fd(), m, cgroup)?;
+            }
+            continue;
+        }
         mount_one(root.as_fd(), m, spec.linux.mount_label)?;
         if m.destination.to_bytes() == b"/dev" && !is_bind(m) {
             dev_is_tmpfs = true;
@@ -176,16 +185,91 @@ fn is_cgroup(m: &Mount<'_>) -> bool {
     m.typ.is_some_and(|t| matches!(t.to_bytes(), b"cgroup" | b"cgroup2"))
 }
 
-/// The cgroup filesystem mounts, made after the switch of root, once the process is in its
-/// cgroup and its cgroup namespace (see spawn.rs).
+/// Whether a cgroup mount may be a fresh cgroup2 mount: only on a pure v2 host, and in a cgroup
+/// namespace of the container's, where the kernel roots it at the container's own cgroup (and
+/// allows it under a user namespace). Otherwise the container sees bind mounts of its own
+/// directories ([`cgroup_view`]), as with runc and crun: never the host's whole tree.
+fn fresh_cgroup(spec: &Spec<'_>) -> bool {
+    spec.linux.ns(g::CLONE_NEWCGROUP).is_some() && crate::cgroup::resources::Layout::detect().v2
+}
+
+/// The fresh cgroup2 mounts, made after the switch of root, once the process is in its cgroup
+/// and its cgroup namespace (see spawn.rs).
 pub fn mount_cgroups(spec: &Spec<'_>) -> Result<()> {
-    if !spec.mounts.iter().any(is_cgroup) {
+    if !fresh_cgroup(spec) {
         return Ok(());
     }
     super::procfs::root()?; // mounts below go through /proc/self/fd
     let root = fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/")?;
     for m in spec.mounts.iter().filter(|m| is_cgroup(m)) {
         mount_one(root.as_fd(), m, None)?;
+    }
+    Ok(())
+}
+
+/// The container's own cgroup at a cgroup mount's destination: on v2 its directory, bound; on
+/// v1 or hybrid a tmpfs holding each hierarchy's directory of it under the hierarchy's name
+/// (memory/, pids/, ..., unified/), and the host's symlinks for co-mounted controllers. The
+/// mount's flags (ro, nosuid...) apply to every part.
+fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()> {
+    let dest = m.destination.to_bytes();
+    let o = parse_opts(m)?;
+    let target = resolve::open_or_create(root, dest, Make::Dir).ctx("create mount point", dest)?;
+    let host = crate::cgroup::hierarchies();
+    if crate::cgroup::resources::Layout::detect().v2 {
+        return bind_cgroup(crate::cgroup::ROOT, cgroup, root, dest, o.flags);
+    }
+    let safe = (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC) as u64;
+    mnt(Some(c"tmpfs"), &mut fd_path(&target), Some(c"tmpfs"), (o.flags & !MS_RDONLY) | safe, Some(c"mode=755")).ctx("mount tmpfs for cgroups on", dest)?;
+    let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
+    for h in &host {
+        let name = &h.as_bytes()[crate::cgroup::ROOT.len() + 1..];
+        fs::mkdirat(&top, name, Mode::from_raw_mode(0o755)).ctx("mkdir cgroup mount point", name)?;
+        bind_cgroup(h.as_bytes(), cgroup, top.as_fd(), name, o.flags)?;
+    }
+    host_symlinks(&top)?;
+    if o.flags & MS_RDONLY != 0 {
+        let keep = locked_flags(&top);
+        mnt(None, &mut fd_path(&top), None, MS_REMOUNT | MS_RDONLY | safe | keep, Some(c"mode=755")).ctx("remount read-only", dest)?;
+    }
+    Ok(())
+}
+
+/// Binds `hierarchy` + `cgroup` (a host directory) on `path` under `dir`, then applies `flags`.
+fn bind_cgroup(hierarchy: &[u8], cgroup: &[u8], dir: BorrowedFd<'_>, path: &[u8], flags: u64) -> Result<()> {
+    let mut src = Buf::<{ crate::cgroup::PATH + 64 }>::new();
+    src.s(hierarchy).s(cgroup);
+    let on = resolve::open(dir, path).ctx("open cgroup mount point", path)?;
+    mnt(Some(src.cstr()), &mut fd_path(&on), None, MS_BIND, None).ctx("bind mount cgroup", src.as_bytes())?;
+    let fl = flags & !(MS_BIND | MS_REC);
+    if fl != 0 {
+        // The new mount, not the directory under it: opened again by name.
+        let top = resolve::open(dir, path).ctx("reopen mount", path)?;
+        let keep = locked_flags(&top);
+        mnt(None, &mut fd_path(&top), None, MS_REMOUNT | MS_BIND | fl | keep, None).ctx("remount bind", path)?;
+    }
+    Ok(())
+}
+
+/// Symlinks in the host's /sys/fs/cgroup (cpu -> cpu,cpuacct) made again in `dir`.
+fn host_symlinks(dir: &OwnedFd) -> Result<()> {
+    let Ok(fd) = fs::open(c"/sys/fs/cgroup", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) else {
+        return Ok(());
+    };
+    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 2048];
+    let mut it = fs::RawDir::new(&fd, &mut buf);
+    while let Some(Ok(e)) = it.next() {
+        if e.file_type() != FileType::Symlink {
+            continue;
+        }
+        let mut t = [0u8; 256];
+        let Ok(n) = fs::readlinkat_raw(&fd, e.file_name(), &mut t[..]) else { continue };
+        let mut target = Buf::<260>::new();
+        target.s(&t[..n.min(t.len())]);
+        match fs::symlinkat(target.cstr(), dir, e.file_name()) {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(er) => return Err(Error::sys("symlink in cgroup mount", e.file_name().to_bytes(), er)),
+        }
     }
     Ok(())
 }

@@ -409,7 +409,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         }
         run_hooks(ctx, h, "createContainer", "creating", host_pid)
     };
-    rootfs::setup(spec, ctx.rootfs, ctx.no_pivot, &mut before_switch)?;
+    rootfs::setup(spec, ctx.rootfs, ctx.no_pivot, ctx.cgroup, &mut before_switch)?;
     if let Some(h) = spec.hostname {
         mote_sys::rustix::system::sethostname(h.to_bytes()).ctx("sethostname", h.to_bytes())?;
     }
