@@ -1,0 +1,86 @@
+"""What the container sees at /sys/fs/cgroup: its own cgroup, never the host's tree. On v1 or
+hybrid (this host) each hierarchy's directory of the container bound under a tmpfs (as runc and
+crun do); on v2 its own directory, or a fresh cgroup2 in a cgroup namespace. With and without a
+cgroup namespace, and in a user namespace (where the kernel refuses a fresh cgroup mount)."""
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from conftest import cgroup_dirs
+
+V2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+BASE = ("pid", "ipc", "uts", "mount")
+# Printed from inside: the memory limit, the pids in the container's cgroup, the number of
+# entries (a host's tree has others'), whether a child cgroup can be made (ro: no).
+if V2:
+    LOOK = ("cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/cgroup.procs | wc -l; "
+            "ls -d /sys/fs/cgroup/*/ 2>/dev/null | wc -l; mkdir /sys/fs/cgroup/x 2>/dev/null && echo rw || echo ro")
+else:
+    LOOK = ("cat /sys/fs/cgroup/memory/memory.limit_in_bytes; cat /sys/fs/cgroup/pids/cgroup.procs | wc -l; "
+            "ls -d /sys/fs/cgroup/memory/*/ 2>/dev/null | wc -l; mkdir /sys/fs/cgroup/pids/x 2>/dev/null && echo rw || echo ro")
+CGMOUNT = {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+           "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}
+MOUNTS = [{"destination": "/proc", "type": "proc", "source": "proc"},
+          {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+          {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+          CGMOUNT]
+
+
+def look(mote, namespaces, **extra):
+    cid = mote.new_id()
+    b = mote.bundle(["sh", "-c", LOOK], linux={"namespaces": [{"type": t} for t in namespaces],
+                                               "resources": {"memory": {"limit": 64 << 20}}, **extra},
+                    mounts=MOUNTS)
+    p = mote("run", "--bundle", b, cid)
+    assert p.returncode == 0, p.stderr
+    assert cgroup_dirs(cid) == []
+    return p.stdout.split()
+
+
+@pytest.mark.parametrize("cgroupns", [True, False], ids=["cgroupns", "no-cgroupns"])
+def test_own_cgroup_only(native, cgroupns):
+    limit, procs, children, rw = look(native, BASE + (("cgroup",) if cgroupns else ()))
+    # sh and the pipeline's cat/wc: its own processes, not the host's.
+    assert int(limit) == 64 << 20 and 1 <= int(procs) <= 3 and int(children) == 0 and rw == "ro"
+
+
+def test_v1_hierarchies_under_a_tmpfs(native):
+    if V2:
+        pytest.skip("a v1 layout exists only on a v1 or hybrid host; the VM covers v2")
+    cid = native.new_id()
+    b = native.bundle(["sh", "-c", "grep ' /sys/fs/cgroup' /proc/self/mountinfo"],
+                      linux={"namespaces": [{"type": t} for t in BASE]}, mounts=MOUNTS)
+    p = native("run", "--bundle", b, cid)
+    assert p.returncode == 0, p.stderr
+    lines = [l.split() for l in p.stdout.splitlines()]
+    top = [l for l in lines if l[4] == "/sys/fs/cgroup"]
+    assert top and top[0][-3] == "tmpfs" and top[0][5].startswith("ro"), p.stdout
+    host = sorted(h for h in os.listdir("/sys/fs/cgroup") if os.path.exists(f"/sys/fs/cgroup/{h}/cgroup.procs")
+                  and not os.path.islink(f"/sys/fs/cgroup/{h}"))
+    subs = {l[4].split("/")[-1]: l for l in lines if l[4].startswith("/sys/fs/cgroup/")}
+    assert sorted(subs) == host, p.stdout
+    for name, l in subs.items():
+        # Each one's root is the container's cgroup, read-only.
+        assert l[3] == f"/mote/{cid}" and l[5].startswith("ro"), l
+
+
+@pytest.fixture
+def open_rootfs(native, rootfs):
+    """The rootfs where a mapped root (host uid 200000) can reach it (pytest's dirs are 0700)."""
+    d = tempfile.mkdtemp(prefix="cgview-rootfs-")
+    os.chmod(d, 0o755)
+    shutil.copytree(rootfs, os.path.join(d, "r"), symlinks=True)
+    native.rootfs = os.path.join(d, "r")
+    yield native
+    shutil.rmtree(d)
+
+
+@pytest.mark.parametrize("cgroupns", [True, False], ids=["cgroupns", "no-cgroupns"])
+def test_user_namespace(open_rootfs, cgroupns):
+    # podman run --uidmap: a user namespace, and no cgroup namespace on v1 hosts.
+    maps = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+    limit, procs, children, rw = look(open_rootfs, BASE + ("user",) + (("cgroup",) if cgroupns else ()),
+                                      uidMappings=maps, gidMappings=maps)
+    assert int(limit) == 64 << 20 and 1 <= int(procs) <= 3 and int(children) == 0 and rw == "ro"

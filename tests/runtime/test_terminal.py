@@ -1,0 +1,72 @@
+"""process.terminal without a console socket: a foreground `mote run` makes the pty in the
+container and proxies it (as runc's run does); /dev/console is the pty; consoleSize is applied;
+a create or a detached run has no one to hold the master and is refused, leaving nothing."""
+import os
+import pty
+import select
+import subprocess
+import time
+
+from conftest import TIMEOUT, cgroup_dirs
+
+
+def on_pty(argv, send=b"", timeout=TIMEOUT):
+    """Runs argv with a new pty as its stdio; returns (exit code, all it printed)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + timeout
+    if send:
+        os.write(master, send)
+    try:
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([master], [], [], 0.2)
+            if r:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            elif p.poll() is not None:
+                break
+        rc = p.wait(timeout=max(1, deadline - time.monotonic()))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    return rc, out.decode(errors="replace")
+
+
+SCRIPT = ("tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-tty; stty size; "
+          "grep ' /dev/console ' /proc/self/mountinfo | cut -d' ' -f9; "
+          "[ /dev/console -ef $(tty) ] && echo console-is-tty; read line; echo got-$line; exit 5")
+
+
+def test_foreground_run_proxies_a_pty(native):
+    b = native.bundle(["sh", "-c", SCRIPT], process={"terminal": True, "consoleSize": {"height": 33, "width": 91}})
+    rc, out = on_pty(native.argv("run", "--bundle", b, native.new_id()), send=b"hello\n")
+    assert rc == 5, out
+    for want in ("/dev/pts/0", "all-tty", "devpts", "console-is-tty", "got-hello"):
+        assert want in out, (want, out)
+
+
+def test_consolesize_without_a_terminal_of_ours(native):
+    # stdin a pipe: no size to copy, so process.consoleSize stays; input still reaches the pty.
+    b = native.bundle(["sh", "-c", SCRIPT], process={"terminal": True, "consoleSize": {"height": 33, "width": 91}})
+    p = native("run", "--bundle", b, native.new_id(), input="piped\n")
+    assert p.returncode == 5, p.stdout + p.stderr
+    assert "33 91" in p.stdout and "got-piped" in p.stdout and "all-tty" in p.stdout, p.stdout
+
+
+def test_terminal_without_a_socket_is_refused_where_nothing_can_proxy(native):
+    b = native.bundle(["true"], process={"terminal": True})
+    for verb in (["create"], ["run", "-d"]):
+        cid = native.new_id()
+        p = native(*verb, "--bundle", b, cid)
+        assert p.returncode == 1 and "process.terminal" in p.stderr and "--console-socket" in p.stderr, p.stderr
+        assert native("state", cid).returncode != 0
+        assert cgroup_dirs(cid) == []
