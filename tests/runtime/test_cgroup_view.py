@@ -3,6 +3,7 @@ hybrid (this host) each hierarchy's directory of the container bound under a tmp
 crun do); on v2 its own directory, or a fresh cgroup2 in a cgroup namespace. With and without a
 cgroup namespace, and in a user namespace (where the kernel refuses a fresh cgroup mount)."""
 import os
+import re
 import shutil
 import tempfile
 
@@ -84,3 +85,30 @@ def test_user_namespace(open_rootfs, cgroupns):
     limit, procs, children, rw = look(open_rootfs, BASE + ("user",) + (("cgroup",) if cgroupns else ()),
                                       uidMappings=maps, gidMappings=maps)
     assert int(limit) == 64 << 20 and 1 <= int(procs) <= 3 and int(children) == 0 and rw == "ro"
+
+
+@pytest.mark.parametrize("cgroupns", [True, False], ids=["cgroupns", "no-cgroupns"])
+def test_force_cgroup_v1_annotation(native, cgroupns):
+    # crun's run.oci.systemd.force_cgroup_v1=PATH: the mount at PATH becomes a tmpfs with the v1
+    # name=systemd hierarchy at PATH/systemd (this host has it), showing the container's own
+    # cgroup there, which its process is in.
+    if not any("name=systemd" in l for l in open("/proc/self/mountinfo")):
+        pytest.skip("the host has no name=systemd v1 hierarchy (crun needs one too)")
+    cid = native.new_id()
+    b = native.bundle(["sh", "-c", "grep ' /sys/fs/cgroup' /proc/self/mountinfo; echo procs $(cat /sys/fs/cgroup/systemd/cgroup.procs); "
+                                   "grep name=systemd /proc/self/cgroup; ls -d /sys/fs/cgroup/systemd/*/ 2>/dev/null | wc -l"],
+                      linux={"namespaces": [{"type": t} for t in BASE + (("cgroup",) if cgroupns else ())]},
+                      mounts=MOUNTS, annotations={"run.oci.systemd.force_cgroup_v1": "/sys/fs/cgroup"})
+    p = native("run", "--bundle", b, cid)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    mounts = [l.split() for l in lines if " /sys/fs/cgroup" in l]
+    assert [(m[4], m[-3]) for m in mounts][0] == ("/sys/fs/cgroup", "tmpfs"), p.stdout
+    top = [m for m in mounts if m[4] == "/sys/fs/cgroup/systemd"][-1]
+    assert top[-3] == "cgroup" and "name=systemd" in top[-1] and top[5].startswith("ro"), p.stdout
+    procs = next(l for l in lines if l.startswith("procs ")).split()[1:]
+    assert 1 <= len(procs) <= 3, p.stdout
+    own = next(l for l in lines if re.match(r"\d+:name=systemd:", l))
+    assert own.endswith(":/" if cgroupns else f":/mote/{cid}"), p.stdout
+    assert lines[-1] == "0", p.stdout
+    assert cgroup_dirs(cid) == []

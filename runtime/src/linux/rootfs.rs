@@ -157,7 +157,12 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], befo
 
     let mut dev_is_tmpfs = false;
     let fresh = fresh_cgroup(spec);
+    let forced = forced_v1(spec);
     for m in &spec.mounts {
+        if forced.is_some_and(|f| f.to_bytes() == m.destination.to_bytes()) {
+            systemd_v1(root.as_fd(), m, cgroup)?;
+            continue;
+        }
         if is_cgroup(m) {
             // Bind mounts of host directories: now, while the host's tree is in view.
             if !fresh {
@@ -201,8 +206,52 @@ pub fn mount_cgroups(spec: &Spec<'_>) -> Result<()> {
     }
     super::procfs::root()?; // mounts below go through /proc/self/fd
     let root = fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/")?;
-    for m in spec.mounts.iter().filter(|m| is_cgroup(m)) {
+    let forced = forced_v1(spec);
+    for m in spec.mounts.iter().filter(|m| is_cgroup(m) && forced.is_none_or(|f| f.to_bytes() != m.destination.to_bytes())) {
         mount_one(root.as_fd(), m, None)?;
+    }
+    Ok(())
+}
+
+/// crun's annotation run.oci.systemd.force_cgroup_v1=PATH: for old systemd images on a v2 host.
+fn forced_v1<'a>(spec: &Spec<'a>) -> Option<&'a CStr> {
+    spec.annotations.iter().find(|(k, _)| k.to_bytes() == b"run.oci.systemd.force_cgroup_v1").map(|(_, v)| *v)
+}
+
+/// The mount at the annotation's PATH becomes a tmpfs holding, at PATH/systemd, the v1 named
+/// hierarchy `name=systemd` (the host must have it: the kernel then mounts that one), showing
+/// the container's own cgroup in it, which the process joins here (a v2 host's cgroup code
+/// knows nothing of that hierarchy).
+fn systemd_v1(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()> {
+    let dest = m.destination.to_bytes();
+    let o = parse_opts(m)?;
+    let fl = o.flags & !(MS_BIND | MS_REC | MS_RDONLY);
+    let safe = (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC) as u64;
+    let target = resolve::open_or_create(root, dest, Make::Dir).ctx("create mount point", dest)?;
+    mnt(Some(c"tmpfs"), &mut fd_path(&target), Some(c"tmpfs"), fl | safe, Some(c"mode=755,size=1024k")).ctx("mount tmpfs for cgroups on", dest)?;
+    let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
+    fs::mkdirat(&top, c"systemd", Mode::from_raw_mode(0o755)).ctx("mkdir", "systemd")?;
+    let at = resolve::open(top.as_fd(), b"systemd").ctx("open", "systemd")?;
+    let what = "mount cgroup name=systemd (run.oci.systemd.force_cgroup_v1) on";
+    mnt(Some(c"cgroup"), &mut fd_path(&at), Some(c"cgroup"), fl | safe, Some(c"none,name=systemd,xattr")).ctx(what, dest)?;
+    let hier = resolve::open(top.as_fd(), b"systemd").ctx("open", "systemd")?;
+    let mut dir = fs::openat(&hier, c".", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "systemd")?;
+    for comp in cgroup.split(|&c| c == b'/').filter(|c| !c.is_empty()) {
+        let n = cname(comp);
+        match fs::mkdirat(&dir, n.as_bytes(), Mode::from_raw_mode(0o755)) {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(e) => return Err(Error::sys("create cgroup name=systemd", cgroup, e)),
+        }
+        dir = fs::openat(&dir, n.as_bytes(), OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ctx("open cgroup name=systemd", cgroup)?;
+    }
+    let mut procs = Buf::<64>::new();
+    procs.s(fd_path(&dir).as_bytes()).s(b"/cgroup.procs");
+    crate::cgroup::write_file(procs.cstr(), b"0")?;
+    mnt(Some(fd_path(&dir).cstr()), &mut fd_path(&hier), None, MS_BIND, None).ctx("bind mount cgroup name=systemd", cgroup)?;
+    if o.flags & MS_RDONLY != 0 {
+        let own = resolve::open(top.as_fd(), b"systemd").ctx("open", "systemd")?;
+        mnt(None, &mut fd_path(&own), None, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(&own), None).ctx("remount read-only", dest)?;
+        mnt(None, &mut fd_path(&top), None, MS_REMOUNT | MS_RDONLY | fl | safe | locked_flags(&top), Some(c"mode=755,size=1024k")).ctx("remount read-only", dest)?;
     }
     Ok(())
 }
