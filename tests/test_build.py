@@ -74,6 +74,8 @@ def test_features_parses_and_is_truthful(arch):
         assert "SECCOMP_FILTER_FLAG_TSYNC" in sc["supportedFlags"]
         kernel = tuple(int(x) for x in re.findall(r"\d+", os.uname().release)[:2])
         assert ("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" in sc["supportedFlags"]) == (kernel >= (5, 19))
+    # The crun annotations mote acts on (tests/runtime/test_cgroup_view.py).
+    assert "run.oci.systemd.force_cgroup_v1" in f["annotations"]["org.opencontainers.runtime-spec.features.mote.annotations"].split(",")
 
 
 @pytest.mark.parametrize("argv", [["--bogus"], ["frobnicate"], ["state", "--nope", "x"], ["kill"], ["create", "a/../b"]])

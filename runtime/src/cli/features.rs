@@ -63,7 +63,8 @@ const FEATURES_TAIL: &str = r#"]
     }
   },
   "annotations": {
-    "org.opencontainers.runtime-spec.features.mote.version": "0.1.0"
+    "org.opencontainers.runtime-spec.features.mote.version": "0.1.0",
+    "org.opencontainers.runtime-spec.features.mote.annotations": "run.oci.systemd.force_cgroup_v1"
   }
 }
 "#;
