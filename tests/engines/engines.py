@@ -18,7 +18,8 @@ import pytest
 
 from conftest import binary
 
-MOTE = binary("x86_64", "mote")
+# MOTE_ENGINES_RUNTIME: another path for the engines to call (a wrapper that records argv, say).
+MOTE = os.environ.get("MOTE_ENGINES_RUNTIME") or binary("x86_64", "mote")
 MOTE_INIT = binary("x86_64", "mote-init")
 RUNC = shutil.which("runc") or "/usr/sbin/runc"
 RUNTIMES = {"mote": MOTE, "runc": RUNC}
