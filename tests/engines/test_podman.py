@@ -133,8 +133,10 @@ def test_exec_it(podman, runtime, detached):
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_run_it_through_a_pty(podman, runtime):
     rc, out = interact(["podman", "--runtime", runtime, "run", "--rm", "-it", podman.image, "sh"], podman.env,
-                       "tty; readlink /proc/self/fd/0; echo out-$((6*7)); exit 4\r", "out-42")
-    assert "/dev/pts/0" in out and "out-42" in out, out
+                       "tty; [ /dev/console -ef /dev/pts/0 ] && echo console-$((2*3)); echo out-$((6*7)); exit 4\r",
+                       "out-42")
+    # The pty conmon got over its console socket, /dev/console bound to it.
+    assert "/dev/pts/0" in out and "console-6" in out and "out-42" in out, out
     assert "mote:" not in out
 
 
