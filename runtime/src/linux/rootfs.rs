@@ -225,35 +225,18 @@ fn forced_v1<'a>(spec: &Spec<'a>) -> Option<&'a CStr> {
 fn systemd_v1(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()> {
     let dest = m.destination.to_bytes();
     let o = parse_opts(m)?;
-    let fl = o.flags & !(MS_BIND | MS_REC | MS_RDONLY);
-    let safe = (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC) as u64;
-    let target = resolve::open_or_create(root, dest, Make::Dir).ctx("create mount point", dest)?;
-    mnt(Some(c"tmpfs"), &mut fd_path(&target), Some(c"tmpfs"), fl | safe, Some(c"mode=755,size=1024k")).ctx("mount tmpfs for cgroups on", dest)?;
-    let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
+    let top = cgroup_tmpfs(root, dest, o.flags)?;
     fs::mkdirat(&top, c"systemd", Mode::from_raw_mode(0o755)).ctx("mkdir", "systemd")?;
     let at = resolve::open(top.as_fd(), b"systemd").ctx("open", "systemd")?;
-    let what = "mount cgroup name=systemd (run.oci.systemd.force_cgroup_v1) on";
-    mnt(Some(c"cgroup"), &mut fd_path(&at), Some(c"cgroup"), fl | safe, Some(c"none,name=systemd,xattr")).ctx(what, dest)?;
+    let fl = o.flags & !(MS_BIND | MS_REC | MS_RDONLY) | SAFE;
+    mnt(Some(c"cgroup"), &mut fd_path(&at), Some(c"cgroup"), fl, Some(c"none,name=systemd,xattr")).ctx("mount cgroup name=systemd on", dest)?;
     let hier = resolve::open(top.as_fd(), b"systemd").ctx("open", "systemd")?;
-    let mut dir = fs::openat(&hier, c".", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "systemd")?;
-    for comp in cgroup.split(|&c| c == b'/').filter(|c| !c.is_empty()) {
-        let n = cname(comp);
-        match fs::mkdirat(&dir, n.as_bytes(), Mode::from_raw_mode(0o755)) {
-            Ok(()) | Err(Errno::EXIST) => {}
-            Err(e) => return Err(Error::sys("create cgroup name=systemd", cgroup, e)),
-        }
-        dir = fs::openat(&dir, n.as_bytes(), OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ctx("open cgroup name=systemd", cgroup)?;
-    }
+    let own = resolve::open_or_create(hier.as_fd(), cgroup, Make::Dir).ctx("create cgroup name=systemd", cgroup)?;
     let mut procs = Buf::<64>::new();
-    procs.s(fd_path(&dir).as_bytes()).s(b"/cgroup.procs");
+    procs.s(fd_path(&own).as_bytes()).s(b"/cgroup.procs");
     crate::cgroup::write_file(procs.cstr(), b"0")?;
-    mnt(Some(fd_path(&dir).cstr()), &mut fd_path(&hier), None, MS_BIND, None).ctx("bind mount cgroup name=systemd", cgroup)?;
-    if o.flags & MS_RDONLY != 0 {
-        let own = resolve::open(top.as_fd(), b"systemd").ctx("open", "systemd")?;
-        mnt(None, &mut fd_path(&own), None, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(&own), None).ctx("remount read-only", dest)?;
-        mnt(None, &mut fd_path(&top), None, MS_REMOUNT | MS_RDONLY | fl | safe | locked_flags(&top), Some(c"mode=755,size=1024k")).ctx("remount read-only", dest)?;
-    }
-    Ok(())
+    bind_at(fd_path(&own).cstr(), top.as_fd(), b"systemd", o.flags)?;
+    seal_tmpfs(&top, o.flags, dest)
 }
 
 /// The container's own cgroup at a cgroup mount's destination: on v2 its directory, bound; on
@@ -263,39 +246,51 @@ fn systemd_v1(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()> 
 fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()> {
     let dest = m.destination.to_bytes();
     let o = parse_opts(m)?;
-    let target = resolve::open_or_create(root, dest, Make::Dir).ctx("create mount point", dest)?;
-    let host = crate::cgroup::hierarchies();
+    let mut src = Buf::<{ crate::cgroup::PATH + 64 }>::new();
     if crate::cgroup::resources::Layout::detect().v2 {
-        return bind_cgroup(crate::cgroup::ROOT, cgroup, root, dest, o.flags);
+        resolve::open_or_create(root, dest, Make::Dir).ctx("create mount point", dest)?;
+        src.s(crate::cgroup::ROOT).s(cgroup);
+        return bind_at(src.cstr(), root, dest, o.flags);
     }
-    let safe = (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC) as u64;
-    mnt(Some(c"tmpfs"), &mut fd_path(&target), Some(c"tmpfs"), (o.flags & !MS_RDONLY) | safe, Some(c"mode=755")).ctx("mount tmpfs for cgroups on", dest)?;
-    let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
-    for h in &host {
+    let top = cgroup_tmpfs(root, dest, o.flags)?;
+    for h in &crate::cgroup::hierarchies() {
         let name = &h.as_bytes()[crate::cgroup::ROOT.len() + 1..];
         fs::mkdirat(&top, name, Mode::from_raw_mode(0o755)).ctx("mkdir cgroup mount point", name)?;
-        bind_cgroup(h.as_bytes(), cgroup, top.as_fd(), name, o.flags)?;
+        src.clear();
+        src.s(h.as_bytes()).s(cgroup);
+        bind_at(src.cstr(), top.as_fd(), name, o.flags)?;
     }
     host_symlinks(&top)?;
-    if o.flags & MS_RDONLY != 0 {
-        let keep = locked_flags(&top);
-        mnt(None, &mut fd_path(&top), None, MS_REMOUNT | MS_RDONLY | safe | keep, Some(c"mode=755")).ctx("remount read-only", dest)?;
-    }
-    Ok(())
+    seal_tmpfs(&top, o.flags, dest)
 }
 
-/// Binds `hierarchy` + `cgroup` (a host directory) on `path` under `dir`, then applies `flags`.
-fn bind_cgroup(hierarchy: &[u8], cgroup: &[u8], dir: BorrowedFd<'_>, path: &[u8], flags: u64) -> Result<()> {
-    let mut src = Buf::<{ crate::cgroup::PATH + 64 }>::new();
-    src.s(hierarchy).s(cgroup);
+const SAFE: u64 = (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC) as u64;
+
+/// A tmpfs at `dest` to hold cgroup mounts, writable until [`seal_tmpfs`].
+fn cgroup_tmpfs(root: BorrowedFd<'_>, dest: &[u8], flags: u64) -> Result<OwnedFd> {
+    let target = resolve::open_or_create(root, dest, Make::Dir).ctx("create mount point", dest)?;
+    let fl = flags & !(MS_BIND | MS_REC | MS_RDONLY) | SAFE;
+    mnt(Some(c"tmpfs"), &mut fd_path(&target), Some(c"tmpfs"), fl, Some(c"mode=755,size=1024k")).ctx("mount tmpfs for cgroups on", dest)?;
+    resolve::open(root, dest).ctx("reopen mount", dest)
+}
+
+/// The tmpfs read-only once filled, if the mount says ro.
+fn seal_tmpfs(top: &OwnedFd, flags: u64, dest: &[u8]) -> Result<()> {
+    if flags & MS_RDONLY == 0 {
+        return Ok(());
+    }
+    mnt(None, &mut fd_path(top), None, MS_REMOUNT | MS_RDONLY | SAFE | locked_flags(top), None).ctx("remount read-only", dest)
+}
+
+/// Binds `src` on `path` under `dir`, then applies `flags` to the new mount.
+fn bind_at(src: &CStr, dir: BorrowedFd<'_>, path: &[u8], flags: u64) -> Result<()> {
     let on = resolve::open(dir, path).ctx("open cgroup mount point", path)?;
-    mnt(Some(src.cstr()), &mut fd_path(&on), None, MS_BIND, None).ctx("bind mount cgroup", src.as_bytes())?;
+    mnt(Some(src), &mut fd_path(&on), None, MS_BIND, None).ctx("bind mount cgroup on", path)?;
     let fl = flags & !(MS_BIND | MS_REC);
     if fl != 0 {
         // The new mount, not the directory under it: opened again by name.
         let top = resolve::open(dir, path).ctx("reopen mount", path)?;
-        let keep = locked_flags(&top);
-        mnt(None, &mut fd_path(&top), None, MS_REMOUNT | MS_BIND | fl | keep, None).ctx("remount bind", path)?;
+        mnt(None, &mut fd_path(&top), None, MS_REMOUNT | MS_BIND | fl | locked_flags(&top), None).ctx("remount bind", path)?;
     }
     Ok(())
 }

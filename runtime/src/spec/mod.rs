@@ -382,17 +382,16 @@ pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
             b"terminal" => pr.terminal = bool(v, &p.key("terminal"))?,
             b"consoleSize" => {
                 let pc = p.key("consoleSize");
-                let (mut h, mut w) = (0, 0);
+                let mut hw = [0u16; 2];
                 for (k, v) in obj(v, &pc)? {
-                    let (slot, name) = match k.to_bytes() {
-                        b"height" => (&mut h, "height"),
-                        b"width" => (&mut w, "width"),
+                    let i = match k.to_bytes() {
+                        b"height" => 0,
+                        b"width" => 1,
                         _ => continue,
                     };
-                    let n = u32(v, &pc.key(name))?;
-                    *slot = u16::try_from(n).map_err(|_| pc.key(name).err("must be at most 65535"))?;
+                    hw[i] = u16::try_from(u32(v, &pc)?).map_err(|_| pc.err("height and width must be at most 65535"))?;
                 }
-                pr.console_size = Some((h, w));
+                pr.console_size = Some((hw[0], hw[1]));
             }
             b"args" => strs(v, &p.key("args"), &mut pr.args)?,
             b"env" => strs(v, &p.key("env"), &mut pr.env)?,
