@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from engines import containerd  # noqa: F401 (fixture)
+from engines import containerd, interact  # noqa: F401 (fixture)
 
 RUNTIMES = ["mote", "runc"]
 
@@ -113,3 +113,17 @@ def test_state_root_that_does_not_exist_yet(ctd, runtime, tmp_path):
     cid, p = ctd(runtime, "--rm", ["echo", "first"], root=root, make_root=False)
     assert ok(p) == "first\n"
     assert os.stat(root / "default").st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_run_tty(containerd, rootfs, runtime, tmp_path):
+    # ctr run -t: the shim's console socket gets the pty; ctr itself needs a terminal.
+    cid = new_id()
+    os.makedirs(tmp_path / "root")
+    argv = ["ctr", "--address", containerd.sock, "run", "--rm", "-t", *containerd.run_args(runtime, tmp_path / "root", rootfs),
+            str(rootfs), cid, "sh", "-c", "tty; [ /dev/console -ef /dev/pts/0 ] && echo console-$((2*3)); exit 3"]
+    try:
+        rc, out = interact(argv, dict(os.environ), "", "console-6")
+    finally:
+        containerd.remove(cid)
+    assert "/dev/pts/0" in out and "console-6" in out, out

@@ -4,14 +4,11 @@ fault. Nothing of mote's may show on podman's stderr: under conmon, mote's stder
 container's (warnings go to the --log podman passes)."""
 import json
 import os
-import pty
-import select
-import subprocess
 import time
 
 import pytest
 
-from engines import MOTE_INIT, podman, rootfs_tar  # noqa: F401 (fixtures)
+from engines import MOTE_INIT, interact, podman, rootfs_tar  # noqa: F401 (fixtures)
 
 RUNTIMES = ["mote", "runc"]
 V1 = not os.path.exists("/sys/fs/cgroup/cgroup.controllers")
@@ -86,38 +83,6 @@ def test_exec(podman, runtime, detached):
     assert ok(podman("exec", "-e", "FOO=bar", name, "sh", "-c", "echo $FOO", runtime=runtime)) == "bar\n"
     assert ok(podman("exec", "-w", "/tmp", name, "pwd", runtime=runtime)) == "/tmp\n"
     assert podman("exec", name, "sh", "-c", "exit 7", runtime=runtime).returncode == 7
-
-
-def interact(argv, env, send, expect, timeout=30):
-    """Runs argv on a new pty, types `send`, and returns everything it printed until `expect` (or
-    the end)."""
-    master, slave = pty.openpty()
-    p = subprocess.Popen(argv, env=env, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-    os.close(slave)
-    out = b""
-    deadline = time.monotonic() + timeout
-    sent = False
-    try:
-        while time.monotonic() < deadline and expect.encode() not in out:
-            r, _, _ = select.select([master], [], [], 0.2)
-            if r:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            if not sent and out:
-                os.write(master, send.encode())
-                sent = True
-        p.wait(timeout=max(1, deadline - time.monotonic()))
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        os.close(master)
-    return p.returncode, out.decode(errors="replace")
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
