@@ -72,6 +72,12 @@ if [ -d /bundles/sleeper ]; then
   echo "MOTE-VM: exec rc $? cgroup $(cat /proc/$(cat /ex.pid)/cgroup) in $(cat /sys/fs/cgroup/mote/ex/cgroup.procs | wc -l)"
   mote delete --force ex
 fi
+# The container's own cgroup at /sys/fs/cgroup: a fresh cgroup2 in its cgroup namespace, its
+# directory bound without one (it prints: memory.max, processes, child cgroups, writable).
+if [ -d /bundles/view ]; then
+  mote run --bundle /bundles/view view
+  mote run --bundle /bundles/view-nons view-nons
+fi
 for lim in 1048576 262144 256000 163840 131072 98304 65536; do
   ok=0
   for i in 1 2 3 4 5; do
@@ -232,6 +238,15 @@ def image(arch):
         bundle(os.path.join(b, "oom"), hog, {"memory": {"limit": 4 << 20, "swap": 4 << 20}}, bb, applets, spec_json)
         if bb:  # exec under pure v2 (born in the cgroup: CLONE_INTO_CGROUP)
             bundle(os.path.join(b, "sleeper"), ["sleep", "60"], {}, bb, applets, spec_json)
+        if bb:  # the view of its own cgroup, with and without a cgroup namespace
+            look = ("echo MOTE-VM: view $0 $(cat /sys/fs/cgroup/memory.max) $(cat /sys/fs/cgroup/cgroup.procs | wc -l) "
+                    "$(ls -d /sys/fs/cgroup/*/ 2>/dev/null | wc -l) $(mkdir /sys/fs/cgroup/x 2>/dev/null && echo rw || echo ro)")
+            bundle(os.path.join(b, "view"), ["sh", "-c", look, "ns"], {"memory": {"limit": 8 << 20}}, bb, applets, spec_json)
+            v = bundle(os.path.join(b, "view-nons"), ["sh", "-c", look, "nons"], {"memory": {"limit": 8 << 20}}, bb,
+                       applets, spec_json)
+            v["linux"]["namespaces"] = [n for n in v["linux"]["namespaces"] if n["type"] != "cgroup"]
+            with open(os.path.join(b, "view-nons", "config.json"), "w") as f:
+                json.dump(v, f)
         c = bundle(os.path.join(b, "floor"), true, {"memory": {"limit": 0}}, bb, applets, spec_json)
         c["linux"]["resources"]["memory"]["limit"] = "MOTELIM"
         with open(os.path.join(b, "floor.json"), "w") as f:

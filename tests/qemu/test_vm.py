@@ -49,6 +49,18 @@ def test_exec_joins_the_cgroup_under_v2(console):
     assert "MOTE-VM: exec rc 0 cgroup 0::/mote/ex in 2" in out, out[-3000:]
 
 
+def test_cgroup_view_is_the_containers_own(console):
+    # With a cgroup namespace (a fresh cgroup2) and without (its directory bound): its limit, its
+    # own processes, no other cgroups, read-only.
+    arch, _, out = console
+    if arch == "riscv64":
+        pytest.skip("the riscv64 image has no shell (vmcheck stands in for busybox)")
+    for ns in ("ns", "nons"):
+        m = re.search(rf"MOTE-VM: view {ns} (\d+) (\d+) (\d+) (\w+)", out)
+        assert m, out[-3000:]
+        assert int(m.group(1)) == 8 << 20 and 1 <= int(m.group(2)) <= 5 and m.group(3) == "0" and m.group(4) == "ro", m.group(0)
+
+
 def test_respawn_with_backoff(console):
     out = console[2]
     delays = [int(d) for d in re.findall(r"respawning flaky in (\d+)ms", out)]

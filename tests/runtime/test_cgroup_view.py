@@ -44,7 +44,7 @@ def look(mote, namespaces, **extra):
 def test_own_cgroup_only(native, cgroupns):
     limit, procs, children, rw = look(native, BASE + (("cgroup",) if cgroupns else ()))
     # sh and the pipeline's cat/wc: its own processes, not the host's.
-    assert int(limit) == 64 << 20 and 1 <= int(procs) <= 3 and int(children) == 0 and rw == "ro"
+    assert int(limit) == 64 << 20 and 1 <= int(procs) <= 5 and int(children) == 0 and rw == "ro"
 
 
 def test_v1_hierarchies_under_a_tmpfs(native):
@@ -84,7 +84,7 @@ def test_user_namespace(open_rootfs, cgroupns):
     maps = [{"containerID": 0, "hostID": 200000, "size": 65536}]
     limit, procs, children, rw = look(open_rootfs, BASE + ("user",) + (("cgroup",) if cgroupns else ()),
                                       uidMappings=maps, gidMappings=maps)
-    assert int(limit) == 64 << 20 and 1 <= int(procs) <= 3 and int(children) == 0 and rw == "ro"
+    assert int(limit) == 64 << 20 and 1 <= int(procs) <= 5 and int(children) == 0 and rw == "ro"
 
 
 @pytest.mark.parametrize("cgroupns", [True, False], ids=["cgroupns", "no-cgroupns"])
@@ -107,7 +107,7 @@ def test_force_cgroup_v1_annotation(native, cgroupns):
     top = [m for m in mounts if m[4] == "/sys/fs/cgroup/systemd"][-1]
     assert top[-3] == "cgroup" and "name=systemd" in top[-1] and top[5].startswith("ro"), p.stdout
     procs = next(l for l in lines if l.startswith("procs ")).split()[1:]
-    assert 1 <= len(procs) <= 3, p.stdout
+    assert 1 <= len(procs) <= 5, p.stdout
     own = next(l for l in lines if re.match(r"\d+:name=systemd:", l))
     assert own.endswith(":/" if cgroupns else f":/mote/{cid}"), p.stdout
     assert lines[-1] == "0", p.stdout

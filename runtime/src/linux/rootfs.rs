@@ -139,9 +139,9 @@ fn mnt(src: Option<&CStr>, target: &mut Buf<32>, fstype: Option<&CStr>, flags: u
 }
 
 /// Sets up the rootfs and switches to it. `rootfs` is an absolute host path; `cgroup` the
-/// container's cgroup path (for the cgroup view inside). `before_switch` runs once the mounts
-/// are made, before pivot_root (the hooks' point).
-pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], before_switch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+/// container's cgroup path and `fresh` what [`fresh_cgroup`] said (for the cgroup view inside).
+/// `before_switch` runs once the mounts are made, before pivot_root (the hooks' point).
+pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fresh: bool, before_switch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
     // Nothing mounted from here on may propagate back to the host. A shared rootfsPropagation is
     // applied only after the switch (pivot_root refuses a shared parent).
     // Everything recursively slave first (the rootfs' own mount and its parent too, whatever a
@@ -156,7 +156,6 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], befo
     let root = fs::open(rootfs, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open rootfs", rootfs.to_bytes())?;
 
     let mut dev_is_tmpfs = false;
-    let fresh = fresh_cgroup(spec);
     let forced = forced_v1(spec);
     for m in &spec.mounts {
         if forced.is_some_and(|f| f.to_bytes() == m.destination.to_bytes()) {
@@ -194,14 +193,15 @@ fn is_cgroup(m: &Mount<'_>) -> bool {
 /// namespace of the container's, where the kernel roots it at the container's own cgroup (and
 /// allows it under a user namespace). Otherwise the container sees bind mounts of its own
 /// directories ([`cgroup_view`]), as with runc and crun: never the host's whole tree.
-fn fresh_cgroup(spec: &Spec<'_>) -> bool {
+/// Asked before the root switch, while the host's /sys/fs/cgroup is in view.
+pub fn fresh_cgroup(spec: &Spec<'_>) -> bool {
     spec.linux.ns(g::CLONE_NEWCGROUP).is_some() && crate::cgroup::resources::Layout::detect().v2
 }
 
-/// The fresh cgroup2 mounts, made after the switch of root, once the process is in its cgroup
-/// and its cgroup namespace (see spawn.rs).
-pub fn mount_cgroups(spec: &Spec<'_>) -> Result<()> {
-    if !fresh_cgroup(spec) {
+/// The fresh cgroup2 mounts (`fresh`: see [`fresh_cgroup`]), made after the switch of root,
+/// once the process is in its cgroup and its cgroup namespace (see spawn.rs).
+pub fn mount_cgroups(spec: &Spec<'_>, fresh: bool) -> Result<()> {
+    if !fresh {
         return Ok(());
     }
     super::procfs::root()?; // mounts below go through /proc/self/fd

@@ -409,7 +409,8 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         }
         run_hooks(ctx, h, "createContainer", "creating", host_pid)
     };
-    rootfs::setup(spec, ctx.rootfs, ctx.no_pivot, ctx.cgroup, &mut before_switch)?;
+    let fresh_cgroup = rootfs::fresh_cgroup(spec);
+    rootfs::setup(spec, ctx.rootfs, ctx.no_pivot, ctx.cgroup, fresh_cgroup, &mut before_switch)?;
     if let Some(h) = spec.hostname {
         mote_sys::rustix::system::sethostname(h.to_bytes()).ctx("sethostname", h.to_bytes())?;
     }
@@ -434,7 +435,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     if new & g::CLONE_NEWCGROUP != 0 && !joined {
         raw::unshare(g::CLONE_NEWCGROUP).ctx("unshare", "cgroup namespace")?;
     }
-    rootfs::mount_cgroups(spec)?;
+    rootfs::mount_cgroups(spec, fresh_cgroup)?;
     // Before a read-only root: /dev/console may have to be made.
     if let (Some(c), true) = (ctx.console, proc.terminal) {
         super::console::setup(c, proc, true)?;
