@@ -49,13 +49,37 @@ def rootfs_tar(rootfs, tmp_path_factory):
     return tar
 
 
+def cgroup_parent():
+    """A cgroup parent of the tests' own (engines default to shared names: /libpod_parent,
+    /default), removed with remove_cgroup_parent."""
+    return "/mote-engines-" + uuid.uuid4().hex[:8]
+
+
+def remove_cgroup_parent(parent):
+    """Removes the (empty) parent and its empty children in every hierarchy, deepest first."""
+    for h in os.listdir("/sys/fs/cgroup"):
+        top = os.path.join("/sys/fs/cgroup", h) + parent
+        if not os.path.isdir(top) or os.path.islink(os.path.join("/sys/fs/cgroup", h)):
+            continue
+        for d, _, _ in sorted(os.walk(top), key=lambda w: -w[0].count("/")):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+
+
 class Podman:
     def __init__(self, d, env):
         self.dir = d
         self.env = env
         self.image = "localhost/mote-busybox:latest"
+        self.cgroup_parent = cgroup_parent()
 
     def __call__(self, *args, runtime="mote", timeout=ENGINE_TIMEOUT, check=None, **kw):
+        # Every container (and its conmon) under our own cgroup parent.
+        i = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
+        if i is not None and args[i] in ("run", "create"):
+            args = (*args[:i + 1], "--cgroup-parent", self.cgroup_parent, *args[i + 1:])
         argv = ["podman", "--runtime", runtime, *args]
         kw.setdefault("capture_output", True)
         kw.setdefault("text", True)
@@ -105,14 +129,18 @@ graphroot = "{d}/graph"
     pm = Podman(d, env)
     pm("import", str(rootfs_tar), pm.image, check=0)
     yield pm
-    pm("rm", "--all", "--force", "--time", "0", timeout=120)
-    pm("system", "reset", "--force", timeout=120)
+    try:
+        pm("rm", "--all", "--force", "--time", "0", timeout=120)
+        pm("system", "reset", "--force", timeout=120)
+    finally:
+        remove_cgroup_parent(pm.cgroup_parent)
 
 
 class Containerd:
     def __init__(self, d, sock):
         self.dir = d
         self.sock = sock
+        self.cgroup_parent = cgroup_parent()
 
     def ctr(self, *args, timeout=ENGINE_TIMEOUT, check=None, **kw):
         argv = ["ctr", "--address", self.sock, *args]
@@ -123,11 +151,12 @@ class Containerd:
             assert p.returncode == check, f"{argv} exited {p.returncode}\nstdout:{p.stdout}\nstderr:{p.stderr}"
         return p
 
-    def run_args(self, runtime, root, rootfs):
-        """`ctr run` flags that make the runc shim call `runtime` with --root `root`."""
+    def run_args(self, runtime, root, cid):
+        """`ctr run` flags that make the runc shim call `runtime` with --root `root`; then the
+        rootfs, the id and the command follow."""
         # No image config: the PATH a shell would have.
-        return ["--env", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "--runc-binary", RUNTIMES[runtime], "--runc-root", str(root),
-                "--rootfs"]
+        return ["--env", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "--cgroup", f"{self.cgroup_parent}/{cid}",
+                "--runc-binary", RUNTIMES[runtime], "--runc-root", str(root), "--rootfs"]
 
     def remove(self, cid):
         self.ctr("task", "kill", "--signal", "SIGKILL", cid)
@@ -185,6 +214,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
                 daemon.kill()
                 daemon.wait(timeout=15)
             log.close()
+            remove_cgroup_parent(c.cgroup_parent)
 
 
 def interact(argv, env, send, expect, timeout=30):

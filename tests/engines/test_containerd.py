@@ -28,7 +28,7 @@ def ctd(containerd, rootfs, tmp_path):
         if make_root:
             os.makedirs(root, exist_ok=True)
         flags = list(args[:-1])
-        p = containerd.ctr("run", *flags, *containerd.run_args(runtime, root, rootfs), str(rootfs), cid, *args[-1])
+        p = containerd.ctr("run", *flags, *containerd.run_args(runtime, root, cid), str(rootfs), cid, *args[-1])
         return cid, p
     yield start
     for cid in made:
@@ -120,7 +120,7 @@ def test_run_tty(containerd, rootfs, runtime, tmp_path):
     # ctr run -t: the shim's console socket gets the pty; ctr itself needs a terminal.
     cid = new_id()
     os.makedirs(tmp_path / "root")
-    argv = ["ctr", "--address", containerd.sock, "run", "--rm", "-t", *containerd.run_args(runtime, tmp_path / "root", rootfs),
+    argv = ["ctr", "--address", containerd.sock, "run", "--rm", "-t", *containerd.run_args(runtime, tmp_path / "root", cid),
             str(rootfs), cid, "sh", "-c", "tty; [ /dev/console -ef /dev/pts/0 ] && echo console-$((2*3)); exit 3"]
     try:
         rc, out = interact(argv, dict(os.environ), "", "console-6")
