@@ -73,7 +73,7 @@ def test_detached_task_ls_kill_delete(containerd, ctd, runtime):
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_task_exec(containerd, ctd, runtime):
-    # needs `mote exec` (issue 13, written on branch exec-hooks)
+    # through `mote exec --process` (the shim writes the process JSON)
     cid, p = ctd(runtime, "-d", STAY)
     ok(p)
     out = ok(containerd.ctr("task", "exec", "--exec-id", "e1", cid, "sh", "-c", "echo in $(cat /proc/1/comm)"))

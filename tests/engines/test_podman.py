@@ -73,7 +73,7 @@ def test_detached_logs_stop_rm(podman, runtime, detached):
     assert name not in podman("ps", "-a", "--format", "{{.Names}}", runtime=runtime).stdout.split()
 
 
-# --- exec: needs `mote exec` (issue 13, written on branch exec-hooks) ---
+# --- exec: podman runs `mote exec --process FILE --detach [--tty --console-socket S]` ---
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_exec(podman, runtime, detached):
@@ -87,7 +87,7 @@ def test_exec(podman, runtime, detached):
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_exec_it(podman, runtime, detached):
-    # needs `mote exec` (exec-hooks branch)
+    # exec --tty: the pty goes to conmon over its console socket
     name = detached(runtime, STAY)
     rc, out = interact(["podman", "--runtime", runtime, "exec", "-it", name, "sh"], podman.env,
                        "tty; echo in-$((6*7)); exit 5\r", "in-42")
@@ -219,7 +219,7 @@ def test_init_path_mote_init(podman, runtime):
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_healthcheck_run(podman, runtime, detached):
-    # needs `mote exec` (exec-hooks branch): podman runs the health command through it
+    # podman runs the health command through `mote exec`
     name = detached(runtime, "--health-cmd", "test -e /etc/passwd", "--health-interval", "disable", STAY)
     ok(podman("healthcheck", "run", name, runtime=runtime))
     assert ok(podman("inspect", "-f", "{{.State.Health.Status}}", name, runtime=runtime)).strip() == "healthy"
