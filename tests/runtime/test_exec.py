@@ -297,8 +297,9 @@ def test_exec_tty_console_socket(native):
         out += chunk
     os.close(fds[0])
     assert b"/dev/pts/" in out and b"is-a-tty" in out, out
-    # No socket: a clear error (no proxy yet), not a process without the terminal it asked for.
-    p = mote("exec", "-t", cid, "true")
+    # Detached without a socket: a clear error (no one would hold the terminal), not a process
+    # without the terminal it asked for. (In the foreground mote proxies it: test_terminal.py.)
+    p = mote("exec", "-t", "-d", cid, "true")
     assert p.returncode == 255 and "console-socket" in p.stderr
 
 

@@ -1,6 +1,6 @@
-"""process.terminal without a console socket: a foreground `mote run` makes the pty in the
-container and proxies it (as runc's run does); /dev/console is the pty; consoleSize is applied;
-a create or a detached run has no one to hold the master and is refused, leaving nothing."""
+"""process.terminal without a console socket: a foreground `mote run` (or `exec -t`) makes the pty
+in the container and proxies it (as runc's run does); /dev/console is the pty; consoleSize is
+applied; a create or a detached run has no one to hold the master and is refused, leaving nothing."""
 import os
 import pty
 import select
@@ -70,3 +70,17 @@ def test_terminal_without_a_socket_is_refused_where_nothing_can_proxy(native):
         assert p.returncode == 1 and "process.terminal" in p.stderr and "--console-socket" in p.stderr, p.stderr
         assert native("state", cid).returncode != 0
         assert cgroup_dirs(cid) == []
+
+
+def test_foreground_exec_tty_proxies_a_pty(native):
+    cid = native.new_id()
+    b = native.bundle(["sleep", "30"])
+    with open(native.tmp / "out", "w") as f:  # the container's output: not a pipe we would wait on
+        p = subprocess.run(native.argv("run", "-d", "--bundle", b, cid), stdin=subprocess.DEVNULL, stdout=f, stderr=f,
+                           timeout=TIMEOUT)
+    assert p.returncode == 0, (native.tmp / "out").read_text()
+    rc, out = on_pty(native.argv("exec", "-t", cid, "sh", "-c", "tty; [ -t 0 ] && [ -t 1 ] && echo all-tty; "
+                                 "read line; echo got-$line; exit 6"), send=b"typed\n")
+    assert rc == 6, out
+    for want in ("/dev/pts/", "all-tty", "got-typed"):
+        assert want in out, (want, out)

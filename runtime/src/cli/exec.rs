@@ -159,12 +159,20 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
         seccomp::probe(sc)?;
     }
     let filter = spec.linux.seccomp.as_ref().map(|_| &program);
+    // The pty's master goes to the engine's socket, or, in the foreground, to mote, which
+    // proxies it as `run` does; a detached exec without a socket would leave no one holding it.
+    let mut own_console = None;
     let console_sock = match p.get("console-socket") {
         Some(s) if proc.terminal => Some(console::connect(s)?),
+        None if proc.terminal && !p.has("detach") => {
+            let (ours, theirs) = console::pair()?;
+            own_console = Some(ours);
+            Some(theirs)
+        }
         _ => None,
     };
     if proc.terminal && console_sock.is_none() {
-        return Err(Error::msg("exec --tty", "", "needs --console-socket (mote does not proxy a terminal yet)"));
+        return Err(Error::msg("exec --tty --detach", "", "needs --console-socket (no one would hold the terminal)"));
     }
     let preserve_fds = match p.get("preserve-fds") {
         // Descriptors are ints: 3 + N must stay one (never cut to 32 bits, never wrapped).
@@ -260,17 +268,22 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
         // EOF: the socket closed on exec. A message: the child failed and says why.
         spawn::wait_exec(&ours)?;
         // A process the engine cannot know of (no pid file) is ended, as runc does.
-        create::pid_file(p.get("pid-file"), child)
+        create::pid_file(p.get("pid-file"), child)?;
+        // The master, sent before exec (only in a foreground exec with a terminal).
+        own_console.as_ref().map(console::receive).transpose()
     })();
-    if let Err(e) = r {
-        let _ = mote_sys::sig::kill(child as i32, 9);
-        let _ = mote_sys::sig::waitpid(child as i32, g::__WALL);
-        return Err(e);
-    }
+    let master = match r {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = mote_sys::sig::kill(child as i32, 9);
+            let _ = mote_sys::sig::waitpid(child as i32, g::__WALL);
+            return Err(e);
+        }
+    };
     if p.has("detach") {
         return Ok(0);
     }
-    Ok(super::run::wait_for(child, child, None))
+    Ok(super::run::wait_for(child, child, master.as_ref()))
 }
 
 /// What the child joins: the namespaces that differ from ours (by pidfd, or the fds), the root.
