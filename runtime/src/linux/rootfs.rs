@@ -224,7 +224,7 @@ fn forced_v1<'a>(spec: &Spec<'a>) -> Option<&'a CStr> {
 /// knows nothing of that hierarchy).
 fn systemd_v1(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()> {
     let dest = m.destination.to_bytes();
-    let o = parse_opts(m)?;
+    let o = parse_opts(m, false)?;
     let top = cgroup_tmpfs(root, dest, o.flags)?;
     fs::mkdirat(&top, c"systemd", Mode::from_raw_mode(0o755)).ctx("mkdir", "systemd")?;
     let at = resolve::open(top.as_fd(), b"systemd").ctx("open", "systemd")?;
@@ -245,7 +245,7 @@ fn systemd_v1(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()> 
 /// mount's flags (ro, nosuid...) apply to every part.
 fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()> {
     let dest = m.destination.to_bytes();
-    let o = parse_opts(m)?;
+    let o = parse_opts(m, false)?;
     let mut src = Buf::<{ crate::cgroup::PATH + 64 }>::new();
     if crate::cgroup::resources::Layout::detect().v2 {
         resolve::open_or_create(root, dest, Make::Dir).ctx("create mount point", dest)?;
