@@ -11,12 +11,12 @@
 //! | `mounts` | applied in order, destinations resolved inside the rootfs (linux/rootfs.rs) |
 //! | `mounts.destination` | applied: resolved inside the rootfs; proc and sysfs never through a symlink |
 //! | `mounts.source` | applied |
-//! | `mounts.type` | applied (bind, or the filesystem; cgroup means the container's cgroup2) |
+//! | `mounts.type` | applied (bind, or the filesystem; cgroup/cgroup2: the container's own cgroup, bound, or a fresh cgroup2 in its cgroup namespace on v2) |
 //! | `mounts.options` | applied: flags, r* through mount_setattr, propagation, data; unknown bind options refused by name |
 //! | `mounts.uidMappings` | refused: idmapped mounts are not supported |
 //! | `mounts.gidMappings` | refused: idmapped mounts are not supported |
-//! | `process.terminal` | applied with --console-socket |
-//! | `process.consoleSize` | not applied yet (the engine sizes the pty) |
+//! | `process.terminal` | applied: the pty to --console-socket, or proxied by a foreground run; /dev/console bound to it; refused where no one holds it |
+//! | `process.consoleSize` | applied (TIOCSWINSZ on the pty) |
 //! | `process.cwd` | applied, then checked to be inside the root |
 //! | `process.env` | applied |
 //! | `process.args` | applied: found in PATH before ready, exec'd at start |
@@ -38,7 +38,7 @@
 //! | `hostname` | applied (needs a uts namespace) |
 //! | `domainname` | applied (needs a uts namespace) |
 //! | `hooks` | applied: all six stages at the spec's points |
-//! | `annotations` | kept in the state |
+//! | `annotations` | kept in the state; crun's run.oci.systemd.force_cgroup_v1 applied (and the hooks' output ones) |
 //! | `linux.namespaces` | applied: new or joined by path |
 //! | `linux.uidMappings` | applied |
 //! | `linux.gidMappings` | applied |
