@@ -15,7 +15,7 @@
 //! | `mounts.options` | applied: flags, r* through mount_setattr, propagation, data; unknown bind options refused by name |
 //! | `mounts.uidMappings` | refused: idmapped mounts are not supported |
 //! | `mounts.gidMappings` | refused: idmapped mounts are not supported |
-//! | `process.terminal` | applied: the pty to --console-socket, or proxied by a foreground run; /dev/console bound to it; refused where no one holds it |
+//! | `process.terminal` | applied: the pty to --console-socket, or proxied by a foreground run; /dev/console bound to it; an error in create or run -d without a socket |
 //! | `process.consoleSize` | applied (TIOCSWINSZ on the pty) |
 //! | `process.cwd` | applied, then checked to be inside the root |
 //! | `process.env` | applied |
