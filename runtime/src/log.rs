@@ -28,6 +28,13 @@ pub fn warn(g: &Global, msg: &[u8]) {
     line(g, "warning", msg, false);
 }
 
+/// A warning for --log only, when one is given (stderr may be the container's).
+pub fn warn_log(g: &Global, msg: &[u8]) {
+    if g.log.is_some() {
+        line(g, "warning", msg, false);
+    }
+}
+
 fn line(g: &Global, level: &str, msg: &[u8], stderr: bool) {
     let mut t = Buf::<1200>::new();
     t.s(b"mote: ").s(msg).c(b'\n');

@@ -89,6 +89,10 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
     if let Some(sc) = &spec.linux.seccomp {
         seccomp::compile(sc, &mut filter)?;
         seccomp::probe(sc)?;
+        let mut w = Buf::<512>::new();
+        if seccomp::unknown(sc, &mut w) {
+            log::warn_log(g, w.as_bytes());
+        }
     }
     let filter = spec.linux.seccomp.as_ref().map(|_| &filter);
     let mut rootfs = Buf::<{ limits::PATH }>::new();

@@ -220,7 +220,10 @@ pub fn compile(s: &Seccomp<'_>, out: &mut Program) -> Result<()> {
 fn abi(s: &Seccomp<'_>, idx: &[u16], a: Abi, x32: bool, with_x32: bool, out: &mut Program) -> Result<Label> {
     let mut entries = heapless::Vec::<Entry, ENTRIES>::new();
     let mut add = |table: usize, bit: u32| -> Result<()> {
-        for (ri, r) in s.rules.iter().enumerate() {
+        let wide = a.wide && bit == 0;
+        // A rule with the default action (errno included) is no rule at all: runc and crun skip
+        // it (libseccomp refuses it), so it neither decides its syscall nor hides other rules.
+        for (ri, r) in s.rules.iter().enumerate().filter(|(_, r)| r.action != s.default_action) {
             for ni in r.first as usize..(r.first + r.count) as usize {
                 let Some(nr) = number(table, idx[ni]) else { continue };
                 let nr = nr | bit;
@@ -234,10 +237,14 @@ fn abi(s: &Seccomp<'_>, idx: &[u16], a: Abi, x32: bool, with_x32: bool, out: &mu
                         &mut entries[l]
                     }
                 };
-                if !r.args.is_empty() {
+                // A rule without arguments decides the syscall whatever argument rules name it,
+                // before or after (libseccomp drops them); of several, the first one counts.
+                if e.plain.is_some() {
+                } else if !plain(r, wide) {
                     e.cond[ri / 64] |= 1 << (ri % 64);
-                } else if e.plain.is_none() {
+                } else {
                     e.plain = Some(r.action);
+                    e.cond = [0; 4];
                 }
             }
         }
@@ -329,20 +336,117 @@ fn search(s: &Seccomp<'_>, entries: &[Entry], ranges: &[(u32, Then)], wide: bool
     out.jump(JGE, ranges[mid].0, hi, lo)
 }
 
-/// One syscall's argument rules in profile order, then its plain rule or the default.
+/// One syscall's argument rules (it has no rule without), tried in libseccomp's order, then the
+/// default action.
 fn rules(s: &Seccomp<'_>, e: &Entry, wide: bool, out: &mut Program) -> Result<Label> {
-    let mut fail = out.ret(e.plain.unwrap_or(s.default_action))?;
-    for (ri, r) in s.rules.iter().enumerate().rev() {
+    // Units to try: (rule, 6) for a whole rule, (rule, k) for its kth comparison alone: runc hands
+    // a rule with two comparisons on one argument to libseccomp as one rule per comparison (ORed,
+    // all of them, not only the two on the same argument), and so does mote.
+    let mut units = heapless::Vec::<(u8, u8), { 6 * crate::spec::limits::SECCOMP_RULES }>::new();
+    for (ri, r) in s.rules.iter().enumerate() {
         if e.cond[ri / 64] & (1 << (ri % 64)) == 0 {
             continue;
         }
-        let mut pass = out.ret(r.action)?;
-        for a in r.args.iter().rev() {
+        let split = split(r);
+        for k in 0..if split { r.args.len() } else { 1 } {
+            let _ = units.push((ri as u8, if split { k as u8 } else { 6 })); // capacity: six per rule
+        }
+    }
+    // libseccomp merges a syscall's rules into one tree whose levels it keeps sorted, and its
+    // program tries them in that order, not the profile's: a stable sort by the same key.
+    for i in 1..units.len() {
+        let mut j = i;
+        while j > 0 && before(&chain(s, units[j]), &chain(s, units[j - 1]), wide) {
+            units.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+    let mut fail = out.ret(s.default_action)?;
+    for &u in units.iter().rev() {
+        let mut pass = out.ret(s.rules[u.0 as usize].action)?;
+        for a in chain(s, u).iter().rev() {
             pass = cond(a, pass, fail, wide, out)?;
         }
         fail = pass;
     }
     Ok(fail)
+}
+
+/// Whether the rule's comparisons on one argument index are split into separate rules.
+fn split(r: &sc::Rule) -> bool {
+    r.args.iter().enumerate().any(|(i, a)| r.args[..i].iter().any(|b| b.index == a.index))
+}
+
+/// Whether a MASKED_EQ compares nothing (no mask bit in the halves compared): libseccomp makes
+/// no test of it, and a rule (or a split one's part) of such alone then decides its syscall as
+/// one without arguments does.
+fn noop(a: &Arg, wide: bool) -> bool {
+    a.op == sc::OP_MASKED_EQ && (if wide { a.value } else { a.value as u32 as u64 }) == 0
+}
+
+/// Whether rule `r` acts as one without arguments.
+fn plain(r: &sc::Rule, wide: bool) -> bool {
+    if split(r) {
+        r.args.iter().any(|a| noop(a, wide))
+    } else {
+        r.args.iter().all(|a| noop(a, wide))
+    }
+}
+
+/// A unit's comparisons by argument index, as libseccomp chains them.
+fn chain(s: &Seccomp<'_>, (ri, k): (u8, u8)) -> heapless::Vec<Arg, 6> {
+    let args = &s.rules[ri as usize].args;
+    let mut c = heapless::Vec::new();
+    for i in 0..6 {
+        for (j, a) in args.iter().enumerate() {
+            if a.index == i && (k == 6 || j == k as usize) {
+                let _ = c.push(*a); // capacity: a rule has at most six
+            }
+        }
+    }
+    c
+}
+
+/// Whether chain `a` is tried before `b`, in libseccomp's tree order: it cuts each comparison
+/// into 32-bit nodes (the high half first on 64-bit ABIs; none for a half a mask leaves out),
+/// keeps each level of a syscall's tree sorted highest first by (argument and half, EQ/NE/
+/// MASKED_EQ over LT/LE over GE/GT, value; LT/LE the smaller value first), and merges equal
+/// nodes. Nodes that tie without being equal stay in the profile's order (its insertion order).
+/// A chain that is a prefix of the other comes first (libseccomp keeps the shorter rule's action
+/// there, and refuses the profile when the longer rule came first: runc fails, mote takes the
+/// shorter). Odd, but the decisions of runc and crun: a rule can win over one before it in the
+/// profile that matches too.
+fn before(a: &[Arg], b: &[Arg], wide: bool) -> bool {
+    let (na, nb) = (nodes(a, wide), nodes(b, wide));
+    for i in 0..13 {
+        match (na.get(i), nb.get(i)) {
+            (Some(x), Some(y)) if x.0 != y.0 => return x.0 > y.0,
+            (Some(x), Some(y)) if x.1 != y.1 => return false,
+            (Some(_), Some(_)) => {}
+            (x, y) => return x.is_none() && y.is_some(),
+        }
+    }
+    false
+}
+
+/// A chain's libseccomp nodes: (sort key, what else makes two nodes equal: operator, mask).
+fn nodes(c: &[Arg], wide: bool) -> heapless::Vec<((u8, u8, u32), (u8, u32)), 12> {
+    let mut n = heapless::Vec::new();
+    for x in c {
+        let masked = x.op == sc::OP_MASKED_EQ;
+        let (mask, v) = if masked { (x.value, x.value_two & x.value) } else { (u64::MAX, x.value) };
+        let pri = [3, 2, 2, 3, 1, 1, 3][x.op as usize];
+        for half in [1u8, 0] {
+            let (m, d) = ((mask >> (32 * half)) as u32, (v >> (32 * half)) as u32);
+            if half == 1 && !wide || masked && m == 0 {
+                continue;
+            }
+            // NE is EQ with its branches swapped: the same node.
+            let op = if x.op == sc::OP_NE { sc::OP_EQ } else { x.op };
+            let _ = n.push(((2 * x.index + half, pri, if pri == 2 { !d } else { d }), (op, m))); // capacity: two per comparison
+        }
+    }
+    n
 }
 
 /// One argument comparison: goes to `t` when it holds, else to `f`.
@@ -392,6 +496,25 @@ fn masked(off: u32, mask: u32, want: u32, t: Label, f: Label, out: &mut Program)
         out.put(ins(AND, 0, 0, mask))?;
     }
     out.ld(off)
+}
+
+/// Names the profile gives that this target's tables lack (skipped, as libseccomp skips them),
+/// for a warning in --log; false when none.
+pub fn unknown<const N: usize>(s: &Seccomp<'_>, b: &mut Buf<N>) -> bool {
+    b.s(b"linux.seccomp: syscall names unknown on this architecture, skipped:");
+    let mut any = false;
+    for (i, n) in s.names.iter().enumerate() {
+        let n = n.to_bytes();
+        if lookup(n).is_none() && !s.names[..i].iter().any(|m| m.to_bytes() == n) {
+            b.c(b' ').s(n);
+            any = true;
+        }
+    }
+    if b.overflowed() {
+        b.truncate(N - 4);
+        b.s(b" ...");
+    }
+    any
 }
 
 /// Index of syscall `name` in the tables of this target.
