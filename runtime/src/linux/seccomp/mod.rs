@@ -416,6 +416,7 @@ fn chain(s: &Seccomp<'_>, (ri, k): (u8, u8)) -> heapless::Vec<Arg, 6> {
 /// there, and refuses the profile when the longer rule came first: runc fails, mote takes the
 /// shorter). Odd, but the decisions of runc and crun: a rule can win over one before it in the
 /// profile that matches too.
+#[inline(never)]
 fn before(a: &[Arg], b: &[Arg], wide: bool) -> bool {
     let (na, nb) = (nodes(a, wide), nodes(b, wide));
     for i in 0..13 {
