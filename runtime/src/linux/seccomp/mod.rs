@@ -341,7 +341,7 @@ fn search(s: &Seccomp<'_>, entries: &[Entry], ranges: &[(u32, Then)], wide: bool
 fn rules(s: &Seccomp<'_>, e: &Entry, wide: bool, out: &mut Program) -> Result<Label> {
     // Units to try: (rule, 6) for a whole rule, (rule, k) for its kth comparison alone: runc hands
     // a rule with two comparisons on one argument to libseccomp as one rule per comparison (ORed,
-    // all of them, not only the two on the same argument), and so does mote.
+    // all of them, not only the two on the same argument), crun too, and so does mote.
     let mut units = heapless::Vec::<(u8, u8), { 6 * crate::spec::limits::SECCOMP_RULES }>::new();
     for (ri, r) in s.rules.iter().enumerate() {
         if e.cond[ri / 64] & (1 << (ri % 64)) == 0 {
