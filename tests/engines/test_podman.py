@@ -4,10 +4,12 @@ fault. Nothing of mote's may show on podman's stderr: under conmon, mote's stder
 container's (warnings go to the --log podman passes)."""
 import json
 import os
+import subprocess
 import time
 
 import pytest
 
+from conftest import ROOT
 from engines import MOTE_INIT, interact, podman, rootfs_tar  # noqa: F401 (fixtures)
 
 RUNTIMES = ["mote", "runc"]
@@ -254,3 +256,29 @@ def test_messages_go_to_the_log_only(podman):
         assert out == "started\n", out
     finally:
         podman("rm", "--force", "--time", "0", name)
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory):
+    """tests/runtime/seccomp_probe.c, static: makes one raw syscall, prints its errno."""
+    out = str(tmp_path_factory.mktemp("probe") / "seccomp_probe")
+    p = subprocess.run(["gcc", "-O2", "-static", "-o", out, os.path.join(ROOT, "tests/runtime/seccomp_probe.c")],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return out
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_default_seccomp_profile_is_applied(podman, runtime, detached, probe):
+    """podman sends its default profile (containers-common's seccomp.json): the filter is on, read
+    from outside, and add_key, which the profile does not list, fails with its defaultErrnoRet
+    (ENOSYS) inside, while it reaches the kernel unconfined."""
+    add_key = "248"  # x86_64
+    name = detached(runtime, "-v", f"{probe}:/probe:ro", STAY)
+    pid = ok(podman("inspect", "-f", "{{.State.Pid}}", name, runtime=runtime)).strip()
+    with open(f"/proc/{pid}/status") as f:
+        assert status_line(f.read(), "Seccomp") == "2"
+    call = ["/probe", add_key, "s:user", "s:k", "0", "0", "0"]
+    assert ok(podman("exec", name, *call, runtime=runtime)).strip() == "ret=-1 errno=38"
+    out = run(podman, runtime, "--security-opt", "seccomp=unconfined", "-v", f"{probe}:/probe:ro", call)
+    assert "errno=38" not in out, out
