@@ -3,9 +3,11 @@ setting through the real binary and checks, from outside, that it fails closed a
 untouched. Where runc (installed) behaves right on this host, the same case runs under runc too."""
 import json
 import os
+import pathlib
 import shutil
 import stat
 import subprocess
+import tempfile
 import uuid
 
 import pytest
@@ -514,3 +516,61 @@ def test_exec_lsm_flags_refused_where_the_lsm_is_off(native):
             assert "not enabled" not in p.stderr
         else:
             assert p.returncode == 255 and "is not enabled on this host" in p.stderr, p.stderr
+
+
+# ---- remounts keep the mount's own atime mode (statvfs's ST_* bits are not MS_* ones) ----
+
+def _strictatime_run(mote, b, src, cid):
+    """Runs `b` in a private mount namespace of the test where `src` is a strictatime,nodiratime
+    tmpfs (nothing is added to the host)."""
+    inner = " ".join(mote.argv("run", "--bundle", b, cid))
+    return run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                f"mount -t tmpfs -o strictatime,nodiratime,mode=755 t {src} && exec {inner}"])
+
+
+@pytest.mark.parametrize("opts,want,unwanted", [(["bind", "ro"], {"ro", "nodiratime"}, {"relatime", "noatime"}),
+                                                (["bind", "ro", "noatime"], {"ro", "noatime"}, {"relatime"})],
+                         ids=["kept", "asked"])
+def test_bind_remount_keeps_strictatime(mote, tmp_path, opts, want, unwanted):
+    """A bind remounted read-only keeps the source's strictatime (statvfs has no flag for it and
+    reports relatime as ST_RELATIME, 4096, not MS_RELATIME); an atime option given wins."""
+    src = tmp_path / "src"
+    os.makedirs(src)
+    b = mote.bundle(["cat", "/proc/self/mountinfo"], mounts=[
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+        {"destination": "/m", "type": "bind", "source": str(src), "options": opts}])
+    p = _strictatime_run(mote, b, src, mote.new_id())
+    assert p.returncode == 0, p.stderr
+    got = mount_opts(p.stdout, "/m")
+    assert want <= got and not (unwanted & got), got
+
+
+def test_bind_remount_of_locked_strictatime_in_user_namespace(native, tmp_path):
+    """In a user namespace the atime mode is locked: a read-only remount that does not repeat
+    strictatime exactly is refused by the kernel (EPERM), so the container would not start."""
+    # pytest's tmp dirs are 0700: the mapped root (host uid 100000) could not reach them.
+    d = pathlib.Path(tempfile.mkdtemp(prefix="userns-atime-"))
+    os.chmod(d, 0o755)
+    src = d / "src"
+    os.makedirs(src)
+    shutil.copytree(native.rootfs, d / "r", symlinks=True)
+    native.rootfs = str(d / "r")
+    try:
+        _locked_strictatime(native, src)
+    finally:
+        shutil.rmtree(d)
+
+
+def _locked_strictatime(native, src):
+    b = native.bundle(["cat", "/proc/self/mountinfo"], mounts=[
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+        {"destination": "/m", "type": "bind", "source": str(src), "options": ["bind", "ro"]}],
+        linux={"namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount", "user")],
+               "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+               "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]})
+    p = _strictatime_run(native, b, src, native.new_id())
+    assert p.returncode == 0, p.stderr
+    got = mount_opts(p.stdout, "/m")
+    assert {"ro", "nodiratime"} <= got and "relatime" not in got, got

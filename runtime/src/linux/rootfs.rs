@@ -20,8 +20,8 @@ const MS_RDONLY: u64 = g::MS_RDONLY as u64;
 const MS_BIND: u64 = g::MS_BIND as u64;
 const MS_REC: u64 = g::MS_REC as u64;
 const MS_REMOUNT: u64 = g::MS_REMOUNT as u64;
-/// Flags a bind remount must keep or the kernel refuses it (EPERM) in a user namespace.
-const LOCKED: u64 = (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC | g::MS_NOATIME | g::MS_NODIRATIME | g::MS_RELATIME) as u64;
+/// The atime modes among the MS_* flags (one at most is in effect).
+const ATIME_MODE: u64 = (g::MS_NOATIME | g::MS_RELATIME | g::MS_STRICTATIME) as u64;
 
 /// Mount options that are flags, in the order of [`SET`] and [`CLEAR`] (one string: no
 /// relocations).
@@ -121,7 +121,7 @@ fn set_recursive(root: BorrowedFd<'_>, dest: &[u8], o: &Opts) -> Result<()> {
                 (a & 0xf) | ms(g::MOUNT_ATTR_NOATIME, g::MS_NOATIME) | ms(g::MOUNT_ATTR_STRICTATIME, g::MS_STRICTATIME)
                     | ms(g::MOUNT_ATTR_NODIRATIME, g::MS_NODIRATIME) | ms(g::MOUNT_ATTR_NOSYMFOLLOW, g::MS_NOSYMFOLLOW)
             };
-            let cur = locked_flags(&top) | (o.flags & !(MS_BIND | MS_REC | MS_REMOUNT));
+            let cur = with_locked(o.flags & !(MS_BIND | MS_REC | MS_REMOUNT), &top);
             let mut clr = to_ms(o.rclr & !(ATIME as u64));
             if o.rclr & ATIME as u64 != 0 {
                 clr |= (g::MS_NOATIME | g::MS_STRICTATIME | g::MS_RELATIME) as u64;
@@ -401,8 +401,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>) -> Resul
         if o.flags & !(MS_BIND | MS_REC) != 0 {
             let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
             let mut t2 = fd_path(&top);
-            let keep = locked_flags(&top);
-            mnt(None, &mut t2, None, MS_REMOUNT | MS_BIND | (o.flags & !MS_REC) | keep, None).ctx("remount bind", dest)?;
+            mnt(None, &mut t2, None, MS_REMOUNT | MS_BIND | with_locked(o.flags & !MS_REC, &top), None).ctx("remount bind", dest)?;
         }
     } else {
         let r = match typ {
@@ -516,9 +515,34 @@ fn copy_dir(from: &OwnedFd, to: &OwnedFd, depth: u32) -> core::result::Result<()
     Ok(())
 }
 
-/// The flags of the mount `fd` is on that a remount must repeat.
+/// The flags of the mount `fd` is on that a remount must repeat (the kernel refuses, EPERM, to
+/// change them in a user namespace), as MS_* flags.
 fn locked_flags(fd: &OwnedFd) -> u64 {
-    fs::fstatvfs(fd).map_or(0, |s| s.f_flag.bits() & LOCKED)
+    fs::fstatvfs(fd).map_or(0, |s| st_to_ms(s.f_flag.bits()))
+}
+
+/// statvfs's ST_* mount flags as MS_* ones: nosuid, nodev, noexec, noatime and nodiratime share
+/// their bits, but ST_RELATIME (4096) is not MS_RELATIME, and strictatime has no ST_ flag: it is
+/// neither relatime nor noatime. (Dropping it would turn a strictatime mount relatime.)
+fn st_to_ms(st: u64) -> u64 {
+    use mote_sys::rustix::fs::StatVfsMountFlags as St;
+    let same = (St::NOSUID | St::NODEV | St::NOEXEC | St::NOATIME | St::NODIRATIME).bits();
+    let atime = if st & (St::NOATIME | St::RELATIME).bits() == 0 {
+        g::MS_STRICTATIME as u64
+    } else if st & St::RELATIME.bits() != 0 {
+        g::MS_RELATIME as u64
+    } else {
+        0
+    };
+    (st & same) | atime
+}
+
+/// The flags of a remount: `asked`, with the mount's locked ones; its atime mode only where
+/// `asked` gives none (an atime option of the config wins; in a user namespace the kernel
+/// refuses it if it differs, which is the error wanted).
+fn with_locked(asked: u64, fd: &OwnedFd) -> u64 {
+    let keep = locked_flags(fd);
+    asked | if asked & ATIME_MODE != 0 { keep & !ATIME_MODE } else { keep }
 }
 
 fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>) -> Result<()> {
@@ -652,6 +676,6 @@ fn readonly(root: BorrowedFd<'_>, p: &[u8]) -> Result<()> {
 }
 
 fn remount_ro(p: &CStr) -> Result<()> {
-    let keep = fs::statvfs(p).map_or(0, |s| s.f_flag.bits() & LOCKED);
+    let keep = fs::statvfs(p).map_or(0, |s| st_to_ms(s.f_flag.bits()));
     raw::mount(None, p, None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, None).ctx("remount read-only", p.to_bytes())
 }
