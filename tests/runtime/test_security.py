@@ -574,3 +574,31 @@ def _locked_strictatime(native, src):
     assert p.returncode == 0, p.stderr
     got = mount_opts(p.stdout, "/m")
     assert {"ro", "nodiratime"} <= got and "relatime" not in got, got
+
+
+def test_sysfs_fallback_is_read_only_below_too(native):
+    """sysfs needs a network namespace of the container's own; without one (in a user namespace)
+    mote binds the host's /sys instead: read-only with every mount below it (the host's cgroup
+    hierarchies among them), not only at the top."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="userns-sys-"))
+    os.chmod(d, 0o755)
+    shutil.copytree(native.rootfs, d / "r", symlinks=True)
+    native.rootfs = str(d / "r")
+    try:
+        b = native.bundle(["cat", "/proc/self/mountinfo"], mounts=[
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev"]}],
+            linux={"namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount", "user")],
+                   "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+                   "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]})
+        p = native("run", "--bundle", b, native.new_id())
+        assert p.returncode == 0, p.stderr
+        with open("/proc/self/mountinfo") as f:
+            below = [l.split()[4] for l in f if l.split()[4].startswith("/sys/")]
+        if not below:
+            pytest.fail("the host has no mount below /sys: this test needs one (cgroups)")
+        for m in ["/sys"] + below:
+            assert {"ro", "nosuid", "nodev", "noexec"} <= mount_opts(p.stdout, m), (m, p.stdout)
+    finally:
+        shutil.rmtree(d)

@@ -414,13 +414,19 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>) -> Resul
         };
         match (r, typ) {
             (Ok(()), _) => {}
-            // sysfs needs a network namespace of our own; without one, the host's, read-only.
+            // sysfs needs a network namespace of our own; without one, the host's, read-only
+            // with the options asked, and so is every mount below it (the host's cgroup
+            // hierarchies, bpf, tracing...): a remount would change the top one only.
             (Err(Errno::PERM), b"sysfs") => {
                 mnt(Some(c"/sys"), &mut t, None, MS_BIND | MS_REC, None).ctx("bind mount /sys", dest)?;
                 let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
-                let mut t2 = fd_path(&top);
-                let keep = locked_flags(&top);
-                mnt(None, &mut t2, None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, None).ctx("remount /sys read-only", dest)?;
+                // nosuid, nodev, noexec: the same bits as MOUNT_ATTR_*.
+                let set = g::MOUNT_ATTR_RDONLY as u64 | (o.flags & (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC) as u64);
+                match raw::mount_setattr(top.as_fd(), true, set, 0) {
+                    Err(Errno::NOSYS) => return Err(Error::msg("mount", dest,
+                        "sysfs without a network namespace is the host's /sys, read-only below too only with mount_setattr (Linux 5.12)")),
+                    r => r.ctx("make /sys read-only (recursively)", dest)?,
+                }
             }
             (Err(e), _) => {
                 let mut what = Buf::<{ crate::error::PATH_MAX_MSG }>::new();
