@@ -334,7 +334,7 @@ pub fn protect_paths(spec: &Spec<'_>) -> Result<()> {
         mask(root.as_fd(), p.to_bytes(), &mut null)?;
     }
     for p in &l.readonly_paths {
-        readonly(root.as_fd(), p.to_bytes())?;
+        readonly(root.as_fd(), p.to_bytes(), spec)?;
     }
     Ok(())
 }
@@ -665,9 +665,11 @@ fn mask(root: BorrowedFd<'_>, p: &[u8], null: &mut Option<OwnedFd>) -> Result<()
     raw::mount(Some(src.cstr()), t.cstr(), None, MS_BIND, None).ctx("mask", p)
 }
 
-/// Makes a path read-only: a bind mount of itself, remounted read-only.
+/// Makes a path read-only: a bind mount of itself, read-only with every mount below it
+/// (mount_setattr); where the kernel lacks that, a remount of the top one, refused when the
+/// config mounts something below it (that would stay writable).
 #[inline(never)]
-fn readonly(root: BorrowedFd<'_>, p: &[u8]) -> Result<()> {
+fn readonly(root: BorrowedFd<'_>, p: &[u8], spec: &Spec<'_>) -> Result<()> {
     let target = match resolve::open(root, p) {
         Err(Errno::NOENT) => return Ok(()),
         r => r.ctx("read-only path", p)?,
@@ -677,6 +679,15 @@ fn readonly(root: BorrowedFd<'_>, p: &[u8]) -> Result<()> {
     raw::mount(Some(t.cstr()), t2.cstr(), None, MS_BIND | MS_REC, None).ctx("bind mount read-only path", p)?;
     // Reopened: the old descriptor still names what is underneath the new mount.
     let top = resolve::open(root, p).ctx("read-only path", p)?;
+    match raw::mount_setattr(top.as_fd(), true, g::MOUNT_ATTR_RDONLY as u64, 0) {
+        Err(Errno::NOSYS) => {}
+        r => return r.ctx("make read-only (recursively)", p),
+    }
+    let dir = resolve::trim(p);
+    let below = |m: &Mount<'_>| m.destination.to_bytes().strip_prefix(dir).is_some_and(|r| r.len() > 1 && r[0] == b'/');
+    if spec.mounts.iter().any(below) {
+        return Err(Error::msg("read-only path", p, "has mounts below it: read-only all the way down needs mount_setattr (Linux 5.12)"));
+    }
     let keep = locked_flags(&top);
     mnt(None, &mut fd_path(&top), None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, None).ctx("remount read-only", p)
 }
