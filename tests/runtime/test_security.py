@@ -627,3 +627,16 @@ def test_readonly_path_is_read_only_below_too(mote, tmp_path):
         assert p.returncode == 0, p.stderr
     assert "WROTE" not in p.stdout, p.stdout
     assert os.listdir(b_) == [] and os.listdir(a) == ["sub"]
+
+
+def test_too_many_propagation_options_are_refused(mote):
+    """Propagation options past the bound are an error naming it, never dropped."""
+    opts = ["bind", "private", "slave", "shared", "private", "unbindable"]
+    b = mote.bundle(["true"], mounts=[
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+        {"destination": "/m", "type": "bind", "source": "/tmp", "options": opts}])
+    cid = mote.new_id()
+    p = mote("run", "--bundle", b, cid)
+    assert p.returncode == 1 and "mount /m: option unbindable is one propagation option too many" in p.stderr, p.stderr
+    no_residue(mote, cid)

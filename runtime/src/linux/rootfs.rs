@@ -52,7 +52,7 @@ struct Opts {
     flags: u64,
     rset: u64,
     rclr: u64,
-    propagation: [u64; 4],
+    propagation: [u64; crate::spec::limits::MOUNT_PROPAGATIONS],
     nprop: usize,
     data: Buf<1024>,
     /// tmpcopyup: the new tmpfs starts with a copy of what it covers.
@@ -60,7 +60,7 @@ struct Opts {
 }
 
 fn parse_opts(m: &Mount<'_>, bind: bool) -> Result<Opts> {
-    let mut o = Opts { flags: 0, rset: 0, rclr: 0, propagation: [0; 4], nprop: 0, data: Buf::new(), copyup: false };
+    let mut o = Opts { flags: 0, rset: 0, rclr: 0, propagation: [0; crate::spec::limits::MOUNT_PROPAGATIONS], nprop: 0, data: Buf::new(), copyup: false };
     let dest = m.destination.to_bytes();
     for opt in &m.options {
         let b = opt.to_bytes();
@@ -70,10 +70,11 @@ fn parse_opts(m: &Mount<'_>, bind: bool) -> Result<Opts> {
             o.rset = (o.rset & !(RCLEAR[i] as u64)) | RSET[i] as u64;
             o.rclr = (o.rclr & !(RSET[i] as u64)) | RCLEAR[i] as u64;
         } else if let Some(p) = spec::propagation(b) {
-            if o.nprop < 4 {
-                o.propagation[o.nprop] = p;
-                o.nprop += 1;
+            if o.nprop == o.propagation.len() {
+                return Err(opt_err(dest, b, "is one propagation option too many (spec/limits.rs MOUNT_PROPAGATIONS)"));
             }
+            o.propagation[o.nprop] = p;
+            o.nprop += 1;
         } else if b == b"tmpcopyup" && m.typ.is_some_and(|t| t.to_bytes() == b"tmpfs") && !bind {
             o.copyup = true;
         } else if matches!(b, b"idmap" | b"ridmap" | b"tmpcopyup") {
