@@ -640,3 +640,29 @@ def test_too_many_propagation_options_are_refused(mote):
     p = mote("run", "--bundle", b, cid)
     assert p.returncode == 1 and "mount /m: option unbindable is one propagation option too many" in p.stderr, p.stderr
     no_residue(mote, cid)
+
+
+@pytest.mark.parametrize("ptrace", [False, True], ids=["default-caps", "sys_ptrace"])
+@pytest.mark.parametrize("cwd", ["/hop/etc", "/proc/1/root/etc"])
+def test_cwd_through_host_init_root_is_refused(mote, tmp_path, cwd, ptrace):
+    """Without a PID namespace the container's /proc shows the host's PID 1: its root, reached
+    directly or through a symlink of the image, is the host's / and never a cwd (with
+    CAP_SYS_PTRACE the chdir itself succeeds: the check after it must refuse)."""
+    r = small_rootfs(tmp_path)
+    for d in ("proc", "dev"):
+        os.makedirs(r / d)
+    os.symlink("/proc/1/root", r / "hop")
+    mote.rootfs = str(r)
+    proc = {"cwd": cwd}
+    if ptrace:
+        c = ["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH"]
+        proc["capabilities"] = {k: c for k in ("bounding", "effective", "permitted")}
+    b = mote.bundle(["sh", "-c", "ls; pwd"], process=proc,
+                    linux={"namespaces": [{"type": "mount"}, {"type": "uts"}], "maskedPaths": [], "readonlyPaths": []},
+                    mounts=[{"destination": "/proc", "type": "proc", "source": "proc"}])
+    cid = mote.new_id()
+    p = mote("run", "--bundle", b, cid)
+    assert "passwd" not in p.stdout, p.stdout
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert "outside the container's root" in p.stderr or f"chdir {cwd}: Permission denied" in p.stderr, p.stderr
+    no_residue(mote, cid)
