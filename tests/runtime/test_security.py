@@ -666,3 +666,29 @@ def test_cwd_through_host_init_root_is_refused(mote, tmp_path, cwd, ptrace):
     assert p.returncode == 1, (p.stdout, p.stderr)
     assert "outside the container's root" in p.stderr or f"chdir {cwd}: Permission denied" in p.stderr, p.stderr
     no_residue(mote, cid)
+
+
+@pytest.mark.parametrize("how", ["config-bind", "image-symlink-to-dev"])
+def test_masked_path_through_a_dev_null_that_is_not_null(mote, tmp_path, secret_dir, how):
+    """/dev/null made something else (a config bind of a host file over mote's node, or an image
+    whose /dev/null names /dev/zero): a masked file must never become that."""
+    secret = (secret_dir / "secret").read_text()
+    mounts = [{"destination": "/proc", "type": "proc", "source": "proc"}]
+    if how == "config-bind":
+        mounts += [{"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+                   {"destination": "/dev/null", "type": "bind", "source": str(secret_dir / "secret"), "options": ["bind"]}]
+    else:
+        r = small_rootfs(tmp_path)
+        for d in ("proc", "dev"):
+            os.makedirs(r / d)
+        os.symlink("zero", r / "dev" / "null")
+        os.mknod(r / "dev" / "zero", 0o666 | stat.S_IFCHR, os.makedev(1, 5))
+        mote.rootfs = str(r)
+    b = mote.bundle(["sh", "-c", "cat /proc/timer_list | head -c 100"], mounts=mounts,
+                    linux={"maskedPaths": ["/proc/timer_list"], "readonlyPaths": []})
+    cid = mote.new_id()
+    p = mote("run", "--bundle", b, cid)
+    assert secret not in p.stdout
+    assert p.returncode == 1 and "not the null device" in p.stderr, p.stderr
+    assert (secret_dir / "secret").read_text() == secret
+    no_residue(mote, cid)
