@@ -62,7 +62,7 @@ def small_rootfs(tmp, name="r"):
     for d in ("sys", "tmp", "etc"):
         os.makedirs(r / d)
     shutil.copy("/bin/busybox", r / "bin" / "busybox")
-    for a in ("sh", "cat", "echo", "ls", "grep", "pwd", "id", "true", "chown", "touch", "stat", "readlink"):
+    for a in ("sh", "cat", "echo", "ls", "grep", "pwd", "id", "true", "chown", "touch", "stat", "readlink", "head"):
         os.symlink("busybox", r / "bin" / a)
     os.chmod(r, 0o755)
     return r
@@ -691,4 +691,28 @@ def test_masked_path_through_a_dev_null_that_is_not_null(mote, tmp_path, secret_
     assert secret not in p.stdout
     assert p.returncode == 1 and "not the null device" in p.stderr, p.stderr
     assert (secret_dir / "secret").read_text() == secret
+    no_residue(mote, cid)
+
+
+def test_device_planted_by_the_image_is_refused(mote, tmp_path):
+    """A linux.devices entry whose path the image already holds as something else (here a file
+    where /dev/zero should be) is not silently left as the image made it."""
+    r = small_rootfs(tmp_path)
+    for d in ("proc", "dev"):
+        os.makedirs(r / d)
+    (r / "dev" / "zero").write_text("IMAGE-FILE")
+    os.mknod(r / "dev" / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a right one is fine
+    mote.rootfs = str(r)
+    devs = [{"path": "/dev/null", "type": "c", "major": 1, "minor": 3}]
+    b = mote.bundle(["head", "-c", "10", "/dev/zero"], mounts=[{"destination": "/proc", "type": "proc", "source": "proc"}],
+                    linux={"devices": devs, "maskedPaths": [], "readonlyPaths": []})
+    p = mote("run", "--bundle", b, mote.new_id())
+    assert p.returncode == 0 and p.stdout == "IMAGE-FILE", (p.stdout, p.stderr)  # not asked for: the image's
+    b = mote.bundle(["head", "-c", "10", "/dev/zero"], mounts=[{"destination": "/proc", "type": "proc", "source": "proc"}],
+                    linux={"devices": devs + [{"path": "/dev/zero", "type": "c", "major": 1, "minor": 5}],
+                           "maskedPaths": [], "readonlyPaths": []})
+    cid = mote.new_id()
+    p = mote("run", "--bundle", b, cid)
+    assert "IMAGE-FILE" not in p.stdout
+    assert p.returncode == 1 and "/dev/zero" in p.stderr and "exists in the rootfs" in p.stderr, p.stderr
     no_residue(mote, cid)

@@ -555,8 +555,9 @@ fn with_locked(asked: u64, fd: &OwnedFd) -> u64 {
 fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>) -> Result<()> {
     const DEVS: &[(&[u8], u32, u32)] = &[(b"/dev/null", 1, 3), (b"/dev/zero", 1, 5), (b"/dev/full", 1, 7),
         (b"/dev/random", 1, 8), (b"/dev/urandom", 1, 9), (b"/dev/tty", 5, 0)];
+    // Those the config makes itself (a device, or a mount there: its choice) are left to it.
     for &(p, major, minor) in DEVS {
-        if !spec.linux.devices.iter().any(|d| d.path.to_bytes() == p) {
+        if !spec.linux.devices.iter().any(|d| d.path.to_bytes() == p) && !spec.mounts.iter().any(|m| m.destination.to_bytes() == p) {
             device(root, p, g::S_IFCHR, major, minor, 0o666, 0, 0)?;
         }
     }
@@ -588,7 +589,13 @@ fn device(root: BorrowedFd<'_>, path: &[u8], kind: u32, major: u32, minor: u32, 
             fs::chown(fp.cstr(), Some(fs::Uid::from_raw(uid)), Some(fs::Gid::from_raw(gid))).ctx("chown device", path)?;
             Ok(())
         }
-        Err(Errno::EXIST) => Ok(()),
+        // Already there (the image's, or a mount of the config): only if it is that device; an
+        // image could otherwise plant anything where the config asked for a device.
+        Err(Errno::EXIST) => match fs::statat(&dir, n.cstr(), fs::AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == ft && (ft == FileType::Fifo || st.st_rdev == dev) => Ok(()),
+            Ok(_) => Err(Error::msg("device", path, "exists in the rootfs as another file or device (refused)")),
+            Err(e) => Err(Error::sys("stat device", path, e)),
+        },
         Err(Errno::PERM) => {
             let target = resolve::open_or_create(root, path, Make::File).ctx("create device", path)?;
             let mut host = Buf::<{ crate::spec::limits::PATH }>::new();
