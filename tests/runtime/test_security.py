@@ -737,3 +737,28 @@ def test_proc_write_through_an_overmounted_procfs_file_is_refused(mote, tmp_path
     assert "500" not in p.stdout, "the oom_score_adj write landed in the overmounted file"
     assert p.returncode == 1 and "oom_score_adj" in p.stderr and "mount" in p.stderr, (p.stdout, p.stderr)
     no_residue(mote, cid)
+
+
+def test_device_bound_from_the_host_must_be_that_device(native):
+    """In a user namespace mknod is refused and the host's node at the same path is bound
+    instead: it must be the device the config asks for (here 1:3 asked at /dev/zero, which is
+    1:5 on the host), not whatever the host has there."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="userns-dev-"))
+    os.chmod(d, 0o755)
+    shutil.copytree(native.rootfs, d / "r", symlinks=True)
+    native.rootfs = str(d / "r")
+    try:
+        b = native.bundle(["sh", "-c", "head -c 4 /dev/zero | wc -c"], mounts=[
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"}],
+            linux={"namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount", "user")],
+                   "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+                   "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+                   "devices": [{"path": "/dev/zero", "type": "c", "major": 1, "minor": 3}]})
+        cid = native.new_id()
+        p = native("run", "--bundle", b, cid)
+        assert p.stdout.strip() != "4", "the host's /dev/zero stood in for the null device asked for"
+        assert p.returncode == 1 and "/dev/zero" in p.stderr and "1:3" in p.stderr, (p.stdout, p.stderr)
+        no_residue(native, cid)
+    finally:
+        shutil.rmtree(d)

@@ -597,9 +597,16 @@ fn device(root: BorrowedFd<'_>, path: &[u8], kind: u32, major: u32, minor: u32, 
             Err(e) => Err(Error::sys("stat device", path, e)),
         },
         Err(Errno::PERM) => {
-            let target = resolve::open_or_create(root, path, Make::File).ctx("create device", path)?;
             let mut host = Buf::<{ crate::spec::limits::PATH }>::new();
             host.s(path);
+            // The host's node stands in only if it is the device asked for.
+            let st = fs::stat(host.cstr()).ctx("stat host device", path)?;
+            if FileType::from_raw_mode(st.st_mode) != ft || st.st_rdev != dev {
+                let mut e = Error::msg("device", path, "");
+                e.path.s(b": the host's node to bind (mknod is refused here) is not ").u(major as u64).c(b':').u(minor as u64);
+                return Err(e);
+            }
+            let target = resolve::open_or_create(root, path, Make::File).ctx("create device", path)?;
             mnt(Some(host.cstr()), &mut fd_path(&target), None, MS_BIND, None).ctx("bind device", path)
         }
         Err(e) => Err(Error::sys("mknod", path, e)),
