@@ -681,8 +681,8 @@ fn mask(root: BorrowedFd<'_>, p: &[u8], null: &mut Option<OwnedFd>) -> Result<()
 }
 
 /// Makes a path read-only: a bind mount of itself, read-only with every mount below it
-/// (mount_setattr); where the kernel lacks that, a remount of the top one, refused when the
-/// config mounts something below it (that would stay writable).
+/// (mount_setattr); where that is missing, a remount of the top one, refused when the config
+/// mounts something below it (that would stay writable).
 #[inline(never)]
 fn readonly(root: BorrowedFd<'_>, p: &[u8], spec: &Spec<'_>) -> Result<()> {
     let target = match resolve::open(root, p) {
@@ -695,7 +695,9 @@ fn readonly(root: BorrowedFd<'_>, p: &[u8], spec: &Spec<'_>) -> Result<()> {
     // Reopened: the old descriptor still names what is underneath the new mount.
     let top = resolve::open(root, p).ctx("read-only path", p)?;
     match raw::mount_setattr(top.as_fd(), true, g::MOUNT_ATTR_RDONLY as u64, 0) {
-        Err(Errno::NOSYS) => {}
+        // ENOSYS: before Linux 5.12, qemu-user; EPERM: a seccomp profile of an outer runtime
+        // that does not know the call (every container has read-only paths: not an error).
+        Err(Errno::NOSYS | Errno::PERM) => {}
         r => return r.ctx("make read-only (recursively)", p),
     }
     let dir = resolve::trim(p);
