@@ -725,7 +725,6 @@ def test_proc_write_through_an_overmounted_procfs_file_is_refused(mote, tmp_path
     r = small_rootfs(tmp_path)
     for d in ("proc", "dev"):
         os.makedirs(r / d)
-    os.chmod(tmp_path, 0o755)
     mote.rootfs = str(r)
     hook = {"path": "/bin/sh", "args": ["sh", "-c", f"mount --bind {r}/proc/sys/kernel/hostname {r}/proc/1/oom_score_adj"]}
     b = mote.bundle(["cat", "/proc/sys/kernel/hostname"], hostname="orig", process={"oomScoreAdj": 500},
