@@ -3,9 +3,11 @@ setting through the real binary and checks, from outside, that it fails closed a
 untouched. Where runc (installed) behaves right on this host, the same case runs under runc too."""
 import json
 import os
+import pathlib
 import shutil
 import stat
 import subprocess
+import tempfile
 import uuid
 
 import pytest
@@ -60,7 +62,7 @@ def small_rootfs(tmp, name="r"):
     for d in ("sys", "tmp", "etc"):
         os.makedirs(r / d)
     shutil.copy("/bin/busybox", r / "bin" / "busybox")
-    for a in ("sh", "cat", "echo", "ls", "grep", "pwd", "id", "true", "chown", "touch", "stat", "readlink"):
+    for a in ("sh", "cat", "echo", "ls", "grep", "pwd", "id", "true", "chown", "touch", "stat", "readlink", "head"):
         os.symlink("busybox", r / "bin" / a)
     os.chmod(r, 0o755)
     return r
@@ -514,3 +516,248 @@ def test_exec_lsm_flags_refused_where_the_lsm_is_off(native):
             assert "not enabled" not in p.stderr
         else:
             assert p.returncode == 255 and "is not enabled on this host" in p.stderr, p.stderr
+
+
+# ---- remounts keep the mount's own atime mode (statvfs's ST_* bits are not MS_* ones) ----
+
+def _strictatime_run(mote, b, src, cid):
+    """Runs `b` in a private mount namespace of the test where `src` is a strictatime,nodiratime
+    tmpfs (nothing is added to the host)."""
+    inner = " ".join(mote.argv("run", "--bundle", b, cid))
+    return run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                f"mount -t tmpfs -o strictatime,nodiratime,mode=755 t {src} && exec {inner}"])
+
+
+@pytest.mark.parametrize("opts,want,unwanted", [(["bind", "ro"], {"ro", "nodiratime"}, {"relatime", "noatime"}),
+                                                (["bind", "ro", "noatime"], {"ro", "noatime"}, {"relatime"})],
+                         ids=["kept", "asked"])
+def test_bind_remount_keeps_strictatime(mote, tmp_path, opts, want, unwanted):
+    """A bind remounted read-only keeps the source's strictatime (statvfs has no flag for it and
+    reports relatime as ST_RELATIME, 4096, not MS_RELATIME); an atime option given wins."""
+    src = tmp_path / "src"
+    os.makedirs(src)
+    b = mote.bundle(["cat", "/proc/self/mountinfo"], mounts=[
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+        {"destination": "/m", "type": "bind", "source": str(src), "options": opts}])
+    p = _strictatime_run(mote, b, src, mote.new_id())
+    assert p.returncode == 0, p.stderr
+    got = mount_opts(p.stdout, "/m")
+    assert want <= got and not (unwanted & got), got
+
+
+def test_bind_remount_of_locked_strictatime_in_user_namespace(native, tmp_path):
+    """In a user namespace the atime mode is locked: a read-only remount that does not repeat
+    strictatime exactly is refused by the kernel (EPERM), so the container would not start."""
+    # pytest's tmp dirs are 0700: the mapped root (host uid 100000) could not reach them.
+    d = pathlib.Path(tempfile.mkdtemp(prefix="userns-atime-"))
+    os.chmod(d, 0o755)
+    src = d / "src"
+    os.makedirs(src)
+    shutil.copytree(native.rootfs, d / "r", symlinks=True)
+    native.rootfs = str(d / "r")
+    try:
+        _locked_strictatime(native, src)
+    finally:
+        shutil.rmtree(d)
+
+
+def _locked_strictatime(native, src):
+    b = native.bundle(["cat", "/proc/self/mountinfo"], mounts=[
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+        {"destination": "/m", "type": "bind", "source": str(src), "options": ["bind", "ro"]}],
+        linux={"namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount", "user")],
+               "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+               "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]})
+    p = _strictatime_run(native, b, src, native.new_id())
+    assert p.returncode == 0, p.stderr
+    got = mount_opts(p.stdout, "/m")
+    assert {"ro", "nodiratime"} <= got and "relatime" not in got, got
+
+
+def test_sysfs_fallback_is_read_only_below_too(native):
+    """sysfs needs a network namespace of the container's own; without one (in a user namespace)
+    mote binds the host's /sys instead: read-only with every mount below it (the host's cgroup
+    hierarchies among them), not only at the top."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="userns-sys-"))
+    os.chmod(d, 0o755)
+    shutil.copytree(native.rootfs, d / "r", symlinks=True)
+    native.rootfs = str(d / "r")
+    try:
+        b = native.bundle(["cat", "/proc/self/mountinfo"], mounts=[
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev"]}],
+            linux={"namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount", "user")],
+                   "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+                   "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]})
+        p = native("run", "--bundle", b, native.new_id())
+        assert p.returncode == 0, p.stderr
+        with open("/proc/self/mountinfo") as f:
+            below = [l.split()[4] for l in f if l.split()[4].startswith("/sys/")]
+        if not below:
+            pytest.fail("the host has no mount below /sys: this test needs one (cgroups)")
+        for m in ["/sys"] + below:
+            assert {"ro", "nosuid", "nodev", "noexec"} <= mount_opts(p.stdout, m), (m, p.stdout)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_readonly_path_is_read_only_below_too(mote, tmp_path):
+    """A readonlyPaths entry with mounts below it (here two binds of the config) is read-only all
+    the way down: nothing written through it reaches the host."""
+    a, b_ = tmp_path / "a", tmp_path / "b"
+    os.makedirs(a / "sub")
+    os.makedirs(b_)
+    b = mote.bundle(["sh", "-c", "touch /m/x 2>/dev/null && echo WROTE-TOP; "
+                                 "touch /m/sub/y 2>/dev/null && echo WROTE-SUB; cat /proc/self/mountinfo"], mounts=[
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+        {"destination": "/m", "type": "bind", "source": str(a), "options": ["bind"]},
+        {"destination": "/m/sub", "type": "bind", "source": str(b_), "options": ["bind"]}],
+        linux={"readonlyPaths": ["/m"]})
+    cid = mote.new_id()
+    p = mote("run", "--bundle", b, cid)
+    if mote.arch != "x86_64" and p.returncode == 1:
+        # qemu-user 7.2 has no mount_setattr: a clear refusal, never a writable mount below
+        assert "read-only path /m: has mounts below it" in p.stderr, p.stderr
+        no_residue(mote, cid)
+    else:
+        assert p.returncode == 0, p.stderr
+    assert "WROTE" not in p.stdout, p.stdout
+    assert os.listdir(b_) == [] and os.listdir(a) == ["sub"]
+
+
+def test_too_many_propagation_options_are_refused(mote):
+    """Propagation options past the bound are an error naming it, never dropped."""
+    opts = ["bind", "private", "slave", "shared", "private", "unbindable"]
+    b = mote.bundle(["true"], mounts=[
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+        {"destination": "/m", "type": "bind", "source": "/tmp", "options": opts}])
+    cid = mote.new_id()
+    p = mote("run", "--bundle", b, cid)
+    assert p.returncode == 1 and "mount /m: option unbindable is one propagation option too many" in p.stderr, p.stderr
+    no_residue(mote, cid)
+
+
+@pytest.mark.parametrize("ptrace", [False, True], ids=["default-caps", "sys_ptrace"])
+@pytest.mark.parametrize("cwd", ["/hop/etc", "/proc/1/root/etc"])
+def test_cwd_through_host_init_root_is_refused(mote, tmp_path, cwd, ptrace):
+    """Without a PID namespace the container's /proc shows the host's PID 1: its root, reached
+    directly or through a symlink of the image, is the host's / and never a cwd (with
+    CAP_SYS_PTRACE the chdir itself succeeds: the check after it must refuse)."""
+    r = small_rootfs(tmp_path)
+    for d in ("proc", "dev"):
+        os.makedirs(r / d)
+    os.symlink("/proc/1/root", r / "hop")
+    mote.rootfs = str(r)
+    proc = {"cwd": cwd}
+    if ptrace:
+        c = ["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH"]
+        proc["capabilities"] = {k: c for k in ("bounding", "effective", "permitted")}
+    b = mote.bundle(["sh", "-c", "ls; pwd"], process=proc,
+                    linux={"namespaces": [{"type": "mount"}, {"type": "uts"}], "maskedPaths": [], "readonlyPaths": []},
+                    mounts=[{"destination": "/proc", "type": "proc", "source": "proc"}])
+    cid = mote.new_id()
+    p = mote("run", "--bundle", b, cid)
+    assert "passwd" not in p.stdout, p.stdout
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert "outside the container's root" in p.stderr or f"chdir {cwd}: Permission denied" in p.stderr, p.stderr
+    no_residue(mote, cid)
+
+
+@pytest.mark.parametrize("how", ["config-bind", "image-symlink-to-dev"])
+def test_masked_path_through_a_dev_null_that_is_not_null(mote, tmp_path, secret_dir, how):
+    """/dev/null made something else (a config bind of a host file over mote's node, or an image
+    whose /dev/null names /dev/zero): a masked file must never become that."""
+    secret = (secret_dir / "secret").read_text()
+    mounts = [{"destination": "/proc", "type": "proc", "source": "proc"}]
+    if how == "config-bind":
+        mounts += [{"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+                   {"destination": "/dev/null", "type": "bind", "source": str(secret_dir / "secret"), "options": ["bind"]}]
+    else:
+        r = small_rootfs(tmp_path)
+        for d in ("proc", "dev"):
+            os.makedirs(r / d)
+        os.symlink("zero", r / "dev" / "null")
+        os.mknod(r / "dev" / "zero", 0o666 | stat.S_IFCHR, os.makedev(1, 5))
+        mote.rootfs = str(r)
+    b = mote.bundle(["sh", "-c", "cat /proc/timer_list | head -c 100"], mounts=mounts,
+                    linux={"maskedPaths": ["/proc/timer_list"], "readonlyPaths": []})
+    cid = mote.new_id()
+    p = mote("run", "--bundle", b, cid)
+    assert secret not in p.stdout
+    assert p.returncode == 1 and "not the null device" in p.stderr, p.stderr
+    assert (secret_dir / "secret").read_text() == secret
+    no_residue(mote, cid)
+
+
+def test_device_planted_by_the_image_is_refused(mote, tmp_path):
+    """A linux.devices entry whose path the image already holds as something else (here a file
+    where /dev/zero should be) is not silently left as the image made it."""
+    r = small_rootfs(tmp_path)
+    for d in ("proc", "dev"):
+        os.makedirs(r / d)
+    (r / "dev" / "zero").write_text("IMAGE-FILE")
+    os.mknod(r / "dev" / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a right one is fine
+    mote.rootfs = str(r)
+    devs = [{"path": "/dev/null", "type": "c", "major": 1, "minor": 3}]
+    b = mote.bundle(["head", "-c", "10", "/dev/zero"], mounts=[{"destination": "/proc", "type": "proc", "source": "proc"}],
+                    linux={"devices": devs, "maskedPaths": [], "readonlyPaths": []})
+    p = mote("run", "--bundle", b, mote.new_id())
+    assert p.returncode == 0 and p.stdout == "IMAGE-FILE", (p.stdout, p.stderr)  # not asked for: the image's
+    b = mote.bundle(["head", "-c", "10", "/dev/zero"], mounts=[{"destination": "/proc", "type": "proc", "source": "proc"}],
+                    linux={"devices": devs + [{"path": "/dev/zero", "type": "c", "major": 1, "minor": 5}],
+                           "maskedPaths": [], "readonlyPaths": []})
+    cid = mote.new_id()
+    p = mote("run", "--bundle", b, cid)
+    assert "IMAGE-FILE" not in p.stdout
+    assert p.returncode == 1 and "/dev/zero" in p.stderr and "exists in the rootfs" in p.stderr, p.stderr
+    no_residue(mote, cid)
+
+
+def test_proc_write_through_an_overmounted_procfs_file_is_refused(mote, tmp_path):
+    """CVE-2025-52881 class: a procfs file mounted over the one mote writes (here over
+    /proc/1/oom_score_adj, by a createContainer hook standing in for a container process that
+    races `mote exec`) passes a filesystem-type check; the write must not land there."""
+    r = small_rootfs(tmp_path)
+    for d in ("proc", "dev"):
+        os.makedirs(r / d)
+    mote.rootfs = str(r)
+    hook = {"path": "/bin/sh", "args": ["sh", "-c", f"mount --bind {r}/proc/sys/kernel/hostname {r}/proc/1/oom_score_adj"]}
+    b = mote.bundle(["cat", "/proc/sys/kernel/hostname"], hostname="orig", process={"oomScoreAdj": 500},
+                    mounts=[{"destination": "/proc", "type": "proc", "source": "proc"},
+                            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"}],
+                    hooks={"createContainer": [hook]}, linux={"maskedPaths": [], "readonlyPaths": []})
+    cid = mote.new_id()
+    p = mote("run", "--bundle", b, cid)
+    assert "500" not in p.stdout, "the oom_score_adj write landed in the overmounted file"
+    assert p.returncode == 1 and "oom_score_adj" in p.stderr and "mount" in p.stderr, (p.stdout, p.stderr)
+    no_residue(mote, cid)
+
+
+def test_device_bound_from_the_host_must_be_that_device(native):
+    """In a user namespace mknod is refused and the host's node at the same path is bound
+    instead: it must be the device the config asks for (here 1:3 asked at /dev/zero, which is
+    1:5 on the host), not whatever the host has there."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="userns-dev-"))
+    os.chmod(d, 0o755)
+    shutil.copytree(native.rootfs, d / "r", symlinks=True)
+    native.rootfs = str(d / "r")
+    try:
+        b = native.bundle(["sh", "-c", "head -c 4 /dev/zero | wc -c"], mounts=[
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"}],
+            linux={"namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount", "user")],
+                   "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+                   "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+                   "devices": [{"path": "/dev/zero", "type": "c", "major": 1, "minor": 3}]})
+        cid = native.new_id()
+        p = native("run", "--bundle", b, cid)
+        assert p.stdout.strip() != "4", "the host's /dev/zero stood in for the null device asked for"
+        assert p.returncode == 1 and "/dev/zero" in p.stderr and "1:3" in p.stderr, (p.stdout, p.stderr)
+        no_residue(native, cid)
+    finally:
+        shutil.rmtree(d)

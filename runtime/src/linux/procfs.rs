@@ -17,6 +17,26 @@ fn is_proc(fd: &OwnedFd) -> bool {
     fs::fstatfs(fd).is_ok_and(|s| s.f_type as i64 == PROC_SUPER_MAGIC)
 }
 
+/// The id of the mount `fd` is on (statx, Linux 5.8), or 0 where the kernel does not say: a
+/// procfs file bind-mounted over the one mote means to write passes the type check, not this
+/// one (the CVE-2025-52881 class: a container process racing `mote exec`).
+fn mnt_id(fd: &OwnedFd) -> u64 {
+    use mote_sys::rustix::fd::AsRawFd;
+    use mote_sys::rustix::fs::{AtFlags, StatxFlags};
+    match fs::statx(fd, c"", AtFlags::EMPTY_PATH, StatxFlags::MNT_ID) {
+        Ok(s) if s.stx_mask & StatxFlags::MNT_ID.bits() != 0 && s.stx_mnt_id != 0 => return s.stx_mnt_id,
+        _ => {}
+    }
+    // Before Linux 5.8, and under qemu-user (which does not copy the field): fdinfo's mnt_id.
+    let mut p = Buf::<48>::new();
+    p.s(b"/proc/self/fdinfo/").u(fd.as_raw_fd() as u64);
+    let mut b = [0u8; 512];
+    let Ok(f) = fs::open(p.cstr(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else { return 0 };
+    let n = crate::state::read_all(&f, &mut b).unwrap_or(0);
+    let line = b[..n].split(|&c| c == b'\n').find_map(|l| l.strip_prefix(b"mnt_id:"));
+    line.map_or(0, |v| v.trim_ascii().iter().fold(0, |a, &c| a * 10 + c.wrapping_sub(b'0') as u64))
+}
+
 /// The container's /proc, refused unless it is a procfs mount (not a symlink, not a directory
 /// of the image).
 pub fn root() -> Result<OwnedFd> {
@@ -28,13 +48,15 @@ pub fn root() -> Result<OwnedFd> {
     Ok(fd)
 }
 
-/// Opens /proc/`rel` with `flags`, every component without following symlinks and on procfs; a
-/// leading "self" is read as the number it links to.
+/// Opens /proc/`rel` with `flags`, every component without following symlinks, on procfs and
+/// on the mount /proc is (nothing mounted over any of them); a leading "self" is read as the
+/// number it links to.
 pub fn open(rel: &[u8], flags: OFlags) -> core::result::Result<OwnedFd, Errno> {
     let mut cur = fs::openat(CWD, c"/proc", OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
     if !is_proc(&cur) {
         return Err(Errno::XDEV);
     }
+    let mnt = mnt_id(&cur);
     let mut comps = rel.split(|&c| c == b'/').filter(|c| !c.is_empty()).peekable();
     while let Some(c) = comps.next() {
         let mut name = Buf::<256>::new();
@@ -50,7 +72,7 @@ pub fn open(rel: &[u8], flags: OFlags) -> core::result::Result<OwnedFd, Errno> {
         let last = comps.peek().is_none();
         let f = if last { flags | OFlags::NOFOLLOW | OFlags::CLOEXEC } else { OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC };
         let next = fs::openat(&cur, name.cstr(), f, Mode::empty())?;
-        if !is_proc(&next) {
+        if !is_proc(&next) || mnt_id(&next) != mnt {
             return Err(Errno::XDEV);
         }
         cur = next;
@@ -63,7 +85,7 @@ pub fn write(rel: &[u8], val: &[u8]) -> Result<()> {
     let mut shown = Buf::<256>::new();
     shown.s(b"/proc/").s(rel);
     let f = match open(rel, OFlags::WRONLY) {
-        Err(Errno::XDEV) => return Err(Error::msg("write", shown.as_bytes(), "not on procfs (refused)")),
+        Err(Errno::XDEV) => return Err(Error::msg("write", shown.as_bytes(), "not on the container's procfs mount (refused)")),
         r => r.ctx("open", shown.as_bytes())?,
     };
     mote_sys::io::write_all(mote_sys::io::fd_of(&f), val).ctx("write", shown.as_bytes())

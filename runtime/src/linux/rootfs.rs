@@ -20,8 +20,8 @@ const MS_RDONLY: u64 = g::MS_RDONLY as u64;
 const MS_BIND: u64 = g::MS_BIND as u64;
 const MS_REC: u64 = g::MS_REC as u64;
 const MS_REMOUNT: u64 = g::MS_REMOUNT as u64;
-/// Flags a bind remount must keep or the kernel refuses it (EPERM) in a user namespace.
-const LOCKED: u64 = (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC | g::MS_NOATIME | g::MS_NODIRATIME | g::MS_RELATIME) as u64;
+/// The atime modes among the MS_* flags (one at most is in effect).
+const ATIME_MODE: u64 = (g::MS_NOATIME | g::MS_RELATIME | g::MS_STRICTATIME) as u64;
 
 /// Mount options that are flags, in the order of [`SET`] and [`CLEAR`] (one string: no
 /// relocations).
@@ -52,7 +52,7 @@ struct Opts {
     flags: u64,
     rset: u64,
     rclr: u64,
-    propagation: [u64; 4],
+    propagation: [u64; crate::spec::limits::MOUNT_PROPAGATIONS],
     nprop: usize,
     data: Buf<1024>,
     /// tmpcopyup: the new tmpfs starts with a copy of what it covers.
@@ -60,7 +60,7 @@ struct Opts {
 }
 
 fn parse_opts(m: &Mount<'_>, bind: bool) -> Result<Opts> {
-    let mut o = Opts { flags: 0, rset: 0, rclr: 0, propagation: [0; 4], nprop: 0, data: Buf::new(), copyup: false };
+    let mut o = Opts { flags: 0, rset: 0, rclr: 0, propagation: [0; crate::spec::limits::MOUNT_PROPAGATIONS], nprop: 0, data: Buf::new(), copyup: false };
     let dest = m.destination.to_bytes();
     for opt in &m.options {
         let b = opt.to_bytes();
@@ -70,10 +70,11 @@ fn parse_opts(m: &Mount<'_>, bind: bool) -> Result<Opts> {
             o.rset = (o.rset & !(RCLEAR[i] as u64)) | RSET[i] as u64;
             o.rclr = (o.rclr & !(RSET[i] as u64)) | RCLEAR[i] as u64;
         } else if let Some(p) = spec::propagation(b) {
-            if o.nprop < 4 {
-                o.propagation[o.nprop] = p;
-                o.nprop += 1;
+            if o.nprop == o.propagation.len() {
+                return Err(opt_err(dest, b, "is one propagation option too many (spec/limits.rs MOUNT_PROPAGATIONS)"));
             }
+            o.propagation[o.nprop] = p;
+            o.nprop += 1;
         } else if b == b"tmpcopyup" && m.typ.is_some_and(|t| t.to_bytes() == b"tmpfs") && !bind {
             o.copyup = true;
         } else if matches!(b, b"idmap" | b"ridmap" | b"tmpcopyup") {
@@ -121,7 +122,7 @@ fn set_recursive(root: BorrowedFd<'_>, dest: &[u8], o: &Opts) -> Result<()> {
                 (a & 0xf) | ms(g::MOUNT_ATTR_NOATIME, g::MS_NOATIME) | ms(g::MOUNT_ATTR_STRICTATIME, g::MS_STRICTATIME)
                     | ms(g::MOUNT_ATTR_NODIRATIME, g::MS_NODIRATIME) | ms(g::MOUNT_ATTR_NOSYMFOLLOW, g::MS_NOSYMFOLLOW)
             };
-            let cur = locked_flags(&top) | (o.flags & !(MS_BIND | MS_REC | MS_REMOUNT));
+            let cur = with_locked(o.flags & !(MS_BIND | MS_REC | MS_REMOUNT), &top);
             let mut clr = to_ms(o.rclr & !(ATIME as u64));
             if o.rclr & ATIME as u64 != 0 {
                 clr |= (g::MS_NOATIME | g::MS_STRICTATIME | g::MS_RELATIME) as u64;
@@ -334,7 +335,7 @@ pub fn protect_paths(spec: &Spec<'_>) -> Result<()> {
         mask(root.as_fd(), p.to_bytes(), &mut null)?;
     }
     for p in &l.readonly_paths {
-        readonly(root.as_fd(), p.to_bytes())?;
+        readonly(root.as_fd(), p.to_bytes(), spec)?;
     }
     Ok(())
 }
@@ -401,8 +402,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>) -> Resul
         if o.flags & !(MS_BIND | MS_REC) != 0 {
             let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
             let mut t2 = fd_path(&top);
-            let keep = locked_flags(&top);
-            mnt(None, &mut t2, None, MS_REMOUNT | MS_BIND | (o.flags & !MS_REC) | keep, None).ctx("remount bind", dest)?;
+            mnt(None, &mut t2, None, MS_REMOUNT | MS_BIND | with_locked(o.flags & !MS_REC, &top), None).ctx("remount bind", dest)?;
         }
     } else {
         let r = match typ {
@@ -415,13 +415,19 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>) -> Resul
         };
         match (r, typ) {
             (Ok(()), _) => {}
-            // sysfs needs a network namespace of our own; without one, the host's, read-only.
+            // sysfs needs a network namespace of our own; without one, the host's, read-only
+            // with the options asked, and so is every mount below it (the host's cgroup
+            // hierarchies, bpf, tracing...): a remount would change the top one only.
             (Err(Errno::PERM), b"sysfs") => {
                 mnt(Some(c"/sys"), &mut t, None, MS_BIND | MS_REC, None).ctx("bind mount /sys", dest)?;
                 let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
-                let mut t2 = fd_path(&top);
-                let keep = locked_flags(&top);
-                mnt(None, &mut t2, None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, None).ctx("remount /sys read-only", dest)?;
+                // nosuid, nodev, noexec: the same bits as MOUNT_ATTR_*.
+                let set = g::MOUNT_ATTR_RDONLY as u64 | (o.flags & (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC) as u64);
+                match raw::mount_setattr(top.as_fd(), true, set, 0) {
+                    Err(Errno::NOSYS) => return Err(Error::msg("mount", dest,
+                        "sysfs without a network namespace is the host's /sys, read-only below too only with mount_setattr (Linux 5.12)")),
+                    r => r.ctx("make /sys read-only (recursively)", dest)?,
+                }
             }
             (Err(e), _) => {
                 let mut what = Buf::<{ crate::error::PATH_MAX_MSG }>::new();
@@ -516,16 +522,42 @@ fn copy_dir(from: &OwnedFd, to: &OwnedFd, depth: u32) -> core::result::Result<()
     Ok(())
 }
 
-/// The flags of the mount `fd` is on that a remount must repeat.
+/// The flags of the mount `fd` is on that a remount must repeat (the kernel refuses, EPERM, to
+/// change them in a user namespace), as MS_* flags.
 fn locked_flags(fd: &OwnedFd) -> u64 {
-    fs::fstatvfs(fd).map_or(0, |s| s.f_flag.bits() & LOCKED)
+    fs::fstatvfs(fd).map_or(0, |s| st_to_ms(s.f_flag.bits()))
+}
+
+/// statvfs's ST_* mount flags as MS_* ones: nosuid, nodev, noexec, noatime and nodiratime share
+/// their bits, but ST_RELATIME (4096) is not MS_RELATIME, and strictatime has no ST_ flag: it is
+/// neither relatime nor noatime. (Dropping it would turn a strictatime mount relatime.)
+fn st_to_ms(st: u64) -> u64 {
+    use mote_sys::rustix::fs::StatVfsMountFlags as St;
+    let same = (St::NOSUID | St::NODEV | St::NOEXEC | St::NOATIME | St::NODIRATIME).bits();
+    let atime = if st & (St::NOATIME | St::RELATIME).bits() == 0 {
+        g::MS_STRICTATIME as u64
+    } else if st & St::RELATIME.bits() != 0 {
+        g::MS_RELATIME as u64
+    } else {
+        0
+    };
+    (st & same) | atime
+}
+
+/// The flags of a remount: `asked`, with the mount's locked ones; its atime mode only where
+/// `asked` gives none (an atime option of the config wins; in a user namespace the kernel
+/// refuses it if it differs, which is the error wanted).
+fn with_locked(asked: u64, fd: &OwnedFd) -> u64 {
+    let keep = locked_flags(fd);
+    asked | if asked & ATIME_MODE != 0 { keep & !ATIME_MODE } else { keep }
 }
 
 fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>) -> Result<()> {
     const DEVS: &[(&[u8], u32, u32)] = &[(b"/dev/null", 1, 3), (b"/dev/zero", 1, 5), (b"/dev/full", 1, 7),
         (b"/dev/random", 1, 8), (b"/dev/urandom", 1, 9), (b"/dev/tty", 5, 0)];
+    // Those the config makes itself (a device, or a mount there: its choice) are left to it.
     for &(p, major, minor) in DEVS {
-        if !spec.linux.devices.iter().any(|d| d.path.to_bytes() == p) {
+        if !spec.linux.devices.iter().any(|d| d.path.to_bytes() == p) && !spec.mounts.iter().any(|m| m.destination.to_bytes() == p) {
             device(root, p, g::S_IFCHR, major, minor, 0o666, 0, 0)?;
         }
     }
@@ -557,11 +589,24 @@ fn device(root: BorrowedFd<'_>, path: &[u8], kind: u32, major: u32, minor: u32, 
             fs::chown(fp.cstr(), Some(fs::Uid::from_raw(uid)), Some(fs::Gid::from_raw(gid))).ctx("chown device", path)?;
             Ok(())
         }
-        Err(Errno::EXIST) => Ok(()),
+        // Already there (the image's, or a mount of the config): only if it is that device; an
+        // image could otherwise plant anything where the config asked for a device.
+        Err(Errno::EXIST) => match fs::statat(&dir, n.cstr(), fs::AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == ft && (ft == FileType::Fifo || st.st_rdev == dev) => Ok(()),
+            Ok(_) => Err(Error::msg("device", path, "exists in the rootfs as another file or device (refused)")),
+            Err(e) => Err(Error::sys("stat device", path, e)),
+        },
         Err(Errno::PERM) => {
-            let target = resolve::open_or_create(root, path, Make::File).ctx("create device", path)?;
             let mut host = Buf::<{ crate::spec::limits::PATH }>::new();
             host.s(path);
+            // The host's node stands in only if it is the device asked for.
+            let st = fs::stat(host.cstr()).ctx("stat host device", path)?;
+            if FileType::from_raw_mode(st.st_mode) != ft || st.st_rdev != dev {
+                let mut e = Error::msg("device", path, "");
+                e.path.s(b": the host's node to bind (mknod is refused here) is not ").u(major as u64).c(b':').u(minor as u64);
+                return Err(e);
+            }
+            let target = resolve::open_or_create(root, path, Make::File).ctx("create device", path)?;
             mnt(Some(host.cstr()), &mut fd_path(&target), None, MS_BIND, None).ctx("bind device", path)
         }
         Err(e) => Err(Error::sys("mknod", path, e)),
@@ -635,9 +680,11 @@ fn mask(root: BorrowedFd<'_>, p: &[u8], null: &mut Option<OwnedFd>) -> Result<()
     raw::mount(Some(src.cstr()), t.cstr(), None, MS_BIND, None).ctx("mask", p)
 }
 
-/// Makes a path read-only: a bind mount of itself, remounted read-only.
+/// Makes a path read-only: a bind mount of itself, read-only with every mount below it
+/// (mount_setattr); where that is missing, a remount of the top one, refused when the config
+/// mounts something below it (that would stay writable).
 #[inline(never)]
-fn readonly(root: BorrowedFd<'_>, p: &[u8]) -> Result<()> {
+fn readonly(root: BorrowedFd<'_>, p: &[u8], spec: &Spec<'_>) -> Result<()> {
     let target = match resolve::open(root, p) {
         Err(Errno::NOENT) => return Ok(()),
         r => r.ctx("read-only path", p)?,
@@ -647,11 +694,22 @@ fn readonly(root: BorrowedFd<'_>, p: &[u8]) -> Result<()> {
     raw::mount(Some(t.cstr()), t2.cstr(), None, MS_BIND | MS_REC, None).ctx("bind mount read-only path", p)?;
     // Reopened: the old descriptor still names what is underneath the new mount.
     let top = resolve::open(root, p).ctx("read-only path", p)?;
+    match raw::mount_setattr(top.as_fd(), true, g::MOUNT_ATTR_RDONLY as u64, 0) {
+        // ENOSYS: before Linux 5.12, qemu-user; EPERM: a seccomp profile of an outer runtime
+        // that does not know the call (every container has read-only paths: not an error).
+        Err(Errno::NOSYS | Errno::PERM) => {}
+        r => return r.ctx("make read-only (recursively)", p),
+    }
+    let dir = resolve::trim(p);
+    let below = |m: &Mount<'_>| m.destination.to_bytes().strip_prefix(dir).is_some_and(|r| r.len() > 1 && r[0] == b'/');
+    if spec.mounts.iter().any(below) {
+        return Err(Error::msg("read-only path", p, "has mounts below it: read-only all the way down needs mount_setattr (Linux 5.12)"));
+    }
     let keep = locked_flags(&top);
     mnt(None, &mut fd_path(&top), None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, None).ctx("remount read-only", p)
 }
 
 fn remount_ro(p: &CStr) -> Result<()> {
-    let keep = fs::statvfs(p).map_or(0, |s| s.f_flag.bits() & LOCKED);
+    let keep = fs::statvfs(p).map_or(0, |s| st_to_ms(s.f_flag.bits()));
     raw::mount(None, p, None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, None).ctx("remount read-only", p.to_bytes())
 }

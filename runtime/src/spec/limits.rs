@@ -33,3 +33,5 @@ pub const CPUS: usize = 1024;
 pub const COPYUP_DEPTH: u32 = 64;
 /// Longest AppArmor profile name.
 pub const APPARMOR_PROFILE: usize = 500;
+/// Propagation options of one mount (each one a mount(2) call).
+pub const MOUNT_PROPAGATIONS: usize = 4;
