@@ -761,3 +761,49 @@ def test_device_bound_from_the_host_must_be_that_device(native):
         no_residue(native, cid)
     finally:
         shutil.rmtree(d)
+
+
+# ---- review follow-ups: /dev/console, dumpable, nosymfollow, relative masked paths ----
+
+def test_console_symlink_in_the_image_is_not_followed(native, tmp_path):
+    """CVE-2025-52565 class: the image's /dev/console is a symlink to /etc/target and no /dev tmpfs
+    is mounted; the pty must not be bound over the file the symlink names (runc refuses)."""
+    import socket
+    r = small_rootfs(tmp_path)
+    os.makedirs(r / "dev" / "pts")
+    os.makedirs(r / "proc")
+    os.symlink("/etc/target", r / "dev" / "console")
+    os.symlink("pts/ptmx", r / "dev" / "ptmx")
+    (r / "etc" / "target").write_text("precious\n")
+    native.rootfs = str(r)
+    b = native.bundle(["true"], root={"path": str(r), "readonly": False}, process={"terminal": True},
+        linux={"maskedPaths": [], "readonlyPaths": []}, mounts=[
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+         "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]}])
+    cid = native.new_id()
+    sock_path = str(tmp_path / "console.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock_path)
+    srv.listen(1)
+    srv.settimeout(TIMEOUT)
+    fds = []
+    try:
+        p = subprocess.Popen(native.argv("create", "--console-socket", sock_path, "--bundle", b, cid),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        conn, _ = srv.accept()
+        _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+        out, err = p.communicate(timeout=TIMEOUT)
+        conn.close()
+        mounted = []
+        if p.returncode == 0:  # (a regression: show where the pty went)
+            pid = json.loads(native("state", cid, check=0).stdout)["pid"]
+            mounted = [l for l in open(f"/proc/{pid}/mountinfo") if " /etc/target " in l]
+        assert mounted == [] and p.returncode == 1, (mounted, err)
+        assert "/dev/console" in err and "symlink is refused" in err, err
+        assert (r / "etc" / "target").read_text() == "precious\n"
+        no_residue(native, cid)
+    finally:
+        for f in fds:
+            os.close(f)
+        srv.close()

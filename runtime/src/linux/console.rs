@@ -61,13 +61,20 @@ pub fn setup(sock: BorrowedFd<'_>, p: &Process<'_>, console: bool) -> Result<()>
 
 /// /dev/console becomes the pty slave (runtime-spec: "/dev/console ... bind mounted from the
 /// pseudoterminal"): a bind mount over a file made for it, or over an existing file or device.
+/// The image's own /dev/console is never followed (runc's rule, CVE-2025-52565): a symlink there
+/// would move the pty's mount onto whatever file of the container it names.
 fn bind_console(slave: &OwnedFd) -> Result<()> {
     super::procfs::root()?; // the mount below goes through /proc/self/fd
     let root = fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/")?;
-    let target = resolve::open_or_create(root.as_fd(), b"/dev/console", Make::File).ctx("create", "/dev/console")?;
+    let dev = resolve::open_or_create(root.as_fd(), b"/dev", Make::Dir).ctx("create", "/dev")?;
+    match fs::openat(&dev, c"console", OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::from_raw_mode(0o644)) {
+        Ok(_) | Err(Errno::EXIST) => {}
+        Err(e) => return Err(Error::sys("create", "/dev/console", e)),
+    }
+    let target = fs::openat(&dev, c"console", OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/dev/console")?;
     let st = fs::fstat(&target).ctx("stat", "/dev/console")?;
     if !matches!(FileType::from_raw_mode(st.st_mode), FileType::RegularFile | FileType::CharacterDevice) {
-        return Err(Error::msg("bind mount", "/dev/console", "not a file or a character device"));
+        return Err(Error::msg("bind mount", "/dev/console", "not a file or a character device (a symlink is refused)"));
     }
     let mut src = fd_path(slave);
     let mut dst = fd_path(&target);
