@@ -807,3 +807,18 @@ def test_console_symlink_in_the_image_is_not_followed(native, tmp_path):
         for f in fds:
             os.close(f)
         srv.close()
+
+
+def test_created_init_of_another_uid_is_not_dumpable(native):
+    """After the switch to uid 1000 the init waiting for start is not dumpable (not ptrace-able by
+    that uid): /proc/PID is then owned by root. The kernel resets dumpable to fs.suid_dumpable on
+    the uid change, so this fails before the fix only on a host where that sysctl is 1."""
+    b = native.bundle(["true"], process={"user": {"uid": 1000, "gid": 1000}})
+    cid = native.new_id()
+    with open(native.tmp / "o", "w") as f:  # (the init holds its stdio open until it exits)
+        native("create", "--bundle", b, cid, check=0, stdout=f, stderr=f, capture_output=False)
+    pid = json.loads(native("state", cid, check=0).stdout)["pid"]
+    status = open(f"/proc/{pid}/status").read()
+    assert "Uid:\t1000\t1000\t1000\t1000" in status, status
+    assert os.stat(f"/proc/{pid}/status").st_uid == 0, "the created init is dumpable"
+    native("delete", "--force", cid, check=0)

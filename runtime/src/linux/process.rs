@@ -111,6 +111,9 @@ pub fn user_and_caps(p: &Process<'_>) -> Result<()> {
     }
     raw::setresgid(p.gid, p.gid, p.gid).ctx("setgid", "process.user.gid")?;
     raw::setresuid(p.uid, p.uid, p.uid).ctx("setuid", "process.user.uid")?;
+    // The uid change resets "dumpable" to fs.suid_dumpable: where a host has it at 1, the
+    // process waiting for start would be ptrace-able by any process of that uid until its exec.
+    raw::prctl(pr::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx("prctl", "PR_SET_DUMPABLE")?;
     raw::prctl(pr::PR_SET_KEEPCAPS, 0, 0, 0, 0).ctx("prctl", "PR_SET_KEEPCAPS")?;
     raw::capset(effective, permitted, inheritable).ctx("capset", "process.capabilities")?;
     match raw::prctl(pr::PR_CAP_AMBIENT, pr::PR_CAP_AMBIENT_CLEAR_ALL as usize, 0, 0, 0) {
