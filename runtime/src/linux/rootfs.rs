@@ -449,6 +449,14 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>) -> Resul
     if o.rset | o.rclr != 0 {
         set_recursive(root, dest, &o)?;
     }
+    if (o.flags & g::MS_NOSYMFOLLOW as u64) | (o.rset & g::MOUNT_ATTR_NOSYMFOLLOW as u64) != 0 {
+        // Before Linux 5.10 mount(2) ignores MS_NOSYMFOLLOW without an error: read it back.
+        const ST_NOSYMFOLLOW: u64 = 0x2000;
+        let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
+        if fs::fstatvfs(&top).ctx("statvfs", dest)?.f_flag.bits() & ST_NOSYMFOLLOW == 0 {
+            return Err(opt_err(dest, b"nosymfollow", "is not applied by this kernel (Linux 5.10)"));
+        }
+    }
     if o.nprop > 0 {
         let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
         let mut t2 = fd_path(&top);
