@@ -842,3 +842,15 @@ def test_nosymfollow_is_applied_and_read_back(mote, tmp_path):
     assert p.returncode == 0, p.stderr
     assert "nosymfollow" in mount_opts(p.stdout, "/t") and "nosymfollow" in mount_opts(p.stdout, "/b")
     assert "FOLLOWED" not in p.stdout
+
+
+@pytest.mark.parametrize("field", ["maskedPaths", "readonlyPaths"])
+def test_relative_masked_or_readonly_path_is_refused(mote, field):
+    b = mote.bundle(["true"], linux={"maskedPaths": ["/proc/kcore"], "readonlyPaths": ["/proc/sys"]})
+    c = json.load(open(os.path.join(b, "config.json")))
+    c["linux"][field].append("proc/bus")
+    json.dump(c, open(os.path.join(b, "config.json"), "w"))
+    cid = mote.new_id()
+    p = mote("run", "--bundle", b, cid)
+    assert p.returncode == 1 and f"linux.{field}[1]" in p.stderr and "absolute" in p.stderr, p.stderr
+    no_residue(mote, cid)

@@ -122,6 +122,15 @@ pub fn strs<'a, const N: usize>(v: Val<'a>, p: &P, out: &mut Vec<&'a CStr, N>) -
     strs_with(v, p, N, &mut |s| out.push(s).is_ok())
 }
 
+/// Every path of a list absolute (maskedPaths, readonlyPaths: a relative one has no meaning in
+/// the container, and runc refuses it).
+fn absolute(p: &P, paths: &[&CStr]) -> Result<()> {
+    match paths.iter().position(|s| s.to_bytes().first() != Some(&b'/')) {
+        Some(i) => Err(p.idx(i).err("must be an absolute path")),
+        None => Ok(()),
+    }
+}
+
 /// The non-generic body of [`strs`] (one copy for every bound).
 #[inline(never)]
 fn strs_with<'a>(v: Val<'a>, p: &P, bound: usize, push: &mut dyn FnMut(&'a CStr) -> bool) -> Result<()> {
@@ -578,8 +587,16 @@ fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
                 }
                 l.rootfs_propagation = Some(s);
             }
-            b"maskedPaths" => strs(v, &p.key("maskedPaths"), &mut l.masked_paths)?,
-            b"readonlyPaths" => strs(v, &p.key("readonlyPaths"), &mut l.readonly_paths)?,
+            b"maskedPaths" => {
+                let pm = p.key("maskedPaths");
+                strs(v, &pm, &mut l.masked_paths)?;
+                absolute(&pm, &l.masked_paths)?;
+            }
+            b"readonlyPaths" => {
+                let pr = p.key("readonlyPaths");
+                strs(v, &pr, &mut l.readonly_paths)?;
+                absolute(&pr, &l.readonly_paths)?;
+            }
             b"sysctl" => {
                 let ps = p.key("sysctl");
                 for (k, v) in obj(v, &ps)? {
