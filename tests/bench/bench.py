@@ -1077,8 +1077,10 @@ def markdown(b):
     L.append("\nApplied = a container created with memory.limit 64 MiB shows that limit in its memory cgroup on the "
              "host (memory.limit_in_bytes, or memory.max on cgroup v2). Peak charge: one create, start, exit "
              "with that limit, then the container cgroup's memory.max_usage_in_bytes (v1) or memory.peak (v2) "
-             "before delete; kernel part: memory.kmem.max_usage_in_bytes (v1 only). What memory.stat still holds "
-             "after the exit (non-zero sizes, KiB):\n")
+             "before delete; kernel part: memory.kmem.max_usage_in_bytes (v1 only). Under a loose limit the kernel "
+             "charges a cgroup in per-CPU batches of 64 pages, so a peak under 256K reads 256K: the smallest limit "
+             "is the exact measure, the peak a coarse one. What memory.stat still holds after the exit (non-zero "
+             "sizes, KiB):\n")
     for n in ["mote", "crun", "runc"]:
         st = (mem[n].get("charge") or {}).get("stat", {})
         keep = [f"{k} {v // 1024}" for k, v in st.items() if v and not k.startswith("total_") and
