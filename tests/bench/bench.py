@@ -48,7 +48,7 @@ MOTE_INIT = os.path.join(REL, "mote-init")
 BUSYBOX = "/bin/busybox"
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
 CG = "/sys/fs/cgroup"
-REQUIRED = ["crun", "runc", "hyperfine"]
+REQUIRED = ["crun", "runc", "hyperfine", "strace"]
 OPTIONAL = ["tini", "catatonit"]
 # Descending memory limits tried in part 5.
 LEVELS = ["16M", "8M", "4M", "2M", "1M", "512K", "384K", "256K", "250K", "224K", "200K", "176K", "160K", "128K",
@@ -84,7 +84,7 @@ def apt_install(pkgs):
 
 
 def ensure_packages(allow_install):
-    """Installs crun, runc, hyperfine (required) and tini, catatonit (optional) when missing."""
+    """Installs crun, runc, hyperfine, strace (required) and tini, catatonit (optional) when missing."""
     missing = [p for p in REQUIRED + OPTIONAL if not installed(p)]
     if missing and allow_install:
         log("installing", " ".join(missing))
