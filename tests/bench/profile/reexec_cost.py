@@ -3,7 +3,7 @@
 the same bytes started from a sealed memfd, where mote finds /proc/self/exe sealed and skips its
 re-exec. N `run`s x R rounds, interleaved, after one warm-up round; CPU = rusage of the children
 (tests/bench/runner.c). Usage: reexec_cost.py RUNNER MOTE BUNDLE N R   (as root)"""
-import fcntl, os, statistics, subprocess, sys, tempfile, uuid
+import fcntl, os, shutil, statistics, subprocess, sys, tempfile, uuid
 
 runner, mote, bundle, n, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 fd = os.memfd_create("mote-sealed", os.MFD_ALLOW_SEALING)
@@ -25,3 +25,4 @@ for r in range(rounds + 1):
         res[k]["cpu"].append(sum(x[1] + x[2] for x in rows) / n / 1e3)
 for k, d in res.items():
     print(f"{k:26s} " + "  ".join(f"{m} ms {statistics.median(v):.2f} ({min(v):.2f}-{max(v):.2f})" for m, v in d.items()))
+shutil.rmtree(tmp)  # the containers are gone (run deletes them); their state dir and the report
