@@ -48,12 +48,19 @@ MOTE_INIT = os.path.join(REL, "mote-init")
 BUSYBOX = "/bin/busybox"
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
 CG = "/sys/fs/cgroup"
-REQUIRED = ["crun", "runc", "hyperfine"]
+REQUIRED = ["crun", "runc", "hyperfine", "strace"]
 OPTIONAL = ["tini", "catatonit"]
 # Descending memory limits tried in part 5.
-LEVELS = ["16M", "8M", "4M", "2M", "1M", "512K", "384K", "256K", "250K", "224K", "200K", "176K", "160K", "128K"]
+LEVELS = ["16M", "8M", "4M", "2M", "1M", "512K", "384K", "256K", "250K", "224K", "200K", "176K", "160K", "128K",
+          "112K", "96K", "80K", "64K", "48K", "32K"]
 QUICK_LEVELS = ["16M", "4M"]
 TIMEOUT = 30  # any single runtime command
+ARCHES = [("x86_64", "x86_64-unknown-linux-gnu"), ("aarch64", "aarch64-unknown-linux-gnu"),
+          ("riscv64", "riscv64gc-unknown-linux-gnu")]
+# Issue 17's goals, reported (never asserted: timing on a shared machine is not a test).
+GOAL_CPU_CRUN, GOAL_CPU_FLOOR, GOAL_SYSCALLS, GOAL_MEMORY = 0.40, 1.6, 150, 64 * 1024
+GOAL_SIZE = {"x86_64": 192 * 1024, "aarch64": 176 * 1024, "riscv64": 176 * 1024}
+GOAL_INIT = 16 * 1024
 Run = collections.namedtuple("Run", "wall user sys maxrss code")
 
 
@@ -77,7 +84,7 @@ def apt_install(pkgs):
 
 
 def ensure_packages(allow_install):
-    """Installs crun, runc, hyperfine (required) and tini, catatonit (optional) when missing."""
+    """Installs crun, runc, hyperfine, strace (required) and tini, catatonit (optional) when missing."""
     missing = [p for p in REQUIRED + OPTIONAL if not installed(p)]
     if missing and allow_install:
         log("installing", " ".join(missing))
@@ -176,6 +183,8 @@ class Bench:
         """argv of runtime `name` running subcommand `args` with its private --root."""
         if name == "mote":
             return [self.mote, "--root", self.roots["mote"], *args]
+        if name == "mote-sealed":
+            return [self.sealed_copy(), "--root", self.roots["mote"], *args]
         if name == "runc":
             return [self.bins["runc"], "--root", self.roots["runc"], *args]
         if name == "crun":
@@ -416,6 +425,10 @@ class Bench:
                 out[name] = {"applied": False, "smallest": None,
                              "note": f"set {probe}, cgroup shows {seen if seen is not None else 'no limit'}"}
                 continue
+            try:
+                charge = self.memory_charge(name)
+            except RuntimeError as e:
+                charge = {"cgroup": "?", "peak": None, "stat": {}, "note": str(e)}
             smallest, failed = None, None
             for lv in levels:
                 b = self.bundle_with_memory(parse_size(lv))
@@ -431,7 +444,7 @@ class Bench:
                 else:
                     failed = f"{lv}: {ok}/{trials}"
                     break
-            out[name] = {"applied": True, "smallest": smallest,
+            out[name] = {"applied": True, "smallest": smallest, "charge": charge,
                          "smallest_bytes": parse_size(smallest) if smallest else None,
                          "first_failure": failed or f"none down to {levels[-1]}"}
         self.results["memory"] = out
@@ -464,21 +477,152 @@ class Bench:
                          "total": size + sum(l["size"] for l in libs)})
         self.results["sizes"] = rows
 
+    # ---------------------------------------------------------- part 7: syscalls
+    STRACED = ["exec", "floor", "mote", "crun", "wrapper", "runc"]
+
+    def strace_counts(self, argv):
+        """{syscall: [calls, errors]} of one run of argv under `strace -f -c` (every process)."""
+        f = os.path.join(self.tmp, "strace-c.txt")
+        p = subprocess.run(["strace", "-f", "-c", "-U", "name,calls,errors", "-o", f] + argv,
+                           capture_output=True, timeout=120, env=ENV, stdin=subprocess.DEVNULL)
+        self.reap_orphans()
+        if p.returncode != 0:
+            raise RuntimeError(f"strace {' '.join(argv)} exited {p.returncode}: {p.stderr[-1000:]!r}")
+        with open(f) as fh:
+            return strace_table(fh.read())
+
+    def part_syscalls(self):
+        """Syscalls per `run` by kind: strace -f -c of every runtime, `runs` times each, the median
+        count per syscall (a count varies by a few between runs: EINTR, short reads, page faults
+        that are not syscalls are not counted). crun (net) takes off the wrapper's own (wrapper -
+        exec), syscall by syscall."""
+        runs = 1 if self.args.quick else 3
+        log(f"7. syscalls per run (strace -f -c), {runs} run(s) each")
+        per = {}
+        for name in self.STRACED:
+            tables = [self.strace_counts(self.run_argv(name, self.new_id("strace-" + name))) for _ in range(runs)]
+            names = sorted({k for t in tables for k in t})
+            per[name] = {k: [statistics.median_low(t.get(k, [0, 0])[i] for t in tables) for i in (0, 1)]
+                         for k in names}
+        net = {}
+        for k in set(per["crun"]) | set(per["wrapper"]):
+            own = [per["wrapper"].get(k, [0, 0])[i] - per["exec"].get(k, [0, 0])[i] for i in (0, 1)]
+            v = [max(0, per["crun"].get(k, [0, 0])[i] - own[i]) for i in (0, 1)]
+            if v[0]:
+                net[k] = v
+        per["crun (net)"] = net
+        self.results["syscalls"] = per
+
+    def syscall_total(self, name):
+        t = self.results["syscalls"][name]
+        return sum(c for c, _ in t.values()), sum(e for _, e in t.values())
+
+    # ---------------------------------------------------------- part 5b: memory charge
+    def memory_charge(self, name):
+        """The container's memory cgroup after its process ran /bin/true and exited, before delete:
+        peak usage (v1 memory.max_usage_in_bytes, v2 memory.peak when the kernel has it) and
+        memory.stat (v1: and the kernel memory's peak). -> {"cgroup": "v1"|"v2", "peak": bytes|None,
+        "kmem_peak": bytes|None, "stat": {key: value}}"""
+        cid = self.new_id("charge-" + name)
+        pidfile = os.path.join(self.tmp, "pid")
+        if os.path.exists(pidfile):
+            os.unlink(pidfile)
+        b = self.bundle_with_memory(64 * 1024 * 1024)
+        try:
+            self.spawn_wait(self.rt(name, "create", "--bundle", b, "--pid-file", pidfile, cid), name + " create")
+            with open(pidfile) as f:
+                pid = int(f.read().strip())
+            with open(f"/proc/{pid}/cgroup") as f:
+                lines = [l.rstrip("\n").split(":", 2) for l in f]
+            v1 = [p for _, ctl, p in lines if "memory" in ctl.split(",")]
+            if v1:
+                d, ver, peak_file = os.path.join(CG, "memory", v1[0].lstrip("/")), "v1", "memory.max_usage_in_bytes"
+            else:
+                d, ver, peak_file = os.path.join(CG, [p for h, _, p in lines if h == "0"][0].lstrip("/")), "v2", "memory.peak"
+            pidfd = os.pidfd_open(pid)
+            try:
+                self.spawn_wait(self.rt(name, "start", cid), name + " start", reap=False)
+                if not select.select([pidfd], [], [], TIMEOUT)[0]:
+                    raise RuntimeError(f"{name}: container {cid} did not exit")
+            finally:
+                os.close(pidfd)
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+            peak = kmem = None
+            if os.path.exists(os.path.join(d, peak_file)):
+                with open(os.path.join(d, peak_file)) as f:
+                    peak = int(f.read().strip())
+            if os.path.exists(os.path.join(d, "memory.kmem.max_usage_in_bytes")):  # v1: the kernel's part
+                with open(os.path.join(d, "memory.kmem.max_usage_in_bytes")) as f:
+                    kmem = int(f.read().strip())
+            with open(os.path.join(d, "memory.stat")) as f:
+                stat = {k: int(v) for k, v in (l.split() for l in f if l.strip())}
+            return {"cgroup": ver, "peak": peak, "kmem_peak": kmem, "stat": stat}
+        finally:
+            self.spawn_wait(self.rt(name, "delete", "--force", cid), name + " delete", check=False)
+
+    # ---------------------------------------------------------- part 8: sizes per architecture
+    def part_arch_sizes(self):
+        """Stripped release binaries of every target that is built (target/TRIPLE/release)."""
+        rows = []
+        for arch, triple in ARCHES:
+            row = {"arch": arch}
+            for binary in ("mote", "mote-init", "mote-image"):
+                path = os.path.join(ROOT, "target", triple, "release", binary)
+                row[binary] = os.path.getsize(path) if os.path.exists(path) else None
+            rows.append(row)
+        self.results["arch_sizes"] = rows
+
+    # ---------------------------------------------------------- profile: the sealed re-exec
+    def sealed_copy(self):
+        """The path of a sealed memfd copy of mote that this process holds open: mote started from
+        it finds its /proc/self/exe sealed and skips its own re-exec (linux/sealed.rs), so the pair
+        (mote, mote-sealed) measures what the re-exec costs with the same binary."""
+        if not hasattr(self, "sealed_fd"):
+            import fcntl
+            fd = os.memfd_create("mote-sealed", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+            with open(self.mote, "rb") as f:
+                data = f.read()
+            os.write(fd, data)
+            fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW |
+                        fcntl.F_SEAL_WRITE)
+            self.sealed_fd = fd
+        return f"/proc/{os.getpid()}/fd/{self.sealed_fd}"
+
+    def part_reexec(self):
+        log(f"profile: the sealed re-exec, {self.n} runs x {self.rounds} rounds")
+        names = ["mote", "mote-sealed"]
+        per = {n: {"cpu": [], "wall": []} for n in names}
+        for n in names:
+            self.spawn_wait(self.run_argv(n, f"{self.prefix}rx-warm-{n}-{{i}}"), n, count=2)
+        for r in range(self.rounds):
+            for n in (names if r % 2 == 0 else names[::-1]):
+                runs = self.spawn_wait(self.run_argv(n, f"{self.prefix}rx-{n}-{r}-{{i}}"), n, count=self.n)
+                per[n]["cpu"].append(sum(x.user + x.sys for x in runs) / self.n * 1e3)
+                per[n]["wall"].append(sum(x.wall for x in runs) / self.n * 1e3)
+        kinds = {}
+        for n in names:
+            tables = [self.strace_counts(self.run_argv(n, self.new_id("strace-rx"))) for _ in range(3)]
+            kinds[n] = {k: statistics.median_low(t.get(k, [0, 0])[0] for t in tables) for t0 in tables for k in t0}
+        diff = {k: kinds["mote"].get(k, 0) - kinds["mote-sealed"].get(k, 0) for k in set(kinds["mote"]) | set(kinds["mote-sealed"])}
+        self.results["profile_reexec"] = {
+            "cpu_ms": [med(per[n]["cpu"]) for n in names], "wall_ms": [med(per[n]["wall"]) for n in names],
+            "cpu_rounds": {n: per[n]["cpu"] for n in names}, "wall_rounds": {n: per[n]["wall"] for n in names},
+            "syscalls": [sum(kinds[n].values()) for n in names], "syscalls_diff": {k: v for k, v in diff.items() if v}}
+
     # ---------------------------------------------------------- profile
     def part_profile(self):
         log("profile: strace, callgrind")
         out = []
         out.append(f"# Where mote's time goes: one `mote run` of /bin/true (busybox bundle)\n# {self.header_line()}\n")
-        counts, mote_c = {}, ""
-        for name in ("floor", "mote", "crun", "runc"):
-            f = os.path.join(self.tmp, f"strace-{name}.txt")
-            argv = ["strace", "-f", "-c", "-o", f] + self.run_argv(name, self.new_id("strace-" + name))
-            subprocess.run(argv, capture_output=True, timeout=120, env=ENV)
-            with open(f) as fh:
-                txt = fh.read()
-            counts[name] = strace_total(txt)
-            if name == "mote":
-                mote_c = txt
+        counts = {n: self.syscall_total(n) for n in ("floor", "mote", "crun (net)", "runc")}
+        f = os.path.join(self.tmp, "strace-mote.txt")
+        subprocess.run(["strace", "-f", "-c", "-o", f] + self.run_argv("mote", self.new_id("strace-mote")),
+                       capture_output=True, timeout=120, env=ENV)
+        with open(f) as fh:
+            mote_c = fh.read()
         # wall time per syscall (-w): where mote waits
         f = os.path.join(self.tmp, "strace-mote-w.txt")
         subprocess.run(["strace", "-f", "-c", "-w", "-o", f] + self.run_argv("mote", self.new_id("strace-w")),
@@ -486,9 +630,17 @@ class Bench:
         with open(f) as fh:
             mote_w = fh.read()
         out.append("## Syscalls per `run` (strace -f -c; every process of the runtime and the container)\n")
-        out.append("runtime     syscalls  errors")
+        out.append("runtime     syscalls  errors   (medians of part 7; per syscall: results.md)")
         for n, (c, e) in counts.items():
             out.append(f"{n:10s}  {c!s:>8s}  {e!s:>6s}")
+        self.part_reexec()
+        rx = self.results["profile_reexec"]
+        out.append("\n## The sealed re-exec (CVE-2019-5736): mote against the same binary started from a sealed memfd\n")
+        out.append(f"{'':12s} {'CPU ms':>8s} {'wall ms':>8s} {'syscalls':>8s}   (medians of {self.rounds} rounds of {self.n})")
+        for i, n in enumerate(["mote", "mote-sealed"]):
+            out.append(f"{n:12s} {rx['cpu_ms'][i]:8.2f} {rx['wall_ms'][i]:8.2f} {rx['syscalls'][i]:8d}")
+        out.append("syscalls the re-exec adds: " + ", ".join(f"{k} {v:+d}" for k, v in
+                                                          sorted(rx["syscalls_diff"].items(), key=lambda x: -abs(x[1]))))
         out.append("\n## mote: syscall counts and system time (strace -f -c)\n")
         out.append(mote_c.rstrip())
         out.append("\n## mote: wall time per syscall (strace -f -c -w; strace's own overhead included)\n")
@@ -567,7 +719,8 @@ class Bench:
             d = os.path.join(self.tmp, "cg-" + name)
             os.makedirs(d)
             os.makedirs(self.rootfs + d)
-            argv = self.run_argv(name, self.new_id("cg-" + name))
+            # mote from its sealed copy: valgrind cannot follow mote's own re-exec (execveat of a memfd)
+            argv = self.run_argv("mote-sealed" if name == "mote" else name, self.new_id("cg-" + name))
             if name == "floor":
                 argv[-1] = "/noexec"
             else:
@@ -604,11 +757,11 @@ class Bench:
         out.append("\nThe container process execs a non-program (/noexec): counts are up to the container's "
                    "exec, the part the runtime owns. A run that cannot be followed says why above (crun re-executes "
                    "itself from a memfd, which valgrind cannot follow; runc is Go).")
-        out.append("mote is stripped (Cargo.toml: strip = true), so callgrind cannot name its functions; "
+        out.append("mote runs from a sealed memfd copy here (its re-exec skipped), as valgrind cannot follow an "
+                   "execveat of a memfd. mote is stripped (Cargo.toml: strip = true), so callgrind cannot name its functions; "
                    "the totals above are per process. valgrind 3.19 does not know openat2 (437): mote takes its "
                    "fallback under valgrind, so its count is close to, not exactly, a native run's.")
         self.results["profile_instructions"] = cg_total
-        self.results["profile_syscalls"] = {n: c for n, (c, _) in counts.items()}
         with open(os.path.join(self.args.out, "profile.txt"), "w") as f:
             f.write("\n".join(out) + "\n")
 
@@ -691,6 +844,16 @@ def syscall_area(name, line, tmp):
     return "other (signals, caps, prctl, rlimits, ...)"
 
 
+def strace_table(txt):
+    """{syscall: [calls, errors]} of `strace -c -U name,calls,errors` output (the total line left out)."""
+    out = {}
+    for line in txt.splitlines():
+        f = line.split()
+        if len(f) >= 2 and f[1].isdigit() and f[0] != "total":
+            out[f[0]] = [int(f[1]), int(f[2]) if len(f) > 2 and f[2].isdigit() else 0]
+    return out
+
+
 def strace_total(txt):
     """(calls, errors) of the total line of `strace -c` output. The columns are right-aligned and
     usecs/call may be blank, so they are cut at the header's positions, not split on spaces."""
@@ -744,6 +907,70 @@ def ratio(a, b):
     return f"{a / b:.2f}"
 
 
+def kib(x):
+    return "—" if x is None else f"{x / 1024:.0f}"
+
+
+def calls_cell(v):
+    """calls (errors) of one syscall, or — when the runtime never made it"""
+    if not v or not v[0]:
+        return "—"
+    return f"{v[0]} ({v[1]})" if v[1] else f"{v[0]}"
+
+
+# memory.stat keys that are sizes in bytes (the rest are event counts)
+V1_BYTES = {"cache", "rss", "rss_huge", "shmem", "mapped_file", "dirty", "writeback", "swap", "inactive_anon",
+            "active_anon", "inactive_file", "active_file", "unevictable"}
+V2_BYTES = {"anon", "file", "kernel", "kernel_stack", "pagetables", "sec_pagetables", "percpu", "sock", "vmalloc",
+            "shmem", "file_mapped", "file_dirty", "file_writeback", "anon_thp", "slab_reclaimable",
+            "slab_unreclaimable", "slab"}
+
+
+def readme_table(b):
+    """The table README.md shows, per container, medians of this run."""
+    R = b.results
+    seq, lc, mem = R["sequential"], R["lifecycle"], R["memory"]
+    sz = {r["name"]: r for r in R["sizes"]}
+    L = ["| runtime | wall ms | CPU ms (user+sys) | CPU ÷ crun | syscalls per run | peak RSS KiB, `create` | "
+         "smallest memory limit | size with deps KiB |", "|---|---|---|---|---|---|---|---|"]
+    for n in ["floor", "mote", "crun (net)", "runc"]:
+        rt = n.split()[0]
+        rss = fmt(med(lc[rt]["rss_create"]), 0) if rt in lc else "—"
+        m = mem.get(rt) if n != "floor" else None
+        limit = "—" if m is None else (m.get("smallest") or "none") if m["applied"] else "not applied"
+        size = f"{sz[rt]['total'] / 1024:.0f}" if rt in sz and sz[rt]["installed"] else "—"
+        L.append(f"| {LABEL[n] if n != 'crun (net)' else 'crun (net)'} | {fmt(med(seq[n]['wall']))} | "
+                 f"{fmt(med(seq[n]['cpu']))} | {ratio(med(seq[n]['cpu']), med(seq['crun (net)']['cpu']))} | "
+                 f"{b.syscall_total(n)[0]} | {rss} | {limit} | {size} |")
+    return "\n".join(L)
+
+
+def goals(b):
+    """[(goal, target, measured, met or None)] of issue 17, from this run."""
+    R = b.results
+    seq = R["sequential"]
+    cpu = med(seq["mote"]["cpu"])
+    out = [("CPU per container ÷ crun (net)", f"≤ {GOAL_CPU_CRUN:.2f}", ratio(cpu, med(seq["crun (net)"]["cpu"])),
+            cpu / med(seq["crun (net)"]["cpu"]) <= GOAL_CPU_CRUN),
+           ("CPU per container ÷ floor", f"≤ {GOAL_CPU_FLOOR:.1f}", ratio(cpu, med(seq["floor"]["cpu"])),
+            cpu / med(seq["floor"]["cpu"]) <= GOAL_CPU_FLOOR)]
+    n = b.syscall_total("mote")[0]
+    out.append(("syscalls per `run /bin/true`", f"≤ {GOAL_SYSCALLS}", str(n), n <= GOAL_SYSCALLS))
+    m = R["memory"]["mote"]
+    ver = (m.get("charge") or {}).get("cgroup", "?")
+    sm = m.get("smallest_bytes")
+    out.append((f"memory floor (cgroup {ver} here; 10/10 runs)", f"≤ {GOAL_MEMORY // 1024}K",
+                m.get("smallest") or "none", None if b.args.quick else (sm is not None and sm <= GOAL_MEMORY)))
+    for r in R["arch_sizes"]:
+        v = r["mote"]
+        out.append((f"mote size, {r['arch']}", f"≤ {GOAL_SIZE[r['arch']]:,} B".replace(",", " "),
+                    "not built" if v is None else f"{v:,} B".replace(",", " "), None if v is None else v <= GOAL_SIZE[r["arch"]]))
+    inits = [r["mote-init"] for r in R["arch_sizes"] if r["mote-init"] is not None]
+    out.append(("mote-init size, largest built", f"≤ {GOAL_INIT:,} B".replace(",", " "),
+                f"{max(inits):,} B".replace(",", " ") if inits else "not built", max(inits) <= GOAL_INIT if inits else None))
+    return out
+
+
 LABEL = {"exec": "exec only (busybox true)", "floor": "floor (floor.c)", "mote": "mote", "crun": "crun, via wrapper",
          "wrapper": "crun wrapper alone (+exec)", "crun (net)": "crun (net: wrapper subtracted)", "runc": "runc"}
 
@@ -766,6 +993,9 @@ def markdown(b):
     for n in b.notes:
         L.append(f"Note: {n}.\n")
 
+    L.append("## Summary (the README's table)\n")
+    L.append(readme_table(b))
+    L.append("")
     seq = R["sequential"]
     c = seq["crun (net)"]
     fl = seq["floor"]
@@ -832,18 +1062,31 @@ def markdown(b):
     mem = R["memory"]
     L.append("## 5. Smallest memory limit at which `run /bin/true` succeeds "
              f"{1 if b.args.quick else 10}/{1 if b.args.quick else 10}\n")
-    L.append("| runtime | limit applied | smallest limit | first failure | ÷ crun |")
-    L.append("|---|---|---|---|---|")
+    L.append("| runtime | limit applied | smallest limit | first failure | ÷ crun | cgroup | peak charge KiB | kernel part KiB |")
+    L.append("|---|---|---|---|---|---|---|---|")
     cm = mem.get("crun", {}).get("smallest_bytes")
     for n in ["mote", "crun", "runc"]:
         m = mem[n]
         if not m["applied"]:
-            L.append(f"| {n} | no | not applied | {m['note']} | — |")
+            L.append(f"| {n} | no | not applied | {m['note']} | — | — | — | — |")
         else:
+            ch = m.get("charge") or {}
             L.append(f"| {n} | yes | {m['smallest'] or 'none'} | {m['first_failure']} | "
-                     f"{ratio(m.get('smallest_bytes'), cm)} |")
+                     f"{ratio(m.get('smallest_bytes'), cm)} | {ch.get('cgroup', '?')} | {kib(ch.get('peak'))} | "
+                     f"{kib(ch.get('kmem_peak'))} |")
     L.append("\nApplied = a container created with memory.limit 64 MiB shows that limit in its memory cgroup on the "
-             "host (memory.limit_in_bytes, or memory.max on cgroup v2).\n")
+             "host (memory.limit_in_bytes, or memory.max on cgroup v2). Peak charge: one create, start, exit "
+             "with that limit, then the container cgroup's memory.max_usage_in_bytes (v1) or memory.peak (v2) "
+             "before delete; kernel part: memory.kmem.max_usage_in_bytes (v1 only). Under a loose limit the kernel "
+             "charges a cgroup in per-CPU batches of 64 pages, so a peak under 256K reads 256K: the smallest limit "
+             "is the exact measure, the peak a coarse one. What memory.stat still holds after the exit (non-zero "
+             "sizes, KiB):\n")
+    for n in ["mote", "crun", "runc"]:
+        st = (mem[n].get("charge") or {}).get("stat", {})
+        keep = [f"{k} {v // 1024}" for k, v in st.items() if v and not k.startswith("total_") and
+                (k in V1_BYTES or k in V2_BYTES)]
+        L.append(f"- {n}: {', '.join(keep) if keep else 'nothing'}")
+    L.append("")
 
     L.append("## 6. Binary size and dynamic dependencies\n")
     L.append("| binary | size KiB | dynamic dependencies (KiB) | with deps KiB | ÷ crun / ÷ tini-static |")
@@ -858,10 +1101,52 @@ def markdown(b):
         L.append(f"| {r['name']} | {r['size'] / 1024:.1f} | {deps} | {r['total'] / 1024:.1f} | "
                  f"{ratio(r['total'], ref['total']) if ref and ref['installed'] else '—'} |")
     L.append("\nRuntimes are compared with crun, inits with tini-static (sizes with dependencies).\n")
-    if "profile_syscalls" in R:
-        s = R["profile_syscalls"]
+
+    L.append("## 7. Syscalls per `run` of /bin/true (strace -f -c, every process)\n")
+    L.append("| runtime | syscalls | errors | distinct | ÷ crun | ÷ floor |")
+    L.append("|---|---|---|---|---|---|")
+    sc = R["syscalls"]
+    ct, ft = b.syscall_total("crun (net)")[0], b.syscall_total("floor")[0]
+    for n in ["exec", "floor", "mote", "crun", "wrapper", "crun (net)", "runc"]:
+        c, e = b.syscall_total(n)
+        L.append(f"| {LABEL[n]} | {c} | {e} | {len(sc[n])} | {ratio(c, ct)} | {ratio(c, ft)} |")
+    L.append(f"\n{'One run' if b.args.quick else 'Median of 3 runs'} of each under strace (its counts do not "
+             "depend on timing but vary by a few: EINTR, retries). \"crun (net)\" takes the wrapper's own calls "
+             "(wrapper − exec) off, syscall by syscall. By kind (calls, errors in parentheses):\n")
+    cols = ["floor", "mote", "crun (net)"]
+    L.append("| syscall | " + " | ".join(cols) + " |")
+    L.append("|---|" + "---|" * len(cols))
+    kinds = sorted({k for n in cols for k in sc[n]}, key=lambda k: (-sc["mote"].get(k, [0])[0],
+                                                                     -sc["crun (net)"].get(k, [0])[0], k))
+    for k in kinds:
+        L.append(f"| {k} | " + " | ".join(calls_cell(sc[n].get(k)) for n in cols) + " |")
+    L.append("| total | " + " | ".join(calls_cell(b.syscall_total(n)) for n in cols) + " |")
+    L.append("")
+
+    L.append("## 8. Sizes per architecture (stripped release builds in target/, bytes)\n")
+    L.append("| target | mote | mote-init | mote-image | mote goal | mote-init goal |")
+    L.append("|---|---|---|---|---|---|")
+    for r in R["arch_sizes"]:
+        L.append(f"| {r['arch']} | " + " | ".join(f"{r[x]:,}".replace(",", " ") if r[x] is not None else "not built"
+                                                  for x in ("mote", "mote-init", "mote-image")) +
+                 f" | ≤ {GOAL_SIZE[r['arch']] // 1024} KiB | ≤ {GOAL_INIT // 1024} KiB |")
+    L.append("\n\"not built\": no target/TRIPLE/release binary (`./x build` builds every target; `./x bench` "
+             "only x86_64).\n")
+
+    L.append("## Goals of issue 17 (reported, never asserted)\n")
+    L.append("| goal | target | measured | met |")
+    L.append("|---|---|---|---|")
+    for g, t, v, ok in goals(b):
+        L.append(f"| {g} | {t} | {v} | {'—' if ok is None else 'yes' if ok else 'no'} |")
+    L.append("")
+    if "profile_instructions" in R:
         L.append("## Profile\n")
-        L.append("Syscalls per `run` (strace -f -c): " + ", ".join(f"{n} {s[n]}" for n in s) + ".  ")
+        rx = R.get("profile_reexec")
+        if rx:
+            L.append(f"The sealed re-exec (CVE-2019-5736): mote {fmt(rx['cpu_ms'][0])} CPU ms, {fmt(rx['wall_ms'][0])} "
+                     f"wall ms, {rx['syscalls'][0]} syscalls per run; the same binary started from a sealed memfd "
+                     f"(re-exec skipped) {fmt(rx['cpu_ms'][1])} CPU ms, {fmt(rx['wall_ms'][1])} wall ms, "
+                     f"{rx['syscalls'][1]} syscalls (medians of rounds).  ")
         ar = R.get("profile_areas_ms", {})
         if ar:
             L.append("mote's syscall time by area, one run under strace (inflated; ms): " +
@@ -885,7 +1170,7 @@ def svg_chart(b):
     names = ["floor", "mote", "crun (net)", "runc"]
     colors = {"floor": "#999999", "mote": "#2b7bb9", "crun (net)": "#e08a1e", "runc": "#3a9a4a",
               "crun": "#e08a1e", "mote-init": "#2b7bb9", "tini-static": "#aa4499", "catatonit": "#6b4c9a"}
-    W, H = 960, 360
+    W, H = 1280, 360
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
            'font-family="sans-serif" font-size="12">',
            f'<rect width="{W}" height="{H}" fill="white"/>',
@@ -945,6 +1230,8 @@ def svg_chart(b):
                                                         for r in sizes if r["kind"] == "runtime"]),
                                           ("inits", [(r["name"], r["total"] / 1024, colors.get(r["name"], "#555"))
                                                      for r in sizes if r["kind"] == "init"])], "KiB", log=True)
+    panel(970, "Syscalls per run (strace -f)", [("run /bin/true", [(n, b.syscall_total(n)[0], colors[n])
+                                                                  for n in names])], "calls", log=True)
     # legend
     y = H - 22
     x = 20
@@ -990,6 +1277,8 @@ def main():
         b.part_lifecycle()
         b.part_memory()
         b.part_sizes()
+        b.part_syscalls()
+        b.part_arch_sizes()
         if not (args.quick or args.no_profile):
             b.part_profile()
         md = markdown(b)

@@ -29,14 +29,21 @@ ROWS = {
     "4.": ["floor (floor.c)", "mote", "crun, via wrapper", "runc"],
     "5.": ["mote", "crun", "runc"],
     "6.": ["mote", "crun", "runc", "mote-init", "tini-static", "catatonit"],
+    "Summary": ["floor (floor.c)", "mote", "crun (net)", "runc"],
+    "8.": ["x86_64", "aarch64", "riscv64"],
 }
+SYSCALL_ROWS = ["exec only (busybox true)", "floor (floor.c)", "mote", "crun, via wrapper", "crun wrapper alone (+exec)",
+                "crun (net: wrapper subtracted)", "runc"]
+GOALS = ["CPU per container ÷ crun (net)", "CPU per container ÷ floor", "syscalls per `run /bin/true`",
+         "memory floor (cgroup v1 here; 10/10 runs)", "mote size, x86_64", "mote size, aarch64", "mote size, riscv64",
+         "mote-init size, largest built"]
 
 
 def tables(md):
     """{section number: [(header cells, [row cells...]), ...]} for every markdown table."""
     out, sec, cur = {}, None, None
     for line in md.splitlines():
-        m = re.match(r"^## (\d+\.)", line)
+        m = re.match(r"^## (\d+\.|Summary|Goals)", line)
         if m:
             sec = m.group(1)
         if line.startswith("|"):
@@ -97,6 +104,14 @@ def test_bench_quick(tmp_path):
                     assert r[1] in ("yes", "no"), r
                     assert re.fullmatch(r"\d+[KM]|not applied|none", r[2]), r
                     assert (r[2] == "not applied") == (r[1] == "no"), r
+                    if r[1] == "yes":
+                        assert r[5] in ("v1", "v2") and re.fullmatch(r"\d+", r[6]), r
+                elif sec == "Summary":
+                    assert all(re.fullmatch(NUM, c) for c in r[1:5]), r
+                    assert re.fullmatch(rf"{NUM}|—", r[5]) and re.fullmatch(r"\d+[KM]|none|not applied|—", r[6]), r
+                elif sec == "8.":
+                    assert all(re.fullmatch(r"\d{1,3}(?: \d{3})*|not built", c) for c in r[1:4]), r
+                    assert re.fullmatch(r"≤ \d+ KiB", r[4]) and re.fullmatch(r"≤ \d+ KiB", r[5]), r
                 else:
                     assert re.fullmatch(NUM, r[1]) or r[1] == "not installed", r
                     if r[1] != "not installed":
@@ -106,8 +121,32 @@ def test_bench_quick(tmp_path):
         for r in rows:
             assert all(re.match(NUM, c) for c in r[1:6]), r
 
+    # syscalls: totals per runtime, then one row per syscall with a total that adds up
+    (head, rows), (khead, krows) = t["7."]
+    assert [r[0] for r in rows] == SYSCALL_ROWS, rows
+    totals = {r[0]: int(r[1]) for r in rows}
+    assert all(re.fullmatch(r"\d+", c) for r in rows for c in r[1:4]), rows
+    assert totals["mote"] > totals["floor (floor.c)"] > 10 and totals["runc"] > totals["floor (floor.c)"], totals
+    assert khead == ["syscall", "floor", "mote", "crun (net)"], khead
+    assert krows[-1][0] == "total" and len(krows) > 10, krows
+    call = re.compile(r"^(\d+)(?: \((\d+)\))?$|^—$")
+    for col, label in ((1, "floor (floor.c)"), (2, "mote"), (3, "crun (net: wrapper subtracted)")):
+        cells = [call.match(r[col]) for r in krows]
+        assert all(cells), [r[col] for r in krows]
+        assert sum(int(m.group(1) or 0) for m in cells[:-1]) == int(cells[-1].group(1)) == totals[label], label
+    assert "execve" in [r[0] for r in krows] and "pivot_root" in [r[0] for r in krows]
+    # sizes per arch: x86_64 is built by ./x bench itself
+    assert re.fullmatch(r"\d[\d ]*", t["8."][0][1][0][1]), t["8."]
+    # the goals: named, with a target and a measured value
+    (ghead, grows), = t["Goals"]
+    assert [r[0] for r in grows] == GOALS, grows
+    assert all(r[1].startswith("≤ ") and r[2] and r[3] in ("yes", "no", "—") for r in grows), grows
+    # the README's table is the summary, as in the README
+    readme = open(os.path.join(HERE, "..", "..", "README.md")).read()
+    assert "| " + " | ".join(t["Summary"][0][0]) + " |" in readme, "README's benchmark table has the summary's columns"
+
     res = json.loads((out / "results.json").read_text())
-    for k in ("sequential", "hyperfine", "lifecycle", "memory", "sizes", "meta"):
+    for k in ("sequential", "hyperfine", "lifecycle", "memory", "sizes", "syscalls", "arch_sizes", "meta"):
         assert k in res
     assert res["meta"]["residue"] == []
     svg = ET.parse(out / "chart.svg").getroot()
