@@ -11,7 +11,7 @@ use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use mote_sys::rustix::fs::{self, Mode, OFlags};
 use mote_sys::rustix::io::{pread, Errno};
 
-use crate::error::{Ctx, Error, Result};
+use crate::error::{Ctx, Error, Fits, Result};
 use crate::json::{self, Kind, Val};
 use crate::stream::Blob;
 
@@ -152,7 +152,7 @@ impl Source {
                 b'0' | 0 | b'2' => {
                     let mut name = Buf::<{ MEMBER_NAME + 160 }>::new();
                     if !long.is_empty() {
-                        name.s(long.as_bytes());
+                        name.s(long.lossy());
                         if long.overflowed() {
                             name.s(b"//too-long");
                         }
@@ -165,7 +165,7 @@ impl Source {
                         name.s(&h[..f(&h[..100])]);
                     }
                     long.clear();
-                    let mut nm = name.as_bytes();
+                    let mut nm = name.lossy();
                     while let Some(r) = nm.strip_prefix(b"./") {
                         nm = r;
                     }
@@ -194,7 +194,7 @@ impl Source {
         }
         // Symlinks point at regular members (one level, as docker archives use them).
         for (i, t) in &links {
-            let target = members.iter().position(|m| m.link.is_none() && &m.name[..m.len as usize] == t.as_bytes());
+            let target = members.iter().position(|m| m.link.is_none() && &m.name[..m.len as usize] == t.lossy());
             let m = &mut members[*i as usize];
             match target {
                 Some(x) => m.link = Some(x as u16),
@@ -214,7 +214,7 @@ impl Source {
             Source::Dir(d) => {
                 let mut n = Buf::<{ MEMBER_NAME + 160 }>::new();
                 n.s(name);
-                let f = fs::openat(d, n.cstr(), OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ctx("open image file", name)?;
+                let f = fs::openat(d, n.cstr().fits("image path:")?, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ctx("open image file", name)?;
                 let st = fs::fstat(&f).ctx("stat image file", name)?;
                 if fs::FileType::from_raw_mode(st.st_mode) != fs::FileType::RegularFile {
                     return Err(Error::msg("image file", name, "not a regular file"));
@@ -340,16 +340,16 @@ impl Platform {
         fn norm<'x>(arm64: bool, v: &'x [u8]) -> &'x [u8] {
             if v.is_empty() && arm64 { b"v8" } else { v }
         }
-        let arm = self.arch.as_bytes() == b"arm64";
-        os == self.os.as_bytes()
-            && arch == self.arch.as_bytes()
-            && (self.variant.is_empty() || norm(arm, variant.unwrap_or(b"")) == norm(arm, self.variant.as_bytes()))
+        let arm = self.arch.lossy() == b"arm64";
+        os == self.os.lossy()
+            && arch == self.arch.lossy()
+            && (self.variant.is_empty() || norm(arm, variant.unwrap_or(b"")) == norm(arm, self.variant.lossy()))
     }
 
     pub fn render(&self, b: &mut Buf<320>) {
-        b.s(self.os.as_bytes()).c(b'/').s(self.arch.as_bytes());
+        b.s(self.os.lossy()).c(b'/').s(self.arch.lossy());
         if !self.variant.is_empty() {
-            b.c(b'/').s(self.variant.as_bytes());
+            b.c(b'/').s(self.variant.lossy());
         }
     }
 }
@@ -364,7 +364,7 @@ pub fn ref_matches(name: &[u8], want: &[u8]) -> bool {
     }
     let mut l = Buf::<320>::new();
     l.s(want).s(b":latest");
-    !want.contains(&b':') && m(l.as_bytes())
+    !want.contains(&b':') && m(l.lossy())
 }
 
 const INDEX_TYPES: [&[u8]; 2] = [b"application/vnd.oci.image.index.v1+json", b"application/vnd.docker.distribution.manifest.list.v2+json"];
@@ -378,14 +378,14 @@ pub struct Image {
 /// Reads a small JSON blob into `buf` (digest checked when known) and prepares it.
 /// Returns the document, its root's offset and the blob's sha256.
 pub fn read_json<'b>(src: &Source, d: &Desc, buf: &'b mut [u8], what: &'static str) -> Result<(&'b [u8], usize, [u8; 32])> {
-    let o = src.get(d.path.as_bytes())?;
-    let mut b = src.blob(&o, d.size, d.digest, d.path.as_bytes())?;
+    let o = src.get(d.path.lossy())?;
+    let mut b = src.blob(&o, d.size, d.digest, d.path.lossy())?;
     let data = b.read_all(buf, what)?;
     let digest = b.digest.unwrap_or_default();
     let root = json::prepare(data).map_err(|e| {
         let mut m = Buf::<320>::new();
-        m.s(d.path.as_bytes()).s(b" at byte ").u(e.offset as u64);
-        Error::msg(what, m.as_bytes(), e.what)
+        m.s(d.path.lossy()).s(b" at byte ").u(e.offset as u64);
+        Error::msg(what, m.lossy(), e.what)
     })?;
     Ok((&*data, root, digest))
 }
@@ -406,7 +406,7 @@ pub fn oci(src: &Source, buf: &mut [u8], plat: &Platform, tag: Option<&[u8]>) ->
         d = pick(v, &d, plat, if top { tag } else { None })?;
         top = false;
     }
-    Err(Error::msg("image index", d.path.as_bytes(), "indexes nested deeper than 8"))
+    Err(Error::msg("image index", d.path.lossy(), "indexes nested deeper than 8"))
 }
 
 /// The manifest in an index for the platform (and ref, at the top level).
@@ -429,7 +429,7 @@ fn pick(v: Val<'_>, at: &Desc, plat: &Platform, tag: Option<&[u8]>) -> Result<De
                 let var = str_field(p, "variant");
                 if plat.matches(os, arch, var) {
                     if found.is_some() {
-                        return Err(Error::msg("image index", at.path.as_bytes(), "several manifests for this platform: choose one with --ref"));
+                        return Err(Error::msg("image index", at.path.lossy(), "several manifests for this platform: choose one with --ref"));
                     }
                     found = Some(descriptor(m, "image index")?);
                 } else {
@@ -440,36 +440,36 @@ fn pick(v: Val<'_>, at: &Desc, plat: &Platform, tag: Option<&[u8]>) -> Result<De
                 }
             }
             None if fallback.is_none() => fallback = Some(descriptor(m, "image index")?),
-            None => return Err(Error::msg("image index", at.path.as_bytes(), "several images without a platform: choose one with --ref")),
+            None => return Err(Error::msg("image index", at.path.lossy(), "several images without a platform: choose one with --ref")),
         }
     }
     if let Some(f) = found.or(fallback) {
         return Ok(f);
     }
     let mut m = Buf::<320>::new();
-    m.s(at.path.as_bytes());
+    m.s(at.path.lossy());
     if let Some(t) = tag {
         m.s(b" (ref ").s(t).c(b')');
     }
     m.s(b": no manifest for ");
     plat.render(&mut m);
     if !seen.is_empty() {
-        m.s(b" (it has ").s(seen.as_bytes()).c(b')');
+        m.s(b" (it has ").s(seen.lossy()).c(b')');
     }
-    Err(Error::msg("image index", m.as_bytes(), "choose with --platform"))
+    Err(Error::msg("image index", m.lossy(), "choose with --platform"))
 }
 
 fn manifest(v: Val<'_>, at: &Desc) -> Result<Image> {
-    let c = field(v, "config").ok_or_else(|| Error::msg("image manifest", at.path.as_bytes(), "no config"))?;
+    let c = field(v, "config").ok_or_else(|| Error::msg("image manifest", at.path.lossy(), "no config"))?;
     let mut img = Image { config: descriptor(c, "image manifest config")?, layers: Vec::new() };
     for l in field(v, "layers").and_then(|l| l.arr()).into_iter().flatten() {
         let t = str_field(l, "mediaType").unwrap_or(b"");
         if t.ends_with(b"zstd") {
             let mut m = Buf::<320>::new();
             m.s(str_field(l, "digest").unwrap_or(b"")).s(b" (").s(t).c(b')');
-            return Err(Error::msg("layer", m.as_bytes(), "zstd-compressed layers are not supported (only tar and tar+gzip)"));
+            return Err(Error::msg("layer", m.lossy(), "zstd-compressed layers are not supported (only tar and tar+gzip)"));
         }
-        img.layers.push(descriptor(l, "image manifest layer")?).map_err(|_| Error::msg("image manifest", at.path.as_bytes(), "more than 128 layers"))?;
+        img.layers.push(descriptor(l, "image manifest layer")?).map_err(|_| Error::msg("image manifest", at.path.lossy(), "more than 128 layers"))?;
     }
     Ok(img)
 }

@@ -47,7 +47,7 @@ use mote_sys::rustix::fs::{self, AtFlags, Mode, OFlags, RenameFlags};
 use mote_sys::rustix::io::Errno;
 use mote_sys::Args;
 
-use error::{Ctx, Error, Result};
+use error::{Ctx, Error, Fits, Result};
 use json::Val;
 use layout::{field, str_field, Platform, Source};
 use stream::Layer;
@@ -82,7 +82,7 @@ fn main(a: Args) -> i32 {
         Some(b"--version" | b"-v" | b"version") => {
             let mut b = Buf::<64>::new();
             b.s(b"mote-image version ").s(env!("CARGO_PKG_VERSION")).c(b'\n');
-            io::out(b.as_bytes());
+            io::out(b.lossy());
             return 0;
         }
         Some(b"--help" | b"-h" | b"help") => {
@@ -103,7 +103,7 @@ fn main(a: Args) -> i32 {
             b.s(b"mote-image: ");
             e.render(&mut b);
             b.c(b'\n');
-            io::err(b.as_bytes());
+            io::err(b.lossy());
             1
         }
     }
@@ -164,7 +164,7 @@ fn bundle(a: &Args) -> Result<()> {
     if img.layers.iter().any(|l| l.digest.is_none()) {
         let ids = || field(cfg, "rootfs").and_then(|r| field(r, "diff_ids")).and_then(|d| d.arr());
         if ids().map(|d| d.count()) != Some(img.layers.len()) {
-            return Err(Error::msg("image config", img.config.path.as_bytes(), "rootfs.diff_ids and the manifest's layers differ in number"));
+            return Err(Error::msg("image config", img.config.path.lossy(), "rootfs.diff_ids and the manifest's layers differ in number"));
         }
         for (l, id) in img.layers.iter_mut().zip(ids().into_iter().flatten()) {
             l.diff = Some(id.bytes().and_then(layout::digest).ok_or_else(|| Error::msg("image config", b"rootfs.diff_ids", "not a sha256 digest"))?);
@@ -181,7 +181,7 @@ fn bundle(a: &Args) -> Result<()> {
     };
     let mut pb = Buf::<4096>::new();
     pb.s(parent);
-    let pfd = fs::open(pb.cstr(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open parent of", d)?;
+    let pfd = fs::open(pb.cstr().fits("image path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open parent of", d)?;
     // One mote-image at a time per parent directory (the lock goes with the process): a
     // temporary directory found under the lock was left by one that died (a power cut on a
     // board) and is removed, instead of piling up or blocking the next boot.
@@ -193,31 +193,31 @@ fn bundle(a: &Args) -> Result<()> {
     }
     let mut id_s = Buf::<71>::new();
     id_s.s(b"sha256:").s(sha256::hex(&id));
-    let exists = match fs::statat(&pfd, bn.cstr(), AtFlags::SYMLINK_NOFOLLOW) {
+    let exists = match fs::statat(&pfd, bn.cstr().fits("image path:")?, AtFlags::SYMLINK_NOFOLLOW) {
         Err(Errno::NOENT) => false,
         Ok(_) if reuse => true,
         Ok(_) => return Err(Error::msg("bundle directory", d, "already exists (--reuse replaces a bundle mote-image made)")),
         Err(e) => return Err(Error::sys("stat", d, e)),
     };
-    if exists && bundle_id(pfd.as_fd(), bn.cstr(), d, scratch)? == id_s.as_bytes() {
+    if exists && bundle_id(pfd.as_fd(), bn.cstr().fits("image path:")?, d, scratch)? == id_s.lossy() {
         return Ok(());
     }
     let mut tmp = Buf::<320>::new();
     tmp.c(b'.').s(base).s(b".mote-image");
-    match tar::remove(pfd.as_fd(), tmp.cstr()) {
+    match tar::remove(pfd.as_fd(), tmp.cstr().fits("image path:")?) {
         Ok(()) | Err(Errno::NOENT) => {}
-        Err(e) => return Err(Error::sys("remove stale", tmp.as_bytes(), e)),
+        Err(e) => return Err(Error::sys("remove stale", tmp.lossy(), e)),
     }
-    fs::mkdirat(&pfd, tmp.cstr(), Mode::from_raw_mode(0o700)).ctx("create", tmp.as_bytes())?;
+    fs::mkdirat(&pfd, tmp.cstr().fits("image path:")?, Mode::from_raw_mode(0o700)).ctx("create", tmp.lossy())?;
     let flags = if exists { RenameFlags::EXCHANGE } else { RenameFlags::NOREPLACE };
-    let r = build(&src, &img, pfd.as_fd(), tmp.cstr(), cfg, id_s.as_bytes(), scratch)
-        .and_then(|()| fs::renameat_with(&pfd, tmp.cstr(), &pfd, bn.cstr(), flags).ctx("rename bundle to", d));
+    let r = build(&src, &img, pfd.as_fd(), tmp.cstr().fits("image path:")?, cfg, id_s.lossy(), scratch)
+        .and_then(|()| fs::renameat_with(&pfd, tmp.cstr().fits("image path:")?, &pfd, bn.cstr().fits("image path:")?, flags).ctx("rename bundle to", d));
     // After an exchange the temporary name holds the old bundle: it goes too.
     if r.is_err() || exists {
-        if let Err(e) = tar::remove(pfd.as_fd(), tmp.cstr()) {
+        if let Err(e) = tar::remove(pfd.as_fd(), tmp.cstr().fits("image path:")?) {
             let mut b = Buf::<512>::new();
-            b.s(b"mote-image: cannot remove ").s(tmp.as_bytes()).s(b": ").s(error::strerror(e)).c(b'\n');
-            io::err(b.as_bytes());
+            b.s(b"mote-image: cannot remove ").s(tmp.lossy()).s(b": ").s(error::strerror(e)).c(b'\n');
+            io::err(b.lossy());
         }
     }
     r
@@ -231,9 +231,9 @@ fn check_platform(cfg: Val<'_>, plat: &Platform, at: &layout::Desc) -> Result<()
         return Ok(());
     }
     let mut m = Buf::<320>::new();
-    m.s(at.path.as_bytes()).s(b": image is for ").s(os).c(b'/').s(arch).s(b", wanted ");
+    m.s(at.path.lossy()).s(b": image is for ").s(os).c(b'/').s(arch).s(b", wanted ");
     plat.render(&mut m);
-    Err(Error::msg("image config", m.as_bytes(), "choose with --platform"))
+    Err(Error::msg("image config", m.lossy(), "choose with --platform"))
 }
 
 /// The image id recorded in an existing bundle's config.json; an error if it has none (a
@@ -270,12 +270,12 @@ fn build(src: &Source, img: &layout::Image, parent: BorrowedFd<'_>, tmp: &CStr, 
         .ctx("open", b"rootfs")?;
     let mut t = Tar::new();
     for (i, l) in img.layers.iter().enumerate() {
-        let o = src.get(l.path.as_bytes())?;
+        let o = src.get(l.path.lossy())?;
         // The first layer has nothing below it to white out. Above it, one pass, unless a
         // whiteout could hit the layer's own files: then deletions first, additions second.
         let passes: &[Pass] = if i == 0 { &[Pass::Additions] } else { &[Pass::Single, Pass::Deletions, Pass::Additions] };
         for &p in passes {
-            let blob = src.blob(&o, l.size, l.digest, l.path.as_bytes())?;
+            let blob = src.blob(&o, l.size, l.digest, l.path.lossy())?;
             let mut layer = Layer::new(blob, l.diff);
             if t.apply(&mut layer, root.as_fd(), p)? && p == Pass::Single {
                 break;

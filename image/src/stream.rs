@@ -45,8 +45,8 @@ impl<'a> Blob<'a> {
                 self.digest = Some(got);
                 if self.want.is_some_and(|w| w != got) {
                     let mut m = Buf::<256>::new();
-                    m.s(self.name.as_bytes()).s(b" (content has sha256:").s(sha256::hex(&got)).c(b')');
-                    return Err(Error::msg("blob", m.as_bytes(), "digest mismatch"));
+                    m.s(self.name.lossy()).s(b" (content has sha256:").s(sha256::hex(&got)).c(b')');
+                    return Err(Error::msg("blob", m.lossy(), "digest mismatch"));
                 }
             }
             return Ok(0);
@@ -58,9 +58,9 @@ impl<'a> Blob<'a> {
                 r => break r,
             }
         };
-        let r = r.map_err(|e| Error::sys("read blob", self.name.as_bytes(), e))?;
+        let r = r.map_err(|e| Error::sys("read blob", self.name.lossy(), e))?;
         if r == 0 {
-            return Err(Error::msg("blob", self.name.as_bytes(), "truncated (shorter than its descriptor says)"));
+            return Err(Error::msg("blob", self.name.lossy(), "truncated (shorter than its descriptor says)"));
         }
         self.sha.update(&buf[..r]);
         self.off += r as u64;
@@ -71,7 +71,7 @@ impl<'a> Blob<'a> {
     /// Reads the whole (small) blob into `buf`, checking its digest.
     pub fn read_all<'b>(&mut self, buf: &'b mut [u8], what: &'static str) -> Result<&'b mut [u8]> {
         if self.left > buf.len() as u64 {
-            return Err(Error::msg(what, self.name.as_bytes(), "larger than the 256 KiB bound"));
+            return Err(Error::msg(what, self.name.lossy(), "larger than the 256 KiB bound"));
         }
         let mut n = 0;
         loop {
@@ -122,7 +122,7 @@ impl<'a> Layer<'a> {
     }
 
     fn corrupt(&self, why: &'static str) -> Error {
-        Error::msg("layer", self.blob.name.as_bytes(), why)
+        Error::msg("layer", self.blob.name.lossy(), why)
     }
 
     /// Moves unread input to the front and reads more; false at the blob's end.

@@ -24,7 +24,7 @@ use mote_sys::rustix::fs::{
 };
 use mote_sys::rustix::io::Errno;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Fits, Result};
 use mote_sys::rustix::fd::OwnedFd;
 
 use crate::resolve::{self, Make};
@@ -151,14 +151,14 @@ struct Entry {
 
 fn err_at(what: &'static str, layer: &Layer<'_>, path: &[u8], detail: &'static str) -> Error {
     let mut m = Buf::<320>::new();
-    m.s(layer.blob.name.as_bytes()).s(b": ").s(path);
-    Error::msg(what, m.as_bytes(), detail)
+    m.s(layer.blob.name.lossy()).s(b": ").s(path);
+    Error::msg(what, m.lossy(), detail)
 }
 
 fn sys_at(what: &'static str, layer: &Layer<'_>, path: &[u8], e: Errno) -> Error {
     let mut m = Buf::<320>::new();
-    m.s(layer.blob.name.as_bytes()).s(b": ").s(path);
-    Error::sys(what, m.as_bytes(), e)
+    m.s(layer.blob.name.lossy()).s(b": ").s(path);
+    Error::sys(what, m.lossy(), e)
 }
 
 /// A numeric header field: octal (NUL/space padded) or GNU base-256.
@@ -341,7 +341,7 @@ impl Tar {
             let mut name = Buf::<NAME>::new();
             let mut link = Buf::<NAME>::new();
             if !self.long_name.is_empty() {
-                name.s(self.long_name.as_bytes());
+                name.s(self.long_name.lossy());
             } else {
                 let prefix = cstr_field(&h[345..500]);
                 if &h[257..263] == b"ustar\0" && !prefix.is_empty() {
@@ -350,7 +350,7 @@ impl Tar {
                 name.s(cstr_field(&h[0..100]));
             }
             if !self.long_link.is_empty() {
-                link.s(self.long_link.as_bytes());
+                link.s(self.long_link.lossy());
             } else {
                 link.s(cstr_field(&h[157..257]));
             }
@@ -395,22 +395,22 @@ impl Tar {
             self.long_name.clear();
             self.long_link.clear();
             if !ok {
-                return Err(err_at("tar", layer, name.as_bytes(), "malformed PAX header or name over 4096 bytes"));
+                return Err(err_at("tar", layer, name.lossy(), "malformed PAX header or name over 4096 bytes"));
             }
             if kind == b'S' {
                 bad = Some("sparse entries are not supported");
             }
             if let Some(why) = bad {
-                return Err(err_at("tar", layer, name.as_bytes(), why));
+                return Err(err_at("tar", layer, name.lossy(), why));
             }
             if e.uid > u32::MAX as u64 || e.gid > u32::MAX as u64 {
-                return Err(err_at("tar", layer, name.as_bytes(), "uid or gid out of range"));
+                return Err(err_at("tar", layer, name.lossy(), "uid or gid out of range"));
             }
-            if let Err(why) = clean(&mut self.path, name.as_bytes()) {
-                return Err(err_at("tar", layer, name.as_bytes(), why));
+            if let Err(why) = clean(&mut self.path, name.lossy()) {
+                return Err(err_at("tar", layer, name.lossy(), why));
             }
             let data = e.size;
-            let r = self.entry(layer, root, pass, &e, link.as_bytes(), xattrs);
+            let r = self.entry(layer, root, pass, &e, link.lossy(), xattrs);
             self.pax_len = 0;
             if !r? {
                 return Ok(false);
@@ -423,7 +423,7 @@ impl Tar {
 
     /// Applies one entry; false when a single pass must stop.
     fn entry(&mut self, layer: &mut Layer<'_>, root: BorrowedFd<'_>, pass: Pass, e: &Entry, link: &[u8], xattrs: bool) -> Result<bool> {
-        let path = self.path.as_bytes();
+        let path = self.path.lossy();
         let (parent, base) = split(path);
         self.whiteout = base.starts_with(b".wh.");
         if let Some(hidden) = base.strip_prefix(b".wh.") {
@@ -440,7 +440,7 @@ impl Tar {
                 } else {
                     target.s(parent).s(if parent.is_empty() { &b""[..] } else { b"/" }).s(hidden);
                 }
-                if self.seen.could_hit(target.as_bytes(), opaque) {
+                if self.seen.could_hit(target.lossy(), opaque) {
                     return Ok(false);
                 }
             }
@@ -452,7 +452,7 @@ impl Tar {
             };
             let r = if opaque {
                 let mut l = Buf::<256>::new();
-                let name = if last.is_empty() { c"." } else { l.s(last).cstr() };
+                let name = if last.is_empty() { c"." } else { l.s(last).cstr().map_err(|_| err_at("whiteout", layer, path, "name longer than 255 bytes"))? };
                 match fs::openat(&dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
                     Ok(d) => keep_times(d.as_fd(), || clear_dir(d.as_fd())),
                     Err(Errno::NOTDIR | Errno::LOOP | Errno::NOENT) => Ok(()),
@@ -464,7 +464,7 @@ impl Tar {
                 if n.overflowed() || hidden.is_empty() || hidden == b"." || hidden == b".." {
                     return Err(err_at("whiteout", layer, path, "bad whiteout name"));
                 }
-                keep_times(dir.as_fd(), || match remove(dir.as_fd(), n.cstr()) {
+                keep_times(dir.as_fd(), || match remove(dir.as_fd(), n.cstr()?) {
                     Err(Errno::NOENT) => Ok(()),
                     r => r,
                 })
@@ -489,10 +489,9 @@ impl Tar {
         let dir = open_dir(root, parent, true).map_err(|er| sys_at("create parent of", layer, path, er))?;
         let mut n = Buf::<256>::new();
         n.s(base);
-        if n.overflowed() {
-            return Err(err_at("tar", layer, path, "name component longer than 255 bytes"));
-        }
-        let name = n.cstr();
+        let Ok(name) = n.cstr() else {
+            return Err(err_at("tar", layer, path, "name component longer than 255 bytes or with a NUL"));
+        };
         // Making the entry changes its directory's times: they are put back (to what the
         // directory's own entry set), as tar does once at the end; nothing to remember here.
         let before = fs::fstat(&dir).map_err(|er| sys_at("stat parent of", layer, path, er))?;
@@ -516,7 +515,7 @@ impl Tar {
     /// Creates the entry `name` in `dir`, with its data, owner, mode, xattrs and times.
     #[allow(clippy::too_many_arguments)]
     fn create(&self, layer: &mut Layer<'_>, root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &CStr, e: &Entry, link: &[u8], xattrs: bool) -> Result<()> {
-        let path = self.path.as_bytes();
+        let path = self.path.lossy();
         let ctx = |er| sys_at("create", layer, path, er);
         if xattrs && !matches!(e.kind, b'0' | b'5') {
             return Err(err_at("tar", layer, path, "xattrs are supported on files and directories only"));
@@ -551,7 +550,7 @@ impl Tar {
                 if link.is_empty() || t.len() == NAME || link.contains(&0) {
                     return Err(err_at("tar", layer, path, "symlink target empty, too long or with a NUL byte"));
                 }
-                fs::symlinkat(t.cstr(), dir, name).map_err(ctx)?;
+                fs::symlinkat(t.cstr().fits("symlink target:")?, dir, name).map_err(ctx)?;
                 self.meta_at(layer, dir, name, e, false)
             }
             b'1' => {
@@ -559,7 +558,7 @@ impl Tar {
                 if let Err(why) = clean(&mut t, link) {
                     return Err(err_at("hardlink", layer, path, why));
                 }
-                let (tp, tb) = split(t.as_bytes());
+                let (tp, tb) = split(t.lossy());
                 if tb.is_empty() {
                     return Err(err_at("hardlink", layer, path, "target is the root"));
                 }
@@ -569,7 +568,7 @@ impl Tar {
                 if tn.overflowed() {
                     return Err(err_at("hardlink", layer, path, "target name component longer than 255 bytes"));
                 }
-                fs::linkat(&td, tn.cstr(), dir, name, AtFlags::empty()).map_err(|er| sys_at("hardlink", layer, path, er))
+                fs::linkat(&td, tn.cstr().fits("hardlink target:")?, dir, name, AtFlags::empty()).map_err(|er| sys_at("hardlink", layer, path, er))
             }
             b'3' | b'4' | b'6' => {
                 let (ty, dev) = match e.kind {
@@ -587,7 +586,7 @@ impl Tar {
     /// Owner, then mode (chown clears setuid), then xattrs (chown clears security.capability),
     /// then times, on an open file or directory.
     fn meta_fd(&self, layer: &Layer<'_>, fd: BorrowedFd<'_>, e: &Entry, xattrs: bool) -> Result<()> {
-        let path = self.path.as_bytes();
+        let path = self.path.lossy();
         fs::fchown(fd, Some(Uid::from_raw(e.uid as u32)), Some(Gid::from_raw(e.gid as u32))).map_err(|er| sys_at("chown", layer, path, er))?;
         fs::fchmod(fd, Mode::from_raw_mode(e.mode)).map_err(|er| sys_at("chmod", layer, path, er))?;
         if xattrs {
@@ -596,10 +595,13 @@ impl Tar {
                 if let Some(x) = k.strip_prefix(b"SCHILY.xattr.") {
                     let mut n = Buf::<256>::new();
                     n.s(x);
-                    if n.overflowed() || x.contains(&0) {
-                        fail = Some(Errno::INVAL);
-                    } else if let Err(er) = fs::fsetxattr(fd, n.cstr(), v, XattrFlags::empty()) {
-                        fail = Some(er);
+                    match n.cstr() {
+                        Err(_) => fail = Some(Errno::INVAL), // too long, or a NUL inside
+                        Ok(c) => {
+                            if let Err(er) = fs::fsetxattr(fd, c, v, XattrFlags::empty()) {
+                                fail = Some(er);
+                            }
+                        }
                     }
                 }
                 true
@@ -614,7 +616,7 @@ impl Tar {
 
     /// The same for a symlink or a device node, by name in its directory.
     fn meta_at(&self, layer: &Layer<'_>, dir: BorrowedFd<'_>, name: &CStr, e: &Entry, chmod: bool) -> Result<()> {
-        let path = self.path.as_bytes();
+        let path = self.path.lossy();
         fs::chownat(dir, name, Some(Uid::from_raw(e.uid as u32)), Some(Gid::from_raw(e.gid as u32)), AtFlags::SYMLINK_NOFOLLOW)
             .map_err(|er| sys_at("chown", layer, path, er))?;
         if chmod {
@@ -703,7 +705,7 @@ fn clear(top: BorrowedFd<'_>, d: BorrowedFd<'_>, depth: usize, moved: &mut u32) 
                 let mut t = Buf::<32>::new();
                 t.s(b".mote-image-deep.").u(*moved as u64);
                 *moved += 1;
-                match fs::renameat_with(d, n, top, t.cstr(), fs::RenameFlags::NOREPLACE) {
+                match fs::renameat_with(d, n, top, t.cstr()?, fs::RenameFlags::NOREPLACE) {
                     Err(Errno::EXIST) => {}
                     r => break r?,
                 }

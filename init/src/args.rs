@@ -107,10 +107,7 @@ fn bad(what: &[u8], arg: &[u8]) -> i32 {
 
 /// A decimal number below 2^32.
 pub fn number(s: &[u8]) -> Option<u32> {
-    if s.is_empty() || s.len() > 9 {
-        return None;
-    }
-    s.iter().try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + (c - b'0') as u32))
+    mote_sys::num::parse(s)
 }
 
 /// Signal names in number order from 1 (the same on x86_64, aarch64 and riscv64); one string

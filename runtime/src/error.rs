@@ -3,11 +3,26 @@
 //! Printed once by `main` as `mote: <what> <path>: <detail>: <strerror>` (or as a JSON log line
 //! with --log-format json), and mapped to an exit code there.
 
-use mote_sys::io::Buf;
+use mote_sys::io::{Buf, Overflow};
 use mote_sys::raw::Errno;
 
 /// Capacity of the path/field part of a message.
-pub const PATH_MAX_MSG: usize = 320;
+pub const PATH_MAX_MSG: usize = 384;
+/// A longer path is shown as its first and last SHOWN/2 bytes around "...": the message keeps
+/// room for what follows it (the detail, the errno), here and when a child's rendered error
+/// travels back whole as the path of a new one.
+const SHOWN: usize = 160;
+
+/// `path` into a message buffer, its middle cut out if it is longer than [`SHOWN`].
+fn shown(path: &[u8]) -> Buf<PATH_MAX_MSG> {
+    let mut p = Buf::new();
+    if path.len() <= SHOWN {
+        p.s(path);
+    } else {
+        p.s(&path[..SHOWN / 2]).s(b"...").s(&path[path.len() - SHOWN / 2..]);
+    }
+    p
+}
 
 pub struct Error {
     /// What was being done: "open", "mount", "parse config.json"...
@@ -26,26 +41,34 @@ impl Error {
     #[cold]
     #[inline(never)]
     pub fn sys(what: &'static str, path: impl AsRef<[u8]>, e: Errno) -> Self {
-        let mut p = Buf::new();
-        p.s(path);
-        Error { what, path: p, detail: "", errno: Some(e) }
+        Error { what, path: shown(path.as_ref()), detail: "", errno: Some(e) }
     }
     /// An error with a reason in words.
     #[cold]
     #[inline(never)]
     pub fn msg(what: &'static str, path: impl AsRef<[u8]>, detail: &'static str) -> Self {
-        let mut p = Buf::new();
-        p.s(path);
-        Error { what, path: p, detail, errno: None }
+        Error { what, path: shown(path.as_ref()), detail, errno: None }
     }
-    /// Renders the message (without the "mote: " prefix).
+    /// Something mote built (a path, a file's content) is longer than its buffer of `cap` bytes.
+    #[cold]
+    #[inline(never)]
+    pub fn too_long(what: &'static str, cap: usize) -> Self {
+        let mut e = Error::msg(what, "", "");
+        e.path.s(b"longer than ").u(cap as u64).s(b" bytes");
+        e
+    }
+    /// Renders the message (without the "mote: " prefix); a path cut at the message's bound
+    /// ends in "...".
     pub fn render<const N: usize>(&self, b: &mut Buf<N>) {
         b.s(self.what);
-        if !self.path.as_bytes().is_empty() {
+        if !self.path.lossy().is_empty() {
             if !self.what.is_empty() {
                 b.c(b' ');
             }
-            b.s(self.path.as_bytes());
+            b.s(self.path.lossy());
+            if self.path.overflowed() {
+                b.s(b"...");
+            }
         }
         if !self.detail.is_empty() {
             b.s(b": ").s(self.detail);
@@ -65,6 +88,39 @@ impl<T> Ctx<T> for core::result::Result<T, Errno> {
     #[inline]
     fn ctx(self, what: &'static str, path: impl AsRef<[u8]>) -> Result<T> {
         self.map_err(|e| Error::sys(what, path, e))
+    }
+}
+
+/// Shorthand: a [`Buf`] that overflowed becomes an [`Error`] saying what was too long
+/// (`what` ends in a colon: "state dir path:").
+pub trait Fits<T> {
+    fn fits(self, what: &'static str) -> Result<T>;
+}
+
+impl<T> Fits<T> for core::result::Result<T, Overflow> {
+    #[inline]
+    fn fits(self, what: &'static str) -> Result<T> {
+        self.map_err(|o| Error::too_long(what, o.0))
+    }
+}
+
+/// A C path for a syscall that may not have fit its buffer: a `&CStr`, or what
+/// [`Buf::cstr`] returned (so file helpers take either, and an overflow cannot be ignored).
+pub trait CPath<'a> {
+    fn path(self) -> Result<&'a core::ffi::CStr>;
+}
+
+impl<'a> CPath<'a> for &'a core::ffi::CStr {
+    #[inline]
+    fn path(self) -> Result<&'a core::ffi::CStr> {
+        Ok(self)
+    }
+}
+
+impl<'a> CPath<'a> for core::result::Result<&'a core::ffi::CStr, Overflow> {
+    #[inline]
+    fn path(self) -> Result<&'a core::ffi::CStr> {
+        self.fits("path:")
     }
 }
 

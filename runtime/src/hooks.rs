@@ -26,7 +26,7 @@ use mote_sys::rustix::{process, stdio};
 use mote_sys::sig::{self, How, SigSet};
 
 use crate::cli::Global;
-use crate::error::{Ctx, Error, Result};
+use crate::error::{Ctx, Error, Fits, Result};
 use crate::json::Val;
 use crate::spec::{self, limits, Spec, P};
 
@@ -77,8 +77,12 @@ impl<'a> Hooks<'a> {
         Ok(())
     }
     /// poststart and poststop: a failure is a warning (to --log) and the next hooks still run.
-    pub fn run_warn(&self, gl: &Global, stage: &'static str, state: &[u8]) {
+    pub fn run_warn(&self, gl: &Global, stage: &'static str, state: core::result::Result<&[u8], mote_sys::io::Overflow>) {
         let Some(arr) = self.stage(stage) else { return };
+        let state = match state {
+            Ok(s) => s,
+            Err(o) => return warn(gl, &Error::too_long("hooks: the state JSON is", o.0)),
+        };
         let out = match self.open_out() {
             Ok(o) => o,
             Err(e) => return warn(gl, &e),
@@ -95,7 +99,7 @@ impl<'a> Hooks<'a> {
 pub fn warn(gl: &Global, e: &Error) {
     let mut b = Buf::<600>::new();
     e.render(&mut b);
-    crate::log::warn(gl, b.as_bytes());
+    crate::log::warn(gl, b.lossy());
 }
 
 /// Checks config.json's hooks at parse time: a stage's array of {path (absolute), args, env,
@@ -154,16 +158,16 @@ fn run_one(v: Val<'_>, stage: &'static str, i: usize, state: &[u8], out: &Out) -
     let h = parse(v, &ph.key(stage).idx(i))?;
     let n = name(stage, i, h.path);
     // The state on stdin from a memory file: no pipe to fill, the hook reads it at its pace.
-    let input = fs::memfd_create(c"hook-state", fs::MemfdFlags::CLOEXEC).ctx("hook state for", n.as_bytes())?;
-    io::write_all(input.as_fd(), state).ctx("hook state for", n.as_bytes())?;
-    fs::seek(&input, SeekFrom::Start(0)).ctx("hook state for", n.as_bytes())?;
+    let input = fs::memfd_create(c"hook-state", fs::MemfdFlags::CLOEXEC).ctx("hook state for", n.lossy())?;
+    io::write_all(input.as_fd(), state).ctx("hook state for", n.lossy())?;
+    fs::seek(&input, SeekFrom::Start(0)).ctx("hook state for", n.lossy())?;
     // What the hook says, when no annotation takes it, for the error message.
-    let (r, w) = pipe_with(PipeFlags::CLOEXEC).ctx("pipe for", n.as_bytes())?;
-    mote_sys::rustix::io::ioctl_fionbio(&r, true).ctx("pipe for", n.as_bytes())?;
+    let (r, w) = pipe_with(PipeFlags::CLOEXEC).ctx("pipe for", n.lossy())?;
+    mote_sys::rustix::io::ioctl_fionbio(&r, true).ctx("pipe for", n.lossy())?;
     let old = sig::sigprocmask(How::Block, &SigSet::EMPTY.add(g::SIGCHLD)).ctx("sigprocmask", "SIGCHLD")?;
     let r = (|| {
         let sfd = sig::signalfd(&SigSet::EMPTY.add(g::SIGCHLD)).ctx("signalfd", "SIGCHLD")?;
-        let pid = raw::fork().ctx("fork", n.as_bytes())?;
+        let pid = raw::fork().ctx("fork", n.lossy())?;
         if pid == 0 {
             hook_child(&h, input.as_fd(), out.out.as_ref().map_or(w.as_fd(), |f| f.as_fd()), out.err.as_ref().map_or(w.as_fd(), |f| f.as_fd()));
         }
@@ -184,21 +188,17 @@ fn hook_child(h: &Hook<'_>, input: BorrowedFd<'_>, out: BorrowedFd<'_>, err: Bor
     }
     // Nothing of mote's (nor descriptors passed for the container) reaches the hook.
     let _ = raw::cloexec_range(3, u32::MAX);
+    // Room for each bound of spec/limits.rs and the NULL: a full array is a bug, said as 126.
     let mut argv = CArray::<'_, { limits::ARGS + 1 }>::new();
-    if h.args.is_empty() {
-        argv.push(h.path);
-    }
-    for a in &h.args {
-        argv.push(a);
-    }
+    let path = h.args.is_empty().then_some(h.path);
     let mut envp = CArray::<'_, { limits::ENV + 1 }>::new();
-    for e in &h.env {
-        envp.push(e);
+    if !path.iter().chain(h.args.iter()).all(|a| argv.push(a)) || !h.env.iter().all(|e| envp.push(e)) {
+        raw::exit(126);
     }
     let e = raw::exec(h.path, &argv, &envp);
     let mut b = Buf::<512>::new();
     b.s(b"mote: exec hook ").s(h.path.to_bytes()).s(b": ").s(crate::error::strerror(e)).c(b'\n');
-    io::err(b.as_bytes());
+    io::err(b.lossy());
     raw::exit(127)
 }
 
@@ -208,17 +208,17 @@ fn wait(pid: u32, h: &Hook<'_>, n: &Buf<{ crate::error::PATH_MAX_MSG }>, sfd: &O
     let mut said = Buf::<160>::new();
     let mut open = true;
     loop {
-        if let Some((_, status)) = sig::waitpid(pid as i32, sig::WNOHANG | g::__WALL).ctx("wait for", n.as_bytes())? {
+        if let Some((_, status)) = sig::waitpid(pid as i32, sig::WNOHANG | g::__WALL).ctx("wait for", n.lossy())? {
             drain(r, &mut said);
             if status == 0 {
                 return Ok(());
             }
-            let mut e = Error::msg("hook", n.as_bytes(), "");
+            let mut e = Error::msg("hook", n.lossy(), "");
             // From the raw status: a hook may exit with 128+N itself.
             let signo = status & 0x7f;
             e.path.s(if signo != 0 { &b": killed by signal "[..] } else { b": exited with " }).u(if signo != 0 { signo } else { sig::status_code(status) } as u64);
             if !said.is_empty() {
-                e.path.s(b": ").s(trim(said.as_bytes()));
+                e.path.s(b": ").s(trim(said.lossy()));
             }
             return Err(e);
         }
@@ -230,7 +230,7 @@ fn wait(pid: u32, h: &Hook<'_>, n: &Buf<{ crate::error::PATH_MAX_MSG }>, sfd: &O
                     let _ = sig::kill(-(pid as i32), 9);
                     let _ = sig::kill(pid as i32, 9);
                     let _ = sig::waitpid(pid as i32, g::__WALL);
-                    let mut e = Error::msg("hook", n.as_bytes(), "");
+                    let mut e = Error::msg("hook", n.lossy(), "");
                     e.path.s(b": ran past its timeout of ").u(h.timeout.unwrap_or(0)).s(b"s and was killed");
                     return Err(e);
                 }
@@ -242,7 +242,7 @@ fn wait(pid: u32, h: &Hook<'_>, n: &Buf<{ crate::error::PATH_MAX_MSG }>, sfd: &O
         let mut fds = [PollFd::new(sfd, PollFlags::IN), PollFd::new(r, if open { PollFlags::IN } else { PollFlags::empty() })];
         match poll(&mut fds, ts.as_ref()) {
             Ok(_) | Err(Errno::INTR) => {}
-            Err(e) => return Err(Error::sys("poll for", n.as_bytes(), e)),
+            Err(e) => return Err(Error::sys("poll for", n.lossy(), e)),
         }
         if fds[0].revents().contains(PollFlags::IN) {
             let _ = sig::read_signal(sfd.as_fd());
@@ -302,9 +302,9 @@ pub fn state_json(b: &mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8], st
 pub fn load(dir: &crate::state::Dir) -> Result<Option<Hooks<'static>>> {
     let arena = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("config", "", "read twice"))?;
     let mut path = Buf::<{ limits::PATH }>::new();
-    path.s(dir.path.as_bytes()).c(b'/').s(crate::state::CONFIG.to_bytes());
+    path.s(dir.path.lossy()).c(b'/').s(crate::state::CONFIG.to_bytes());
     let mut shown = Buf::<{ limits::PATH }>::new();
-    shown.s(path.as_bytes());
-    let (doc, root, _) = crate::cli::create::read_json(path.cstr(), shown.as_bytes(), arena)?;
+    shown.s(path.lossy());
+    let (doc, root, _) = crate::cli::create::read_json(path.cstr().fits("config path:")?, shown.lossy(), arena)?;
     Ok(Hooks::of(&spec::parse(doc, root)?))
 }

@@ -11,7 +11,7 @@ use crate::error::Error;
 pub fn fail(g: &Global, e: &Error, code: i32) -> i32 {
     let mut b = Buf::<1024>::new();
     e.render(&mut b);
-    line(g, "error", b.as_bytes(), true);
+    line(g, "error", b.lossy(), true);
     code
 }
 
@@ -36,23 +36,39 @@ pub fn warn_log(g: &Global, msg: &[u8]) {
 }
 
 fn line(g: &Global, level: &str, msg: &[u8], stderr: bool) {
+    // A message longer than a line's buffer is cut, with "..." to say so (diagnostics only).
     let mut t = Buf::<1200>::new();
-    t.s(b"mote: ").s(msg).c(b'\n');
+    t.s(b"mote: ").s(msg);
+    if t.overflowed() {
+        t.truncate(1200 - 4);
+        t.s(b"...");
+    }
+    t.c(b'\n');
+    let t = t.lossy();
     if stderr || g.log.is_none() {
-        io::err(t.as_bytes());
+        io::err(t);
     }
     let Some(path) = g.log else { return };
     let Ok(fd) = fs::open(path, OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::CLOEXEC, Mode::from_raw_mode(0o644)) else {
         return;
     };
     if g.log_json {
+        // Always one valid JSON line: a message whose escapes do not fit is shortened until they do.
         let mut j = Buf::<1400>::new();
-        j.s(br#"{"level":"#).json(level).s(br#","msg":"#).json(msg).s(br#","time":""#);
-        rfc3339(&mut j);
-        j.s(b"\"}\n");
+        let mut n = msg.len();
+        loop {
+            j.clear();
+            j.s(br#"{"level":"#).json(level).s(br#","msg":"#).json(&msg[..n]).s(br#","time":""#);
+            rfc3339(&mut j);
+            j.s(b"\"}\n");
+            if !j.overflowed() || n == 0 {
+                break;
+            }
+            n = n * 3 / 4;
+        }
         let _ = j.write_to(io::fd_of(&fd));
     } else {
-        let _ = io::write_all(io::fd_of(&fd), t.as_bytes());
+        let _ = io::write_all(io::fd_of(&fd), t);
     }
 }
 
@@ -86,5 +102,5 @@ pub fn rfc3339<const N: usize>(b: &mut Buf<N>) {
     two(b, rem % 60);
     let mut ns = Buf::<16>::new();
     ns.u(nsec as u64 + 1_000_000_000);
-    b.c(b'.').s(&ns.as_bytes()[1..]).c(b'Z');
+    b.c(b'.').s(&ns.lossy()[1..]).c(b'Z');
 }

@@ -69,7 +69,7 @@ fn main(a: Args) -> i32 {
             b"-v" | b"--version" | b"version" => {
                 let mut b = io::Buf::<128>::new();
                 b.s(b"mote version ").s(VERSION).s(b"\nspec: ").s(OCI_VERSION).c(b'\n');
-                io::out(b.as_bytes());
+                io::out(b.lossy());
                 return 0;
             }
             b"-h" | b"--help" | b"help" => {

@@ -17,8 +17,10 @@ pub fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> Result<(), Errno> {
     Ok(())
 }
 
-/// A fixed-capacity text buffer. Appending past the end keeps what fits and marks the buffer
-/// as overflowed, which callers producing structured output must check with [`Buf::overflowed`].
+/// A fixed-capacity text buffer. Appending never fails on the spot (so building stays a chain),
+/// but past the end the buffer is marked overflowed, and its contents are then reachable only
+/// as an error: [`Buf::get`], [`Buf::cstr`] and [`Buf::write_to`] return [`Overflow`] instead of a
+/// truncated text. [`Buf::lossy`] is for diagnostics alone (error messages, logs).
 pub struct Buf<const N: usize> {
     data: [u8; N],
     len: usize,
@@ -36,8 +38,16 @@ impl<const N: usize> Buf<N> {
     pub const fn new() -> Self {
         Self { data: [0; N], len: 0, overflow: false }
     }
-    /// The bytes written so far.
-    pub fn as_bytes(&self) -> &[u8] {
+    /// The contents, or [`Overflow`] when something did not fit.
+    pub fn get(&self) -> Result<&[u8], Overflow> {
+        if self.overflow {
+            return Err(Overflow(N));
+        }
+        Ok(&self.data[..self.len])
+    }
+    /// What fit, even after an overflow: only for diagnostics, where a cut text is better
+    /// than none (callers mark the cut).
+    pub fn lossy(&self) -> &[u8] {
         &self.data[..self.len]
     }
     /// Whether something did not fit.
@@ -80,15 +90,12 @@ impl<const N: usize> Buf<N> {
         json(&mut self.data, &mut self.len, &mut self.overflow, b.as_ref());
         self
     }
-    /// The contents as a C string (a NUL is kept after them, not counted in the length). A full
-    /// buffer gives up its last byte for the NUL and is marked overflowed.
-    pub fn cstr(&mut self) -> &core::ffi::CStr {
-        if self.len == N {
-            self.len -= 1;
-            self.overflow = true;
-        }
-        self.data[self.len] = 0;
-        core::ffi::CStr::from_bytes_until_nul(&self.data[..=self.len]).unwrap_or(c"")
+    /// The contents as a C string (a NUL is kept after them, not counted in the length), or
+    /// [`Overflow`] when they or the NUL did not fit. Contents with a NUL inside are refused too
+    /// (a C string would silently end there).
+    #[inline]
+    pub fn cstr(&mut self) -> Result<&core::ffi::CStr, Overflow> {
+        cstr(&mut self.data, self.len, self.overflow)
     }
     /// Drops bytes from the end down to `len`.
     pub fn truncate(&mut self, len: usize) {
@@ -102,9 +109,21 @@ impl<const N: usize> Buf<N> {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-    /// Writes the contents to `fd`.
+    /// Writes the contents to `fd`; an overflowed buffer writes nothing and fails with EOVERFLOW.
     pub fn write_to(&self, fd: BorrowedFd<'_>) -> Result<(), Errno> {
-        write_all(fd, self.as_bytes())
+        write_all(fd, self.get().map_err(|_| Errno::OVERFLOW)?)
+    }
+}
+
+/// A [`Buf`] whose contents did not fit: its capacity in bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub struct Overflow(pub usize);
+
+/// Where only an errno can be returned, an overflowed path is ENAMETOOLONG.
+impl From<Overflow> for Errno {
+    fn from(_: Overflow) -> Errno {
+        Errno::NAMETOOLONG
     }
 }
 
@@ -117,6 +136,17 @@ fn append(data: &mut [u8], len: &mut usize, overflow: &mut bool, b: &[u8]) {
     data[*len..*len + n].copy_from_slice(&b[..n]);
     *len += n;
     *overflow |= n < b.len();
+}
+
+/// The one copy of [`Buf::cstr`].
+#[inline(never)]
+fn cstr(data: &mut [u8], len: usize, overflow: bool) -> Result<&core::ffi::CStr, Overflow> {
+    let cap = data.len();
+    if overflow || len == cap || data[..len].contains(&0) {
+        return Err(Overflow(cap));
+    }
+    data[len] = 0;
+    core::ffi::CStr::from_bytes_until_nul(&data[..=len]).map_err(|_| Overflow(cap))
 }
 
 /// Appends `b` as a quoted JSON string.

@@ -4,12 +4,14 @@
 //! - `start`: self-relocation of the static PIE, argv/envp/auxv, main, exit
 //! - `raw`: the system calls rustix lacks, one line each
 //! - `io`: fixed-buffer output without core::fmt
+//! - `num`: the one checked decimal parser
 //! - `sig`: signal masks, signalfd, kill, wait, exec: what a process supervisor needs
 #![no_std]
 
 pub mod arch;
 pub mod io;
 pub mod mem;
+pub mod num;
 pub mod panic;
 pub mod raw;
 pub mod sig;

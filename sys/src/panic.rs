@@ -12,13 +12,16 @@ pub fn report(prog: &str, info: &PanicInfo<'_>) -> ! {
     let mut b = Buf::<512>::new();
     b.s(prog).s(b": panic");
     if let Some(l) = info.location() {
-        b.s(b" at ").s(l.file()).c(b':').u(l.line() as u64);
+        // Only the file's name: the full path is the build machine's (a cargo registry, a home).
+        let f = l.file().as_bytes();
+        let name = &f[f.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1)..];
+        b.s(b" at ").s(name).c(b':').u(l.line() as u64);
     }
     if let Some(m) = info.message().as_str() {
         b.s(b": ").s(m);
     }
     b.c(b'\n');
-    err(b.as_bytes());
+    err(b.lossy());
     crate::raw::exit(101)
 }
 

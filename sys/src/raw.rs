@@ -210,6 +210,7 @@ impl<'a, const N: usize> CArray<'a, N> {
         CArray { ptrs: [core::ptr::null(); N], len: 0, _life: core::marker::PhantomData }
     }
     /// Appends `s`; false when full (one slot always stays NULL).
+    #[must_use]
     pub fn push(&mut self, s: &'a CStr) -> bool {
         if self.len + 1 >= N {
             return false;

@@ -12,7 +12,7 @@ use mote_sys::rustix::fd::AsFd;
 use mote_sys::rustix::fs::{self, Mode, OFlags};
 
 use super::{write_file, PATH, ROOT};
-use crate::error::{Ctx, Error, Result};
+use crate::error::{Ctx, Error, Fits, Result};
 use crate::json::Val;
 use crate::spec::{self, P};
 
@@ -95,7 +95,7 @@ pub fn apply(v2: &bool, path: &[u8], v: Val<'_>, p: &P) -> Result<()> {
         dir.s(ROOT).s(b"/devices").s(path);
         for r in &rules {
             let mut f = Buf::<{ PATH + 96 }>::new();
-            f.s(dir.as_bytes()).s(if r.allow { &b"/devices.allow"[..] } else { b"/devices.deny" });
+            f.s(dir.lossy()).s(if r.allow { &b"/devices.allow"[..] } else { b"/devices.deny" });
             let mut line = Buf::<48>::new();
             line.c(r.kind).c(b' ');
             num(&mut line, r.major);
@@ -107,7 +107,7 @@ pub fn apply(v2: &bool, path: &[u8], v: Val<'_>, p: &P) -> Result<()> {
                     line.c(c);
                 }
             }
-            write_file(f.cstr(), line.as_bytes())?;
+            write_file(f.cstr(), line.lossy())?; // two i64, a kind and three letters: fits 48
         }
     }
     let mut dir = Buf::<{ PATH + 64 }>::new();
@@ -131,12 +131,12 @@ fn num<const N: usize>(b: &mut Buf<N>, v: i64) {
 /// Builds the program and attaches it to the cgroup directory `dir`.
 fn attach(rules: &[Rule], dir: &mut Buf<{ PATH + 64 }>) -> Result<()> {
     let prog = program(rules)?;
-    let cg = match fs::open(dir.cstr(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
+    let cg = match fs::open(dir.cstr().fits("cgroup path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
         Err(Errno::NOENT) => return Ok(()), // no v2 tree for this container
-        r => r.ctx("open cgroup", dir.as_bytes())?,
+        r => r.ctx("open cgroup", dir.lossy())?,
     };
-    let fd = raw::bpf_load_device_program(&prog, c"Apache-2.0").ctx("load device eBPF program for", dir.as_bytes())?;
-    raw::bpf_attach_device_program(cg.as_fd(), fd.as_fd()).ctx("attach device eBPF program to", dir.as_bytes())
+    let fd = raw::bpf_load_device_program(&prog, c"Apache-2.0").ctx("load device eBPF program for", dir.lossy())?;
+    raw::bpf_attach_device_program(cg.as_fd(), fd.as_fd()).ctx("attach device eBPF program to", dir.lossy())
 }
 
 /// One eBPF instruction: opcode, dst and src registers, offset, immediate.

@@ -15,31 +15,28 @@ use core::mem::MaybeUninit;
 
 use mote_sys::rustix::fs::{self, Mode, OFlags, RawDir, CWD};
 
-use crate::error::{Ctx, Error, Result};
+use crate::error::{CPath, Ctx, Error, Fits, Result};
 use crate::state::read_all;
 
 pub const ROOT: &[u8] = b"/sys/fs/cgroup";
 /// Longest cgroup path accepted.
-pub const PATH: usize = 1024;
+pub const PATH: usize = crate::spec::limits::CGROUP_PATH;
 /// Most hierarchies a host may have (v1 controllers + named + unified).
 const HIERARCHIES: usize = 16;
 
 pub type CgPath = Buf<PATH>;
 
 /// The hierarchies of this host: mount directories under /sys/fs/cgroup (one on pure v2).
-pub fn hierarchies() -> heapless::Vec<Buf<64>, HIERARCHIES> {
+/// More of them than mote has room for, or a name too long, is an error, not a hierarchy skipped.
+pub fn hierarchies() -> Result<heapless::Vec<Buf<64>, HIERARCHIES>> {
     let mut v = heapless::Vec::new();
-    let mut top = Buf::<64>::new();
-    top.s(ROOT).s(b"/cgroup.controllers");
-    if fs::access(top.cstr(), fs::Access::EXISTS).is_ok() {
-        let mut b = Buf::new();
-        b.s(ROOT);
+    let mut b = Buf::<64>::new();
+    b.s(ROOT);
+    if fs::access(c"/sys/fs/cgroup/cgroup.controllers", fs::Access::EXISTS).is_ok() {
         let _ = v.push(b);
-        return v;
+        return Ok(v);
     }
-    let Ok(fd) = fs::open(c"/sys/fs/cgroup", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) else {
-        return v;
-    };
+    let fd = fs::open(c"/sys/fs/cgroup", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", ROOT)?;
     let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
     let mut dir = RawDir::new(&fd, &mut buf);
     while let Some(Ok(e)) = dir.next() {
@@ -48,14 +45,14 @@ pub fn hierarchies() -> heapless::Vec<Buf<64>, HIERARCHIES> {
             continue; // symlinks like cpu,cpuacct point at a hierarchy listed under its own name
         }
         let mut b = Buf::<64>::new();
-        b.s(ROOT).c(b'/').s(name);
+        b.s(ROOT).c(b'/').s(name).get().fits("cgroup hierarchy path:")?;
         let mut probe = Buf::<96>::new();
-        probe.s(b.as_bytes()).s(b"/cgroup.procs");
-        if fs::access(probe.cstr(), fs::Access::EXISTS).is_ok() {
-            let _ = v.push(b);
+        probe.s(b.lossy()).s(b"/cgroup.procs");
+        if fs::access(probe.cstr().fits("cgroup hierarchy path:")?, fs::Access::EXISTS).is_ok() {
+            v.push(b).map_err(|_| Error::msg("cgroup hierarchies under", ROOT, "more than 16"))?;
         }
     }
-    v
+    Ok(v)
 }
 
 /// The container's cgroup path: linux.cgroupsPath, or /mote/<id>.
@@ -68,7 +65,7 @@ pub fn path_for(spec_path: Option<&[u8]>, id: &[u8]) -> Result<CgPath> {
             }
             if s[0] != b'/' {
                 // Relative: under the runtime's own cgroup, as runc does for cgroupfs.
-                own_cgroup(&mut p);
+                own_cgroup(&mut p)?;
                 p.c(b'/');
             }
             p.s(s);
@@ -79,29 +76,28 @@ pub fn path_for(spec_path: Option<&[u8]>, id: &[u8]) -> Result<CgPath> {
     }
     // Normalised: no "..", no "." or empty components, and never the root (mote removes and
     // kills what is in the container's cgroup: it must be the container's own).
+    let p = p.get().map_err(|_| Error::too_long("linux.cgroupsPath:", PATH))?;
     let mut n = CgPath::new();
-    for c in p.as_bytes().split(|&c| c == b'/') {
+    for c in p.split(|&c| c == b'/') {
         match c {
             b"" | b"." => {}
-            b".." => return Err(Error::msg("linux.cgroupsPath", p.as_bytes(), "must not contain ..")),
+            b".." => return Err(Error::msg("linux.cgroupsPath", p, "must not contain ..")),
             c => {
                 n.c(b'/').s(c);
             }
         }
     }
-    if p.overflowed() || n.overflowed() {
-        return Err(Error::msg("linux.cgroupsPath", p.as_bytes(), "longer than 1024 bytes"));
-    }
     if n.is_empty() {
-        return Err(Error::msg("linux.cgroupsPath", p.as_bytes(), "must not be the root cgroup"));
+        return Err(Error::msg("linux.cgroupsPath", p, "must not be the root cgroup"));
     }
     Ok(n)
 }
 
 /// The runtime's own cgroup ("" for the root): the v2 line of /proc/self/cgroup, else the first.
-fn own_cgroup(out: &mut CgPath) {
+/// Unreadable is an error: a relative cgroupsPath must not silently land under the root.
+fn own_cgroup(out: &mut CgPath) -> Result<()> {
     let mut b = [0u8; 4096];
-    let Ok(n) = read_file(c"/proc/self/cgroup", &mut b) else { return };
+    let n = read_file(c"/proc/self/cgroup", &mut b)?;
     let lines = || b[..n].split(|&c| c == b'\n').filter(|l| !l.is_empty());
     let line = lines().find(|l| l.starts_with(b"0::")).or_else(|| lines().next());
     if let Some(l) = line {
@@ -110,14 +106,24 @@ fn own_cgroup(out: &mut CgPath) {
             if path != b"/" {
                 out.s(path);
             }
+            return Ok(());
         }
     }
+    Err(Error::msg("read", "/proc/self/cgroup", "no cgroup line"))
 }
 
+/// `<hierarchy><path>`, both bounded (64 and PATH bytes): it always fits.
 fn dir_in(h: &[u8], path: &[u8]) -> Buf<{ PATH + 64 }> {
     let mut d = Buf::new();
     d.s(h).s(path);
     d
+}
+
+/// `<hierarchy><path><name>` as a C path (name: "/cgroup.procs" and the like).
+fn file_in(h: &[u8], path: &[u8], name: &[u8]) -> Buf<{ PATH + 96 }> {
+    let mut f = Buf::new();
+    f.s(h).s(path).s(name);
+    f
 }
 
 /// Creates the cgroup in every hierarchy (parents included). A cgroup that already holds
@@ -132,11 +138,9 @@ pub fn create(path: &[u8]) -> Result<()> {
         }
     }
     // In any hierarchy: a v1 host may have put processes in just one of them.
-    let busy = hierarchies().iter().any(|h| {
-        let mut f = Buf::<{ PATH + 96 }>::new();
-        f.s(h.as_bytes()).s(path).s(b"/cgroup.procs");
+    let busy = hierarchies()?.iter().any(|h| {
         let mut b = [0u8; 16];
-        match read_file(f.cstr(), &mut b) {
+        match read_file(file_in(h.lossy(), path, b"/cgroup.procs").cstr(), &mut b) {
             Ok(n) => n > 0,
             Err(e) => e.errno == Some(Errno::FBIG), // more than fits: certainly not empty
         }
@@ -148,17 +152,17 @@ pub fn create(path: &[u8]) -> Result<()> {
 }
 
 fn create_once(path: &[u8]) -> Result<()> {
-    for h in hierarchies() {
-        let mut d = dir_in(h.as_bytes(), b"");
+    for h in hierarchies()? {
+        let mut d = dir_in(h.lossy(), b"");
         for comp in path.split(|&c| c == b'/').filter(|c| !c.is_empty()) {
             d.c(b'/').s(comp);
-            match fs::mkdir(d.cstr(), Mode::from_raw_mode(0o755)) {
+            match fs::mkdir(d.cstr().fits("cgroup path:")?, Mode::from_raw_mode(0o755)) {
                 Ok(()) | Err(Errno::EXIST) => {}
-                Err(e) => return Err(Error::sys("create cgroup", d.as_bytes(), e)),
+                Err(e) => return Err(Error::sys("create cgroup", d.lossy(), e)),
             }
             // A v1 cpuset starts empty and refuses tasks until it has cpus and mems. Checked on
             // existing directories too: a concurrent create may have made one and not filled it yet.
-            if h.as_bytes().ends_with(b"/cpuset") {
+            if h.lossy().ends_with(b"/cpuset") {
                 fill_cpuset(&d, b"cpuset.cpus")?;
                 fill_cpuset(&d, b"cpuset.mems")?;
             }
@@ -169,49 +173,37 @@ fn create_once(path: &[u8]) -> Result<()> {
 
 /// Copies the parent's value of `file` into an empty cpuset directory.
 fn fill_cpuset(dir: &Buf<{ PATH + 64 }>, file: &[u8]) -> Result<()> {
-    let d = dir.as_bytes();
-    let mut own = Buf::<{ PATH + 96 }>::new();
-    own.s(d).c(b'/').s(file);
+    let d = dir.lossy();
+    let mut own = file_in(d, b"/", file);
     let mut cur = [0u8; 256];
     if read_file(own.cstr(), &mut cur).is_ok_and(|n| n > 1) {
         return Ok(());
     }
     let parent = &d[..d.iter().rposition(|&c| c == b'/').unwrap_or(0)];
-    let mut src = Buf::<{ PATH + 96 }>::new();
-    src.s(parent).c(b'/').s(file);
     let mut val = [0u8; 256];
-    let n = read_file(src.cstr(), &mut val)?;
-    let mut dst = Buf::<{ PATH + 96 }>::new();
-    dst.s(d).c(b'/').s(file);
-    write_file(dst.cstr(), &val[..n])
+    let n = read_file(file_in(parent, b"/", file).cstr(), &mut val)?;
+    write_file(own.cstr(), &val[..n])
 }
 
 /// Moves process `pid` into the cgroup in every hierarchy.
 pub fn join(path: &[u8], pid: u32) -> Result<()> {
     let mut v = Buf::<16>::new();
     v.u(pid as u64);
-    for h in hierarchies() {
-        let mut f = Buf::<{ PATH + 96 }>::new();
-        f.s(h.as_bytes()).s(path).s(b"/cgroup.procs");
-        write_file(f.cstr(), v.as_bytes())?;
+    for h in hierarchies()? {
+        write_file(file_in(h.lossy(), path, b"/cgroup.procs").cstr(), v.get().fits("pid:")?)?;
     }
     Ok(())
 }
 
 /// Calls `f` for every pid in the cgroup (read from the first hierarchy that has it).
 pub fn for_each_pid(path: &[u8], mut f: impl FnMut(u32)) {
-    for h in hierarchies() {
-        let mut p = Buf::<{ PATH + 96 }>::new();
-        p.s(h.as_bytes()).s(path).s(b"/cgroup.procs");
+    let Ok(hs) = hierarchies() else { return };
+    for h in hs {
         // 64 KiB: ~9000 pids; a fork bomb past that is still killed, a round at a time.
         let mut buf = [0u8; 65536];
-        if let Ok(n) = read_file(p.cstr(), &mut buf) {
+        if let Ok(n) = read_file(file_in(h.lossy(), path, b"/cgroup.procs").cstr(), &mut buf) {
             for line in buf[..n].split(|&c| c == b'\n') {
-                let mut v = 0u32;
-                for &c in line {
-                    v = v.wrapping_mul(10).wrapping_add((c - b'0') as u32);
-                }
-                if !line.is_empty() {
+                if let Some(v) = mote_sys::num::parse(line) {
                     f(v);
                 }
             }
@@ -227,21 +219,21 @@ pub fn destroy(path: &[u8]) -> Result<()> {
         let _ = freeze(path, false);
     }
     // v2: one write kills everything, frozen or not, and new forks too.
-    let mut kill = Buf::<{ PATH + 96 }>::new();
-    kill.s(ROOT).s(path).s(b"/cgroup.kill");
-    let _ = fs::access(kill.cstr(), fs::Access::EXISTS).map(|()| write_file(kill.cstr(), b"1"));
+    let mut kill = file_in(ROOT, path, b"/cgroup.kill");
+    let kill = kill.cstr().fits("cgroup path:")?;
+    let _ = fs::access(kill, fs::Access::EXISTS).map(|()| write_file(kill, b"1"));
     // Killed processes take a moment to leave: 100 rounds of 10 ms at most.
     for _ in 0..100 {
         for_each_pid(path, |pid| {
             let _ = mote_sys::sig::kill(pid as i32, 9);
         });
         let mut left = false;
-        for h in hierarchies() {
-            let mut d = dir_in(h.as_bytes(), path);
-            match fs::rmdir(d.cstr()) {
+        for h in hierarchies()? {
+            let mut d = dir_in(h.lossy(), path);
+            match fs::rmdir(d.cstr().fits("cgroup path:")?) {
                 Ok(()) | Err(Errno::NOENT) => {}
                 Err(Errno::BUSY) => left = true,
-                Err(e) => return Err(Error::sys("remove cgroup", d.as_bytes(), e)),
+                Err(e) => return Err(Error::sys("remove cgroup", d.lossy(), e)),
             }
         }
         if !left {
@@ -259,31 +251,31 @@ fn remove_default_parent(path: &[u8]) {
     if !path.starts_with(b"/mote/") {
         return;
     }
-    for h in hierarchies() {
-        let mut d = Buf::<96>::new();
-        d.s(h.as_bytes()).s(b"/mote");
-        let _ = fs::rmdir(d.cstr());
+    for h in hierarchies().unwrap_or_default() {
+        if let Ok(d) = dir_in(h.lossy(), b"/mote").cstr() {
+            let _ = fs::rmdir(d);
+        }
     }
 }
 
 /// Freezes (or thaws) every process of the cgroup, and waits until the kernel says it is done.
 pub fn freeze(path: &[u8], on: bool) -> Result<()> {
     let v2 = resources::Layout::detect().v2;
-    let mut f = Buf::<{ PATH + 96 }>::new();
-    if v2 {
-        f.s(ROOT).s(path).s(b"/cgroup.freeze");
-        write_file(f.cstr(), if on { b"1" } else { b"0" })?;
-    } else {
-        f.s(ROOT).s(b"/freezer").s(path).s(b"/freezer.state");
-        write_file(f.cstr(), if on { b"FROZEN" } else { b"THAWED" })?;
-    }
+    let mut f = if v2 { file_in(ROOT, path, b"/cgroup.freeze") } else { file_in(b"/sys/fs/cgroup/freezer", path, b"/freezer.state") };
+    let val: &[u8] = match (v2, on) {
+        (true, true) => b"1",
+        (true, false) => b"0",
+        (false, true) => b"FROZEN",
+        (false, false) => b"THAWED",
+    };
+    write_file(f.cstr(), val)?;
     for _ in 0..500 {
         if is_frozen(path) == on {
             return Ok(());
         }
         sleep_ms(2);
     }
-    Err(Error::msg(if on { "freeze" } else { "thaw" }, f.as_bytes(), "the cgroup did not settle within 1s"))
+    Err(Error::msg(if on { "freeze" } else { "thaw" }, f.lossy(), "the cgroup did not settle within 1s"))
 }
 
 /// Sleeps `ms` milliseconds (the polling loops above).
@@ -297,8 +289,8 @@ pub fn is_frozen(path: &[u8]) -> bool {
     if path.is_empty() {
         return false;
     }
-    for h in hierarchies() {
-        let hb = h.as_bytes();
+    for h in hierarchies().unwrap_or_default() {
+        let hb = h.lossy();
         // v2: cgroup.events says whether the processes are frozen (cgroup.freeze is only what
         // was asked for).
         let file: &[u8] = if hb.ends_with(b"/freezer") {
@@ -308,10 +300,8 @@ pub fn is_frozen(path: &[u8]) -> bool {
         } else {
             continue;
         };
-        let mut p = Buf::<{ PATH + 96 }>::new();
-        p.s(hb).s(path).s(file);
         let mut buf = [0u8; 128];
-        if let Ok(n) = read_file(p.cstr(), &mut buf) {
+        if let Ok(n) = read_file(file_in(hb, path, file).cstr(), &mut buf) {
             let v = &buf[..n];
             return v.starts_with(b"FROZEN") || v.split(|&c| c == b'\n').any(|l| l == b"frozen 1");
         }
@@ -320,20 +310,32 @@ pub fn is_frozen(path: &[u8]) -> bool {
 }
 
 /// Reads a small cgroupfs file.
-pub fn read_file(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize> {
+#[inline]
+pub fn read_file<'a>(path: impl CPath<'a>, buf: &mut [u8]) -> Result<usize> {
+    read_c(path.path()?, buf)
+}
+
+#[inline(never)]
+fn read_c(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize> {
     let f: OwnedFd = fs::openat(CWD, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", path.to_bytes())?;
     read_all(&f, buf).ctx("read", path.to_bytes())
 }
 
 /// Writes a value to a cgroupfs file (one write: cgroupfs takes a value per write).
-pub fn write_file(path: &core::ffi::CStr, val: &[u8]) -> Result<()> {
+#[inline]
+pub fn write_file<'a>(path: impl CPath<'a>, val: &[u8]) -> Result<()> {
+    write_c(path.path()?, val)
+}
+
+#[inline(never)]
+fn write_c(path: &core::ffi::CStr, val: &[u8]) -> Result<()> {
     let f = fs::openat(CWD, path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", path.to_bytes())?;
     match mote_sys::rustix::io::write(&f, val) {
         Ok(_) => Ok(()),
         Err(e) => {
             let mut b = Buf::<{ PATH + 200 }>::new();
             b.s(path.to_bytes()).s(b" (value ").s(val).c(b')');
-            Err(Error::sys("write", b.as_bytes(), e))
+            Err(Error::sys("write", b.lossy(), e))
         }
     }
 }

@@ -7,7 +7,7 @@ use mote_sys::io::Buf;
 use mote_sys::rustix::fs::{self, Access};
 
 use super::{write_file, PATH, ROOT};
-use crate::error::{Error, Result};
+use crate::error::{Error, Fits, Result};
 use crate::json::Val;
 use crate::spec::{self, P};
 
@@ -42,7 +42,7 @@ impl Writer<'_> {
     /// Whether the controller (v1) or file exists on this host.
     #[inline(never)]
     fn has(&self, ctl: &str, file: &[u8]) -> bool {
-        fs::access(self.file(ctl, file).cstr(), Access::EXISTS).is_ok()
+        self.file(ctl, file).cstr().is_ok_and(|f| fs::access(f, Access::EXISTS).is_ok())
     }
     #[inline(never)]
     fn put(&self, ctl: &str, file: &[u8], val: &[u8]) -> Result<()> {
@@ -56,7 +56,7 @@ impl Writer<'_> {
     fn num(&self, ctl: &str, file: &[u8], v: i64) -> Result<()> {
         let mut b = Buf::<24>::new();
         b.i(v);
-        self.put(ctl, file, b.as_bytes())
+        self.put(ctl, file, b.lossy()) // 24 bytes hold any i64
     }
     /// v2 spelling of a limit: -1 (or 0 for pids) means "max".
     #[inline(never)]
@@ -103,7 +103,7 @@ pub fn apply(res: Val<'_>, path: &[u8], p: &P) -> Result<()> {
                     }
                     let mut f = Buf::<64>::new();
                     f.s(b"hugetlb.").s(size).s(if w.v2 { &b".max"[..] } else { b".limit_in_bytes" });
-                    w.max("hugetlb", f.as_bytes(), limit.unwrap_or(-1))?;
+                    w.max("hugetlb", f.get().fits("linux.resources.hugepageLimits[].pageSize:")?, limit.unwrap_or(-1))?;
                 }
             }
             b"network" => {
@@ -128,7 +128,7 @@ pub fn apply(res: Val<'_>, path: &[u8], p: &P) -> Result<()> {
                                     }
                                 }
                                 line.s(name).c(b' ').u(prio as u64);
-                                w.put("net_prio", b"net_prio.ifpriomap", line.as_bytes())?;
+                                w.put("net_prio", b"net_prio.ifpriomap", line.get().fits("linux.resources value:")?)?;
                             }
                         }
                         _ => {}
@@ -151,7 +151,7 @@ pub fn apply(res: Val<'_>, path: &[u8], p: &P) -> Result<()> {
                             _ => {}
                         }
                     }
-                    w.put("rdma", b"rdma.max", line.as_bytes())?;
+                    w.put("rdma", b"rdma.max", line.get().fits("linux.resources value:")?)?;
                 }
             }
             b"unified" => {
@@ -232,7 +232,7 @@ fn memory(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
         let mut f = w.file("memory", if w.v2 { b"memory.current" } else { b"memory.usage_in_bytes" });
         let mut b = [0u8; 32];
         let n = super::read_file(f.cstr(), &mut b)?;
-        let used = b[..n].iter().take_while(|c| c.is_ascii_digit()).fold(0i64, |a, &c| a * 10 + (c - b'0') as i64);
+        let used = mote_sys::num::i64(b[..n].trim_ascii_end()).ok_or_else(|| Error::msg("read", f.lossy(), "not a number"))?;
         if l >= 0 && l < used {
             let mut e = p.key("limit").err("below the current usage ");
             e.path.i(used).s(b" (checkBeforeUpdate)");
@@ -318,7 +318,7 @@ fn cpu(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
                 _ => b.s(b"max"),
             };
             b.c(b' ').u(period.unwrap_or(100_000));
-            w.put("cpu", b"cpu.max", b.as_bytes())?;
+            w.put("cpu", b"cpu.max", b.lossy())?; // two i64 and a space: always fits
         }
     } else {
         // The period first: a quota is checked against the current period.
@@ -364,7 +364,7 @@ fn block_io(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
                     }
                     let mut line = Buf::<64>::new();
                     line.u(maj).c(b':').u(min).c(b' ').u(weight);
-                    w.put("blkio", if w.v2 { b"io.weight" } else { b"blkio.weight_device" }, line.as_bytes())?;
+                    w.put("blkio", if w.v2 { b"io.weight" } else { b"blkio.weight_device" }, line.get().fits("linux.resources value:")?)?;
                 }
             }
             b"throttleReadBpsDevice" | b"throttleWriteBpsDevice" | b"throttleReadIOPSDevice" | b"throttleWriteIOPSDevice" => {
@@ -388,10 +388,10 @@ fn block_io(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
                     line.u(maj).c(b':').u(min).c(b' ');
                     if w.v2 {
                         line.s(v2key).c(b'=').u(rate);
-                        w.put("blkio", b"io.max", line.as_bytes())?;
+                        w.put("blkio", b"io.max", line.get().fits("linux.resources value:")?)?;
                     } else {
                         line.u(rate);
-                        w.put("blkio", v1file, line.as_bytes())?;
+                        w.put("blkio", v1file, line.get().fits("linux.resources value:")?)?;
                     }
                 }
             }
@@ -404,13 +404,14 @@ fn block_io(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
 /// blkio.weight, or blkio.bfq.weight on kernels where the BFQ scheduler took it over.
 #[inline(never)]
 fn weight_v1(w: &Writer<'_>, which: &[u8], x: u64) -> Result<()> {
+    // `which` is one of mote's own names: both always fit.
     let mut f = Buf::<32>::new();
     f.s(b"blkio.").s(which);
-    if !w.has("blkio", f.as_bytes()) {
+    if !w.has("blkio", f.lossy()) {
         f.clear();
         f.s(b"blkio.bfq.").s(which);
     }
-    w.num("blkio", f.as_bytes(), x as i64)
+    w.num("blkio", f.get().fits("blkio file name:")?, x as i64)
 }
 
 #[inline(never)]
@@ -444,15 +445,16 @@ fn enable_controllers(path: &[u8]) -> Result<()> {
     }
     let mut dir = Buf::<{ PATH + 64 }>::new();
     dir.s(ROOT);
-    let comps: heapless::Vec<&[u8], 64> = path.split(|&c| c == b'/').filter(|c| !c.is_empty()).collect();
-    for (i, comp) in comps.iter().enumerate() {
+    // Every ancestor of the container (the root included), not the container itself.
+    let mut comps = path.split(|&c| c == b'/').filter(|c| !c.is_empty()).peekable();
+    while let Some(comp) = comps.next() {
         let mut f = Buf::<{ PATH + 96 }>::new();
-        f.s(dir.as_bytes()).s(b"/cgroup.subtree_control");
+        f.s(dir.lossy()).s(b"/cgroup.subtree_control");
         // One write per controller: one that cannot be enabled must not stop the others.
-        for c in line.as_bytes().split(|&c| c == b' ') {
+        for c in line.lossy().split(|&c| c == b' ') {
             let _ = write_file(f.cstr(), c);
         }
-        if i + 1 < comps.len() {
+        if comps.peek().is_some() {
             dir.c(b'/').s(comp);
         }
     }

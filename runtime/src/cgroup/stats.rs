@@ -27,13 +27,11 @@ fn number(ctl: &str, path: &[u8], name: &[u8], v2: bool) -> u64 {
     parse(&b[..n])
 }
 
+/// The number at the start of `b` (0 when there is none).
 #[inline(never)]
 fn parse(b: &[u8]) -> u64 {
-    let mut v = 0u64;
-    for &c in b.iter().take_while(|c| c.is_ascii_digit()) {
-        v = v.wrapping_mul(10).wrapping_add((c - b'0') as u64);
-    }
-    v
+    let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    mote_sys::num::u64(&b[..n]).unwrap_or(0)
 }
 
 /// The value of `key` in a "key value" lines file (memory.stat, cpu.stat, cpuacct.stat).
@@ -56,8 +54,8 @@ pub fn json<const N: usize>(o: &mut Buf<N>, path: &[u8]) {
     let v2 = Layout::detect().v2;
     // cpu: nanoseconds
     let (total, user, kernel) = if v2 {
-        (keyed("", path, b"cpu.stat", b"usage_usec", true) * 1000, keyed("", path, b"cpu.stat", b"user_usec", true) * 1000,
-         keyed("", path, b"cpu.stat", b"system_usec", true) * 1000)
+        (keyed("", path, b"cpu.stat", b"usage_usec", true).saturating_mul(1000), keyed("", path, b"cpu.stat", b"user_usec", true).saturating_mul(1000),
+         keyed("", path, b"cpu.stat", b"system_usec", true).saturating_mul(1000))
     } else {
         // cpuacct.stat is in USER_HZ (100 per second on Linux)
         (number("cpuacct", path, b"cpuacct.usage", false), keyed("cpuacct", path, b"cpuacct.stat", b"user", false) * 10_000_000,
@@ -79,7 +77,7 @@ pub fn json<const N: usize>(o: &mut Buf<N>, path: &[u8]) {
     let ctl = if v2 { "" } else { "cpu" };
     o.s(br#""throttling":{"periods":"#).u(keyed(ctl, path, b"cpu.stat", b"nr_periods", v2));
     o.s(br#","throttled_periods":"#).u(keyed(ctl, path, b"cpu.stat", b"nr_throttled", v2));
-    let tt = if v2 { keyed("", path, b"cpu.stat", b"throttled_usec", true) * 1000 } else { keyed("cpu", path, b"cpu.stat", b"throttled_time", false) };
+    let tt = if v2 { keyed("", path, b"cpu.stat", b"throttled_usec", true).saturating_mul(1000) } else { keyed("cpu", path, b"cpu.stat", b"throttled_time", false) };
     o.s(br#","throttled_time":"#).u(tt).s(b"}},");
     // memory
     let (usage, max, limit, failcnt) = if v2 {

@@ -13,9 +13,9 @@ use mote_sys::rustix::fs::{self, FileType, Mode, OFlags, CWD};
 use mote_sys::rustix::process;
 use mote_sys::Args;
 
-use super::{flag, parse, Flag, Global, Parsed};
+use super::{flag, number, parse, Flag, Global, Parsed};
 use crate::cgroup::{self, CgPath};
-use crate::error::{Ctx, Error, Result};
+use crate::error::{Ctx, Error, Fits, Result};
 use crate::hooks::{self, Hooks};
 use crate::json;
 use crate::linux::seccomp;
@@ -91,54 +91,56 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
         seccomp::probe(sc)?;
         let mut w = Buf::<512>::new();
         if seccomp::unknown(sc, &mut w) {
-            log::warn_log(g, w.as_bytes());
+            log::warn_log(g, w.lossy()); // a warning: cut at its bound if need be
         }
     }
     let filter = spec.linux.seccomp.as_ref().map(|_| &filter);
     let mut rootfs = Buf::<{ limits::PATH }>::new();
     if spec.root.to_bytes().first() != Some(&b'/') {
-        rootfs.s(bundle_abs.as_bytes()).c(b'/');
+        rootfs.s(bundle_abs.get().fits("bundle path:")?).c(b'/');
     }
     rootfs.s(spec.root.to_bytes());
-    match fs::stat(rootfs.cstr()) {
+    match fs::stat(rootfs.cstr().fits("root.path:")?) {
         Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {}
-        Ok(_) => return Err(Error::msg("rootfs", rootfs.as_bytes(), "not a directory")),
-        Err(e) => return Err(Error::sys("rootfs", rootfs.as_bytes(), e)),
+        Ok(_) => return Err(Error::msg("rootfs", rootfs.lossy(), "not a directory")),
+        Err(e) => return Err(Error::sys("rootfs", rootfs.lossy(), e)),
     }
     let preserve_fds = match p.get("preserve-fds") {
-        Some(v) => super::number(v, "--preserve-fds")? as u32,
+        Some(v) => number(v.to_bytes(), "--preserve-fds")?,
         None => 0,
     };
     // systemd socket activation: LISTEN_FDS descriptors pass through as runc does.
     let listen = match a.env(b"LISTEN_FDS") {
-        Some(v) => {
-            let mut b = Buf::<32>::new();
-            b.s(v);
-            super::number(b.cstr(), "LISTEN_FDS")? as u32
-        }
+        Some(v) => number(v, "LISTEN_FDS")?,
         None => 0,
     };
+    // Passed descriptors are 3..3+N: N is bounded by the largest descriptor number there is.
+    let preserve_fds = preserve_fds.checked_add(listen).filter(|n| *n <= limits::PRESERVE_FDS as u64).ok_or_else(|| {
+        let mut e = Error::msg("--preserve-fds", "", "");
+        e.path.s(b"(with LISTEN_FDS): more than ").u(limits::PRESERVE_FDS as u64);
+        e
+    })? as u32;
     let cg = cgroup::path_for(spec.linux.cgroups_path.map(|c| c.to_bytes()), id)?;
 
     // From here on, everything made is undone on failure.
     let mut dir = Dir::create(g.root, id)?;
     // Not destroyed on failure here: a cgroup that already had processes is not ours to kill.
-    if let Err(e) = cgroup::create(cg.as_bytes()) {
+    if let Err(e) = cgroup::create(cg.get().fits("cgroup path:")?) {
         let _ = dir.remove();
         return Err(e);
     }
     let hooks = Hooks::of(&spec);
-    match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds + listen, relay_exit, filter, own_console) {
+    match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds, relay_exit, filter, own_console) {
         Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, cgroup: cg, hooks, terminal: proc.terminal }),
         Err(e) => {
-            let _ = cgroup::destroy(cg.as_bytes());
+            let _ = cgroup::destroy(cg.lossy());
             let _ = dir.remove();
             // The spec's lifecycle: a container that failed to be created is destroyed, then
             // its poststop hooks run (as runc's destroy does).
             if let Some(h) = hooks.filter(|h| h.has("poststop")) {
                 let mut st = Buf::<{ limits::STATE }>::new();
-                match hooks::state_json(&mut st, &spec, id, "stopped", 0, bundle_abs.as_bytes()) {
-                    Ok(()) => h.run_warn(g, "poststop", st.as_bytes()),
+                match hooks::state_json(&mut st, &spec, id, "stopped", 0, bundle_abs.lossy()) {
+                    Ok(()) => h.run_warn(g, "poststop", st.get()),
                     Err(mut e) => {
                         e.what = "poststop hooks not run:";
                         hooks::warn(g, &e)
@@ -155,17 +157,18 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
     write_state(dir, spec, id, 0, 0, bundle, rootfs, cg)?;
     dir.copy_config(p.get("config").unwrap_or(c"config.json"))?;
     let mut fifo = Buf::<{ limits::PATH }>::new();
-    fifo.s(dir.path.as_bytes()).c(b'/').s(FIFO.to_bytes());
+    fifo.s(dir.path.lossy()).c(b'/').s(FIFO.to_bytes());
+    let fifo = fifo.cstr().fits("exec fifo path:")?;
     // 0600 whatever the umask: whoever may write to it starts the container.
-    fs::mkfifoat(CWD, fifo.cstr(), Mode::from_raw_mode(0o600)).ctx("create exec fifo", fifo.as_bytes())?;
-    fs::chmod(fifo.cstr(), Mode::from_raw_mode(0o600)).ctx("chmod exec fifo", fifo.as_bytes())?;
+    fs::mkfifoat(CWD, fifo, Mode::from_raw_mode(0o600)).ctx("create exec fifo", fifo.to_bytes())?;
+    fs::chmod(fifo, Mode::from_raw_mode(0o600)).ctx("chmod exec fifo", fifo.to_bytes())?;
     if let Some(res) = spec.linux.resources {
-        cgroup::resources::apply(res, cg.as_bytes(), &spec::P::ROOT.key("linux").key("resources"))?;
+        cgroup::resources::apply(res, cg.lossy(), &spec::P::ROOT.key("linux").key("resources"))?;
     }
     log::debug(g, b"cgroup created");
     let mut rootfs_c = Buf::<{ limits::PATH }>::new();
-    rootfs_c.s(rootfs.as_bytes());
-    let fifo_fd = fs::open(fifo.cstr(), OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).ctx("open exec fifo", fifo.as_bytes())?;
+    rootfs_c.s(rootfs.lossy());
+    let fifo_fd = fs::open(fifo, OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).ctx("open exec fifo", fifo.to_bytes())?;
     let console = match p.get("console-socket") {
         Some(s) => Some(crate::linux::console::connect(s)?),
         None => None,
@@ -186,10 +189,10 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
             st.s(br#","metadata":"#).json(m.to_bytes());
         }
         st.s(br#","state":{"ociVersion":"#).json(spec.oci_version).s(br#","id":"#).json(id);
-        st.s(br#","status":"creating","pid":"#).u(pid as u64).s(br#","bundle":"#).json(bundle.as_bytes());
+        st.s(br#","status":"creating","pid":"#).u(pid as u64).s(br#","bundle":"#).json(bundle.lossy());
         annotations(&mut st, spec);
         st.s(b"}}");
-        seccomp::to_listener(c, fd, st.as_bytes())
+        seccomp::to_listener(c, fd, st.get().fits("seccomp listener state:")?)
     };
     let hooks = Hooks::of(spec);
     let hook_out = match &hooks {
@@ -200,18 +203,18 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
     keyring.s(b"_ses.").s(id);
     let ctx = Setup {
         spec,
-        rootfs: rootfs_c.cstr(),
+        rootfs: rootfs_c.cstr().fits("root.path:")?,
         fifo: fifo_fd.as_fd(),
         console: console.as_ref().map(|c| c.as_fd()).or(own_console),
         no_pivot: p.has("no-pivot"),
         preserve_fds,
-        cgroup: cg.as_bytes(),
+        cgroup: cg.lossy(),
         relay_exit,
-        keyring: if p.has("no-new-keyring") { None } else { Some(keyring.cstr()) },
+        keyring: if p.has("no-new-keyring") { None } else { Some(keyring.cstr().fits("session keyring name:")?) },
         seccomp: filter,
         seccomp_listener: if notifying { Some(&hand) } else { None },
         id,
-        bundle: bundle.as_bytes(),
+        bundle: bundle.lossy(),
         hooks,
         hook_out: hook_out.as_ref(),
     };
@@ -235,21 +238,16 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
 fn write_state(dir: &Dir, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bundle: &Buf<{ limits::PATH }>, rootfs: &Buf<{ limits::PATH }>, cg: &CgPath) -> Result<()> {
     let mut st = Buf::<{ limits::STATE }>::new();
     st.s(br#"{"ociVersion":"#).json(spec.oci_version).s(br#","id":"#).json(id).s(br#","pid":"#).u(pid as u64);
-    st.s(br#","starttime":"#).u(start).s(br#","bundle":"#).json(bundle.as_bytes()).s(br#","rootfs":"#).json(rootfs.as_bytes());
+    st.s(br#","starttime":"#).u(start).s(br#","bundle":"#).json(bundle.lossy()).s(br#","rootfs":"#).json(rootfs.lossy());
     st.s(br#","created":""#);
     log::rfc3339(&mut st);
-    st.s(br#"","cgroup":"#).json(cg.as_bytes());
+    st.s(br#"","cgroup":"#).json(cg.lossy());
     if spec.hooks.is_some() {
         st.s(br#","hooks":true"#);
     }
     annotations(&mut st, spec);
     st.c(b'}');
-    if st.overflowed() {
-        let mut e = Error::msg("write state", dir.path.as_bytes(), "");
-        e.path.s(b": larger than ").u(limits::STATE as u64).s(b" bytes (annotations?)");
-        return Err(e);
-    }
-    dir.write(st.as_bytes())
+    dir.write(st.get().fits("state.json (annotations, paths):")?)
 }
 
 /// `,"annotations":{...}` of a state document.
@@ -268,10 +266,10 @@ fn annotations(st: &mut Buf<{ limits::STATE }>, spec: &Spec<'_>) {
 pub fn read_config<'b>(cfg: &CStr, bundle: &Buf<{ limits::PATH }>, buf: &'b mut [u8]) -> Result<(&'b [u8], usize)> {
     let mut shown = Buf::<{ limits::PATH }>::new();
     if cfg.to_bytes().first() != Some(&b'/') {
-        shown.s(bundle.as_bytes()).c(b'/');
+        shown.s(bundle.lossy()).c(b'/');
     }
     shown.s(cfg.to_bytes());
-    read_json(cfg, shown.as_bytes(), buf).map(|(d, r, _)| (d, r))
+    read_json(cfg, shown.lossy(), buf).map(|(d, r, _)| (d, r))
 }
 
 /// Reads the JSON file `path` (`shown` in messages) into `buf` and prepares it; returns the
@@ -303,7 +301,7 @@ pub fn read_json<'b>(path: &CStr, shown: &[u8], buf: &'b mut [u8]) -> Result<(&'
 pub fn cwd(out: &mut Buf<{ limits::PATH }>) -> Result<()> {
     let mut b = [0u8; limits::PATH];
     let n = raw::getcwd(&mut b).ctx("getcwd", "")?;
-    out.s(&b[..n]);
+    out.s(&b[..n]).get().fits("current directory:")?;
     Ok(())
 }
 
@@ -312,10 +310,11 @@ pub fn pid_file(path: Option<&CStr>, pid: u32) -> Result<()> {
     let Some(path) = path else { return Ok(()) };
     let mut tmp = Buf::<{ limits::PATH }>::new();
     tmp.s(path.to_bytes()).s(b".tmp");
-    let f = fs::open(tmp.cstr(), OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC, Mode::from_raw_mode(0o644))
+    let tmp = tmp.cstr().fits("--pid-file path:")?;
+    let f = fs::open(tmp, OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC, Mode::from_raw_mode(0o644))
         .ctx("write pid file", path.to_bytes())?;
     let mut v = Buf::<16>::new();
     v.u(pid as u64);
-    io::write_all(io::fd_of(&f), v.as_bytes()).ctx("write pid file", path.to_bytes())?;
-    fs::rename(tmp.cstr(), path).ctx("write pid file", path.to_bytes())
+    io::write_all(io::fd_of(&f), v.get().fits("pid file:")?).ctx("write pid file", path.to_bytes())?;
+    fs::rename(tmp, path).ctx("write pid file", path.to_bytes())
 }

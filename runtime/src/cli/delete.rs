@@ -62,7 +62,7 @@ pub fn delete(dir: Dir, force: bool, g: &Global, hooks: Option<Hooks<'_>>) -> Re
     oci_json(&mut state, &st, Status::Stopped);
     dir.remove()?;
     if let Some(h) = hooks.filter(|h| h.has("poststop")) {
-        h.run_warn(g, "poststop", state.as_bytes());
+        h.run_warn(g, "poststop", state.get());
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `mote events [--stats] [--interval 5s] ID`: cgroup statistics as runc's JSON. With --stats
 //! one document; without, one per interval until the container stops.
 
-use mote_sys::io::{self, Buf};
+use mote_sys::io::Buf;
 use mote_sys::Args;
 
 use super::{flag, parse, Flag, Global};
@@ -18,9 +18,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let secs = match p.get("interval") {
         Some(v) => {
             let b = v.to_bytes();
-            let mut d = Buf::<32>::new();
-            d.s(b.strip_suffix(b"s").unwrap_or(b));
-            super::number(d.cstr(), "--interval")?.max(1)
+            super::number(b.strip_suffix(b"s").unwrap_or(b), "--interval")?.max(1)
         }
         None => 5,
     };
@@ -35,11 +33,11 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         out.s(br#"{"type":"stats","id":"#).json(st.id).s(br#","data":"#);
         stats::json(&mut out, st.cgroup);
         out.s(b"}\n");
-        io::out(out.as_bytes());
+        super::print(&out, "events output:")?;
         drop(dir);
         if p.has("stats") {
             return Ok(0);
         }
-        crate::cgroup::sleep_ms(secs * 1000);
+        crate::cgroup::sleep_ms(secs.saturating_mul(1000));
     }
 }

@@ -26,7 +26,7 @@ use mote_sys::Args;
 
 use super::{create, flag, parse, Flag, Global, Parsed};
 use crate::cgroup;
-use crate::error::{Ctx, Error, Result};
+use crate::error::{Ctx, Error, Fits, Result};
 use crate::json::Val;
 use crate::linux::{console, process, seccomp, spawn};
 use crate::log;
@@ -107,10 +107,10 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     // The config as it was at create, and the process: --process FILE or the config's own.
     let arena = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("config", "", "read twice"))?;
     let mut cpath = Buf::<{ limits::PATH }>::new();
-    cpath.s(dir.path.as_bytes()).c(b'/').s(CONFIG.to_bytes());
+    cpath.s(dir.path.lossy()).c(b'/').s(CONFIG.to_bytes());
     let mut shown = Buf::<{ limits::PATH }>::new();
-    shown.s(cpath.as_bytes());
-    let (doc, root, rest) = create::read_json(cpath.cstr(), shown.as_bytes(), arena)?;
+    shown.s(cpath.lossy());
+    let (doc, root, rest) = create::read_json(cpath.cstr().fits("config path:")?, shown.lossy(), arena)?;
     let spec = spec::parse(doc, root)?;
     let mut proc = match p.get("process") {
         Some(f) => {
@@ -176,7 +176,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     }
     let preserve_fds = match p.get("preserve-fds") {
         // Descriptors are ints: 3 + N must stay one (never cut to 32 bits, never wrapped).
-        Some(v) => match super::number(v, "--preserve-fds")? {
+        Some(v) => match super::number(v.to_bytes(), "--preserve-fds")? {
             n if n <= (i32::MAX - 3) as u64 => n as u32,
             _ => return Err(Error::msg("--preserve-fds", v.to_bytes(), "out of range (descriptors end at 2^31)")),
         },
@@ -194,22 +194,22 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     for (name, flag) in NAMESPACES {
         nsp.clear();
         nsp.s(b"/proc/").u(pid as u64).s(b"/ns/").s(name.to_bytes());
-        let theirs = fs::stat(nsp.cstr());
+        let theirs = fs::stat(nsp.cstr().fits("namespace path:")?);
         let mut ours = Buf::<32>::new();
         ours.s(b"/proc/self/ns/").s(name.to_bytes());
-        match (theirs, fs::stat(ours.cstr())) {
+        match (theirs, fs::stat(ours.cstr().fits("namespace path:")?)) {
             (Ok(t), Ok(o)) if (t.st_dev, t.st_ino) != (o.st_dev, o.st_ino) => {
                 join.flags |= flag;
-                let fd = fs::open(nsp.cstr(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", nsp.as_bytes())?;
+                let fd = fs::open(nsp.cstr().fits("namespace path:")?, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", nsp.lossy())?;
                 let _ = join.fds.push((fd, flag));
             }
-            (Err(e), _) if e != Errno::NOENT => return Err(Error::sys("stat", nsp.as_bytes(), e)),
+            (Err(e), _) if e != Errno::NOENT => return Err(Error::sys("stat", nsp.lossy(), e)),
             _ => {}
         }
     }
     nsp.clear();
     nsp.s(b"/proc/").u(pid as u64).s(b"/root");
-    join.root = Some(fs::open(nsp.cstr(), OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", nsp.as_bytes())?);
+    join.root = Some(fs::open(nsp.cstr().fits("root path:")?, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", nsp.lossy())?);
     // Still the same process (same start time): what was opened by pid is the container's.
     if !st.alive() {
         return Err(Error::msg("cannot exec in a stopped container", "", ""));
@@ -235,9 +235,9 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     // Pure v2: born in the cgroup (CLONE_INTO_CGROUP). Elsewhere, or where clone3 is missing
     // (qemu-user), fork and the parent writes the pid to cgroup.procs before the child goes on.
     let mut cgp = Buf::<{ cgroup::PATH + 32 }>::new();
-    cgp.s(cgroup::ROOT).s(cg.as_bytes());
+    cgp.s(cgroup::ROOT).s(cg.get().fits("--cgroup path:")?);
     let into = if crate::cgroup::resources::Layout::detect().v2 {
-        fs::open(cgp.cstr(), OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()
+        fs::open(cgp.cstr().fits("--cgroup path:")?, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()
     } else {
         None
     };
@@ -262,7 +262,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     drop(console_sock);
     let r = (|| {
         if !joined {
-            cgroup::join(cg.as_bytes(), child)?;
+            cgroup::join(cg.lossy(), child)?;
         }
         spawn::go(&ours, 0)?;
         // EOF: the socket closed on exec. A message: the child failed and says why.
@@ -416,13 +416,7 @@ fn apply_flags(p: &Parsed, pr: &mut Process<'static>) -> Result<()> {
 }
 
 fn num(b: &[u8], what: &'static str) -> Result<u32> {
-    let mut t = Buf::<24>::new();
-    t.s(b);
-    // (cstr needs a byte for the NUL: a full buffer is cut too.)
-    if t.cstr().to_bytes().len() != b.len() {
-        return Err(Error::msg(what, b, "too long"));
-    }
-    let n = super::number(t.cstr(), what)?;
+    let n = super::number(b, what)?;
     u32::try_from(n).map_err(|_| Error::msg(what, b, "out of range"))
 }
 

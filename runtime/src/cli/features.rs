@@ -95,7 +95,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
             b.s(b"\"SECCOMP_FILTER_FLAG_").s(name).c(b'"');
         }
     }
-    io::out(b.as_bytes());
+    super::print(&b, "features output:")?;
     io::out(FEATURES_TAIL.as_bytes());
     Ok(0)
 }

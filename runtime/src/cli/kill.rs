@@ -43,10 +43,7 @@ TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS";
 /// A signal by number, name, or SIG-name (x86 numbering, which aarch64 and riscv64 share).
 pub fn signal(s: &[u8]) -> Result<i32> {
     if !s.is_empty() && s.iter().all(|c| c.is_ascii_digit()) {
-        let mut n = 0i32;
-        for &c in s {
-            n = n.saturating_mul(10).saturating_add((c - b'0') as i32);
-        }
+        let n = mote_sys::num::parse::<i32>(s).unwrap_or(0);
         if (1..=64).contains(&n) {
             return Ok(n);
         }

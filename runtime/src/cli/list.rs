@@ -21,12 +21,13 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         Some(f) => return Err(Error::msg("--format", f, "must be table or json")),
     };
     let quiet = p.has("quiet");
-    let mut out = Buf::<4096>::new();
     if json {
-        out.c(b'[');
+        io::out(b"[");
     } else if !quiet {
-        out.s(b"ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n");
+        io::out(b"ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n");
     }
+    // One buffer per entry, printed whole: the list is unbounded, an entry is not.
+    let mut out = Buf::<{ limits::STATE + 256 }>::new();
     let mut first = true;
     if let Ok(root) = fs::open(g.root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
         let mut dbuf = [MaybeUninit::<u8>::uninit(); 4096];
@@ -42,6 +43,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
                 let mut buf = [0u8; limits::STATE];
                 let Ok(st) = dir.read(&mut buf) else { continue };
                 let status = st.status(&dir);
+                out.clear();
                 if json {
                     if !first {
                         out.c(b',');
@@ -54,17 +56,12 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
                     out.c(b'\t').s(status.name()).c(b'\t').s(st.bundle).c(b'\t').s(st.created).s(b"\troot\n");
                 }
                 first = false;
-                // Flush as we go: the list is unbounded, the buffer is not.
-                if out.len() > 2048 {
-                    io::out(out.as_bytes());
-                    out.clear();
-                }
+                super::print(&out, "list entry:")?;
             }
         }
     }
     if json {
-        out.s(b"]\n");
+        io::out(b"]\n");
     }
-    io::out(out.as_bytes());
     Ok(0)
 }

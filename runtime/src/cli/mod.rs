@@ -21,10 +21,12 @@ pub mod update;
 
 use core::ffi::CStr;
 
+use mote_sys::io::{self, Buf};
+
 use heapless::Vec;
 use mote_sys::Args;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Fits, Result};
 
 /// A flag a verb takes.
 pub struct Flag {
@@ -209,17 +211,16 @@ pub fn parse(a: &Args, from: usize, verb: &'static str, flags: &'static [Flag], 
 }
 
 /// A flag value as a number.
-pub fn number(v: &CStr, what: &'static str) -> Result<u64> {
-    let b = v.to_bytes();
-    let mut n: u64 = 0;
-    if b.is_empty() {
-        return Err(Error::msg(what, b, "not a number"));
+pub fn number(v: &[u8], what: &'static str) -> Result<u64> {
+    match mote_sys::num::u64(v) {
+        Some(n) => Ok(n),
+        None if !v.is_empty() && v.iter().all(u8::is_ascii_digit) => Err(Error::msg(what, v, "too large")),
+        None => Err(Error::msg(what, v, "not a number")),
     }
-    for &c in b {
-        if !c.is_ascii_digit() {
-            return Err(Error::msg(what, b, "not a number"));
-        }
-        n = n.checked_mul(10).and_then(|n| n.checked_add((c - b'0') as u64)).ok_or_else(|| Error::msg(what, b, "too large"))?;
-    }
-    Ok(n)
+}
+
+/// Prints a whole output buffer on stdout, or fails naming the output that did not fit.
+pub fn print<const N: usize>(b: &Buf<N>, what: &'static str) -> Result<()> {
+    io::out(b.get().fits(what)?);
+    Ok(())
 }

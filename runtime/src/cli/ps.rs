@@ -1,6 +1,6 @@
 //! `mote ps [--format table|json] ID`: the processes in the container's cgroup.
 
-use mote_sys::io::{self, Buf};
+use mote_sys::io::Buf;
 use mote_sys::rustix::fs::{self, Mode, OFlags, CWD};
 use mote_sys::Args;
 
@@ -40,7 +40,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         first = false;
     });
     out.s(if json { &b"]\n"[..] } else { b"" });
-    io::out(out.as_bytes());
+    super::print(&out, "ps output:")?;
     Ok(0)
 }
 
@@ -48,7 +48,8 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
 fn cmdline<const N: usize>(out: &mut Buf<N>, pid: u32) {
     let mut p = Buf::<32>::new();
     p.s(b"/proc/").u(pid as u64).s(b"/cmdline");
-    let Ok(f) = fs::openat(CWD, p.cstr(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else { return };
+    let Ok(p) = p.cstr() else { return };
+    let Ok(f) = fs::openat(CWD, p, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else { return };
     let mut b = [0u8; 512];
     let n = mote_sys::rustix::io::read(&f, &mut b).unwrap_or(0);
     for &c in b[..n].strip_suffix(b"\0").unwrap_or(&b[..n]) {

@@ -39,6 +39,6 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     seccomp::dump(&prog, &mut |l| io::out(l));
     let mut b = Buf::<64>::new();
     b.u(prog.insns().len() as u64).s(b" instructions\n");
-    io::out(b.as_bytes());
+    super::print(&b, "seccomp output:")?;
     Ok(0)
 }

@@ -8,7 +8,7 @@ use mote_sys::Args;
 
 use super::spec_json::{GID5, HEAD, MIDDLE, SYS_ROOT, SYS_ROOTLESS, TAIL};
 use super::{flag, parse, Flag, Global};
-use crate::error::{Ctx, Error, Result};
+use crate::error::{Fits, Ctx, Error, Result};
 use crate::spec::limits;
 
 const FLAGS: &[Flag] = &[flag("bundle", b'b', true), flag("rootless", 0, false)];
@@ -21,16 +21,16 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         path.s(b.to_bytes()).c(b'/');
     }
     path.s(b"config.json");
-    let f = match fs::open(path.cstr(), OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC, Mode::from_raw_mode(0o666)) {
-        Err(Errno::EXIST) => return Err(Error::msg("spec:", path.as_bytes(), "already exists; remove it first")),
-        r => r.ctx("spec: create", path.as_bytes())?,
+    let f = match fs::open(path.cstr().fits("spec: config.json path:")?, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC, Mode::from_raw_mode(0o666)) {
+        Err(Errno::EXIST) => return Err(Error::msg("spec:", path.lossy(), "already exists; remove it first")),
+        r => r.ctx("spec: create", path.lossy())?,
     };
     let parts: [&str; 4] = if rootless { [HEAD, MIDDLE, SYS_ROOTLESS, TAIL] } else { [HEAD, GID5, MIDDLE, SYS_ROOT] };
     for part in parts {
-        io::write_all(io::fd_of(&f), part.as_bytes()).ctx("spec: write", path.as_bytes())?;
+        io::write_all(io::fd_of(&f), part.as_bytes()).ctx("spec: write", path.lossy())?;
     }
     if !rootless {
-        io::write_all(io::fd_of(&f), TAIL.as_bytes()).ctx("spec: write", path.as_bytes())?;
+        io::write_all(io::fd_of(&f), TAIL.as_bytes()).ctx("spec: write", path.lossy())?;
     }
     Ok(0)
 }

@@ -38,10 +38,10 @@ pub fn start(dir: &Dir, g: &Global, hooks: Option<Hooks<'_>>) -> Result<()> {
     // Non-blocking: with no reader (the process died) this fails instead of hanging.
     let f = match fs::openat(&dir.fd, FIFO, OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC, Mode::empty()) {
         Err(Errno::NXIO) => return Err(Error::msg("cannot start container", st.id, "its process is gone")),
-        r => r.ctx("open exec fifo in", dir.path.as_bytes())?,
+        r => r.ctx("open exec fifo in", dir.path.lossy())?,
     };
-    mote_sys::rustix::io::write(&f, b"0").ctx("write exec fifo in", dir.path.as_bytes())?;
-    fs::unlinkat(&dir.fd, FIFO, AtFlags::empty()).ctx("remove exec fifo in", dir.path.as_bytes())?;
+    mote_sys::rustix::io::write(&f, b"0").ctx("write exec fifo in", dir.path.lossy())?;
+    fs::unlinkat(&dir.fd, FIFO, AtFlags::empty()).ctx("remove exec fifo in", dir.path.lossy())?;
     if let Some(h) = hooks {
         // After startContainer and the exec: the fifo's read end (close-on-exec, held by the
         // process alone) is gone, which poll reports as POLLERR on our end. The lock is let go
@@ -54,7 +54,7 @@ pub fn start(dir: &Dir, g: &Global, hooks: Option<Hooks<'_>>) -> Result<()> {
         }
         let mut b = Buf::<{ limits::STATE }>::new();
         oci_json(&mut b, &st, Status::Running);
-        h.run_warn(g, "poststart", b.as_bytes());
+        h.run_warn(g, "poststart", b.get());
     }
     Ok(())
 }

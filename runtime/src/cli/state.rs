@@ -1,6 +1,6 @@
 //! `mote state ID`: the OCI state JSON.
 
-use mote_sys::io::{self, Buf};
+use mote_sys::io::Buf;
 use mote_sys::Args;
 
 use super::{parse, Global};
@@ -17,6 +17,6 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let mut out = Buf::<32768>::new();
     oci_json(&mut out, &st, st.status(&dir));
     out.c(b'\n');
-    io::out(out.as_bytes());
+    super::print(&out, "state output:")?;
     Ok(0)
 }

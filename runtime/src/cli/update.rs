@@ -8,7 +8,7 @@ use mote_sys::Args;
 
 use super::{flag, parse, Flag, Global};
 use crate::cgroup::resources;
-use crate::error::{Ctx, Error, Result};
+use crate::error::{Ctx, Error, Fits, Result};
 use crate::json::{self, Val};
 use crate::spec::P;
 use crate::state::{read_all, Dir};
@@ -116,9 +116,9 @@ fn from_flags(p: &super::Parsed, out: &mut [u8]) -> Result<usize> {
         }
     }
     b.c(b'}');
-    let n = b.len();
-    out[..n].copy_from_slice(b.as_bytes());
-    Ok(n)
+    let b = b.get().fits("update flags as JSON:")?;
+    out[..b.len()].copy_from_slice(b);
+    Ok(b.len())
 }
 
 /// A number, -1, or with size: a byte count with an optional k/m/g suffix ("512m", "1G").
@@ -132,8 +132,6 @@ fn value(v: &[u8], size: bool, flag: &'static str) -> Result<i64> {
         Some(b'g') if size => (&v[..v.len() - 1], 1 << 30),
         _ => (v, 1),
     };
-    let mut b = Buf::<32>::new();
-    b.s(digits);
-    let n = super::number(b.cstr(), flag)?;
-    Ok(n as i64 * mult)
+    let n = super::number(digits, flag)?;
+    i64::try_from(n).ok().and_then(|n| n.checked_mul(mult)).ok_or_else(|| Error::msg(flag, v, "too large"))
 }

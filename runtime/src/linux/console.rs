@@ -17,7 +17,7 @@ use mote_sys::rustix::termios::{self, OptionalActions, Termios, Winsize};
 use mote_sys::rustix::{process, pty, stdio};
 
 use super::resolve::{self, fd_path, Make};
-use crate::error::{Ctx, Error, Result};
+use crate::error::{Ctx, Error, Fits, Result};
 use crate::spec::Process;
 
 /// Connects to the engine's console socket (before the root switch: it is a host path).
@@ -78,7 +78,7 @@ fn bind_console(slave: &OwnedFd) -> Result<()> {
     }
     let mut src = fd_path(slave);
     let mut dst = fd_path(&target);
-    mote_sys::raw::mount(Some(src.cstr()), dst.cstr(), None, g::MS_BIND as u64, None).ctx("bind mount pty on", "/dev/console")
+    mote_sys::raw::mount(Some(src.cstr().fits("/proc/self/fd path:")?), dst.cstr().fits("/proc/self/fd path:")?, None, g::MS_BIND as u64, None).ctx("bind mount pty on", "/dev/console")
 }
 
 /// Receives the master a container sent over our end of [`pair`].

@@ -50,15 +50,15 @@ pub fn exec_labels(p: &Process<'_>) -> Result<()> {
     if let Some(prof) = p.apparmor_profile {
         let mut v = Buf::<{ limits::APPARMOR_PROFILE + 5 }>::new();
         v.s(b"exec ").s(prof.to_bytes());
-        if v.overflowed() {
+        let Ok(v) = v.get() else {
             return Err(Error::msg("config.json:", "process.apparmorProfile", "longer than 500 bytes (spec/limits.rs)"));
-        }
+        };
         // The per-LSM file since Linux 5.8; the shared one before.
         match procfs::open(b"self/attr/apparmor/exec", OFlags::WRONLY) {
-            Err(Errno::NOENT) => procfs::write(b"self/attr/exec", v.as_bytes())?,
+            Err(Errno::NOENT) => procfs::write(b"self/attr/exec", v)?,
             r => {
                 let f = r.ctx("open", "/proc/self/attr/apparmor/exec")?;
-                mote_sys::io::write_all(mote_sys::io::fd_of(&f), v.as_bytes()).ctx("apply process.apparmorProfile", prof.to_bytes())?;
+                mote_sys::io::write_all(mote_sys::io::fd_of(&f), v).ctx("apply process.apparmorProfile", prof.to_bytes())?;
             }
         }
     }

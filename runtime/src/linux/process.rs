@@ -26,7 +26,7 @@ pub fn privileged(p: &Process<'_>, personality: Option<u32>) -> Result<()> {
     if let Some(adj) = p.oom_score_adj {
         let mut v = Buf::<16>::new();
         v.i(adj as i64);
-        super::procfs::write(b"self/oom_score_adj", v.as_bytes())?;
+        super::procfs::write(b"self/oom_score_adj", v.lossy())?;
     }
     if let Some(pers) = personality {
         raw::personality(pers).ctx("personality", "linux.personality")?;
@@ -98,7 +98,7 @@ pub fn user_and_caps(p: &Process<'_>) -> Result<()> {
             match raw::prctl(pr::PR_CAPBSET_DROP, cap as usize, 0, 0, 0) {
                 Ok(_) => {}
                 Err(Errno::INVAL) => break, // past the kernel's last capability
-                Err(e) => return Err(Error::sys("drop from bounding set:", cap_str(cap).as_bytes(), e)),
+                Err(e) => return Err(Error::sys("drop from bounding set:", cap_str(cap).lossy(), e)),
             }
         }
     }
@@ -126,7 +126,7 @@ pub fn user_and_caps(p: &Process<'_>) -> Result<()> {
             // own `runc spec` asks for that, so the kernel's EPERM is not an error (as crun).
             match raw::prctl(pr::PR_CAP_AMBIENT, pr::PR_CAP_AMBIENT_RAISE as usize, cap as usize, 0, 0) {
                 Ok(_) | Err(Errno::PERM | Errno::INVAL) => {}
-                Err(e) => return Err(Error::sys("raise ambient capability", cap_str(cap).as_bytes(), e)),
+                Err(e) => return Err(Error::sys("raise ambient capability", cap_str(cap).lossy(), e)),
             }
         }
     }
@@ -175,11 +175,13 @@ pub fn find_exec(p: &Process<'_>, out: &mut Buf<{ limits::PATH }>) -> Result<()>
 }
 
 fn check_exec(p: &mut Buf<{ limits::PATH }>) -> core::result::Result<(), Errno> {
-    let st = fs::statat(CWD, p.cstr(), fs::AtFlags::empty())?;
+    // A PATH entry plus the name longer than mote's buffer: as the kernel would say.
+    let p = p.cstr().map_err(|_| Errno::NAMETOOLONG)?;
+    let st = fs::statat(CWD, p, fs::AtFlags::empty())?;
     if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
         return Err(Errno::ACCESS);
     }
-    fs::access(p.cstr(), Access::EXEC_OK)
+    fs::access(p, Access::EXEC_OK)
 }
 
 /// The open descriptors >= `first`, listed from /proc/self/fd (for kernels without close_range),
@@ -191,14 +193,7 @@ fn fd_walk(first: u32, each: &mut dyn FnMut(u32) -> core::result::Result<(), Err
     let mut d = fs::RawDir::new(&dir, &mut buf);
     while let Some(e) = d.next() {
         let e = e?;
-        let mut n = 0u32;
-        let name = e.file_name().to_bytes();
-        if name.is_empty() || !name.iter().all(|c| c.is_ascii_digit()) {
-            continue;
-        }
-        for &c in name {
-            n = n * 10 + (c - b'0') as u32;
-        }
+        let Some(n) = mote_sys::num::parse::<u32>(e.file_name().to_bytes()) else { continue };
         if n >= first && n != dir.as_raw_fd() as u32 {
             each(n)?;
         }
@@ -266,6 +261,7 @@ pub fn stdio_owner(uid: u32, gid: u32) {
 /// close_range or rt_sigaction, which the container's program may never call, must neither kill
 /// it nor leave mote's descriptors open in it.
 pub fn before_exec(preserve_fds: u32) -> Result<()> {
+    // preserve_fds is bounded by limits::PRESERVE_FDS (exec: below 2^31 - 3): no overflow.
     if raw::cloexec_range(3 + preserve_fds, u32::MAX).is_err() {
         // Kernels before 5.11 (or a sandbox) without close_range: each descriptor by hand.
         use mote_sys::rustix::io::{fcntl_getfd, fcntl_setfd, FdFlags};
@@ -284,21 +280,26 @@ pub fn before_exec(preserve_fds: u32) -> Result<()> {
 /// Execs the process (after [`before_exec`]).
 pub fn exec(path: &mut Buf<{ limits::PATH }>, p: &Process<'_>) -> Error {
     let mut argv = CArray::<'_, { limits::ARGS + 1 }>::new();
+    // Both arrays have room for their spec/limits.rs bound plus the terminating NULL (and PATH).
     for a in &p.args {
-        argv.push(a);
+        if !argv.push(a) {
+            return Error::msg("exec:", "process.args", "too many");
+        }
     }
     let mut envp = CArray::<'_, { limits::ENV + 2 }>::new();
     let has_path = p.env.iter().any(|e| e.to_bytes().starts_with(b"PATH="));
-    for e in &p.env {
-        envp.push(e);
-    }
     let default_path: &CStr = c"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    if !has_path {
-        envp.push(default_path);
+    for e in p.env.iter().copied().chain((!has_path).then_some(default_path)) {
+        if !envp.push(e) {
+            return Error::msg("exec:", "process.env", "too many");
+        }
     }
     let _ = g::S_IFREG;
-    let e = raw::exec(path.cstr(), &argv, &envp);
-    let mut er = Error::sys("exec", path.as_bytes(), e);
+    let e = match path.cstr() {
+        Ok(c) => raw::exec(c, &argv, &envp),
+        Err(_) => Errno::NAMETOOLONG,
+    };
+    let mut er = Error::sys("exec", path.lossy(), e);
     er.what = "exec";
     er
 }

@@ -31,7 +31,7 @@ fn mnt_id(fd: &OwnedFd) -> u64 {
     let mut p = Buf::<48>::new();
     p.s(b"/proc/self/fdinfo/").u(fd.as_raw_fd() as u64);
     let mut b = [0u8; 512];
-    let Ok(f) = fs::open(p.cstr(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else { return 0 };
+    let Ok(Ok(f)) = p.cstr().map(|p| fs::open(p, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())) else { return 0 };
     let n = crate::state::read_all(&f, &mut b).unwrap_or(0);
     let line = b[..n].split(|&c| c == b'\n').find_map(|l| l.strip_prefix(b"mnt_id:"));
     line.map_or(0, |v| v.trim_ascii().iter().fold(0, |a, &c| a * 10 + c.wrapping_sub(b'0') as u64))
@@ -71,7 +71,7 @@ pub fn open(rel: &[u8], flags: OFlags) -> core::result::Result<OwnedFd, Errno> {
         }
         let last = comps.peek().is_none();
         let f = if last { flags | OFlags::NOFOLLOW | OFlags::CLOEXEC } else { OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC };
-        let next = fs::openat(&cur, name.cstr(), f, Mode::empty())?;
+        let next = fs::openat(&cur, name.cstr()?, f, Mode::empty())?;
         if !is_proc(&next) || mnt_id(&next) != mnt {
             return Err(Errno::XDEV);
         }
@@ -85,8 +85,8 @@ pub fn write(rel: &[u8], val: &[u8]) -> Result<()> {
     let mut shown = Buf::<256>::new();
     shown.s(b"/proc/").s(rel);
     let f = match open(rel, OFlags::WRONLY) {
-        Err(Errno::XDEV) => return Err(Error::msg("write", shown.as_bytes(), "not on the container's procfs mount (refused)")),
-        r => r.ctx("open", shown.as_bytes())?,
+        Err(Errno::XDEV) => return Err(Error::msg("write", shown.lossy(), "not on the container's procfs mount (refused)")),
+        r => r.ctx("open", shown.lossy())?,
     };
-    mote_sys::io::write_all(mote_sys::io::fd_of(&f), val).ctx("write", shown.as_bytes())
+    mote_sys::io::write_all(mote_sys::io::fd_of(&f), val).ctx("write", shown.lossy())
 }

@@ -23,11 +23,9 @@ const MAX_LINKS: usize = 40;
 pub fn open(root: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Errno> {
     let mut p = Buf::<{ limits::PATH }>::new();
     p.s(path);
-    if p.overflowed() {
-        return Err(Errno::NAMETOOLONG);
-    }
+    let p = p.cstr()?;
     if !NO_OPENAT2.load(Ordering::Relaxed) {
-        let r = fs::openat2(root, p.cstr(), OFlags::PATH | OFlags::CLOEXEC, Mode::empty(),
+        let r = fs::openat2(root, p, OFlags::PATH | OFlags::CLOEXEC, Mode::empty(),
             ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS);
         match r {
             Err(Errno::NOSYS) => NO_OPENAT2.store(true, Ordering::Relaxed),
@@ -46,7 +44,7 @@ fn walk(root: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Errno> {
     let mut cur = fcntl_dupfd_cloexec(root, 0)?;
     let mut links = 0;
     loop {
-        let b = rest.as_bytes();
+        let b = rest.get()?;
         while pos < b.len() && b[pos] == b'/' {
             pos += 1;
         }
@@ -56,11 +54,8 @@ fn walk(root: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Errno> {
         let end = b[pos..].iter().position(|&c| c == b'/').map_or(b.len(), |e| pos + e);
         let mut comp = Buf::<256>::new();
         comp.s(&b[pos..end]);
-        if comp.overflowed() {
-            return Err(Errno::NAMETOOLONG);
-        }
         pos = end;
-        match comp.as_bytes() {
+        match comp.get()? {
             b"." => continue,
             b".." => {
                 // At the root, `..` is the root itself.
@@ -71,7 +66,7 @@ fn walk(root: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Errno> {
             }
             _ => {}
         }
-        let fd = fs::openat(&cur, comp.cstr(), OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+        let fd = fs::openat(&cur, comp.cstr()?, OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
         if FileType::from_raw_mode(fs::fstat(&fd)?.st_mode) != FileType::Symlink {
             parents.push(cur).map_err(|_| Errno::NAMETOOLONG)?;
             cur = fd;
@@ -84,10 +79,7 @@ fn walk(root: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Errno> {
         let mut target = [MaybeUninit::<u8>::uninit(); limits::PATH];
         let (t, _) = fs::readlinkat_raw(&fd, c"", &mut target)?;
         let mut next = Buf::<{ limits::PATH }>::new();
-        next.s(&*t).c(b'/').s(&rest.as_bytes()[pos..]);
-        if next.overflowed() {
-            return Err(Errno::NAMETOOLONG);
-        }
+        next.s(&*t).c(b'/').s(&rest.get()?[pos..]).get()?;
         if t.first() == Some(&b'/') {
             parents.clear();
             cur = fcntl_dupfd_cloexec(root, 0)?;
@@ -124,11 +116,13 @@ fn create_in(root: BorrowedFd<'_>, path: &[u8], last: Make, links: usize) -> Res
         None => (&b""[..], trimmed),
     };
     let dir = if parent.is_empty() { fcntl_dupfd_cloexec(root, 0)? } else { create_in(root, parent, Make::Dir, links)? };
+    // A name longer than a file name may be is refused here, never cut to fit.
     let mut n = Buf::<256>::new();
     n.s(name);
+    let n = n.cstr()?;
     let r = match last {
-        Make::Dir => fs::mkdirat(&dir, n.cstr(), Mode::from_raw_mode(0o755)),
-        Make::File => fs::openat(&dir, n.cstr(), OFlags::CREATE | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::from_raw_mode(0o644)).map(drop),
+        Make::Dir => fs::mkdirat(&dir, n, Mode::from_raw_mode(0o755)),
+        Make::File => fs::openat(&dir, n, OFlags::CREATE | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::from_raw_mode(0o644)).map(drop),
     };
     match r {
         Ok(()) => open(root, path),
@@ -137,16 +131,13 @@ fn create_in(root: BorrowedFd<'_>, path: &[u8], last: Make, links: usize) -> Res
             // is taken relative to the root, as resolution does).
             Err(Errno::NOENT) => {
                 let mut t = [MaybeUninit::<u8>::uninit(); limits::PATH];
-                let (target, _) = fs::readlinkat_raw(&dir, n.cstr(), &mut t)?;
+                let (target, _) = fs::readlinkat_raw(&dir, n, &mut t)?;
                 let mut next = Buf::<{ limits::PATH }>::new();
                 if target.first() != Some(&b'/') {
                     next.s(parent).c(b'/');
                 }
                 next.s(&*target);
-                if next.overflowed() {
-                    return Err(Errno::NAMETOOLONG);
-                }
-                create_in(root, next.as_bytes(), last, links + 1)?;
+                create_in(root, next.get()?, last, links + 1)?;
                 open(root, path)
             }
             r => r,

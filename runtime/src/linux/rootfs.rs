@@ -13,7 +13,7 @@ use mote_sys::rustix::fs::{self, FileType, Mode, OFlags};
 use mote_sys::rustix::process;
 
 use super::resolve::{self, cname, fd_path, Make};
-use crate::error::{Ctx, Error, Result};
+use crate::error::{Ctx, Error, Fits, Result};
 use crate::spec::{self, Mount, Spec};
 
 const MS_RDONLY: u64 = g::MS_RDONLY as u64;
@@ -94,8 +94,9 @@ fn parse_opts(m: &Mount<'_>, bind: bool) -> Result<Opts> {
     if bind && o.flags & (g::MS_LAZYTIME as u64) != 0 {
         return Err(opt_err(dest, b"lazytime", "is a filesystem option, not one of a bind mount"));
     }
-    if o.data.overflowed() {
-        return Err(Error::msg("mount", dest, "options longer than 1024 bytes"));
+    // With room for the NUL the mount data needs.
+    if o.data.cstr().is_err() {
+        return Err(Error::msg("mount", dest, "options longer than 1023 bytes"));
     }
     Ok(o)
 }
@@ -136,7 +137,7 @@ fn set_recursive(root: BorrowedFd<'_>, dest: &[u8], o: &Opts) -> Result<()> {
 }
 
 fn mnt(src: Option<&CStr>, target: &mut Buf<32>, fstype: Option<&CStr>, flags: u64, data: Option<&CStr>) -> core::result::Result<(), Errno> {
-    raw::mount(src, target.cstr(), fstype, flags, data)
+    raw::mount(src, target.cstr()?, fstype, flags, data)
 }
 
 /// Sets up the rootfs and switches to it. `rootfs` is an absolute host path; `cgroup` the
@@ -234,9 +235,9 @@ fn systemd_v1(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()> 
     let hier = resolve::open(top.as_fd(), b"systemd").ctx("open", "systemd")?;
     let own = resolve::open_or_create(hier.as_fd(), cgroup, Make::Dir).ctx("create cgroup name=systemd", cgroup)?;
     let mut procs = Buf::<64>::new();
-    procs.s(fd_path(&own).as_bytes()).s(b"/cgroup.procs");
+    procs.s(fd_path(&own).lossy()).s(b"/cgroup.procs"); // "/proc/self/fd/N": 32 bytes at most
     crate::cgroup::write_file(procs.cstr(), b"0")?;
-    bind_at(fd_path(&own).cstr(), top.as_fd(), b"systemd", o.flags)?;
+    bind_at(fd_path(&own).cstr().fits("/proc/self/fd path:")?, top.as_fd(), b"systemd", o.flags)?;
     seal_tmpfs(&top, o.flags, dest)
 }
 
@@ -251,15 +252,15 @@ fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()>
     if crate::cgroup::resources::Layout::detect().v2 {
         resolve::open_or_create(root, dest, Make::Dir).ctx("create mount point", dest)?;
         src.s(crate::cgroup::ROOT).s(cgroup);
-        return bind_at(src.cstr(), root, dest, o.flags);
+        return bind_at(src.cstr().fits("cgroup path:")?, root, dest, o.flags);
     }
     let top = cgroup_tmpfs(root, dest, o.flags)?;
-    for h in &crate::cgroup::hierarchies() {
-        let name = &h.as_bytes()[crate::cgroup::ROOT.len() + 1..];
+    for h in &crate::cgroup::hierarchies()? {
+        let name = &h.lossy()[crate::cgroup::ROOT.len() + 1..];
         fs::mkdirat(&top, name, Mode::from_raw_mode(0o755)).ctx("mkdir cgroup mount point", name)?;
         src.clear();
-        src.s(h.as_bytes()).s(cgroup);
-        bind_at(src.cstr(), top.as_fd(), name, o.flags)?;
+        src.s(h.lossy()).s(cgroup);
+        bind_at(src.cstr().fits("cgroup path:")?, top.as_fd(), name, o.flags)?;
     }
     host_symlinks(&top)?;
     seal_tmpfs(&top, o.flags, dest)
@@ -311,7 +312,7 @@ fn host_symlinks(dir: &OwnedFd) -> Result<()> {
         let Ok(n) = fs::readlinkat_raw(&fd, e.file_name(), &mut t[..]) else { continue };
         let mut target = Buf::<260>::new();
         target.s(&t[..n.min(t.len())]);
-        match fs::symlinkat(target.cstr(), dir, e.file_name()) {
+        match fs::symlinkat(target.cstr().fits("cgroup symlink target:")?, dir, e.file_name()) {
             Ok(()) | Err(Errno::EXIST) => {}
             Err(er) => return Err(Error::sys("symlink in cgroup mount", e.file_name().to_bytes(), er)),
         }
@@ -381,7 +382,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>) -> Resul
         // runc's rule: procfs and sysfs go on a real directory of the image, never through a
         // symlink (which could send them, and every later write, somewhere else).
         let (dir, name) = resolve::parent_of(root, dest).ctx("create mount point", dest)?;
-        if let Ok(st) = fs::statat(&dir, cname(name).cstr(), fs::AtFlags::SYMLINK_NOFOLLOW) {
+        if let Ok(st) = fs::statat(&dir, cname(name).cstr().fits("mount point name:")?, fs::AtFlags::SYMLINK_NOFOLLOW) {
             if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
                 return Err(Error::msg("mount", dest, "is a symlink in the rootfs (refused for proc and sysfs)"));
             }
@@ -389,12 +390,8 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>) -> Resul
     }
     let target = resolve::open_or_create(root, dest, make).ctx("create mount point", dest)?;
     let mut t = fd_path(&target);
-    let data = if o.data.is_empty() { None } else { Some(o.data.as_bytes()) };
-    let mut dbuf = Buf::<1024>::new();
-    let data_c = data.map(|d| {
-        dbuf.s(d);
-        dbuf.cstr()
-    });
+    let empty = o.data.is_empty();
+    let data_c = if empty { None } else { Some(o.data.cstr().fits("mount options:")?) };
     if bind {
         mnt(m.source, &mut t, None, MS_BIND | (o.flags & MS_REC), None).ctx("bind mount", dest)?;
         // Bind ignores other flags: apply them with a remount of the new mount (reopened: the old
@@ -432,7 +429,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>) -> Resul
             (Err(e), _) => {
                 let mut what = Buf::<{ crate::error::PATH_MAX_MSG }>::new();
                 what.s(dest).s(b" (type ").s(typ).c(b')');
-                return Err(Error::sys("mount", what.as_bytes(), e));
+                return Err(Error::sys("mount", what.lossy(), e));
             }
         }
     }
@@ -517,7 +514,7 @@ fn copy_dir(from: &OwnedFd, to: &OwnedFd, depth: u32) -> core::result::Result<()
                 let (target, _) = fs::readlinkat_raw(&src, name, &mut t)?;
                 let mut tb = Buf::<{ crate::spec::limits::PATH }>::new();
                 tb.s(&*target);
-                fs::symlinkat(tb.cstr(), &dst, name)?;
+                fs::symlinkat(tb.cstr()?, &dst, name)?;
             }
             ft => fs::mknodat(&dst, name, ft, mode, st.st_rdev)?,
         }
@@ -573,7 +570,7 @@ fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>) -> Result<()> {
         (c"/proc/self/fd/1", b"/dev/stdout"), (c"/proc/self/fd/2", b"/dev/stderr"), (c"pts/ptmx", b"/dev/ptmx")];
     for &(target, link) in LINKS {
         let (dir, name) = resolve::parent_of(root, link).ctx("create", link)?;
-        match fs::symlinkat(target, &dir, cname(name).cstr()) {
+        match fs::symlinkat(target, &dir, cname(name).cstr().fits("device name:")?) {
             Ok(()) | Err(Errno::EXIST) => {}
             Err(e) => return Err(Error::sys("symlink", link, e)),
         }
@@ -587,19 +584,20 @@ fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>) -> Result<()> {
 fn device(root: BorrowedFd<'_>, path: &[u8], kind: u32, major: u32, minor: u32, mode: u32, uid: u32, gid: u32) -> Result<()> {
     let (dir, name) = resolve::parent_of(root, path).ctx("create device", path)?;
     let mut n = cname(name);
+    let n = n.cstr().fits("device name:")?;
     let dev = fs::makedev(major, minor);
     let ft = FileType::from_raw_mode(kind);
-    match fs::mknodat(&dir, n.cstr(), ft, Mode::from_raw_mode(mode & 0o7777), dev) {
+    match fs::mknodat(&dir, n, ft, Mode::from_raw_mode(mode & 0o7777), dev) {
         Ok(()) => {
-            let f = fs::openat(&dir, n.cstr(), OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ctx("open device", path)?;
-            let _ = fs::chmodat(&dir, n.cstr(), Mode::from_raw_mode(mode & 0o7777), fs::AtFlags::empty());
+            let f = fs::openat(&dir, n, OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ctx("open device", path)?;
+            let _ = fs::chmodat(&dir, n, Mode::from_raw_mode(mode & 0o7777), fs::AtFlags::empty());
             let mut fp = fd_path(&f);
-            fs::chown(fp.cstr(), Some(fs::Uid::from_raw(uid)), Some(fs::Gid::from_raw(gid))).ctx("chown device", path)?;
+            fs::chown(fp.cstr().fits("/proc/self/fd path:")?, Some(fs::Uid::from_raw(uid)), Some(fs::Gid::from_raw(gid))).ctx("chown device", path)?;
             Ok(())
         }
         // Already there (the image's, or a mount of the config): only if it is that device; an
         // image could otherwise plant anything where the config asked for a device.
-        Err(Errno::EXIST) => match fs::statat(&dir, n.cstr(), fs::AtFlags::SYMLINK_NOFOLLOW) {
+        Err(Errno::EXIST) => match fs::statat(&dir, n, fs::AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) if FileType::from_raw_mode(st.st_mode) == ft && (ft == FileType::Fifo || st.st_rdev == dev) => Ok(()),
             Ok(_) => Err(Error::msg("device", path, "exists in the rootfs as another file or device (refused)")),
             Err(e) => Err(Error::sys("stat device", path, e)),
@@ -608,14 +606,14 @@ fn device(root: BorrowedFd<'_>, path: &[u8], kind: u32, major: u32, minor: u32, 
             let mut host = Buf::<{ crate::spec::limits::PATH }>::new();
             host.s(path);
             // The host's node stands in only if it is the device asked for.
-            let st = fs::stat(host.cstr()).ctx("stat host device", path)?;
+            let st = fs::stat(host.cstr().fits("linux.devices[].path:")?).ctx("stat host device", path)?;
             if FileType::from_raw_mode(st.st_mode) != ft || st.st_rdev != dev {
                 let mut e = Error::msg("device", path, "");
                 e.path.s(b": the host's node to bind (mknod is refused here) is not ").u(major as u64).c(b':').u(minor as u64);
                 return Err(e);
             }
             let target = resolve::open_or_create(root, path, Make::File).ctx("create device", path)?;
-            mnt(Some(host.cstr()), &mut fd_path(&target), None, MS_BIND, None).ctx("bind device", path)
+            mnt(Some(host.cstr().fits("linux.devices[].path:")?), &mut fd_path(&target), None, MS_BIND, None).ctx("bind device", path)
         }
         Err(e) => Err(Error::sys("mknod", path, e)),
     }
@@ -685,7 +683,7 @@ fn mask(root: BorrowedFd<'_>, p: &[u8], null: &mut Option<OwnedFd>) -> Result<()
         *null = Some(dev_null(root)?);
     }
     let mut src = fd_path(null.as_ref().unwrap_or(&target));
-    raw::mount(Some(src.cstr()), t.cstr(), None, MS_BIND, None).ctx("mask", p)
+    raw::mount(Some(src.cstr().fits("/proc/self/fd path:")?), t.cstr().fits("/proc/self/fd path:")?, None, MS_BIND, None).ctx("mask", p)
 }
 
 /// Makes a path read-only: a bind mount of itself, read-only with every mount below it
@@ -699,7 +697,7 @@ fn readonly(root: BorrowedFd<'_>, p: &[u8], spec: &Spec<'_>) -> Result<()> {
     };
     let mut t = fd_path(&target);
     let mut t2 = fd_path(&target);
-    raw::mount(Some(t.cstr()), t2.cstr(), None, MS_BIND | MS_REC, None).ctx("bind mount read-only path", p)?;
+    raw::mount(Some(t.cstr().fits("/proc/self/fd path:")?), t2.cstr().fits("/proc/self/fd path:")?, None, MS_BIND | MS_REC, None).ctx("bind mount read-only path", p)?;
     // Reopened: the old descriptor still names what is underneath the new mount.
     let top = resolve::open(root, p).ctx("read-only path", p)?;
     match raw::mount_setattr(top.as_fd(), true, g::MOUNT_ATTR_RDONLY as u64, 0) {

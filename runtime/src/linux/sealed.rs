@@ -46,7 +46,10 @@ pub fn reexec(a: &Args) -> Result<()> {
     fs::fcntl_add_seals(&copy, SEALS).ctx("protect the runtime binary: seal", "memfd")?;
     let e = match a.exec_fd(copy.as_fd()) {
         // execveat is missing before Linux 3.19 (and in qemu-user 7.2): the same through /proc.
-        Errno::NOSYS => a.exec_path(crate::linux::resolve::fd_path(&copy).cstr()),
+        Errno::NOSYS => match crate::linux::resolve::fd_path(&copy).cstr() {
+            Ok(p) => a.exec_path(p),
+            Err(_) => Errno::NAMETOOLONG, // "/proc/self/fd/N" always fits 32 bytes
+        },
         e => e,
     };
     match e {

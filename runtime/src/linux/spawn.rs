@@ -16,7 +16,7 @@ use mote_sys::rustix::fs::{self, Mode, OFlags};
 use mote_sys::rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
 use super::{process, rootfs};
-use crate::error::{Ctx, Error, Result};
+use crate::error::{Ctx, Error, Fits, Result};
 use crate::hooks::{self, Hooks, Out};
 use crate::spec::{limits, IdMap, Spec};
 
@@ -90,15 +90,17 @@ impl Msg {
         let mut m = Msg::new(ERROR, e.errno.map_or(0, |e| e.raw_os_error()));
         let mut text = Buf::<{ MSG - 8 }>::new();
         e.render(&mut text);
-        let t = text.as_bytes();
+        let t = text.lossy(); // a message: cut at its bound if need be
         m.b[8..8 + t.len()].copy_from_slice(t);
         m
     }
     /// The error a child sent.
     fn to_error(&self) -> Error {
         let t = &self.b[8..];
-        let mut e = Error::msg("", &t[..t.iter().position(|&c| c == 0).unwrap_or(t.len())], "");
-        e.path.truncate(crate::error::PATH_MAX_MSG);
+        let t = &t[..t.iter().position(|&c| c == 0).unwrap_or(t.len())];
+        // Whole: the child's paths were already shortened when its error was made.
+        let mut e = Error::msg("", "", "");
+        e.path.s(t);
         e
     }
 }
@@ -239,8 +241,8 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<Child> {
                     if h.has("prestart") || h.has("createRuntime") {
                         let mut st = Buf::<{ limits::STATE }>::new();
                         hooks::state_json(&mut st, ctx.spec, ctx.id, "creating", init, ctx.bundle)?;
-                        h.run("prestart", st.as_bytes(), out)?;
-                        h.run("createRuntime", st.as_bytes(), out)?;
+                        h.run("prestart", st.get().fits("hooks: the state JSON is")?, out)?;
+                        h.run("createRuntime", st.get().fits("hooks: the state JSON is")?, out)?;
                     }
                 }
                 send(sock, &Msg::new(GO, init as i32)).ctx("sync", "container init")?;
@@ -260,7 +262,7 @@ fn write_maps(pid: u32, spec: &Spec<'_>) -> Result<()> {
         for m in maps {
             v.u(m.container as u64).c(b' ').u(m.host as u64).c(b' ').u(m.size as u64).c(b'\n');
         }
-        crate::cgroup::write_file(p.cstr(), v.as_bytes())
+        crate::cgroup::write_file(p.cstr(), v.get().fits("id mappings:")?)
     };
     one(b"uid_map", &spec.linux.uid_mappings)?;
     one(b"gid_map", &spec.linux.gid_mappings)
@@ -502,7 +504,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     b.s(b"mote: ");
     e.render(&mut b);
     b.c(b'\n');
-    mote_sys::io::err(b.as_bytes());
+    mote_sys::io::err(b.lossy());
     raw::exit(127)
 }
 
@@ -522,7 +524,7 @@ fn run_hooks(ctx: &Setup<'_>, h: &Hooks<'_>, stage: &'static str, status: &str, 
     }
     let mut st = Buf::<{ limits::STATE }>::new();
     hooks::state_json(&mut st, ctx.spec, ctx.id, status, pid, ctx.bundle)?;
-    h.run(stage, st.as_bytes(), ctx.hook_out.unwrap_or(&Out { out: None, err: None }))
+    h.run(stage, st.get().fits("hooks: the state JSON is")?, ctx.hook_out.unwrap_or(&Out { out: None, err: None }))
 }
 
 /// Writes to the stack below us, page by page, before joining the cgroup. The child runs on a
@@ -549,13 +551,13 @@ fn time_namespace(spec: &Spec<'_>) -> Result<()> {
     let [(ms, mn), (bs, bn)] = spec.linux.time_offsets;
     let mut v = Buf::<128>::new();
     v.s(b"monotonic ").i(ms).c(b' ').u(mn as u64).s(b"\nboottime ").i(bs).c(b' ').u(bn as u64).c(b'\n');
-    crate::cgroup::write_file(c"/proc/self/timens_offsets", v.as_bytes())?;
+    crate::cgroup::write_file(c"/proc/self/timens_offsets", v.get().fits("timeOffsets:")?)?;
     join(c"/proc/self/ns/time_for_children", g::CLONE_NEWTIME)
 }
 
 /// Writes linux.sysctl key (dots become slashes) under /proc/sys, through a verified procfs.
 fn sysctl(k: &[u8], v: &[u8]) -> Result<()> {
-    let mut p = Buf::<256>::new();
+    let mut p = Buf::<{ 4 + limits::SYSCTL_KEY }>::new();
     p.s(b"sys/");
     for &c in k {
         p.c(if c == b'.' { b'/' } else { c });
@@ -563,7 +565,7 @@ fn sysctl(k: &[u8], v: &[u8]) -> Result<()> {
     if p.overflowed() || k.split(|&c| c == b'.' || c == b'/').any(|c| c == b".." || c.is_empty()) {
         return Err(Error::msg("sysctl", k, "invalid key"));
     }
-    super::procfs::write(p.as_bytes(), v).map_err(|mut e| {
+    super::procfs::write(p.get().fits("linux.sysctl key:")?, v).map_err(|mut e| {
         e.what = "sysctl";
         e
     })

@@ -21,10 +21,16 @@ pub const ANNOTATIONS: usize = 64;
 /// profiles: ~60 rules, ~450 names).
 pub const SECCOMP_RULES: usize = 256;
 pub const SECCOMP_NAMES: usize = 2048;
+/// Longest linux.sysctl key (its /proc/sys path is built from it).
+pub const SYSCTL_KEY: usize = 256;
 /// Longest path the runtime builds itself (state dir, PATH lookup, /proc paths).
 pub const PATH: usize = 4096;
-/// Longest container id (runc allows any length; 1024 keeps state paths sane).
-pub const ID: usize = 1024;
+/// Longest cgroup path (room for the default /mote/<id> with the longest id).
+pub const CGROUP_PATH: usize = 2048;
+/// Longest container id: a file name (the state dir and the default cgroup are named by it).
+pub const ID: usize = 255;
+/// Most descriptors --preserve-fds (plus LISTEN_FDS) may pass: the kernel's default fs.nr_open.
+pub const PRESERVE_FDS: usize = 1 << 20;
 /// Largest state.json (written by create, read by every other verb: one bound for both).
 pub const STATE: usize = 65536;
 /// CPUs (execCPUAffinity) and NUMA nodes (memoryPolicy) a list may name: the kernel's CPU_SETSIZE.

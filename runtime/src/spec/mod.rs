@@ -44,7 +44,7 @@ impl<'p> P<'p> {
         match self.seg {
             Seg::Root => {}
             Seg::Key(k) => {
-                if !b.as_bytes().is_empty() {
+                if !b.is_empty() {
                     b.c(b'.');
                 }
                 b.s(k);
@@ -600,6 +600,9 @@ fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
             b"sysctl" => {
                 let ps = p.key("sysctl");
                 for (k, v) in obj(v, &ps)? {
+                    if k.to_bytes().len() > limits::SYSCTL_KEY {
+                        return Err(ps.err("a key longer than 256 bytes (the bound in spec/limits.rs)"));
+                    }
                     push(&mut l.sysctl, (k, str(v, &ps)?), &ps)?;
                 }
             }

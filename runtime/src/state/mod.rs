@@ -13,7 +13,7 @@ use mote_sys::rustix::fd::{AsFd, OwnedFd};
 use mote_sys::rustix::fs::{self, AtFlags, FileType, FlockOperation, Mode, OFlags, CWD};
 use mote_sys::rustix::process::{self, Pid, Signal};
 
-use crate::error::{Ctx, Error, Result};
+use crate::error::{Ctx, Error, Fits, Result};
 use crate::json;
 use crate::spec::limits;
 
@@ -70,33 +70,36 @@ impl Status {
 /// The locked state directory of one container.
 pub struct Dir {
     pub fd: OwnedFd,
+    /// `<root>/<id>`, checked to fit when the Dir was made.
     pub path: Buf<{ limits::PATH }>,
 }
 
-fn join(root: &CStr, id: &[u8]) -> Buf<{ limits::PATH }> {
+/// `<root>/<id>`, or an error when it does not fit.
+fn join(root: &CStr, id: &[u8]) -> Result<Buf<{ limits::PATH }>> {
     let mut p = Buf::new();
-    p.s(root.to_bytes()).c(b'/').s(id);
-    p
+    p.s(root.to_bytes()).c(b'/').s(id).cstr().fits("state dir path (--root and id):")?;
+    Ok(p)
 }
 
 impl Dir {
     /// Creates and locks `<root>/<id>`; fails if the container exists.
     pub fn create(root: &CStr, id: &[u8]) -> Result<Dir> {
         mkdir_all(root.to_bytes()).map_err(|e| Error::sys("create state root", root.to_bytes(), e))?;
-        let mut path = join(root, id);
-        match fs::mkdir(path.cstr(), Mode::from_raw_mode(0o711)) {
+        let mut path = join(root, id)?;
+        let c = path.cstr().fits("state dir path:")?;
+        match fs::mkdir(c, Mode::from_raw_mode(0o711)) {
             Ok(()) => {}
             Err(Errno::EXIST) => return Err(Error::msg("container", id, "already exists")),
-            Err(e) => return Err(Error::sys("create state dir", path.as_bytes(), e)),
+            Err(e) => return Err(Error::sys("create state dir", path.lossy(), e)),
         }
         // Not locked yet: the container's process is forked with this descriptor, and a flock
         // held through a descriptor the child shares would stay held as long as the child waits
         // for start. [`Dir::lock`] takes the lock on a fresh descriptor once the child exists.
-        match fs::open(path.cstr(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
+        match fs::open(c, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
             Ok(fd) => Ok(Dir { fd, path }),
             Err(e) => {
-                let _ = fs::rmdir(path.cstr());
-                Err(Error::sys("open state dir", path.as_bytes(), e))
+                let _ = fs::rmdir(c);
+                Err(Error::sys("open state dir", path.lossy(), e))
             }
         }
     }
@@ -104,14 +107,14 @@ impl Dir {
     /// Locks the directory through a descriptor of its own (see [`Dir::create`]).
     pub fn lock_fresh(&mut self) -> Result<()> {
         let mut p = Buf::<{ limits::PATH }>::new();
-        p.s(self.path.as_bytes());
+        p.s(self.path.lossy());
         *self = Self::lock(p)?;
         Ok(())
     }
 
     /// Opens and locks an existing container's directory.
     pub fn open(root: &CStr, id: &[u8]) -> Result<Dir> {
-        let d = Self::lock(join(root, id));
+        let d = Self::lock(join(root, id)?);
         match d {
             Err(Error { errno: Some(Errno::NOENT), .. }) => Err(Error::msg("container", id, "does not exist")),
             d => d,
@@ -119,9 +122,9 @@ impl Dir {
     }
 
     fn lock(mut path: Buf<{ limits::PATH }>) -> Result<Dir> {
-        let fd = fs::open(path.cstr(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-            .ctx("open state dir", path.as_bytes())?;
-        fs::flock(&fd, FlockOperation::LockExclusive).ctx("lock state dir", path.as_bytes())?;
+        let fd = fs::open(path.cstr().fits("state dir path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+            .ctx("open state dir", path.lossy())?;
+        fs::flock(&fd, FlockOperation::LockExclusive).ctx("lock state dir", path.lossy())?;
         Ok(Dir { fd, path })
     }
 
@@ -129,29 +132,29 @@ impl Dir {
     pub fn write(&self, content: &[u8]) -> Result<()> {
         let tmp = c"state.json.tmp";
         let f = fs::openat(&self.fd, tmp, OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
-            .ctx("write state", self.path.as_bytes())?;
-        io::write_all(f.as_fd(), content).ctx("write state", self.path.as_bytes())?;
-        fs::renameat(&self.fd, tmp, &self.fd, STATE_FILE).ctx("write state", self.path.as_bytes())
+            .ctx("write state", self.path.lossy())?;
+        io::write_all(f.as_fd(), content).ctx("write state", self.path.lossy())?;
+        fs::renameat(&self.fd, tmp, &self.fd, STATE_FILE).ctx("write state", self.path.lossy())
     }
 
     /// Reads state.json into `buf`; returns the parsed state.
     pub fn read<'b>(&self, buf: &'b mut [u8]) -> Result<State<'b>> {
         let f = fs::openat(&self.fd, STATE_FILE, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
-            .ctx("read state", self.path.as_bytes())?;
-        let n = read_all(&f, buf).ctx("read state", self.path.as_bytes())?;
-        State::parse(&mut buf[..n]).ok_or_else(|| Error::msg("read state", self.path.as_bytes(), "corrupt state.json"))
+            .ctx("read state", self.path.lossy())?;
+        let n = read_all(&f, buf).ctx("read state", self.path.lossy())?;
+        State::parse(&mut buf[..n]).ok_or_else(|| Error::msg("read state", self.path.lossy(), "corrupt state.json"))
     }
 
     /// Copies the config file `src` into the directory as [`CONFIG`].
     pub fn copy_config(&self, src: &CStr) -> Result<()> {
         let from = fs::open(src, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", src.to_bytes())?;
         let to = fs::openat(&self.fd, CONFIG, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
-            .ctx("copy config.json to", self.path.as_bytes())?;
+            .ctx("copy config.json to", self.path.lossy())?;
         loop {
             match fs::sendfile(&to, &from, None, 1 << 20) {
                 Ok(0) => return Ok(()),
                 Ok(_) | Err(Errno::INTR) => {}
-                Err(e) => return Err(Error::sys("copy config.json to", self.path.as_bytes(), e)),
+                Err(e) => return Err(Error::sys("copy config.json to", self.path.lossy(), e)),
             }
         }
     }
@@ -167,8 +170,8 @@ impl Dir {
             let _ = fs::unlinkat(&self.fd, f, AtFlags::empty());
         }
         let mut p = Buf::<{ limits::PATH }>::new();
-        p.s(self.path.as_bytes());
-        fs::rmdir(p.cstr()).ctx("remove state dir", p.as_bytes())
+        p.s(self.path.lossy());
+        fs::rmdir(p.cstr().fits("state dir path:")?).ctx("remove state dir", p.lossy())
     }
 }
 
@@ -178,21 +181,20 @@ impl Dir {
 fn mkdir_all(path: &[u8]) -> core::result::Result<(), Errno> {
     let mut p = Buf::<{ limits::PATH }>::new();
     p.s(path);
-    if p.overflowed() {
-        return Err(Errno::NAMETOOLONG);
-    }
+    let p = p.cstr()?;
     let ends = path.iter().enumerate().skip(1).filter(|&(_, &c)| c == b'/').map(|(i, _)| i).chain([path.len()]);
     for end in ends {
         let mut d = Buf::<{ limits::PATH }>::new();
         d.s(&path[..end]);
-        match fs::mkdir(d.cstr(), Mode::from_raw_mode(0o700)) {
+        let d = d.cstr()?;
+        match fs::mkdir(d, Mode::from_raw_mode(0o700)) {
             // mkdir applies the umask: set the mode exactly on what we made.
-            Ok(()) => fs::chmod(d.cstr(), Mode::from_raw_mode(0o700))?,
+            Ok(()) => fs::chmod(d, Mode::from_raw_mode(0o700))?,
             Err(Errno::EXIST) => {}
             Err(e) => return Err(e),
         }
     }
-    match fs::stat(p.cstr()) {
+    match fs::stat(p) {
         Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => Ok(()),
         Ok(_) => Err(Errno::NOTDIR),
         Err(e) => Err(e),
@@ -306,7 +308,7 @@ impl<'a> State<'a> {
 pub fn proc_start_time(pid: u32) -> Option<(u64, bool)> {
     let mut p = Buf::<64>::new();
     p.s(b"/proc/").u(pid as u64).s(b"/stat");
-    let f = fs::openat(CWD, p.cstr(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+    let f = fs::openat(CWD, p.cstr().ok()?, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
     let mut buf = [0u8; 1024];
     let n = read_all(&f, &mut buf).ok()?;
     let b = &buf[..n];
@@ -317,11 +319,7 @@ pub fn proc_start_time(pid: u32) -> Option<(u64, bool)> {
     // after the state: ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime
     // stime cutime cstime priority nice num_threads itrealvalue starttime
     let start = fields.nth(18)?;
-    let mut t = 0u64;
-    for &c in start {
-        t = t * 10 + (c - b'0') as u64;
-    }
-    Some((t, state == b"Z" || state == b"X"))
+    Some((mote_sys::num::u64(start)?, state == b"Z" || state == b"X"))
 }
 
 /// Appends the OCI state JSON of a container to `b`.

@@ -651,7 +651,7 @@ pub fn dump(p: &Program, out: &mut impl FnMut(&[u8])) {
             }
         }
         b.c(b'\n');
-        out(b.as_bytes());
+        out(b.lossy());
     }
 }
 
