@@ -7,11 +7,30 @@
 //! are refused, since no kernel interface could take them.
 //!
 //! [`Val`] then walks the prepared document: objects and arrays are iterated lazily.
+//!
+//! Duplicate keys in one object are refused. Go's encoding/json (runc, and the policy engines
+//! that check a config before it runs) keeps the last one; other parsers keep the first or both.
+//! A config that two readers may see differently is rejected rather than resolved either way.
 
 use core::ffi::CStr;
 
 /// Deepest nesting accepted (config.json needs about 6).
 pub const MAX_DEPTH: usize = 64;
+/// Most keys of all the objects being read at once (an object and its enclosing ones), checked
+/// for duplicates: a config's largest object is its annotations (64 at most).
+pub const MAX_KEYS: usize = 1024;
+
+/// The keys of the objects being read, for the duplicate check: offsets of decoded keys.
+struct Keys {
+    off: [u32; MAX_KEYS],
+    n: usize,
+}
+
+/// The decoded key at `off` (up to its NUL).
+fn key_at(b: &[u8], off: usize) -> &[u8] {
+    let k = &b[off..];
+    &k[..k.iter().position(|&c| c == 0).unwrap_or(k.len())]
+}
 
 /// A syntax error at a byte offset.
 #[derive(Debug, Clone, Copy)]
@@ -37,14 +56,15 @@ fn ws(b: &[u8], mut i: usize) -> usize {
 /// root value.
 pub fn prepare(b: &mut [u8]) -> R<usize> {
     let start = ws(b, 0);
-    let end = value(b, start, 0)?;
+    let mut keys = Keys { off: [0; MAX_KEYS], n: 0 };
+    let end = value(b, start, 0, &mut keys)?;
     if ws(b, end) != b.len() {
         return err(end, "trailing data after the JSON value");
     }
     Ok(start)
 }
 
-fn value(b: &mut [u8], i: usize, depth: usize) -> R<usize> {
+fn value(b: &mut [u8], i: usize, depth: usize, keys: &mut Keys) -> R<usize> {
     if depth > MAX_DEPTH {
         return err(i, "nesting too deep");
     }
@@ -56,21 +76,34 @@ fn value(b: &mut [u8], i: usize, depth: usize) -> R<usize> {
             if b.get(i) == Some(&b'}') {
                 return Ok(i + 1);
             }
+            let base = keys.n;
             loop {
                 if b.get(i) != Some(&b'"') {
                     return err(i, "expected a string key");
                 }
                 let e = string(b, i)?;
+                let k = key_at(b, i + 1);
+                if keys.off[base..keys.n].iter().any(|&o| key_at(b, o as usize) == k) {
+                    return err(i, "duplicate key in an object");
+                }
+                if keys.n == MAX_KEYS {
+                    return err(i, "more than 1024 keys in nested objects");
+                }
+                keys.off[keys.n] = (i + 1) as u32;
+                keys.n += 1;
                 i = ws(b, e);
                 if b.get(i) != Some(&b':') {
                     return err(i, "expected ':'");
                 }
                 let v = ws(b, i + 1);
-                let e = value(b, v, depth + 1)?;
+                let e = value(b, v, depth + 1, keys)?;
                 i = ws(b, e);
                 match b.get(i) {
                     Some(b',') => i = ws(b, i + 1),
-                    Some(b'}') => return Ok(i + 1),
+                    Some(b'}') => {
+                        keys.n = base;
+                        return Ok(i + 1);
+                    }
                     _ => return err(i, "expected ',' or '}'"),
                 }
             }
@@ -81,7 +114,7 @@ fn value(b: &mut [u8], i: usize, depth: usize) -> R<usize> {
                 return Ok(i + 1);
             }
             loop {
-                let e = value(b, i, depth + 1)?;
+                let e = value(b, i, depth + 1, keys)?;
                 i = ws(b, e);
                 match b.get(i) {
                     Some(b',') => i = ws(b, i + 1),
@@ -362,29 +395,12 @@ impl<'a> Val<'a> {
     /// The number as an i64, if it is an integer in range.
     #[inline(never)]
     pub fn i64(&self) -> Option<i64> {
-        let t = self.num()?;
-        let (neg, d) = if t[0] == b'-' { (true, &t[1..]) } else { (false, t) };
-        let mut v: i64 = 0;
-        for &c in d {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            v = v.checked_mul(10)?.checked_add((c - b'0') as i64)?;
-        }
-        Some(if neg { -v } else { v })
+        mote_sys::num::i64(self.num()?)
     }
     /// The number as a u64, if it is a non-negative integer in range.
     #[inline(never)]
     pub fn u64(&self) -> Option<u64> {
-        let t = self.num()?;
-        let mut v: u64 = 0;
-        for &c in t {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-        }
-        Some(v)
+        mote_sys::num::u64(self.num()?)
     }
     /// The boolean.
     pub fn bool(&self) -> Option<bool> {

@@ -1,6 +1,6 @@
 """Input that once pushed mote off its rails: every bound an error naming the field (never a
-truncation, never a panic), checked arithmetic on numbers from the command line, and no build-machine
-path in the binaries. Each case leaves nothing behind."""
+truncation, never a panic), checked arithmetic on numbers from the command line, duplicate JSON
+keys, and no build-machine path in the binaries. Each case leaves nothing behind."""
 import json
 import os
 import re
@@ -114,6 +114,28 @@ def test_list_json_stays_valid_with_large_entries(native):
     listed = json.loads(p.stdout)
     assert {c["id"] for c in listed} >= set(cids)
     assert all(len(c["annotations"]) == 60 for c in listed if c["id"] in cids)
+
+
+@pytest.mark.parametrize("doc,what", [
+    ('{"ociVersion":"1.0.2","process":{"args":["sh"],"args":["-c","x"]}}', "args twice"),
+    ('{"ociVersion":"1.0.2","ociVersion":"1.0.2"}', "top level"),
+    ('{"ociVersion":"1.0.2","annotations":{"a":"1","\\u0061":"2"}}', "same key after unescaping"),
+])
+def test_duplicate_json_keys_are_refused(native, doc, what):
+    """Go's encoding/json (runc, policy engines) keeps the last of two keys; mote once merged
+    arrays. A config two readers may see differently is refused (json.rs says why)."""
+    cid = native.new_id()
+    b = native.tmp / ("dup-" + cid)
+    os.makedirs(b)
+    (b / "config.json").write_text(doc)
+    fails(native, "run", "--bundle", str(b), cid, msg="duplicate key")
+    no_residue(native, cid)
+
+
+def test_same_key_in_different_objects_is_fine(native):
+    cid = native.new_id()
+    b = native.bundle(["true"], annotations={"type": "x"}, linux={"resources": {"pids": {"limit": 10}}})
+    native("run", "--bundle", b, cid, check=0)
 
 
 # ---- every bound in spec/limits.rs, at the bound and one past it ----

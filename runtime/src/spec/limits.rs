@@ -23,6 +23,9 @@ pub const SECCOMP_RULES: usize = 256;
 pub const SECCOMP_NAMES: usize = 2048;
 /// Longest linux.sysctl key (its /proc/sys path is built from it).
 pub const SYSCTL_KEY: usize = 256;
+/// JSON nesting depth and keys of nested objects at once, enforced by json.rs itself.
+#[allow(unused_imports)]
+pub use crate::json::{MAX_DEPTH as JSON_DEPTH, MAX_KEYS as JSON_KEYS};
 /// Longest path the runtime builds itself (state dir, PATH lookup, /proc paths).
 pub const PATH: usize = 4096;
 /// Longest cgroup path (room for the default /mote/<id> with the longest id).
