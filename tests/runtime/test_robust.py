@@ -211,7 +211,7 @@ def remove_cgroup_tree(top):
 
 
 # Bounds swept by the CLI or elsewhere (their own tests), not through config.json.
-ELSEWHERE = {"PATH", "ID", "STATE", "CONFIG_BYTES", "PRESERVE_FDS"}
+ELSEWHERE = {"PATH", "ID", "STATE", "CONFIG_BYTES", "PRESERVE_FDS", "CGROUP_DEPTH"}
 
 
 def test_sweep_covers_every_bound():

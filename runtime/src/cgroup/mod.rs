@@ -13,9 +13,10 @@ use mote_sys::raw::Errno;
 use mote_sys::rustix::fd::OwnedFd;
 use core::mem::MaybeUninit;
 
-use mote_sys::rustix::fs::{self, Mode, OFlags, RawDir, CWD};
+use mote_sys::rustix::fs::{self, AtFlags, Mode, OFlags, RawDir, CWD};
 
 use crate::error::{CPath, Ctx, Error, Fits, Result};
+use crate::spec::limits;
 use crate::state::read_all;
 
 pub const ROOT: &[u8] = b"/sys/fs/cgroup";
@@ -126,38 +127,62 @@ fn file_in(h: &[u8], path: &[u8], name: &[u8]) -> Buf<{ PATH + 96 }> {
     f
 }
 
-/// Creates the cgroup in every hierarchy (parents included). A cgroup that already holds
-/// processes is refused: mote kills what is in its container's cgroup when it goes.
-pub fn create(path: &[u8]) -> Result<()> {
-    // A concurrent delete may remove a shared parent (/mote) between our mkdirs: try again.
+/// Creates the cgroup in every hierarchy (parents included) and returns its identity (see
+/// [`ident`]). The container's own directory is claimed: made by this call or refused, so two
+/// containers (two creates racing, or two --root with one id) never share one, and mote never
+/// kills what is in a cgroup it did not make. What this call made is removed if it fails.
+pub fn create(path: &[u8]) -> Result<u64> {
+    let hs = hierarchies()?;
     let mut tries = 0;
     loop {
-        match create_once(path) {
+        let mut made = 0;
+        let r = claim(&hs, path, &mut made);
+        if r.is_err() {
+            for h in &hs[..made] {
+                let _ = dir_in(h.lossy(), path).cstr().map(|d| fs::rmdir(d));
+            }
+        }
+        match r {
+            // A concurrent delete may remove a shared parent (/mote) between our mkdirs.
             Err(Error { errno: Some(Errno::NOENT), .. }) if tries < 5 => tries += 1,
-            r => break r?,
+            r => {
+                r?;
+                break;
+            }
         }
     }
-    // In any hierarchy: a v1 host may have put processes in just one of them.
-    let busy = hierarchies()?.iter().any(|h| {
-        let mut b = [0u8; 16];
-        match read_file(file_in(h.lossy(), path, b"/cgroup.procs").cstr(), &mut b) {
-            Ok(n) => n > 0,
-            Err(e) => e.errno == Some(Errno::FBIG), // more than fits: certainly not empty
+    // The container may make cgroups of its own (through a cgroup namespace), as deep as mote
+    // will walk to kill and remove them, and no deeper (v2; v1 is not delegated).
+    let v2 = if resources::Layout::detect().v2 { ROOT } else { b"/sys/fs/cgroup/unified" };
+    let mut depth = Buf::<8>::new();
+    depth.u(limits::CGROUP_DEPTH as u64);
+    let mut f = file_in(v2, path, b"/cgroup.max.depth");
+    if let Ok(f) = f.cstr() {
+        if fs::access(f, fs::Access::EXISTS).is_ok() {
+            if let Err(e) = write_file(f, depth.lossy()) {
+                let _ = destroy(path, 0);
+                return Err(e);
+            }
         }
-    });
-    if busy {
-        return Err(Error::msg("cgroup", path, "already has processes in it"));
     }
-    Ok(())
+    ident(path)
 }
 
-fn create_once(path: &[u8]) -> Result<()> {
-    for h in hierarchies()? {
+/// mkdir of the path in every hierarchy; `made` counts the hierarchies where the leaf is ours.
+fn claim(hs: &[Buf<64>], path: &[u8], made: &mut usize) -> Result<()> {
+    for h in hs {
         let mut d = dir_in(h.lossy(), b"");
-        for comp in path.split(|&c| c == b'/').filter(|c| !c.is_empty()) {
+        let mut comps = path.split(|&c| c == b'/').filter(|c| !c.is_empty()).peekable();
+        while let Some(comp) = comps.next() {
             d.c(b'/').s(comp);
+            let leaf = comps.peek().is_none();
             match fs::mkdir(d.cstr().fits("cgroup path:")?, Mode::from_raw_mode(0o755)) {
-                Ok(()) | Err(Errno::EXIST) => {}
+                Ok(()) => *made += leaf as usize,
+                Err(Errno::EXIST) if !leaf => {}
+                Err(Errno::EXIST) if populated(path)? => return Err(Error::msg("cgroup", path, "already has processes in it")),
+                Err(Errno::EXIST) => {
+                    return Err(Error::msg("cgroup", path, "already exists: another container's, or left over (remove it first)"))
+                }
                 Err(e) => return Err(Error::sys("create cgroup", d.lossy(), e)),
             }
             // A v1 cpuset starts empty and refuses tasks until it has cpus and mems. Checked on
@@ -169,6 +194,40 @@ fn create_once(path: &[u8]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The hierarchy that identifies a cgroup and lists its processes: the v2 tree when there is
+/// one (pure v2, or a hybrid host's unified), else the first v1 hierarchy that has the cgroup.
+fn home(path: &[u8]) -> Result<Option<OwnedFd>> {
+    let hs = hierarchies()?;
+    let v2 = hs.iter().position(|h| h.lossy() == ROOT || h.lossy().ends_with(b"/unified"));
+    for h in v2.iter().map(|&i| &hs[i]).chain(hs.iter()) {
+        match fs::open(dir_in(h.lossy(), path).cstr().fits("cgroup path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
+            Ok(fd) => return Ok(Some(fd)),
+            Err(Errno::NOENT) => {}
+            Err(e) => return Err(Error::sys("open cgroup", path, e)),
+        }
+    }
+    Ok(None)
+}
+
+/// The cgroup's identity: the inode of its directory in its [`home`] hierarchy (the kernel's
+/// cgroup id on v2). Recorded at create and compared before anything is killed or removed: a
+/// cgroup of the same path made since is not the container's.
+pub fn ident(path: &[u8]) -> Result<u64> {
+    let fd = home(path)?.ok_or_else(|| Error::sys("open cgroup", path, Errno::NOENT))?;
+    Ok(fs::fstat(&fd).ctx("stat cgroup", path)?.st_ino)
+}
+
+/// Fails unless the cgroup at `path` is still the one with identity `ino` (0: not recorded,
+/// a state.json from before identities; a missing cgroup is nobody's and passes).
+pub fn owned(path: &[u8], ino: u64) -> Result<()> {
+    match home(path)? {
+        Some(fd) if ino != 0 && fs::fstat(&fd).ctx("stat cgroup", path)?.st_ino != ino => {
+            Err(Error::msg("cgroup", path, "is not this container's any more (made again since): left alone"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Copies the parent's value of `file` into an empty cpuset directory.
@@ -195,41 +254,126 @@ pub fn join(path: &[u8], pid: u32) -> Result<()> {
     Ok(())
 }
 
-/// Calls `f` for every pid in the cgroup (read from the first hierarchy that has it).
-pub fn for_each_pid(path: &[u8], mut f: impl FnMut(u32)) {
-    let Ok(hs) = hierarchies() else { return };
-    for h in hs {
-        // 64 KiB: ~9000 pids; a fork bomb past that is still killed, a round at a time.
-        let mut buf = [0u8; 65536];
-        if let Ok(n) = read_file(file_in(h.lossy(), path, b"/cgroup.procs").cstr(), &mut buf) {
-            for line in buf[..n].split(|&c| c == b'\n') {
-                if let Some(v) = mote_sys::num::parse(line) {
-                    f(v);
-                }
+/// Calls `f(parent, name, dir)` for every cgroup below `dir`, children before their parent
+/// (so that `f` may remove them).
+fn below(dir: &OwnedFd, depth: usize, f: &mut dyn FnMut(&OwnedFd, &core::ffi::CStr, &OwnedFd) -> Result<()>) -> Result<()> {
+    if depth > limits::CGROUP_DEPTH {
+        return Err(Error::msg("cgroup", "", "nested deeper than 32 levels below the container's (spec/limits.rs)"));
+    }
+    let mut buf = [MaybeUninit::<u8>::uninit(); 1024];
+    let mut it = RawDir::new(dir, &mut buf);
+    while let Some(e) = it.next() {
+        let e = e.ctx("read cgroup directory", "")?;
+        let name = e.file_name();
+        if e.file_type() != fs::FileType::Directory || name.to_bytes().starts_with(b".") {
+            continue;
+        }
+        let sub = match fs::openat(dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
+            Err(Errno::NOENT) => continue, // removed meanwhile
+            r => r.ctx("open cgroup", name.to_bytes())?,
+        };
+        below(&sub, depth + 1, f)?;
+        f(dir, name, &sub)?;
+    }
+    Ok(())
+}
+
+/// Calls `f` for every pid in `dir`'s cgroup.procs, read a page at a time (no size cap).
+fn procs(dir: &OwnedFd, f: &mut dyn FnMut(u32) -> Result<()>) -> Result<()> {
+    let file = match fs::openat(dir, c"cgroup.procs", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+        Err(Errno::NOENT) => return Ok(()), // removed meanwhile
+        r => r.ctx("open", "cgroup.procs")?,
+    };
+    let (mut buf, mut line, mut n) = ([0u8; 4096], [0u8; 16], 0);
+    loop {
+        let k = match mote_sys::rustix::io::read(&file, &mut buf) {
+            Ok(0) | Err(Errno::NODEV) => return Ok(()), // the cgroup went away
+            Ok(k) => k,
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(Error::sys("read", "cgroup.procs", e)),
+        };
+        for &c in &buf[..k] {
+            if c != b'\n' {
+                *line.get_mut(n).ok_or_else(|| Error::msg("read", "cgroup.procs", "not a pid per line"))? = c;
+                n += 1;
+            } else {
+                f(mote_sys::num::parse(&line[..n]).ok_or_else(|| Error::msg("read", "cgroup.procs", "not a pid per line"))?)?;
+                n = 0;
             }
-            return;
         }
     }
 }
 
-/// Sends SIGKILL to everything in the cgroup, then removes it from every hierarchy.
-pub fn destroy(path: &[u8]) -> Result<()> {
-    // Frozen processes do not die of SIGKILL until thawed (v1 freezer).
-    if is_frozen(path) {
+/// Calls `f` for every pid in the cgroup and every cgroup below it (they may have made their
+/// own, through a cgroup namespace: they are the container's all the same).
+pub fn pids(path: &[u8], f: &mut dyn FnMut(u32) -> Result<()>) -> Result<()> {
+    let Some(top) = home(path)? else { return Ok(()) };
+    below(&top, 0, &mut |_, _, sub| procs(sub, f))?;
+    procs(&top, f)
+}
+
+/// Whether any process is in the cgroup or below it, in any hierarchy (a v1 host may have
+/// put processes in just one of them).
+pub fn populated(path: &[u8]) -> Result<bool> {
+    for h in hierarchies()? {
+        let fd = match fs::open(dir_in(h.lossy(), path).cstr().fits("cgroup path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
+            Err(Errno::NOENT) => continue,
+            r => r.ctx("open cgroup", path)?,
+        };
+        let mut any = false;
+        let mut found = |_| {
+            any = true;
+            Err(Error::msg("", "", "")) // stops the walk at the first pid
+        };
+        let r = below(&fd, 0, &mut |_, _, sub| procs(sub, &mut found)).and_then(|()| procs(&fd, &mut found));
+        if any {
+            return Ok(true);
+        }
+        r?;
+    }
+    Ok(false)
+}
+
+/// Kills everything in the cgroup and below it, then removes them all, children first, from
+/// every hierarchy. `ino` is the identity recorded at create ([`owned`]). Processes are frozen
+/// first where a freezer can (a fork bomb cannot outrun the kill), killed, then thawed so that
+/// the kill is delivered; v2's cgroup.kill does the same in one write.
+pub fn destroy(path: &[u8], ino: u64) -> Result<()> {
+    owned(path, ino)?;
+    if populated(path)? {
+        let _ = freeze(path, true);
+        let v2 = if resources::Layout::detect().v2 { ROOT } else { b"/sys/fs/cgroup/unified" };
+        if let Ok(k) = file_in(v2, path, b"/cgroup.kill").cstr() {
+            let _ = write_file(k, b"1"); // kernels before 5.14 have none: the kill below
+        }
+        pids(path, &mut |pid| {
+            let _ = mote_sys::sig::kill(pid as i32, 9);
+            Ok(())
+        })?;
+        // Thawed whether or not the freeze settled: a frozen process does not die.
         let _ = freeze(path, false);
     }
-    // v2: one write kills everything, frozen or not, and new forks too.
-    let mut kill = file_in(ROOT, path, b"/cgroup.kill");
-    let kill = kill.cstr().fits("cgroup path:")?;
-    let _ = fs::access(kill, fs::Access::EXISTS).map(|()| write_file(kill, b"1"));
     // Killed processes take a moment to leave: 100 rounds of 10 ms at most.
     for _ in 0..100 {
-        for_each_pid(path, |pid| {
+        pids(path, &mut |pid| {
             let _ = mote_sys::sig::kill(pid as i32, 9);
-        });
+            Ok(())
+        })?;
         let mut left = false;
         for h in hierarchies()? {
             let mut d = dir_in(h.lossy(), path);
+            let top = match fs::open(d.cstr().fits("cgroup path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
+                Err(Errno::NOENT) => continue,
+                r => r.ctx("open cgroup", d.lossy())?,
+            };
+            below(&top, 0, &mut |parent, name, _| match fs::unlinkat(parent, name, AtFlags::REMOVEDIR) {
+                Ok(()) | Err(Errno::NOENT) => Ok(()),
+                Err(Errno::BUSY) => {
+                    left = true;
+                    Ok(())
+                }
+                Err(e) => Err(Error::sys("remove cgroup below", d.lossy(), e)),
+            })?;
             match fs::rmdir(d.cstr().fits("cgroup path:")?) {
                 Ok(()) | Err(Errno::NOENT) => {}
                 Err(Errno::BUSY) => left = true,

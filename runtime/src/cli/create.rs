@@ -56,6 +56,8 @@ pub struct Created {
     pub hooks: Option<Hooks<'static>>,
     /// process.terminal was set.
     pub terminal: bool,
+    /// The cgroup's identity ([`cgroup::ident`]).
+    pub cgroup_ino: u64,
 }
 
 /// Creates container `id` as the flags in `p` say. `own_console`: the socket a foreground run
@@ -124,16 +126,20 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
 
     // From here on, everything made is undone on failure.
     let mut dir = Dir::create(g.root, id)?;
-    // Not destroyed on failure here: a cgroup that already had processes is not ours to kill.
-    if let Err(e) = cgroup::create(cg.get().fits("cgroup path:")?) {
-        let _ = dir.remove();
-        return Err(e);
-    }
-    let hooks = Hooks::of(&spec);
-    match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, preserve_fds, relay_exit, filter, own_console) {
-        Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, cgroup: cg, hooks, terminal: proc.terminal }),
+    // Not destroyed on failure here: a cgroup this create did not make is not ours to kill
+    // (cgroup::create removes what it made itself).
+    let ino = match cgroup::create(cg.get().fits("cgroup path:")?) {
+        Ok(ino) => ino,
         Err(e) => {
-            let _ = cgroup::destroy(cg.lossy());
+            let _ = dir.remove();
+            return Err(e);
+        }
+    };
+    let hooks = Hooks::of(&spec);
+    match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, ino, preserve_fds, relay_exit, filter, own_console) {
+        Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, cgroup: cg, cgroup_ino: ino, hooks, terminal: proc.terminal }),
+        Err(e) => {
+            let _ = cgroup::destroy(cg.lossy(), ino);
             let _ = dir.remove();
             // The spec's lifecycle: a container that failed to be created is destroyed, then
             // its poststop hooks run (as runc's destroy does).
@@ -153,8 +159,8 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
 }
 
 #[allow(clippy::too_many_arguments)]
-fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, preserve_fds: u32, relay_exit: bool, filter: Option<&seccomp::Program>, own_console: Option<BorrowedFd<'_>>) -> Result<spawn::Child> {
-    write_state(dir, spec, id, 0, 0, bundle, rootfs, cg)?;
+fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64, preserve_fds: u32, relay_exit: bool, filter: Option<&seccomp::Program>, own_console: Option<BorrowedFd<'_>>) -> Result<spawn::Child> {
+    write_state(dir, spec, id, 0, 0, bundle, rootfs, cg, ino)?;
     dir.copy_config(p.get("config").unwrap_or(c"config.json"))?;
     let mut fifo = Buf::<{ limits::PATH }>::new();
     fifo.s(dir.path.lossy()).c(b'/').s(FIFO.to_bytes());
@@ -224,7 +230,7 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
         return Err(e);
     }
     let start = state::proc_start_time(child.pid).map_or(0, |s| s.0);
-    let written = write_state(dir, spec, id, child.pid, start, bundle, rootfs, cg);
+    let written = write_state(dir, spec, id, child.pid, start, bundle, rootfs, cg, ino);
     if let Err(e) = written.and_then(|()| pid_file(p.get("pid-file"), child.pid)) {
         let _ = mote_sys::sig::kill(child.pid as i32, 9);
         return Err(e);
@@ -235,13 +241,13 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
 /// Writes state.json: once with pid 0 before anything is made ("creating": a create that dies
 /// halfway still leaves what `delete --force` needs to clean up), and again with the process.
 #[allow(clippy::too_many_arguments)]
-fn write_state(dir: &Dir, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bundle: &Buf<{ limits::PATH }>, rootfs: &Buf<{ limits::PATH }>, cg: &CgPath) -> Result<()> {
+fn write_state(dir: &Dir, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bundle: &Buf<{ limits::PATH }>, rootfs: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64) -> Result<()> {
     let mut st = Buf::<{ limits::STATE }>::new();
     st.s(br#"{"ociVersion":"#).json(spec.oci_version).s(br#","id":"#).json(id).s(br#","pid":"#).u(pid as u64);
     st.s(br#","starttime":"#).u(start).s(br#","bundle":"#).json(bundle.lossy()).s(br#","rootfs":"#).json(rootfs.lossy());
     st.s(br#","created":""#);
     log::rfc3339(&mut st);
-    st.s(br#"","cgroup":"#).json(cg.lossy());
+    st.s(br#"","cgroup":"#).json(cg.lossy()).s(br#","cgroupIno":"#).u(ino);
     if spec.hooks.is_some() {
         st.s(br#","hooks":true"#);
     }

@@ -57,7 +57,7 @@ pub fn delete(dir: Dir, force: bool, g: &Global, hooks: Option<Hooks<'_>>) -> Re
     if status != Status::Stopped {
         let _ = st.signal(9);
     }
-    cgroup::destroy(st.cgroup)?;
+    cgroup::destroy(st.cgroup, st.cgroup_ino)?;
     let mut state = Buf::<{ limits::STATE }>::new();
     oci_json(&mut state, &st, Status::Stopped);
     dir.remove()?;

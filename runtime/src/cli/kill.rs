@@ -27,9 +27,12 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         return Err(e);
     }
     if p.has("all") {
-        cgroup::for_each_pid(st.cgroup, |pid| {
+        // The whole subtree: sub-cgroups the container made are its own too.
+        cgroup::owned(st.cgroup, st.cgroup_ino)?;
+        cgroup::pids(st.cgroup, &mut |pid| {
             let _ = mote_sys::sig::kill(pid as i32, sig as u32);
-        });
+            Ok(())
+        })?;
         return Ok(0);
     }
     st.signal(sig).map_err(|e| Error::sys("kill", st.id, e))?;

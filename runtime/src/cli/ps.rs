@@ -26,7 +26,8 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let mut out = Buf::<65536>::new();
     out.s(if json { &b"["[..] } else { b"PID\tCMD\n" });
     let mut first = true;
-    cgroup::for_each_pid(st.cgroup, |pid| {
+    cgroup::owned(st.cgroup, st.cgroup_ino)?;
+    cgroup::pids(st.cgroup, &mut |pid| {
         if json {
             if !first {
                 out.c(b',');
@@ -38,7 +39,8 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
             out.c(b'\n');
         }
         first = false;
-    });
+        Ok(())
+    })?;
     out.s(if json { &b"]\n"[..] } else { b"" });
     super::print(&out, "ps output:")?;
     Ok(0)

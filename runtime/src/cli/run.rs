@@ -32,7 +32,7 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     let master = match master.and_then(|m| start::start(&c.dir, gl, c.hooks).map(|()| m)) {
         Ok(m) => m,
         Err(e) => {
-            let _ = cgroup::destroy(c.cgroup.lossy());
+            let _ = cgroup::destroy(c.cgroup.lossy(), c.cgroup_ino);
             let _ = c.dir.remove();
             return Err(e);
         }

@@ -30,6 +30,8 @@ pub use crate::json::{MAX_DEPTH as JSON_DEPTH, MAX_KEYS as JSON_KEYS};
 pub const PATH: usize = 4096;
 /// Longest cgroup path (room for the default /mote/<id> with the longest id).
 pub const CGROUP_PATH: usize = 2048;
+/// Cgroups nested below a container's own that kill, ps and delete walk.
+pub const CGROUP_DEPTH: usize = 32;
 /// Longest container id: a file name (the state dir and the default cgroup are named by it).
 pub const ID: usize = 255;
 /// Most descriptors --preserve-fds (plus LISTEN_FDS) may pass: the kernel's default fs.nr_open.

@@ -227,6 +227,8 @@ pub struct State<'a> {
     pub rootfs: &'a [u8],
     pub created: &'a [u8],
     pub cgroup: &'a [u8],
+    /// The cgroup's identity recorded at create (0 in a state.json from before it was).
+    pub cgroup_ino: u64,
     /// The annotations object, verbatim JSON, for `state`.
     pub annotations: json::Val<'a>,
     pub has_annotations: bool,
@@ -247,6 +249,7 @@ impl<'a> State<'a> {
             rootfs: b"",
             created: b"",
             cgroup: b"",
+            cgroup_ino: 0,
             annotations: v,
             has_annotations: false,
             has_hooks: false,
@@ -261,6 +264,7 @@ impl<'a> State<'a> {
                 b"created" => s.created = v.bytes()?,
                 b"cgroup" => s.cgroup = v.bytes()?,
                 b"hooks" => s.has_hooks = v.bool()?,
+                b"cgroupIno" => s.cgroup_ino = v.u64()?,
                 b"annotations" => {
                     s.annotations = v;
                     s.has_annotations = true;
