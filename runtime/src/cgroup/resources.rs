@@ -69,7 +69,7 @@ impl Writer<'_> {
 pub fn apply(res: Val<'_>, path: &[u8], p: &P) -> Result<()> {
     let w = Writer { path, v2: Layout::detect().v2 };
     if w.v2 {
-        enable_controllers(path)?;
+        enable_controllers(path, res, p)?;
     }
     for (k, v) in spec::obj(res, p)? {
         match k.to_bytes() {
@@ -80,8 +80,12 @@ pub fn apply(res: Val<'_>, path: &[u8], p: &P) -> Result<()> {
                 for (k, v) in spec::obj(v, &pp)? {
                     if k.to_bytes() == b"limit" {
                         let l = spec::i64(v, &pp.key("limit"))?;
-                        // runtime-spec: 0 or -1 mean unlimited
-                        if l <= 0 { w.put("pids", b"pids.max", b"max")? } else { w.num("pids", b"pids.max", l)? }
+                        // As runc: 0 leaves the limit as it is, a negative value means unlimited.
+                        match l {
+                            0 => {}
+                            ..0 => w.put("pids", b"pids.max", b"max")?,
+                            _ => w.num("pids", b"pids.max", l)?,
+                        }
                     }
                 }
             }
@@ -430,29 +434,48 @@ fn device_numbers(d: Val<'_>, p: &P) -> Result<(u64, u64, u64)> {
     }
 }
 
-/// v2: every controller the host offers enabled for children, from the root down to the
-/// container's parent, so that the container's own files exist.
+/// v2: the controllers `res` needs (and only those) enabled in the subtree_control of every
+/// ancestor of the container that lacks them, top down; a controller that cannot be enabled is
+/// an error naming the file and the controller (it was ignored, and the write of its first file
+/// then failed with a vaguer ENOENT).
 #[inline(never)]
-fn enable_controllers(path: &[u8]) -> Result<()> {
-    let mut avail = [0u8; 512];
-    let n = super::read_file(c"/sys/fs/cgroup/cgroup.controllers", &mut avail)?;
-    let mut line = Buf::<600>::new();
-    for c in avail[..n].split(|&c| c == b' ' || c == b'\n').filter(|c| !c.is_empty()) {
-        if !line.is_empty() {
-            line.c(b' ');
+fn enable_controllers(path: &[u8], res: Val<'_>, p: &P) -> Result<()> {
+    let mut need = heapless::Vec::<&[u8], 8>::new();
+    for (k, v) in spec::obj(res, p)? {
+        let ctl: &[u8] = match k.to_bytes() {
+            b"memory" => b"memory",
+            b"cpu" => {
+                let cpuset = spec::obj(v, &p.key("cpu"))?.any(|(k, _)| matches!(k.to_bytes(), b"cpus" | b"mems"));
+                if cpuset && !need.contains(&&b"cpuset"[..]) {
+                    let _ = need.push(b"cpuset"); // 8 slots for at most 7 names
+                }
+                b"cpu"
+            }
+            b"pids" => b"pids",
+            b"blockIO" => b"io",
+            b"hugepageLimits" => b"hugetlb",
+            b"rdma" => b"rdma",
+            _ => continue,
+        };
+        if !need.contains(&ctl) {
+            let _ = need.push(ctl);
         }
-        line.c(b'+').s(c);
     }
     let mut dir = Buf::<{ PATH + 64 }>::new();
     dir.s(ROOT);
-    // Every ancestor of the container (the root included), not the container itself.
     let mut comps = path.split(|&c| c == b'/').filter(|c| !c.is_empty()).peekable();
     while let Some(comp) = comps.next() {
         let mut f = Buf::<{ PATH + 96 }>::new();
         f.s(dir.lossy()).s(b"/cgroup.subtree_control");
-        // One write per controller: one that cannot be enabled must not stop the others.
-        for c in line.lossy().split(|&c| c == b' ') {
-            let _ = write_file(f.cstr(), c);
+        let mut on = [0u8; 512];
+        let n = super::read_file(f.cstr(), &mut on)?;
+        for &c in &need {
+            if on[..n].split(|&x| x == b' ' || x == b'\n').any(|x| x == c) {
+                continue;
+            }
+            let mut plus = Buf::<16>::new();
+            plus.c(b'+').s(c);
+            write_file(f.cstr(), plus.lossy())?; // names of 7 letters at most
         }
         if comps.peek().is_some() {
             dir.c(b'/').s(comp);
