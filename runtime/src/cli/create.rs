@@ -124,8 +124,11 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
     })? as u32;
     let cg = cgroup::path_for(spec.linux.cgroups_path.map(|c| c.to_bytes()), id)?;
 
-    // From here on, everything made is undone on failure.
-    let mut dir = Dir::create(g.root, id)?;
+    // From here on, everything made is undone on failure. The state dir appears locked and with
+    // a state.json that names the cgroup before the cgroup exists: a create killed at any point
+    // leaves what `delete --force` needs, and no other verb sees it half made.
+    let mut st = Buf::<{ limits::STATE }>::new();
+    let dir = Dir::create(g.root, id, state_json(&mut st, &spec, id, 0, 0, &bundle_abs, &rootfs, &cg, 0)?)?;
     // Not destroyed on failure here: a cgroup this create did not make is not ours to kill
     // (cgroup::create removes what it made itself).
     let ino = match cgroup::create(cg.get().fits("cgroup path:")?) {
@@ -136,7 +139,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
         }
     };
     let hooks = Hooks::of(&spec);
-    match create_in(&mut dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, ino, preserve_fds, relay_exit, filter, own_console) {
+    match create_in(&dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, ino, preserve_fds, relay_exit, filter, own_console) {
         Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, cgroup: cg, cgroup_ino: ino, hooks, terminal: proc.terminal }),
         Err(e) => {
             let _ = cgroup::destroy(cg.lossy(), ino);
@@ -159,7 +162,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
 }
 
 #[allow(clippy::too_many_arguments)]
-fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64, preserve_fds: u32, relay_exit: bool, filter: Option<&seccomp::Program>, own_console: Option<BorrowedFd<'_>>) -> Result<spawn::Child> {
+fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64, preserve_fds: u32, relay_exit: bool, filter: Option<&seccomp::Program>, own_console: Option<BorrowedFd<'_>>) -> Result<spawn::Child> {
     write_state(dir, spec, id, 0, 0, bundle, rootfs, cg, ino)?;
     dir.copy_config(p.get("config").unwrap_or(c"config.json"))?;
     let mut fifo = Buf::<{ limits::PATH }>::new();
@@ -223,15 +226,13 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
         bundle: bundle.lossy(),
         hooks,
         hook_out: hook_out.as_ref(),
+        lock: dir.fd.as_fd(),
     };
     let child = spawn::spawn(&ctx)?;
-    if let Err(e) = dir.lock_fresh() {
-        let _ = mote_sys::sig::kill(child.pid as i32, 9);
-        return Err(e);
-    }
     let start = state::proc_start_time(child.pid).map_or(0, |s| s.0);
     let written = write_state(dir, spec, id, child.pid, start, bundle, rootfs, cg, ino);
-    if let Err(e) = written.and_then(|()| pid_file(p.get("pid-file"), child.pid)) {
+    // The process dies with us until done: it never outlives a create that failed.
+    if let Err(e) = written.and_then(|()| pid_file(p.get("pid-file"), child.pid)).and_then(|()| spawn::done(&child)) {
         let _ = mote_sys::sig::kill(child.pid as i32, 9);
         return Err(e);
     }
@@ -243,17 +244,23 @@ fn create_in(dir: &mut Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, 
 #[allow(clippy::too_many_arguments)]
 fn write_state(dir: &Dir, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bundle: &Buf<{ limits::PATH }>, rootfs: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64) -> Result<()> {
     let mut st = Buf::<{ limits::STATE }>::new();
+    dir.write(state_json(&mut st, spec, id, pid, start, bundle, rootfs, cg, ino)?)
+}
+
+/// The state.json text, in `st`.
+#[allow(clippy::too_many_arguments)]
+fn state_json<'s>(st: &'s mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bundle: &Buf<{ limits::PATH }>, rootfs: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64) -> Result<&'s [u8]> {
     st.s(br#"{"ociVersion":"#).json(spec.oci_version).s(br#","id":"#).json(id).s(br#","pid":"#).u(pid as u64);
     st.s(br#","starttime":"#).u(start).s(br#","bundle":"#).json(bundle.lossy()).s(br#","rootfs":"#).json(rootfs.lossy());
     st.s(br#","created":""#);
-    log::rfc3339(&mut st);
+    log::rfc3339(st);
     st.s(br#"","cgroup":"#).json(cg.lossy()).s(br#","cgroupIno":"#).u(ino);
     if spec.hooks.is_some() {
         st.s(br#","hooks":true"#);
     }
-    annotations(&mut st, spec);
+    annotations(st, spec);
     st.c(b'}');
-    dir.write(st.get().fits("state.json (annotations, paths):")?)
+    st.get().fits("state.json (annotations, paths):")
 }
 
 /// `,"annotations":{...}` of a state document.

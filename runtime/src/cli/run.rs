@@ -15,6 +15,10 @@ use crate::linux::console;
 use crate::error::Result;
 
 pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
+    // From the first instruction: a signal that comes during create waits (blocked) and is
+    // forwarded to the container's process once it runs, instead of killing us halfway and
+    // leaving the container behind. The container's process starts with an empty mask.
+    let _ = sig::sigprocmask(How::Block, &SigSet::CATCHABLE);
     let p = parse(a, from, "run", create::FLAGS, gl, usize::MAX)?;
     let id = p.id("run")?;
     let detach = p.has("detach");

@@ -42,16 +42,15 @@ pub fn start(dir: &Dir, g: &Global, hooks: Option<Hooks<'_>>) -> Result<()> {
     };
     mote_sys::rustix::io::write(&f, b"0").ctx("write exec fifo in", dir.path.lossy())?;
     fs::unlinkat(&dir.fd, FIFO, AtFlags::empty()).ctx("remove exec fifo in", dir.path.lossy())?;
-    if let Some(h) = hooks {
-        // After startContainer and the exec: the fifo's read end (close-on-exec, held by the
-        // process alone) is gone, which poll reports as POLLERR on our end. The lock is let go
-        // first: kill and delete must still reach a container whose hook hangs.
-        let _ = fs::flock(&dir.fd, fs::FlockOperation::Unlock);
-        let mut fds = [PollFd::new(&f, PollFlags::empty())];
-        while let Err(Errno::INTR) = poll(&mut fds, None) {}
-        if !h.has("poststart") {
-            return Ok(());
-        }
+    // Always after the exec, as runc's start (a signal sent right after start must find the
+    // program's handlers, not the runtime's defaults), and after startContainer hooks: the
+    // fifo's read end (close-on-exec, held by the process alone) is gone, which poll reports
+    // as POLLERR on our end. The lock is let go first: kill and delete must still reach a
+    // container whose hook hangs.
+    let _ = fs::flock(&dir.fd, fs::FlockOperation::Unlock);
+    let mut fds = [PollFd::new(&f, PollFlags::empty())];
+    while let Err(Errno::INTR) = poll(&mut fds, None) {}
+    if let Some(h) = hooks.filter(|h| h.has("poststart")) {
         let mut b = Buf::<{ limits::STATE }>::new();
         oci_json(&mut b, &st, Status::Running);
         h.run_warn(g, "poststart", b.get());

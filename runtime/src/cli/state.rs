@@ -5,8 +5,8 @@ use mote_sys::Args;
 
 use super::{parse, Global};
 use crate::spec::limits;
-use crate::error::Result;
-use crate::state::{oci_json, Dir};
+use crate::error::{Error, Result};
+use crate::state::{oci_json, Dir, Status};
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "state", &[], g, usize::MAX)?;
@@ -14,8 +14,14 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let dir = Dir::open(g.root, id.to_bytes())?;
     let mut buf = [0u8; limits::STATE];
     let st = dir.read(&mut buf)?;
-    let mut out = Buf::<32768>::new();
-    oci_json(&mut out, &st, st.status(&dir));
+    let status = st.status(&dir);
+    // As runc and crun: no "creating" (start would refuse it). A create still running holds the
+    // lock until it is done; one that died left a process-less state for delete --force.
+    if status == Status::Creating {
+        return Err(Error::msg("container", st.id, "does not exist (its create did not finish: delete --force removes it)"));
+    }
+    let mut out = Buf::<{ limits::STATE + 256 }>::new();
+    oci_json(&mut out, &st, status);
     out.c(b'\n');
     super::print(&out, "state output:")?;
     Ok(0)

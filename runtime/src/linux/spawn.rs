@@ -50,6 +50,9 @@ pub struct Setup<'a> {
     pub bundle: &'a [u8],
     pub hooks: Option<Hooks<'a>>,
     pub hook_out: Option<&'a Out>,
+    /// The locked state dir: the child closes its copy at once, or the lock (shared by the
+    /// copies of one open file) would outlive create for as long as the process waits.
+    pub lock: BorrowedFd<'a>,
 }
 
 // Message tags.
@@ -63,6 +66,8 @@ const ERROR: u32 = 6;
 const SECCOMP_FD: u32 = 8;
 /// The child's mounts are made: the parent runs prestart and createRuntime hooks.
 const HOOKS: u32 = 9;
+/// create is done (state written): the process may outlive it from now on.
+const DONE: u32 = 10;
 
 /// Message size: tag, value, and room for a rendered error.
 const MSG: usize = 8 + crate::error::PATH_MAX_MSG + 200;
@@ -132,6 +137,19 @@ fn new_namespaces(spec: &Spec<'_>) -> u32 {
 pub struct Child {
     pub pid: u32,
     pub waiter: u32,
+    /// Our end of the sync socket: until [`done`], the process exits when it closes.
+    sync: OwnedFd,
+}
+
+/// Tells the process that create has finished: it stops dying with its creator and waits for
+/// start. Dropping the [`Child`] without this makes it exit.
+pub fn done(c: &Child) -> Result<()> {
+    send(&c.sync, &Msg::new(DONE, 0)).ctx("sync", "container init")?;
+    // Its answer: the parent-death signal is off (were we to exit first, it would fire).
+    match recv(&c.sync).ctx("sync", "container init")? {
+        Some(m) if m.tag() == DONE => Ok(()),
+        _ => Err(Error::msg("container init", "", "exited before create was done")),
+    }
 }
 
 /// Spawns the container's process and waits until it is ready (blocked on the exec fifo).
@@ -139,6 +157,7 @@ pub struct Child {
 pub fn spawn(ctx: &Setup<'_>) -> Result<Child> {
     let (ours, theirs) = net::socketpair(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None)
         .ctx("socketpair", "sync")?;
+    let creator = mote_sys::rustix::process::getpid().as_raw_nonzero().get() as u32;
     let flags = new_namespaces(ctx.spec);
     // Time namespaces need their offsets written before any process enters, and a cgroup
     // namespace must be made once the process is in its cgroup (so that it sees that cgroup as
@@ -151,13 +170,13 @@ pub fn spawn(ctx: &Setup<'_>) -> Result<Child> {
     let (pid, _) = match first_try {
         Ok((0, _)) => {
             drop(ours);
-            child(ctx, theirs, false)
+            child(ctx, theirs, false, creator)
         }
         Ok((pid, _)) => (pid, false),
         Err(Errno::NOSYS | Errno::INVAL | Errno::TOOBIG) => match raw::fork().ctx("fork", "container init")? {
             0 => {
                 drop(ours);
-                child(ctx, theirs, true)
+                child(ctx, theirs, true, creator)
             }
             pid => (pid, true),
         },
@@ -165,7 +184,7 @@ pub fn spawn(ctx: &Setup<'_>) -> Result<Child> {
     };
     drop(theirs);
     let mut procs = Procs { first: pid, init: pid, first_reaped: false };
-    let r = parent(ctx, &ours, &mut procs);
+    let r = parent(ctx, &ours, &mut procs).map(|(pid, waiter)| Child { pid, waiter, sync: ours });
     if r.is_err() {
         // Kill the container's process (never a pid we already reaped: it may be someone
         // else's by now), and reap what is ours.
@@ -186,7 +205,7 @@ struct Procs {
     first_reaped: bool,
 }
 
-fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<Child> {
+fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u32)> {
     let first = procs.first;
     send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
     let mut init = first;
@@ -247,7 +266,7 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<Child> {
                 }
                 send(sock, &Msg::new(GO, init as i32)).ctx("sync", "container init")?;
             }
-            READY => return Ok(Child { pid: init, waiter: if ctx.relay_exit { first } else { init } }),
+            READY => return Ok((init, if ctx.relay_exit { first } else { init })),
             ERROR => return Err(m.to_error()),
             _ => return Err(Error::msg("sync", "container init", "unexpected message")),
         }
@@ -269,7 +288,18 @@ fn write_maps(pid: u32, spec: &Spec<'_>) -> Result<()> {
 }
 
 /// The child: runs [`setup`], and on error reports it to the parent and exits.
-fn child(ctx: &Setup<'_>, sock: OwnedFd, fallback: bool) -> ! {
+fn child(ctx: &Setup<'_>, sock: OwnedFd, fallback: bool, creator: u32) -> ! {
+    let _ = raw::close_fd(mote_sys::rustix::fd::AsRawFd::as_raw_fd(&ctx.lock) as u32); // our copy only: the parent keeps its own
+    // Until create is done, the child dies with it (a create killed at any point must not leave
+    // a process behind); the check closes the race with a creator that died before the prctl.
+    // In a new PID namespace the parent has no pid here (0): there the sync socket's EOF, read
+    // at every step and while waiting for DONE, says the same.
+    let _ = raw::prctl(mote_sys::linux_raw_sys::prctl::PR_SET_PDEATHSIG, g::SIGKILL as usize, 0, 0, 0);
+    if let Some(p) = mote_sys::rustix::process::getppid() {
+        if p.as_raw_nonzero().get() as u32 != creator {
+            raw::exit(1);
+        }
+    }
     let e = setup(ctx, &sock, fallback);
     let _ = send(&sock, &Msg::error(&e));
     raw::exit(1)
@@ -475,8 +505,15 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         hand_over(sock, super::seccomp::install(f, notify)?)?;
     }
 
-    // 7. Ready; wait for start (one byte through the fifo), then become the container process.
+    // 7. Ready; once create is done (a create gone before that takes us along), wait for start
+    // (one byte through the fifo), then become the container process.
     send(sock, &Msg::new(READY, 0)).ctx("sync", "parent")?;
+    match recv(sock) {
+        Ok(Some(m)) if m.tag() == DONE => {}
+        _ => raw::exit(1),
+    }
+    let _ = raw::prctl(mote_sys::linux_raw_sys::prctl::PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    let _ = send(sock, &Msg::new(DONE, 0));
     let mut b = [0u8; 1];
     loop {
         match mote_sys::rustix::io::read(ctx.fifo, &mut b) {

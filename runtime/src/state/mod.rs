@@ -82,34 +82,43 @@ fn join(root: &CStr, id: &[u8]) -> Result<Buf<{ limits::PATH }>> {
 }
 
 impl Dir {
-    /// Creates and locks `<root>/<id>`; fails if the container exists.
-    pub fn create(root: &CStr, id: &[u8]) -> Result<Dir> {
+    /// Creates `<root>/<id>` holding `state` (its first state.json), locked from the moment
+    /// it exists: it is made and locked under a staging name, then renamed into place (never
+    /// over an existing one). No other verb ever sees it unlocked or without its state.json.
+    pub fn create(root: &CStr, id: &[u8], state: &[u8]) -> Result<Dir> {
         mkdir_all(root.to_bytes()).map_err(|e| Error::sys("create state root", root.to_bytes(), e))?;
         let mut path = join(root, id)?;
-        let c = path.cstr().fits("state dir path:")?;
-        match fs::mkdir(c, Mode::from_raw_mode(0o711)) {
-            Ok(()) => {}
-            Err(Errno::EXIST) => return Err(Error::msg("container", id, "already exists")),
-            Err(e) => return Err(Error::sys("create state dir", path.lossy(), e)),
-        }
-        // Not locked yet: the container's process is forked with this descriptor, and a flock
-        // held through a descriptor the child shares would stay held as long as the child waits
-        // for start. [`Dir::lock`] takes the lock on a fresh descriptor once the child exists.
-        match fs::open(c, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
-            Ok(fd) => Ok(Dir { fd, path }),
+        let mut tmp = Buf::<{ limits::PATH }>::new();
+        tmp.s(root.to_bytes()).s(b"/.new-").u(process::getpid().as_raw_nonzero().get() as u64); // one create per process
+        let t = tmp.cstr().fits("state dir path:")?;
+        fs::mkdir(t, Mode::from_raw_mode(0o711)).ctx("create state dir", t.to_bytes())?;
+        let staged = fs::open(t, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
+            .ctx("open state dir", t.to_bytes())
+            .and_then(|fd| {
+                fs::flock(&fd, FlockOperation::LockExclusive).ctx("lock state dir", t.to_bytes())?;
+                let d = Dir { fd, path: Buf::new() };
+                d.write(state)?;
+                match fs::renameat_with(CWD, t, CWD, path.cstr().fits("state dir path:")?, fs::RenameFlags::NOREPLACE) {
+                    Ok(()) => Ok(d),
+                    Err(Errno::EXIST | Errno::NOTEMPTY) => Err(Error::msg("container", id, "already exists")),
+                    Err(e) => Err(Error::sys("create state dir", path.lossy(), e)),
+                }
+            });
+        match staged {
+            Ok(mut d) => {
+                d.path = path;
+                Ok(d)
+            }
             Err(e) => {
-                let _ = fs::rmdir(c);
-                Err(Error::sys("open state dir", path.lossy(), e))
+                let _ = fs::unlinkat(CWD, t, AtFlags::empty()); // never a file: harmless
+                if let Ok(fd) = fs::open(t, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
+                    let _ = fs::unlinkat(&fd, STATE_FILE, AtFlags::empty());
+                    let _ = fs::unlinkat(&fd, c"state.json.tmp", AtFlags::empty());
+                }
+                let _ = fs::rmdir(t);
+                Err(e)
             }
         }
-    }
-
-    /// Locks the directory through a descriptor of its own (see [`Dir::create`]).
-    pub fn lock_fresh(&mut self) -> Result<()> {
-        let mut p = Buf::<{ limits::PATH }>::new();
-        p.s(self.path.lossy());
-        *self = Self::lock(p)?;
-        Ok(())
     }
 
     /// Opens and locks an existing container's directory.
@@ -122,8 +131,11 @@ impl Dir {
     }
 
     fn lock(mut path: Buf<{ limits::PATH }>) -> Result<Dir> {
-        let fd = fs::open(path.cstr().fits("state dir path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-            .ctx("open state dir", path.lossy())?;
+        // Never through a symlink: deleting would remove files wherever it points.
+        let fd = match fs::open(path.cstr().fits("state dir path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
+            Err(Errno::LOOP | Errno::NOTDIR) => return Err(Error::msg("state dir", path.lossy(), "is not a directory (a symlink or a file)")),
+            r => r.ctx("open state dir", path.lossy())?,
+        };
         fs::flock(&fd, FlockOperation::LockExclusive).ctx("lock state dir", path.lossy())?;
         Ok(Dir { fd, path })
     }
@@ -157,6 +169,32 @@ impl Dir {
                 Err(e) => return Err(Error::sys("copy config.json to", self.path.lossy(), e)),
             }
         }
+    }
+
+    /// What an unparsable state.json still says, read from its bytes without a JSON parser:
+    /// (pid, start time, cgroup path, cgroup identity). For delete --force, so that a corrupt
+    /// file does not leave the container's process and cgroup behind unseen. None when the
+    /// cgroup cannot be read back exactly (missing, or with escapes).
+    pub fn salvage<'b>(&self, buf: &'b mut [u8]) -> Option<(u32, u64, &'b [u8], u64)> {
+        let f = fs::openat(&self.fd, STATE_FILE, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+        let n = read_all(&f, buf).ok()?;
+        let b: &'b [u8] = &buf[..n];
+        let after = |key: &[u8]| b.windows(key.len()).position(|w| w == key).map(|i| &b[i + key.len()..]);
+        let num = |key: &[u8]| {
+            let v = after(key)?;
+            mote_sys::num::u64(&v[..v.iter().take_while(|c| c.is_ascii_digit()).count()])
+        };
+        let cg = after(br#""cgroup":""#)?;
+        let cg = &cg[..cg.iter().position(|&c| c == b'"')?];
+        if cg.contains(&b'\\') || cg.first() != Some(&b'/') || cg.split(|&c| c == b'/').any(|c| c == b"..") {
+            return None;
+        }
+        Some((num(br#""pid":"#).unwrap_or(0) as u32, num(br#""starttime":"#).unwrap_or(0), cg, num(br#""cgroupIno":"#).unwrap_or(0)))
+    }
+
+    /// Whether state.json exists (it may still be unreadable).
+    pub fn has_state(&self) -> bool {
+        fs::statat(&self.fd, STATE_FILE, AtFlags::SYMLINK_NOFOLLOW).is_ok()
     }
 
     /// Whether the exec fifo still exists (the process waits for start).
