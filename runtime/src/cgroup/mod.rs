@@ -453,6 +453,16 @@ pub fn is_frozen(path: &[u8]) -> bool {
     false
 }
 
+/// How many processes of the cgroup the OOM killer killed (v2 memory.events, v1
+/// memory.oom_control; 0 where the kernel does not count them).
+pub fn oom_kills(path: &[u8]) -> u64 {
+    let v2 = resources::Layout::detect().v2;
+    let mut f = if v2 { file_in(ROOT, path, b"/memory.events") } else { file_in(b"/sys/fs/cgroup/memory", path, b"/memory.oom_control") };
+    let mut b = [0u8; 512];
+    let Ok(n) = read_file(f.cstr(), &mut b) else { return 0 };
+    b[..n].split(|&c| c == b'\n').find_map(|l| l.strip_prefix(b"oom_kill ")).and_then(mote_sys::num::u64).unwrap_or(0)
+}
+
 /// Reads a small cgroupfs file.
 #[inline]
 pub fn read_file<'a>(path: impl CPath<'a>, buf: &mut [u8]) -> Result<usize> {

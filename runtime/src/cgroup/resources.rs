@@ -58,6 +58,13 @@ impl Writer<'_> {
         b.i(v);
         self.put(ctl, file, b.lossy()) // 24 bytes hold any i64
     }
+    /// An unsigned value (u64 fields: never wrapped into a negative i64).
+    #[inline(never)]
+    fn unum(&self, ctl: &str, file: &[u8], v: u64) -> Result<()> {
+        let mut b = Buf::<24>::new();
+        b.u(v);
+        self.put(ctl, file, b.lossy())
+    }
     /// v2 spelling of a limit: -1 (or 0 for pids) means "max".
     #[inline(never)]
     fn max(&self, ctl: &str, file: &[u8], v: i64) -> Result<()> {
@@ -187,10 +194,14 @@ fn memory(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
     for (k, v) in spec::obj(v, p)? {
         let key = k.to_bytes();
         match key {
-            b"limit" => limit = Some(spec::i64(v, &p.key("limit"))?),
-            b"swap" => swap = Some(spec::i64(v, &p.key("swap"))?),
+            // 0 is unset, as in runc and the Go engines (a limit of 0 bytes cannot start).
+            b"limit" => limit = Some(spec::i64(v, &p.key("limit"))?).filter(|&l| l != 0),
+            b"swap" => swap = Some(spec::i64(v, &p.key("swap"))?).filter(|&s| s != 0),
             b"reservation" => {
                 let r = spec::i64(v, &p.key("reservation"))?;
+                if r == 0 {
+                    continue;
+                }
                 if w.v2 { w.max("memory", b"memory.low", r)? } else { w.num("memory", b"memory.soft_limit_in_bytes", r)? }
             }
             b"swappiness" => {
@@ -201,7 +212,7 @@ fn memory(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
                 if s > 100 {
                     return Err(p.key("swappiness").err("must be 0..100"));
                 }
-                w.num("memory", b"memory.swappiness", s as i64)?;
+                w.unum("memory", b"memory.swappiness", s)?;
             }
             b"disableOOMKiller" => {
                 if spec::bool(v, &p.key("disableOOMKiller"))? {
@@ -287,14 +298,14 @@ fn cpu(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
                     let s = s.clamp(2, 262_144);
                     w.num("cpu", b"cpu.weight", (1 + ((s - 2) * 9999) / 262_142) as i64)?;
                 } else {
-                    w.num("cpu", b"cpu.shares", s as i64)?;
+                    w.unum("cpu", b"cpu.shares", s)?;
                 }
             }
             b"quota" => quota = Some(spec::i64(v, &p.key("quota"))?),
             b"period" => period = Some(spec::u64(v, &p.key("period"))?),
             b"burst" => {
-                let b = spec::u64(v, &p.key("burst"))? as i64;
-                if w.v2 { w.num("cpu", b"cpu.max.burst", b)? } else { w.num("cpu", b"cpu.cfs_burst_us", b)? }
+                let b = spec::u64(v, &p.key("burst"))?;
+                if w.v2 { w.unum("cpu", b"cpu.max.burst", b)? } else { w.unum("cpu", b"cpu.cfs_burst_us", b)? }
             }
             b"realtimeRuntime" => {
                 if w.v2 {
@@ -306,7 +317,7 @@ fn cpu(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
                 if w.v2 {
                     return Err(p.key("realtimePeriod").err("has no cgroup v2 equivalent"));
                 }
-                w.num("cpu", b"cpu.rt_period_us", spec::u64(v, &p.key("realtimePeriod"))? as i64)?;
+                w.unum("cpu", b"cpu.rt_period_us", spec::u64(v, &p.key("realtimePeriod"))?)?;
             }
             b"cpus" => w.put("cpuset", b"cpuset.cpus", spec::str(v, &p.key("cpus"))?.to_bytes())?,
             b"mems" => w.put("cpuset", b"cpuset.mems", spec::str(v, &p.key("mems"))?.to_bytes())?,
@@ -327,7 +338,7 @@ fn cpu(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
     } else {
         // The period first: a quota is checked against the current period.
         if let Some(pe) = period {
-            w.num("cpu", b"cpu.cfs_period_us", pe as i64)?;
+            w.unum("cpu", b"cpu.cfs_period_us", pe)?;
         }
         if let Some(q) = quota {
             w.num("cpu", b"cpu.cfs_quota_us", q)?;
@@ -415,7 +426,7 @@ fn weight_v1(w: &Writer<'_>, which: &[u8], x: u64) -> Result<()> {
         f.clear();
         f.s(b"blkio.bfq.").s(which);
     }
-    w.num("blkio", f.get().fits("blkio file name:")?, x as i64)
+    w.unum("blkio", f.get().fits("blkio file name:")?, x)
 }
 
 #[inline(never)]

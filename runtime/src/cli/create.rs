@@ -232,7 +232,7 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
     let start = state::proc_start_time(child.pid).map_or(0, |s| s.0);
     let written = write_state(dir, spec, id, child.pid, start, bundle, rootfs, cg, ino);
     // The process dies with us until done: it never outlives a create that failed.
-    if let Err(e) = written.and_then(|()| pid_file(p.get("pid-file"), child.pid)).and_then(|()| spawn::done(&child)) {
+    if let Err(e) = written.and_then(|()| pid_file(p.get("pid-file"), child.pid)).and_then(|()| spawn::done(&child, cg.lossy())) {
         let _ = mote_sys::sig::kill(child.pid as i32, 9);
         return Err(e);
     }

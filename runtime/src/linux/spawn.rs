@@ -143,11 +143,13 @@ pub struct Child {
 
 /// Tells the process that create has finished: it stops dying with its creator and waits for
 /// start. Dropping the [`Child`] without this makes it exit.
-pub fn done(c: &Child) -> Result<()> {
-    send(&c.sync, &Msg::new(DONE, 0)).ctx("sync", "container init")?;
+pub fn done(c: &Child, cgroup: &[u8]) -> Result<()> {
     // Its answer: the parent-death signal is off (were we to exit first, it would fire).
-    match recv(&c.sync).ctx("sync", "container init")? {
-        Some(m) if m.tag() == DONE => Ok(()),
+    match send(&c.sync, &Msg::new(DONE, 0)).and_then(|()| recv(&c.sync)) {
+        Ok(Some(m)) if m.tag() == DONE => Ok(()),
+        _ if crate::cgroup::oom_kills(cgroup) > 0 => {
+            Err(Error::msg("container init", "", "was OOM-killed before it was ready: linux.resources.memory.limit is too small"))
+        }
         _ => Err(Error::msg("container init", "", "exited before create was done")),
     }
 }
@@ -212,6 +214,10 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
     loop {
         let m = match recv(sock) {
             Ok(Some(m)) => m,
+            // A fresh cgroup that counts an OOM kill: the limit is too small to set up in.
+            Ok(None) if crate::cgroup::oom_kills(ctx.cgroup) > 0 => {
+                return Err(Error::msg("container init", "", "was OOM-killed before it was ready: linux.resources.memory.limit is too small"))
+            }
             Ok(None) => return Err(Error::msg("container init", "", "exited before it was ready")),
             Err(Errno::AGAIN) => {
                 return Err(Error::msg("container init", "", "not ready in time under its seccomp filter (a notified syscall the listener does not answer?)"))
