@@ -284,6 +284,32 @@ pub fn bpf_load_device_program(insns: &[u64], license: &CStr) -> Result<rustix::
     Ok(unsafe { <rustix::fd::OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(fd as i32) })
 }
 
+/// bpf(BPF_PROG_QUERY): the ids of the device programs attached to `cgroup` itself, into `ids`.
+pub fn bpf_device_programs(cgroup: BorrowedFd<'_>, ids: &mut [u32]) -> Result<usize, Errno> {
+    let p = ids.as_mut_ptr() as u64;
+    let mut attr: [u32; 8] = [cgroup.as_raw_fd() as u32, 6, 0, 0, p as u32, (p >> 32) as u32, ids.len() as u32, 0];
+    // SAFETY: attr is a valid bpf_attr for BPF_PROG_QUERY; the kernel writes at most prog_cnt
+    // (ids.len()) ids to `ids`, and the count and flags into attr itself.
+    ret(unsafe { syscall(g::__NR_bpf, 16, attr.as_mut_ptr() as usize, core::mem::size_of_val(&attr), 0, 0, 0) })?;
+    Ok(attr[6] as usize)
+}
+
+/// bpf(BPF_PROG_GET_FD_BY_ID): a descriptor of the program with id `id`.
+pub fn bpf_program_by_id(id: u32) -> Result<rustix::fd::OwnedFd, Errno> {
+    let attr: [u32; 4] = [id, 0, 0, 0];
+    // SAFETY: attr is a valid bpf_attr for BPF_PROG_GET_FD_BY_ID; the kernel only reads it.
+    let fd = ret(unsafe { syscall(g::__NR_bpf, 13, attr.as_ptr() as usize, core::mem::size_of_val(&attr), 0, 0, 0) })?;
+    // SAFETY: the kernel just created descriptor fd for us alone.
+    Ok(unsafe { <rustix::fd::OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(fd as i32) })
+}
+
+/// bpf(BPF_PROG_DETACH): detaches device program `prog` from cgroup `cgroup`.
+pub fn bpf_detach_device_program(cgroup: BorrowedFd<'_>, prog: BorrowedFd<'_>) -> Result<(), Errno> {
+    let attr: [u32; 4] = [cgroup.as_raw_fd() as u32, prog.as_raw_fd() as u32, 6, 0];
+    // SAFETY: attr is a valid bpf_attr for BPF_PROG_DETACH; the kernel only reads it.
+    ret(unsafe { syscall(g::__NR_bpf, 9, attr.as_ptr() as usize, core::mem::size_of_val(&attr), 0, 0, 0) }).map(drop)
+}
+
 /// bpf(BPF_PROG_ATTACH): attaches device program `prog` to cgroup `cgroup` (BPF_F_ALLOW_MULTI).
 pub fn bpf_attach_device_program(cgroup: BorrowedFd<'_>, prog: BorrowedFd<'_>) -> Result<(), Errno> {
     let attr: [u32; 8] = [cgroup.as_raw_fd() as u32, prog.as_raw_fd() as u32, 6, 2, 0, 0, 0, 0];

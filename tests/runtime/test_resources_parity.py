@@ -58,3 +58,51 @@ def test_u64_fields_never_wrap_negative(native):
     r.write_text(json.dumps({"cpu": {"shares": 2**63}}))
     p = native("update", "-r", str(r), cid)
     assert "-9223372036854775808" not in p.stderr, p.stderr
+
+
+def test_device_program_is_replaced_on_update(native):
+    """update's device rules replace the program create attached (it stayed attached, so an
+    update could only tighten, and failed once 64 programs had piled up)."""
+    import time
+    import pytest
+    if not os.path.exists(f"{V1}/unified/cgroup.procs") and not os.path.exists(f"{V1}/cgroup.controllers"):
+        pytest.fail("no cgroup v2 tree on this host")
+    if not os.path.exists("/dev/fuse"):
+        pytest.fail("/dev/fuse is missing (fuse module): the test needs a device outside the defaults")
+    fuse = [{"allow": True, "type": "c", "major": 10, "minor": 229, "access": "rwm"}]
+    node = [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]
+    script = "while :; do ((exec 3</dev/fuse) 2>/dev/null && echo opened || echo denied) > /dev/shm/r.new; mv /dev/shm/r.new /dev/shm/r; sleep 0.05; done"
+    cid = native.new_id()
+    run_d(native, cid, native.bundle(["sh", "-c", script], linux={"devices": node, "resources": {"devices": fuse}}))
+    pid = json.loads(native("state", cid, check=0).stdout)["pid"]
+    r = native.tmp / "res.json"
+
+    def seen():
+        time.sleep(0.4)
+        return open(f"/proc/{pid}/root/dev/shm/r").read().strip()
+
+    assert seen() == "opened"
+    for i in range(70):  # past the kernel's 64 programs per cgroup
+        r.write_text(json.dumps({"devices": [] if i % 2 == 0 else fuse}))
+        native("update", "-r", str(r), cid, check=0)
+    assert seen() == "opened"
+    r.write_text(json.dumps({"devices": []}))
+    native("update", "-r", str(r), cid, check=0)
+    assert seen() == "denied"
+    r.write_text(json.dumps({"devices": fuse}))
+    native("update", "-r", str(r), cid, check=0)
+    assert seen() == "opened", "the earlier, tighter program is still attached"
+
+
+def test_device_rule_fields(native):
+    """An empty access is "rwm" (runc); a major past 32 bits is refused, not cut (4294967297 was
+    compared as 1)."""
+    node = [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]
+    cid = native.new_id()
+    p = native("run", "--bundle", native.bundle(["sh", "-c", "(exec 3<>/dev/fuse) && echo opened"],
+               linux={"devices": node, "resources": {"devices": [{"allow": True, "type": "c", "major": 10, "minor": 229, "access": ""}]}}), cid)
+    assert "opened" in p.stdout, p.stderr
+    cid = native.new_id()
+    p = native("run", "--bundle", native.bundle(["true"], linux={"resources": {"devices": [{"allow": True, "type": "c", "major": 4294967297, "access": "rwm"}]}}), cid)
+    assert p.returncode == 1 and "major" in p.stderr, p.stderr
+    assert cgroup_dirs(cid) == []

@@ -45,6 +45,14 @@ const DEFAULTS: [Rule; 10] = [
     Rule { allow: true, kind: b'c', major: 136, minor: WILD, access: 7 },
 ];
 
+/// A major or minor: -1 (any) up to i32::MAX (Linux's are 12 and 20 bits).
+fn number(v: Val<'_>, p: &P) -> Result<i64> {
+    match spec::i64(v, p)? {
+        n @ -1..=0x7fff_ffff => Ok(n),
+        _ => Err(p.err("must be -1 (any) or a device number below 2^31")),
+    }
+}
+
 fn parse(v: Val<'_>, p: &P) -> Result<Vec<Rule, 160>> {
     let mut rules = Vec::new();
     for (i, d) in spec::arr(v, p)?.enumerate() {
@@ -61,10 +69,12 @@ fn parse(v: Val<'_>, p: &P) -> Result<Vec<Rule, 160>> {
                         _ => return Err(pi.key("type").err("must be a, c or b")),
                     }
                 }
-                b"major" => r.major = spec::i64(v, &pi.key("major"))?,
-                b"minor" => r.minor = spec::i64(v, &pi.key("minor"))?,
+                // -1 (any) or a number the program can compare: never cut to 32 bits.
+                b"major" => r.major = number(v, &pi.key("major"))?,
+                b"minor" => r.minor = number(v, &pi.key("minor"))?,
                 b"access" => {
-                    r.access = 0;
+                    // Empty means all, as runc reads it.
+                    r.access = if spec::str(v, &pi.key("access"))?.is_empty() { 7 } else { 0 };
                     for &c in spec::str(v, &pi.key("access"))?.to_bytes() {
                         r.access |= match c {
                             b'r' => READ,
@@ -136,7 +146,17 @@ fn attach(rules: &[Rule], dir: &mut Buf<{ PATH + 64 }>) -> Result<()> {
         r => r.ctx("open cgroup", dir.lossy())?,
     };
     let fd = raw::bpf_load_device_program(&prog, c"Apache-2.0").ctx("load device eBPF program for", dir.lossy())?;
-    raw::bpf_attach_device_program(cg.as_fd(), fd.as_fd()).ctx("attach device eBPF program to", dir.lossy())
+    // The programs attached before (by create, or an earlier update) are detached once the new
+    // one is in: programs attached together must all allow, so keeping them would let an update
+    // only tighten the rules (and fail past the kernel's 64 programs per cgroup).
+    let mut old = [0u32; 64];
+    let n = raw::bpf_device_programs(cg.as_fd(), &mut old).ctx("list device eBPF programs of", dir.lossy())?;
+    raw::bpf_attach_device_program(cg.as_fd(), fd.as_fd()).ctx("attach device eBPF program to", dir.lossy())?;
+    for &id in &old[..n.min(old.len())] {
+        let p = raw::bpf_program_by_id(id).ctx("open device eBPF program of", dir.lossy())?;
+        raw::bpf_detach_device_program(cg.as_fd(), p.as_fd()).ctx("detach the previous device eBPF program from", dir.lossy())?;
+    }
+    Ok(())
 }
 
 /// One eBPF instruction: opcode, dst and src registers, offset, immediate.
