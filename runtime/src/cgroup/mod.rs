@@ -4,6 +4,7 @@
 //!
 //! This file: create, join, list, kill, remove. Resource limits live beside it (resources.rs).
 
+pub mod bpf;
 pub mod devices;
 pub mod resources;
 pub mod stats;
