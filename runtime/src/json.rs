@@ -468,3 +468,115 @@ impl<'a> Iterator for Arr<'a> {
         Some(v)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Run on the host by tests/unit (cargo test); see tests/test_unit.py.
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    fn prep(s: &str) -> Result<(Vec<u8>, usize), SyntaxError> {
+        let mut b = s.as_bytes().to_vec();
+        let r = prepare(&mut b)?;
+        Ok((b, r))
+    }
+
+    fn str_of(s: &str) -> Vec<u8> {
+        let (b, r) = prep(s).unwrap();
+        Val::root(&b, r).bytes().unwrap().to_vec()
+    }
+
+    #[test]
+    fn escapes() {
+        assert_eq!(str_of(r#""a\nb\t\"\\\/\b\f\r""#), b"a\nb\t\"\\/\x08\x0c\r");
+        assert_eq!(str_of(r#""\u00e9\u20ac""#), "é€".as_bytes());
+        assert_eq!(str_of("\"é\""), "é".as_bytes());
+        assert!(prep(r#""\x""#).is_err());
+        assert!(prep(r#""\u12""#).is_err());
+        assert!(prep("\"a\nb\"").is_err(), "a raw control character");
+        assert!(prep(r#""\u0000""#).is_err());
+        assert!(prep("\"abc").is_err());
+    }
+
+    #[test]
+    fn surrogates() {
+        assert_eq!(str_of(r#""\ud83d\ude00""#), "😀".as_bytes());
+        assert!(prep(r#""\ud83d""#).is_err());
+        assert!(prep(r#""\ud83dx""#).is_err());
+        assert!(prep(r#""\ude00""#).is_err());
+        assert!(prep(r#""\ud83d\u0041""#).is_err());
+    }
+
+    #[test]
+    fn invalid_utf8() {
+        let mut b = b"\"\xff\"".to_vec();
+        assert!(prepare(&mut b).is_err());
+        let mut b = b"\"\xc3\"".to_vec();
+        assert!(prepare(&mut b).is_err());
+    }
+
+    #[test]
+    fn numbers_at_the_edges() {
+        let num = |s: &str| {
+            let (b, r) = prep(s).unwrap();
+            let v = Val::root(&b, r);
+            (v.i64(), v.u64())
+        };
+        assert_eq!(num("9223372036854775807"), (Some(i64::MAX), Some(i64::MAX as u64)));
+        assert_eq!(num("-9223372036854775808"), (Some(i64::MIN), None));
+        assert_eq!(num("18446744073709551615"), (None, Some(u64::MAX)));
+        assert_eq!(num("18446744073709551616"), (None, None));
+        assert_eq!(num("-0"), (Some(0), None));
+        assert_eq!(num("1.5"), (None, None));
+        assert_eq!(num("1e3"), (None, None));
+        for bad in ["01", "-", "1.", ".5", "1e", "+1", "--1", "0x1"] {
+            assert!(prep(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn depth() {
+        let nest = |n: usize| "[".repeat(n) + &"]".repeat(n);
+        assert!(prep(&nest(MAX_DEPTH + 1)).is_ok());
+        assert!(prep(&nest(MAX_DEPTH + 2)).is_err());
+        let objs = |n: usize| r#"{"a":"#.repeat(n) + "1" + &"}".repeat(n);
+        assert!(prep(&objs(MAX_DEPTH)).is_ok());
+        assert!(prep(&objs(MAX_DEPTH + 2)).is_err());
+    }
+
+    #[test]
+    fn duplicate_keys() {
+        assert!(prep(r#"{"a":1,"a":2}"#).is_err());
+        assert!(prep(r#"{"a":1,"\u0061":2}"#).is_err(), "equal once unescaped");
+        assert!(prep(r#"{"a":{"b":1},"c":{"b":1}}"#).is_ok(), "siblings may share keys");
+        assert!(prep(r#"{"a":{"a":{"a":1}}}"#).is_ok(), "so may nested objects");
+        assert!(prep(r#"[{"a":1},{"a":1}]"#).is_ok());
+        assert!(prep(r#"{"a":[{"b":1,"b":2}]}"#).is_err());
+        assert!(prep(r#"{"ab":1,"a":2,"abc":3}"#).is_ok(), "prefixes are not duplicates");
+        let many: Vec<String> = (0..MAX_KEYS).map(|i| std::format!("\"k{i}\":0")).collect();
+        assert!(prep(&("{".to_string() + &many.join(",") + "}")).is_ok());
+        let many: Vec<String> = (0..=MAX_KEYS).map(|i| std::format!("\"k{i}\":0")).collect();
+        assert!(prep(&("{".to_string() + &many.join(",") + "}")).is_err());
+    }
+
+    #[test]
+    fn walk_after_prepare() {
+        let (b, r) = prep(r#" {"x": ["a\n", 1, true, null, {"y": -2}], "z": "q"} "#).unwrap();
+        let v = Val::root(&b, r);
+        let mut it = v.obj().unwrap();
+        let (k, x) = it.next().unwrap();
+        assert_eq!(k.to_bytes(), b"x");
+        let items: Vec<Val> = x.arr().unwrap().collect();
+        assert_eq!(items.len(), 5);
+        assert_eq!(items[0].bytes(), Some(&b"a\n"[..]));
+        assert_eq!(items[2].bool(), Some(true));
+        assert_eq!(items[3].kind(), Kind::Null);
+        assert_eq!(items[4].obj().unwrap().next().unwrap().1.i64(), Some(-2));
+        let (k, z) = it.next().unwrap();
+        assert_eq!((k.to_bytes(), z.bytes()), (&b"z"[..], Some(&b"q"[..])));
+        assert!(it.next().is_none());
+        assert!(prep("{} x").is_err());
+        assert!(prep("").is_err());
+    }
+}

@@ -37,6 +37,10 @@ pub fn open(root: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Errno> {
 
 /// The openat2 fallback: resolve component by component, never above `root`.
 fn walk(root: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Errno> {
+    // As openat2: an empty path names nothing (not the root).
+    if path.is_empty() {
+        return Err(Errno::NOENT);
+    }
     let mut rest = Buf::<{ limits::PATH }>::new();
     rest.s(path);
     let mut pos = 0;
@@ -181,3 +185,82 @@ pub fn cname(name: &[u8]) -> Buf<256> {
     b
 }
 
+
+#[cfg(test)]
+mod tests {
+    //! The O_NOFOLLOW walk (qemu-user's path) forced on the host and compared with openat2
+    //! RESOLVE_IN_ROOT: both must land on the same inode, inside the root, for every path.
+    extern crate std;
+    use super::*;
+    use std::os::unix::fs::{symlink, MetadataExt};
+    use std::path::PathBuf;
+
+    fn tree() -> PathBuf {
+        let d = std::env::temp_dir().join(std::format!("mote-resolve-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        for p in ["etc", "a/b/c", "usr/bin"] {
+            std::fs::create_dir_all(d.join(p)).unwrap();
+        }
+        std::fs::write(d.join("etc/passwd"), "inside").unwrap();
+        std::fs::write(d.join("usr/bin/sh"), "").unwrap();
+        symlink("/etc", d.join("abs")).unwrap(); // absolute: the root's /etc, not the host's
+        symlink("../../../../../../etc", d.join("a/b/up")).unwrap();
+        symlink("c/../../b", d.join("a/b/rel")).unwrap();
+        symlink("loop2", d.join("loop1")).unwrap();
+        symlink("loop1", d.join("loop2")).unwrap();
+        symlink("/nowhere/x", d.join("dangling")).unwrap();
+        symlink("usr/bin", d.join("bin")).unwrap();
+        d
+    }
+
+    fn ino(fd: &OwnedFd) -> u64 {
+        fs::fstat(fd).unwrap().st_ino
+    }
+
+    #[test]
+    fn walk_matches_openat2() {
+        let d = tree();
+        let root = fs::open(d.as_path(), OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        let paths: &[&[u8]] = &[
+            b"etc/passwd", b"/etc/passwd", b"abs/passwd", b"a/b/up/passwd", b"../../etc/passwd", b"a/b/rel/c",
+            b"a/./b//c/..", b"/", b"", b"bin/sh", b"/bin/../etc", b"loop1", b"dangling", b"etc/passwd/x", b"nope",
+        ];
+        for &p in paths {
+            NO_OPENAT2.store(false, Ordering::Relaxed);
+            let kernel = open(root.as_fd(), p);
+            NO_OPENAT2.store(true, Ordering::Relaxed);
+            let walked = open(root.as_fd(), p);
+            NO_OPENAT2.store(false, Ordering::Relaxed);
+            match (&kernel, &walked) {
+                (Ok(a), Ok(b)) => assert_eq!(ino(a), ino(b), "{}", std::string::String::from_utf8_lossy(p)),
+                (Err(a), Err(b)) => assert_eq!(a, b, "{}", std::string::String::from_utf8_lossy(p)),
+                _ => panic!("{}: openat2 {:?}, walk {:?}", std::string::String::from_utf8_lossy(p), kernel.is_ok(), walked.is_ok()),
+            }
+        }
+        // And the escapes did land inside: the root's etc/passwd, not the host's.
+        NO_OPENAT2.store(true, Ordering::Relaxed);
+        let inside = std::fs::metadata(d.join("etc/passwd")).unwrap().ino();
+        for p in [&b"abs/passwd"[..], b"a/b/up/passwd", b"../../etc/passwd"] {
+            assert_eq!(ino(&open(root.as_fd(), p).unwrap()), inside);
+        }
+        assert_eq!(open(root.as_fd(), b"loop1").unwrap_err(), Errno::LOOP);
+        NO_OPENAT2.store(false, Ordering::Relaxed);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn create_through_a_dangling_symlink_stays_inside() {
+        let d = tree();
+        let root = fs::open(d.as_path(), OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        NO_OPENAT2.store(true, Ordering::Relaxed);
+        let made = open_or_create(root.as_fd(), b"dangling", Make::Dir);
+        NO_OPENAT2.store(false, Ordering::Relaxed);
+        assert!(made.is_ok());
+        assert!(d.join("nowhere/x").is_dir(), "created inside the root");
+        assert!(!std::path::Path::new("/nowhere").exists());
+        let long = std::vec![b'n'; 300];
+        assert_eq!(open_or_create(root.as_fd(), &long, Make::Dir).unwrap_err(), Errno::NAMETOOLONG);
+        assert!(std::fs::read_dir(&d).unwrap().all(|e| e.unwrap().file_name().len() < 255), "no name cut to fit");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
