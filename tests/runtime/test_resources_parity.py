@@ -106,3 +106,14 @@ def test_device_rule_fields(native):
     p = native("run", "--bundle", native.bundle(["true"], linux={"resources": {"devices": [{"allow": True, "type": "c", "major": 4294967297, "access": "rwm"}]}}), cid)
     assert p.returncode == 1 and "major" in p.stderr, p.stderr
     assert cgroup_dirs(cid) == []
+
+
+def test_realtime_runtime_raises_the_parents_budget(native):
+    """A new cgroup (and /mote) has no real-time budget: the container's write failed with
+    EINVAL unless the ancestors are raised first, as runc and crun do."""
+    import pytest
+    if not os.path.exists(f"{V1}/cpu/cpu.rt_runtime_us"):
+        pytest.fail("no cpu.rt_runtime_us here (kernel without CONFIG_RT_GROUP_SCHED or cgroup v2)")
+    cid = native.new_id()
+    run_d(native, cid, native.bundle(["sleep", "30"], linux={"resources": {"cpu": {"realtimeRuntime": 10000, "realtimePeriod": 1000000}}}))
+    assert open(f"{V1}/cpu/mote/{cid}/cpu.rt_runtime_us").read().strip() == "10000"

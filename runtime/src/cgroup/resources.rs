@@ -4,6 +4,7 @@
 //! kernel-defined conversion (kernel memory, kernelTCP, swappiness...) is refused by name.
 
 use mote_sys::io::Buf;
+use mote_sys::raw::Errno;
 use mote_sys::rustix::fs::{self, Access};
 
 use super::{write_file, PATH, ROOT};
@@ -311,7 +312,7 @@ fn cpu(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
                 if w.v2 {
                     return Err(p.key("realtimeRuntime").err("has no cgroup v2 equivalent"));
                 }
-                w.num("cpu", b"cpu.rt_runtime_us", spec::i64(v, &p.key("realtimeRuntime"))?)?;
+                rt_runtime(&w, spec::i64(v, &p.key("realtimeRuntime"))?)?;
             }
             b"realtimePeriod" => {
                 if w.v2 {
@@ -414,6 +415,26 @@ fn block_io(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// cpu.rt_runtime_us: a cgroup's real-time budget must fit in its parent's (the sum of the
+/// children's), and a new cgroup, /mote included, starts with none. Refused (EINVAL), each
+/// ancestor below the root is raised by `v` first, nearest last, as runc and crun do.
+fn rt_runtime(w: &Writer<'_>, v: i64) -> Result<()> {
+    match w.num("cpu", b"cpu.rt_runtime_us", v) {
+        Err(Error { errno: Some(Errno::INVAL), .. }) if v > 0 => {}
+        r => return r,
+    }
+    let Some(cut) = w.path.iter().rposition(|&c| c == b'/').filter(|&i| i > 0) else {
+        return w.num("cpu", b"cpu.rt_runtime_us", v); // the root's own budget: not ours to raise
+    };
+    let parent = Writer { path: &w.path[..cut], v2: false };
+    let mut f = parent.file("cpu", b"cpu.rt_runtime_us");
+    let mut b = [0u8; 32];
+    let n = super::read_file(f.cstr(), &mut b)?;
+    let cur = mote_sys::num::i64(b[..n].trim_ascii_end()).ok_or_else(|| Error::msg("read", f.lossy(), "not a number"))?;
+    rt_runtime(&parent, cur.max(0).checked_add(v).ok_or_else(|| Error::msg("cpu.realtimeRuntime", "", "too large"))?)?;
+    w.num("cpu", b"cpu.rt_runtime_us", v)
 }
 
 /// blkio.weight, or blkio.bfq.weight on kernels where the BFQ scheduler took it over.
