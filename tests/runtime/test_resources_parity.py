@@ -117,3 +117,22 @@ def test_realtime_runtime_raises_the_parents_budget(native):
     cid = native.new_id()
     run_d(native, cid, native.bundle(["sleep", "30"], linux={"resources": {"cpu": {"realtimeRuntime": 10000, "realtimePeriod": 1000000}}}))
     assert open(f"{V1}/cpu/mote/{cid}/cpu.rt_runtime_us").read().strip() == "10000"
+
+
+def test_bad_resource_is_refused_before_anything_exists(native, tmp_path):
+    """linux.resources is checked whole before the state dir and the cgroup are made (not even
+    --root is created), and update applies all of its values or none."""
+    root = tmp_path / "fresh-root"
+    cid = native.new_id()
+    b = native.bundle(["true"], linux={"resources": {"pids": {"limit": 5}, "memory": {"limit": "lots"}}})
+    p = subprocess.run(native.argv()[:-2] + ["--root", str(root), "run", "--bundle", b, cid], capture_output=True,
+                       text=True, timeout=TIMEOUT)
+    assert p.returncode == 1 and "linux.resources.memory.limit" in p.stderr, p.stderr
+    assert not root.exists() and cgroup_dirs(cid) == []
+    cid = native.new_id()
+    run_d(native, cid, native.bundle(["sleep", "30"], linux={"resources": {"pids": {"limit": 10}}}))
+    r = native.tmp / "res.json"
+    r.write_text(json.dumps({"pids": {"limit": 20}, "memory": {"limit": "lots"}}))
+    p = native("update", "-r", str(r), cid)
+    assert p.returncode == 1 and "memory.limit" in p.stderr, p.stderr
+    assert open(cg_file(cid, "pids", "pids.max", "pids.max")).read().strip() == "10"

@@ -72,8 +72,11 @@ fn parse(v: Val<'_>, p: &P) -> Result<Vec<Rule, 160>> {
 /// Applies the rules to cgroup `path`: v1 files when the devices controller is v1, and the eBPF
 /// program wherever there is a v2 tree (on a hybrid host too, where it is a second, equal guard;
 /// there a kernel without cgroup BPF is not an error).
-pub fn apply(v2: &bool, path: &[u8], v: Val<'_>, p: &P) -> Result<()> {
+pub fn apply(v2: &bool, path: &[u8], v: Val<'_>, p: &P, dry: bool) -> Result<()> {
     let rules = parse(v, p)?;
+    if dry {
+        return program(&rules).map(drop).ok_or_else(|| Error::msg("device rules", "", "too many for the eBPF program (1200 instructions)"));
+    }
     if !*v2 {
         let mut dir = Buf::<{ PATH + 64 }>::new();
         dir.s(ROOT).s(b"/devices").s(path);

@@ -27,6 +27,8 @@ impl Layout {
 struct Writer<'a> {
     path: &'a [u8],
     v2: bool,
+    /// [`check`]: every value parsed and validated, nothing read or written.
+    dry: bool,
 }
 
 impl Writer<'_> {
@@ -43,10 +45,13 @@ impl Writer<'_> {
     /// Whether the controller (v1) or file exists on this host.
     #[inline(never)]
     fn has(&self, ctl: &str, file: &[u8]) -> bool {
-        self.file(ctl, file).cstr().is_ok_and(|f| fs::access(f, Access::EXISTS).is_ok())
+        self.dry || self.file(ctl, file).cstr().is_ok_and(|f| fs::access(f, Access::EXISTS).is_ok())
     }
     #[inline(never)]
     fn put(&self, ctl: &str, file: &[u8], val: &[u8]) -> Result<()> {
+        if self.dry {
+            return Ok(());
+        }
         let mut f = self.file(ctl, file);
         if !self.v2 && !self.has(ctl, b"cgroup.procs") {
             return Err(Error::msg("cgroup controller", ctl, "is not mounted on this host"));
@@ -73,10 +78,21 @@ impl Writer<'_> {
     }
 }
 
+/// Parses and validates `res` as [`apply`] would, writing nothing: create runs it before the
+/// state dir and the cgroup exist, so that a bad value leaves nothing behind. (What depends on
+/// the cgroup itself, a kernel's refusal or a missing file, is still found by apply.)
+pub fn check(res: Val<'_>, p: &P) -> Result<()> {
+    run(res, b"", p, true)
+}
+
 /// Applies `res` (the linux.resources object, or update's resources JSON) to cgroup `path`.
 pub fn apply(res: Val<'_>, path: &[u8], p: &P) -> Result<()> {
-    let w = Writer { path, v2: Layout::detect().v2 };
-    if w.v2 {
+    run(res, path, p, false)
+}
+
+fn run(res: Val<'_>, path: &[u8], p: &P, dry: bool) -> Result<()> {
+    let w = Writer { path, v2: Layout::detect().v2, dry };
+    if w.v2 && !dry {
         enable_controllers(path, res, p)?;
     }
     for (k, v) in spec::obj(res, p)? {
@@ -182,7 +198,7 @@ pub fn apply(res: Val<'_>, path: &[u8], p: &P) -> Result<()> {
                     w.put("", key, spec::str(v, &pu)?.to_bytes())?;
                 }
             }
-            b"devices" => super::devices::apply(&w.v2, path, v, &p.key("devices"))?,
+            b"devices" => super::devices::apply(&w.v2, path, v, &p.key("devices"), dry)?,
             _ => {}
         }
     }
@@ -243,7 +259,7 @@ fn memory(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
             _ => {}
         }
     }
-    if let (Some(l), true) = (limit, check) {
+    if let (Some(l), true, false) = (limit, check, w.dry) {
         // Refuse a limit below what the cgroup already uses (instead of an OOM kill).
         let mut f = w.file("memory", if w.v2 { b"memory.current" } else { b"memory.usage_in_bytes" });
         let mut b = [0u8; 32];
@@ -428,7 +444,7 @@ fn rt_runtime(w: &Writer<'_>, v: i64) -> Result<()> {
     let Some(cut) = w.path.iter().rposition(|&c| c == b'/').filter(|&i| i > 0) else {
         return w.num("cpu", b"cpu.rt_runtime_us", v); // the root's own budget: not ours to raise
     };
-    let parent = Writer { path: &w.path[..cut], v2: false };
+    let parent = Writer { path: &w.path[..cut], v2: false, dry: false };
     let mut f = parent.file("cpu", b"cpu.rt_runtime_us");
     let mut b = [0u8; 32];
     let n = super::read_file(f.cstr(), &mut b)?;

@@ -123,6 +123,10 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
         e
     })? as u32;
     let cg = cgroup::path_for(spec.linux.cgroups_path.map(|c| c.to_bytes()), id)?;
+    // Every resource value checked now, before anything exists that a bad one would leave behind.
+    if let Some(res) = spec.linux.resources {
+        cgroup::resources::check(res, &spec::P::ROOT.key("linux").key("resources"))?;
+    }
 
     // From here on, everything made is undone on failure. The state dir appears locked and with
     // a state.json that names the cgroup before the cgroup exists: a create killed at any point

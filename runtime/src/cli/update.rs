@@ -78,6 +78,8 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         er.path.s(b"invalid JSON at byte ").u(e.offset as u64).s(b": ").s(e.what);
         er
     })?;
+    // All or nothing: every value checked before the first is written.
+    resources::check(Val::root(&doc[..n], root), &P::ROOT)?;
     resources::apply(Val::root(&doc[..n], root), st.cgroup, &P::ROOT)?;
     Ok(0)
 }
