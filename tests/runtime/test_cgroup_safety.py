@@ -184,3 +184,27 @@ def test_cgroup_made_again_is_left_alone(native, foreign_cgroup):
     native.ids.remove(cid)
     import shutil
     shutil.rmtree(os.path.join(native.root, cid))
+
+
+def test_deep_cgroups_path_on_v2_no_panic(native, tmp_path):
+    """More than 64 components plus any linux.resources on cgroup v2 overflowed a 64-entry
+    vector: a panic (exit 101) that left the state dir and 71 cgroup directories. Run in v2
+    mode (the unified tree mounted on /sys/fs/cgroup in a private mount namespace)."""
+    if not os.path.exists(f"{V1}/unified/cgroup.procs"):
+        pytest.fail("no unified hierarchy on this host")
+    top = "mote-deep-" + uuid.uuid4().hex[:8]
+    path = "/" + top + "/d" * 70
+    cid = native.new_id()
+    b = native.bundle(["true"], linux={"cgroupsPath": path, "resources": {"devices": []}})
+    m = " ".join(native.argv())
+    script = f"mount -t cgroup2 none /sys/fs/cgroup || exit 99\n{m} run --bundle {b} {cid}; echo rc=$?"
+    try:
+        p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        assert "rc=0" in p.stdout and "panic" not in p.stderr, (p.stdout, p.stderr)
+        assert not os.path.exists(os.path.join(native.root, cid))
+        assert not os.path.exists(f"{UNIFIED}{path}")
+    finally:
+        t = f"{UNIFIED}/{top}"
+        for d, _, _ in sorted(os.walk(t), key=lambda x: -len(x[0])) if os.path.isdir(t) else []:
+            os.rmdir(d)
