@@ -57,6 +57,17 @@ impl Error {
         e.path.s(b"longer than ").u(cap as u64).s(b" bytes");
         e
     }
+    /// This error, and a cleanup after it that failed too: both said, neither swallowed.
+    #[cold]
+    #[inline(never)]
+    pub fn and(self, cleanup: Result<()>) -> Error {
+        let Err(c) = cleanup else { return self };
+        let mut e = Error::msg("", "", "");
+        self.render(&mut e.path);
+        e.path.s(b"; cleaning up: ");
+        c.render(&mut e.path);
+        e
+    }
     /// Renders the message (without the "mote: " prefix); a path cut at the message's bound
     /// ends in "...".
     pub fn render<const N: usize>(&self, b: &mut Buf<N>) {

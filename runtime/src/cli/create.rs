@@ -137,17 +137,13 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
     // (cgroup::create removes what it made itself).
     let ino = match cgroup::create(cg.get().fits("cgroup path:")?) {
         Ok(ino) => ino,
-        Err(e) => {
-            let _ = dir.remove();
-            return Err(e);
-        }
+        Err(e) => return Err(e.and(dir.remove())),
     };
     let hooks = Hooks::of(&spec);
     match create_in(&dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, ino, preserve_fds, relay_exit, filter, own_console) {
         Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, cgroup: cg, cgroup_ino: ino, hooks, terminal: proc.terminal }),
         Err(e) => {
-            let _ = cgroup::destroy(cg.lossy(), ino);
-            let _ = dir.remove();
+            let e = e.and(cgroup::destroy(cg.lossy(), ino)).and(dir.remove());
             // The spec's lifecycle: a container that failed to be created is destroyed, then
             // its poststop hooks run (as runc's destroy does).
             if let Some(h) = hooks.filter(|h| h.has("poststop")) {

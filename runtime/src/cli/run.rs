@@ -35,11 +35,7 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     };
     let master = match master.and_then(|m| start::start(&c.dir, gl, c.hooks).map(|()| m)) {
         Ok(m) => m,
-        Err(e) => {
-            let _ = cgroup::destroy(c.cgroup.lossy(), c.cgroup_ino);
-            let _ = c.dir.remove();
-            return Err(e);
-        }
+        Err(e) => return Err(e.and(cgroup::destroy(c.cgroup.lossy(), c.cgroup_ino)).and(c.dir.remove())),
     };
     drop(pair);
     if detach {
@@ -58,7 +54,10 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
         };
         if same(d, &c.dir) {
             drop(again);
-            let _ = super::delete::delete(c.dir, true, gl, c.hooks);
+            // Said, not swallowed; the exit code stays the container's.
+            if let Err(e) = super::delete::delete(c.dir, true, gl, c.hooks) {
+                crate::log::fail(gl, &e, 0);
+            }
         }
     }
     Ok(code)
