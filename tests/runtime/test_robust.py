@@ -194,6 +194,14 @@ def sweep_config(name, n):
             return {"annotations": {f"k{i}": "v" for i in range(n)}}, "annotations: more than 64 entries"
         case "SYSCTL_KEY":
             return {"linux": {"sysctl": {"net." + "a" * (n - 4): "1"}}}, "a key longer than 256 bytes"
+        case "SECCOMP_RULES":
+            rules = [{"names": ["getpid"], "action": "SCMP_ACT_ALLOW"}] * n
+            return {"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules}}}, \
+                "linux.seccomp.syscalls: more than 256 entries"
+        case "SECCOMP_NAMES":
+            rules = [{"names": ["getpid"] * 8, "action": "SCMP_ACT_ALLOW"}] * (n // 8) + \
+                ([{"names": ["getpid"] * (n % 8), "action": "SCMP_ACT_ALLOW"}] if n % 8 else [])
+            return {"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules}}}, "more than 2048 entries"
         case "MOUNT_PROPAGATIONS":
             return {"mounts": [{"destination": "/tmp", "type": "bind", "source": "/tmp",
                                 "options": ["rbind"] + ["rprivate"] * n}]}, "one propagation option too many"
