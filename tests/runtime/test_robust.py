@@ -202,6 +202,8 @@ def sweep_config(name, n):
             rules = [{"names": ["getpid"] * 8, "action": "SCMP_ACT_ALLOW"}] * (n // 8) + \
                 ([{"names": ["getpid"] * (n % 8), "action": "SCMP_ACT_ALLOW"}] if n % 8 else [])
             return {"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules}}}, "more than 2048 entries"
+        case "CPUS":
+            return {"process": {"args": ["true"], "execCPUAffinity": {"initial": f"0-{n - 1}"}}}, "CPUs below 1024"
         case "MOUNT_PROPAGATIONS":
             return {"mounts": [{"destination": "/tmp", "type": "bind", "source": "/tmp",
                                 "options": ["rbind"] + ["rprivate"] * n}]}, "one propagation option too many"
@@ -219,7 +221,8 @@ def remove_cgroup_tree(top):
 
 
 # Bounds swept by the CLI or elsewhere (their own tests), not through config.json.
-ELSEWHERE = {"PATH", "ID", "STATE", "CONFIG_BYTES", "PRESERVE_FDS", "CGROUP_DEPTH"}
+# APPARMOR_PROFILE is checked where AppArmor is enabled (elsewhere the field is refused first).
+ELSEWHERE = {"PATH", "ID", "STATE", "CONFIG_BYTES", "PRESERVE_FDS", "CGROUP_DEPTH", "APPARMOR_PROFILE"}
 
 
 def test_sweep_covers_every_bound():

@@ -663,13 +663,7 @@ pub const MASK_WORDS: usize = limits::CPUS / 64;
 /// Sets the bits of a list like "0-3,7" in `out`; None if malformed or past the mask.
 #[inline(never)]
 pub fn bitmask(list: &[u8], out: &mut [u64; MASK_WORDS]) -> Option<()> {
-    let num = |s: &[u8]| -> Option<usize> {
-        let s = s.trim_ascii();
-        if s.is_empty() || s.len() > 4 || !s.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        Some(s.iter().fold(0, |n, &c| n * 10 + (c - b'0') as usize))
-    };
+    let num = |s: &[u8]| mote_sys::num::parse::<usize>(s.trim_ascii());
     for part in list.split(|&c| c == b',').filter(|p| !p.trim_ascii().is_empty()) {
         let (a, b) = match part.iter().position(|&c| c == b'-') {
             Some(i) => (num(&part[..i])?, num(&part[i + 1..])?),
