@@ -234,3 +234,28 @@ def test_delete_force_never_claims_what_it_did_not_remove(native):
     assert os.path.isdir(d)
     os.remove(os.path.join(d, "state.json"))
     os.rmdir(d)
+
+
+def test_stale_staging_dir_of_a_killed_create_is_cleared(native):
+    """A create killed between the mkdir and the rename of its staging dir leaves .new-<pid>; a
+    later create that gets the same pid clears it instead of failing (EEXIST)."""
+    os.makedirs(native.root, exist_ok=True)
+    cid = native.new_id()
+    b = native.bundle(["true"])
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: leaves a staging dir named after its own pid, then runs create
+        try:
+            os.close(r)
+            stale = os.path.join(native.root, f".new-{os.getpid()}")
+            os.mkdir(stale)
+            open(os.path.join(stale, "state.json"), "w").write("{}")
+            os.write(w, b"x")
+            os.execv(native.argv()[0], native.argv() + ["run", "--bundle", b, cid])
+        finally:
+            os._exit(99)
+    os.close(w)
+    os.read(r, 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert not any(n.startswith(".new-") for n in os.listdir(native.root))

@@ -91,7 +91,17 @@ impl Dir {
         let mut tmp = Buf::<{ limits::PATH }>::new();
         tmp.s(root.to_bytes()).s(b"/.new-").u(process::getpid().as_raw_nonzero().get() as u64); // one create per process
         let t = tmp.cstr().fits("state dir path:")?;
-        fs::mkdir(t, Mode::from_raw_mode(0o711)).ctx("create state dir", t.to_bytes())?;
+        // A staging dir of our pid exists only if a create of an earlier process with this pid
+        // was killed between its mkdir and its rename: nobody else's, cleared and made again.
+        if fs::mkdir(t, Mode::from_raw_mode(0o711)) == Err(Errno::EXIST) {
+            if let Ok(old) = fs::open(t, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
+                for f in [STATE_FILE, c"state.json.tmp"] {
+                    let _ = fs::unlinkat(&old, f, AtFlags::empty());
+                }
+            }
+            let _ = fs::rmdir(t);
+            fs::mkdir(t, Mode::from_raw_mode(0o711)).ctx("create state dir", t.to_bytes())?;
+        }
         let staged = fs::open(t, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
             .ctx("open state dir", t.to_bytes())
             .and_then(|fd| {
