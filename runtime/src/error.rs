@@ -11,7 +11,7 @@ pub const PATH_MAX_MSG: usize = 320;
 /// A longer path is shown as its first and last SHOWN/2 bytes around "...": the message keeps
 /// room for what follows it (the detail, the errno), here and when a child's rendered error
 /// travels back whole as the path of a new one.
-const SHOWN: usize = 120;
+const SHOWN: usize = 240;
 
 /// `path` into a message buffer, its middle cut out if it is longer than [`SHOWN`].
 fn shown(path: &[u8]) -> Buf<PATH_MAX_MSG> {

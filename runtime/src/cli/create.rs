@@ -132,7 +132,19 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
     // a state.json that names the cgroup before the cgroup exists: a create killed at any point
     // leaves what `delete --force` needs, and no other verb sees it half made.
     let mut st = Buf::<{ limits::STATE }>::new();
-    let dir = Dir::create(g.root, id, state_json(&mut st, &spec, id, 0, 0, &bundle_abs, &rootfs, &cg, 0)?)?;
+    let first = match state_json(&mut st, &spec, id, 0, 0, &bundle_abs, &rootfs, &cg, 0) {
+        Ok(s) => s,
+        Err(e) => {
+            // Nothing exists yet; poststop hooks, which would need this state, are not run: said.
+            if Hooks::of(&spec).is_some_and(|h| h.has("poststop")) {
+                let mut w = Error::msg("poststop hooks not run:", "", "");
+                e.render(&mut w.path);
+                hooks::warn(g, &w);
+            }
+            return Err(e);
+        }
+    };
+    let dir = Dir::create(g.root, id, first)?;
     // Not destroyed on failure here: a cgroup this create did not make is not ours to kill
     // (cgroup::create removes what it made itself).
     let ino = match cgroup::create(cg.get().fits("cgroup path:")?) {

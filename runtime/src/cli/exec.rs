@@ -416,6 +416,10 @@ fn apply_flags(p: &Parsed, pr: &mut Process<'static>) -> Result<()> {
 }
 
 fn num(b: &[u8], what: &'static str) -> Result<u32> {
+    // Leading zeros too: nothing past the longest decimal a u64 has is a number mote reads.
+    if b.len() > 20 {
+        return Err(Error::msg(what, b, "too long"));
+    }
     let n = super::number(b, what)?;
     u32::try_from(n).map_err(|_| Error::msg(what, b, "out of range"))
 }

@@ -103,10 +103,8 @@ impl Msg {
     fn to_error(&self) -> Error {
         let t = &self.b[8..];
         let t = &t[..t.iter().position(|&c| c == 0).unwrap_or(t.len())];
-        // Whole: the child's paths were already shortened when its error was made.
-        let mut e = Error::msg("", "", "");
-        e.path.s(t);
-        e
+        // Too long for a message's path, its middle goes (its end, the errno, stays).
+        Error::msg("", t, "")
     }
 }
 
