@@ -209,7 +209,10 @@ fn wait(pid: u32, h: &Hook<'_>, n: &Buf<{ crate::error::PATH_MAX_MSG }>, sfd: &O
     let mut open = true;
     loop {
         if let Some((_, status)) = sig::waitpid(pid as i32, sig::WNOHANG | g::__WALL).ctx("wait for", n.lossy())? {
-            drain(r, &mut said);
+            // One last read: what it said before it exited (a child it left may write on).
+            if open {
+                read_some(r, &mut said);
+            }
             if status == 0 {
                 return Ok(());
             }
@@ -248,24 +251,24 @@ fn wait(pid: u32, h: &Hook<'_>, n: &Buf<{ crate::error::PATH_MAX_MSG }>, sfd: &O
             let _ = sig::read_signal(sfd.as_fd());
         }
         if open && !fds[1].revents().is_empty() {
-            open = drain(r, &mut said);
+            open = read_some(r, &mut said);
         }
     }
 }
 
-/// Reads what is there (non-blocking), keeping what fits; false at end of file.
-fn drain(r: &OwnedFd, said: &mut Buf<160>) -> bool {
+/// One read of what is there (non-blocking), keeping what fits; false at end of file. One per
+/// poll round, never "until empty": a hook (or a child it left) writing faster than we read
+/// would keep us from its exit and its timeout.
+fn read_some(r: &OwnedFd, said: &mut Buf<160>) -> bool {
     let mut b = [0u8; 512];
-    loop {
-        match mote_sys::rustix::io::read(r, &mut b) {
-            Ok(0) => return false,
-            Ok(k) => {
-                let room = 160 - said.len();
-                said.s(&b[..k.min(room)]);
-            }
-            Err(Errno::INTR) => {}
-            Err(_) => return true,
+    match mote_sys::rustix::io::read(r, &mut b) {
+        Ok(0) => false,
+        Ok(k) => {
+            let room = 160 - said.len();
+            said.s(&b[..k.min(room)]);
+            true
         }
+        Err(_) => true,
     }
 }
 

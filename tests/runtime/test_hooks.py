@@ -338,3 +338,67 @@ def test_same_as_runc(native):
     seen = results["mote"][0]
     assert seen[:2] == ["prestart creating", "prestart host "] and "createContainer container " in seen
     assert "poststop stopped" in seen and "poststop host " in seen
+
+
+@pytest.mark.parametrize("script,fails", [
+    # The hook floods its output forever: its timeout still ends it (and create).
+    ("exec yes", True),
+    # A background child floods while the hook hangs: the same.
+    ("yes & sleep 60", True),
+    # The hook exits at once, leaving a child that floods the pipe: create goes on (the hook
+    # succeeded), and the child, its pipe closed, goes too.
+    ("yes & exit 0", False),
+])
+def test_hook_flooding_its_output(native, script, fails):
+    """What mote reads of a hook's output per round is bounded: a hook (or its child) writing
+    faster than mote reads never keeps mote from checking the hook's exit and its timeout."""
+    mote = native
+    cid = mote.new_id()
+    marker = "hook-flood-" + cid
+    b = mote.bundle(["true"], hooks={"createRuntime": [
+        {"path": "/bin/sh", "args": ["sh", "-c", script], "env": [f"MARK={marker}"], "timeout": 2}]})
+    p = create(mote, cid, b)
+    if fails:
+        assert p.returncode == 1 and "createRuntime[0] /bin/sh: ran past its timeout of 2s" in p.stderr, p.stderr[-2000:]
+    else:
+        assert p.returncode == 0, p.stderr[-2000:]
+        mote("delete", "--force", cid, check=0)
+    # Nothing left: the hook's group was killed, or the orphan met its closed pipe.
+    end = time.time() + 10
+    while time.time() < end:
+        try:
+            nothing_left(mote, cid, marker)
+            break
+        except AssertionError:
+            time.sleep(0.1)
+    nothing_left(mote, cid, marker)
+
+
+@pytest.mark.parametrize("detach", [False, True])
+def test_run_runs_poststop_when_start_fails(native, detach):
+    """The spec's lifecycle: a container whose start fails is destroyed and its poststop hooks
+    run (runc's run means to: its destroy does; Debian's runc 1.1.5 refuses to destroy this
+    one, "container still running", and leaves it). start is made to fail by a createRuntime
+    hook that takes the exec fifo away: the process is created, but can never be started."""
+    mote = native
+    d = str(mote.tmp / "hooks")
+    os.makedirs(d)
+    cid = mote.new_id()
+    marker = f"start-fails-{cid}"
+    b = mote.bundle(["sh", "-c", f": {marker}; sleep 60"], hooks={
+        "createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", f"rm {mote.root}/{cid}/exec.fifo"]}],
+        "poststop": [hook("poststop", d)]})
+    with open(mote.tmp / "run.log", "w") as f:
+        p = subprocess.run(mote.argv("run", *(["-d"] if detach else []), "--bundle", b, cid), stdout=f, stderr=f,
+                           stdin=subprocess.DEVNULL, timeout=TIMEOUT)
+    log = open(mote.tmp / "run.log").read()
+    assert p.returncode != 0 and "cannot start container" in log, log
+    assert order(d) == ["poststop:"], log
+    st = json.load(open(f"{d}/poststop.json"))
+    assert (st["id"], st["status"]) == (cid, "stopped"), st
+    nothing_left(mote, cid)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            assert marker.encode() not in open(f"/proc/{pid}/cmdline", "rb").read(), f"process {pid} left"
+        except OSError:
+            pass

@@ -44,20 +44,17 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     Ok(0)
 }
 
-/// A created container: its locked state dir, its process and its cgroup.
+/// A created container: its locked state dir and its process.
 pub struct Created {
     pub dir: Dir,
     /// The container's process.
     pub pid: u32,
     /// Our child whose exit status is the process's (see spawn::Setup::relay_exit).
     pub waiter: u32,
-    pub cgroup: CgPath,
     /// The config's hooks (run runs poststop when it deletes the container).
     pub hooks: Option<Hooks<'static>>,
     /// process.terminal was set.
     pub terminal: bool,
-    /// The cgroup's identity ([`cgroup::ident`]).
-    pub cgroup_ino: u64,
 }
 
 /// Creates container `id` as the flags in `p` say. `own_console`: the socket a foreground run
@@ -153,7 +150,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
     };
     let hooks = Hooks::of(&spec);
     match create_in(&dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, ino, preserve_fds, relay_exit, filter, own_console) {
-        Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, cgroup: cg, cgroup_ino: ino, hooks, terminal: proc.terminal }),
+        Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, hooks, terminal: proc.terminal }),
         Err(e) => {
             let e = e.and(cgroup::destroy(cg.lossy(), ino)).and(dir.remove());
             // The spec's lifecycle: a container that failed to be created is destroyed, then

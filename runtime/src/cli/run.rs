@@ -10,7 +10,6 @@ use mote_sys::sig::{self, How, SigSet};
 use mote_sys::Args;
 
 use super::{create, parse, start, Global};
-use crate::cgroup;
 use crate::linux::console;
 use crate::error::Result;
 
@@ -35,7 +34,9 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     };
     let master = match master.and_then(|m| start::start(&c.dir, gl, c.hooks).map(|()| m)) {
         Ok(m) => m,
-        Err(e) => return Err(e.and(cgroup::destroy(c.cgroup.lossy(), c.cgroup_ino)).and(c.dir.remove())),
+        // Destroyed as a delete --force would (process, cgroup, state dir), then its poststop
+        // hooks: the spec's lifecycle, and runc's run.
+        Err(e) => return Err(e.and(super::delete::delete(c.dir, true, gl, c.hooks))),
     };
     drop(pair);
     if detach {
