@@ -26,7 +26,7 @@ use mote_sys::rustix::{process, stdio};
 use mote_sys::sig::{self, How, SigSet};
 
 use crate::cli::Global;
-use crate::error::{Ctx, Error, Fits, Result};
+use crate::error::{Ctx, Error, Result};
 use crate::json::Val;
 use crate::spec::{self, limits, Spec, P};
 
@@ -284,14 +284,9 @@ fn trim(b: &[u8]) -> &[u8] {
 /// error, never a document cut short, past the bound.
 pub fn state_json(b: &mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8], status: &str, pid: u32, bundle: &[u8]) -> Result<()> {
     b.s(br#"{"ociVersion":"#).json(crate::OCI_VERSION).s(br#","id":"#).json(id).s(br#","status":"#).json(status);
-    b.s(br#","pid":"#).u(pid as u64).s(br#","bundle":"#).json(bundle).s(br#","annotations":{"#);
-    for (i, (k, v)) in spec.annotations.iter().enumerate() {
-        if i > 0 {
-            b.c(b',');
-        }
-        b.json(k.to_bytes()).c(b':').json(v.to_bytes());
-    }
-    b.s(b"}}");
+    b.s(br#","pid":"#).u(pid as u64).s(br#","bundle":"#).json(bundle);
+    crate::state::annotations(b, spec);
+    b.c(b'}');
     if b.overflowed() {
         let mut e = Error::msg("hooks:", "", "");
         e.path.s(b"state JSON larger than ").u(limits::STATE as u64).s(b" bytes (annotations?)");
@@ -301,13 +296,7 @@ pub fn state_json(b: &mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8], st
 }
 
 /// The hooks kept in a container's state dir (config.json as it was at create), for start and
-/// delete. The config is read into the arena.
+/// delete.
 pub fn load(dir: &crate::state::Dir) -> Result<Option<Hooks<'static>>> {
-    let arena = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("config", "", "read twice"))?;
-    let mut path = Buf::<{ limits::PATH }>::new();
-    path.s(dir.path.lossy()).c(b'/').s(crate::state::CONFIG.to_bytes());
-    let mut shown = Buf::<{ limits::PATH }>::new();
-    shown.s(path.lossy());
-    let (doc, root, _) = crate::cli::create::read_json(path.cstr().fits("config path:")?, shown.lossy(), arena)?;
-    Ok(Hooks::of(&spec::parse(doc, root)?))
+    Ok(Hooks::of(&dir.config()?.0))
 }

@@ -208,7 +208,7 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
         }
         st.s(br#","state":{"ociVersion":"#).json(spec.oci_version).s(br#","id":"#).json(id);
         st.s(br#","status":"creating","pid":"#).u(pid as u64).s(br#","bundle":"#).json(bundle.lossy());
-        annotations(&mut st, spec);
+        state::annotations(&mut st, spec);
         st.s(b"}}");
         seccomp::to_listener(c, fd, st.get().fits("seccomp listener state:")?)
     };
@@ -267,21 +267,9 @@ fn state_json<'s>(st: &'s mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8]
     if spec.hooks.is_some() {
         st.s(br#","hooks":true"#);
     }
-    annotations(st, spec);
+    state::annotations(st, spec);
     st.c(b'}');
     st.get().fits("state.json (annotations, paths):")
-}
-
-/// `,"annotations":{...}` of a state document.
-fn annotations(st: &mut Buf<{ limits::STATE }>, spec: &Spec<'_>) {
-    st.s(br#","annotations":{"#);
-    for (i, (k, v)) in spec.annotations.iter().enumerate() {
-        if i > 0 {
-            st.c(b',');
-        }
-        st.json(k.to_bytes()).c(b':').json(v.to_bytes());
-    }
-    st.c(b'}');
 }
 
 /// Reads and prepares config.json; returns (document, root offset).

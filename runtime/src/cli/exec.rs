@@ -31,7 +31,7 @@ use crate::json::Val;
 use crate::linux::{console, process, seccomp, spawn};
 use crate::log;
 use crate::spec::{self, limits, Process, Spec, P};
-use crate::state::{Dir, Status, CONFIG};
+use crate::state::{Dir, Status};
 
 const FLAGS: &[Flag] = &[
     flag("process", b'p', true),
@@ -105,13 +105,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     }
 
     // The config as it was at create, and the process: --process FILE or the config's own.
-    let arena = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("config", "", "read twice"))?;
-    let mut cpath = Buf::<{ limits::PATH }>::new();
-    cpath.s(dir.path.lossy()).c(b'/').s(CONFIG.to_bytes());
-    let mut shown = Buf::<{ limits::PATH }>::new();
-    shown.s(cpath.lossy());
-    let (doc, root, rest) = create::read_json(cpath.cstr().fits("config path:")?, shown.lossy(), arena)?;
-    let spec = spec::parse(doc, root)?;
+    let (spec, rest) = dir.config()?;
     let mut proc = match p.get("process") {
         Some(f) => {
             let (d, r, _) = create::read_json(f, f.to_bytes(), rest)?;

@@ -207,6 +207,18 @@ impl Dir {
         fs::statat(&self.fd, STATE_FILE, AtFlags::SYMLINK_NOFOLLOW).is_ok()
     }
 
+    /// The config kept here (CONFIG), read into the arena and parsed, with the arena's unused
+    /// rest (exec reads a --process file there). For exec, and the hooks of start and delete.
+    pub fn config(&self) -> Result<(crate::spec::Spec<'static>, &'static mut [u8])> {
+        let arena = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("config", "", "read twice"))?;
+        let mut path = Buf::<{ limits::PATH }>::new();
+        path.s(self.path.lossy()).c(b'/').s(CONFIG.to_bytes());
+        let mut shown = Buf::<{ limits::PATH }>::new();
+        shown.s(path.lossy());
+        let (doc, root, rest) = crate::cli::create::read_json(path.cstr().fits("config path:")?, shown.lossy(), arena)?;
+        Ok((crate::spec::parse(doc, root)?, rest))
+    }
+
     /// Whether the exec fifo still exists (the process waits for start).
     pub fn has_fifo(&self) -> bool {
         fs::statat(&self.fd, FIFO, AtFlags::SYMLINK_NOFOLLOW).is_ok()
@@ -372,6 +384,19 @@ pub fn proc_start_time(pid: u32) -> Option<(u64, bool)> {
     // stime cutime cstime priority nice num_threads itrealvalue starttime
     let start = fields.nth(18)?;
     Some((mote_sys::num::u64(start)?, state == b"Z" || state == b"X"))
+}
+
+/// `,"annotations":{...}` of a state document, from the config (create's state.json, the hooks'
+/// state while create runs, the seccomp listener's).
+pub fn annotations<const N: usize>(st: &mut Buf<N>, spec: &crate::spec::Spec<'_>) {
+    st.s(br#","annotations":{"#);
+    for (i, (k, v)) in spec.annotations.iter().enumerate() {
+        if i > 0 {
+            st.c(b',');
+        }
+        st.json(k.to_bytes()).c(b':').json(v.to_bytes());
+    }
+    st.c(b'}');
 }
 
 /// Appends the OCI state JSON of a container to `b`.
