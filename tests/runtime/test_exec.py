@@ -508,3 +508,33 @@ def test_exec_child_being_set_up_is_out_of_reach(native):
     finally:
         mote("resume", a)
         held.wait(timeout=TIMEOUT)
+
+
+def test_exec_child_killed_before_its_exec_is_a_failure(native):
+    """exec (-d too) reports success only once its child has exec'd: a child that dies while it is
+    set up (killed here, held frozen mid-setup by exec'ing into a paused container with
+    --ignore-paused) closes its sync socket just as an exec would; that is an error (255), no
+    pid file, as the process never ran."""
+    mote = native
+    a, init = start(mote)
+    mote("pause", a, check=0)
+    pf = mote.tmp / "killed.pid"
+    held = subprocess.Popen(mote.argv("exec", "--ignore-paused", "-d", "--pid-file", str(pf), a, "true"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        end = time.time() + 10
+        while len(procs(a)) < 2 and time.time() < end:
+            time.sleep(0.02)
+        assert len(procs(a)) == 2, "exec's child never reached the cgroup"
+        child = [p for p in procs(a) if p != init][0]
+        os.kill(child, signal.SIGKILL)
+        mote("resume", a, check=0)
+        out, err = held.communicate(timeout=TIMEOUT)
+        assert held.returncode == 255 and "died before its exec" in err, (held.returncode, err)
+        assert not os.path.exists(pf)
+        assert procs(a) == [init]
+    finally:
+        mote("resume", a)
+        if held.poll() is None:
+            held.kill()
+        held.wait(timeout=TIMEOUT)

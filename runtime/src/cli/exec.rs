@@ -9,7 +9,8 @@
 //! one), takes the container's root, applies the process settings and execs. mote is not
 //! dumpable from the start, holds no state-dir descriptor when it forks, and the child never
 //! sees a host directory once it has joined: nothing in the container can reach mote through
-//! it. The sync socket closes on exec: EOF means the process runs, a message is an error.
+//! it. The child says EXEC once set up, then its sync socket closes on exec: EXEC and EOF mean
+//! the process runs; an error message, or EOF alone (the child died), that it does not.
 
 use core::ffi::CStr;
 
@@ -258,8 +259,9 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
         if !joined {
             cgroup::join(cg.lossy(), child)?;
         }
+        process::oom_score_adj(&proc, child)?;
         spawn::go(&ours, 0)?;
-        // EOF: the socket closed on exec. A message: the child failed and says why.
+        // EXEC then EOF: the socket closed on exec. An error: the child failed and says why.
         spawn::wait_exec(&ours)?;
         // A process the engine cannot know of (no pid file) is ended, as runc does.
         create::pid_file(p.get("pid-file"), child)?;
@@ -290,9 +292,8 @@ struct Join {
 
 fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, filter: Option<&seccomp::Program>, console_sock: Option<&OwnedFd>, preserve_fds: u32) -> Result<spawn::Never> {
     spawn::wait_go(sock)?;
-    // rlimits, oomScoreAdj, personality: while we are still the host's root in the host's /proc
-    // (runc too: a user namespace would refuse raising a hard limit or lowering oom_score_adj,
-    // and the container's /proc/self could lead anywhere).
+    // rlimits, personality: while we are still the host's root (runc too: a user namespace
+    // would refuse raising a hard limit). oomScoreAdj was written by the parent.
     process::privileged(proc, spec.linux.personality)?;
     // A process sharing its fs_struct (qemu-user's threads) may not change mount namespace.
     let _ = raw::unshare(g::CLONE_FS);
@@ -307,14 +308,10 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
             })?;
         }
     }
-    // In the container's user namespace, its root at once (as create, and runc): until the user
-    // switch we would otherwise still be the host's root (uid and groups), the owner of host
-    // files a volume shows, for every path the container controls (/proc/self/..., /dev/ptmx).
+    // In the container's user namespace, its root at once (as create): /proc/self/...,
+    // /dev/ptmx and every path the container controls are then reached as that root.
     if j.flags & g::CLONE_NEWUSER != 0 {
-        // Refused where the namespace denies setgroups: user_and_caps fails then if it needs them.
-        let _ = raw::setgroups(&[]);
-        raw::setresgid(0, 0, 0).ctx("setresgid in user namespace", "gid 0")?;
-        raw::setresuid(0, 0, 0).ctx("setresuid in user namespace", "uid 0")?;
+        process::user_ns_root()?;
     }
     // The container's root as its process sees it (a --no-pivot container is chrooted inside
     // its mount namespace); from here on no host directory is reachable.
@@ -344,6 +341,12 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
     // CAP_SYS_ADMIN is still held, else last before exec.
     let nnp = proc.no_new_privileges;
     process::before_exec(preserve_fds)?;
+    // EXEC goes to the parent before any filter is on (one may deny the send): from there only
+    // an error message, or the exec, follows.
+    let early_filter = filter.is_some() && !nnp;
+    if early_filter {
+        spawn::exec_next(sock)?;
+    }
     if let Some(f) = filter.filter(|_| !nnp) {
         seccomp::install(f, false)?;
     }
@@ -354,6 +357,9 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
         Err(e) => return Err(Error::sys("chdir", proc.cwd.to_bytes(), e)),
     }
     process::check_cwd(proc.cwd)?;
+    if !early_filter {
+        spawn::exec_next(sock)?;
+    }
     if let Some(f) = filter.filter(|_| nnp) {
         seccomp::install(f, false)?;
     }

@@ -15,7 +15,7 @@ use crate::spec::{self, limits, Linux, Process};
 
 const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Settings that need privilege: before the user switch.
+/// Settings that need privilege: before the user switch (oomScoreAdj: see [`oom_score_adj`]).
 pub fn privileged(p: &Process<'_>, personality: Option<u32>) -> Result<()> {
     for r in &p.rlimits {
         let res = resource(r.resource);
@@ -23,15 +23,33 @@ pub fn privileged(p: &Process<'_>, personality: Option<u32>) -> Result<()> {
             Error::sys("setrlimit RLIMIT_", crate::spec::rlimit_name(r.resource), e)
         })?;
     }
-    if let Some(adj) = p.oom_score_adj {
-        let mut v = Buf::<16>::new();
-        v.i(adj as i64);
-        super::procfs::write(b"self/oom_score_adj", v.lossy())?;
-    }
     if let Some(pers) = personality {
         raw::personality(pers).ctx("personality", "linux.personality")?;
     }
     Ok(())
+}
+
+/// process.oomScoreAdj of our child `pid`, written by the parent (host root, the host's /proc)
+/// before the child goes on: in a user namespace the child could neither lower it nor open its
+/// own file (a non-dumpable process's /proc files are the host root's). Inherited by the
+/// processes it forks, as runc's (written before the user namespace is entered).
+pub fn oom_score_adj(p: &Process<'_>, pid: u32) -> Result<()> {
+    let Some(adj) = p.oom_score_adj else { return Ok(()) };
+    let mut path = Buf::<32>::new();
+    path.u(pid as u64).s(b"/oom_score_adj");
+    let mut v = Buf::<16>::new();
+    v.i(adj as i64);
+    super::procfs::write(path.lossy(), v.lossy())
+}
+
+/// Just inside a user namespace (made or joined): its root at once, as runc. Until the user
+/// switch we would otherwise keep the host's root uid and groups, the owner of host files a
+/// volume shows, for every path the container controls. setgroups is refused where the
+/// namespace denies it: user_and_caps fails then if the process needs groups.
+pub fn user_ns_root() -> Result<()> {
+    let _ = raw::setgroups(&[]);
+    raw::setresgid(0, 0, 0).ctx("setresgid in user namespace", "gid 0")?;
+    raw::setresuid(0, 0, 0).ctx("setresuid in user namespace", "uid 0")
 }
 
 /// Scheduling and memory placement, still privileged (a real-time policy needs CAP_SYS_NICE):

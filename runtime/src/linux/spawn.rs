@@ -68,6 +68,8 @@ const SECCOMP_FD: u32 = 8;
 const HOOKS: u32 = 9;
 /// create is done (state written): the process may outlive it from now on.
 const DONE: u32 = 10;
+/// exec's child is set up and about to exec (see [`wait_exec`]).
+const EXEC: u32 = 11;
 
 /// Message size: tag, value, and room for a rendered error.
 const MSG: usize = 8 + crate::error::PATH_MAX_MSG + 200;
@@ -112,12 +114,13 @@ fn send(fd: &OwnedFd, m: &Msg) -> core::result::Result<(), Errno> {
     net::send(fd, &m.b, SendFlags::NOSIGNAL).map(drop)
 }
 
-/// Receives one message; Ok(None) when the other side is gone.
+/// Receives one message; Ok(None) when the other side is gone (ECONNRESET: gone without
+/// reading what we sent).
 fn recv(fd: &OwnedFd) -> core::result::Result<Option<Msg>, Errno> {
     let mut m = Msg { b: [0; MSG] };
     loop {
         match net::recv(fd, &mut m.b, RecvFlags::empty()) {
-            Ok((0, _)) => return Ok(None),
+            Ok((0, _)) | Err(Errno::CONNRESET) => return Ok(None),
             Ok(_) => return Ok(Some(m)),
             Err(Errno::INTR) => {}
             Err(e) => return Err(e),
@@ -207,6 +210,9 @@ struct Procs {
 
 fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u32)> {
     let first = procs.first;
+    if let Some(proc) = &ctx.spec.process {
+        process::oom_score_adj(proc, first)?;
+    }
     send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
     let mut init = first;
     loop {
@@ -319,12 +325,24 @@ pub fn send_error(sock: &OwnedFd, e: &Error) -> core::result::Result<(), Errno> 
     send(sock, &Msg::error(e))
 }
 
-/// Waits until the child has exec'd (its end of the CLOEXEC socket closes) or reports an error.
+/// Tells the parent the child is set up and execs next ([`wait_exec`]).
+pub fn exec_next(sock: &OwnedFd) -> Result<()> {
+    send(sock, &Msg::new(EXEC, 0)).ctx("sync", "parent")
+}
+
+/// Waits until the child has exec'd: EXEC, then its end of the CLOEXEC socket closes. An error
+/// it sends is the error; the socket closing without EXEC is a child that died being set up
+/// (killed, say), never a success.
 pub fn wait_exec(sock: &OwnedFd) -> Result<()> {
-    match recv(sock).ctx("sync", "child")? {
-        None => Ok(()),
-        Some(m) if m.tag() == ERROR => Err(m.to_error()),
-        Some(_) => Err(Error::msg("sync", "child", "unexpected message")),
+    let mut next = false;
+    loop {
+        match recv(sock).ctx("sync", "child")? {
+            None if next => return Ok(()),
+            None => return Err(Error::msg("exec:", "", "the process died before its exec")),
+            Some(m) if m.tag() == EXEC && !next => next = true,
+            Some(m) if m.tag() == ERROR => return Err(m.to_error()),
+            Some(_) => return Err(Error::msg("sync", "child", "unexpected message")),
+        }
     }
 }
 
@@ -373,6 +391,8 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // be joined before anything new is made, so that new namespaces belong to the right owner).
     if let Some(p) = l.ns(g::CLONE_NEWUSER).and_then(|n| n.path) {
         join(p, g::CLONE_NEWUSER)?;
+        // Its root from here on, never the host's (mountpoints made, files opened as it).
+        process::user_ns_root()?;
     }
     for n in l.namespaces.iter().filter(|n| n.flag != g::CLONE_NEWUSER) {
         if let Some(p) = n.path {
@@ -386,8 +406,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         }
         send(sock, &Msg::new(USERNS, 0)).ctx("sync", "parent")?;
         wait_go(sock)?;
-        raw::setresgid(0, 0, 0).ctx("setresuid in user namespace", "gid 0")?;
-        raw::setresuid(0, 0, 0).ctx("setresuid in user namespace", "uid 0")?;
+        process::user_ns_root()?;
     }
     let rest = if fallback { new & !(g::CLONE_NEWUSER | g::CLONE_NEWTIME | g::CLONE_NEWCGROUP) } else { 0 };
     if rest != 0 {
