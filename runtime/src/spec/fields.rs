@@ -25,7 +25,7 @@
 //! | `process.apparmorProfile` | applied (/proc/self/attr/apparmor/exec); refused where AppArmor is off |
 //! | `process.capabilities` | applied: every set, an absent one empty; unknown names refused |
 //! | `process.noNewPrivileges` | applied |
-//! | `process.oomScoreAdj` | written by the parent to the host's /proc/PID (before the user namespace, as runc) |
+//! | `process.oomScoreAdj` | applied: written by the parent to /proc/PID (before the user namespace, as runc) |
 //! | `process.scheduler` | applied (sched_setattr), checked first as runc and the kernel do |
 //! | `process.selinuxLabel` | applied (/proc/self/attr/exec); refused where SELinux is off |
 //! | `process.ioPriority` | applied (ioprio_set) |
