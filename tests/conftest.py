@@ -55,6 +55,44 @@ def cmd(arch, name, *args):
     return RUNNERS[arch] + [binary(arch, name)] + list(args)
 
 
+def on_pty(argv, send=b"", expect=None, timeout=TIMEOUT, **popen):
+    """Runs argv in a session of its own with a new pty as its stdin, stdout and stderr; types
+    `send` (at once, or once something was printed when `expect` is given); reads until the end,
+    the process's exit, `expect` or the timeout. Returns (exit code, all it printed, as text)."""
+    import pty
+    import select
+    import signal
+    import time
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True, **popen)
+    os.close(slave)
+    out, sent = b"", False
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and not (expect and expect in out):
+            if send and not sent and (out or not expect):
+                os.write(master, send)
+                sent = True
+            r, _, _ = select.select([master], [], [], 0.2)
+            if r:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: every holder of the slave is gone
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            elif p.poll() is not None:
+                break
+        rc = p.wait(timeout=max(1, deadline - time.monotonic()))
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        os.close(master)
+    return rc, out.decode(errors="replace")
+
+
 def run(argv, timeout=TIMEOUT, check=None, **kw):
     """Runs argv with a timeout; returns the CompletedProcess (text mode)."""
     kw.setdefault("capture_output", True)

@@ -6,9 +6,7 @@ comparison, Debian's runc as the OCI runtime.
 The podman store and the containerd daemon live as long as the test module; every container a
 test makes is removed by the test, and whatever is left by the fixture's teardown."""
 import os
-import pty
 import resource
-import select
 import shutil
 import signal
 import subprocess
@@ -215,35 +213,3 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
                 daemon.wait(timeout=15)
             log.close()
             remove_cgroup_parent(c.cgroup_parent)
-
-
-def interact(argv, env, send, expect, timeout=30):
-    """Runs argv on a new pty, types `send`, and returns everything it printed until `expect` (or
-    the end)."""
-    master, slave = pty.openpty()
-    p = subprocess.Popen(argv, env=env, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-    os.close(slave)
-    out = b""
-    deadline = time.monotonic() + timeout
-    sent = False
-    try:
-        while time.monotonic() < deadline and expect.encode() not in out:
-            r, _, _ = select.select([master], [], [], 0.2)
-            if r:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            if not sent and out:
-                os.write(master, send.encode())
-                sent = True
-        p.wait(timeout=max(1, deadline - time.monotonic()))
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        os.close(master)
-    return p.returncode, out.decode(errors="replace")

@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from engines import containerd, interact  # noqa: F401 (fixture)
+from conftest import on_pty
+from engines import containerd  # noqa: F401 (fixture)
 
 RUNTIMES = ["mote", "runc"]
 
@@ -123,7 +124,7 @@ def test_run_tty(containerd, rootfs, runtime, tmp_path):
     argv = ["ctr", "--address", containerd.sock, "run", "--rm", "-t", *containerd.run_args(runtime, tmp_path / "root", cid),
             str(rootfs), cid, "sh", "-c", "tty; [ /dev/console -ef /dev/pts/0 ] && echo console-$((2*3)); exit 3"]
     try:
-        rc, out = interact(argv, dict(os.environ), "", "console-6")
+        rc, out = on_pty(argv, expect=b"console-6")
     finally:
         containerd.remove(cid)
     assert "/dev/pts/0" in out and "console-6" in out, out

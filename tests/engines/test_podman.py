@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from conftest import ROOT
-from engines import MOTE_INIT, interact, podman, rootfs_tar  # noqa: F401 (fixtures)
+from conftest import ROOT, on_pty
+from engines import MOTE_INIT, podman, rootfs_tar  # noqa: F401 (fixtures)
 
 RUNTIMES = ["mote", "runc"]
 V1 = not os.path.exists("/sys/fs/cgroup/cgroup.controllers")
@@ -91,17 +91,17 @@ def test_exec(podman, runtime, detached):
 def test_exec_it(podman, runtime, detached):
     # exec --tty: the pty goes to conmon over its console socket
     name = detached(runtime, STAY)
-    rc, out = interact(["podman", "--runtime", runtime, "exec", "-it", name, "sh"], podman.env,
-                       "tty; echo in-$((6*7)); exit 5\r", "in-42")
+    rc, out = on_pty(["podman", "--runtime", runtime, "exec", "-it", name, "sh"],
+                     b"tty; echo in-$((6*7)); exit 5\r", b"in-42", env=podman.env)
     assert "/dev/pts/" in out and "in-42" in out, out
     assert "mote:" not in out
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_run_it_through_a_pty(podman, runtime):
-    rc, out = interact(["podman", "--runtime", runtime, "run", "--rm", "-it", podman.image, "sh"], podman.env,
-                       "tty; [ /dev/console -ef /dev/pts/0 ] && echo console-$((2*3)); echo out-$((6*7)); exit 4\r",
-                       "out-42")
+    rc, out = on_pty(["podman", "--runtime", runtime, "run", "--rm", "-it", podman.image, "sh"],
+                     b"tty; [ /dev/console -ef /dev/pts/0 ] && echo console-$((2*3)); echo out-$((6*7)); exit 4\r",
+                     b"out-42", env=podman.env)
     # The pty conmon got over its console socket, /dev/console bound to it.
     assert "/dev/pts/0" in out and "console-6" in out and "out-42" in out, out
     assert "mote:" not in out

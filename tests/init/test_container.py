@@ -4,7 +4,6 @@ coreutils; under qemu-user the emulated init execs them natively, so the init lo
 is the emulated one."""
 import fcntl
 import os
-import pty
 import signal
 import subprocess
 import termios
@@ -12,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import TIMEOUT, binary, cmd, run
+from conftest import TIMEOUT, binary, cmd, on_pty, run
 
 
 def popen(argv, **kw):
@@ -270,31 +269,12 @@ def test_pause(arch, sig):
 
 def test_job_control_on_a_tty(arch):
     """With a terminal on stdin the child gets its own process group, in the foreground."""
-    master, slave = pty.openpty()
-
     def take_tty():
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-    p = subprocess.Popen(cmd(arch, "mote-init", "--", "cat", "/proc/self/stat"), stdin=slave,
-                         stdout=slave, stderr=slave, start_new_session=True, preexec_fn=take_tty)
-    os.close(slave)
-    out = b""
-    try:
-        p.wait(timeout=TIMEOUT)
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-        os.close(master)
-    assert p.returncode == 0
-    fields = out.decode().rsplit(")", 1)[1].split()
+    rc, out = on_pty(cmd(arch, "mote-init", "--", "cat", "/proc/self/stat"), preexec_fn=take_tty)
+    assert rc == 0, out
+    fields = out.rsplit(")", 1)[1].split()
     pid = int(out.split()[0])
     pgrp, tpgid = int(fields[2]), int(fields[5])
     assert pgrp == pid and tpgid == pid, out

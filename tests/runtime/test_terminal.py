@@ -1,44 +1,10 @@
 """process.terminal without a console socket: a foreground `mote run` (or `exec -t`) makes the pty
 in the container and proxies it (as runc's run does); /dev/console is the pty; consoleSize is
 applied; a create or a detached run has no one to hold the master and is refused, leaving nothing."""
-import os
 import pty
-import select
 import subprocess
-import time
 
-from conftest import TIMEOUT, cgroup_dirs
-
-
-def on_pty(argv, send=b"", timeout=TIMEOUT):
-    """Runs argv with a new pty as its stdio; returns (exit code, all it printed)."""
-    master, slave = pty.openpty()
-    p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-    os.close(slave)
-    out = b""
-    deadline = time.monotonic() + timeout
-    if send:
-        os.write(master, send)
-    try:
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([master], [], [], 0.2)
-            if r:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            elif p.poll() is not None:
-                break
-        rc = p.wait(timeout=max(1, deadline - time.monotonic()))
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        os.close(master)
-    return rc, out.decode(errors="replace")
+from conftest import TIMEOUT, cgroup_dirs, on_pty
 
 
 SCRIPT = ("tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-tty; stty size; "
