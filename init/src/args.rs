@@ -6,10 +6,8 @@ use mote_sys::{sig, Args};
 
 use crate::{lookup, say};
 
-const USAGE: &[u8] = b"usage: mote-init [-s] [-g] [-w] [-v] [-e CODE]... [-p SIG] [-G SECS] [--] CMD [ARG]...
+const USAGE: &[u8] = b"usage: mote-init [-s] [-g] [-w] [-W] [-k] [-v] [-e CODE] [-p SIG] [-G SECS] [--] CMD [ARG]...
        mote-init -P | --system [--config FILE] | --version
--s subreaper  -g signal the process group  -w wait for all children  -e CODE exit 0 for
-CODE  -p SIG parent-death signal  -G/--grace SECS delay SIGTERM  -P pause  -v verbose
 ";
 
 /// What the command line asked for.
@@ -18,7 +16,12 @@ pub struct Opts {
     pub cmd: usize,
     pub subreaper: bool,
     pub group: bool,
+    /// -w: tini's "warn on reaping zombies".
+    pub warn_reap: bool,
+    /// -W: wait for every child, not only the command.
     pub wait_all: bool,
+    /// -k: SIGTERM the command's process group once the command has exited.
+    pub term_rest: bool,
     pub verbose: bool,
     pub pause: bool,
     pub system: bool,
@@ -31,14 +34,18 @@ pub struct Opts {
     pub config: Option<&'static core::ffi::CStr>,
 }
 
-/// Parses argv; on --help, --version or an error, prints and returns the exit code instead.
+/// Parses argv as getopt(3) does for tini (`-sg`, `-vvv`, `-e3` and `-e 3` alike); on --help,
+/// --version or an error, prints and returns the exit code instead.
 pub fn parse(a: &Args) -> Result<Opts, i32> {
     let on = |name: &[u8]| a.env(name) == Some(b"1");
     let mut o = Opts {
         cmd: 0,
-        subreaper: false,
+        // tini: TINI_SUBREAPER set to anything means -s.
+        subreaper: a.env(b"TINI_SUBREAPER").is_some(),
         group: on(b"MOTE_INIT_KILL_PROCESS_GROUP") || on(b"TINI_KILL_PROCESS_GROUP"),
+        warn_reap: false,
         wait_all: false,
+        term_rest: false,
         verbose: on(b"MOTE_INIT_VERBOSE"),
         pause: false,
         system: on(b"MOTE_INIT_SYSTEM"),
@@ -51,46 +58,59 @@ pub fn parse(a: &Args) -> Result<Opts, i32> {
     while let Some(arg) = a.get(i) {
         i += 1;
         // Long options are spelled as their short letter; V is --version.
-        let f = match arg {
+        let flags: &[u8] = match arg {
             b"--" => {
                 o.cmd = i;
                 break;
             }
-            [b'-', f] => *f,
             [b'-', b'-', long @ ..] => match lookup(b"help version system config grace", long) {
-                Some(n) => b"hVSCG\0\0\0"[n & 7],
+                Some(n) => b"hVSCG".get(n..n + 1).unwrap_or_default(),
                 None => return Err(bad(b"unknown option @ (see --help)", arg)),
             },
-            [b'-', ..] => return Err(bad(b"unknown option @ (see --help)", arg)),
+            [b'-', f @ ..] if !f.is_empty() => f,
             _ => {
                 o.cmd = i - 1;
                 break;
             }
         };
-        match f {
-            b's' => o.subreaper = true,
-            b'g' => o.group = true,
-            b'w' => o.wait_all = true,
-            b'v' => o.verbose = true,
-            b'P' => o.pause = true,
-            b'S' => o.system = true,
-            b'h' | b'V' => {
-                out(if f == b'h' { USAGE } else { b"mote-init version 0.1.0\n" });
-                return Err(0);
-            }
-            b'e' | b'p' | b'G' | b'C' => {
-                let v = a.get(i).unwrap_or_default();
-                i += 1;
-                let n = number(v).unwrap_or(u32::MAX);
-                match f {
-                    b'e' if n < 256 => o.expect[(n / 64) as usize & 3] |= 1 << (n % 64),
-                    b'p' if signal(v) != 0 => o.pdeathsig = signal(v),
-                    b'G' if n != u32::MAX => o.grace = n,
-                    b'C' if !v.is_empty() => o.config = sig::arg(a, i - 1),
-                    _ => return Err(bad(b"bad or missing value for @ (see --help)", arg)),
+        let mut j = 0;
+        while let Some(&f) = flags.get(j) {
+            j += 1;
+            match f {
+                b's' => o.subreaper = true,
+                b'g' => o.group = true,
+                b'w' => o.warn_reap = true,
+                b'W' => o.wait_all = true,
+                b'k' => o.term_rest = true,
+                b'v' => o.verbose = true,
+                b'P' => o.pause = true,
+                b'S' => o.system = true,
+                b'h' | b'V' => {
+                    out(if f == b'h' { USAGE } else { b"mote-init version 0.1.0\n" });
+                    return Err(0);
                 }
+                b'e' | b'p' | b'G' | b'C' => {
+                    // The value: the rest of this word, else the next word.
+                    let rest = flags.get(j..).unwrap_or_default();
+                    j = flags.len();
+                    let v = if rest.is_empty() {
+                        i += 1;
+                        a.get(i - 1).unwrap_or_default()
+                    } else {
+                        rest
+                    };
+                    let n = number(v).unwrap_or(u32::MAX);
+                    let s = signal(v);
+                    match f {
+                        b'e' if n < 256 => o.expect[(n / 64) as usize & 3] |= 1 << (n % 64),
+                        b'p' if s != 0 => o.pdeathsig = s,
+                        b'G' if n != u32::MAX => o.grace = n,
+                        b'C' if !v.is_empty() && rest.is_empty() => o.config = sig::arg(a, i - 1),
+                        _ => return Err(bad(b"bad or missing value for @ (see --help)", arg)),
+                    }
+                }
+                _ => return Err(bad(b"unknown option @ (see --help)", arg)),
             }
-            _ => return Err(bad(b"unknown option @ (see --help)", arg)),
         }
     }
     if o.cmd >= a.len() {
@@ -116,6 +136,7 @@ const SIGNALS: &[u8] = b"HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 
 CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS";
 
 /// A signal given as TERM, SIGTERM or 15; 0 if it is none of these.
+#[inline(never)]
 pub fn signal(s: &[u8]) -> u32 {
     let name = s.strip_prefix(b"SIG").unwrap_or(s);
     let n = match number(s) {

@@ -4,38 +4,49 @@
 use linux_raw_sys::general::{SIGCHLD, SIGINT, SIGTERM, SIGTTIN, SIGTTOU};
 use mote_sys::io::fd;
 use mote_sys::linux_raw_sys;
-use mote_sys::raw::{exit, fork};
-use mote_sys::rustix::process::{getpid, set_child_subreaper, set_parent_process_death_signal, setpgid, Pid, Signal};
+use mote_sys::linux_raw_sys::prctl::{PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG};
+use mote_sys::raw::{exit, fork, prctl};
+use mote_sys::rustix::process::{getpid, setpgid, Pid};
 use mote_sys::rustix::termios::{isatty, tcsetpgrp};
-use mote_sys::sig::{self, monotonic_ms, signalfd, sigprocmask, status_code, Argv, Disposition, How, SigSet, WNOHANG};
+use mote_sys::sig::{self, monotonic_ms, sigprocmask, status_code, Argv, Disposition, How, WNOHANG};
 use mote_sys::Args;
 
 use crate::args::Opts;
-use crate::proc::{execvp, next_signal};
-use crate::say;
+use crate::proc::{block_signals, execvp, next_signal};
+use crate::{say, say_n};
+
+/// How long mote-init goes on reaping, once the command has exited, for the rest of its children
+/// (those -k has just sent SIGTERM, or orphans it adopted as a subreaper) before it exits too.
+const LINGER_MS: u64 = 1000;
 
 pub fn run(a: &Args, o: &Opts) -> i32 {
     // Every signal is blocked before the child exists and read from a signalfd, so none that
-    // arrives in between is lost (the child unblocks them before exec).
-    let all = SigSet::CATCHABLE;
-    let sfd = match sigprocmask(How::Block, &all).and_then(|_| signalfd(&all)) {
-        Ok(fd) => fd,
+    // arrives in between is lost. The mask we inherited is kept for the child, as tini does.
+    let (inherited, sfd) = match block_signals() {
+        Ok(x) => x,
         Err(_) => return fail(b"cannot set up signals"),
     };
     // Handing the terminal to the child makes us a background process: touching the terminal
-    // then must not stop us.
-    let _ = sig::set_disposition(SIGTTIN, Disposition::Ignore);
-    let _ = sig::set_disposition(SIGTTOU, Disposition::Ignore);
+    // then must not stop us. The child gets back what we inherited.
+    let ttin = sig::set_disposition(SIGTTIN, Disposition::Ignore).unwrap_or(Disposition::Default);
+    let ttou = sig::set_disposition(SIGTTOU, Disposition::Ignore).unwrap_or(Disposition::Default);
 
     // Not PID 1: orphans of the command would be adopted by someone else, never reaped by us.
-    if !getpid().is_init() && set_child_subreaper(Some(getpid())).is_ok() && o.verbose && !o.subreaper {
-        say(b"not PID 1, registered as subreaper", b"");
-    }
-    if o.pdeathsig != 0 {
-        let s = Signal::from_named_raw(o.pdeathsig as i32);
-        if s.is_none() || set_parent_process_death_signal(s).is_err() {
-            return fail(b"cannot set the parent-death signal");
+    // So we register anyway (unlike tini); -s (or TINI_SUBREAPER) makes a failure fatal, as in
+    // tini, and without it the failure is tini's warning.
+    let init = getpid().is_init();
+    if !init {
+        let failed = prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0).is_err();
+        if failed || o.verbose {
+            say(if failed { b"cannot register as child subreaper" } else { b"not PID 1, registered as subreaper" }, b"");
         }
+        if failed && o.subreaper {
+            return 1;
+        }
+    }
+    // (raw prctl: rustix's wants a named Signal, whose check costs more than the call.)
+    if o.pdeathsig != 0 && prctl(PR_SET_PDEATHSIG, o.pdeathsig as usize, 0, 0, 0).is_err() {
+        return fail(b"cannot set the parent-death signal");
     }
 
     // Pause mode (catatonit -P) runs nothing: the loop below then only reaps, until TERM or INT.
@@ -53,7 +64,11 @@ pub fn run(a: &Args, o: &Opts) -> i32 {
                 if isatty(fd(0)) {
                     let _ = tcsetpgrp(fd(0), getpid());
                 }
-                sig::reset_for_exec();
+                // Only what we changed is undone: other signals keep the disposition we inherited
+                // (an ignored one stays ignored), and the mask is the one we were started with.
+                let _ = sig::set_disposition(SIGTTIN, ttin);
+                let _ = sig::set_disposition(SIGTTOU, ttou);
+                let _ = sigprocmask(How::SetMask, &inherited);
                 exit(execvp(name, Argv::Own(a, o.cmd), a))
             }
             Ok(pid) => {
@@ -67,39 +82,54 @@ pub fn run(a: &Args, o: &Opts) -> i32 {
     let target = if o.group { -child } else { child };
 
     let mut code = None;
-    let mut term_at = None;
-    loop {
-        // Only a held-back SIGTERM needs a timeout; otherwise sleep until a signal comes.
-        let Some(si) = next_signal(&sfd, term_at.map(|at: u64| at.saturating_sub(monotonic_ms()))) else {
-            if term_at.take().is_some() {
+    // When the held-back SIGTERM is due, or, once the command has exited, when lingering ends.
+    let mut timer = None;
+    let code = loop {
+        let Some(si) = next_signal(&sfd, timer.map(|at: u64| at.saturating_sub(monotonic_ms()))) else {
+            if code.is_some() {
+                break code;
+            }
+            if timer.take().is_some() {
                 let _ = sig::kill(target, SIGTERM);
             }
             continue;
         };
         match si.signo {
             SIGCHLD => {
-                // One SIGCHLD may stand for many exits: reap until nothing is left.
-                loop {
+                // One SIGCHLD may stand for many exits: reap until nothing is left (Err: no
+                // children at all, nothing left to wait for).
+                let mut exited = false;
+                let none_left = loop {
                     match sig::waitpid(-1, WNOHANG) {
-                        Ok(Some((pid, status))) if pid as i32 == child => code = Some(status_code(status)),
-                        Ok(Some(_)) => {}
-                        Ok(None) => break,
-                        Err(_) => {
-                            // No children at all: the -w wait is over too.
-                            if let Some(c) = code {
-                                return mapped(c, o);
-                            }
-                            break;
+                        Ok(Some((pid, status))) if pid as i32 == child => {
+                            code = Some(status_code(status));
+                            exited = true;
                         }
+                        Ok(Some((pid, _))) if o.warn_reap => say_n(b"reaped zombie process with pid=#", b"", pid as u64),
+                        Ok(Some(_)) => {}
+                        Ok(None) => break false,
+                        Err(_) => break true,
+                    }
+                };
+                if code.is_some() && (none_left || exited && init && !o.term_rest && !o.wait_all) {
+                    break code;
+                }
+                // The command is gone, others are left: with -k they get SIGTERM; then a bounded
+                // wait reaps those that exit (as PID 1 without -k there is no point: exiting
+                // kills the rest anyway).
+                if exited {
+                    timer = None;
+                    if !o.wait_all {
+                        if o.term_rest {
+                            let _ = sig::kill(-child, SIGTERM);
+                        }
+                        timer = Some(monotonic_ms() + LINGER_MS);
                     }
                 }
-                if let (Some(c), false) = (code, o.wait_all) {
-                    return mapped(c, o);
-                }
             }
-            SIGTERM | SIGINT if o.pause => return 0,
+            SIGTERM | SIGINT if o.pause => break Some(0),
             SIGTERM if o.grace > 0 && code.is_none() => {
-                term_at.get_or_insert(monotonic_ms() + o.grace as u64 * 1000);
+                timer.get_or_insert(monotonic_ms() + o.grace as u64 * 1000);
             }
             // Once the child is reaped its pid may be reused: only its group is still a target.
             s if child != 0 && (code.is_none() || o.group) => {
@@ -107,13 +137,10 @@ pub fn run(a: &Args, o: &Opts) -> i32 {
             }
             _ => {}
         }
-    }
-}
-
-/// The exit code for the child's `code`: 0 if -e expected it.
-fn mapped(code: i32, o: &Opts) -> i32 {
-    let c = code as usize & 255;
-    if o.expect[c / 64] & 1 << (c % 64) != 0 { 0 } else { code }
+    };
+    // The child's code, or 0 if -e expected it.
+    let c = code.unwrap_or(0) as usize & 255;
+    if o.expect[c / 64] & 1 << (c % 64) != 0 { 0 } else { c as i32 }
 }
 
 /// Prints an error and gives the exit code for init's own failures.

@@ -3,7 +3,7 @@
 
 use mote_sys::rustix::event::{poll, PollFd, PollFlags, Timespec};
 use mote_sys::rustix::fd::{AsFd, OwnedFd};
-use mote_sys::sig::{cstr, exec, read_signal, Argv, Errno, SigInfo};
+use mote_sys::sig::{cstr, exec, read_signal, signalfd, sigprocmask, Argv, Errno, How, SigInfo, SigSet};
 use mote_sys::Args;
 
 use crate::say;
@@ -58,4 +58,11 @@ pub fn next_signal(sfd: &OwnedFd, timeout_ms: Option<u64>) -> Option<SigInfo> {
         }
     }
     read_signal(sfd.as_fd()).ok()
+}
+
+/// Blocks every catchable signal and opens a signalfd for them (both modes read signals only
+/// from it, so none that arrives before a child exists is lost); returns the mask we had.
+pub fn block_signals() -> Result<(SigSet, OwnedFd), Errno> {
+    let all = SigSet::CATCHABLE;
+    Ok((sigprocmask(How::Block, &all)?, signalfd(&all)?))
 }

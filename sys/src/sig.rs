@@ -81,8 +81,10 @@ pub enum Disposition {
     Ignore = 1,
 }
 
-/// rt_sigaction(2) with no handler: sets signal `n` to `d`. KILL and STOP give EINVAL.
-pub fn set_disposition(n: u32, d: Disposition) -> Result<(), Errno> {
+/// rt_sigaction(2) with no handler: sets signal `n` to `d`; returns the one it had (a handler
+/// counts as Default: none survives execve, so an exec'd program only inherits these two).
+/// KILL and STOP give EINVAL.
+pub fn set_disposition(n: u32, d: Disposition) -> Result<Disposition, Errno> {
     // The kernel's struct sigaction; riscv64 has no sa_restorer. Only the handler is non-zero:
     // no flags, no restorer, an empty mask.
     #[repr(C)]
@@ -97,10 +99,12 @@ pub fn set_disposition(n: u32, d: Disposition) -> Result<(), Errno> {
     let act = Action { handler: d as usize, flags: 0, restorer: 0, mask: 0 };
     #[cfg(target_arch = "riscv64")]
     let act = Action { handler: d as usize, flags: 0, mask: 0 };
+    let mut old = [0usize; 4];
     // SAFETY: act has the layout of this arch's kernel sigaction, with no handler code to call;
-    // no old action is asked for; 8 is the size of the kernel's sigset.
-    ret(unsafe { syscall(g::__NR_rt_sigaction, n as usize, &act as *const _ as usize, 0, 8, 0, 0) })
-        .map(|_| ())
+    // old has room for one (32 bytes, the handler first); 8 is the size of the kernel's sigset.
+    ret(unsafe { syscall(g::__NR_rt_sigaction, n as usize, &act as *const _ as usize,
+                         old.as_mut_ptr() as usize, 8, 0, 0) })
+        .map(|_| if old[0] == Disposition::Ignore as usize { Disposition::Ignore } else { Disposition::Default })
 }
 
 /// Undoes what a signal-handling parent leaves to its children across execve: every signal back

@@ -15,7 +15,7 @@ use mote_sys::rustix::fs::{open, Mode, OFlags};
 use mote_sys::rustix::io::{fcntl_getfd, read};
 use mote_sys::rustix::stdio::{dup2_stderr, dup2_stdin, dup2_stdout};
 use mote_sys::rustix::system::{reboot, sethostname, RebootCommand};
-use mote_sys::sig::{cstr, signalfd, sigprocmask, How, SigSet};
+use mote_sys::sig::cstr;
 use mote_sys::Args;
 
 use crate::args::Opts;
@@ -24,8 +24,7 @@ use config::Service;
 
 pub fn run(a: &Args, o: &Opts) -> ! {
     // Signals first, so a shutdown request that comes during boot waits in the signalfd.
-    let all = SigSet::CATCHABLE;
-    let sfd = sigprocmask(How::Block, &all).and_then(|_| signalfd(&all));
+    let sfd = crate::proc::block_signals();
     // Ctrl-Alt-Del then sends us SIGINT instead of rebooting at once. Only the machine's own init
     // may do this (a PID namespace's gets EINVAL), which also tells the two apart.
     let booted = reboot(RebootCommand::CadOff).is_ok();
@@ -55,7 +54,7 @@ pub fn run(a: &Args, o: &Opts) -> ! {
         rest = rest.get(w.len()..).unwrap_or_default();
     }
 
-    let Ok(sfd) = sfd else {
+    let Ok((_, sfd)) = sfd else {
         // Nothing can be supervised without signals: stay, as PID 1 must.
         say(b"fatal: cannot set up signals", b"");
         loop {
