@@ -1,5 +1,10 @@
-//! Error and debug output: text on stderr, and to --log FILE as text or as runc's JSON lines
-//! ({"level":"error","msg":"...","time":"..."}), which engines read to report failures.
+//! Error and debug output in runc's shapes, which engines and test suites read:
+//! - on stderr `mote: error: <message>` (suites grep stderr for "error"), or with
+//!   `--log-format json` and no `--log`, runc's JSON line
+//!   `{"level":"error","msg":"<message>","time":"<RFC 3339>"}`;
+//! - with `--log FILE`, that JSON line (json) or logrus's `time="..." level=error msg="..."`
+//!   (text) in FILE, and the error still on stderr as runc does. Warnings then go to FILE only:
+//!   under conmon and the containerd shim, stderr is the container's.
 
 use mote_sys::io::{self, Buf};
 use mote_sys::rustix::fs::{self, Mode, OFlags};
@@ -35,40 +40,47 @@ pub fn warn_log(g: &Global, msg: &[u8]) {
     }
 }
 
+/// One message at `level`: to the --log file if there is one (and then on stderr too when
+/// `stderr`), else on stderr.
 fn line(g: &Global, level: &str, msg: &[u8], stderr: bool) {
     // A message longer than a line's buffer is cut, with "..." to say so (diagnostics only).
     let mut t = Buf::<1200>::new();
-    t.s(b"mote: ").s(msg);
+    t.s(b"mote: ").s(level).s(b": ").s(msg);
     if t.overflowed() {
         t.truncate(1200 - 4);
         t.s(b"...");
     }
     t.c(b'\n');
     let t = t.lossy();
-    if stderr || g.log.is_none() {
-        io::err(t);
-    }
-    let Some(path) = g.log else { return };
-    let Ok(fd) = fs::open(path, OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::CLOEXEC, Mode::from_raw_mode(0o644)) else {
-        return;
-    };
-    if g.log_json {
-        // Always one valid JSON line: a message whose escapes do not fit is shortened until they do.
-        let mut j = Buf::<1400>::new();
-        let mut n = msg.len();
-        loop {
-            j.clear();
+    // runc's line, JSON or logrus's text; always whole: a message whose escapes do not fit is
+    // shortened until they do.
+    let mut j = Buf::<1400>::new();
+    let mut n = msg.len();
+    loop {
+        j.clear();
+        if g.log_json {
             j.s(br#"{"level":"#).json(level).s(br#","msg":"#).json(&msg[..n]).s(br#","time":""#);
             rfc3339(&mut j);
             j.s(b"\"}\n");
-            if !j.overflowed() || n == 0 {
-                break;
-            }
-            n = n * 3 / 4;
+        } else {
+            j.s(br#"time=""#);
+            rfc3339(&mut j);
+            j.s(b"\" level=").s(level).s(b" msg=").json(&msg[..n]).c(b'\n');
         }
+        if !j.overflowed() || n == 0 {
+            break;
+        }
+        n = n * 3 / 4;
+    }
+    let Some(path) = g.log else {
+        io::err(if g.log_json { j.lossy() } else { t });
+        return;
+    };
+    if stderr {
+        io::err(t);
+    }
+    if let Ok(fd) = fs::open(path, OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::CLOEXEC, Mode::from_raw_mode(0o644)) {
         let _ = j.write_to(io::fd_of(&fd));
-    } else {
-        let _ = io::write_all(io::fd_of(&fd), t);
     }
 }
 
