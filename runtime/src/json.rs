@@ -469,6 +469,55 @@ impl<'a> Iterator for Arr<'a> {
     }
 }
 
+/// Writes the compact JSON `src` to `out` indented as Go's json.MarshalIndent(v, "", "  ")
+/// does (what runc prints for `state`, and what tools grep): a member or element per line, ": "
+/// after keys, and empty objects and arrays kept as `{}` and `[]`.
+pub fn indent<const N: usize>(src: &[u8], out: &mut mote_sys::io::Buf<N>) {
+    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+    let newline = |out: &mut mote_sys::io::Buf<N>, depth: usize| {
+        out.c(b'\n');
+        for _ in 0..depth {
+            out.s(b"  ");
+        }
+    };
+    for (i, &c) in src.iter().enumerate() {
+        if in_str {
+            out.c(c);
+            (in_str, esc) = (esc || c != b'"', !esc && c == b'\\');
+            continue;
+        }
+        match c {
+            b'"' => {
+                in_str = true;
+                out.c(c);
+            }
+            b'{' | b'[' => {
+                out.c(c);
+                depth += 1;
+                if !matches!(src.get(i + 1), Some(b'}' | b']')) {
+                    newline(out, depth);
+                }
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if !matches!(src.get(i.wrapping_sub(1)), Some(b'{' | b'[')) {
+                    newline(out, depth);
+                }
+                out.c(c);
+            }
+            b',' => {
+                out.c(c);
+                newline(out, depth);
+            }
+            b':' => {
+                out.s(b": ");
+            }
+            _ => {
+                out.c(c);
+            }
+        }
+    }
+
 #[cfg(test)]
 mod tests {
     //! Run on the host by tests/unit (cargo test); see tests/test_unit.py.

@@ -248,7 +248,7 @@ sleep 0.5
 echo "v2dir=$(test -d /sys/fs/cgroup/mote/{cid} && echo yes)"
 {m} pause {cid} || exit 2
 echo "frozen=$(cat /sys/fs/cgroup/mote/{cid}/cgroup.freeze)"
-{m} state {cid} | grep -o '"status":"[a-z]*"'
+{m} state {cid} | grep -o '"status": "[a-z]*"'
 {m} resume {cid} || exit 3
 echo "ps=$({m} ps -f json {cid})"
 {m} delete --force {cid} || exit 4
@@ -259,7 +259,7 @@ echo "gone=$(test -d /sys/fs/cgroup/mote/{cid} || echo yes)"
                        capture_output=True, text=True, timeout=TIMEOUT)
     out = p.stdout + open(tmp_path / "out").read() if os.path.exists(tmp_path / "out") else p.stdout
     assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
-    assert "v2dir=yes" in out and "frozen=1" in out and '"status":"paused"' in out
+    assert "v2dir=yes" in out and "frozen=1" in out and '"status": "paused"' in out
     assert "gone=yes" in out and "bad=1" in out
     assert "0::/\n" in out                 # the container's own cgroup is its root
     assert "fuse-opened" not in out        # the eBPF program is the only guard here

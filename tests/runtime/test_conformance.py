@@ -4,6 +4,8 @@ import json
 import os
 import shutil
 import subprocess
+import time
+import uuid
 
 import pytest
 
@@ -66,3 +68,206 @@ def test_missing_bind_source_names_the_errno(native):
                                          "source": "/nonexistent-mote-test", "options": ["bind"]}])
     p = native("run", "--bundle", b, native.new_id(), check=1)
     assert "No such file or directory" in p.stderr and "mote: error: " in p.stderr, p.stderr
+
+
+# ---- lifecycle ----
+
+class Runc:
+    """runc with a --root of its own on the same bundles; deletes what it made."""
+
+    def __init__(self, tmp_path):
+        if not shutil.which("runc"):
+            pytest.fail("runc is missing: ./x setup installs it")
+        self.root = str(tmp_path / "runc-state")
+        self.tmp = tmp_path
+        self.ids = []
+
+    def argv(self, *args):
+        return ["runc", "--root", self.root, *args]
+
+    def __call__(self, *args, check=None, **kw):
+        return run(self.argv(*args), check=check, **kw)
+
+    def new_id(self):
+        i = "mote-runc-" + uuid.uuid4().hex[:10]
+        self.ids.append(i)
+        return i
+
+    def cleanup(self):
+        for i in self.ids:
+            try:
+                self("delete", "--force", i, timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+@pytest.fixture
+def runc_(tmp_path):
+    r = Runc(tmp_path)
+    yield r
+    r.cleanup()
+
+
+def create_with(tool, cid, bundle, *extra, cwd=None):
+    """`create` with the container's stdio on files (a pipe would stay open while it lives)."""
+    out, err = tool.tmp / f"{cid}.out", tool.tmp / f"{cid}.err"
+    with open(out, "w") as f, open(err, "w") as e:
+        p = subprocess.run(tool.argv("create", "--bundle", bundle, *extra, cid), stdout=f, stderr=e,
+                           stdin=subprocess.DEVNULL, timeout=TIMEOUT, cwd=cwd)
+    p.stderr = err.read_text()
+    return p
+
+
+def both(mote, runc_):
+    """(tool, id) for mote and runc."""
+    return [(mote, mote.new_id()), (runc_, runc_.new_id())]
+
+
+def test_state_is_indented_like_runc(native, runc_):
+    b = native.bundle(["sleep", "30"])
+    for tool, cid in both(native, runc_):
+        assert create_with(tool, cid, b).returncode == 0
+        out = tool("state", cid, check=0).stdout  # (runc ends it without a newline, mote with one)
+        assert out.rstrip("\n") == json.dumps(json.loads(out), indent=2), out
+        assert '\n  "status": "created",\n' in out
+
+
+def cgroup_v2():
+    return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+
+
+def frozen_cgroup(name):
+    """Makes cgroup /NAME and freezes it (v1 freezer or v2 cgroup.freeze)."""
+    if cgroup_v2():
+        d = f"/sys/fs/cgroup/{name}"
+        os.mkdir(d)
+        open(f"{d}/cgroup.freeze", "w").write("1")
+    else:
+        d = f"/sys/fs/cgroup/freezer/{name}"
+        os.mkdir(d)
+        open(f"{d}/freezer.state", "w").write("FROZEN")
+
+
+def remove_cgroup(name):
+    dirs = [f"/sys/fs/cgroup/{name}"] if cgroup_v2() else \
+        [os.path.join("/sys/fs/cgroup", h, name) for h in os.listdir("/sys/fs/cgroup")]
+    for d in dirs:
+        if not os.path.isdir(d):
+            continue
+        for f in ("freezer.state", "cgroup.freeze"):
+            if os.path.exists(f"{d}/{f}"):
+                open(f"{d}/{f}", "w").write("THAWED" if f == "freezer.state" else "0")
+        os.rmdir(d)
+
+
+def test_create_into_a_frozen_cgroup_is_refused_like_runc(native, runc_):
+    for tool, cid in both(native, runc_):
+        name = "mote-frozen-" + uuid.uuid4().hex[:8]
+        frozen_cgroup(name)
+        try:
+            b = native.bundle(["true"], linux={"cgroupsPath": "/" + name})
+            p = create_with(tool, cid, b)
+            assert p.returncode == 1 and "container's cgroup unexpectedly frozen" in p.stderr, p.stderr
+            assert tool("state", cid).returncode == 1
+        finally:
+            remove_cgroup(name)
+
+
+def test_run_keep_leaves_the_stopped_container_like_runc(native, runc_):
+    b = native.bundle(["sh", "-c", "exit 3"])
+    for tool, cid in both(native, runc_):
+        assert tool("run", "--keep", "--bundle", b, cid).returncode == 3
+        assert json.loads(tool("state", cid, check=0).stdout)["status"] == "stopped"
+        tool("delete", cid, check=0)
+        assert tool("state", cid).returncode == 1
+
+
+def test_run_no_subreaper_still_relays_the_exit_code_like_runc(native, runc_):
+    b = native.bundle(["sh", "-c", "exit 5"])
+    for tool, cid in both(native, runc_):
+        assert tool("run", "--no-subreaper", "--bundle", b, cid).returncode == 5
+
+
+def test_list_on_a_missing_root_like_runc(native, runc_, tmp_path):
+    for argv in (native.argv()[:-2], ["runc"]):
+        missing = str(tmp_path / ("nothing-" + uuid.uuid4().hex[:6]))
+        p = run(argv + ["--root", missing, "list", "-q"], check=0)
+        assert p.stdout == ""
+
+
+def test_kill_0_checks_liveness_like_runc(native, runc_):
+    b = native.bundle(["sleep", "30"])
+    for tool, cid in both(native, runc_):
+        assert create_with(tool, cid, b).returncode == 0
+        tool("kill", cid, "0", check=0)
+        tool("kill", cid, "KILL", check=0)
+        end = time.time() + 10
+        while json.loads(tool("state", cid, check=0).stdout)["status"] != "stopped" and time.time() < end:
+            time.sleep(0.05)
+        assert tool("kill", cid, "0").returncode == 1
+
+
+def test_events_interval_go_duration_like_runc(native, runc_):
+    b = native.bundle(["sleep", "30"])
+    for tool, cid in both(native, runc_):
+        assert create_with(tool, cid, b).returncode == 0
+        p = subprocess.Popen(tool.argv("events", "--interval", "100ms", cid), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            lines = [json.loads(p.stdout.readline()) for _ in range(3)]
+            assert all(l["type"] == "stats" for l in lines), lines
+        finally:
+            p.kill()
+            p.communicate()
+    for bad in ("0s", "1x", "-1s", "ms", "1.s5"):
+        p = native("events", "--interval", bad, native.ids[0])
+        assert p.returncode == 1 and "--interval" in p.stderr, (bad, p.stderr)
+
+
+def test_relative_pid_file_is_the_callers_like_runc(native, runc_, tmp_path):
+    b = native.bundle(["sleep", "30"])
+    for tool, cid in both(native, runc_):
+        here = tmp_path / ("cwd-" + cid)
+        os.mkdir(here)
+        assert create_with(tool, cid, b, "--pid-file", "pidf", cwd=here).returncode == 0
+        pid = json.loads(tool("state", cid, check=0).stdout)["pid"]
+        assert (here / "pidf").read_text() == str(pid)
+        assert not os.path.exists(os.path.join(b, "pidf"))
+
+
+def cgroup_file(pid, controller, name):
+    """The contents of file `name` of `controller` in the cgroup of process `pid`."""
+    for line in open(f"/proc/{pid}/cgroup"):
+        _, ctls, path = line.rstrip("\n").split(":", 2)
+        if cgroup_v2() and ctls == "":
+            return open(f"/sys/fs/cgroup{path}/{name}").read().strip()
+        if controller in ctls.split(","):
+            return open(f"/sys/fs/cgroup/{ctls}{path}/{name}").read().strip()
+    raise AssertionError(f"no {controller} cgroup for {pid}")
+
+
+def test_update_memory_unlimited_like_runc(native, runc_):
+    b = native.bundle(["sleep", "30"], linux={"resources": {"memory": {"limit": 64 << 20, "swap": 64 << 20}}})
+    limits = []
+    for tool, cid in both(native, runc_):
+        assert create_with(tool, cid, b).returncode == 0
+        pid = json.loads(tool("state", cid, check=0).stdout)["pid"]
+        tool("update", "--memory", "-1", cid, check=0)
+        limits.append(cgroup_file(pid, "memory", "memory.max" if cgroup_v2() else "memory.limit_in_bytes"))
+        tool("update", "--memory", "32m", cid, check=0)
+        assert cgroup_file(pid, "memory", "memory.max" if cgroup_v2() else "memory.limit_in_bytes") == str(32 << 20)
+    assert limits[0] == limits[1] and limits[0] in ("max", "9223372036854771712"), limits
+
+
+def test_update_cpu_share_and_idle(native, runc_):
+    b = native.bundle(["sleep", "30"])
+    for tool, cid in both(native, runc_):
+        assert create_with(tool, cid, b).returncode == 0
+        pid = json.loads(tool("state", cid, check=0).stdout)["pid"]
+        tool("update", "--cpu-share", "512", cid, check=0)
+        if not cgroup_v2():
+            assert cgroup_file(pid, "cpu", "cpu.shares") == "512"
+    cid = native.ids[0]
+    pid = json.loads(native("state", cid, check=0).stdout)["pid"]
+    native("update", "--cpu-idle", "1", cid, check=0)  # (runc 1.1 has no --cpu-idle)
+    assert cgroup_file(pid, "cpu", "cpu.idle") == "1"

@@ -152,6 +152,12 @@ pub fn create(path: &[u8]) -> Result<u64> {
             }
         }
     }
+    // Under a frozen parent our process would wait in the refrigerator forever (runc's check
+    // and words).
+    if is_frozen(path) {
+        let _ = destroy(path, 0);
+        return Err(Error::msg("cgroup", path, "container's cgroup unexpectedly frozen"));
+    }
     // The container may make cgroups of its own (through a cgroup namespace), as deep as mote
     // will walk to kill and remove them, and no deeper (v2; v1 is not delegated).
     let v2 = if resources::Layout::detect().v2 { ROOT } else { b"/sys/fs/cgroup/unified" };

@@ -271,15 +271,28 @@ fn memory(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
             return Err(e);
         }
     }
+    let memsw = !w.v2 && w.has("memory", b"memory.memsw.limit_in_bytes");
+    // runc: an unlimited memory limit without a swap value makes memory+swap unlimited too
+    // (else the old memsw limit, now below the limit, makes the kernel refuse it).
+    if limit == Some(-1) && swap.is_none() && memsw {
+        swap = Some(-1);
+    }
+    // v1 keeps memory.limit <= memsw.limit at every step: when memsw grows (or goes
+    // unlimited) it is written first, as runc orders them.
+    let swap_first = memsw && matches!((limit, swap), (Some(_), Some(s)) if s == -1 || s > current_limit(w));
+    if swap_first {
+        if let Some(s) = swap {
+            w.num("memory", b"memory.memsw.limit_in_bytes", s)?;
+        }
+    }
     if let Some(l) = limit {
         if w.v2 {
             w.max("memory", b"memory.max", l)?;
         } else {
-            // Raising a limit above memsw first would fail: order by direction.
             w.num("memory", b"memory.limit_in_bytes", l)?;
         }
     }
-    if let Some(s) = swap {
+    if let (Some(s), false) = (swap, swap_first) {
         if w.v2 {
             // v1 swap is memory+swap; v2 swap.max is swap alone (runc's conversion).
             let sw = match (s, limit) {
@@ -301,6 +314,15 @@ fn memory(w: &Writer<'_>, v: Val<'_>, p: &P) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The v1 memory.limit_in_bytes in force (i64::MAX when it cannot be read: unlimited).
+fn current_limit(w: &Writer<'_>) -> i64 {
+    let mut f = w.file("memory", b"memory.limit_in_bytes");
+    let mut b = [0u8; 32];
+    let n = super::read_file(f.cstr(), &mut b).unwrap_or(0);
+    let digits = b[..n].iter().take_while(|c| c.is_ascii_digit());
+    if n == 0 { i64::MAX } else { digits.fold(0i64, |a, &c| a.saturating_mul(10).saturating_add((c - b'0') as i64)) }
 }
 
 #[inline(never)]

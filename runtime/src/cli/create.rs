@@ -62,6 +62,18 @@ pub struct Created {
 pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own_console: Option<BorrowedFd<'_>>) -> Result<Created> {
     // First of all: from here on mote runs from a sealed copy of itself (see linux/sealed.rs).
     crate::linux::sealed::reexec(a)?;
+    // A relative --pid-file is the caller's, as in runc: made absolute before we move.
+    let mut pid_path = Buf::<{ limits::PATH }>::new();
+    if let Some(f) = p.get("pid-file") {
+        if f.to_bytes().first() != Some(&b'/') {
+            cwd(&mut pid_path)?;
+            pid_path.c(b'/');
+        }
+        pid_path.s(f.to_bytes());
+        if pid_path.overflowed() {
+            return Err(Error::msg("--pid-file", f.to_bytes(), "path too long"));
+        }
+    }
     // The bundle directory becomes our cwd: relative rootfs and mount sources resolve against it.
     let bundle = p.get("bundle").unwrap_or(c".");
     process::chdir(bundle).ctx("bundle", bundle.to_bytes())?;
@@ -149,7 +161,8 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
         Err(e) => return Err(e.and(dir.remove())),
     };
     let hooks = Hooks::of(&spec);
-    match create_in(&dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, ino, preserve_fds, relay_exit, filter, own_console) {
+    let pid_file = if pid_path.is_empty() { None } else { Some(pid_path.cstr().fits("--pid-file:")?) };
+    match create_in(&dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, ino, preserve_fds, relay_exit, filter, own_console, pid_file) {
         Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, hooks, terminal: proc.terminal }),
         Err(e) => {
             let e = e.and(cgroup::destroy(cg.lossy(), ino)).and(dir.remove());
@@ -171,7 +184,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
 }
 
 #[allow(clippy::too_many_arguments)]
-fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64, preserve_fds: u32, relay_exit: bool, filter: Option<&seccomp::Program>, own_console: Option<BorrowedFd<'_>>) -> Result<spawn::Child> {
+fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64, preserve_fds: u32, relay_exit: bool, filter: Option<&seccomp::Program>, own_console: Option<BorrowedFd<'_>>, pid_path: Option<&CStr>) -> Result<spawn::Child> {
     write_state(dir, spec, id, 0, 0, bundle, rootfs, cg, ino)?;
     dir.copy_config(p.get("config").unwrap_or(c"config.json"))?;
     let mut fifo = Buf::<{ limits::PATH }>::new();
@@ -241,7 +254,7 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
     let start = state::proc_start_time(child.pid).map_or(0, |s| s.0);
     let written = write_state(dir, spec, id, child.pid, start, bundle, rootfs, cg, ino);
     // The process dies with us until done: it never outlives a create that failed.
-    if let Err(e) = written.and_then(|()| pid_file(p.get("pid-file"), child.pid)).and_then(|()| spawn::done(&child, cg.lossy())) {
+    if let Err(e) = written.and_then(|()| pid_file(pid_path, child.pid)).and_then(|()| spawn::done(&child, cg.lossy())) {
         let _ = mote_sys::sig::kill(child.pid as i32, 9);
         return Err(e);
     }

@@ -1,4 +1,4 @@
-//! `mote events [--stats] [--interval 5s] ID`: cgroup statistics as runc's JSON. With --stats
+//! `mote events [--stats] [--interval 5s|100ms|1m30s] ID`: cgroup statistics as runc's JSON. With --stats
 //! one document; without, one per interval until the container stops.
 
 use mote_sys::io::Buf;
@@ -15,12 +15,9 @@ const FLAGS: &[Flag] = &[flag("stats", 0, false), flag("interval", 0, true)];
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "events", FLAGS, g, usize::MAX)?;
     let id = p.id("events")?;
-    let secs = match p.get("interval") {
-        Some(v) => {
-            let b = v.to_bytes();
-            super::number(b.strip_suffix(b"s").unwrap_or(b), "--interval")?.max(1)
-        }
-        None => 5,
+    let ms = match p.get("interval") {
+        Some(v) => super::duration_ms(v.to_bytes(), "--interval")?,
+        None => 5000,
     };
     loop {
         let dir = Dir::open(g.root, id.to_bytes())?;
@@ -38,6 +35,6 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         if p.has("stats") {
             return Ok(0);
         }
-        crate::cgroup::sleep_ms(secs.saturating_mul(1000));
+        crate::cgroup::sleep_ms(ms);
     }
 }

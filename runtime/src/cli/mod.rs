@@ -224,3 +224,55 @@ pub fn print<const N: usize>(b: &Buf<N>, what: &'static str) -> Result<()> {
     io::out(b.get().fits(what)?);
     Ok(())
 }
+
+/// A Go duration (`time.ParseDuration`, what runc's flags take): decimal numbers with units
+/// ns, us (or µs), ms, s, m, h, as in `100ms`, `1.5s`, `1m30s`; in milliseconds, rounded up, at
+/// least 1. A bare number is seconds (mote's old spelling). Zero and negative ones are refused.
+pub fn duration_ms(v: &[u8], what: &'static str) -> Result<u64> {
+    let bad = || Error::msg(what, v, "not a duration like 100ms, 5s or 1m30s");
+    if !v.is_empty() && v.iter().all(u8::is_ascii_digit) {
+        return Ok(number_bytes(v, what)?.saturating_mul(1000).max(1));
+    }
+    // Nanoseconds, saturating (u64 holds 584 years).
+    let (mut ns, mut rest) = (0u64, v);
+    while !rest.is_empty() {
+        let int_len = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        let (int, after) = rest.split_at(int_len);
+        let (frac, after) = match after.strip_prefix(b".") {
+            Some(a) => a.split_at(a.iter().take_while(|c| c.is_ascii_digit()).count()),
+            None => (&b""[..], after),
+        };
+        if int.is_empty() && frac.is_empty() {
+            return Err(bad());
+        }
+        let unit_len = after.iter().take_while(|c| !c.is_ascii_digit() && **c != b'.').count();
+        let (unit, after) = after.split_at(unit_len);
+        let scale: u64 = match unit {
+            b"ns" => 1,
+            b"us" | b"\xc2\xb5s" | b"\xce\xbcs" => 1_000, // us, µs (micro sign), μs (mu)
+            b"ms" => 1_000_000,
+            b"s" => 1_000_000_000,
+            b"m" => 60_000_000_000,
+            b"h" => 3_600_000_000_000,
+            _ => return Err(bad()),
+        };
+        let whole = if int.is_empty() { 0 } else { number_bytes(int, what)? };
+        // The fraction to nanosecond precision at most (digits beyond add nothing a sleep sees).
+        let (mut f, mut div) = (0u64, 1u64);
+        for &c in frac.iter().take(9) {
+            (f, div) = (f * 10 + (c - b'0') as u64, div * 10);
+        }
+        ns = ns.saturating_add(whole.saturating_mul(scale)).saturating_add(f.saturating_mul(scale) / div);
+        rest = after;
+    }
+    if ns == 0 {
+        return Err(Error::msg(what, v, "must be greater than 0"));
+    }
+    Ok(ns.div_ceil(1_000_000))
+}
+
+/// [`number`] for bytes that are not a C string.
+fn number_bytes(v: &[u8], what: &'static str) -> Result<u64> {
+    v.iter().try_fold(0u64, |n, &c| n.checked_mul(10).and_then(|n| n.checked_add((c - b'0') as u64)))
+        .ok_or_else(|| Error::msg(what, v, "too large"))
+}

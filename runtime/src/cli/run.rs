@@ -1,6 +1,6 @@
 //! `mote run [create's flags] [--detach] ID`: create, start, and (unless detached) wait for the
 //! process, forwarding signals to it; exits with its code (128+signal if killed), then deletes
-//! the container as runc does.
+//! the container as runc does (not with --keep).
 
 use mote_sys::linux_raw_sys::general as g;
 use mote_sys::linux_raw_sys::prctl as pr;
@@ -23,7 +23,8 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     let detach = p.has("detach");
     // The process may be a grandchild (unshare+fork path): adopt it to wait for it, or where
     // that is refused (qemu-user), have the intermediate child relay its exit status.
-    let relay = !detach && raw::prctl(pr::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0).is_err();
+    // --no-subreaper (runc's): always the relay.
+    let relay = !detach && (p.has("no-subreaper") || raw::prctl(pr::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0).is_err());
     // In the foreground without an engine's console socket, a terminal is mote's to proxy
     // (the pair is unused when the config asks for none).
     let pair = if detach || p.get("console-socket").is_some() { None } else { Some(console::pair()?) };
@@ -45,6 +46,10 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     // Let `state` and `kill` from other shells in while we wait.
     let _ = mote_sys::rustix::fs::flock(&c.dir.fd, mote_sys::rustix::fs::FlockOperation::Unlock);
     let code = wait_for(c.waiter, c.pid, master.as_ref());
+    // --keep (runc's): the stopped container stays, for `state` and `delete` later.
+    if p.has("keep") {
+        return Ok(code);
+    }
     // Our state dir still, not a newer container of the same id made while we waited (its
     // directory would be another one: a different inode behind the same path)?
     let mut again = crate::state::Dir::open(gl.root, id.to_bytes());

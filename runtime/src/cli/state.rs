@@ -1,11 +1,11 @@
-//! `mote state ID`: the OCI state JSON.
+//! `mote state ID`: the OCI state JSON, indented as runc's.
 
 use mote_sys::io::Buf;
 use mote_sys::Args;
 
 use super::{parse, Global};
 use crate::spec::limits;
-use crate::error::{Error, Result};
+use crate::error::{Error, Fits, Result};
 use crate::state::{oci_json, Dir, Status};
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
@@ -20,8 +20,11 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     if status == Status::Creating {
         return Err(Error::msg("container", st.id, "does not exist (its create did not finish: delete --force removes it)"));
     }
-    let mut out = Buf::<{ limits::STATE + 256 }>::new();
-    oci_json(&mut out, &st, status);
+    let mut compact = Buf::<{ limits::STATE + 256 }>::new();
+    oci_json(&mut compact, &st, status);
+    // Indented as runc prints it (tools grep for `"status": "running"`).
+    let mut out = Buf::<{ limits::STATE + 8192 }>::new();
+    crate::json::indent(compact.get().fits("state output:")?, &mut out);
     out.c(b'\n');
     super::print(&out, "state output:")?;
     Ok(0)

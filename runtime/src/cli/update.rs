@@ -21,6 +21,8 @@ const FLAGS: &[Flag] = &[
     flag("kernel-memory", 0, true),
     flag("kernel-memory-tcp", 0, true),
     flag("cpu-shares", 0, true),
+    flag("cpu-share", 0, true),
+    flag("cpu-idle", 0, true),
     flag("cpu-quota", 0, true),
     flag("cpu-period", 0, true),
     flag("cpu-burst", 0, true),
@@ -40,6 +42,9 @@ const MAP: &[(&str, &str, &str, bool, bool)] = &[
     ("--kernel-memory", "memory", "kernel", true, false),
     ("--kernel-memory-tcp", "memory", "kernelTCP", true, false),
     ("--cpu-shares", "cpu", "shares", false, false),
+    // runc's spelling of the same.
+    ("--cpu-share", "cpu", "shares", false, false),
+    ("--cpu-idle", "cpu", "idle", false, false),
     ("--cpu-quota", "cpu", "quota", false, false),
     ("--cpu-period", "cpu", "period", false, false),
     ("--cpu-burst", "cpu", "burst", false, false),
