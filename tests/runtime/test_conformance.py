@@ -271,3 +271,81 @@ def test_update_cpu_share_and_idle(native, runc_):
     pid = json.loads(native("state", cid, check=0).stdout)["pid"]
     native("update", "--cpu-idle", "1", cid, check=0)  # (runc 1.1 has no --cpu-idle)
     assert cgroup_file(pid, "cpu", "cpu.idle") == "1"
+
+
+# ---- the process ----
+
+def with_mounts(bundle, *mounts):
+    """Appends `mounts` to the bundle's (the default /proc, /dev... stay)."""
+    path = os.path.join(bundle, "config.json")
+    c = json.load(open(path))
+    c["mounts"] += list(mounts)
+    json.dump(c, open(path, "w"))
+    return bundle
+
+
+def run_both(native, runc_, bundle):
+    """`run` of the bundle by mote and by runc: [(code, stdout, stderr)] in that order."""
+    out = []
+    for tool, cid in both(native, runc_):
+        p = tool("run", "--bundle", bundle, cid)
+        out.append((p.returncode, p.stdout, p.stderr))
+    return out
+
+
+@pytest.mark.parametrize("uid,env,home", [
+    (0, [], "/root"), (65534, [], "/"), (4242, [], "/"), (0, ["HOME=/somewhere"], "/somewhere"),
+])
+def test_home_from_the_rootfs_passwd_like_runc(native, runc_, uid, env, home):
+    b = native.bundle(["sh", "-c", 'echo "$HOME"'], process={"user": {"uid": uid, "gid": uid},
+                                                           "env": ["PATH=/bin"] + env})
+    for code, out, err in run_both(native, runc_, b):
+        assert (code, out) == (0, home + "\n"), err
+
+
+def test_missing_cwd_is_created_like_runc(native, runc_):
+    # Inside a tmpfs, so the shared rootfs is left alone.
+    b = with_mounts(native.bundle(["sh", "-c", "pwd; stat -c %a ."], process={"cwd": "/tmp/a/b"}),
+                    {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["mode=755"]})
+    for code, out, err in run_both(native, runc_, b):
+        assert (code, out) == (0, "/tmp/a/b\n755\n"), err
+
+
+def test_cwd_through_a_symlink_out_of_the_root_stays_inside(native, tmp_path):
+    # A symlink in a bind-mounted dir pointing at a host path: the cwd is made inside the root.
+    d = tmp_path / "shared"
+    os.mkdir(d)
+    target = tmp_path / ("escaped-" + uuid.uuid4().hex[:6])
+    os.symlink(str(target), d / "link")
+    b = with_mounts(native.bundle(["sh", "-c", "pwd"], process={"cwd": "/shared/link/x"}),
+                    {"destination": "/shared", "type": "bind", "source": str(d), "options": ["rbind"]},
+                    {"destination": str(tmp_path), "type": "tmpfs", "source": "tmpfs"})
+    native("run", "--bundle", b, native.new_id())
+    assert not target.exists(), "a directory was made outside the container's root"
+
+
+def test_cpu_affinity_is_the_cgroups_not_motes(native):
+    ncpu = os.cpu_count()
+    if ncpu < 2:
+        pytest.skip("one CPU: nothing to reset")
+    b = native.bundle(["sh", "-c", "grep Cpus_allowed_list /proc/self/status"])
+    p = run(["taskset", "-c", "0"] + native.argv("run", "--bundle", b, native.new_id()), check=0)
+    with open("/proc/self/status") as f:
+        ours = [l for l in f if l.startswith("Cpus_allowed_list")][0]
+    assert p.stdout == ours, (p.stdout, ours)  # the cgroup's cpuset: all CPUs we may use
+
+
+def test_args0_only_root_may_run_fails_create_for_another_user(native, tmp_path):
+    d = tmp_path / "progs"
+    os.mkdir(d)
+    (d / "rootonly").write_text("#!/bin/sh\necho ran\n")
+    os.chmod(d / "rootonly", 0o700)
+    progs = {"destination": "/progs", "type": "bind", "source": str(d), "options": ["rbind", "ro"]}
+    b = with_mounts(native.bundle(["/progs/rootonly"], process={"user": {"uid": 1000, "gid": 1000}}), progs)
+    cid = native.new_id()
+    p = create_with(native, cid, b)
+    assert p.returncode == 1 and "Permission denied" in p.stderr, p.stderr
+    assert native("state", cid).returncode == 1
+    # As root it runs.
+    b = with_mounts(native.bundle(["/progs/rootonly"]), progs)
+    assert native("run", "--bundle", b, native.new_id(), check=0).stdout == "ran\n"

@@ -199,7 +199,19 @@ fn check_exec(p: &mut Buf<{ limits::PATH }>) -> core::result::Result<(), Errno> 
     if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
         return Err(Errno::ACCESS);
     }
-    fs::access(p, Access::EXEC_OK)
+    fs::accessat(CWD, p, Access::EXEC_OK, fs::AtFlags::EACCESS)
+}
+
+/// Lets the process run on every CPU its cgroup allows (the kernel intersects an all-CPUs mask
+/// with the cpuset), not only on those mote was started on: a `taskset` around the engine
+/// must not pin every container (runc does the same). Best effort, as in runc.
+pub fn reset_affinity() {
+    use mote_sys::rustix::thread::{sched_setaffinity, CpuSet};
+    let mut all = CpuSet::new();
+    for cpu in 0..CpuSet::MAX_CPU {
+        all.set(cpu);
+    }
+    let _ = sched_setaffinity(None, &all);
 }
 
 /// The open descriptors >= `first`, listed from /proc/self/fd (for kernels without close_range),
@@ -274,6 +286,71 @@ pub fn stdio_owner(uid: u32, gid: u32) {
     }
 }
 
+/// `HOME=...` for a process whose env has no HOME (runc's and crun's rule): its uid's home in
+/// the rootfs's /etc/passwd, `/` when the file or the uid is not there. Called after the switch
+/// of root, as root; only a regular file is read (a FIFO planted there would block us).
+pub fn home(p: &Process<'_>, out: &mut Buf<{ limits::PATH + 8 }>) {
+    if p.env.iter().any(|e| e.to_bytes().starts_with(b"HOME=")) {
+        return;
+    }
+    out.s(b"HOME=");
+    let start = out.len();
+    if !passwd_home(p.uid, out) || out.len() == start || out.overflowed() {
+        out.truncate(start);
+        out.s(b"/");
+    }
+}
+
+/// Appends the home directory of `uid` from /etc/passwd to `out`; false if not found.
+fn passwd_home(uid: u32, out: &mut Buf<{ limits::PATH + 8 }>) -> bool {
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
+    let Ok(f) = fs::open(c"/etc/passwd", flags, Mode::empty()) else { return false };
+    if !fs::fstat(&f).is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile) {
+        return false;
+    }
+    // name:password:UID:GID:gecos:HOME:shell, one per line, read a buffer at a time.
+    let mut want = Buf::<12>::new();
+    want.u(uid as u64);
+    let mut buf = [0u8; 8192];
+    let mut have = 0;
+    loop {
+        let n = match mote_sys::rustix::io::read(&f, &mut buf[have..]) {
+            Ok(n) => n,
+            Err(Errno::INTR) => continue,
+            Err(_) => return false,
+        };
+        let end = have + n;
+        let mut lines = buf[..end].split(|&c| c == b'\n').peekable();
+        let mut used = 0;
+        while let Some(line) = lines.next() {
+            // The last piece is a line only at the end of the file.
+            if lines.peek().is_none() && n != 0 {
+                break;
+            }
+            if let Some(h) = passwd_field(line, want.as_bytes()) {
+                out.s(h);
+                return true;
+            }
+            used += line.len() + 1;
+        }
+        // (A line longer than the buffer ends the search: no user has one.)
+        if n == 0 || (used == 0 && end == buf.len()) {
+            return false;
+        }
+        buf.copy_within(used.min(end)..end, 0);
+        have = end - used.min(end);
+    }
+}
+
+/// Field HOME of passwd line `line` if its UID field is `uid`.
+fn passwd_field<'l>(line: &'l [u8], uid: &[u8]) -> Option<&'l [u8]> {
+    let mut fields = line.split(|&c| c == b':');
+    if fields.nth(2)? != uid {
+        return None;
+    }
+    fields.nth(2)
+}
+
 /// Marks every descriptor past the preserved ones close-on-exec and resets signal handling.
 /// Called before the seccomp filter goes on (as runc does): a profile that denies or fakes
 /// close_range or rt_sigaction, which the container's program may never call, must neither kill
@@ -295,8 +372,8 @@ pub fn before_exec(preserve_fds: u32) -> Result<()> {
     Ok(())
 }
 
-/// Execs the process (after [`before_exec`]).
-pub fn exec(path: &mut Buf<{ limits::PATH }>, p: &Process<'_>) -> Error {
+/// Execs the process (after [`before_exec`]); `home` is the `HOME=` entry to add ([`home`]), if any.
+pub fn exec(path: &mut Buf<{ limits::PATH }>, p: &Process<'_>, home: &mut Buf<{ limits::PATH + 8 }>) -> Error {
     let mut argv = CArray::<'_, { limits::ARGS + 1 }>::new();
     // Both arrays have room for their spec/limits.rs bound plus the terminating NULL (and PATH).
     for a in &p.args {
@@ -304,13 +381,16 @@ pub fn exec(path: &mut Buf<{ limits::PATH }>, p: &Process<'_>) -> Error {
             return Error::msg("exec:", "process.args", "too many");
         }
     }
-    let mut envp = CArray::<'_, { limits::ENV + 2 }>::new();
+    let mut envp = CArray::<'_, { limits::ENV + 3 }>::new();
     let has_path = p.env.iter().any(|e| e.to_bytes().starts_with(b"PATH="));
     let default_path: &CStr = c"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     for e in p.env.iter().copied().chain((!has_path).then_some(default_path)) {
         if !envp.push(e) {
             return Error::msg("exec:", "process.env", "too many");
         }
+    }
+    if !home.is_empty() {
+        envp.push(home.cstr());
     }
     let _ = g::S_IFREG;
     let e = match path.cstr() {

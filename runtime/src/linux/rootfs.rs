@@ -187,6 +187,12 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
     switch_root(&root, rootfs, no_pivot)
 }
 
+/// Creates a missing process.cwd (0755, as root, resolved inside the new root), as runc does.
+pub fn make_cwd(cwd: &CStr) -> Result<()> {
+    let root = fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/")?;
+    resolve::open_or_create(root.as_fd(), cwd.to_bytes(), Make::Dir).map(drop).ctx("create process.cwd", cwd.to_bytes())
+}
+
 fn is_cgroup(m: &Mount<'_>) -> bool {
     m.typ.is_some_and(|t| matches!(t.to_bytes(), b"cgroup" | b"cgroup2"))
 }

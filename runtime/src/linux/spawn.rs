@@ -466,6 +466,9 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     };
     let fresh_cgroup = rootfs::fresh_cgroup(spec);
     rootfs::setup(spec, ctx.rootfs, ctx.no_pivot, ctx.cgroup, fresh_cgroup, &mut before_switch)?;
+    if let Some(p) = &spec.process {
+        rootfs::make_cwd(p.cwd)?;
+    }
     if let Some(h) = spec.hostname {
         mote_sys::rustix::system::sethostname(h.to_bytes()).ctx("sethostname", h.to_bytes())?;
     }
@@ -486,7 +489,12 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     }
     send(sock, &Msg::new(JOIN, 0)).ctx("sync", "parent")?;
     host_pid = wait_go_val(sock)?;
-    process::cpu_affinity(proc, 1)?;
+    // execCPUAffinity.final, else (neither given) every CPU of the cgroup, not mote's own (runc's).
+    if proc.cpu_affinity[0].is_some() || proc.cpu_affinity[1].is_some() {
+        process::cpu_affinity(proc, 1)?;
+    } else {
+        process::reset_affinity();
+    }
     if new & g::CLONE_NEWCGROUP != 0 && !joined {
         raw::unshare(g::CLONE_NEWCGROUP).ctx("unshare", "cgroup namespace")?;
     }
@@ -503,8 +511,8 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // The cwd first (as root: a directory only root may enter is fine), so that a relative
     // args[0] or PATH entry is found where execve will look; again once we are the user.
     let early_cwd = mote_sys::rustix::process::chdir(proc.cwd);
-    let mut exe = Buf::<{ limits::PATH }>::new();
-    process::find_exec(proc, &mut exe)?;
+    let mut home = Buf::<{ limits::PATH + 8 }>::new();
+    process::home(proc, &mut home);
     process::stdio_owner(proc.uid, proc.gid);
     // The LSM labels the kernel applies at exec, written before any seccomp filter (as runc).
     super::lsm::exec_labels(proc)?;
@@ -524,6 +532,11 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         Err(e) => return Err(Error::sys("chdir", proc.cwd.to_bytes(), e)),
     }
     process::check_cwd(proc.cwd)?;
+    // args[0] looked up as the user, with its credentials and capabilities, as execve will:
+    // a file only root may run fails create, not start (runc's order). (Before a notifying
+    // filter: these lookups are mote's, not the container's.)
+    let mut exe = Buf::<{ limits::PATH }>::new();
+    process::find_exec(proc, &mut exe)?;
     if let Some(f) = ctx.seccomp.filter(|_| nnp && notify) {
         hand_over(sock, super::seccomp::install(f, notify)?)?;
     }
@@ -557,11 +570,11 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         },
     };
     let e = match installed {
-        Ok(()) => process::exec(&mut exe, proc),
+        Ok(()) => process::exec(&mut exe, proc, &mut home),
         Err(e) => e,
     };
     let mut b = Buf::<512>::new();
-    b.s(b"mote: ");
+    b.s(b"mote: error: ");
     e.render(&mut b);
     b.c(b'\n');
     mote_sys::io::err(b.lossy());
