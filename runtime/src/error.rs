@@ -138,8 +138,7 @@ impl<'a> CPath<'a> for core::result::Result<&'a core::ffi::CStr, Overflow> {
     }
 }
 
-/// glibc's text for errno 1..=133, one per line (one string: no relocation table); the two
-/// numbers Linux leaves unused (41, 58) are empty lines.
+/// glibc's text for errno 1..=40, one per line (one string: no relocation table).
 const MESSAGES: &str = "Operation not permitted\nNo such file or directory\nNo such process\n\
 Interrupted system call\nInput/output error\nNo such device or address\nArgument list too long\n\
 Exec format error\nBad file descriptor\nNo child processes\nResource temporarily unavailable\n\
@@ -150,43 +149,37 @@ Inappropriate ioctl for device\nText file busy\nFile too large\nNo space left on
 Illegal seek\nRead-only file system\nToo many links\nBroken pipe\n\
 Numerical argument out of domain\nNumerical result out of range\nResource deadlock avoided\n\
 File name too long\nNo locks available\nFunction not implemented\nDirectory not empty\n\
-Too many levels of symbolic links\n\nNo message of desired type\nIdentifier removed\n\
-Channel number out of range\nLevel 2 not synchronized\nLevel 3 halted\nLevel 3 reset\n\
-Link number out of range\nProtocol driver not attached\nNo CSI structure available\nLevel 2 halted\n\
-Invalid exchange\nInvalid request descriptor\nExchange full\nNo anode\nInvalid request code\n\
-Invalid slot\n\nBad font file format\nDevice not a stream\nNo data available\nTimer expired\n\
-Out of streams resources\nMachine is not on the network\nPackage not installed\nObject is remote\n\
-Link has been severed\nAdvertise error\nSrmount error\nCommunication error on send\nProtocol error\n\
-Multihop attempted\nRFS specific error\nBad message\nValue too large for defined data type\n\
-Name not unique on network\nFile descriptor in bad state\nRemote address changed\n\
-Can not access a needed shared library\nAccessing a corrupted shared library\n\
-.lib section in a.out corrupted\nAttempting to link in too many shared libraries\n\
-Cannot exec a shared library directly\nInvalid or incomplete multibyte or wide character\n\
-Interrupted system call should be restarted\nStreams pipe error\nToo many users\n\
-Socket operation on non-socket\nDestination address required\nMessage too long\n\
-Protocol wrong type for socket\nProtocol not available\nProtocol not supported\n\
-Socket type not supported\nOperation not supported\nProtocol family not supported\n\
-Address family not supported by protocol\nAddress already in use\nCannot assign requested address\n\
-Network is down\nNetwork is unreachable\nNetwork dropped connection on reset\n\
-Software caused connection abort\nConnection reset by peer\nNo buffer space available\n\
-Transport endpoint is already connected\nTransport endpoint is not connected\n\
-Cannot send after transport endpoint shutdown\nToo many references: cannot splice\n\
-Connection timed out\nConnection refused\nHost is down\nNo route to host\n\
-Operation already in progress\nOperation now in progress\nStale file handle\n\
-Structure needs cleaning\nNot a XENIX named type file\nNo XENIX semaphores available\n\
-Is a named type file\nRemote I/O error\nDisk quota exceeded\nNo medium found\nWrong medium type\n\
-Operation canceled\nRequired key not available\nKey has expired\nKey has been revoked\n\
-Key was rejected by service\nOwner died\nState not recoverable\n\
-Operation not possible due to RF-kill\nMemory page has hardware error";
+Too many levels of symbolic links";
 
-/// The C library's text for an errno; the kernel-internal ones that reach user space (524
-/// ENOTSUPP from some file systems and drivers) in words too; None for a number with no name,
-/// which [`Error::render`] then prints as "errno N" (never "Unknown error").
+/// The symbolic names of errno 42..=133 (41 and 58 are unused: "-"), for the rarer ones that
+/// have no text above: a name is smaller than glibc's text and says as much to a reader.
+const NAMES: &str = "ENOMSG EIDRM ECHRNG EL2NSYNC EL3HLT EL3RST ELNRNG EUNATCH ENOCSI EL2HLT EBADE EBADR EXFULL \
+ENOANO EBADRQC EBADSLT - EBFONT ENOSTR ENODATA ETIME ENOSR ENONET ENOPKG EREMOTE ENOLINK EADV \
+ESRMNT ECOMM EPROTO EMULTIHOP EDOTDOT EBADMSG EOVERFLOW ENOTUNIQ EBADFD EREMCHG ELIBACC \
+ELIBBAD ELIBSCN ELIBMAX ELIBEXEC EILSEQ ERESTART ESTRPIPE EUSERS ENOTSOCK EDESTADDRREQ \
+EMSGSIZE EPROTOTYPE ENOPROTOOPT EPROTONOSUPPORT ESOCKTNOSUPPORT EOPNOTSUPP EPFNOSUPPORT \
+EAFNOSUPPORT EADDRINUSE EADDRNOTAVAIL ENETDOWN ENETUNREACH ENETRESET ECONNABORTED ECONNRESET \
+ENOBUFS EISCONN ENOTCONN ESHUTDOWN ETOOMANYREFS ETIMEDOUT ECONNREFUSED EHOSTDOWN EHOSTUNREACH \
+EALREADY EINPROGRESS ESTALE EUCLEAN ENOTNAM ENAVAIL EISNAM EREMOTEIO EDQUOT ENOMEDIUM \
+EMEDIUMTYPE ECANCELED ENOKEY EKEYEXPIRED EKEYREVOKED EKEYREJECTED EOWNERDEAD ENOTRECOVERABLE \
+ERFKILL EHWPOISON";
+
+/// The C library's text for an errno 1..=40 and for a few others containers meet; else its
+/// symbolic name (`EHOSTDOWN`); None only for a number Linux does not define, which
+/// [`Error::render`] then prints as "errno N". Never "Unknown error".
 pub fn strerror(e: Errno) -> Option<&'static str> {
     let n = e.raw_os_error();
     match n {
-        1..=133 => MESSAGES.split('\n').nth(n as usize - 1).filter(|m| !m.is_empty()),
+        1..=40 => MESSAGES.split('\n').nth(n as usize - 1),
+        61 => Some("No data available"),
+        75 => Some("Value too large for defined data type"),
+        95 => Some("Operation not supported"),
+        110 => Some("Connection timed out"),
+        111 => Some("Connection refused"),
+        122 => Some("Disk quota exceeded"),
+        // Kernel-internal, but some file systems and drivers let it out.
         524 => Some("Operation not supported (ENOTSUPP)"),
+        42..=133 => NAMES.split([' ', '\n']).filter(|w| !w.is_empty()).nth(n as usize - 42).filter(|w| *w != "-"),
         _ => None,
     }
 }

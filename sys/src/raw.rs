@@ -345,3 +345,31 @@ pub fn seccomp_action_avail(action: u32) -> Result<(), Errno> {
     // SAFETY: the kernel only reads the u32 at &action.
     ret(unsafe { syscall(g::__NR_seccomp, 2, 0, &action as *const u32 as usize, 0, 0, 0) }).map(drop)
 }
+
+/// A `struct ifreq` holding a name and interface flags (40 bytes on 64-bit Linux).
+#[repr(C)]
+pub struct IfFlags {
+    /// The interface name, NUL-padded (IFNAMSIZ 16).
+    pub name: [u8; 16],
+    /// IFF_* flags.
+    pub flags: u16,
+    pad: [u8; 22],
+}
+
+impl IfFlags {
+    /// A request for interface `name` (at most 15 bytes; longer names are cut, and then match none).
+    pub fn new(name: &[u8]) -> IfFlags {
+        let mut r = IfFlags { name: [0; 16], flags: 0, pad: [0; 22] };
+        for (d, s) in r.name.iter_mut().take(15).zip(name) {
+            *d = *s;
+        }
+        r
+    }
+}
+
+/// ioctl(2) SIOCGIFFLAGS or SIOCSIFFLAGS (`req`) on socket `sock`: reads or sets `r.flags`.
+pub fn ifflags(sock: BorrowedFd<'_>, req: u32, r: &mut IfFlags) -> Result<(), Errno> {
+    // SAFETY: r is a live struct ifreq of the kernel's size; both requests read the name, and
+    // SIOCGIFFLAGS writes only the flags field inside it.
+    ret(unsafe { syscall(g::__NR_ioctl, sock.as_raw_fd() as usize, req as usize, r as *mut IfFlags as usize, 0, 0, 0) }).map(drop)
+}

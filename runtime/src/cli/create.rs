@@ -89,6 +89,9 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
     if proc.args.is_empty() {
         return Err(Error::msg("config.json:", "process.args", "must not be empty"));
     }
+    if spec.linux.ns(mote_sys::linux_raw_sys::general::CLONE_NEWNS).is_none() {
+        return Err(Error::msg("config.json:", "linux.namespaces", spec::MOUNT_NS_REQUIRED));
+    }
     crate::linux::lsm::check(spec.process.as_ref(), spec.linux.mount_label)?;
     // A pty needs someone holding its master: the engine's socket, or mote itself in the
     // foreground; a detached or created container would get none (runc refuses it too).

@@ -149,8 +149,9 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
     // Everything recursively slave first (the rootfs' own mount and its parent too, whatever a
     // non-recursive rootfsPropagation says), then the configured propagation on "/".
     raw::mount(None, c"/", None, g::MS_SLAVE as u64 | MS_REC, None).ctx("make / private", "/")?;
+    // (Unbindable, like shared, only after the switch: the rootfs is bind mounted below.)
     let prop = spec.linux.rootfs_propagation.and_then(|p| spec::propagation(p.to_bytes())).unwrap_or(0);
-    if prop != 0 && prop & g::MS_SHARED as u64 == 0 {
+    if prop != 0 && prop & (g::MS_SHARED | g::MS_UNBINDABLE) as u64 == 0 {
         raw::mount(None, c"/", None, prop, None).ctx("set rootfsPropagation", "/")?;
     }
     // The rootfs must be a mount point of its own for pivot_root.
@@ -353,7 +354,7 @@ pub fn seal(spec: &Spec<'_>) -> Result<()> {
         remount_ro(c"/")?;
     }
     let prop = spec.linux.rootfs_propagation.and_then(|p| spec::propagation(p.to_bytes())).unwrap_or(0);
-    if prop & g::MS_SHARED as u64 != 0 {
+    if prop & (g::MS_SHARED | g::MS_UNBINDABLE) as u64 != 0 {
         raw::mount(None, c"/", None, prop, None).ctx("set rootfsPropagation", "/")?;
     }
     Ok(())
@@ -372,6 +373,24 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>) -> Resul
         super::lsm::mount_context(label, typ, &mut o.data);
         if o.data.overflowed() {
             return Err(Error::msg("mount", dest, "options and mountLabel longer than 1024 bytes"));
+        }
+    }
+    // As runc: a tmpfs on an existing directory takes that directory's mode, unless the options
+    // give one (a tmpfs on a directory made here keeps tmpfs's own 1777).
+    let has_mode = o.data.as_bytes().split(|&c| c == b',').any(|d| d.starts_with(b"mode="));
+    if typ == b"tmpfs" && !bind && !has_mode {
+        let st = resolve::open(root, dest).ok().and_then(|f| fs::fstat(&f).ok());
+        if let Some(st) = st.filter(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory) {
+            if !o.data.is_empty() {
+                o.data.c(b',');
+            }
+            o.data.s(b"mode=0");
+            for shift in [9, 6, 3, 0] {
+                o.data.c(b'0' + ((st.st_mode >> shift) & 7) as u8);
+            }
+            if o.data.overflowed() {
+                return Err(Error::msg("mount", dest, "options longer than 1024 bytes"));
+            }
         }
     }
     // A bind mount of a file needs a file to mount on; everything else a directory.

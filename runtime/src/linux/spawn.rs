@@ -442,7 +442,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
 
     // 5. The root filesystem, what lives in the new namespaces, masked and read-only paths.
     if new & g::CLONE_NEWNS == 0 && l.ns(g::CLONE_NEWNS).is_none() {
-        return Err(Error::msg("config.json:", "linux.namespaces", "a mount namespace is required"));
+        return Err(Error::msg("config.json:", "linux.namespaces", crate::spec::MOUNT_NS_REQUIRED));
     }
     // The hooks' point: namespaces and mounts made, before pivot_root. The parent runs prestart
     // and createRuntime in the runtime's namespaces; createContainer runs here, in ours: the
@@ -468,6 +468,9 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     rootfs::setup(spec, ctx.rootfs, ctx.no_pivot, ctx.cgroup, fresh_cgroup, &mut before_switch)?;
     if let Some(p) = &spec.process {
         rootfs::make_cwd(p.cwd)?;
+    }
+    if new & g::CLONE_NEWNET != 0 {
+        loopback_up()?;
     }
     if let Some(h) = spec.hostname {
         mote_sys::rustix::system::sethostname(h.to_bytes()).ctx("sethostname", h.to_bytes())?;
@@ -598,6 +601,18 @@ fn run_hooks(ctx: &Setup<'_>, h: &Hooks<'_>, stage: &'static str, status: &str, 
     let mut st = Buf::<{ limits::STATE }>::new();
     hooks::state_json(&mut st, ctx.spec, ctx.id, status, pid, ctx.bundle)?;
     h.run(stage, st.get().fits("hooks: the state JSON is")?, ctx.hook_out.unwrap_or(&Out { out: None, err: None }))
+}
+
+/// Brings `lo` up in a new network namespace, as runc and crun do: localhost works without a
+/// network plugin.
+fn loopback_up() -> Result<()> {
+    use mote_sys::linux_raw_sys::ioctl::{SIOCGIFFLAGS, SIOCSIFFLAGS};
+    const IFF_UP: u16 = 1; // <linux/if.h>
+    let sock = net::socket_with(AddressFamily::INET, SocketType::DGRAM, SocketFlags::CLOEXEC, None).ctx("socket for", "lo")?;
+    let mut r = raw::IfFlags::new(b"lo");
+    raw::ifflags(sock.as_fd(), SIOCGIFFLAGS, &mut r).ctx("get flags of", "lo")?;
+    r.flags |= IFF_UP;
+    raw::ifflags(sock.as_fd(), SIOCSIFFLAGS, &mut r).ctx("bring up", "lo")
 }
 
 /// Writes to the stack below us, page by page, before joining the cgroup. The child runs on a

@@ -331,6 +331,12 @@ pub fn parse<'a>(doc: &'a [u8], root: usize) -> Result<Spec<'a>> {
     Ok(s)
 }
 
+/// Why a config without a mount namespace is refused: a decision (runc would run it in the
+/// host's mount namespace), since the switch of root and every mount would be made in the
+/// host's, and undoing them is not mote's to do.
+pub const MOUNT_NS_REQUIRED: &str = "a mount namespace is required (without one the root switch and every mount would be \
+made in the host's; mote refuses by design where runc would run it)";
+
 /// Settings that would change the host unless their namespace is the container's own: refused
 /// without it, as runc does ("unable to set hostname without a private UTS namespace").
 fn namespaced(s: &Spec<'_>) -> Result<()> {
@@ -358,6 +364,13 @@ fn namespaced(s: &Spec<'_>) -> Result<()> {
             let mut e = ps.err("");
             e.path.truncate(e.path.len() - 2);
             e.path.s(b": ").s(k).s(b" is not namespaced here (it would change the host)");
+            return Err(e);
+        }
+        // runc's rule: the hostname has its own field, which the sysctl would silently fight.
+        if k == b"kernel.hostname" {
+            let mut e = ps.err("");
+            e.path.truncate(e.path.len() - 2);
+            e.path.s(b": kernel.hostname conflicts with the \"hostname\" field (set that instead)");
             return Err(e);
         }
     }
