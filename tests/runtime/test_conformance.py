@@ -367,7 +367,7 @@ def private_rootfs(tmp_path, name="rootfs"):
     for d in ("bin", "proc", "dev", "sys", "tmp", "etc"):
         os.makedirs(r / d)
     shutil.copy("/bin/busybox", r / "bin" / "busybox")
-    for a in ("sh", "ls", "stat", "cat", "hostname", "true"):
+    for a in ("sh", "ls", "stat", "cat", "hostname", "true", "sleep"):
         os.symlink("busybox", r / "bin" / a)
     return r
 
@@ -426,3 +426,61 @@ def test_no_mount_namespace_is_refused_saying_why(native):
     p = native("run", "--bundle", b, cid, check=1)
     assert "mount namespace is required" in p.stderr and "host's" in p.stderr, p.stderr
     assert native("state", cid).returncode == 1
+
+
+USERNS = {"uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+          "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]}
+
+
+@pytest.fixture
+def userns_rootfs():
+    """A rootfs owned by the mapped root (100000), where that uid can reach it (pytest's tmp
+    dirs are 0700): under /tmp, removed afterwards."""
+    import pathlib
+    top = pathlib.Path("/tmp") / ("mote-userns-" + uuid.uuid4().hex[:8])
+    os.mkdir(top)
+    os.chmod(top, 0o755)
+    try:
+        r = private_rootfs(top)
+        subprocess.run(["chown", "-R", "100000:100000", str(r)], check=True)
+        yield r
+    finally:
+        shutil.rmtree(top)
+
+
+def with_namespaces(bundle, *extra):
+    path = os.path.join(bundle, "config.json")
+    c = json.load(open(path))
+    c["linux"]["namespaces"] += list(extra)
+    json.dump(c, open(path, "w"))
+    return bundle
+
+
+def test_time_namespace_in_a_user_namespace(native, userns_rootfs):
+    # The offsets are written by mote's parent (the host's root): the child in its own user
+    # namespace may not open its /proc/self/timens_offsets (runc 1.1.5 has no time namespaces).
+    r = userns_rootfs
+    b = with_namespaces(native.bundle(["cat", "/proc/self/timens_offsets"], root={"path": str(r)},
+                                      linux=dict(USERNS, timeOffsets={"monotonic": {"secs": 1000, "nanosecs": 0}})),
+                        {"type": "user"}, {"type": "time"})
+    p = native("run", "--bundle", b, native.new_id(), check=0)
+    assert p.stdout.split()[:3] == ["monotonic", "1000", "0"], p.stdout
+
+
+def test_joining_another_containers_user_namespace_like_runc(native, runc_, userns_rootfs):
+    r = userns_rootfs
+    a = with_namespaces(native.bundle(["sleep", "30"], root={"path": str(r)}, linux=USERNS), {"type": "user"})
+    first = native.new_id()
+    assert create_with(native, first, a).returncode == 0
+    pid = json.loads(native("state", first, check=0).stdout)["pid"]
+    # (runc 1.1.5 wants the mappings repeated even for a user namespace it joins.)
+    b = with_namespaces(native.bundle(["cat", "/proc/self/uid_map"], root={"path": str(r)}, linux=USERNS),
+                        {"type": "user", "path": f"/proc/{pid}/ns/user"})
+    for code, out, err in run_both(native, runc_, b):
+        assert (code, out.split()) == (0, ["0", "100000", "65536"]), err
+    # With a new time namespace in it too (mote only: runc 1.1.5 has none).
+    t = with_namespaces(native.bundle(["cat", "/proc/self/timens_offsets"], root={"path": str(r)},
+                                      linux={"timeOffsets": {"boottime": {"secs": 7, "nanosecs": 0}}}),
+                        {"type": "user", "path": f"/proc/{pid}/ns/user"}, {"type": "time"})
+    p = native("run", "--bundle", t, native.new_id(), check=0)
+    assert "boottime" in p.stdout and " 7 " in p.stdout.replace("\t", " ").split("boottime")[1] + " ", p.stdout

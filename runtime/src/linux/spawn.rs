@@ -70,6 +70,8 @@ const HOOKS: u32 = 9;
 const DONE: u32 = 10;
 /// exec's child is set up and about to exec (see [`wait_exec`]).
 const EXEC: u32 = 11;
+/// The child made its time namespace: the parent writes its offsets.
+const TIMENS: u32 = 12;
 
 /// Message size: tag, value, and room for a rendered error.
 const MSG: usize = 8 + crate::error::PATH_MAX_MSG + 200;
@@ -232,6 +234,10 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
             USERNS => {
                 write_maps(first, ctx.spec)?;
                 send(sock, &Msg::new(MAPS_DONE, 0)).ctx("sync", "container init")?;
+            }
+            TIMENS => {
+                write_time_offsets(first, ctx.spec)?;
+                send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
             }
             PID => {
                 // The first child forked the real init (PID namespace) and exits.
@@ -413,7 +419,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         raw::unshare(rest).ctx("unshare", "namespaces")?;
     }
     if new & g::CLONE_NEWTIME != 0 {
-        time_namespace(spec)?;
+        time_namespace(sock)?;
     }
     // 3. A PID namespace entered by unshare or setns applies to children only: fork the init.
     let pid_by_path = l.ns(g::CLONE_NEWPID).is_some_and(|n| n.path.is_some());
@@ -634,13 +640,24 @@ fn join(path: &CStr, flag: u32) -> Result<()> {
 }
 
 /// A new time namespace with its offsets: unshare, write offsets, then enter it ourselves.
-fn time_namespace(spec: &Spec<'_>) -> Result<()> {
+fn time_namespace(sock: &OwnedFd) -> Result<()> {
     raw::unshare(g::CLONE_NEWTIME).ctx("unshare", "time namespace")?;
+    // The parent writes the offsets: in a user namespace of its own the child may not (its
+    // /proc/self is the host root's while it is not dumpable), the host's root may.
+    send(sock, &Msg::new(TIMENS, 0)).ctx("sync", "parent")?;
+    wait_go(sock)?;
+    join(c"/proc/self/ns/time_for_children", g::CLONE_NEWTIME)
+}
+
+/// linux.timeOffsets into /proc/PID/timens_offsets of the child `pid` (before anything entered
+/// its new time namespace).
+fn write_time_offsets(pid: u32, spec: &Spec<'_>) -> Result<()> {
     let [(ms, mn), (bs, bn)] = spec.linux.time_offsets;
     let mut v = Buf::<128>::new();
     v.s(b"monotonic ").i(ms).c(b' ').u(mn as u64).s(b"\nboottime ").i(bs).c(b' ').u(bn as u64).c(b'\n');
-    crate::cgroup::write_file(c"/proc/self/timens_offsets", v.get().fits("timeOffsets:")?)?;
-    join(c"/proc/self/ns/time_for_children", g::CLONE_NEWTIME)
+    let mut path = Buf::<48>::new();
+    path.s(b"/proc/").u(pid as u64).s(b"/timens_offsets");
+    crate::cgroup::write_file(path.cstr().fits("timens_offsets path:")?, v.get().fits("timeOffsets:")?)
 }
 
 /// Writes linux.sysctl key (dots become slashes) under /proc/sys, through a verified procfs.
