@@ -484,3 +484,19 @@ def test_joining_another_containers_user_namespace_like_runc(native, runc_, user
                         {"type": "user", "path": f"/proc/{pid}/ns/user"}, {"type": "time"})
     p = native("run", "--bundle", t, native.new_id(), check=0)
     assert "boottime" in p.stdout and " 7 " in p.stdout.replace("\t", " ").split("boottime")[1] + " ", p.stdout
+
+
+def test_bind_source_only_the_host_can_reach_in_a_user_namespace_like_runc(native, runc_, userns_rootfs):
+    # /tmp/X is 0700 root: the container's root (host uid 100000) cannot reach X/data itself.
+    top = "/tmp/mote-hostonly-" + uuid.uuid4().hex[:8]
+    os.mkdir(top, 0o700)
+    try:
+        os.mkdir(top + "/data", 0o755)
+        b = with_mounts(with_namespaces(native.bundle(["stat", "-c", "%a", "/hostonly"],
+                                                      root={"path": str(userns_rootfs)}, linux=USERNS),
+                                        {"type": "user"}),
+                        {"destination": "/hostonly", "type": "bind", "source": top + "/data", "options": ["rbind"]})
+        for code, out, err in run_both(native, runc_, b):
+            assert (code, out) == (0, "755\n"), err
+    finally:
+        shutil.rmtree(top)

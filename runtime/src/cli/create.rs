@@ -235,8 +235,10 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
     };
     let mut keyring = Buf::<{ limits::ID + 8 }>::new();
     keyring.s(b"_ses.").s(id);
+    let bind_sources = crate::linux::rootfs::open_bind_sources(spec)?;
     let ctx = Setup {
         spec,
+        bind_sources: &bind_sources,
         rootfs: rootfs_c.cstr().fits("root.path:")?,
         fifo: fifo_fd.as_fd(),
         console: console.as_ref().map(|c| c.as_fd()).or(own_console),

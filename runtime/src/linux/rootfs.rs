@@ -140,10 +140,43 @@ fn mnt(src: Option<&CStr>, target: &mut Buf<32>, fstype: Option<&CStr>, flags: u
     raw::mount(src, target.cstr()?, fstype, flags, data)
 }
 
+/// With a user namespace, the bind mount sources, one per entry of `mounts` (None: not a bind
+/// mount), cloned by create before the container's process exists (open_tree): as the host's
+/// root sees them, so that a source only the host may reach does not depend on what the
+/// process may open once in its user namespace (runc does the same). The child attaches them
+/// with move_mount. Empty without a user namespace, or where open_tree is missing (kernels
+/// before 5.2, qemu-user): the child then binds by path, as before.
+pub type BindSources = heapless::Vec<Option<OwnedFd>, { crate::spec::limits::MOUNTS }>;
+
+/// Clones the bind mount sources of `spec` (see [`BindSources`]).
+pub fn open_bind_sources(spec: &Spec<'_>) -> Result<BindSources> {
+    use mote_sys::rustix::mount::{open_tree, OpenTreeFlags};
+    let mut v = BindSources::new();
+    if spec.linux.ns(g::CLONE_NEWUSER).is_none() {
+        return Ok(v);
+    }
+    for m in &spec.mounts {
+        let mut fd = None;
+        if let (true, Some(s)) = (is_bind(m), m.source) {
+            let rec = m.options.iter().any(|o| o.to_bytes() == b"rbind");
+            let flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC
+                | if rec { OpenTreeFlags::AT_RECURSIVE } else { OpenTreeFlags::empty() };
+            match open_tree(fs::CWD, s, flags) {
+                Ok(f) => fd = Some(f),
+                Err(Errno::NOSYS) => return Ok(BindSources::new()),
+                Err(e) => return Err(Error::sys("mount source", s.to_bytes(), e)),
+            }
+        }
+        v.push(fd).map_err(|_| Error::msg("config.json:", "mounts", "more than limits::MOUNTS"))?;
+    }
+    Ok(v)
+}
+
 /// Sets up the rootfs and switches to it. `rootfs` is an absolute host path; `cgroup` the
 /// container's cgroup path and `fresh` what [`fresh_cgroup`] said (for the cgroup view inside).
-/// `before_switch` runs once the mounts are made, before pivot_root (the hooks' point).
-pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fresh: bool, before_switch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+/// `before_switch` runs once the mounts are made, before pivot_root (the hooks' point);
+/// `sources`: see [`BindSources`].
+pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fresh: bool, sources: &BindSources, before_switch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
     // Nothing mounted from here on may propagate back to the host. A shared rootfsPropagation is
     // applied only after the switch (pivot_root refuses a shared parent).
     // Everything recursively slave first (the rootfs' own mount and its parent too, whatever a
@@ -160,7 +193,7 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
 
     let mut dev_is_tmpfs = false;
     let forced = forced_v1(spec);
-    for m in &spec.mounts {
+    for (i, m) in spec.mounts.iter().enumerate() {
         if forced.is_some_and(|f| f.to_bytes() == m.destination.to_bytes()) {
             systemd_v1(root.as_fd(), m, cgroup)?;
             continue;
@@ -172,7 +205,7 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
             }
             continue;
         }
-        mount_one(root.as_fd(), m, spec.linux.mount_label)?;
+        mount_one(root.as_fd(), m, spec.linux.mount_label, sources.get(i).and_then(|s| s.as_ref()).map(|f| f.as_fd()))?;
         if m.destination.to_bytes() == b"/dev" && !is_bind(m) {
             dev_is_tmpfs = true;
         }
@@ -217,7 +250,7 @@ pub fn mount_cgroups(spec: &Spec<'_>, fresh: bool) -> Result<()> {
     let root = fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/")?;
     let forced = forced_v1(spec);
     for m in spec.mounts.iter().filter(|m| is_cgroup(m) && forced.is_none_or(|f| f.to_bytes() != m.destination.to_bytes())) {
-        mount_one(root.as_fd(), m, None)?;
+        mount_one(root.as_fd(), m, None, None)?;
     }
     Ok(())
 }
@@ -364,7 +397,8 @@ fn is_bind(m: &Mount<'_>) -> bool {
     m.options.iter().any(|o| matches!(o.to_bytes(), b"bind" | b"rbind")) || m.typ.is_some_and(|t| t.to_bytes() == b"bind")
 }
 
-fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>) -> Result<()> {
+/// Mounts `m` on its destination inside `root`; `src` is a bind mount's cloned source.
+fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Option<BorrowedFd<'_>>) -> Result<()> {
     let dest = m.destination.to_bytes();
     let bind = is_bind(m);
     let mut o = parse_opts(m, bind)?;
@@ -395,7 +429,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>) -> Resul
     }
     // A bind mount of a file needs a file to mount on; everything else a directory.
     let make = if bind {
-        match m.source.map(fs::stat) {
+        match src.map(fs::fstat) {
             Some(Ok(st)) if FileType::from_raw_mode(st.st_mode) != FileType::Directory => Make::File,
             Some(Err(e)) => return Err(Error::sys("mount source", m.source.map(|s| s.to_bytes()).unwrap_or(b""), e)),
             _ => Make::Dir,
@@ -418,7 +452,14 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>) -> Resul
     let empty = o.data.is_empty();
     let data_c = if empty { None } else { Some(o.data.cstr().fits("mount options:")?) };
     if bind {
-        mnt(m.source, &mut t, None, MS_BIND | (o.flags & MS_REC), None).ctx("bind mount", dest)?;
+        match src {
+            Some(tree) => {
+                use mote_sys::rustix::mount::{move_mount, MoveMountFlags};
+                let f = MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH;
+                move_mount(tree, c"", &target, c"", f).ctx("bind mount", dest)?;
+            }
+            None => mnt(m.source, &mut t, None, MS_BIND | (o.flags & MS_REC), None).ctx("bind mount", dest)?,
+        }
         // Bind ignores other flags: apply them with a remount of the new mount (reopened: the old
         // descriptor still names the directory underneath).
         if o.flags & !(MS_BIND | MS_REC) != 0 {

@@ -42,6 +42,8 @@ pub struct Setup<'a> {
     pub keyring: Option<&'a CStr>,
     /// The compiled linux.seccomp, installed as late as the kernel allows (see setup_inner).
     pub seccomp: Option<&'a super::seccomp::Program>,
+    /// The bind mount sources, opened by create (see rootfs::BindSources).
+    pub bind_sources: &'a super::rootfs::BindSources,
     /// With SCMP_ACT_NOTIFY: hands the notification descriptor of the process `pid` to the
     /// listener (create connected it and knows the state to send).
     pub seccomp_listener: Option<&'a dyn Fn(u32, BorrowedFd<'_>) -> Result<()>>,
@@ -471,7 +473,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         run_hooks(ctx, h, "createContainer", "creating", host_pid)
     };
     let fresh_cgroup = rootfs::fresh_cgroup(spec);
-    rootfs::setup(spec, ctx.rootfs, ctx.no_pivot, ctx.cgroup, fresh_cgroup, &mut before_switch)?;
+    rootfs::setup(spec, ctx.rootfs, ctx.no_pivot, ctx.cgroup, fresh_cgroup, ctx.bind_sources, &mut before_switch)?;
     if let Some(p) = &spec.process {
         rootfs::make_cwd(p.cwd)?;
     }
