@@ -500,3 +500,23 @@ def test_bind_source_only_the_host_can_reach_in_a_user_namespace_like_runc(nativ
             assert (code, out) == (0, "755\n"), err
     finally:
         shutil.rmtree(top)
+
+
+def test_devices_in_a_user_namespace_like_runc(native, runc_, userns_rootfs):
+    # No mknod there: the host's node is bound, if the host has that very device at that path.
+    if not os.path.exists("/dev/fuse"):
+        pytest.fail("this host has no /dev/fuse")
+    ok = with_namespaces(native.bundle(["stat", "-c", "%t:%T", "/dev/fuse"], root={"path": str(userns_rootfs)},
+                                       linux=dict(USERNS, devices=[{"path": "/dev/fuse", "type": "c", "major": 10,
+                                                                    "minor": 229}])), {"type": "user"})
+    for code, out, err in run_both(native, runc_, ok):
+        assert (code, out) == (0, "a:e5\n"), err
+    missing = "/dev/mote-missing-" + uuid.uuid4().hex[:6]
+    bad = with_namespaces(native.bundle(["true"], root={"path": str(userns_rootfs)},
+                                        linux=dict(USERNS, devices=[{"path": missing, "type": "c", "major": 1,
+                                                                     "minor": 3}])), {"type": "user"})
+    for code, out, err in run_both(native, runc_, bad):
+        assert code == 1, err
+    p = native("run", "--bundle", bad, native.new_id(), check=1)
+    assert missing in p.stderr and "No such file or directory" in p.stderr, p.stderr
+    assert not os.path.exists(missing)
