@@ -1,14 +1,12 @@
-//! The command line: tini's flags, catatonit's -P, and the system-mode switches.
-//! One flag per word; a flag's value is the next word (`-e 3`).
+//! The command line: tini's flags, catatonit's -P, and the system-mode switches, combined as
+//! getopt(3) does (`-sg`, `-vvv`, `-e3` or `-e 3`).
 
 use mote_sys::io::out;
 use mote_sys::{sig, Args};
 
 use crate::{lookup, say};
 
-const USAGE: &[u8] = b"usage: mote-init [-s] [-g] [-w] [-W] [-k] [-v] [-e CODE] [-p SIG] [-G SECS] [--] CMD [ARG]...
-       mote-init -P | --system [--config FILE] | --version
-";
+const USAGE: &[u8] = b"usage: mote-init [-sgwWv] [-e CODE] [-p SIG] [-G SECS] [--] CMD [ARG]... | -P | --system\n";
 
 /// What the command line asked for.
 pub struct Opts {
@@ -20,8 +18,6 @@ pub struct Opts {
     pub warn_reap: bool,
     /// -W: wait for every child, not only the command.
     pub wait_all: bool,
-    /// -k: SIGTERM the command's process group once the command has exited.
-    pub term_rest: bool,
     pub verbose: bool,
     pub pause: bool,
     pub system: bool,
@@ -36,6 +32,7 @@ pub struct Opts {
 
 /// Parses argv as getopt(3) does for tini (`-sg`, `-vvv`, `-e3` and `-e 3` alike); on --help,
 /// --version or an error, prints and returns the exit code instead.
+#[inline(never)]
 pub fn parse(a: &Args) -> Result<Opts, i32> {
     let on = |name: &[u8]| a.env(name) == Some(b"1");
     let mut o = Opts {
@@ -45,7 +42,6 @@ pub fn parse(a: &Args) -> Result<Opts, i32> {
         group: on(b"MOTE_INIT_KILL_PROCESS_GROUP") || on(b"TINI_KILL_PROCESS_GROUP"),
         warn_reap: false,
         wait_all: false,
-        term_rest: false,
         verbose: on(b"MOTE_INIT_VERBOSE"),
         pause: false,
         system: on(b"MOTE_INIT_SYSTEM"),
@@ -65,7 +61,7 @@ pub fn parse(a: &Args) -> Result<Opts, i32> {
             }
             [b'-', b'-', long @ ..] => match lookup(b"help version system config grace", long) {
                 Some(n) => b"hVSCG".get(n..n + 1).unwrap_or_default(),
-                None => return Err(bad(b"unknown option @ (see --help)", arg)),
+                None => return Err(bad(b"unknown option @", arg)),
             },
             [b'-', f @ ..] if !f.is_empty() => f,
             _ => {
@@ -81,7 +77,6 @@ pub fn parse(a: &Args) -> Result<Opts, i32> {
                 b'g' => o.group = true,
                 b'w' => o.warn_reap = true,
                 b'W' => o.wait_all = true,
-                b'k' => o.term_rest = true,
                 b'v' => o.verbose = true,
                 b'P' => o.pause = true,
                 b'S' => o.system = true,
@@ -106,10 +101,10 @@ pub fn parse(a: &Args) -> Result<Opts, i32> {
                         b'p' if s != 0 => o.pdeathsig = s,
                         b'G' if n != u32::MAX => o.grace = n,
                         b'C' if !v.is_empty() && rest.is_empty() => o.config = sig::arg(a, i - 1),
-                        _ => return Err(bad(b"bad or missing value for @ (see --help)", arg)),
+                        _ => return Err(bad(b"bad or missing value for @", arg)),
                     }
                 }
-                _ => return Err(bad(b"unknown option @ (see --help)", arg)),
+                _ => return Err(bad(b"unknown option @", arg)),
             }
         }
     }

@@ -16,7 +16,7 @@ use crate::proc::{block_signals, execvp, next_signal};
 use crate::{say, say_n};
 
 /// How long mote-init goes on reaping, once the command has exited, for the rest of its children
-/// (those -k has just sent SIGTERM, or orphans it adopted as a subreaper) before it exits too.
+/// (orphans it adopted as a subreaper that are about to exit) before it exits too.
 const LINGER_MS: u64 = 1000;
 
 pub fn run(a: &Args, o: &Opts) -> i32 {
@@ -38,7 +38,7 @@ pub fn run(a: &Args, o: &Opts) -> i32 {
     if !init {
         let failed = prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0).is_err();
         if failed || o.verbose {
-            say(if failed { b"cannot register as child subreaper" } else { b"not PID 1, registered as subreaper" }, b"");
+            say(if failed { b"cannot be a subreaper" } else { b"registered as subreaper" }, b"");
         }
         if failed && o.subreaper {
             return 1;
@@ -52,7 +52,7 @@ pub fn run(a: &Args, o: &Opts) -> i32 {
     // Pause mode (catatonit -P) runs nothing: the loop below then only reaps, until TERM or INT.
     let name = a.get(o.cmd).filter(|_| o.cmd != 0).unwrap_or_default();
     if name.is_empty() && !o.pause {
-        return fail(b"no command given (see --help)");
+        return fail(b"no command given");
     }
     let child = if o.pause {
         0
@@ -111,20 +111,13 @@ pub fn run(a: &Args, o: &Opts) -> i32 {
                         Err(_) => break true,
                     }
                 };
-                if code.is_some() && (none_left || exited && init && !o.term_rest && !o.wait_all) {
+                if code.is_some() && (none_left || exited && init && !o.wait_all) {
                     break code;
                 }
-                // The command is gone, others are left: with -k they get SIGTERM; then a bounded
-                // wait reaps those that exit (as PID 1 without -k there is no point: exiting
-                // kills the rest anyway).
+                // The command is gone, others are left: a bounded wait reaps those that exit (as
+                // PID 1 there is no point: exiting kills the rest anyway).
                 if exited {
-                    timer = None;
-                    if !o.wait_all {
-                        if o.term_rest {
-                            let _ = sig::kill(-child, SIGTERM);
-                        }
-                        timer = Some(monotonic_ms() + LINGER_MS);
-                    }
+                    timer = (!o.wait_all).then(|| monotonic_ms() + LINGER_MS);
                 }
             }
             SIGTERM | SIGINT if o.pause => break Some(0),

@@ -85,7 +85,7 @@ impl Error {
             b.s(b": ").s(self.detail);
         }
         if let Some(e) = self.errno {
-            match strerror(e) {
+            match errno_text(e) {
                 Some(m) => b.s(b": ").s(m),
                 None => b.s(b": errno ").i(e.raw_os_error() as i64),
             };
@@ -167,7 +167,7 @@ ERFKILL EHWPOISON";
 /// The C library's text for an errno 1..=40 and for a few others containers meet; else its
 /// symbolic name (`EHOSTDOWN`); None only for a number Linux does not define, which
 /// [`Error::render`] then prints as "errno N". Never "Unknown error".
-pub fn strerror(e: Errno) -> Option<&'static str> {
+pub fn errno_text(e: Errno) -> Option<&'static str> {
     let n = e.raw_os_error();
     match n {
         1..=40 => MESSAGES.split('\n').nth(n as usize - 1),
@@ -182,4 +182,10 @@ pub fn strerror(e: Errno) -> Option<&'static str> {
         42..=133 => NAMES.split([' ', '\n']).filter(|w| !w.is_empty()).nth(n as usize - 42).filter(|w| *w != "-"),
         _ => None,
     }
+}
+
+/// [`errno_text`] where a number cannot be printed: a number Linux does not define is said so.
+#[allow(dead_code)] // (mote-image's)
+pub fn strerror(e: Errno) -> &'static str {
+    errno_text(e).unwrap_or("an errno Linux does not define")
 }

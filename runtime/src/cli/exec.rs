@@ -335,6 +335,9 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
     let early_cwd = rp::chdir(proc.cwd);
     let mut exe = Buf::<{ limits::PATH }>::new();
     process::find_exec(proc, &mut exe)?;
+    // HOME as in create: from the container's /etc/passwd (we are in its root now).
+    let mut home = Buf::<{ limits::PATH + 8 }>::new();
+    process::home(proc, &mut home);
     process::stdio_owner(proc.uid, proc.gid);
     crate::linux::lsm::exec_labels(proc)?;
     // The container's seccomp filter, in create's order: without no_new_privs while
@@ -363,7 +366,7 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
     if let Some(f) = filter.filter(|_| nnp) {
         seccomp::install(f, false)?;
     }
-    Err(process::exec(&mut exe, proc))
+    Err(process::exec(&mut exe, proc, &mut home))
 }
 
 /// The command-line flags on top of the process (runc's getProcess).
