@@ -205,7 +205,14 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
             }
             continue;
         }
-        mount_one(root.as_fd(), m, spec.linux.mount_label, sources.get(i).and_then(|s| s.as_ref()).map(|f| f.as_fd()))?;
+        let src = sources.get(i).and_then(|s| s.as_ref());
+        mount_one(root.as_fd(), m, spec.linux.mount_label, src.map(|f| f.as_fd()))?;
+        // Mounted: the clone must not stay reachable through /proc/self/fd (see close_others).
+        // (This process never drops `sources`: it execs or exits.)
+        if let Some(f) = src {
+            use mote_sys::rustix::fd::AsRawFd;
+            let _ = raw::close_fd(f.as_raw_fd() as u32);
+        }
         if m.destination.to_bytes() == b"/dev" && !is_bind(m) {
             dev_is_tmpfs = true;
         }
@@ -222,9 +229,13 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
 }
 
 /// Creates a missing process.cwd (0755, as root, resolved inside the new root), as runc does.
+/// Only a missing one: any other failure is for the later chdir and its checks to report.
 pub fn make_cwd(cwd: &CStr) -> Result<()> {
     let root = fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/")?;
-    resolve::open_or_create(root.as_fd(), cwd.to_bytes(), Make::Dir).map(drop).ctx("create process.cwd", cwd.to_bytes())
+    match resolve::open(root.as_fd(), cwd.to_bytes()) {
+        Err(Errno::NOENT) => resolve::open_or_create(root.as_fd(), cwd.to_bytes(), Make::Dir).map(drop).ctx("create process.cwd", cwd.to_bytes()),
+        _ => Ok(()),
+    }
 }
 
 fn is_cgroup(m: &Mount<'_>) -> bool {

@@ -390,7 +390,12 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         let fd = |f: BorrowedFd<'_>| f.as_raw_fd() as u32;
         let out = |f: &Option<OwnedFd>| f.as_ref().map_or(0, |f| fd(f.as_fd()));
         let (o, e) = ctx.hook_out.map_or((0, 0), |h| (out(&h.out), out(&h.err)));
-        let keep = [fd(sock.as_fd()), fd(ctx.fifo), ctx.console.map_or(0, fd), o, e];
+        let mut keep = heapless::Vec::<u32, { 5 + limits::MOUNTS }>::new();
+        let _ = keep.extend_from_slice(&[fd(sock.as_fd()), fd(ctx.fifo), ctx.console.map_or(0, fd), o, e]);
+        // (the cloned bind mount sources, closed as soon as they are mounted: rootfs::setup)
+        for s in ctx.bind_sources.iter().flatten() {
+            let _ = keep.push(fd(s.as_fd()));
+        }
         process::close_others(3 + ctx.preserve_fds, &keep)?;
     }
     wait_go(sock)?;
