@@ -440,7 +440,8 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
     }
     // A bind mount of a file needs a file to mount on; everything else a directory.
     let make = if bind {
-        match src.map(fs::fstat) {
+        // (the cloned source with a user namespace, else the source path)
+        match src.map(fs::fstat).or_else(|| m.source.map(fs::stat)) {
             Some(Ok(st)) if FileType::from_raw_mode(st.st_mode) != FileType::Directory => Make::File,
             Some(Err(e)) => return Err(Error::sys("mount source", m.source.map(|s| s.to_bytes()).unwrap_or(b""), e)),
             _ => Make::Dir,
