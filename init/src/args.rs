@@ -18,7 +18,6 @@ pub struct Opts {
     pub warn_reap: bool,
     /// -W: wait for every child, not only the command.
     pub wait_all: bool,
-    pub verbose: bool,
     pub pause: bool,
     pub system: bool,
     /// Exit codes that count as success, one bit each.
@@ -42,7 +41,6 @@ pub fn parse(a: &Args) -> Result<Opts, i32> {
         group: on(b"MOTE_INIT_KILL_PROCESS_GROUP") || on(b"TINI_KILL_PROCESS_GROUP"),
         warn_reap: false,
         wait_all: false,
-        verbose: on(b"MOTE_INIT_VERBOSE"),
         pause: false,
         system: on(b"MOTE_INIT_SYSTEM"),
         expect: [0; 4],
@@ -77,7 +75,7 @@ pub fn parse(a: &Args) -> Result<Opts, i32> {
                 b'g' => o.group = true,
                 b'w' => o.warn_reap = true,
                 b'W' => o.wait_all = true,
-                b'v' => o.verbose = true,
+                b'v' => {} // tini's verbosity: accepted, mote-init has nothing more to say
                 b'P' => o.pause = true,
                 b'S' => o.system = true,
                 b'h' | b'V' => {

@@ -37,16 +37,16 @@ pub fn run(a: &Args, o: &Opts) -> i32 {
     let init = getpid().is_init();
     if !init {
         let failed = prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0).is_err();
-        if failed || o.verbose {
-            say(if failed { b"cannot be a subreaper" } else { b"registered as subreaper" }, b"");
-        }
-        if failed && o.subreaper {
-            return 1;
+        if failed {
+            say(b"cannot be a subreaper", b"");
+            if o.subreaper {
+                return 1;
+            }
         }
     }
     // (raw prctl: rustix's wants a named Signal, whose check costs more than the call.)
     if o.pdeathsig != 0 && prctl(PR_SET_PDEATHSIG, o.pdeathsig as usize, 0, 0, 0).is_err() {
-        return fail(b"cannot set the parent-death signal");
+        return fail(b"cannot set -p");
     }
 
     // Pause mode (catatonit -P) runs nothing: the loop below then only reaps, until TERM or INT.

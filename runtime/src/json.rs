@@ -517,6 +517,7 @@ pub fn indent<const N: usize>(src: &[u8], out: &mut mote_sys::io::Buf<N>) {
             }
         }
     }
+}
 
 #[cfg(test)]
 mod tests {

@@ -157,6 +157,7 @@ def frozen_cgroup(name):
 
 
 def remove_cgroup(name):
+    """Thaws and removes cgroup /NAME and its children (in every hierarchy)."""
     dirs = [f"/sys/fs/cgroup/{name}"] if cgroup_v2() else \
         [os.path.join("/sys/fs/cgroup", h, name) for h in os.listdir("/sys/fs/cgroup")]
     for d in dirs:
@@ -165,20 +166,26 @@ def remove_cgroup(name):
         for f in ("freezer.state", "cgroup.freeze"):
             if os.path.exists(f"{d}/{f}"):
                 open(f"{d}/{f}", "w").write("THAWED" if f == "freezer.state" else "0")
+        for sub in os.listdir(d):
+            if os.path.isdir(os.path.join(d, sub)):
+                os.rmdir(os.path.join(d, sub))
         os.rmdir(d)
 
 
-def test_create_into_a_frozen_cgroup_is_refused_like_runc(native, runc_):
-    for tool, cid in both(native, runc_):
-        name = "mote-frozen-" + uuid.uuid4().hex[:8]
-        frozen_cgroup(name)
-        try:
-            b = native.bundle(["true"], linux={"cgroupsPath": "/" + name})
-            p = create_with(tool, cid, b)
-            assert p.returncode == 1 and "container's cgroup unexpectedly frozen" in p.stderr, p.stderr
-            assert tool("state", cid).returncode == 1
-        finally:
-            remove_cgroup(name)
+def test_create_under_a_frozen_cgroup_is_refused(native):
+    # runc's words ("container's cgroup unexpectedly frozen"); mote's own cgroup is always made
+    # by create, so the freeze comes from a parent. (runc 1.1.5 checks only the container's own
+    # cgroup and hangs in the refrigerator here: not run.)
+    name = "mote-frozen-" + uuid.uuid4().hex[:8]
+    frozen_cgroup(name)
+    try:
+        cid = native.new_id()
+        b = native.bundle(["true"], linux={"cgroupsPath": f"/{name}/c"})
+        p = create_with(native, cid, b)
+        assert p.returncode == 1 and "container's cgroup unexpectedly frozen" in p.stderr, p.stderr
+        assert native("state", cid).returncode == 1
+    finally:
+        remove_cgroup(name)
 
 
 def test_run_keep_leaves_the_stopped_container_like_runc(native, runc_):

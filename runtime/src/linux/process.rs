@@ -327,7 +327,7 @@ fn passwd_home(uid: u32, out: &mut Buf<{ limits::PATH + 8 }>) -> bool {
             if lines.peek().is_none() && n != 0 {
                 break;
             }
-            if let Some(h) = passwd_field(line, want.as_bytes()) {
+            if let Some(h) = passwd_field(line, want.lossy()) {
                 out.s(h);
                 return true;
             }
@@ -389,8 +389,11 @@ pub fn exec(path: &mut Buf<{ limits::PATH }>, p: &Process<'_>, home: &mut Buf<{ 
             return Error::msg("exec:", "process.env", "too many");
         }
     }
-    if !home.is_empty() {
-        envp.push(home.cstr());
+    // (home() never leaves it overflowed: an over-long home becomes "/")
+    if let (false, Ok(h)) = (home.is_empty(), home.cstr()) {
+        if !envp.push(h) {
+            return Error::msg("exec:", "process.env", "too many");
+        }
     }
     let _ = g::S_IFREG;
     let e = match path.cstr() {

@@ -422,7 +422,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
     }
     // As runc: a tmpfs on an existing directory takes that directory's mode, unless the options
     // give one (a tmpfs on a directory made here keeps tmpfs's own 1777).
-    let has_mode = o.data.as_bytes().split(|&c| c == b',').any(|d| d.starts_with(b"mode="));
+    let has_mode = o.data.lossy().split(|&c| c == b',').any(|d| d.starts_with(b"mode="));
     if typ == b"tmpfs" && !bind && !has_mode {
         let st = resolve::open(root, dest).ok().and_then(|f| fs::fstat(&f).ok());
         if let Some(st) = st.filter(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory) {
