@@ -91,6 +91,13 @@ once    second log={tmp_path}/second.log -- sh -c "echo second says hi; exec sle
 once    third  -- sleep 60   # trailing comment
 """)
     s.wait_for("starting service third")
+    # Under qemu-user on a loaded machine the second service's shell may not have written its line
+    # yet when third starts: the shutdown must not race it.
+    log = tmp_path / "second.log"
+    for _ in range(100):
+        if log.exists() and log.read_text():
+            break
+        time.sleep(0.1)
     code = s.stop(signal.SIGTERM)
     t = s.text()
     order(t, "starting service first", "first done", "service first exited 0",
