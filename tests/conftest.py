@@ -165,8 +165,10 @@ class Mote:
     def __call__(self, *args, timeout=TIMEOUT, check=None, **kw):
         return run(self.argv(*args), timeout=timeout, check=check, **kw)
 
+    PREFIX = "mote-test-"
+
     def new_id(self):
-        i = "mote-test-" + uuid.uuid4().hex[:10]
+        i = self.PREFIX + uuid.uuid4().hex[:10]
         self.ids.append(i)
         return i
 
@@ -191,6 +193,21 @@ class Mote:
                 self("delete", "--force", i, timeout=15)
             except subprocess.TimeoutExpired:
                 pass
+
+
+class Runc(Mote):
+    """runc (./x setup installs it) with a --root of its own, driven as Mote drives mote, to show
+    what runc does with the same bundle."""
+    PREFIX = "mote-runc-"
+
+    def __init__(self, tmp_path, rootfs=""):
+        if not shutil.which("runc"):
+            pytest.fail("runc is missing: ./x setup installs it")
+        super().__init__("x86_64", tmp_path, rootfs)
+        self.root = str(tmp_path / "runc-state")
+
+    def argv(self, *args):
+        return ["runc", "--root", self.root, *args]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from conftest import run, TIMEOUT
+from conftest import Runc, run, TIMEOUT
 
 
 def runc(tmp_path, *args, **kw):
@@ -79,35 +79,6 @@ def test_missing_bind_source_names_the_errno(native):
 
 
 # ---- lifecycle ----
-
-class Runc:
-    """runc with a --root of its own on the same bundles; deletes what it made."""
-
-    def __init__(self, tmp_path):
-        if not shutil.which("runc"):
-            pytest.fail("runc is missing: ./x setup installs it")
-        self.root = str(tmp_path / "runc-state")
-        self.tmp = tmp_path
-        self.ids = []
-
-    def argv(self, *args):
-        return ["runc", "--root", self.root, *args]
-
-    def __call__(self, *args, check=None, **kw):
-        return run(self.argv(*args), check=check, **kw)
-
-    def new_id(self):
-        i = "mote-runc-" + uuid.uuid4().hex[:10]
-        self.ids.append(i)
-        return i
-
-    def cleanup(self):
-        for i in self.ids:
-            try:
-                self("delete", "--force", i, timeout=15)
-            except subprocess.TimeoutExpired:
-                pass
-
 
 @pytest.fixture
 def runc_(tmp_path):
