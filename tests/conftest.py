@@ -236,6 +236,25 @@ def cgroup_dirs(cid):
     return out
 
 
+def cgroup_parent():
+    """A cgroup parent of the tests' own (engines default to shared names: /libpod_parent,
+    /default), removed with remove_cgroup_parent."""
+    return "/mote-engines-" + uuid.uuid4().hex[:8]
+
+
+def remove_cgroup_parent(parent):
+    """Removes the (empty) parent and its empty children in every hierarchy, deepest first."""
+    for h in os.listdir("/sys/fs/cgroup"):
+        top = os.path.join("/sys/fs/cgroup", h) + parent
+        if not os.path.isdir(top) or os.path.islink(os.path.join("/sys/fs/cgroup", h)):
+            continue
+        for d, _, _ in sorted(os.walk(top), key=lambda w: -w[0].count("/")):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+
+
 def mounts_mentioning(s):
     with open("/proc/self/mountinfo") as f:
         return [l for l in f if s in l]

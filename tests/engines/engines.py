@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from conftest import binary
+from conftest import binary, cgroup_parent, remove_cgroup_parent
 
 # MOTE_ENGINES_RUNTIME: another path for the engines to call (a wrapper that records argv, say).
 MOTE = os.environ.get("MOTE_ENGINES_RUNTIME") or binary("x86_64", "mote")
@@ -45,25 +45,6 @@ def rootfs_tar(rootfs, tmp_path_factory):
         t.add(str(rootfs), arcname=".")
         t.add(str(group), arcname="./etc/group")
     return tar
-
-
-def cgroup_parent():
-    """A cgroup parent of the tests' own (engines default to shared names: /libpod_parent,
-    /default), removed with remove_cgroup_parent."""
-    return "/mote-engines-" + uuid.uuid4().hex[:8]
-
-
-def remove_cgroup_parent(parent):
-    """Removes the (empty) parent and its empty children in every hierarchy, deepest first."""
-    for h in os.listdir("/sys/fs/cgroup"):
-        top = os.path.join("/sys/fs/cgroup", h) + parent
-        if not os.path.isdir(top) or os.path.islink(os.path.join("/sys/fs/cgroup", h)):
-            continue
-        for d, _, _ in sorted(os.walk(top), key=lambda w: -w[0].count("/")):
-            try:
-                os.rmdir(d)
-            except OSError:
-                pass
 
 
 class Podman:

@@ -99,7 +99,8 @@ def test_exec_it(podman, runtime, detached):
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_run_it_through_a_pty(podman, runtime):
-    rc, out = on_pty(["podman", "--runtime", runtime, "run", "--rm", "-it", podman.image, "sh"],
+    rc, out = on_pty(["podman", "--runtime", runtime, "run", "--rm", "-it", "--cgroup-parent", podman.cgroup_parent,
+                      podman.image, "sh"],
                      b"tty; [ /dev/console -ef /dev/pts/0 ] && echo console-$((2*3)); echo out-$((6*7)); exit 4\r",
                      b"out-42", env=podman.env)
     # The pty conmon got over its console socket, /dev/console bound to it.

@@ -14,7 +14,7 @@ import tempfile
 
 import pytest
 
-from conftest import cmd, run
+from conftest import cgroup_parent, cmd, remove_cgroup_parent, run
 
 EXPECTED = ["hi", "z", "b", "c", "hb"]
 
@@ -41,6 +41,9 @@ def podman_image():
         pytest.fail("podman is missing: ./x setup installs it")
     d = tempfile.mkdtemp(prefix="mote-image-podman-")
     env = podman_env(d)
+    # build's RUN steps run containers (and their conmon) under a cgroup parent of ours, not
+    # podman's shared default /libpod_parent.
+    parent = cgroup_parent()
 
     def pm(*args, timeout=180):
         p = subprocess.run(["podman", *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=d)
@@ -65,7 +68,7 @@ def podman_image():
                     "RUN rm /data/a && rm -rf /opq && mkdir /opq && echo z > /opq/z && echo hi > /data/c\n"
                     "RUN ln /data/b /data/hb && mkdir -m 1777 /scratch && chown 12:34 /data/c && chmod 4755 /data/c\n"
                     'CMD ["sh", "-c", "cat /data/c; ls /opq; ls /data"]\n')
-        pm("build", "--network", "none", "-t", "localhost/mote-image-test:1", "-f", f"{d}/Containerfile", d)
+        pm("build", "--cgroup-parent", parent, "--network", "none", "-t", "localhost/mote-image-test:1", "-f", f"{d}/Containerfile", d)
         pm("save", "--format", "oci-archive", "-o", f"{d}/oci.tar", "localhost/mote-image-test:1")
         pm("save", "--format", "oci-dir", "-o", f"{d}/oci-dir", "localhost/mote-image-test:1")
         pm("save", "--format", "docker-archive", "-o", f"{d}/docker.tar", "localhost/mote-image-test:1")
@@ -76,6 +79,7 @@ def podman_image():
     finally:
         subprocess.run(["podman", "system", "reset", "--force"], env=env, capture_output=True, timeout=120)
         shutil.rmtree(d, ignore_errors=True)
+        remove_cgroup_parent(parent)
 
 
 def tree_of_export(path):
