@@ -47,6 +47,10 @@ def rootfs_tar(rootfs, tmp_path_factory):
     return tar
 
 
+# podman's global options the tests use that take the next word as their value.
+VALUED_GLOBAL_OPTIONS = ("--runtime-flag",)
+
+
 class Podman:
     def __init__(self, d, env):
         self.dir = d
@@ -56,7 +60,9 @@ class Podman:
 
     def __call__(self, *args, runtime="mote", timeout=ENGINE_TIMEOUT, check=None, **kw):
         # Every container (and its conmon) under our own cgroup parent.
-        i = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
+        # The command is the first word that is neither an option nor the value of one.
+        i = next((i for i, a in enumerate(args) if not a.startswith("-")
+                  and (i == 0 or args[i - 1] not in VALUED_GLOBAL_OPTIONS)), None)
         if i is not None and args[i] in ("run", "create"):
             args = (*args[:i + 1], "--cgroup-parent", self.cgroup_parent, *args[i + 1:])
         argv = ["podman", "--runtime", runtime, *args]
