@@ -255,6 +255,15 @@ def remove_cgroup_parent(parent):
                 pass
 
 
+def fails(mote, *args, msg):
+    """`mote ARGS` exits 1 with `msg` in its error, and never by a panic."""
+    p = mote(*args)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert msg in p.stderr, p.stderr
+    assert "panic" not in p.stderr
+    return p
+
+
 def mounts_mentioning(s):
     with open("/proc/self/mountinfo") as f:
         return [l for l in f if s in l]

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from conftest import TIMEOUT, cgroup_dirs, mounts_mentioning
+from conftest import TIMEOUT, cgroup_dirs, fails, mounts_mentioning
 
 
 def no_residue(mote, cid):
@@ -21,14 +21,6 @@ def no_residue(mote, cid):
                 assert cid.encode() not in f.read(), f"process {pid} left"
         except FileNotFoundError:
             pass
-
-
-def fails(mote, *args, msg):
-    p = mote(*args)
-    assert p.returncode == 1, (p.returncode, p.stderr)
-    assert msg in p.stderr, p.stderr
-    assert "panic" not in p.stderr
-    return p
 
 
 def test_missing_bundle(mote):

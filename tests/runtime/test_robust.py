@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from conftest import ROOT, TIMEOUT, binary, cgroup_dirs, mounts_mentioning
+from conftest import ROOT, TIMEOUT, binary, cgroup_dirs, fails, mounts_mentioning
 
 V1 = "/sys/fs/cgroup"
 
@@ -18,14 +18,6 @@ def no_residue(mote, cid):
     assert not os.path.exists(os.path.join(mote.root, cid)), "state dir left"
     assert cgroup_dirs(cid) == [], "cgroup left"
     assert mounts_mentioning(mote.rootfs) == [], "mount left"
-
-
-def fails(mote, *args, msg):
-    p = mote(*args)
-    assert p.returncode == 1, (p.returncode, p.stderr)
-    assert msg in p.stderr, p.stderr
-    assert "panic" not in p.stderr
-    return p
 
 
 def test_binaries_carry_no_build_machine_path():
