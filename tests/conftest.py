@@ -211,6 +211,14 @@ class Runc(Mote):
 
 
 @pytest.fixture
+def runc_(tmp_path, rootfs):
+    """runc with a --root of its own, its containers deleted afterwards."""
+    r = Runc(tmp_path, rootfs)
+    yield r
+    r.cleanup()
+
+
+@pytest.fixture
 def mote(arch, tmp_path, rootfs):
     m = Mote(arch, tmp_path, rootfs)
     yield m

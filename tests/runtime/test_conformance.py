@@ -80,13 +80,6 @@ def test_missing_bind_source_names_the_errno(native):
 
 # ---- lifecycle ----
 
-@pytest.fixture
-def runc_(tmp_path):
-    r = Runc(tmp_path)
-    yield r
-    r.cleanup()
-
-
 def create_with(tool, cid, bundle, *extra, cwd=None):
     """`create` with the container's stdio on files (a pipe would stay open while it lives)."""
     out, err = tool.tmp / f"{cid}.out", tool.tmp / f"{cid}.err"

@@ -157,33 +157,20 @@ def test_exec_caps_and_no_new_privs(mote):
     assert p.returncode == 255 and "CAP_NOPE" in p.stderr
 
 
-def test_exec_same_as_runc(native):
+def test_exec_same_as_runc(native, runc_):
     """The same cases against runc (installed) for exit codes, caps and the messages' gist."""
-    if not shutil.which("runc"):
-        pytest.fail("runc is missing: ./x setup installs it")
-    mote = native
-    b = mote.bundle(["sleep", "60"], process={"noNewPrivileges": False})
-    rroot = str(mote.tmp / "runc")
-    rid = mote.new_id()
     results = {}
-    try:
-        with open(mote.tmp / "runc.log", "w") as f:
-            assert subprocess.run(["runc", "--root", rroot, "run", "-d", "--bundle", b, rid], stdout=f, stderr=f,
-                                  stdin=subprocess.DEVNULL, timeout=TIMEOUT).returncode == 0
-        cid, _ = start(mote, process={"noNewPrivileges": False})
-        for name, argv in (("runc", ["runc", "--root", rroot]), ("mote", mote.argv())):
-            i = rid if name == "runc" else cid
-            r = {}
-            r["code"] = run(argv + ["exec", i, "sh", "-c", "exit 9"]).returncode
-            r["missing"] = run(argv + ["exec", i, "nosuch"]).returncode
-            r["noid"] = run(argv + ["exec", "nonexistent-id", "true"]).returncode
-            caps = run(argv + ["exec", "--cap", "CAP_NET_ADMIN", "-u", "1000", i, "cat", "/proc/self/status"]).stdout
-            r["caps"] = [l for l in caps.splitlines() if l.startswith("Cap")]
-            r["env"] = run(argv + ["exec", "-e", "A=1", "-e", "HOME=/x", i, "sh", "-c", "echo $A $HOME"]).stdout
-            results[name] = r
-    finally:
-        run(["runc", "--root", rroot, "delete", "-f", rid])
-    assert results["mote"] == results["runc"], results
+    for tool in (runc_, native):
+        i, _ = start(tool, process={"noNewPrivileges": False})
+        r = {}
+        r["code"] = tool("exec", i, "sh", "-c", "exit 9").returncode
+        r["missing"] = tool("exec", i, "nosuch").returncode
+        r["noid"] = tool("exec", "nonexistent-id", "true").returncode
+        caps = tool("exec", "--cap", "CAP_NET_ADMIN", "-u", "1000", i, "cat", "/proc/self/status").stdout
+        r["caps"] = [l for l in caps.splitlines() if l.startswith("Cap")]
+        r["env"] = tool("exec", "-e", "A=1", "-e", "HOME=/x", i, "sh", "-c", "echo $A $HOME").stdout
+        results[tool.PREFIX] = r
+    assert results[native.PREFIX] == results[runc_.PREFIX], results
 
 
 def test_exec_detach_pid_file(mote):
@@ -453,27 +440,14 @@ def test_exec_in_user_namespace_is_never_the_hosts_root(open_rootfs):
     assert procs(cid) == [init]
 
 
-def test_exec_user_without_gid_keeps_the_processs_gid_as_runc(native):
+def test_exec_user_without_gid_keeps_the_processs_gid_as_runc(native, runc_):
     """`exec -u UID` sets the uid only: the gid stays the process's (runc's getProcess)."""
-    if not shutil.which("runc"):
-        pytest.fail("runc is missing: ./x setup installs it")
-    mote = native
-    user = {"user": {"uid": 1234, "gid": 99}}
-    b = mote.bundle(["sleep", "60"], process=user)
-    rroot = str(mote.tmp / "runc")
-    rid = mote.new_id()
     results = {}
-    try:
-        with open(mote.tmp / "runc.log", "w") as f:
-            assert subprocess.run(["runc", "--root", rroot, "run", "-d", "--bundle", b, rid], stdout=f, stderr=f,
-                                  stdin=subprocess.DEVNULL, timeout=TIMEOUT).returncode == 0
-        cid, _ = start(mote, process=user)
-        for name, argv, i in (("runc", ["runc", "--root", rroot], rid), ("mote", mote.argv(), cid)):
-            results[name] = [run(argv + ["exec", *u, i, "sh", "-c", "echo $(id -u):$(id -g)"]).stdout
-                             for u in (["-u", "5"], ["-u", "5:6"], [])]
-    finally:
-        run(["runc", "--root", rroot, "delete", "-f", rid])
-    assert results["mote"] == results["runc"] == ["5:99\n", "5:6\n", "1234:99\n"], results
+    for tool in (runc_, native):
+        i, _ = start(tool, process={"user": {"uid": 1234, "gid": 99}})
+        results[tool.PREFIX] = [tool("exec", *u, i, "sh", "-c", "echo $(id -u):$(id -g)").stdout
+                                for u in (["-u", "5"], ["-u", "5:6"], [])]
+    assert results[native.PREFIX] == results[runc_.PREFIX] == ["5:99\n", "5:6\n", "1234:99\n"], results
 
 
 def test_exec_child_being_set_up_is_out_of_reach(native):
