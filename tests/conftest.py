@@ -3,10 +3,13 @@ each architecture (natively or under qemu-user), and a timeout on everything.
 
 Tests drive the release binaries that `./x build` produced; nothing here mocks the kernel."""
 import os
+import select
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -91,6 +94,48 @@ def on_pty(argv, send=b"", expect=None, timeout=TIMEOUT, **popen):
             p.wait()
         os.close(master)
     return rc, out.decode(errors="replace")
+
+
+def with_console(tool, *args):
+    """Runs `tool *args --console-socket S` (a create, run -d or exec -d) against a socket of
+    ours, checks it exits 0, and returns the pty master it sent."""
+    sock_path = str(tool.tmp / ("console-" + os.urandom(4).hex()))
+    log = tool.tmp / (os.path.basename(sock_path) + ".log")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as srv, open(log, "w") as f:
+        srv.bind(sock_path)
+        srv.listen(1)
+        srv.settimeout(TIMEOUT)
+        p = subprocess.Popen(tool.argv(args[0], "--console-socket", sock_path, *args[1:]), stdout=f, stderr=f,
+                             stdin=subprocess.DEVNULL)
+        try:
+            conn, _ = srv.accept()
+            with conn:
+                _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+            assert p.wait(timeout=TIMEOUT) == 0, log.read_text()
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert len(fds) == 1, fds
+    return fds[0]
+
+
+def read_until(fd, marker, timeout=10):
+    """What fd gives until marker shows up, EOF or EIO (a pty whose other side closed), or timeout."""
+    out = b""
+    end = time.time() + timeout
+    while time.time() < end and marker not in out:
+        r, _, _ = select.select([fd], [], [], max(0, end - time.time()))
+        if not r:
+            break
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out
 
 
 def run(argv, timeout=TIMEOUT, check=None, **kw):

@@ -4,14 +4,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 
 import pytest
 
-from conftest import TIMEOUT, cgroup_dirs, run
+from conftest import TIMEOUT, cgroup_dirs, read_until, run, with_console
 
 NS = ("mnt", "pid", "net", "ipc", "uts", "cgroup")
 
@@ -261,28 +260,9 @@ def test_exec_no_leaked_descriptors_or_lsm_labels(native):
 def test_exec_tty_console_socket(native):
     mote = native
     cid, _ = start(mote)
-    sock_path = str(mote.tmp / "console.sock")
-    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(sock_path)
-    srv.listen(1)
-    srv.settimeout(TIMEOUT)
-    p = subprocess.Popen(mote.argv("exec", "-t", "-d", "--console-socket", sock_path, cid, "sh", "-c",
-                                   "tty; [ -t 0 ] && echo is-a-tty; sleep 1"),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    conn, _ = srv.accept()
-    _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
-    assert p.wait(timeout=TIMEOUT) == 0, p.stderr.read()
-    out = b""
-    end = time.time() + 10
-    while time.time() < end and b"is-a-tty" not in out:
-        try:
-            chunk = os.read(fds[0], 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.close(fds[0])
+    master = with_console(mote, "exec", "-t", "-d", cid, "sh", "-c", "tty; [ -t 0 ] && echo is-a-tty; sleep 1")
+    out = read_until(master, b"is-a-tty")
+    os.close(master)
     assert b"/dev/pts/" in out and b"is-a-tty" in out, out
     # Detached without a socket: a clear error (no one would hold the terminal), not a process
     # without the terminal it asked for. (In the foreground mote proxies it: test_terminal.py.)
@@ -294,17 +274,7 @@ def test_exec_preserve_fds_and_no_terminal_by_default(native):
     mote = native
     # A container with a terminal (through a console socket): exec without -t gets none, as runc.
     cid = mote.new_id()
-    sock_path = str(mote.tmp / "console.sock")
-    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(sock_path)
-    srv.listen(1)
-    srv.settimeout(TIMEOUT)
-    b = mote.bundle(["sleep", "60"], process={"terminal": True})
-    with open(mote.tmp / "c.log", "w") as f:
-        c = subprocess.Popen(mote.argv("run", "-d", "--console-socket", sock_path, "--bundle", b, cid), stdout=f, stderr=f)
-        conn, _ = srv.accept()
-        _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
-        assert c.wait(timeout=TIMEOUT) == 0, open(mote.tmp / "c.log").read()
+    master = with_console(mote, "run", "-d", "--bundle", mote.bundle(["sleep", "60"], process={"terminal": True}), cid)
     r, w = os.pipe()
     argv = mote.argv("exec", "--preserve-fds", "1", cid, "sh", "-c", "echo through-fd3 >&3; [ -t 0 ] || echo no-tty")
     # fd 3 of mote is the pipe's write end (dup2 in the child; close_fds runs after it and keeps 3).
@@ -314,7 +284,7 @@ def test_exec_preserve_fds_and_no_terminal_by_default(native):
     assert p.returncode == 0, p.stderr
     assert os.read(r, 100) == b"through-fd3\n" and p.stdout == "no-tty\n"
     os.close(r)
-    os.close(fds[0])
+    os.close(master)
 
 
 def test_exec_preserve_fds_out_of_range(native):

@@ -1,46 +1,21 @@
 """The process settings engines rely on: a console over --console-socket, inherited descriptors
 (--preserve-fds), the session keyring, personality, a time namespace."""
-import array
-import json
 import os
-import socket
 import subprocess
-import time
 
 import pytest
 
-from conftest import TIMEOUT
+from conftest import TIMEOUT, read_until, with_console
 
 
 def test_console_socket_gets_a_pty_master(native):
     mote = native
     cid = mote.new_id()
-    sock_path = str(mote.tmp / "console.sock")
-    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(sock_path)
-    srv.listen(1)
-    srv.settimeout(TIMEOUT)
     b = mote.bundle(["sh", "-c", "tty; [ -t 0 ] && [ -t 1 ] && echo both-tty; ps -o pid,tty | head -3"],
                     process={"terminal": True})
-    with open(mote.tmp / "o", "w") as f:
-        p = subprocess.Popen(mote.argv("create", "--console-socket", sock_path, "--bundle", b, cid),
-                             stdout=f, stderr=f)
-        conn, _ = srv.accept()
-        msg, fds, _, _ = socket.recv_fds(conn, 1024, 1)
-        assert p.wait(timeout=TIMEOUT) == 0, open(mote.tmp / "o").read()
-    assert len(fds) == 1
-    master = fds[0]
+    master = with_console(mote, "create", "--bundle", b, cid)
     mote("start", cid, check=0)
-    out = b""
-    end = time.time() + 10
-    while time.time() < end and b"both-tty" not in out:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
+    out = read_until(master, b"both-tty")
     os.close(master)
     text = out.decode(errors="replace")
     assert "/dev/pts/0" in text and "both-tty" in text, text
