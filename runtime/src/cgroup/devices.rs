@@ -5,7 +5,6 @@
 //! every container gets (null, zero, full, random, urandom, tty, ptmx, pts, and mknod of
 //! anything), as runc does.
 
-use heapless::Vec;
 use mote_sys::io::Buf;
 use mote_sys::raw::{self, Errno};
 use mote_sys::rustix::fd::AsFd;
@@ -13,74 +12,18 @@ use mote_sys::rustix::fs::{self, Mode, OFlags};
 
 use super::{write_file, PATH, ROOT};
 use crate::error::{Ctx, Error, Fits, Result};
-use crate::json::Val;
-use crate::spec::{self, P};
 
-use super::bpf::{program, Rule, DEFAULTS, MKNOD, READ, WILD, WRITE};
+use super::bpf::{program, Rule, MKNOD, READ, WRITE};
 
-
-/// A major or minor: -1 (any) up to i32::MAX (Linux's are 12 and 20 bits).
-fn number(v: Val<'_>, p: &P) -> Result<i64> {
-    match spec::i64(v, p)? {
-        n @ -1..=0x7fff_ffff => Ok(n),
-        _ => Err(p.err("must be -1 (any) or a device number below 2^31")),
-    }
-}
-
-fn parse(v: Val<'_>, p: &P) -> Result<Vec<Rule, 160>> {
-    let mut rules = Vec::new();
-    for (i, d) in spec::arr(v, p)?.enumerate() {
-        let pi = p.idx(i);
-        let mut r = Rule { allow: false, kind: b'a', major: WILD, minor: WILD, access: 7 };
-        for (k, v) in spec::obj(d, &pi)? {
-            match k.to_bytes() {
-                b"allow" => r.allow = spec::bool(v, &pi.key("allow"))?,
-                b"type" => {
-                    r.kind = match spec::str(v, &pi.key("type"))?.to_bytes() {
-                        b"a" => b'a',
-                        b"c" => b'c',
-                        b"b" => b'b',
-                        _ => return Err(pi.key("type").err("must be a, c or b")),
-                    }
-                }
-                // -1 (any) or a number the program can compare: never cut to 32 bits.
-                b"major" => r.major = number(v, &pi.key("major"))?,
-                b"minor" => r.minor = number(v, &pi.key("minor"))?,
-                b"access" => {
-                    // Empty means all, as runc reads it.
-                    r.access = if spec::str(v, &pi.key("access"))?.is_empty() { 7 } else { 0 };
-                    for &c in spec::str(v, &pi.key("access"))?.to_bytes() {
-                        r.access |= match c {
-                            b'r' => READ,
-                            b'w' => WRITE,
-                            b'm' => MKNOD,
-                            _ => return Err(pi.key("access").err("must be made of r, w and m")),
-                        };
-                    }
-                }
-                _ => {}
-            }
-        }
-        spec::push(&mut rules, r, p)?;
-    }
-    for d in DEFAULTS {
-        spec::push(&mut rules, d, p)?;
-    }
-    Ok(rules)
-}
-
-/// Applies the rules to cgroup `path`: v1 files when the devices controller is v1, and the eBPF
-/// program wherever there is a v2 tree (on a hybrid host too, where it is a second, equal guard;
-/// there a kernel without cgroup BPF is not an error).
-pub fn apply(v2: &bool, path: &[u8], v: Val<'_>, p: &P, dry: bool) -> Result<()> {
-    let rules = parse(v, p)?;
-    if dry {
-        return program(&rules).map(drop).ok_or_else(|| Error::msg("device rules", "", "too many for the eBPF program (1200 instructions)"));
-    }
-    if !*v2 {
+/// Applies `rules` (parsed in spec/resources.rs, runc's defaults last) to cgroup `path`: v1
+/// files when the devices controller is v1, and the eBPF program wherever there is a v2 tree (on
+/// a hybrid host too, where it is a second, equal guard; there a kernel without cgroup BPF is not
+/// an error).
+pub fn apply(v2: bool, path: &[u8], rules: &[Rule]) -> Result<()> {
+    if !v2 {
         let mut dir = Buf::<{ PATH + 64 }>::new();
         dir.s(ROOT).s(b"/devices").s(path);
-        for r in &rules {
+        for r in rules {
             let mut f = Buf::<{ PATH + 96 }>::new();
             f.s(dir.lossy()).s(if r.allow { &b"/devices.allow"[..] } else { b"/devices.deny" });
             let mut line = Buf::<48>::new();
@@ -98,11 +41,11 @@ pub fn apply(v2: &bool, path: &[u8], v: Val<'_>, p: &P, dry: bool) -> Result<()>
         }
     }
     let mut dir = Buf::<{ PATH + 64 }>::new();
-    dir.s(ROOT).s(if *v2 { &b""[..] } else { b"/unified" }).s(path);
-    match attach(&rules, &mut dir) {
+    dir.s(ROOT).s(if v2 { &b""[..] } else { b"/unified" }).s(path);
+    match attach(rules, &mut dir) {
         Ok(()) => Ok(()),
         // A kernel without cgroup BPF: the v1 controller still guards a hybrid host.
-        Err(Error { errno: Some(Errno::INVAL | Errno::PERM | Errno::NOSYS), .. }) if !*v2 => Ok(()),
+        Err(Error { errno: Some(Errno::INVAL | Errno::PERM | Errno::NOSYS), .. }) if !v2 => Ok(()),
         Err(e) => Err(e),
     }
 }

@@ -135,8 +135,9 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
         e
     })? as u32;
     let cg = cgroup::path_for(spec.linux.cgroups_path.map(|c| c.to_bytes()), id)?;
-    // Every resource value checked now, before anything exists that a bad one would leave behind.
-    if let Some(res) = spec.linux.resources {
+    // linux.resources was read with the config; what this host cannot apply is refused now,
+    // before anything exists that it would leave behind.
+    if let Some(res) = &spec.linux.resources {
         cgroup::resources::check(res, &spec::P::ROOT.key("linux").key("resources"))?;
     }
 
@@ -196,7 +197,7 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
     // 0600 whatever the umask: whoever may write to it starts the container.
     fs::mkfifoat(CWD, fifo, Mode::from_raw_mode(0o600)).ctx("create exec fifo", fifo.to_bytes())?;
     fs::chmod(fifo, Mode::from_raw_mode(0o600)).ctx("chmod exec fifo", fifo.to_bytes())?;
-    if let Some(res) = spec.linux.resources {
+    if let Some(res) = &spec.linux.resources {
         cgroup::resources::apply(res, cg.lossy(), &spec::P::ROOT.key("linux").key("resources"))?;
     }
     log::debug(g, b"cgroup created");

@@ -1,15 +1,15 @@
 //! `mote update [--memory N] [--pids-limit N] [--cpu-quota N] ... | -r resources.json] ID`:
-//! changes a container's cgroup limits. Flags are turned into a resources JSON document and go
-//! through the same code as linux.resources at create.
+//! changes a container's cgroup limits. The flags or the file become the same structs as
+//! linux.resources at create (spec/resources.rs) and are applied by the same code.
 
-use mote_sys::io::Buf;
 use mote_sys::rustix::fs::{self, Mode, OFlags};
 use mote_sys::Args;
 
 use super::{flag, parse, Flag, Global};
 use crate::cgroup::resources;
-use crate::error::{Ctx, Error, Fits, Result};
+use crate::error::{Ctx, Error, Result};
 use crate::json::{self, Val};
+use crate::spec::resources::{self as res, Resources};
 use crate::spec::P;
 use crate::state::{read_all, Dir};
 
@@ -34,27 +34,9 @@ const FLAGS: &[Flag] = &[
     flag("blkio-weight", 0, true),
 ];
 
-/// (--flag, JSON object, JSON key, is a byte size, is a string)
-const MAP: &[(&str, &str, &str, bool, bool)] = &[
-    ("--memory", "memory", "limit", true, false),
-    ("--memory-swap", "memory", "swap", true, false),
-    ("--memory-reservation", "memory", "reservation", true, false),
-    ("--kernel-memory", "memory", "kernel", true, false),
-    ("--kernel-memory-tcp", "memory", "kernelTCP", true, false),
-    ("--cpu-shares", "cpu", "shares", false, false),
-    // runc's spelling of the same.
-    ("--cpu-share", "cpu", "shares", false, false),
-    ("--cpu-idle", "cpu", "idle", false, false),
-    ("--cpu-quota", "cpu", "quota", false, false),
-    ("--cpu-period", "cpu", "period", false, false),
-    ("--cpu-burst", "cpu", "burst", false, false),
-    ("--cpu-rt-runtime", "cpu", "realtimeRuntime", false, false),
-    ("--cpu-rt-period", "cpu", "realtimePeriod", false, false),
-    ("--cpuset-cpus", "cpu", "cpus", false, true),
-    ("--cpuset-mems", "cpu", "mems", false, true),
-    ("--pids-limit", "pids", "limit", false, false),
-    ("--blkio-weight", "blockIO", "weight", false, false),
-];
+/// The scalar slot (spec/resources.rs FIELDS) each flag after --resources sets; the first five
+/// take byte sizes (512m, 1g).
+const SLOTS: [u8; 17] = [0, 1, 5, 9, 10, 11, 11, 15, 3, 4, 12, 14, 13, 19, 20, 16, 17];
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "update", FLAGS, g, usize::MAX)?;
@@ -66,7 +48,9 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         return Err(Error::msg("cannot update container", st.id, "it is stopped"));
     }
     let mut doc = [0u8; 65536];
-    let n = match p.get("resources") {
+    // All or nothing: every value read, and checked against the host's layout, before the
+    // first is written (cgroup/resources.rs).
+    let r = match p.get("resources") {
         Some(f) => {
             let fd = if f.to_bytes() == b"-" {
                 fs::openat(fs::CWD, c"/dev/stdin", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
@@ -74,62 +58,47 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
                 fs::open(f, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
             }
             .ctx("open", f.to_bytes())?;
-            read_all(&fd, &mut doc).ctx("read", f.to_bytes())?
+            let n = read_all(&fd, &mut doc).ctx("read", f.to_bytes())?;
+            let root = json::prepare(&mut doc[..n]).map_err(|e| {
+                let mut er = Error::msg("update: resources", "", "");
+                er.path.s(b"invalid JSON at byte ").u(e.offset as u64).s(b": ").s(e.what);
+                er
+            })?;
+            res::parse(Val::root(&doc[..n], root), &P::ROOT)?
         }
-        None => from_flags(&p, &mut doc)?,
+        None => from_flags(&p)?,
     };
-    let root = json::prepare(&mut doc[..n]).map_err(|e| {
-        let mut er = Error::msg("update: resources", "", "");
-        er.path.s(b"invalid JSON at byte ").u(e.offset as u64).s(b": ").s(e.what);
-        er
-    })?;
-    // All or nothing: every value checked before the first is written.
-    resources::check(Val::root(&doc[..n], root), &P::ROOT)?;
-    resources::apply(Val::root(&doc[..n], root), st.cgroup, &P::ROOT)?;
+    resources::apply(&r, st.cgroup, &P::ROOT)?;
     Ok(0)
 }
 
-/// Builds {"memory":{...},"cpu":{...},...} from the flags given.
-fn from_flags(p: &super::Parsed, out: &mut [u8]) -> Result<usize> {
-    let mut b = Buf::<4096>::new();
-    b.c(b'{');
-    let mut first_obj = true;
-    for obj in ["memory", "cpu", "pids", "blockIO"] {
-        let mut first = true;
-        for &(f, o, key, size, string) in MAP {
-            if o != obj {
-                continue;
-            }
-            let Some(v) = p.get(&f[2..]) else { continue };
-            if first {
-                if !first_obj {
-                    b.c(b',');
-                }
-                b.json(obj).s(b":{");
-                first_obj = false;
-            } else {
-                b.c(b',');
-            }
-            first = false;
-            b.json(key).c(b':');
-            if string {
-                b.json(v.to_bytes());
-            } else {
-                b.i(value(v.to_bytes(), size, f)?);
-            }
+/// The resources the flags set, as if from a document with their objects.
+fn from_flags(p: &super::Parsed) -> Result<Resources<'static>> {
+    let mut r = Resources::default();
+    for (i, f) in FLAGS[1..].iter().enumerate() {
+        let Some(v) = p.get(f.long) else { continue };
+        let slot = SLOTS[i] as usize;
+        let (obj, _) = res::field(slot);
+        r.groups |= 1 << res::GROUPS.split(' ').position(|g| g == obj).unwrap_or(0);
+        if res::KINDS[slot] == b's' {
+            r.put_str(slot, v);
+            continue;
         }
-        if !first {
-            b.c(b'}');
+        let n = value(v.to_bytes(), i < 5).map_err(|e| {
+            let mut m = Error::msg("", "--", e.detail);
+            m.path.s(f.long).c(b' ').s(v.to_bytes());
+            m
+        })?;
+        if n < 0 && res::KINDS[slot] == b'u' {
+            return Err(res::err(&P::ROOT, slot, "expected a non-negative integer"));
         }
+        r.put(slot, n, &P::ROOT)?;
     }
-    b.c(b'}');
-    let b = b.get().fits("update flags as JSON:")?;
-    out[..b.len()].copy_from_slice(b);
-    Ok(b.len())
+    Ok(r)
 }
 
 /// A number, -1, or with size: a byte count with an optional k/m/g suffix ("512m", "1G").
-fn value(v: &[u8], size: bool, flag: &'static str) -> Result<i64> {
+fn value(v: &[u8], size: bool) -> Result<i64> {
     if v == b"-1" {
         return Ok(-1);
     }
@@ -139,6 +108,6 @@ fn value(v: &[u8], size: bool, flag: &'static str) -> Result<i64> {
         Some(b'g') if size => (&v[..v.len() - 1], 1 << 30),
         _ => (v, 1),
     };
-    let n = super::number(digits, flag)?;
-    i64::try_from(n).ok().and_then(|n| n.checked_mul(mult)).ok_or_else(|| Error::msg(flag, v, "too large"))
+    let n = super::number(digits, "")?;
+    i64::try_from(n).ok().and_then(|n| n.checked_mul(mult)).ok_or_else(|| Error::msg("", "", "too large"))
 }

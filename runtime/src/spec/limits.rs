@@ -46,3 +46,12 @@ pub const COPYUP_DEPTH: u32 = 64;
 pub const APPARMOR_PROFILE: usize = 500;
 /// Propagation options of one mount (each one a mount(2) call).
 pub const MOUNT_PROPAGATIONS: usize = 4;
+/// Entries of each list in linux.resources (hugepageLimits, network.priorities, rdma, unified;
+/// blockIO's five device lists together).
+pub const RESOURCE_LIST: usize = 32;
+/// linux.resources.devices rules (runc's ten defaults come on top of them): at up to 8
+/// instructions a rule, the eBPF program always fits its 1200 (cgroup/bpf.rs).
+pub const DEVICE_RULES: usize = 128;
+/// Longest name in linux.resources that becomes part of a cgroup file's name or line (a
+/// hugepage size, an interface, an rdma device, a unified key).
+pub const RESOURCE_NAME: usize = 64;

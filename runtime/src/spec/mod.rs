@@ -1,9 +1,9 @@
 //! config.json -> borrowed, bounded structs. Strings point into the config buffer (see json.rs),
 //! already NUL-terminated. Every wrong type or value is an error naming its JSON path.
-//! `linux.resources` stays a JSON value: its module reads it.
 
 mod fields;
 pub mod limits;
+pub mod resources;
 pub mod seccomp;
 
 use core::ffi::CStr;
@@ -242,7 +242,7 @@ pub struct Linux<'a> {
     pub gid_mappings: Vec<IdMap, { limits::ID_MAPPINGS }>,
     pub devices: Vec<Device<'a>, { limits::DEVICES }>,
     pub cgroups_path: Option<&'a CStr>,
-    pub resources: Option<Val<'a>>,
+    pub resources: Option<resources::Resources<'a>>,
     pub seccomp: Option<seccomp::Seccomp<'a>>,
     pub rootfs_propagation: Option<&'a CStr>,
     pub masked_paths: Vec<&'a CStr, { limits::MASKED_PATHS }>,
@@ -587,10 +587,7 @@ fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
                 }
             }
             b"cgroupsPath" => l.cgroups_path = Some(str(v, &p.key("cgroupsPath"))?),
-            b"resources" => {
-                obj(v, &p.key("resources"))?;
-                l.resources = Some(v);
-            }
+            b"resources" => l.resources = Some(resources::parse(v, &p.key("resources"))?),
             b"seccomp" => l.seccomp = Some(seccomp::parse(v, &p.key("seccomp"))?),
             b"rootfsPropagation" => {
                 let pp = p.key("rootfsPropagation");

@@ -10,6 +10,10 @@ pub mod error;
 pub mod resolve;
 #[path = "../../../runtime/src/spec/mod.rs"]
 pub mod spec;
+/// spec/resources.rs reads device rules into cgroup/bpf.rs's type.
+pub mod cgroup {
+    pub use crate::bpf;
+}
 
 /// hooks.rs runs processes (and needs the CLI's types): only its validation is the parser's,
 /// and the fuzz leaves it out.

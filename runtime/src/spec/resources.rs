@@ -1,0 +1,609 @@
+//! linux.resources -> bounded structs, read once with the rest of config.json (and by `update`
+//! from its flags or its -r file), before any state dir or cgroup exists: a bad value is refused
+//! by name and leaves nothing behind. cgroup/resources.rs only writes what is here.
+//!
+//! The scalar fields are one table: [`FIELDS`] names each slot, [`KINDS`] says how its JSON
+//! value is read; cgroup/resources.rs has the matching table of files and conversions.
+
+use core::ffi::CStr;
+
+use heapless::Vec;
+
+use super::{arr, bool, i64, limits, obj, str, u32, u64, P};
+use crate::cgroup::bpf::{Rule, DEFAULTS, MKNOD, READ, WILD, WRITE};
+use crate::error::{Error, Result};
+use crate::json::Val;
+
+/// The scalar fields as "object.key", in slot order. Slots below [`TABLE`] are combined with
+/// others when written (limit with swap, quota with period); the rest map one to one to a file.
+pub const FIELDS: &str = "memory.limit memory.swap memory.checkBeforeUpdate cpu.quota cpu.period \
+memory.reservation memory.swappiness memory.disableOOMKiller memory.useHierarchy memory.kernel \
+memory.kernelTCP cpu.shares cpu.burst cpu.realtimePeriod cpu.realtimeRuntime cpu.idle pids.limit \
+blockIO.weight blockIO.leafWeight cpu.cpus cpu.mems";
+pub const SLOTS: usize = 21;
+pub const LIMIT: usize = 0;
+pub const SWAP: usize = 1;
+pub const CHECK: usize = 2;
+pub const QUOTA: usize = 3;
+pub const PERIOD: usize = 4;
+pub const TABLE: usize = 5;
+pub const CPUS: usize = 19;
+pub const MEMS: usize = 20;
+
+/// How each slot's value is read: `i` an integer; `z` an integer where 0 means unset (runc's
+/// reading of memory limit, swap, reservation and the pids limit); `u` a non-negative integer
+/// (up to 2^64-1, kept as its bits); `p` a percentage 0..100; `b` a switch (only true is kept);
+/// `s` a string.
+pub const KINDS: &[u8; SLOTS] = b"zzbiuzpbbiiuuuiizuuss";
+
+/// linux.resources' objects, by bit of [`Resources::groups`].
+pub const GROUPS: &str = "memory cpu pids blockIO hugepageLimits rdma network unified devices";
+pub const NETWORK: u16 = 1 << 6;
+pub const UNIFIED: u16 = 1 << 7;
+
+/// blockIO's device lists, by [`BlkDev::list`].
+const BLKIO_LISTS: &str = "weightDevice throttleReadBpsDevice throttleWriteBpsDevice throttleReadIOPSDevice throttleWriteIOPSDevice";
+
+/// One entry of blockIO's device lists.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BlkDev {
+    /// 0 weightDevice, 1..4 the throttles in [`BLKIO_LISTS`]' order.
+    pub list: u8,
+    pub major: u64,
+    pub minor: u64,
+    /// The weight or the rate.
+    pub value: u64,
+}
+
+#[derive(Default)]
+pub struct Resources<'a> {
+    /// The objects present (bit i: the i-th of [`GROUPS`]), even empty ones: v2 enables their
+    /// controllers, and `network`/`unified` are refused where they cannot apply.
+    pub groups: u16,
+    set: u32,
+    vals: [i64; SLOTS],
+    strs: [&'a CStr; 2],
+    /// (pageSize, limit; -1 when not given)
+    pub hugepages: Vec<(&'a CStr, i64), { limits::RESOURCE_LIST }>,
+    pub class_id: Option<u32>,
+    /// network.priorities: (interface, priority)
+    pub priorities: Vec<(&'a CStr, u32), { limits::RESOURCE_LIST }>,
+    /// (device, hcaHandles, hcaObjects)
+    pub rdma: Vec<(&'a CStr, Option<u32>, Option<u32>), { limits::RESOURCE_LIST }>,
+    /// The entries of all five of blockIO's device lists, in the config's order.
+    pub blkio: Vec<BlkDev, { limits::RESOURCE_LIST }>,
+    pub unified: Vec<(&'a CStr, &'a CStr), { limits::RESOURCE_LIST }>,
+    /// The device rules, then the ones every container gets (cgroup/bpf.rs's DEFAULTS).
+    pub devices: Option<Vec<Rule, { limits::DEVICE_RULES + DEFAULTS.len() }>>,
+}
+
+/// The object and key of scalar `slot`.
+pub fn field(slot: usize) -> (&'static str, &'static str) {
+    FIELDS.split(' ').nth(slot).and_then(|f| f.split_once('.')).unwrap_or(("", ""))
+}
+
+/// An error about scalar `slot` under `p` (linux.resources, or update's document root).
+#[cold]
+#[inline(never)]
+pub fn err(p: &P, slot: usize, why: &str) -> Error {
+    let (o, k) = field(slot);
+    p.key(o).key(k).err(why)
+}
+
+impl<'a> Resources<'a> {
+    /// Scalar `slot`'s value, if the config set it (`u` kinds: the u64's bits; `b`: 1).
+    pub fn get(&self, slot: usize) -> Option<i64> {
+        (self.set >> slot & 1 != 0).then(|| self.vals[slot])
+    }
+    /// String slot [`CPUS`] or [`MEMS`].
+    pub fn str(&self, slot: usize) -> &'a CStr {
+        self.strs[slot - CPUS]
+    }
+    /// Sets string slot [`CPUS`] or [`MEMS`].
+    pub fn put_str(&mut self, slot: usize, s: &'a CStr) {
+        self.strs[slot - CPUS] = s;
+        self.set |= 1 << slot;
+    }
+    /// Sets scalar `slot` to `n` (read as its kind says), or refuses it naming the field.
+    #[inline(never)]
+    pub fn put(&mut self, slot: usize, n: i64, p: &P) -> Result<()> {
+        match KINDS[slot] {
+            b'z' | b'b' if n == 0 => return Ok(()),
+            b'p' if n as u64 > 100 => return Err(err(p, slot, "must be 0..100")),
+            _ => {}
+        }
+        self.vals[slot] = n;
+        self.set |= 1 << slot;
+        Ok(())
+    }
+    #[inline(never)]
+    fn scalar(&mut self, slot: usize, v: Val<'a>, p: &P) -> Result<()> {
+        let (o, k) = field(slot);
+        let pk = p.key(o);
+        let pk = pk.key(k);
+        let n = match KINDS[slot] {
+            b's' => return Ok(self.put_str(slot, str(v, &pk)?)),
+            b'b' => bool(v, &pk)? as i64,
+            b'u' | b'p' => u64(v, &pk)? as i64,
+            _ => i64(v, &pk)?,
+        };
+        self.put(slot, n, p)
+    }
+}
+
+/// Reads linux.resources (or update's resources document) at `p`.
+#[inline(never)]
+pub fn parse<'a>(v: Val<'a>, p: &P) -> Result<Resources<'a>> {
+    let mut r = Resources::default();
+    for (k, v) in obj(v, p)? {
+        let Some(g) = GROUPS.split(' ').position(|n| n.as_bytes() == k.to_bytes()) else { continue };
+        let name = GROUPS.split(' ').nth(g).unwrap_or("");
+        let pg = p.key(name);
+        r.groups |= 1 << g;
+        match g {
+            0..=3 => {
+                for (k, v) in obj(v, &pg)? {
+                    let key = k.to_bytes();
+                    if let Some(slot) = FIELDS.split(' ').position(|f| f.split_once('.').is_some_and(|(o, f)| o == name && f.as_bytes() == key)) {
+                        r.scalar(slot, v, p)?;
+                    } else if let Some(list) = BLKIO_LISTS.split(' ').position(|l| g == 3 && l.as_bytes() == key) {
+                        let pd = pg.key(BLKIO_LISTS.split(' ').nth(list).unwrap_or(""));
+                        for (i, d) in arr(v, &pd)?.enumerate() {
+                            let d = blkio(d, &pd.idx(i), list as u8)?;
+                            push(&mut r.blkio, d, &pd)?;
+                        }
+                    }
+                }
+            }
+            4 => {
+                for (i, h) in arr(v, &pg)?.enumerate() {
+                    let pi = pg.idx(i);
+                    let (mut size, mut limit) = (c"", -1);
+                    for (k, v) in obj(h, &pi)? {
+                        match k.to_bytes() {
+                            b"pageSize" => size = name_of(str(v, &pi.key("pageSize"))?, &pi.key("pageSize"))?,
+                            b"limit" => limit = i64(v, &pi.key("limit"))?,
+                            _ => {}
+                        }
+                    }
+                    // A file name part: hugetlb.<pageSize>.max
+                    if size.is_empty() || size.to_bytes().contains(&b'/') {
+                        return Err(pi.key("pageSize").err("missing or invalid"));
+                    }
+                    push(&mut r.hugepages, (size, limit), &pg)?;
+                }
+            }
+            5 => {
+                for (dev, v) in obj(v, &pg)? {
+                    let mut e = (name_of(dev, &pg)?, None, None);
+                    for (k, v) in obj(v, &pg)? {
+                        match k.to_bytes() {
+                            b"hcaHandles" => e.1 = Some(u32(v, &pg.key("hcaHandles"))?),
+                            b"hcaObjects" => e.2 = Some(u32(v, &pg.key("hcaObjects"))?),
+                            _ => {}
+                        }
+                    }
+                    push(&mut r.rdma, e, &pg)?;
+                }
+            }
+            6 => {
+                for (k, v) in obj(v, &pg)? {
+                    match k.to_bytes() {
+                        b"classID" => r.class_id = Some(u32(v, &pg.key("classID"))?),
+                        b"priorities" => {
+                            let pp = pg.key("priorities");
+                            for (i, e) in arr(v, &pp)?.enumerate() {
+                                let pi = pp.idx(i);
+                                let (mut name, mut prio) = (c"", 0);
+                                for (k, v) in obj(e, &pi)? {
+                                    match k.to_bytes() {
+                                        b"name" => name = name_of(str(v, &pi.key("name"))?, &pi.key("name"))?,
+                                        b"priority" => prio = u32(v, &pi.key("priority"))?,
+                                        _ => {}
+                                    }
+                                }
+                                push(&mut r.priorities, (name, prio), &pp)?;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            7 => {
+                for (k, v) in obj(v, &pg)? {
+                    let key = k.to_bytes();
+                    // Stay inside the container's own cgroup: a plain file name, no path.
+                    if key.is_empty() || key.contains(&b'/') || key.starts_with(b".") {
+                        let mut e = pg.err("invalid key ");
+                        e.path.s(key);
+                        return Err(e);
+                    }
+                    let e = (name_of(k, &pg)?, str(v, &pg)?);
+                    push(&mut r.unified, e, &pg)?;
+                }
+            }
+            _ => {
+                let mut rules = Vec::new();
+                for (i, d) in arr(v, &pg)?.enumerate() {
+                    if rules.len() == limits::DEVICE_RULES {
+                        return Err(pg.bound(limits::DEVICE_RULES));
+                    }
+                    let _ = rules.push(rule(d, &pg.idx(i))?); // room checked above
+                }
+                for d in DEFAULTS {
+                    let _ = rules.push(d); // room for them is in the type
+                }
+                r.devices = Some(rules);
+            }
+        }
+    }
+    Ok(r)
+}
+
+/// Pushes onto one of the lists, or fails naming it and the bound.
+fn push<T, const N: usize>(v: &mut Vec<T, N>, x: T, p: &P) -> Result<()> {
+    v.push(x).map_err(|_| p.bound(N))
+}
+
+/// A name that becomes part of a cgroup file's name or content: at most RESOURCE_NAME bytes.
+#[inline(never)]
+fn name_of<'a>(s: &'a CStr, p: &P) -> Result<&'a CStr> {
+    if s.to_bytes().len() <= limits::RESOURCE_NAME {
+        return Ok(s);
+    }
+    let mut e = p.err("longer than ");
+    e.path.u(limits::RESOURCE_NAME as u64).s(b" bytes (the bound in spec/limits.rs)");
+    Err(e)
+}
+
+/// One entry of a blockIO device list: major and minor required, then weight or rate (0 if absent).
+#[inline(never)]
+fn blkio(d: Val<'_>, p: &P, list: u8) -> Result<BlkDev> {
+    let (mut maj, mut min, mut value) = (None, None, 0);
+    let val = if list == 0 { "weight" } else { "rate" };
+    for (k, v) in obj(d, p)? {
+        match k.to_bytes() {
+            b"major" => maj = Some(u64(v, &p.key("major"))?),
+            b"minor" => min = Some(u64(v, &p.key("minor"))?),
+            k if k == val.as_bytes() => value = u64(v, &p.key(val))?,
+            _ => {}
+        }
+    }
+    match (maj, min) {
+        (Some(major), Some(minor)) => Ok(BlkDev { list, major, minor, value }),
+        _ => Err(p.err("needs major and minor")),
+    }
+}
+
+/// One linux.resources.devices rule.
+#[inline(never)]
+fn rule(d: Val<'_>, p: &P) -> Result<Rule> {
+    let mut r = Rule { allow: false, kind: b'a', major: WILD, minor: WILD, access: 7 };
+    for (k, v) in obj(d, p)? {
+        match k.to_bytes() {
+            b"allow" => r.allow = bool(v, &p.key("allow"))?,
+            b"type" => {
+                r.kind = match str(v, &p.key("type"))?.to_bytes() {
+                    [c @ (b'a' | b'c' | b'b')] => *c,
+                    _ => return Err(p.key("type").err("must be a, c or b")),
+                }
+            }
+            // -1 (any) or a number the program can compare: never cut to 32 bits.
+            b"major" | b"minor" => {
+                let pk = p.key(if k.to_bytes() == b"major" { "major" } else { "minor" });
+                let n = match i64(v, &pk)? {
+                    n @ -1..=0x7fff_ffff => n,
+                    _ => return Err(pk.err("must be -1 (any) or a device number below 2^31")),
+                };
+                if k.to_bytes() == b"major" { r.major = n } else { r.minor = n }
+            }
+            b"access" => {
+                let s = str(v, &p.key("access"))?.to_bytes();
+                // Empty means all, as runc reads it.
+                r.access = if s.is_empty() { 7 } else { 0 };
+                for &c in s {
+                    r.access |= match c {
+                        b'r' => READ,
+                        b'w' => WRITE,
+                        b'm' => MKNOD,
+                        _ => return Err(p.key("access").err("must be made of r, w and m")),
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Run on the host by tests/unit (cargo test); see tests/test_unit.py.
+    extern crate std;
+    use super::*;
+    use std::format;
+    use std::string::String;
+    use std::vec::Vec;
+
+    /// Parses `doc` as linux.resources; the error as mote prints it.
+    fn parse_str(doc: &str) -> core::result::Result<Resources<'static>, String> {
+        let mut b = doc.as_bytes().to_vec();
+        let root = crate::json::prepare(&mut b).map_err(|e| String::from(e.what))?;
+        let b: &'static [u8] = std::boxed::Box::leak(b.into_boxed_slice());
+        let pl = P::ROOT.key("linux");
+        parse(Val::root(b, root), &pl.key("resources")).map_err(|e| {
+            let mut m = mote_sys::io::Buf::<1024>::new();
+            e.render(&mut m);
+            String::from_utf8_lossy(m.lossy()).into_owned()
+        })
+    }
+
+    fn err_of(doc: &str) -> String {
+        match parse_str(doc) {
+            Ok(_) => panic!("accepted: {doc}"),
+            Err(e) => e,
+        }
+    }
+
+    /// A JSON value of slot `slot`'s kind.
+    fn sample(slot: usize) -> &'static str {
+        match KINDS[slot] {
+            b's' => "\"0-1\"",
+            b'b' => "true",
+            b'p' => "60",
+            _ => "7",
+        }
+    }
+
+    #[test]
+    fn every_scalar_field() {
+        for slot in 0..SLOTS {
+            let (o, k) = field(slot);
+            assert!(!o.is_empty() && !k.is_empty(), "slot {slot}");
+            let r = parse_str(&format!(r#"{{"{o}":{{"{k}":{}}}}}"#, sample(slot))).unwrap();
+            let want = match KINDS[slot] {
+                b'b' => 1,
+                b'p' => 60,
+                b's' => 0, // set; the value is str()'s
+                _ => 7,
+            };
+            assert_eq!(r.get(slot), Some(want), "{o}.{k}");
+            if KINDS[slot] == b's' {
+                assert_eq!(r.str(slot).to_bytes(), b"0-1");
+            }
+            let g = GROUPS.split(' ').position(|n| n == o).unwrap();
+            assert_eq!(r.groups, 1 << g, "{o}.{k}");
+            for other in (0..SLOTS).filter(|&s| s != slot) {
+                assert_eq!(r.get(other), None, "{o}.{k} set slot {other}");
+            }
+        }
+        assert_eq!(FIELDS.split(' ').count(), SLOTS);
+    }
+
+    #[test]
+    fn every_field_at_once() {
+        let doc = r#"{
+            "memory": {"limit": 1048576, "swap": 2097152, "reservation": 4096, "swappiness": 0, "kernel": -1,
+                       "kernelTCP": 5, "disableOOMKiller": true, "useHierarchy": true, "checkBeforeUpdate": true},
+            "cpu": {"shares": 18446744073709551615, "quota": -1, "period": 100000, "burst": 3, "realtimeRuntime": -5,
+                    "realtimePeriod": 6, "cpus": "0-3", "mems": "0", "idle": 1},
+            "pids": {"limit": -1},
+            "blockIO": {"weight": 10, "leafWeight": 20,
+                        "weightDevice": [{"major": 8, "minor": 0, "weight": 500, "leafWeight": 1}],
+                        "throttleReadBpsDevice": [{"major": 8, "minor": 1, "rate": 1}],
+                        "throttleWriteBpsDevice": [{"major": 8, "minor": 2, "rate": 2}],
+                        "throttleReadIOPSDevice": [{"major": 8, "minor": 3, "rate": 3}],
+                        "throttleWriteIOPSDevice": [{"major": 8, "minor": 4}]},
+            "hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}, {"pageSize": "1GB"}],
+            "network": {"classID": 4294967295, "priorities": [{"name": "eth0", "priority": 5}]},
+            "rdma": {"mlx5_0": {"hcaHandles": 3, "hcaObjects": 4}, "mlx5_1": {"hcaObjects": 9}},
+            "unified": {"memory.high": "max", "io.bfq.weight": "50"},
+            "devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": -1, "access": "r"}],
+            "unknownField": {"x": 1}
+        }"#;
+        let r = parse_str(doc).unwrap();
+        assert_eq!(r.groups, 0x1ff);
+        let get = |o: &str, k: &str| r.get(FIELDS.split(' ').position(|f| f == format!("{o}.{k}")).unwrap());
+        assert_eq!(get("memory", "limit"), Some(1048576));
+        assert_eq!(get("memory", "swap"), Some(2097152));
+        assert_eq!(get("memory", "reservation"), Some(4096));
+        assert_eq!(get("memory", "swappiness"), Some(0), "0 is a value for swappiness");
+        assert_eq!(get("memory", "kernel"), Some(-1));
+        assert_eq!(get("memory", "kernelTCP"), Some(5));
+        assert_eq!(get("memory", "disableOOMKiller"), Some(1));
+        assert_eq!(get("memory", "useHierarchy"), Some(1));
+        assert_eq!(get("memory", "checkBeforeUpdate"), Some(1));
+        assert_eq!(get("cpu", "shares").map(|v| v as u64), Some(u64::MAX), "u64 fields keep their bits");
+        assert_eq!(get("cpu", "quota"), Some(-1));
+        assert_eq!(get("cpu", "period"), Some(100000));
+        assert_eq!(get("cpu", "burst"), Some(3));
+        assert_eq!(get("cpu", "realtimeRuntime"), Some(-5));
+        assert_eq!(get("cpu", "realtimePeriod"), Some(6));
+        assert_eq!(r.str(CPUS).to_bytes(), b"0-3");
+        assert_eq!(r.str(MEMS).to_bytes(), b"0");
+        assert_eq!(get("cpu", "idle"), Some(1));
+        assert_eq!(get("pids", "limit"), Some(-1));
+        assert_eq!(get("blockIO", "weight"), Some(10));
+        assert_eq!(get("blockIO", "leafWeight"), Some(20));
+        let blk: Vec<(u8, u64, u64, u64)> = r.blkio.iter().map(|d| (d.list, d.major, d.minor, d.value)).collect();
+        assert_eq!(blk, [(0, 8, 0, 500), (1, 8, 1, 1), (2, 8, 2, 2), (3, 8, 3, 3), (4, 8, 4, 0)]);
+        let huge: Vec<(&[u8], i64)> = r.hugepages.iter().map(|(s, l)| (s.to_bytes(), *l)).collect();
+        assert_eq!(huge, [(&b"2MB"[..], 4194304), (&b"1GB"[..], -1)]);
+        assert_eq!(r.class_id, Some(u32::MAX));
+        assert_eq!(r.priorities.len(), 1);
+        assert_eq!((r.priorities[0].0.to_bytes(), r.priorities[0].1), (&b"eth0"[..], 5));
+        let rdma: Vec<(&[u8], Option<u32>, Option<u32>)> = r.rdma.iter().map(|(d, h, o)| (d.to_bytes(), *h, *o)).collect();
+        assert_eq!(rdma, [(&b"mlx5_0"[..], Some(3), Some(4)), (&b"mlx5_1"[..], None, Some(9))]);
+        let uni: Vec<(&[u8], &[u8])> = r.unified.iter().map(|(k, v)| (k.to_bytes(), v.to_bytes())).collect();
+        assert_eq!(uni, [(&b"memory.high"[..], &b"max"[..]), (&b"io.bfq.weight"[..], &b"50"[..])]);
+        let d = r.devices.as_ref().unwrap();
+        assert_eq!(d.len(), 2 + DEFAULTS.len(), "the rules, then runc's defaults");
+        assert!(!d[0].allow && d[0].kind == b'a' && d[0].major == WILD && d[0].minor == WILD && d[0].access == 7);
+        assert!(d[1].allow && d[1].kind == b'c' && d[1].major == 10 && d[1].minor == WILD && d[1].access == READ);
+        assert!(d[2..].iter().zip(DEFAULTS).all(|(a, b)| (a.kind, a.major, a.minor, a.access) == (b.kind, b.major, b.minor, b.access)));
+    }
+
+    #[test]
+    fn zero_and_false_are_unset() {
+        let r = parse_str(r#"{"memory":{"limit":0,"swap":0,"reservation":0,"disableOOMKiller":false,"useHierarchy":false,
+            "checkBeforeUpdate":false},"pids":{"limit":0},"cpu":{"quota":0,"idle":0}}"#).unwrap();
+        for slot in [LIMIT, SWAP, CHECK, 5, 7, 8, 16] {
+            assert_eq!(r.get(slot), None, "{:?}", field(slot));
+        }
+        assert_eq!(r.get(QUOTA), Some(0), "a 0 quota is a value (max on v2)");
+        assert_eq!(r.get(15), Some(0), "idle 0 is a value");
+        assert_eq!(r.groups, 0b111, "the objects are there, their controllers enabled");
+        let r = parse_str(r#"{"devices":[]}"#).unwrap();
+        assert_eq!(r.devices.as_ref().map(|d| d.len()), Some(DEFAULTS.len()), "an empty list still gets the defaults");
+        assert!(parse_str("{}").unwrap().devices.is_none());
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        for slot in 0..SLOTS {
+            let (o, k) = field(slot);
+            let want = match KINDS[slot] {
+                b's' => "expected string, got number",
+                b'b' => "expected boolean, got number",
+                _ => "got string",
+            };
+            let bad = if KINDS[slot] == b's' || KINDS[slot] == b'b' { "1" } else { "\"1\"" };
+            let e = err_of(&format!(r#"{{"{o}":{{"{k}":{bad}}}}}"#));
+            assert!(e.contains(&format!("linux.resources.{o}.{k}: ")) && e.contains(want), "{e}");
+            if matches!(KINDS[slot], b'u' | b'p') {
+                let e = err_of(&format!(r#"{{"{o}":{{"{k}":-1}}}}"#));
+                assert!(e.contains(&format!("linux.resources.{o}.{k}: expected a non-negative integer")), "{e}");
+            }
+            if !matches!(KINDS[slot], b's' | b'b') {
+                let e = err_of(&format!(r#"{{"{o}":{{"{k}":1.5}}}}"#));
+                assert!(e.contains(&format!("linux.resources.{o}.{k}: expected")), "{e}");
+                let e = err_of(&format!(r#"{{"{o}":{{"{k}":18446744073709551616}}}}"#));
+                assert!(e.contains(&format!("linux.resources.{o}.{k}: expected")), "{e}");
+            }
+        }
+        assert!(err_of(r#"{"memory":{"swappiness":101}}"#).contains("linux.resources.memory.swappiness: must be 0..100"));
+        assert!(parse_str(r#"{"memory":{"swappiness":100}}"#).is_ok());
+        assert!(err_of(r#"{"cpu":{"quota":9223372036854775808}}"#).contains("linux.resources.cpu.quota: expected an integer"));
+        for (doc, want) in [
+            (r#"[]"#, "linux.resources: expected object, got array"),
+            (r#"{"memory":[]}"#, "linux.resources.memory: expected object, got array"),
+            (r#"{"pids":1}"#, "linux.resources.pids: expected object"),
+            (r#"{"hugepageLimits":{}}"#, "linux.resources.hugepageLimits: expected array"),
+            (r#"{"hugepageLimits":[{"limit":1}]}"#, "linux.resources.hugepageLimits[0].pageSize: missing or invalid"),
+            (r#"{"hugepageLimits":[{"pageSize":"../x"}]}"#, "hugepageLimits[0].pageSize: missing or invalid"),
+            (r#"{"hugepageLimits":[{"pageSize":"2MB","limit":"x"}]}"#, "hugepageLimits[0].limit: expected number"),
+            (r#"{"network":{"classID":4294967296}}"#, "linux.resources.network.classID: out of range"),
+            (r#"{"network":{"priorities":[{"name":"lo","priority":-1}]}}"#, "network.priorities[0].priority: expected a non-negative"),
+            (r#"{"network":{"priorities":[{"name":3}]}}"#, "network.priorities[0].name: expected string"),
+            (r#"{"rdma":{"m":{"hcaHandles":"1"}}}"#, "linux.resources.rdma.hcaHandles: expected number"),
+            (r#"{"rdma":{"m":1}}"#, "linux.resources.rdma: expected object, got number"),
+            (r#"{"unified":{"a/b":"1"}}"#, "linux.resources.unified: invalid key a/b"),
+            (r#"{"unified":{"../escape":"1"}}"#, "unified: invalid key ../escape"),
+            (r#"{"unified":{".hidden":"1"}}"#, "unified: invalid key .hidden"),
+            (r#"{"unified":{"":"1"}}"#, "unified: invalid key"),
+            (r#"{"unified":{"memory.high":1}}"#, "linux.resources.unified: expected string"),
+            (r#"{"blockIO":{"weightDevice":[{"major":8}]}}"#, "blockIO.weightDevice[0]: needs major and minor"),
+            (r#"{"blockIO":{"throttleWriteIOPSDevice":[{"major":8,"minor":0,"rate":-1}]}}"#, "throttleWriteIOPSDevice[0].rate: expected a non-negative"),
+            (r#"{"blockIO":{"weightDevice":[{"major":-1,"minor":0}]}}"#, "weightDevice[0].major: expected a non-negative"),
+            (r#"{"devices":{}}"#, "linux.resources.devices: expected array"),
+            (r#"{"devices":[{"type":"x"}]}"#, "devices[0].type: must be a, c or b"),
+            (r#"{"devices":[{"type":"cc"}]}"#, "devices[0].type: must be a, c or b"),
+            (r#"{"devices":[{"access":"rwx"}]}"#, "devices[0].access: must be made of r, w and m"),
+            (r#"{"devices":[{"major":2147483648}]}"#, "devices[0].major: must be -1 (any) or a device number below 2^31"),
+            (r#"{"devices":[{"minor":-2}]}"#, "devices[0].minor: must be -1"),
+            (r#"{"devices":[{"allow":1}]}"#, "devices[0].allow: expected boolean"),
+        ] {
+            let e = err_of(doc);
+            assert!(e.contains(want), "{doc}: {e}");
+        }
+        let r = parse_str(r#"{"devices":[{"major":2147483647,"minor":-1,"access":""}]}"#).unwrap();
+        let d = r.devices.unwrap();
+        assert_eq!((d[0].major, d[0].minor, d[0].access), (0x7fff_ffff, WILD, 7), "empty access means all");
+    }
+
+    #[test]
+    fn bounds_at_and_one_past() {
+        let n = limits::RESOURCE_LIST;
+        let lists: [(&str, fn(usize) -> String); 9] = [
+            ("hugepageLimits", |i| format!(r#"{{"hugepageLimits":[{}]}}"#, vec_of(i, r#"{"pageSize":"2MB"}"#))),
+            ("network.priorities", |i| format!(r#"{{"network":{{"priorities":[{}]}}}}"#, vec_of(i, r#"{"name":"lo","priority":1}"#))),
+            ("rdma", |i| format!(r#"{{"rdma":{{{}}}}}"#, (0..i).map(|j| format!(r#""d{j}":{{}}"#)).collect::<Vec<_>>().join(","))),
+            ("unified", |i| format!(r#"{{"unified":{{{}}}}}"#, (0..i).map(|j| format!(r#""k{j}":"1""#)).collect::<Vec<_>>().join(","))),
+            ("blockIO.weightDevice", |i| blk(&[("weightDevice", i)])),
+            ("blockIO.throttleReadBpsDevice", |i| blk(&[("throttleReadBpsDevice", i)])),
+            ("blockIO.throttleWriteBpsDevice", |i| blk(&[("throttleWriteBpsDevice", i)])),
+            ("blockIO.throttleReadIOPSDevice", |i| blk(&[("throttleReadIOPSDevice", i)])),
+            // The five lists share the bound: the one that passes it is named.
+            ("blockIO.throttleWriteIOPSDevice", |i| blk(&[("weightDevice", i - i / 2), ("throttleWriteIOPSDevice", i / 2)])),
+        ];
+        for (name, doc) in lists {
+            assert!(parse_str(&doc(n)).is_ok(), "{name} at {n}");
+            let e = err_of(&doc(n + 1));
+            assert!(e.contains(&format!("linux.resources.{name}: more than {n} entries")), "{name}: {e}");
+        }
+        let rules = |i: usize| format!(r#"{{"devices":[{}]}}"#, vec_of(i, r#"{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"}"#));
+        let r = parse_str(&rules(limits::DEVICE_RULES)).unwrap();
+        let d = r.devices.unwrap();
+        assert_eq!(d.len(), limits::DEVICE_RULES + DEFAULTS.len());
+        assert!(crate::cgroup::bpf::program(&d).is_some(), "the bound's rules fit the eBPF program");
+        let e = err_of(&rules(limits::DEVICE_RULES + 1));
+        assert!(e.contains(&format!("linux.resources.devices: more than {} entries", limits::DEVICE_RULES)), "{e}");
+
+        let long = |i: usize| "x".repeat(i);
+        let m = limits::RESOURCE_NAME;
+        let named: [(&str, fn(&str) -> String); 4] = [
+            ("hugepageLimits[0].pageSize", |s| format!(r#"{{"hugepageLimits":[{{"pageSize":"{s}"}}]}}"#)),
+            ("network.priorities[0].name", |s| format!(r#"{{"network":{{"priorities":[{{"name":"{s}"}}]}}}}"#)),
+            ("rdma", |s| format!(r#"{{"rdma":{{"{s}":{{}}}}}}"#)),
+            ("unified", |s| format!(r#"{{"unified":{{"{s}":"1"}}}}"#)),
+        ];
+        for (name, doc) in named {
+            assert!(parse_str(&doc(&long(m))).is_ok(), "{name} at {m}");
+            let e = err_of(&doc(&long(m + 1)));
+            assert!(e.contains(&format!("linux.resources.{name}: longer than {m} bytes")), "{name}: {e}");
+        }
+    }
+
+    fn vec_of(n: usize, item: &str) -> String {
+        std::iter::repeat(item).take(n).collect::<Vec<_>>().join(",")
+    }
+
+    fn blk(lists: &[(&str, usize)]) -> String {
+        let body: Vec<String> = lists
+            .iter()
+            .map(|(l, n)| format!(r#""{l}":[{}]"#, (0..*n).map(|j| format!(r#"{{"major":8,"minor":{j},"rate":1,"weight":1}}"#)).collect::<Vec<_>>().join(",")))
+            .collect();
+        format!(r#"{{"blockIO":{{{}}}}}"#, body.join(","))
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        for doc in [
+            r#"{"memory":{"limit":1,"limit":2}}"#,
+            r#"{"pids":{"limit":1},"pids":{"limit":2}}"#,
+            r#"{"unified":{"memory.high":"1","memory.high":"2"}}"#,
+            r#"{"rdma":{"m":{},"m":{}}}"#,
+            r#"{"devices":[{"allow":true,"allow":false}]}"#,
+        ] {
+            assert!(err_of(doc).contains("duplicate key"), "{doc}");
+        }
+        // The same entry twice in a list is two entries (runc writes both; the last wins).
+        assert_eq!(parse_str(r#"{"hugepageLimits":[{"pageSize":"2MB","limit":1},{"pageSize":"2MB","limit":2}]}"#).unwrap().hugepages.len(), 2);
+    }
+
+    #[test]
+    fn put_reads_as_the_kinds_say() {
+        let mut r = Resources::default();
+        let p = P::ROOT;
+        assert!(r.put(LIMIT, 0, &p).is_ok());
+        assert_eq!(r.get(LIMIT), None, "0 is unset, as from JSON");
+        assert!(r.put(LIMIT, -1, &p).is_ok());
+        assert_eq!(r.get(LIMIT), Some(-1));
+        let mut e = mote_sys::io::Buf::<256>::new();
+        let Err(er) = r.put(6, 101, &p) else { panic!("101 accepted") };
+        er.render(&mut e);
+        assert!(e.lossy().ends_with(b"memory.swappiness: must be 0..100"));
+        r.put_str(CPUS, c"1");
+        assert_eq!((r.get(CPUS).is_some(), r.str(CPUS).to_bytes()), (true, &b"1"[..]));
+    }
+}
