@@ -196,6 +196,15 @@ def sweep_config(name, n):
             return {"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules}}}, "more than 2048 entries"
         case "CPUS":
             return {"process": {"args": ["true"], "execCPUAffinity": {"initial": f"0-{n - 1}"}}}, "CPUs below 1024"
+        case "RESOURCE_LIST":
+            return {"linux": {"resources": {"unified": {f"k{i}": "1" for i in range(n)}}}}, \
+                "linux.resources.unified: more than 32 entries"
+        case "DEVICE_RULES":
+            return {"linux": {"resources": {"devices": [{"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rw"}] * n}}}, \
+                "linux.resources.devices: more than 128 entries"
+        case "RESOURCE_NAME":
+            return {"linux": {"resources": {"hugepageLimits": [{"pageSize": "x" * n}]}}}, \
+                "linux.resources.hugepageLimits[0].pageSize: longer than 64 bytes"
         case "MOUNT_PROPAGATIONS":
             return {"mounts": [{"destination": "/tmp", "type": "bind", "source": "/tmp",
                                 "options": ["rbind"] + ["rprivate"] * n}]}, "one propagation option too many"

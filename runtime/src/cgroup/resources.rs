@@ -118,7 +118,7 @@ fn refused(r: &Resources<'_>, v2: bool, p: &P) -> Result<()> {
         return Ok(());
     }
     if r.groups & NETWORK != 0 {
-        return Err(p.key("network").err("has no cgroup v2 equivalent (net_cls/net_prio are v1 only)"));
+        return Err(p.key("network").err("has no cgroup v2 controller (net_cls/net_prio are v1 only)"));
     }
     for slot in TABLE..SLOTS {
         match (r.get(slot), CONV_V2[slot - TABLE]) {
@@ -143,6 +143,16 @@ fn swap_v2(r: &Resources<'_>, p: &P) -> Result<i64> {
 pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
     let w = Writer { path, v2: Layout::detect().v2 };
     refused(r, w.v2, p)?;
+    if let (Some(l), Some(_)) = (r.get(LIMIT), r.get(CHECK)) {
+        // Refuse a limit below what the cgroup already uses (instead of an OOM kill), before
+        // anything is written.
+        let used = w.read(if w.v2 { b"memory.current" } else { b"memory.usage_in_bytes" })?;
+        if l >= 0 && l < used {
+            let mut e = res::err(p, LIMIT, "below the current usage ");
+            e.path.i(used).s(b" (checkBeforeUpdate)");
+            return Err(e);
+        }
+    }
     if w.v2 {
         enable_controllers(path, r)?;
     }
@@ -244,15 +254,6 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
 #[inline(never)]
 fn memory(w: &Writer<'_>, r: &Resources<'_>, p: &P) -> Result<()> {
     let (limit, mut swap) = (r.get(LIMIT), r.get(SWAP));
-    if let (Some(l), Some(_)) = (limit, r.get(CHECK)) {
-        // Refuse a limit below what the cgroup already uses (instead of an OOM kill).
-        let used = w.read(if w.v2 { b"memory.current" } else { b"memory.usage_in_bytes" })?;
-        if l >= 0 && l < used {
-            let mut e = res::err(p, LIMIT, "below the current usage ");
-            e.path.i(used).s(b" (checkBeforeUpdate)");
-            return Err(e);
-        }
-    }
     const MEMSW: &[u8] = b"memory.memsw.limit_in_bytes";
     let memsw = !w.v2 && w.has(MEMSW);
     // runc: an unlimited memory limit without a swap value makes memory+swap unlimited too

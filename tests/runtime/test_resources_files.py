@@ -1,0 +1,289 @@
+"""Every linux.resources field's file and value as mote writes it, on cgroup v2 and on v1, with
+runc/crun's conversions (cpu.weight from shares, io.weight from the blkio weight, memory.swap.max
+from memory+swap, cpu.max from quota and period, "max" for -1).
+
+This host is a v1/v2 hybrid whose v2 tree has no controllers, so the files are asserted here the
+only way they can be for v2: `mote update -r` on a running container with /sys/fs/cgroup a tmpfs
+laid out as the layout under test, in a private mount namespace (the host's tree is untouched),
+its writes read off strace. The kernel's own acceptance of them is checked on real files by
+test_cgroups.py (v1) and the VM tests (v2)."""
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import TIMEOUT
+
+# Inside the private mount namespace: a tmpfs on /sys/fs/cgroup with the files given (the
+# container's own under mote/<id>), then `mote update` under strace; prints its writes.
+FAKE = r"""
+import json, os, subprocess, sys
+spec = json.loads(sys.argv[1])
+subprocess.run(["mount", "-t", "tmpfs", "mote-test-fake-cgroup", "/sys/fs/cgroup"], check=True)
+for f, content in spec["files"].items():
+    os.makedirs(os.path.dirname("/sys/fs/cgroup/" + f), exist_ok=True)
+    with open("/sys/fs/cgroup/" + f, "w") as fh:
+        fh.write(content)
+p = subprocess.run(["strace", "-f", "-qq", "-y", "-s", "512", "-e", "trace=write", "-e", "signal=none", "-o", spec["log"]]
+                   + spec["argv"], capture_output=True, text=True)
+print(json.dumps({"rc": p.returncode, "err": p.stderr}))
+"""
+
+WRITE = re.compile(r'write\(\d+</sys/fs/cgroup/([^>]*)>, "((?:[^"\\]|\\.)*)", \d+\)')
+
+
+def fake_update(mote, cid, files, doc, tag):
+    """(exit code, stderr, [(file under the container's cgroup or the root, value)] in order)."""
+    r = mote.tmp / f"res-{tag}.json"
+    r.write_text(json.dumps(doc))
+    log = mote.tmp / f"strace-{tag}.log"
+    spec = {"files": files, "log": str(log), "argv": mote.argv("update", "-r", str(r), cid)}
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", "python3", "-c", FAKE, json.dumps(spec)],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    writes = []
+    for line in open(log):
+        m = WRITE.search(line)
+        if m:
+            path = m.group(1).replace(f"mote/{cid}/", "")
+            writes.append((path, m.group(2).encode().decode("unicode_escape")))
+    return out["rc"], out["err"], writes
+
+
+@pytest.fixture
+def running(native):
+    cid = native.new_id()
+    with open(native.tmp / "run.log", "w") as f:
+        p = subprocess.run(native.argv("run", "-d", "--bundle", native.bundle(["sleep", "30"]), cid), stdout=f, stderr=f,
+                           timeout=TIMEOUT)
+    assert p.returncode == 0, open(native.tmp / "run.log").read()
+    return cid
+
+
+V2_CONTROLLERS = "cpuset cpu io memory hugetlb pids rdma"
+
+
+def v2_files(cid, enabled=V2_CONTROLLERS, swap=True):
+    own = ["memory.low", "memory.max", "memory.high", "cpu.weight", "cpu.max", "cpu.max.burst", "cpu.idle", "cpuset.cpus",
+           "cpuset.mems", "pids.max", "io.weight", "io.max", "hugetlb.2MB.max", "hugetlb.1GB.max", "rdma.max",
+           "memory.current"] + (["memory.swap.max"] if swap else [])
+    files = {"cgroup.controllers": V2_CONTROLLERS, "cgroup.subtree_control": enabled, "mote/cgroup.subtree_control": enabled}
+    files.update({f"mote/{cid}/{f}": "" for f in own})
+    files[f"mote/{cid}/memory.current"] = "1000"
+    return files
+
+
+def by_file(writes):
+    out = {}
+    for f, v in writes:
+        out.setdefault(f, []).append(v)
+    return out
+
+
+def test_v2_files_and_conversions(native, running):
+    cid = running
+    doc = {
+        "memory": {"limit": 64 << 20, "swap": 96 << 20, "reservation": 32 << 20, "checkBeforeUpdate": True},
+        "cpu": {"shares": 512, "quota": 50000, "period": 200000, "burst": 1000, "cpus": "0", "mems": "0", "idle": 1},
+        "pids": {"limit": 42},
+        "blockIO": {"weight": 300, "leafWeight": 20,
+                    "weightDevice": [{"major": 8, "minor": 0, "weight": 500}],
+                    "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1000}],
+                    "throttleWriteBpsDevice": [{"major": 8, "minor": 0, "rate": 2000}],
+                    "throttleReadIOPSDevice": [{"major": 8, "minor": 0, "rate": 30}],
+                    "throttleWriteIOPSDevice": [{"major": 8, "minor": 0, "rate": 40}]},
+        "hugepageLimits": [{"pageSize": "2MB", "limit": 4 << 20}, {"pageSize": "1GB"}],
+        "rdma": {"mlx5_0": {"hcaHandles": 3, "hcaObjects": 4}},
+        "unified": {"memory.high": "50000000"},
+    }
+    rc, err, writes = fake_update(native, cid, v2_files(cid), doc, "v2")
+    assert rc == 0, err
+    assert by_file(writes) == {
+        "memory.low": [str(32 << 20)],
+        "memory.max": [str(64 << 20)],
+        "memory.swap.max": [str(32 << 20)],          # v1's memory+swap minus the limit
+        "cpu.weight": ["20"],                         # 1 + (512 - 2) * 9999 / 262142
+        "cpu.max": ["50000 200000"],
+        "cpu.max.burst": ["1000"],
+        "cpu.idle": ["1"],
+        "cpuset.cpus": ["0"],
+        "cpuset.mems": ["0"],
+        "pids.max": ["42"],
+        "io.weight": ["2930", "8:0 500"],             # 1 + (300 - 10) * 9999 / 990; leafWeight has no v2 file
+        "io.max": ["8:0 rbps=1000", "8:0 wbps=2000", "8:0 riops=30", "8:0 wiops=40"],
+        "hugetlb.2MB.max": [str(4 << 20)],
+        "hugetlb.1GB.max": ["max"],
+        "rdma.max": ["mlx5_0 hca_handle=3 hca_object=4"],
+        "memory.high": ["50000000"],
+    }
+
+
+@pytest.mark.parametrize("doc,want", [
+    ({"memory": {"limit": -1, "swap": -1, "reservation": -1}}, {"memory.max": ["max"], "memory.swap.max": ["max"], "memory.low": ["max"]}),
+    ({"memory": {"limit": 1 << 20, "swap": 1 << 20}}, {"memory.max": [str(1 << 20)], "memory.swap.max": ["0"]}),
+    ({"memory": {"limit": 0, "swap": 0, "reservation": 0}, "pids": {"limit": 0}}, {}),     # 0 is unset, as runc
+    ({"pids": {"limit": -1}}, {"pids.max": ["max"]}),
+    ({"cpu": {"quota": -1}}, {"cpu.max": ["max 100000"]}),
+    ({"cpu": {"period": 50000}}, {"cpu.max": ["max 50000"]}),
+    ({"cpu": {"quota": 0, "period": 10000}}, {"cpu.max": ["max 10000"]}),
+    ({"cpu": {"shares": 2}}, {"cpu.weight": ["1"]}),
+    ({"cpu": {"shares": 1}}, {"cpu.weight": ["1"]}),
+    ({"cpu": {"shares": 1024}}, {"cpu.weight": ["39"]}),
+    ({"cpu": {"shares": 262144}}, {"cpu.weight": ["10000"]}),
+    ({"cpu": {"shares": 18446744073709551615}}, {"cpu.weight": ["10000"]}),
+    ({"blockIO": {"weight": 10}}, {"io.weight": ["1"]}),
+    ({"blockIO": {"weight": 1000}}, {"io.weight": ["10000"]}),
+    ({"blockIO": {"weight": 5000}}, {"io.weight": ["10000"]}),
+    ({"blockIO": {"weight": 500}}, {"io.weight": ["4950"]}),
+])
+def test_v2_conversion_edges(native, running, doc, want):
+    rc, err, writes = fake_update(native, running, v2_files(running), doc, "edge")
+    assert rc == 0, err
+    assert by_file(writes) == want
+
+
+@pytest.mark.parametrize("doc,msg", [
+    ({"memory": {"swappiness": 10}}, "memory.swappiness: has no cgroup v2 equivalent"),
+    ({"memory": {"kernel": 1 << 20}}, "memory.kernel: kernel memory limits have no cgroup v2 equivalent"),
+    ({"memory": {"kernelTCP": 1 << 20}}, "kernel memory limits have no cgroup v2 equivalent"),
+    ({"memory": {"disableOOMKiller": True}}, "memory.disableOOMKiller: has no cgroup v2 equivalent"),
+    ({"cpu": {"realtimeRuntime": 1000}}, "cpu.realtimeRuntime: has no cgroup v2 equivalent"),
+    ({"cpu": {"realtimePeriod": 1000}}, "cpu.realtimePeriod: has no cgroup v2 equivalent"),
+    ({"network": {"classID": 1}}, "network: has no cgroup v2 controller (net_cls/net_prio are v1 only)"),
+    ({"memory": {"limit": 1 << 20, "swap": 1 << 19}}, "memory.swap: must be -1 or at least memory.limit on cgroup v2"),
+    ({"memory": {"swap": 1 << 20}}, "memory.swap: must be -1 or at least memory.limit on cgroup v2"),
+    ({"memory": {"limit": 512, "checkBeforeUpdate": True}}, "memory.limit: below the current usage 1000 (checkBeforeUpdate)"),
+])
+def test_v2_refusals_write_nothing(native, running, doc, msg):
+    """A field v2 cannot take is refused by name before anything is written: update is all or
+    nothing (here with valid fields beside it)."""
+    doc = dict(doc, pids={"limit": 7}, cpu=dict(doc.get("cpu", {}), shares=512))
+    rc, err, writes = fake_update(native, running, v2_files(running), doc, "refuse")
+    assert rc == 1 and msg in err, err
+    assert writes == []
+
+
+def test_v2_enables_only_the_controllers_needed(native, running):
+    cid = running
+    rc, err, writes = fake_update(native, cid, v2_files(cid, enabled=""), {"pids": {"limit": 5}, "cpu": {"cpus": "0"}}, "enable")
+    assert rc == 0, err
+    # Top down, before the first file; only cpu, cpuset and pids.
+    assert [f for f, _ in writes[:6]] == ["cgroup.subtree_control"] * 3 + ["mote/cgroup.subtree_control"] * 3, writes
+    assert sorted(writes) == sorted([("cgroup.subtree_control", "+cpu"), ("cgroup.subtree_control", "+pids"),
+                                  ("cgroup.subtree_control", "+cpuset"), ("mote/cgroup.subtree_control", "+cpu"),
+                                  ("mote/cgroup.subtree_control", "+pids"), ("mote/cgroup.subtree_control", "+cpuset"),
+                                  ("pids.max", "5"), ("cpuset.cpus", "0")]), writes
+
+
+def test_v2_without_swap_accounting(native, running):
+    files = v2_files(running, swap=False)
+    rc, err, writes = fake_update(native, running, files, {"memory": {"limit": 1 << 20, "swap": 1 << 20}}, "noswap")
+    assert rc == 0 and by_file(writes) == {"memory.max": [str(1 << 20)]}, (err, writes)
+    rc, err, writes = fake_update(native, running, files, {"memory": {"limit": 1 << 20, "swap": 2 << 20}}, "noswap2")
+    assert rc == 1 and "swap accounting is off on this kernel (no memory.swap.max)" in err, err
+
+
+V1_CONTROLLERS = ["memory", "cpu", "cpuset", "pids", "blkio", "hugetlb", "net_cls", "net_prio", "rdma", "devices"]
+
+
+def v1_files(cid, extra=()):
+    files = {f"{c}/{d}cgroup.procs": "" for c in V1_CONTROLLERS for d in ("", f"mote/{cid}/")}
+    # No memory.kmem.tcp.limit_in_bytes (newer kernels dropped it) nor blkio.leaf_weight (BFQ's instead).
+    for f in ["memory/memory.limit_in_bytes", "memory/memory.memsw.limit_in_bytes", "memory/memory.usage_in_bytes",
+              "memory/memory.soft_limit_in_bytes", "memory/memory.swappiness", "memory/memory.kmem.limit_in_bytes",
+              "memory/memory.oom_control", "memory/memory.use_hierarchy", "cpu/cpu.shares", "cpu/cpu.cfs_quota_us",
+              "cpu/cpu.cfs_period_us", "cpu/cpu.cfs_burst_us", "cpu/cpu.rt_runtime_us", "cpu/cpu.rt_period_us", "cpu/cpu.idle",
+              "cpuset/cpuset.cpus", "cpuset/cpuset.mems", "pids/pids.max", "blkio/blkio.weight", "blkio/blkio.bfq.leaf_weight",
+              "blkio/blkio.weight_device", "blkio/blkio.throttle.read_bps_device", "blkio/blkio.throttle.write_bps_device",
+              "blkio/blkio.throttle.read_iops_device", "blkio/blkio.throttle.write_iops_device",
+              "hugetlb/hugetlb.2MB.limit_in_bytes", "net_cls/net_cls.classid", "net_prio/net_prio.ifpriomap", "rdma/rdma.max",
+              "devices/devices.allow", "devices/devices.deny", *extra]:
+        files[f.replace("/", f"/mote/{cid}/", 1)] = ""
+    files[f"memory/mote/{cid}/memory.limit_in_bytes"] = "67108864\n"
+    return files
+
+
+def test_v1_files(native, running):
+    cid = running
+    doc = {
+        "memory": {"limit": 128 << 20, "swap": 256 << 20, "reservation": 32 << 20, "swappiness": 10, "kernel": 1 << 30,
+                   "kernelTCP": 1 << 20, "disableOOMKiller": True, "useHierarchy": True},
+        "cpu": {"shares": 18446744073709551615, "quota": 50000, "period": 200000, "burst": 1000, "realtimeRuntime": 5000,
+                "realtimePeriod": 900000, "cpus": "0", "mems": "0", "idle": 1},
+        "pids": {"limit": -1},
+        "blockIO": {"weight": 300, "leafWeight": 20,
+                    "weightDevice": [{"major": 8, "minor": 0, "weight": 500}],
+                    "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1000}],
+                    "throttleWriteBpsDevice": [{"major": 8, "minor": 0, "rate": 2000}],
+                    "throttleReadIOPSDevice": [{"major": 8, "minor": 0, "rate": 30}],
+                    "throttleWriteIOPSDevice": [{"major": 8, "minor": 0, "rate": 40}]},
+        "hugepageLimits": [{"pageSize": "2MB", "limit": 4 << 20}],
+        "network": {"classID": 4294967295, "priorities": [{"name": "eth0", "priority": 5}, {"name": "lo", "priority": 1}]},
+        "rdma": {"mlx5_0": {"hcaObjects": 4}},
+        "devices": [{"allow": False, "access": "rwm"}, {"allow": True, "type": "c", "major": 10, "minor": -1, "access": "rw"}],
+    }
+    rc, err, writes = fake_update(native, cid, v1_files(cid), doc, "v1")
+    assert rc == 0, err
+    got = by_file(writes)
+    # memory+swap grows past the limit in force: written before the limit (runc's order).
+    order = [f for f, _ in writes]
+    assert order.index("memory/memory.memsw.limit_in_bytes") < order.index("memory/memory.limit_in_bytes")
+    assert order.index("cpu/cpu.cfs_period_us") < order.index("cpu/cpu.cfs_quota_us")
+    devices = got.pop("devices/devices.deny") + got.pop("devices/devices.allow")
+    assert devices[:2] == ["a *:* rwm", "c 10:* rw"] and "c 136:* rwm" in devices
+    assert got == {
+        "memory/memory.limit_in_bytes": [str(128 << 20)],
+        "memory/memory.memsw.limit_in_bytes": [str(256 << 20)],
+        "memory/memory.soft_limit_in_bytes": [str(32 << 20)],
+        "memory/memory.swappiness": ["10"],
+        "memory/memory.kmem.limit_in_bytes": [str(1 << 30)],  # kernelTCP: no file on this kernel, skipped as runc
+        "memory/memory.oom_control": ["1"],
+        "memory/memory.use_hierarchy": ["1"],
+        "cpu/cpu.shares": ["18446744073709551615"],
+        "cpu/cpu.cfs_quota_us": ["50000"],
+        "cpu/cpu.cfs_period_us": ["200000"],
+        "cpu/cpu.cfs_burst_us": ["1000"],
+        "cpu/cpu.rt_runtime_us": ["5000"],
+        "cpu/cpu.rt_period_us": ["900000"],
+        "cpu/cpu.idle": ["1"],
+        "cpuset/cpuset.cpus": ["0"],
+        "cpuset/cpuset.mems": ["0"],
+        "pids/pids.max": ["max"],
+        "blkio/blkio.weight": ["300"],
+        "blkio/blkio.bfq.leaf_weight": ["20"],      # no blkio.leaf_weight here: BFQ's file
+        "blkio/blkio.weight_device": ["8:0 500"],
+        "blkio/blkio.throttle.read_bps_device": ["8:0 1000"],
+        "blkio/blkio.throttle.write_bps_device": ["8:0 2000"],
+        "blkio/blkio.throttle.read_iops_device": ["8:0 30"],
+        "blkio/blkio.throttle.write_iops_device": ["8:0 40"],
+        "hugetlb/hugetlb.2MB.limit_in_bytes": [str(4 << 20)],
+        "net_cls/net_cls.classid": ["4294967295"],
+        "net_prio/net_prio.ifpriomap": ["eth0 5", "lo 1"],
+        "rdma/rdma.max": ["mlx5_0 hca_object=4"],
+    }
+
+
+@pytest.mark.parametrize("doc,want", [
+    # An unlimited limit without swap makes memory+swap unlimited too (runc), first.
+    ({"memory": {"limit": -1}}, [("memory/memory.memsw.limit_in_bytes", "-1"), ("memory/memory.limit_in_bytes", "-1")]),
+    # memory+swap below the limit in force (64M): the limit shrinks first.
+    ({"memory": {"limit": 16 << 20, "swap": 32 << 20}},
+     [("memory/memory.limit_in_bytes", str(16 << 20)), ("memory/memory.memsw.limit_in_bytes", str(32 << 20))]),
+    ({"memory": {"reservation": 0, "limit": 0}, "pids": {"limit": 0}}, []),
+])
+def test_v1_memory_order(native, running, doc, want):
+    rc, err, writes = fake_update(native, running, v1_files(running), doc, "order")
+    assert rc == 0, err
+    assert writes == want
+
+
+def test_v1_refusals(native, running):
+    rc, err, writes = fake_update(native, running, v1_files(running), {"pids": {"limit": 3}, "unified": {"memory.high": "1"}}, "uni")
+    assert rc == 1 and "unified: needs a cgroup v2 host" in err and writes == [], (err, writes)
+    files = v1_files(running)
+    del files["rdma/cgroup.procs"], files[f"rdma/mote/{running}/cgroup.procs"]
+    rc, err, writes = fake_update(native, running, files, {"rdma": {"mlx5_0": {"hcaObjects": 4}}}, "nordma")
+    assert rc == 1 and "cgroup controller rdma: is not mounted on this host" in err, err
