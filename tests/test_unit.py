@@ -1,6 +1,6 @@
-"""The unit tests (tests/unit: json.rs, limits, the linux.resources parser, the eBPF device program against an interpreter,
-the resolve walk forced on the host, the number parser, a bounded-time fuzz of the config
-parser), run with cargo on the host target as part of ./x test."""
+"""The unit tests (tests/unit: json.rs, limits, the linux.resources parser, the eBPF device
+program against an interpreter, the resolve walk forced on the host, the number parser, a
+bounded-time fuzz of the config parser), run with cargo on the host target as part of ./x test."""
 import os
 import shutil
 import subprocess

@@ -100,7 +100,7 @@ fn ctl(file: &[u8]) -> &[u8] {
 }
 
 fn nth(list: &'static str, i: usize) -> &'static [u8] {
-    list.split(' ').nth(i).unwrap_or("-").as_bytes()
+    crate::spec::word(list, i).as_bytes()
 }
 
 /// What this host's cgroup layout refuses in `r` (a v1-only field on v2, `unified` on v1):

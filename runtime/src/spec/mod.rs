@@ -893,19 +893,26 @@ WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE";
 const RLIMITS: &str = "CPU FSIZE DATA STACK CORE RSS NPROC NOFILE MEMLOCK AS LOCKS SIGPENDING MSGQUEUE NICE RTPRIO RTTIME";
 
 /// Position of `name` (after `prefix`) in a space-separated list.
+#[inline(never)]
 fn position(list: &str, prefix: &[u8], name: &[u8]) -> Option<u32> {
     let n = name.strip_prefix(prefix)?;
     list.split(' ').position(|c| c.as_bytes() == n).map(|i| i as u32)
 }
 
+/// The `i`-th word of a space-separated list ("?" past its end).
+#[inline(never)]
+pub fn word(list: &'static str, i: usize) -> &'static str {
+    list.split(' ').nth(i).unwrap_or("?")
+}
+
 /// Name of capability `bit` (without CAP_), for messages.
 pub fn cap_name(bit: u32) -> &'static str {
-    CAPS.split(' ').nth(bit as usize).unwrap_or("?")
+    word(CAPS, bit as usize)
 }
 
 /// Name of rlimit `r` (without RLIMIT_), for messages.
 pub fn rlimit_name(r: u32) -> &'static str {
-    RLIMITS.split(' ').nth(r as usize).unwrap_or("?")
+    word(RLIMITS, r as usize)
 }
 
 pub fn cap_number(name: &[u8]) -> Option<u32> {

@@ -9,7 +9,7 @@ use core::ffi::CStr;
 
 use heapless::Vec;
 
-use super::{arr, bool, i64, limits, obj, str, u32, u64, P};
+use super::{arr, bool, i64, limits, obj, position, str, u32, u64, word, P};
 use crate::cgroup::bpf::{Rule, DEFAULTS, MKNOD, READ, WILD, WRITE};
 use crate::error::{Error, Result};
 use crate::json::Val;
@@ -79,7 +79,7 @@ pub struct Resources<'a> {
 
 /// The object and key of scalar `slot`.
 pub fn field(slot: usize) -> (&'static str, &'static str) {
-    FIELDS.split(' ').nth(slot).and_then(|f| f.split_once('.')).unwrap_or(("", ""))
+    word(FIELDS, slot).split_once('.').unwrap_or(("", ""))
 }
 
 /// An error about scalar `slot` under `p` (linux.resources, or update's document root).
@@ -136,18 +136,18 @@ impl<'a> Resources<'a> {
 pub fn parse<'a>(v: Val<'a>, p: &P) -> Result<Resources<'a>> {
     let mut r = Resources::default();
     for (k, v) in obj(v, p)? {
-        let Some(g) = GROUPS.split(' ').position(|n| n.as_bytes() == k.to_bytes()) else { continue };
-        let name = GROUPS.split(' ').nth(g).unwrap_or("");
+        let Some(g) = position(GROUPS, b"", k.to_bytes()) else { continue };
+        let name = word(GROUPS, g as usize);
         let pg = p.key(name);
         r.groups |= 1 << g;
         match g {
             0..=3 => {
                 for (k, v) in obj(v, &pg)? {
                     let key = k.to_bytes();
-                    if let Some(slot) = FIELDS.split(' ').position(|f| f.split_once('.').is_some_and(|(o, f)| o == name && f.as_bytes() == key)) {
+                    if let Some(slot) = (0..SLOTS).find(|&s| field(s).0 == name && field(s).1.as_bytes() == key) {
                         r.scalar(slot, v, p)?;
-                    } else if let Some(list) = BLKIO_LISTS.split(' ').position(|l| g == 3 && l.as_bytes() == key) {
-                        let pd = pg.key(BLKIO_LISTS.split(' ').nth(list).unwrap_or(""));
+                    } else if let Some(list) = position(BLKIO_LISTS, b"", key).filter(|_| g == 3) {
+                        let pd = pg.key(word(BLKIO_LISTS, list as usize));
                         for (i, d) in arr(v, &pd)?.enumerate() {
                             let d = blkio(d, &pd.idx(i), list as u8)?;
                             push(&mut r.blkio, d, &pd)?;
