@@ -5,6 +5,7 @@
 //! every container gets (null, zero, full, random, urandom, tty, ptmx, pts, and mknod of
 //! anything), as runc does.
 
+use heapless::Vec;
 use mote_sys::io::Buf;
 use mote_sys::raw::{self, Errno};
 use mote_sys::rustix::fd::AsFd;
@@ -12,14 +13,21 @@ use mote_sys::rustix::fs::{self, Mode, OFlags};
 
 use super::{write_file, PATH, ROOT};
 use crate::error::{Ctx, Error, Fits, Result};
+use crate::spec::limits::DEVICE_RULES;
+use crate::spec::resources::DevRule;
 
-use super::bpf::{program, Rule, MKNOD, READ, WRITE};
+use super::bpf::{program, Rule, DEFAULTS, MKNOD, READ, WRITE};
 
-/// Applies `rules` (parsed in spec/resources.rs, runc's defaults last) to cgroup `path`: v1
-/// files when the devices controller is v1, and the eBPF program wherever there is a v2 tree (on
-/// a hybrid host too, where it is a second, equal guard; there a kernel without cgroup BPF is not
+/// Applies `rules` (from spec/resources.rs), then runc's defaults, to cgroup `path`: v1 files
+/// when the devices controller is v1, and the eBPF program wherever there is a v2 tree (on a
+/// hybrid host too, where it is a second, equal guard; there a kernel without cgroup BPF is not
 /// an error).
-pub fn apply(v2: bool, path: &[u8], rules: &[Rule]) -> Result<()> {
+pub fn apply(v2: bool, path: &[u8], rules: &[DevRule]) -> Result<()> {
+    let mut all = Vec::<Rule, { DEVICE_RULES + DEFAULTS.len() }>::new();
+    for r in rules.iter().map(|r| r.rule()).chain(DEFAULTS) {
+        let _ = all.push(r); // the type has room for the bound's rules and the defaults
+    }
+    let rules = &all[..];
     if !v2 {
         let mut dir = Buf::<{ PATH + 64 }>::new();
         dir.s(ROOT).s(b"/devices").s(path);

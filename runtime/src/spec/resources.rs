@@ -10,7 +10,7 @@ use core::ffi::CStr;
 use heapless::Vec;
 
 use super::{arr, bool, i64, limits, obj, position, str, u32, u64, word, P};
-use crate::cgroup::bpf::{Rule, DEFAULTS, MKNOD, READ, WILD, WRITE};
+use crate::cgroup::bpf::{Rule, MKNOD, READ, WRITE};
 use crate::error::{Error, Result};
 use crate::json::Val;
 
@@ -55,6 +55,25 @@ pub struct BlkDev {
     pub value: u64,
 }
 
+/// One linux.resources.devices rule, compact (it lives in the config's struct): cgroup/bpf.rs's
+/// Rule with its access bits, and -1 for any major or minor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DevRule {
+    pub allow: bool,
+    /// b'a', b'c' or b'b'
+    pub kind: u8,
+    pub access: u8,
+    pub major: i32,
+    pub minor: i32,
+}
+
+impl DevRule {
+    /// The rule as cgroup/bpf.rs's program takes it.
+    pub fn rule(self) -> Rule {
+        Rule { allow: self.allow, kind: self.kind, major: self.major as i64, minor: self.minor as i64, access: self.access as u32 }
+    }
+}
+
 #[derive(Default)]
 pub struct Resources<'a> {
     /// The objects present (bit i: the i-th of [`GROUPS`]), even empty ones: v2 enables their
@@ -73,8 +92,8 @@ pub struct Resources<'a> {
     /// The entries of all five of blockIO's device lists, in the config's order.
     pub blkio: Vec<BlkDev, { limits::RESOURCE_LIST }>,
     pub unified: Vec<(&'a CStr, &'a CStr), { limits::RESOURCE_LIST }>,
-    /// The device rules, then the ones every container gets (cgroup/bpf.rs's DEFAULTS).
-    pub devices: Option<Vec<Rule, { limits::DEVICE_RULES + DEFAULTS.len() }>>,
+    /// The device rules (cgroup/devices.rs adds the ones every container gets).
+    pub devices: Option<Vec<DevRule, { limits::DEVICE_RULES }>>,
 }
 
 /// The object and key of scalar `slot`.
@@ -225,13 +244,8 @@ pub fn parse<'a>(v: Val<'a>, p: &P) -> Result<Resources<'a>> {
             _ => {
                 let mut rules = Vec::new();
                 for (i, d) in arr(v, &pg)?.enumerate() {
-                    if rules.len() == limits::DEVICE_RULES {
-                        return Err(pg.bound(limits::DEVICE_RULES));
-                    }
-                    let _ = rules.push(rule(d, &pg.idx(i))?); // room checked above
-                }
-                for d in DEFAULTS {
-                    let _ = rules.push(d); // room for them is in the type
+                    let d = rule(d, &pg.idx(i))?;
+                    push(&mut rules, d, &pg)?;
                 }
                 r.devices = Some(rules);
             }
@@ -277,8 +291,8 @@ fn blkio(d: Val<'_>, p: &P, list: u8) -> Result<BlkDev> {
 
 /// One linux.resources.devices rule.
 #[inline(never)]
-fn rule(d: Val<'_>, p: &P) -> Result<Rule> {
-    let mut r = Rule { allow: false, kind: b'a', major: WILD, minor: WILD, access: 7 };
+fn rule(d: Val<'_>, p: &P) -> Result<DevRule> {
+    let mut r = DevRule { allow: false, kind: b'a', major: -1, minor: -1, access: 7 };
     for (k, v) in obj(d, p)? {
         match k.to_bytes() {
             b"allow" => r.allow = bool(v, &p.key("allow"))?,
@@ -292,7 +306,7 @@ fn rule(d: Val<'_>, p: &P) -> Result<Rule> {
             b"major" | b"minor" => {
                 let pk = p.key(if k.to_bytes() == b"major" { "major" } else { "minor" });
                 let n = match i64(v, &pk)? {
-                    n @ -1..=0x7fff_ffff => n,
+                    n @ -1..=0x7fff_ffff => n as i32,
                     _ => return Err(pk.err("must be -1 (any) or a device number below 2^31")),
                 };
                 if k.to_bytes() == b"major" { r.major = n } else { r.minor = n }
@@ -303,9 +317,9 @@ fn rule(d: Val<'_>, p: &P) -> Result<Rule> {
                 r.access = if s.is_empty() { 7 } else { 0 };
                 for &c in s {
                     r.access |= match c {
-                        b'r' => READ,
-                        b'w' => WRITE,
-                        b'm' => MKNOD,
+                        b'r' => READ as u8,
+                        b'w' => WRITE as u8,
+                        b'm' => MKNOD as u8,
                         _ => return Err(p.key("access").err("must be made of r, w and m")),
                     };
                 }
@@ -437,10 +451,8 @@ mod tests {
         let uni: Vec<(&[u8], &[u8])> = r.unified.iter().map(|(k, v)| (k.to_bytes(), v.to_bytes())).collect();
         assert_eq!(uni, [(&b"memory.high"[..], &b"max"[..]), (&b"io.bfq.weight"[..], &b"50"[..])]);
         let d = r.devices.as_ref().unwrap();
-        assert_eq!(d.len(), 2 + DEFAULTS.len(), "the rules, then runc's defaults");
-        assert!(!d[0].allow && d[0].kind == b'a' && d[0].major == WILD && d[0].minor == WILD && d[0].access == 7);
-        assert!(d[1].allow && d[1].kind == b'c' && d[1].major == 10 && d[1].minor == WILD && d[1].access == READ);
-        assert!(d[2..].iter().zip(DEFAULTS).all(|(a, b)| (a.kind, a.major, a.minor, a.access) == (b.kind, b.major, b.minor, b.access)));
+        assert_eq!(d[..], [DevRule { allow: false, kind: b'a', access: 7, major: -1, minor: -1 },
+                           DevRule { allow: true, kind: b'c', access: READ as u8, major: 10, minor: -1 }]);
     }
 
     #[test]
@@ -454,7 +466,7 @@ mod tests {
         assert_eq!(r.get(15), Some(0), "idle 0 is a value");
         assert_eq!(r.groups, 0b111, "the objects are there, their controllers enabled");
         let r = parse_str(r#"{"devices":[]}"#).unwrap();
-        assert_eq!(r.devices.as_ref().map(|d| d.len()), Some(DEFAULTS.len()), "an empty list still gets the defaults");
+        assert_eq!(r.devices.as_ref().map(|d| d.len()), Some(0), "an empty list is a list (the defaults still apply)");
         assert!(parse_str("{}").unwrap().devices.is_none());
     }
 
@@ -518,7 +530,7 @@ mod tests {
         }
         let r = parse_str(r#"{"devices":[{"major":2147483647,"minor":-1,"access":""}]}"#).unwrap();
         let d = r.devices.unwrap();
-        assert_eq!((d[0].major, d[0].minor, d[0].access), (0x7fff_ffff, WILD, 7), "empty access means all");
+        assert_eq!((d[0].major, d[0].minor, d[0].access), (0x7fff_ffff, -1, 7), "empty access means all");
     }
 
     #[test]
@@ -544,8 +556,9 @@ mod tests {
         let rules = |i: usize| format!(r#"{{"devices":[{}]}}"#, vec_of(i, r#"{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"}"#));
         let r = parse_str(&rules(limits::DEVICE_RULES)).unwrap();
         let d = r.devices.unwrap();
-        assert_eq!(d.len(), limits::DEVICE_RULES + DEFAULTS.len());
-        assert!(crate::cgroup::bpf::program(&d).is_some(), "the bound's rules fit the eBPF program");
+        let all: Vec<Rule> = d.iter().map(|r| r.rule()).chain(crate::cgroup::bpf::DEFAULTS).collect();
+        assert_eq!(all.len(), limits::DEVICE_RULES + 10);
+        assert!(crate::cgroup::bpf::program(&all).is_some(), "the bound's rules (8 instructions each) and the defaults fit the eBPF program");
         let e = err_of(&rules(limits::DEVICE_RULES + 1));
         assert!(e.contains(&format!("linux.resources.devices: more than {} entries", limits::DEVICE_RULES)), "{e}");
 
