@@ -64,7 +64,9 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
                 er.path.s(b"invalid JSON at byte ").u(e.offset as u64).s(b": ").s(e.what);
                 er
             })?;
-            res::parse(Val::root(&doc[..n], root), &P::ROOT)?
+            let mut r = Resources::default();
+            res::parse(Val::root(&doc[..n], root), &P::ROOT, &mut r)?;
+            r
         }
         None => from_flags(&p)?,
     };

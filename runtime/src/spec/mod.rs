@@ -587,7 +587,7 @@ fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
                 }
             }
             b"cgroupsPath" => l.cgroups_path = Some(str(v, &p.key("cgroupsPath"))?),
-            b"resources" => l.resources = Some(resources::parse(v, &p.key("resources"))?),
+            b"resources" => resources::parse(v, &p.key("resources"), l.resources.insert(Default::default()))?,
             b"seccomp" => l.seccomp = Some(seccomp::parse(v, &p.key("seccomp"))?),
             b"rootfsPropagation" => {
                 let pp = p.key("rootfsPropagation");

@@ -150,10 +150,10 @@ impl<'a> Resources<'a> {
     }
 }
 
-/// Reads linux.resources (or update's resources document) at `p`.
+/// Reads linux.resources (or update's resources document) at `p` into `r` (in place: the
+/// struct is large, and a returned one would be one more copy in the caller's frame).
 #[inline(never)]
-pub fn parse<'a>(v: Val<'a>, p: &P) -> Result<Resources<'a>> {
-    let mut r = Resources::default();
+pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
     for (k, v) in obj(v, p)? {
         let Some(g) = position(GROUPS, b"", k.to_bytes()) else { continue };
         let name = word(GROUPS, g as usize);
@@ -242,16 +242,15 @@ pub fn parse<'a>(v: Val<'a>, p: &P) -> Result<Resources<'a>> {
                 }
             }
             _ => {
-                let mut rules = Vec::new();
+                let rules = r.devices.insert(Vec::new());
                 for (i, d) in arr(v, &pg)?.enumerate() {
                     let d = rule(d, &pg.idx(i))?;
-                    push(&mut rules, d, &pg)?;
+                    push(rules, d, &pg)?;
                 }
-                r.devices = Some(rules);
             }
         }
     }
-    Ok(r)
+    Ok(())
 }
 
 /// Pushes onto one of the lists, or fails naming it and the bound.
@@ -345,11 +344,15 @@ mod tests {
         let root = crate::json::prepare(&mut b).map_err(|e| String::from(e.what))?;
         let b: &'static [u8] = std::boxed::Box::leak(b.into_boxed_slice());
         let pl = P::ROOT.key("linux");
-        parse(Val::root(b, root), &pl.key("resources")).map_err(|e| {
-            let mut m = mote_sys::io::Buf::<1024>::new();
-            e.render(&mut m);
-            String::from_utf8_lossy(m.lossy()).into_owned()
-        })
+        let mut r = Resources::default();
+        match parse(Val::root(b, root), &pl.key("resources"), &mut r) {
+            Ok(()) => Ok(r),
+            Err(e) => {
+                let mut m = mote_sys::io::Buf::<1024>::new();
+                e.render(&mut m);
+                Err(String::from_utf8_lossy(m.lossy()).into_owned())
+            }
+        }
     }
 
     fn err_of(doc: &str) -> String {
