@@ -34,12 +34,14 @@ print(json.dumps({"rc": p.returncode, "err": p.stderr}))
 WRITE = re.compile(r'write\(\d+</sys/fs/cgroup/([^>]*)>, "((?:[^"\\]|\\.)*)", \d+\)')
 
 
-def fake_update(mote, cid, files, doc, tag):
-    """(exit code, stderr, [(file under the container's cgroup or the root, value)] in order)."""
+def fake_update(mote, cid, files, doc, tag, flags=None):
+    """(exit code, stderr, [(file under the container's cgroup or the root, value)] in order) of
+    `update -r` with `doc`, or of `update` with `flags`."""
     r = mote.tmp / f"res-{tag}.json"
     r.write_text(json.dumps(doc))
     log = mote.tmp / f"strace-{tag}.log"
-    spec = {"files": files, "log": str(log), "argv": mote.argv("update", "-r", str(r), cid)}
+    args = ["update", *flags, cid] if flags is not None else ["update", "-r", str(r), cid]
+    spec = {"files": files, "log": str(log), "argv": mote.argv(*args)}
     p = subprocess.run(["unshare", "-m", "--propagation", "private", "python3", "-c", FAKE, json.dumps(spec)],
                        capture_output=True, text=True, timeout=TIMEOUT)
     assert p.returncode == 0, p.stderr
@@ -287,3 +289,35 @@ def test_v1_refusals(native, running):
     del files["rdma/cgroup.procs"], files[f"rdma/mote/{running}/cgroup.procs"]
     rc, err, writes = fake_update(native, running, files, {"rdma": {"mlx5_0": {"hcaObjects": 4}}}, "nordma")
     assert rc == 1 and "cgroup controller rdma: is not mounted on this host" in err, err
+
+
+def test_v1_update_flags(native, running):
+    """Each of update's flags sets its field (the same structs and writes as -r)."""
+    flags = ["--memory", "128m", "--memory-swap", "256M", "--memory-reservation", "32m", "--kernel-memory", "1g",
+             "--kernel-memory-tcp", "1k", "--cpu-shares", "512", "--cpu-idle", "1", "--cpu-quota", "50000",
+             "--cpu-period", "200000", "--cpu-burst", "1000", "--cpu-rt-runtime", "5000", "--cpu-rt-period", "900000",
+             "--cpuset-cpus", "0", "--cpuset-mems", "0", "--pids-limit", "9", "--blkio-weight", "300"]
+    rc, err, writes = fake_update(native, running, v1_files(running), None, "flags", flags=flags)
+    assert rc == 0, err
+    assert by_file(writes) == {
+        "memory/memory.limit_in_bytes": [str(128 << 20)],
+        "memory/memory.memsw.limit_in_bytes": [str(256 << 20)],
+        "memory/memory.soft_limit_in_bytes": [str(32 << 20)],
+        "memory/memory.kmem.limit_in_bytes": [str(1 << 30)],
+        "cpu/cpu.shares": ["512"],
+        "cpu/cpu.idle": ["1"],
+        "cpu/cpu.cfs_quota_us": ["50000"],
+        "cpu/cpu.cfs_period_us": ["200000"],
+        "cpu/cpu.cfs_burst_us": ["1000"],
+        "cpu/cpu.rt_runtime_us": ["5000"],
+        "cpu/cpu.rt_period_us": ["900000"],
+        "cpuset/cpuset.cpus": ["0"],
+        "cpuset/cpuset.mems": ["0"],
+        "pids/pids.max": ["9"],
+        "blkio/blkio.weight": ["300"],
+    }
+    rc, err, writes = fake_update(native, running, v1_files(running), None, "share", flags=["--cpu-share", "256", "--memory", "-1"])
+    assert rc == 0 and by_file(writes) == {"cpu/cpu.shares": ["256"], "memory/memory.memsw.limit_in_bytes": ["-1"],
+                                           "memory/memory.limit_in_bytes": ["-1"]}, (err, writes)
+    rc, err, writes = fake_update(native, running, v1_files(running), None, "neg", flags=["--pids-limit", "5", "--cpu-period", "-1"])
+    assert rc == 1 and "cpu.period: expected a non-negative integer" in err and writes == [], (err, writes)
