@@ -3,10 +3,13 @@ runc/crun's conversions (cpu.weight from shares, io.weight from the blkio weight
 from memory+swap, cpu.max from quota and period, "max" for -1).
 
 This host is a v1/v2 hybrid whose v2 tree has no controllers, so the files are asserted here the
-only way they can be for v2: `mote update -r` on a running container with /sys/fs/cgroup a tmpfs
-laid out as the layout under test, in a private mount namespace (the host's tree is untouched),
-its writes read off strace. The kernel's own acceptance of them is checked on real files by
-test_cgroups.py (v1) and the VM tests (v2)."""
+only way they can be for v2: `mote update` on a running container whose cgroup files are, in a
+private mount namespace (the host's tree is untouched), files of the test's own, its writes read
+off strace. For v2, the hybrid's unified tree is mounted on /sys/fs/cgroup (a real cgroup2 mount,
+as mote detects v2) with a tmpfs on the container's directory and the parents' subtree_control
+bound from plain files; for v1, a tmpfs on /sys/fs/cgroup laid out as v1 controllers. The
+kernel's own acceptance of the values is checked on real files by test_cgroups.py (v1) and the
+VM tests (v2)."""
 import json
 import os
 import re
@@ -16,16 +19,27 @@ import pytest
 
 from conftest import TIMEOUT
 
-# Inside the private mount namespace: a tmpfs on /sys/fs/cgroup with the files given (the
-# container's own under mote/<id>), then `mote update` under strace; prints its writes.
+# Inside the private mount namespace: the fake tree (see above), then `mote update` under
+# strace; prints its exit code and stderr (the writes are in the strace log).
 FAKE = r"""
 import json, os, subprocess, sys
 spec = json.loads(sys.argv[1])
-subprocess.run(["mount", "-t", "tmpfs", "mote-test-fake-cgroup", "/sys/fs/cgroup"], check=True)
-for f, content in spec["files"].items():
-    os.makedirs(os.path.dirname("/sys/fs/cgroup/" + f), exist_ok=True)
-    with open("/sys/fs/cgroup/" + f, "w") as fh:
+R = "/sys/fs/cgroup"
+def mount(*a):
+    subprocess.run(["mount", *a], check=True)
+if spec["v2"]:
+    mount("-t", "cgroup2", "none", R)
+    mount("-t", "tmpfs", "mote-test-fake-cgroup", R + "/mote/" + spec["cid"])
+else:
+    mount("-t", "tmpfs", "mote-test-fake-cgroup", R)
+for i, (f, content) in enumerate(spec["files"].items()):
+    own = not spec["v2"] or f.startswith("mote/" + spec["cid"] + "/")
+    path = R + "/" + f if own else spec["stage"] + "/" + str(i)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as fh:
         fh.write(content)
+    if not own:
+        mount("--bind", path, R + "/" + f)
 p = subprocess.run(["strace", "-f", "-qq", "-y", "-s", "512", "-e", "trace=write", "-e", "signal=none", "-o", spec["log"]]
                    + spec["argv"], capture_output=True, text=True)
 print(json.dumps({"rc": p.returncode, "err": p.stderr}))
@@ -41,7 +55,12 @@ def fake_update(mote, cid, files, doc, tag, flags=None):
     r.write_text(json.dumps(doc))
     log = mote.tmp / f"strace-{tag}.log"
     args = ["update", *flags, cid] if flags is not None else ["update", "-r", str(r), cid]
-    spec = {"files": files, "log": str(log), "argv": mote.argv(*args)}
+    v2 = "cgroup.subtree_control" in files
+    if v2 and not os.path.exists("/sys/fs/cgroup/unified/cgroup.procs"):
+        pytest.fail("no unified (v2) hierarchy on this host: the v2 files cannot be checked here")
+    stage = mote.tmp / f"stage-{tag}"
+    os.makedirs(stage, exist_ok=True)
+    spec = {"files": files, "log": str(log), "argv": mote.argv(*args), "v2": v2, "cid": cid, "stage": str(stage)}
     p = subprocess.run(["unshare", "-m", "--propagation", "private", "python3", "-c", FAKE, json.dumps(spec)],
                        capture_output=True, text=True, timeout=TIMEOUT)
     assert p.returncode == 0, p.stderr
@@ -72,7 +91,7 @@ def v2_files(cid, enabled=V2_CONTROLLERS, swap=True):
     own = ["memory.low", "memory.max", "memory.high", "cpu.weight", "cpu.max", "cpu.max.burst", "cpu.idle", "cpuset.cpus",
            "cpuset.mems", "pids.max", "io.weight", "io.max", "hugetlb.2MB.max", "hugetlb.1GB.max", "rdma.max",
            "memory.current"] + (["memory.swap.max"] if swap else [])
-    files = {"cgroup.controllers": V2_CONTROLLERS, "cgroup.subtree_control": enabled, "mote/cgroup.subtree_control": enabled}
+    files = {"cgroup.subtree_control": enabled, "mote/cgroup.subtree_control": enabled}
     files.update({f"mote/{cid}/{f}": "" for f in own})
     files[f"mote/{cid}/memory.current"] = "1000"
     return files
