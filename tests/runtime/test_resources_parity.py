@@ -78,8 +78,17 @@ def test_device_program_is_replaced_on_update(native):
     r = native.tmp / "res.json"
 
     def seen():
-        time.sleep(0.4)
-        return open(f"/proc/{pid}/root/dev/shm/r").read().strip()
+        """The result of an attempt that began after the last update: the result file is removed
+        and awaited twice (the first to reappear may come from an attempt already under way)."""
+        f = f"/proc/{pid}/root/dev/shm/r"
+        for _ in range(2):
+            if os.path.exists(f):
+                os.unlink(f)
+            end = time.time() + 20
+            while not os.path.exists(f):
+                assert time.time() < end, "the container's loop stopped writing its result"
+                time.sleep(0.02)
+        return open(f).read().strip()
 
     assert seen() == "opened"
     for i in range(70):  # past the kernel's 64 programs per cgroup
