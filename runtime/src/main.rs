@@ -24,7 +24,23 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The runtime-spec version mote implements.
 pub const OCI_VERSION: &str = "1.2.0";
 
-mote_sys::main!(main);
+mote_sys::main!(entry);
+
+/// The verbs that make a container process: they run from a sealed copy of mote (linux/sealed.rs).
+const SEALED_VERBS: [&[u8]; 3] = [b"create", b"run", b"exec"];
+
+/// Re-executes from the sealed copy before anything else, main's frame included (each page of a
+/// large frame is touched on entry, and the new image would redo whatever ran before). Any
+/// argument naming such a verb counts (the verb is known only once the global flags are read):
+/// at worst an id or flag value of that name costs one needless re-exec. A failure is reported
+/// by main, once it knows the verb and the --log flags.
+fn entry(a: Args) -> i32 {
+    let sealed = match (1..a.len()).any(|i| a.get(i).is_some_and(|s| SEALED_VERBS.contains(&s))) {
+        true => linux::sealed::reexec(&a),
+        false => Ok(()),
+    };
+    main(a, sealed)
+}
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
@@ -60,7 +76,8 @@ global flags:
   -h, --help            print this help
 ";
 
-fn main(a: Args) -> i32 {
+#[inline(never)]
+fn main(a: Args, sealed: error::Result<()>) -> i32 {
     let mut g = Global { root: c"/run/mote", log: None, log_json: false, debug: false };
     // Global flags come before the verb.
     let mut i = 1;
@@ -91,6 +108,9 @@ fn main(a: Args) -> i32 {
             return 1;
         }
     };
+    if let (true, Err(e)) = (SEALED_VERBS.contains(&verb), &sealed) {
+        return log::fail(&g, e, if verb == b"exec" { 255 } else { 1 });
+    }
     let r = match verb {
         b"create" => cli::create::main(&a, i + 1, &mut g),
         b"start" => cli::start::main(&a, i + 1, &mut g),

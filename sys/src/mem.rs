@@ -1,19 +1,113 @@
-//! The one large buffer: a config.json is read into it. It lives in .bss, so pages the file does
-//! not reach are never touched and cost no memory.
+//! Large buffers out of stack frames. A stack frame above a page is probed page by page on entry
+//! (stack-clash protection), so a big local costs one page fault per 4 KiB whether it is used or
+//! not; a buffer in .bss faults only the pages actually written. Each one here is handed out once
+//! per process run ([`take_arena`], [`Slot`]) or lent to one holder at a time ([`Pool`]).
 
+use core::cell::UnsafeCell;
+use core::mem::MaybeUninit;
+use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Size of the buffer (the largest config.json mote reads).
 pub const ARENA: usize = 1 << 20;
 
-static mut ARENA_BUF: [u8; ARENA] = [0; ARENA];
-static TAKEN: AtomicBool = AtomicBool::new(false);
+static ARENA_BUF: Slot<[u8; ARENA]> = Slot::new();
 
-/// Hands out the buffer, once per process run.
+/// Hands out the config buffer, once per process run.
 pub fn take_arena() -> Option<&'static mut [u8]> {
-    if TAKEN.swap(true, Ordering::AcqRel) {
-        return None;
+    // Zero-filled .bss: only the pages the file reaches are touched.
+    ARENA_BUF.take_zeroed().map(|b| &mut b[..])
+}
+
+/// A value in .bss, handed out at most once per process run (no heap: its room is fixed at
+/// build time, and nothing of it is touched before it is written).
+pub struct Slot<T> {
+    v: UnsafeCell<MaybeUninit<T>>,
+    taken: AtomicBool,
+}
+
+// SAFETY: `taken` lets exactly one caller ever reach the value, so it is never shared.
+unsafe impl<T> Sync for Slot<T> {}
+
+impl<T> Slot<T> {
+    /// An empty slot (for a `static`).
+    pub const fn new() -> Self {
+        Self { v: UnsafeCell::new(MaybeUninit::uninit()), taken: AtomicBool::new(false) }
     }
-    // SAFETY: TAKEN guarantees this mutable reference is created at most once, so it is unique.
-    Some(unsafe { &mut *core::ptr::addr_of_mut!(ARENA_BUF) })
+    /// The slot, set to `init()`, or None if it was taken before.
+    #[inline(always)]
+    pub fn take(&'static self, init: impl FnOnce() -> T) -> Option<&'static mut T> {
+        if self.taken.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        // SAFETY: `taken` guarantees this mutable reference is created at most once, so it is unique.
+        Some(unsafe { &mut *self.v.get() }.write(init()))
+    }
+    /// The slot as the all-zero value of T (its .bss state: nothing is written), or None if it
+    /// was taken before. Only for T valid as zeros: integers and arrays of them.
+    fn take_zeroed(&'static self) -> Option<&'static mut T>
+    where
+        T: Zeroable,
+    {
+        if self.taken.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        // SAFETY: unique as in `take`; a static starts as zero bytes (.bss), which T: Zeroable
+        // makes a valid T, and nothing wrote to it before.
+        Some(unsafe { (*self.v.get()).assume_init_mut() })
+    }
+}
+
+/// Types for which all-zero bytes are a valid value.
+trait Zeroable {}
+impl<const N: usize> Zeroable for [u8; N] {}
+
+/// A value in .bss lent to one holder at a time (a scratch buffer that several steps of one
+/// process use in turn). `get` fails, rather than blocks, while it is lent.
+pub struct Pool<T> {
+    v: UnsafeCell<T>,
+    busy: AtomicBool,
+}
+
+// SAFETY: `busy` lets one `Lent` at a time reach the value, so it is never shared.
+unsafe impl<T> Sync for Pool<T> {}
+
+impl<T> Pool<T> {
+    /// A pool holding `v` (a const value: for a `static`; all zeros keeps it in .bss).
+    pub const fn new(v: T) -> Self {
+        Self { v: UnsafeCell::new(v), busy: AtomicBool::new(false) }
+    }
+    /// The value, until the returned guard is dropped; None while someone else holds it.
+    pub fn get(&'static self) -> Option<Lent<T>> {
+        if self.busy.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        // SAFETY: `busy` was false, so no other Lent exists; this one clears it when dropped.
+        Some(Lent { v: unsafe { &mut *self.v.get() }, busy: &self.busy })
+    }
+}
+
+/// The value of a [`Pool`] while lent.
+pub struct Lent<T: 'static> {
+    v: &'static mut T,
+    busy: &'static AtomicBool,
+}
+
+impl<T> Deref for Lent<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.v
+    }
+}
+
+impl<T> DerefMut for Lent<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.v
+    }
+}
+
+impl<T> Drop for Lent<T> {
+    fn drop(&mut self) {
+        self.busy.store(false, Ordering::Release);
+    }
 }

@@ -60,8 +60,6 @@ pub struct Created {
 /// Creates container `id` as the flags in `p` say. `own_console`: the socket a foreground run
 /// receives the pty master on, when there is no --console-socket.
 pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own_console: Option<BorrowedFd<'_>>) -> Result<Created> {
-    // First of all: from here on mote runs from a sealed copy of itself (see linux/sealed.rs).
-    crate::linux::sealed::reexec(a)?;
     // A relative --pid-file is the caller's, as in runc: made absolute before we move.
     let mut pid_path = Buf::<{ limits::PATH }>::new();
     if let Some(f) = p.get("pid-file") {
@@ -99,16 +97,17 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
         return Err(Error::msg("config.json:", "process.terminal", "true needs --console-socket (or a foreground `mote run`, which proxies the terminal)"));
     }
     // The seccomp program is built and the kernel's support checked before anything is made.
-    let mut filter = seccomp::Program::new();
+    let mut filter = None;
     if let Some(sc) = &spec.linux.seccomp {
-        seccomp::compile(sc, &mut filter)?;
+        let filter = filter.insert(seccomp::Program::lend()?);
+        seccomp::compile(sc, filter)?;
         seccomp::probe(sc)?;
         let mut w = Buf::<512>::new();
         if seccomp::unknown(sc, &mut w) {
             log::warn_log(g, w.lossy()); // a warning: cut at its bound if need be
         }
     }
-    let filter = spec.linux.seccomp.as_ref().map(|_| &filter);
+    let filter = filter.as_deref();
     let mut rootfs = Buf::<{ limits::PATH }>::new();
     if spec.root.to_bytes().first() != Some(&b'/') {
         rootfs.s(bundle_abs.get().fits("bundle path:")?).c(b'/');
@@ -144,7 +143,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
     // From here on, everything made is undone on failure. The state dir appears locked and with
     // a state.json that names the cgroup before the cgroup exists: a create killed at any point
     // leaves what `delete --force` needs, and no other verb sees it half made.
-    let mut st = Buf::<{ limits::STATE }>::new();
+    let mut st = state::json_buf()?;
     let first = match state_json(&mut st, &spec, id, 0, 0, &bundle_abs, &rootfs, &cg, 0) {
         Ok(s) => s,
         Err(e) => {
@@ -158,6 +157,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
         }
     };
     let dir = Dir::create(g.root, id, first)?;
+    drop(st);
     // Not destroyed on failure here: a cgroup this create did not make is not ours to kill
     // (cgroup::create removes what it made itself).
     let ino = match cgroup::create(cg.get().fits("cgroup path:")?) {
@@ -173,9 +173,9 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
             // The spec's lifecycle: a container that failed to be created is destroyed, then
             // its poststop hooks run (as runc's destroy does).
             if let Some(h) = hooks.filter(|h| h.has("poststop")) {
-                let mut st = Buf::<{ limits::STATE }>::new();
-                match hooks::state_json(&mut st, &spec, id, "stopped", 0, bundle_abs.lossy()) {
-                    Ok(()) => h.run_warn(g, "poststop", st.get()),
+                let st = state::json_buf();
+                match st.and_then(|mut st| hooks::state_json(&mut st, &spec, id, "stopped", 0, bundle_abs.lossy()).map(|()| st)) {
+                    Ok(st) => h.run_warn(g, "poststop", st.get()),
                     Err(mut e) => {
                         e.what = "poststop hooks not run:";
                         hooks::warn(g, &e)
@@ -218,7 +218,7 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
     let conn = core::cell::Cell::new(listener);
     let hand = |pid: u32, fd: BorrowedFd<'_>| -> Result<()> {
         let Some(c) = conn.take() else { return Ok(()) };
-        let mut st = Buf::<{ limits::STATE }>::new();
+        let mut st = state::json_buf()?;
         st.s(br#"{"ociVersion":"#).json(spec.oci_version).s(br#","fds":["seccompFd"],"pid":"#).u(pid as u64);
         if let Some(m) = spec.linux.seccomp.as_ref().and_then(|s| s.listener_metadata) {
             st.s(br#","metadata":"#).json(m.to_bytes());
@@ -271,7 +271,7 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
 /// halfway still leaves what `delete --force` needs to clean up), and again with the process.
 #[allow(clippy::too_many_arguments)]
 fn write_state(dir: &Dir, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bundle: &Buf<{ limits::PATH }>, rootfs: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64) -> Result<()> {
-    let mut st = Buf::<{ limits::STATE }>::new();
+    let mut st = state::json_buf()?;
     dir.write(state_json(&mut st, spec, id, pid, start, bundle, rootfs, cg, ino)?)
 }
 

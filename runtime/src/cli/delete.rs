@@ -23,8 +23,8 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         Err(e) if p.has("force") => return not_a_dir(g.root, id.to_bytes(), e).map(|()| 0),
         Err(e) => return Err(e),
     };
-    let mut buf = [0u8; limits::STATE];
-    let hooks = match dir.read(&mut buf) {
+    let mut buf = crate::state::read_buf()?;
+    let hooks = match dir.read(&mut buf[..]) {
         // --force deletes even when the kept config is unreadable (a create killed early).
         Ok(st) if st.has_hooks => match crate::hooks::load(&dir) {
             Err(e) if p.has("force") => {
@@ -35,6 +35,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         },
         _ => None,
     };
+    drop(buf);
     delete(dir, p.has("force"), g, hooks)?;
     Ok(0)
 }
@@ -57,8 +58,8 @@ fn not_a_dir(root: &core::ffi::CStr, id: &[u8], e: Error) -> Result<()> {
 
 /// Deletes the container in `dir`, then runs its poststop hooks.
 pub fn delete(dir: Dir, force: bool, g: &Global, hooks: Option<Hooks<'_>>) -> Result<()> {
-    let mut buf = [0u8; limits::STATE];
-    let st = match dir.read(&mut buf) {
+    let mut buf = crate::state::read_buf()?;
+    let st = match dir.read(&mut buf[..]) {
         Ok(st) => st,
         Err(_) if force => return salvage(dir),
         Err(e) => return Err(e),
@@ -73,7 +74,7 @@ pub fn delete(dir: Dir, force: bool, g: &Global, hooks: Option<Hooks<'_>>) -> Re
         let _ = st.signal(9);
     }
     cgroup::destroy(st.cgroup, st.cgroup_ino)?;
-    let mut state = Buf::<{ limits::STATE }>::new();
+    let mut state = crate::state::json_buf()?;
     oci_json(&mut state, &st, Status::Stopped);
     dir.remove()?;
     if let Some(h) = hooks.filter(|h| h.has("poststop")) {
@@ -94,8 +95,8 @@ fn salvage(dir: Dir) -> Result<()> {
     if !dir.has_state() && cgroup::ident(default.lossy()).is_err() {
         return dir.remove();
     }
-    let mut buf = [0u8; limits::STATE];
-    let Some((pid, start, cg, ino)) = dir.salvage(&mut buf) else {
+    let mut buf = crate::state::read_buf()?;
+    let Some((pid, start, cg, ino)) = dir.salvage(&mut buf[..]) else {
         return Err(Error::msg("state.json in", dir.path.lossy(), "unreadable, and names no cgroup: its process and cgroup are unknown (state dir kept)"));
     };
     if pid != 0 && crate::state::proc_start_time(pid).is_some_and(|(t, _)| t == start) {

@@ -5,13 +5,13 @@ use mote_sys::io::Buf;
 use mote_sys::Args;
 
 use super::{flag, parse, Flag, Global};
-use crate::spec::limits;
 use crate::cgroup::stats;
 use crate::error::{Error, Result};
 use crate::state::Dir;
 
 const FLAGS: &[Flag] = &[flag("stats", 0, false), flag("interval", 0, true)];
 
+#[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "events", FLAGS, g, usize::MAX)?;
     let id = p.id("events")?;
@@ -21,8 +21,8 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     };
     loop {
         let dir = Dir::open(g.root, id.to_bytes())?;
-        let mut buf = [0u8; limits::STATE];
-        let st = dir.read(&mut buf)?;
+        let mut buf = crate::state::read_buf()?;
+        let st = dir.read(&mut buf[..])?;
         if !st.alive() {
             return if p.has("stats") { Err(Error::msg("container", st.id, "is not running")) } else { Ok(0) };
         }

@@ -67,6 +67,7 @@ const NAMESPACES: [(&CStr, u32); 8] = [
     (c"pid", g::CLONE_NEWPID),
 ];
 
+#[inline(never)]
 pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     // Everything after the id is the command.
     let p = parse(a, from, "exec", FLAGS, gl, 1)?;
@@ -79,15 +80,12 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
 
 fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     let id = p.id("exec")?;
-    // First of all, as create: from a sealed copy of mote (linux/sealed.rs, CVE-2019-5736), so
-    // that a `#!/proc/self/exe` program exec'd by our child can never reach this binary.
-    crate::linux::sealed::reexec(a)?;
     // Not dumpable for as long as we live (we never exec): nothing may ptrace us or open our
     // /proc/PID/{fd,exe,mem}, and our child inherits it until its own exec.
     raw::prctl(pr::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx("prctl", "PR_SET_DUMPABLE")?;
     let dir = Dir::open(gl.root, id.to_bytes())?;
-    let mut sbuf = [0u8; limits::STATE];
-    let st = dir.read(&mut sbuf)?;
+    let mut sbuf = crate::state::read_buf()?;
+    let st = dir.read(&mut sbuf[..])?;
     match st.status(&dir) {
         Status::Created | Status::Running => {}
         Status::Paused if p.has("ignore-paused") => {}
@@ -145,15 +143,16 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     crate::linux::lsm::check(Some(&proc), None)?;
     // The container's seccomp profile, compiled and checked against this kernel now (the child
     // installs it). A notifying one is refused: its listener would need this process's descriptor.
-    let mut program = seccomp::Program::new();
+    let mut program = None;
     if let Some(sc) = &spec.linux.seccomp {
         if sc.notifies() {
             return Err(Error::msg("exec: config.json:", "linux.seccomp", "SCMP_ACT_NOTIFY is not supported by exec yet"));
         }
-        seccomp::compile(sc, &mut program)?;
+        let program = program.insert(seccomp::Program::lend()?);
+        seccomp::compile(sc, program)?;
         seccomp::probe(sc)?;
     }
-    let filter = spec.linux.seccomp.as_ref().map(|_| &program);
+    let filter = program.as_deref();
     // The pty's master goes to the engine's socket, or, in the foreground, to mote, which
     // proxies it as `run` does; a detached exec without a socket would leave no one holding it.
     let mut own_console = None;

@@ -3,7 +3,6 @@
 use mote_sys::Args;
 
 use super::{flag, parse, Flag, Global};
-use crate::spec::limits;
 use crate::cgroup;
 use crate::error::{Error, Result};
 use crate::state::Dir;
@@ -18,8 +17,8 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         None => 15,
     };
     let dir = Dir::open(g.root, id.to_bytes())?;
-    let mut buf = [0u8; limits::STATE];
-    let st = dir.read(&mut buf)?;
+    let mut buf = crate::state::read_buf()?;
+    let st = dir.read(&mut buf[..])?;
     let status = st.status(&dir);
     if !status.can_kill() {
         let mut e = Error::msg("cannot kill container", st.id, "");

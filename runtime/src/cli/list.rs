@@ -13,6 +13,7 @@ use crate::state::{oci_json, Dir};
 
 const FLAGS: &[Flag] = &[flag("format", b'f', true), flag("quiet", b'q', false)];
 
+#[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "list", FLAGS, g, usize::MAX)?;
     let json = match p.get("format").map(|f| f.to_bytes()) {
@@ -40,8 +41,8 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
                 }
                 // A container being created or deleted right now is skipped, not waited for.
                 let Ok(dir) = Dir::open(g.root, name) else { continue };
-                let mut buf = [0u8; limits::STATE];
-                let Ok(st) = dir.read(&mut buf) else { continue };
+                let mut buf = crate::state::read_buf()?;
+                let Ok(st) = dir.read(&mut buf[..]) else { continue };
                 let status = st.status(&dir);
                 out.clear();
                 if json {

@@ -3,7 +3,6 @@
 use mote_sys::Args;
 
 use super::{parse, Global};
-use crate::spec::limits;
 use crate::cgroup;
 use crate::error::{Error, Result};
 use crate::state::{Dir, Status};
@@ -13,8 +12,8 @@ pub fn main(a: &Args, from: usize, g: &mut Global, freeze: bool) -> Result<i32> 
     let p = parse(a, from, verb, &[], g, usize::MAX)?;
     let id = p.id(verb)?;
     let dir = Dir::open(g.root, id.to_bytes())?;
-    let mut buf = [0u8; limits::STATE];
-    let st = dir.read(&mut buf)?;
+    let mut buf = crate::state::read_buf()?;
+    let st = dir.read(&mut buf[..])?;
     let status = st.status(&dir);
     let ok = if freeze { status == Status::Running || status == Status::Created } else { status == Status::Paused };
     if !ok {

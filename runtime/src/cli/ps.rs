@@ -5,13 +5,13 @@ use mote_sys::rustix::fs::{self, Mode, OFlags, CWD};
 use mote_sys::Args;
 
 use super::{flag, parse, Flag, Global};
-use crate::spec::limits;
 use crate::cgroup;
 use crate::error::{Error, Result};
 use crate::state::Dir;
 
 const FLAGS: &[Flag] = &[flag("format", b'f', true)];
 
+#[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "ps", FLAGS, g, 1)?;
     let id = p.id("ps")?;
@@ -21,8 +21,8 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         Some(f) => return Err(Error::msg("--format", f, "must be table or json")),
     };
     let dir = Dir::open(g.root, id.to_bytes())?;
-    let mut buf = [0u8; limits::STATE];
-    let st = dir.read(&mut buf)?;
+    let mut buf = crate::state::read_buf()?;
+    let st = dir.read(&mut buf[..])?;
     let mut out = Buf::<65536>::new();
     out.s(if json { &b"["[..] } else { b"PID\tCMD\n" });
     let mut first = true;

@@ -13,6 +13,7 @@ use crate::spec::{self, limits};
 
 pub const FLAGS: &[Flag] = &[flag("bundle", b'b', true), flag("config", 0, true), flag("raw", 0, false)];
 
+#[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "seccomp", FLAGS, g, usize::MAX)?;
     let bundle = p.get("bundle").unwrap_or(c".");
@@ -24,7 +25,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let doc = super::create::read_config(cfg, &bundle_abs, buf)?;
     let spec = spec::parse(doc.0, doc.1)?;
     let sc = spec.linux.seccomp.as_ref().ok_or_else(|| Error::msg("config.json:", "linux.seccomp", "missing"))?;
-    let mut prog = Program::new();
+    let mut prog = Program::lend()?;
     seccomp::compile(sc, &mut prog)?;
     if p.has("raw") {
         for chunk in prog.insns().chunks(64) {

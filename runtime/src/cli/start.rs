@@ -6,29 +6,28 @@ use mote_sys::rustix::fs::{self, AtFlags, Mode, OFlags};
 use mote_sys::Args;
 
 use super::{parse, Global};
-use crate::spec::limits;
 use crate::error::{Ctx, Error, Result};
 use crate::hooks::Hooks;
 use crate::state::{oci_json, Dir, Status, FIFO};
-use mote_sys::io::Buf;
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "start", &[], g, usize::MAX)?;
     let id = p.id("start")?;
     let dir = Dir::open(g.root, id.to_bytes())?;
-    let mut buf = [0u8; limits::STATE];
-    let hooks = match dir.read(&mut buf) {
+    let mut buf = crate::state::read_buf()?;
+    let hooks = match dir.read(&mut buf[..]) {
         Ok(st) if st.has_hooks => crate::hooks::load(&dir)?,
         _ => None,
     };
+    drop(buf);
     start(&dir, g, hooks)?;
     Ok(0)
 }
 
 /// Wakes the process of the container in `dir`, if it is created, then runs its poststart hooks.
 pub fn start(dir: &Dir, g: &Global, hooks: Option<Hooks<'_>>) -> Result<()> {
-    let mut buf = [0u8; limits::STATE];
-    let st = dir.read(&mut buf)?;
+    let mut buf = crate::state::read_buf()?;
+    let st = dir.read(&mut buf[..])?;
     let status = st.status(dir);
     if !status.can_start() {
         let mut e = Error::msg("cannot start container", st.id, "");
@@ -51,7 +50,7 @@ pub fn start(dir: &Dir, g: &Global, hooks: Option<Hooks<'_>>) -> Result<()> {
     let mut fds = [PollFd::new(&f, PollFlags::empty())];
     while let Err(Errno::INTR) = poll(&mut fds, None) {}
     if let Some(h) = hooks.filter(|h| h.has("poststart")) {
-        let mut b = Buf::<{ limits::STATE }>::new();
+        let Ok(mut b) = crate::state::json_buf() else { return Ok(()) };
         oci_json(&mut b, &st, Status::Running);
         h.run_warn(g, "poststart", b.get());
     }

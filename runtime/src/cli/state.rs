@@ -8,12 +8,13 @@ use crate::spec::limits;
 use crate::error::{Error, Fits, Result};
 use crate::state::{oci_json, Dir, Status};
 
+#[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "state", &[], g, usize::MAX)?;
     let id = p.id("state")?;
     let dir = Dir::open(g.root, id.to_bytes())?;
-    let mut buf = [0u8; limits::STATE];
-    let st = dir.read(&mut buf)?;
+    let mut buf = crate::state::read_buf()?;
+    let st = dir.read(&mut buf[..])?;
     let status = st.status(&dir);
     // As runc and crun: no "creating" (start would refuse it). A create still running holds the
     // lock until it is done; one that died left a process-less state for delete --force.

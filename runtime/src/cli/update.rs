@@ -38,12 +38,13 @@ const FLAGS: &[Flag] = &[
 /// take byte sizes (512m, 1g).
 const SLOTS: [u8; 17] = [0, 1, 5, 9, 10, 11, 11, 15, 3, 4, 12, 14, 13, 19, 20, 16, 17];
 
+#[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "update", FLAGS, g, usize::MAX)?;
     let id = p.id("update")?;
     let dir = Dir::open(g.root, id.to_bytes())?;
-    let mut sbuf = [0u8; crate::spec::limits::STATE];
-    let st = dir.read(&mut sbuf)?;
+    let mut sbuf = crate::state::read_buf()?;
+    let st = dir.read(&mut sbuf[..])?;
     if !st.alive() {
         return Err(Error::msg("cannot update container", st.id, "it is stopped"));
     }

@@ -276,7 +276,7 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
                 crate::cgroup::join(ctx.cgroup, init)?;
                 if let (Some(h), Some(out)) = (&ctx.hooks, ctx.hook_out) {
                     if h.has("prestart") || h.has("createRuntime") {
-                        let mut st = Buf::<{ limits::STATE }>::new();
+                        let mut st = crate::state::json_buf()?;
                         hooks::state_json(&mut st, ctx.spec, ctx.id, "creating", init, ctx.bundle)?;
                         h.run("prestart", st.get().fits("hooks: the state JSON is")?, out)?;
                         h.run("createRuntime", st.get().fits("hooks: the state JSON is")?, out)?;
@@ -611,7 +611,7 @@ fn run_hooks(ctx: &Setup<'_>, h: &Hooks<'_>, stage: &'static str, status: &str, 
     if !h.has(stage) {
         return Ok(());
     }
-    let mut st = Buf::<{ limits::STATE }>::new();
+    let mut st = crate::state::json_buf()?;
     hooks::state_json(&mut st, ctx.spec, ctx.id, status, pid, ctx.bundle)?;
     h.run(stage, st.get().fits("hooks: the state JSON is")?, ctx.hook_out.unwrap_or(&Out { out: None, err: None }))
 }
@@ -638,11 +638,15 @@ fn loopback_up() -> Result<()> {
 
 /// Writes to the stack below us, page by page, before joining the cgroup. The child runs on a
 /// copy-on-write copy of the parent's stack: every page it first writes after the join would be
-/// copied and charged to the container (up to ~100K for a /bin/true, a tiny limit's margin).
-/// Copied now, they stay charged where mote runs.
+/// copied and charged to the container (a tiny limit's margin). Copied now, they stay charged
+/// where mote runs. The depth is what the child uses after the join, measured (perf record -e
+/// page-faults -d, issue 17's notes): the steps after the join (cgroup mounts, seal, the process,
+/// seccomp, exec's argv and env arrays) reach ~12 KiB below this point with the frames of today,
+/// less deep than the rootfs steps before it went; 32 KiB leaves them room to grow. (A hook run
+/// after the join forks, which makes the pages copy-on-write again: that cost is the hook's.)
 #[inline(never)]
 fn prefault_stack() {
-    let mut pad = [0u8; 128 * 1024];
+    let mut pad = [0u8; 32 * 1024];
     for i in (0..pad.len()).step_by(4096) {
         pad[i] = 1;
     }

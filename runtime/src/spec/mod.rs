@@ -263,10 +263,14 @@ impl<'a> Linux<'a> {
     }
 }
 
-/// Reads a prepared config.json (see [`json::prepare`]).
-pub fn parse<'a>(doc: &'a [u8], root: usize) -> Result<Spec<'a>> {
+/// The one parsed config of a process run, in .bss (a Spec is ~190 KiB of bounded vectors: on
+/// the stack every page of it would be touched on entry).
+static SPEC: mote_sys::mem::Slot<Spec<'static>> = mote_sys::mem::Slot::new();
+
+/// Reads a prepared config.json (see [`json::prepare`]), once per process run.
+pub fn parse(doc: &'static [u8], root: usize) -> Result<&'static Spec<'static>> {
     let p = P::ROOT;
-    let mut s = Spec {
+    let s = SPEC.take(|| Spec {
         oci_version: b"",
         root: c"rootfs",
         root_readonly: false,
@@ -277,7 +281,8 @@ pub fn parse<'a>(doc: &'a [u8], root: usize) -> Result<Spec<'a>> {
         annotations: Vec::new(),
         linux: Linux::default(),
         hooks: None,
-    };
+    })
+    .ok_or_else(|| Error::msg("config.json:", "", "parsed twice"))?;
     let mut have_version = false;
     for (k, v) in obj(Val::root(doc, root), &p)? {
         match k.to_bytes() {
@@ -327,7 +332,7 @@ pub fn parse<'a>(doc: &'a [u8], root: usize) -> Result<Spec<'a>> {
     if !have_version {
         return Err(p.key("ociVersion").err("missing"));
     }
-    namespaced(&s)?;
+    namespaced(s)?;
     Ok(s)
 }
 
@@ -588,7 +593,7 @@ fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
             }
             b"cgroupsPath" => l.cgroups_path = Some(str(v, &p.key("cgroupsPath"))?),
             b"resources" => resources::parse(v, &p.key("resources"), l.resources.insert(Default::default()))?,
-            b"seccomp" => l.seccomp = Some(seccomp::parse(v, &p.key("seccomp"))?),
+            b"seccomp" => seccomp::parse(v, &p.key("seccomp"), &mut l.seccomp)?,
             b"rootfsPropagation" => {
                 let pp = p.key("rootfsPropagation");
                 let s = str(v, &pp)?;

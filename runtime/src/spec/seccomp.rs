@@ -84,10 +84,11 @@ impl Seccomp<'_> {
     }
 }
 
-/// Reads `linux.seccomp`.
+/// Reads `linux.seccomp` into `out`, in place (a Seccomp is ~70 KiB: returned by value it would
+/// be a stack temporary of every caller's frame).
 #[inline(never)]
-pub fn parse<'a>(v: Val<'a>, p: &P) -> Result<Seccomp<'a>> {
-    let mut s = Seccomp {
+pub fn parse<'a>(v: Val<'a>, p: &P, out: &mut Option<Seccomp<'a>>) -> Result<()> {
+    let s = out.insert(Seccomp {
         default_action: u32::MAX,
         archs: 0,
         flags: 0,
@@ -95,7 +96,7 @@ pub fn parse<'a>(v: Val<'a>, p: &P) -> Result<Seccomp<'a>> {
         listener_metadata: None,
         rules: Vec::new(),
         names: Vec::new(),
-    };
+    });
     let mut default_errno = None;
     for (k, v) in obj(v, p)? {
         match k.to_bytes() {
@@ -146,7 +147,7 @@ pub fn parse<'a>(v: Val<'a>, p: &P) -> Result<Seccomp<'a>> {
     if s.notifies() && s.listener_path.is_none() {
         return Err(p.key("listenerPath").err("SCMP_ACT_NOTIFY needs a listenerPath"));
     }
-    Ok(s)
+    Ok(())
 }
 
 #[inline(never)]

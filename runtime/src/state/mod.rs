@@ -23,6 +23,23 @@ pub const FIFO: &CStr = c"exec.fifo";
 /// delete read it: the bundle may have changed or be gone by then, as runc keeps its own copy).
 pub const CONFIG: &CStr = c"config.json";
 
+/// The state.json buffers (64 KiB each) live in .bss, lent to one holder at a time: on the stack
+/// every page of them would be touched on entry to each verb, used or not.
+static READ_BUF: mote_sys::mem::Pool<[u8; limits::STATE]> = mote_sys::mem::Pool::new([0; limits::STATE]);
+static JSON_BUF: mote_sys::mem::Pool<Buf<{ limits::STATE }>> = mote_sys::mem::Pool::new(Buf::new());
+
+/// The buffer a state.json is read into, until dropped.
+pub fn read_buf() -> Result<mote_sys::mem::Lent<[u8; limits::STATE]>> {
+    READ_BUF.get().ok_or_else(|| Error::msg("state.json:", "", "read buffer already in use (a bug)"))
+}
+
+/// An empty buffer for a state JSON to be written, until dropped.
+pub fn json_buf() -> Result<mote_sys::mem::Lent<Buf<{ limits::STATE }>>> {
+    let mut b = JSON_BUF.get().ok_or_else(|| Error::msg("state JSON:", "", "buffer already in use (a bug)"))?;
+    b.clear();
+    Ok(b)
+}
+
 /// Container ids: runc's rule (letters, digits, `_ + - .`), not `.`/`..`, bounded length.
 pub fn validate_id(id: &[u8]) -> Result<()> {
     let ok = !id.is_empty()
@@ -209,7 +226,7 @@ impl Dir {
 
     /// The config kept here (CONFIG), read into the arena and parsed, with the arena's unused
     /// rest (exec reads a --process file there). For exec, and the hooks of start and delete.
-    pub fn config(&self) -> Result<(crate::spec::Spec<'static>, &'static mut [u8])> {
+    pub fn config(&self) -> Result<(&'static crate::spec::Spec<'static>, &'static mut [u8])> {
         let arena = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("config", "", "read twice"))?;
         let mut path = Buf::<{ limits::PATH }>::new();
         path.s(self.path.lossy()).c(b'/').s(CONFIG.to_bytes());

@@ -76,8 +76,18 @@ pub struct Program {
 }
 
 impl Program {
-    pub fn new() -> Program {
+    pub const fn new() -> Program {
         Program { ins: [0; MAX], len: 0, blocks: heapless::Vec::new(), flags: 0 }
+    }
+    /// The process's program buffer (32 KiB in .bss, of which only the pages compiled into are
+    /// touched; on the stack each page would be touched on entry), empty, until dropped.
+    pub fn lend() -> crate::error::Result<mote_sys::mem::Lent<Program>> {
+        static PROGRAM: mote_sys::mem::Pool<Program> = mote_sys::mem::Pool::new(Program::new());
+        let mut p = PROGRAM.get().ok_or_else(|| crate::error::Error::msg("seccomp:", "", "program buffer already in use (a bug)"))?;
+        p.len = 0;
+        p.blocks.clear();
+        p.flags = 0;
+        Ok(p)
     }
     pub fn insns(&self) -> &[u64] {
         &self.ins[MAX - self.len..]
