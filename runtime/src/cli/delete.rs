@@ -61,8 +61,11 @@ pub fn delete(dir: Dir, force: bool, g: &Global, hooks: Option<Hooks<'_>>) -> Re
     let mut buf = crate::state::read_buf()?;
     let st = match dir.read(&mut buf[..]) {
         Ok(st) => st,
-        Err(_) if force => return salvage(dir),
-        Err(e) => return Err(e),
+        Err(e) => {
+            // salvage reads state.json again, into the same buffer
+            drop(buf);
+            return if force { salvage(dir) } else { Err(e) };
+        }
     };
     let status = st.status(&dir);
     if !status.can_delete() && !force {
