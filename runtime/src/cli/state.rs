@@ -1,6 +1,7 @@
 //! `mote state ID`: the OCI state JSON, indented as runc's.
 
 use mote_sys::io::Buf;
+use mote_sys::mem::Pool;
 use mote_sys::Args;
 
 use super::{parse, Global};
@@ -21,10 +22,15 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     if status == Status::Creating {
         return Err(Error::msg("container", st.id, "does not exist (its create did not finish: delete --force removes it)"));
     }
-    let mut compact = Buf::<{ limits::STATE + 256 }>::new();
+    // In .bss (see sys/src/mem.rs): 136 KiB of frame would be touched on every `state`, which
+    // engines run after every operation.
+    static COMPACT: Pool<Buf<{ limits::STATE + 256 }>> = Pool::new(Buf::new());
+    static OUT: Pool<Buf<{ limits::STATE + 8192 }>> = Pool::new(Buf::new());
+    let (Some(mut compact), Some(mut out)) = (COMPACT.get(), OUT.get()) else {
+        return Err(Error::msg("state output:", "", "buffer already in use (a bug)"));
+    };
     oci_json(&mut compact, &st, status);
     // Indented as runc prints it (tools grep for `"status": "running"`).
-    let mut out = Buf::<{ limits::STATE + 8192 }>::new();
     crate::json::indent(compact.get().fits("state output:")?, &mut out);
     out.c(b'\n');
     super::print(&out, "state output:")?;
