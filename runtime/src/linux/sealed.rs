@@ -17,7 +17,6 @@ const SEALS: SealFlags = SealFlags::SEAL.union(SealFlags::SHRINK).union(SealFlag
 /// Re-executes mote from a sealed copy unless it already runs from one. Returns only when it
 /// already does, or where the copy cannot run (a user-mode emulator without binfmt_misc: the
 /// kernel itself cannot execute this binary, so nothing inside the container can either).
-#[inline(never)]
 pub fn reexec(a: &Args) -> Result<()> {
     let exe = fs::open(c"/proc/self/exe", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/proc/self/exe")?;
     if fs::fcntl_get_seals(&exe).is_ok_and(|s| s.contains(SEALS)) {
