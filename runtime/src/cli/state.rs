@@ -9,7 +9,6 @@ use crate::spec::limits;
 use crate::error::{Error, Fits, Result};
 use crate::state::{oci_json, Dir, Status};
 
-#[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "state", &[], g, usize::MAX)?;
     let id = p.id("state")?;
