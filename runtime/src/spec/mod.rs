@@ -267,22 +267,34 @@ impl<'a> Linux<'a> {
 /// the stack every page of it would be touched on entry).
 static SPEC: mote_sys::mem::Slot<Spec<'static>> = mote_sys::mem::Slot::new();
 
-/// Reads a prepared config.json (see [`json::prepare`]), once per process run.
+/// Reads a prepared config.json (see [`json::prepare`]) into the process's one Spec.
 pub fn parse(doc: &'static [u8], root: usize) -> Result<&'static Spec<'static>> {
+    let s = SPEC.take(Spec::empty).ok_or_else(|| Error::msg("config.json:", "", "parsed twice"))?;
+    parse_into(doc, root, s)?;
+    Ok(s)
+}
+
+impl Spec<'_> {
+    /// A config with nothing read yet (the spec's defaults).
+    pub fn empty() -> Self {
+        Spec {
+            oci_version: b"",
+            root: c"rootfs",
+            root_readonly: false,
+            hostname: None,
+            domainname: None,
+            process: None,
+            mounts: Vec::new(),
+            annotations: Vec::new(),
+            linux: Linux::default(),
+            hooks: None,
+        }
+    }
+}
+
+/// Reads a prepared config.json into `s`, which must be [`Spec::empty`].
+pub fn parse_into<'a>(doc: &'a [u8], root: usize, s: &mut Spec<'a>) -> Result<()> {
     let p = P::ROOT;
-    let s = SPEC.take(|| Spec {
-        oci_version: b"",
-        root: c"rootfs",
-        root_readonly: false,
-        hostname: None,
-        domainname: None,
-        process: None,
-        mounts: Vec::new(),
-        annotations: Vec::new(),
-        linux: Linux::default(),
-        hooks: None,
-    })
-    .ok_or_else(|| Error::msg("config.json:", "", "parsed twice"))?;
     let mut have_version = false;
     for (k, v) in obj(Val::root(doc, root), &p)? {
         match k.to_bytes() {
@@ -332,8 +344,7 @@ pub fn parse(doc: &'static [u8], root: usize) -> Result<&'static Spec<'static>> 
     if !have_version {
         return Err(p.key("ociVersion").err("missing"));
     }
-    namespaced(s)?;
-    Ok(s)
+    namespaced(s)
 }
 
 /// Why a config without a mount namespace is refused: a decision (runc would run it in the

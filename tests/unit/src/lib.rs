@@ -79,7 +79,9 @@ mod fuzz {
             runs += 1;
             let mut doc = b.clone();
             if let Ok(root) = crate::json::prepare(&mut doc) {
-                if crate::spec::parse(&doc, root).is_ok() {
+                // A Spec is ~175 KiB: boxed, as the test thread's stack is not mote's.
+                let mut s = Box::new(crate::spec::Spec::empty());
+                if crate::spec::parse_into(&doc, root, &mut s).is_ok() {
                     parsed += 1;
                     if corpus.len() < 256 {
                         corpus.push(b); // keep what still parses: mutations go deeper from there
@@ -127,5 +129,30 @@ mod num {
         assert!(ANNOTATIONS < JSON_KEYS, "an annotations object must pass the duplicate check");
         assert!(PRESERVE_FDS < i32::MAX as usize - 3);
         assert!(STATE <= CONFIG_BYTES);
+    }
+}
+
+/// sys/src/mem.rs: the .bss buffers that keep big values out of stack frames.
+#[cfg(test)]
+mod mem {
+    use mote_sys::mem::{Pool, Slot};
+
+    #[test]
+    fn pool_lends_to_one_holder_at_a_time() {
+        static P: Pool<[u8; 8]> = Pool::new([0; 8]);
+        let mut a = P.get().expect("free at first");
+        a[0] = 1;
+        assert!(P.get().is_none(), "lent twice");
+        drop(a);
+        assert_eq!(P.get().expect("free again once given back")[0], 1);
+    }
+
+    #[test]
+    fn slot_is_handed_out_once() {
+        static S: Slot<u32> = Slot::new();
+        assert_eq!(*S.take(|| 7).expect("first take"), 7);
+        assert!(S.take(|| 8).is_none(), "taken twice");
+        assert!(mote_sys::mem::take_arena().is_some_and(|a| a.len() == mote_sys::mem::ARENA && a.iter().all(|&b| b == 0)));
+        assert!(mote_sys::mem::take_arena().is_none(), "arena taken twice");
     }
 }
