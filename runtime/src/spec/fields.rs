@@ -45,7 +45,7 @@
 //! | `linux.timeOffsets` | applied |
 //! | `linux.devices` | applied |
 //! | `linux.cgroupsPath` | applied |
-//! | `linux.resources` | read and bounded in spec/resources.rs, applied by cgroup/resources.rs |
+//! | `linux.resources` | applied: read and bounded in spec/resources.rs, written by cgroup/resources.rs |
 //! | `linux.intelRdt` | refused: no resctrl support |
 //! | `linux.sysctl` | applied through a verified procfs, namespaced keys only |
 //! | `linux.seccomp` | applied: compiled to BPF by mote (linux/seccomp/), refused by field when it cannot be exact |
