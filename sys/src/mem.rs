@@ -111,3 +111,35 @@ impl<T> Drop for Lent<T> {
         self.busy.store(false, Ordering::Release);
     }
 }
+
+/// A value computed at most once per process and kept for its life (the cgroup layout, say).
+/// mote and mote-init never start a thread (clone3/fork without CLONE_VM: raw.rs), so no
+/// locking; a forked child has its own copy.
+pub struct Once<T> {
+    set: AtomicBool,
+    v: core::cell::UnsafeCell<core::mem::MaybeUninit<T>>,
+}
+
+// SAFETY: the processes this crate serves are single-threaded (see above): no two accesses to
+// a Once can overlap.
+unsafe impl<T> Sync for Once<T> {}
+
+impl<T> Once<T> {
+    /// An empty cell.
+    pub const fn new() -> Self {
+        Once { set: AtomicBool::new(false), v: core::cell::UnsafeCell::new(core::mem::MaybeUninit::uninit()) }
+    }
+
+    /// The value, computed by `f` on the first call that succeeds (a failure is not kept).
+    /// `f` must not use this cell.
+    pub fn get_or_try<E>(&self, f: impl FnOnce() -> Result<T, E>) -> Result<&T, E> {
+        if !self.set.load(Ordering::Acquire) {
+            let v = f()?;
+            // SAFETY: not set yet, and single-threaded: no reference to the slot exists.
+            unsafe { (*self.v.get()).write(v) };
+            self.set.store(true, Ordering::Release);
+        }
+        // SAFETY: set, so the slot was written above or by an earlier call, and is never again.
+        Ok(unsafe { (*self.v.get()).assume_init_ref() })
+    }
+}

@@ -74,6 +74,13 @@ pub fn mount_setattr(fd: BorrowedFd<'_>, recursive: bool, set: u64, clr: u64) ->
     ret(unsafe { syscall(g::__NR_mount_setattr, fd.as_raw_fd() as usize, c"".as_ptr() as usize, flags as usize, attr.as_ptr() as usize, 32, 0) }).map(drop)
 }
 
+/// mount_setattr(2) on `path` under `dir` (not recursive, the last component followed).
+pub fn mount_setattr_at(dir: BorrowedFd<'_>, path: &CStr, set: u64, clr: u64) -> Result<(), Errno> {
+    let attr: [u64; 4] = [set, clr, 0, 0]; // struct mount_attr: attr_set, attr_clr, propagation, userns_fd
+    // SAFETY: path is NUL-terminated and attr is a valid struct mount_attr (v0, 32 bytes) the kernel only reads.
+    ret(unsafe { syscall(g::__NR_mount_setattr, dir.as_raw_fd() as usize, path.as_ptr() as usize, 0, attr.as_ptr() as usize, 32, 0) }).map(drop)
+}
+
 /// umount2(2).
 pub fn umount2(target: &CStr, flags: u32) -> Result<(), Errno> {
     // SAFETY: target is NUL-terminated; umount2 only reads it.

@@ -11,7 +11,7 @@ use mote_sys::raw::{self, Errno};
 use mote_sys::rustix::fd::AsFd;
 use mote_sys::rustix::fs::{self, Mode, OFlags};
 
-use super::{write_file, PATH, ROOT};
+use super::{PATH, ROOT};
 use crate::error::{Ctx, Error, Fits, Result};
 use crate::spec::limits::DEVICE_RULES;
 use crate::spec::resources::DevRule;
@@ -31,9 +31,12 @@ pub fn apply(v2: bool, path: &[u8], rules: &[DevRule]) -> Result<()> {
     if !v2 {
         let mut dir = Buf::<{ PATH + 64 }>::new();
         dir.s(ROOT).s(b"/devices").s(path);
+        // Each file opened once, for all its rules (one rule per write): [deny, allow].
+        let mut fds: [Option<mote_sys::rustix::fd::OwnedFd>; 2] = [None, None];
         for r in rules {
             let mut f = Buf::<{ PATH + 96 }>::new();
             f.s(dir.lossy()).s(if r.allow { &b"/devices.allow"[..] } else { b"/devices.deny" });
+            let fd = &mut fds[r.allow as usize];
             let mut line = Buf::<48>::new();
             line.c(r.kind).c(b' ');
             num(&mut line, r.major);
@@ -45,7 +48,11 @@ pub fn apply(v2: bool, path: &[u8], rules: &[DevRule]) -> Result<()> {
                     line.c(c);
                 }
             }
-            write_file(f.cstr(), line.lossy())?; // two i64, a kind and three letters: fits 48
+            if fd.is_none() {
+                *fd = Some(super::open_w(f.cstr().fits("cgroup path:")?)?);
+            }
+            let Some(fd) = fd.as_ref() else { continue };
+            super::write_to(fd, f.lossy(), line.lossy())?; // two i64, a kind and three letters: fits 48
         }
     }
     let mut dir = Buf::<{ PATH + 64 }>::new();

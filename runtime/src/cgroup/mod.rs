@@ -29,32 +29,97 @@ const HIERARCHIES: usize = 16;
 pub type CgPath = Buf<PATH>;
 
 /// The hierarchies of this host: mount directories under /sys/fs/cgroup (one on pure v2).
-/// More of them than mote has room for, or a name too long, is an error, not a hierarchy skipped.
-pub fn hierarchies() -> Result<heapless::Vec<Buf<64>, HIERARCHIES>> {
-    let mut v = heapless::Vec::new();
-    let mut b = Buf::<64>::new();
-    b.s(ROOT);
-    if fs::access(c"/sys/fs/cgroup/cgroup.controllers", fs::Access::EXISTS).is_ok() {
+pub type Hierarchies = heapless::Vec<Buf<64>, HIERARCHIES>;
+
+/// The layout, read once per process ([`scan`]): every create, join, view and destroy reuses it.
+static LAYOUT: mote_sys::mem::Once<Hierarchies> = mote_sys::mem::Once::new();
+
+/// The hierarchies of this host (see [`scan`]), read on first use.
+pub fn hierarchies() -> Result<&'static Hierarchies> {
+    LAYOUT.get_or_try(scan)
+}
+
+/// Whether /sys/fs/cgroup is itself the one (v2) hierarchy: a pure v2 host.
+pub fn pure_v2() -> bool {
+    hierarchies().is_ok_and(|h| h.first().is_some_and(|b| b.lossy() == ROOT))
+}
+
+/// The v2 tree: /sys/fs/cgroup on pure v2, else a hybrid host's unified (absent on pure v1:
+/// files under it are then simply not found).
+fn v2_root() -> &'static [u8] {
+    if pure_v2() { ROOT } else { b"/sys/fs/cgroup/unified" }
+}
+
+/// Pure v2 from one statfs of /sys/fs/cgroup; else the cgroup and cgroup2 mounts directly
+/// under it, from one pass over /proc/self/mountinfo (v1 or hybrid). More of them than mote has
+/// room for, or a name too long, is an error, not a hierarchy skipped.
+fn scan() -> Result<Hierarchies> {
+    let mut v = Hierarchies::new();
+    let st = fs::statfs(c"/sys/fs/cgroup").ctx("statfs", ROOT)?;
+    if st.f_type as u64 == mote_sys::linux_raw_sys::general::CGROUP2_SUPER_MAGIC as u64 {
+        let mut b = Buf::<64>::new();
+        b.s(ROOT);
         let _ = v.push(b);
         return Ok(v);
     }
-    let fd = fs::open(c"/sys/fs/cgroup", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", ROOT)?;
-    let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
-    let mut dir = RawDir::new(&fd, &mut buf);
-    while let Some(Ok(e)) = dir.next() {
-        let name = e.file_name().to_bytes();
-        if name.starts_with(b".") || e.file_type() != fs::FileType::Directory {
-            continue; // symlinks like cpu,cpuacct point at a hierarchy listed under its own name
+    const MI: &[u8] = b"/proc/self/mountinfo";
+    let f = fs::open(c"/proc/self/mountinfo", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", MI)?;
+    let mut buf = [0u8; 4096];
+    let (mut have, mut skip) = (0, false);
+    loop {
+        let n = match mote_sys::rustix::io::read(&f, &mut buf[have..]) {
+            Ok(n) => n,
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(Error::sys("read", MI, e)),
+        };
+        let end = have + n;
+        let mut at = 0;
+        while let Some(i) = buf[at..end].iter().position(|&c| c == b'\n') {
+            if !skip {
+                mount_line(&buf[at..at + i], &mut v)?;
+            }
+            skip = false;
+            at += i + 1;
         }
-        let mut b = Buf::<64>::new();
-        b.s(ROOT).c(b'/').s(name).get().fits("cgroup hierarchy path:")?;
-        let mut probe = Buf::<96>::new();
-        probe.s(b.lossy()).s(b"/cgroup.procs");
-        if fs::access(probe.cstr().fits("cgroup hierarchy path:")?, fs::Access::EXISTS).is_ok() {
-            v.push(b).map_err(|_| Error::msg("cgroup hierarchies under", ROOT, "more than 16"))?;
+        if n == 0 {
+            if !skip {
+                mount_line(&buf[at..end], &mut v)?;
+            }
+            return Ok(v);
         }
+        if at == 0 && end == buf.len() {
+            // A line longer than the buffer: skipped only when its mount point, which comes
+            // first, says it is no hierarchy's.
+            let mut fields = buf.split(|&c| c == b' ');
+            if !skip && (fields.clone().count() < 6 || fields.nth(4).is_some_and(|m| m.starts_with(ROOT))) {
+                return Err(Error::msg("read", MI, "a line of a cgroup mount longer than 4096 bytes"));
+            }
+            (have, skip) = (0, true);
+            continue;
+        }
+        buf.copy_within(at..end, 0);
+        have = end - at;
     }
-    Ok(v)
+}
+
+/// Adds the hierarchy a mountinfo line describes, if it is one: a cgroup or cgroup2 mount whose
+/// mount point (field 5) is a directory right under /sys/fs/cgroup. (Fields: id, parent,
+/// dev, root, mount point, options, optional fields up to "-", fs type, source, options.)
+fn mount_line(line: &[u8], v: &mut Hierarchies) -> Result<()> {
+    let mut fields = line.split(|&c| c == b' ');
+    let Some(name) = fields.nth(4).and_then(|m| m.strip_prefix(ROOT)).and_then(|m| m.strip_prefix(b"/")) else { return Ok(()) };
+    let fstype = fields.skip_while(|&f| f != b"-").nth(1);
+    // (a name with a space or a backslash is escaped as \NNN: no controller has one)
+    if !matches!(fstype, Some(b"cgroup" | b"cgroup2")) || name.is_empty() || name.contains(&b'/') || name.contains(&b'\\') {
+        return Ok(());
+    }
+    let mut b = Buf::<64>::new();
+    b.s(ROOT).c(b'/').s(name).get().fits("cgroup hierarchy path:")?;
+    // (a hierarchy mounted twice on one place is listed once)
+    if !v.iter().any(|h| h.lossy() == b.lossy()) {
+        v.push(b).map_err(|_| Error::msg("cgroup hierarchies under", ROOT, "more than 16"))?;
+    }
+    Ok(())
 }
 
 /// The container's cgroup path: linux.cgroupsPath, or /mote/<id>.
@@ -137,7 +202,7 @@ pub fn create(path: &[u8]) -> Result<u64> {
     let mut tries = 0;
     loop {
         let mut made = 0;
-        let r = claim(&hs, path, &mut made);
+        let r = claim(hs, path, &mut made);
         if r.is_err() {
             for h in &hs[..made] {
                 let _ = dir_in(h.lossy(), path).cstr().map(|d| fs::rmdir(d));
@@ -159,56 +224,69 @@ pub fn create(path: &[u8]) -> Result<u64> {
         return Err(Error::msg("cgroup", path, "container's cgroup unexpectedly frozen"));
     }
     // The container may make cgroups of its own (through a cgroup namespace), as deep as mote
-    // will walk to kill and remove them, and no deeper (v2; v1 is not delegated).
-    let v2 = if resources::Layout::detect().v2 { ROOT } else { b"/sys/fs/cgroup/unified" };
+    // will walk to kill and remove them, and no deeper (v2; v1 is not delegated; kernels before
+    // 4.14 have no such file).
     let mut depth = Buf::<8>::new();
     depth.u(limits::CGROUP_DEPTH as u64);
-    let mut f = file_in(v2, path, b"/cgroup.max.depth");
-    if let Ok(f) = f.cstr() {
-        if fs::access(f, fs::Access::EXISTS).is_ok() {
-            if let Err(e) = write_file(f, depth.lossy()) {
-                let _ = destroy(path, 0);
-                return Err(e);
-            }
+    match write_file(file_in(v2_root(), path, b"/cgroup.max.depth").cstr(), depth.lossy()) {
+        Err(e) if e.errno != Some(Errno::NOENT) => {
+            let _ = destroy(path, 0);
+            return Err(e);
         }
+        _ => {}
     }
     ident(path)
 }
 
 /// mkdir of the path in every hierarchy; `made` counts the hierarchies where the leaf is ours.
+/// The leaf first: its parents are made only where it has none (ENOENT).
 fn claim(hs: &[Buf<64>], path: &[u8], made: &mut usize) -> Result<()> {
     for h in hs {
-        let mut d = dir_in(h.lossy(), b"");
-        let mut comps = path.split(|&c| c == b'/').filter(|c| !c.is_empty()).peekable();
-        while let Some(comp) = comps.next() {
-            d.c(b'/').s(comp);
-            let leaf = comps.peek().is_none();
-            match fs::mkdir(d.cstr().fits("cgroup path:")?, Mode::from_raw_mode(0o755)) {
-                Ok(()) => *made += leaf as usize,
-                Err(Errno::EXIST) if !leaf => {}
-                Err(Errno::EXIST) if populated(path)? => return Err(Error::msg("cgroup", path, "already has processes in it")),
-                Err(Errno::EXIST) => {
-                    return Err(Error::msg("cgroup", path, "already exists: another container's, or left over (remove it first)"))
+        let mut d = dir_in(h.lossy(), path);
+        let leaf = d.cstr().fits("cgroup path:")?;
+        let mut r = fs::mkdir(leaf, Mode::from_raw_mode(0o755));
+        if r == Err(Errno::NOENT) {
+            let mut p = dir_in(h.lossy(), b"");
+            for comp in path.split(|&c| c == b'/').filter(|c| !c.is_empty()) {
+                p.c(b'/').s(comp);
+                if p.len() == d.len() {
+                    break; // the leaf, made below
                 }
-                Err(e) => return Err(Error::sys("create cgroup", d.lossy(), e)),
+                match fs::mkdir(p.cstr().fits("cgroup path:")?, Mode::from_raw_mode(0o755)) {
+                    Ok(()) | Err(Errno::EXIST) => {}
+                    Err(e) => return Err(Error::sys("create cgroup", p.lossy(), e)),
+                }
             }
-            // A v1 cpuset starts empty and refuses tasks until it has cpus and mems. Checked on
-            // existing directories too: a concurrent create may have made one and not filled it yet.
-            if h.lossy().ends_with(b"/cpuset") {
-                fill_cpuset(&d, b"cpuset.cpus")?;
-                fill_cpuset(&d, b"cpuset.mems")?;
+            r = fs::mkdir(d.cstr().fits("cgroup path:")?, Mode::from_raw_mode(0o755));
+        }
+        match r {
+            Ok(()) => *made += 1,
+            Err(Errno::EXIST) if populated(path)? => return Err(Error::msg("cgroup", path, "already has processes in it")),
+            Err(Errno::EXIST) => {
+                return Err(Error::msg("cgroup", path, "already exists: another container's, or left over (remove it first)"))
             }
+            Err(e) => return Err(Error::sys("create cgroup", d.lossy(), e)),
+        }
+        // A v1 cpuset starts empty and refuses tasks until it has cpus and mems.
+        if h.lossy().ends_with(b"/cpuset") {
+            fill_cpuset(h.len(), d.lossy())?;
         }
     }
     Ok(())
 }
 
-/// The hierarchy that identifies a cgroup and lists its processes: the v2 tree when there is
-/// one (pure v2, or a hybrid host's unified), else the first v1 hierarchy that has the cgroup.
-fn home(path: &[u8]) -> Result<Option<OwnedFd>> {
+/// The hierarchies in the order that finds a cgroup's [`home`]: the v2 tree first when there
+/// is one (pure v2, or a hybrid host's unified), then every one.
+fn home_order() -> Result<impl Iterator<Item = &'static Buf<64>>> {
     let hs = hierarchies()?;
     let v2 = hs.iter().position(|h| h.lossy() == ROOT || h.lossy().ends_with(b"/unified"));
-    for h in v2.iter().map(|&i| &hs[i]).chain(hs.iter()) {
+    Ok(v2.map(|i| &hs[i]).into_iter().chain(hs.iter()))
+}
+
+/// The hierarchy that identifies a cgroup and lists its processes: the v2 tree when there is
+/// one, else the first v1 hierarchy that has the cgroup.
+fn home(path: &[u8]) -> Result<Option<OwnedFd>> {
+    for h in home_order()? {
         match fs::open(dir_in(h.lossy(), path).cstr().fits("cgroup path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
             Ok(fd) => return Ok(Some(fd)),
             Err(Errno::NOENT) => {}
@@ -218,37 +296,57 @@ fn home(path: &[u8]) -> Result<Option<OwnedFd>> {
     Ok(None)
 }
 
+/// The inode of the cgroup's directory in its [`home`] hierarchy (one stat, no descriptor).
+fn home_ino(path: &[u8]) -> Result<Option<u64>> {
+    for h in home_order()? {
+        match fs::statat(CWD, dir_in(h.lossy(), path).cstr().fits("cgroup path:")?, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if fs::FileType::from_raw_mode(st.st_mode) == fs::FileType::Directory => return Ok(Some(st.st_ino)),
+            Ok(_) => return Err(Error::sys("open cgroup", path, Errno::NOTDIR)),
+            Err(Errno::NOENT) => {}
+            Err(e) => return Err(Error::sys("stat cgroup", path, e)),
+        }
+    }
+    Ok(None)
+}
+
 /// The cgroup's identity: the inode of its directory in its [`home`] hierarchy (the kernel's
 /// cgroup id on v2). Recorded at create and compared before anything is killed or removed: a
 /// cgroup of the same path made since is not the container's.
 pub fn ident(path: &[u8]) -> Result<u64> {
-    let fd = home(path)?.ok_or_else(|| Error::sys("open cgroup", path, Errno::NOENT))?;
-    Ok(fs::fstat(&fd).ctx("stat cgroup", path)?.st_ino)
+    home_ino(path)?.ok_or_else(|| Error::sys("open cgroup", path, Errno::NOENT))
 }
 
 /// Fails unless the cgroup at `path` is still the one with identity `ino` (0: not recorded,
 /// a state.json from before identities; a missing cgroup is nobody's and passes).
 pub fn owned(path: &[u8], ino: u64) -> Result<()> {
-    match home(path)? {
-        Some(fd) if ino != 0 && fs::fstat(&fd).ctx("stat cgroup", path)?.st_ino != ino => {
+    match home_ino(path)? {
+        Some(i) if ino != 0 && i != ino => {
             Err(Error::msg("cgroup", path, "is not this container's any more (made again since): left alone"))
         }
         _ => Ok(()),
     }
 }
 
-/// Copies the parent's value of `file` into an empty cpuset directory.
-fn fill_cpuset(dir: &Buf<{ PATH + 64 }>, file: &[u8]) -> Result<()> {
-    let d = dir.lossy();
-    let mut own = file_in(d, b"/", file);
-    let mut cur = [0u8; 256];
-    if read_file(own.cstr(), &mut cur).is_ok_and(|n| n > 1) {
-        return Ok(());
+/// Gives the new v1 cpuset directory `dir` (its hierarchy's path is `dir[..top]`) the cpus and
+/// mems of its nearest ancestor that has them, writing them into every empty directory between
+/// (parents just made, by us or by a concurrent create that has not filled them yet).
+fn fill_cpuset(top: usize, dir: &[u8]) -> Result<()> {
+    for file in [&b"/cpuset.cpus"[..], b"/cpuset.mems"] {
+        let mut val = [0u8; 256];
+        let mut up = dir.len();
+        let n = loop {
+            up = dir[..up].iter().rposition(|&c| c == b'/').unwrap_or(0);
+            let n = read_file(file_in(&dir[..up], b"", file).cstr(), &mut val)?;
+            if n > 1 || up <= top {
+                break n;
+            }
+        };
+        while up < dir.len() {
+            up = dir[up + 1..].iter().position(|&c| c == b'/').map_or(dir.len(), |i| up + 1 + i);
+            write_file(file_in(&dir[..up], b"", file).cstr(), &val[..n])?;
+        }
     }
-    let parent = &d[..d.iter().rposition(|&c| c == b'/').unwrap_or(0)];
-    let mut val = [0u8; 256];
-    let n = read_file(file_in(parent, b"/", file).cstr(), &mut val)?;
-    write_file(own.cstr(), &val[..n])
+    Ok(())
 }
 
 /// Moves process `pid` into the cgroup in every hierarchy.
@@ -347,10 +445,15 @@ pub fn populated(path: &[u8]) -> Result<bool> {
 /// the kill is delivered; v2's cgroup.kill does the same in one write.
 pub fn destroy(path: &[u8], ino: u64) -> Result<()> {
     owned(path, ino)?;
+    // Most often every process has left and none made a cgroup below: one rmdir per hierarchy
+    // does it (the kernel refuses, EBUSY, a cgroup with a process or a child: then all below).
+    if rmdir_each(path)? {
+        remove_default_parent(path);
+        return Ok(());
+    }
     if populated(path)? {
         let _ = freeze(path, true);
-        let v2 = if resources::Layout::detect().v2 { ROOT } else { b"/sys/fs/cgroup/unified" };
-        if let Ok(k) = file_in(v2, path, b"/cgroup.kill").cstr() {
+        if let Ok(k) = file_in(v2_root(), path, b"/cgroup.kill").cstr() {
             let _ = write_file(k, b"1"); // kernels before 5.14 have none: the kill below
         }
         pids(path, &mut |pid| {
@@ -396,13 +499,27 @@ pub fn destroy(path: &[u8], ino: u64) -> Result<()> {
     Err(Error::msg("remove cgroup", path, "processes did not leave within 1s"))
 }
 
+/// rmdir of the cgroup in every hierarchy; true when it is gone from all of them.
+fn rmdir_each(path: &[u8]) -> Result<bool> {
+    let mut gone = true;
+    for h in hierarchies()? {
+        let mut d = dir_in(h.lossy(), path);
+        match fs::rmdir(d.cstr().fits("cgroup path:")?) {
+            Ok(()) | Err(Errno::NOENT) => {}
+            Err(Errno::BUSY) => gone = false,
+            Err(e) => return Err(Error::sys("remove cgroup", d.lossy(), e)),
+        }
+    }
+    Ok(gone)
+}
+
 /// Removes the shared /mote parent of default paths once the last container is gone (an rmdir
 /// of a non-empty cgroup fails harmlessly, and paths of the config's choosing are left alone).
 fn remove_default_parent(path: &[u8]) {
     if !path.starts_with(b"/mote/") {
         return;
     }
-    for h in hierarchies().unwrap_or_default() {
+    for h in hierarchies().map_or(&[][..], |h| &h[..]) {
         if let Ok(d) = dir_in(h.lossy(), b"/mote").cstr() {
             let _ = fs::rmdir(d);
         }
@@ -411,7 +528,7 @@ fn remove_default_parent(path: &[u8]) {
 
 /// Freezes (or thaws) every process of the cgroup, and waits until the kernel says it is done.
 pub fn freeze(path: &[u8], on: bool) -> Result<()> {
-    let v2 = resources::Layout::detect().v2;
+    let v2 = pure_v2();
     let mut f = if v2 { file_in(ROOT, path, b"/cgroup.freeze") } else { file_in(b"/sys/fs/cgroup/freezer", path, b"/freezer.state") };
     let val: &[u8] = match (v2, on) {
         (true, true) => b"1",
@@ -440,7 +557,7 @@ pub fn is_frozen(path: &[u8]) -> bool {
     if path.is_empty() {
         return false;
     }
-    for h in hierarchies().unwrap_or_default() {
+    for h in hierarchies().map_or(&[][..], |h| &h[..]) {
         let hb = h.lossy();
         // v2: cgroup.events says whether the processes are frozen (cgroup.freeze is only what
         // was asked for).
@@ -463,7 +580,7 @@ pub fn is_frozen(path: &[u8]) -> bool {
 /// How many processes of the cgroup the OOM killer killed (v2 memory.events, v1
 /// memory.oom_control; 0 where the kernel does not count them).
 pub fn oom_kills(path: &[u8]) -> u64 {
-    let v2 = resources::Layout::detect().v2;
+    let v2 = pure_v2();
     let mut f = if v2 { file_in(ROOT, path, b"/memory.events") } else { file_in(b"/sys/fs/cgroup/memory", path, b"/memory.oom_control") };
     let mut b = [0u8; 512];
     let Ok(n) = read_file(f.cstr(), &mut b) else { return 0 };
@@ -490,12 +607,23 @@ pub fn write_file<'a>(path: impl CPath<'a>, val: &[u8]) -> Result<()> {
 
 #[inline(never)]
 fn write_c(path: &core::ffi::CStr, val: &[u8]) -> Result<()> {
-    let f = fs::openat(CWD, path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", path.to_bytes())?;
-    match mote_sys::rustix::io::write(&f, val) {
+    write_to(&open_w(path)?, path.to_bytes(), val)
+}
+
+/// Opens a cgroupfs (or procfs) file for writes ([`write_to`]), to write it several times.
+#[inline(never)]
+pub fn open_w(path: &core::ffi::CStr) -> Result<OwnedFd> {
+    fs::openat(CWD, path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", path.to_bytes())
+}
+
+/// One value in one write (cgroupfs takes a value, or a rule, per write) to `f`, opened from `path`.
+#[inline(never)]
+pub fn write_to(f: &OwnedFd, path: &[u8], val: &[u8]) -> Result<()> {
+    match mote_sys::rustix::io::write(f, val) {
         Ok(_) => Ok(()),
         Err(e) => {
             let mut b = Buf::<{ PATH + 200 }>::new();
-            b.s(path.to_bytes()).s(b" (value ").s(val).c(b')');
+            b.s(path).s(b" (value ").s(val).c(b')');
             Err(Error::sys("write", b.lossy(), e))
         }
     }

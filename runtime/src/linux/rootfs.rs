@@ -288,7 +288,7 @@ fn systemd_v1(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()> 
     let mut procs = Buf::<64>::new();
     procs.s(fd_path(&own).lossy()).s(b"/cgroup.procs"); // "/proc/self/fd/N": 32 bytes at most
     crate::cgroup::write_file(procs.cstr(), b"0")?;
-    bind_at(fd_path(&own).cstr().fits("/proc/self/fd path:")?, top.as_fd(), b"systemd", o.flags)?;
+    bind_in_tmpfs(fd_path(&own).cstr().fits("/proc/self/fd path:")?, top.as_fd(), b"systemd", o.flags)?;
     seal_tmpfs(&top, o.flags, dest)
 }
 
@@ -300,18 +300,18 @@ fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()>
     let dest = m.destination.to_bytes();
     let o = parse_opts(m, false)?;
     let mut src = Buf::<{ crate::cgroup::PATH + 64 }>::new();
-    if crate::cgroup::resources::Layout::detect().v2 {
+    if crate::cgroup::pure_v2() {
         resolve::open_or_create(root, dest, Make::Dir).ctx("create mount point", dest)?;
         src.s(crate::cgroup::ROOT).s(cgroup);
         return bind_at(src.cstr().fits("cgroup path:")?, root, dest, o.flags);
     }
     let top = cgroup_tmpfs(root, dest, o.flags)?;
-    for h in &crate::cgroup::hierarchies()? {
+    for h in crate::cgroup::hierarchies()? {
         let name = &h.lossy()[crate::cgroup::ROOT.len() + 1..];
         fs::mkdirat(&top, name, Mode::from_raw_mode(0o755)).ctx("mkdir cgroup mount point", name)?;
         src.clear();
         src.s(h.lossy()).s(cgroup);
-        bind_at(src.cstr().fits("cgroup path:")?, top.as_fd(), name, o.flags)?;
+        bind_in_tmpfs(src.cstr().fits("cgroup path:")?, top.as_fd(), name, o.flags)?;
     }
     host_symlinks(&top)?;
     seal_tmpfs(&top, o.flags, dest)
@@ -335,17 +335,60 @@ fn seal_tmpfs(top: &OwnedFd, flags: u64, dest: &[u8]) -> Result<()> {
     mnt(None, &mut fd_path(top), None, MS_REMOUNT | MS_RDONLY | SAFE | locked_flags(top), None).ctx("remount read-only", dest)
 }
 
-/// Binds `src` on `path` under `dir`, then applies `flags` to the new mount.
+/// Binds `src` on `path` under `dir` (resolved inside it), then applies `flags` to the new mount.
 fn bind_at(src: &CStr, dir: BorrowedFd<'_>, path: &[u8], flags: u64) -> Result<()> {
     let on = resolve::open(dir, path).ctx("open cgroup mount point", path)?;
     mnt(Some(src), &mut fd_path(&on), None, MS_BIND, None).ctx("bind mount cgroup on", path)?;
-    let fl = flags & !(MS_BIND | MS_REC);
-    if fl != 0 {
+    if flags & !(MS_BIND | MS_REC) != 0 {
         // The new mount, not the directory under it: opened again by name.
         let top = resolve::open(dir, path).ctx("reopen mount", path)?;
-        mnt(None, &mut fd_path(&top), None, MS_REMOUNT | MS_BIND | fl | locked_flags(&top), None).ctx("remount bind", path)?;
+        bind_flags(top.as_fd(), c"", None, flags, path)?;
     }
     Ok(())
+}
+
+/// Binds `src` on `name`, a directory this process made in the tmpfs `dir` it mounted itself:
+/// nothing of the image's to resolve, so by path, and the flags by name (no descriptors).
+fn bind_in_tmpfs(src: &CStr, dir: BorrowedFd<'_>, name: &[u8], flags: u64) -> Result<()> {
+    let mut on = Buf::<{ 32 + 64 }>::new();
+    on.s(fd_path(&dir).lossy()).c(b'/').s(name);
+    raw::mount(Some(src), on.cstr().fits("cgroup mount point:")?, None, MS_BIND, None).ctx("bind mount cgroup on", name)?;
+    if flags & !(MS_BIND | MS_REC) != 0 {
+        bind_flags(dir, cname(name).cstr().fits("cgroup mount point:")?, Some((dir, name)), flags, name)?;
+    }
+    Ok(())
+}
+
+/// Gives the bind mount at `name` under `at` ("": `at` itself) what a MS_REMOUNT|MS_BIND with
+/// `flags` gives it (ro, nosuid, nodev, noexec, nosymfollow set or cleared; the atime mode
+/// only if one is asked), in one mount_setattr. Where that fails (before 5.12 or on qemu-user,
+/// a flag locked by a user namespace: EPERM, nosymfollow before 5.14) the remount itself, with
+/// the mount's locked flags; `reopen` is the (dir, name) to open the mount by, when `at` is not it.
+fn bind_flags(at: BorrowedFd<'_>, name: &CStr, reopen: Option<(BorrowedFd<'_>, &[u8])>, flags: u64, what: &[u8]) -> Result<()> {
+    let fl = flags & !(MS_BIND | MS_REC);
+    let a = |ms: u32, attr: u32| if fl & ms as u64 != 0 { attr as u64 } else { 0 };
+    // ro, nosuid, nodev and noexec have the same bits as MS_* and MOUNT_ATTR_*.
+    let mut set = (fl & 0xf) | a(g::MS_NOSYMFOLLOW, g::MOUNT_ATTR_NOSYMFOLLOW);
+    let mut clr = (0xf | g::MOUNT_ATTR_NOSYMFOLLOW as u64) & !set;
+    if fl & (ATIME_MODE | g::MS_NODIRATIME as u64) != 0 {
+        // The kernel's precedence: strictatime over noatime over relatime (the default).
+        set |= if fl & g::MS_STRICTATIME as u64 != 0 { g::MOUNT_ATTR_STRICTATIME as u64 } else { a(g::MS_NOATIME, g::MOUNT_ATTR_NOATIME) };
+        set |= a(g::MS_NODIRATIME, g::MOUNT_ATTR_NODIRATIME);
+        clr |= (ATIME | g::MOUNT_ATTR_NODIRATIME) as u64;
+    }
+    let r = if name.is_empty() { raw::mount_setattr(at, false, set, clr) } else { raw::mount_setattr_at(at, name, set, clr) };
+    if r.is_ok() {
+        return Ok(());
+    }
+    let reopened;
+    let top = match reopen {
+        Some((dir, n)) => {
+            reopened = resolve::open(dir, n).ctx("reopen mount", n)?;
+            reopened.as_fd()
+        }
+        None => at,
+    };
+    mnt(None, &mut fd_path(&top), None, MS_REMOUNT | MS_BIND | fl | locked_flags(&top), None).ctx("remount bind", what)
 }
 
 /// Symlinks in the host's /sys/fs/cgroup (cpu -> cpu,cpuacct) made again in `dir`.
@@ -607,7 +650,7 @@ fn copy_dir(from: &OwnedFd, to: &OwnedFd, depth: u32) -> core::result::Result<()
 
 /// The flags of the mount `fd` is on that a remount must repeat (the kernel refuses, EPERM, to
 /// change them in a user namespace), as MS_* flags.
-fn locked_flags(fd: &OwnedFd) -> u64 {
+fn locked_flags<F: AsFd>(fd: &F) -> u64 {
     fs::fstatvfs(fd).map_or(0, |s| st_to_ms(s.f_flag.bits()))
 }
 
@@ -630,7 +673,7 @@ fn st_to_ms(st: u64) -> u64 {
 /// The flags of a remount: `asked`, with the mount's locked ones; its atime mode only where
 /// `asked` gives none (an atime option of the config wins; in a user namespace the kernel
 /// refuses it if it differs, which is the error wanted).
-fn with_locked(asked: u64, fd: &OwnedFd) -> u64 {
+fn with_locked<F: AsFd>(asked: u64, fd: &F) -> u64 {
     let keep = locked_flags(fd);
     asked | if asked & ATIME_MODE != 0 { keep & !ATIME_MODE } else { keep }
 }
