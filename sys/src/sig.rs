@@ -111,8 +111,14 @@ pub fn set_disposition(n: u32, d: Disposition) -> Result<Disposition, Errno> {
 /// to its default action and an empty mask (execve resets handlers, but not ignored signals or
 /// the mask). Call it in the child between fork and exec.
 pub fn reset_for_exec() {
+    reset_for_exec_of(SigSet(!0));
+}
+
+/// [`reset_for_exec`] for a caller that knows which signals are not at their default action
+/// (ignored or caught: /proc/self/status's SigIgn and SigCgt): only those are set back.
+pub fn reset_for_exec_of(changed: SigSet) {
     for n in 1..=NSIG {
-        if n != g::SIGKILL && n != g::SIGSTOP {
+        if changed.contains(n) && n != g::SIGKILL && n != g::SIGSTOP {
             let _ = set_disposition(n, Disposition::Default);
         }
     }

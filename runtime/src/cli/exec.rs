@@ -342,7 +342,7 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
     // The container's seccomp filter, in create's order: without no_new_privs while
     // CAP_SYS_ADMIN is still held, else last before exec.
     let nnp = proc.no_new_privileges;
-    process::before_exec(preserve_fds)?;
+    process::before_exec(preserve_fds, None)?;
     // EXEC goes to the parent before any filter is on (one may deny the send): from there only
     // an error message, or the exec, follows.
     let early_filter = filter.is_some() && !nnp;
@@ -352,7 +352,7 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
     if let Some(f) = filter.filter(|_| !nnp) {
         seccomp::install(f, false)?;
     }
-    process::user_and_caps(proc)?;
+    process::user_and_caps(proc, None)?;
     match rp::chdir(proc.cwd) {
         Ok(()) => {}
         Err(_) if early_cwd.is_ok() => {}

@@ -106,13 +106,43 @@ fn resource(r: u32) -> Resource {
     }
 }
 
+/// What the process inherited that must be undone before exec, from one read of its own
+/// /proc/self/status: the signals not at their default action (SigIgn, SigCgt) and the bounding
+/// set (CapBnd: in a user namespace made or joined, every capability the kernel has).
+#[derive(Clone, Copy)]
+pub struct Inherited {
+    pub signals: u64,
+    pub bounding: u64,
+}
+
+/// Reads [`Inherited`] (one open, one read, one close) from the /proc mote runs with. Called in
+/// the child once its user namespace is set and before anything of the container is mounted,
+/// never through a /proc the container controls (a forged CapBnd would keep capabilities).
+/// None if it cannot be read whole: then every signal and capability is reset one by one.
+pub fn inherited() -> Option<Inherited> {
+    let f = fs::open(c"/proc/self/status", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+    let mut b = [0u8; 4096];
+    let n = mote_sys::rustix::io::read(&f, &mut b).ok()?;
+    // Only whole lines count (a line the read cut has no newline after it).
+    let end = b[..n].iter().rposition(|&c| c == b'\n')?;
+    let hex = |key: &[u8]| {
+        let l = b[..end].split(|&c| c == b'\n').find_map(|l| l.strip_prefix(key))?;
+        let h = l.trim_ascii();
+        (!h.is_empty() && h.len() <= 16).then_some(())?;
+        h.iter().try_fold(0u64, |v, &c| Some(v << 4 | (c as char).to_digit(16)? as u64))
+    };
+    Some(Inherited { signals: hex(b"SigIgn:")? | hex(b"SigCgt:")?, bounding: hex(b"CapBnd:")? })
+}
+
 /// Switches to the configured user and capability sets (runc's order: bounding set while still
 /// privileged, keep caps across setuid, then the other sets, then ambient). Every set is applied,
-/// an empty one too: nothing the config does not grant survives, bounding included.
-pub fn user_and_caps(p: &Process<'_>) -> Result<()> {
+/// an empty one too: nothing the config does not grant survives, bounding included. `present`
+/// is the bounding set the process has ([`inherited`]): only those are dropped; None tries
+/// every capability up to the kernel's last.
+pub fn user_and_caps(p: &Process<'_>, present: Option<u64>) -> Result<()> {
     let [bounding, effective, inheritable, permitted, ambient] = p.caps;
     for cap in 0..64u32 {
-        if bounding & (1 << cap) == 0 {
+        if bounding & (1 << cap) == 0 && present.is_none_or(|h| h & (1 << cap) != 0) {
             match raw::prctl(pr::PR_CAPBSET_DROP, cap as usize, 0, 0, 0) {
                 Ok(_) => {}
                 Err(Errno::INVAL) => break, // past the kernel's last capability
@@ -355,7 +385,7 @@ fn passwd_field<'l>(line: &'l [u8], uid: &[u8]) -> Option<&'l [u8]> {
 /// Called before the seccomp filter goes on (as runc does): a profile that denies or fakes
 /// close_range or rt_sigaction, which the container's program may never call, must neither kill
 /// it nor leave mote's descriptors open in it.
-pub fn before_exec(preserve_fds: u32) -> Result<()> {
+pub fn before_exec(preserve_fds: u32, signals: Option<u64>) -> Result<()> {
     // preserve_fds is bounded by limits::PRESERVE_FDS (exec: below 2^31 - 3): no overflow.
     if raw::cloexec_range(3 + preserve_fds, u32::MAX).is_err() {
         // Kernels before 5.11 (or a sandbox) without close_range: each descriptor by hand.
@@ -367,8 +397,8 @@ pub fn before_exec(preserve_fds: u32) -> Result<()> {
         .ctx("mark descriptors close-on-exec", "/proc/self/fd")?;
     }
     // The process starts with default signal dispositions and an empty mask, whatever the
-    // engine that ran mote had set.
-    mote_sys::sig::reset_for_exec();
+    // engine that ran mote had set (only those not at their default, when known: [`inherited`]).
+    mote_sys::sig::reset_for_exec_of(mote_sys::sig::SigSet(signals.unwrap_or(!0)));
     Ok(())
 }
 

@@ -444,6 +444,10 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         }
     }
 
+    // What must be undone before exec (signals, bounding set), read now: the user namespace is
+    // set, and /proc is still the one mote runs with, unless a mount namespace was joined.
+    let inherited = if l.ns(g::CLONE_NEWNS).is_some_and(|n| n.path.is_some()) { None } else { process::inherited() };
+
     // 4. A session keyring of its own, so containers do not share the host's keys. Kernels or
     // sandboxes without keyctl (ENOSYS, EPERM under some seccomp profiles) go without, as runc.
     if let Some(k) = ctx.keyring {
@@ -537,11 +541,11 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // A filter that notifies goes on before READY in any case: create hands its descriptor on.
     let notify = spec.linux.seccomp.as_ref().is_some_and(|s| s.notifies());
     let nnp = proc.no_new_privileges;
-    process::before_exec(ctx.preserve_fds)?;
+    process::before_exec(ctx.preserve_fds, inherited.map(|i| i.signals))?;
     if let Some(f) = ctx.seccomp.filter(|_| !nnp) {
         hand_over(sock, super::seccomp::install(f, notify)?)?;
     }
-    process::user_and_caps(proc)?;
+    process::user_and_caps(proc, inherited.map(|i| i.bounding))?;
     match mote_sys::rustix::process::chdir(proc.cwd) {
         Ok(()) => {}
         Err(_) if early_cwd.is_ok() => {}
