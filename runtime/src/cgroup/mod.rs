@@ -18,7 +18,6 @@ use mote_sys::rustix::fs::{self, AtFlags, Mode, OFlags, RawDir, CWD};
 
 use crate::error::{CPath, Ctx, Error, Fits, Result};
 use crate::spec::limits;
-use crate::state::read_all;
 
 pub const ROOT: &[u8] = b"/sys/fs/cgroup";
 /// Longest cgroup path accepted.
@@ -596,7 +595,8 @@ pub fn read_file<'a>(path: impl CPath<'a>, buf: &mut [u8]) -> Result<usize> {
 #[inline(never)]
 fn read_c(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize> {
     let f: OwnedFd = fs::openat(CWD, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", path.to_bytes())?;
-    read_all(&f, buf).ctx("read", path.to_bytes())
+    // (cgroup.procs, many records, is read by procs())
+    crate::state::read_small(&f, buf).ctx("read", path.to_bytes())
 }
 
 /// Writes a value to a cgroupfs file (one write: cgroupfs takes a value per write).

@@ -49,7 +49,10 @@ pub fn oom_score_adj(p: &Process<'_>, pid: u32) -> Result<()> {
 pub fn user_ns_root() -> Result<()> {
     let _ = raw::setgroups(&[]);
     raw::setresgid(0, 0, 0).ctx("setresgid in user namespace", "gid 0")?;
-    raw::setresuid(0, 0, 0).ctx("setresuid in user namespace", "uid 0")
+    raw::setresuid(0, 0, 0).ctx("setresuid in user namespace", "uid 0")?;
+    // The switch made us dumpable again (fs.suid_dumpable): off at once, not only at the user
+    // switch, which is skipped when the process's user is this one ([`user_and_caps`]).
+    raw::prctl(pr::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx("prctl", "PR_SET_DUMPABLE").map(drop)
 }
 
 /// Scheduling and memory placement, still privileged (a real-time policy needs CAP_SYS_NICE):
@@ -113,6 +116,10 @@ fn resource(r: u32) -> Resource {
 pub struct Inherited {
     pub signals: u64,
     pub bounding: u64,
+    /// The uid and gid when real, effective, saved and filesystem ids are all that one, and
+    /// whether there is no supplementary group: a switch to the same is no change to make.
+    pub ids: Option<(u32, u32)>,
+    pub no_groups: bool,
 }
 
 /// Reads [`Inherited`] (one open, one read, one close) from the /proc mote runs with. Called in
@@ -125,13 +132,21 @@ pub fn inherited() -> Option<Inherited> {
     let n = mote_sys::rustix::io::read(&f, &mut b).ok()?;
     // Only whole lines count (a line the read cut has no newline after it).
     let end = b[..n].iter().rposition(|&c| c == b'\n')?;
+    let field = |key: &[u8]| b[..end].split(|&c| c == b'\n').find_map(|l| l.strip_prefix(key)).map(|l| l.trim_ascii());
     let hex = |key: &[u8]| {
-        let l = b[..end].split(|&c| c == b'\n').find_map(|l| l.strip_prefix(key))?;
-        let h = l.trim_ascii();
+        let h = field(key)?;
         (!h.is_empty() && h.len() <= 16).then_some(())?;
         h.iter().try_fold(0u64, |v, &c| Some(v << 4 | (c as char).to_digit(16)? as u64))
     };
-    Some(Inherited { signals: hex(b"SigIgn:")? | hex(b"SigCgt:")?, bounding: hex(b"CapBnd:")? })
+    // "Uid:\t0\t0\t0\t0": one id four times, or None.
+    let same = |key: &[u8]| {
+        let mut ids = field(key)?.split(|c| c.is_ascii_whitespace()).map(mote_sys::num::parse::<u32>);
+        let first = ids.next()??;
+        ids.try_fold(1, |k, i| (i? == first).then_some(k + 1)).filter(|&k| k == 4).map(|_| first)
+    };
+    let ids = same(b"Uid:").zip(same(b"Gid:"));
+    let no_groups = field(b"Groups:").is_some_and(|g| g.is_empty());
+    Some(Inherited { signals: hex(b"SigIgn:")? | hex(b"SigCgt:")?, bounding: hex(b"CapBnd:")?, ids, no_groups })
 }
 
 /// Switches to the configured user and capability sets (runc's order: bounding set while still
@@ -139,8 +154,9 @@ pub fn inherited() -> Option<Inherited> {
 /// an empty one too: nothing the config does not grant survives, bounding included. `present`
 /// is the bounding set the process has ([`inherited`]): only those are dropped; None tries
 /// every capability up to the kernel's last.
-pub fn user_and_caps(p: &Process<'_>, present: Option<u64>) -> Result<()> {
+pub fn user_and_caps(p: &Process<'_>, inherited: Option<Inherited>) -> Result<()> {
     let [bounding, effective, inheritable, permitted, ambient] = p.caps;
+    let present = inherited.map(|i| i.bounding);
     for cap in 0..64u32 {
         if bounding & (1 << cap) == 0 && present.is_none_or(|h| h & (1 << cap) != 0) {
             match raw::prctl(pr::PR_CAPBSET_DROP, cap as usize, 0, 0, 0) {
@@ -150,19 +166,26 @@ pub fn user_and_caps(p: &Process<'_>, present: Option<u64>) -> Result<()> {
             }
         }
     }
-    raw::prctl(pr::PR_SET_KEEPCAPS, 1, 0, 0, 0).ctx("prctl", "PR_SET_KEEPCAPS")?;
-    match raw::setgroups(&p.additional_gids) {
-        Ok(()) => {}
-        // setgroups is denied in a user namespace whose /proc/PID/setgroups says deny.
-        Err(Errno::PERM) if p.additional_gids.is_empty() => {}
-        Err(e) => return Err(Error::sys("setgroups", "process.user.additionalGids", e)),
+    // Already the user asked for (root, most often): nothing changes, no capability is lost
+    // and dumpable stays off, so the switch and what guards it are skipped.
+    let no_groups = p.additional_gids.is_empty() && inherited.is_some_and(|i| i.no_groups);
+    if !no_groups {
+        match raw::setgroups(&p.additional_gids) {
+            Ok(()) => {}
+            // setgroups is denied in a user namespace whose /proc/PID/setgroups says deny.
+            Err(Errno::PERM) if p.additional_gids.is_empty() => {}
+            Err(e) => return Err(Error::sys("setgroups", "process.user.additionalGids", e)),
+        }
     }
-    raw::setresgid(p.gid, p.gid, p.gid).ctx("setgid", "process.user.gid")?;
-    raw::setresuid(p.uid, p.uid, p.uid).ctx("setuid", "process.user.uid")?;
-    // The uid change resets "dumpable" to fs.suid_dumpable: where a host has it at 1, the
-    // process waiting for start would be ptrace-able by any process of that uid until its exec.
-    raw::prctl(pr::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx("prctl", "PR_SET_DUMPABLE")?;
-    raw::prctl(pr::PR_SET_KEEPCAPS, 0, 0, 0, 0).ctx("prctl", "PR_SET_KEEPCAPS")?;
+    if inherited.and_then(|i| i.ids) != Some((p.uid, p.gid)) {
+        raw::prctl(pr::PR_SET_KEEPCAPS, 1, 0, 0, 0).ctx("prctl", "PR_SET_KEEPCAPS")?;
+        raw::setresgid(p.gid, p.gid, p.gid).ctx("setgid", "process.user.gid")?;
+        raw::setresuid(p.uid, p.uid, p.uid).ctx("setuid", "process.user.uid")?;
+        // The uid change resets "dumpable" to fs.suid_dumpable: where a host has it at 1, the
+        // process waiting for start would be ptrace-able by any process of that uid until its exec.
+        raw::prctl(pr::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx("prctl", "PR_SET_DUMPABLE")?;
+        raw::prctl(pr::PR_SET_KEEPCAPS, 0, 0, 0, 0).ctx("prctl", "PR_SET_KEEPCAPS")?;
+    }
     raw::capset(effective, permitted, inheritable).ctx("capset", "process.capabilities")?;
     match raw::prctl(pr::PR_CAP_AMBIENT, pr::PR_CAP_AMBIENT_CLEAR_ALL as usize, 0, 0, 0) {
         Ok(_) | Err(Errno::INVAL) => {} // EINVAL: a kernel without ambient capabilities (< 4.3)

@@ -681,17 +681,18 @@ fn with_locked<F: AsFd>(asked: u64, fd: &F) -> u64 {
 fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>) -> Result<()> {
     const DEVS: &[(&[u8], u32, u32)] = &[(b"/dev/null", 1, 3), (b"/dev/zero", 1, 5), (b"/dev/full", 1, 7),
         (b"/dev/random", 1, 8), (b"/dev/urandom", 1, 9), (b"/dev/tty", 5, 0)];
+    // All in /dev (the tmpfs just mounted), resolved once.
+    let dev = resolve::open(root, b"/dev").ctx("open", "/dev")?;
     // Those the config makes itself (a device, or a mount there: its choice) are left to it.
     for &(p, major, minor) in DEVS {
         if !spec.linux.devices.iter().any(|d| d.path.to_bytes() == p) && !spec.mounts.iter().any(|m| m.destination.to_bytes() == p) {
-            device(root, p, g::S_IFCHR, major, minor, 0o666, 0, 0)?;
+            device_in(root, dev.as_fd(), &p[5..], p, g::S_IFCHR, major, minor, 0o666, 0, 0)?;
         }
     }
     const LINKS: &[(&CStr, &[u8])] = &[(c"/proc/self/fd", b"/dev/fd"), (c"/proc/self/fd/0", b"/dev/stdin"),
         (c"/proc/self/fd/1", b"/dev/stdout"), (c"/proc/self/fd/2", b"/dev/stderr"), (c"pts/ptmx", b"/dev/ptmx")];
     for &(target, link) in LINKS {
-        let (dir, name) = resolve::parent_of(root, link).ctx("create", link)?;
-        match fs::symlinkat(target, &dir, cname(name).cstr().fits("device name:")?) {
+        match fs::symlinkat(target, &dev, cname(&link[5..]).cstr().fits("device name:")?) {
             Ok(()) | Err(Errno::EXIST) => {}
             Err(e) => return Err(Error::sys("symlink", link, e)),
         }
@@ -704,21 +705,27 @@ fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>) -> Result<()> {
 #[allow(clippy::too_many_arguments)]
 fn device(root: BorrowedFd<'_>, path: &[u8], kind: u32, major: u32, minor: u32, mode: u32, uid: u32, gid: u32) -> Result<()> {
     let (dir, name) = resolve::parent_of(root, path).ctx("create device", path)?;
+    device_in(root, dir.as_fd(), name, path, kind, major, minor, mode, uid, gid)
+}
+
+/// [`device`] with its directory `dir` (resolved inside `root`) already open: `name` in it.
+#[allow(clippy::too_many_arguments)]
+fn device_in(root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &[u8], path: &[u8], kind: u32, major: u32, minor: u32, mode: u32, uid: u32, gid: u32) -> Result<()> {
     let mut n = cname(name);
     let n = n.cstr().fits("device name:")?;
     let dev = fs::makedev(major, minor);
     let ft = FileType::from_raw_mode(kind);
-    match fs::mknodat(&dir, n, ft, Mode::from_raw_mode(mode & 0o7777), dev) {
+    match fs::mknodat(dir, n, ft, Mode::from_raw_mode(mode & 0o7777), dev) {
         Ok(()) => {
-            let f = fs::openat(&dir, n, OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ctx("open device", path)?;
-            let _ = fs::chmodat(&dir, n, Mode::from_raw_mode(mode & 0o7777), fs::AtFlags::empty());
-            let mut fp = fd_path(&f);
-            fs::chown(fp.cstr().fits("/proc/self/fd path:")?, Some(fs::Uid::from_raw(uid)), Some(fs::Gid::from_raw(gid))).ctx("chown device", path)?;
-            Ok(())
+            // (mknod applies the umask; the mode is the config's.) Both by name, the owner
+            // without following a symlink: the node just made is not one, and nothing else
+            // runs in the container yet to swap it.
+            let _ = fs::chmodat(dir, n, Mode::from_raw_mode(mode & 0o7777), fs::AtFlags::empty());
+            fs::chownat(dir, n, Some(fs::Uid::from_raw(uid)), Some(fs::Gid::from_raw(gid)), fs::AtFlags::SYMLINK_NOFOLLOW).ctx("chown device", path)
         }
         // Already there (the image's, or a mount of the config): only if it is that device; an
         // image could otherwise plant anything where the config asked for a device.
-        Err(Errno::EXIST) => match fs::statat(&dir, n, fs::AtFlags::SYMLINK_NOFOLLOW) {
+        Err(Errno::EXIST) => match fs::statat(dir, n, fs::AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) if FileType::from_raw_mode(st.st_mode) == ft && (ft == FileType::Fifo || st.st_rdev == dev) => Ok(()),
             Ok(_) => Err(Error::msg("device", path, "exists in the rootfs as another file or device (refused)")),
             Err(e) => Err(Error::sys("stat device", path, e)),

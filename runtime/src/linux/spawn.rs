@@ -545,7 +545,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     if let Some(f) = ctx.seccomp.filter(|_| !nnp) {
         hand_over(sock, super::seccomp::install(f, notify)?)?;
     }
-    process::user_and_caps(proc, inherited.map(|i| i.bounding))?;
+    process::user_and_caps(proc, inherited)?;
     match mote_sys::rustix::process::chdir(proc.cwd) {
         Ok(()) => {}
         Err(_) if early_cwd.is_ok() => {}

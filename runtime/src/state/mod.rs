@@ -180,7 +180,7 @@ impl Dir {
     pub fn read<'b>(&self, buf: &'b mut [u8]) -> Result<State<'b>> {
         let f = fs::openat(&self.fd, STATE_FILE, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
             .ctx("read state", self.path.lossy())?;
-        let n = read_all(&f, buf).ctx("read state", self.path.lossy())?;
+        let n = read_small(&f, buf).ctx("read state", self.path.lossy())?;
         State::parse(&mut buf[..n]).ok_or_else(|| Error::msg("read state", self.path.lossy(), "corrupt state.json"))
     }
 
@@ -259,8 +259,18 @@ fn mkdir_all(path: &[u8]) -> core::result::Result<(), Errno> {
     let mut p = Buf::<{ limits::PATH }>::new();
     p.s(path);
     let p = p.cstr()?;
+    // The directory itself first: its parents only where it has none.
     let ends = path.iter().enumerate().skip(1).filter(|&(_, &c)| c == b'/').map(|(i, _)| i).chain([path.len()]);
-    for end in ends {
+    let walk = match fs::mkdir(p, Mode::from_raw_mode(0o700)) {
+        Ok(()) => {
+            fs::chmod(p, Mode::from_raw_mode(0o700))?;
+            false
+        }
+        Err(Errno::NOENT) => true,
+        Err(Errno::EXIST) => false,
+        Err(e) => return Err(e),
+    };
+    for end in ends.filter(|_| walk) {
         let mut d = Buf::<{ limits::PATH }>::new();
         d.s(&path[..end]);
         let d = d.cstr()?;
@@ -280,6 +290,18 @@ fn mkdir_all(path: &[u8]) -> core::result::Result<(), Errno> {
 
 /// Reads a whole file into `buf`; a file that does not fit is an error (EFBIG).
 pub fn read_all<F: AsFd>(f: &F, buf: &mut [u8]) -> core::result::Result<usize, Errno> {
+    read_to_end(f, buf, false)
+}
+
+/// [`read_all`] of a small regular, procfs, sysfs or cgroupfs file, one read where one gives it
+/// whole: a regular file reads short only at its end, and the kernel's seq files fill the
+/// buffer up to a page, so a read that left room and returned under half a page is the end.
+/// Never for a pipe, a socket or a file a writer may be appending to.
+pub fn read_small<F: AsFd>(f: &F, buf: &mut [u8]) -> core::result::Result<usize, Errno> {
+    read_to_end(f, buf, true)
+}
+
+fn read_to_end<F: AsFd>(f: &F, buf: &mut [u8], small: bool) -> core::result::Result<usize, Errno> {
     let mut n = 0;
     loop {
         if n == buf.len() {
@@ -287,6 +309,7 @@ pub fn read_all<F: AsFd>(f: &F, buf: &mut [u8]) -> core::result::Result<usize, E
         }
         match mote_sys::rustix::io::read(f, &mut buf[n..]) {
             Ok(0) => return Ok(n),
+            Ok(k) if small && k < 2048 && n + k < buf.len() => return Ok(n + k),
             Ok(k) => n += k,
             Err(Errno::INTR) => {}
             Err(e) => return Err(e),
@@ -391,7 +414,7 @@ pub fn proc_start_time(pid: u32) -> Option<(u64, bool)> {
     p.s(b"/proc/").u(pid as u64).s(b"/stat");
     let f = fs::openat(CWD, p.cstr().ok()?, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
     let mut buf = [0u8; 1024];
-    let n = read_all(&f, &mut buf).ok()?;
+    let n = read_small(&f, &mut buf).ok()?;
     let b = &buf[..n];
     // The command name may contain spaces and parens: fields start after the last ')'.
     let close = b.iter().rposition(|&c| c == b')')?;
