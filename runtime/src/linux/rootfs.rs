@@ -231,6 +231,9 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
 /// Creates a missing process.cwd (0755, as root, resolved inside the new root), as runc does.
 /// Only a missing one: any other failure is for the later chdir and its checks to report.
 pub fn make_cwd(cwd: &CStr) -> Result<()> {
+    if resolve::trim(cwd.to_bytes()) == b"/" {
+        return Ok(()); // the root: always there
+    }
     let root = fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/")?;
     match resolve::open(root.as_fd(), cwd.to_bytes()) {
         Err(Errno::NOENT) => resolve::open_or_create(root.as_fd(), cwd.to_bytes(), Make::Dir).map(drop).ctx("create process.cwd", cwd.to_bytes()),
