@@ -284,6 +284,7 @@ fn home_order() -> Result<impl Iterator<Item = &'static Buf<64>>> {
 
 /// The hierarchy that identifies a cgroup and lists its processes: the v2 tree when there is
 /// one, else the first v1 hierarchy that has the cgroup.
+#[inline(never)]
 fn home(path: &[u8]) -> Result<Option<OwnedFd>> {
     for h in home_order()? {
         match fs::open(dir_in(h.lossy(), path).cstr().fits("cgroup path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {

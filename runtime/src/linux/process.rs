@@ -116,9 +116,9 @@ fn resource(r: u32) -> Resource {
 pub struct Inherited {
     pub signals: u64,
     pub bounding: u64,
-    /// The uid and gid when real, effective, saved and filesystem ids are all that one, and
-    /// whether there is no supplementary group: a switch to the same is no change to make.
-    pub ids: Option<(u32, u32)>,
+    /// Whether every uid and gid (real, effective, saved, filesystem) is 0, and whether there
+    /// is no supplementary group: a switch to root, or to no groups, is then no change to make.
+    pub root: bool,
     pub no_groups: bool,
 }
 
@@ -126,27 +126,37 @@ pub struct Inherited {
 /// the child once its user namespace is set and before anything of the container is mounted,
 /// never through a /proc the container controls (a forged CapBnd would keep capabilities).
 /// None if it cannot be read whole: then every signal and capability is reset one by one.
+#[inline(never)]
 pub fn inherited() -> Option<Inherited> {
     let f = fs::open(c"/proc/self/status", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
     let mut b = [0u8; 4096];
     let n = mote_sys::rustix::io::read(&f, &mut b).ok()?;
-    // Only whole lines count (a line the read cut has no newline after it).
+    // Only whole lines count (a line the read cut has no newline after it): every field below
+    // must be seen, once.
     let end = b[..n].iter().rposition(|&c| c == b'\n')?;
-    let field = |key: &[u8]| b[..end].split(|&c| c == b'\n').find_map(|l| l.strip_prefix(key)).map(|l| l.trim_ascii());
-    let hex = |key: &[u8]| {
-        let h = field(key)?;
-        (!h.is_empty() && h.len() <= 16).then_some(())?;
-        h.iter().try_fold(0u64, |v, &c| Some(v << 4 | (c as char).to_digit(16)? as u64))
-    };
-    // "Uid:\t0\t0\t0\t0": one id four times, or None.
-    let same = |key: &[u8]| {
-        let mut ids = field(key)?.split(|c| c.is_ascii_whitespace()).map(mote_sys::num::parse::<u32>);
-        let first = ids.next()??;
-        ids.try_fold(1, |k, i| (i? == first).then_some(k + 1)).filter(|&k| k == 4).map(|_| first)
-    };
-    let ids = same(b"Uid:").zip(same(b"Gid:"));
-    let no_groups = field(b"Groups:").is_some_and(|g| g.is_empty());
-    Some(Inherited { signals: hex(b"SigIgn:")? | hex(b"SigCgt:")?, bounding: hex(b"CapBnd:")?, ids, no_groups })
+    let (mut hex, mut seen) = ([0u64; 3], 0);
+    let mut i = Inherited { signals: 0, bounding: 0, root: false, no_groups: false };
+    let mut root = 0;
+    for l in b[..end].split(|&c| c == b'\n') {
+        let Some(c) = l.iter().position(|&c| c == b':') else { continue };
+        let v = l[c + 1..].trim_ascii();
+        match &l[..c] {
+            b"Uid" | b"Gid" => root += (v == b"0\t0\t0\t0") as u32,
+            b"Groups" => i.no_groups = v.is_empty(),
+            k => {
+                let Some(at) = [&b"SigIgn"[..], b"SigCgt", b"CapBnd"].iter().position(|n| *n == k) else { continue };
+                if v.is_empty() || v.len() > 16 || seen & 1 << at != 0 {
+                    return None;
+                }
+                hex[at] = v.iter().try_fold(0u64, |x, &c| Some(x << 4 | (c as char).to_digit(16)? as u64))?;
+                seen |= 1 << at;
+            }
+        }
+    }
+    i.signals = hex[0] | hex[1];
+    i.bounding = hex[2];
+    i.root = root == 2;
+    (seen == 7).then_some(i)
 }
 
 /// Switches to the configured user and capability sets (runc's order: bounding set while still
@@ -166,7 +176,7 @@ pub fn user_and_caps(p: &Process<'_>, inherited: Option<Inherited>) -> Result<()
             }
         }
     }
-    // Already the user asked for (root, most often): nothing changes, no capability is lost
+    // Already the user asked for (root): nothing changes, no capability is lost
     // and dumpable stays off, so the switch and what guards it are skipped.
     let no_groups = p.additional_gids.is_empty() && inherited.is_some_and(|i| i.no_groups);
     if !no_groups {
@@ -177,7 +187,7 @@ pub fn user_and_caps(p: &Process<'_>, inherited: Option<Inherited>) -> Result<()
             Err(e) => return Err(Error::sys("setgroups", "process.user.additionalGids", e)),
         }
     }
-    if inherited.and_then(|i| i.ids) != Some((p.uid, p.gid)) {
+    if !(p.uid == 0 && p.gid == 0 && inherited.is_some_and(|i| i.root)) {
         raw::prctl(pr::PR_SET_KEEPCAPS, 1, 0, 0, 0).ctx("prctl", "PR_SET_KEEPCAPS")?;
         raw::setresgid(p.gid, p.gid, p.gid).ctx("setgid", "process.user.gid")?;
         raw::setresuid(p.uid, p.uid, p.uid).ctx("setuid", "process.user.uid")?;

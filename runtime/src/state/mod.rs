@@ -191,7 +191,8 @@ impl Dir {
             .ctx("copy config.json to", self.path.lossy())?;
         loop {
             match fs::sendfile(&to, &from, None, 1 << 20) {
-                Ok(0) => return Ok(()),
+                // (a regular file: short only at its end; config.json is at most 1 MiB anyway)
+                Ok(n) if n < 1 << 20 => return Ok(()),
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(e) => return Err(Error::sys("copy config.json to", self.path.lossy(), e)),
             }
