@@ -299,3 +299,34 @@ def test_check_before_update(native):
     p = mote("update", "-r", str(r), cid)
     assert p.returncode == 1 and "checkBeforeUpdate" in p.stderr, p.stderr
     assert cg("memory", cid, "memory.limit_in_bytes") == str(64 << 20)
+
+
+def test_new_and_unfilled_cpuset_parents_are_filled(native):
+    """A cgroupsPath under parents that do not exist yet, or under one that exists with an empty
+    v1 cpuset (made by a concurrent create that has not filled it yet): every directory on the
+    way gets its parent's cpus and mems (a cpuset without them refuses tasks), the process
+    runs, and only the container's own directory is removed."""
+    import uuid
+    top = "mote-test-" + uuid.uuid4().hex[:10]
+    hiers = [l.split()[4] for l in open("/proc/self/mountinfo")
+             if l.split()[4].startswith(V1 + "/") and l.split(" - ")[1].split()[0] in ("cgroup", "cgroup2")]
+    assert any(h.endswith("/cpuset") for h in hiers), hiers
+    try:
+        os.mkdir(f"{V1}/cpuset/{top}")  # exists, cpus and mems empty
+        with open(f"{V1}/cpuset/{top}/cpuset.cpus") as f:
+            assert f.read().strip() == ""
+        b = native.bundle(["true"], linux={"cgroupsPath": f"/{top}/a/b/ctr"})
+        native("run", "--bundle", b, native.new_id(), check=0)
+        for d in (top, f"{top}/a", f"{top}/a/b"):
+            for f in ("cpuset.cpus", "cpuset.mems"):
+                with open(f"{V1}/cpuset/{d}/{f}") as fh, open(f"{V1}/cpuset/{f}") as root:
+                    assert fh.read() == root.read(), (d, f)
+        for h in hiers:
+            assert os.path.isdir(f"{h}/{top}/a/b") and not os.path.exists(f"{h}/{top}/a/b/ctr"), h
+    finally:
+        for h in hiers:
+            for d in (f"{top}/a/b/ctr", f"{top}/a/b", f"{top}/a", top):
+                try:
+                    os.rmdir(f"{h}/{d}")
+                except FileNotFoundError:
+                    pass

@@ -77,3 +77,51 @@ def test_time_namespace_offsets(native):
     inside = float(p.stdout.split()[0])
     outside = float(open("/proc/uptime").read().split()[0])
     assert inside - outside > 86400 * 364
+
+
+def _ignore_and_block():
+    """For preexec_fn: what an engine or a shell may leave to mote (nohup, a background job)."""
+    import signal
+    for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE, signal.SIGHUP, signal.SIGUSR1, signal.SIGRTMIN + 3):
+        signal.signal(s, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2, signal.SIGTERM})
+
+
+def _status(text):
+    return dict(l.split(":", 1) for l in text.splitlines() if ":" in l)
+
+
+def test_run_resets_inherited_signal_dispositions(native):
+    """The process starts with every signal at its default action and an empty mask, whatever
+    mote's caller ignored or blocked (mote resets only what its own /proc/self/status says is
+    changed: the reset must still cover every one of them, real-time signals too)."""
+    cmd = ["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"]
+    # The setting reaches a child of the caller (else this test could not fail).
+    host = _status(subprocess.run(cmd, preexec_fn=_ignore_and_block, capture_output=True, text=True,
+                                  timeout=TIMEOUT).stdout)
+    assert int(host["SigIgn"], 16) != 0 and int(host["SigBlk"], 16) != 0, host
+    b = native.bundle(cmd)
+    p = native("run", "--bundle", b, native.new_id(), preexec_fn=_ignore_and_block, check=0)
+    st = _status(p.stdout)
+    assert int(st["SigIgn"], 16) == 0 and int(st["SigBlk"], 16) == 0, p.stdout
+
+
+def test_bounding_set_is_config_within_callers(native):
+    """Capabilities the caller's bounding set lacks stay out (mote drops only those it has, as
+    read from /proc/self/status); the others are the config's exactly."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def drop_net_raw():
+        if libc.prctl(24, 13, 0, 0, 0) != 0:  # PR_CAPBSET_DROP, CAP_NET_RAW
+            raise OSError(ctypes.get_errno(), "PR_CAPBSET_DROP")
+
+    # (in permitted, a capability the caller's bounding set lacks would fail the capset: mote's
+    # own permitted set lost it at its exec)
+    caps = ["CAP_CHOWN", "CAP_KILL"]
+    b = native.bundle(["grep", "^CapBnd", "/proc/self/status"],
+                      process={"capabilities": {"bounding": caps + ["CAP_NET_RAW"], "effective": caps, "permitted": caps}})
+    p = native("run", "--bundle", b, native.new_id(), preexec_fn=drop_net_raw, check=0)
+    assert int(_status(p.stdout)["CapBnd"], 16) == (1 << 0) | (1 << 5), p.stdout
+    p = native("run", "--bundle", b, native.new_id(), check=0)
+    assert int(_status(p.stdout)["CapBnd"], 16) == (1 << 0) | (1 << 5) | (1 << 13), p.stdout
