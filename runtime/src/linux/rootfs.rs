@@ -498,8 +498,15 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
     if matches!(typ, b"proc" | b"sysfs") || matches!(resolve::trim(dest), b"/proc" | b"/sys") {
         // runc's rule: procfs and sysfs go on a real directory of the image, never through a
         // symlink (which could send them, and every later write, somewhere else).
-        let (dir, name) = resolve::parent_of(root, dest).ctx("create mount point", dest)?;
-        if let Ok(st) = fs::statat(&dir, cname(name).cstr().fits("mount point name:")?, fs::AtFlags::SYMLINK_NOFOLLOW) {
+        let parent;
+        let (dir, name) = match resolve::trim(dest).strip_prefix(b"/").filter(|n| !n.contains(&b'/')) {
+            Some(n) => (root, n), // right under the root (/proc, /sys): no parent to open
+            None => {
+                parent = resolve::parent_of(root, dest).ctx("create mount point", dest)?;
+                (parent.0.as_fd(), parent.1)
+            }
+        };
+        if let Ok(st) = fs::statat(dir, cname(name).cstr().fits("mount point name:")?, fs::AtFlags::SYMLINK_NOFOLLOW) {
             if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
                 return Err(Error::msg("mount", dest, "is a symlink in the rootfs (refused for proc and sysfs)"));
             }
