@@ -291,6 +291,14 @@ struct Join {
 
 fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, filter: Option<&seccomp::Program>, console_sock: Option<&OwnedFd>, preserve_fds: u32) -> Result<spawn::Never> {
     spawn::wait_go(sock)?;
+    // What must be undone before exec (see process::inherited), read while /proc is still the
+    // host's; a user namespace joined below gives every capability to the bounding set.
+    let inherited = process::inherited().map(|mut i| {
+        if j.flags & g::CLONE_NEWUSER != 0 {
+            i.bounding = !0;
+        }
+        i
+    });
     // rlimits, personality: while we are still the host's root (runc too: a user namespace
     // would refuse raising a hard limit). oomScoreAdj was written by the parent.
     process::privileged(proc, spec.linux.personality)?;
@@ -342,7 +350,7 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
     // The container's seccomp filter, in create's order: without no_new_privs while
     // CAP_SYS_ADMIN is still held, else last before exec.
     let nnp = proc.no_new_privileges;
-    process::before_exec(preserve_fds, None)?;
+    process::before_exec(preserve_fds, inherited.map(|i| i.signals))?;
     // EXEC goes to the parent before any filter is on (one may deny the send): from there only
     // an error message, or the exec, follows.
     let early_filter = filter.is_some() && !nnp;
@@ -352,7 +360,7 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
     if let Some(f) = filter.filter(|_| !nnp) {
         seccomp::install(f, false)?;
     }
-    process::user_and_caps(proc, None)?;
+    process::user_and_caps(proc, inherited)?;
     match rp::chdir(proc.cwd) {
         Ok(()) => {}
         Err(_) if early_cwd.is_ok() => {}

@@ -123,8 +123,9 @@ pub struct Inherited {
 }
 
 /// Reads [`Inherited`] (one open, one read, one close) from the /proc mote runs with. Called in
-/// the child once its user namespace is set and before anything of the container is mounted,
-/// never through a /proc the container controls (a forged CapBnd would keep capabilities).
+/// the child once its user namespace is set (exec's: before it joins one, and counts the whole
+/// bounding set if it does) and before anything of the container is mounted, never through a
+/// /proc the container controls (a forged CapBnd would keep capabilities).
 /// None if it cannot be read whole: then every signal and capability is reset one by one.
 #[inline(never)]
 pub fn inherited() -> Option<Inherited> {
