@@ -330,3 +330,25 @@ def test_new_and_unfilled_cpuset_parents_are_filled(native):
                     os.rmdir(f"{h}/{d}")
                 except FileNotFoundError:
                     pass
+
+
+def test_mountinfo_lines_longer_than_the_read_buffer(native, tmp_path):
+    """mote reads the cgroup layout from /proc/self/mountinfo 4 KiB at a time: a longer line
+    (deep bind mounts, an overlay with many layers) elsewhere than /sys/fs/cgroup is skipped, and
+    the container still gets its cgroup in every hierarchy (in a private mount namespace)."""
+    deep = str(tmp_path / "/".join(["d" * 200] * 19))
+    os.makedirs(deep)
+    cid = native.new_id()
+    b = native.bundle(["cat", "/proc/self/cgroup"])
+    script = f"""
+mount --bind {deep} {deep} || exit 99
+awk 'length($0) > 4096 {{ n++ }} END {{ exit n ? 0 : 98 }}' /proc/self/mountinfo || exit 98
+{" ".join(native.argv("run", "--bundle", b, cid))}
+"""
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    want = sum(1 for l in open("/proc/self/mountinfo")
+               if l.split()[4].startswith(V1 + "/") and l.split(" - ")[1].split()[0] in ("cgroup", "cgroup2"))
+    assert len([l for l in p.stdout.splitlines() if l.strip()]) == want, p.stdout
+    assert not cgroup_dirs(cid)

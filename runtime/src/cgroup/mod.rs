@@ -87,11 +87,15 @@ fn scan() -> Result<Hierarchies> {
             return Ok(v);
         }
         if at == 0 && end == buf.len() {
-            // A line longer than the buffer: skipped only when its mount point, which comes
-            // first, says it is no hierarchy's.
-            let mut fields = buf.split(|&c| c == b' ');
-            if !skip && (fields.clone().count() < 6 || fields.nth(4).is_some_and(|m| m.starts_with(ROOT))) {
-                return Err(Error::msg("read", MI, "a line of a cgroup mount longer than 4096 bytes"));
+            // A line longer than the buffer: skipped only when its mount point (field 5, whole
+            // or as far as the buffer goes) is not under /sys/fs/cgroup.
+            let whole = buf.split(|&c| c == b' ').count() > 5;
+            let other = buf.split(|&c| c == b' ').nth(4).is_some_and(|m| {
+                let k = if whole { ROOT.len() } else { m.len().min(ROOT.len()) };
+                m.get(..k) != Some(&ROOT[..k])
+            });
+            if !skip && !other {
+                return Err(Error::msg("read", MI, "a mount line longer than 4096 bytes that may be a cgroup mount"));
             }
             (have, skip) = (0, true);
             continue;
