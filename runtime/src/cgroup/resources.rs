@@ -255,7 +255,8 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
 fn memory(w: &Writer<'_>, r: &Resources<'_>, p: &P) -> Result<()> {
     let (limit, mut swap) = (r.get(LIMIT), r.get(SWAP));
     const MEMSW: &[u8] = b"memory.memsw.limit_in_bytes";
-    let memsw = !w.v2 && w.has(MEMSW);
+    // (probed only where it matters: a swap value, or an unlimited limit that sets one)
+    let memsw = !w.v2 && (swap.is_some() || limit == Some(-1)) && w.has(MEMSW);
     // runc: an unlimited memory limit without a swap value makes memory+swap unlimited too
     // (else the old memsw limit, now below the limit, makes the kernel refuse it).
     if limit == Some(-1) && swap.is_none() && memsw {
