@@ -352,3 +352,19 @@ awk 'length($0) > 4096 {{ n++ }} END {{ exit n ? 0 : 98 }}' /proc/self/mountinfo
                if l.split()[4].startswith(V1 + "/") and l.split(" - ")[1].split()[0] in ("cgroup", "cgroup2"))
     assert len([l for l in p.stdout.splitlines() if l.strip()]) == want, p.stdout
     assert not cgroup_dirs(cid)
+
+
+def test_hierarchy_covered_by_another_mount_is_left_out(native):
+    """A hierarchy's place under /sys/fs/cgroup that a later mount covers (here a tmpfs, in a
+    private mount namespace) is no hierarchy: mote's one pass over mountinfo goes by mount order,
+    as a look at the directory would, and the container runs in the others."""
+    cid = native.new_id()
+    b = native.bundle(["true"])
+    script = f"""
+mount -t tmpfs mote-test-cover {V1}/memory || exit 99
+{" ".join(native.argv("run", "--bundle", b, cid))}
+"""
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    assert not cgroup_dirs(cid)

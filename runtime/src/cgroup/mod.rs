@@ -108,21 +108,27 @@ fn scan() -> Result<Hierarchies> {
 /// Adds the hierarchy a mountinfo line describes, if it is one: a cgroup or cgroup2 mount whose
 /// mount point (field 5) is a directory right under /sys/fs/cgroup. (Fields: id, parent,
 /// dev, root, mount point, options, optional fields up to "-", fs type, source, options.)
+/// Lines come in mount order: a later mount on a hierarchy's place, or on /sys/fs/cgroup or
+/// above it, hides what was there (as the old probe of each directory's cgroup.procs saw).
 fn mount_line(line: &[u8], v: &mut Hierarchies) -> Result<()> {
     let mut fields = line.split(|&c| c == b' ');
-    let Some(name) = fields.nth(4).and_then(|m| m.strip_prefix(ROOT)).and_then(|m| m.strip_prefix(b"/")) else { return Ok(()) };
+    let Some(at) = fields.nth(4) else { return Ok(()) };
+    if matches!(at, b"/sys" | b"/sys/fs" | ROOT) {
+        v.clear();
+    }
+    let Some(name) = at.strip_prefix(ROOT).and_then(|m| m.strip_prefix(b"/")) else { return Ok(()) };
+    let mut b = Buf::<64>::new();
+    b.s(ROOT).c(b'/').s(name);
+    if !b.overflowed() {
+        v.retain(|h| h.lossy() != b.lossy());
+    }
     let fstype = fields.skip_while(|&f| f != b"-").nth(1);
     // (a name with a space or a backslash is escaped as \NNN: no controller has one)
-    if !matches!(fstype, Some(b"cgroup" | b"cgroup2")) || name.is_empty() || name.contains(&b'/') || name.contains(&b'\\') {
+    if !matches!(fstype, Some(b"cgroup" | b"cgroup2")) || matches!(name, b"" | b"." | b"..") || name.contains(&b'/') || name.contains(&b'\\') {
         return Ok(());
     }
-    let mut b = Buf::<64>::new();
-    b.s(ROOT).c(b'/').s(name).get().fits("cgroup hierarchy path:")?;
-    // (a hierarchy mounted twice on one place is listed once)
-    if !v.iter().any(|h| h.lossy() == b.lossy()) {
-        v.push(b).map_err(|_| Error::msg("cgroup hierarchies under", ROOT, "more than 16"))?;
-    }
-    Ok(())
+    b.get().fits("cgroup hierarchy path:")?;
+    v.push(b).map_err(|_| Error::msg("cgroup hierarchies under", ROOT, "more than 16"))
 }
 
 /// The container's cgroup path: linux.cgroupsPath, or /mote/<id>.
