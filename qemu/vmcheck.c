@@ -1,12 +1,18 @@
 /* vmcheck: the userland of the riscv64 VM image, where Debian has no busybox to ship. A static
  * test program of the project's own (glibc, statically linked), multi-call by its first argument:
- *   vmcheck true | hog | flaky | finish | checks
- * "checks" does what vm-checks.sh does on the other arches and prints the same MOTE-VM markers. */
+ *   vmcheck true | sleep S | hog | flaky | finish | checks | script FILE
+ * "checks" does what vm-checks.sh does on the other arches and prints the same MOTE-VM markers,
+ * then runs /etc/vm-script.txt. "script" runs a step file written by qemu/vm.py (one step a line,
+ * fields split by tabs; the busybox images run the same steps rendered as shell): the same
+ * markers as the shell rendering prints. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +38,76 @@ static int run(char *const argv[]) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+
+/* The null_blk device's numbers, once read ("dev" step), put in place of the placeholders. */
+static char dev_maj[64] = "0", dev_min[64] = "0";
+#define PH_MAJ "987654321"
+#define PH_MIN "987654322"
+
+/* Reads path whole into b (NUL-terminated); returns the length or -1. */
+static ssize_t slurp(const char *path, char *b, size_t cap) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    size_t n = 0;
+    ssize_t r;
+    while (n < cap - 1 && (r = read(fd, b + n, cap - 1 - n)) > 0) n += r;
+    close(fd);
+    b[n] = 0;
+    return n;
+}
+
+/* src with the device placeholders replaced, into out. */
+static void subst(const char *src, char *out, size_t cap) {
+    size_t o = 0;
+    while (*src && o < cap - 16) {
+        if (!strncmp(src, PH_MAJ, 9) || !strncmp(src, PH_MIN, 9)) {
+            const char *v = !strncmp(src, PH_MAJ, 9) ? dev_maj : dev_min;
+            o += snprintf(out + o, cap - o, "%s", v);
+            src += 9;
+        } else {
+            out[o++] = *src++;
+        }
+    }
+    out[o] = 0;
+}
+
+/* Prints "MOTE-VM: <head><content>": lines joined by '|', mote's "mote: error: " cut. */
+static void show(const char *head, const char *path) {
+    static char b[16384];
+    ssize_t n = slurp(path, b, sizeof b);
+    printf("MOTE-VM: %s", head);
+    if (n < 0) printf("(unreadable)");
+    char *line = b, *nl;
+    int first = 1;
+    while (n >= 0 && *line) {
+        nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        if (!strncmp(line, "mote: error: ", 13)) line += 13;
+        printf("%s%s", first ? "" : "|", line);
+        first = 0;
+        if (!nl) break;
+        line = nl + 1;
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
+/* Runs argv with stdin from /dev/null and stdout+stderr to path; returns its exit code. */
+static int run_to(char *const argv[], const char *path) {
+    pid_t p = fork();
+    if (p == 0) {
+        int in = open("/dev/null", O_RDONLY), out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(in, 0);
+        dup2(out, 1);
+        dup2(out, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(p, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 static void put(const char *path, const char *text) {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
@@ -40,9 +116,96 @@ static void put(const char *path, const char *text) {
     }
 }
 
+
+/* Runs one limit after another, `runs` times each, until two limits in a row fail a run. */
+static void floor_search(char **f, int nf) {
+    static char tmpl[16384], cfg[16600];
+    if (slurp(f[1], tmpl, sizeof tmpl) < 0) return;
+    int runs = atoi(f[2]), fails = 0;
+    for (int i = 3; i < nf && fails < 2; i++) {
+        char *at = strstr(tmpl, "MOTELIM"), id[48];
+        if (!at) return;
+        snprintf(cfg, sizeof cfg, "%.*s%s%s", (int)(at - tmpl), tmpl, f[i], at + 7);
+        put("/bundles/floor/config.json", cfg);
+        int ok = 0;
+        for (int k = 0; k < runs; k++) {
+            snprintf(id, sizeof id, "fl%s-%d", f[i], k);
+            ok += run_to((char *const[]){"/bin/mote", "run", "--bundle", "/bundles/floor", id, NULL}, "/tmp/floor.out") == 0;
+        }
+        printf("MOTE-VM: floor %s ok %d/%d\n", f[i], ok, runs);
+        fflush(stdout);
+        fails = ok < runs ? fails + 1 : 0;
+    }
+}
+
+/* The steps of a script file (see qemu/vm.py: render_steps). */
+static void script(const char *path) {
+    static char text[65536], line_buf[8192], big[65536], big2[65536];
+    if (slurp(path, text, sizeof text) < 0) { printf("MOTE-VM: no script %s\n", path); return; }
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        char *f[64];
+        int nf = 0;
+        snprintf(line_buf, sizeof line_buf, "%s", line);
+        for (char *p = line_buf; nf < 63;) {
+            f[nf++] = p;
+            p = strchr(p, '\t');
+            if (!p) break;
+            *p++ = 0;
+        }
+        f[nf] = NULL;
+        char head[600];
+        if (!strcmp(f[0], "dev") && nf == 2) {
+            /* "maj:min" of a block device, for the io steps */
+            char d[64];
+            if (slurp(f[1], d, sizeof d) > 0) {
+                d[strcspn(d, "\n")] = 0;
+                char *c = strchr(d, ':');
+                if (c) { *c = 0; snprintf(dev_maj, sizeof dev_maj, "%s", d); snprintf(dev_min, sizeof dev_min, "%s", c + 1); }
+            }
+            printf("MOTE-VM: dev %s:%s\n", dev_maj, dev_min);
+        } else if (!strcmp(f[0], "cat") && nf == 2) {
+            snprintf(head, sizeof head, "file %s = ", f[1]);
+            show(head, f[1]);
+        } else if (!strcmp(f[0], "ls") && nf == 2) {
+            DIR *d = opendir(f[1]);
+            printf("MOTE-VM: ls %s =", f[1]);
+            for (struct dirent *e; d && (e = readdir(d));)
+                if (e->d_name[0] != '.') printf(" %s", e->d_name);
+            printf("\n");
+            if (d) closedir(d);
+        } else if (!strcmp(f[0], "put") && nf == 3) {
+            subst(f[2], big, sizeof big);
+            int fd = open(f[1], O_WRONLY);
+            ssize_t w = fd >= 0 ? write(fd, big, strlen(big)) : -1;
+            if (w < 0) printf("MOTE-VM: put %s failed: %s\n", f[1], strerror(errno));
+            if (fd >= 0) close(fd);
+        } else if (!strcmp(f[0], "sub") && nf == 3) {
+            if (slurp(f[1], big2, sizeof big2) >= 0) {
+                subst(big2, big, sizeof big);
+                put(f[2], big);
+            }
+        } else if (!strcmp(f[0], "run") && nf >= 3) {
+            char out[64];
+            snprintf(out, sizeof out, "/tmp/run-%s.out", f[1]);
+            if (!strcmp(f[2], "mote")) f[2] = "/bin/mote";
+            int rc = run_to(f + 2, out);
+            snprintf(head, sizeof head, "rc %s %d ", f[1], rc);
+            show(head, out);
+        } else if (!strcmp(f[0], "sleep") && nf == 2) {
+            sleep(atoi(f[1]));
+        } else if (!strcmp(f[0], "floor") && nf >= 4) {
+            floor_search(f, nf);
+        } else if (strcmp(f[0], "insmod")) { /* modules are built in here */
+            printf("MOTE-VM: bad step %s\n", f[0]);
+        }
+        fflush(stdout);
+    }
+}
+
 int main(int argc, char **argv) {
     const char *what = argc > 1 ? argv[1] : "";
     if (!strcmp(what, "true")) return 0;
+    if (!strcmp(what, "sleep")) { sleep(argc > 2 ? atoi(argv[2]) : 1); return 0; }
     if (!strcmp(what, "flaky")) { puts("MOTE-VM: flaky ran"); return 1; }
     if (!strcmp(what, "finish")) { sleep(3); puts("MOTE-VM: powering off"); fflush(stdout); kill(1, SIGUSR2); return 0; }
     if (!strcmp(what, "hog")) {
@@ -51,6 +214,7 @@ int main(int argc, char **argv) {
         for (size_t i = 0; m && i < n; i += 4096) m[i] = 1;
         return m ? m[n - 4096] - 1 : 3;
     }
+    if (!strcmp(what, "script") && argc > 2) { script(argv[2]); return 0; }
     if (strcmp(what, "checks")) return 2;
     cat("MOTE-VM: booted; controllers: ", "/sys/fs/cgroup/cgroup.controllers");
     printf("MOTE-VM: mote (riscv64)\n");
@@ -91,5 +255,6 @@ int main(int argc, char **argv) {
         printf("MOTE-VM: limit %ld ok %d/5\n", limits[i], ok);
         fflush(stdout);
     }
+    script("/etc/vm-script.txt");
     return 0;
 }
