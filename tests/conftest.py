@@ -279,9 +279,12 @@ def native(tmp_path, rootfs):
 
 
 def cgroup_dirs(cid):
-    """Every cgroup directory of container `cid` (default path /mote/<id>) on this host."""
+    """Every cgroup directory of container `cid` (default path /mote/<id>) on this host: in
+    each v1 hierarchy, or in the v2 tree when /sys/fs/cgroup is one."""
     out = []
     base = "/sys/fs/cgroup"
+    if os.path.isdir(os.path.join(base, "mote", cid)):
+        out.append(os.path.join(base, "mote", cid))
     for h in os.listdir(base):
         p = os.path.join(base, h, "mote", cid)
         if os.path.isdir(p):
