@@ -17,7 +17,10 @@ the same namespaces, fork, pivot_root, exec); crun runs through tests/bench/crun
 1.8.1 refuses this kind of hybrid cgroup host), which is timed alone as a row of its own and
 subtracted in the "crun (net)" row; ratios are to crun (net).
 
-Usage: bench.py [N] [--rounds R] [--quick] [--out DIR] [--no-install] [--no-profile]
+  7. (not with --quick or --no-vm) the smallest memory.max on pure cgroup v2 in each arch's VM and
+     what one run charges there (tests/bench/vm_floor.py).
+
+Usage: bench.py [N] [--rounds R] [--quick] [--out DIR] [--no-install] [--no-profile] [--no-vm]
 Python 3.11 standard library only; run as root. Writes DIR/{results.md,results.json,chart.svg,
 profile.txt} (default tests/bench/results/).
 """
@@ -1253,6 +1256,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "results"), help="results directory")
     ap.add_argument("--no-install", action="store_true", help="do not apt-get install what is missing")
     ap.add_argument("--no-profile", action="store_true", help="skip strace/callgrind")
+    ap.add_argument("--no-vm", action="store_true",
+                    help="skip the v2 memory floor in the three VMs (tests/bench/vm_floor.py; minutes under TCG)")
     args = ap.parse_args()
     if args.rounds is None:
         args.rounds = 1 if args.quick else 5
@@ -1282,6 +1287,12 @@ def main():
         if not (args.quick or args.no_profile):
             b.part_profile()
         md = markdown(b)
+        if not (args.quick or args.no_vm):
+            # The v1 floor is part 5; the pure-v2 one needs the VMs (one at a time).
+            sys.path.insert(0, HERE)
+            import vm_floor
+            b.results["vm_floor"] = [vm_floor.measure(a) for a in vm_floor.vm.ARCHES]
+            md += "\n" + vm_floor.markdown(b.results["vm_floor"])
         svg = svg_chart(b)
     finally:
         left = b.cleanup()
