@@ -247,6 +247,12 @@ def resource_steps(arch, bb):
     st += [("run", "start", m, "start", "res"), ("cat", f"{CG}/res/memory.current"),
            ("run", "update-check", m, "update", "-r", "/bundles/res/check.json", "res"), ("cat", f"{CG}/res/memory.max")]
     st += [("run", "delete", m, "delete", "--force", "res"), ("cat", f"{CG}/res/cgroup.procs")]
+    # hugepageLimits enforced: 4 pages of 2MB reserved in the pool, two touched in a container
+    # limited to two, then to one (the second fault is SIGBUS: 135)
+    st += [("put", "/proc/sys/vm/nr_hugepages", "4"), ("cat", "/proc/sys/vm/nr_hugepages"),
+           ("run", "huge-ok", m, "run", "--bundle", "/bundles/huge-ok", "huge-ok"),
+           ("run", "huge-over", m, "run", "--bundle", "/bundles/huge-over", "huge-over"),
+           ("put", "/proc/sys/vm/nr_hugepages", "0")]
     for tag in refused(arch):
         st += [("sub", f"/bundles/refuse-{tag}/config.tmpl", f"/bundles/refuse-{tag}/config.json"),
                ("run", f"refuse-{tag}", m, "run", "--bundle", f"/bundles/refuse-{tag}", f"refuse-{tag}"),
@@ -414,10 +420,15 @@ def busybox(arch):
     return path
 
 
-def vmcheck():
-    """qemu/vmcheck.c built static for riscv64 (the riscv64 image's whole userland)."""
-    out = os.path.join(CACHE, "riscv64", "vmcheck")
-    sh("riscv64-linux-gnu-gcc", "-static", "-Os", "-s", "-o", out, os.path.join(ROOT, "qemu", "vmcheck.c"))
+CC = {"x86_64": "gcc", "aarch64": "aarch64-linux-gnu-gcc", "riscv64": "riscv64-linux-gnu-gcc"}
+
+
+def vmcheck(arch="riscv64"):
+    """qemu/vmcheck.c built static for `arch`: the riscv64 image's whole userland; on the other
+    arches only what busybox cannot do (touch huge pages)."""
+    out = os.path.join(CACHE, arch, "vmcheck")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    sh(CC[arch], "-static", "-Os", "-s", "-o", out, os.path.join(ROOT, "qemu", "vmcheck.c"))
     return out
 
 
@@ -542,6 +553,12 @@ def image(arch, mode="checks", runs=10):
             config_only(os.path.join(b, "refuse-" + tag), true, res, spec_json, "config.tmpl")
         config_only(os.path.join(b, "charge"), true, {"memory": {"limit": 8 << 20}}, spec_json)
         config_only(os.path.join(b, "hold"), sleep, {"memory": {"limit": 8 << 20}}, spec_json)
+        # hugepageLimits enforced: two 2MB pages touched under a limit of two, then of one
+        if bb:
+            shutil.copy(vmcheck(arch), os.path.join(b, "small", "rootfs", "bin", "vmcheck"))
+        for tag, pages in (("ok", 2), ("over", 1)):
+            config_only(os.path.join(b, "huge-" + tag), ["/bin/vmcheck", "huge", "2"],
+                        {"hugepageLimits": [{"pageSize": "2MB", "limit": pages << 21}]}, spec_json)
         out = os.path.join(CACHE, arch, "initramfs.cpio.gz" if mode == "checks" else f"initramfs-{mode}.cpio.gz")
         os.makedirs(os.path.dirname(out), exist_ok=True)
         files = subprocess.run(["find", "."], cwd=r, capture_output=True, check=True).stdout

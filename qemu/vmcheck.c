@@ -1,6 +1,7 @@
-/* vmcheck: the userland of the riscv64 VM image, where Debian has no busybox to ship. A static
+/* vmcheck: the userland of the riscv64 VM image, where Debian has no busybox to ship (on the
+ * other arches it only touches huge pages, which busybox cannot). A static
  * test program of the project's own (glibc, statically linked), multi-call by its first argument:
- *   vmcheck true | sleep S | hog | flaky | finish | checks | script FILE
+ *   vmcheck true | sleep S | huge N | hog | flaky | finish | checks | script FILE
  * "checks" does what vm-checks.sh does on the other arches and prints the same MOTE-VM markers,
  * then runs /etc/vm-script.txt. "script" runs a step file written by qemu/vm.py (one step a line,
  * fields split by tabs; the busybox images run the same steps rendered as shell): the same
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <errno.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -206,6 +208,14 @@ int main(int argc, char **argv) {
     const char *what = argc > 1 ? argv[1] : "";
     if (!strcmp(what, "true")) return 0;
     if (!strcmp(what, "sleep")) { sleep(argc > 2 ? atoi(argv[2]) : 1); return 0; }
+    if (!strcmp(what, "huge")) { /* touch N pages of 2MB from the hugetlb pool, one by one */
+        int n = argc > 2 ? atoi(argv[2]) : 1;
+        size_t sz = 2UL << 20;
+        char *m = mmap(NULL, n * sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+        if (m == MAP_FAILED) { perror("mmap MAP_HUGETLB"); return 3; }
+        for (int i = 0; i < n; i++) { m[i * sz] = 1; printf("touched %d\n", i + 1); fflush(stdout); }
+        return 0;
+    }
     if (!strcmp(what, "flaky")) { puts("MOTE-VM: flaky ran"); return 1; }
     if (!strcmp(what, "finish")) { sleep(3); puts("MOTE-VM: powering off"); fflush(stdout); kill(1, SIGUSR2); return 0; }
     if (!strcmp(what, "hog")) {

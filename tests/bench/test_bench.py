@@ -157,3 +157,26 @@ def test_bench_quick(tmp_path):
     assert cgroups_named("mote-bench-") == []
     with open("/proc/self/mountinfo") as f:
         assert [l for l in f if "mote-bench" in l] == []
+
+
+def test_vm_floor_report_from_a_console():
+    # The VM part of ./x bench (tests/bench/vm_floor.py) reads the floor image's console; the
+    # boots themselves are tests/qemu/test_vm.py's. Here: the smallest limit is the last one of
+    # the unbroken run of RUNS/RUNS from the top, the charge table has one row per phase.
+    sys.path.insert(0, HERE)
+    import vm_floor
+    con = "\n".join([
+        "MOTE-VM: floor 262144 ok 10/10", "MOTE-VM: floor 131072 ok 10/10", "MOTE-VM: floor 114688 ok 9/10",
+        "MOTE-VM: floor 106496 ok 10/10", "MOTE-VM: floor 98304 ok 0/10",
+        "MOTE-VM: file /sys/fs/cgroup/mote/charge/memory.peak = 262144",
+        "MOTE-VM: file /sys/fs/cgroup/mote/charge/memory.stat = anon 0|file 0|kernel 0|pgfault 22",
+        "MOTE-VM: file /sys/fs/cgroup/mote/hold/memory.stat = anon 0|kernel 4096|slab_unreclaimable 4320",
+        "MOTE-VM: file /sys/fs/cgroup/mote/hold/memory.stat = anon 57344|kernel 45056|pagetables 20480"])
+    r = vm_floor.parse(con, 10)
+    assert r["floor"] == 131072 and r["peak"] == 262144
+    assert list(r["stat"]) == ["after the run", "created", "running sleep"]
+    assert r["stat"]["running sleep"]["anon"] == 57344
+    r.update(arch="x86_64", runs=10, seconds=1.0)
+    md = vm_floor.markdown([r])
+    assert "| x86_64 | 10 | 128K | 256K 10, 128K 10, 112K 9, 104K 10, 96K 0 | 256K | 1.0 |" in md, md
+    assert "| x86_64 | running sleep | 56K | — | 44K | — | 20K |" in md, md

@@ -180,6 +180,17 @@ def test_hugepage_sizes_map_to_hugetlb_files(console):
     assert sorted(names, key=vm.page_bytes) == vm.ARCHES[arch]["hugepages"]
 
 
+def test_hugepage_limit_enforced(console):
+    # 2MB pages reserved in the guest's pool (vm.nr_hugepages); a container limited to two
+    # touches two, one limited to one gets SIGBUS at its second fault (128 + 7).
+    _, _, out = console
+    assert "MOTE-VM: file /proc/sys/vm/nr_hugepages = 4" in out, "no 2MB pages reserved (CONFIG_HUGETLBFS)"
+    code, text = rc(out, "huge-ok")
+    assert code == 0 and text.split("|")[-2:] == ["touched 1", "touched 2"], (code, text)
+    code, text = rc(out, "huge-over")
+    assert code == 135 and "touched 1" in text and "touched 2" not in text, (code, text)
+
+
 REFUSED = list(vm.refused("x86_64"))
 
 
