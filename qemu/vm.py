@@ -252,7 +252,9 @@ def resource_steps(arch, bb):
     st += [("put", "/proc/sys/vm/nr_hugepages", "4"), ("cat", "/proc/sys/vm/nr_hugepages"),
            ("run", "huge-ok", m, "run", "--bundle", "/bundles/huge-ok", "huge-ok"),
            ("run", "huge-over", m, "run", "--bundle", "/bundles/huge-over", "huge-over"),
-           ("put", "/proc/sys/vm/nr_hugepages", "0")]
+           ("put", "/proc/sys/vm/nr_hugepages", "0"),
+           ("run", "devices-deny", m, "run", "--bundle", "/bundles/devices-deny", "devices-deny"),
+           ("run", "devices-allow", m, "run", "--bundle", "/bundles/devices-allow", "devices-allow")]
     for tag in refused(arch):
         st += [("sub", f"/bundles/refuse-{tag}/config.tmpl", f"/bundles/refuse-{tag}/config.json"),
                ("run", f"refuse-{tag}", m, "run", "--bundle", f"/bundles/refuse-{tag}", f"refuse-{tag}"),
@@ -556,6 +558,18 @@ def image(arch, mode="checks", runs=10):
         # hugepageLimits enforced: two 2MB pages touched under a limit of two, then of one
         if bb:
             shutil.copy(vmcheck(arch), os.path.join(b, "small", "rootfs", "bin", "vmcheck"))
+        # linux.resources.devices on v2 (mote's eBPF program): a node of 60:0 (a major for local
+        # use: no driver, no capability check) made in the container (linux.devices), opened under
+        # deny-all, then with 60:0 allowed for reading (the runtime's default devices, /dev/null
+        # and the like, are allowed in both)
+        for tag, extra in (("deny", []), ("allow", [{"allow": True, "type": "c", "major": 60, "minor": 0, "access": "r"}])):
+            config_only(os.path.join(b, "devices-" + tag), ["/bin/vmcheck", "open", "/dev/null", "/dev/xdev"],
+                        {"devices": [{"allow": False, "access": "rwm"}] + extra}, spec_json)
+            p = os.path.join(b, "devices-" + tag, "config.json")
+            c = json.load(open(p))
+            c["linux"]["devices"] = [{"path": "/dev/xdev", "type": "c", "major": 60, "minor": 0, "fileMode": 0o600}]
+            with open(p, "w") as f:
+                json.dump(c, f)
         for tag, pages in (("ok", 2), ("over", 1)):
             config_only(os.path.join(b, "huge-" + tag), ["/bin/vmcheck", "huge", "2"],
                         {"hugepageLimits": [{"pageSize": "2MB", "limit": pages << 21}]}, spec_json)

@@ -1,7 +1,7 @@
 /* vmcheck: the userland of the riscv64 VM image, where Debian has no busybox to ship (on the
  * other arches it only touches huge pages, which busybox cannot). A static
  * test program of the project's own (glibc, statically linked), multi-call by its first argument:
- *   vmcheck true | sleep S | huge N | hog | flaky | finish | checks | script FILE
+ *   vmcheck true | sleep S | huge N | open PATH... | hog | flaky | finish | checks | script FILE
  * "checks" does what vm-checks.sh does on the other arches and prints the same MOTE-VM markers,
  * then runs /etc/vm-script.txt. "script" runs a step file written by qemu/vm.py (one step a line,
  * fields split by tabs; the busybox images run the same steps rendered as shell): the same
@@ -208,6 +208,15 @@ int main(int argc, char **argv) {
     const char *what = argc > 1 ? argv[1] : "";
     if (!strcmp(what, "true")) return 0;
     if (!strcmp(what, "sleep")) { sleep(argc > 2 ? atoi(argv[2]) : 1); return 0; }
+    if (!strcmp(what, "open") && argc > 2) { /* open each path for reading: the device rules */
+        int bad = 0;
+        for (int i = 2; i < argc; i++) {
+            int fd = open(argv[i], O_RDONLY);
+            printf("open %s: %s\n", argv[i], fd >= 0 ? "ok" : strerror(errno));
+            bad |= fd < 0;
+        }
+        return bad;
+    }
     if (!strcmp(what, "huge")) { /* touch N pages of 2MB from the hugetlb pool, one by one */
         int n = argc > 2 ? atoi(argv[2]) : 1;
         size_t sz = 2UL << 20;
