@@ -383,6 +383,18 @@ def riscv_kernel():
     sh(os.path.join(src, "scripts", "kconfig", "merge_config.sh"), "-m", "-O", src,
        os.path.join(src, ".config"), frag, env=env, stdout=subprocess.DEVNULL)
     sh(*make, "olddefconfig", env=env)
+    # olddefconfig silently drops a setting whose dependencies are off (CPUSETS without SMP did):
+    # every setting of the fragment must be in the final .config.
+    final = {}
+    for line in open(os.path.join(src, ".config")):
+        line = line.strip()
+        if line.startswith("CONFIG_"):
+            k, v = line.split("=", 1)
+            final[k] = v
+    dropped = [f"{k}={v}" for k, v in (l.split("=", 1) for l in settings) if final.get(k, "n") != v]
+    if dropped:
+        sys.exit("qemu/riscv64.config: settings the kernel's Kconfig dropped (a dependency is off or the "
+                 "symbol does not exist in 6.1): " + ", ".join(dropped))
     sh(*make, "Image", env=env)
     shutil.copy(os.path.join(src, "arch", "riscv", "boot", "Image"), image_path + ".tmp")
     os.rename(image_path + ".tmp", image_path)
