@@ -340,3 +340,17 @@ def test_v1_update_flags(native, running):
                                            "memory/memory.limit_in_bytes": ["-1"]}, (err, writes)
     rc, err, writes = fake_update(native, running, v1_files(running), None, "neg", flags=["--pids-limit", "5", "--cpu-period", "-1"])
     assert rc == 1 and "cpu.period: expected a non-negative integer" in err and writes == [], (err, writes)
+
+
+@pytest.mark.parametrize("doc,want", [
+    # v1's hugetlb spells unlimited "-1" (the kernel refuses "max" there, its v2 spelling).
+    ({"hugepageLimits": [{"pageSize": "2MB"}]}, [("hugetlb/hugetlb.2MB.limit_in_bytes", "-1")]),
+    ({"hugepageLimits": [{"pageSize": "2MB", "limit": -1}]}, [("hugetlb/hugetlb.2MB.limit_in_bytes", "-1")]),
+    # pids.max is "max" on v1 too.
+    ({"pids": {"limit": -1}}, [("pids/pids.max", "max")]),
+])
+def test_v1_unlimited_spellings(native, running, doc, want):
+    rc, err, writes = fake_update(native, running, v1_files(running), doc, "unlimited")
+    assert rc == 0, err
+    assert writes == want
+

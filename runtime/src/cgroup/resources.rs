@@ -205,7 +205,8 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
     for &(size, limit) in &r.hugepages {
         let mut f = Buf::<LINE>::new();
         f.s(b"hugetlb.").s(size.to_bytes()).s(if w.v2 { &b".max"[..] } else { b".limit_in_bytes" });
-        w.max(f.lossy(), limit)?;
+        // Unlimited is "max" on v2 but "-1" on v1, whose hugetlb files refuse "max" (EINVAL).
+        if w.v2 { w.max(f.lossy(), limit)? } else { w.num(f.lossy(), limit.max(-1), false)? }
     }
     if let Some(c) = r.class_id {
         w.num(b"net_cls.classid", c as i64, false)?;
