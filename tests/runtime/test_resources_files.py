@@ -354,3 +354,15 @@ def test_v1_unlimited_spellings(native, running, doc, want):
     assert rc == 0, err
     assert writes == want
 
+
+@pytest.mark.parametrize("v2", [False, True])
+def test_zero_is_unset_where_runc_reads_it_so(native, running, v2):
+    """runc and crun leave cpu shares, the blkio weights and kernel memory alone at 0 (cpu.shares 0
+    would be clamped to the lowest weight, cpu.weight 1 and io.weight 1 are the lowest, kmem 0 a
+    limit of nothing); on v2 a kernel memory of 0 is not refused."""
+    doc = {"cpu": {"shares": 0}, "blockIO": {"weight": 0, "leafWeight": 0}, "memory": {"kernel": 0, "kernelTCP": 0},
+           "pids": {"limit": 4}}
+    files = v2_files(running) if v2 else v1_files(running, extra=["memory/memory.kmem.tcp.limit_in_bytes", "blkio/blkio.leaf_weight"])
+    rc, err, writes = fake_update(native, running, files, doc, "zero")
+    assert rc == 0, err
+    assert writes == [("pids.max" if v2 else "pids/pids.max", "4")]

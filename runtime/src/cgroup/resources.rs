@@ -176,7 +176,7 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
             b'r' => rt_runtime(&w, v)?,
             b'h' if !w.has(file) => {}
             b'-' => {}
-            _ => w.num(file, v, matches!(res::KINDS[slot], b'u' | b'p'))?,
+            _ => w.num(file, v, matches!(res::KINDS[slot], b'u' | b'U' | b'p'))?,
         }
     }
     memory(&w, r, p)?;

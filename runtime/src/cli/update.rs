@@ -92,7 +92,7 @@ fn from_flags(p: &super::Parsed) -> Result<Resources<'static>> {
             m.path.s(f.long).c(b' ').s(v.to_bytes());
             m
         })?;
-        if n < 0 && res::KINDS[slot] == b'u' {
+        if n < 0 && matches!(res::KINDS[slot], b'u' | b'U') {
             return Err(res::err(&P::ROOT, slot, "expected a non-negative integer"));
         }
         r.put(slot, n, &P::ROOT)?;

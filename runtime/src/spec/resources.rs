@@ -31,10 +31,11 @@ pub const CPUS: usize = 19;
 pub const MEMS: usize = 20;
 
 /// How each slot's value is read: `i` an integer; `z` an integer where 0 means unset (runc's
-/// reading of memory limit, swap, reservation and the pids limit); `u` a non-negative integer
-/// (up to 2^64-1, kept as its bits); `p` a percentage 0..100; `b` a switch (only true is kept);
-/// `s` a string.
-pub const KINDS: &[u8; SLOTS] = b"zzbiuzpbbiiuuuiizuuss";
+/// reading of memory limit, swap, reservation, kernel memory and the pids limit); `u` a
+/// non-negative integer (up to 2^64-1, kept as its bits); `U` the same where 0 means unset (runc
+/// and crun write no cpu shares or blkio weight of 0: the kernel would take it as its lowest);
+/// `p` a percentage 0..100; `b` a switch (only true is kept); `s` a string.
+pub const KINDS: &[u8; SLOTS] = b"zzbiuzpbbzzUuuiizUUss";
 
 /// linux.resources' objects, by bit of [`Resources::groups`].
 pub const GROUPS: &str = "memory cpu pids blockIO hugepageLimits rdma network unified devices";
@@ -127,7 +128,7 @@ impl<'a> Resources<'a> {
     #[inline(never)]
     pub fn put(&mut self, slot: usize, n: i64, p: &P) -> Result<()> {
         match KINDS[slot] {
-            b'z' | b'b' if n == 0 => return Ok(()),
+            b'z' | b'U' | b'b' if n == 0 => return Ok(()),
             b'p' if n as u64 > 100 => return Err(err(p, slot, "must be 0..100")),
             _ => {}
         }
@@ -143,7 +144,7 @@ impl<'a> Resources<'a> {
         let n = match KINDS[slot] {
             b's' => return Ok(self.put_str(slot, str(v, &pk)?)),
             b'b' => bool(v, &pk)? as i64,
-            b'u' | b'p' => u64(v, &pk)? as i64,
+            b'u' | b'U' | b'p' => u64(v, &pk)? as i64,
             _ => i64(v, &pk)?,
         };
         self.put(slot, n, p)
@@ -461,13 +462,14 @@ mod tests {
     #[test]
     fn zero_and_false_are_unset() {
         let r = parse_str(r#"{"memory":{"limit":0,"swap":0,"reservation":0,"disableOOMKiller":false,"useHierarchy":false,
-            "checkBeforeUpdate":false},"pids":{"limit":0},"cpu":{"quota":0,"idle":0}}"#).unwrap();
-        for slot in [LIMIT, SWAP, CHECK, 5, 7, 8, 16] {
+            "checkBeforeUpdate":false,"kernel":0,"kernelTCP":0},"pids":{"limit":0},"cpu":{"quota":0,"idle":0,"shares":0},
+            "blockIO":{"weight":0,"leafWeight":0}}"#).unwrap();
+        for slot in [LIMIT, SWAP, CHECK, 5, 7, 8, 9, 10, 11, 16, 17, 18] {
             assert_eq!(r.get(slot), None, "{:?}", field(slot));
         }
         assert_eq!(r.get(QUOTA), Some(0), "a 0 quota is a value (max on v2)");
         assert_eq!(r.get(15), Some(0), "idle 0 is a value");
-        assert_eq!(r.groups, 0b111, "the objects are there, their controllers enabled");
+        assert_eq!(r.groups, 0b1111, "the objects are there, their controllers enabled");
         let r = parse_str(r#"{"devices":[]}"#).unwrap();
         assert_eq!(r.devices.as_ref().map(|d| d.len()), Some(0), "an empty list is a list (the defaults still apply)");
         assert!(parse_str("{}").unwrap().devices.is_none());
@@ -485,7 +487,7 @@ mod tests {
             let bad = if KINDS[slot] == b's' || KINDS[slot] == b'b' { "1" } else { "\"1\"" };
             let e = err_of(&format!(r#"{{"{o}":{{"{k}":{bad}}}}}"#));
             assert!(e.contains(&format!("linux.resources.{o}.{k}: ")) && e.contains(want), "{e}");
-            if matches!(KINDS[slot], b'u' | b'p') {
+            if matches!(KINDS[slot], b'u' | b'U' | b'p') {
                 let e = err_of(&format!(r#"{{"{o}":{{"{k}":-1}}}}"#));
                 assert!(e.contains(&format!("linux.resources.{o}.{k}: expected a non-negative integer")), "{e}");
             }
