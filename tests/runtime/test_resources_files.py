@@ -366,3 +366,11 @@ def test_zero_is_unset_where_runc_reads_it_so(native, running, v2):
     rc, err, writes = fake_update(native, running, files, doc, "zero")
     assert rc == 0, err
     assert writes == [("pids.max" if v2 else "pids/pids.max", "4")]
+
+
+def test_update_flag_and_its_alias_together_refused(native, running):
+    """--cpu-share is runc's spelling of --cpu-shares: both given is refused, whichever order
+    (one silently won, by the flag table's order, not the command line's)."""
+    for flags in (["--cpu-share", "3", "--cpu-shares", "4"], ["--cpu-shares", "4", "--cpu-share", "3"]):
+        rc, err, writes = fake_update(native, running, v1_files(running), None, "alias", flags=flags)
+        assert rc == 1 and "--cpu-share" in err and "--cpu-shares" in err and writes == [], (flags, err, writes)
