@@ -374,3 +374,16 @@ def test_update_flag_and_its_alias_together_refused(native, running):
     for flags in (["--cpu-share", "3", "--cpu-shares", "4"], ["--cpu-shares", "4", "--cpu-share", "3"]):
         rc, err, writes = fake_update(native, running, v1_files(running), None, "alias", flags=flags)
         assert rc == 1 and "--cpu-share" in err and "--cpu-shares" in err and writes == [], (flags, err, writes)
+
+
+def test_v2_unified_enables_its_controller(native, running):
+    """A unified key's controller is enabled like the objects' are: memory.high alone (as
+    Kubernetes' MemoryQoS sets it) failed with ENOENT where memory was not yet enabled; runc
+    enables every controller, crun the ones it writes."""
+    cid = running
+    rc, err, writes = fake_update(native, cid, v2_files(cid, enabled=""), {"unified": {"memory.high": "1000000", "io.weight": "default 50"}},
+                                  "uenable")
+    assert rc == 0, err
+    assert sorted(writes[:4]) == [("cgroup.subtree_control", "+io"), ("cgroup.subtree_control", "+memory"),
+                                  ("mote/cgroup.subtree_control", "+io"), ("mote/cgroup.subtree_control", "+memory")], writes
+    assert writes[4:] == [("memory.high", "1000000"), ("io.weight", "default 50")], writes

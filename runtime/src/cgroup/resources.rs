@@ -324,9 +324,10 @@ fn rt_runtime(w: &Writer<'_>, v: i64) -> Result<()> {
 #[inline(never)]
 fn enable_controllers(path: &[u8], r: &Resources<'_>) -> Result<()> {
     // The controllers of memory, cpu, pids, blockIO, hugepageLimits, rdma (spec's GROUPS
-    // order), then cpuset for cpu.cpus/mems.
+    // order), then cpuset for cpu.cpus/mems; and each unified key's (memory.high: memory).
     let cpuset = r.get(CPUS).is_some() || r.get(MEMS).is_some();
-    let need = |i: usize| if i < 6 { r.groups >> i & 1 != 0 } else { cpuset };
+    let unified = |c: &str| r.unified.iter().any(|(k, _)| ctl(k.to_bytes()) == c.as_bytes());
+    let need = |i: usize, c: &str| unified(c) || if i < 6 { r.groups >> i & 1 != 0 } else { cpuset };
     const CONTROLLERS: &str = "memory cpu pids io hugetlb rdma cpuset";
     let mut dir = Buf::<{ PATH + 64 }>::new();
     dir.s(ROOT);
@@ -337,7 +338,7 @@ fn enable_controllers(path: &[u8], r: &Resources<'_>) -> Result<()> {
         let mut on = [0u8; 512];
         let n = super::read_file(f.cstr(), &mut on)?;
         for (i, c) in CONTROLLERS.split(' ').enumerate() {
-            if !need(i) || on[..n].split(|&x| x == b' ' || x == b'\n').any(|x| x == c.as_bytes()) {
+            if !need(i, c) || on[..n].split(|&x| x == b' ' || x == b'\n').any(|x| x == c.as_bytes()) {
                 continue;
             }
             let mut plus = Buf::<16>::new();
