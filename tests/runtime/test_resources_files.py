@@ -387,3 +387,13 @@ def test_v2_unified_enables_its_controller(native, running):
     assert sorted(writes[:4]) == [("cgroup.subtree_control", "+io"), ("cgroup.subtree_control", "+memory"),
                                   ("mote/cgroup.subtree_control", "+io"), ("mote/cgroup.subtree_control", "+memory")], writes
     assert writes[4:] == [("memory.high", "1000000"), ("io.weight", "default 50")], writes
+
+
+def test_v2_unlimited_memory_unlimits_swap(native, running):
+    """memory.limit -1 without a swap value makes swap unlimited too on v2, as on v1 and as runc
+    does (an update to -1 kept a container's old memory.swap.max)."""
+    rc, err, writes = fake_update(native, running, v2_files(running), {"memory": {"limit": -1}}, "unswap")
+    assert rc == 0, err
+    assert writes == [("memory.max", "max"), ("memory.swap.max", "max")], writes
+    rc, err, writes = fake_update(native, running, v2_files(running, swap=False), {"memory": {"limit": -1}}, "unswap2")
+    assert rc == 0 and writes == [("memory.max", "max")], (err, writes)

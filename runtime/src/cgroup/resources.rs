@@ -258,9 +258,10 @@ fn memory(w: &Writer<'_>, r: &Resources<'_>, p: &P) -> Result<()> {
     const MEMSW: &[u8] = b"memory.memsw.limit_in_bytes";
     // (probed only where it matters: a swap value, or an unlimited limit that sets one)
     let memsw = !w.v2 && (swap.is_some() || limit == Some(-1)) && w.has(MEMSW);
-    // runc: an unlimited memory limit without a swap value makes memory+swap unlimited too
-    // (else the old memsw limit, now below the limit, makes the kernel refuse it).
-    if limit == Some(-1) && swap.is_none() && memsw {
+    // runc: an unlimited memory limit without a swap value makes memory+swap (v2: swap)
+    // unlimited too (else on v1 the old memsw limit, now below the limit, makes the kernel
+    // refuse it; on v2 an update kept the old swap limit).
+    if limit == Some(-1) && swap.is_none() && (memsw || w.v2) {
         swap = Some(-1);
     }
     // v1 keeps memory.limit <= memsw.limit at every step: when memsw grows (or goes
