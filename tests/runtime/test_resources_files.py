@@ -40,7 +40,7 @@ for i, (f, content) in enumerate(spec["files"].items()):
         fh.write(content)
     if not own:
         mount("--bind", path, R + "/" + f)
-p = subprocess.run(["strace", "-f", "-qq", "-y", "-s", "512", "-e", "trace=write", "-e", "signal=none", "-o", spec["log"]]
+p = subprocess.run(["strace", "-f", "-qq", "-y", "-s", "512", "-e", "trace=" + spec["trace"], "-e", "signal=none", "-o", spec["log"]]
                    + spec["argv"], capture_output=True, text=True)
 print(json.dumps({"rc": p.returncode, "err": p.stderr}))
 """
@@ -48,9 +48,10 @@ print(json.dumps({"rc": p.returncode, "err": p.stderr}))
 WRITE = re.compile(r'write\(\d+</sys/fs/cgroup/([^>]*)>, "((?:[^"\\]|\\.)*)", \d+\)')
 
 
-def fake_update(mote, cid, files, doc, tag, flags=None):
+def fake_update(mote, cid, files, doc, tag, flags=None, trace="write"):
     """(exit code, stderr, [(file under the container's cgroup or the root, value)] in order) of
-    `update -r` with `doc`, or of `update` with `flags`."""
+    `update -r` with `doc`, or of `update` with `flags`; the strace log (strace-TAG.log) also has
+    the other syscalls in `trace`."""
     r = mote.tmp / f"res-{tag}.json"
     r.write_text(json.dumps(doc))
     log = mote.tmp / f"strace-{tag}.log"
@@ -60,7 +61,8 @@ def fake_update(mote, cid, files, doc, tag, flags=None):
         pytest.fail("no unified (v2) hierarchy on this host: the v2 files cannot be checked here")
     stage = mote.tmp / f"stage-{tag}"
     os.makedirs(stage, exist_ok=True)
-    spec = {"files": files, "log": str(log), "argv": mote.argv(*args), "v2": v2, "cid": cid, "stage": str(stage)}
+    spec = {"files": files, "log": str(log), "argv": mote.argv(*args), "v2": v2, "cid": cid, "stage": str(stage),
+            "trace": trace}
     p = subprocess.run(["unshare", "-m", "--propagation", "private", "python3", "-c", FAKE, json.dumps(spec)],
                        capture_output=True, text=True, timeout=TIMEOUT)
     assert p.returncode == 0, p.stderr
@@ -397,3 +399,21 @@ def test_v2_unlimited_memory_unlimits_swap(native, running):
     assert writes == [("memory.max", "max"), ("memory.swap.max", "max")], writes
     rc, err, writes = fake_update(native, running, v2_files(running, swap=False), {"memory": {"limit": -1}}, "unswap2")
     assert rc == 0 and writes == [("memory.max", "max")], (err, writes)
+
+
+def test_v2_check_before_update_reads_after_enabling(native, running):
+    """checkBeforeUpdate reads memory.current, which exists only once the memory controller is
+    enabled in the parents: on a fresh v2 tree (the first container under /mote) the read came
+    first and create failed with ENOENT."""
+    cid = running
+    doc = {"memory": {"limit": 1 << 30, "checkBeforeUpdate": True}}
+    rc, err, writes = fake_update(native, cid, v2_files(cid, enabled=""), doc, "cbu", trace="write,openat")
+    assert rc == 0, err
+    events = []
+    for line in open(native.tmp / "strace-cbu.log"):
+        if "memory.current" in line and "openat(" in line:
+            events.append("read memory.current")
+        elif re.search(r'write\(\d+</sys/fs/cgroup/[^>]*subtree_control>, "\+memory"', line):
+            events.append("+memory")
+    assert events == ["+memory", "+memory", "read memory.current"], events
+    assert writes[2:] == [("memory.max", str(1 << 30))], writes

@@ -143,18 +143,19 @@ fn swap_v2(r: &Resources<'_>, p: &P) -> Result<i64> {
 pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
     let w = Writer { path, v2: Layout::detect().v2 };
     refused(r, w.v2, p)?;
+    // First, as the controllers' files (memory.current too) exist only once they are enabled.
+    if w.v2 {
+        enable_controllers(path, r)?;
+    }
     if let (Some(l), Some(_)) = (r.get(LIMIT), r.get(CHECK)) {
         // Refuse a limit below what the cgroup already uses (instead of an OOM kill), before
-        // anything is written.
+        // any of its values is written.
         let used = w.read(if w.v2 { b"memory.current" } else { b"memory.usage_in_bytes" })?;
         if l >= 0 && l < used {
             let mut e = res::err(p, LIMIT, "below the current usage ");
             e.path.i(used).s(b" (checkBeforeUpdate)");
             return Err(e);
         }
-    }
-    if w.v2 {
-        enable_controllers(path, r)?;
     }
     for slot in TABLE..SLOTS {
         let Some(v) = r.get(slot) else { continue };
