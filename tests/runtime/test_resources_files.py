@@ -417,3 +417,20 @@ def test_v2_check_before_update_reads_after_enabling(native, running):
             events.append("+memory")
     assert events == ["+memory", "+memory", "read memory.current"], events
     assert writes[2:] == [("memory.max", str(1 << 30))], writes
+
+
+@pytest.mark.parametrize("cur,doc,want", [
+    ("50000 100000", {"cpu": {"period": 200000}}, "50000 200000"),
+    ("50000 200000", {"cpu": {"quota": 20000}}, "20000 200000"),
+    ("max 50000", {"cpu": {"quota": 20000}}, "20000 50000"),
+    ("50000 200000", {"cpu": {"quota": -1}}, "max 200000"),
+    ("", {"cpu": {"quota": 20000}}, "20000 100000"),    # unreadable: the kernel's defaults
+])
+def test_v2_cpu_max_keeps_the_value_not_given(native, running, cur, doc, want):
+    """On v2 quota and period share cpu.max: an update of one keeps the other in force (runc's
+    update starts from the container's values; v1's two files keep it by themselves). Writing
+    the period alone made the quota unlimited."""
+    files = v2_files(running)
+    files[f"mote/{running}/cpu.max"] = cur
+    rc, err, writes = fake_update(native, running, files, doc, "cpumax")
+    assert rc == 0 and writes == [("cpu.max", want)], (err, writes)

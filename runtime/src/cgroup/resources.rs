@@ -184,13 +184,26 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
     let (quota, period) = (r.get(QUOTA), r.get(PERIOD));
     if w.v2 {
         if quota.is_some() || period.is_some() {
+            // One file for both: the one not given keeps its value in force (as runc's update,
+            // which starts from the container's values), the kernel's defaults if unreadable.
+            let mut cur = [0u8; 48];
+            let n = super::read_file(w.file(b"cpu.max").cstr(), &mut cur).unwrap_or(0);
+            let mut it = cur[..n].trim_ascii_end().split(|&c| c == b' ');
+            let word = |s: &[u8]| s.len() <= 20 && (s == b"max" || !s.is_empty() && s.iter().all(u8::is_ascii_digit));
+            let (cq, cp) = (it.next().filter(|s| word(s)), it.next().filter(|s| word(s) && *s != b"max"));
             let mut b = Buf::<48>::new();
-            match quota {
-                Some(q) if q > 0 => b.i(q),
+            match (quota, cq) {
+                (Some(q), _) if q > 0 => b.i(q),
+                (None, Some(c)) => b.s(c),
                 _ => b.s(b"max"),
             };
-            b.c(b' ').u(period.map_or(100_000, |p| p as u64));
-            w.put(b"cpu.max", b.lossy())?; // two numbers and a space: always fits
+            b.c(b' ');
+            match (period, cp) {
+                (Some(p), _) => b.u(p as u64),
+                (None, Some(c)) => b.s(c),
+                (None, None) => b.u(100_000),
+            };
+            w.put(b"cpu.max", b.lossy())?; // two words of at most 20 bytes and a space: always fits
         }
     } else {
         // The period first: a quota is checked against the current period.
