@@ -289,6 +289,17 @@ def test_v1_files(native, running):
     }
 
 
+@pytest.mark.parametrize("rules", [[], [{"allow": True, "type": "c", "major": 10, "minor": 229, "access": "rw"}]])
+def test_v1_device_list_starts_from_nothing(native, running, rules):
+    """A v1 cgroup starts with its parent's device rules (the host's "a *:* rwm"): a list that
+    does not begin with a deny of everything gets one first, as runc's, else it would allow all."""
+    rc, err, writes = fake_update(native, running, v1_files(running), {"devices": rules}, "v1dev")
+    assert rc == 0, err
+    devices = [(f.split("/")[-1], v) for f, v in writes if f.startswith("devices/")]
+    assert devices[0] == ("devices.deny", "a *:* rwm") and ("devices.allow", "c 1:3 rwm") in devices, devices
+    assert devices[1:1 + len(rules)] == [("devices.allow", "c 10:229 rw")] * len(rules), devices
+
+
 @pytest.mark.parametrize("doc,want", [
     # An unlimited limit without swap makes memory+swap unlimited too (runc), first.
     ({"memory": {"limit": -1}}, [("memory/memory.memsw.limit_in_bytes", "-1"), ("memory/memory.limit_in_bytes", "-1")]),

@@ -70,6 +70,27 @@ def small_rootfs(tmp, name="r"):
 
 # ---- 1. capabilities: absent or empty sets are empty, unknown names refused ----
 
+@pytest.mark.parametrize("resources", ["absent", "no devices", "empty devices"])
+def test_no_device_rules_is_not_every_host_device(native, resources):
+    """Without linux.resources.devices (or without linux.resources) a container gets the devices
+    every container gets, as with runc, not the host's all (mote applied no rule then, and a v1
+    cgroup keeps its parent's "a *:* rwm"): with CAP_MKNOD a node of its own for a host block
+    device does not open."""
+    if not os.path.exists("/dev/loop0"):
+        pytest.fail("/dev/loop0 is missing (loop module): the test needs a host block device")
+    os.close(os.open("/dev/loop0", os.O_RDONLY))  # the host can: a denial below is the cgroup's
+    caps = ["CAP_MKNOD", "CAP_DAC_OVERRIDE"]
+    # (and on v1 the cgroup's own list, through the cgroup namespace: never "a *:* rwm")
+    script = "mknod /dev/l b 7 0 && (exec 3</dev/l) 2>/dev/null && echo OPENED || echo DENIED; cat /sys/fs/cgroup/devices/devices.list"
+    res = {"absent": None, "no devices": {"pids": {"limit": 100}}, "empty devices": {"devices": []}}[resources]
+    b = config_with(native, ["sh", "-c", script],
+                    process__capabilities={k: caps for k in ("bounding", "effective", "permitted")},
+                    linux__resources=res)
+    for p in (runc(native.tmp, b), native("run", "--bundle", b, native.new_id())):
+        out = p.stdout.splitlines()
+        assert p.returncode == 0 and out[0] == "DENIED" and "c 1:3 rwm" in out and "a *:* rwm" not in out, p.stdout + p.stderr
+
+
 @pytest.mark.parametrize("caps", [{}, None, {"effective": ["CAP_CHOWN"], "permitted": ["CAP_CHOWN"]}],
                          ids=["empty", "absent", "no-bounding"])
 def test_absent_or_empty_capabilities_are_empty(mote, caps):

@@ -16,15 +16,22 @@ use crate::error::{Ctx, Error, Fits, Result};
 use crate::spec::limits::DEVICE_RULES;
 use crate::spec::resources::DevRule;
 
-use super::bpf::{program, Rule, DEFAULTS, MKNOD, READ, WRITE};
+use super::bpf::{program, Rule, DEFAULTS, MKNOD, READ, WILD, WRITE};
 
 /// Applies `rules` (from spec/resources.rs), then runc's defaults, to cgroup `path`: v1 files
 /// when the devices controller is v1, and the eBPF program wherever there is a v2 tree (on a
 /// hybrid host too, where it is a second, equal guard; there a kernel without cgroup BPF is not
 /// an error).
 pub fn apply(v2: bool, path: &[u8], rules: &[DevRule]) -> Result<()> {
-    let mut all = Vec::<Rule, { DEVICE_RULES + DEFAULTS.len() }>::new();
-    for r in rules.iter().map(|r| r.rule()).chain(DEFAULTS) {
+    // A list, as runc's, starts from "nothing allowed": a v1 cgroup starts from its parent's
+    // rules instead (the host's "a *:* rwm"), so v1 gets that deny written first (the program
+    // denies what no rule allows by itself).
+    // (Not twice: `mote spec`'s and the engines' lists begin with it.)
+    let deny_all = Rule { allow: false, kind: b'a', major: WILD, minor: WILD, access: READ | WRITE | MKNOD };
+    let first = rules.first().map(|r| r.rule());
+    let lead = first.is_none_or(|f| (f.allow, f.kind, f.access) != (false, b'a', deny_all.access)).then_some(deny_all);
+    let mut all = Vec::<Rule, { 1 + DEVICE_RULES + DEFAULTS.len() }>::new();
+    for r in lead.into_iter().chain(rules.iter().map(|r| r.rule())).chain(DEFAULTS) {
         let _ = all.push(r); // the type has room for the bound's rules and the defaults
     }
     let rules = &all[..];

@@ -200,6 +200,11 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
     if let Some(res) = &spec.linux.resources {
         cgroup::resources::apply(res, cg.lossy(), &spec::P::ROOT.key("linux").key("resources"))?;
     }
+    if spec.linux.resources.as_ref().is_none_or(|r| r.devices.is_none()) {
+        // No device rules in the config is not the host's every device: the container gets
+        // what every container gets, as with runc (an `update` without devices keeps them).
+        cgroup::devices::apply(cgroup::resources::Layout::detect().v2, cg.lossy(), &[])?;
+    }
     log::debug(g, b"cgroup created");
     let mut rootfs_c = Buf::<{ limits::PATH }>::new();
     rootfs_c.s(rootfs.lossy());
