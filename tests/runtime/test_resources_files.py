@@ -112,7 +112,7 @@ def test_v2_files_and_conversions(native, running):
         "memory": {"limit": 64 << 20, "swap": 96 << 20, "reservation": 32 << 20, "checkBeforeUpdate": True},
         "cpu": {"shares": 512, "quota": 50000, "period": 200000, "burst": 1000, "cpus": "0", "mems": "0", "idle": 1},
         "pids": {"limit": 42},
-        "blockIO": {"weight": 300, "leafWeight": 20,
+        "blockIO": {"weight": 300,
                     "weightDevice": [{"major": 8, "minor": 0, "weight": 500}],
                     "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1000}],
                     "throttleWriteBpsDevice": [{"major": 8, "minor": 0, "rate": 2000}],
@@ -135,7 +135,7 @@ def test_v2_files_and_conversions(native, running):
         "cpuset.cpus": ["0"],
         "cpuset.mems": ["0"],
         "pids.max": ["42"],
-        "io.weight": ["2930", "8:0 500"],             # 1 + (300 - 10) * 9999 / 990; leafWeight has no v2 file
+        "io.weight": ["2930", "8:0 500"],             # 1 + (300 - 10) * 9999 / 990
         "io.max": ["8:0 rbps=1000", "8:0 wbps=2000", "8:0 riops=30", "8:0 wiops=40"],
         "hugetlb.2MB.max": [str(4 << 20)],
         "hugetlb.1GB.max": ["max"],
@@ -175,6 +175,9 @@ def test_v2_conversion_edges(native, running, doc, want):
     ({"memory": {"disableOOMKiller": True}}, "memory.disableOOMKiller: has no cgroup v2 equivalent"),
     ({"cpu": {"realtimeRuntime": 1000}}, "cpu.realtimeRuntime: has no cgroup v2 equivalent"),
     ({"cpu": {"realtimePeriod": 1000}}, "cpu.realtimePeriod: has no cgroup v2 equivalent"),
+    ({"blockIO": {"leafWeight": 20}}, "blockIO.leafWeight: has no cgroup v2 equivalent"),
+    ({"blockIO": {"weightDevice": [{"major": 8, "minor": 0, "weight": 500, "leafWeight": 20}]}},
+     "blockIO.weightDevice[0].leafWeight: has no kernel file since CFQ was removed (Linux 5.0)"),
     ({"network": {"classID": 1}}, "network: has no cgroup v2 controller (net_cls/net_prio are v1 only)"),
     ({"memory": {"limit": 1 << 20, "swap": 1 << 19}}, "memory.swap: must be -1 or at least memory.limit on cgroup v2"),
     ({"memory": {"swap": 1 << 20}}, "memory.swap: must be -1 or at least memory.limit on cgroup v2"),

@@ -37,7 +37,7 @@ const V2: &str = "memory.low - - - - - cpu.weight cpu.max.burst - - cpu.idle pid
 /// budget (see [`rt_runtime`]); `x` refused (no v2 equivalent); `k` refused (kernel memory);
 /// `-` nothing.
 const CONV_V1: &[u8; SLOTS - TABLE] = b"nnnnhhnnnrnmbbss";
-const CONV_V2: &[u8; SLOTS - TABLE] = b"mxx-kkwnxxnmo-ss";
+const CONV_V2: &[u8; SLOTS - TABLE] = b"mxx-kkwnxxnmoxss";
 
 /// Writes into cgroup `path`.
 struct Writer<'a> {

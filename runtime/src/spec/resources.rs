@@ -280,6 +280,10 @@ fn blkio(d: Val<'_>, p: &P, list: u8) -> Result<BlkDev> {
             b"major" => maj = Some(u64(v, &p.key("major"))?),
             b"minor" => min = Some(u64(v, &p.key("minor"))?),
             k if k == val.as_bytes() => value = u64(v, &p.key(val))?,
+            // CFQ's per-device leaf weights went with CFQ (Linux 5.0): no kernel file takes one.
+            b"leafWeight" if list == 0 && u64(v, &p.key("leafWeight"))? != 0 => {
+                return Err(p.key("leafWeight").err("has no kernel file since CFQ was removed (Linux 5.0)"))
+            }
             _ => {}
         }
     }
@@ -407,7 +411,7 @@ mod tests {
                     "realtimePeriod": 6, "cpus": "0-3", "mems": "0", "idle": 1},
             "pids": {"limit": -1},
             "blockIO": {"weight": 10, "leafWeight": 20,
-                        "weightDevice": [{"major": 8, "minor": 0, "weight": 500, "leafWeight": 1}],
+                        "weightDevice": [{"major": 8, "minor": 0, "weight": 500, "leafWeight": 0}],
                         "throttleReadBpsDevice": [{"major": 8, "minor": 1, "rate": 1}],
                         "throttleWriteBpsDevice": [{"major": 8, "minor": 2, "rate": 2}],
                         "throttleReadIOPSDevice": [{"major": 8, "minor": 3, "rate": 3}],
