@@ -204,6 +204,15 @@ def test_v2_enables_only_the_controllers_needed(native, running):
                                   ("pids.max", "5"), ("cpuset.cpus", "0")]), writes
 
 
+def test_v2_blkio_weight_goes_to_bfq_where_it_is(native, running):
+    """With the BFQ scheduler's io.bfq.weight present the weight goes there as it is (runc, crun:
+    BFQ takes blkio's 10..1000), else converted into iocost's io.weight."""
+    files = v2_files(running)
+    files[f"mote/{running}/io.bfq.weight"] = ""
+    rc, err, writes = fake_update(native, running, files, {"blockIO": {"weight": 300}}, "bfq")
+    assert rc == 0 and by_file(writes) == {"io.bfq.weight": ["300"]}, (err, writes)
+
+
 def test_v2_without_swap_accounting(native, running):
     files = v2_files(running, swap=False)
     rc, err, writes = fake_update(native, running, files, {"memory": {"limit": 1 << 20, "swap": 1 << 20}}, "noswap")

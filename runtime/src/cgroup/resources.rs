@@ -166,7 +166,9 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
             b's' => w.put(file, r.str(slot).to_bytes())?,
             // crun's conversion of [2, 262144] to [1, 10000]
             b'w' => w.num(file, 1 + (((v as u64).clamp(2, 262_144) - 2) * 9999 / 262_142) as i64, false)?,
-            // crun's conversion of blkio [10, 1000] to io [1, 10000]
+            // The BFQ scheduler's weight takes blkio's range as it is (runc, crun), else
+            // crun's conversion of blkio [10, 1000] to iocost's io.weight [1, 10000].
+            b'o' if w.has(b"io.bfq.weight") => w.num(b"io.bfq.weight", v, true)?,
             b'o' => w.num(file, 1 + (((v as u64).clamp(10, 1000) - 10) * 9999 / 990) as i64, false)?,
             // blkio.weight, or blkio.bfq.weight on kernels where the BFQ scheduler took it over.
             b'b' if !w.has(file) => {
