@@ -213,6 +213,21 @@ def test_v2_blkio_weight_goes_to_bfq_where_it_is(native, running):
     assert rc == 0 and by_file(writes) == {"io.bfq.weight": ["300"]}, (err, writes)
 
 
+@pytest.mark.parametrize("v2", [True, False])
+def test_hugetlb_reservations_limited_too(native, running, v2):
+    """Where the kernel has hugetlb's reservation files (5.7+) they get the same limit, as runc:
+    else pages reserved by mmap but not yet touched escape it."""
+    if v2:
+        files, rsvd = v2_files(running), f"mote/{running}/hugetlb.2MB.rsvd.max"
+        names = ("hugetlb.2MB.max", "hugetlb.2MB.rsvd.max")
+    else:
+        files, rsvd = v1_files(running), f"hugetlb/mote/{running}/hugetlb.2MB.rsvd.limit_in_bytes"
+        names = ("hugetlb/hugetlb.2MB.limit_in_bytes", "hugetlb/hugetlb.2MB.rsvd.limit_in_bytes")
+    files[rsvd] = ""
+    rc, err, writes = fake_update(native, running, files, {"hugepageLimits": [{"pageSize": "2MB", "limit": 4 << 20}]}, "rsvd")
+    assert rc == 0 and by_file(writes) == {n: [str(4 << 20)] for n in names}, (err, writes)
+
+
 def test_v2_without_swap_accounting(native, running):
     files = v2_files(running, swap=False)
     rc, err, writes = fake_update(native, running, files, {"memory": {"limit": 1 << 20, "swap": 1 << 20}}, "noswap")

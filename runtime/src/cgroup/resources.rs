@@ -219,10 +219,17 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
     // The lines below fit their buffers: names are at most RESOURCE_NAME bytes (spec/limits.rs).
     const LINE: usize = limits::RESOURCE_NAME + 64;
     for &(size, limit) in &r.hugepages {
-        let mut f = Buf::<LINE>::new();
-        f.s(b"hugetlb.").s(size.to_bytes()).s(if w.v2 { &b".max"[..] } else { b".limit_in_bytes" });
-        // Unlimited is "max" on v2 but "-1" on v1, whose hugetlb files refuse "max" (EINVAL).
-        if w.v2 { w.max(f.lossy(), limit)? } else { w.num(f.lossy(), limit.max(-1), false)? }
+        // The limit, and (as runc) the same on reservations where the kernel has them (5.7+):
+        // else pages reserved by mmap but not yet touched would escape it.
+        for rsvd in [&b""[..], b".rsvd"] {
+            let mut f = Buf::<LINE>::new();
+            f.s(b"hugetlb.").s(size.to_bytes()).s(rsvd).s(if w.v2 { &b".max"[..] } else { b".limit_in_bytes" });
+            if !rsvd.is_empty() && !w.has(f.lossy()) {
+                continue;
+            }
+            // Unlimited is "max" on v2 but "-1" on v1, whose hugetlb files refuse "max" (EINVAL).
+            if w.v2 { w.max(f.lossy(), limit)? } else { w.num(f.lossy(), limit.max(-1), false)? }
+        }
     }
     if let Some(c) = r.class_id {
         w.num(b"net_cls.classid", c as i64, false)?;
