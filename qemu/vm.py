@@ -115,7 +115,7 @@ def full_resources(arch):
     return {
         "memory": {"limit": 64 << 20, "reservation": 32 << 20, "swap": 96 << 20, "useHierarchy": True},
         "cpu": {"shares": 1024, "quota": 50000, "period": 100000, "burst": 20000, "cpus": "0", "mems": "0", "idle": 0},
-        "blockIO": {"weight": 500, "leafWeight": 300, "weightDevice": [dict(dev, weight=200, leafWeight=100)],
+        "blockIO": {"weight": 500, "weightDevice": [dict(dev, weight=200)],
                     "throttleReadBpsDevice": [dict(dev, rate=1 << 20)], "throttleWriteBpsDevice": [dict(dev, rate=2 << 20)],
                     "throttleReadIOPSDevice": [dict(dev, rate=1000)], "throttleWriteIOPSDevice": [dict(dev, rate=2000)]},
         "hugepageLimits": [{"pageSize": sz, "limit": 2 * page_bytes(sz)} for sz in ARCHES[arch]["hugepages"]],
@@ -151,7 +151,7 @@ def expected_files(arch):
         "pids.max": "10",
     }
     for sz in ARCHES[arch]["hugepages"]:
-        e[f"hugetlb.{sz}.max"] = str(2 * page_bytes(sz))
+        e[f"hugetlb.{sz}.max"] = e[f"hugetlb.{sz}.rsvd.max"] = str(2 * page_bytes(sz))
     return e
 
 
@@ -195,6 +195,10 @@ def refused(arch):
         "classid": ({"network": {"classID": 7}}, ["linux.resources.network", "v1 only"]),
         "prio": ({"network": {"priorities": [{"name": "lo", "priority": 1}]}}, ["linux.resources.network", "v1 only"]),
         "swapbelow": ({"memory": {"limit": 64 << 20, "swap": 32 << 20}}, ["memory.swap", "at least memory.limit"]),
+        # CFQ's leaf weights: no v2 file, and no per-device file on any kernel since 5.0
+        "leafweight": ({"blockIO": {"leafWeight": 300}}, ["blockIO.leafWeight", "no cgroup v2 equivalent"]),
+        "leafweight-dev": ({"blockIO": {"weightDevice": [dict(dev, weight=200, leafWeight=100)]}},
+                           ["weightDevice[0].leafWeight", "CFQ"]),
         # hugepageLimits' pageSize: the kernel's names only ("2MB"); no path, nothing empty
         "page-empty": ({"hugepageLimits": [{"pageSize": "", "limit": 1}]}, ["pageSize", "missing or invalid"]),
         "page-slash": ({"hugepageLimits": [{"pageSize": "../2MB", "limit": 1}]}, ["pageSize", "missing or invalid"]),
