@@ -3,7 +3,11 @@
 //! Printed once by `main` as `mote: <what> <path>: <detail>: <strerror>` (or as a JSON log line
 //! with --log-format json), and mapped to an exit code there.
 
+use core::num::NonZeroU32;
+use core::sync::atomic::{AtomicU32, Ordering};
+
 use mote_sys::io::{Buf, Overflow};
+use mote_sys::mem::{Lent, Pool};
 use mote_sys::raw::Errno;
 
 /// Capacity of the path/field part of a message.
@@ -13,48 +17,84 @@ pub const PATH_MAX_MSG: usize = 320;
 /// travels back whole as the path of a new one.
 const SHOWN: usize = 240;
 
-/// `path` into a message buffer, its middle cut out if it is longer than [`SHOWN`].
-fn shown(path: &[u8]) -> Buf<PATH_MAX_MSG> {
-    let mut p = Buf::new();
-    if path.len() <= SHOWN {
-        p.s(path);
-    } else {
-        p.s(&path[..SHOWN / 2]).s(b"...").s(&path[path.len() - SHOWN / 2..]);
-    }
-    p
+/// An error: a handle to its text in [`SLOTS`] (a generation, and the slot's index + 1 in the
+/// low four bits). Four bytes, so that a `Result<T>` comes back in
+/// registers and a `?` moves no more than that (with the text inline, every `?` copied ~370
+/// bytes: a fifth of the binary was that plumbing). Each live Error owns its slot; dropping it
+/// frees the slot.
+pub struct Error(NonZeroU32);
+
+/// What an error says. `what` and `detail` are static text; `path` the path, JSON field or id
+/// concerned (may be empty), with whatever the code that made the error added to it.
+struct Text {
+    /// Which Error owns this slot: its handle.
+    id: NonZeroU32,
+    /// What was being done: "open", "mount", "parse config.json"...
+    what: &'static str,
+    /// A reason in words, when there is no errno or it needs one.
+    detail: &'static str,
+    errno: Option<Errno>,
+    path: Buf<PATH_MAX_MSG>,
 }
 
-pub struct Error {
-    /// What was being done: "open", "mount", "parse config.json"...
-    pub what: &'static str,
-    /// The path, JSON field or id concerned (may be empty).
-    pub path: Buf<PATH_MAX_MSG>,
-    /// A reason in words, when there is no errno or it needs one.
-    pub detail: &'static str,
-    pub errno: Option<Errno>,
-}
+/// How many errors can be alive at once. A process holds one, or two around a cleanup (`and`):
+/// past this many a live error's slot is taken, and that error then renders as lost (the handle's
+/// generation no longer matches), never with another error's text. mote has no threads; a
+/// forked child works on its own copy.
+const N: usize = 8;
+/// The texts (in .bss: a free slot is None, all zeros).
+static SLOTS: [Pool<Option<Text>>; N] = [const { Pool::new(None) }; N];
+/// Errors made so far in this process: the generation part of the next handle.
+static MADE: AtomicU32 = AtomicU32::new(0);
 
 pub type Result<T> = core::result::Result<T, Error>;
 
 impl Error {
     /// An error with an errno.
-    #[cold]
-    #[inline(never)]
+    #[inline]
     pub fn sys(what: &'static str, path: impl AsRef<[u8]>, e: Errno) -> Self {
-        Error { what, path: shown(path.as_ref()), detail: "", errno: Some(e) }
+        Error::sys_at(what, path.as_ref(), e)
     }
     /// An error with a reason in words.
+    #[inline]
+    pub fn msg(what: &'static str, path: impl AsRef<[u8]>, detail: &'static str) -> Self {
+        Error::msg_at(what, path.as_ref(), detail)
+    }
+    /// [`Error::sys`], one copy for every type of path.
     #[cold]
     #[inline(never)]
-    pub fn msg(what: &'static str, path: impl AsRef<[u8]>, detail: &'static str) -> Self {
-        Error { what, path: shown(path.as_ref()), detail, errno: None }
+    fn sys_at(what: &'static str, path: &[u8], e: Errno) -> Self {
+        let mut er = Error::msg_at(what, path, "");
+        er.set_errno(Some(e));
+        er
+    }
+    /// [`Error::msg`], one copy for every type of path.
+    #[cold]
+    #[inline(never)]
+    fn msg_at(what: &'static str, path: &[u8], detail: &'static str) -> Self {
+        let gen = MADE.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        // The first free slot (the first page of them is the one used), else the next in turn.
+        let i = SLOTS.iter().position(|s| s.get().is_some_and(|t| t.is_none())).unwrap_or(gen as usize % N);
+        let id = NonZeroU32::new(gen << 4 | (i as u32 + 1)).unwrap_or(NonZeroU32::MIN);
+        if let Some(mut t) = SLOTS[i].get() {
+            let p = &mut t.insert(Text { id, what, detail, errno: None, path: Buf::new() }).path;
+            // A long path keeps its start and its end.
+            if path.len() <= SHOWN {
+                p.s(path);
+            } else {
+                p.s(&path[..SHOWN / 2]).s(b"...").s(&path[path.len() - SHOWN / 2..]);
+            }
+        }
+        Error(id)
     }
     /// Something mote built (a path, a file's content) is longer than its buffer of `cap` bytes.
     #[cold]
     #[inline(never)]
     pub fn too_long(what: &'static str, cap: usize) -> Self {
         let mut e = Error::msg(what, "", "");
-        e.path.s(b"longer than ").u(cap as u64).s(b" bytes");
+        e.path(|p| {
+            p.s(b"longer than ").u(cap as u64).s(b" bytes");
+        });
         e
     }
     /// This error, and a cleanup after it that failed too: both said, neither swallowed.
@@ -63,32 +103,107 @@ impl Error {
     pub fn and(self, cleanup: Result<()>) -> Error {
         let Err(c) = cleanup else { return self };
         let mut e = Error::msg("", "", "");
-        self.render(&mut e.path);
-        e.path.s(b"; cleaning up: ");
-        c.render(&mut e.path);
+        e.path(|p| {
+            self.render(p);
+            p.s(b"; cleaning up: ");
+            c.render(p);
+        });
         e
     }
+
+    /// This error's text, unless its slot went to a later error.
+    fn text(&self) -> Option<Lent<Option<Text>>> {
+        let slot = SLOTS.get((self.0.get() & 15) as usize - 1)?;
+        slot.get().filter(|t| t.as_ref().is_some_and(|t| t.id == self.0))
+    }
+    /// The errno, if the error has one.
+    #[inline(never)]
+    pub fn errno(&self) -> Option<Errno> {
+        self.text().and_then(|t| t.as_ref().and_then(|t| t.errno))
+    }
+    /// The reason in words ("" when there is none).
+    #[inline(never)]
+    pub fn detail(&self) -> &'static str {
+        self.text().and_then(|t| t.as_ref().map(|t| t.detail)).unwrap_or("")
+    }
+    /// Says what was being done instead.
+    #[inline(never)]
+    pub fn set_what(&mut self, what: &'static str) {
+        if let Some(Some(t)) = self.text().as_deref_mut() {
+            t.what = what;
+        }
+    }
+    /// Gives the error an errno (or takes it away).
+    #[inline(never)]
+    pub fn set_errno(&mut self, e: Option<Errno>) {
+        if let Some(Some(t)) = self.text().as_deref_mut() {
+            t.errno = e;
+        }
+    }
+    /// Gives the error a reason in words.
+    #[inline(never)]
+    pub fn set_detail(&mut self, detail: &'static str) {
+        if let Some(Some(t)) = self.text().as_deref_mut() {
+            t.detail = detail;
+        }
+    }
+    /// Adds to the path part of the message (`f` appends to it).
+    #[inline]
+    pub fn path(&mut self, f: impl FnOnce(&mut Buf<PATH_MAX_MSG>)) {
+        if let Some(Some(t)) = self.text().as_deref_mut() {
+            f(&mut t.path);
+        }
+    }
+
     /// Renders the message (without the "mote: " prefix); a path cut at the message's bound
     /// ends in "...".
-    pub fn render<const N: usize>(&self, b: &mut Buf<N>) {
-        b.s(self.what);
-        if !self.path.lossy().is_empty() {
-            if !self.what.is_empty() {
-                b.c(b' ');
+    #[inline]
+    pub fn render<const M: usize>(&self, b: &mut Buf<M>) {
+        self.parts(&mut |s| {
+            b.s(s);
+        });
+    }
+    /// The message in pieces, for [`Error::render`] (one copy for every size of buffer).
+    #[inline(never)]
+    fn parts(&self, out: &mut dyn FnMut(&[u8])) {
+        let g = self.text();
+        let Some(Some(t)) = g.as_deref() else {
+            return out(b"an error (its text was overwritten by later ones)");
+        };
+        out(t.what.as_bytes());
+        if !t.path.is_empty() {
+            if !t.what.is_empty() {
+                out(b" ");
             }
-            b.s(self.path.lossy());
-            if self.path.overflowed() {
-                b.s(b"...");
+            out(t.path.lossy());
+            if t.path.overflowed() {
+                out(b"...");
             }
         }
-        if !self.detail.is_empty() {
-            b.s(b": ").s(self.detail);
+        if !t.detail.is_empty() {
+            out(b": ");
+            out(t.detail.as_bytes());
         }
-        if let Some(e) = self.errno {
+        if let Some(e) = t.errno {
+            out(b": ");
             match errno_text(e) {
-                Some(m) => b.s(b": ").s(m),
-                None => b.s(b": errno ").i(e.raw_os_error() as i64),
-            };
+                Some(m) => out(m.as_bytes()),
+                None => {
+                    let mut n = Buf::<24>::new();
+                    n.s(b"errno ").i(e.raw_os_error() as i64);
+                    out(n.lossy());
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Error {
+    /// Frees the slot (unless a later error already took it).
+    #[inline(never)]
+    fn drop(&mut self) {
+        if let Some(mut t) = self.text() {
+            *t = None;
         }
     }
 }
@@ -101,7 +216,10 @@ pub trait Ctx<T> {
 impl<T> Ctx<T> for core::result::Result<T, Errno> {
     #[inline]
     fn ctx(self, what: &'static str, path: impl AsRef<[u8]>) -> Result<T> {
-        self.map_err(|e| Error::sys(what, path, e))
+        match self {
+            Ok(v) => Ok(v),
+            Err(e) => Err(Error::sys_at(what, path.as_ref(), e)),
+        }
     }
 }
 
@@ -188,4 +306,60 @@ pub fn errno_text(e: Errno) -> Option<&'static str> {
 #[allow(dead_code)] // (mote-image's)
 pub fn strerror(e: Errno) -> &'static str {
     errno_text(e).unwrap_or("an errno Linux does not define")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(e: &Error) -> std::string::String {
+        let mut b = Buf::<1024>::new();
+        e.render(&mut b);
+        std::string::String::from_utf8_lossy(b.lossy()).into_owned()
+    }
+
+    #[test]
+    fn messages() {
+        assert_eq!(text(&Error::sys("open", "/a/b", Errno::NOENT)), "open /a/b: No such file or directory");
+        assert_eq!(text(&Error::msg("config.json:", "process.args", "must not be empty")), "config.json: process.args: must not be empty");
+        assert_eq!(text(&Error::msg("", "x", "")), "x");
+        assert_eq!(text(&Error::sys("kill", "", Errno::from_raw_os_error(4000))), "kill: errno 4000");
+        assert_eq!(text(&Error::too_long("state dir path:", 64)), "state dir path: longer than 64 bytes");
+        let mut e = Error::sys("open", "/x", Errno::ACCESS);
+        e.path(|p| {
+            p.s(b" (in root)");
+        });
+        e.set_what("opening");
+        e.set_detail("refused");
+        assert_eq!(text(&e), "opening /x (in root): refused: Permission denied");
+        e.set_errno(None);
+        assert_eq!(e.errno(), None);
+        let long = [b'a'; 400];
+        let t = text(&Error::msg("open", &long[..], ""));
+        assert_eq!(t.len(), "open ".len() + SHOWN + 3);
+        assert!(t.contains("aaa...aaa"));
+        let both = Error::msg("mount", "/m", "failed").and(Err(Error::sys("rmdir", "/c", Errno::BUSY)));
+        assert_eq!(text(&both), "mount /m: failed; cleaning up: rmdir /c: Device or resource busy");
+        assert_eq!(text(&Error::msg("a", "b", "c").and(Ok(()))), "a b: c");
+    }
+
+    /// Past N live errors, slots are taken from live ones: such an error says it was lost,
+    /// never another error's text; dropped errors free their slots.
+    #[test]
+    fn slots() {
+        let mut live: std::vec::Vec<(Error, std::string::String)> = std::vec::Vec::new();
+        for i in 0..3 * N {
+            let p = std::format!("/path/{i}");
+            live.push((Error::msg("open", p.as_bytes(), ""), std::format!("open {p}")));
+        }
+        for (e, want) in &live {
+            let t = text(e);
+            assert!(t == *want || t.starts_with("an error (its text was overwritten"), "{t} for {want}");
+        }
+        live.clear();
+        for i in 0..10 * N {
+            let e = Error::sys("stat", std::format!("/f{i}").as_bytes(), Errno::NOENT);
+            assert_eq!(text(&e), std::format!("stat /f{i}: No such file or directory"));
+        }
+    }
 }

@@ -219,9 +219,9 @@ fn wait(pid: u32, h: &Hook<'_>, n: &Buf<{ crate::error::PATH_MAX_MSG }>, sfd: &O
             let mut e = Error::msg("hook", n.lossy(), "");
             // From the raw status: a hook may exit with 128+N itself.
             let signo = status & 0x7f;
-            e.path.s(if signo != 0 { &b": killed by signal "[..] } else { b": exited with " }).u(if signo != 0 { signo } else { sig::status_code(status) } as u64);
+            e.path(|p| { p.s(if signo != 0 { &b": killed by signal "[..] } else { b": exited with " }).u(if signo != 0 { signo } else { sig::status_code(status) } as u64); });
             if !said.is_empty() {
-                e.path.s(b": ").s(trim(said.lossy()));
+                e.path(|p| { p.s(b": ").s(trim(said.lossy())); });
             }
             return Err(e);
         }
@@ -234,7 +234,7 @@ fn wait(pid: u32, h: &Hook<'_>, n: &Buf<{ crate::error::PATH_MAX_MSG }>, sfd: &O
                     let _ = sig::kill(pid as i32, 9);
                     let _ = sig::waitpid(pid as i32, g::__WALL);
                     let mut e = Error::msg("hook", n.lossy(), "");
-                    e.path.s(b": ran past its timeout of ").u(h.timeout.unwrap_or(0)).s(b"s and was killed");
+                    e.path(|p| { p.s(b": ran past its timeout of ").u(h.timeout.unwrap_or(0)).s(b"s and was killed"); });
                     return Err(e);
                 }
                 Some(d - now)
@@ -289,7 +289,7 @@ pub fn state_json(b: &mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8], st
     b.c(b'}');
     if b.overflowed() {
         let mut e = Error::msg("hooks:", "", "");
-        e.path.s(b"state JSON larger than ").u(limits::STATE as u64).s(b" bytes (annotations?)");
+        e.path(|p| { p.s(b"state JSON larger than ").u(limits::STATE as u64).s(b" bytes (annotations?)"); });
         return Err(e);
     }
     Ok(())

@@ -67,7 +67,7 @@ pub fn apply(v2: bool, path: &[u8], rules: &[DevRule]) -> Result<()> {
     match attach(rules, &mut dir) {
         Ok(()) => Ok(()),
         // A kernel without cgroup BPF: the v1 controller still guards a hybrid host.
-        Err(Error { errno: Some(Errno::INVAL | Errno::PERM | Errno::NOSYS), .. }) if !v2 => Ok(()),
+        Err(e) if matches!(e.errno(), Some(Errno::INVAL | Errno::PERM | Errno::NOSYS)) && !v2 => Ok(()),
         Err(e) => Err(e),
     }
 }

@@ -219,7 +219,7 @@ pub fn create(path: &[u8]) -> Result<u64> {
         }
         match r {
             // A concurrent delete may remove a shared parent (/mote) between our mkdirs.
-            Err(Error { errno: Some(Errno::NOENT), .. }) if tries < 5 => tries += 1,
+            Err(e) if matches!(e.errno(), Some(Errno::NOENT)) && tries < 5 => tries += 1,
             r => {
                 r?;
                 break;

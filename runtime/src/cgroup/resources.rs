@@ -153,7 +153,7 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
         let used = w.read(if w.v2 { b"memory.current" } else { b"memory.usage_in_bytes" })?;
         if l >= 0 && l < used {
             let mut e = res::err(p, LIMIT, "below the current usage ");
-            e.path.i(used).s(b" (checkBeforeUpdate)");
+            e.path(|p| { p.i(used).s(b" (checkBeforeUpdate)"); });
             return Err(e);
         }
     }
@@ -329,7 +329,7 @@ fn memory(w: &Writer<'_>, r: &Resources<'_>, p: &P) -> Result<()> {
 fn rt_runtime(w: &Writer<'_>, v: i64) -> Result<()> {
     const RT: &[u8] = b"cpu.rt_runtime_us";
     match w.num(RT, v, false) {
-        Err(Error { errno: Some(Errno::INVAL), .. }) if v > 0 => {}
+        Err(e) if matches!(e.errno(), Some(Errno::INVAL)) && v > 0 => {}
         r => return r,
     }
     let Some(cut) = w.path.iter().rposition(|&c| c == b'/').filter(|&i| i > 0) else {

@@ -130,7 +130,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
     // Passed descriptors are 3..3+N: N is bounded by the largest descriptor number there is.
     let preserve_fds = preserve_fds.checked_add(listen).filter(|n| *n <= limits::PRESERVE_FDS as u64).ok_or_else(|| {
         let mut e = Error::msg("--preserve-fds", "", "");
-        e.path.s(b"(with LISTEN_FDS): more than ").u(limits::PRESERVE_FDS as u64);
+        e.path(|p| { p.s(b"(with LISTEN_FDS): more than ").u(limits::PRESERVE_FDS as u64); });
         e
     })? as u32;
     let cg = cgroup::path_for(spec.linux.cgroups_path.map(|c| c.to_bytes()), id)?;
@@ -150,7 +150,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
             // Nothing exists yet; poststop hooks, which would need this state, are not run: said.
             if Hooks::of(&spec).is_some_and(|h| h.has("poststop")) {
                 let mut w = Error::msg("poststop hooks not run:", "", "");
-                e.render(&mut w.path);
+                w.path(|p| e.render(p));
                 hooks::warn(g, &w);
             }
             return Err(e);
@@ -177,7 +177,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
                 match st.and_then(|mut st| hooks::state_json(&mut st, &spec, id, "stopped", 0, bundle_abs.lossy()).map(|()| st)) {
                     Ok(st) => h.run_warn(g, "poststop", st.get()),
                     Err(mut e) => {
-                        e.what = "poststop hooks not run:";
+                        e.set_what("poststop hooks not run:");
                         hooks::warn(g, &e)
                     }
                 }
@@ -314,8 +314,8 @@ pub fn read_json<'b>(path: &CStr, shown: &[u8], buf: &'b mut [u8]) -> Result<(&'
         Ok(n) => n,
         Err(mote_sys::raw::Errno::FBIG) => {
             let mut e = Error::msg("read", shown, "");
-            e.path.s(b": larger than ").u(buf.len() as u64);
-            e.path.s(if buf.len() == limits::CONFIG_BYTES { &b" bytes (spec/limits.rs CONFIG_BYTES)"[..] } else { b" bytes (what config.json left of CONFIG_BYTES)" });
+            e.path(|p| { p.s(b": larger than ").u(buf.len() as u64); });
+            e.path(|p| { p.s(if buf.len() == limits::CONFIG_BYTES { &b" bytes (spec/limits.rs CONFIG_BYTES)"[..] } else { b" bytes (what config.json left of CONFIG_BYTES)" }); });
             return Err(e);
         }
         Err(e) => return Err(Error::sys("read", shown, e)),
@@ -325,7 +325,7 @@ pub fn read_json<'b>(path: &CStr, shown: &[u8], buf: &'b mut [u8]) -> Result<(&'
         Ok(root) => Ok((doc, root, rest)),
         Err(e) => {
             let mut er = Error::msg("parse", shown, "");
-            er.path.s(b": invalid JSON at byte ").u(e.offset as u64).s(b": ").s(e.what);
+            er.path(|p| { p.s(b": invalid JSON at byte ").u(e.offset as u64).s(b": ").s(e.what); });
             Err(er)
         }
     }

@@ -70,7 +70,7 @@ pub fn delete(dir: Dir, force: bool, g: &Global, hooks: Option<Hooks<'_>>) -> Re
     let status = st.status(&dir);
     if !status.can_delete() && !force {
         let mut e = Error::msg("cannot delete container", st.id, "");
-        e.path.s(b": it is ").s(status.name()).s(b" (use --force)");
+        e.path(|p| { p.s(b": it is ").s(status.name()).s(b" (use --force)"); });
         return Err(e);
     }
     if status != Status::Stopped {

@@ -92,7 +92,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
         Status::Paused => return Err(Error::msg("cannot exec in a paused container", "", "use --ignore-paused to override")),
         s => {
             let mut e = Error::msg("cannot exec in a", s.name(), "");
-            e.path.s(b" container");
+            e.path(|p| { p.s(b" container"); });
             return Err(e);
         }
     }
@@ -109,7 +109,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
         Some(f) => {
             let (d, r, _) = create::read_json(f, f.to_bytes(), rest)?;
             let mut pr = spec::process(Val::root(d, r), &P::ROOT).map_err(|mut e| {
-                e.what = "--process file:";
+                e.set_what("--process file:");
                 e
             })?;
             // runc: a process without rlimits gets the container's.
@@ -310,7 +310,7 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
         for (fd, flag) in j.fds.iter().filter(|(_, f)| flags & f != 0) {
             raw::setns(fd.as_fd(), *flag).map_err(|e| {
                 let mut er = Error::sys("join namespace", "", e);
-                er.path.s(NAMESPACES.iter().find(|n| n.1 == *flag).map_or(&b"?"[..], |n| n.0.to_bytes()));
+                er.path(|p| { p.s(NAMESPACES.iter().find(|n| n.1 == *flag).map_or(&b"?"[..], |n| n.0.to_bytes())); });
                 er
             })?;
         }

@@ -22,7 +22,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let status = st.status(&dir);
     if !status.can_kill() {
         let mut e = Error::msg("cannot kill container", st.id, "");
-        e.path.s(b": it is ").s(status.name());
+        e.path(|p| { p.s(b": it is ").s(status.name()); });
         return Err(e);
     }
     if p.has("all") {

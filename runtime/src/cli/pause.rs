@@ -18,7 +18,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global, freeze: bool) -> Result<i32> 
     let ok = if freeze { status == Status::Running || status == Status::Created } else { status == Status::Paused };
     if !ok {
         let mut e = Error::msg(if freeze { "cannot pause container" } else { "cannot resume container" }, st.id, "");
-        e.path.s(b": it is ").s(status.name());
+        e.path(|p| { p.s(b": it is ").s(status.name()); });
         return Err(e);
     }
     cgroup::freeze(st.cgroup, freeze)?;

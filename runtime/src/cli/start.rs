@@ -31,7 +31,7 @@ pub fn start(dir: &Dir, g: &Global, hooks: Option<Hooks<'_>>) -> Result<()> {
     let status = st.status(dir);
     if !status.can_start() {
         let mut e = Error::msg("cannot start container", st.id, "");
-        e.path.s(b": it is ").s(status.name());
+        e.path(|p| { p.s(b": it is ").s(status.name()); });
         return Err(e);
     }
     // Non-blocking: with no reader (the process died) this fails instead of hanging.

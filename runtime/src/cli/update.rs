@@ -62,7 +62,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
             let n = read_all(&fd, &mut doc).ctx("read", f.to_bytes())?;
             let root = json::prepare(&mut doc[..n]).map_err(|e| {
                 let mut er = Error::msg("update: resources", "", "");
-                er.path.s(b"invalid JSON at byte ").u(e.offset as u64).s(b": ").s(e.what);
+                er.path(|p| { p.s(b"invalid JSON at byte ").u(e.offset as u64).s(b": ").s(e.what); });
                 er
             })?;
             let mut r = Resources::default();
@@ -96,8 +96,10 @@ fn from_flags(p: &super::Parsed) -> Result<Resources<'static>> {
             continue;
         }
         let n = value(v.to_bytes(), i < 5).map_err(|e| {
-            let mut m = Error::msg("", "--", e.detail);
-            m.path.s(f.long).c(b' ').s(v.to_bytes());
+            let mut m = Error::msg("", "--", e.detail());
+            m.path(|p| {
+                p.s(f.long).c(b' ').s(v.to_bytes());
+            });
             m
         })?;
         if n < 0 && matches!(res::KINDS[slot], b'u' | b'U') {

@@ -234,14 +234,14 @@ pub fn find_exec(p: &Process<'_>, out: &mut Buf<{ limits::PATH }>) -> Result<()>
     let arg0 = p.args.first().ok_or_else(|| Error::msg("config.json:", "process.args", "must not be empty"))?.to_bytes();
     let not_found = |why: &'static str| {
         let mut e = Error::msg("exec:", "", why);
-        e.path.c(b'"').s(arg0).c(b'"');
+        e.path(|p| { p.c(b'"').s(arg0).c(b'"'); });
         e
     };
     if arg0.contains(&b'/') {
         out.s(arg0);
         return check_exec(out).map_err(|e| {
             let mut er = not_found("");
-            er.errno = Some(e);
+            er.set_errno(Some(e));
             er
         });
     }
@@ -465,6 +465,6 @@ pub fn exec(path: &mut Buf<{ limits::PATH }>, p: &Process<'_>, home: &mut Buf<{ 
         Err(_) => Errno::NAMETOOLONG,
     };
     let mut er = Error::sys("exec", path.lossy(), e);
-    er.what = "exec";
+    er.set_what("exec");
     er
 }

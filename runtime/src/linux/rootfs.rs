@@ -104,7 +104,7 @@ fn parse_opts(m: &Mount<'_>, bind: bool) -> Result<Opts> {
 #[cold]
 fn opt_err(dest: &[u8], opt: &[u8], why: &'static str) -> Error {
     let mut e = Error::msg("mount", dest, "");
-    e.path.s(b": option ").s(opt).c(b' ').s(why);
+    e.path(|p| { p.s(b": option ").s(opt).c(b' ').s(why); });
     e
 }
 
@@ -747,7 +747,7 @@ fn device_in(root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &[u8], path: &[u8]
             let st = fs::stat(host.cstr().fits("linux.devices[].path:")?).ctx("stat host device", path)?;
             if FileType::from_raw_mode(st.st_mode) != ft || st.st_rdev != dev {
                 let mut e = Error::msg("device", path, "");
-                e.path.s(b": the host's node to bind (mknod is refused here) is not ").u(major as u64).c(b':').u(minor as u64);
+                e.path(|p| { p.s(b": the host's node to bind (mknod is refused here) is not ").u(major as u64).c(b':').u(minor as u64); });
                 return Err(e);
             }
             let target = resolve::open_or_create(root, path, Make::File).ctx("create device", path)?;

@@ -98,7 +98,7 @@ impl Msg {
     }
     /// An error, rendered in the child: the parent prints it as it is.
     fn error(e: &Error) -> Msg {
-        let mut m = Msg::new(ERROR, e.errno.map_or(0, |e| e.raw_os_error()));
+        let mut m = Msg::new(ERROR, e.errno().map_or(0, |e| e.raw_os_error()));
         let mut text = Buf::<{ MSG - 8 }>::new();
         e.render(&mut text);
         let t = text.lossy(); // a message: cut at its bound if need be
@@ -694,7 +694,7 @@ fn sysctl(k: &[u8], v: &[u8]) -> Result<()> {
         return Err(Error::msg("sysctl", k, "invalid key"));
     }
     super::procfs::write(p.get().fits("linux.sysctl key:")?, v).map_err(|mut e| {
-        e.what = "sysctl";
+        e.set_what("sysctl");
         e
     })
 }

@@ -59,22 +59,24 @@ impl<'p> P<'p> {
     #[inline(never)]
     pub fn err(&self, why: &str) -> Error {
         let mut e = Error::msg("config.json:", "", "");
-        self.render(&mut e.path);
-        e.path.s(b": ").s(why);
+        e.path(|p| {
+            self.render(p);
+            p.s(b": ").s(why);
+        });
         e
     }
     #[cold]
     #[inline(never)]
     fn bound(&self, n: usize) -> Error {
         let mut e = self.err("more than ");
-        e.path.u(n as u64).s(b" entries (the bound in spec/limits.rs)");
+        e.path(|p| { p.u(n as u64).s(b" entries (the bound in spec/limits.rs)"); });
         e
     }
     #[cold]
     #[inline(never)]
     fn kind(&self, want: Kind, got: Kind) -> Error {
         let mut e = self.err("expected ");
-        e.path.s(want.name()).s(b", got ").s(got.name());
+        e.path(|p| { p.s(want.name()).s(b", got ").s(got.name()); });
         e
     }
 }
@@ -378,15 +380,19 @@ fn namespaced(s: &Spec<'_>) -> Result<()> {
         };
         if !ok {
             let mut e = ps.err("");
-            e.path.truncate(e.path.len() - 2);
-            e.path.s(b": ").s(k).s(b" is not namespaced here (it would change the host)");
+            e.path(|p| {
+                p.truncate(p.len() - 2);
+                p.s(b": ").s(k).s(b" is not namespaced here (it would change the host)");
+            });
             return Err(e);
         }
         // runc's rule: the hostname has its own field, which the sysctl would silently fight.
         if k == b"kernel.hostname" {
             let mut e = ps.err("");
-            e.path.truncate(e.path.len() - 2);
-            e.path.s(b": kernel.hostname conflicts with the \"hostname\" field (set that instead)");
+            e.path(|p| {
+                p.truncate(p.len() - 2);
+                p.s(b": kernel.hostname conflicts with the \"hostname\" field (set that instead)");
+            });
             return Err(e);
         }
     }
@@ -476,7 +482,7 @@ pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
                         let name = str(c, &pj)?.to_bytes();
                         let bit = cap_number(name).ok_or_else(|| {
                             let mut e = pj.err("unknown capability ");
-                            e.path.s(name);
+                            e.path(|p| { p.s(name); });
                             e
                         })?;
                         set |= 1 << bit;

@@ -235,7 +235,7 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                     // Stay inside the container's own cgroup: a plain file name, no path.
                     if key.is_empty() || key.contains(&b'/') || key.starts_with(b".") {
                         let mut e = pg.err("invalid key ");
-                        e.path.s(key);
+                        e.path(|p| { p.s(key); });
                         return Err(e);
                     }
                     let e = (name_of(k, &pg)?, str(v, &pg)?);
@@ -266,7 +266,7 @@ fn name_of<'a>(s: &'a CStr, p: &P) -> Result<&'a CStr> {
         return Ok(s);
     }
     let mut e = p.err("longer than ");
-    e.path.u(limits::RESOURCE_NAME as u64).s(b" bytes (the bound in spec/limits.rs)");
+    e.path(|p| { p.u(limits::RESOURCE_NAME as u64).s(b" bytes (the bound in spec/limits.rs)"); });
     Err(e)
 }
 

@@ -252,7 +252,7 @@ fn name_in(list: &str, prefix: &[u8], name: &CStr, p: &P, why: &'static str) -> 
     let n = name.to_bytes();
     n.strip_prefix(prefix).and_then(|n| list.split(' ').position(|x| x.as_bytes() == n)).ok_or_else(|| {
         let mut e = p.err(why);
-        e.path.s(b" ").s(n);
+        e.path(|p| { p.s(b" ").s(n); });
         e
     })
 }

@@ -152,7 +152,7 @@ impl Dir {
     pub fn open(root: &CStr, id: &[u8]) -> Result<Dir> {
         let d = Self::lock(join(root, id)?);
         match d {
-            Err(Error { errno: Some(Errno::NOENT), .. }) => Err(Error::msg("container", id, "does not exist")),
+            Err(e) if matches!(e.errno(), Some(Errno::NOENT)) => Err(Error::msg("container", id, "does not exist")),
             d => d,
         }
     }

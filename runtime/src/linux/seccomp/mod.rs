@@ -562,7 +562,7 @@ pub fn probe(s: &Seccomp<'_>) -> Result<()> {
     // see the host's syscall numbers anyway): nothing can be applied.
     if let Err(e) = raw::seccomp_action_avail(sc::RET_ALLOW) {
         let mut er = Error::sys("seccomp", "linux.seccomp", e);
-        er.detail = "filters cannot be installed here";
+        er.set_detail("filters cannot be installed here");
         return Err(er);
     }
     for (i, &bit) in sc::FLAG_BITS.iter().enumerate() {
@@ -608,7 +608,7 @@ fn install_flags(flags: u32, notify: bool) -> u32 {
 #[cold]
 fn refused(field: &str, prefix: &str, name: &str) -> Error {
     let mut e = Error::msg("config.json:", "linux.seccomp.", "this kernel does not support it");
-    e.path.s(field).s(b": ").s(prefix).s(name);
+    e.path(|p| { p.s(field).s(b": ").s(prefix).s(name); });
     e
 }
 
