@@ -26,13 +26,15 @@ pub struct Error(NonZeroU32);
 
 /// What an error says. `what` and `detail` are static text; `path` the path, JSON field or id
 /// concerned (may be empty), with whatever the code that made the error added to it.
+/// Every field's "none" is zero bits, so the slots are in .bss, not in the file (an Option<Text>
+/// would mark None in a bool's spare values: 3 KB of .data).
 struct Text {
-    /// Which Error owns this slot: its handle.
-    id: NonZeroU32,
+    /// Which Error owns this slot: its handle; 0 for a free slot.
+    id: u32,
     /// What was being done: "open", "mount", "parse config.json"...
-    what: &'static str,
+    what: Option<&'static str>,
     /// A reason in words, when there is no errno or it needs one.
-    detail: &'static str,
+    detail: Option<&'static str>,
     errno: Option<Errno>,
     path: Buf<PATH_MAX_MSG>,
 }
@@ -42,8 +44,8 @@ struct Text {
 /// generation no longer matches), never with another error's text. mote has no threads; a
 /// forked child works on its own copy.
 const N: usize = 8;
-/// The texts (in .bss: a free slot is None, all zeros).
-static SLOTS: [Pool<Option<Text>>; N] = [const { Pool::new(None) }; N];
+/// The texts.
+static SLOTS: [Pool<Text>; N] = [const { Pool::new(Text { id: 0, what: None, detail: None, errno: None, path: Buf::new() }) }; N];
 /// Errors made so far in this process: the generation part of the next handle.
 static MADE: AtomicU32 = AtomicU32::new(0);
 
@@ -74,10 +76,11 @@ impl Error {
     fn msg_at(what: &'static str, path: &[u8], detail: &'static str) -> Self {
         let gen = MADE.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
         // The first free slot (the first page of them is the one used), else the next in turn.
-        let i = SLOTS.iter().position(|s| s.get().is_some_and(|t| t.is_none())).unwrap_or(gen as usize % N);
+        let i = SLOTS.iter().position(|s| s.get().is_some_and(|t| t.id == 0)).unwrap_or(gen as usize % N);
         let id = NonZeroU32::new(gen << 4 | (i as u32 + 1)).unwrap_or(NonZeroU32::MIN);
         if let Some(mut t) = SLOTS[i].get() {
-            let p = &mut t.insert(Text { id, what, detail, errno: None, path: Buf::new() }).path;
+            *t = Text { id: id.get(), what: Some(what), detail: Some(detail), errno: None, path: Buf::new() };
+            let p = &mut t.path;
             // A long path keeps its start and its end.
             if path.len() <= SHOWN {
                 p.s(path);
@@ -112,14 +115,14 @@ impl Error {
     }
 
     /// This error's text, unless its slot went to a later error.
-    fn text(&self) -> Option<Lent<Option<Text>>> {
+    fn text(&self) -> Option<Lent<Text>> {
         let slot = SLOTS.get((self.0.get() & 15) as usize - 1)?;
-        slot.get().filter(|t| t.as_ref().is_some_and(|t| t.id == self.0))
+        slot.get().filter(|t| t.id == self.0.get())
     }
     /// The errno, if the error has one.
     #[inline(never)]
     pub fn errno(&self) -> Option<Errno> {
-        self.text().and_then(|t| t.as_ref().and_then(|t| t.errno))
+        self.text().and_then(|t| t.errno)
     }
     /// The reason in words ("" when there is none).
     #[inline(never)]
@@ -129,28 +132,28 @@ impl Error {
     /// Says what was being done instead.
     #[inline(never)]
     pub fn set_what(&mut self, what: &'static str) {
-        if let Some(Some(t)) = self.text().as_deref_mut() {
-            t.what = what;
+        if let Some(mut t) = self.text() {
+            t.what = Some(what);
         }
     }
     /// Gives the error an errno (or takes it away).
     #[inline(never)]
     pub fn set_errno(&mut self, e: Option<Errno>) {
-        if let Some(Some(t)) = self.text().as_deref_mut() {
+        if let Some(mut t) = self.text() {
             t.errno = e;
         }
     }
     /// Gives the error a reason in words.
     #[inline(never)]
     pub fn set_detail(&mut self, detail: &'static str) {
-        if let Some(Some(t)) = self.text().as_deref_mut() {
-            t.detail = detail;
+        if let Some(mut t) = self.text() {
+            t.detail = Some(detail);
         }
     }
     /// Adds to the path part of the message (`f` appends to it).
     #[inline]
     pub fn path(&mut self, f: impl FnOnce(&mut Buf<PATH_MAX_MSG>)) {
-        if let Some(Some(t)) = self.text().as_deref_mut() {
+        if let Some(mut t) = self.text() {
             f(&mut t.path);
         }
     }
@@ -166,13 +169,13 @@ impl Error {
     /// The message in pieces, for [`Error::render`] (one copy for every size of buffer).
     #[inline(never)]
     fn parts(&self, out: &mut dyn FnMut(&[u8])) {
-        let g = self.text();
-        let Some(Some(t)) = g.as_deref() else {
+        let Some(t) = self.text() else {
             return out(b"an error (its text was overwritten by later ones)");
         };
-        out(t.what.as_bytes());
+        let what = t.what.unwrap_or("");
+        out(what.as_bytes());
         if !t.path.is_empty() {
-            if !t.what.is_empty() {
+            if !what.is_empty() {
                 out(b" ");
             }
             out(t.path.lossy());
@@ -180,9 +183,9 @@ impl Error {
                 out(b"...");
             }
         }
-        if !t.detail.is_empty() {
+        if let Some(d) = t.detail.filter(|d| !d.is_empty()) {
             out(b": ");
-            out(t.detail.as_bytes());
+            out(d.as_bytes());
         }
         if let Some(e) = t.errno {
             out(b": ");
@@ -203,7 +206,7 @@ impl Drop for Error {
     #[inline(never)]
     fn drop(&mut self) {
         if let Some(mut t) = self.text() {
-            *t = None;
+            t.id = 0;
         }
     }
 }
