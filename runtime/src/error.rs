@@ -127,7 +127,7 @@ impl Error {
     /// The reason in words ("" when there is none).
     #[inline(never)]
     pub fn detail(&self) -> &'static str {
-        self.text().and_then(|t| t.as_ref().map(|t| t.detail)).unwrap_or("")
+        self.text().and_then(|t| t.detail).unwrap_or("")
     }
     /// Says what was being done instead.
     #[inline(never)]

@@ -27,7 +27,7 @@ use mote_sys::sig::{self, How, SigSet};
 
 use crate::cli::Global;
 use crate::error::{Ctx, Error, Result};
-use crate::json::Val;
+use crate::json::{keys, Val};
 use crate::spec::{self, limits, Spec, P};
 
 pub const STAGES: [&str; 6] = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
@@ -126,19 +126,19 @@ struct Hook<'a> {
 fn parse<'a>(v: Val<'a>, p: &P) -> Result<Hook<'a>> {
     let mut h = Hook { path: c"", args: heapless::Vec::new(), env: heapless::Vec::new(), timeout: None };
     for (k, v) in spec::obj(v, p)? {
-        match k.to_bytes() {
-            b"path" => h.path = spec::str(v, &p.key("path"))?,
-            b"args" => spec::strs(v, &p.key("args"), &mut h.args)?,
-            b"env" => spec::strs(v, &p.key("env"), &mut h.env)?,
-            b"timeout" => {
+        keys!(k.to_bytes(), {
+            "path" => h.path = spec::str(v, &p.key("path"))?,
+            "args" => spec::strs(v, &p.key("args"), &mut h.args)?,
+            "env" => spec::strs(v, &p.key("env"), &mut h.env)?,
+            "timeout" => {
                 let t = spec::u64(v, &p.key("timeout"))?;
                 if t == 0 {
                     return Err(p.key("timeout").err("must be greater than zero"));
                 }
                 h.timeout = Some(t);
-            }
+            },
             _ => {}
-        }
+        });
     }
     if h.path.to_bytes().first() != Some(&b'/') {
         return Err(p.key("path").err("must be an absolute path"));

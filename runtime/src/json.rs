@@ -451,6 +451,40 @@ impl<'a> Iterator for Obj<'a> {
     }
 }
 
+/// The index of `k` among `names` (each one followed by a NUL), else usize::MAX: for [`keys!`].
+#[inline(never)]
+pub fn find(k: &[u8], names: &str) -> usize {
+    names.as_bytes().split(|&c| c == 0).position(|n| n == k).unwrap_or(usize::MAX)
+}
+
+/// A `match` on a key (any `&[u8]`) against string literals, as one search of one string:
+/// `match k { b"uid" => .. }` compiles to a compare and a branch per byte of every name (~10
+/// bytes of code per character at opt-level z), this to a call and a compare per arm. The same
+/// arms as a match (a comma after each, `"a" | "b"` alternatives, a last `_` arm):
+/// `keys!(k, { "uid" => a, "gid" | "group" => b, _ => c })`.
+#[allow(unused_macros)] // (mote-image's)
+macro_rules! keys {
+    ($k:expr, { $($($name:literal)|+ => $body:expr,)+ _ => $default:expr $(,)? }) => {{
+        let i = $crate::json::find($k, concat!($($($name, "\0",)+)+));
+        $crate::json::keys!(@arm i; $($($name)|+ => $body,)+ _ => $default)
+    }};
+    (@arm $i:ident; $($name:literal)|+ => $body:expr, $($rest:tt)*) => {{
+        let n = [$($name),+].len();
+        if $i < n {
+            $body
+        } else {
+            #[allow(unused_variables)]
+            let $i = $i - n;
+            $crate::json::keys!(@arm $i; $($rest)*)
+        }
+    }};
+    (@arm $i:ident; _ => $default:expr) => {
+        $default
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use keys;
+
 /// Iterator over an array's elements.
 pub struct Arr<'a> {
     b: &'a [u8],

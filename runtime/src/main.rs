@@ -19,6 +19,7 @@ mod state;
 use mote_sys::{io, Args};
 
 use cli::Global;
+use json::keys;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The runtime-spec version mote implements.
@@ -111,25 +112,25 @@ fn main(a: Args, sealed: error::Result<()>) -> i32 {
     if let (true, Err(e)) = (SEALED_VERBS.contains(&verb), &sealed) {
         return log::fail(&g, e, if verb == b"exec" { 255 } else { 1 });
     }
-    let r = match verb {
-        b"create" => cli::create::main(&a, i + 1, &mut g),
-        b"start" => cli::start::main(&a, i + 1, &mut g),
-        b"run" => cli::run::main(&a, i + 1, &mut g),
-        b"state" => cli::state::main(&a, i + 1, &mut g),
-        b"kill" => cli::kill::main(&a, i + 1, &mut g),
-        b"delete" => cli::delete::main(&a, i + 1, &mut g),
-        b"list" | b"ps-all" => cli::list::main(&a, i + 1, &mut g),
-        b"spec" => cli::spec::main(&a, i + 1, &mut g),
-        b"update" => cli::update::main(&a, i + 1, &mut g),
-        b"pause" => cli::pause::main(&a, i + 1, &mut g, true),
-        b"resume" => cli::pause::main(&a, i + 1, &mut g, false),
-        b"ps" => cli::ps::main(&a, i + 1, &mut g),
-        b"events" => cli::events::main(&a, i + 1, &mut g),
-        b"exec" => cli::exec::main(&a, i + 1, &mut g),
-        b"features" => cli::features::main(&a, i + 1, &mut g),
-        b"seccomp" => cli::seccomp::main(&a, i + 1, &mut g),
+    let r = keys!(verb, {
+        "create" => cli::create::main(&a, i + 1, &mut g),
+        "start" => cli::start::main(&a, i + 1, &mut g),
+        "run" => cli::run::main(&a, i + 1, &mut g),
+        "state" => cli::state::main(&a, i + 1, &mut g),
+        "kill" => cli::kill::main(&a, i + 1, &mut g),
+        "delete" => cli::delete::main(&a, i + 1, &mut g),
+        "list" | "ps-all" => cli::list::main(&a, i + 1, &mut g),
+        "spec" => cli::spec::main(&a, i + 1, &mut g),
+        "update" => cli::update::main(&a, i + 1, &mut g),
+        "pause" => cli::pause::main(&a, i + 1, &mut g, true),
+        "resume" => cli::pause::main(&a, i + 1, &mut g, false),
+        "ps" => cli::ps::main(&a, i + 1, &mut g),
+        "events" => cli::events::main(&a, i + 1, &mut g),
+        "exec" => cli::exec::main(&a, i + 1, &mut g),
+        "features" => cli::features::main(&a, i + 1, &mut g),
+        "seccomp" => cli::seccomp::main(&a, i + 1, &mut g),
         _ => Err(error::Error::msg("unknown command", verb, "see mote --help")),
-    };
+    });
     match r {
         Ok(code) => code,
         Err(e) => log::fail(&g, &e, 1),

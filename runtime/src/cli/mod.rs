@@ -27,6 +27,7 @@ use heapless::Vec;
 use mote_sys::Args;
 
 use crate::error::{Error, Fits, Result};
+use crate::json::keys;
 
 /// A flag a verb takes.
 pub struct Flag {
@@ -247,15 +248,15 @@ pub fn duration_ms(v: &[u8], what: &'static str) -> Result<u64> {
         }
         let unit_len = after.iter().take_while(|c| !c.is_ascii_digit() && **c != b'.').count();
         let (unit, after) = after.split_at(unit_len);
-        let scale: u64 = match unit {
-            b"ns" => 1,
-            b"us" | b"\xc2\xb5s" | b"\xce\xbcs" => 1_000, // us, µs (micro sign), μs (mu)
-            b"ms" => 1_000_000,
-            b"s" => 1_000_000_000,
-            b"m" => 60_000_000_000,
-            b"h" => 3_600_000_000_000,
+        let scale: u64 = keys!(unit, {
+            "ns" => 1,
+            "us" | "µs" | "μs" => 1_000, // us, µs (micro sign), μs (mu)
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
             _ => return Err(bad()),
-        };
+        });
         let whole = if int.is_empty() { 0 } else { number_bytes(int, what)? };
         // The fraction to nanosecond precision at most (digits beyond add nothing a sleep sees).
         let (mut f, mut div) = (0u64, 1u64);

@@ -13,7 +13,7 @@ use mote_sys::io::Buf;
 use mote_sys::linux_raw_sys::general as g;
 
 use crate::error::{Error, Result};
-use crate::json::{self, Kind, Val};
+use crate::json::{self, keys, Kind, Val};
 
 /// A JSON path being read, for messages: a chain of keys and indices on the stack.
 #[derive(Clone, Copy)]
@@ -299,8 +299,8 @@ pub fn parse_into<'a>(doc: &'a [u8], root: usize, s: &mut Spec<'a>) -> Result<()
     let p = P::ROOT;
     let mut have_version = false;
     for (k, v) in obj(Val::root(doc, root), &p)? {
-        match k.to_bytes() {
-            b"ociVersion" => {
+        keys!(k.to_bytes(), {
+            "ociVersion" => {
                 let pv = p.key("ociVersion");
                 s.oci_version = str(v, &pv)?.to_bytes();
                 // Any 1.x: engines and test tools write 1.0.0 ... 1.2.x.
@@ -308,40 +308,40 @@ pub fn parse_into<'a>(doc: &'a [u8], root: usize, s: &mut Spec<'a>) -> Result<()
                     return Err(pv.err("unsupported version (mote reads 1.x)"));
                 }
                 have_version = true;
-            }
-            b"root" => {
+            },
+            "root" => {
                 let pr = p.key("root");
                 for (k, v) in obj(v, &pr)? {
-                    match k.to_bytes() {
-                        b"path" => s.root = str(v, &pr.key("path"))?,
-                        b"readonly" => s.root_readonly = bool(v, &pr.key("readonly"))?,
+                    keys!(k.to_bytes(), {
+                        "path" => s.root = str(v, &pr.key("path"))?,
+                        "readonly" => s.root_readonly = bool(v, &pr.key("readonly"))?,
                         _ => {}
-                    }
+                    });
                 }
-            }
-            b"hostname" => s.hostname = Some(str(v, &p.key("hostname"))?),
-            b"domainname" => s.domainname = Some(str(v, &p.key("domainname"))?),
-            b"process" => s.process = Some(process(v, &p.key("process"))?),
-            b"mounts" => {
+            },
+            "hostname" => s.hostname = Some(str(v, &p.key("hostname"))?),
+            "domainname" => s.domainname = Some(str(v, &p.key("domainname"))?),
+            "process" => s.process = Some(process(v, &p.key("process"))?),
+            "mounts" => {
                 let pm = p.key("mounts");
                 for (i, m) in arr(v, &pm)?.enumerate() {
                     let m = mount(m, &pm.idx(i))?;
                     push(&mut s.mounts, m, &pm)?;
                 }
-            }
-            b"annotations" => {
+            },
+            "annotations" => {
                 let pa = p.key("annotations");
                 for (k, v) in obj(v, &pa)? {
                     push(&mut s.annotations, (k, str(v, &pa)?), &pa)?;
                 }
-            }
-            b"linux" => linux(v, &p.key("linux"), &mut s.linux)?,
-            b"hooks" => {
+            },
+            "linux" => linux(v, &p.key("linux"), &mut s.linux)?,
+            "hooks" => {
                 crate::hooks::validate(v, &p.key("hooks"))?;
                 s.hooks = Some(v);
-            }
+            },
             _ => {} // unknown fields are ignored, as the spec requires
-        }
+        });
     }
     if !have_version {
         return Err(p.key("ociVersion").err("missing"));
@@ -422,57 +422,57 @@ pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
         cpu_affinity: [None; 2],
     };
     for (k, v) in obj(v, p)? {
-        match k.to_bytes() {
-            b"terminal" => pr.terminal = bool(v, &p.key("terminal"))?,
-            b"consoleSize" => {
+        keys!(k.to_bytes(), {
+            "terminal" => pr.terminal = bool(v, &p.key("terminal"))?,
+            "consoleSize" => {
                 let pc = p.key("consoleSize");
                 let mut hw = [0u16; 2];
                 for (k, v) in obj(v, &pc)? {
-                    let i = match k.to_bytes() {
-                        b"height" => 0,
-                        b"width" => 1,
+                    let i = keys!(k.to_bytes(), {
+                        "height" => 0,
+                        "width" => 1,
                         _ => continue,
-                    };
+                    });
                     hw[i] = u16::try_from(u32(v, &pc)?).map_err(|_| pc.err("height and width must be at most 65535"))?;
                 }
                 pr.console_size = Some((hw[0], hw[1]));
-            }
-            b"args" => strs(v, &p.key("args"), &mut pr.args)?,
-            b"env" => strs(v, &p.key("env"), &mut pr.env)?,
-            b"cwd" => {
+            },
+            "args" => strs(v, &p.key("args"), &mut pr.args)?,
+            "env" => strs(v, &p.key("env"), &mut pr.env)?,
+            "cwd" => {
                 pr.cwd = str(v, &p.key("cwd"))?;
                 if pr.cwd.to_bytes().first() != Some(&b'/') {
                     return Err(p.key("cwd").err("must be an absolute path"));
                 }
-            }
-            b"user" => {
+            },
+            "user" => {
                 let pu = p.key("user");
                 for (k, v) in obj(v, &pu)? {
-                    match k.to_bytes() {
-                        b"uid" => pr.uid = u32(v, &pu.key("uid"))?,
-                        b"gid" => pr.gid = u32(v, &pu.key("gid"))?,
-                        b"umask" => pr.umask = Some(u32(v, &pu.key("umask"))?),
-                        b"additionalGids" => {
+                    keys!(k.to_bytes(), {
+                        "uid" => pr.uid = u32(v, &pu.key("uid"))?,
+                        "gid" => pr.gid = u32(v, &pu.key("gid"))?,
+                        "umask" => pr.umask = Some(u32(v, &pu.key("umask"))?),
+                        "additionalGids" => {
                             let pg = pu.key("additionalGids");
                             for (i, g) in arr(v, &pg)?.enumerate() {
                                 push(&mut pr.additional_gids, u32(g, &pg.idx(i))?, &pg)?;
                             }
-                        }
+                        },
                         _ => {}
-                    }
+                    });
                 }
-            }
-            b"capabilities" => {
+            },
+            "capabilities" => {
                 let pc = p.key("capabilities");
                 for (k, v) in obj(v, &pc)? {
-                    let (i, name) = match k.to_bytes() {
-                        b"bounding" => (0, "bounding"),
-                        b"effective" => (1, "effective"),
-                        b"inheritable" => (2, "inheritable"),
-                        b"permitted" => (3, "permitted"),
-                        b"ambient" => (4, "ambient"),
+                    let (i, name) = keys!(k.to_bytes(), {
+                        "bounding" => (0, "bounding"),
+                        "effective" => (1, "effective"),
+                        "inheritable" => (2, "inheritable"),
+                        "permitted" => (3, "permitted"),
+                        "ambient" => (4, "ambient"),
                         _ => continue,
-                    };
+                    });
                     let ps = pc.key(name);
                     let mut set = 0u64;
                     for (j, c) in arr(v, &ps)?.enumerate() {
@@ -489,50 +489,50 @@ pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
                     }
                     pr.caps[i] = set;
                 }
-            }
-            b"rlimits" => {
+            },
+            "rlimits" => {
                 let pl = p.key("rlimits");
                 for (i, r) in arr(v, &pl)?.enumerate() {
                     let pi = pl.idx(i);
                     let mut rl = Rlimit { resource: u32::MAX, soft: 0, hard: 0 };
                     for (k, v) in obj(r, &pi)? {
-                        match k.to_bytes() {
-                            b"type" => {
+                        keys!(k.to_bytes(), {
+                            "type" => {
                                 let t = str(v, &pi.key("type"))?.to_bytes();
                                 rl.resource = rlimit_number(t).ok_or_else(|| pi.key("type").err("unknown rlimit"))?;
-                            }
-                            b"soft" => rl.soft = u64(v, &pi.key("soft"))?,
-                            b"hard" => rl.hard = u64(v, &pi.key("hard"))?,
+                            },
+                            "soft" => rl.soft = u64(v, &pi.key("soft"))?,
+                            "hard" => rl.hard = u64(v, &pi.key("hard"))?,
                             _ => {}
-                        }
+                        });
                     }
                     if rl.resource == u32::MAX {
                         return Err(pi.key("type").err("missing"));
                     }
                     push(&mut pr.rlimits, rl, &pl)?;
                 }
-            }
-            b"noNewPrivileges" => pr.no_new_privileges = bool(v, &p.key("noNewPrivileges"))?,
-            b"oomScoreAdj" => {
+            },
+            "noNewPrivileges" => pr.no_new_privileges = bool(v, &p.key("noNewPrivileges"))?,
+            "oomScoreAdj" => {
                 let po = p.key("oomScoreAdj");
                 let o = i64(v, &po)?;
                 if !(-1000..=1000).contains(&o) {
                     return Err(po.err("must be within -1000..1000"));
                 }
                 pr.oom_score_adj = Some(o as i32);
-            }
-            b"apparmorProfile" => pr.apparmor_profile = nonempty(str(v, &p.key("apparmorProfile"))?),
-            b"selinuxLabel" => pr.selinux_label = nonempty(str(v, &p.key("selinuxLabel"))?),
-            b"ioPriority" => pr.io_priority = Some(io_priority(v, &p.key("ioPriority"))?),
-            b"scheduler" => pr.scheduler = Some(scheduler(v, &p.key("scheduler"))?),
-            b"execCPUAffinity" => {
+            },
+            "apparmorProfile" => pr.apparmor_profile = nonempty(str(v, &p.key("apparmorProfile"))?),
+            "selinuxLabel" => pr.selinux_label = nonempty(str(v, &p.key("selinuxLabel"))?),
+            "ioPriority" => pr.io_priority = Some(io_priority(v, &p.key("ioPriority"))?),
+            "scheduler" => pr.scheduler = Some(scheduler(v, &p.key("scheduler"))?),
+            "execCPUAffinity" => {
                 let pa = p.key("execCPUAffinity");
                 for (k, v) in obj(v, &pa)? {
-                    let (i, name) = match k.to_bytes() {
-                        b"initial" => (0, "initial"),
-                        b"final" => (1, "final"),
+                    let (i, name) = keys!(k.to_bytes(), {
+                        "initial" => (0, "initial"),
+                        "final" => (1, "final"),
                         _ => continue,
-                    };
+                    });
                     let pi = pa.key(name);
                     let l = str(v, &pi)?;
                     if bitmask(l.to_bytes(), &mut [0; MASK_WORDS]).is_none() {
@@ -540,9 +540,9 @@ pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
                     }
                     pr.cpu_affinity[i] = nonempty(l);
                 }
-            }
+            },
             _ => {}
-        }
+        });
     }
     Ok(pr)
 }
@@ -551,19 +551,19 @@ pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
 fn mount<'a>(v: Val<'a>, p: &P) -> Result<Mount<'a>> {
     let mut m = Mount { destination: c"", typ: None, source: None, options: Vec::new() };
     for (k, v) in obj(v, p)? {
-        match k.to_bytes() {
-            b"destination" => m.destination = str(v, &p.key("destination"))?,
-            b"type" => m.typ = Some(str(v, &p.key("type"))?),
-            b"source" => m.source = Some(str(v, &p.key("source"))?),
-            b"options" => strs(v, &p.key("options"), &mut m.options)?,
-            b"uidMappings" | b"gidMappings" => {
+        keys!(k.to_bytes(), {
+            "destination" => m.destination = str(v, &p.key("destination"))?,
+            "type" => m.typ = Some(str(v, &p.key("type"))?),
+            "source" => m.source = Some(str(v, &p.key("source"))?),
+            "options" => strs(v, &p.key("options"), &mut m.options)?,
+            "uidMappings" | "gidMappings" => {
                 let pk = p.key(if k.to_bytes() == b"uidMappings" { "uidMappings" } else { "gidMappings" });
                 if arr(v, &pk)?.next().is_some() {
                     return Err(pk.err("idmapped mounts are not supported"));
                 }
-            }
+            },
             _ => {}
-        }
+        });
     }
     if m.destination.to_bytes().first() != Some(&b'/') {
         return Err(p.key("destination").err("must be an absolute path"));
@@ -574,21 +574,21 @@ fn mount<'a>(v: Val<'a>, p: &P) -> Result<Mount<'a>> {
 #[inline(never)]
 fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
     for (k, v) in obj(v, p)? {
-        match k.to_bytes() {
-            b"namespaces" => {
+        keys!(k.to_bytes(), {
+            "namespaces" => {
                 let pn = p.key("namespaces");
                 for (i, n) in arr(v, &pn)?.enumerate() {
                     let pi = pn.idx(i);
                     let mut ns = Namespace { flag: 0, path: None };
                     for (k, v) in obj(n, &pi)? {
-                        match k.to_bytes() {
-                            b"type" => {
+                        keys!(k.to_bytes(), {
+                            "type" => {
                                 let t = str(v, &pi.key("type"))?.to_bytes();
                                 ns.flag = ns_flag(t).ok_or_else(|| pi.key("type").err("unknown namespace type"))?;
-                            }
-                            b"path" => ns.path = Some(str(v, &pi.key("path"))?),
+                            },
+                            "path" => ns.path = Some(str(v, &pi.key("path"))?),
                             _ => {}
-                        }
+                        });
                     }
                     if ns.flag == 0 {
                         return Err(pi.key("type").err("missing"));
@@ -598,38 +598,38 @@ fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
                     }
                     push(&mut l.namespaces, ns, &pn)?;
                 }
-            }
-            b"uidMappings" => idmaps(v, &p.key("uidMappings"), &mut l.uid_mappings)?,
-            b"gidMappings" => idmaps(v, &p.key("gidMappings"), &mut l.gid_mappings)?,
-            b"devices" => {
+            },
+            "uidMappings" => idmaps(v, &p.key("uidMappings"), &mut l.uid_mappings)?,
+            "gidMappings" => idmaps(v, &p.key("gidMappings"), &mut l.gid_mappings)?,
+            "devices" => {
                 let pd = p.key("devices");
                 for (i, d) in arr(v, &pd)?.enumerate() {
                     let dev = device(d, &pd.idx(i))?;
                     push(&mut l.devices, dev, &pd)?;
                 }
-            }
-            b"cgroupsPath" => l.cgroups_path = Some(str(v, &p.key("cgroupsPath"))?),
-            b"resources" => resources::parse(v, &p.key("resources"), l.resources.insert(Default::default()))?,
-            b"seccomp" => seccomp::parse(v, &p.key("seccomp"), &mut l.seccomp)?,
-            b"rootfsPropagation" => {
+            },
+            "cgroupsPath" => l.cgroups_path = Some(str(v, &p.key("cgroupsPath"))?),
+            "resources" => resources::parse(v, &p.key("resources"), l.resources.insert(Default::default()))?,
+            "seccomp" => seccomp::parse(v, &p.key("seccomp"), &mut l.seccomp)?,
+            "rootfsPropagation" => {
                 let pp = p.key("rootfsPropagation");
                 let s = str(v, &pp)?;
                 if propagation(s.to_bytes()).is_none() {
                     return Err(pp.err("must be one of shared, slave, private, unbindable (r- forms too)"));
                 }
                 l.rootfs_propagation = Some(s);
-            }
-            b"maskedPaths" => {
+            },
+            "maskedPaths" => {
                 let pm = p.key("maskedPaths");
                 strs(v, &pm, &mut l.masked_paths)?;
                 absolute(&pm, &l.masked_paths)?;
-            }
-            b"readonlyPaths" => {
+            },
+            "readonlyPaths" => {
                 let pr = p.key("readonlyPaths");
                 strs(v, &pr, &mut l.readonly_paths)?;
                 absolute(&pr, &l.readonly_paths)?;
-            }
-            b"sysctl" => {
+            },
+            "sysctl" => {
                 let ps = p.key("sysctl");
                 for (k, v) in obj(v, &ps)? {
                     if k.to_bytes().len() > limits::SYSCTL_KEY {
@@ -637,8 +637,8 @@ fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
                     }
                     push(&mut l.sysctl, (k, str(v, &ps)?), &ps)?;
                 }
-            }
-            b"personality" => {
+            },
+            "personality" => {
                 let pp = p.key("personality");
                 for (k, v) in obj(v, &pp)? {
                     if k.to_bytes() == b"domain" {
@@ -649,35 +649,35 @@ fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
                         });
                     }
                 }
-            }
-            b"mountLabel" => l.mount_label = nonempty(str(v, &p.key("mountLabel"))?),
-            b"memoryPolicy" => l.memory_policy = Some(memory_policy(v, &p.key("memoryPolicy"))?),
-            b"intelRdt" => return Err(p.key("intelRdt").err("is not supported (no resctrl in mote)")),
-            b"netDevices" => {
+            },
+            "mountLabel" => l.mount_label = nonempty(str(v, &p.key("mountLabel"))?),
+            "memoryPolicy" => l.memory_policy = Some(memory_policy(v, &p.key("memoryPolicy"))?),
+            "intelRdt" => return Err(p.key("intelRdt").err("is not supported (no resctrl in mote)")),
+            "netDevices" => {
                 if obj(v, &p.key("netDevices"))?.next().is_some() {
                     return Err(p.key("netDevices").err("is not supported"));
                 }
-            }
-            b"timeOffsets" => {
+            },
+            "timeOffsets" => {
                 let pt = p.key("timeOffsets");
                 for (k, v) in obj(v, &pt)? {
-                    let (i, name) = match k.to_bytes() {
-                        b"monotonic" => (0, "monotonic"),
-                        b"boottime" => (1, "boottime"),
+                    let (i, name) = keys!(k.to_bytes(), {
+                        "monotonic" => (0, "monotonic"),
+                        "boottime" => (1, "boottime"),
                         _ => continue,
-                    };
+                    });
                     let pc = pt.key(name);
                     for (k, v) in obj(v, &pc)? {
-                        match k.to_bytes() {
-                            b"secs" => l.time_offsets[i].0 = i64(v, &pc.key("secs"))?,
-                            b"nanosecs" => l.time_offsets[i].1 = u32(v, &pc.key("nanosecs"))?,
+                        keys!(k.to_bytes(), {
+                            "secs" => l.time_offsets[i].0 = i64(v, &pc.key("secs"))?,
+                            "nanosecs" => l.time_offsets[i].1 = u32(v, &pc.key("nanosecs"))?,
                             _ => {}
-                        }
+                        });
                     }
                 }
-            }
+            },
             _ => {}
-        }
+        });
     }
     if l.ns(g::CLONE_NEWUSER).is_some_and(|n| n.path.is_none()) && l.uid_mappings.is_empty() {
         return Err(p.key("uidMappings").err("a new user namespace needs uidMappings and gidMappings"));
@@ -717,11 +717,11 @@ fn io_priority(v: Val<'_>, p: &P) -> Result<u32> {
     const CLASSES: &str = "IOPRIO_CLASS_NONE IOPRIO_CLASS_RT IOPRIO_CLASS_BE IOPRIO_CLASS_IDLE";
     let (mut class, mut prio) = (0, 0);
     for (k, v) in obj(v, p)? {
-        match k.to_bytes() {
-            b"class" => class = position(CLASSES, b"", str(v, p)?.to_bytes()).unwrap_or(0),
-            b"priority" => prio = i64(v, p)?,
+        keys!(k.to_bytes(), {
+            "class" => class = position(CLASSES, b"", str(v, p)?.to_bytes()).unwrap_or(0),
+            "priority" => prio = i64(v, p)?,
             _ => {}
-        }
+        });
     }
     if class == 0 || !(0..=7).contains(&prio) {
         return Err(p.err("class must be IOPRIO_CLASS_RT, _BE or _IDLE, priority within 0..7"));
@@ -741,23 +741,23 @@ fn scheduler(v: Val<'_>, p: &P) -> Result<Sched> {
     let mut s = Sched { policy: u32::MAX, ..Sched::default() };
     let (mut nice, mut bad_flag) = (0, false);
     for (k, v) in obj(v, p)? {
-        match k.to_bytes() {
-            b"policy" => s.policy = position(POLICIES, b"", str(v, p)?.to_bytes()).unwrap_or(u32::MAX - 1),
-            b"flags" => {
+        keys!(k.to_bytes(), {
+            "policy" => s.policy = position(POLICIES, b"", str(v, p)?.to_bytes()).unwrap_or(u32::MAX - 1),
+            "flags" => {
                 for f in arr(v, p)? {
                     match position(SCHED_FLAGS, b"", str(f, p)?.to_bytes()) {
                         Some(b) => s.flags |= 1 << b,
                         None => bad_flag = true,
                     }
                 }
-            }
-            b"nice" => nice = i64(v, p)?,
-            b"priority" => s.priority = u32(v, p)?,
-            b"runtime" => s.runtime = u64(v, p)?,
-            b"deadline" => s.deadline = u64(v, p)?,
-            b"period" => s.period = u64(v, p)?,
+            },
+            "nice" => nice = i64(v, p)?,
+            "priority" => s.priority = u32(v, p)?,
+            "runtime" => s.runtime = u64(v, p)?,
+            "deadline" => s.deadline = u64(v, p)?,
+            "period" => s.period = u64(v, p)?,
             _ => {}
-        }
+        });
     }
     s.nice = nice.clamp(-100, 100) as i32;
     let (rt, dl) = (s.runtime, s.deadline);
@@ -790,22 +790,22 @@ fn memory_policy<'a>(v: Val<'a>, p: &P) -> Result<(u32, Option<&'a CStr>)> {
     const FLAGS: &str = "MPOL_F_NUMA_BALANCING MPOL_F_RELATIVE_NODES MPOL_F_STATIC_NODES";
     let (mut mode, mut nodes, mut flags) = (u32::MAX, None, 0);
     for (k, v) in obj(v, p)? {
-        match k.to_bytes() {
-            b"mode" => mode = position(MODES, b"", str(v, p)?.to_bytes()).ok_or_else(|| p.err("unknown mode"))?,
-            b"nodes" => {
+        keys!(k.to_bytes(), {
+            "mode" => mode = position(MODES, b"", str(v, p)?.to_bytes()).ok_or_else(|| p.err("unknown mode"))?,
+            "nodes" => {
                 let l = str(v, p)?;
                 if bitmask(l.to_bytes(), &mut [0; MASK_WORDS]).is_none() {
                     return Err(p.err("nodes: expected a list like 0-1,3 (nodes below 1024)"));
                 }
                 nodes = nonempty(l);
-            }
-            b"flags" => {
+            },
+            "flags" => {
                 for f in arr(v, p)? {
                     flags |= 1 << (13 + position(FLAGS, b"", str(f, p)?.to_bytes()).ok_or_else(|| p.err("unknown flag"))?);
                 }
-            }
+            },
             _ => {}
-        }
+        });
     }
     // DEFAULT and LOCAL take no nodes; BIND and the interleaves need some (the kernel's EINVAL,
     // named here); PREFERRED without nodes is the local node.
@@ -826,12 +826,12 @@ fn idmaps<const N: usize>(v: Val<'_>, p: &P, out: &mut Vec<IdMap, N>) -> Result<
         let pi = p.idx(i);
         let mut im = IdMap { container: 0, host: 0, size: 0 };
         for (k, v) in obj(m, &pi)? {
-            match k.to_bytes() {
-                b"containerID" => im.container = u32(v, &pi.key("containerID"))?,
-                b"hostID" => im.host = u32(v, &pi.key("hostID"))?,
-                b"size" => im.size = u32(v, &pi.key("size"))?,
+            keys!(k.to_bytes(), {
+                "containerID" => im.container = u32(v, &pi.key("containerID"))?,
+                "hostID" => im.host = u32(v, &pi.key("hostID"))?,
+                "size" => im.size = u32(v, &pi.key("size"))?,
                 _ => {}
-            }
+            });
         }
         if im.size == 0 {
             return Err(pi.key("size").err("must be at least 1"));
@@ -845,23 +845,23 @@ fn idmaps<const N: usize>(v: Val<'_>, p: &P, out: &mut Vec<IdMap, N>) -> Result<
 fn device<'a>(v: Val<'a>, p: &P) -> Result<Device<'a>> {
     let mut d = Device { path: c"", kind: 0, major: 0, minor: 0, mode: None, uid: None, gid: None };
     for (k, v) in obj(v, p)? {
-        match k.to_bytes() {
-            b"path" => d.path = str(v, &p.key("path"))?,
-            b"type" => {
+        keys!(k.to_bytes(), {
+            "path" => d.path = str(v, &p.key("path"))?,
+            "type" => {
                 d.kind = match str(v, &p.key("type"))?.to_bytes() {
                     b"c" | b"u" => g::S_IFCHR,
                     b"b" => g::S_IFBLK,
                     b"p" => g::S_IFIFO,
                     _ => return Err(p.key("type").err("must be c, u, b or p")),
                 }
-            }
-            b"major" => d.major = u32(v, &p.key("major"))?,
-            b"minor" => d.minor = u32(v, &p.key("minor"))?,
-            b"fileMode" => d.mode = Some(u32(v, &p.key("fileMode"))?),
-            b"uid" => d.uid = Some(u32(v, &p.key("uid"))?),
-            b"gid" => d.gid = Some(u32(v, &p.key("gid"))?),
+            },
+            "major" => d.major = u32(v, &p.key("major"))?,
+            "minor" => d.minor = u32(v, &p.key("minor"))?,
+            "fileMode" => d.mode = Some(u32(v, &p.key("fileMode"))?),
+            "uid" => d.uid = Some(u32(v, &p.key("uid"))?),
+            "gid" => d.gid = Some(u32(v, &p.key("gid"))?),
             _ => {}
-        }
+        });
     }
     if d.path.to_bytes().first() != Some(&b'/') {
         return Err(p.key("path").err("must be an absolute path"));
@@ -874,33 +874,33 @@ fn device<'a>(v: Val<'a>, p: &P) -> Result<Device<'a>> {
 
 /// CLONE_NEW* for a runtime-spec namespace type.
 pub fn ns_flag(t: &[u8]) -> Option<u32> {
-    Some(match t {
-        b"pid" => g::CLONE_NEWPID,
-        b"network" => g::CLONE_NEWNET,
-        b"mount" => g::CLONE_NEWNS,
-        b"ipc" => g::CLONE_NEWIPC,
-        b"uts" => g::CLONE_NEWUTS,
-        b"user" => g::CLONE_NEWUSER,
-        b"cgroup" => g::CLONE_NEWCGROUP,
-        b"time" => g::CLONE_NEWTIME,
+    Some(keys!(t, {
+        "pid" => g::CLONE_NEWPID,
+        "network" => g::CLONE_NEWNET,
+        "mount" => g::CLONE_NEWNS,
+        "ipc" => g::CLONE_NEWIPC,
+        "uts" => g::CLONE_NEWUTS,
+        "user" => g::CLONE_NEWUSER,
+        "cgroup" => g::CLONE_NEWCGROUP,
+        "time" => g::CLONE_NEWTIME,
         _ => return None,
-    })
+    }))
 }
 
 /// MS_* propagation flags for a rootfsPropagation value.
 pub fn propagation(v: &[u8]) -> Option<u64> {
     let rec = g::MS_REC as u64;
-    Some(match v {
-        b"shared" => g::MS_SHARED as u64,
-        b"rshared" => g::MS_SHARED as u64 | rec,
-        b"slave" => g::MS_SLAVE as u64,
-        b"rslave" => g::MS_SLAVE as u64 | rec,
-        b"private" => g::MS_PRIVATE as u64,
-        b"rprivate" => g::MS_PRIVATE as u64 | rec,
-        b"unbindable" => g::MS_UNBINDABLE as u64,
-        b"runbindable" => g::MS_UNBINDABLE as u64 | rec,
+    Some(keys!(v, {
+        "shared" => g::MS_SHARED as u64,
+        "rshared" => g::MS_SHARED as u64 | rec,
+        "slave" => g::MS_SLAVE as u64,
+        "rslave" => g::MS_SLAVE as u64 | rec,
+        "private" => g::MS_PRIVATE as u64,
+        "rprivate" => g::MS_PRIVATE as u64 | rec,
+        "unbindable" => g::MS_UNBINDABLE as u64,
+        "runbindable" => g::MS_UNBINDABLE as u64 | rec,
         _ => return None,
-    })
+    }))
 }
 
 /// Capability names without CAP_, in bit order (linux/capability.h). One string, not a table

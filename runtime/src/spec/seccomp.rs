@@ -9,7 +9,7 @@ use heapless::Vec;
 
 use super::{arr, limits, obj, push, str, u32, u64, P};
 use crate::error::Result;
-use crate::json::Val;
+use crate::json::{keys, Val};
 
 // SECCOMP_RET_* (linux/seccomp.h): the action in the high 16 bits, data in the low ones.
 pub const RET_KILL_PROCESS: u32 = 0x8000_0000;
@@ -99,35 +99,35 @@ pub fn parse<'a>(v: Val<'a>, p: &P, out: &mut Option<Seccomp<'a>>) -> Result<()>
     });
     let mut default_errno = None;
     for (k, v) in obj(v, p)? {
-        match k.to_bytes() {
-            b"defaultAction" => s.default_action = action(v, &p.key("defaultAction"))?,
-            b"defaultErrnoRet" => default_errno = Some(v),
-            b"architectures" => {
+        keys!(k.to_bytes(), {
+            "defaultAction" => s.default_action = action(v, &p.key("defaultAction"))?,
+            "defaultErrnoRet" => default_errno = Some(v),
+            "architectures" => {
                 let pa = p.key("architectures");
                 for (i, a) in arr(v, &pa)?.enumerate() {
                     let pi = pa.idx(i);
                     s.archs |= 1 << name_in(ARCHS, b"SCMP_ARCH_", str(a, &pi)?, &pi, "unknown architecture")?;
                 }
-            }
-            b"flags" => {
+            },
+            "flags" => {
                 let pf = p.key("flags");
                 for (i, f) in arr(v, &pf)?.enumerate() {
                     let pi = pf.idx(i);
                     let n = name_in(FLAGS, b"SECCOMP_FILTER_FLAG_", str(f, &pi)?, &pi, "unknown flag")?;
                     s.flags |= FLAG_BITS[n];
                 }
-            }
-            b"listenerPath" => s.listener_path = Some(str(v, &p.key("listenerPath"))?),
-            b"listenerMetadata" => s.listener_metadata = Some(str(v, &p.key("listenerMetadata"))?),
-            b"syscalls" => {
+            },
+            "listenerPath" => s.listener_path = Some(str(v, &p.key("listenerPath"))?),
+            "listenerMetadata" => s.listener_metadata = Some(str(v, &p.key("listenerMetadata"))?),
+            "syscalls" => {
                 let ps = p.key("syscalls");
                 for (i, r) in arr(v, &ps)?.enumerate() {
                     let r = rule(r, &ps.idx(i), &mut s.names)?;
                     push(&mut s.rules, r, &ps)?;
                 }
-            }
+            },
             _ => {}
-        }
+        });
     }
     if s.default_action == u32::MAX {
         return Err(p.key("defaultAction").err("missing"));
@@ -155,24 +155,24 @@ fn rule<'a>(v: Val<'a>, p: &P, names: &mut Vec<&'a CStr, { limits::SECCOMP_NAMES
     let mut r = Rule { first: names.len() as u16, count: 0, action: u32::MAX, args: Vec::new() };
     let mut errno = None;
     for (k, v) in obj(v, p)? {
-        match k.to_bytes() {
-            b"names" => {
+        keys!(k.to_bytes(), {
+            "names" => {
                 let pn = p.key("names");
                 for (i, n) in arr(v, &pn)?.enumerate() {
                     push(names, str(n, &pn.idx(i))?, &pn)?;
                 }
-            }
-            b"action" => r.action = action(v, &p.key("action"))?,
-            b"errnoRet" => errno = Some(v),
-            b"args" => {
+            },
+            "action" => r.action = action(v, &p.key("action"))?,
+            "errnoRet" => errno = Some(v),
+            "args" => {
                 let pa = p.key("args");
                 for (i, a) in arr(v, &pa)?.enumerate() {
                     let a = arg(a, &pa.idx(i))?;
                     push(&mut r.args, a, &pa)?;
                 }
-            }
+            },
             _ => {}
-        }
+        });
     }
     r.count = names.len() as u16 - r.first;
     if r.count == 0 {
@@ -190,26 +190,26 @@ fn arg(v: Val<'_>, p: &P) -> Result<Arg> {
     let mut a = Arg { index: u8::MAX, op: u8::MAX, value: 0, value_two: 0 };
     let mut have_value = false;
     for (k, v) in obj(v, p)? {
-        match k.to_bytes() {
-            b"index" => {
+        keys!(k.to_bytes(), {
+            "index" => {
                 let pi = p.key("index");
                 let i = u32(v, &pi)?;
                 if i > 5 {
                     return Err(pi.err("must be 0..5 (a syscall has six arguments)"));
                 }
                 a.index = i as u8;
-            }
-            b"value" => {
+            },
+            "value" => {
                 a.value = u64(v, &p.key("value"))?;
                 have_value = true;
-            }
-            b"valueTwo" => a.value_two = u64(v, &p.key("valueTwo"))?,
-            b"op" => {
+            },
+            "valueTwo" => a.value_two = u64(v, &p.key("valueTwo"))?,
+            "op" => {
                 let po = p.key("op");
                 a.op = name_in(OPS, b"SCMP_CMP_", str(v, &po)?, &po, "unknown operator")? as u8;
-            }
+            },
             _ => {}
-        }
+        });
     }
     for (missing, name) in [(a.index == u8::MAX, "index"), (a.op == u8::MAX, "op"), (!have_value, "value")] {
         if missing {

@@ -14,7 +14,7 @@ use mote_sys::rustix::fs::{self, AtFlags, FileType, FlockOperation, Mode, OFlags
 use mote_sys::rustix::process::{self, Pid, Signal};
 
 use crate::error::{Ctx, Error, Fits, Result};
-use crate::json;
+use crate::json::{self, keys};
 use crate::spec::limits;
 
 pub const STATE_FILE: &CStr = c"state.json";
@@ -356,22 +356,22 @@ impl<'a> State<'a> {
             has_hooks: false,
         };
         for (k, v) in v.obj()? {
-            match k.to_bytes() {
-                b"id" => s.id = v.bytes()?,
-                b"pid" => s.pid = v.u64()? as u32,
-                b"starttime" => s.start_time = v.u64()?,
-                b"bundle" => s.bundle = v.bytes()?,
-                b"rootfs" => s.rootfs = v.bytes()?,
-                b"created" => s.created = v.bytes()?,
-                b"cgroup" => s.cgroup = v.bytes()?,
-                b"hooks" => s.has_hooks = v.bool()?,
-                b"cgroupIno" => s.cgroup_ino = v.u64()?,
-                b"annotations" => {
+            keys!(k.to_bytes(), {
+                "id" => s.id = v.bytes()?,
+                "pid" => s.pid = v.u64()? as u32,
+                "starttime" => s.start_time = v.u64()?,
+                "bundle" => s.bundle = v.bytes()?,
+                "rootfs" => s.rootfs = v.bytes()?,
+                "created" => s.created = v.bytes()?,
+                "cgroup" => s.cgroup = v.bytes()?,
+                "hooks" => s.has_hooks = v.bool()?,
+                "cgroupIno" => s.cgroup_ino = v.u64()?,
+                "annotations" => {
                     s.annotations = v;
                     s.has_annotations = true;
-                }
+                },
                 _ => {}
-            }
+            });
         }
         Some(s)
     }

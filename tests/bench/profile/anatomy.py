@@ -24,7 +24,7 @@ if lines:
     p = subprocess.Popen(["objdump", "-d", "-l", "--no-show-raw-insn", lines], stdout=subprocess.PIPE, text=True)
     cur, insns = "?", []
     for l in p.stdout:
-        m = re.match(r"^(/\S+?):\d+", l)
+        m = re.match(r"^((?:/|\./)\S+?):\d+", l)  # absolute, or ./ under trim-paths
         if m:
             cur = m.group(1)
             continue
