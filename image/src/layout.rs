@@ -433,7 +433,8 @@ fn pick(v: Val<'_>, at: &Desc, plat: &Platform, tag: Option<&[u8]>) -> Result<De
                     }
                     found = Some(descriptor(m, "image index")?);
                 } else {
-                    seen.s(if seen.is_empty() { &b""[..] } else { b", " }).s(os).c(b'/').s(arch);
+                    let sep = if seen.is_empty() { &b""[..] } else { b", " };
+                    seen.s(sep).s(os).c(b'/').s(arch);
                     if let Some(x) = var {
                         seen.c(b'/').s(x);
                     }

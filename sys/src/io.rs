@@ -19,12 +19,19 @@ pub fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> Result<(), Errno> {
 
 /// A fixed-capacity text buffer. Appending never fails on the spot (so building stays a chain),
 /// but past the end the buffer is marked overflowed, and its contents are then reachable only
-/// as an error: [`Buf::get`], [`Buf::cstr`] and [`Buf::write_to`] return [`Overflow`] instead of a
-/// truncated text. [`Buf::lossy`] is for diagnostics alone (error messages, logs).
-pub struct Buf<const N: usize> {
-    data: [u8; N],
+/// as an error: [`Text::get`], [`Text::cstr`] and [`Text::write_to`] return [`Overflow`] instead
+/// of a truncated text. [`Text::lossy`] is for diagnostics alone (error messages, logs).
+pub type Buf<const N: usize> = BufOf<[u8; N]>;
+/// Any [`Buf`], its capacity known at run time: every method is written (and compiled) once
+/// for this, not once per capacity; a `Buf<N>` derefs to it.
+pub type Text = BufOf<[u8]>;
+
+/// A buffer's length, overflow mark and storage (the storage last, so that a `Buf<N>` can be
+/// seen as a [`Text`]).
+pub struct BufOf<D: ?Sized> {
     len: usize,
     overflow: bool,
+    data: D,
 }
 
 impl<const N: usize> Default for Buf<N> {
@@ -36,12 +43,30 @@ impl<const N: usize> Default for Buf<N> {
 impl<const N: usize> Buf<N> {
     /// An empty buffer.
     pub const fn new() -> Self {
-        Self { data: [0; N], len: 0, overflow: false }
+        BufOf { len: 0, overflow: false, data: [0; N] }
     }
+}
+
+impl<const N: usize> core::ops::Deref for Buf<N> {
+    type Target = Text;
+    #[inline(always)]
+    fn deref(&self) -> &Text {
+        self
+    }
+}
+
+impl<const N: usize> core::ops::DerefMut for Buf<N> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Text {
+        self
+    }
+}
+
+impl Text {
     /// The contents, or [`Overflow`] when something did not fit.
     pub fn get(&self) -> Result<&[u8], Overflow> {
         if self.overflow {
-            return Err(Overflow(N));
+            return Err(Overflow(self.data.len()));
         }
         Ok(&self.data[..self.len])
     }
@@ -62,19 +87,28 @@ impl<const N: usize> Buf<N> {
     /// Appends bytes.
     #[inline]
     pub fn s(&mut self, b: impl AsRef<[u8]>) -> &mut Self {
-        append(&mut self.data, &mut self.len, &mut self.overflow, b.as_ref());
+        self.put(b.as_ref())
+    }
+    /// The one copy of the append logic, shared by every buffer size.
+    #[inline(never)]
+    fn put(&mut self, b: &[u8]) -> &mut Self {
+        let n = b.len().min(self.data.len() - self.len);
+        self.data[self.len..self.len + n].copy_from_slice(&b[..n]);
+        self.len += n;
+        self.overflow |= n < b.len();
         self
     }
     /// Appends one byte.
+    #[inline(never)]
     pub fn c(&mut self, c: u8) -> &mut Self {
-        self.s([c])
+        self.put(&[c])
     }
     /// Appends an unsigned number in decimal.
-    #[inline]
+    #[inline(never)]
     pub fn u(&mut self, v: u64) -> &mut Self {
         let mut tmp = [0u8; 20];
         let d = decimal(v, &mut tmp);
-        self.s(d)
+        self.put(d)
     }
     /// Appends a signed number in decimal.
     pub fn i(&mut self, v: i64) -> &mut Self {
@@ -87,15 +121,41 @@ impl<const N: usize> Buf<N> {
     /// Appends `b` as a quoted JSON string.
     #[inline]
     pub fn json(&mut self, b: impl AsRef<[u8]>) -> &mut Self {
-        json(&mut self.data, &mut self.len, &mut self.overflow, b.as_ref());
-        self
+        self.json_of(b.as_ref())
+    }
+    /// The one copy of [`Text::json`].
+    #[inline(never)]
+    fn json_of(&mut self, b: &[u8]) -> &mut Self {
+        self.put(b"\"");
+        for &c in b {
+            let mut esc = [b'\\', c, 0, 0, 0, 0];
+            let e: &[u8] = match c {
+                b'"' | b'\\' => &esc[..2],
+                b'\n' => b"\\n",
+                b'\t' => b"\\t",
+                b'\r' => b"\\r",
+                0..=0x1f => {
+                    esc[1..].copy_from_slice(&[b'u', b'0', b'0', HEX[(c >> 4) as usize], HEX[(c & 15) as usize]]);
+                    &esc
+                }
+                _ => &esc[1..2],
+            };
+            self.put(e);
+        }
+        self.put(b"\"")
     }
     /// The contents as a C string (a NUL is kept after them, not counted in the length), or
     /// [`Overflow`] when they or the NUL did not fit. Contents with a NUL inside are refused too
     /// (a C string would silently end there).
-    #[inline]
+    #[inline(never)]
     pub fn cstr(&mut self) -> Result<&core::ffi::CStr, Overflow> {
-        cstr(&mut self.data, self.len, self.overflow)
+        let cap = self.data.len();
+        let len = self.len;
+        if self.overflow || len == cap || self.data[..len].contains(&0) {
+            return Err(Overflow(cap));
+        }
+        self.data[len] = 0;
+        core::ffi::CStr::from_bytes_until_nul(&self.data[..=len]).map_err(|_| Overflow(cap))
     }
     /// Drops bytes from the end down to `len`.
     pub fn truncate(&mut self, len: usize) {
@@ -128,48 +188,6 @@ impl From<Overflow> for Errno {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// The one copy of the append logic, shared by every buffer size.
-#[inline(never)]
-fn append(data: &mut [u8], len: &mut usize, overflow: &mut bool, b: &[u8]) {
-    let n = b.len().min(data.len() - *len);
-    data[*len..*len + n].copy_from_slice(&b[..n]);
-    *len += n;
-    *overflow |= n < b.len();
-}
-
-/// The one copy of [`Buf::cstr`].
-#[inline(never)]
-fn cstr(data: &mut [u8], len: usize, overflow: bool) -> Result<&core::ffi::CStr, Overflow> {
-    let cap = data.len();
-    if overflow || len == cap || data[..len].contains(&0) {
-        return Err(Overflow(cap));
-    }
-    data[len] = 0;
-    core::ffi::CStr::from_bytes_until_nul(&data[..=len]).map_err(|_| Overflow(cap))
-}
-
-/// Appends `b` as a quoted JSON string.
-#[inline(never)]
-fn json(data: &mut [u8], len: &mut usize, of: &mut bool, b: &[u8]) {
-    append(data, len, of, b"\"");
-    for &c in b {
-        let mut esc = [b'\\', c, 0, 0, 0, 0];
-        let e: &[u8] = match c {
-            b'"' | b'\\' => &esc[..2],
-            b'\n' => b"\\n",
-            b'\t' => b"\\t",
-            b'\r' => b"\\r",
-            0..=0x1f => {
-                esc[1..].copy_from_slice(&[b'u', b'0', b'0', HEX[(c >> 4) as usize], HEX[(c & 15) as usize]]);
-                &esc
-            }
-            _ => &esc[1..2],
-        };
-        append(data, len, of, e);
-    }
-    append(data, len, of, b"\"");
-}
 
 /// `v` in decimal, as the tail of `tmp`.
 #[inline(never)]

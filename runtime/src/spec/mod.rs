@@ -381,7 +381,8 @@ fn namespaced(s: &Spec<'_>) -> Result<()> {
         if !ok {
             let mut e = ps.err("");
             e.path(|p| {
-                p.truncate(p.len() - 2);
+                let n = p.len() - 2;
+                p.truncate(n);
                 p.s(b": ").s(k).s(b" is not namespaced here (it would change the host)");
             });
             return Err(e);
@@ -390,7 +391,8 @@ fn namespaced(s: &Spec<'_>) -> Result<()> {
         if k == b"kernel.hostname" {
             let mut e = ps.err("");
             e.path(|p| {
-                p.truncate(p.len() - 2);
+                let n = p.len() - 2;
+                p.truncate(n);
                 p.s(b": kernel.hostname conflicts with the \"hostname\" field (set that instead)");
             });
             return Err(e);
