@@ -6,7 +6,7 @@
 use core::num::NonZeroU32;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use mote_sys::io::{Buf, Overflow};
+use mote_sys::io::{Buf, Overflow, Text};
 use mote_sys::mem::{Lent, Pool};
 use mote_sys::raw::Errno;
 
@@ -26,9 +26,9 @@ pub struct Error(NonZeroU32);
 
 /// What an error says. `what` and `detail` are static text; `path` the path, JSON field or id
 /// concerned (may be empty), with whatever the code that made the error added to it.
-/// Every field's "none" is zero bits, so the slots are in .bss, not in the file (an Option<Text>
+/// Every field's "none" is zero bits, so the slots are in .bss, not in the file (an Option<Said>
 /// would mark None in a bool's spare values: 3 KB of .data).
-struct Text {
+struct Said {
     /// Which Error owns this slot: its handle; 0 for a free slot.
     id: u32,
     /// What was being done: "open", "mount", "parse config.json"...
@@ -45,7 +45,7 @@ struct Text {
 /// forked child works on its own copy.
 const N: usize = 8;
 /// The texts.
-static SLOTS: [Pool<Text>; N] = [const { Pool::new(Text { id: 0, what: None, detail: None, errno: None, path: Buf::new() }) }; N];
+static SLOTS: [Pool<Said>; N] = [const { Pool::new(Said { id: 0, what: None, detail: None, errno: None, path: Buf::new() }) }; N];
 /// Errors made so far in this process: the generation part of the next handle.
 static MADE: AtomicU32 = AtomicU32::new(0);
 
@@ -79,7 +79,7 @@ impl Error {
         let i = SLOTS.iter().position(|s| s.get().is_some_and(|t| t.id == 0)).unwrap_or(gen as usize % N);
         let id = NonZeroU32::new(gen << 4 | (i as u32 + 1)).unwrap_or(NonZeroU32::MIN);
         if let Some(mut t) = SLOTS[i].get() {
-            *t = Text { id: id.get(), what: Some(what), detail: Some(detail), errno: None, path: Buf::new() };
+            *t = Said { id: id.get(), what: Some(what), detail: Some(detail), errno: None, path: Buf::new() };
             let p = &mut t.path;
             // A long path keeps its start and its end.
             if path.len() <= SHOWN {
@@ -115,7 +115,7 @@ impl Error {
     }
 
     /// This error's text, unless its slot went to a later error.
-    fn text(&self) -> Option<Lent<Text>> {
+    fn text(&self) -> Option<Lent<Said>> {
         let slot = SLOTS.get((self.0.get() & 15) as usize - 1)?;
         slot.get().filter(|t| t.id == self.0.get())
     }
@@ -160,43 +160,31 @@ impl Error {
 
     /// Renders the message (without the "mote: " prefix); a path cut at the message's bound
     /// ends in "...".
-    #[inline]
-    pub fn render<const M: usize>(&self, b: &mut Buf<M>) {
-        self.parts(&mut |s| {
-            b.s(s);
-        });
-    }
-    /// The message in pieces, for [`Error::render`] (one copy for every size of buffer).
     #[inline(never)]
-    fn parts(&self, out: &mut dyn FnMut(&[u8])) {
+    pub fn render(&self, b: &mut Text) {
         let Some(t) = self.text() else {
-            return out(b"an error (its text was overwritten by later ones)");
+            b.s(b"an error (its text was overwritten by later ones)");
+            return;
         };
         let what = t.what.unwrap_or("");
-        out(what.as_bytes());
+        b.s(what);
         if !t.path.is_empty() {
             if !what.is_empty() {
-                out(b" ");
+                b.c(b' ');
             }
-            out(t.path.lossy());
+            b.s(t.path.lossy());
             if t.path.overflowed() {
-                out(b"...");
+                b.s(b"...");
             }
         }
         if let Some(d) = t.detail.filter(|d| !d.is_empty()) {
-            out(b": ");
-            out(d.as_bytes());
+            b.s(b": ").s(d);
         }
         if let Some(e) = t.errno {
-            out(b": ");
             match errno_text(e) {
-                Some(m) => out(m.as_bytes()),
-                None => {
-                    let mut n = Buf::<24>::new();
-                    n.s(b"errno ").i(e.raw_os_error() as i64);
-                    out(n.lossy());
-                }
-            }
+                Some(m) => b.s(b": ").s(m),
+                None => b.s(b": errno ").i(e.raw_os_error() as i64),
+            };
         }
     }
 }

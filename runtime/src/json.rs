@@ -506,9 +506,9 @@ impl<'a> Iterator for Arr<'a> {
 /// Writes the compact JSON `src` to `out` indented as Go's json.MarshalIndent(v, "", "  ")
 /// does (what runc prints for `state`, and what tools grep): a member or element per line, ": "
 /// after keys, and empty objects and arrays kept as `{}` and `[]`.
-pub fn indent<const N: usize>(src: &[u8], out: &mut mote_sys::io::Buf<N>) {
+pub fn indent(src: &[u8], out: &mut mote_sys::io::Text) {
     let (mut depth, mut in_str, mut esc) = (0usize, false, false);
-    let newline = |out: &mut mote_sys::io::Buf<N>, depth: usize| {
+    let newline = |out: &mut mote_sys::io::Text, depth: usize| {
         out.c(b'\n');
         for _ in 0..depth {
             out.s(b"  ");

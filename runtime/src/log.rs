@@ -6,7 +6,7 @@
 //!   (text) in FILE, and the error still on stderr as runc does. Warnings then go to FILE only:
 //!   under conmon and the containerd shim, stderr is the container's.
 
-use mote_sys::io::{self, Buf};
+use mote_sys::io::{self, Buf, Text};
 use mote_sys::rustix::fs::{self, Mode, OFlags};
 
 use crate::cli::Global;
@@ -85,7 +85,7 @@ fn line(g: &Global, level: &str, msg: &[u8], stderr: bool) {
 }
 
 /// Appends the current UTC time as RFC 3339 with nanoseconds.
-pub fn rfc3339<const N: usize>(b: &mut Buf<N>) {
+pub fn rfc3339(b: &mut Text) {
     let (sec, nsec) = mote_sys::raw::realtime();
     let secs = sec.max(0) as u64;
     let (days, rem) = (secs / 86400, secs % 86400);
@@ -99,7 +99,7 @@ pub fn rfc3339<const N: usize>(b: &mut Buf<N>) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + (m <= 2) as i64;
-    let two = |b: &mut Buf<N>, v: u64| {
+    let two = |b: &mut Text, v: u64| {
         b.c(b'0' + (v / 10) as u8).c(b'0' + (v % 10) as u8);
     };
     b.i(y).c(b'-');

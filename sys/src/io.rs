@@ -161,6 +161,10 @@ impl Text {
     pub fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
     }
+    /// How many bytes fit.
+    pub fn capacity(&self) -> usize {
+        self.data.len()
+    }
     /// Number of bytes written.
     pub fn len(&self) -> usize {
         self.len

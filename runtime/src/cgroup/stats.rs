@@ -1,7 +1,7 @@
 //! Statistics for `events`, in runc's JSON shape (cpu, memory, pids, blkio), from the v1
 //! controllers or the v2 tree.
 
-use mote_sys::io::Buf;
+use mote_sys::io::{Buf, Text};
 
 use super::{read_file, resources::Layout, PATH, ROOT};
 
@@ -50,7 +50,7 @@ fn keyed(ctl: &str, path: &[u8], name: &[u8], key: &[u8], v2: bool) -> u64 {
 }
 
 /// Appends the stats object of cgroup `path`.
-pub fn json<const N: usize>(o: &mut Buf<N>, path: &[u8]) {
+pub fn json(o: &mut Text, path: &[u8]) {
     let v2 = Layout::detect().v2;
     // cpu: nanoseconds
     let (total, user, kernel) = if v2 {

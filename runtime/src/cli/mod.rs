@@ -21,7 +21,7 @@ pub mod update;
 
 use core::ffi::CStr;
 
-use mote_sys::io::{self, Buf};
+use mote_sys::io::{self, Text};
 
 use heapless::Vec;
 use mote_sys::Args;
@@ -221,7 +221,7 @@ pub fn number(v: &[u8], what: &'static str) -> Result<u64> {
 }
 
 /// Prints a whole output buffer on stdout, or fails naming the output that did not fit.
-pub fn print<const N: usize>(b: &Buf<N>, what: &'static str) -> Result<()> {
+pub fn print(b: &Text, what: &'static str) -> Result<()> {
     io::out(b.get().fits(what)?);
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `mote ps [--format table|json] ID`: the processes in the container's cgroup.
 
-use mote_sys::io::Buf;
+use mote_sys::io::{Buf, Text};
 use mote_sys::rustix::fs::{self, Mode, OFlags, CWD};
 use mote_sys::Args;
 
@@ -47,7 +47,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
 }
 
 /// Appends /proc/PID/cmdline with spaces for NULs.
-fn cmdline<const N: usize>(out: &mut Buf<N>, pid: u32) {
+fn cmdline(out: &mut Text, pid: u32) {
     let mut p = Buf::<32>::new();
     p.s(b"/proc/").u(pid as u64).s(b"/cmdline");
     let Ok(p) = p.cstr() else { return };

@@ -5,7 +5,7 @@
 
 use core::ffi::CStr;
 
-use mote_sys::io::Buf;
+use mote_sys::io::{Buf, Text};
 use mote_sys::raw::Errno;
 use mote_sys::rustix::fs::{self, Mode, OFlags};
 
@@ -70,7 +70,7 @@ pub fn exec_labels(p: &Process<'_>) -> Result<()> {
 
 /// linux.mountLabel as the `context=` option of a filesystem mount (not proc, sysfs, cgroup:
 /// they carry their own labels).
-pub fn mount_context<const N: usize>(label: Option<&CStr>, typ: &[u8], data: &mut Buf<N>) {
+pub fn mount_context(label: Option<&CStr>, typ: &[u8], data: &mut Text) {
     let Some(l) = label else { return };
     if matches!(typ, b"proc" | b"sysfs" | b"cgroup" | b"cgroup2" | b"mqueue" | b"") {
         return;

@@ -9,7 +9,7 @@ pub mod seccomp;
 use core::ffi::CStr;
 
 use heapless::Vec;
-use mote_sys::io::Buf;
+use mote_sys::io::Text;
 use mote_sys::linux_raw_sys::general as g;
 
 use crate::error::{Error, Result};
@@ -37,7 +37,7 @@ impl<'p> P<'p> {
     pub fn idx(&'p self, i: usize) -> P<'p> {
         P { seg: Seg::Idx(i), up: Some(self) }
     }
-    pub fn render<const N: usize>(&self, b: &mut Buf<N>) {
+    pub fn render(&self, b: &mut Text) {
         if let Some(u) = self.up {
             u.render(b);
         }

@@ -7,7 +7,7 @@
 
 use core::ffi::CStr;
 
-use mote_sys::io::{self, Buf};
+use mote_sys::io::{self, Buf, Text};
 use mote_sys::raw::Errno;
 use mote_sys::rustix::fd::{AsFd, OwnedFd};
 use mote_sys::rustix::fs::{self, AtFlags, FileType, FlockOperation, Mode, OFlags, CWD};
@@ -429,7 +429,7 @@ pub fn proc_start_time(pid: u32) -> Option<(u64, bool)> {
 
 /// `,"annotations":{...}` of a state document, from the config (create's state.json, the hooks'
 /// state while create runs, the seccomp listener's).
-pub fn annotations<const N: usize>(st: &mut Buf<N>, spec: &crate::spec::Spec<'_>) {
+pub fn annotations(st: &mut Text, spec: &crate::spec::Spec<'_>) {
     st.s(br#","annotations":{"#);
     for (i, (k, v)) in spec.annotations.iter().enumerate() {
         if i > 0 {
@@ -441,7 +441,7 @@ pub fn annotations<const N: usize>(st: &mut Buf<N>, spec: &crate::spec::Spec<'_>
 }
 
 /// Appends the OCI state JSON of a container to `b`.
-pub fn oci_json<const N: usize>(b: &mut Buf<N>, s: &State<'_>, status: Status) {
+pub fn oci_json(b: &mut Text, s: &State<'_>, status: Status) {
     b.s(br#"{"ociVersion":"#).json(crate::OCI_VERSION).s(br#","id":"#).json(s.id).s(br#","status":"#).json(status.name());
     b.s(br#","pid":"#).u(if status == Status::Stopped { 0 } else { s.pid as u64 });
     b.s(br#","bundle":"#).json(s.bundle).s(br#","rootfs":"#).json(s.rootfs).s(br#","created":"#).json(s.created);

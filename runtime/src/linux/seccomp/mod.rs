@@ -20,7 +20,7 @@ mod tables;
 
 use core::ffi::CStr;
 
-use mote_sys::io::Buf;
+use mote_sys::io::{Buf, Text};
 use mote_sys::raw::{self, Errno};
 use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 
@@ -511,7 +511,7 @@ fn masked(off: u32, mask: u32, want: u32, t: Label, f: Label, out: &mut Program)
 
 /// Names the profile gives that this target's tables lack (skipped, as libseccomp skips them),
 /// for a warning in --log; false when none.
-pub fn unknown<const N: usize>(s: &Seccomp<'_>, b: &mut Buf<N>) -> bool {
+pub fn unknown(s: &Seccomp<'_>, b: &mut Text) -> bool {
     b.s(b"linux.seccomp: syscall names unknown on this architecture, skipped:");
     let mut any = false;
     for (i, n) in s.names.iter().enumerate() {
@@ -522,7 +522,8 @@ pub fn unknown<const N: usize>(s: &Seccomp<'_>, b: &mut Buf<N>) -> bool {
         }
     }
     if b.overflowed() {
-        b.truncate(N - 4);
+        let cut = b.capacity() - 4;
+        b.truncate(cut);
         b.s(b" ...");
     }
     any
