@@ -11,7 +11,8 @@ use crate::io::{err, Buf};
 pub fn report(prog: &str, info: &PanicInfo<'_>) -> ! {
     let mut b = Buf::<512>::new();
     b.s(prog).s(b": panic");
-    if let Some(l) = info.location() {
+    // Builds with -Zlocation-detail=none (.cargo/config.toml) have no location: line 0.
+    if let Some(l) = info.location().filter(|l| l.line() != 0) {
         // Only the file's name: the full path is the build machine's (a cargo registry, a home).
         let f = l.file().as_bytes();
         let name = &f[f.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1)..];
