@@ -29,16 +29,32 @@ use mote_sys::Args;
 use crate::error::{Error, Fits, Result};
 use crate::json::keys;
 
-/// A flag a verb takes.
+/// A flag a verb takes. The name is kept in the table itself, NUL-padded: a `&str` there would
+/// be a pointer the static PIE relocates (40 bytes a flag with its relocation, for ~60 flags).
 pub struct Flag {
-    pub long: &'static str,
+    name: [u8; 18],
     pub short: u8,
     /// Takes a value (else it is a switch).
     pub value: bool,
 }
 
-pub const fn flag(long: &'static str, short: u8, value: bool) -> Flag {
-    Flag { long, short, value }
+/// A flag `--long` (at most 18 bytes: a longer one fails the build), `-short` unless 0.
+pub const fn flag(long: &str, short: u8, value: bool) -> Flag {
+    let mut name = [0; 18];
+    let mut i = 0;
+    while i < long.len() {
+        name[i] = long.as_bytes()[i];
+        i += 1;
+    }
+    Flag { name, short, value }
+}
+
+impl Flag {
+    /// The long name, without "--".
+    pub fn long(&self) -> &[u8] {
+        let n = self.name.iter().position(|&c| c == 0).unwrap_or(self.name.len());
+        &self.name[..n]
+    }
 }
 
 /// Options that apply to every verb.
@@ -64,17 +80,17 @@ pub const GLOBAL: &[Flag] = &[
 
 /// Applies global flag `f` with value `v`.
 pub fn set_global(g: &mut Global, f: &Flag, v: Option<&'static CStr>) -> Result<()> {
-    match f.long {
-        "root" => g.root = v.unwrap_or(c"/run/mote"),
-        "log" => g.log = v,
-        "log-format" => {
+    match f.long() {
+        b"root" => g.root = v.unwrap_or(c"/run/mote"),
+        b"log" => g.log = v,
+        b"log-format" => {
             g.log_json = match v.map(|v| v.to_bytes()) {
                 Some(b"json") => true,
                 Some(b"text") => false,
                 _ => return Err(Error::msg("--log-format", v.map(|v| v.to_bytes()).unwrap_or(b""), "must be text or json")),
             }
         }
-        "debug" => g.debug = true,
+        b"debug" => g.debug = true,
         _ => {}
     }
     Ok(())
@@ -89,7 +105,7 @@ pub fn parse_global(a: &Args, i: &mut usize, g: &mut Global) -> Result<()> {
         Some(eq) => (&body[..eq], CStr::from_bytes_until_nul(&arg.to_bytes_with_nul()[b.len() - body.len() + eq + 1..]).ok()),
         None => (body, None),
     };
-    let f = GLOBAL.iter().find(|f| f.long.as_bytes() == name).ok_or_else(|| Error::msg("unknown global flag", b, "see mote --help"))?;
+    let f = GLOBAL.iter().find(|f| f.long() == name).ok_or_else(|| Error::msg("unknown global flag", b, "see mote --help"))?;
     *i += 1;
     let v = if !f.value {
         Some(c"")
@@ -119,7 +135,7 @@ pub struct Parsed {
 impl Parsed {
     /// The value of flag `long`, if given ("" for a switch).
     pub fn get(&self, long: &str) -> Option<&'static CStr> {
-        let i = self.flags.iter().position(|f| f.long == long)?;
+        let i = self.flags.iter().position(|f| f.long() == long.as_bytes())?;
         self.vals[i]
     }
     /// Whether switch `long` was given.
@@ -128,7 +144,7 @@ impl Parsed {
     }
     /// Every value given for the repeatable flag `long`, in order.
     pub fn each(&self, long: &str) -> impl Iterator<Item = &'static CStr> + '_ {
-        let i = self.flags.iter().position(|f| f.long == long).unwrap_or(usize::MAX);
+        let i = self.flags.iter().position(|f| f.long() == long.as_bytes()).unwrap_or(usize::MAX);
         self.all.iter().filter(move |(k, _)| *k as usize == i).map(|(_, v)| *v)
     }
     /// The container id: the first positional argument, validated.
@@ -173,7 +189,7 @@ pub fn parse(a: &Args, from: usize, verb: &'static str, flags: &'static [Flag], 
             (&b[1..2], if b.len() > 2 { CStr::from_bytes_until_nul(&arg.to_bytes_with_nul()[2..]).ok() } else { None })
         };
         let find = |set: &'static [Flag]| {
-            set.iter().position(|f| f.long.as_bytes() == name || (name.len() == 1 && f.short == name[0] && f.short != 0))
+            set.iter().position(|f| f.long() == name || (name.len() == 1 && f.short == name[0] && f.short != 0))
         };
         let (set, idx, global) = match find(flags) {
             Some(k) => (flags, k, false),
