@@ -134,8 +134,13 @@ pub struct Parsed {
 
 impl Parsed {
     /// The value of flag `long`, if given ("" for a switch).
-    pub fn get(&self, long: &str) -> Option<&'static CStr> {
-        let i = self.flags.iter().position(|f| f.long() == long.as_bytes())?;
+    #[inline]
+    pub fn get(&self, long: impl AsRef<[u8]>) -> Option<&'static CStr> {
+        self.value(long.as_ref())
+    }
+    /// [`Parsed::get`], one copy.
+    fn value(&self, long: &[u8]) -> Option<&'static CStr> {
+        let i = self.flags.iter().position(|f| f.long() == long)?;
         self.vals[i]
     }
     /// Whether switch `long` was given.

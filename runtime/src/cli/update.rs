@@ -81,7 +81,7 @@ fn from_flags(p: &super::Parsed) -> Result<Resources<'static>> {
     // The flags given so far, by slot: --cpu-share and --cpu-shares both set one.
     let mut given = [""; res::SLOTS];
     for (i, f) in FLAGS[1..].iter().enumerate() {
-        let Some(v) = p.get(f.long) else { continue };
+        let Some(v) = p.get(f.long()) else { continue };
         let slot = SLOTS[i] as usize;
         if !given[slot].is_empty() {
             let mut e = Error::msg("", "--", "are the same flag: give one");
@@ -98,7 +98,7 @@ fn from_flags(p: &super::Parsed) -> Result<Resources<'static>> {
         let n = value(v.to_bytes(), i < 5).map_err(|e| {
             let mut m = Error::msg("", "--", e.detail());
             m.path(|p| {
-                p.s(f.long).c(b' ').s(v.to_bytes());
+                p.s(f.long()).c(b' ').s(v.to_bytes());
             });
             m
         })?;
