@@ -288,7 +288,7 @@ pub fn errno_text(e: Errno) -> Option<&'static str> {
         122 => Some("Disk quota exceeded"),
         // Kernel-internal, but some file systems and drivers let it out.
         524 => Some("Operation not supported (ENOTSUPP)"),
-        42..=133 => NAMES.split([' ', '\n']).filter(|w| !w.is_empty()).nth(n as usize - 42).filter(|w| *w != "-"),
+        42..=133 => NAMES.split(' ').filter(|w| !w.is_empty()).nth(n as usize - 42).filter(|w| *w != "-"),
         _ => None,
     }
 }
@@ -315,6 +315,10 @@ mod tests {
         assert_eq!(text(&Error::msg("config.json:", "process.args", "must not be empty")), "config.json: process.args: must not be empty");
         assert_eq!(text(&Error::msg("", "x", "")), "x");
         assert_eq!(text(&Error::sys("kill", "", Errno::from_raw_os_error(4000))), "kill: errno 4000");
+        for (n, t) in [(42, "ENOMSG"), (57, "EBADSLT"), (59, "EBFONT"), (112, "EHOSTDOWN"), (133, "EHWPOISON"), (2, "No such file or directory")] {
+            assert_eq!(errno_text(Errno::from_raw_os_error(n)), Some(t));
+        }
+        assert_eq!(errno_text(Errno::from_raw_os_error(58)), None);
         assert_eq!(text(&Error::too_long("state dir path:", 64)), "state dir path: longer than 64 bytes");
         let mut e = Error::sys("open", "/x", Errno::ACCESS);
         e.path(|p| {
