@@ -238,7 +238,7 @@ pub fn create(path: &[u8]) -> Result<u64> {
     let mut depth = Buf::<8>::new();
     depth.u(limits::CGROUP_DEPTH as u64);
     match write_file(file_in(v2_root(), path, b"/cgroup.max.depth").cstr(), depth.lossy()) {
-        Err(e) if e.errno != Some(Errno::NOENT) => {
+        Err(e) if e.errno() != Some(Errno::NOENT) => {
             let _ = destroy(path, 0);
             return Err(e);
         }

@@ -79,16 +79,18 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
 fn from_flags(p: &super::Parsed) -> Result<Resources<'static>> {
     let mut r = Resources::default();
     // The flags given so far, by slot: --cpu-share and --cpu-shares both set one.
-    let mut given = [""; res::SLOTS];
+    let mut given: [&[u8]; res::SLOTS] = [b""; res::SLOTS];
     for (i, f) in FLAGS[1..].iter().enumerate() {
         let Some(v) = p.get(f.long()) else { continue };
         let slot = SLOTS[i] as usize;
         if !given[slot].is_empty() {
             let mut e = Error::msg("", "--", "are the same flag: give one");
-            e.path.s(given[slot]).s(b" and --").s(f.long);
+            e.path(|p| {
+                p.s(given[slot]).s(b" and --").s(f.long());
+            });
             return Err(e);
         }
-        given[slot] = f.long;
+        given[slot] = f.long();
         let (obj, _) = res::field(slot);
         r.groups |= 1 << res::GROUPS.split(' ').position(|g| g == obj).unwrap_or(0);
         if res::KINDS[slot] == b's' {
