@@ -11,7 +11,7 @@ use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use mote_sys::rustix::fs::{self, Mode, OFlags};
 use mote_sys::rustix::io::{read, Errno};
 
-use crate::error::{Ctx, Error, Result};
+use crate::error::{Ctx, Error, Fits, Result};
 use crate::json::{self, Kind, Val};
 use crate::layout::field;
 use crate::resolve;
@@ -48,7 +48,7 @@ impl Out<'_> {
             if tmp.overflowed() {
                 return Err(Error::msg("config.json", s.get(..64).unwrap_or(s), "string longer than 4096 bytes"));
             }
-            write_all(self.fd, tmp.lossy()).ctx("write", b"config.json")?;
+            tmp.write_to(self.fd).ctx("write", b"config.json")?;
             return Ok(self);
         }
         if self.b.len() + s.len() * 6 + 2 > 4096 {
@@ -58,7 +58,7 @@ impl Out<'_> {
         Ok(self)
     }
     fn flush(&mut self) -> Result<()> {
-        write_all(self.fd, self.b.lossy()).ctx("write", b"config.json")?;
+        self.b.write_to(self.fd).ctx("write", b"config.json")?;
         self.b.clear();
         Ok(())
     }
@@ -72,7 +72,7 @@ fn copy(o: &mut Out<'_>, v: Val<'_>) -> Result<()> {
         Kind::Number => {
             let mut b = Buf::<24>::new();
             b.i(v.i64().ok_or_else(|| Error::msg("default spec", b"", "non-integer number"))?);
-            o.s(b.lossy()).map(drop)
+            o.s(b.get().fits("config.json: a number is")?).map(drop)
         }
         Kind::String => o.json(v.bytes().unwrap_or(b"")).map(drop),
         Kind::Array => {
@@ -185,6 +185,8 @@ fn resolve_user(root: BorrowedFd<'_>, spec: &[u8], buf: &mut [u8]) -> Result<Use
             name.s(user);
         }
     }
+    // The name is compared whole with /etc/group's member lists: never a cut one.
+    let name = name.get().map_err(|_| Error::msg("image config User", user, "user name longer than 256 bytes"))?;
     let group_db = read_db(root, c"group", buf)?;
     if let Some(g) = group {
         u.gid = match number(g) {
@@ -195,10 +197,10 @@ fn resolve_user(root: BorrowedFd<'_>, spec: &[u8], buf: &mut [u8]) -> Result<Use
     } else if !name.is_empty() {
         // Supplementary groups of a named user, as engines set them.
         for e in entries(group_db) {
-            if e[2].split(|&c| c == b',').any(|m| m == name.lossy()) {
+            if e[2].split(|&c| c == b',').any(|m| m == name) {
                 if let Some(gid) = number(e[1]) {
                     if gid != u.gid && !u.groups.contains(&gid) {
-                        u.groups.push(gid).map_err(|_| Error::msg("rootfs /etc/group", name.lossy(), "user in more than 64 groups"))?;
+                        u.groups.push(gid).map_err(|_| Error::msg("rootfs /etc/group", name, "user in more than 64 groups"))?;
                     }
                 }
             }
@@ -269,7 +271,7 @@ pub fn write(bundle: BorrowedFd<'_>, root: BorrowedFd<'_>, cfg: Val<'_>, id: (&[
                         }
                         b.c(b']');
                     }
-                    o.s(b.s(b"}").lossy())?;
+                    o.s(b.s(b"}").get().fits("config.json: process.user is")?)?;
                 }
                 b"args" => {
                     o.s(b"[")?;

@@ -94,6 +94,7 @@ impl Source {
         let mut off = 0u64;
         let mut h = [0u8; 512];
         let mut long = Buf::<MEMBER_NAME>::new();
+        let mut long_over = false;
         let mut links: Vec<(u16, Buf<MEMBER_NAME>), 256> = Vec::new();
         let bad = |why| Error::msg("image archive", path.to_bytes(), why);
         loop {
@@ -121,9 +122,7 @@ impl Source {
                     pread(&fd, &mut b[..k], data).ctx("read image archive", path.to_bytes())?;
                     let e = b[..k].iter().position(|&c| c == 0).unwrap_or(k);
                     long.s(&b[..e]);
-                    if size as usize > MEMBER_NAME {
-                        long.s(b"//too-long");
-                    }
+                    long_over = size as usize > MEMBER_NAME;
                 }
                 b'x' => {
                     // A PAX header: only a long `path` matters here.
@@ -131,13 +130,15 @@ impl Source {
                     let k = (size as usize).min(1024);
                     pread(&fd, &mut b[..k], data).ctx("read image archive", path.to_bytes())?;
                     long.clear();
+                    long_over = false;
                     let mut p = &b[..k];
                     while !p.is_empty() {
                         // "LEN KEY=VALUE\n", LEN counting it all: a malformed record is refused.
                         let sp = p.iter().position(|&c| c == b' ').unwrap_or(p.len());
                         let len = mote_sys::io::parse_decimal(&p[..sp]).unwrap_or(0);
                         if len > p.len() as u64 && size > k as u64 && sp < p.len() {
-                            break; // past the part read (names that long are not blobs anyway)
+                            long_over = true; // past the part read: not a blob's name, skipped
+                            break;
                         }
                         if len < sp as u64 + 2 || len > p.len() as u64 {
                             return Err(bad("malformed PAX header"));
@@ -151,11 +152,11 @@ impl Source {
                 }
                 b'0' | 0 | b'2' => {
                     let mut name = Buf::<{ MEMBER_NAME + 160 }>::new();
+                    // A long name over the bound is no blob's (their paths are shorter): the
+                    // member is skipped, never kept under a cut name.
+                    let over = long_over || long.overflowed();
                     if !long.is_empty() {
-                        name.s(long.lossy());
-                        if long.overflowed() {
-                            name.s(b"//too-long");
-                        }
+                        name.s(long.get().unwrap_or_default());
                     } else {
                         let f = |x: &[u8]| -> usize { x.iter().position(|&c| c == 0).unwrap_or(x.len()) };
                         let prefix = &h[345..345 + f(&h[345..500])];
@@ -165,11 +166,15 @@ impl Source {
                         name.s(&h[..f(&h[..100])]);
                     }
                     long.clear();
-                    let mut nm = name.lossy();
+                    long_over = false;
+                    let Ok(mut nm) = name.get() else {
+                        off = data + size.div_ceil(512) * 512;
+                        continue;
+                    };
                     while let Some(r) = nm.strip_prefix(b"./") {
                         nm = r;
                     }
-                    if nm.len() < MEMBER_NAME {
+                    if nm.len() < MEMBER_NAME && !over {
                         let mut m = Member { name: [0; MEMBER_NAME], len: nm.len() as u8, off: data, size, link: None };
                         m.name[..nm.len()].copy_from_slice(nm);
                         if h[156] == b'2' {
@@ -188,13 +193,17 @@ impl Source {
                         members.push(m).map_err(|_| bad("more than 1024 files in the archive"))?;
                     }
                 }
-                _ => long.clear(),
+                _ => {
+                    long.clear();
+                    long_over = false;
+                }
             }
             off = data + size.div_ceil(512) * 512;
         }
         // Symlinks point at regular members (one level, as docker archives use them).
         for (i, t) in &links {
-            let target = members.iter().position(|m| m.link.is_none() && &m.name[..m.len as usize] == t.lossy());
+            // join() refused a target over the bound: t is whole.
+            let target = t.get().ok().and_then(|t| members.iter().position(|m| m.link.is_none() && &m.name[..m.len as usize] == t));
             let m = &mut members[*i as usize];
             match target {
                 Some(x) => m.link = Some(x as u16),
@@ -261,6 +270,17 @@ pub struct Desc {
     pub diff: Option<[u8; 32]>,
 }
 
+impl Desc {
+    /// The blob's path in the image: an error naming it if it did not fit (never a cut one).
+    pub fn path(&self) -> Result<&[u8]> {
+        self.path.get().map_err(|o| {
+            let mut m = Buf::<320>::new();
+            m.s(self.path.lossy()).s(b"...");
+            Error::msg("image blob path", m.lossy(), if o.0 == MEMBER_NAME { "longer than 128 bytes" } else { "too long" })
+        })
+    }
+}
+
 fn unhex(h: &[u8]) -> Option<[u8; 32]> {
     if h.len() != 64 {
         return None;
@@ -301,15 +321,16 @@ fn descriptor(v: Val<'_>, what: &'static str) -> Result<Desc> {
     Ok(Desc { path, digest: Some(dg), size: Some(size), diff: None })
 }
 
-/// The platform wanted: os/arch[/variant].
-pub struct Platform {
-    pub os: Buf<32>,
-    pub arch: Buf<32>,
-    pub variant: Buf<32>,
+/// The platform wanted: os/arch[/variant], borrowed from --platform (nothing copied, so
+/// nothing to cut).
+pub struct Platform<'a> {
+    pub os: &'a [u8],
+    pub arch: &'a [u8],
+    pub variant: &'a [u8],
 }
 
-impl Platform {
-    pub fn host() -> Platform {
+impl Platform<'_> {
+    pub fn host() -> Platform<'static> {
         let arch: &[u8] = if cfg!(target_arch = "x86_64") {
             b"amd64"
         } else if cfg!(target_arch = "aarch64") {
@@ -317,21 +338,15 @@ impl Platform {
         } else {
             b"riscv64"
         };
-        let mut p = Platform { os: Buf::new(), arch: Buf::new(), variant: Buf::new() };
-        p.os.s(b"linux");
-        p.arch.s(arch);
-        p
+        Platform { os: b"linux", arch, variant: b"" }
     }
 
-    pub fn parse(s: &[u8]) -> Option<Platform> {
+    pub fn parse(s: &[u8]) -> Option<Platform<'_>> {
         let mut it = s.split(|&c| c == b'/');
-        let mut p = Platform { os: Buf::new(), arch: Buf::new(), variant: Buf::new() };
-        p.os.s(it.next().filter(|x| !x.is_empty())?);
-        p.arch.s(it.next().filter(|x| !x.is_empty())?);
-        if let Some(v) = it.next() {
-            p.variant.s(v);
-        }
-        (it.next().is_none() && !p.os.overflowed() && !p.arch.overflowed() && !p.variant.overflowed()).then_some(p)
+        let os = it.next().filter(|x| !x.is_empty())?;
+        let arch = it.next().filter(|x| !x.is_empty())?;
+        let variant = it.next().unwrap_or(b"");
+        it.next().is_none().then_some(Platform { os, arch, variant })
     }
 
     /// Whether os/architecture/variant (from an index entry or a config) are this platform.
@@ -340,31 +355,27 @@ impl Platform {
         fn norm<'x>(arm64: bool, v: &'x [u8]) -> &'x [u8] {
             if v.is_empty() && arm64 { b"v8" } else { v }
         }
-        let arm = self.arch.lossy() == b"arm64";
-        os == self.os.lossy()
-            && arch == self.arch.lossy()
-            && (self.variant.is_empty() || norm(arm, variant.unwrap_or(b"")) == norm(arm, self.variant.lossy()))
+        let arm = self.arch == b"arm64";
+        os == self.os && arch == self.arch && (self.variant.is_empty() || norm(arm, variant.unwrap_or(b"")) == norm(arm, self.variant))
     }
 
+    /// For a message (cut at the message's bound if need be).
     pub fn render(&self, b: &mut Buf<320>) {
-        b.s(self.os.lossy()).c(b'/').s(self.arch.lossy());
+        b.s(self.os).c(b'/').s(self.arch);
         if !self.variant.is_empty() {
-            b.c(b'/').s(self.variant.lossy());
+            b.c(b'/').s(self.variant);
         }
     }
 }
 
 /// Whether an image name (annotation, RepoTags entry) is the one asked for.
 pub fn ref_matches(name: &[u8], want: &[u8]) -> bool {
-    let m = |w: &[u8]| {
+    // `name` is `w`, or ends in "/w" or ":w"
+    fn m(name: &[u8], w: &[u8]) -> bool {
         name == w || (name.len() > w.len() && name.ends_with(w) && matches!(name[name.len() - w.len() - 1], b'/' | b':'))
-    };
-    if m(want) {
-        return true;
     }
-    let mut l = Buf::<320>::new();
-    l.s(want).s(b":latest");
-    !want.contains(&b':') && m(l.lossy())
+    // A ref without a tag is ":latest" (compared in place: no copy to cut).
+    m(name, want) || (!want.contains(&b':') && name.strip_suffix(b":latest").is_some_and(|n| m(n, want)))
 }
 
 const INDEX_TYPES: [&[u8]; 2] = [b"application/vnd.oci.image.index.v1+json", b"application/vnd.docker.distribution.manifest.list.v2+json"];
@@ -378,20 +389,21 @@ pub struct Image {
 /// Reads a small JSON blob into `buf` (digest checked when known) and prepares it.
 /// Returns the document, its root's offset and the blob's sha256.
 pub fn read_json<'b>(src: &Source, d: &Desc, buf: &'b mut [u8], what: &'static str) -> Result<(&'b [u8], usize, [u8; 32])> {
-    let o = src.get(d.path.lossy())?;
-    let mut b = src.blob(&o, d.size, d.digest, d.path.lossy())?;
+    let path = d.path()?;
+    let o = src.get(path)?;
+    let mut b = src.blob(&o, d.size, d.digest, path)?;
     let data = b.read_all(buf, what)?;
     let digest = b.digest.unwrap_or_default();
     let root = json::prepare(data).map_err(|e| {
         let mut m = Buf::<320>::new();
-        m.s(d.path.lossy()).s(b" at byte ").u(e.offset as u64);
+        m.s(path).s(b" at byte ").u(e.offset as u64);
         Error::msg(what, m.lossy(), e.what)
     })?;
     Ok((&*data, root, digest))
 }
 
 /// Resolves an OCI layout (index.json) to one image.
-pub fn oci(src: &Source, buf: &mut [u8], plat: &Platform, tag: Option<&[u8]>) -> Result<Image> {
+pub fn oci(src: &Source, buf: &mut [u8], plat: &Platform<'_>, tag: Option<&[u8]>) -> Result<Image> {
     let mut d = Desc { path: Buf::new(), digest: None, size: None, diff: None };
     d.path.s(b"index.json");
     let mut top = true;
@@ -410,7 +422,7 @@ pub fn oci(src: &Source, buf: &mut [u8], plat: &Platform, tag: Option<&[u8]>) ->
 }
 
 /// The manifest in an index for the platform (and ref, at the top level).
-fn pick(v: Val<'_>, at: &Desc, plat: &Platform, tag: Option<&[u8]>) -> Result<Desc> {
+fn pick(v: Val<'_>, at: &Desc, plat: &Platform<'_>, tag: Option<&[u8]>) -> Result<Desc> {
     let mut found: Option<Desc> = None;
     let mut fallback: Option<Desc> = None;
     let mut seen = Buf::<320>::new();
@@ -450,7 +462,8 @@ fn pick(v: Val<'_>, at: &Desc, plat: &Platform, tag: Option<&[u8]>) -> Result<De
     let mut m = Buf::<320>::new();
     m.s(at.path.lossy());
     if let Some(t) = tag {
-        m.s(b" (ref ").s(t).c(b')');
+        // at most 64 bytes of it: the message must keep room for what follows
+        m.s(b" (ref ").s(&t[..t.len().min(64)]).s(if t.len() > 64 { &b"...)"[..] } else { b")" });
     }
     m.s(b": no manifest for ");
     plat.render(&mut m);

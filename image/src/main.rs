@@ -80,9 +80,7 @@ const SCRATCH: usize = 256 * 1024;
 fn main(a: Args) -> i32 {
     match a.get(1) {
         Some(b"--version" | b"-v" | b"version") => {
-            let mut b = Buf::<64>::new();
-            b.s(b"mote-image version ").s(env!("CARGO_PKG_VERSION")).c(b'\n');
-            io::out(b.lossy());
+            io::out(concat!("mote-image version ", env!("CARGO_PKG_VERSION"), "\n").as_bytes());
             return 0;
         }
         Some(b"--help" | b"-h" | b"help") => {
@@ -103,14 +101,14 @@ fn main(a: Args) -> i32 {
             b.s(b"mote-image: ");
             e.render(&mut b);
             b.c(b'\n');
-            io::err(b.lossy());
+            io::err(b.lossy()); // a message: cut at its bound if need be
             1
         }
     }
 }
 
 fn bundle(a: &Args) -> Result<()> {
-    let (mut image, mut dir, mut plat, mut tag): (Option<&CStr>, Option<&CStr>, Option<Platform>, Option<&[u8]>) = (None, None, None, None);
+    let (mut image, mut dir, mut plat, mut tag): (Option<&CStr>, Option<&CStr>, Option<Platform<'_>>, Option<&[u8]>) = (None, None, None, None);
     let mut reuse = false;
     let mut i = 2;
     while let Some(arg) = a.get(i) {
@@ -164,7 +162,7 @@ fn bundle(a: &Args) -> Result<()> {
     if img.layers.iter().any(|l| l.digest.is_none()) {
         let ids = || field(cfg, "rootfs").and_then(|r| field(r, "diff_ids")).and_then(|d| d.arr());
         if ids().map(|d| d.count()) != Some(img.layers.len()) {
-            return Err(Error::msg("image config", img.config.path.lossy(), "rootfs.diff_ids and the manifest's layers differ in number"));
+            return Err(Error::msg("image config", img.config.path()?, "rootfs.diff_ids and the manifest's layers differ in number"));
         }
         for (l, id) in img.layers.iter_mut().zip(ids().into_iter().flatten()) {
             l.diff = Some(id.bytes().and_then(layout::digest).ok_or_else(|| Error::msg("image config", b"rootfs.diff_ids", "not a sha256 digest"))?);
@@ -188,35 +186,39 @@ fn bundle(a: &Args) -> Result<()> {
     fs::flock(&pfd, fs::FlockOperation::LockExclusive).ctx("lock", parent)?;
     let mut bn = Buf::<256>::new();
     bn.s(base);
-    if base.is_empty() || bn.overflowed() {
+    if base.is_empty() {
         return Err(Error::msg("bundle directory", d, "bad name"));
     }
+    let bn = bn.cstr().map_err(|_| Error::msg("bundle directory", d, "name longer than 255 bytes or with a NUL"))?;
     let mut id_s = Buf::<71>::new();
     id_s.s(b"sha256:").s(sha256::hex(&id));
-    let exists = match fs::statat(&pfd, bn.cstr().fits("image path:")?, AtFlags::SYMLINK_NOFOLLOW) {
+    let id_s = id_s.get().fits("image id:")?;
+    let exists = match fs::statat(&pfd, bn, AtFlags::SYMLINK_NOFOLLOW) {
         Err(Errno::NOENT) => false,
         Ok(_) if reuse => true,
         Ok(_) => return Err(Error::msg("bundle directory", d, "already exists (--reuse replaces a bundle mote-image made)")),
         Err(e) => return Err(Error::sys("stat", d, e)),
     };
-    if exists && bundle_id(pfd.as_fd(), bn.cstr().fits("image path:")?, d, scratch)? == id_s.lossy() {
+    if exists && bundle_id(pfd.as_fd(), bn, d, scratch)? == id_s {
         return Ok(());
     }
-    let mut tmp = Buf::<320>::new();
-    tmp.c(b'.').s(base).s(b".mote-image");
-    match tar::remove(pfd.as_fd(), tmp.cstr().fits("image path:")?) {
+    // The temporary name: "." + the bundle's name + ".mote-image", which must fit a file name.
+    let mut tmp = Buf::<256>::new();
+    tmp.c(b'.').s(bn.to_bytes()).s(b".mote-image");
+    let tmp = tmp.cstr().map_err(|_| Error::msg("bundle directory", d, "name too long for its temporary name (over 255 bytes with .mote-image)"))?;
+    match tar::remove(pfd.as_fd(), tmp) {
         Ok(()) | Err(Errno::NOENT) => {}
-        Err(e) => return Err(Error::sys("remove stale", tmp.lossy(), e)),
+        Err(e) => return Err(Error::sys("remove stale", tmp.to_bytes(), e)),
     }
-    fs::mkdirat(&pfd, tmp.cstr().fits("image path:")?, Mode::from_raw_mode(0o700)).ctx("create", tmp.lossy())?;
+    fs::mkdirat(&pfd, tmp, Mode::from_raw_mode(0o700)).ctx("create", tmp.to_bytes())?;
     let flags = if exists { RenameFlags::EXCHANGE } else { RenameFlags::NOREPLACE };
-    let r = build(&src, &img, pfd.as_fd(), tmp.cstr().fits("image path:")?, cfg, id_s.lossy(), scratch)
-        .and_then(|()| fs::renameat_with(&pfd, tmp.cstr().fits("image path:")?, &pfd, bn.cstr().fits("image path:")?, flags).ctx("rename bundle to", d));
+    let r = build(&src, &img, pfd.as_fd(), tmp, cfg, id_s, scratch)
+        .and_then(|()| fs::renameat_with(&pfd, tmp, &pfd, bn, flags).ctx("rename bundle to", d));
     // After an exchange the temporary name holds the old bundle: it goes too.
     if r.is_err() || exists {
-        if let Err(e) = tar::remove(pfd.as_fd(), tmp.cstr().fits("image path:")?) {
+        if let Err(e) = tar::remove(pfd.as_fd(), tmp) {
             let mut b = Buf::<512>::new();
-            b.s(b"mote-image: cannot remove ").s(tmp.lossy()).s(b": ").s(error::strerror(e)).c(b'\n');
+            b.s(b"mote-image: cannot remove ").s(tmp.to_bytes()).s(b": ").s(error::strerror(e)).c(b'\n');
             io::err(b.lossy());
         }
     }
@@ -224,7 +226,7 @@ fn bundle(a: &Args) -> Result<()> {
 }
 
 /// The config's os/architecture must be the platform's (a docker archive has no index).
-fn check_platform(cfg: Val<'_>, plat: &Platform, at: &layout::Desc) -> Result<()> {
+fn check_platform(cfg: Val<'_>, plat: &Platform<'_>, at: &layout::Desc) -> Result<()> {
     let os = str_field(cfg, "os").unwrap_or(b"");
     let arch = str_field(cfg, "architecture").unwrap_or(b"");
     if plat.matches(os, arch, str_field(cfg, "variant")) {
@@ -270,12 +272,13 @@ fn build(src: &Source, img: &layout::Image, parent: BorrowedFd<'_>, tmp: &CStr, 
         .ctx("open", b"rootfs")?;
     let mut t = Tar::new();
     for (i, l) in img.layers.iter().enumerate() {
-        let o = src.get(l.path.lossy())?;
+        let path = l.path()?;
+        let o = src.get(path)?;
         // The first layer has nothing below it to white out. Above it, one pass, unless a
         // whiteout could hit the layer's own files: then deletions first, additions second.
         let passes: &[Pass] = if i == 0 { &[Pass::Additions] } else { &[Pass::Single, Pass::Deletions, Pass::Additions] };
         for &p in passes {
-            let blob = src.blob(&o, l.size, l.digest, l.path.lossy())?;
+            let blob = src.blob(&o, l.size, l.digest, path)?;
             let mut layer = Layer::new(blob, l.diff);
             if t.apply(&mut layer, root.as_fd(), p)? && p == Pass::Single {
                 break;

@@ -240,6 +240,12 @@ fn clean(out: &mut Buf<NAME>, name: &[u8]) -> core::result::Result<(), &'static 
     Ok(())
 }
 
+/// A name built in a [`Buf`], whole: [`clean`] refuses what does not fit, so an overflow here
+/// is a bug, still an error rather than a cut path.
+fn whole<'b>(b: &'b Buf<NAME>, what: &'static str) -> Result<&'b [u8]> {
+    b.get().map_err(|_| Error::msg("tar", what, "longer than 4096 bytes"))
+}
+
 fn split(p: &[u8]) -> (&[u8], &[u8]) {
     match p.iter().rposition(|&c| c == b'/') {
         Some(i) => (&p[..i], &p[i + 1..]),
@@ -338,10 +344,13 @@ impl Tar {
                 minor: minor as u32,
             };
             // The name: PAX path, else GNU long name, else ustar prefix/name.
+            // A GNU long name or link over NAME is refused below, even if a PAX record
+            // replaces it: never used cut.
             let mut name = Buf::<NAME>::new();
             let mut link = Buf::<NAME>::new();
+            let long_over = self.long_name.overflowed() || self.long_link.overflowed();
             if !self.long_name.is_empty() {
-                name.s(self.long_name.lossy());
+                name.s(self.long_name.get().unwrap_or_default());
             } else {
                 let prefix = cstr_field(&h[345..500]);
                 if &h[257..263] == b"ustar\0" && !prefix.is_empty() {
@@ -350,7 +359,7 @@ impl Tar {
                 name.s(cstr_field(&h[0..100]));
             }
             if !self.long_link.is_empty() {
-                link.s(self.long_link.lossy());
+                link.s(self.long_link.get().unwrap_or_default());
             } else {
                 link.s(cstr_field(&h[157..257]));
             }
@@ -391,26 +400,26 @@ impl Tar {
                 }
                 true
             });
-            let ok = ok && !name.overflowed() && !link.overflowed();
             self.long_name.clear();
             self.long_link.clear();
-            if !ok {
-                return Err(err_at("tar", layer, name.lossy(), "malformed PAX header or name over 4096 bytes"));
-            }
+            let (nm, lk) = match (name.get(), link.get()) {
+                (Ok(n), Ok(l)) if ok && !long_over => (n, l),
+                _ => return Err(err_at("tar", layer, name.lossy(), "malformed PAX header or name over 4096 bytes")),
+            };
             if kind == b'S' {
                 bad = Some("sparse entries are not supported");
             }
             if let Some(why) = bad {
-                return Err(err_at("tar", layer, name.lossy(), why));
+                return Err(err_at("tar", layer, nm, why));
             }
             if e.uid > u32::MAX as u64 || e.gid > u32::MAX as u64 {
-                return Err(err_at("tar", layer, name.lossy(), "uid or gid out of range"));
+                return Err(err_at("tar", layer, nm, "uid or gid out of range"));
             }
-            if let Err(why) = clean(&mut self.path, name.lossy()) {
-                return Err(err_at("tar", layer, name.lossy(), why));
+            if let Err(why) = clean(&mut self.path, nm) {
+                return Err(err_at("tar", layer, nm, why));
             }
             let data = e.size;
-            let r = self.entry(layer, root, pass, &e, link.lossy(), xattrs);
+            let r = self.entry(layer, root, pass, &e, lk, xattrs);
             self.pax_len = 0;
             if !r? {
                 return Ok(false);
@@ -423,7 +432,7 @@ impl Tar {
 
     /// Applies one entry; false when a single pass must stop.
     fn entry(&mut self, layer: &mut Layer<'_>, root: BorrowedFd<'_>, pass: Pass, e: &Entry, link: &[u8], xattrs: bool) -> Result<bool> {
-        let path = self.path.lossy();
+        let path = whole(&self.path, "tar entry name")?;
         let (parent, base) = split(path);
         self.whiteout = base.starts_with(b".wh.");
         if let Some(hidden) = base.strip_prefix(b".wh.") {
@@ -440,7 +449,7 @@ impl Tar {
                 } else {
                     target.s(parent).s(if parent.is_empty() { &b""[..] } else { b"/" }).s(hidden);
                 }
-                if self.seen.could_hit(target.lossy(), opaque) {
+                if self.seen.could_hit(whole(&target, "whiteout target")?, opaque) {
                     return Ok(false);
                 }
             }
@@ -515,7 +524,7 @@ impl Tar {
     /// Creates the entry `name` in `dir`, with its data, owner, mode, xattrs and times.
     #[allow(clippy::too_many_arguments)]
     fn create(&self, layer: &mut Layer<'_>, root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &CStr, e: &Entry, link: &[u8], xattrs: bool) -> Result<()> {
-        let path = self.path.lossy();
+        let path = whole(&self.path, "tar entry name")?;
         let ctx = |er| sys_at("create", layer, path, er);
         if xattrs && !matches!(e.kind, b'0' | b'5') {
             return Err(err_at("tar", layer, path, "xattrs are supported on files and directories only"));
@@ -558,7 +567,7 @@ impl Tar {
                 if let Err(why) = clean(&mut t, link) {
                     return Err(err_at("hardlink", layer, path, why));
                 }
-                let (tp, tb) = split(t.lossy());
+                let (tp, tb) = split(whole(&t, "hardlink target")?);
                 if tb.is_empty() {
                     return Err(err_at("hardlink", layer, path, "target is the root"));
                 }
@@ -586,7 +595,7 @@ impl Tar {
     /// Owner, then mode (chown clears setuid), then xattrs (chown clears security.capability),
     /// then times, on an open file or directory.
     fn meta_fd(&self, layer: &Layer<'_>, fd: BorrowedFd<'_>, e: &Entry, xattrs: bool) -> Result<()> {
-        let path = self.path.lossy();
+        let path = whole(&self.path, "tar entry name")?;
         fs::fchown(fd, Some(Uid::from_raw(e.uid as u32)), Some(Gid::from_raw(e.gid as u32))).map_err(|er| sys_at("chown", layer, path, er))?;
         fs::fchmod(fd, Mode::from_raw_mode(e.mode)).map_err(|er| sys_at("chmod", layer, path, er))?;
         if xattrs {
@@ -616,7 +625,7 @@ impl Tar {
 
     /// The same for a symlink or a device node, by name in its directory.
     fn meta_at(&self, layer: &Layer<'_>, dir: BorrowedFd<'_>, name: &CStr, e: &Entry, chmod: bool) -> Result<()> {
-        let path = self.path.lossy();
+        let path = whole(&self.path, "tar entry name")?;
         fs::chownat(dir, name, Some(Uid::from_raw(e.uid as u32)), Some(Gid::from_raw(e.gid as u32)), AtFlags::SYMLINK_NOFOLLOW)
             .map_err(|er| sys_at("chown", layer, path, er))?;
         if chmod {

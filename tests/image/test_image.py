@@ -683,3 +683,68 @@ def test_nul_bytes_in_names_refused(tmp_path, pax, word):
     else:
         t.file("f", b"x", pax=pax)
     assert_fails_cleanly(tmp_path, single(tmp_path / "img", [t.bytes()]).path, word)
+
+
+# ---- over-long names: refused whole, never used cut (issue 14: Buf overflow is an error) ----
+
+@pytest.mark.parametrize("name,words", [("n" * 300, ["bundle directory", "longer than 255"]),
+                                        ("n" * 250, ["bundle directory", "temporary name"])], ids=["300-bytes", "250-bytes"])
+def test_overlong_bundle_name_refused(tmp_path, name, words):
+    lay = single(tmp_path / "img", [Tar().file("f", b"x").bytes()])
+    parent = tmp_path / "out"
+    parent.mkdir()
+    p = image_tool("x86_64", "bundle", lay.path, str(parent / name))
+    assert p.returncode == 1 and p.stderr.startswith("mote-image: ") and "panic" not in p.stderr, p.stderr
+    for w in words:
+        assert w in p.stderr, (w, p.stderr)
+    assert os.listdir(parent) == []
+
+
+def test_overlong_bundle_parent_path_refused(tmp_path):
+    lay = single(tmp_path / "img", [Tar().file("f", b"x").bytes()])
+    deep = str(tmp_path) + "/d" * 2100 + "/b"  # the parent path alone is over 4096 bytes
+    p = image_tool("x86_64", "bundle", lay.path, deep)
+    assert p.returncode == 1 and p.stderr.startswith("mote-image: ") and "panic" not in p.stderr, p.stderr
+    assert "longer than 4096" in p.stderr, p.stderr
+    assert sorted(os.listdir(tmp_path)) == ["img"]
+
+
+def test_overlong_docker_layer_path_refused(tmp_path):
+    layer = Tar().file("f", b"x").bytes()
+    img = tmp_path / "img"
+    img.mkdir()
+    long = "l" * 200 + ".tar"
+    (img / long).write_bytes(layer)
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["x"]},
+                      "rootfs": {"type": "layers", "diff_ids": ["sha256:" + sha(layer)]}}).encode()
+    (img / (sha(cfg) + ".json")).write_bytes(cfg)
+    (img / "manifest.json").write_text(json.dumps([{"Config": sha(cfg) + ".json", "Layers": [long]}]))
+    assert_fails_cleanly(tmp_path, img, "manifest.json", "path too long")
+
+
+def test_overlong_ref_is_compared_whole(tmp_path):
+    # The implied ":latest" of a long --ref used to be appended in a 320-byte buffer: cut to
+    # ":late", it matched an image named so. Compared whole, there is no such image.
+    want = "r" * 315
+    lay = Layout(tmp_path / "img")
+    m = lay.image([Tar().file("f", b"x").bytes()])
+    m["annotations"] = {"org.opencontainers.image.ref.name": want + ":late"}
+    lay.index([m])
+    assert_fails_cleanly(tmp_path, lay.path, "no manifest", args=("--ref", want))
+    p, b = unpack(tmp_path, lay.path, "--ref", want + ":late")
+    assert p.returncode == 0, p.stderr
+
+
+def test_overlong_user_name_refused(tmp_path):
+    # A user name over 256 bytes used to be cut before it was looked up in /etc/group's member
+    # lists, so that a group listing the cut name was added to the user's.
+    user = "u" * 300
+    t = Tar().dir("etc").file("etc/passwd", ("%s:x:1000:1000::/:/bin/sh\n" % user).encode())
+    t.file("etc/group", ("g:x:1000:\ncut:x:77:%s\n" % user[:256]).encode())
+    lay = single(tmp_path / "img", [t.bytes()], {"User": user, "Cmd": ["true"]})
+    assert_fails_cleanly(tmp_path, lay.path, "User", "user name longer than 256 bytes")
+
+
+def test_overlong_platform_component_is_no_match(tmp_path):
+    lay = multi_platform(tmp_path / "img")
+    assert_fails_cleanly(tmp_path, lay.path, "no manifest for linux/" + "a" * 40, args=("--platform", "linux/" + "a" * 40))
