@@ -23,74 +23,78 @@ pub mod hooks {
     }
 }
 
-/// A bounded-time mutation fuzz of the whole config parser (json::prepare, then spec::parse):
-/// never a panic, whatever the bytes. Stable Rust, no coverage guidance (cargo-fuzz needs a
-/// nightly toolchain with libFuzzer's runtime); MOTE_FUZZ_SECS sets the time (default 3).
+#[path = "../../../runtime/src/cli/spec_json.rs"]
+#[allow(dead_code)]
+mod spec_json;
+
+/// A prepared `doc` read by spec::parse_into into a Spec of its own (boxed: a Spec is ~190 KiB;
+/// spec::parse fills the process's one Spec, once).
+pub fn parse(doc: &[u8], root: usize) -> error::Result<()> {
+    let mut s = Box::new(spec::Spec::empty());
+    spec::parse_into(doc, root, &mut s)
+}
+
+/// What the fuzzer (src/bin/fuzz.rs) asks of the config parser for any input: json::prepare
+/// then spec::parse_into never panic (nor abort, nor hang: the fuzzer watches from outside), and
+/// every error is a clean one, a reason and a place.
+pub fn check_config(input: &[u8]) {
+    let mut doc = input.to_vec();
+    match json::prepare(&mut doc) {
+        Err(e) => assert!(!e.what.is_empty() && e.offset <= doc.len(), "a syntax error without a reason or an offset"),
+        Ok(root) => {
+            assert!(root < doc.len(), "the root value past the document");
+            if let Err(e) = parse(&doc, root) {
+                let mut b = mote_sys::io::Buf::<1024>::new();
+                e.render(&mut b);
+                let Ok(m) = b.get() else { panic!("an error message over 1 KiB") };
+                assert!(!e.what.is_empty() && !m.is_empty(), "an error that says nothing");
+                assert!(core::str::from_utf8(m).is_ok(), "an error message that is not UTF-8");
+            }
+        }
+    }
+}
+
+/// The fuzzer's seeds: `mote spec`'s configs (root and rootless, from the source that writes
+/// them) and tests/unit/fuzz/seeds (every field the parser reads).
+pub fn seeds() -> Vec<Vec<u8>> {
+    use spec_json::*;
+    let mut v = vec![[HEAD, GID5, MIDDLE, SYS_ROOT, TAIL].concat().into_bytes(), [HEAD, MIDDLE, SYS_ROOTLESS, TAIL].concat().into_bytes()];
+    v.extend(inputs(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds")));
+    v
+}
+
+/// The files of `dir`, in name order.
+pub fn inputs(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    let mut es: Vec<_> = std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    es.sort();
+    es.iter().filter_map(|e| std::fs::read(e).ok()).collect()
+}
+
+/// The fuzzer's finds, kept: tests/unit/fuzz/crashes holds every input that once crashed the
+/// parser (each fixed since), and the seeds must parse whole.
 #[cfg(test)]
 mod fuzz {
-    const SEED: &str = include_str!("seed.json");
-
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n.max(1) as u64) as usize
+    #[test]
+    fn seeds_parse_whole() {
+        for s in super::seeds() {
+            let mut d = s.clone();
+            let root = crate::json::prepare(&mut d).unwrap_or_else(|e| panic!("seed: {} at {}", e.what, e.offset));
+            if let Err(e) = super::parse(&d, root) {
+                let mut b = mote_sys::io::Buf::<1024>::new();
+                e.render(&mut b);
+                panic!("seed: {}", String::from_utf8_lossy(b.lossy()));
+            };
         }
     }
 
-    const TOKENS: &[&[u8]] = &[b"{", b"}", b"[", b"]", b",", b":", b"\"", b"\\u", b"\\ud83d", b"-", b"0", b"1e9",
-        b"99999999999999999999", b"null", b"true", b"\"args\"", b"\"type\"", b"\"limit\"", b"\xff", b"\x00", b"-1"];
-
     #[test]
-    fn config_parser_never_panics() {
-        let secs: u64 = std::env::var("MOTE_FUZZ_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
-        let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-        let mut g = Rng(0x2545_f491_4f6c_dd1d);
-        let (mut runs, mut parsed) = (0u64, 0u64);
-        let mut corpus: Vec<Vec<u8>> = vec![SEED.as_bytes().to_vec()];
-        while std::time::Instant::now() < end {
-            let mut b = corpus[g.next(corpus.len())].clone();
-            for _ in 0..1 + g.next(4) {
-                let at = g.next(b.len() + 1);
-                match g.next(5) {
-                    0 if !b.is_empty() => {
-                        let i = at.min(b.len() - 1);
-                        b[i] = g.next(256) as u8;
-                    }
-                    1 if at < b.len() => {
-                        let n = g.next(16).min(b.len() - at);
-                        b.drain(at..at + n);
-                    }
-                    2 => {
-                        let t = TOKENS[g.next(TOKENS.len())];
-                        b.splice(at..at, t.iter().copied());
-                    }
-                    3 if at < b.len() => {
-                        // duplicate a span (repeated keys, deeper nesting)
-                        let n = g.next(64).min(b.len() - at);
-                        let span: Vec<u8> = b[at..at + n].to_vec();
-                        b.splice(at..at, span);
-                    }
-                    _ => {}
-                }
-            }
-            runs += 1;
-            let mut doc = b.clone();
-            if let Ok(root) = crate::json::prepare(&mut doc) {
-                // A Spec is ~175 KiB: boxed, as the test thread's stack is not mote's.
-                let mut s = Box::new(crate::spec::Spec::empty());
-                if crate::spec::parse_into(&doc, root, &mut s).is_ok() {
-                    parsed += 1;
-                    if corpus.len() < 256 {
-                        corpus.push(b); // keep what still parses: mutations go deeper from there
-                    }
-                }
-            }
+    fn crashes_found_by_the_fuzzer_stay_fixed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/crashes");
+        let all = super::inputs(&dir);
+        for c in &all {
+            super::check_config(c);
         }
-        eprintln!("fuzz: {runs} configs in {secs}s, {parsed} parsed whole");
-        assert!(runs > 1000 && parsed > 0);
+        eprintln!("fuzz: {} regression inputs from {} checked", all.len(), dir.display());
     }
 }
 
