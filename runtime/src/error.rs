@@ -49,6 +49,24 @@ static SLOTS: [Pool<Said>; N] = [const { Pool::new(Said { id: 0, what: None, det
 /// Errors made so far in this process: the generation part of the next handle.
 static MADE: AtomicU32 = AtomicU32::new(0);
 
+/// `b` without a UTF-8 sequence its end cut in two: a message cut at a bound stays UTF-8 (a
+/// config's text is; engines read the message as a string).
+fn whole_chars(b: &[u8]) -> &[u8] {
+    for back in 1..=b.len().min(4) {
+        let c = b[b.len() - back];
+        if c & 0xc0 != 0x80 {
+            let need = match c {
+                0..=0x7f => 1,
+                0xf0.. => 4,
+                0xe0.. => 3,
+                _ => 2,
+            };
+            return if need > back { &b[..b.len() - back] } else { b };
+        }
+    }
+    b
+}
+
 pub type Result<T> = core::result::Result<T, Error>;
 
 impl Error {
@@ -85,7 +103,9 @@ impl Error {
             if path.len() <= SHOWN {
                 p.s(path);
             } else {
-                p.s(&path[..SHOWN / 2]).s(b"...").s(&path[path.len() - SHOWN / 2..]);
+                let tail = &path[path.len() - SHOWN / 2..];
+                let mid = tail.iter().take(3).take_while(|&&c| c & 0xc0 == 0x80).count();
+                p.s(whole_chars(&path[..SHOWN / 2])).s(b"...").s(&tail[mid..]);
             }
         }
         Error(id)
@@ -172,7 +192,7 @@ impl Error {
             if !what.is_empty() {
                 b.c(b' ');
             }
-            b.s(t.path.lossy());
+            b.s(if t.path.overflowed() { whole_chars(t.path.lossy()) } else { t.path.lossy() });
             if t.path.overflowed() {
                 b.s(b"...");
             }

@@ -59,6 +59,23 @@ def test_malformed_or_hostile_config(mote, text, msg):
     no_residue(mote, cid)
 
 
+@pytest.mark.parametrize("pad", range(4))
+def test_a_message_cut_at_its_bound_stays_utf8(mote, pad):
+    # A value named in an error is cut where the message's bound falls; cut inside a UTF-8
+    # character, the message was not UTF-8 (found by the unit fuzz). 1..3 bytes of padding put
+    # the cut at each offset inside the 4-byte characters.
+    cid = mote.new_id()
+    b = mote.tmp / ("b" + cid)
+    os.makedirs(b / "rootfs")
+    action = "SCMP_ACT_" + "x" * pad + "\U0001F600" * 200
+    (b / "config.json").write_text(json.dumps({"ociVersion": "1.0.2", "linux": {"seccomp": {"defaultAction": action}}}, ensure_ascii=False))
+    p = mote("run", "--bundle", str(b), cid, text=False)
+    assert p.returncode == 1, p.stderr
+    err = p.stderr.decode()  # strict: raises on a cut character
+    assert "unknown action" in err and "..." in err, err
+    no_residue(mote, cid)
+
+
 def test_missing_executable(mote):
     cid = mote.new_id()
     b = mote.bundle(["no-such-program"])
