@@ -1,6 +1,8 @@
 //! Output without an allocator or core::fmt: a fixed buffer that text, numbers and JSON strings
 //! are appended to, then written with one write(2).
 
+use core::mem::MaybeUninit;
+
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
 
@@ -21,13 +23,14 @@ pub fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> Result<(), Errno> {
 /// but past the end the buffer is marked overflowed, and its contents are then reachable only
 /// as an error: [`Text::get`], [`Text::cstr`] and [`Text::write_to`] return [`Overflow`] instead
 /// of a truncated text. [`Text::lossy`] is for diagnostics alone (error messages, logs).
-pub type Buf<const N: usize> = BufOf<[u8; N]>;
+pub type Buf<const N: usize> = BufOf<[MaybeUninit<u8>; N]>;
 /// Any [`Buf`], its capacity known at run time: every method is written (and compiled) once
 /// for this, not once per capacity; a `Buf<N>` derefs to it.
-pub type Text = BufOf<[u8]>;
+pub type Text = BufOf<[MaybeUninit<u8>]>;
 
 /// A buffer's length, overflow mark and storage (the storage last, so that a `Buf<N>` can be
-/// seen as a [`Text`]).
+/// seen as a [`Text`]). The storage is left uninitialized: only `..len` is ever read, and a
+/// zeroed one cost a memset at every buffer on the stack (issue 17).
 pub struct BufOf<D: ?Sized> {
     len: usize,
     overflow: bool,
@@ -43,7 +46,7 @@ impl<const N: usize> Default for Buf<N> {
 impl<const N: usize> Buf<N> {
     /// An empty buffer.
     pub const fn new() -> Self {
-        BufOf { len: 0, overflow: false, data: [0; N] }
+        BufOf { len: 0, overflow: false, data: [const { MaybeUninit::uninit() }; N] }
     }
 }
 
@@ -63,17 +66,25 @@ impl<const N: usize> core::ops::DerefMut for Buf<N> {
 }
 
 impl Text {
+    /// The written bytes, `..len`.
+    #[inline(always)]
+    fn written(&self) -> &[u8] {
+        let len = self.len.min(self.data.len());
+        // SAFETY: every byte below `len` was written by `put` or `cstr` (`len` only grows by
+        // what was copied in); MaybeUninit<u8> has u8's layout.
+        unsafe { core::slice::from_raw_parts(self.data.as_ptr().cast::<u8>(), len) }
+    }
     /// The contents, or [`Overflow`] when something did not fit.
     pub fn get(&self) -> Result<&[u8], Overflow> {
         if self.overflow {
             return Err(Overflow(self.data.len()));
         }
-        Ok(&self.data[..self.len])
+        Ok(self.written())
     }
     /// What fit, even after an overflow: only for diagnostics, where a cut text is better
     /// than none (callers mark the cut).
     pub fn lossy(&self) -> &[u8] {
-        &self.data[..self.len]
+        self.written()
     }
     /// Whether something did not fit.
     pub fn overflowed(&self) -> bool {
@@ -93,7 +104,9 @@ impl Text {
     #[inline(never)]
     fn put(&mut self, b: &[u8]) -> &mut Self {
         let n = b.len().min(self.data.len() - self.len);
-        self.data[self.len..self.len + n].copy_from_slice(&b[..n]);
+        for (d, &c) in self.data[self.len..self.len + n].iter_mut().zip(b) {
+            d.write(c);
+        }
         self.len += n;
         self.overflow |= n < b.len();
         self
@@ -151,11 +164,13 @@ impl Text {
     pub fn cstr(&mut self) -> Result<&core::ffi::CStr, Overflow> {
         let cap = self.data.len();
         let len = self.len;
-        if self.overflow || len == cap || self.data[..len].contains(&0) {
+        if self.overflow || len == cap || self.written().contains(&0) {
             return Err(Overflow(cap));
         }
-        self.data[len] = 0;
-        core::ffi::CStr::from_bytes_until_nul(&self.data[..=len]).map_err(|_| Overflow(cap))
+        self.data[len].write(0);
+        // SAFETY: bytes `..len` were written before and byte `len` just now.
+        let b = unsafe { core::slice::from_raw_parts(self.data.as_ptr().cast::<u8>(), len + 1) };
+        core::ffi::CStr::from_bytes_until_nul(b).map_err(|_| Overflow(cap))
     }
     /// Drops bytes from the end down to `len`.
     pub fn truncate(&mut self, len: usize) {
