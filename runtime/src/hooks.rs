@@ -127,13 +127,13 @@ fn parse<'a>(v: Val<'a>, p: &P) -> Result<Hook<'a>> {
     let mut h = Hook { path: c"", args: heapless::Vec::new(), env: heapless::Vec::new(), timeout: None };
     for (k, v) in spec::obj(v, p)? {
         keys!(k.to_bytes(), {
-            "path" => h.path = spec::str(v, &p.key("path"))?,
+            "path" => h.path = spec::str_k(v, &p, "path")?,
             "args" => spec::strs(v, &p.key("args"), &mut h.args)?,
             "env" => spec::strs(v, &p.key("env"), &mut h.env)?,
             "timeout" => {
-                let t = spec::u64(v, &p.key("timeout"))?;
+                let t = spec::u64_k(v, &p, "timeout")?;
                 if t == 0 {
-                    return Err(p.key("timeout").err("must be greater than zero"));
+                    return Err(p.key_err("timeout", "must be greater than zero"));
                 }
                 h.timeout = Some(t);
             },
@@ -141,7 +141,7 @@ fn parse<'a>(v: Val<'a>, p: &P) -> Result<Hook<'a>> {
         });
     }
     if h.path.to_bytes().first() != Some(&b'/') {
-        return Err(p.key("path").err("must be an absolute path"));
+        return Err(p.key_err("path", "must be an absolute path"));
     }
     Ok(h)
 }

@@ -68,6 +68,12 @@ impl<'p> P<'p> {
         });
         e
     }
+    /// [`P::err`] about the field `k` under this path (one call where there were two).
+    #[cold]
+    #[inline(never)]
+    pub fn key_err(&self, k: &'static str, why: &str) -> Error {
+        self.key(k).err(why)
+    }
     #[cold]
     #[inline(never)]
     fn bound(&self, n: usize) -> Error {
@@ -118,6 +124,25 @@ pub fn obj<'a>(v: Val<'a>, p: &P) -> Result<json::Obj<'a>> {
 pub fn arr<'a>(v: Val<'a>, p: &P) -> Result<json::Arr<'a>> {
     v.arr().ok_or_else(|| p.kind(Kind::Array, v.kind()))
 }
+/// The readers for the field `k` of the object at `p`: the field's path is built inside, not
+/// at each of ~60 call sites (issue 17).
+macro_rules! keyed {
+    ($($name:ident => $read:ident -> $t:ty;)*) => {$(
+        #[inline(never)]
+        pub fn $name<'a>(v: Val<'a>, p: &P, k: &'static str) -> Result<$t> {
+            $read(v, &p.key(k))
+        }
+    )*};
+}
+keyed! {
+    str_k => str -> &'a CStr;
+    bool_k => bool -> bool;
+    u64_k => u64 -> u64;
+    i64_k => i64 -> i64;
+    u32_k => u32 -> u32;
+    obj_k => obj -> json::Obj<'a>;
+}
+
 /// Pushes onto a bounded vector, or fails naming the field and the bound.
 pub fn push<T, const N: usize>(v: &mut Vec<T, N>, x: T, p: &P) -> Result<()> {
     v.push(x).map_err(|_| p.bound(N))
@@ -316,14 +341,14 @@ pub fn parse_into<'a>(doc: &'a [u8], root: usize, s: &mut Spec<'a>) -> Result<()
                 let pr = p.key("root");
                 for (k, v) in obj(v, &pr)? {
                     keys!(k.to_bytes(), {
-                        "path" => s.root = str(v, &pr.key("path"))?,
-                        "readonly" => s.root_readonly = bool(v, &pr.key("readonly"))?,
+                        "path" => s.root = str_k(v, &pr, "path")?,
+                        "readonly" => s.root_readonly = bool_k(v, &pr, "readonly")?,
                         _ => {}
                     });
                 }
             },
-            "hostname" => s.hostname = Some(str(v, &p.key("hostname"))?),
-            "domainname" => s.domainname = Some(str(v, &p.key("domainname"))?),
+            "hostname" => s.hostname = Some(str_k(v, &p, "hostname")?),
+            "domainname" => s.domainname = Some(str_k(v, &p, "domainname")?),
             "process" => s.process = Some(process(v, &p.key("process"))?),
             "mounts" => {
                 let pm = p.key("mounts");
@@ -347,7 +372,7 @@ pub fn parse_into<'a>(doc: &'a [u8], root: usize, s: &mut Spec<'a>) -> Result<()
         });
     }
     if !have_version {
-        return Err(p.key("ociVersion").err("missing"));
+        return Err(p.key_err("ociVersion", "missing"));
     }
     namespaced(s)
 }
@@ -428,7 +453,7 @@ pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
     };
     for (k, v) in obj(v, p)? {
         keys!(k.to_bytes(), {
-            "terminal" => pr.terminal = bool(v, &p.key("terminal"))?,
+            "terminal" => pr.terminal = bool_k(v, &p, "terminal")?,
             "consoleSize" => {
                 let pc = p.key("consoleSize");
                 let mut hw = [0u16; 2];
@@ -445,18 +470,18 @@ pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
             "args" => strs(v, &p.key("args"), &mut pr.args)?,
             "env" => strs(v, &p.key("env"), &mut pr.env)?,
             "cwd" => {
-                pr.cwd = str(v, &p.key("cwd"))?;
+                pr.cwd = str_k(v, &p, "cwd")?;
                 if pr.cwd.to_bytes().first() != Some(&b'/') {
-                    return Err(p.key("cwd").err("must be an absolute path"));
+                    return Err(p.key_err("cwd", "must be an absolute path"));
                 }
             },
             "user" => {
                 let pu = p.key("user");
                 for (k, v) in obj(v, &pu)? {
                     keys!(k.to_bytes(), {
-                        "uid" => pr.uid = u32(v, &pu.key("uid"))?,
-                        "gid" => pr.gid = u32(v, &pu.key("gid"))?,
-                        "umask" => pr.umask = Some(u32(v, &pu.key("umask"))?),
+                        "uid" => pr.uid = u32_k(v, &pu, "uid")?,
+                        "gid" => pr.gid = u32_k(v, &pu, "gid")?,
+                        "umask" => pr.umask = Some(u32_k(v, &pu, "umask")?),
                         "additionalGids" => {
                             let pg = pu.key("additionalGids");
                             for (i, g) in arr(v, &pg)?.enumerate() {
@@ -503,21 +528,21 @@ pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
                     for (k, v) in obj(r, &pi)? {
                         keys!(k.to_bytes(), {
                             "type" => {
-                                let t = str(v, &pi.key("type"))?.to_bytes();
-                                rl.resource = rlimit_number(t).ok_or_else(|| pi.key("type").err("unknown rlimit"))?;
+                                let t = str_k(v, &pi, "type")?.to_bytes();
+                                rl.resource = rlimit_number(t).ok_or_else(|| pi.key_err("type", "unknown rlimit"))?;
                             },
-                            "soft" => rl.soft = u64(v, &pi.key("soft"))?,
-                            "hard" => rl.hard = u64(v, &pi.key("hard"))?,
+                            "soft" => rl.soft = u64_k(v, &pi, "soft")?,
+                            "hard" => rl.hard = u64_k(v, &pi, "hard")?,
                             _ => {}
                         });
                     }
                     if rl.resource == u32::MAX {
-                        return Err(pi.key("type").err("missing"));
+                        return Err(pi.key_err("type", "missing"));
                     }
                     push(&mut pr.rlimits, rl, &pl)?;
                 }
             },
-            "noNewPrivileges" => pr.no_new_privileges = bool(v, &p.key("noNewPrivileges"))?,
+            "noNewPrivileges" => pr.no_new_privileges = bool_k(v, &p, "noNewPrivileges")?,
             "oomScoreAdj" => {
                 let po = p.key("oomScoreAdj");
                 let o = i64(v, &po)?;
@@ -526,8 +551,8 @@ pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
                 }
                 pr.oom_score_adj = Some(o as i32);
             },
-            "apparmorProfile" => pr.apparmor_profile = nonempty(str(v, &p.key("apparmorProfile"))?),
-            "selinuxLabel" => pr.selinux_label = nonempty(str(v, &p.key("selinuxLabel"))?),
+            "apparmorProfile" => pr.apparmor_profile = nonempty(str_k(v, &p, "apparmorProfile")?),
+            "selinuxLabel" => pr.selinux_label = nonempty(str_k(v, &p, "selinuxLabel")?),
             "ioPriority" => pr.io_priority = Some(io_priority(v, &p.key("ioPriority"))?),
             "scheduler" => pr.scheduler = Some(scheduler(v, &p.key("scheduler"))?),
             "execCPUAffinity" => {
@@ -557,9 +582,9 @@ fn mount<'a>(v: Val<'a>, p: &P) -> Result<Mount<'a>> {
     let mut m = Mount { destination: c"", typ: None, source: None, options: Vec::new() };
     for (k, v) in obj(v, p)? {
         keys!(k.to_bytes(), {
-            "destination" => m.destination = str(v, &p.key("destination"))?,
-            "type" => m.typ = Some(str(v, &p.key("type"))?),
-            "source" => m.source = Some(str(v, &p.key("source"))?),
+            "destination" => m.destination = str_k(v, &p, "destination")?,
+            "type" => m.typ = Some(str_k(v, &p, "type")?),
+            "source" => m.source = Some(str_k(v, &p, "source")?),
             "options" => strs(v, &p.key("options"), &mut m.options)?,
             "uidMappings" | "gidMappings" => {
                 let pk = p.key(if k.to_bytes() == b"uidMappings" { "uidMappings" } else { "gidMappings" });
@@ -571,7 +596,7 @@ fn mount<'a>(v: Val<'a>, p: &P) -> Result<Mount<'a>> {
         });
     }
     if m.destination.to_bytes().first() != Some(&b'/') {
-        return Err(p.key("destination").err("must be an absolute path"));
+        return Err(p.key_err("destination", "must be an absolute path"));
     }
     Ok(m)
 }
@@ -588,18 +613,18 @@ fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
                     for (k, v) in obj(n, &pi)? {
                         keys!(k.to_bytes(), {
                             "type" => {
-                                let t = str(v, &pi.key("type"))?.to_bytes();
-                                ns.flag = ns_flag(t).ok_or_else(|| pi.key("type").err("unknown namespace type"))?;
+                                let t = str_k(v, &pi, "type")?.to_bytes();
+                                ns.flag = ns_flag(t).ok_or_else(|| pi.key_err("type", "unknown namespace type"))?;
                             },
-                            "path" => ns.path = Some(str(v, &pi.key("path"))?),
+                            "path" => ns.path = Some(str_k(v, &pi, "path")?),
                             _ => {}
                         });
                     }
                     if ns.flag == 0 {
-                        return Err(pi.key("type").err("missing"));
+                        return Err(pi.key_err("type", "missing"));
                     }
                     if l.ns(ns.flag).is_some() {
-                        return Err(pi.key("type").err("namespace listed twice"));
+                        return Err(pi.key_err("type", "namespace listed twice"));
                     }
                     push(&mut l.namespaces, ns, &pn)?;
                 }
@@ -613,7 +638,7 @@ fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
                     push(&mut l.devices, dev, &pd)?;
                 }
             },
-            "cgroupsPath" => l.cgroups_path = Some(str(v, &p.key("cgroupsPath"))?),
+            "cgroupsPath" => l.cgroups_path = Some(str_k(v, &p, "cgroupsPath")?),
             "resources" => resources::parse(v, &p.key("resources"), l.resources.insert(Default::default()))?,
             "seccomp" => seccomp::parse(v, &p.key("seccomp"), &mut l.seccomp)?,
             "rootfsPropagation" => {
@@ -647,20 +672,20 @@ fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
                 let pp = p.key("personality");
                 for (k, v) in obj(v, &pp)? {
                     if k.to_bytes() == b"domain" {
-                        l.personality = Some(match str(v, &pp.key("domain"))?.to_bytes() {
+                        l.personality = Some(match str_k(v, &pp, "domain")?.to_bytes() {
                             b"LINUX" => 0,
                             b"LINUX32" => 8,
-                            _ => return Err(pp.key("domain").err("must be LINUX or LINUX32")),
+                            _ => return Err(pp.key_err("domain", "must be LINUX or LINUX32")),
                         });
                     }
                 }
             },
-            "mountLabel" => l.mount_label = nonempty(str(v, &p.key("mountLabel"))?),
+            "mountLabel" => l.mount_label = nonempty(str_k(v, &p, "mountLabel")?),
             "memoryPolicy" => l.memory_policy = Some(memory_policy(v, &p.key("memoryPolicy"))?),
-            "intelRdt" => return Err(p.key("intelRdt").err("is not supported (no resctrl in mote)")),
+            "intelRdt" => return Err(p.key_err("intelRdt", "is not supported (no resctrl in mote)")),
             "netDevices" => {
-                if obj(v, &p.key("netDevices"))?.next().is_some() {
-                    return Err(p.key("netDevices").err("is not supported"));
+                if obj_k(v, &p, "netDevices")?.next().is_some() {
+                    return Err(p.key_err("netDevices", "is not supported"));
                 }
             },
             "timeOffsets" => {
@@ -674,8 +699,8 @@ fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
                     let pc = pt.key(name);
                     for (k, v) in obj(v, &pc)? {
                         keys!(k.to_bytes(), {
-                            "secs" => l.time_offsets[i].0 = i64(v, &pc.key("secs"))?,
-                            "nanosecs" => l.time_offsets[i].1 = u32(v, &pc.key("nanosecs"))?,
+                            "secs" => l.time_offsets[i].0 = i64_k(v, &pc, "secs")?,
+                            "nanosecs" => l.time_offsets[i].1 = u32_k(v, &pc, "nanosecs")?,
                             _ => {}
                         });
                     }
@@ -685,7 +710,7 @@ fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
         });
     }
     if l.ns(g::CLONE_NEWUSER).is_some_and(|n| n.path.is_none()) && l.uid_mappings.is_empty() {
-        return Err(p.key("uidMappings").err("a new user namespace needs uidMappings and gidMappings"));
+        return Err(p.key_err("uidMappings", "a new user namespace needs uidMappings and gidMappings"));
     }
     Ok(())
 }
@@ -832,14 +857,14 @@ fn idmaps<const N: usize>(v: Val<'_>, p: &P, out: &mut Vec<IdMap, N>) -> Result<
         let mut im = IdMap { container: 0, host: 0, size: 0 };
         for (k, v) in obj(m, &pi)? {
             keys!(k.to_bytes(), {
-                "containerID" => im.container = u32(v, &pi.key("containerID"))?,
-                "hostID" => im.host = u32(v, &pi.key("hostID"))?,
-                "size" => im.size = u32(v, &pi.key("size"))?,
+                "containerID" => im.container = u32_k(v, &pi, "containerID")?,
+                "hostID" => im.host = u32_k(v, &pi, "hostID")?,
+                "size" => im.size = u32_k(v, &pi, "size")?,
                 _ => {}
             });
         }
         if im.size == 0 {
-            return Err(pi.key("size").err("must be at least 1"));
+            return Err(pi.key_err("size", "must be at least 1"));
         }
         push(out, im, p)?;
     }
@@ -851,28 +876,28 @@ fn device<'a>(v: Val<'a>, p: &P) -> Result<Device<'a>> {
     let mut d = Device { path: c"", kind: 0, major: 0, minor: 0, mode: None, uid: None, gid: None };
     for (k, v) in obj(v, p)? {
         keys!(k.to_bytes(), {
-            "path" => d.path = str(v, &p.key("path"))?,
+            "path" => d.path = str_k(v, &p, "path")?,
             "type" => {
-                d.kind = match str(v, &p.key("type"))?.to_bytes() {
+                d.kind = match str_k(v, &p, "type")?.to_bytes() {
                     b"c" | b"u" => g::S_IFCHR,
                     b"b" => g::S_IFBLK,
                     b"p" => g::S_IFIFO,
-                    _ => return Err(p.key("type").err("must be c, u, b or p")),
+                    _ => return Err(p.key_err("type", "must be c, u, b or p")),
                 }
             },
-            "major" => d.major = u32(v, &p.key("major"))?,
-            "minor" => d.minor = u32(v, &p.key("minor"))?,
-            "fileMode" => d.mode = Some(u32(v, &p.key("fileMode"))?),
-            "uid" => d.uid = Some(u32(v, &p.key("uid"))?),
-            "gid" => d.gid = Some(u32(v, &p.key("gid"))?),
+            "major" => d.major = u32_k(v, &p, "major")?,
+            "minor" => d.minor = u32_k(v, &p, "minor")?,
+            "fileMode" => d.mode = Some(u32_k(v, &p, "fileMode")?),
+            "uid" => d.uid = Some(u32_k(v, &p, "uid")?),
+            "gid" => d.gid = Some(u32_k(v, &p, "gid")?),
             _ => {}
         });
     }
     if d.path.to_bytes().first() != Some(&b'/') {
-        return Err(p.key("path").err("must be an absolute path"));
+        return Err(p.key_err("path", "must be an absolute path"));
     }
     if d.kind == 0 {
-        return Err(p.key("type").err("missing"));
+        return Err(p.key_err("type", "missing"));
     }
     Ok(d)
 }

@@ -9,7 +9,7 @@ use core::ffi::CStr;
 
 use heapless::Vec;
 
-use super::{arr, bool, i64, limits, obj, position, str, u32, u64, word, P};
+use super::{arr, bool, bool_k, i64, i64_k, limits, obj, position, str, str_k, u32_k, u64, u64_k, word, P};
 use crate::cgroup::bpf::{Rule, MKNOD, READ, WRITE};
 use crate::error::{Error, Result};
 use crate::json::Val;
@@ -181,14 +181,14 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                     let (mut size, mut limit) = (c"", -1);
                     for (k, v) in obj(h, &pi)? {
                         match k.to_bytes() {
-                            b"pageSize" => size = name_of(str(v, &pi.key("pageSize"))?, &pi.key("pageSize"))?,
-                            b"limit" => limit = i64(v, &pi.key("limit"))?,
+                            b"pageSize" => size = name_of(str_k(v, &pi, "pageSize")?, &pi.key("pageSize"))?,
+                            b"limit" => limit = i64_k(v, &pi, "limit")?,
                             _ => {}
                         }
                     }
                     // A file name part: hugetlb.<pageSize>.max
                     if size.is_empty() || size.to_bytes().contains(&b'/') {
-                        return Err(pi.key("pageSize").err("missing or invalid"));
+                        return Err(pi.key_err("pageSize", "missing or invalid"));
                     }
                     push(&mut r.hugepages, (size, limit), &pg)?;
                 }
@@ -198,8 +198,8 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                     let mut e = (name_of(dev, &pg)?, None, None);
                     for (k, v) in obj(v, &pg)? {
                         match k.to_bytes() {
-                            b"hcaHandles" => e.1 = Some(u32(v, &pg.key("hcaHandles"))?),
-                            b"hcaObjects" => e.2 = Some(u32(v, &pg.key("hcaObjects"))?),
+                            b"hcaHandles" => e.1 = Some(u32_k(v, &pg, "hcaHandles")?),
+                            b"hcaObjects" => e.2 = Some(u32_k(v, &pg, "hcaObjects")?),
                             _ => {}
                         }
                     }
@@ -209,7 +209,7 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
             6 => {
                 for (k, v) in obj(v, &pg)? {
                     match k.to_bytes() {
-                        b"classID" => r.class_id = Some(u32(v, &pg.key("classID"))?),
+                        b"classID" => r.class_id = Some(u32_k(v, &pg, "classID")?),
                         b"priorities" => {
                             let pp = pg.key("priorities");
                             for (i, e) in arr(v, &pp)?.enumerate() {
@@ -217,8 +217,8 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                                 let (mut name, mut prio) = (c"", 0);
                                 for (k, v) in obj(e, &pi)? {
                                     match k.to_bytes() {
-                                        b"name" => name = name_of(str(v, &pi.key("name"))?, &pi.key("name"))?,
-                                        b"priority" => prio = u32(v, &pi.key("priority"))?,
+                                        b"name" => name = name_of(str_k(v, &pi, "name")?, &pi.key("name"))?,
+                                        b"priority" => prio = u32_k(v, &pi, "priority")?,
                                         _ => {}
                                     }
                                 }
@@ -277,12 +277,12 @@ fn blkio(d: Val<'_>, p: &P, list: u8) -> Result<BlkDev> {
     let val = if list == 0 { "weight" } else { "rate" };
     for (k, v) in obj(d, p)? {
         match k.to_bytes() {
-            b"major" => maj = Some(u64(v, &p.key("major"))?),
-            b"minor" => min = Some(u64(v, &p.key("minor"))?),
+            b"major" => maj = Some(u64_k(v, &p, "major")?),
+            b"minor" => min = Some(u64_k(v, &p, "minor")?),
             k if k == val.as_bytes() => value = u64(v, &p.key(val))?,
             // CFQ's per-device leaf weights went with CFQ (Linux 5.0): no kernel file takes one.
-            b"leafWeight" if list == 0 && u64(v, &p.key("leafWeight"))? != 0 => {
-                return Err(p.key("leafWeight").err("has no kernel file since CFQ was removed (Linux 5.0)"))
+            b"leafWeight" if list == 0 && u64_k(v, &p, "leafWeight")? != 0 => {
+                return Err(p.key_err("leafWeight", "has no kernel file since CFQ was removed (Linux 5.0)"))
             }
             _ => {}
         }
@@ -299,11 +299,11 @@ fn rule(d: Val<'_>, p: &P) -> Result<DevRule> {
     let mut r = DevRule { allow: false, kind: b'a', major: -1, minor: -1, access: 7 };
     for (k, v) in obj(d, p)? {
         match k.to_bytes() {
-            b"allow" => r.allow = bool(v, &p.key("allow"))?,
+            b"allow" => r.allow = bool_k(v, &p, "allow")?,
             b"type" => {
-                r.kind = match str(v, &p.key("type"))?.to_bytes() {
+                r.kind = match str_k(v, &p, "type")?.to_bytes() {
                     [c @ (b'a' | b'c' | b'b')] => *c,
-                    _ => return Err(p.key("type").err("must be a, c or b")),
+                    _ => return Err(p.key_err("type", "must be a, c or b")),
                 }
             }
             // -1 (any) or a number the program can compare: never cut to 32 bits.
@@ -316,7 +316,7 @@ fn rule(d: Val<'_>, p: &P) -> Result<DevRule> {
                 if k.to_bytes() == b"major" { r.major = n } else { r.minor = n }
             }
             b"access" => {
-                let s = str(v, &p.key("access"))?.to_bytes();
+                let s = str_k(v, &p, "access")?.to_bytes();
                 // Empty means all, as runc reads it.
                 r.access = if s.is_empty() { 7 } else { 0 };
                 for &c in s {
@@ -324,7 +324,7 @@ fn rule(d: Val<'_>, p: &P) -> Result<DevRule> {
                         b'r' => READ as u8,
                         b'w' => WRITE as u8,
                         b'm' => MKNOD as u8,
-                        _ => return Err(p.key("access").err("must be made of r, w and m")),
+                        _ => return Err(p.key_err("access", "must be made of r, w and m")),
                     };
                 }
             }

@@ -7,7 +7,7 @@ use core::ffi::CStr;
 
 use heapless::Vec;
 
-use super::{arr, limits, obj, push, str, u32, u64, P};
+use super::{arr, limits, obj, push, str, str_k, u32, u64_k, P};
 use crate::error::Result;
 use crate::json::{keys, Val};
 
@@ -117,8 +117,8 @@ pub fn parse<'a>(v: Val<'a>, p: &P, out: &mut Option<Seccomp<'a>>) -> Result<()>
                     s.flags |= FLAG_BITS[n];
                 }
             },
-            "listenerPath" => s.listener_path = Some(str(v, &p.key("listenerPath"))?),
-            "listenerMetadata" => s.listener_metadata = Some(str(v, &p.key("listenerMetadata"))?),
+            "listenerPath" => s.listener_path = Some(str_k(v, &p, "listenerPath")?),
+            "listenerMetadata" => s.listener_metadata = Some(str_k(v, &p, "listenerMetadata")?),
             "syscalls" => {
                 let ps = p.key("syscalls");
                 for (i, r) in arr(v, &ps)?.enumerate() {
@@ -130,22 +130,22 @@ pub fn parse<'a>(v: Val<'a>, p: &P, out: &mut Option<Seccomp<'a>>) -> Result<()>
         });
     }
     if s.default_action == u32::MAX {
-        return Err(p.key("defaultAction").err("missing"));
+        return Err(p.key_err("defaultAction", "missing"));
     }
     s.default_action = with_errno(s.default_action, default_errno, &p.key("defaultErrnoRet"))?;
     if s.default_action == RET_USER_NOTIF {
         // Every syscall, the runtime's own hand-over of the descriptor included, would wait on
         // the listener (libseccomp refuses it too).
-        return Err(p.key("defaultAction").err("SCMP_ACT_NOTIFY cannot be the default action"));
+        return Err(p.key_err("defaultAction", "SCMP_ACT_NOTIFY cannot be the default action"));
     }
     if s.listener_metadata.is_some() && s.listener_path.is_none() {
-        return Err(p.key("listenerMetadata").err("must not be set without listenerPath"));
+        return Err(p.key_err("listenerMetadata", "must not be set without listenerPath"));
     }
     if s.flags & 32 != 0 && !s.notifies() {
-        return Err(p.key("flags").err("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs an SCMP_ACT_NOTIFY action"));
+        return Err(p.key_err("flags", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs an SCMP_ACT_NOTIFY action"));
     }
     if s.notifies() && s.listener_path.is_none() {
-        return Err(p.key("listenerPath").err("SCMP_ACT_NOTIFY needs a listenerPath"));
+        return Err(p.key_err("listenerPath", "SCMP_ACT_NOTIFY needs a listenerPath"));
     }
     Ok(())
 }
@@ -176,10 +176,10 @@ fn rule<'a>(v: Val<'a>, p: &P, names: &mut Vec<&'a CStr, { limits::SECCOMP_NAMES
     }
     r.count = names.len() as u16 - r.first;
     if r.count == 0 {
-        return Err(p.key("names").err("missing or empty"));
+        return Err(p.key_err("names", "missing or empty"));
     }
     if r.action == u32::MAX {
-        return Err(p.key("action").err("missing"));
+        return Err(p.key_err("action", "missing"));
     }
     r.action = with_errno(r.action, errno, &p.key("errnoRet"))?;
     Ok(r)
@@ -200,10 +200,10 @@ fn arg(v: Val<'_>, p: &P) -> Result<Arg> {
                 a.index = i as u8;
             },
             "value" => {
-                a.value = u64(v, &p.key("value"))?;
+                a.value = u64_k(v, &p, "value")?;
                 have_value = true;
             },
-            "valueTwo" => a.value_two = u64(v, &p.key("valueTwo"))?,
+            "valueTwo" => a.value_two = u64_k(v, &p, "valueTwo")?,
             "op" => {
                 let po = p.key("op");
                 a.op = name_in(OPS, b"SCMP_CMP_", str(v, &po)?, &po, "unknown operator")? as u8;
