@@ -32,8 +32,8 @@ pub type Text = BufOf<[MaybeUninit<u8>]>;
 /// seen as a [`Text`]). The storage is left uninitialized: only `..len` is ever read, and a
 /// zeroed one cost a memset at every buffer on the stack (issue 17).
 pub struct BufOf<D: ?Sized> {
-    len: usize,
-    overflow: bool,
+    /// The length << 1 | the overflow mark: one word, so that a new buffer is one store (issue 17).
+    at: usize,
     data: D,
 }
 
@@ -46,7 +46,7 @@ impl<const N: usize> Default for Buf<N> {
 impl<const N: usize> Buf<N> {
     /// An empty buffer.
     pub const fn new() -> Self {
-        BufOf { len: 0, overflow: false, data: [const { MaybeUninit::uninit() }; N] }
+        BufOf { at: 0, data: [const { MaybeUninit::uninit() }; N] }
     }
 }
 
@@ -69,14 +69,14 @@ impl Text {
     /// The written bytes, `..len`.
     #[inline(always)]
     fn written(&self) -> &[u8] {
-        let len = self.len.min(self.data.len());
+        let len = self.len().min(self.data.len());
         // SAFETY: every byte below `len` was written by `put` or `cstr` (`len` only grows by
         // what was copied in); MaybeUninit<u8> has u8's layout.
         unsafe { core::slice::from_raw_parts(self.data.as_ptr().cast::<u8>(), len) }
     }
     /// The contents, or [`Overflow`] when something did not fit.
     pub fn get(&self) -> Result<&[u8], Overflow> {
-        if self.overflow {
+        if self.overflowed() {
             return Err(Overflow(self.data.len()));
         }
         Ok(self.written())
@@ -88,12 +88,11 @@ impl Text {
     }
     /// Whether something did not fit.
     pub fn overflowed(&self) -> bool {
-        self.overflow
+        self.at & 1 != 0
     }
     /// Forgets the contents.
     pub fn clear(&mut self) {
-        self.len = 0;
-        self.overflow = false;
+        self.at = 0;
     }
     /// Appends bytes.
     #[inline]
@@ -103,12 +102,13 @@ impl Text {
     /// The one copy of the append logic, shared by every buffer size.
     #[inline(never)]
     fn put(&mut self, b: &[u8]) -> &mut Self {
-        let n = b.len().min(self.data.len() - self.len);
-        for (d, &c) in self.data[self.len..self.len + n].iter_mut().zip(b) {
+        let len = self.len();
+        let n = b.len().min(self.data.len() - len);
+        for (d, &c) in self.data[len..len + n].iter_mut().zip(b) {
             d.write(c);
         }
-        self.len += n;
-        self.overflow |= n < b.len();
+        self.at += n << 1;
+        self.at |= (n < b.len()) as usize;
         self
     }
     /// Appends one byte.
@@ -163,8 +163,8 @@ impl Text {
     #[inline(never)]
     pub fn cstr(&mut self) -> Result<&core::ffi::CStr, Overflow> {
         let cap = self.data.len();
-        let len = self.len;
-        if self.overflow || len == cap || self.written().contains(&0) {
+        let len = self.len();
+        if self.overflowed() || len == cap || self.written().contains(&0) {
             return Err(Overflow(cap));
         }
         self.data[len].write(0);
@@ -174,7 +174,7 @@ impl Text {
     }
     /// Drops bytes from the end down to `len`.
     pub fn truncate(&mut self, len: usize) {
-        self.len = self.len.min(len);
+        self.at = self.len().min(len) << 1 | self.at & 1;
     }
     /// How many bytes fit.
     pub fn capacity(&self) -> usize {
@@ -182,11 +182,11 @@ impl Text {
     }
     /// Number of bytes written.
     pub fn len(&self) -> usize {
-        self.len
+        self.at >> 1
     }
     /// Whether nothing was written.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
     /// Writes the contents to `fd`; an overflowed buffer writes nothing and fails with EOVERFLOW.
     pub fn write_to(&self, fd: BorrowedFd<'_>) -> Result<(), Errno> {
