@@ -72,7 +72,7 @@ pub fn exec_labels(p: &Process<'_>) -> Result<()> {
 /// they carry their own labels).
 pub fn mount_context(label: Option<&CStr>, typ: &[u8], data: &mut Text) {
     let Some(l) = label else { return };
-    if matches!(typ, b"proc" | b"sysfs" | b"cgroup" | b"cgroup2" | b"mqueue" | b"") {
+    if typ.is_empty() || crate::json::find(typ, "proc\0sysfs\0cgroup\0cgroup2\0mqueue") != usize::MAX {
         return;
     }
     if !data.is_empty() {
