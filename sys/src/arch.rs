@@ -70,6 +70,35 @@ pub const R_RELATIVE: u64 = 1027;
 #[cfg(target_arch = "riscv64")]
 pub const R_RELATIVE: u64 = 3;
 
+/// [`syscall`] with up to three arguments: r10/x3/a3 and the two after it are left as they are
+/// (not zeroed at each of ~40 call sites; the kernel ignores what a call does not take).
+///
+/// # Safety
+/// As for [`syscall`].
+#[inline(always)]
+pub unsafe fn syscall3(nr: u32, a: usize, b: usize, c: usize) -> usize {
+    let ret: usize;
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the caller upholds the syscall's contract; rcx and r11 are clobbered by `syscall`.
+    unsafe {
+        asm!("syscall", inlateout("rax") nr as usize => ret, in("rdi") a, in("rsi") b, in("rdx") c,
+             lateout("rcx") _, lateout("r11") _, options(nostack, preserves_flags));
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: the caller upholds the syscall's contract; `svc 0` changes only x0.
+    unsafe {
+        asm!("svc 0", in("x8") nr as usize, inlateout("x0") a => ret, in("x1") b, in("x2") c,
+             options(nostack, preserves_flags));
+    }
+    #[cfg(target_arch = "riscv64")]
+    // SAFETY: the caller upholds the syscall's contract; `ecall` changes only a0.
+    unsafe {
+        asm!("ecall", in("a7") nr as usize, inlateout("a0") a => ret, in("a1") b, in("a2") c,
+             options(nostack, preserves_flags));
+    }
+    ret
+}
+
 /// Raw system call with up to six arguments; returns the kernel's value (-4095..-1 is -errno).
 ///
 /// # Safety

@@ -8,7 +8,7 @@ use linux_raw_sys::general as g;
 use rustix::fd::{BorrowedFd, FromRawFd, OwnedFd};
 pub use rustix::io::Errno;
 
-use crate::arch::syscall;
+use crate::arch::{syscall, syscall3};
 use crate::raw::ret;
 use crate::start::Args;
 
@@ -170,7 +170,7 @@ pub fn read_signal(fd: BorrowedFd<'_>) -> Result<SigInfo, Errno> {
 /// kill(2) with any pid (0, -1 and -pgid included) and any signal number (0 only checks).
 pub fn kill(pid: i32, sig: u32) -> Result<(), Errno> {
     // SAFETY: kill takes no pointers.
-    ret(unsafe { syscall(g::__NR_kill, pid as isize as usize, sig as usize, 0, 0, 0, 0) }).map(|_| ())
+    ret(unsafe { syscall3(g::__NR_kill, pid as isize as usize, sig as usize, 0) }).map(|_| ())
 }
 
 /// waitpid's WNOHANG: return at once when no child has changed state.
@@ -197,7 +197,7 @@ pub fn status_code(status: i32) -> i32 {
 pub fn relay_exit(pid: u32) -> ! {
     // SAFETY: close_range only closes descriptors; nothing in this process runs after it but
     // wait4 and exit_group, so no Rust owner of a closed descriptor can use or close it again.
-    let _ = unsafe { syscall(g::__NR_close_range, 3, u32::MAX as usize, 0, 0, 0, 0) };
+    let _ = unsafe { syscall3(g::__NR_close_range, 3, u32::MAX as usize, 0) };
     let code = loop {
         match waitpid(pid as i32, g::__WALL) {
             Ok(Some((_, status))) => break status_code(status),
@@ -213,7 +213,7 @@ pub fn monotonic_ms() -> u64 {
     let mut ts = [0i64; 2];
     // SAFETY: ts has the layout of a 64-bit struct timespec (seconds, nanoseconds).
     let _ = unsafe {
-        syscall(g::__NR_clock_gettime, g::CLOCK_MONOTONIC as usize, ts.as_mut_ptr() as usize, 0, 0, 0, 0)
+        syscall3(g::__NR_clock_gettime, g::CLOCK_MONOTONIC as usize, ts.as_mut_ptr() as usize, 0)
     };
     ts[0] as u64 * 1000 + ts[1] as u64 / 1_000_000
 }
