@@ -28,12 +28,12 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     // In the foreground without an engine's console socket, a terminal is mote's to proxy
     // (the pair is unused when the config asks for none).
     let pair = if detach || p.get("console-socket").is_some() { None } else { Some(console::pair()?) };
-    let c = create::create(a, &p, gl, id.to_bytes(), relay, pair.as_ref().map(|p| p.1.as_fd()))?;
+    let mut c = create::create(a, &p, gl, id.to_bytes(), relay, pair.as_ref().map(|p| p.1.as_fd()))?;
     let master = match (&pair, c.terminal) {
         (Some((ours, _)), true) => console::receive(ours).map(Some),
         _ => Ok(None),
     };
-    let master = match master.and_then(|m| start::start(&c.dir, gl, c.hooks).map(|()| m)) {
+    let master = match master.and_then(|m| start::start(&c.dir, gl, c.hooks, Some(id.to_bytes())).map(|()| m)) {
         Ok(m) => m,
         // Destroyed as a delete --force would (process, cgroup, state dir), then its poststop
         // hooks: the spec's lifecycle, and runc's run.
@@ -51,19 +51,18 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
         return Ok(code);
     }
     // Our state dir still, not a newer container of the same id made while we waited (its
-    // directory would be another one: a different inode behind the same path)?
-    let mut again = crate::state::Dir::open(gl.root, id.to_bytes());
-    if let Ok(d) = &mut again {
-        let same = |a: &crate::state::Dir, b: &crate::state::Dir| {
-            let (x, y) = (mote_sys::rustix::fs::fstat(&a.fd), mote_sys::rustix::fs::fstat(&b.fd));
-            matches!((x, y), (Ok(x), Ok(y)) if x.st_ino == y.st_ino && x.st_dev == y.st_dev)
-        };
-        if same(d, &c.dir) {
-            drop(again);
-            // Said, not swallowed; the exit code stays the container's.
-            if let Err(e) = super::delete::delete(c.dir, true, gl, c.hooks) {
-                crate::log::fail(gl, &e, 0);
-            }
+    // directory would be another one: a different inode behind the same path)? Checked, and
+    // deleted, under our lock again.
+    use mote_sys::rustix::fs::{flock, fstat, statat, AtFlags, FlockOperation, CWD};
+    let same = flock(&c.dir.fd, FlockOperation::LockExclusive).is_ok()
+        && c.dir.path.cstr().is_ok_and(|p| {
+            matches!((statat(CWD, p, AtFlags::SYMLINK_NOFOLLOW), fstat(&c.dir.fd)),
+                (Ok(x), Ok(y)) if x.st_ino == y.st_ino && x.st_dev == y.st_dev)
+        });
+    // Said, not swallowed; the exit code stays the container's.
+    if same {
+        if let Err(e) = super::delete::delete(c.dir, true, gl, c.hooks) {
+            crate::log::fail(gl, &e, 0);
         }
     }
     Ok(code)

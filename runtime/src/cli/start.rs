@@ -20,23 +20,34 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         _ => None,
     };
     drop(buf);
-    start(&dir, g, hooks)?;
+    start(&dir, g, hooks, None)?;
     Ok(0)
 }
 
 /// Wakes the process of the container in `dir`, if it is created, then runs its poststart hooks.
-pub fn start(dir: &Dir, g: &Global, hooks: Option<Hooks<'_>>) -> Result<()> {
+/// `ours`: the id of a container this process has just created and holds locked since (run):
+/// nothing else can have changed its status, and its process's death is what the fifo's open
+/// reports (ENXIO), so its state is read back only for poststart hooks.
+pub fn start(dir: &Dir, g: &Global, hooks: Option<Hooks<'_>>, ours: Option<&[u8]>) -> Result<()> {
     let mut buf = crate::state::read_buf()?;
-    let st = dir.read(&mut buf[..])?;
-    let status = st.status(dir);
-    if !status.can_start() {
-        let mut e = Error::msg("cannot start container", st.id, "");
-        e.path(|p| { p.s(b": it is ").s(status.name()); });
-        return Err(e);
+    let post = hooks.filter(|h| h.has("poststart"));
+    let st = if ours.is_some() && post.is_none() { None } else { Some(dir.read(&mut buf[..])?) };
+    let id = match (&st, ours) {
+        (_, Some(id)) => id,
+        (Some(st), None) => st.id,
+        (None, None) => b"",
+    };
+    if let (Some(st), None) = (&st, ours) {
+        let status = st.status(dir);
+        if !status.can_start() {
+            let mut e = Error::msg("cannot start container", id, "");
+            e.path(|p| { p.s(b": it is ").s(status.name()); });
+            return Err(e);
+        }
     }
     // Non-blocking: with no reader (the process died) this fails instead of hanging.
     let f = match fs::openat(&dir.fd, FIFO, OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC, Mode::empty()) {
-        Err(Errno::NXIO) => return Err(Error::msg("cannot start container", st.id, "its process is gone")),
+        Err(Errno::NXIO) => return Err(Error::msg("cannot start container", id, "its process is gone")),
         r => r.ctx("open exec fifo in", dir.path.lossy())?,
     };
     mote_sys::rustix::io::write(&f, b"0").ctx("write exec fifo in", dir.path.lossy())?;
@@ -49,9 +60,9 @@ pub fn start(dir: &Dir, g: &Global, hooks: Option<Hooks<'_>>) -> Result<()> {
     let _ = fs::flock(&dir.fd, fs::FlockOperation::Unlock);
     let mut fds = [PollFd::new(&f, PollFlags::empty())];
     while let Err(Errno::INTR) = poll(&mut fds, None) {}
-    if let Some(h) = hooks.filter(|h| h.has("poststart")) {
+    if let (Some(h), Some(st)) = (post, &st) {
         let Ok(mut b) = crate::state::json_buf() else { return Ok(()) };
-        oci_json(&mut b, &st, Status::Running);
+        oci_json(&mut b, st, Status::Running);
         h.run_warn(g, "poststart", b.get());
     }
     Ok(())

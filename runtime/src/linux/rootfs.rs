@@ -176,7 +176,9 @@ pub fn open_bind_sources(spec: &Spec<'_>) -> Result<BindSources> {
 /// container's cgroup path and `fresh` what [`fresh_cgroup`] said (for the cgroup view inside).
 /// `before_switch` runs once the mounts are made, before pivot_root (the hooks' point);
 /// `sources`: see [`BindSources`].
-pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fresh: bool, sources: &BindSources, before_switch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+/// `root_ids`: every id of this process is 0 (process::Inherited::root), so what it creates is root's.
+#[allow(clippy::too_many_arguments)]
+pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fresh: bool, root_ids: bool, sources: &BindSources, before_switch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
     // Nothing mounted from here on may propagate back to the host. A shared rootfsPropagation is
     // applied only after the switch (pivot_root refuses a shared parent).
     // Everything recursively slave first (the rootfs' own mount and its parent too, whatever a
@@ -218,7 +220,7 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
         }
     }
     if dev_is_tmpfs {
-        default_devices(root.as_fd(), spec)?;
+        default_devices(root.as_fd(), spec, root_ids)?;
     }
     for d in &spec.linux.devices {
         device(root.as_fd(), d.path.to_bytes(), d.kind, d.major, d.minor, d.mode.unwrap_or(0o666), d.uid.unwrap_or(0), d.gid.unwrap_or(0))?;
@@ -309,14 +311,19 @@ fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()>
         return bind_at(src.cstr().fits("cgroup path:")?, root, dest, o.flags);
     }
     let top = cgroup_tmpfs(root, dest, o.flags)?;
+    let mut comounted = false;
     for h in crate::cgroup::hierarchies()? {
         let name = &h.lossy()[crate::cgroup::ROOT.len() + 1..];
+        comounted |= name.contains(&b',');
         fs::mkdirat(&top, name, Mode::from_raw_mode(0o755)).ctx("mkdir cgroup mount point", name)?;
         src.clear();
         src.s(h.lossy()).s(cgroup);
         bind_in_tmpfs(src.cstr().fits("cgroup path:")?, top.as_fd(), name, o.flags)?;
     }
-    host_symlinks(&top)?;
+    // The host's links name co-mounted hierarchies (cpu -> cpu,cpuacct): none without one.
+    if comounted {
+        host_symlinks(&top)?;
+    }
     seal_tmpfs(&top, o.flags, dest)
 }
 
@@ -688,17 +695,27 @@ fn with_locked<F: AsFd>(asked: u64, fd: &F) -> u64 {
     asked | if asked & ATIME_MODE != 0 { keep & !ATIME_MODE } else { keep }
 }
 
-fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>) -> Result<()> {
+fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>, root_ids: bool) -> Result<()> {
     const DEVS: &[(&[u8], u32, u32)] = &[(b"/dev/null", 1, 3), (b"/dev/zero", 1, 5), (b"/dev/full", 1, 7),
         (b"/dev/random", 1, 8), (b"/dev/urandom", 1, 9), (b"/dev/tty", 5, 0)];
     // All in /dev (the tmpfs just mounted), resolved once.
     let dev = resolve::open(root, b"/dev").ctx("open", "/dev")?;
+    // With the umask at 0 (this process's own: restored below) mknod gives each node its mode,
+    // and made by root in a directory that is not setgid, each is root's already: then no
+    // chmod and no chown after it.
+    let made = root_ids && fs::fstat(&dev).is_ok_and(|s| s.st_mode & g::S_ISGID == 0);
+    let umask = made.then(|| process::umask(Mode::empty()));
     // Those the config makes itself (a device, or a mount there: its choice) are left to it.
-    for &(p, major, minor) in DEVS {
+    let r = DEVS.iter().try_for_each(|&(p, major, minor)| {
         if !spec.linux.devices.iter().any(|d| d.path.to_bytes() == p) && !spec.mounts.iter().any(|m| m.destination.to_bytes() == p) {
-            device_in(root, dev.as_fd(), &p[5..], p, g::S_IFCHR, major, minor, 0o666, 0, 0)?;
+            device_in(root, dev.as_fd(), &p[5..], p, g::S_IFCHR, major, minor, 0o666, 0, 0, made)?;
         }
+        Ok(())
+    });
+    if let Some(m) = umask {
+        process::umask(m);
     }
+    r?;
     const LINKS: &[(&CStr, &[u8])] = &[(c"/proc/self/fd", b"/dev/fd"), (c"/proc/self/fd/0", b"/dev/stdin"),
         (c"/proc/self/fd/1", b"/dev/stdout"), (c"/proc/self/fd/2", b"/dev/stderr"), (c"pts/ptmx", b"/dev/ptmx")];
     for &(target, link) in LINKS {
@@ -715,17 +732,19 @@ fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>) -> Result<()> {
 #[allow(clippy::too_many_arguments)]
 fn device(root: BorrowedFd<'_>, path: &[u8], kind: u32, major: u32, minor: u32, mode: u32, uid: u32, gid: u32) -> Result<()> {
     let (dir, name) = resolve::parent_of(root, path).ctx("create device", path)?;
-    device_in(root, dir.as_fd(), name, path, kind, major, minor, mode, uid, gid)
+    device_in(root, dir.as_fd(), name, path, kind, major, minor, mode, uid, gid, false)
 }
 
 /// [`device`] with its directory `dir` (resolved inside `root`) already open: `name` in it.
+/// `made`: mknod gives the node its mode and owner (umask 0, root's ids: default_devices).
 #[allow(clippy::too_many_arguments)]
-fn device_in(root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &[u8], path: &[u8], kind: u32, major: u32, minor: u32, mode: u32, uid: u32, gid: u32) -> Result<()> {
+fn device_in(root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &[u8], path: &[u8], kind: u32, major: u32, minor: u32, mode: u32, uid: u32, gid: u32, made: bool) -> Result<()> {
     let mut n = cname(name);
     let n = n.cstr().fits("device name:")?;
     let dev = fs::makedev(major, minor);
     let ft = FileType::from_raw_mode(kind);
     match fs::mknodat(dir, n, ft, Mode::from_raw_mode(mode & 0o7777), dev) {
+        Ok(()) if made => Ok(()),
         Ok(()) => {
             // (mknod applies the umask; the mode is the config's.) Both by name, the owner
             // without following a symlink: the node just made is not one, and nothing else
@@ -787,14 +806,13 @@ fn on_initramfs() -> bool {
     fs::statfs(c"/").is_ok_and(|s| matches!(s.f_type as i64, RAMFS_MAGIC | TMPFS_MAGIC))
 }
 
-/// The container's /dev/null, opened without following any symlink and verified to be the null
-/// device (1:3): an image's /dev/null planted as a symlink or a file would otherwise turn a
+/// The container's /dev/null, resolved inside its root and verified to be the null device
+/// (1:3): an image's /dev/null planted as a symlink or a file would otherwise turn a
 /// masked path into a bind mount of whatever it names (the CVE-2025-31133 class).
 #[inline(never)]
 fn dev_null(root: BorrowedFd<'_>) -> Result<OwnedFd> {
-    let f = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let dev = fs::openat(root, c"dev", f | OFlags::DIRECTORY, Mode::empty()).ctx("mask: open", "/dev")?;
-    let null = match fs::openat(&dev, c"null", f, Mode::empty()) {
+    // Resolved inside the root (a symlink too: what counts is the node it ends at, checked below).
+    let null = match resolve::open(root, b"/dev/null") {
         Err(Errno::NOENT) => return Err(Error::msg("mask", "", "needs /dev/null in the container (mount /dev)")),
         r => r.ctx("mask: open", "/dev/null")?,
     };

@@ -175,16 +175,10 @@ pub fn spawn(ctx: &Setup<'_>) -> Result<Child> {
     let by_path = ctx.spec.linux.namespaces.iter().any(|n| n.path.is_some());
     let first_try = if by_path { Err(Errno::NOSYS) } else { raw::clone3(clone_flags, None) };
     let (pid, _) = match first_try {
-        Ok((0, _)) => {
-            drop(ours);
-            child(ctx, theirs, false, creator)
-        }
+        Ok((0, _)) => child(ctx, theirs, ours, false, creator),
         Ok((pid, _)) => (pid, false),
         Err(Errno::NOSYS | Errno::INVAL | Errno::TOOBIG) => match raw::fork().ctx("fork", "container init")? {
-            0 => {
-                drop(ours);
-                child(ctx, theirs, true, creator)
-            }
+            0 => child(ctx, theirs, ours, true, creator),
             pid => (pid, true),
         },
         Err(e) => return Err(Error::sys("clone3", "container init", e)),
@@ -306,8 +300,15 @@ fn write_maps(pid: u32, spec: &Spec<'_>) -> Result<()> {
 }
 
 /// The child: runs [`setup`], and on error reports it to the parent and exits.
-fn child(ctx: &Setup<'_>, sock: OwnedFd, fallback: bool, creator: u32) -> ! {
-    let _ = raw::close_fd(mote_sys::rustix::fd::AsRawFd::as_raw_fd(&ctx.lock) as u32); // our copy only: the parent keeps its own
+/// `parents`: the parent's end of the sync socket, closed here with the lock (our copies only:
+/// the parent keeps its own) by close_others, or at once where they fall among the preserved
+/// descriptors (a gap in them: close_others keeps that range).
+fn child(ctx: &Setup<'_>, sock: OwnedFd, parents: OwnedFd, fallback: bool, creator: u32) -> ! {
+    for f in [mote_sys::rustix::fd::AsRawFd::as_raw_fd(&ctx.lock) as u32, mote_sys::rustix::fd::IntoRawFd::into_raw_fd(parents) as u32] {
+        if f < 3 + ctx.preserve_fds {
+            let _ = raw::close_fd(f);
+        }
+    }
     // Until create is done, the child dies with it (a create killed at any point must not leave
     // a process behind); the check closes the race with a creator that died before the prctl.
     // In a new PID namespace the parent has no pid here (0): there the sync socket's EOF, read
@@ -391,7 +392,9 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         let out = |f: &Option<OwnedFd>| f.as_ref().map_or(0, |f| fd(f.as_fd()));
         let (o, e) = ctx.hook_out.map_or((0, 0), |h| (out(&h.out), out(&h.err)));
         let mut keep = heapless::Vec::<u32, { 5 + limits::MOUNTS }>::new();
-        let _ = keep.extend_from_slice(&[fd(sock.as_fd()), fd(ctx.fifo), ctx.console.map_or(0, fd), o, e]);
+        // (the console socket only when there is a terminal to send: `run` always has one)
+        let console = ctx.console.filter(|_| spec.process.as_ref().is_some_and(|p| p.terminal)).map_or(0, fd);
+        let _ = keep.extend_from_slice(&[fd(sock.as_fd()), fd(ctx.fifo), console, o, e]);
         // (the cloned bind mount sources, closed as soon as they are mounted: rootfs::setup)
         for s in ctx.bind_sources.iter().flatten() {
             let _ = keep.push(fd(s.as_fd()));
@@ -482,7 +485,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         run_hooks(ctx, h, "createContainer", "creating", host_pid)
     };
     let fresh_cgroup = rootfs::fresh_cgroup(spec);
-    rootfs::setup(spec, ctx.rootfs, ctx.no_pivot, ctx.cgroup, fresh_cgroup, ctx.bind_sources, &mut before_switch)?;
+    rootfs::setup(spec, ctx.rootfs, ctx.no_pivot, ctx.cgroup, fresh_cgroup, inherited.is_some_and(|i| i.root), ctx.bind_sources, &mut before_switch)?;
     if let Some(p) = &spec.process {
         rootfs::make_cwd(p.cwd)?;
     }
