@@ -311,6 +311,10 @@ fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()>
         return bind_at(src.cstr().fits("cgroup path:")?, root, dest, o.flags);
     }
     let top = cgroup_tmpfs(root, dest, o.flags)?;
+    // When the flags keep the tmpfs's own (nosuid, nodev, noexec: the usual "ro,nosuid,..."),
+    // one recursive mount_setattr of the filled tmpfs gives them to it and to every bind below
+    // it at once; else, or where that call fails, each bind gets them by itself.
+    let at_once = o.flags & SAFE == SAFE;
     let mut comounted = false;
     for h in crate::cgroup::hierarchies()? {
         let name = &h.lossy()[crate::cgroup::ROOT.len() + 1..];
@@ -318,12 +322,22 @@ fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()>
         fs::mkdirat(&top, name, Mode::from_raw_mode(0o755)).ctx("mkdir cgroup mount point", name)?;
         src.clear();
         src.s(h.lossy()).s(cgroup);
-        bind_in_tmpfs(src.cstr().fits("cgroup path:")?, top.as_fd(), name, o.flags)?;
+        bind_in_tmpfs(src.cstr().fits("cgroup path:")?, top.as_fd(), name, if at_once { MS_BIND } else { o.flags })?;
     }
     // The host's links name co-mounted hierarchies (cpu -> cpu,cpuacct): none without one.
     if comounted {
         host_symlinks(&top)?;
     }
+    if at_once {
+        let (set, clr) = attrs(o.flags);
+        if raw::mount_setattr(top.as_fd(), true, set, clr).is_err() {
+            for h in crate::cgroup::hierarchies()? {
+                let name = &h.lossy()[crate::cgroup::ROOT.len() + 1..];
+                bind_flags(top.as_fd(), cname(name).cstr().fits("cgroup mount point:")?, Some((top.as_fd(), name)), o.flags, name)?;
+            }
+        }
+    }
+    // (the tmpfs's superblock too: read-only as runc's)
     seal_tmpfs(&top, o.flags, dest)
 }
 
@@ -369,12 +383,9 @@ fn bind_in_tmpfs(src: &CStr, dir: BorrowedFd<'_>, name: &[u8], flags: u64) -> Re
     Ok(())
 }
 
-/// Gives the bind mount at `name` under `at` ("": `at` itself) what a MS_REMOUNT|MS_BIND with
-/// `flags` gives it (ro, nosuid, nodev, noexec, nosymfollow set or cleared; the atime mode
-/// only if one is asked), in one mount_setattr. Where that fails (before 5.12 or on qemu-user,
-/// a flag locked by a user namespace: EPERM, nosymfollow before 5.14) the remount itself, with
-/// the mount's locked flags; `reopen` is the (dir, name) to open the mount by, when `at` is not it.
-fn bind_flags(at: BorrowedFd<'_>, name: &CStr, reopen: Option<(BorrowedFd<'_>, &[u8])>, flags: u64, what: &[u8]) -> Result<()> {
+/// The MOUNT_ATTR_* (set, clear) that give a mount what a MS_REMOUNT|MS_BIND with `flags` gives
+/// it: ro, nosuid, nodev, noexec, nosymfollow set or cleared; the atime mode only if one is asked.
+fn attrs(flags: u64) -> (u64, u64) {
     let fl = flags & !(MS_BIND | MS_REC);
     let a = |ms: u32, attr: u32| if fl & ms as u64 != 0 { attr as u64 } else { 0 };
     // ro, nosuid, nodev and noexec have the same bits as MS_* and MOUNT_ATTR_*.
@@ -386,6 +397,17 @@ fn bind_flags(at: BorrowedFd<'_>, name: &CStr, reopen: Option<(BorrowedFd<'_>, &
         set |= a(g::MS_NODIRATIME, g::MOUNT_ATTR_NODIRATIME);
         clr |= (ATIME | g::MOUNT_ATTR_NODIRATIME) as u64;
     }
+    (set, clr)
+}
+
+/// Gives the bind mount at `name` under `at` ("": `at` itself) what a MS_REMOUNT|MS_BIND with
+/// `flags` gives it (ro, nosuid, nodev, noexec, nosymfollow set or cleared; the atime mode
+/// only if one is asked), in one mount_setattr. Where that fails (before 5.12 or on qemu-user,
+/// a flag locked by a user namespace: EPERM, nosymfollow before 5.14) the remount itself, with
+/// the mount's locked flags; `reopen` is the (dir, name) to open the mount by, when `at` is not it.
+fn bind_flags(at: BorrowedFd<'_>, name: &CStr, reopen: Option<(BorrowedFd<'_>, &[u8])>, flags: u64, what: &[u8]) -> Result<()> {
+    let fl = flags & !(MS_BIND | MS_REC);
+    let (set, clr) = attrs(flags);
     let r = if name.is_empty() { raw::mount_setattr(at, false, set, clr) } else { raw::mount_setattr_at(at, name, set, clr) };
     if r.is_ok() {
         return Ok(());
