@@ -195,7 +195,19 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
 
     let mut dev_is_tmpfs = false;
     let forced = forced_v1(spec);
+    // The last tmpfs mounted here (destination, its descriptor) while the mounts that follow go
+    // right into it: empty but for the mount points made in it (/dev/pts, /dev/shm...).
+    let mut tmp: Option<(&[u8], OwnedFd)> = None;
     for (i, m) in spec.mounts.iter().enumerate() {
+        let d = resolve::trim(m.destination.to_bytes());
+        let name = tmp.as_ref().and_then(|(f, _)| {
+            let n = d.strip_prefix(*f)?.strip_prefix(b"/")?;
+            (!n.is_empty() && !n.contains(&b'/') && n != b"." && n != b"..").then_some(n)
+        });
+        if name.is_none() {
+            tmp = None;
+        }
+        let into = name.and_then(|n| tmp.as_ref().map(|(_, fd)| (fd.as_fd(), n)));
         if forced.is_some_and(|f| f.to_bytes() == m.destination.to_bytes()) {
             systemd_v1(root.as_fd(), m, cgroup)?;
             continue;
@@ -208,7 +220,10 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
             continue;
         }
         let src = sources.get(i).and_then(|s| s.as_ref());
-        mount_one(root.as_fd(), m, spec.linux.mount_label, src.map(|f| f.as_fd()))?;
+        let tmpfs = mount_one(root.as_fd(), m, spec.linux.mount_label, src.map(|f| f.as_fd()), into)?;
+        if tmpfs && tmp.is_none() {
+            tmp = Some((d, resolve::open(root.as_fd(), d).ctx("reopen mount", d)?));
+        }
         // Mounted: the clone must not stay reachable through /proc/self/fd (see close_others).
         // (This process never drops `sources`: it execs or exits.)
         if let Some(f) = src {
@@ -266,7 +281,7 @@ pub fn mount_cgroups(spec: &Spec<'_>, fresh: bool) -> Result<()> {
     let root = fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/")?;
     let forced = forced_v1(spec);
     for m in spec.mounts.iter().filter(|m| is_cgroup(m) && forced.is_none_or(|f| f.to_bytes() != m.destination.to_bytes())) {
-        mount_one(root.as_fd(), m, None, None)?;
+        mount_one(root.as_fd(), m, None, None, None)?;
     }
     Ok(())
 }
@@ -484,7 +499,9 @@ fn is_bind(m: &Mount<'_>) -> bool {
 }
 
 /// Mounts `m` on its destination inside `root`; `src` is a bind mount's cloned source.
-fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Option<BorrowedFd<'_>>) -> Result<()> {
+/// `into`: the (descriptor, name) of the destination when it is right in a tmpfs mounted just
+/// before (see setup); true when this mount is a writable tmpfs of its own (no copy-up).
+fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Option<BorrowedFd<'_>>, into: Option<(BorrowedFd<'_>, &[u8])>) -> Result<bool> {
     let dest = m.destination.to_bytes();
     let bind = is_bind(m);
     let mut o = parse_opts(m, bind)?;
@@ -541,7 +558,23 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
             }
         }
     }
-    let target = resolve::open_or_create(root, dest, make).ctx("create mount point", dest)?;
+    // In the fresh tmpfs: nothing of the image's to resolve, the directory made and opened
+    // by name; where it is there already (an earlier mount's), the usual way.
+    let made = match into.filter(|_| make == Make::Dir) {
+        Some((dir, n)) => {
+            let mut n = cname(n);
+            let n = n.cstr().fits("mount point name:")?;
+            match fs::mkdirat(dir, n, Mode::from_raw_mode(0o755)) {
+                Ok(()) => Some(fs::openat(dir, n, OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ctx("open mount point", dest)?),
+                Err(_) => None,
+            }
+        }
+        None => None,
+    };
+    let target = match made {
+        Some(t) => t,
+        None => resolve::open_or_create(root, dest, make).ctx("create mount point", dest)?,
+    };
     let mut t = fd_path(&target);
     let empty = o.data.is_empty();
     let data_c = if empty { None } else { Some(o.data.cstr().fits("mount options:")?) };
@@ -621,7 +654,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
             mnt(None, &mut t2, None, p, None).ctx("set mount propagation", dest)?;
         }
     }
-    Ok(())
+    Ok(!bind && typ == b"tmpfs" && !o.copyup && o.flags & MS_RDONLY == 0)
 }
 
 /// Copies the tree under directory `from` into directory `to` (tmpcopyup): directories, files,
