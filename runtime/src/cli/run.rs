@@ -33,7 +33,7 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
         (Some((ours, _)), true) => console::receive(ours).map(Some),
         _ => Ok(None),
     };
-    let master = match master.and_then(|m| start::start(&c.dir, gl, c.hooks, Some(id.to_bytes())).map(|()| m)) {
+    let master = match master.and_then(|m| start::start(&c.dir, gl, c.hooks, c.hooks.is_none().then_some(id.to_bytes())).map(|()| m)) {
         Ok(m) => m,
         // Destroyed as a delete --force would (process, cgroup, state dir), then its poststop
         // hooks: the spec's lifecycle, and runc's run.

@@ -25,9 +25,10 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
 }
 
 /// Wakes the process of the container in `dir`, if it is created, then runs its poststart hooks.
-/// `ours`: the id of a container this process has just created and holds locked since (run):
-/// nothing else can have changed its status, and its process's death is what the fifo's open
-/// reports (ENXIO), so its state is read back only for poststart hooks.
+/// `ours`: the id of a container this process has just created and holds locked since (run),
+/// with no hooks (a createRuntime hook may change anything): nothing else can have changed its
+/// status, and its process's death is what the fifo's open reports (ENXIO), so its state is not
+/// read back.
 pub fn start(dir: &Dir, g: &Global, hooks: Option<Hooks<'_>>, ours: Option<&[u8]>) -> Result<()> {
     let mut buf = crate::state::read_buf()?;
     let post = hooks.filter(|h| h.has("poststart"));

@@ -549,12 +549,14 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         hand_over(sock, super::seccomp::install(f, notify)?)?;
     }
     process::user_and_caps(proc, inherited)?;
-    match mote_sys::rustix::process::chdir(proc.cwd) {
-        Ok(()) => {}
-        Err(_) if early_cwd.is_ok() => {}
-        Err(e) => return Err(Error::sys("chdir", proc.cwd.to_bytes(), e)),
+    // (Where the early one worked, a failure here was never an error: then it is not made again.)
+    if let Err(e) = early_cwd.or_else(|_| mote_sys::rustix::process::chdir(proc.cwd)) {
+        return Err(Error::sys("chdir", proc.cwd.to_bytes(), e));
     }
-    process::check_cwd(proc.cwd)?;
+    // "/" is the root itself, nothing through which to reach outside it.
+    if proc.cwd.to_bytes() != b"/" {
+        process::check_cwd(proc.cwd)?;
+    }
     // args[0] looked up as the user, with its credentials and capabilities, as execve will:
     // a file only root may run fails create, not start (runc's order). (Before a notifying
     // filter: these lookups are mote's, not the container's.)
