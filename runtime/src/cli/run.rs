@@ -43,8 +43,7 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     if detach {
         return Ok(0);
     }
-    // Let `state` and `kill` from other shells in while we wait.
-    let _ = mote_sys::rustix::fs::flock(&c.dir.fd, mote_sys::rustix::fs::FlockOperation::Unlock);
+    // (`state` and `kill` from other shells get in while we wait: start let the lock go.)
     let code = wait_for(c.waiter, c.pid, master.as_ref());
     // --keep (runc's): the stopped container stays, for `state` and `delete` later.
     if p.has("keep") {
