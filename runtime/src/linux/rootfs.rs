@@ -348,7 +348,7 @@ fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()>
         if raw::mount_setattr(top.as_fd(), true, set, clr).is_err() {
             for h in crate::cgroup::hierarchies()? {
                 let name = &h.lossy()[crate::cgroup::ROOT.len() + 1..];
-                bind_flags(top.as_fd(), cname(name).cstr().fits("cgroup mount point:")?, Some((top.as_fd(), name)), o.flags, name)?;
+                flags_in_tmpfs(top.as_fd(), name, o.flags)?;
             }
         }
     }
@@ -393,13 +393,20 @@ fn bind_in_tmpfs(src: &CStr, dir: BorrowedFd<'_>, name: &[u8], flags: u64) -> Re
     on.s(fd_path(&dir).lossy()).c(b'/').s(name);
     raw::mount(Some(src), on.cstr().fits("cgroup mount point:")?, None, MS_BIND, None).ctx("bind mount cgroup on", name)?;
     if flags & !(MS_BIND | MS_REC) != 0 {
-        bind_flags(dir, cname(name).cstr().fits("cgroup mount point:")?, Some((dir, name)), flags, name)?;
+        flags_in_tmpfs(dir, name, flags)?;
     }
     Ok(())
 }
 
+/// [`bind_flags`] for the bind mount at `name` in the tmpfs `dir`.
+#[inline(never)]
+fn flags_in_tmpfs(dir: BorrowedFd<'_>, name: &[u8], flags: u64) -> Result<()> {
+    bind_flags(dir, cname(name).cstr().fits("cgroup mount point:")?, Some((dir, name)), flags, name)
+}
+
 /// The MOUNT_ATTR_* (set, clear) that give a mount what a MS_REMOUNT|MS_BIND with `flags` gives
 /// it: ro, nosuid, nodev, noexec, nosymfollow set or cleared; the atime mode only if one is asked.
+#[inline(never)]
 fn attrs(flags: u64) -> (u64, u64) {
     let fl = flags & !(MS_BIND | MS_REC);
     let a = |ms: u32, attr: u32| if fl & ms as u64 != 0 { attr as u64 } else { 0 };
@@ -560,17 +567,12 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
     }
     // In the fresh tmpfs: nothing of the image's to resolve, the directory made and opened
     // by name; where it is there already (an earlier mount's), the usual way.
-    let made = match into.filter(|_| make == Make::Dir) {
-        Some((dir, n)) => {
-            let mut n = cname(n);
-            let n = n.cstr().fits("mount point name:")?;
-            match fs::mkdirat(dir, n, Mode::from_raw_mode(0o755)) {
-                Ok(()) => Some(fs::openat(dir, n, OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ctx("open mount point", dest)?),
-                Err(_) => None,
-            }
-        }
-        None => None,
-    };
+    let made = into.filter(|_| make == Make::Dir).and_then(|(dir, n)| {
+        let mut n = cname(n);
+        let n = n.cstr().ok()?;
+        fs::mkdirat(dir, n, Mode::from_raw_mode(0o755)).ok()?;
+        fs::openat(dir, n, OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ok()
+    });
     let target = match made {
         Some(t) => t,
         None => resolve::open_or_create(root, dest, make).ctx("create mount point", dest)?,
