@@ -128,26 +128,15 @@ def compare(out, phase, expected):
     assert not bad, f"{phase}: file: (read, expected): {bad}"
 
 
-def test_every_v2_resource_file_after_create(console):
+@pytest.mark.parametrize("phase", ["create", "update-flags", "update-file"])
+def test_every_v2_resource_file(console, phase):
+    """Every file after create, after `update` by flags and after `update -r FILE` (-1 is "max"
+    in every v2 limit; io.max keeps the keys the file did not change)."""
     arch, _, out = console
-    code, text = rc(out, "create")
+    code, text = rc(out, phase)
     assert code == 0, text
-    compare(out, "create", vm.expected_files(arch))
-
-
-def test_update_by_flags_v2_files(console):
-    arch, _, out = console
-    code, text = rc(out, "update-flags")
-    assert code == 0, text
-    compare(out, "update-flags", vm.UPDATED_FLAGS)
-
-
-def test_update_by_file_v2_files(console):
-    # -1 is "max" in every v2 limit; io.max keeps the keys the file did not change.
-    arch, _, out = console
-    code, text = rc(out, "update-file")
-    assert code == 0, text
-    compare(out, "update-file", vm.updated_file(arch))
+    want = {"create": vm.expected_files, "update-flags": lambda _: vm.UPDATED_FLAGS, "update-file": vm.updated_file}[phase]
+    compare(out, phase, want(arch))
 
 
 def test_check_before_update_refuses_below_usage(console):
