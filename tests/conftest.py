@@ -96,6 +96,24 @@ def on_pty(argv, send=b"", expect=None, timeout=TIMEOUT, **popen):
     return rc, out.decode(errors="replace")
 
 
+def to_file(tool, *args):
+    """Runs a command of `tool` (a Mote) whose container may keep stdout and stderr open (a pipe
+    would never end): its output goes through a file. Returns (exit code, stderr text)."""
+    log = tool.tmp / ("cmd-" + os.urandom(4).hex())
+    with open(log, "w") as f:
+        p = subprocess.run(tool.argv(*args), stdout=subprocess.DEVNULL, stderr=f, stdin=subprocess.DEVNULL,
+                           timeout=TIMEOUT)
+    return p.returncode, log.read_text()
+
+
+def detached(tool, args, **overrides):
+    """`run -d` of a new bundle running `args` (with config overrides); returns the id."""
+    cid = tool.new_id()
+    rc, err = to_file(tool, "run", "-d", "--bundle", tool.bundle(args, **overrides), cid)
+    assert rc == 0, err
+    return cid
+
+
 def with_console(tool, *args):
     """Runs `tool *args --console-socket S` (a create, run -d or exec -d) against a socket of
     ours, checks it exits 0, and returns the pty master it sent."""

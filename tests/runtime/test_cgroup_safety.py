@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from conftest import TIMEOUT, cgroup_dirs
+from conftest import TIMEOUT, cgroup_dirs, detached, to_file
 
 V1 = "/sys/fs/cgroup"
 UNIFIED = f"{V1}/unified" if os.path.exists(f"{V1}/unified/cgroup.procs") else V1
@@ -19,20 +19,6 @@ def hierarchies():
         return [V1]
     return [os.path.join(V1, h) for h in sorted(os.listdir(V1))
             if not os.path.islink(os.path.join(V1, h)) and os.path.exists(os.path.join(V1, h, "cgroup.procs"))]
-
-
-def to_file(mote, *args):
-    log = mote.tmp / ("cmd-" + uuid.uuid4().hex[:6])
-    with open(log, "w") as f:
-        p = subprocess.run(mote.argv(*args), stdout=subprocess.DEVNULL, stderr=f, timeout=TIMEOUT)
-    return p.returncode, open(log).read()
-
-
-def detached(mote, args, **kw):
-    cid = mote.new_id()
-    rc, err = to_file(mote, "run", "-d", "--bundle", mote.bundle(args, **kw), cid)
-    assert rc == 0, err
-    return cid
 
 
 def init_pid(mote, cid):

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from conftest import ROOT, TIMEOUT, binary, cgroup_dirs, fails, mounts_mentioning
+from conftest import ROOT, TIMEOUT, binary, cgroup_dirs, detached, fails, mounts_mentioning, to_file
 
 V1 = "/sys/fs/cgroup"
 
@@ -67,22 +67,6 @@ def test_preserve_fds_overflow(native):
         p = native("run", "--preserve-fds", v, "--bundle", b, cid)
         assert p.returncode == 1 and "--preserve-fds" in p.stderr and "panic" not in p.stderr, (v, p.stderr)
         no_residue(native, cid)
-
-
-def to_file(mote, *args):
-    """Runs a mote command whose container may keep stdout/stderr open: output through a file.
-    Returns (exit code, stderr text)."""
-    log = mote.tmp / "cmd.log"
-    with open(log, "w") as f:
-        p = subprocess.run(mote.argv(*args), stdout=subprocess.DEVNULL, stderr=f, timeout=TIMEOUT)
-    return p.returncode, open(log).read()
-
-
-def detached(native, args, **kw):
-    cid = native.new_id()
-    rc, err = to_file(native, "run", "-d", "--bundle", native.bundle(args, **kw), cid)
-    assert rc == 0, err
-    return cid
 
 
 def test_update_memory_overflow_is_refused(native):
