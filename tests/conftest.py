@@ -274,6 +274,18 @@ class Runc(Mote):
 
 
 @pytest.fixture
+def open_rootfs(native, rootfs):
+    """`native` with a rootfs mapped (non-root on the host) users can reach: pytest's tmp dirs are
+    0700, which a user namespace's root (host uid 100000) cannot traverse, as with runc."""
+    d = tempfile.mkdtemp(prefix="userns-rootfs-")
+    os.chmod(d, 0o755)
+    shutil.copytree(rootfs, os.path.join(d, "r"), symlinks=True)
+    native.rootfs = os.path.join(d, "r")
+    yield native
+    shutil.rmtree(d)
+
+
+@pytest.fixture
 def runc_(tmp_path, rootfs):
     """runc with a --root of its own, its containers deleted afterwards."""
     r = Runc(tmp_path, rootfs)

@@ -2,10 +2,8 @@
 flags, exits with its own code (255 when exec itself fails, as runc), and leaves nothing behind."""
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 
 import pytest
@@ -30,6 +28,21 @@ def procs(cid):
     """The pids in the container's cgroup (its first hierarchy)."""
     d = cgroup_dirs(cid)[0]
     return sorted(int(x) for x in open(os.path.join(d, "cgroup.procs")).read().split())
+
+
+def held_exec(mote, cid, init, pid_file):
+    """`exec --ignore-paused -d true` into paused container cid: its child stays frozen in the
+    middle of its setup. Returns (the exec's Popen, text mode; the child's pid)."""
+    held = subprocess.Popen(mote.argv("exec", "--ignore-paused", "-d", "--pid-file", str(pid_file), cid, "true"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    end = time.time() + 10
+    while len(procs(cid)) < 2 and time.time() < end:
+        time.sleep(0.02)
+    if len(procs(cid)) < 2:
+        held.kill()
+        held.wait()
+        raise AssertionError("exec's child never reached the cgroup")
+    return held, [p for p in procs(cid) if p != init][0]
 
 
 def detached(mote, cid, *args, flags=()):
@@ -332,17 +345,6 @@ def test_exec_sub_cgroup(native):
     assert procs(cid) == [init]
 
 
-@pytest.fixture
-def open_rootfs(native, rootfs):
-    """A rootfs a mapped root (host uid 100000) can traverse (pytest's tmp dirs are 0700)."""
-    d = tempfile.mkdtemp(prefix="exec-userns-rootfs-")
-    os.chmod(d, 0o755)
-    shutil.copytree(rootfs, os.path.join(d, "r"), symlinks=True)
-    native.rootfs = os.path.join(d, "r")
-    yield native
-    shutil.rmtree(d)
-
-
 def test_exec_joins_user_namespace(open_rootfs):
     mote = open_rootfs
     cid, init = start(mote, linux={
@@ -431,15 +433,8 @@ def test_exec_child_being_set_up_is_out_of_reach(native):
     b, _ = start(mote, linux={"namespaces": [{"type": "pid", "path": f"/proc/{init}/ns/pid"},
                                              {"type": "mount"}, {"type": "ipc"}, {"type": "uts"}]})
     mote("pause", a, check=0)
-    pf = mote.tmp / "held.pid"
-    held = subprocess.Popen(mote.argv("exec", "--ignore-paused", "-d", "--pid-file", str(pf), a, "true"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    held, child = held_exec(mote, a, init, mote.tmp / "held.pid")
     try:
-        end = time.time() + 10
-        while len(procs(a)) < 2 and time.time() < end:
-            time.sleep(0.02)
-        assert len(procs(a)) == 2, "exec's child never reached the cgroup"
-        child = [p for p in procs(a) if p != init][0]
         nspid = [l for l in open(f"/proc/{child}/status") if l.startswith("NSpid:")][0].split()[-1]
         look = (f'd=/proc/{nspid}; [ -d $d ] && echo found; '
                 'for f in $d/cwd $d/exe $d/root $d/fd/*; do readlink $f || echo "no link $f" >&2; done; '
@@ -463,14 +458,8 @@ def test_exec_child_killed_before_its_exec_is_a_failure(native):
     a, init = start(mote)
     mote("pause", a, check=0)
     pf = mote.tmp / "killed.pid"
-    held = subprocess.Popen(mote.argv("exec", "--ignore-paused", "-d", "--pid-file", str(pf), a, "true"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    held, child = held_exec(mote, a, init, pf)
     try:
-        end = time.time() + 10
-        while len(procs(a)) < 2 and time.time() < end:
-            time.sleep(0.02)
-        assert len(procs(a)) == 2, "exec's child never reached the cgroup"
-        child = [p for p in procs(a) if p != init][0]
         os.kill(child, signal.SIGKILL)
         mote("resume", a, check=0)
         out, err = held.communicate(timeout=TIMEOUT)

@@ -3,8 +3,6 @@ paths, capabilities, rlimits, namespaces, user-namespace mappings. Checked from 
 /proc) and from outside (/proc/PID of the host)."""
 import json
 import os
-import shutil
-import tempfile
 import subprocess
 import time
 
@@ -111,18 +109,6 @@ def test_namespaces_differ_from_host(native):
     with open(f"/proc/{pid}/status") as f:
         nspid = [l for l in f if l.startswith("NSpid:")][0].split()
     assert nspid[-1] == "1"
-
-
-@pytest.fixture
-def open_rootfs(native, rootfs):
-    """The rootfs where mapped (non-root on the host) users can reach it: pytest's tmp dirs are
-    0700, which a user namespace's root (host uid 100000) cannot traverse, as with runc."""
-    d = tempfile.mkdtemp(prefix="userns-rootfs-")
-    os.chmod(d, 0o755)
-    shutil.copytree(rootfs, os.path.join(d, "r"), symlinks=True)
-    native.rootfs = os.path.join(d, "r")
-    yield native
-    shutil.rmtree(d)
 
 
 def test_user_namespace_mappings(open_rootfs):
