@@ -1031,19 +1031,15 @@ def markdown(b):
     L.append("## 3. create → start → exit → state → delete, per step\n")
     L.append("\"exit\": from `start` returning until the container process has exited (pidfd); \"state\": `state` "
              "calls until it says stopped. Wall ms, median (min) over rounds.\n")
-    L.append("| runtime | " + " | ".join(b.STEPS) + " | total | total ÷ crun |")
-    L.append("|---|" + "---|" * (len(b.STEPS) + 2))
-    for n in ["mote", "crun", "crun (net)", "runc"]:
-        d = lc[n]["wall"]
-        L.append(f"| {LABEL[n]} | " + " | ".join(cell(d[s]) for s in b.STEPS) +
-                 f" | {cell(d['total'])} | {ratio(med(d['total']), med(cl['wall']['total']))} |")
-    L.append("\nCPU ms (user + sys of the command and what it reaps; \"exit\": the container process's own)\n")
-    L.append("| runtime | " + " | ".join(b.STEPS) + " | total | total ÷ crun |")
-    L.append("|---|" + "---|" * (len(b.STEPS) + 2))
-    for n in ["mote", "crun", "crun (net)", "runc"]:
-        d = lc[n]["cpu"]
-        L.append(f"| {LABEL[n]} | " + " | ".join(cell(d[s]) for s in b.STEPS) +
-                 f" | {cell(d['total'])} | {ratio(med(d['total']), med(cl['cpu']['total']))} |")
+    for kind in ("wall", "cpu"):
+        if kind == "cpu":
+            L.append("\nCPU ms (user + sys of the command and what it reaps; \"exit\": the container process's own)\n")
+        L.append("| runtime | " + " | ".join(b.STEPS) + " | total | total ÷ crun |")
+        L.append("|---|" + "---|" * (len(b.STEPS) + 2))
+        for n in ["mote", "crun", "crun (net)", "runc"]:
+            d = lc[n][kind]
+            L.append(f"| {LABEL[n]} | " + " | ".join(cell(d[s]) for s in b.STEPS) +
+                     f" | {cell(d['total'])} | {ratio(med(d['total']), med(cl[kind]['total']))} |")
     L.append("")
 
     L.append("## 4. Peak RSS (KiB, median)\n")
