@@ -24,3 +24,39 @@ pub fn i64(b: &[u8]) -> Option<i64> {
 pub fn parse<T: TryFrom<u64>>(b: &[u8]) -> Option<T> {
     T::try_from(u64(b)?).ok()
 }
+
+/// `b` as a byte size the way runc's `update` flags read one (go-units' RAMInBytes): digits,
+/// an optional fraction, an optional space, an optional k, m, g, t or p (powers of 1024, any
+/// case), an optional "i" and "b": "100", "1.5g", "512MiB", "1GB", "2t", "64 kb". A fraction is
+/// cut toward zero, as Go's float-to-int conversion. `Err(true)` past i64, `Err(false)` not a size.
+#[inline(never)]
+pub fn size(b: &[u8]) -> Result<i64, bool> {
+    let end = b.iter().position(|c| !c.is_ascii_digit() && *c != b'.').unwrap_or(b.len());
+    let (num, mut rest) = b.split_at(end);
+    let (int, frac) = match num.iter().position(|&c| c == b'.') {
+        Some(i) => (&num[..i], Some(&num[i + 1..])),
+        None => (num, None),
+    };
+    rest = rest.strip_prefix(b" ").unwrap_or(rest);
+    let shift = match rest.first().map(u8::to_ascii_lowercase).and_then(|c| b"kmgtp".iter().position(|&u| u == c)) {
+        Some(i) => {
+            rest = &rest[1..];
+            10 * (i as u32 + 1)
+        }
+        None => 0,
+    };
+    for suffix in [b'i', b'b'] {
+        if rest.first().map(u8::to_ascii_lowercase) == Some(suffix) {
+            rest = &rest[1..];
+        }
+    }
+    let frac = frac.unwrap_or(b"0");
+    if !rest.is_empty() || int.is_empty() || frac.is_empty() || !frac.iter().all(u8::is_ascii_digit) {
+        return Err(false);
+    }
+    let whole = u64(int).ok_or(true)?.checked_mul(1 << shift).ok_or(true)?;
+    // Digits past the 18th of a fraction change the bytes by less than one: checked, not used.
+    let d = &frac[..frac.len().min(18)];
+    let part = ((u64(d).unwrap_or(0) as u128) << shift) / 10u128.pow(d.len() as u32);
+    whole.checked_add(part as u64).and_then(|n| i64::try_from(n).ok()).ok_or(true)
+}

@@ -19,7 +19,7 @@ def no_residue(mote, cid):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 assert cid.encode() not in f.read(), f"process {pid} left"
-        except FileNotFoundError:
+        except OSError:  # gone between listdir and read: ENOENT, or ESRCH (ProcessLookupError)
             pass
 
 

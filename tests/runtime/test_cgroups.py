@@ -133,7 +133,7 @@ def test_update_changes_limits(native):
     if not PURE_V2:  # v2: cpu.weight, converted (the VM checks it)
         assert cg("cpu", cid, "cpu.shares") == "256"
     p = mote("update", "--memory", "lots", cid)
-    assert p.returncode == 1 and "--memory lots: not a number" in p.stderr
+    assert p.returncode == 1 and "--memory lots: not a size" in p.stderr, p.stderr
 
 
 def test_pause_resume_ps(native):

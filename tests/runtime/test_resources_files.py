@@ -472,3 +472,70 @@ def test_v2_cpu_max_keeps_the_value_not_given(native, running, cur, doc, want):
     files[f"mote/{running}/cpu.max"] = cur
     rc, err, writes = fake_update(native, running, files, doc, "cpumax")
     assert rc == 0 and writes == [("cpu.max", want)], (err, writes)
+
+
+@pytest.mark.parametrize("v2", [False, True])
+def test_zero_cpu_quota_and_period_are_unset(native, running, v2):
+    """runc and crun skip a cpu quota or period of 0: mote wrote "max" to cpu.max on v2 for a 0
+    quota (lifting a limit in force) and 0 to cpu.cfs_quota_us/cfs_period_us on v1 (EINVAL)."""
+    files = v2_files(running) if v2 else v1_files(running)
+    pids = "pids.max" if v2 else "pids/pids.max"
+    for cpu in ({"quota": 0}, {"period": 0}, {"quota": 0, "period": 0}):
+        if v2:
+            files[f"mote/{running}/cpu.max"] = "50000 100000"
+        rc, err, writes = fake_update(native, running, files, {"cpu": cpu, "pids": {"limit": 4}}, "cpu0")
+        assert rc == 0 and writes == [(pids, "4")], (cpu, err, writes)
+    if v2:
+        rc, err, writes = fake_update(native, running, files, {"cpu": {"quota": 0, "period": 20000}}, "cpu0p")
+        assert rc == 0 and writes == [("cpu.max", "50000 20000")], (err, writes)
+
+
+@pytest.mark.parametrize("v2", [False, True])
+def test_null_is_unset_as_runc_reads_it(native, running, v2):
+    """runc reads resources with Go's encoding/json, where null leaves a field unset (engines
+    serialize unset pointers as null); mote refused them as type errors."""
+    doc = {"memory": {"limit": None, "swap": None, "reservation": None}, "cpu": {"shares": None, "quota": None,
+           "period": None, "cpus": None}, "pids": {"limit": 5}, "blockIO": None, "hugepageLimits": None,
+           "network": None, "rdma": None, "unified": None, "devices": None}
+    files = v2_files(running) if v2 else v1_files(running)
+    rc, err, writes = fake_update(native, running, files, doc, "null")
+    assert rc == 0 and writes == [("pids.max" if v2 else "pids/pids.max", "5")], (err, writes)
+    rc, err, writes = fake_update(native, running, files, {"pids": None, "hugepageLimits": [{"pageSize": None}]}, "nullreq")
+    assert rc == 1 and "hugepageLimits[0].pageSize: missing or invalid" in err and writes == [], (err, writes)
+
+
+def test_v1_empty_unified_accepted(native, running):
+    """An empty unified map asks for nothing: crun and runc accept it on v1 (a non-empty one is
+    still refused, test_v1_refusals)."""
+    rc, err, writes = fake_update(native, running, v1_files(running), {"pids": {"limit": 3}, "unified": {}}, "uni0")
+    assert rc == 0 and writes == [("pids/pids.max", "3")], (err, writes)
+
+
+# runc's update reads sizes with go-units' RAMInBytes: each is given to `runc update --memory` on
+# a runc container (its memory.limit_in_bytes read back) and to mote's (its write read off strace).
+SIZES = ["64m", "1.5g", "512MiB", "1GB", "2t", "2.5M", "64 mb", "8192kib", "3G", "40960000B"]
+BAD_SIZES = ["1x", "1.2.3", "m", "1kk", "-2m"]
+
+
+def test_update_sizes_as_runc(native, running, runc_):
+    cid = runc_.new_id()
+    with open(runc_.tmp / "runc.log", "w") as f:
+        p = subprocess.run(runc_.argv("run", "-d", "--bundle", runc_.bundle(["sleep", "30"]), cid), stdout=f, stderr=f,
+                           timeout=TIMEOUT)
+    assert p.returncode == 0, open(runc_.tmp / "runc.log").read()
+    pid = json.loads(subprocess.run(runc_.argv("state", cid), capture_output=True, text=True, timeout=TIMEOUT).stdout)["pid"]
+    mem = next(l.split(":", 2)[2] for l in open(f"/proc/{pid}/cgroup").read().splitlines() if ":memory:" in l)
+    limit = f"/sys/fs/cgroup/memory{mem}/memory.limit_in_bytes"
+    for s in SIZES:
+        p = subprocess.run(runc_.argv("update", "--memory", s, cid), capture_output=True, text=True, timeout=TIMEOUT)
+        assert p.returncode == 0, (s, p.stderr)
+        want = open(limit).read().strip()
+        rc, err, writes = fake_update(native, running, v1_files(running), None, "size", flags=["--memory", s])
+        assert rc == 0 and writes == [("memory/memory.limit_in_bytes", want)], (s, want, err, writes)
+    for s in BAD_SIZES:
+        p = subprocess.run(runc_.argv("update", "--memory", s, cid), capture_output=True, text=True, timeout=TIMEOUT)
+        assert p.returncode != 0, (s, "runc accepted it")
+        rc, err, writes = fake_update(native, running, v1_files(running), None, "badsize", flags=["--memory", s])
+        assert rc == 1 and f"--memory {s}" in err and writes == [], (s, err, writes)
+    rc, err, writes = fake_update(native, running, v1_files(running), None, "big", flags=["--memory-swap", "8192p"])
+    assert rc == 1 and "--memory-swap 8192p: too large" in err and writes == [], (err, writes)

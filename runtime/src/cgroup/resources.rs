@@ -10,7 +10,7 @@ use mote_sys::rustix::fs::{self, Access};
 
 use super::{write_file, PATH, ROOT};
 use crate::error::{Error, Result};
-use crate::spec::resources::{self as res, Resources, CHECK, CPUS, LIMIT, MEMS, NETWORK, PERIOD, QUOTA, SLOTS, SWAP, TABLE, UNIFIED};
+use crate::spec::resources::{self as res, Resources, CHECK, CPUS, LIMIT, MEMS, NETWORK, PERIOD, QUOTA, SLOTS, SWAP, TABLE};
 use crate::spec::{limits, P};
 
 /// Where a controller's files are: v2 has one tree, v1 one per controller.
@@ -112,7 +112,8 @@ pub fn check(r: &Resources<'_>, p: &P) -> Result<()> {
 #[inline(never)]
 fn refused(r: &Resources<'_>, v2: bool, p: &P) -> Result<()> {
     if !v2 {
-        if r.groups & UNIFIED != 0 {
+        // An empty map asks for nothing: crun and runc accept it on v1.
+        if !r.unified.is_empty() {
             return Err(p.key("unified").err("needs a cgroup v2 host (this host's controllers are v1)"));
         }
         return Ok(());

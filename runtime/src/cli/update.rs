@@ -35,7 +35,7 @@ const FLAGS: &[Flag] = &[
 ];
 
 /// The scalar slot (spec/resources.rs FIELDS) each flag after --resources sets; the first five
-/// take byte sizes (512m, 1g).
+/// take byte sizes (512m, 1.5g, 1GiB).
 const SLOTS: [u8; 17] = [0, 1, 5, 9, 10, 11, 11, 15, 3, 4, 12, 14, 13, 19, 20, 16, 17];
 
 #[inline(never)]
@@ -112,17 +112,14 @@ fn from_flags(p: &super::Parsed) -> Result<Resources<'static>> {
     Ok(r)
 }
 
-/// A number, -1, or with size: a byte count with an optional k/m/g suffix ("512m", "1G").
+/// A number, -1, or with size: a byte count as runc's flags take one ("512m", "1.5g", "1GiB").
 fn value(v: &[u8], size: bool) -> Result<i64> {
     if v == b"-1" {
         return Ok(-1);
     }
-    let (digits, mult) = match v.last().map(|c| c.to_ascii_lowercase()) {
-        Some(b'k') if size => (&v[..v.len() - 1], 1 << 10),
-        Some(b'm') if size => (&v[..v.len() - 1], 1 << 20),
-        Some(b'g') if size => (&v[..v.len() - 1], 1 << 30),
-        _ => (v, 1),
-    };
-    let n = super::number(digits, "")?;
-    i64::try_from(n).ok().and_then(|n| n.checked_mul(mult)).ok_or_else(|| Error::msg("", "", "too large"))
+    if size {
+        return mote_sys::num::size(v).map_err(|big| Error::msg("", "", if big { "too large" } else { "not a size (512m, 1.5g, 1GiB)" }));
+    }
+    let n = super::number(v, "")?;
+    i64::try_from(n).map_err(|_| Error::msg("", "", "too large"))
 }

@@ -12,7 +12,7 @@ use heapless::Vec;
 use super::{arr, bool, bool_k, i64, i64_k, limits, obj, position, str, str_k, u32_k, u64, u64_k, word, P};
 use crate::cgroup::bpf::{Rule, MKNOD, READ, WRITE};
 use crate::error::{Error, Result};
-use crate::json::Val;
+use crate::json::{Kind, Val};
 
 /// The scalar fields as "object.key", in slot order. Slots below [`TABLE`] are combined with
 /// others when written (limit with swap, quota with period); the rest map one to one to a file.
@@ -31,16 +31,16 @@ pub const CPUS: usize = 19;
 pub const MEMS: usize = 20;
 
 /// How each slot's value is read: `i` an integer; `z` an integer where 0 means unset (runc's
-/// reading of memory limit, swap, reservation, kernel memory and the pids limit); `u` a
-/// non-negative integer (up to 2^64-1, kept as its bits); `U` the same where 0 means unset (runc
-/// and crun write no cpu shares or blkio weight of 0: the kernel would take it as its lowest);
+/// reading of memory limit, swap, reservation, kernel memory, the pids limit and the cpu quota:
+/// a quota of 0 made "max" on v2 and EINVAL on v1); `u` a non-negative integer (up to 2^64-1,
+/// kept as its bits); `U` the same where 0 means unset (runc and crun write no cpu shares, blkio
+/// weight or cpu period of 0: the kernel would take a weight as its lowest, refuses a period);
 /// `p` a percentage 0..100; `b` a switch (only true is kept); `s` a string.
-pub const KINDS: &[u8; SLOTS] = b"zzbiuzpbbzzUuuiizUUss";
+pub const KINDS: &[u8; SLOTS] = b"zzbzUzpbbzzUuuiizUUss";
 
 /// linux.resources' objects, by bit of [`Resources::groups`].
 pub const GROUPS: &str = "memory cpu pids blockIO hugepageLimits rdma network unified devices";
 pub const NETWORK: u16 = 1 << 6;
-pub const UNIFIED: u16 = 1 << 7;
 
 /// blockIO's device lists, by [`BlkDev::list`].
 const BLKIO_LISTS: &str = "weightDevice throttleReadBpsDevice throttleWriteBpsDevice throttleReadIOPSDevice throttleWriteIOPSDevice";
@@ -151,18 +151,24 @@ impl<'a> Resources<'a> {
     }
 }
 
+/// An object's members but the null ones: runc reads config.json with Go's encoding/json, for
+/// which a null leaves the field unset. Not for the fields a list entry needs (those stay refused).
+fn set<'a>(v: Val<'a>, p: &P) -> Result<impl Iterator<Item = (&'a CStr, Val<'a>)>> {
+    Ok(obj(v, p)?.filter(|(_, v)| v.kind() != Kind::Null))
+}
+
 /// Reads linux.resources (or update's resources document) at `p` into `r` (in place: the
 /// struct is large, and a returned one would be one more copy in the caller's frame).
 #[inline(never)]
 pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
-    for (k, v) in obj(v, p)? {
+    for (k, v) in set(v, p)? {
         let Some(g) = position(GROUPS, b"", k.to_bytes()) else { continue };
         let name = word(GROUPS, g as usize);
         let pg = p.key(name);
         r.groups |= 1 << g;
         match g {
             0..=3 => {
-                for (k, v) in obj(v, &pg)? {
+                for (k, v) in set(v, &pg)? {
                     let key = k.to_bytes();
                     if let Some(slot) = (0..SLOTS).find(|&s| field(s).0 == name && field(s).1.as_bytes() == key) {
                         r.scalar(slot, v, p)?;
@@ -179,7 +185,7 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                 for (i, h) in arr(v, &pg)?.enumerate() {
                     let pi = pg.idx(i);
                     let (mut size, mut limit) = (c"", -1);
-                    for (k, v) in obj(h, &pi)? {
+                    for (k, v) in set(h, &pi)? {
                         match k.to_bytes() {
                             b"pageSize" => size = name_of(str_k(v, &pi, "pageSize")?, &pi.key("pageSize"))?,
                             b"limit" => limit = i64_k(v, &pi, "limit")?,
@@ -196,7 +202,7 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
             5 => {
                 for (dev, v) in obj(v, &pg)? {
                     let mut e = (name_of(dev, &pg)?, None, None);
-                    for (k, v) in obj(v, &pg)? {
+                    for (k, v) in set(v, &pg)? {
                         match k.to_bytes() {
                             b"hcaHandles" => e.1 = Some(u32_k(v, &pg, "hcaHandles")?),
                             b"hcaObjects" => e.2 = Some(u32_k(v, &pg, "hcaObjects")?),
@@ -207,7 +213,7 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                 }
             }
             6 => {
-                for (k, v) in obj(v, &pg)? {
+                for (k, v) in set(v, &pg)? {
                     match k.to_bytes() {
                         b"classID" => r.class_id = Some(u32_k(v, &pg, "classID")?),
                         b"priorities" => {
@@ -218,6 +224,7 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                                 for (k, v) in obj(e, &pi)? {
                                     match k.to_bytes() {
                                         b"name" => name = name_of(str_k(v, &pi, "name")?, &pi.key("name"))?,
+                                        b"priority" if v.kind() == Kind::Null => {}
                                         b"priority" => prio = u32_k(v, &pi, "priority")?,
                                         _ => {}
                                     }
@@ -275,7 +282,7 @@ fn name_of<'a>(s: &'a CStr, p: &P) -> Result<&'a CStr> {
 fn blkio(d: Val<'_>, p: &P, list: u8) -> Result<BlkDev> {
     let (mut maj, mut min, mut value) = (None, None, 0);
     let val = if list == 0 { "weight" } else { "rate" };
-    for (k, v) in obj(d, p)? {
+    for (k, v) in set(d, p)? {
         match k.to_bytes() {
             b"major" => maj = Some(u64_k(v, &p, "major")?),
             b"minor" => min = Some(u64_k(v, &p, "minor")?),
@@ -300,6 +307,7 @@ fn rule(d: Val<'_>, p: &P) -> Result<DevRule> {
     for (k, v) in obj(d, p)? {
         match k.to_bytes() {
             b"allow" => r.allow = bool_k(v, &p, "allow")?,
+            _ if v.kind() == Kind::Null => {}
             b"type" => {
                 r.kind = match str_k(v, &p, "type")?.to_bytes() {
                     [c @ (b'a' | b'c' | b'b')] => *c,
@@ -466,17 +474,55 @@ mod tests {
     #[test]
     fn zero_and_false_are_unset() {
         let r = parse_str(r#"{"memory":{"limit":0,"swap":0,"reservation":0,"disableOOMKiller":false,"useHierarchy":false,
-            "checkBeforeUpdate":false,"kernel":0,"kernelTCP":0},"pids":{"limit":0},"cpu":{"quota":0,"idle":0,"shares":0},
+            "checkBeforeUpdate":false,"kernel":0,"kernelTCP":0},"pids":{"limit":0},"cpu":{"quota":0,"period":0,"idle":0,"shares":0},
             "blockIO":{"weight":0,"leafWeight":0}}"#).unwrap();
         for slot in [LIMIT, SWAP, CHECK, 5, 7, 8, 9, 10, 11, 16, 17, 18] {
             assert_eq!(r.get(slot), None, "{:?}", field(slot));
         }
-        assert_eq!(r.get(QUOTA), Some(0), "a 0 quota is a value (max on v2)");
+        // runc and crun skip a 0 quota or period (v2: cpu.max untouched, v1: no write the kernel
+        // would refuse); mote once read a 0 quota as "max" on v2 and wrote 0 on v1 (EINVAL).
+        assert_eq!((r.get(QUOTA), r.get(PERIOD)), (None, None), "0 quota and period are unset");
         assert_eq!(r.get(15), Some(0), "idle 0 is a value");
         assert_eq!(r.groups, 0b1111, "the objects are there, their controllers enabled");
         let r = parse_str(r#"{"devices":[]}"#).unwrap();
         assert_eq!(r.devices.as_ref().map(|d| d.len()), Some(0), "an empty list is a list (the defaults still apply)");
         assert!(parse_str("{}").unwrap().devices.is_none());
+    }
+
+    #[test]
+    fn null_is_unset_as_in_go() {
+        // runc reads config.json with Go's encoding/json: null leaves a field unset. It was
+        // "expected number, got null" here for every field.
+        for slot in 0..SLOTS {
+            let (o, k) = field(slot);
+            let r = parse_str(&format!(r#"{{"{o}":{{"{k}":null}}}}"#)).unwrap();
+            assert_eq!(r.get(slot), None, "{o}.{k}");
+        }
+        let r = parse_str(r#"{"memory":null,"cpu":null,"pids":null,"blockIO":null,"hugepageLimits":null,"rdma":null,
+            "network":null,"unified":null,"devices":null}"#).unwrap();
+        assert_eq!(r.groups, 0, "a null object is absent: no controller enabled, nothing refused");
+        assert!(r.devices.is_none());
+        let r = parse_str(r#"{"blockIO":{"weightDevice":null,"throttleReadBpsDevice":[{"major":8,"minor":0,"rate":null}]},
+            "hugepageLimits":[{"pageSize":"2MB","limit":null}],"rdma":{"m":{"hcaHandles":null,"hcaObjects":1}},
+            "network":{"classID":null,"priorities":[{"name":"lo","priority":null}]},
+            "devices":[{"allow":true,"type":null,"major":null,"minor":null,"access":null}]}"#).unwrap();
+        assert_eq!((r.blkio.len(), r.blkio[0].value), (1, 0));
+        assert_eq!(r.hugepages[0].1, -1);
+        assert_eq!((r.rdma[0].1, r.rdma[0].2, r.class_id), (None, Some(1), None));
+        assert_eq!(r.priorities[0].1, 0);
+        assert_eq!(r.devices.unwrap()[0], DevRule { allow: true, kind: b'a', access: 7, major: -1, minor: -1 });
+        // A list entry's required fields stay required.
+        for (doc, want) in [
+            (r#"{"hugepageLimits":[{"pageSize":null}]}"#, "hugepageLimits[0].pageSize: missing or invalid"),
+            (r#"{"blockIO":{"weightDevice":[{"major":null,"minor":0}]}}"#, "weightDevice[0]: needs major and minor"),
+            (r#"{"network":{"priorities":[{"name":null}]}}"#, "priorities[0].name: expected string, got null"),
+            (r#"{"devices":[{"allow":null}]}"#, "devices[0].allow: expected boolean, got null"),
+            (r#"{"hugepageLimits":[null]}"#, "hugepageLimits[0]: expected object, got null"),
+            (r#"{"unified":{"memory.high":null}}"#, "unified: expected string, got null"),
+        ] {
+            let e = err_of(doc);
+            assert!(e.contains(want), "{doc}: {e}");
+        }
     }
 
     #[test]

@@ -123,6 +123,28 @@ mod num {
         assert_eq!(parse::<u8>(b"255"), Some(255));
     }
 
+    /// runc's update flags read sizes with go-units' RAMInBytes; the expected values are what
+    /// `runc update --memory X` wrote to memory.limit_in_bytes here (test_resources_files.py
+    /// checks mote's writes against runc's on a few of them).
+    #[test]
+    fn sizes_as_runc_reads_them() {
+        use mote_sys::num::size;
+        for (s, want) in [
+            ("0", 0), ("100", 100), ("100b", 100), ("100B", 100), ("1k", 1024), ("1K", 1024), ("1kb", 1024), ("1KiB", 1024),
+            ("1ki", 1024), ("512m", 512 << 20), ("512MiB", 512 << 20), ("1GB", 1 << 30), ("1g", 1 << 30), ("2t", 2 << 40),
+            ("3P", 3 << 50), ("1.5g", 3 << 29), ("0.5k", 512), ("0.1k", 102), ("64 kb", 64 << 10), ("1ib", 1),
+            ("1.0000000000000000000001m", 1 << 20), ("8191p", 8191 << 50), ("9223372036854775807", i64::MAX),
+        ] {
+            assert_eq!(size(s.as_bytes()), Ok(want), "{s}");
+        }
+        for bad in ["", "k", "-1", "-1k", "1x", "1kk", "1bi", "1.k", ".5k", "1.2.3", "1  k", " 1k", "1k ", "0x10", "1e3", "1,5g"] {
+            assert_eq!(size(bad.as_bytes()), Err(false), "{bad}");
+        }
+        for big in ["8192p", "9223372036854775808", "99999999999999999999", "18446744073709551615b", "9007199254740992k"] {
+            assert_eq!(size(big.as_bytes()), Err(true), "{big}");
+        }
+    }
+
     #[test]
     fn limits_are_coherent() {
         use crate::spec::limits::*;
