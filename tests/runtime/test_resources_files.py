@@ -539,3 +539,18 @@ def test_update_sizes_as_runc(native, running, runc_):
         assert rc == 1 and f"--memory {s}" in err and writes == [], (s, err, writes)
     rc, err, writes = fake_update(native, running, v1_files(running), None, "big", flags=["--memory-swap", "8192p"])
     assert rc == 1 and "--memory-swap 8192p: too large" in err and writes == [], (err, writes)
+
+
+def test_v2_swap_alone_takes_the_limit_in_force(native, running):
+    """`update --memory-swap` without --memory on v2: swap.max is memory+swap less the limit in
+    force, as runc's update (which takes the container's limit); it was refused. Without a
+    limit in force it is still refused (runc: unable to set swap limit without memory limit)."""
+    files = v2_files(running)
+    files[f"mote/{running}/memory.max"] = "67108864\n"
+    rc, err, writes = fake_update(native, running, files, None, "swap", flags=["--memory-swap", "128m"])
+    assert rc == 0 and writes == [("memory.swap.max", str(64 << 20))], (err, writes)
+    rc, err, writes = fake_update(native, running, files, None, "swaplow", flags=["--memory-swap", "32m"])
+    assert rc == 1 and "memory.swap: must be -1 or at least memory.limit" in err and writes == [], (err, writes)
+    files[f"mote/{running}/memory.max"] = "max\n"
+    rc, err, writes = fake_update(native, running, files, None, "swapmax", flags=["--memory-swap", "128m"])
+    assert rc == 1 and "memory.swap: must be -1 or at least memory.limit" in err and writes == [], (err, writes)

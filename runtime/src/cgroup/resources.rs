@@ -106,11 +106,12 @@ fn nth(list: &'static str, i: usize) -> &'static [u8] {
 /// What this host's cgroup layout refuses in `r` (a v1-only field on v2, `unified` on v1):
 /// create asks before it makes anything, apply before its first write (update is all or nothing).
 pub fn check(r: &Resources<'_>, p: &P) -> Result<()> {
-    refused(r, Layout::detect().v2, p)
+    refused(r, Layout::detect().v2, p, None)
 }
 
+/// `cur`: the memory limit in force, for a swap value given without one (v2).
 #[inline(never)]
-fn refused(r: &Resources<'_>, v2: bool, p: &P) -> Result<()> {
+fn refused(r: &Resources<'_>, v2: bool, p: &P, cur: Option<i64>) -> Result<()> {
     if !v2 {
         // An empty map asks for nothing: crun and runc accept it on v1.
         if !r.unified.is_empty() {
@@ -128,12 +129,13 @@ fn refused(r: &Resources<'_>, v2: bool, p: &P) -> Result<()> {
             _ => {}
         }
     }
-    swap_v2(r, p).map(drop)
+    swap_v2(r, p, cur).map(drop)
 }
 
-/// v1 swap is memory+swap; v2 swap.max is swap alone (runc's conversion).
-fn swap_v2(r: &Resources<'_>, p: &P) -> Result<i64> {
-    match (r.get(SWAP), r.get(LIMIT)) {
+/// v1 swap is memory+swap; v2 swap.max is swap alone (runc's conversion), from the limit given
+/// or else `cur`, the one in force (runc's update takes the container's).
+fn swap_v2(r: &Resources<'_>, p: &P, cur: Option<i64>) -> Result<i64> {
+    match (r.get(SWAP), r.get(LIMIT).or(cur)) {
         (None | Some(-1), _) => Ok(-1),
         (Some(s), Some(l)) if l >= 0 && s >= l => Ok(s - l),
         _ => Err(res::err(p, SWAP, "must be -1 or at least memory.limit on cgroup v2")),
@@ -143,7 +145,9 @@ fn swap_v2(r: &Resources<'_>, p: &P) -> Result<i64> {
 /// Applies `r` to cgroup `path`; `p` is where its fields are named from in errors.
 pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
     let w = Writer { path, v2: Layout::detect().v2 };
-    refused(r, w.v2, p)?;
+    // A swap value alone on v2 is relative to the limit in force (memory.max; "max" reads as none).
+    let cur = if w.v2 && r.get(LIMIT).is_none() && r.get(SWAP).is_some_and(|s| s != -1) { w.read(b"memory.max").ok() } else { None };
+    refused(r, w.v2, p, cur)?;
     // First, as the controllers' files (memory.current too) exist only once they are enabled.
     if w.v2 {
         enable_controllers(path, r)?;
@@ -183,7 +187,7 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
             _ => w.num(file, v, matches!(res::KINDS[slot], b'u' | b'U' | b'p'))?,
         }
     }
-    memory(&w, r, p)?;
+    memory(&w, r, p, cur)?;
     let (quota, period) = (r.get(QUOTA), r.get(PERIOD));
     if w.v2 {
         if quota.is_some() || period.is_some() {
@@ -277,7 +281,7 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
 }
 
 #[inline(never)]
-fn memory(w: &Writer<'_>, r: &Resources<'_>, p: &P) -> Result<()> {
+fn memory(w: &Writer<'_>, r: &Resources<'_>, p: &P, cur: Option<i64>) -> Result<()> {
     let (limit, mut swap) = (r.get(LIMIT), r.get(SWAP));
     const MEMSW: &[u8] = b"memory.memsw.limit_in_bytes";
     // (probed only where it matters: a swap value, or an unlimited limit that sets one)
@@ -307,7 +311,7 @@ fn memory(w: &Writer<'_>, r: &Resources<'_>, p: &P) -> Result<()> {
     }
     if let (Some(s), false) = (swap, swap_first) {
         if w.v2 {
-            let sw = swap_v2(r, p)?;
+            let sw = swap_v2(r, p, cur)?;
             // A kernel without swap accounting has no memory.swap.max: fine when no swap is
             // asked for beyond the limit (as on v1 without memsw).
             if w.has(b"memory.swap.max") {
