@@ -5,26 +5,16 @@ use mote_sys::io::{Buf, Text};
 
 use super::{read_file, resources::Layout, PATH, ROOT};
 
+/// A file of cgroup `path`: on v1 under the controller its name starts with.
 #[inline(never)]
-fn file(ctl: &str, path: &[u8], name: &[u8], v2: bool) -> Buf<{ PATH + 128 }> {
+fn file(path: &[u8], name: &[u8], v2: bool) -> Buf<{ PATH + 128 }> {
     let mut f = Buf::new();
     f.s(ROOT);
     if !v2 {
-        f.c(b'/').s(ctl);
+        f.c(b'/').s(&name[..name.iter().position(|&c| c == b'.').unwrap_or(0)]);
     }
     f.s(path).c(b'/').s(name);
     f
-}
-
-/// A file's first number (0 when missing; "max" is u64::MAX as runc reports it).
-#[inline(never)]
-fn number(ctl: &str, path: &[u8], name: &[u8], v2: bool) -> u64 {
-    let mut b = [0u8; 64];
-    let Ok(n) = read_file(file(ctl, path, name, v2).cstr(), &mut b) else { return 0 };
-    if b[..n].starts_with(b"max") {
-        return u64::MAX;
-    }
-    parse(&b[..n])
 }
 
 /// The number at the start of `b` (0 when there is none).
@@ -34,12 +24,20 @@ fn parse(b: &[u8]) -> u64 {
     mote_sys::num::u64(&b[..n]).unwrap_or(0)
 }
 
-/// The value of `key` in a "key value" lines file (memory.stat, cpu.stat, cpuacct.stat).
+/// A file's first number, or with a `key` its value in a "key value" lines file (memory.stat,
+/// cpu.stat, cpuacct.stat); 0 when missing, "max" is u64::MAX as runc reports it.
 #[inline(never)]
-fn keyed(ctl: &str, path: &[u8], name: &[u8], key: &[u8], v2: bool) -> u64 {
+fn value(path: &[u8], name: &[u8], key: &[u8], v2: bool) -> u64 {
     let mut b = [0u8; 8192];
-    let Ok(n) = read_file(file(ctl, path, name, v2).cstr(), &mut b) else { return 0 };
-    for line in b[..n].split(|&c| c == b'\n') {
+    if name.is_empty() {
+        return 0;
+    }
+    let Ok(n) = read_file(file(path, name, v2).cstr(), &mut b) else { return 0 };
+    let b = &b[..n];
+    if key.is_empty() {
+        return if b.starts_with(b"max") { u64::MAX } else { parse(b) };
+    }
+    for line in b.split(|&c| c == b'\n') {
         if let Some(rest) = line.strip_prefix(key) {
             if rest.first() == Some(&b' ') {
                 return parse(&rest[1..]);
@@ -49,22 +47,33 @@ fn keyed(ctl: &str, path: &[u8], name: &[u8], key: &[u8], v2: bool) -> u64 {
     0
 }
 
+/// The numbers of the stats object in order, five NUL-ended fields each: the JSON before it, its
+/// v1 file and key, its v2 file and key (no key: the file's first number; no file: 0). A v2
+/// `*_usec` key is scaled to nanoseconds; v1's cpuacct.stat is in USER_HZ (100 per second on
+/// Linux); a pids.max of "max" is 0. The percpu list comes before row 1, memory.stat's before row 10.
+const ROWS: &[u8] = b"{\"cpu\":{\"usage\":{\"total\":\0cpuacct.usage\0\0cpu.stat\0usage_usec\0\
+],\"kernel\":\0cpuacct.stat\0system\0cpu.stat\0system_usec\0\
+,\"user\":\0cpuacct.stat\0user\0cpu.stat\0user_usec\0\
+},\"throttling\":{\"periods\":\0cpu.stat\0nr_periods\0cpu.stat\0nr_periods\0\
+,\"throttled_periods\":\0cpu.stat\0nr_throttled\0cpu.stat\0nr_throttled\0\
+,\"throttled_time\":\0cpu.stat\0throttled_time\0cpu.stat\0throttled_usec\0\
+}},\"memory\":{\"usage\":{\"usage\":\0memory.usage_in_bytes\0\0memory.current\0\0\
+,\"max\":\0memory.max_usage_in_bytes\0\0memory.peak\0\0\
+,\"limit\":\0memory.limit_in_bytes\0\0memory.max\0\0\
+,\"failcnt\":\0memory.failcnt\0\0\0\0\
+\"pids\":{\"current\":\0pids.current\0\0pids.current\0\0\
+,\"limit\":\0pids.max\0\0pids.max\0\0";
+
 /// Appends the stats object of cgroup `path`.
 pub fn json(o: &mut Text, path: &[u8]) {
     let v2 = Layout::detect().v2;
-    // cpu: nanoseconds
-    let (total, user, kernel) = if v2 {
-        (keyed("", path, b"cpu.stat", b"usage_usec", true).saturating_mul(1000), keyed("", path, b"cpu.stat", b"user_usec", true).saturating_mul(1000),
-         keyed("", path, b"cpu.stat", b"system_usec", true).saturating_mul(1000))
-    } else {
-        // cpuacct.stat is in USER_HZ (100 per second on Linux)
-        (number("cpuacct", path, b"cpuacct.usage", false), keyed("cpuacct", path, b"cpuacct.stat", b"user", false) * 10_000_000,
-         keyed("cpuacct", path, b"cpuacct.stat", b"system", false) * 10_000_000)
-    };
-    o.s(br#"{"cpu":{"usage":{"total":"#).u(total).s(br#","percpu":["#);
-    if !v2 {
-        let mut b = [0u8; 4096];
-        if let Ok(n) = read_file(file("cpuacct", path, b"cpuacct.usage_percpu", false).cstr(), &mut b) {
+    let mut f = ROWS.split(|&c| c == 0);
+    let mut i = 0;
+    while let (Some(text), Some(n1), Some(k1), Some(n2), Some(k2)) = (f.next(), f.next(), f.next(), f.next(), f.next()) {
+        if i == 1 {
+            o.s(br#","percpu":["#);
+            let mut b = [0u8; 4096];
+            let n = if v2 { 0 } else { read_file(file(path, b"cpuacct.usage_percpu", false).cstr(), &mut b).unwrap_or(0) };
             for (i, x) in b[..n].split(|&c| c == b' ' || c == b'\n').filter(|x| !x.is_empty()).enumerate() {
                 if i > 0 {
                     o.c(b',');
@@ -72,46 +81,28 @@ pub fn json(o: &mut Text, path: &[u8]) {
                 o.u(parse(x));
             }
         }
-    }
-    o.s(br#"],"kernel":"#).u(kernel).s(br#","user":"#).u(user).s(b"},");
-    let ctl = if v2 { "" } else { "cpu" };
-    o.s(br#""throttling":{"periods":"#).u(keyed(ctl, path, b"cpu.stat", b"nr_periods", v2));
-    o.s(br#","throttled_periods":"#).u(keyed(ctl, path, b"cpu.stat", b"nr_throttled", v2));
-    let tt = if v2 { keyed("", path, b"cpu.stat", b"throttled_usec", true).saturating_mul(1000) } else { keyed("cpu", path, b"cpu.stat", b"throttled_time", false) };
-    o.s(br#","throttled_time":"#).u(tt).s(b"}},");
-    // memory
-    let (usage, max, limit, failcnt) = if v2 {
-        (number("", path, b"memory.current", true), number("", path, b"memory.peak", true), number("", path, b"memory.max", true), 0)
-    } else {
-        (number("memory", path, b"memory.usage_in_bytes", false), number("memory", path, b"memory.max_usage_in_bytes", false),
-         number("memory", path, b"memory.limit_in_bytes", false), number("memory", path, b"memory.failcnt", false))
-    };
-    o.s(br#""memory":{"usage":{"usage":"#).u(usage).s(br#","max":"#).u(max).s(br#","limit":"#).u(limit);
-    o.s(br#","failcnt":"#).u(failcnt).s(br#"},"raw":{"#);
-    let mut b = [0u8; 8192];
-    if let Ok(n) = read_file(file("memory", path, b"memory.stat", v2).cstr(), &mut b) {
-        let mut first = true;
-        for line in b[..n].split(|&c| c == b'\n') {
-            let mut kv = line.splitn(2, |&c| c == b' ');
-            if let (Some(k), Some(v)) = (kv.next(), kv.next()) {
-                if !first {
-                    o.c(b',');
-                }
-                first = false;
-                o.json(k).c(b':').u(parse(v));
-            }
+        if i == 10 {
+            raw(o, path, v2);
         }
+        i += 1;
+        let (name, key) = if v2 { (n2, k2) } else { (n1, k1) };
+        let mut x = value(path, name, key, v2);
+        if v2 && key.ends_with(b"_usec") {
+            x = x.saturating_mul(1000);
+        }
+        if !v2 && name == b"cpuacct.stat" {
+            x = x.saturating_mul(10_000_000);
+        }
+        if name == b"pids.max" && x == u64::MAX {
+            x = 0;
+        }
+        o.s(text).u(x);
     }
-    o.s(b"}},");
-    // pids
-    let ctl = if v2 { "" } else { "pids" };
-    o.s(br#""pids":{"current":"#).u(number(ctl, path, b"pids.current", v2));
-    let lim = number(ctl, path, b"pids.max", v2);
-    o.s(br#","limit":"#).u(if lim == u64::MAX { 0 } else { lim }).s(b"},");
+    o.s(b"},");
     // blkio: bytes per device and operation
     o.s(br#""blkio":{"ioServiceBytesRecursive":["#);
     let mut b = [0u8; 8192];
-    let f = if v2 { file("", path, b"io.stat", true) } else { file("blkio", path, b"blkio.throttle.io_service_bytes_recursive", false) };
+    let f = file(path, if v2 { b"io.stat" } else { b"blkio.throttle.io_service_bytes_recursive" }, v2);
     let mut f = f;
     if let Ok(n) = read_file(f.cstr(), &mut b) {
         let mut first = true;
@@ -143,4 +134,25 @@ pub fn json(o: &mut Text, path: &[u8]) {
         }
     }
     o.s(b"]}}");
+}
+
+/// memory.stat as the "raw" object, closing the memory object.
+#[inline(never)]
+fn raw(o: &mut Text, path: &[u8], v2: bool) {
+    o.s(br#"},"raw":{"#);
+    let mut b = [0u8; 8192];
+    if let Ok(n) = read_file(file(path, b"memory.stat", v2).cstr(), &mut b) {
+        let mut first = true;
+        for line in b[..n].split(|&c| c == b'\n') {
+            let mut kv = line.splitn(2, |&c| c == b' ');
+            if let (Some(k), Some(v)) = (kv.next(), kv.next()) {
+                if !first {
+                    o.c(b',');
+                }
+                first = false;
+                o.json(k).c(b':').u(parse(v));
+            }
+        }
+    }
+    o.s(b"}},");
 }
