@@ -113,13 +113,13 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
                 e
             })?;
             // runc: a process without rlimits gets the container's.
-            if let (true, Some(c)) = (pr.rlimits.is_empty(), spec.process.as_ref()) {
-                pr.rlimits = c.rlimits.clone();
+            if let (true, Some(c)) = (pr.rlimits.is_empty(), &mut spec.process) {
+                pr.rlimits = core::mem::take(&mut c.rlimits);
             }
             pr
         }
         None => {
-            let mut pr = spec.process.as_ref().ok_or_else(|| Error::msg("config.json:", "process", "missing"))?.clone();
+            let mut pr = spec.process.take().ok_or_else(|| Error::msg("config.json:", "process", "missing"))?;
             pr.args.clear();
             // runc: a terminal only with --tty, whatever the container's process has.
             pr.terminal = false;

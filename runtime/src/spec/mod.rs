@@ -186,7 +186,6 @@ pub struct Spec<'a> {
     pub hooks: Option<Val<'a>>,
 }
 
-#[derive(Clone)]
 pub struct Process<'a> {
     pub terminal: bool,
     /// process.consoleSize: (height, width) of the terminal.
@@ -298,7 +297,7 @@ impl<'a> Linux<'a> {
 static SPEC: mote_sys::mem::Slot<Spec<'static>> = mote_sys::mem::Slot::new();
 
 /// Reads a prepared config.json (see [`json::prepare`]) into the process's one Spec.
-pub fn parse(doc: &'static [u8], root: usize) -> Result<&'static Spec<'static>> {
+pub fn parse(doc: &'static [u8], root: usize) -> Result<&'static mut Spec<'static>> {
     let s = SPEC.take(Spec::empty).ok_or_else(|| Error::msg("config.json:", "", "parsed twice"))?;
     parse_into(doc, root, s)?;
     Ok(s)

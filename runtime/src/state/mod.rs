@@ -227,7 +227,7 @@ impl Dir {
 
     /// The config kept here (CONFIG), read into the arena and parsed, with the arena's unused
     /// rest (exec reads a --process file there). For exec, and the hooks of start and delete.
-    pub fn config(&self) -> Result<(&'static crate::spec::Spec<'static>, &'static mut [u8])> {
+    pub fn config(&self) -> Result<(&'static mut crate::spec::Spec<'static>, &'static mut [u8])> {
         let arena = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("config", "", "read twice"))?;
         let mut path = Buf::<{ limits::PATH }>::new();
         path.s(self.path.lossy()).c(b'/').s(CONFIG.to_bytes());
