@@ -195,6 +195,10 @@ mod tests {
     use std::os::unix::fs::{symlink, MetadataExt};
     use std::path::PathBuf;
 
+    /// The tests flip the process-wide NO_OPENAT2 and would share one tree: cargo runs them on
+    /// threads at once, so each holds this while it runs.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     fn tree() -> PathBuf {
         let d = std::env::temp_dir().join(std::format!("mote-resolve-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
@@ -219,6 +223,7 @@ mod tests {
 
     #[test]
     fn walk_matches_openat2() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let d = tree();
         let root = fs::open(d.as_path(), OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
         let paths: &[&[u8]] = &[
@@ -250,6 +255,7 @@ mod tests {
 
     #[test]
     fn create_through_a_dangling_symlink_stays_inside() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let d = tree();
         let root = fs::open(d.as_path(), OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
         NO_OPENAT2.store(true, Ordering::Relaxed);
