@@ -49,8 +49,8 @@ pub const MOUNT_PROPAGATIONS: usize = 4;
 /// Entries of each list in linux.resources (hugepageLimits, network.priorities, rdma, unified;
 /// blockIO's five device lists together).
 pub const RESOURCE_LIST: usize = 32;
-/// linux.resources.devices rules (runc's ten defaults come on top of them): at up to 8
-/// instructions a rule, the eBPF program always fits its 1200 (cgroup/bpf.rs).
+/// linux.resources.devices rules (runc's ten defaults come on top of them): at up to 13
+/// instructions a rule, the eBPF program always fits its 1900 (cgroup/bpf.rs).
 pub const DEVICE_RULES: usize = 128;
 /// Longest name in linux.resources that becomes part of a cgroup file's name or line (a
 /// hugepage size, an interface, an rdma device, a unified key).
