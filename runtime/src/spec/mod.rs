@@ -348,7 +348,7 @@ pub fn parse_into<'a>(doc: &'a [u8], root: usize, s: &mut Spec<'a>) -> Result<()
             },
             "hostname" => s.hostname = Some(str_k(v, &p, "hostname")?),
             "domainname" => s.domainname = Some(str_k(v, &p, "domainname")?),
-            "process" => s.process = Some(process(v, &p.key("process"))?),
+            "process" => process_into(v, &p.key("process"), s.process.insert(Process::empty()))?,
             "mounts" => {
                 let pm = p.key("mounts");
                 for (i, m) in arr(v, &pm)?.enumerate() {
@@ -431,26 +431,41 @@ kernel.shmmax\0kernel.shmmni\0kernel.shm_rmid_forced") != usize::MAX || k.starts
 
 #[inline(never)]
 pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
-    let mut pr = Process {
-        terminal: false,
-        console_size: None,
-        args: Vec::new(),
-        env: Vec::new(),
-        cwd: c"/",
-        uid: 0,
-        gid: 0,
-        umask: None,
-        additional_gids: Vec::new(),
-        caps: [0; 5],
-        rlimits: Vec::new(),
-        no_new_privileges: false,
-        oom_score_adj: None,
-        apparmor_profile: None,
-        selinux_label: None,
-        io_priority: None,
-        scheduler: None,
-        cpu_affinity: [None; 2],
-    };
+    let mut pr = Process::empty();
+    process_into(v, p, &mut pr)?;
+    Ok(pr)
+}
+
+impl Process<'_> {
+    /// A process with nothing read yet (the spec's defaults).
+    pub fn empty() -> Self {
+        Process {
+            terminal: false,
+            console_size: None,
+            args: Vec::new(),
+            env: Vec::new(),
+            cwd: c"/",
+            uid: 0,
+            gid: 0,
+            umask: None,
+            additional_gids: Vec::new(),
+            caps: [0; 5],
+            rlimits: Vec::new(),
+            no_new_privileges: false,
+            oom_score_adj: None,
+            apparmor_profile: None,
+            selinux_label: None,
+            io_priority: None,
+            scheduler: None,
+            cpu_affinity: [None; 2],
+        }
+    }
+}
+
+/// Reads process `v` into `pr`, which must be [`Process::empty`]: in place, so that the config's
+/// process is not built on the stack and copied whole into the static Spec (issue 17: ~13 page
+/// faults of a `run`).
+pub fn process_into<'a>(v: Val<'a>, p: &P, pr: &mut Process<'a>) -> Result<()> {
     for (k, v) in obj(v, p)? {
         keys!(k.to_bytes(), {
             "terminal" => pr.terminal = bool_k(v, &p, "terminal")?,
@@ -574,7 +589,7 @@ pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
             _ => {}
         });
     }
-    Ok(pr)
+    Ok(())
 }
 
 #[inline(never)]
