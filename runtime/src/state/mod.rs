@@ -124,7 +124,11 @@ impl Dir {
             .and_then(|fd| {
                 fs::flock(&fd, FlockOperation::LockExclusive).ctx("lock state dir", t.to_bytes())?;
                 let d = Dir { fd, path: Buf::new() };
-                d.write(state)?;
+                // Straight into state.json: nobody sees the staging dir before its rename, so
+                // the tmp file and rename of `write` would only cost an inode (issue 17).
+                let f = fs::openat(&d.fd, STATE_FILE, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
+                    .ctx("write state", t.to_bytes())?;
+                io::write_all(f.as_fd(), state).ctx("write state", t.to_bytes())?;
                 match fs::renameat_with(CWD, t, CWD, path.cstr().fits("state dir path:")?, fs::RenameFlags::NOREPLACE) {
                     Ok(()) => Ok(d),
                     Err(Errno::EXIST | Errno::NOTEMPTY) => Err(Error::msg("container", id, "already exists")),
