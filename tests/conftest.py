@@ -276,7 +276,7 @@ class Runc(Mote):
 @pytest.fixture
 def open_rootfs(native, rootfs):
     """`native` with a rootfs mapped (non-root on the host) users can reach: pytest's tmp dirs are
-    0700, which a user namespace's root (host uid 100000) cannot traverse, as with runc."""
+    0700, which a user namespace's root (host uid 100000, 200000...) cannot traverse, as with runc."""
     d = tempfile.mkdtemp(prefix="userns-rootfs-")
     os.chmod(d, 0o755)
     shutil.copytree(rootfs, os.path.join(d, "r"), symlinks=True)

@@ -101,6 +101,18 @@ def parse_size(s):
     return int(s[:-1]) * {"K": 1024, "M": 1024 * 1024}[s[-1]]
 
 
+
+def memory_cgroup(pidfile):
+    """(pid, its memory cgroup's directory, "v1" or "v2") of the process pidfile names."""
+    with open(pidfile) as f:
+        pid = int(f.read().strip())
+    with open(f"/proc/{pid}/cgroup") as f:
+        lines = [l.rstrip("\n").split(":", 2) for l in f]
+    v1 = [p for _, ctl, p in lines if "memory" in ctl.split(",")]
+    if v1:
+        return pid, os.path.join(CG, "memory", v1[0].lstrip("/")), "v1"
+    return pid, os.path.join(CG, [p for h, _, p in lines if h == "0"][0].lstrip("/")), "v2"
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -396,16 +408,8 @@ class Bench:
         try:
             self.spawn_wait(self.rt(name, "create", "--bundle", self.bundle_with_memory(limit), "--pid-file",
                                     pidfile, cid), name + " create (memory limit)")
-            with open(pidfile) as f:
-                pid = int(f.read().strip())
-            with open(f"/proc/{pid}/cgroup") as f:
-                lines = [l.rstrip("\n").split(":", 2) for l in f]
-            v1 = [p for _, ctl, p in lines if "memory" in ctl.split(",")]
-            if v1:
-                path = os.path.join(CG, "memory", v1[0].lstrip("/"), "memory.limit_in_bytes")
-            else:
-                v2 = [p for h, ctl, p in lines if h == "0"]
-                path = os.path.join(CG, v2[0].lstrip("/"), "memory.max")
+            pid, d, ver = memory_cgroup(pidfile)
+            path = os.path.join(d, "memory.limit_in_bytes" if ver == "v1" else "memory.max")
             with open(path) as f:
                 v = f.read().strip()
             return None if v == "max" or int(v) >= 1 << 62 else int(v)
@@ -533,15 +537,8 @@ class Bench:
         b = self.bundle_with_memory(64 * 1024 * 1024)
         try:
             self.spawn_wait(self.rt(name, "create", "--bundle", b, "--pid-file", pidfile, cid), name + " create")
-            with open(pidfile) as f:
-                pid = int(f.read().strip())
-            with open(f"/proc/{pid}/cgroup") as f:
-                lines = [l.rstrip("\n").split(":", 2) for l in f]
-            v1 = [p for _, ctl, p in lines if "memory" in ctl.split(",")]
-            if v1:
-                d, ver, peak_file = os.path.join(CG, "memory", v1[0].lstrip("/")), "v1", "memory.max_usage_in_bytes"
-            else:
-                d, ver, peak_file = os.path.join(CG, [p for h, _, p in lines if h == "0"][0].lstrip("/")), "v2", "memory.peak"
+            pid, d, ver = memory_cgroup(pidfile)
+            peak_file = "memory.max_usage_in_bytes" if ver == "v1" else "memory.peak"
             pidfd = os.pidfd_open(pid)
             try:
                 self.spawn_wait(self.rt(name, "start", cid), name + " start", reap=False)

@@ -4,8 +4,6 @@ crun do); on v2 its own directory, or a fresh cgroup2 in a cgroup namespace. Wit
 cgroup namespace, and in a user namespace (where the kernel refuses a fresh cgroup mount)."""
 import os
 import re
-import shutil
-import tempfile
 
 import pytest
 
@@ -65,17 +63,6 @@ def test_v1_hierarchies_under_a_tmpfs(native):
     for name, l in subs.items():
         # Each one's root is the container's cgroup, read-only.
         assert l[3] == f"/mote/{cid}" and l[5].startswith("ro"), l
-
-
-@pytest.fixture
-def open_rootfs(native, rootfs):
-    """The rootfs where a mapped root (host uid 200000) can reach it (pytest's dirs are 0700)."""
-    d = tempfile.mkdtemp(prefix="cgview-rootfs-")
-    os.chmod(d, 0o755)
-    shutil.copytree(rootfs, os.path.join(d, "r"), symlinks=True)
-    native.rootfs = os.path.join(d, "r")
-    yield native
-    shutil.rmtree(d)
 
 
 @pytest.mark.parametrize("cgroupns", [True, False], ids=["cgroupns", "no-cgroupns"])

@@ -260,20 +260,14 @@ def test_features_lists_every_stage(native):
 
 
 @pytest.fixture
-def userns(native, rootfs):
+def userns(open_rootfs):
     """A rootfs and a hook directory a mapped root (host uid 100000) can reach."""
-    import shutil
-    import tempfile
-    d = tempfile.mkdtemp(prefix="hooks-userns-")
-    os.chmod(d, 0o755)
-    shutil.copytree(rootfs, os.path.join(d, "r"), symlinks=True)
-    native.rootfs = os.path.join(d, "r")
-    os.makedirs(os.path.join(d, "r", "hooklog"), exist_ok=True)
+    d = os.path.dirname(open_rootfs.rootfs)
+    os.makedirs(os.path.join(open_rootfs.rootfs, "hooklog"), exist_ok=True)
     log = os.path.join(d, "log")
     os.mkdir(log)
     os.chmod(log, 0o777)
-    yield native, log
-    shutil.rmtree(d)
+    return open_rootfs, log
 
 
 def test_container_stages_in_the_user_namespace(userns):
