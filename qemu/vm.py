@@ -146,7 +146,7 @@ def expected_files(arch):
         "memory.high": str(48 << 20), "memory.oom.group": "1",
         "cpu.weight": str(weight(1024)), "cpu.max": "50000 100000", "cpu.max.burst": "20000", "cpu.idle": "0",
         "cpuset.cpus": "0", "cpuset.mems": "0",
-        "io.weight": f"default {io_weight(500)}|{D} 200",
+        "io.weight": f"default {io_weight(500)}|{D} {io_weight(200)}",
         "io.max": f"{D} rbps={1 << 20} wbps={2 << 20} riops=1000 wiops=2000",
         "pids.max": "10",
     }
@@ -161,7 +161,7 @@ UPDATE_FLAGS = ["--memory", "32m", "--memory-swap", "48m", "--memory-reservation
                 "--blkio-weight", "1000", "--cpuset-cpus", "0", "--cpuset-mems", "0"]
 UPDATED_FLAGS = {"memory.max": str(32 << 20), "memory.swap.max": str(16 << 20), "memory.low": str(16 << 20),
                  "cpu.weight": str(weight(2048)), "cpu.max": "20000 50000", "cpu.max.burst": "5000", "pids.max": "5",
-                 "io.weight": f"default {io_weight(1000)}|{D} 200", "cpuset.cpus": "0", "cpuset.mems": "0"}
+                 "io.weight": f"default {io_weight(1000)}|{D} {io_weight(200)}", "cpuset.cpus": "0", "cpuset.mems": "0"}
 
 
 def update_file(arch):
@@ -177,7 +177,7 @@ def update_file(arch):
 def updated_file(arch):
     sz = ARCHES[arch]["hugepages"][0]
     return {"memory.max": "max", "memory.swap.max": "max", "memory.low": "max", "cpu.max": "max 200000",
-            "cpu.idle": "1", "pids.max": "max", "io.weight": f"default {io_weight(1000)}|{D} 300", "io.max": f"{D} rbps=4096 wbps={2 << 20} riops=1000 wiops=7",
+            "cpu.idle": "1", "pids.max": "max", "io.weight": f"default {io_weight(1000)}|{D} {io_weight(300)}", "io.max": f"{D} rbps=4096 wbps={2 << 20} riops=1000 wiops=7",
             f"hugetlb.{sz}.max": str(page_bytes(sz)), "memory.high": "max"}
 
 

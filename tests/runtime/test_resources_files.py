@@ -135,7 +135,7 @@ def test_v2_files_and_conversions(native, running):
         "cpuset.cpus": ["0"],
         "cpuset.mems": ["0"],
         "pids.max": ["42"],
-        "io.weight": ["2930", "8:0 500"],             # 1 + (300 - 10) * 9999 / 990
+        "io.weight": ["2930", "8:0 4950"],            # 1 + (w - 10) * 9999 / 990, the device's too
         "io.max": ["8:0 rbps=1000", "8:0 wbps=2000", "8:0 riops=30", "8:0 wiops=40"],
         "hugetlb.2MB.max": [str(4 << 20)],
         "hugetlb.1GB.max": ["max"],
@@ -205,12 +205,14 @@ def test_v2_enables_only_the_controllers_needed(native, running):
 
 
 def test_v2_blkio_weight_goes_to_bfq_where_it_is(native, running):
-    """With the BFQ scheduler's io.bfq.weight present the weight goes there as it is (runc, crun:
-    BFQ takes blkio's 10..1000), else converted into iocost's io.weight."""
+    """With the BFQ scheduler's io.bfq.weight present the weights go there as they are (runc, crun:
+    BFQ takes blkio's 10..1000), else converted into iocost's io.weight - a device's weight too
+    (written raw, 500 was below iocost's default of 100's scale: 4950 is the cgroup's 500)."""
     files = v2_files(running)
     files[f"mote/{running}/io.bfq.weight"] = ""
-    rc, err, writes = fake_update(native, running, files, {"blockIO": {"weight": 300}}, "bfq")
-    assert rc == 0 and by_file(writes) == {"io.bfq.weight": ["300"]}, (err, writes)
+    doc = {"blockIO": {"weight": 300, "weightDevice": [{"major": 8, "minor": 0, "weight": 500}]}}
+    rc, err, writes = fake_update(native, running, files, doc, "bfq")
+    assert rc == 0 and by_file(writes) == {"io.bfq.weight": ["300", "8:0 500"]}, (err, writes)
 
 
 @pytest.mark.parametrize("v2", [True, False])

@@ -39,6 +39,11 @@ const V2: &str = "memory.low - - - - - cpu.weight cpu.max.burst - - cpu.idle pid
 const CONV_V1: &[u8; SLOTS - TABLE] = b"nnnnhhnnnrnmbbss";
 const CONV_V2: &[u8; SLOTS - TABLE] = b"mxx-kkwnxxnmoxss";
 
+/// crun's conversion of a blkio weight [10, 1000] to iocost's io.weight [1, 10000].
+fn io_weight(v: u64) -> u64 {
+    1 + (v.clamp(10, 1000) - 10) * 9999 / 990
+}
+
 /// Writes into cgroup `path`.
 struct Writer<'a> {
     path: &'a [u8],
@@ -174,7 +179,7 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
             // The BFQ scheduler's weight takes blkio's range as it is (runc, crun), else
             // crun's conversion of blkio [10, 1000] to iocost's io.weight [1, 10000].
             b'o' if w.has(b"io.bfq.weight") => w.num(b"io.bfq.weight", v, true)?,
-            b'o' => w.num(file, 1 + (((v as u64).clamp(10, 1000) - 10) * 9999 / 990) as i64, false)?,
+            b'o' => w.num(file, io_weight(v as u64) as i64, false)?,
             // blkio.weight, or blkio.bfq.weight on kernels where the BFQ scheduler took it over.
             b'b' if !w.has(file) => {
                 let mut f = Buf::<32>::new();
@@ -259,16 +264,23 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
         let mut line = Buf::<LINE>::new();
         line.u(d.major).c(b':').u(d.minor).c(b' ');
         let i = d.list as usize;
+        let mut value = d.value;
         let file = match (i, w.v2) {
-            (0, false) => &b"blkio.weight_device"[..],
-            (0, true) => b"io.weight",
+            (0, false) if !w.has(b"blkio.weight_device") => &b"blkio.bfq.weight_device"[..],
+            (0, false) => b"blkio.weight_device",
+            // As the cgroup's own weight: BFQ's file takes blkio's range, iocost's its own.
+            (0, true) if w.has(b"io.bfq.weight") => b"io.bfq.weight",
+            (0, true) => {
+                value = io_weight(value);
+                b"io.weight"
+            }
             (_, true) => {
                 line.s(nth("rbps wbps riops wiops", i - 1)).c(b'=');
                 b"io.max"
             }
             _ => nth("blkio.throttle.read_bps_device blkio.throttle.write_bps_device blkio.throttle.read_iops_device blkio.throttle.write_iops_device", i - 1),
         };
-        line.u(d.value);
+        line.u(value);
         w.put(file, line.lossy())?;
     }
     for &(key, val) in &r.unified {
