@@ -21,7 +21,8 @@
  *
  * The hierarchy list is this host's (a v1/v2 hybrid; "unified" is the cgroup2 tree); set
  * FLOOR_CGROUPS="cpu,memory,...,unified" for another layout (the one named "unified", or "" for a
- * pure v2 host's /sys/fs/cgroup itself, gets the eBPF program). Cgroups are named
+ * pure v2 host's /sys/fs/cgroup itself, gets the eBPF program; FLOOR_NO_BPF=1 leaves the program
+out, to measure what it costs where v1's devices controller already applies the rules). Cgroups are named
  * floorfull-<pid>-<random>, directly under each hierarchy's root, and removed in every outcome
  * this program survives.
  *
@@ -267,7 +268,7 @@ int main(int argc, char **argv) {
             close(fd);
         }
     }
-    if (v2 >= 0) {  /* the eBPF device program on the cgroup2 tree */
+    if (v2 >= 0 && !getenv("FLOOR_NO_BPF")) {  /* the eBPF device program on the cgroup2 tree */
         snprintf(p, sizeof p, CG "%s/%s", hier[v2], name);
         int cg = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC), prog = device_program();
         if (cg < 0 || prog < 0) die("device program");

@@ -261,3 +261,26 @@ def test_stale_staging_dir_of_a_killed_create_is_cleared(native):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert not any(n.startswith(".new-") for n in os.listdir(native.root))
+
+
+def test_state_root_made_0700_and_every_leftover_removed(native):
+    """A missing --root is made, each level 0700, by the first create (which makes its staging
+    dir first and the root only when that fails); delete removes the state dir whatever it
+    still holds of mote's: the exec fifo of a container never started, a state.json.tmp left by a
+    crash (both removed only when the dir is not empty without them)."""
+    native.root = os.path.join(native.root, "a", "b")
+    b = native.bundle(["true"])
+    created, crashed = native.new_id(), native.new_id()
+    for cid in (created, crashed):
+        with open(native.tmp / "create.log", "w+") as log:  # the created process holds it open
+            p = subprocess.run(native.argv("create", "--bundle", b, cid), stdin=subprocess.DEVNULL,
+                               stdout=log, stderr=log, timeout=TIMEOUT)
+            log.seek(0)
+            assert p.returncode == 0, log.read()
+    for d in (os.path.dirname(native.root), native.root):
+        assert os.stat(d).st_mode & 0o777 == 0o700, oct(os.stat(d).st_mode)
+    assert os.path.exists(os.path.join(native.root, created, "exec.fifo"))
+    open(os.path.join(native.root, crashed, "state.json.tmp"), "w").write("{}")
+    for cid in (created, crashed):
+        native("delete", "--force", cid, check=0)
+        no_residue(native, cid)

@@ -34,7 +34,8 @@ pub fn check(p: Option<&Process<'_>>, mount_label: Option<&CStr>) -> Result<()> 
     if p.is_some_and(|p| p.apparmor_profile.is_some()) && !apparmor_enabled() {
         return Err(Error::msg("config.json:", "process.apparmorProfile", "AppArmor is not enabled on this host"));
     }
-    let selinux = selinux_enabled();
+    // Probed only when a label asks for it (one statfs fewer per create otherwise).
+    let selinux = (p.is_some_and(|p| p.selinux_label.is_some()) || mount_label.is_some()) && selinux_enabled();
     if p.is_some_and(|p| p.selinux_label.is_some()) && !selinux {
         return Err(Error::msg("config.json:", "process.selinuxLabel", "SELinux is not enabled on this host"));
     }

@@ -651,11 +651,12 @@ fn loopback_up() -> Result<()> {
 /// where mote runs. The depth is what the child uses after the join, measured (perf record -e
 /// page-faults -d, issue 17's notes): the steps after the join (cgroup mounts, seal, the process,
 /// seccomp, exec's argv and env arrays) reach ~12 KiB below this point with the frames of today,
-/// less deep than the rootfs steps before it went; 32 KiB leaves them room to grow. (A hook run
+/// less deep than the rootfs steps before it went; 16 KiB covers them with a page to spare
+/// (32 cost 4 more faults per run and bought no floor: the branch `floor`'s notes). (A hook run
 /// after the join forks, which makes the pages copy-on-write again: that cost is the hook's.)
 #[inline(never)]
 fn prefault_stack() {
-    let mut pad = [0u8; 32 * 1024];
+    let mut pad = [0u8; 16 * 1024];
     for i in (0..pad.len()).step_by(4096) {
         pad[i] = 1;
     }
