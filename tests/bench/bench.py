@@ -13,7 +13,8 @@ What it measures, interleaved across runtimes and repeated in rounds (min and me
 Plus a profile of mote's `run` (strace -f -c and -T, callgrind, a cgroup-join probe) in profile.txt.
 
 Baselines: "exec" is busybox `true` alone; "floor" is tests/bench/floor.c (unshare
-the same namespaces, fork, pivot_root, exec); crun runs through tests/bench/crun_wrap.c (crun
+the same namespaces, fork, pivot_root, exec); "floor_full" is tests/bench/floor_full.c (the kernel
+work of the whole config: cgroups, device rules, mounts, masks, caps; no runtime logic); crun runs through tests/bench/crun_wrap.c (crun
 1.8.1 refuses this kind of hybrid cgroup host), which is timed alone as a row of its own and
 subtracted in the "crun (net)" row; ratios are to crun (net).
 
@@ -131,7 +132,7 @@ class Bench:
 
     # ---------------------------------------------------------- environment
     def build_helpers(self):
-        for name in ("floor", "crun_wrap", "runner"):
+        for name in ("floor", "floor_full", "crun_wrap", "runner"):
             out = os.path.join(self.tmp, name)
             src = os.path.join(HERE, name + ".c")
             p = subprocess.run(["gcc", "-O2", "-static", "-o", out, src], capture_output=True, text=True)
@@ -210,8 +211,8 @@ class Bench:
         """The argv that runs /bin/true once with `name` (a runtime or a baseline)."""
         if name == "exec":
             return [BUSYBOX, "true"]
-        if name == "floor":
-            return [self.bins["floor"], self.rootfs, "/bin/true"]
+        if name in ("floor", "floor_full"):
+            return [self.bins[name], self.rootfs, "/bin/true"]
         if name == "wrapper":
             return [self.bins["crun_wrap"], BUSYBOX, "true"]
         return self.rt(name, "run", "--bundle", self.bundle, cid)
@@ -252,7 +253,7 @@ class Bench:
                 return
 
     # ---------------------------------------------------------- part 1: sequential runs
-    SEQ = ["exec", "floor", "mote", "crun", "wrapper", "runc"]
+    SEQ = ["exec", "floor", "floor_full", "mote", "crun", "wrapper", "runc"]
 
     def part_sequential(self):
         log(f"1. {self.n} sequential runs x {self.rounds} rounds")
@@ -485,7 +486,7 @@ class Bench:
         self.results["sizes"] = rows
 
     # ---------------------------------------------------------- part 7: syscalls
-    STRACED = ["exec", "floor", "mote", "crun", "wrapper", "runc"]
+    STRACED = ["exec", "floor", "floor_full", "mote", "crun", "wrapper", "runc"]
 
     def strace_counts(self, argv):
         """{syscall: [calls, errors]} of one run of argv under `strace -f -c` (every process)."""
@@ -971,7 +972,7 @@ def goals(b):
     return out
 
 
-LABEL = {"exec": "exec only (busybox true)", "floor": "floor (floor.c)", "mote": "mote", "crun": "crun, via wrapper",
+LABEL = {"exec": "exec only (busybox true)", "floor": "floor (floor.c)", "floor_full": "floor of the whole config (floor_full.c)", "mote": "mote", "crun": "crun, via wrapper",
          "wrapper": "crun wrapper alone (+exec)", "crun (net)": "crun (net: wrapper subtracted)", "runc": "runc"}
 
 
@@ -1002,7 +1003,7 @@ def markdown(b):
     L.append(f"## 1. {b.n} sequential `run` of /bin/true, per container\n")
     L.append("| runtime | wall ms | user ms | sys ms | CPU ms | CPU ÷ crun | wall ÷ crun | CPU ÷ floor | peak RSS KiB (run) | RSS ÷ crun |")
     L.append("|---|---|---|---|---|---|---|---|---|---|")
-    for n in ["exec", "floor", "mote", "crun", "wrapper", "crun (net)", "runc"]:
+    for n in ["exec", "floor", "floor_full", "mote", "crun", "wrapper", "crun (net)", "runc"]:
         d = seq[n]
         L.append(f"| {LABEL[n]} | {cell(d['wall'])} | {cell(d['user'])} | {cell(d['sys'])} | {cell(d['cpu'])} | "
                  f"{ratio(med(d['cpu']), med(c['cpu']))} | {ratio(med(d['wall']), med(c['wall']))} | "
@@ -1103,7 +1104,7 @@ def markdown(b):
     L.append("|---|---|---|---|---|---|")
     sc = R["syscalls"]
     ct, ft = b.syscall_total("crun (net)")[0], b.syscall_total("floor")[0]
-    for n in ["exec", "floor", "mote", "crun", "wrapper", "crun (net)", "runc"]:
+    for n in ["exec", "floor", "floor_full", "mote", "crun", "wrapper", "crun (net)", "runc"]:
         c, e = b.syscall_total(n)
         L.append(f"| {LABEL[n]} | {c} | {e} | {len(sc[n])} | {ratio(c, ct)} | {ratio(c, ft)} |")
     L.append(f"\n{'One run' if b.args.quick else 'Median of 3 runs'} of each under strace (its counts do not "

@@ -21,7 +21,7 @@ TIMEOUT = 240
 NUM = r"-?\d+(?:\.\d+)?"
 CELL = re.compile(rf"^(?:{NUM}(?: \({NUM}\))?|—)$")
 ROWS = {
-    "1.": ["exec only (busybox true)", "floor (floor.c)", "mote", "crun, via wrapper", "crun wrapper alone (+exec)",
+    "1.": ["exec only (busybox true)", "floor (floor.c)", "floor of the whole config (floor_full.c)", "mote", "crun, via wrapper", "crun wrapper alone (+exec)",
            "crun (net: wrapper subtracted)", "runc"],
     "2.": ["exec only (busybox true)", "floor (floor.c)", "mote", "crun, via wrapper", "crun wrapper alone (+exec)",
            "crun (net: wrapper subtracted)", "runc"],
@@ -32,7 +32,7 @@ ROWS = {
     "Summary": ["floor (floor.c)", "mote", "crun (net)", "runc"],
     "8.": ["x86_64", "aarch64", "riscv64"],
 }
-SYSCALL_ROWS = ["exec only (busybox true)", "floor (floor.c)", "mote", "crun, via wrapper", "crun wrapper alone (+exec)",
+SYSCALL_ROWS = ["exec only (busybox true)", "floor (floor.c)", "floor of the whole config (floor_full.c)", "mote", "crun, via wrapper", "crun wrapper alone (+exec)",
                 "crun (net: wrapper subtracted)", "runc"]
 GOALS = ["CPU per container ÷ crun (net)", "CPU per container ÷ floor", "syscalls per `run /bin/true`",
          "memory floor (cgroup v1 here; 10/10 runs)", "mote size, x86_64", "mote size, aarch64", "mote size, riscv64",
@@ -127,6 +127,7 @@ def test_bench_quick(tmp_path):
     totals = {r[0]: int(r[1]) for r in rows}
     assert all(re.fullmatch(r"\d+", c) for r in rows for c in r[1:4]), rows
     assert totals["mote"] > totals["floor (floor.c)"] > 10 and totals["runc"] > totals["floor (floor.c)"], totals
+    assert totals["floor of the whole config (floor_full.c)"] > totals["floor (floor.c)"], totals
     assert khead == ["syscall", "floor", "mote", "crun (net)"], khead
     assert krows[-1][0] == "total" and len(krows) > 10, krows
     call = re.compile(r"^(\d+)(?: \((\d+)\))?$|^—$")
