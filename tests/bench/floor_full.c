@@ -19,7 +19,8 @@
  * existing device programs), the user lookup in /etc/passwd, signal mask, pdeathsig, dumpable.
  * Paths inside the rootfs are plain strings relative to it: a measuring stick, not a runtime.
  *
- * The hierarchy list is this host's (a v1/v2 hybrid; "unified" is the cgroup2 tree); set
+ * The hierarchy list is this host's (a v1/v2 hybrid; "unified" is the cgroup2 tree), or
+ * /sys/fs/cgroup itself where that is a cgroup2 mount (one statfs); set
  * FLOOR_CGROUPS="cpu,memory,...,unified" for another layout (the one named "unified", or "" for a
  * pure v2 host's /sys/fs/cgroup itself, gets the eBPF program; FLOOR_NO_BPF=1 leaves the program
 out, to measure what it costs where v1's devices controller already applies the rules). Cgroups are named
@@ -49,6 +50,8 @@ out, to measure what it costs where v1's devices controller already applies the 
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -152,9 +155,12 @@ static void child(char **argv, const char *rootfs) {
     if (mount("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) die("sys");
     /* The cgroup view: a tmpfs, one bind of the container's cgroup per hierarchy, then read-only
      * (and nosuid, nodev, noexec) on all of them at once. */
-    if (mount("tmpfs", "sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME, "mode=755,size=1024k"))
+    if (nhier == 1 && !*hier[0]) {  /* pure v2: the container's cgroup itself */
+        snprintf(p, sizeof p, CG "/%s", name);
+        if (mount(p, "sys/fs/cgroup", NULL, MS_BIND, NULL)) die("sys/fs/cgroup");
+    } else if (mount("tmpfs", "sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME, "mode=755,size=1024k"))
         die("sys/fs/cgroup");
-    for (int i = 0; i < nhier; i++) {
+    for (int i = 0; i < nhier && *hier[0]; i++) {
         char src[256];
         snprintf(p, sizeof p, "sys/fs/cgroup/%s", *hier[i] ? hier[i] : "unified");
         snprintf(src, sizeof src, CG "%s/%s", hier[i], name);
@@ -227,7 +233,9 @@ int main(int argc, char **argv) {
     }
     static char list[256] = "cpu,cpuacct,cpuset,memory,devices,freezer,blkio,pids,systemd,unified";
     const char *env = getenv("FLOOR_CGROUPS");
+    struct statfs fs;
     if (env) snprintf(list, sizeof list, "%s", env);
+    else if (!statfs(CG, &fs) && fs.f_type == CGROUP2_SUPER_MAGIC) list[0] = 0;  /* pure v2 */
     for (char *t = list, *e; nhier < 16; t = e + 1) {
         e = strchr(t, ',');
         if (e) *e = 0;
