@@ -215,7 +215,10 @@ def refused(arch):
 
 
 FLOOR_LIMITS = [262144, 229376, 196608, 163840, 147456, 131072, 122880, 114688, 106496, 98304, 90112, 81920,
-                73728, 65536, 57344, 49152, 40960, 32768]
+                73728, 65536, 57344, 49152, 40960, 32768, 24576, 16384]
+# The floor's payloads: busybox's `true` (vmcheck's on riscv64) and a one-page static `true`
+# (tests/bench/static_true.c), each a template of the floor bundle's config; the floor lines name it.
+FLOOR_PAYLOADS = {"busybox": "/bundles/floor.json", "static": "/bundles/floor-static.json"}
 
 
 # memory.stat keys reported for the charge of one run (tests/bench/vm_floor.py, test_vm.py)
@@ -277,7 +280,8 @@ def hold_steps():
 
 
 def floor_steps(runs):
-    return [("floor", "/bundles/floor.json", str(runs), *map(str, FLOOR_LIMITS))] + charge_steps() + hold_steps()
+    st = [("floor", tmpl, str(runs), *map(str, FLOOR_LIMITS)) for tmpl in FLOOR_PAYLOADS.values()]
+    return st + charge_steps() + hold_steps()
 
 
 SH_HEAD = r"""
@@ -324,7 +328,7 @@ for lim in {limits}; do
   while [ $i -lt {runs} ]; do
     i=$((i+1)); mote run --bundle /bundles/floor fl$lim-$i </dev/null >/dev/null 2>&1 && ok=$((ok+1))
   done
-  echo "MOTE-VM: floor $lim ok $ok/{runs}"
+  echo "MOTE-VM: floor $lim ok $ok/{runs} {tmpl}"
   if [ $ok -lt {runs} ]; then fails=$((fails+1)); else fails=0; fi
 done""")
         else:
@@ -450,6 +454,14 @@ def vmcheck(arch="riscv64"):
     return out
 
 
+def static_true(arch, out):
+    """tests/bench/static_true.c built for `arch` at `out`: exit_group(0) in one page, no libc, the
+    memory floor's second payload (the VMs' floor step, and tests/bench/bench.py on the host)."""
+    sh(CC[arch], "-nostdlib", "-static", "-Os", "-s", "-fno-asynchronous-unwind-tables", "-Wl,--build-id=none",
+       "-Wl,-z,noseparate-code", "-o", out, os.path.join(ROOT, "tests", "bench", "static_true.c"))
+    return out
+
+
 def rootfs(d, bb, applets):
     os.makedirs(os.path.join(d, "bin"))
     for x in ("proc", "sys", "dev", "tmp", "etc", "run"):
@@ -557,8 +569,11 @@ def image(arch, mode="checks", runs=10):
                 json.dump(v, f)
         c = bundle(os.path.join(b, "floor"), true, {"memory": {"limit": 0}}, bb, applets, spec_json)
         c["linux"]["resources"]["memory"]["limit"] = "MOTELIM"
-        with open(os.path.join(b, "floor.json"), "w") as f:
-            f.write(json.dumps(c).replace('"MOTELIM"', "MOTELIM"))
+        static_true(arch, os.path.join(b, "floor", "rootfs", "bin", "static-true"))
+        for tmpl, args in ((FLOOR_PAYLOADS["busybox"], true), (FLOOR_PAYLOADS["static"], ["/bin/static-true"])):
+            c["process"]["args"] = args
+            with open(os.path.join(r, tmpl.lstrip("/")), "w") as f:
+                f.write(json.dumps(c).replace('"MOTELIM"', "MOTELIM"))
         # linux.resources: the full config, update's file, checkBeforeUpdate's, the refusals
         # (configs only, on the small bundle's rootfs) and the charge of one /bin/true run.
         sleep = ["sleep", "60"] if bb else ["/bin/vmcheck", "sleep", "60"]

@@ -134,7 +134,7 @@ static void floor_search(char **f, int nf) {
             snprintf(id, sizeof id, "fl%s-%d", f[i], k);
             ok += run_to((char *const[]){"/bin/mote", "run", "--bundle", "/bundles/floor", id, NULL}, "/tmp/floor.out") == 0;
         }
-        printf("MOTE-VM: floor %s ok %d/%d\n", f[i], ok, runs);
+        printf("MOTE-VM: floor %s ok %d/%d %s\n", f[i], ok, runs, f[1]);
         fflush(stdout);
         fails = ok < runs ? fails + 1 : 0;
     }

@@ -7,10 +7,16 @@ What it measures, interleaved across runtimes and repeated in rounds (min and me
   2. single `run` latency with `hyperfine -N`.
   3. create -> start -> exit -> state -> delete, each step timed on its own.
   4. peak RSS: of `run` (runtime + what it reaps), of `create` alone, of the container process.
-  5. the smallest linux.resources.memory.limit at which `run /bin/true` succeeds 10/10 (only where
-     the limit is seen applied in the container's cgroup; "not applied" otherwise).
+  5. the smallest linux.resources.memory.limit at which `run` succeeds 10/10 (only where the limit
+     is seen applied in the container's cgroup; "not applied" otherwise), for two payloads: busybox
+     `true` and a one-page static `true` (tests/bench/static_true.c), 16M down to 16K.
   6. binary sizes and dynamic dependencies; mote-init against tini-static and catatonit.
+  7. syscalls per `run` by kind (strace -f -c); 7b. the same on a pure cgroup v2 layout of this
+     hybrid host (its cgroup2 tree over /sys/fs/cgroup in a private mount namespace).
 Plus a profile of mote's `run` (strace -f -c and -T, callgrind, a cgroup-join probe) in profile.txt.
+
+Every runtime's --root and everything else the bench writes live on a tmpfs the bench mounts over
+its own temp dir (and unmounts in every outcome).
 
 Baselines: "exec" is busybox `true` alone; "floor" is tests/bench/floor.c (unshare
 the same namespaces, fork, pivot_root, exec); "floor_full" is tests/bench/floor_full.c (the kernel
@@ -18,8 +24,8 @@ work of the whole config: cgroups, device rules, mounts, masks, caps; no runtime
 1.8.1 refuses this kind of hybrid cgroup host), which is timed alone as a row of its own and
 subtracted in the "crun (net)" row; ratios are to crun (net).
 
-  7. (not with --quick or --no-vm) the smallest memory.max on pure cgroup v2 in each arch's VM and
-     what one run charges there (tests/bench/vm_floor.py).
+  9. (not with --quick or --no-vm) the smallest memory.max on pure cgroup v2 in each arch's VM for
+     both payloads and what one run charges there (tests/bench/vm_floor.py).
 
 Usage: bench.py [N] [--rounds R] [--quick] [--out DIR] [--no-install] [--no-profile] [--no-vm]
 Python 3.11 standard library only; run as root. Writes DIR/{results.md,results.json,chart.svg,
@@ -56,7 +62,12 @@ REQUIRED = ["crun", "runc", "hyperfine", "strace"]
 OPTIONAL = ["tini", "catatonit"]
 # Descending memory limits tried in part 5.
 LEVELS = ["16M", "8M", "4M", "2M", "1M", "512K", "384K", "256K", "250K", "224K", "200K", "176K", "160K", "128K",
-          "112K", "96K", "80K", "64K", "48K", "32K"]
+          "112K", "96K", "80K", "64K", "56K", "48K", "40K", "32K", "24K", "16K"]
+# Part 5's payloads: busybox `true`, and a one-page static `true` (tests/bench/static_true.c:
+# exit_group(0), no libc) whose exec costs next to nothing, so its floor is the runtime's own.
+PAYLOADS = {"busybox": ["/bin/true"], "static": ["/bin/static-true"]}
+# The state tmpfs (part of the fix for ext4's inode search under create/delete churn).
+TMPFS_OPTS = "size=512m,mode=0755,nr_inodes=0"
 QUICK_LEVELS = ["16M", "4M"]
 TIMEOUT = 30  # any single runtime command
 ARCHES = [("x86_64", "x86_64-unknown-linux-gnu"), ("aarch64", "aarch64-unknown-linux-gnu"),
@@ -121,16 +132,46 @@ class Bench:
         self.rounds = args.rounds
         self.tmp = tempfile.mkdtemp(prefix="mote-bench.")
         os.chmod(self.tmp, 0o755)
+        self.tmpfs = False
         self.prefix = "mote-bench-" + uuid.uuid4().hex[:6] + "-"
         self.count = 0
         self.bins = {}
-        self.roots = {rt: os.path.join(self.tmp, "state-" + rt) for rt in ("mote", "crun", "runc")}
+        self.roots = {rt: os.path.join(self.tmp, "state-" + rt)
+                      for rt in ("mote", "crun", "runc", "mote-v2", "crun-v2", "runc-v2")}
         self.cgroup_parent = self.prefix + "cg"
         self.cgroup_path = f"/{self.cgroup_parent}/ctr"
         self.results = {}
         self.notes = []
 
     # ---------------------------------------------------------- environment
+    def mount_tmpfs(self):
+        """A tmpfs of our own over the whole temp dir: every runtime's --root (its state dirs,
+        locks, fifos), the bundles, pid files and strace outputs live there, never on the host's
+        /tmp. On ext4, create/delete churn of state dirs made the inode allocator search for minutes
+        (up to half of a profile's CPU, profile-notes.md "Round 3"); mote's own default /run is
+        tmpfs too. Unmounted in cleanup(), whatever happened."""
+        subprocess.run(["mount", "-t", "tmpfs", "-o", TMPFS_OPTS, "mote-bench", self.tmp], check=True,
+                       capture_output=True, timeout=TIMEOUT)
+        self.tmpfs = True
+        os.chmod(self.tmp, 0o755)
+        with open("/proc/self/mountinfo") as f:
+            self.tmpfs_line = next(l.split(" - ")[1].strip() for l in f if l.split()[4] == self.tmp)
+
+    def unmount_tmpfs(self):
+        """Unmounts the state tmpfs (lazily when something still holds it open), then removes the
+        mount point."""
+        if self.tmpfs:
+            if subprocess.run(["umount", self.tmp], capture_output=True).returncode != 0:
+                p = subprocess.run(["umount", "-l", self.tmp], capture_output=True, text=True)
+                if p.returncode != 0:
+                    log(f"cleanup: umount {self.tmp}: {p.stderr.strip()}")
+                    return
+            self.tmpfs = False
+        try:
+            os.rmdir(self.tmp)
+        except OSError as e:
+            log(f"cleanup: rmdir {self.tmp}: {e}")
+
     def build_helpers(self):
         for name in ("floor", "floor_full", "crun_wrap", "runner"):
             out = os.path.join(self.tmp, name)
@@ -140,6 +181,7 @@ class Bench:
                 self.notes.append(f"{name}: built dynamically (static link failed)")
                 subprocess.run(["gcc", "-O2", "-o", out, src], check=True)
             self.bins[name] = out
+        self.build_static_true()
         self.bins["crun"] = shutil.which("crun", path=ENV["PATH"])
         self.bins["runc"] = shutil.which("runc", path=ENV["PATH"])
         if not os.access(MOTE, os.X_OK):
@@ -147,6 +189,12 @@ class Bench:
         # A copy: a rebuild during the run must not change what is measured.
         self.mote = os.path.join(self.tmp, "mote")
         shutil.copy2(MOTE, self.mote)
+
+    def build_static_true(self):
+        """Part 5's second payload, built by qemu/vm.py's static_true() (the VMs use the same)."""
+        sys.path.insert(0, HERE)
+        import vm_floor
+        self.bins["static-true"] = vm_floor.vm.static_true("x86_64", os.path.join(self.tmp, "static-true"))
 
     def build_bundle(self):
         """One busybox bundle, /bin/true, shared by every runtime (read-only root)."""
@@ -157,6 +205,7 @@ class Bench:
         os.chmod(b, 0o755)
         os.chmod(r, 0o755)
         shutil.copy(BUSYBOX, os.path.join(r, "bin", "busybox"))
+        shutil.copy(self.bins["static-true"], os.path.join(r, "bin", "static-true"))
         applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True, check=True).stdout.split()
         for a in applets:
             if a != "busybox":
@@ -180,12 +229,13 @@ class Bench:
         with open(os.path.join(bundle, "config.json"), "w") as f:
             json.dump(c, f, indent=1)
 
-    def bundle_with_memory(self, limit):
-        b = os.path.join(self.tmp, f"bundle-mem-{limit}")
+    def bundle_with_memory(self, limit, payload="busybox"):
+        b = os.path.join(self.tmp, f"bundle-mem-{payload}-{limit}")
         if not os.path.isdir(b):
             os.makedirs(b)
             c = json.loads(json.dumps(self.config))
             c["root"]["path"] = self.rootfs
+            c["process"]["args"] = PAYLOADS[payload]
             c["linux"].setdefault("resources", {})["memory"] = {"limit": limit}
             self.write_config(b, c)
         return b
@@ -205,7 +255,21 @@ class Bench:
             return [self.bins["runc"], "--root", self.roots["runc"], *args]
         if name == "crun":
             return [self.bins["crun_wrap"], self.bins["crun"], "--root", self.roots["crun"], *args]
+        if name.endswith("-v2"):
+            return self.in_v2(self.v2_argv(name[:-3], *args))
         raise KeyError(name)
+
+    def v2_argv(self, rt, *args):
+        """argv of runtime `rt` with its --root for the v2 layout (crun needs no wrapper there)."""
+        return [self.mote if rt == "mote" else self.bins[rt], "--root", self.roots[rt + "-v2"], *args]
+
+    @staticmethod
+    def in_v2(argv):
+        """argv run in a private mount namespace (propagation private: nothing leaves it) where this
+        hybrid host's cgroup2 tree (its unified hierarchy) is mounted over /sys/fs/cgroup: a pure
+        cgroup v2 layout for the runtime. The host's /sys/fs/cgroup is never touched."""
+        return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                'mount -t cgroup2 -o nosuid,nodev,noexec mote-bench-v2 /sys/fs/cgroup && exec "$@"', "in-v2", *argv]
 
     def run_argv(self, name, cid):
         """The argv that runs /bin/true once with `name` (a runtime or a baseline)."""
@@ -417,10 +481,35 @@ class Bench:
         finally:
             self.spawn_wait(self.rt(name, "delete", "--force", cid), name + " delete", check=False)
 
+    def floor_search(self, name, payload, levels, trials):
+        """Steps down `levels` with `payload`, `trials` runs each, until two levels in a row fail a
+        run (as the VMs' search): (the lowest level with every run ok, ["level: ok/trials" of every
+        level that failed one]). Not the first failure: with a tiny payload a limit of exactly 256K
+        fails now and then on two CPUs (the kernel charges in per-CPU batches of 64 pages; one CPU's
+        stock can hold the whole limit while the process charges on the other), below it not."""
+        smallest, failed, fails = None, [], 0
+        for lv in levels:
+            b = self.bundle_with_memory(parse_size(lv), payload)
+            ok = 0
+            for _ in range(trials):
+                cid = self.new_id("mem-" + name)
+                code = self.spawn_wait(self.rt(name, "run", "--bundle", b, cid), name, check=False)[0].code
+                ok += code == 0
+                if code != 0:
+                    self.spawn_wait(self.rt(name, "delete", "--force", cid), name, check=False)
+            if ok == trials:
+                smallest, fails = lv, 0
+            else:
+                failed.append(f"{lv}: {ok}/{trials}")
+                fails += 1
+                if fails == 2:
+                    break
+        return smallest, failed
+
     def part_memory(self):
         trials = 1 if self.args.quick else 10
         levels = QUICK_LEVELS if self.args.quick else LEVELS
-        log(f"5. smallest memory limit, {trials} trials per level")
+        log(f"5. smallest memory limit, {trials} trials per level, payloads: {', '.join(PAYLOADS)}")
         out = {}
         for name in ("mote", "crun", "runc"):
             probe = 64 * 1024 * 1024
@@ -433,28 +522,17 @@ class Bench:
                 out[name] = {"applied": False, "smallest": None,
                              "note": f"set {probe}, cgroup shows {seen if seen is not None else 'no limit'}"}
                 continue
-            try:
-                charge = self.memory_charge(name)
-            except RuntimeError as e:
-                charge = {"cgroup": "?", "peak": None, "stat": {}, "note": str(e)}
-            smallest, failed = None, None
-            for lv in levels:
-                b = self.bundle_with_memory(parse_size(lv))
-                ok = 0
-                for _ in range(trials):
-                    cid = self.new_id("mem-" + name)
-                    code = self.spawn_wait(self.rt(name, "run", "--bundle", b, cid), name, check=False)[0].code
-                    ok += code == 0
-                    if code != 0:
-                        self.spawn_wait(self.rt(name, "delete", "--force", cid), name, check=False)
-                if ok == trials:
-                    smallest = lv
-                else:
-                    failed = f"{lv}: {ok}/{trials}"
-                    break
-            out[name] = {"applied": True, "smallest": smallest, "charge": charge,
-                         "smallest_bytes": parse_size(smallest) if smallest else None,
-                         "first_failure": failed or f"none down to {levels[-1]}"}
+            pay = {}
+            for payload in PAYLOADS:
+                try:
+                    charge = self.memory_charge(name, payload)
+                except RuntimeError as e:
+                    charge = {"cgroup": "?", "peak": None, "stat": {}, "note": str(e)}
+                smallest, failed = self.floor_search(name, payload, levels, trials)
+                pay[payload] = {"smallest": smallest, "smallest_bytes": parse_size(smallest) if smallest else None,
+                                "failures": ", ".join(failed) or f"none down to {levels[-1]}", "charge": charge}
+            # busybox's at the top level, as before the second payload (goals, README)
+            out[name] = dict(pay["busybox"], applied=True, payloads=pay)
         self.results["memory"] = out
 
     # ---------------------------------------------------------- part 6: sizes
@@ -488,10 +566,11 @@ class Bench:
     # ---------------------------------------------------------- part 7: syscalls
     STRACED = ["exec", "floor", "floor_full", "mote", "crun", "wrapper", "runc"]
 
-    def strace_counts(self, argv):
-        """{syscall: [calls, errors]} of one run of argv under `strace -f -c` (every process)."""
+    def strace_counts(self, argv, wrap=lambda a: a):
+        """{syscall: [calls, errors]} of one run of argv under `strace -f -c` (every process);
+        wrap: what the strace command itself runs in (in_v2: the v2 layout)."""
         f = os.path.join(self.tmp, "strace-c.txt")
-        p = subprocess.run(["strace", "-f", "-c", "-U", "name,calls,errors", "-o", f] + argv,
+        p = subprocess.run(wrap(["strace", "-f", "-c", "-U", "name,calls,errors", "-o", f] + argv),
                            capture_output=True, timeout=120, env=ENV, stdin=subprocess.DEVNULL)
         self.reap_orphans()
         if p.returncode != 0:
@@ -521,12 +600,43 @@ class Bench:
         per["crun (net)"] = net
         self.results["syscalls"] = per
 
-    def syscall_total(self, name):
-        t = self.results["syscalls"][name]
+    def syscall_total(self, name, part="syscalls"):
+        t = self.results[part][name]
         return sum(c for c, _ in t.values()), sum(e for _, e in t.values())
 
+    # ---------------------------------------------------------- part 7b: syscalls on a v2 layout
+    V2_RUNTIMES = ["mote", "crun", "runc"]
+
+    def part_syscalls_v2(self):
+        """Part 7 again on a pure cgroup v2 layout of this host: in a private mount namespace
+        (in_v2), the hybrid's cgroup2 tree mounted over /sys/fs/cgroup; strace runs inside it,
+        so only the runtime is counted. The same bundle and cgroupsPath; no controller of that
+        tree is enabled for the container (the bundle sets no limits)."""
+        runs = 1 if self.args.quick else 3
+        unified = os.path.join(CG, "unified")
+        out = {"layout": None, "controllers": None, "notes": {}}
+        if not os.path.exists(os.path.join(unified, "cgroup.procs")):
+            out["layout"] = "none: no cgroup2 tree at /sys/fs/cgroup/unified (not a hybrid host)"
+            self.results["syscalls_v2"] = out
+            return
+        with open(os.path.join(unified, "cgroup.controllers")) as f:
+            out["controllers"] = f.read().split()
+        out["layout"] = "hybrid's cgroup2 tree over /sys/fs/cgroup in a private mount namespace"
+        log(f"7b. syscalls per run on a v2 layout (strace -f -c in a private mount namespace), {runs} run(s) each")
+        for rt in self.V2_RUNTIMES:
+            try:
+                tables = [self.strace_counts(self.v2_argv(rt, "run", "--bundle", self.bundle, self.new_id("v2-" + rt)),
+                                             wrap=self.in_v2) for _ in range(runs)]
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                msg = str(e).replace("\\n", " ").strip()
+                out["notes"][rt] = msg[-300:] + why_v2_failed(msg)
+                continue
+            names = sorted({k for t in tables for k in t})
+            out[rt] = {k: [statistics.median_low(t.get(k, [0, 0])[i] for t in tables) for i in (0, 1)] for k in names}
+        self.results["syscalls_v2"] = out
+
     # ---------------------------------------------------------- part 5b: memory charge
-    def memory_charge(self, name):
+    def memory_charge(self, name, payload="busybox"):
         """The container's memory cgroup after its process ran /bin/true and exited, before delete:
         peak usage (v1 memory.max_usage_in_bytes, v2 memory.peak when the kernel has it) and
         memory.stat (v1: and the kernel memory's peak). -> {"cgroup": "v1"|"v2", "peak": bytes|None,
@@ -535,7 +645,7 @@ class Bench:
         pidfile = os.path.join(self.tmp, "pid")
         if os.path.exists(pidfile):
             os.unlink(pidfile)
-        b = self.bundle_with_memory(64 * 1024 * 1024)
+        b = self.bundle_with_memory(64 * 1024 * 1024, payload)
         try:
             self.spawn_wait(self.rt(name, "create", "--bundle", b, "--pid-file", pidfile, cid), name + " create")
             pid, d, ver = memory_cgroup(pidfile)
@@ -794,7 +904,10 @@ class Bench:
                     except Exception as e:  # keep cleaning
                         log("cleanup:", e)
         self.drain(5)
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if hasattr(self, "sealed_fd"):
+            os.close(self.sealed_fd)
+        shutil.rmtree(self.tmp, ignore_errors=True)  # the mount point itself stays: busy
+        self.unmount_tmpfs()
         for h in os.listdir(CG):  # our cgroup parent (runtimes remove only the leaf); rmdir: empty only
             d = os.path.join(CG, h, self.cgroup_parent)
             if os.path.isdir(d):
@@ -933,17 +1046,24 @@ def readme_table(b):
     seq, lc, mem = R["sequential"], R["lifecycle"], R["memory"]
     sz = {r["name"]: r for r in R["sizes"]}
     L = ["| runtime | wall ms | CPU ms (user+sys) | CPU ÷ crun | syscalls per run | peak RSS KiB, `create` | "
-         "smallest memory limit | size with deps KiB |", "|---|---|---|---|---|---|---|---|"]
+         "smallest memory limit (busybox / static true) | size with deps KiB |", "|---|---|---|---|---|---|---|---|"]
     for n in ["floor", "mote", "crun (net)", "runc"]:
         rt = n.split()[0]
         rss = fmt(med(lc[rt]["rss_create"]), 0) if rt in lc else "—"
         m = mem.get(rt) if n != "floor" else None
-        limit = "—" if m is None else (m.get("smallest") or "none") if m["applied"] else "not applied"
+        limit = "—" if m is None else memory_cell(m)
         size = f"{sz[rt]['total'] / 1024:.0f}" if rt in sz and sz[rt]["installed"] else "—"
         L.append(f"| {LABEL[n] if n != 'crun (net)' else 'crun (net)'} | {fmt(med(seq[n]['wall']))} | "
                  f"{fmt(med(seq[n]['cpu']))} | {ratio(med(seq[n]['cpu']), med(seq['crun (net)']['cpu']))} | "
                  f"{b.syscall_total(n)[0]} | {rss} | {limit} | {size} |")
     return "\n".join(L)
+
+
+def memory_cell(m):
+    """"busybox / static" smallest limits of part 5 for one runtime."""
+    if not m["applied"]:
+        return "not applied"
+    return " / ".join(p["smallest"] or "none" for p in m["payloads"].values())
 
 
 def goals(b):
@@ -962,6 +1082,14 @@ def goals(b):
     sm = m.get("smallest_bytes")
     out.append((f"memory floor (cgroup {ver} here; 10/10 runs)", f"≤ {GOAL_MEMORY // 1024}K",
                 m.get("smallest") or "none", None if b.args.quick else (sm is not None and sm <= GOAL_MEMORY)))
+    st = (m.get("payloads") or {}).get("static", {})
+    sm = st.get("smallest_bytes")
+    out.append((f"memory floor, one-page static true (cgroup {ver} here)", f"≤ {GOAL_MEMORY // 1024}K",
+                st.get("smallest") or "none", None if b.args.quick else (sm is not None and sm <= GOAL_MEMORY)))
+    v2 = R.get("syscalls_v2", {})
+    n2 = b.syscall_total("mote", "syscalls_v2")[0] if "mote" in v2 else None
+    out.append(("syscalls per `run /bin/true`, v2 layout (7b)", f"≤ {GOAL_SYSCALLS}", str(n2) if n2 else "not measured",
+                None if n2 is None else n2 <= GOAL_SYSCALLS))
     for r in R["arch_sizes"]:
         v = r["mote"]
         out.append((f"mote size, {r['arch']}", f"≤ {GOAL_SIZE[r['arch']]:,} B".replace(",", " "),
@@ -991,6 +1119,11 @@ def markdown(b):
     L.append(f"Every runtime runs the same bundle (busybox, read-only root, /bin/true, the namespaces of "
              f"`mote spec`) with linux.cgroupsPath `{b.cgroup_path}`: a private parent, so that other mote users "
              "on the machine cannot race with the benchmark.\n")
+    L.append(f"State on tmpfs: every runtime's --root (mote, crun, runc and their v2-layout roots of 7b), the "
+             f"bundles, pid files and the bench's own outputs are under {b.tmp}, a tmpfs the bench mounts there "
+             f"itself ({getattr(b, 'tmpfs_line', 'not mounted')}) and unmounts at the end, whatever happened: no "
+             "runtime's state touches the host's /tmp (ext4 here, whose inode allocation under create/delete "
+             "churn was seen taking half of a profile's CPU).\n")
     for n in b.notes:
         L.append(f"Note: {n}.\n")
 
@@ -1057,21 +1190,38 @@ def markdown(b):
              "the largest it was, before exec (the runtime's init stage) or after (busybox `true`).\n")
 
     mem = R["memory"]
-    L.append("## 5. Smallest memory limit at which `run /bin/true` succeeds "
-             f"{1 if b.args.quick else 10}/{1 if b.args.quick else 10}\n")
-    L.append("| runtime | limit applied | smallest limit | first failure | ÷ crun | cgroup | peak charge KiB | kernel part KiB |")
-    L.append("|---|---|---|---|---|---|---|---|")
-    cm = mem.get("crun", {}).get("smallest_bytes")
+    L.append("## 5. Smallest memory limit at which `run` succeeds "
+             f"{1 if b.args.quick else 10}/{1 if b.args.quick else 10}: busybox `true` and a one-page static `true`\n")
+    L.append("| runtime | limit applied | smallest limit, busybox true | failed limits (ok/runs) | smallest limit, "
+             "static true | failed limits, static | ÷ crun (busybox / static) | cgroup | peak charge KiB (busybox / static) | "
+             "kernel part KiB (busybox / static) |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
+    cm = mem.get("crun", {})
     for n in ["mote", "crun", "runc"]:
         m = mem[n]
         if not m["applied"]:
-            L.append(f"| {n} | no | not applied | {m['note']} | — | — | — | — |")
-        else:
-            ch = m.get("charge") or {}
-            L.append(f"| {n} | yes | {m['smallest'] or 'none'} | {m['first_failure']} | "
-                     f"{ratio(m.get('smallest_bytes'), cm)} | {ch.get('cgroup', '?')} | {kib(ch.get('peak'))} | "
-                     f"{kib(ch.get('kmem_peak'))} |")
-    L.append("\nApplied = a container created with memory.limit 64 MiB shows that limit in its memory cgroup on the "
+            L.append(f"| {n} | no | not applied | {m['note']} | not applied | — | — | — | — | — |")
+            continue
+        bb, st = m["payloads"]["busybox"], m["payloads"]["static"]
+        cp = cm.get("payloads", {}) if cm.get("applied") else {}
+        rat = " / ".join(ratio(m["payloads"][p].get("smallest_bytes"), cp.get(p, {}).get("smallest_bytes"))
+                         for p in PAYLOADS)
+        ch = {p: m["payloads"][p].get("charge") or {} for p in PAYLOADS}
+        L.append(f"| {n} | yes | {bb['smallest'] or 'none'} | {bb['failures']} | {st['smallest'] or 'none'} | "
+                 f"{st['failures']} | {rat} | {ch['busybox'].get('cgroup', '?')} | "
+                 + " / ".join(kib(ch[p].get("peak")) for p in PAYLOADS) + " | "
+                 + " / ".join(kib(ch[p].get("kmem_peak")) for p in PAYLOADS) + " |")
+    L.append(f"\nLimits tried: {', '.join(QUICK_LEVELS if b.args.quick else LEVELS)}, downwards until two limits "
+             "in a row fail a run; the smallest limit is the lowest with every run ok, and every limit that failed a "
+             "run is listed. An isolated failure at exactly 256K (seen with the static payload) is the kernel's "
+             "charge batching on two CPUs: a charge takes 64 pages (256K) at a time into a per-CPU stock, so one "
+             "CPU's stock can hold the whole limit while the process, moved to the other CPU, finds none left and "
+             "is OOM-killed (dmesg: usage 256kB, kmem 28kB, rss 0); under 256K the batch never fits and charges "
+             "are exact. Payloads: busybox `true` (the bundle's /bin/true), and /bin/static-true of the same rootfs "
+             "(tests/bench/static_true.c: exit_group(0) from the entry point, no libc, one page, built with "
+             "`gcc -nostdlib -static`): busybox's exec alone is charged ~100K+ by this kernel (page tables, its "
+             "data, bss and stack pages), which hides what the runtime itself leaves charged to the container. "
+             "Applied = a container created with memory.limit 64 MiB shows that limit in its memory cgroup on the "
              "host (memory.limit_in_bytes, or memory.max on cgroup v2). Peak charge: one create, start, exit "
              "with that limit, then the container cgroup's memory.max_usage_in_bytes (v1) or memory.peak (v2) "
              "before delete; kernel part: memory.kmem.max_usage_in_bytes (v1 only). Under a loose limit the kernel "
@@ -1079,10 +1229,11 @@ def markdown(b):
              "is the exact measure, the peak a coarse one. What memory.stat still holds after the exit (non-zero "
              "sizes, KiB):\n")
     for n in ["mote", "crun", "runc"]:
-        st = (mem[n].get("charge") or {}).get("stat", {})
-        keep = [f"{k} {v // 1024}" for k, v in st.items() if v and not k.startswith("total_") and
-                (k in V1_BYTES or k in V2_BYTES)]
-        L.append(f"- {n}: {', '.join(keep) if keep else 'nothing'}")
+        for p in PAYLOADS:
+            st = ((mem[n].get("payloads") or {}).get(p, {}).get("charge") or {}).get("stat", {})
+            keep = [f"{k} {v // 1024}" for k, v in st.items() if v and not k.startswith("total_") and
+                    (k in V1_BYTES or k in V2_BYTES)]
+            L.append(f"- {n}, {p} true: {', '.join(keep) if keep else 'nothing'}")
     L.append("")
 
     L.append("## 6. Binary size and dynamic dependencies\n")
@@ -1119,6 +1270,7 @@ def markdown(b):
         L.append(f"| {k} | " + " | ".join(calls_cell(sc[n].get(k)) for n in cols) + " |")
     L.append("| total | " + " | ".join(calls_cell(b.syscall_total(n)) for n in cols) + " |")
     L.append("")
+    L += markdown_syscalls_v2(b)
 
     L.append("## 8. Sizes per architecture (stripped release builds in target/, bytes)\n")
     L.append("| target | mote | mote-init | mote-image | mote goal | mote-init goal |")
@@ -1158,6 +1310,68 @@ def markdown(b):
                  ". Details: [profile.txt](profile.txt).\n")
     L.append("![chart](chart.svg)\n")
     return "\n".join(L)
+
+
+def why_v2_failed(msg):
+    """An explanation of a runtime's failure on the v2 layout that this machine causes, or ""."""
+    with open("/proc/self/status") as f:
+        bnd = int(next(l.split()[1] for l in f if l.startswith("CapBnd:")), 16)
+    if "RLIM_MEMLOCK" in msg and not bnd >> 24 & 1:
+        return (" (this machine withholds CAP_SYS_RESOURCE even from root: CapBnd lacks bit 24, and the memlock hard "
+                f"limit is {resource_limit_memlock()}; crun raises RLIMIT_MEMLOCK to infinity before loading its "
+                "device eBPF program on v2, which kernels since 5.11 no longer need)")
+    return ""
+
+
+def resource_limit_memlock():
+    import resource
+    h = resource.getrlimit(resource.RLIMIT_MEMLOCK)[1]
+    return "unlimited" if h == resource.RLIM_INFINITY else f"{h // 1024} KiB"
+
+
+def markdown_syscalls_v2(b):
+    """Section 7b: syscalls per `run` on the v2 layout, by kind, next to part 7's v1-hybrid counts."""
+    R = b.results
+    v2 = R.get("syscalls_v2")
+    if v2 is None:
+        return []
+    L = ["## 7b. Syscalls per `run` of /bin/true on a pure cgroup v2 layout of this host (strace -f -c)\n"]
+    if v2["controllers"] is None:
+        return L + [f"Not measured: {v2['layout']}.\n"]
+    ctl = " ".join(v2["controllers"]) or "none"
+    L.append("The same bundle and cgroupsPath, each runtime run in a private mount namespace (`unshare --mount "
+             "--propagation private`) where this hybrid host's cgroup2 tree (its unified hierarchy, otherwise at "
+             "/sys/fs/cgroup/unified) is mounted over /sys/fs/cgroup, so the runtime sees a pure cgroup v2 host; "
+             "strace runs inside that namespace and counts only the runtime. This is the v2 layout, not a v2 "
+             f"kernel setup: the tree's available controllers here are `{ctl}` (the v1 hierarchies hold the "
+             "others), and the bundle sets no limit, so no controller is enabled for the container; on a real v2 "
+             "host with memory, pids, cpu enabled a runtime also writes their files. crun runs there without its "
+             "wrapper (crun 1.8.1 refuses only the hybrid). "
+             f"{'One run' if b.args.quick else 'Median of 3 runs'} per runtime; v1 hybrid columns are part 7's.\n")
+    for rt, note in v2["notes"].items():
+        L.append(f"- {rt} on the v2 layout failed: {note}")
+    if v2["notes"]:
+        L.append("")
+    sc = R["syscalls"]
+    cols = [("mote, v1 hybrid", sc["mote"]), ("mote, v2 layout", v2.get("mote")),
+            ("crun (net), v1 hybrid", sc["crun (net)"]), ("crun, v2 layout", v2.get("crun")),
+            ("runc, v1 hybrid", sc["runc"]), ("runc, v2 layout", v2.get("runc"))]
+    cols = [(h, t) for h, t in cols if t is not None]
+    L.append("| syscall | " + " | ".join(h for h, _ in cols) + " |")
+    L.append("|---|" + "---|" * len(cols))
+    mote2 = v2.get("mote", {})
+    # one row per syscall mote or crun makes; what only runc makes is summed in one row
+    kinds = sorted({k for h, t in cols if not h.startswith("runc") for k in t},
+                   key=lambda k: (-sc["mote"].get(k, [0])[0], -mote2.get(k, [0])[0], k))
+    for k in kinds:
+        L.append(f"| {k} | " + " | ".join(calls_cell(t.get(k)) for _, t in cols) + " |")
+    rest = {h: [sum(v[i] for kk, v in t.items() if kk not in kinds) for i in (0, 1)] for h, t in cols}
+    if any(v[0] for v in rest.values()):
+        L.append("| (the rest: runc's own) | " + " | ".join(calls_cell(rest[h]) for h, _ in cols) + " |")
+    L.append("| total | " + " | ".join(calls_cell([sum(v[0] for v in t.values()), sum(v[1] for v in t.values())])
+                                       for _, t in cols) + " |")
+    L.append("")
+    return L
 
 
 def svg_chart(b):
@@ -1227,8 +1441,12 @@ def svg_chart(b):
                                                         for r in sizes if r["kind"] == "runtime"]),
                                           ("inits", [(r["name"], r["total"] / 1024, colors.get(r["name"], "#555"))
                                                      for r in sizes if r["kind"] == "init"])], "KiB", log=True)
-    panel(970, "Syscalls per run (strace -f)", [("run /bin/true", [(n, b.syscall_total(n)[0], colors[n])
-                                                                  for n in names])], "calls", log=True)
+    v2 = R.get("syscalls_v2") or {}
+    groups = [("v1 hybrid", [(n, b.syscall_total(n)[0], colors[n]) for n in names])]
+    if any(rt in v2 for rt in Bench.V2_RUNTIMES):  # 7b: the same runtimes on the v2 layout
+        groups.append(("v2 layout", [(n, b.syscall_total(n.split()[0], "syscalls_v2")[0]
+                                      if n.split()[0] in v2 else None, colors[n]) for n in names]))
+    panel(970, "Syscalls per run (strace -f)", groups, "calls", log=True)
     # legend
     y = H - 22
     x = 20
@@ -1269,6 +1487,7 @@ def main():
     t0 = time.time()
     left = []
     try:
+        b.mount_tmpfs()
         b.build_helpers()
         b.build_bundle()
         b.part_sequential()
@@ -1277,6 +1496,7 @@ def main():
         b.part_memory()
         b.part_sizes()
         b.part_syscalls()
+        b.part_syscalls_v2()
         b.part_arch_sizes()
         if not (args.quick or args.no_profile):
             b.part_profile()
@@ -1292,7 +1512,7 @@ def main():
         left = b.cleanup()
     b.results["meta"] = {"header": b.header_line(), "n": b.n, "rounds": b.rounds, "quick": args.quick,
                          "seconds": round(time.time() - t0, 1), "versions": b.versions(), "notes": b.notes,
-                         "residue": left}
+                         "residue": left, "state_tmpfs": getattr(b, "tmpfs_line", None)}
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(md)
     with open(os.path.join(args.out, "chart.svg"), "w") as f:
