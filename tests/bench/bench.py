@@ -12,7 +12,8 @@ What it measures, interleaved across runtimes and repeated in rounds (min and me
      `true` and a one-page static `true` (tests/bench/static_true.c), 16M down to 16K.
   6. binary sizes and dynamic dependencies; mote-init against tini-static and catatonit.
   7. syscalls per `run` by kind (strace -f -c); 7b. the same on a pure cgroup v2 layout of this
-     hybrid host (its cgroup2 tree over /sys/fs/cgroup in a private mount namespace).
+     hybrid host (its cgroup2 tree over /sys/fs/cgroup in a private mount namespace), and mote's
+     CPU per run on both layouts, interleaved.
 Plus a profile of mote's `run` (strace -f -c and -T, callgrind, a cgroup-join probe) in profile.txt.
 
 Every runtime's --root and everything else the bench writes live on a tmpfs the bench mounts over
@@ -281,15 +282,16 @@ class Bench:
             return [self.bins["crun_wrap"], BUSYBOX, "true"]
         return self.rt(name, "run", "--bundle", self.bundle, cid)
 
-    def spawn_wait(self, argv, what, check=True, reap=True, count=1, stdout=None):
+    def spawn_wait(self, argv, what, check=True, reap=True, count=1, stdout=None, wrap=lambda a: a):
         """Runs argv `count` times in sequence through the runner (tests/bench/runner.c: vfork,
         exec, wait4; stdin on /dev/null, stdout on /dev/null or the file `stdout`), then reaps what
-        was left to us unless reap=False. An argument ending in "{i}" gets the run's index.
+        was left to us unless reap=False. An argument ending in "{i}" gets the run's index. wrap:
+        what the runner itself runs in (in_v2: the v2 layout; the runner times only the command).
         -> [Run(wall s, user s, sys s, maxrss KiB, code)], one per run (fewer when one failed)."""
         rep, err = os.path.join(self.tmp, "report"), os.path.join(self.tmp, "stderr")
         with open(stdout or os.devnull, "w") as o, open(err, "w") as e:
             try:
-                p = subprocess.run([self.bins["runner"], rep, str(count)] + argv, stdin=subprocess.DEVNULL,
+                p = subprocess.run(wrap([self.bins["runner"], rep, str(count)] + argv), stdin=subprocess.DEVNULL,
                                    stdout=o, stderr=e, timeout=TIMEOUT * count)
             except subprocess.TimeoutExpired:
                 raise RuntimeError(f"{what}: {' '.join(argv)} timed out")
@@ -633,7 +635,29 @@ class Bench:
                 continue
             names = sorted({k for t in tables for k in t})
             out[rt] = {k: [statistics.median_low(t.get(k, [0, 0])[i] for t in tables) for i in (0, 1)] for k in names}
+        self.part_cpu_v2(out)
         self.results["syscalls_v2"] = out
+
+    def part_cpu_v2(self, out):
+        """mote's CPU and wall per `run` on the v1 hybrid and on the v2 layout, interleaved rounds
+        of N (the runner runs inside the namespace: the namespace's own setup is not timed)."""
+        if "mote" not in out:
+            return
+        log(f"7b. mote's CPU per run, v1 hybrid and v2 layout: {self.n} runs x {self.rounds} rounds")
+        per = {k: {"cpu": [], "wall": []} for k in ("v1", "v2")}
+        for r in range(-1, self.rounds):  # round -1: warm-up
+            for k in (("v1", "v2") if r % 2 == 0 else ("v2", "v1")):
+                cid = f"{self.prefix}cpu{k}-{r}-{{i}}"
+                if k == "v1":
+                    argv, wrap = self.rt("mote", "run", "--bundle", self.bundle, cid), lambda a: a
+                else:
+                    argv, wrap = self.v2_argv("mote", "run", "--bundle", self.bundle, cid), self.in_v2
+                count = 2 if r < 0 else self.n
+                runs = self.spawn_wait(argv, "mote " + k, count=count, wrap=wrap)
+                if r >= 0:
+                    per[k]["cpu"].append(sum(x.user + x.sys for x in runs) / count * 1e3)
+                    per[k]["wall"].append(sum(x.wall for x in runs) / count * 1e3)
+        out["cpu"] = per
 
     # ---------------------------------------------------------- part 5b: memory charge
     def memory_charge(self, name, payload="busybox"):
@@ -1371,6 +1395,13 @@ def markdown_syscalls_v2(b):
     L.append("| total | " + " | ".join(calls_cell([sum(v[0] for v in t.values()), sum(v[1] for v in t.values())])
                                        for _, t in cols) + " |")
     L.append("")
+    cpu = v2.get("cpu")
+    if cpu:
+        L.append(f"mote per `run` on the two layouts, {b.n} runs x {b.rounds} interleaved rounds (tests/bench/runner.c "
+                 "inside the namespace: its setup is not timed), median (min) over rounds: CPU "
+                 f"{cell(cpu['v1']['cpu'])} ms on the v1 hybrid, {cell(cpu['v2']['cpu'])} ms on the v2 layout "
+                 f"(÷ v1 {ratio(med(cpu['v2']['cpu']), med(cpu['v1']['cpu']))}); wall {cell(cpu['v1']['wall'])} ms, "
+                 f"{cell(cpu['v2']['wall'])} ms.\n")
     return L
 
 

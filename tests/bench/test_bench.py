@@ -151,6 +151,7 @@ def test_bench_quick(tmp_path):
     assert int(call.match(vrows[-1][1]).group(1)) == totals["mote"], vrows[-1]
     assert "pivot_root" in [r[0] for r in vrows]
     assert "a private mount namespace" in md and "State on tmpfs" in md
+    assert re.search(rf"CPU {NUM} \({NUM}\) ms on the v1 hybrid, {NUM} \({NUM}\) ms on the v2 layout", md), "7b's CPU"
     # sizes per arch: x86_64 is built by ./x bench itself
     assert re.fullmatch(r"\d[\d ]*", t["8."][0][1][0][1]), t["8."]
     # the goals: named, with a target and a measured value
