@@ -52,11 +52,17 @@ def tables():
             prev = prev[:keep] + blob[i + 2:i + 2 + add]
             names.append(prev.decode())
             i += 2 + add
-        rows = re.findall(r"^    \[([0-9,]+)\],$", sec.split("pub const NR")[1].split("];\n")[0], re.M)
+        rows = [list(map(int, r.split(","))) for r in re.findall(r"^    \[([0-9,]+)\],$", sec.split("pub const NR")[1].split("];\n")[0], re.M)]
+        # An ABI after NR's full rows is DELTA's: the first row but for (name index, number) pairs.
+        delta = re.search(r"pub const DELTA: \[\(u16, u16\); \d+\] = \[(.*?)\];", sec).group(1)
+        if len(rows) < len(abis):
+            rows.append(list(rows[0]))
+            for i, v in re.findall(r"\((\d+),(\d+)\)", delta):
+                rows[-1][int(i)] = int(v)
         out[arch] = {}
         for (abi, _, _), row in zip(abis, rows):
             t = {}
-            for n, v in zip(names, map(int, row.split(","))):
+            for n, v in zip(names, row):
                 if v == 0xFFFF:
                     continue
                 v = 0xF0000 + v - 0xF000 if v >= 0xF000 else v

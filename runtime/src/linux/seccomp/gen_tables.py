@@ -10,7 +10,9 @@ Encoding, per target family (only the family's tables ship in a binary): one lis
 any of its ABIs has, sorted and front-coded (byte: length shared with the previous name, byte:
 length of the rest, the rest), and per ABI one u16 per name: its number, 0xFFFF when the ABI
 lacks it. x32 numbers are stored without __X32_SYSCALL_BIT, ARM's private syscalls
-(0x0f0000 + n) as 0xF000 + n.
+(0x0f0000 + n) as 0xF000 + n. An ABI whose numbers are mostly its family's first ABI's (x32:
+x86_64's but for 47 names) is stored as those differences only (DELTA: name index, number), the
+ABI after the full ones in NR: ~750 bytes fewer on x86_64.
 """
 import glob
 import os
@@ -19,11 +21,13 @@ import sys
 
 FAMILIES = [
     # (cfg target_arch, [(ABI name, linux-raw-sys dir)])
+    # (an ABI named in DELTA_ABI is stored as its differences from the family's first)
     ("x86_64", [("X86_64", "x86_64"), ("X86", "x86"), ("X32", "x32")]),
     ("aarch64", [("AARCH64", "aarch64"), ("ARM", "arm")]),
     ("riscv64", [("RISCV64", "riscv64")]),
 ]
 NONE = 0xFFFF
+DELTA_ABI = "X32"
 
 
 def lrs_dir():
@@ -75,12 +79,19 @@ def main():
         o.append(f"pub const NAMES: &[u8; {len(blob)}] = b\"")
         o.append("".join(chr(c) if 0x20 <= c < 0x7F and c not in (0x22, 0x5C) else f"\\x{c:02x}" for c in blob))
         o.append("\";\n")
-        o.append(f"/// {', '.join(a for a, _ in tabs)}\n")
+        full = [(a, t) for a, t in tabs if a != DELTA_ABI]
+        delta = [t for a, t in tabs if a == DELTA_ABI]
+        o.append(f"/// {', '.join(a for a, _ in full)}\n")
         o.append(f"#[cfg(target_arch = \"{arch}\")]\n")
-        o.append(f"pub const NR: [[u16; {len(names)}]; {len(tabs)}] = [\n")
-        for _, t in tabs:
+        o.append(f"pub const NR: [[u16; {len(names)}]; {len(full)}] = [\n")
+        for _, t in full:
             o.append("    [" + ",".join(str(t.get(n, NONE)) for n in names) + "],\n")
         o.append("];\n")
+        first = full[0][1]
+        diffs = [(i, d.get(n, NONE)) for d in delta for i, n in enumerate(names) if d.get(n, NONE) != first.get(n, NONE)]
+        o.append(f"/// {DELTA_ABI if delta else '(none)'}: (name index, number) where it differs from {full[0][0]}\n")
+        o.append(f"#[cfg(target_arch = \"{arch}\")]\n")
+        o.append(f"pub const DELTA: [(u16, u16); {len(diffs)}] = [" + ",".join(f"({i},{v})" for i, v in diffs) + "];\n")
     sys.stdout.write("".join(o))
 
 

@@ -546,9 +546,13 @@ fn lookup(name: &[u8]) -> Option<u16> {
     None
 }
 
-/// The number of the syscall at `idx` in ABI `table`.
+/// The number of the syscall at `idx` in ABI `table` (the one after NR's: its DELTA from the first).
 fn number(table: usize, idx: u16) -> Option<u32> {
-    let v = *tables::NR[table].get(idx as usize)? as u32;
+    let row = if table < tables::NR.len() { table } else { 0 };
+    let v = match tables::DELTA.iter().find(|d| table == tables::NR.len() && d.0 == idx) {
+        Some(d) => d.1,
+        None => *tables::NR[row].get(idx as usize)?,
+    } as u32;
     match v {
         0xFFFF => None,
         0xF000.. => Some(0x0F_0000 + v - 0xF000),
