@@ -113,7 +113,7 @@ fn opt_err(dest: &[u8], opt: &[u8], why: &'static str) -> Error {
 /// the same thing when it has no submounts (anything but rbind); refused otherwise.
 #[inline(never)]
 fn set_recursive(root: BorrowedFd<'_>, dest: &[u8], o: &Opts) -> Result<()> {
-    let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
+    let top = reopen(root, dest)?;
     match raw::mount_setattr(top.as_fd(), true, o.rset, o.rclr) {
         Ok(()) => Ok(()),
         Err(Errno::NOSYS) if o.flags & MS_REC == 0 => {
@@ -129,15 +129,29 @@ fn set_recursive(root: BorrowedFd<'_>, dest: &[u8], o: &Opts) -> Result<()> {
                 clr |= (g::MS_NOATIME | g::MS_STRICTATIME | g::MS_RELATIME) as u64;
             }
             let flags = (cur & !clr) | to_ms(o.rset);
-            mnt(None, &mut fd_path(&top), None, MS_REMOUNT | MS_BIND | flags, None).ctx("remount (recursive options)", dest)
+            mount_on(None, top.as_fd(), None, MS_REMOUNT | MS_BIND | flags, None, "remount (recursive options)", dest)
         }
         Err(Errno::NOSYS) => Err(Error::msg("mount", dest, "recursive options on an rbind need mount_setattr (Linux 5.12)")),
         Err(e) => Err(Error::sys("mount_setattr", dest, e)),
     }
 }
 
-fn mnt(src: Option<&CStr>, target: &mut Buf<32>, fstype: Option<&CStr>, flags: u64, data: Option<&CStr>) -> core::result::Result<(), Errno> {
-    raw::mount(src, target.cstr()?, fstype, flags, data)
+/// mount(2) on what `on` names, through /proc/self/fd.
+#[inline(never)]
+fn mnt(src: Option<&CStr>, on: BorrowedFd<'_>, fstype: Option<&CStr>, flags: u64, data: Option<&CStr>) -> core::result::Result<(), Errno> {
+    raw::mount(src, fd_path(&on).cstr()?, fstype, flags, data)
+}
+
+/// [`mnt`]; an error says `what` failed on `dest`.
+#[inline(never)]
+fn mount_on(src: Option<&CStr>, on: BorrowedFd<'_>, fstype: Option<&CStr>, flags: u64, data: Option<&CStr>, what: &'static str, dest: &[u8]) -> Result<()> {
+    mnt(src, on, fstype, flags, data).ctx(what, dest)
+}
+
+/// The mount now at `dest` in `root` (a descriptor opened before it names what is underneath).
+#[inline(never)]
+fn reopen(root: BorrowedFd<'_>, dest: &[u8]) -> Result<OwnedFd> {
+    resolve::open(root, dest).ctx("reopen mount", dest)
 }
 
 /// With a user namespace, the bind mount sources, one per entry of `mounts` (None: not a bind
@@ -302,7 +316,7 @@ fn systemd_v1(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()> 
     fs::mkdirat(&top, c"systemd", Mode::from_raw_mode(0o755)).ctx("mkdir", "systemd")?;
     let at = resolve::open(top.as_fd(), b"systemd").ctx("open", "systemd")?;
     let fl = o.flags & !(MS_BIND | MS_REC | MS_RDONLY) | SAFE;
-    mnt(Some(c"cgroup"), &mut fd_path(&at), Some(c"cgroup"), fl, Some(c"none,name=systemd,xattr")).ctx("mount cgroup name=systemd on", dest)?;
+    mount_on(Some(c"cgroup"), at.as_fd(), Some(c"cgroup"), fl, Some(c"none,name=systemd,xattr"), "mount cgroup name=systemd on", dest)?;
     let hier = resolve::open(top.as_fd(), b"systemd").ctx("open", "systemd")?;
     let own = resolve::open_or_create(hier.as_fd(), cgroup, Make::Dir).ctx("create cgroup name=systemd", cgroup)?;
     let mut procs = Buf::<64>::new();
@@ -362,8 +376,8 @@ const SAFE: u64 = (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC) as u64;
 fn cgroup_tmpfs(root: BorrowedFd<'_>, dest: &[u8], flags: u64) -> Result<OwnedFd> {
     let target = resolve::open_or_create(root, dest, Make::Dir).ctx("create mount point", dest)?;
     let fl = flags & !(MS_BIND | MS_REC | MS_RDONLY) | SAFE;
-    mnt(Some(c"tmpfs"), &mut fd_path(&target), Some(c"tmpfs"), fl, Some(c"mode=755,size=1024k")).ctx("mount tmpfs for cgroups on", dest)?;
-    resolve::open(root, dest).ctx("reopen mount", dest)
+    mount_on(Some(c"tmpfs"), target.as_fd(), Some(c"tmpfs"), fl, Some(c"mode=755,size=1024k"), "mount tmpfs for cgroups on", dest)?;
+    reopen(root, dest)
 }
 
 /// The tmpfs read-only once filled, if the mount says ro.
@@ -371,16 +385,16 @@ fn seal_tmpfs(top: &OwnedFd, flags: u64, dest: &[u8]) -> Result<()> {
     if flags & MS_RDONLY == 0 {
         return Ok(());
     }
-    mnt(None, &mut fd_path(top), None, MS_REMOUNT | MS_RDONLY | SAFE | locked_flags(top), None).ctx("remount read-only", dest)
+    mount_on(None, top.as_fd(), None, MS_REMOUNT | MS_RDONLY | SAFE | locked_flags(top), None, "remount read-only", dest)
 }
 
 /// Binds `src` on `path` under `dir` (resolved inside it), then applies `flags` to the new mount.
 fn bind_at(src: &CStr, dir: BorrowedFd<'_>, path: &[u8], flags: u64) -> Result<()> {
     let on = resolve::open(dir, path).ctx("open cgroup mount point", path)?;
-    mnt(Some(src), &mut fd_path(&on), None, MS_BIND, None).ctx("bind mount cgroup on", path)?;
+    mount_on(Some(src), on.as_fd(), None, MS_BIND, None, "bind mount cgroup on", path)?;
     if flags & !(MS_BIND | MS_REC) != 0 {
         // The new mount, not the directory under it: opened again by name.
-        let top = resolve::open(dir, path).ctx("reopen mount", path)?;
+        let top = reopen(dir, path)?;
         bind_flags(top.as_fd(), c"", None, flags, path)?;
     }
     Ok(())
@@ -426,8 +440,8 @@ fn attrs(flags: u64) -> (u64, u64) {
 /// `flags` gives it (ro, nosuid, nodev, noexec, nosymfollow set or cleared; the atime mode
 /// only if one is asked), in one mount_setattr. Where that fails (before 5.12 or on qemu-user,
 /// a flag locked by a user namespace: EPERM, nosymfollow before 5.14) the remount itself, with
-/// the mount's locked flags; `reopen` is the (dir, name) to open the mount by, when `at` is not it.
-fn bind_flags(at: BorrowedFd<'_>, name: &CStr, reopen: Option<(BorrowedFd<'_>, &[u8])>, flags: u64, what: &[u8]) -> Result<()> {
+/// the mount's locked flags; `by_name` is the (dir, name) to open the mount by, when `at` is not it.
+fn bind_flags(at: BorrowedFd<'_>, name: &CStr, by_name: Option<(BorrowedFd<'_>, &[u8])>, flags: u64, what: &[u8]) -> Result<()> {
     let fl = flags & !(MS_BIND | MS_REC);
     let (set, clr) = attrs(flags);
     let r = if name.is_empty() { raw::mount_setattr(at, false, set, clr) } else { raw::mount_setattr_at(at, name, set, clr) };
@@ -435,14 +449,14 @@ fn bind_flags(at: BorrowedFd<'_>, name: &CStr, reopen: Option<(BorrowedFd<'_>, &
         return Ok(());
     }
     let reopened;
-    let top = match reopen {
+    let top = match by_name {
         Some((dir, n)) => {
-            reopened = resolve::open(dir, n).ctx("reopen mount", n)?;
+            reopened = reopen(dir, n)?;
             reopened.as_fd()
         }
         None => at,
     };
-    mnt(None, &mut fd_path(&top), None, MS_REMOUNT | MS_BIND | fl | locked_flags(&top), None).ctx("remount bind", what)
+    mount_on(None, top, None, MS_REMOUNT | MS_BIND | fl | locked_flags(&top), None, "remount bind", what)
 }
 
 /// Symlinks in the host's /sys/fs/cgroup (cpu -> cpu,cpuacct) made again in `dir`.
@@ -577,7 +591,6 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
         Some(t) => t,
         None => resolve::open_or_create(root, dest, make).ctx("create mount point", dest)?,
     };
-    let mut t = fd_path(&target);
     let empty = o.data.is_empty();
     let data_c = if empty { None } else { Some(o.data.cstr().fits("mount options:")?) };
     if bind {
@@ -587,23 +600,22 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
                 let f = MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH;
                 move_mount(tree, c"", &target, c"", f).ctx("bind mount", dest)?;
             }
-            None => mnt(m.source, &mut t, None, MS_BIND | (o.flags & MS_REC), None).ctx("bind mount", dest)?,
+            None => mount_on(m.source, target.as_fd(), None, MS_BIND | (o.flags & MS_REC), None, "bind mount", dest)?,
         }
         // Bind ignores other flags: apply them with a remount of the new mount (reopened: the old
         // descriptor still names the directory underneath).
         if o.flags & !(MS_BIND | MS_REC) != 0 {
-            let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
-            let mut t2 = fd_path(&top);
-            mnt(None, &mut t2, None, MS_REMOUNT | MS_BIND | with_locked(o.flags & !MS_REC, &top), None).ctx("remount bind", dest)?;
+            let top = reopen(root, dest)?;
+            mount_on(None, top.as_fd(), None, MS_REMOUNT | MS_BIND | with_locked(o.flags & !MS_REC, &top), None, "remount bind", dest)?;
         }
     } else {
         let r = match typ {
             // "cgroup" (v1) in the config: the v2 hierarchy, on any host (cgroup2 is always
             // there; in a cgroup namespace it shows the container's own cgroup as its root).
-            b"cgroup" | b"cgroup2" => mnt(Some(c"cgroup2"), &mut t, Some(c"cgroup2"), o.flags, None),
+            b"cgroup" | b"cgroup2" => mnt(Some(c"cgroup2"), target.as_fd(), Some(c"cgroup2"), o.flags, None),
             // tmpcopyup: writable until the copy is made (below), read-only after if asked.
-            _ if o.copyup => mnt(m.source.or(m.typ), &mut t, m.typ, o.flags & !MS_RDONLY, data_c),
-            _ => mnt(m.source.or(m.typ), &mut t, m.typ, o.flags, data_c),
+            _ if o.copyup => mnt(m.source.or(m.typ), target.as_fd(), m.typ, o.flags & !MS_RDONLY, data_c),
+            _ => mnt(m.source.or(m.typ), target.as_fd(), m.typ, o.flags, data_c),
         };
         match (r, typ) {
             (Ok(()), _) => {}
@@ -611,8 +623,8 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
             // with the options asked, and so is every mount below it (the host's cgroup
             // hierarchies, bpf, tracing...): a remount would change the top one only.
             (Err(Errno::PERM), b"sysfs") => {
-                mnt(Some(c"/sys"), &mut t, None, MS_BIND | MS_REC, None).ctx("bind mount /sys", dest)?;
-                let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
+                mount_on(Some(c"/sys"), target.as_fd(), None, MS_BIND | MS_REC, None, "bind mount /sys", dest)?;
+                let top = reopen(root, dest)?;
                 // nosuid, nodev, noexec: the same bits as MOUNT_ATTR_*.
                 let set = g::MOUNT_ATTR_RDONLY as u64 | (o.flags & (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC) as u64);
                 match raw::mount_setattr(top.as_fd(), true, set, 0) {
@@ -629,13 +641,13 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
         }
     }
     if o.copyup {
-        let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
+        let top = reopen(root, dest)?;
         match copy_dir(&target, &top, 0) {
             Err(Errno::LOOP) => return Err(Error::msg("tmpcopyup", dest, "deeper than 64 levels (spec/limits.rs COPYUP_DEPTH)")),
             r => r.ctx("tmpcopyup", dest)?,
         }
         if o.flags & MS_RDONLY != 0 {
-            mnt(None, &mut fd_path(&top), m.typ, o.flags | MS_REMOUNT, data_c).ctx("remount read-only", dest)?;
+            mount_on(None, top.as_fd(), m.typ, o.flags | MS_REMOUNT, data_c, "remount read-only", dest)?;
         }
     }
     if o.rset | o.rclr != 0 {
@@ -644,16 +656,15 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
     if (o.flags & g::MS_NOSYMFOLLOW as u64) | (o.rset & g::MOUNT_ATTR_NOSYMFOLLOW as u64) != 0 {
         // Before Linux 5.10 mount(2) ignores MS_NOSYMFOLLOW without an error: read it back.
         const ST_NOSYMFOLLOW: u64 = 0x2000;
-        let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
+        let top = reopen(root, dest)?;
         if fs::fstatvfs(&top).ctx("statvfs", dest)?.f_flag.bits() & ST_NOSYMFOLLOW == 0 {
             return Err(opt_err(dest, b"nosymfollow", "is not applied by this kernel (Linux 5.10)"));
         }
     }
     if o.nprop > 0 {
-        let top = resolve::open(root, dest).ctx("reopen mount", dest)?;
-        let mut t2 = fd_path(&top);
+        let top = reopen(root, dest)?;
         for &p in &o.propagation[..o.nprop] {
-            mnt(None, &mut t2, None, p, None).ctx("set mount propagation", dest)?;
+            mount_on(None, top.as_fd(), None, p, None, "set mount propagation", dest)?;
         }
     }
     Ok(!bind && typ == b"tmpfs" && !o.copyup && o.flags & MS_RDONLY == 0)
@@ -827,7 +838,7 @@ fn device_in(root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &[u8], path: &[u8]
                 return Err(e);
             }
             let target = resolve::open_or_create(root, path, Make::File).ctx("create device", path)?;
-            mnt(Some(host.cstr().fits("linux.devices[].path:")?), &mut fd_path(&target), None, MS_BIND, None).ctx("bind device", path)
+            mount_on(Some(host.cstr().fits("linux.devices[].path:")?), target.as_fd(), None, MS_BIND, None, "bind device", path)
         }
         Err(e) => Err(Error::sys("mknod", path, e)),
     }
@@ -888,15 +899,14 @@ fn mask(root: BorrowedFd<'_>, p: &[u8], null: &mut Option<OwnedFd>) -> Result<()
         r => r.ctx("mask", p)?,
     };
     let st = fs::fstat(&target).ctx("mask", p)?;
-    let mut t = fd_path(&target);
     if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
-        return mnt(Some(c"tmpfs"), &mut t, Some(c"tmpfs"), MS_RDONLY, Some(c"size=0k")).ctx("mask", p);
+        return mount_on(Some(c"tmpfs"), target.as_fd(), Some(c"tmpfs"), MS_RDONLY, Some(c"size=0k"), "mask", p);
     }
     if null.is_none() {
         *null = Some(dev_null(root)?);
     }
     let mut src = fd_path(null.as_ref().unwrap_or(&target));
-    raw::mount(Some(src.cstr().fits("/proc/self/fd path:")?), t.cstr().fits("/proc/self/fd path:")?, None, MS_BIND, None).ctx("mask", p)
+    mount_on(Some(src.cstr().fits("/proc/self/fd path:")?), target.as_fd(), None, MS_BIND, None, "mask", p)
 }
 
 /// Makes a path read-only: a bind mount of itself, read-only with every mount below it
@@ -909,8 +919,7 @@ fn readonly(root: BorrowedFd<'_>, p: &[u8], spec: &Spec<'_>) -> Result<()> {
         r => r.ctx("read-only path", p)?,
     };
     let mut t = fd_path(&target);
-    let mut t2 = fd_path(&target);
-    raw::mount(Some(t.cstr().fits("/proc/self/fd path:")?), t2.cstr().fits("/proc/self/fd path:")?, None, MS_BIND | MS_REC, None).ctx("bind mount read-only path", p)?;
+    mount_on(Some(t.cstr().fits("/proc/self/fd path:")?), target.as_fd(), None, MS_BIND | MS_REC, None, "bind mount read-only path", p)?;
     // Reopened: the old descriptor still names what is underneath the new mount.
     let top = resolve::open(root, p).ctx("read-only path", p)?;
     match raw::mount_setattr(top.as_fd(), true, g::MOUNT_ATTR_RDONLY as u64, 0) {
@@ -925,7 +934,7 @@ fn readonly(root: BorrowedFd<'_>, p: &[u8], spec: &Spec<'_>) -> Result<()> {
         return Err(Error::msg("read-only path", p, "has mounts below it: read-only all the way down needs mount_setattr (Linux 5.12)"));
     }
     let keep = locked_flags(&top);
-    mnt(None, &mut fd_path(&top), None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, None).ctx("remount read-only", p)
+    mount_on(None, top.as_fd(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, None, "remount read-only", p)
 }
 
 fn remount_ro(p: &CStr) -> Result<()> {

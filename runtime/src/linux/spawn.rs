@@ -60,7 +60,6 @@ pub struct Setup<'a> {
 // Message tags.
 const GO: u32 = 1;
 const USERNS: u32 = 2;
-const MAPS_DONE: u32 = 3;
 const PID: u32 = 4;
 const READY: u32 = 5;
 const JOIN: u32 = 7;
@@ -114,8 +113,20 @@ impl Msg {
     }
 }
 
-fn send(fd: &OwnedFd, m: &Msg) -> core::result::Result<(), Errno> {
+fn send_msg(fd: &OwnedFd, m: &Msg) -> core::result::Result<(), Errno> {
     net::send(fd, &m.b, SendFlags::NOSIGNAL).map(drop)
+}
+
+/// Sends message `tag` with `val`.
+#[inline(never)]
+fn send(fd: &OwnedFd, tag: u32, val: i32) -> core::result::Result<(), Errno> {
+    send_msg(fd, &Msg::new(tag, val))
+}
+
+/// Sends message `tag` with `val`; an error names the sync socket and `peer` ("parent", ...).
+#[inline(never)]
+fn tell(fd: &OwnedFd, tag: u32, val: i32, peer: &'static str) -> Result<()> {
+    send(fd, tag, val).ctx("sync", peer)
 }
 
 /// Receives one message; Ok(None) when the other side is gone (ECONNRESET: gone without
@@ -150,7 +161,7 @@ pub struct Child {
 /// start. Dropping the [`Child`] without this makes it exit.
 pub fn done(c: &Child, cgroup: &[u8]) -> Result<()> {
     // Its answer: the parent-death signal is off (were we to exit first, it would fire).
-    match send(&c.sync, &Msg::new(DONE, 0)).and_then(|()| recv(&c.sync)) {
+    match send(&c.sync, DONE, 0).and_then(|()| recv(&c.sync)) {
         Ok(Some(m)) if m.tag() == DONE => Ok(()),
         _ if crate::cgroup::oom_kills(cgroup) > 0 => {
             Err(Error::msg("container init", "", "was OOM-killed before it was ready: linux.resources.memory.limit is too small"))
@@ -211,7 +222,7 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
     if let Some(proc) = &ctx.spec.process {
         process::oom_score_adj(proc, first)?;
     }
-    send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
+    tell(sock, GO, 0, "container init")?;
     let mut init = first;
     loop {
         let m = match recv(sock) {
@@ -226,15 +237,10 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
             }
             Err(e) => return Err(Error::sys("sync", "container init", e)),
         };
-        match m.tag() {
-            USERNS => {
-                write_maps(first, ctx.spec)?;
-                send(sock, &Msg::new(MAPS_DONE, 0)).ctx("sync", "container init")?;
-            }
-            TIMENS => {
-                write_time_offsets(first, ctx.spec)?;
-                send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
-            }
+        // Each step done, the child goes on (told the init's pid after HOOKS and JOIN).
+        let val = match m.tag() {
+            USERNS => write_maps(first, ctx.spec).map(|()| 0)?,
+            TIMENS => write_time_offsets(first, ctx.spec).map(|()| 0)?,
             PID => {
                 // The first child forked the real init (PID namespace) and exits.
                 init = m.val() as u32;
@@ -243,7 +249,7 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
                     let _ = mote_sys::sig::waitpid(first as i32, g::__WALL);
                     procs.first_reaped = true;
                 }
-                send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
+                0
             }
             JOIN => {
                 // Into the cgroup once the root filesystem is done and before anything of the
@@ -255,14 +261,14 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
                     let t = core::time::Duration::from_secs(super::seccomp::NOTIFY_WAIT_SECS);
                     net::sockopt::set_socket_timeout(sock, net::sockopt::Timeout::Recv, Some(t)).ctx("sync", "timeout")?;
                 }
-                send(sock, &Msg::new(GO, init as i32)).ctx("sync", "container init")?;
+                init as i32
             }
             SECCOMP_FD => {
                 let fd = super::unix::recv_fd(sock.as_fd()).ctx("sync", "seccomp notification descriptor")?;
                 if let Some(hand) = ctx.seccomp_listener {
                     hand(init, fd.as_fd())?;
                 }
-                send(sock, &Msg::new(GO, 0)).ctx("sync", "container init")?;
+                0
             }
             HOOKS => {
                 // Hooks look at the process's cgroup (device and network plugins do), and
@@ -276,12 +282,13 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
                         h.run("createRuntime", st.get().fits("hooks: the state JSON is")?, out)?;
                     }
                 }
-                send(sock, &Msg::new(GO, init as i32)).ctx("sync", "container init")?;
+                init as i32
             }
             READY => return Ok((init, if ctx.relay_exit { first } else { init })),
             ERROR => return Err(m.to_error()),
             _ => return Err(Error::msg("sync", "container init", "unexpected message")),
-        }
+        };
+        tell(sock, GO, val, "container init")?;
     }
 }
 
@@ -320,23 +327,23 @@ fn child(ctx: &Setup<'_>, sock: OwnedFd, parents: OwnedFd, fallback: bool, creat
         }
     }
     let e = setup(ctx, &sock, fallback);
-    let _ = send(&sock, &Msg::error(&e));
+    let _ = send_msg(&sock, &Msg::error(&e));
     raw::exit(1)
 }
 
 /// Tells the child to go on (`val`: a pid it needs, or 0).
 pub fn go(sock: &OwnedFd, val: i32) -> Result<()> {
-    send(sock, &Msg::new(GO, val)).ctx("sync", "child")
+    tell(sock, GO, val, "child")
 }
 
 /// Reports `e` to the parent (the child's last word before it exits).
 pub fn send_error(sock: &OwnedFd, e: &Error) -> core::result::Result<(), Errno> {
-    send(sock, &Msg::error(e))
+    send_msg(sock, &Msg::error(e))
 }
 
 /// Tells the parent the child is set up and execs next ([`wait_exec`]).
 pub fn exec_next(sock: &OwnedFd) -> Result<()> {
-    send(sock, &Msg::new(EXEC, 0)).ctx("sync", "parent")
+    tell(sock, EXEC, 0, "parent")
 }
 
 /// Waits until the child has exec'd: EXEC, then its end of the CLOEXEC socket closes. An error
@@ -359,10 +366,17 @@ pub fn wait_go(sock: &OwnedFd) -> Result<()> {
     wait_go_val(sock).map(drop)
 }
 
+/// Tells the parent `tag` and waits for its GO; returns GO's value (see [`wait_go_val`]).
+#[inline(never)]
+fn ask(sock: &OwnedFd, tag: u32) -> Result<u32> {
+    tell(sock, tag, 0, "parent")?;
+    wait_go_val(sock)
+}
+
 /// Waits for GO; returns its value (the init's pid as the host sees it, after HOOKS and JOIN).
 fn wait_go_val(sock: &OwnedFd) -> Result<u32> {
     match recv(sock).ctx("sync", "parent")? {
-        Some(m) if m.tag() == GO || m.tag() == MAPS_DONE => Ok(m.val() as u32),
+        Some(m) if m.tag() == GO => Ok(m.val() as u32),
         _ => raw::exit(1), // the parent is gone: nothing to report to
     }
 }
@@ -420,8 +434,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         if fallback {
             raw::unshare(g::CLONE_NEWUSER).ctx("unshare", "user namespace")?;
         }
-        send(sock, &Msg::new(USERNS, 0)).ctx("sync", "parent")?;
-        wait_go(sock)?;
+        ask(sock, USERNS)?;
         process::user_ns_root()?;
     }
     let rest = if fallback { new & !(g::CLONE_NEWUSER | g::CLONE_NEWTIME | g::CLONE_NEWCGROUP) } else { 0 };
@@ -437,7 +450,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         match raw::fork().ctx("fork", "container init")? {
             0 => wait_go(sock)?,
             pid => {
-                let _ = send(sock, &Msg::new(PID, pid as i32));
+                let _ = send(sock, PID, pid as i32);
                 if ctx.relay_exit {
                     // Holding nothing: start waits for the fifo's last reader to go.
                     mote_sys::sig::relay_exit(pid);
@@ -476,8 +489,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         };
         prefault_stack();
         process::cpu_affinity(proc, 0)?;
-        send(sock, &Msg::new(HOOKS, 0)).ctx("sync", "parent")?;
-        host_pid = wait_go_val(sock)?;
+        host_pid = ask(sock, HOOKS)?;
         joined = true;
         if new & g::CLONE_NEWCGROUP != 0 {
             raw::unshare(g::CLONE_NEWCGROUP).ctx("unshare", "cgroup namespace")?;
@@ -510,8 +522,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     if !joined {
         process::cpu_affinity(proc, 0)?;
     }
-    send(sock, &Msg::new(JOIN, 0)).ctx("sync", "parent")?;
-    host_pid = wait_go_val(sock)?;
+    host_pid = ask(sock, JOIN)?;
     // execCPUAffinity.final, else (neither given) every CPU of the cgroup, not mote's own (runc's).
     if proc.cpu_affinity[0].is_some() || proc.cpu_affinity[1].is_some() {
         process::cpu_affinity(proc, 1)?;
@@ -568,13 +579,13 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
 
     // 7. Ready; once create is done (a create gone before that takes us along), wait for start
     // (one byte through the fifo), then become the container process.
-    send(sock, &Msg::new(READY, 0)).ctx("sync", "parent")?;
+    tell(sock, READY, 0, "parent")?;
     match recv(sock) {
         Ok(Some(m)) if m.tag() == DONE => {}
         _ => raw::exit(1),
     }
     let _ = raw::prctl(mote_sys::linux_raw_sys::prctl::PR_SET_PDEATHSIG, 0, 0, 0, 0);
-    let _ = send(sock, &Msg::new(DONE, 0));
+    let _ = send(sock, DONE, 0);
     let mut b = [0u8; 1];
     loop {
         match mote_sys::rustix::io::read(ctx.fifo, &mut b) {
@@ -610,7 +621,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
 /// listener; ours is closed once it has (the container's process must not hold it).
 fn hand_over(sock: &OwnedFd, fd: Option<OwnedFd>) -> Result<()> {
     let Some(fd) = fd else { return Ok(()) };
-    send(sock, &Msg::new(SECCOMP_FD, 0)).ctx("sync", "parent")?;
+    tell(sock, SECCOMP_FD, 0, "parent")?;
     super::unix::send_fd(sock.as_fd(), fd.as_fd(), b"fd").ctx("sync", "seccomp notification descriptor")?;
     wait_go(sock)
 }
@@ -673,8 +684,7 @@ fn time_namespace(sock: &OwnedFd) -> Result<()> {
     raw::unshare(g::CLONE_NEWTIME).ctx("unshare", "time namespace")?;
     // The parent writes the offsets: in a user namespace of its own the child may not (its
     // /proc/self is the host root's while it is not dumpable), the host's root may.
-    send(sock, &Msg::new(TIMENS, 0)).ctx("sync", "parent")?;
-    wait_go(sock)?;
+    ask(sock, TIMENS)?;
     join(c"/proc/self/ns/time_for_children", g::CLONE_NEWTIME)
 }
 
