@@ -60,40 +60,38 @@ pub fn program(rules: &[Rule]) -> Option<Vec<u64, MAX_INSNS>> {
     let mut p: Vec<u64, MAX_INSNS> = Vec::new();
     p.push(insn(MOV_X, 6, 1, 0, 0)).ok()?;
     for r in rules.iter().rev() {
-        let mut block: Vec<u64, 16> = Vec::new();
+        let block = p.len();
         // Each test: instructions that leave the field in r1, then "if r1 != imm: no match";
         // the jumps' offsets to the end of the block are filled in once its length is known.
-        let mut tests: Vec<([u64; 3], usize, i32), 4> = Vec::new();
-        let load = |off: i16| insn(LDX_W, 1, 6, off, 0);
-        if r.kind != b'a' {
+        let ld = |off: i16| insn(LDX_W, 1, 6, off, 0);
+        let mut jumps = [0usize; 4];
+        let mut n = 0;
+        for (on, ins, imm) in [
             // type: 1 block, 2 char (the low half of access_type)
-            let _ = tests.push(([load(0), insn(AND_K, 1, 0, 0, 0xffff), 0], 2, if r.kind == b'c' { 2 } else { 1 }));
-        }
-        if r.access != 7 {
+            (r.kind != b'a', [ld(0), insn(AND_K, 1, 0, 0, 0xffff), 0], if r.kind == b'c' { 2 } else { 1 }),
             // access (1 mknod, 2 read, 4 write) asked beyond what the rule allows: no match
-            let _ = tests.push(([load(0), insn(RSH_K, 1, 0, 0, 16), insn(AND_K, 1, 0, 0, !(r.access as i32))], 3, 0));
-        }
-        if r.major >= 0 {
-            let _ = tests.push(([load(4), 0, 0], 1, r.major as i32));
-        }
-        if r.minor >= 0 {
-            let _ = tests.push(([load(8), 0, 0], 1, r.minor as i32));
-        }
-        let len: usize = tests.iter().map(|t| t.1 + 1).sum::<usize>() + 2;
-        for (ins, n, imm) in tests {
-            for &i in &ins[..n] {
-                let _ = block.push(i);
+            (r.access != 7, [ld(0), insn(RSH_K, 1, 0, 0, 16), insn(AND_K, 1, 0, 0, !(r.access as i32))], 0),
+            (r.major >= 0, [ld(4), 0, 0], r.major as i32),
+            (r.minor >= 0, [ld(8), 0, 0], r.minor as i32),
+        ] {
+            if !on {
+                continue;
             }
-            let _ = block.push(insn(JNE_K, 1, 0, (len - block.len() - 1) as i16, imm));
+            for i in ins.into_iter().filter(|&i| i != 0) {
+                p.push(i).ok()?;
+            }
+            jumps[n] = p.len();
+            n += 1;
+            p.push(insn(JNE_K, 1, 0, 0, imm)).ok()?;
         }
-        let unconditional = block.is_empty();
-        let _ = block.push(insn(MOV_K, 0, 0, 0, r.allow as i32));
-        let _ = block.push(insn(EXIT, 0, 0, 0, 0));
-        for i in block {
-            p.push(i).ok()?;
+        p.push(insn(MOV_K, 0, 0, 0, r.allow as i32)).ok()?;
+        p.push(insn(EXIT, 0, 0, 0, 0)).ok()?;
+        // Past the block's end: the offset field (bits 16..32) of each jump.
+        for &j in &jumps[..n] {
+            p[j] |= ((p.len() - j - 1) as u64) << 16;
         }
         // A rule that matches everything ends the program: the verifier refuses unreachable code.
-        if unconditional {
+        if p.len() == block + 2 {
             return Some(p);
         }
     }
