@@ -46,12 +46,24 @@ def tables():
     for arch, abis in FAMILIES.items():
         sec = src.split(f'#[cfg(target_arch = "{arch}")]\npub const NAMES')[1]
         blob = codecs.decode(re.search(r'= b"(.*?)";\n', sec).group(1), "unicode_escape").encode("latin1")
-        names, prev, i = [], b"", 0
-        while i < len(blob):
-            keep, add = blob[i], blob[i + 1]
-            prev = prev[:keep] + blob[i + 2:i + 2 + add]
-            names.append(prev.decode())
-            i += 2 + add
+        # 5-bit codes from each byte's low bit up (see gen_tables.py): keep, add, then the rest.
+        bits, at = int.from_bytes(blob, "little"), 0
+
+        def code():
+            nonlocal at
+            at += 5
+            return bits >> (at - 5) & 31
+
+        names, prev = [], ""
+        count = int(re.search(r"pub const NR: \[\[u16; (\d+)\]", sec).group(1))
+        for _ in range(count):
+            keep, add = code(), code()
+            rest = ""
+            for _ in range(add):
+                c = code()
+                rest += (chr(ord("a") + c) if c < 26 else "_" if c == 26 else str(code()) if c == 31 else "2346"[c - 27])
+            prev = prev[:keep] + rest
+            names.append(prev)
         rows = [list(map(int, r.split(","))) for r in re.findall(r"^    \[([0-9,]+)\],$", sec.split("pub const NR")[1].split("];\n")[0], re.M)]
         # An ABI after NR's full rows is DELTA's: the first row but for (name index, number) pairs.
         delta = re.search(r"pub const DELTA: \[\(u16, u16\); \d+\] = \[(.*?)\];", sec).group(1)

@@ -7,8 +7,10 @@ Run from the repository root: python3 runtime/src/linux/seccomp/gen_tables.py [L
 test_seccomp.py checks that the checked-in file is what this script writes.
 
 Encoding, per target family (only the family's tables ship in a binary): one list of the names
-any of its ABIs has, sorted and front-coded (byte: length shared with the previous name, byte:
-length of the rest, the rest), and per ABI one u16 per name: its number, 0xFFFF when the ABI
+any of its ABIs has, sorted and front-coded (length shared with the previous name, length of the
+rest, the rest) in 5-bit codes packed from each byte's low bit up: a-z 0-25, _ 26, the digits
+2 3 4 6 27-30, any other digit 31 then the digit (~1.2 KB fewer than a byte a character); and
+per ABI one u16 per name: its number, 0xFFFF when the ABI
 lacks it. x32 numbers are stored without __X32_SYSCALL_BIT, ARM's private syscalls
 (0x0f0000 + n) as 0xF000 + n. An ABI whose numbers are mostly its family's first ABI's (x32:
 x86_64's but for 47 names) is stored as those differences only (DELTA: name index, number), the
@@ -67,14 +69,21 @@ def main():
     for arch, abis in FAMILIES:
         tabs = [(abi, table(f"{src}/src/{d}/general.rs")) for abi, d in abis]
         names = sorted(set().union(*[t for _, t in tabs]))
-        blob, prev = bytearray(), b""
+        codes, prev = [], ""
         for n in names:
-            n = n.encode()
             k = 0
-            while k < min(len(n), len(prev), 255) and n[k] == prev[k]:
+            while k < min(len(n), len(prev)) and n[k] == prev[k]:
                 k += 1
-            blob += bytes([k, len(n) - k]) + n[k:]
+            assert len(n) < 32, n
+            codes += [k, len(n) - k]
+            for c in n[k:]:
+                if c.isdigit():
+                    codes += [27 + "2346".index(c)] if c in "2346" else [31, int(c)]
+                else:
+                    codes.append(26 if c == "_" else ord(c) - ord("a"))
             prev = n
+        bits = sum(c << (5 * i) for i, c in enumerate(codes))
+        blob = bits.to_bytes((5 * len(codes) + 7) // 8 + 1, "little")  # (+1: the reader takes two bytes)
         o.append(f"\n#[cfg(target_arch = \"{arch}\")]\n")
         o.append(f"pub const NAMES: &[u8; {len(blob)}] = b\"")
         o.append("".join(chr(c) if 0x20 <= c < 0x7F and c not in (0x22, 0x5C) else f"\\x{c:02x}" for c in blob))

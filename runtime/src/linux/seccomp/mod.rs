@@ -529,19 +529,29 @@ pub fn unknown(s: &Seccomp<'_>, b: &mut Text) -> bool {
     any
 }
 
-/// Index of syscall `name` in the tables of this target.
+/// Index of syscall `name` in the tables of this target (see gen_tables.py for the encoding).
 fn lookup(name: &[u8]) -> Option<u16> {
     let t = tables::NAMES;
-    let mut cur = [0u8; 64];
-    let (mut i, mut n) = (0, 0u16);
-    while i < t.len() {
-        let (keep, add) = (t[i] as usize, t[i + 1] as usize);
-        cur[keep..keep + add].copy_from_slice(&t[i + 2..i + 2 + add]);
-        if &cur[..keep + add] == name {
-            return Some(n);
+    let mut bit = 0;
+    let mut code = || {
+        let (i, shift) = (bit / 8, bit % 8);
+        bit += 5;
+        ((t[i] as usize | (t[i + 1] as usize) << 8) >> shift & 31) as u8
+    };
+    let mut cur = [0u8; 32];
+    for n in 0..tables::NR[0].len() {
+        let (keep, add) = (code() as usize, code() as usize);
+        for c in &mut cur[keep..keep + add] {
+            *c = match code() {
+                l @ 0..=25 => b'a' + l,
+                26 => b'_',
+                31 => b'0' + code(),
+                d => b"2346"[d as usize - 27],
+            };
         }
-        i += 2 + add;
-        n += 1;
+        if &cur[..keep + add] == name {
+            return Some(n as u16);
+        }
     }
     None
 }
