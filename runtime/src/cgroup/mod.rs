@@ -292,15 +292,23 @@ fn home_order() -> Result<impl Iterator<Item = &'static Buf<64>>> {
     Ok(v2.map(|i| &hs[i]).into_iter().chain(hs.iter()))
 }
 
+/// The cgroup's directory in hierarchy `h`; None where it has none.
+#[inline(never)]
+fn open_dir(h: &Buf<64>, path: &[u8]) -> Result<Option<OwnedFd>> {
+    let mut d = dir_in(h.lossy(), path);
+    match fs::open(d.cstr().fits("cgroup path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
+        Err(Errno::NOENT) => Ok(None),
+        r => r.map(Some).ctx("open cgroup", d.lossy()),
+    }
+}
+
 /// The hierarchy that identifies a cgroup and lists its processes: the v2 tree when there is
 /// one, else the first v1 hierarchy that has the cgroup.
 #[inline(never)]
 fn home(path: &[u8]) -> Result<Option<OwnedFd>> {
     for h in home_order()? {
-        match fs::open(dir_in(h.lossy(), path).cstr().fits("cgroup path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
-            Ok(fd) => return Ok(Some(fd)),
-            Err(Errno::NOENT) => {}
-            Err(e) => return Err(Error::sys("open cgroup", path, e)),
+        if let Some(fd) = open_dir(h, path)? {
+            return Ok(Some(fd));
         }
     }
     Ok(None)
@@ -431,10 +439,7 @@ pub fn pids(path: &[u8], f: &mut dyn FnMut(u32) -> Result<()>) -> Result<()> {
 /// put processes in just one of them).
 pub fn populated(path: &[u8]) -> Result<bool> {
     for h in hierarchies()? {
-        let fd = match fs::open(dir_in(h.lossy(), path).cstr().fits("cgroup path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
-            Err(Errno::NOENT) => continue,
-            r => r.ctx("open cgroup", path)?,
-        };
+        let Some(fd) = open_dir(h, path)? else { continue };
         let mut any = false;
         let mut found = |_| {
             any = true;
@@ -466,26 +471,17 @@ pub fn destroy(path: &[u8], ino: u64) -> Result<()> {
         if let Ok(k) = file_in(v2_root(), path, b"/cgroup.kill").cstr() {
             let _ = write_file(k, b"1"); // kernels before 5.14 have none: the kill below
         }
-        pids(path, &mut |pid| {
-            let _ = mote_sys::sig::kill(pid as i32, 9);
-            Ok(())
-        })?;
+        kill_all(path)?;
         // Thawed whether or not the freeze settled: a frozen process does not die.
         let _ = freeze(path, false);
     }
     // Killed processes take a moment to leave: 100 rounds of 10 ms at most.
     for _ in 0..100 {
-        pids(path, &mut |pid| {
-            let _ = mote_sys::sig::kill(pid as i32, 9);
-            Ok(())
-        })?;
+        kill_all(path)?;
         let mut left = false;
         for h in hierarchies()? {
+            let Some(top) = open_dir(h, path)? else { continue };
             let mut d = dir_in(h.lossy(), path);
-            let top = match fs::open(d.cstr().fits("cgroup path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
-                Err(Errno::NOENT) => continue,
-                r => r.ctx("open cgroup", d.lossy())?,
-            };
             below(&top, 0, &mut |parent, name, _| match fs::unlinkat(parent, name, AtFlags::REMOVEDIR) {
                 Ok(()) | Err(Errno::NOENT) => Ok(()),
                 Err(Errno::BUSY) => {
@@ -494,11 +490,7 @@ pub fn destroy(path: &[u8], ino: u64) -> Result<()> {
                 }
                 Err(e) => Err(Error::sys("remove cgroup below", d.lossy(), e)),
             })?;
-            match fs::rmdir(d.cstr().fits("cgroup path:")?) {
-                Ok(()) | Err(Errno::NOENT) => {}
-                Err(Errno::BUSY) => left = true,
-                Err(e) => return Err(Error::sys("remove cgroup", d.lossy(), e)),
-            }
+            left |= !rmdir_in(&mut d)?;
         }
         if !left {
             remove_default_parent(path);
@@ -509,18 +501,31 @@ pub fn destroy(path: &[u8], ino: u64) -> Result<()> {
     Err(Error::msg("remove cgroup", path, "processes did not leave within 1s"))
 }
 
+/// SIGKILL to every process of the cgroup and below it.
+fn kill_all(path: &[u8]) -> Result<()> {
+    pids(path, &mut |pid| {
+        let _ = mote_sys::sig::kill(pid as i32, 9);
+        Ok(())
+    })
+}
+
 /// rmdir of the cgroup in every hierarchy; true when it is gone from all of them.
 fn rmdir_each(path: &[u8]) -> Result<bool> {
     let mut gone = true;
     for h in hierarchies()? {
-        let mut d = dir_in(h.lossy(), path);
-        match fs::rmdir(d.cstr().fits("cgroup path:")?) {
-            Ok(()) | Err(Errno::NOENT) => {}
-            Err(Errno::BUSY) => gone = false,
-            Err(e) => return Err(Error::sys("remove cgroup", d.lossy(), e)),
-        }
+        gone &= rmdir_in(&mut dir_in(h.lossy(), path))?;
     }
     Ok(gone)
+}
+
+/// rmdir of the cgroup directory `d`; false while it has processes or children (EBUSY).
+#[inline(never)]
+fn rmdir_in(d: &mut Buf<{ PATH + 64 }>) -> Result<bool> {
+    match fs::rmdir(d.cstr().fits("cgroup path:")?) {
+        Ok(()) | Err(Errno::NOENT) => Ok(true),
+        Err(Errno::BUSY) => Ok(false),
+        Err(e) => Err(Error::sys("remove cgroup", d.lossy(), e)),
+    }
 }
 
 /// Removes the shared /mote parent of default paths once the last container is gone (an rmdir

@@ -348,7 +348,7 @@ fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()>
     for h in crate::cgroup::hierarchies()? {
         let name = &h.lossy()[crate::cgroup::ROOT.len() + 1..];
         comounted |= name.contains(&b',');
-        fs::mkdirat(&top, name, Mode::from_raw_mode(0o755)).ctx("mkdir cgroup mount point", name)?;
+        fs::mkdirat(&top, cname(name).cstr().fits("cgroup mount point:")?, Mode::from_raw_mode(0o755)).ctx("mkdir cgroup mount point", name)?;
         src.clear();
         src.s(h.lossy()).s(cgroup);
         bind_in_tmpfs(src.cstr().fits("cgroup path:")?, top.as_fd(), name, if at_once { MS_BIND } else { o.flags })?;
