@@ -12,7 +12,7 @@ use heapless::Vec;
 use super::{arr, bool, bool_k, i64, i64_k, limits, obj, position, str, str_k, u32_k, u64, u64_k, word, P};
 use crate::cgroup::bpf::{Rule, MKNOD, READ, WRITE};
 use crate::error::{Error, Result};
-use crate::json::{Kind, Val};
+use crate::json::{keys, Kind, Val};
 
 /// The scalar fields as "object.key", in slot order. Slots below [`TABLE`] are combined with
 /// others when written (limit with swap, quota with period); the rest map one to one to a file.
@@ -186,11 +186,11 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                     let pi = pg.idx(i);
                     let (mut size, mut limit) = (c"", -1);
                     for (k, v) in set(h, &pi)? {
-                        match k.to_bytes() {
-                            b"pageSize" => size = name_of(str_k(v, &pi, "pageSize")?, &pi.key("pageSize"))?,
-                            b"limit" => limit = i64_k(v, &pi, "limit")?,
+                        keys!(k.to_bytes(), {
+                            "pageSize" => size = name_of(str_k(v, &pi, "pageSize")?, &pi.key("pageSize"))?,
+                            "limit" => limit = i64_k(v, &pi, "limit")?,
                             _ => {}
-                        }
+                        });
                     }
                     // A file name part: hugetlb.<pageSize>.max
                     if size.is_empty() || size.to_bytes().contains(&b'/') {
@@ -203,37 +203,36 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                 for (dev, v) in obj(v, &pg)? {
                     let mut e = (name_of(dev, &pg)?, None, None);
                     for (k, v) in set(v, &pg)? {
-                        match k.to_bytes() {
-                            b"hcaHandles" => e.1 = Some(u32_k(v, &pg, "hcaHandles")?),
-                            b"hcaObjects" => e.2 = Some(u32_k(v, &pg, "hcaObjects")?),
+                        keys!(k.to_bytes(), {
+                            "hcaHandles" => e.1 = Some(u32_k(v, &pg, "hcaHandles")?),
+                            "hcaObjects" => e.2 = Some(u32_k(v, &pg, "hcaObjects")?),
                             _ => {}
-                        }
+                        });
                     }
                     push(&mut r.rdma, e, &pg)?;
                 }
             }
             6 => {
                 for (k, v) in set(v, &pg)? {
-                    match k.to_bytes() {
-                        b"classID" => r.class_id = Some(u32_k(v, &pg, "classID")?),
-                        b"priorities" => {
+                    keys!(k.to_bytes(), {
+                        "classID" => r.class_id = Some(u32_k(v, &pg, "classID")?),
+                        "priorities" => {
                             let pp = pg.key("priorities");
                             for (i, e) in arr(v, &pp)?.enumerate() {
                                 let pi = pp.idx(i);
                                 let (mut name, mut prio) = (c"", 0);
                                 for (k, v) in obj(e, &pi)? {
-                                    match k.to_bytes() {
-                                        b"name" => name = name_of(str_k(v, &pi, "name")?, &pi.key("name"))?,
-                                        b"priority" if v.kind() == Kind::Null => {}
-                                        b"priority" => prio = u32_k(v, &pi, "priority")?,
+                                    keys!(k.to_bytes(), {
+                                        "name" => name = name_of(str_k(v, &pi, "name")?, &pi.key("name"))?,
+                                        "priority" => if v.kind() != Kind::Null { prio = u32_k(v, &pi, "priority")? },
                                         _ => {}
-                                    }
+                                    });
                                 }
                                 push(&mut r.priorities, (name, prio), &pp)?;
                             }
-                        }
+                        },
                         _ => {}
-                    }
+                    });
                 }
             }
             7 => {
@@ -283,16 +282,16 @@ fn blkio(d: Val<'_>, p: &P, list: u8) -> Result<BlkDev> {
     let (mut maj, mut min, mut value) = (None, None, 0);
     let val = if list == 0 { "weight" } else { "rate" };
     for (k, v) in set(d, p)? {
-        match k.to_bytes() {
-            b"major" => maj = Some(u64_k(v, &p, "major")?),
-            b"minor" => min = Some(u64_k(v, &p, "minor")?),
-            k if k == val.as_bytes() => value = u64(v, &p.key(val))?,
+        keys!(k.to_bytes(), {
+            "major" => maj = Some(u64_k(v, &p, "major")?),
+            "minor" => min = Some(u64_k(v, &p, "minor")?),
+            "weight" | "rate" => if k.to_bytes() == val.as_bytes() { value = u64(v, &p.key(val))? },
             // CFQ's per-device leaf weights went with CFQ (Linux 5.0): no kernel file takes one.
-            b"leafWeight" if list == 0 && u64_k(v, &p, "leafWeight")? != 0 => {
-                return Err(p.key_err("leafWeight", "has no kernel file since CFQ was removed (Linux 5.0)"))
-            }
+            "leafWeight" => if list == 0 && u64_k(v, &p, "leafWeight")? != 0 {
+                return Err(p.key_err("leafWeight", "has no kernel file since CFQ was removed (Linux 5.0)"));
+            },
             _ => {}
-        }
+        });
     }
     match (maj, min) {
         (Some(major), Some(minor)) => Ok(BlkDev { list, major, minor, value }),
@@ -305,25 +304,28 @@ fn blkio(d: Val<'_>, p: &P, list: u8) -> Result<BlkDev> {
 fn rule(d: Val<'_>, p: &P) -> Result<DevRule> {
     let mut r = DevRule { allow: false, kind: b'a', major: -1, minor: -1, access: 7 };
     for (k, v) in obj(d, p)? {
-        match k.to_bytes() {
-            b"allow" => r.allow = bool_k(v, &p, "allow")?,
-            _ if v.kind() == Kind::Null => {}
-            b"type" => {
+        if v.kind() == Kind::Null && k.to_bytes() != b"allow" {
+            continue;
+        }
+        keys!(k.to_bytes(), {
+            "allow" => r.allow = bool_k(v, &p, "allow")?,
+            "type" => {
                 r.kind = match str_k(v, &p, "type")?.to_bytes() {
                     [c @ (b'a' | b'c' | b'b')] => *c,
                     _ => return Err(p.key_err("type", "must be a, c or b")),
                 }
-            }
+            },
             // -1 (any) or a number the program can compare: never cut to 32 bits.
-            b"major" | b"minor" => {
-                let pk = p.key(if k.to_bytes() == b"major" { "major" } else { "minor" });
+            "major" | "minor" => {
+                let major = k.to_bytes() == b"major";
+                let pk = p.key(if major { "major" } else { "minor" });
                 let n = match i64(v, &pk)? {
                     n @ -1..=0x7fff_ffff => n as i32,
                     _ => return Err(pk.err("must be -1 (any) or a device number below 2^31")),
                 };
-                if k.to_bytes() == b"major" { r.major = n } else { r.minor = n }
-            }
-            b"access" => {
+                if major { r.major = n } else { r.minor = n }
+            },
+            "access" => {
                 let s = str_k(v, &p, "access")?.to_bytes();
                 // Empty means all, as runc reads it.
                 r.access = if s.is_empty() { 7 } else { 0 };
@@ -335,9 +337,9 @@ fn rule(d: Val<'_>, p: &P) -> Result<DevRule> {
                         _ => return Err(p.key_err("access", "must be made of r, w and m")),
                     };
                 }
-            }
+            },
             _ => {}
-        }
+        });
     }
     Ok(r)
 }
