@@ -40,10 +40,18 @@ fn mnt_id(fd: &OwnedFd) -> u64 {
 /// The container's /proc, refused unless it is a procfs mount (not a symlink, not a directory
 /// of the image).
 pub fn root() -> Result<OwnedFd> {
-    let fd = fs::openat(CWD, c"/proc", OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
-        .ctx("open", "/proc")?;
+    match proc_dir() {
+        Err(Errno::XDEV) => Err(Error::msg("/proc", "", "is not a procfs mount (mote writes there only through a verified procfs)")),
+        r => r.ctx("open", "/proc"),
+    }
+}
+
+/// /proc, not through a symlink, and a procfs (else XDEV).
+#[inline(never)]
+fn proc_dir() -> core::result::Result<OwnedFd, Errno> {
+    let fd = fs::openat(CWD, c"/proc", OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
     if !is_proc(&fd) {
-        return Err(Error::msg("/proc", "", "is not a procfs mount (mote writes there only through a verified procfs)"));
+        return Err(Errno::XDEV);
     }
     Ok(fd)
 }
@@ -52,10 +60,7 @@ pub fn root() -> Result<OwnedFd> {
 /// on the mount /proc is (nothing mounted over any of them); a leading "self" is read as the
 /// number it links to.
 pub fn open(rel: &[u8], flags: OFlags) -> core::result::Result<OwnedFd, Errno> {
-    let mut cur = fs::openat(CWD, c"/proc", OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
-    if !is_proc(&cur) {
-        return Err(Errno::XDEV);
-    }
+    let mut cur = proc_dir()?;
     let mnt = mnt_id(&cur);
     let mut comps = rel.split(|&c| c == b'/').filter(|c| !c.is_empty()).peekable();
     while let Some(c) = comps.next() {

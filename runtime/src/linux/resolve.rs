@@ -171,10 +171,17 @@ pub fn parent_of<'p>(root: BorrowedFd<'_>, path: &'p [u8]) -> Result<(OwnedFd, &
 }
 
 /// "/proc/self/fd/N": a path naming what the descriptor names, for mount(2).
+#[inline]
 pub fn fd_path<F: AsFd>(fd: &F) -> Buf<32> {
+    fd_path_of(fd.as_fd())
+}
+
+/// [`fd_path`], one copy for every type of descriptor.
+#[inline(never)]
+fn fd_path_of(fd: BorrowedFd<'_>) -> Buf<32> {
     use mote_sys::rustix::fd::AsRawFd;
     let mut b = Buf::new();
-    b.s(b"/proc/self/fd/").u(fd.as_fd().as_raw_fd() as u64);
+    b.s(b"/proc/self/fd/").u(fd.as_raw_fd() as u64);
     b
 }
 

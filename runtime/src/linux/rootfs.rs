@@ -736,6 +736,12 @@ fn copy_dir(from: &OwnedFd, to: &OwnedFd, depth: u32) -> core::result::Result<()
 /// The flags of the mount `fd` is on that a remount must repeat (the kernel refuses, EPERM, to
 /// change them in a user namespace), as MS_* flags.
 fn locked_flags<F: AsFd>(fd: &F) -> u64 {
+    locked_of(fd.as_fd())
+}
+
+/// [`locked_flags`], one copy for every type of descriptor.
+#[inline(never)]
+fn locked_of(fd: BorrowedFd<'_>) -> u64 {
     fs::fstatvfs(fd).map_or(0, |s| st_to_ms(s.f_flag.bits()))
 }
 
