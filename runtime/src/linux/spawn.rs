@@ -274,12 +274,9 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
                 // Hooks look at the process's cgroup (device and network plugins do), and
                 // createContainer runs in it, in the container's cgroup namespace.
                 crate::cgroup::join(ctx.cgroup, init)?;
-                if let (Some(h), Some(out)) = (&ctx.hooks, ctx.hook_out) {
-                    if h.has("prestart") || h.has("createRuntime") {
-                        let mut st = crate::state::json_buf()?;
-                        hooks::state_json(&mut st, ctx.spec, ctx.id, "creating", init, ctx.bundle)?;
-                        h.run("prestart", st.get().fits("hooks: the state JSON is")?, out)?;
-                        h.run("createRuntime", st.get().fits("hooks: the state JSON is")?, out)?;
+                if let Some(h) = &ctx.hooks {
+                    for stage in ["prestart", "createRuntime"] {
+                        run_hooks(ctx, h, stage, "creating", init)?;
                     }
                 }
                 init as i32
