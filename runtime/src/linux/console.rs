@@ -77,8 +77,7 @@ fn bind_console(slave: &OwnedFd) -> Result<()> {
         return Err(Error::msg("bind mount", "/dev/console", "not a file or a character device (a symlink is refused)"));
     }
     let mut src = fd_path(slave);
-    let mut dst = fd_path(&target);
-    mote_sys::raw::mount(Some(src.cstr().fits("/proc/self/fd path:")?), dst.cstr().fits("/proc/self/fd path:")?, None, g::MS_BIND as u64, None).ctx("bind mount pty on", "/dev/console")
+    super::rootfs::mount_on(Some(src.cstr().fits("/proc/self/fd path:")?), target.as_fd(), None, g::MS_BIND as u64, None, "bind mount pty on", b"/dev/console")
 }
 
 /// Receives the master a container sent over our end of [`pair`].

@@ -144,7 +144,7 @@ fn mnt(src: Option<&CStr>, on: BorrowedFd<'_>, fstype: Option<&CStr>, flags: u64
 
 /// [`mnt`]; an error says `what` failed on `dest`.
 #[inline(never)]
-fn mount_on(src: Option<&CStr>, on: BorrowedFd<'_>, fstype: Option<&CStr>, flags: u64, data: Option<&CStr>, what: &'static str, dest: &[u8]) -> Result<()> {
+pub(super) fn mount_on(src: Option<&CStr>, on: BorrowedFd<'_>, fstype: Option<&CStr>, flags: u64, data: Option<&CStr>, what: &'static str, dest: &[u8]) -> Result<()> {
     mnt(src, on, fstype, flags, data).ctx(what, dest)
 }
 

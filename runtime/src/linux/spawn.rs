@@ -163,11 +163,21 @@ pub fn done(c: &Child, cgroup: &[u8]) -> Result<()> {
     // Its answer: the parent-death signal is off (were we to exit first, it would fire).
     match send(&c.sync, DONE, 0).and_then(|()| recv(&c.sync)) {
         Ok(Some(m)) if m.tag() == DONE => Ok(()),
-        _ if crate::cgroup::oom_kills(cgroup) > 0 => {
-            Err(Error::msg("container init", "", "was OOM-killed before it was ready: linux.resources.memory.limit is too small"))
-        }
-        _ => Err(Error::msg("container init", "", "exited before create was done")),
+        _ => Err(gone(cgroup, "exited before create was done")),
     }
+}
+
+/// The container's process went away before create was done: `why`, or, in a fresh cgroup that
+/// counts an OOM kill, that the memory limit is too small to set up in.
+#[cold]
+#[inline(never)]
+fn gone(cgroup: &[u8], why: &'static str) -> Error {
+    let why = if crate::cgroup::oom_kills(cgroup) > 0 {
+        "was OOM-killed before it was ready: linux.resources.memory.limit is too small"
+    } else {
+        why
+    };
+    Error::msg("container init", "", why)
 }
 
 /// Spawns the container's process and waits until it is ready (blocked on the exec fifo).
@@ -227,11 +237,7 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
     loop {
         let m = match recv(sock) {
             Ok(Some(m)) => m,
-            // A fresh cgroup that counts an OOM kill: the limit is too small to set up in.
-            Ok(None) if crate::cgroup::oom_kills(ctx.cgroup) > 0 => {
-                return Err(Error::msg("container init", "", "was OOM-killed before it was ready: linux.resources.memory.limit is too small"))
-            }
-            Ok(None) => return Err(Error::msg("container init", "", "exited before it was ready")),
+            Ok(None) => return Err(gone(ctx.cgroup, "exited before it was ready")),
             Err(Errno::AGAIN) => {
                 return Err(Error::msg("container init", "", "not ready in time under its seccomp filter (a notified syscall the listener does not answer?)"))
             }
