@@ -64,9 +64,9 @@ fn parse_opts(m: &Mount<'_>, bind: bool) -> Result<Opts> {
     let dest = m.destination.to_bytes();
     for opt in &m.options {
         let b = opt.to_bytes();
-        if let Some(i) = OPTION_NAMES.split(' ').position(|n| n.as_bytes() == b) {
+        if let Some(i) = index_in(OPTION_NAMES, b) {
             o.flags = (o.flags | SET[i] as u64) & !(CLEAR[i] as u64);
-        } else if let Some(i) = RNAMES.split(' ').position(|n| n.as_bytes() == b) {
+        } else if let Some(i) = index_in(RNAMES, b) {
             o.rset = (o.rset & !(RCLEAR[i] as u64)) | RSET[i] as u64;
             o.rclr = (o.rclr & !(RSET[i] as u64)) | RCLEAR[i] as u64;
         } else if let Some(p) = spec::propagation(b) {
@@ -99,6 +99,12 @@ fn parse_opts(m: &Mount<'_>, bind: bool) -> Result<Opts> {
         return Err(Error::msg("mount", dest, "options longer than 1023 bytes"));
     }
     Ok(o)
+}
+
+/// The index of `name` in the space-separated `list`.
+#[inline(never)]
+fn index_in(list: &str, name: &[u8]) -> Option<usize> {
+    list.split(' ').position(|n| n.as_bytes() == name)
 }
 
 #[cold]

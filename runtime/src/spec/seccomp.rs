@@ -250,7 +250,7 @@ pub fn nth(list: &str, i: usize) -> &str {
 /// Index of `name` (after `prefix`) in `list`, or an error naming the value.
 fn name_in(list: &str, prefix: &[u8], name: &CStr, p: &P, why: &'static str) -> Result<usize> {
     let n = name.to_bytes();
-    n.strip_prefix(prefix).and_then(|n| list.split(' ').position(|x| x.as_bytes() == n)).ok_or_else(|| {
+    super::position(list, prefix, n).map(|i| i as usize).ok_or_else(|| {
         let mut e = p.err(why);
         e.path(|p| { p.s(b" ").s(n); });
         e
