@@ -297,13 +297,11 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
 
 fn write_maps(pid: u32, spec: &Spec<'_>) -> Result<()> {
     let one = |file: &[u8], maps: &[IdMap]| -> Result<()> {
-        let mut p = Buf::<64>::new();
-        p.s(b"/proc/").u(pid as u64).c(b'/').s(file);
         let mut v = Buf::<1024>::new();
         for m in maps {
             v.u(m.container as u64).c(b' ').u(m.host as u64).c(b' ').u(m.size as u64).c(b'\n');
         }
-        crate::cgroup::write_file(p.cstr(), v.get().fits("id mappings:")?)
+        write_proc(pid, file, v.get().fits("id mappings:")?)
     };
     one(b"uid_map", &spec.linux.uid_mappings)?;
     one(b"gid_map", &spec.linux.gid_mappings)
@@ -697,9 +695,15 @@ fn write_time_offsets(pid: u32, spec: &Spec<'_>) -> Result<()> {
     let [(ms, mn), (bs, bn)] = spec.linux.time_offsets;
     let mut v = Buf::<128>::new();
     v.s(b"monotonic ").i(ms).c(b' ').u(mn as u64).s(b"\nboottime ").i(bs).c(b' ').u(bn as u64).c(b'\n');
-    let mut path = Buf::<48>::new();
-    path.s(b"/proc/").u(pid as u64).s(b"/timens_offsets");
-    crate::cgroup::write_file(path.cstr().fits("timens_offsets path:")?, v.get().fits("timeOffsets:")?)
+    write_proc(pid, b"timens_offsets", v.get().fits("timeOffsets:")?)
+}
+
+/// Writes `val` to /proc/`pid`/`file` of our child (the host's /proc: see [`write_time_offsets`]).
+#[inline(never)]
+fn write_proc(pid: u32, file: &[u8], val: &[u8]) -> Result<()> {
+    let mut p = Buf::<64>::new();
+    p.s(b"/proc/").u(pid as u64).c(b'/').s(file); // a pid and a short name: always fits
+    crate::cgroup::write_file(p.cstr(), val)
 }
 
 /// Writes linux.sysctl key (dots become slashes) under /proc/sys, through a verified procfs.
