@@ -65,7 +65,7 @@ pub fn setup(sock: BorrowedFd<'_>, p: &Process<'_>, console: bool) -> Result<()>
 /// would move the pty's mount onto whatever file of the container it names.
 fn bind_console(slave: &OwnedFd) -> Result<()> {
     super::procfs::root()?; // the mount below goes through /proc/self/fd
-    let root = fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/")?;
+    let root = super::rootfs::open_root()?;
     let dev = resolve::open_or_create(root.as_fd(), b"/dev", Make::Dir).ctx("create", "/dev")?;
     match fs::openat(&dev, c"console", OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::from_raw_mode(0o644)) {
         Ok(_) | Err(Errno::EXIST) => {}

@@ -148,6 +148,12 @@ fn mnt(src: Option<&CStr>, on: BorrowedFd<'_>, fstype: Option<&CStr>, flags: u64
     raw::mount(src, fd_path(&on).cstr()?, fstype, flags, data)
 }
 
+/// The root directory (the container's, once switched), as an O_PATH descriptor.
+#[inline(never)]
+pub(super) fn open_root() -> Result<OwnedFd> {
+    fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/")
+}
+
 /// [`mnt`]; an error says `what` failed on `dest`.
 #[inline(never)]
 pub(super) fn mount_on(src: Option<&CStr>, on: BorrowedFd<'_>, fstype: Option<&CStr>, flags: u64, data: Option<&CStr>, what: &'static str, dest: &[u8]) -> Result<()> {
@@ -271,7 +277,7 @@ pub fn make_cwd(cwd: &CStr) -> Result<()> {
     if resolve::trim(cwd.to_bytes()) == b"/" {
         return Ok(()); // the root: always there
     }
-    let root = fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/")?;
+    let root = open_root()?;
     match resolve::open(root.as_fd(), cwd.to_bytes()) {
         Err(Errno::NOENT) => resolve::open_or_create(root.as_fd(), cwd.to_bytes(), Make::Dir).map(drop).ctx("create process.cwd", cwd.to_bytes()),
         _ => Ok(()),
@@ -298,7 +304,7 @@ pub fn mount_cgroups(spec: &Spec<'_>, fresh: bool) -> Result<()> {
         return Ok(());
     }
     super::procfs::root()?; // mounts below go through /proc/self/fd
-    let root = fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/")?;
+    let root = open_root()?;
     let forced = forced_v1(spec);
     for m in spec.mounts.iter().filter(|m| is_cgroup(m) && forced.is_none_or(|f| f.to_bytes() != m.destination.to_bytes())) {
         mount_one(root.as_fd(), m, None, None, None)?;
@@ -498,7 +504,7 @@ pub fn protect_paths(spec: &Spec<'_>) -> Result<()> {
     // Every path is resolved inside the root and mounted on through its descriptor, with
     // /proc/self/fd of a verified procfs; /dev/null only once it is known to be the null device.
     super::procfs::root()?;
-    let root = fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/")?;
+    let root = open_root()?;
     let mut null = None;
     for p in &l.masked_paths {
         mask(root.as_fd(), p.to_bytes(), &mut null)?;
