@@ -102,19 +102,13 @@ pub fn parse<'a>(v: Val<'a>, p: &P, out: &mut Option<Seccomp<'a>>) -> Result<()>
         keys!(k.to_bytes(), {
             "defaultAction" => s.default_action = action(v, &p.key("defaultAction"))?,
             "defaultErrnoRet" => default_errno = Some(v),
-            "architectures" => {
-                let pa = p.key("architectures");
-                for (i, a) in arr(v, &pa)?.enumerate() {
-                    let pi = pa.idx(i);
-                    s.archs |= 1 << name_in(ARCHS, b"SCMP_ARCH_", str(a, &pi)?, &pi, "unknown architecture")?;
-                }
-            },
+            "architectures" => s.archs = name_set(v, &p.key("architectures"), ARCHS, b"SCMP_ARCH_", "unknown architecture")?,
             "flags" => {
-                let pf = p.key("flags");
-                for (i, f) in arr(v, &pf)?.enumerate() {
-                    let pi = pf.idx(i);
-                    let n = name_in(FLAGS, b"SECCOMP_FILTER_FLAG_", str(f, &pi)?, &pi, "unknown flag")?;
-                    s.flags |= FLAG_BITS[n];
+                let named = name_set(v, &p.key("flags"), FLAGS, b"SECCOMP_FILTER_FLAG_", "unknown flag")?;
+                for (i, bit) in FLAG_BITS.iter().enumerate() {
+                    if named >> i & 1 != 0 {
+                        s.flags |= bit;
+                    }
                 }
             },
             "listenerPath" => s.listener_path = Some(str_k(v, &p, "listenerPath")?),
@@ -220,6 +214,17 @@ fn arg(v: Val<'_>, p: &P) -> Result<Arg> {
 }
 
 /// An SCMP_ACT_* name as its SECCOMP_RET_* value.
+/// An array of names from `list` (each after `prefix`) at `p`, as the set of their positions.
+#[inline(never)]
+fn name_set(v: Val<'_>, p: &P, list: &str, prefix: &[u8], why: &'static str) -> Result<u32> {
+    let mut set = 0;
+    for (i, a) in arr(v, p)?.enumerate() {
+        let pi = p.idx(i);
+        set |= 1 << name_in(list, prefix, str(a, &pi)?, &pi, why)?;
+    }
+    Ok(set)
+}
+
 fn action(v: Val<'_>, p: &P) -> Result<u32> {
     Ok(ACTION_RETS[name_in(ACTIONS, b"SCMP_ACT_", str(v, p)?, p, "unknown action")?])
 }
