@@ -113,7 +113,7 @@ fn scan() -> Result<Hierarchies> {
 fn mount_line(line: &[u8], v: &mut Hierarchies) -> Result<()> {
     let mut fields = line.split(|&c| c == b' ');
     let Some(at) = fields.nth(4) else { return Ok(()) };
-    if matches!(at, b"/sys" | b"/sys/fs" | ROOT) {
+    if crate::json::find(at, "/sys\0/sys/fs\0/sys/fs/cgroup\0") < 3 {
         v.clear();
     }
     let Some(name) = at.strip_prefix(ROOT).and_then(|m| m.strip_prefix(b"/")) else { return Ok(()) };
@@ -124,7 +124,7 @@ fn mount_line(line: &[u8], v: &mut Hierarchies) -> Result<()> {
     }
     let fstype = fields.skip_while(|&f| f != b"-").nth(1);
     // (a name with a space or a backslash is escaped as \NNN: no controller has one)
-    if !matches!(fstype, Some(b"cgroup" | b"cgroup2")) || matches!(name, b"" | b"." | b"..") || name.contains(&b'/') || name.contains(&b'\\') {
+    if fstype.is_none_or(|t| crate::json::find(t, "cgroup\0cgroup2\0") > 1) || matches!(name, b"" | b"." | b"..") || name.contains(&b'/') || name.contains(&b'\\') {
         return Ok(());
     }
     b.get().fits("cgroup hierarchy path:")?;

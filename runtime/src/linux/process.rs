@@ -141,17 +141,18 @@ pub fn inherited() -> Option<Inherited> {
     for l in b[..end].split(|&c| c == b'\n') {
         let Some(c) = l.iter().position(|&c| c == b':') else { continue };
         let v = l[c + 1..].trim_ascii();
-        match &l[..c] {
-            b"Uid" | b"Gid" => root += (v == b"0\t0\t0\t0") as u32,
-            b"Groups" => i.no_groups = v.is_empty(),
-            k => {
-                let Some(at) = [&b"SigIgn"[..], b"SigCgt", b"CapBnd"].iter().position(|n| *n == k) else { continue };
+        match crate::json::find(&l[..c], "Uid\0Gid\0Groups\0SigIgn\0SigCgt\0CapBnd\0") {
+            0 | 1 => root += (v == b"0\t0\t0\t0") as u32,
+            2 => i.no_groups = v.is_empty(),
+            k @ 3..=5 => {
+                let at = k - 3;
                 if v.is_empty() || v.len() > 16 || seen & 1 << at != 0 {
                     return None;
                 }
                 hex[at] = v.iter().try_fold(0u64, |x, &c| Some(x << 4 | (c as char).to_digit(16)? as u64))?;
                 seen |= 1 << at;
             }
+            _ => {}
         }
     }
     i.signals = hex[0] | hex[1];

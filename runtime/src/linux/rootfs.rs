@@ -77,7 +77,7 @@ fn parse_opts(m: &Mount<'_>, bind: bool) -> Result<Opts> {
             o.nprop += 1;
         } else if b == b"tmpcopyup" && m.typ.is_some_and(|t| t.to_bytes() == b"tmpfs") && !bind {
             o.copyup = true;
-        } else if matches!(b, b"idmap" | b"ridmap" | b"tmpcopyup") {
+        } else if crate::json::find(b, "idmap\0ridmap\0tmpcopyup\0") < 3 {
             return Err(opt_err(dest, b, "is not supported"));
         } else if bind {
             // A bind mount has no filesystem to read a data string: an option mote does not
@@ -285,7 +285,7 @@ pub fn make_cwd(cwd: &CStr) -> Result<()> {
 }
 
 fn is_cgroup(m: &Mount<'_>) -> bool {
-    m.typ.is_some_and(|t| matches!(t.to_bytes(), b"cgroup" | b"cgroup2"))
+    m.typ.is_some_and(|t| crate::json::find(t.to_bytes(), "cgroup\0cgroup2\0") < 2)
 }
 
 /// Whether a cgroup mount may be a fresh cgroup2 mount: only on a pure v2 host, and in a cgroup
@@ -528,7 +528,7 @@ pub fn seal(spec: &Spec<'_>) -> Result<()> {
 }
 
 fn is_bind(m: &Mount<'_>) -> bool {
-    m.options.iter().any(|o| matches!(o.to_bytes(), b"bind" | b"rbind")) || m.typ.is_some_and(|t| t.to_bytes() == b"bind")
+    m.options.iter().any(|o| crate::json::find(o.to_bytes(), "bind\0rbind\0") < 2) || m.typ.is_some_and(|t| t.to_bytes() == b"bind")
 }
 
 /// Mounts `m` on its destination inside `root`; `src` is a bind mount's cloned source.
@@ -574,7 +574,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
     } else {
         Make::Dir
     };
-    if matches!(typ, b"proc" | b"sysfs") || matches!(resolve::trim(dest), b"/proc" | b"/sys") {
+    if crate::json::find(typ, "proc\0sysfs\0") < 2 || crate::json::find(resolve::trim(dest), "/proc\0/sys\0") < 2 {
         // runc's rule: procfs and sysfs go on a real directory of the image, never through a
         // symlink (which could send them, and every later write, somewhere else).
         let parent;
@@ -621,14 +621,15 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
             mount_on(None, top.as_fd(), None, MS_REMOUNT | MS_BIND | with_locked(o.flags & !MS_REC, &top), None, "remount bind", dest)?;
         }
     } else {
-        let r = match typ {
+        let (src, fstype, flags, data) = if is_cgroup(m) {
             // "cgroup" (v1) in the config: the v2 hierarchy, on any host (cgroup2 is always
             // there; in a cgroup namespace it shows the container's own cgroup as its root).
-            b"cgroup" | b"cgroup2" => mnt(Some(c"cgroup2"), target.as_fd(), Some(c"cgroup2"), o.flags, None),
+            (Some(c"cgroup2"), Some(c"cgroup2"), o.flags, None)
+        } else {
             // tmpcopyup: writable until the copy is made (below), read-only after if asked.
-            _ if o.copyup => mnt(m.source.or(m.typ), target.as_fd(), m.typ, o.flags & !MS_RDONLY, data_c),
-            _ => mnt(m.source.or(m.typ), target.as_fd(), m.typ, o.flags, data_c),
+            (m.source.or(m.typ), m.typ, if o.copyup { o.flags & !MS_RDONLY } else { o.flags }, data_c)
         };
+        let r = mnt(src, target.as_fd(), fstype, flags, data);
         match (r, typ) {
             (Ok(()), _) => {}
             // sysfs needs a network namespace of our own; without one, the host's, read-only
