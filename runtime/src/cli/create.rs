@@ -314,8 +314,10 @@ pub fn read_json<'b>(path: &CStr, shown: &[u8], buf: &'b mut [u8]) -> Result<(&'
         Ok(n) => n,
         Err(mote_sys::raw::Errno::FBIG) => {
             let mut e = Error::msg("read", shown, "");
-            e.path(|p| { p.s(b": larger than ").u(buf.len() as u64); });
-            e.path(|p| { p.s(if buf.len() == limits::CONFIG_BYTES { &b" bytes (spec/limits.rs CONFIG_BYTES)"[..] } else { b" bytes (what config.json left of CONFIG_BYTES)" }); });
+            e.path(|p| {
+                p.s(b": larger than ").u(buf.len() as u64);
+                p.s(if buf.len() == limits::CONFIG_BYTES { &b" bytes (spec/limits.rs CONFIG_BYTES)"[..] } else { b" bytes (what config.json left of CONFIG_BYTES)" });
+            });
             return Err(e);
         }
         Err(e) => return Err(Error::sys("read", shown, e)),
