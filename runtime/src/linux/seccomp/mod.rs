@@ -199,10 +199,7 @@ pub fn compile(s: &Seccomp<'_>, out: &mut Program) -> Result<()> {
     out.blocks.clear();
     out.flags = s.flags;
     // Each name's index in the tables, once for all ABIs (u16::MAX: unknown, skipped).
-    let mut idx = [u16::MAX; crate::spec::limits::SECCOMP_NAMES];
-    for (i, n) in s.names.iter().enumerate() {
-        idx[i] = lookup(n.to_bytes()).unwrap_or(u16::MAX);
-    }
+    let idx = indices(s);
     let native = ABIS[0];
     let listed = |a: &Abi| a.scmp == native.scmp || s.archs & (1 << a.scmp) != 0;
     // Backwards: the ABIs' searches (the native one last, so that it comes first), then the
@@ -514,9 +511,10 @@ fn masked(off: u32, mask: u32, want: u32, t: Label, f: Label, out: &mut Program)
 pub fn unknown(s: &Seccomp<'_>, b: &mut Text) -> bool {
     b.s(b"linux.seccomp: syscall names unknown on this architecture, skipped:");
     let mut any = false;
+    let idx = indices(s);
     for (i, n) in s.names.iter().enumerate() {
         let n = n.to_bytes();
-        if lookup(n).is_none() && !s.names[..i].iter().any(|m| m.to_bytes() == n) {
+        if idx[i] == u16::MAX && !s.names[..i].iter().any(|m| m.to_bytes() == n) {
             b.c(b' ').s(n);
             any = true;
         }
@@ -529,8 +527,11 @@ pub fn unknown(s: &Seccomp<'_>, b: &mut Text) -> bool {
     any
 }
 
-/// Index of syscall `name` in the tables of this target (see gen_tables.py for the encoding).
-fn lookup(name: &[u8]) -> Option<u16> {
+/// Each of the profile's names' index in the tables of this target (u16::MAX: not there), in
+/// one pass over the tables (see gen_tables.py for the encoding); a search per name decoded them
+/// ~370 times for podman's profile.
+fn indices(s: &Seccomp<'_>) -> [u16; crate::spec::limits::SECCOMP_NAMES] {
+    let mut idx = [u16::MAX; crate::spec::limits::SECCOMP_NAMES];
     let t = tables::NAMES;
     let mut bit = 0;
     let mut code = || {
@@ -549,11 +550,13 @@ fn lookup(name: &[u8]) -> Option<u16> {
                 d => b"2346"[d as usize - 27],
             };
         }
-        if &cur[..keep + add] == name {
-            return Some(n as u16);
+        for (i, m) in s.names.iter().enumerate() {
+            if m.to_bytes() == &cur[..keep + add] {
+                idx[i] = n as u16;
+            }
         }
     }
-    None
+    idx
 }
 
 /// The number of the syscall at `idx` in ABI `table` (the one after NR's: its DELTA from the first).
