@@ -55,6 +55,9 @@ pub struct Created {
     pub hooks: Option<Hooks<'static>>,
     /// process.terminal was set.
     pub terminal: bool,
+    /// The cgroup and its inode, as state.json says (run's final delete needs no read-back).
+    pub cgroup: CgPath,
+    pub cgroup_ino: u64,
 }
 
 /// Creates container `id` as the flags in `p` say. `own_console`: the socket a foreground run
@@ -167,7 +170,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
     let hooks = Hooks::of(&spec);
     let pid_file = if pid_path.is_empty() { None } else { Some(pid_path.cstr().fits("--pid-file:")?) };
     match create_in(&dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, ino, preserve_fds, relay_exit, filter, own_console, pid_file) {
-        Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, hooks, terminal: proc.terminal }),
+        Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, hooks, terminal: proc.terminal, cgroup: cg, cgroup_ino: ino }),
         Err(e) => {
             let e = e.and(cgroup::destroy(cg.lossy(), ino)).and(dir.remove());
             // The spec's lifecycle: a container that failed to be created is destroyed, then
