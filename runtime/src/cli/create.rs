@@ -40,7 +40,7 @@ pub const FLAGS: &[Flag] = &[
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "create", FLAGS, g, usize::MAX)?;
     let id = p.id("create")?;
-    create(a, &p, g, id.to_bytes(), false, None)?;
+    create(a, &p, g, id.to_bytes(), false, false, None)?;
     Ok(0)
 }
 
@@ -60,9 +60,11 @@ pub struct Created {
     pub cgroup_ino: u64,
 }
 
-/// Creates container `id` as the flags in `p` say. `own_console`: the socket a foreground run
-/// receives the pty master on, when there is no --console-socket.
-pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own_console: Option<BorrowedFd<'_>>) -> Result<Created> {
+/// Creates container `id` as the flags in `p` say. `waits`: the caller exits only after the
+/// process (a foreground run). `own_console`: the socket a foreground run receives the pty
+/// master on, when there is no --console-socket.
+#[allow(clippy::too_many_arguments)]
+pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, waits: bool, own_console: Option<BorrowedFd<'_>>) -> Result<Created> {
     // A relative --pid-file is the caller's, as in runc: made absolute before we move.
     let mut pid_path = Buf::<{ limits::PATH }>::new();
     if let Some(f) = p.get("pid-file") {
@@ -169,7 +171,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
     };
     let hooks = Hooks::of(&spec);
     let pid_file = if pid_path.is_empty() { None } else { Some(pid_path.cstr().fits("--pid-file:")?) };
-    match create_in(&dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, ino, preserve_fds, relay_exit, filter, own_console, pid_file) {
+    match create_in(&dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, ino, preserve_fds, relay_exit, waits, filter, own_console, pid_file) {
         Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, hooks, terminal: proc.terminal, cgroup: cg, cgroup_ino: ino }),
         Err(e) => {
             let e = e.and(cgroup::destroy(cg.lossy(), ino)).and(dir.remove());
@@ -191,7 +193,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, own
 }
 
 #[allow(clippy::too_many_arguments)]
-fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64, preserve_fds: u32, relay_exit: bool, filter: Option<&seccomp::Program>, own_console: Option<BorrowedFd<'_>>, pid_path: Option<&CStr>) -> Result<spawn::Child> {
+fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64, preserve_fds: u32, relay_exit: bool, waits: bool, filter: Option<&seccomp::Program>, own_console: Option<BorrowedFd<'_>>, pid_path: Option<&CStr>) -> Result<spawn::Child> {
     write_state(dir, spec, id, 0, 0, bundle, rootfs, cg, ino)?;
     dir.copy_config(p.get("config").unwrap_or(c"config.json"))?;
     let mut fifo = Buf::<{ limits::PATH }>::new();
@@ -268,7 +270,7 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
     let start = state::proc_start_time(child.pid).map_or(0, |s| s.0);
     let written = write_state(dir, spec, id, child.pid, start, bundle, rootfs, cg, ino);
     // The process dies with us until done: it never outlives a create that failed.
-    if let Err(e) = written.and_then(|()| pid_file(pid_path, child.pid)).and_then(|()| spawn::done(&child, cg.lossy())) {
+    if let Err(e) = written.and_then(|()| pid_file(pid_path, child.pid)).and_then(|()| spawn::done(&child, cg.lossy(), !waits)) {
         let _ = mote_sys::sig::kill(child.pid as i32, 9);
         return Err(e);
     }

@@ -28,7 +28,7 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     // In the foreground without an engine's console socket, a terminal is mote's to proxy
     // (the pair is unused when the config asks for none).
     let pair = if detach || p.get("console-socket").is_some() { None } else { Some(console::pair()?) };
-    let mut c = create::create(a, &p, gl, id.to_bytes(), relay, pair.as_ref().map(|p| p.1.as_fd()))?;
+    let mut c = create::create(a, &p, gl, id.to_bytes(), relay, !detach, pair.as_ref().map(|p| p.1.as_fd()))?;
     let master = match (&pair, c.terminal) {
         (Some((ours, _)), true) => console::receive(ours).map(Some),
         _ => Ok(None),

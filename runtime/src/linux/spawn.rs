@@ -143,6 +143,12 @@ fn recv(fd: &OwnedFd) -> core::result::Result<Option<Msg>, Errno> {
     }
 }
 
+/// The parent writes the child's oom_score_adj before the child goes on (one GO): without one
+/// in the config, no round trip.
+fn adjusts_oom(spec: &Spec<'_>) -> bool {
+    spec.process.as_ref().is_some_and(|p| p.oom_score_adj.is_some())
+}
+
 /// Namespaces to create (no path given) as CLONE_NEW* flags.
 fn new_namespaces(spec: &Spec<'_>) -> u32 {
     spec.linux.namespaces.iter().filter(|n| n.path.is_none()).fold(0, |f, n| f | n.flag)
@@ -158,10 +164,13 @@ pub struct Child {
 }
 
 /// Tells the process that create has finished: it stops dying with its creator and waits for
-/// start. Dropping the [`Child`] without this makes it exit.
-pub fn done(c: &Child, cgroup: &[u8]) -> Result<()> {
-    // Its answer: the parent-death signal is off (were we to exit first, it would fire).
-    match send(&c.sync, DONE, 0).and_then(|()| recv(&c.sync)) {
+/// start. Dropping the [`Child`] without this makes it exit. `outlive`: we may exit before the
+/// process does (create, run --detach): then we wait for its answer that the parent-death
+/// signal is off (were we to exit first, it would fire). A foreground run, which exits only
+/// after the process, asks for no answer.
+pub fn done(c: &Child, cgroup: &[u8], outlive: bool) -> Result<()> {
+    let r = send(&c.sync, DONE, outlive as i32);
+    match if outlive { r.and_then(|()| recv(&c.sync)) } else { r.map(|()| Some(Msg::new(DONE, 0))) } {
         Ok(Some(m)) if m.tag() == DONE => Ok(()),
         _ => Err(gone(cgroup, "exited before create was done")),
     }
@@ -229,10 +238,10 @@ struct Procs {
 
 fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u32)> {
     let first = procs.first;
-    if let Some(proc) = &ctx.spec.process {
+    if let Some(proc) = ctx.spec.process.as_ref().filter(|_| adjusts_oom(ctx.spec)) {
         process::oom_score_adj(proc, first)?;
+        tell(sock, GO, 0, "container init")?;
     }
-    tell(sock, GO, 0, "container init")?;
     let mut init = first;
     loop {
         let m = match recv(sock) {
@@ -416,7 +425,9 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         }
         process::close_others(3 + ctx.preserve_fds, &keep)?;
     }
-    wait_go(sock)?;
+    if adjusts_oom(spec) {
+        wait_go(sock)?;
+    }
 
     // 1. Namespaces given by path, the user namespace first (runc's order: what is joined must
     // be joined before anything new is made, so that new namespaces belong to the right owner).
@@ -581,12 +592,14 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // 7. Ready; once create is done (a create gone before that takes us along), wait for start
     // (one byte through the fifo), then become the container process.
     tell(sock, READY, 0, "parent")?;
-    match recv(sock) {
-        Ok(Some(m)) if m.tag() == DONE => {}
+    let answer = match recv(sock) {
+        Ok(Some(m)) if m.tag() == DONE => m.val() != 0,
         _ => raw::exit(1),
-    }
+    };
     let _ = raw::prctl(mote_sys::linux_raw_sys::prctl::PR_SET_PDEATHSIG, 0, 0, 0, 0);
-    let _ = send(sock, DONE, 0);
+    if answer {
+        let _ = send(sock, DONE, 0);
+    }
     let mut b = [0u8; 1];
     loop {
         match mote_sys::rustix::io::read(ctx.fifo, &mut b) {
