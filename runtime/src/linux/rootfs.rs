@@ -506,13 +506,59 @@ pub fn protect_paths(spec: &Spec<'_>) -> Result<()> {
     super::procfs::root()?;
     let root = open_root()?;
     let mut null = None;
+    let mut done = Batch(heapless::Vec::new(), 0);
     for p in &l.masked_paths {
-        mask(root.as_fd(), p.to_bytes(), &mut null)?;
+        mask(root.as_fd(), p.to_bytes(), &mut null, &mut done)?;
     }
     for p in &l.readonly_paths {
-        readonly(root.as_fd(), p.to_bytes(), spec)?;
+        readonly(root.as_fd(), p.to_bytes(), spec, &mut done)?;
+    }
+    done.add(root);
+    if let Some(n) = null {
+        done.add(n);
     }
     Ok(())
+}
+
+/// Descriptors closed together, by one close_range per run of consecutive numbers, instead of
+/// one close each (they are taken lowest first, so a batch is mostly one or two runs); at most
+/// 32 held at once, so a config with hundreds of paths holds no more. Closed when dropped.
+struct Batch(heapless::Vec<(u32, u32), 32>, u32);
+
+impl Batch {
+    fn add(&mut self, fd: OwnedFd) {
+        if self.1 == 32 {
+            self.flush();
+        }
+        self.1 += 1;
+        let fd = mote_sys::rustix::fd::IntoRawFd::into_raw_fd(fd) as u32;
+        match self.0.last_mut() {
+            Some(r) if r.1 + 1 == fd => r.1 = fd,
+            // (32 runs at most: one per descriptor held)
+            _ => {
+                let _ = self.0.push((fd, fd));
+            }
+        }
+    }
+    #[inline(never)]
+    fn flush(&mut self) {
+        for &(lo, hi) in self.0.iter() {
+            // Only our own descriptors are in a run; ENOSYS (before 5.9): one by one.
+            if raw::close_range(lo, hi).is_err() {
+                for f in lo..=hi {
+                    let _ = raw::close_fd(f);
+                }
+            }
+        }
+        self.0.clear();
+        self.1 = 0;
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        self.flush();
+    }
 }
 
 /// Last: a read-only root, and a shared rootfsPropagation.
@@ -912,19 +958,25 @@ fn dev_null(root: BorrowedFd<'_>) -> Result<OwnedFd> {
 
 /// Hides a path: an empty read-only tmpfs over a directory, /dev/null over anything else.
 #[inline(never)]
-fn mask(root: BorrowedFd<'_>, p: &[u8], null: &mut Option<OwnedFd>) -> Result<()> {
+fn mask(root: BorrowedFd<'_>, p: &[u8], null: &mut Option<OwnedFd>, done: &mut Batch) -> Result<()> {
     let target = match resolve::open(root, p) {
         Err(Errno::NOENT) => return Ok(()),
         r => r.ctx("mask", p)?,
     };
-    let st = fs::fstat(&target).ctx("mask", p)?;
+    let r = mask_on(root, &target, p, null);
+    done.add(target);
+    r
+}
+
+fn mask_on(root: BorrowedFd<'_>, target: &OwnedFd, p: &[u8], null: &mut Option<OwnedFd>) -> Result<()> {
+    let st = fs::fstat(target).ctx("mask", p)?;
     if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
         return mount_on(Some(c"tmpfs"), target.as_fd(), Some(c"tmpfs"), MS_RDONLY, Some(c"size=0k"), "mask", p);
     }
     if null.is_none() {
         *null = Some(dev_null(root)?);
     }
-    let mut src = fd_path(null.as_ref().unwrap_or(&target));
+    let mut src = fd_path(null.as_ref().unwrap_or(target));
     mount_on(Some(src.cstr().fits("/proc/self/fd path:")?), target.as_fd(), None, MS_BIND, None, "mask", p)
 }
 
@@ -932,15 +984,23 @@ fn mask(root: BorrowedFd<'_>, p: &[u8], null: &mut Option<OwnedFd>) -> Result<()
 /// (mount_setattr); where that is missing, a remount of the top one, refused when the config
 /// mounts something below it (that would stay writable).
 #[inline(never)]
-fn readonly(root: BorrowedFd<'_>, p: &[u8], spec: &Spec<'_>) -> Result<()> {
+fn readonly(root: BorrowedFd<'_>, p: &[u8], spec: &Spec<'_>, done: &mut Batch) -> Result<()> {
     let target = match resolve::open(root, p) {
         Err(Errno::NOENT) => return Ok(()),
         r => r.ctx("read-only path", p)?,
     };
     let mut t = fd_path(&target);
-    mount_on(Some(t.cstr().fits("/proc/self/fd path:")?), target.as_fd(), None, MS_BIND | MS_REC, None, "bind mount read-only path", p)?;
+    let r = mount_on(Some(t.cstr().fits("/proc/self/fd path:")?), target.as_fd(), None, MS_BIND | MS_REC, None, "bind mount read-only path", p);
+    done.add(target);
+    r?;
     // Reopened: the old descriptor still names what is underneath the new mount.
     let top = resolve::open(root, p).ctx("read-only path", p)?;
+    let r = readonly_top(&top, p, spec);
+    done.add(top);
+    r
+}
+
+fn readonly_top(top: &OwnedFd, p: &[u8], spec: &Spec<'_>) -> Result<()> {
     match raw::mount_setattr(top.as_fd(), true, g::MOUNT_ATTR_RDONLY as u64, 0) {
         // ENOSYS: before Linux 5.12, qemu-user; EPERM: a seccomp profile of an outer runtime
         // that does not know the call (every container has read-only paths: not an error).
@@ -952,7 +1012,7 @@ fn readonly(root: BorrowedFd<'_>, p: &[u8], spec: &Spec<'_>) -> Result<()> {
     if spec.mounts.iter().any(below) {
         return Err(Error::msg("read-only path", p, "has mounts below it: read-only all the way down needs mount_setattr (Linux 5.12)"));
     }
-    let keep = locked_flags(&top);
+    let keep = locked_flags(top);
     mount_on(None, top.as_fd(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, None, "remount read-only", p)
 }
 
