@@ -149,7 +149,11 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     // a state.json that names the cgroup before the cgroup exists: a create killed at any point
     // leaves what `delete --force` needs, and no other verb sees it half made.
     let mut st = state::json_buf()?;
-    let first = match state_json(&mut st, &spec, id, 0, 0, &bundle_abs, &rootfs, &cg, 0) {
+    // One creation time for every write of state.json (and one clock read).
+    let mut created = Buf::<40>::new();
+    log::rfc3339(&mut created);
+    let created = created.lossy();
+    let first = match state_json(&mut st, &spec, id, 0, 0, &bundle_abs, &rootfs, &cg, 0, created) {
         Ok(s) => s,
         Err(e) => {
             // Nothing exists yet; poststop hooks, which would need this state, are not run: said.
@@ -171,7 +175,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     };
     let hooks = Hooks::of(&spec);
     let pid_file = if pid_path.is_empty() { None } else { Some(pid_path.cstr().fits("--pid-file:")?) };
-    match create_in(&dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, ino, preserve_fds, relay_exit, waits, filter, own_console, pid_file) {
+    match create_in(&dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, ino, preserve_fds, relay_exit, waits, filter, own_console, pid_file, created) {
         Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, hooks, terminal: proc.terminal, cgroup: cg, cgroup_ino: ino }),
         Err(e) => {
             let e = e.and(cgroup::destroy(cg.lossy(), ino)).and(dir.remove());
@@ -193,8 +197,8 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
 }
 
 #[allow(clippy::too_many_arguments)]
-fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64, preserve_fds: u32, relay_exit: bool, waits: bool, filter: Option<&seccomp::Program>, own_console: Option<BorrowedFd<'_>>, pid_path: Option<&CStr>) -> Result<spawn::Child> {
-    write_state(dir, spec, id, 0, 0, bundle, rootfs, cg, ino)?;
+fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64, preserve_fds: u32, relay_exit: bool, waits: bool, filter: Option<&seccomp::Program>, own_console: Option<BorrowedFd<'_>>, pid_path: Option<&CStr>, created: &[u8]) -> Result<spawn::Child> {
+    write_state(dir, spec, id, 0, 0, bundle, rootfs, cg, ino, created)?;
     dir.copy_config(p.get("config").unwrap_or(c"config.json"))?;
     let mut fifo = Buf::<{ limits::PATH }>::new();
     fifo.s(dir.path.lossy()).c(b'/').s(FIFO.to_bytes());
@@ -268,7 +272,7 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
     };
     let child = spawn::spawn(&ctx)?;
     let start = state::proc_start_time(child.pid).map_or(0, |s| s.0);
-    let written = write_state(dir, spec, id, child.pid, start, bundle, rootfs, cg, ino);
+    let written = write_state(dir, spec, id, child.pid, start, bundle, rootfs, cg, ino, created);
     // The process dies with us until done: it never outlives a create that failed.
     if let Err(e) = written.and_then(|()| pid_file(pid_path, child.pid)).and_then(|()| spawn::done(&child, cg.lossy(), !waits)) {
         let _ = mote_sys::sig::kill(child.pid as i32, 9);
@@ -280,18 +284,17 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
 /// Writes state.json: once with pid 0 before anything is made ("creating": a create that dies
 /// halfway still leaves what `delete --force` needs to clean up), and again with the process.
 #[allow(clippy::too_many_arguments)]
-fn write_state(dir: &Dir, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bundle: &Buf<{ limits::PATH }>, rootfs: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64) -> Result<()> {
+fn write_state(dir: &Dir, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bundle: &Buf<{ limits::PATH }>, rootfs: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64, created: &[u8]) -> Result<()> {
     let mut st = state::json_buf()?;
-    dir.write(state_json(&mut st, spec, id, pid, start, bundle, rootfs, cg, ino)?)
+    dir.write(state_json(&mut st, spec, id, pid, start, bundle, rootfs, cg, ino, created)?)
 }
 
 /// The state.json text, in `st`.
 #[allow(clippy::too_many_arguments)]
-fn state_json<'s>(st: &'s mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bundle: &Buf<{ limits::PATH }>, rootfs: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64) -> Result<&'s [u8]> {
+fn state_json<'s>(st: &'s mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bundle: &Buf<{ limits::PATH }>, rootfs: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64, created: &[u8]) -> Result<&'s [u8]> {
     st.s(br#"{"ociVersion":"#).json(spec.oci_version).s(br#","id":"#).json(id).s(br#","pid":"#).u(pid as u64);
     st.s(br#","starttime":"#).u(start).s(br#","bundle":"#).json(bundle.lossy()).s(br#","rootfs":"#).json(rootfs.lossy());
-    st.s(br#","created":""#);
-    log::rfc3339(st);
+    st.s(br#","created":""#).s(created);
     st.s(br#"","cgroup":"#).json(cg.lossy()).s(br#","cgroupIno":"#).u(ino);
     if spec.hooks.is_some() {
         st.s(br#","hooks":true"#);
