@@ -503,10 +503,10 @@ pub fn protect_paths(spec: &Spec<'_>) -> Result<()> {
     }
     // Every path is resolved inside the root and mounted on through its descriptor, with
     // /proc/self/fd of a verified procfs; /dev/null only once it is known to be the null device.
-    super::procfs::root()?;
+    let mut done = Batch(heapless::Vec::new(), 0);
+    done.add(super::procfs::root()?);
     let root = open_root()?;
     let mut null = None;
-    let mut done = Batch(heapless::Vec::new(), 0);
     for p in &l.masked_paths {
         mask(root.as_fd(), p.to_bytes(), &mut null, &mut done)?;
     }
@@ -532,10 +532,10 @@ impl Batch {
         }
         self.1 += 1;
         let fd = mote_sys::rustix::fd::IntoRawFd::into_raw_fd(fd) as u32;
-        match self.0.last_mut() {
-            Some(r) if r.1 + 1 == fd => r.1 = fd,
-            // (32 runs at most: one per descriptor held)
-            _ => {
+        // A run it extends at either end, else a run of its own (32 at most: one per descriptor).
+        match self.0.iter_mut().find(|r| r.1 + 1 == fd || fd + 1 == r.0) {
+            Some(r) => *r = (r.0.min(fd), r.1.max(fd)),
+            None => {
                 let _ = self.0.push((fd, fd));
             }
         }
