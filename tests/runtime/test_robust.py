@@ -263,3 +263,27 @@ def test_config_bytes_bound(native):
     json.dump(c, open(os.path.join(b, "config.json"), "w"))
     fails(native, "run", "--bundle", b, cid, msg="larger than 1048576 bytes")
     no_residue(native, cid)
+
+
+def test_masked_and_readonly_paths_at_their_bounds_under_a_small_fd_limit(native):
+    """The masked and read-only paths' descriptors are closed in batches (close_range), not one by
+    one as each is done, but never more than a bounded batch is held: 128 masked and 64 read-only
+    paths (~320 descriptors in all) go through a mote whose soft RLIMIT_NOFILE is 56, and every one is
+    applied (seen from inside the container)."""
+    import resource
+    files = lambda d: sorted(f"/proc/sys/{d}/{n}" for n in os.listdir(f"/proc/sys/{d}")
+                             if os.path.isfile(f"/proc/sys/{d}/{n}"))
+    masked = (files("kernel") + files("fs"))[:128]
+    readonly = (files("vm") + files("fs"))[:64]
+    assert len(masked) == 128 and len(readonly) == 64, "this host's /proc/sys has too few files for the test"
+    b = native.bundle(["sh", "-c", "grep -c ' /proc/sys/' /proc/self/mountinfo; wc -c < " + masked[0]],
+                      linux={"maskedPaths": masked, "readonlyPaths": readonly})
+    small = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (56, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    cid = native.new_id()
+    p = native("run", "--bundle", b, cid, preexec_fn=small)
+    assert p.returncode == 0, p.stderr
+    mounts, size = p.stdout.split()
+    # every path that exists in the container's procfs is a mount (its own /proc/sys among them)
+    assert int(mounts) >= 150, p.stdout
+    assert size == "0"  # /dev/null over the first masked file
+    no_residue(native, cid)
