@@ -224,29 +224,31 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
     // The last tmpfs mounted here (destination, its descriptor) while the mounts that follow go
     // right into it: empty but for the mount points made in it (/dev/pts, /dev/shm...).
     let mut tmp: Option<(&[u8], OwnedFd)> = None;
+    // Mount points done with are closed in batches (see Batch), all before the switch.
+    let mut done = Batch(heapless::Vec::new(), 0);
     for (i, m) in spec.mounts.iter().enumerate() {
         let d = resolve::trim(m.destination.to_bytes());
         let name = tmp.as_ref().and_then(|(f, _)| {
             let n = d.strip_prefix(*f)?.strip_prefix(b"/")?;
             (!n.is_empty() && !n.contains(&b'/') && n != b"." && n != b"..").then_some(n)
         });
-        if name.is_none() {
-            tmp = None;
+        if let Some((_, fd)) = tmp.take_if(|_| name.is_none()) {
+            done.add(fd);
         }
         let into = name.and_then(|n| tmp.as_ref().map(|(_, fd)| (fd.as_fd(), n)));
         if forced.is_some_and(|f| f.to_bytes() == m.destination.to_bytes()) {
-            systemd_v1(root.as_fd(), m, cgroup)?;
+            systemd_v1(root.as_fd(), m, cgroup, &mut done)?;
             continue;
         }
         if is_cgroup(m) {
             // Bind mounts of host directories: now, while the host's tree is in view.
             if !fresh {
-                cgroup_view(root.as_fd(), m, cgroup)?;
+                cgroup_view(root.as_fd(), m, cgroup, &mut done)?;
             }
             continue;
         }
         let src = sources.get(i).and_then(|s| s.as_ref());
-        let tmpfs = mount_one(root.as_fd(), m, spec.linux.mount_label, src.map(|f| f.as_fd()), into)?;
+        let tmpfs = mount_one(root.as_fd(), m, spec.linux.mount_label, src.map(|f| f.as_fd()), into, &mut done)?;
         if tmpfs && tmp.is_none() {
             tmp = Some((d, resolve::open(root.as_fd(), d).ctx("reopen mount", d)?));
         }
@@ -260,12 +262,16 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
             dev_is_tmpfs = true;
         }
     }
+    if let Some((_, fd)) = tmp {
+        done.add(fd);
+    }
     if dev_is_tmpfs {
-        default_devices(root.as_fd(), spec, root_ids)?;
+        default_devices(root.as_fd(), spec, root_ids, &mut done)?;
     }
     for d in &spec.linux.devices {
         device(root.as_fd(), d.path.to_bytes(), d.kind, d.major, d.minor, d.mode.unwrap_or(0o666), d.uid.unwrap_or(0), d.gid.unwrap_or(0))?;
     }
+    drop(done);
 
     before_switch()?;
     switch_root(&root, rootfs, no_pivot)
@@ -303,12 +309,14 @@ pub fn mount_cgroups(spec: &Spec<'_>, fresh: bool) -> Result<()> {
     if !fresh {
         return Ok(());
     }
-    super::procfs::root()?; // mounts below go through /proc/self/fd
+    let mut done = Batch(heapless::Vec::new(), 0);
+    done.add(super::procfs::root()?); // mounts below go through /proc/self/fd
     let root = open_root()?;
     let forced = forced_v1(spec);
     for m in spec.mounts.iter().filter(|m| is_cgroup(m) && forced.is_none_or(|f| f.to_bytes() != m.destination.to_bytes())) {
-        mount_one(root.as_fd(), m, None, None, None)?;
+        mount_one(root.as_fd(), m, None, None, None, &mut done)?;
     }
+    done.add(root);
     Ok(())
 }
 
@@ -321,10 +329,10 @@ fn forced_v1<'a>(spec: &Spec<'a>) -> Option<&'a CStr> {
 /// hierarchy `name=systemd` (the host must have it: the kernel then mounts that one), showing
 /// the container's own cgroup in it, which the process joins here (a v2 host's cgroup code
 /// knows nothing of that hierarchy).
-fn systemd_v1(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()> {
+fn systemd_v1(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Batch) -> Result<()> {
     let dest = m.destination.to_bytes();
     let o = parse_opts(m, false)?;
-    let top = cgroup_tmpfs(root, dest, o.flags)?;
+    let top = cgroup_tmpfs(root, dest, o.flags, done)?;
     fs::mkdirat(&top, c"systemd", Mode::from_raw_mode(0o755)).ctx("mkdir", "systemd")?;
     let at = resolve::open(top.as_fd(), b"systemd").ctx("open", "systemd")?;
     let fl = o.flags & !(MS_BIND | MS_REC | MS_RDONLY) | SAFE;
@@ -342,16 +350,16 @@ fn systemd_v1(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()> 
 /// v1 or hybrid a tmpfs holding each hierarchy's directory of it under the hierarchy's name
 /// (memory/, pids/, ..., unified/), and the host's symlinks for co-mounted controllers. The
 /// mount's flags (ro, nosuid...) apply to every part.
-fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()> {
+fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Batch) -> Result<()> {
     let dest = m.destination.to_bytes();
     let o = parse_opts(m, false)?;
     let mut src = Buf::<{ crate::cgroup::PATH + 64 }>::new();
     if crate::cgroup::pure_v2() {
-        resolve::open_or_create(root, dest, Make::Dir).ctx("create mount point", dest)?;
+        done.add(resolve::open_or_create(root, dest, Make::Dir).ctx("create mount point", dest)?);
         src.s(crate::cgroup::ROOT).s(cgroup);
         return bind_at(src.cstr().fits("cgroup path:")?, root, dest, o.flags);
     }
-    let top = cgroup_tmpfs(root, dest, o.flags)?;
+    let top = cgroup_tmpfs(root, dest, o.flags, done)?;
     // When the flags keep the tmpfs's own (nosuid, nodev, noexec: the usual "ro,nosuid,..."),
     // one recursive mount_setattr of the filled tmpfs gives them to it and to every bind below
     // it at once; else, or where that call fails, each bind gets them by itself.
@@ -379,17 +387,20 @@ fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8]) -> Result<()>
         }
     }
     // (the tmpfs's superblock too: read-only as runc's)
-    seal_tmpfs(&top, o.flags, dest)
+    let r = seal_tmpfs(&top, o.flags, dest);
+    done.add(top);
+    r
 }
 
 const SAFE: u64 = (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC) as u64;
 
 /// A tmpfs at `dest` to hold cgroup mounts, writable until [`seal_tmpfs`].
-fn cgroup_tmpfs(root: BorrowedFd<'_>, dest: &[u8], flags: u64) -> Result<OwnedFd> {
+fn cgroup_tmpfs(root: BorrowedFd<'_>, dest: &[u8], flags: u64, done: &mut Batch) -> Result<OwnedFd> {
     let target = resolve::open_or_create(root, dest, Make::Dir).ctx("create mount point", dest)?;
     let fl = flags & !(MS_BIND | MS_REC | MS_RDONLY) | SAFE;
-    mount_on(Some(c"tmpfs"), target.as_fd(), Some(c"tmpfs"), fl, Some(c"mode=755,size=1024k"), "mount tmpfs for cgroups on", dest)?;
-    reopen(root, dest)
+    let r = mount_on(Some(c"tmpfs"), target.as_fd(), Some(c"tmpfs"), fl, Some(c"mode=755,size=1024k"), "mount tmpfs for cgroups on", dest);
+    done.add(target);
+    r.and_then(|()| reopen(root, dest))
 }
 
 /// The tmpfs read-only once filled, if the mount says ro.
@@ -580,7 +591,7 @@ fn is_bind(m: &Mount<'_>) -> bool {
 /// Mounts `m` on its destination inside `root`; `src` is a bind mount's cloned source.
 /// `into`: the (descriptor, name) of the destination when it is right in a tmpfs mounted just
 /// before (see setup); true when this mount is a writable tmpfs of its own (no copy-up).
-fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Option<BorrowedFd<'_>>, into: Option<(BorrowedFd<'_>, &[u8])>) -> Result<bool> {
+fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Option<BorrowedFd<'_>>, into: Option<(BorrowedFd<'_>, &[u8])>, done: &mut Batch) -> Result<bool> {
     let dest = m.destination.to_bytes();
     let bind = is_bind(m);
     let mut o = parse_opts(m, bind)?;
@@ -726,6 +737,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
             mount_on(None, top.as_fd(), None, p, None, "set mount propagation", dest)?;
         }
     }
+    done.add(target);
     Ok(!bind && typ == b"tmpfs" && !o.copyup && o.flags & MS_RDONLY == 0)
 }
 
@@ -828,7 +840,7 @@ fn with_locked<F: AsFd>(asked: u64, fd: &F) -> u64 {
     asked | if asked & ATIME_MODE != 0 { keep & !ATIME_MODE } else { keep }
 }
 
-fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>, root_ids: bool) -> Result<()> {
+fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>, root_ids: bool, done: &mut Batch) -> Result<()> {
     const DEVS: &[(&[u8], u32, u32)] = &[(b"/dev/null", 1, 3), (b"/dev/zero", 1, 5), (b"/dev/full", 1, 7),
         (b"/dev/random", 1, 8), (b"/dev/urandom", 1, 9), (b"/dev/tty", 5, 0)];
     // All in /dev (the tmpfs just mounted), resolved once.
@@ -857,6 +869,7 @@ fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>, root_ids: bool) -> Res
             Err(e) => return Err(Error::sys("symlink", link, e)),
         }
     }
+    done.add(dev);
     Ok(())
 }
 
