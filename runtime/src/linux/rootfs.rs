@@ -537,19 +537,20 @@ pub fn protect_paths(spec: &Spec<'_>) -> Result<()> {
 struct Batch(heapless::Vec<(u32, u32), 32>, u32);
 
 impl Batch {
+    #[inline(never)]
     fn add(&mut self, fd: OwnedFd) {
         if self.1 == 32 {
             self.flush();
         }
         self.1 += 1;
         let fd = mote_sys::rustix::fd::IntoRawFd::into_raw_fd(fd) as u32;
-        // A run it extends at either end, else a run of its own (32 at most: one per descriptor).
-        match self.0.iter_mut().find(|r| r.1 + 1 == fd || fd + 1 == r.0) {
-            Some(r) => *r = (r.0.min(fd), r.1.max(fd)),
-            None => {
-                let _ = self.0.push((fd, fd));
-            }
+        // With the runs it joins at either end (32 runs at most: one per descriptor).
+        let mut run = (fd, fd);
+        while let Some(i) = self.0.iter().position(|r| r.1 + 1 == run.0 || run.1 + 1 == r.0) {
+            let r = self.0.swap_remove(i);
+            run = (run.0.min(r.0), run.1.max(r.1));
         }
+        let _ = self.0.push(run);
     }
     #[inline(never)]
     fn flush(&mut self) {
