@@ -827,16 +827,18 @@ fn scheduler(v: Val<'_>, p: &P) -> Result<Sched> {
     Ok(s)
 }
 
+/// set_mempolicy's modes, by number (`mote features` lists them too).
+pub const MPOL_MODES: &str = "MPOL_DEFAULT MPOL_PREFERRED MPOL_BIND MPOL_INTERLEAVE MPOL_LOCAL MPOL_PREFERRED_MANY MPOL_WEIGHTED_INTERLEAVE";
+/// Its flags by bit, from MPOL_F_NUMA_BALANCING (1 << 13).
+pub const MPOL_FLAGS: &str = "MPOL_F_NUMA_BALANCING MPOL_F_RELATIVE_NODES MPOL_F_STATIC_NODES";
+
 /// linux.memoryPolicy -> (set_mempolicy mode | flags, nodes).
 #[inline(never)]
 fn memory_policy<'a>(v: Val<'a>, p: &P) -> Result<(u32, Option<&'a CStr>)> {
-    const MODES: &str = "MPOL_DEFAULT MPOL_PREFERRED MPOL_BIND MPOL_INTERLEAVE MPOL_LOCAL MPOL_PREFERRED_MANY MPOL_WEIGHTED_INTERLEAVE";
-    // Flags by bit, from MPOL_F_NUMA_BALANCING (1 << 13).
-    const FLAGS: &str = "MPOL_F_NUMA_BALANCING MPOL_F_RELATIVE_NODES MPOL_F_STATIC_NODES";
     let (mut mode, mut nodes, mut flags) = (u32::MAX, None, 0);
     for (k, v) in obj(v, p)? {
         keys!(k.to_bytes(), {
-            "mode" => mode = position(MODES, b"", str(v, p)?.to_bytes()).ok_or_else(|| p.err("unknown mode"))?,
+            "mode" => mode = position(MPOL_MODES, b"", str(v, p)?.to_bytes()).ok_or_else(|| p.err("unknown mode"))?,
             "nodes" => {
                 let l = str(v, p)?;
                 if bitmask(l.to_bytes(), &mut [0; MASK_WORDS]).is_none() {
@@ -846,7 +848,7 @@ fn memory_policy<'a>(v: Val<'a>, p: &P) -> Result<(u32, Option<&'a CStr>)> {
             },
             "flags" => {
                 for f in arr(v, p)? {
-                    flags |= 1 << (13 + position(FLAGS, b"", str(f, p)?.to_bytes()).ok_or_else(|| p.err("unknown flag"))?);
+                    flags |= 1 << (13 + position(MPOL_FLAGS, b"", str(f, p)?.to_bytes()).ok_or_else(|| p.err("unknown flag"))?);
                 }
             },
             _ => {}
@@ -949,8 +951,8 @@ pub fn propagation(v: &[u8]) -> Option<u64> {
 }
 
 /// Capability names without CAP_, in bit order (linux/capability.h). One string, not a table
-/// of pointers: a table would need a relocation per entry.
-const CAPS: &str = "CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP \
+/// of pointers: a table would need a relocation per entry. `mote features` lists them too.
+pub const CAPS: &str = "CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP \
 LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE \
 SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME \
 SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG \
