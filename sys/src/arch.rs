@@ -62,13 +62,6 @@ global_asm!(
     entry = sym crate::start::start,
 );
 
-/// The dynamic relocation type a static PIE may contain: "add the load base".
-#[cfg(target_arch = "x86_64")]
-pub const R_RELATIVE: u64 = 8;
-#[cfg(target_arch = "aarch64")]
-pub const R_RELATIVE: u64 = 1027;
-#[cfg(target_arch = "riscv64")]
-pub const R_RELATIVE: u64 = 3;
 
 /// [`syscall`] with up to three arguments: r10/x3/a3 and the two after it are left as they are
 /// (not zeroed at each of ~40 call sites; the kernel ignores what a call does not take).

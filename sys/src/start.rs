@@ -2,14 +2,12 @@
 
 use core::ffi::CStr;
 
-use crate::arch::R_RELATIVE;
 use crate::raw;
 
 const DT_NULL: u64 = 0;
 const DT_RELA: u64 = 7;
-const DT_RELASZ: u64 = 8;
-const DT_RELAENT: u64 = 9;
 const DT_REL: u64 = 17;
+const DT_RELRSZ: u64 = 35;
 const DT_RELR: u64 = 36;
 const PT_GNU_RELRO: u32 = 0x6474_e552;
 const AT_PAGESZ: usize = 6;
@@ -139,38 +137,53 @@ pub unsafe extern "C" fn start(sp: *const usize, base: usize, dynamic: *const u6
     raw::exit(code)
 }
 
-/// Applies the R_*_RELATIVE relocations of a static PIE: each says "store base + addend here".
+/// Applies the relative relocations of a static PIE: each says "add the load base here". The
+/// linker packs them as RELR (.cargo/config.toml: `--pack-dyn-relocs=relr`; 8 bytes for up to 63
+/// aligned pointers, where RELA took 24 bytes each); a RELA or REL table (a relocation RELR cannot
+/// hold) stops the program with a message: no build of ours makes one.
 ///
 /// # Safety
 /// `base` must be this image's load base and `dynamic` its _DYNAMIC array.
 unsafe fn relocate(base: usize, dynamic: *const u64) {
-    let (mut rela, mut relasz, mut relaent) = (0usize, 0usize, 24usize);
+    let (mut relr, mut relrsz) = (0usize, 0usize);
     let mut d = dynamic;
     // SAFETY: _DYNAMIC is an array of (tag, value) pairs ended by DT_NULL.
     unsafe {
         while *d != DT_NULL {
             let v = *d.add(1) as usize;
             match *d {
-                DT_RELA => rela = base + v,
-                DT_RELASZ => relasz = v,
-                DT_RELAENT => relaent = v,
-                DT_REL | DT_RELR => raw::die(b"mote: unsupported relocation table (REL/RELR)\n"),
+                DT_RELR => relr = base + v,
+                DT_RELRSZ => relrsz = v,
+                DT_RELA | DT_REL => raw::die(b"mote: unsupported relocation table (RELA/REL: link with RELR)\n"),
                 _ => {}
             }
             d = d.add(2);
         }
     }
-    let mut off = 0;
-    while off < relasz {
-        // SAFETY: rela..rela+relasz is the image's Elf64_Rela table (offset, info, addend).
-        unsafe {
-            let r = (rela + off) as *const u64;
-            if *r.add(1) & 0xffff_ffff != R_RELATIVE {
-                raw::die(b"mote: unexpected relocation type in a static binary\n");
-            }
-            *((base + *r as usize) as *mut usize) = base + *r.add(2) as usize;
+    // An even word is the offset of one pointer to relocate; an odd word is a bitmap of the 63
+    // words that follow the last place named, bit i for word i - 1.
+    let (mut place, mut off) = (0usize, 0usize);
+    while off < relrsz {
+        // SAFETY: relr..relr+relrsz is the image's RELR table of 8-byte words.
+        let w = unsafe { *((relr + off) as *const usize) };
+        let mut bits = w;
+        if w & 1 == 0 {
+            place = base + w;
+            bits = 3; // this place alone, then on by one word
         }
-        off += relaent;
+        let mut at = place;
+        bits >>= 1;
+        while bits != 0 {
+            if bits & 1 != 0 {
+                // SAFETY: the linker named this place: a pointer-sized word of our image holding
+                // its link-time address.
+                unsafe { *(at as *mut usize) += base };
+            }
+            at += 8;
+            bits >>= 1;
+        }
+        place += if w & 1 == 0 { 8 } else { 63 * 8 };
+        off += 8;
     }
 }
 
