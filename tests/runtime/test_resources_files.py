@@ -556,3 +556,52 @@ def test_v2_swap_alone_takes_the_limit_in_force(native, running):
     files[f"mote/{running}/memory.max"] = "max\n"
     rc, err, writes = fake_update(native, running, files, None, "swapmax", flags=["--memory-swap", "128m"])
     assert rc == 1 and "memory.swap: must be -1 or at least memory.limit" in err and writes == [], (err, writes)
+
+
+# memory.max and memory.swap.max in force (64M + 32M: memory+swap 96M), then update's flags.
+IN_FORCE = ("67108864\n", "33554432\n")
+
+
+@pytest.mark.parametrize("cur,flags,want", [
+    # A new limit alone keeps memory+swap: swap.max is the total in force less the new limit.
+    (IN_FORCE, ["--memory", "32m"], [("memory.max", str(32 << 20)), ("memory.swap.max", str(64 << 20))]),
+    (IN_FORCE, ["--memory", "96m"], [("memory.max", str(96 << 20)), ("memory.swap.max", "0")]),
+    (("67108864\n", "0\n"), ["--memory", "32m"], [("memory.max", str(32 << 20)), ("memory.swap.max", str(32 << 20))]),
+    # No swap limit in force (never set, or unlimited): swap.max stays as it is.
+    (("67108864\n", "max\n"), ["--memory", "32m"], [("memory.max", str(32 << 20))]),
+    (("max\n", "max\n"), ["--memory", "32m"], [("memory.max", str(32 << 20))]),
+    # Without swap accounting (no memory.swap.max) nothing changes either.
+    (("67108864\n", None), ["--memory", "32m"], [("memory.max", str(32 << 20))]),
+    # -1 alone makes both unlimited; a swap value given is the one used.
+    (IN_FORCE, ["--memory", "-1"], [("memory.max", "max"), ("memory.swap.max", "max")]),
+    (IN_FORCE, ["--memory", "32m", "--memory-swap", "40m"], [("memory.max", str(32 << 20)), ("memory.swap.max", str(8 << 20))]),
+    (IN_FORCE, ["--memory", "32m", "--memory-swap", "-1"], [("memory.max", str(32 << 20)), ("memory.swap.max", "max")]),
+])
+def test_v2_memory_alone_keeps_memory_plus_swap(native, running, cur, flags, want):
+    """`update --memory N` without a swap value on v2: the spec's swap (and v1's memsw, which the
+    kernel keeps) is memory+swap, v2's memory.swap.max swap alone, so it is recomputed from the
+    memory+swap in force, as runc's update does since 1.2 (it keeps the container's swap value;
+    runc 1.1 reset it to 0 and left swap.max alone, so the total grew with the limit). mote kept
+    the old swap.max: 64M+32M, then --memory 32m, allowed 64M of memory+swap instead of 96M."""
+    files = v2_files(running, swap=cur[1] is not None)
+    files[f"mote/{running}/memory.max"] = cur[0]
+    if cur[1] is not None:
+        files[f"mote/{running}/memory.swap.max"] = cur[1]
+    rc, err, writes = fake_update(native, running, files, None, "alone", flags=flags)
+    assert rc == 0 and writes == want, (err, writes)
+    # The same from a resources document without a swap value.
+    if flags == ["--memory", "32m"]:
+        rc, err, writes = fake_update(native, running, files, {"memory": {"limit": 32 << 20}}, "alone-r")
+        assert rc == 0 and writes == want, (err, writes)
+
+
+def test_v2_memory_above_memory_plus_swap_refused(native, running):
+    """A limit above the memory+swap in force is refused by name before anything is written (runc
+    1.2: "memory+swap limit should be >= memory limit"; v1's kernel refuses it too, EINVAL);
+    with --memory-swap too it is fine."""
+    files = v2_files(running)
+    files[f"mote/{running}/memory.max"], files[f"mote/{running}/memory.swap.max"] = IN_FORCE
+    rc, err, writes = fake_update(native, running, files, None, "above", flags=["--memory", "128m", "--pids-limit", "3"])
+    assert rc == 1 and "memory.limit: above the memory+swap limit in force 100663296" in err and writes == [], (err, writes)
+    rc, err, writes = fake_update(native, running, files, None, "above2", flags=["--memory", "128m", "--memory-swap", "128m"])
+    assert rc == 0 and writes == [("memory.max", str(128 << 20)), ("memory.swap.max", "0")], (err, writes)

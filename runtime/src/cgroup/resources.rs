@@ -111,12 +111,12 @@ fn nth(list: &'static str, i: usize) -> &'static [u8] {
 /// What this host's cgroup layout refuses in `r` (a v1-only field on v2, `unified` on v1):
 /// create asks before it makes anything, apply before its first write (update is all or nothing).
 pub fn check(r: &Resources<'_>, p: &P) -> Result<()> {
-    refused(r, Layout::detect().v2, p, None)
+    refused(r, Layout::detect().v2, p, (r.get(SWAP), r.get(LIMIT)))
 }
 
-/// `cur`: the memory limit in force, for a swap value given without one (v2).
+/// `sw`: the (memory+swap, limit) v2's swap.max is computed from (see [`in_force`]).
 #[inline(never)]
-fn refused(r: &Resources<'_>, v2: bool, p: &P, cur: Option<i64>) -> Result<()> {
+fn refused(r: &Resources<'_>, v2: bool, p: &P, sw: (Option<i64>, Option<i64>)) -> Result<()> {
     if !v2 {
         // An empty map asks for nothing: crun and runc accept it on v1.
         if !r.unified.is_empty() {
@@ -134,25 +134,52 @@ fn refused(r: &Resources<'_>, v2: bool, p: &P, cur: Option<i64>) -> Result<()> {
             _ => {}
         }
     }
-    swap_v2(r, p, cur).map(drop)
+    swap_v2(sw, p).map(drop)
 }
 
-/// v1 swap is memory+swap; v2 swap.max is swap alone (runc's conversion), from the limit given
-/// or else `cur`, the one in force (runc's update takes the container's).
-fn swap_v2(r: &Resources<'_>, p: &P, cur: Option<i64>) -> Result<i64> {
-    match (r.get(SWAP), r.get(LIMIT).or(cur)) {
+/// v1 swap is memory+swap; v2 swap.max is swap alone (runc's conversion) of `sw`, the
+/// (memory+swap, limit) pair of [`in_force`].
+fn swap_v2(sw: (Option<i64>, Option<i64>), p: &P) -> Result<i64> {
+    match sw {
         (None | Some(-1), _) => Ok(-1),
         (Some(s), Some(l)) if l >= 0 && s >= l => Ok(s - l),
         _ => Err(res::err(p, SWAP, "must be -1 or at least memory.limit on cgroup v2")),
     }
 }
 
+/// The (memory+swap, limit) pair v2's swap.max is computed from: the spec's swap (v1's memsw)
+/// is memory+swap, v2's swap.max swap alone, so on v2 the one `r` leaves out is the one in force
+/// (runc's update keeps the container's values, since 1.2): the limit (memory.max) for a swap
+/// value alone; for a limit alone the memory+swap (memory.max + memory.swap.max), which the new
+/// limit must not exceed (v1's kernel keeps memsw so). "max" in either reads as no total: then
+/// swap.max stays.
+#[inline(never)]
+fn in_force(w: &Writer<'_>, r: &Resources<'_>, p: &P) -> Result<(Option<i64>, Option<i64>)> {
+    let (mut swap, mut limit) = (r.get(SWAP), r.get(LIMIT));
+    if w.v2 {
+        match (swap, limit) {
+            (Some(s), None) if s != -1 => limit = w.read(b"memory.max").ok(),
+            (None, Some(l)) if l > 0 => {
+                if let Ok(Some(t)) = w.read(b"memory.max").and_then(|m| Ok(m.checked_add(w.read(b"memory.swap.max")?))) {
+                    if l > t {
+                        let mut e = res::err(p, LIMIT, "above the memory+swap limit in force ");
+                        e.path(|p| { p.i(t).s(b" (give memory.swap too)"); });
+                        return Err(e);
+                    }
+                    swap = Some(t);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((swap, limit))
+}
+
 /// Applies `r` to cgroup `path`; `p` is where its fields are named from in errors.
 pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
     let w = Writer { path, v2: Layout::detect().v2 };
-    // A swap value alone on v2 is relative to the limit in force (memory.max; "max" reads as none).
-    let cur = if w.v2 && r.get(LIMIT).is_none() && r.get(SWAP).is_some_and(|s| s != -1) { w.read(b"memory.max").ok() } else { None };
-    refused(r, w.v2, p, cur)?;
+    let sw = in_force(&w, r, p)?;
+    refused(r, w.v2, p, sw)?;
     // First, as the controllers' files (memory.current too) exist only once they are enabled.
     if w.v2 {
         enable_controllers(path, r)?;
@@ -192,7 +219,7 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
             _ => w.num(file, v, matches!(res::KINDS[slot], b'u' | b'U' | b'p'))?,
         }
     }
-    memory(&w, r, p, cur)?;
+    memory(&w, r, p, sw)?;
     let (quota, period) = (r.get(QUOTA), r.get(PERIOD));
     if w.v2 {
         if quota.is_some() || period.is_some() {
@@ -293,8 +320,8 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
 }
 
 #[inline(never)]
-fn memory(w: &Writer<'_>, r: &Resources<'_>, p: &P, cur: Option<i64>) -> Result<()> {
-    let (limit, mut swap) = (r.get(LIMIT), r.get(SWAP));
+fn memory(w: &Writer<'_>, r: &Resources<'_>, p: &P, sw: (Option<i64>, Option<i64>)) -> Result<()> {
+    let (limit, mut swap) = (r.get(LIMIT), sw.0);
     const MEMSW: &[u8] = b"memory.memsw.limit_in_bytes";
     // (probed only where it matters: a swap value, or an unlimited limit that sets one)
     let memsw = !w.v2 && (swap.is_some() || limit == Some(-1)) && w.has(MEMSW);
@@ -323,7 +350,7 @@ fn memory(w: &Writer<'_>, r: &Resources<'_>, p: &P, cur: Option<i64>) -> Result<
     }
     if let (Some(s), false) = (swap, swap_first) {
         if w.v2 {
-            let sw = swap_v2(r, p, cur)?;
+            let sw = swap_v2((swap, sw.1), p)?;
             // A kernel without swap accounting has no memory.swap.max: fine when no swap is
             // asked for beyond the limit (as on v1 without memsw).
             if w.has(b"memory.swap.max") {
