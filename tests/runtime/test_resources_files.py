@@ -118,7 +118,7 @@ def test_v2_files_and_conversions(native, running):
                     "throttleWriteBpsDevice": [{"major": 8, "minor": 0, "rate": 2000}],
                     "throttleReadIOPSDevice": [{"major": 8, "minor": 0, "rate": 30}],
                     "throttleWriteIOPSDevice": [{"major": 8, "minor": 0, "rate": 40}]},
-        "hugepageLimits": [{"pageSize": "2MB", "limit": 4 << 20}, {"pageSize": "1GB"}],
+        "hugepageLimits": [{"pageSize": "2MB", "limit": 4 << 20}, {"pageSize": "1GB", "limit": -1}],
         "rdma": {"mlx5_0": {"hcaHandles": 3, "hcaObjects": 4}},
         "unified": {"memory.high": "50000000"},
     }
@@ -386,7 +386,6 @@ def test_v1_update_flags(native, running):
 
 @pytest.mark.parametrize("doc,want", [
     # v1's hugetlb spells unlimited "-1" (the kernel refuses "max" there, its v2 spelling).
-    ({"hugepageLimits": [{"pageSize": "2MB"}]}, [("hugetlb/hugetlb.2MB.limit_in_bytes", "-1")]),
     ({"hugepageLimits": [{"pageSize": "2MB", "limit": -1}]}, [("hugetlb/hugetlb.2MB.limit_in_bytes", "-1")]),
     # pids.max is "max" on v1 too.
     ({"pids": {"limit": -1}}, [("pids/pids.max", "max")]),
@@ -605,3 +604,15 @@ def test_v2_memory_above_memory_plus_swap_refused(native, running):
     assert rc == 1 and "memory.limit: above the memory+swap limit in force 100663296" in err and writes == [], (err, writes)
     rc, err, writes = fake_update(native, running, files, None, "above2", flags=["--memory", "128m", "--memory-swap", "128m"])
     assert rc == 0 and writes == [("memory.max", str(128 << 20)), ("memory.swap.max", "0")], (err, writes)
+
+
+@pytest.mark.parametrize("v2", [False, True])
+def test_hugepage_limit_absent_is_zero_as_runc(native, running, v2):
+    """hugepageLimits[].limit is REQUIRED by the spec; runc reads an absent (or null) one as Go's
+    zero value and writes 0: no huge pages, the most restrictive reading. mote read it as
+    unlimited. (-1, which runc's uint64 refuses, stays mote's unlimited.)"""
+    files = v2_files(running) if v2 else v1_files(running)
+    name = "hugetlb.2MB.max" if v2 else "hugetlb/hugetlb.2MB.limit_in_bytes"
+    for entry in ({"pageSize": "2MB"}, {"pageSize": "2MB", "limit": None}, {"pageSize": "2MB", "limit": 0}):
+        rc, err, writes = fake_update(native, running, files, {"hugepageLimits": [entry]}, "huge0")
+        assert rc == 0 and writes == [(name, "0")], (entry, err, writes)

@@ -83,7 +83,7 @@ pub struct Resources<'a> {
     set: u32,
     vals: [i64; SLOTS],
     strs: [&'a CStr; 2],
-    /// (pageSize, limit; -1 when not given)
+    /// (pageSize, limit: -1 unlimited, 0 when not given)
     pub hugepages: Vec<(&'a CStr, i64), { limits::RESOURCE_LIST }>,
     pub class_id: Option<u32>,
     /// network.priorities: (interface, priority)
@@ -184,7 +184,9 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
             4 => {
                 for (i, h) in arr(v, &pg)?.enumerate() {
                     let pi = pg.idx(i);
-                    let (mut size, mut limit) = (c"", -1);
+                    // An absent (or null) limit is 0, no pages: the spec requires one, and runc
+                    // reads a missing one as Go's zero value and writes it. -1 is unlimited.
+                    let (mut size, mut limit) = (c"", 0);
                     for (k, v) in set(h, &pi)? {
                         keys!(k.to_bytes(), {
                             "pageSize" => size = name_of(str_k(v, &pi, "pageSize")?, &pi.key("pageSize"))?,
@@ -460,7 +462,7 @@ mod tests {
         let blk: Vec<(u8, u64, u64, u64)> = r.blkio.iter().map(|d| (d.list, d.major, d.minor, d.value)).collect();
         assert_eq!(blk, [(0, 8, 0, 500), (1, 8, 1, 1), (2, 8, 2, 2), (3, 8, 3, 3), (4, 8, 4, 0)]);
         let huge: Vec<(&[u8], i64)> = r.hugepages.iter().map(|(s, l)| (s.to_bytes(), *l)).collect();
-        assert_eq!(huge, [(&b"2MB"[..], 4194304), (&b"1GB"[..], -1)]);
+        assert_eq!(huge, [(&b"2MB"[..], 4194304), (&b"1GB"[..], 0)], "an absent limit is runc's 0");
         assert_eq!(r.class_id, Some(u32::MAX));
         assert_eq!(r.priorities.len(), 1);
         assert_eq!((r.priorities[0].0.to_bytes(), r.priorities[0].1), (&b"eth0"[..], 5));
@@ -509,7 +511,7 @@ mod tests {
             "network":{"classID":null,"priorities":[{"name":"lo","priority":null}]},
             "devices":[{"allow":true,"type":null,"major":null,"minor":null,"access":null}]}"#).unwrap();
         assert_eq!((r.blkio.len(), r.blkio[0].value), (1, 0));
-        assert_eq!(r.hugepages[0].1, -1);
+        assert_eq!(r.hugepages[0].1, 0, "null: Go's zero value, as absent");
         assert_eq!((r.rdma[0].1, r.rdma[0].2, r.class_id), (None, Some(1), None));
         assert_eq!(r.priorities[0].1, 0);
         assert_eq!(r.devices.unwrap()[0], DevRule { allow: true, kind: b'a', access: 7, major: -1, minor: -1 });
