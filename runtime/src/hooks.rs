@@ -27,10 +27,11 @@ use mote_sys::sig::{self, How, SigSet};
 
 use crate::cli::Global;
 use crate::error::{Ctx, Error, Result};
-use crate::json::{keys, Val};
-use crate::spec::{self, limits, Spec, P};
+use crate::json::Val;
+use crate::spec::{limits, Spec, P};
 
-pub const STAGES: [&str; 6] = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
+pub use crate::spec::hooks::state_json;
+use crate::spec::hooks::{parse, Hook};
 
 /// A config's hooks object and crun's output annotations.
 #[derive(Clone, Copy)]
@@ -100,50 +101,6 @@ pub fn warn(gl: &Global, e: &Error) {
     let mut b = Buf::<600>::new();
     e.render(&mut b);
     crate::log::warn(gl, b.lossy());
-}
-
-/// Checks config.json's hooks at parse time: a stage's array of {path (absolute), args, env,
-/// timeout (> 0)}, within the bounds hooks are run with.
-pub fn validate(v: Val<'_>, p: &P) -> Result<()> {
-    for (k, arr) in spec::obj(v, p)? {
-        let Some(stage) = STAGES.iter().find(|s| s.as_bytes() == k.to_bytes()) else { continue };
-        let ps = p.key(stage);
-        for (i, h) in spec::arr(arr, &ps)?.enumerate() {
-            parse(h, &ps.idx(i))?;
-        }
-    }
-    Ok(())
-}
-
-/// One hook, read from its JSON object.
-struct Hook<'a> {
-    path: &'a CStr,
-    args: heapless::Vec<&'a CStr, { limits::ARGS }>,
-    env: heapless::Vec<&'a CStr, { limits::ENV }>,
-    timeout: Option<u64>,
-}
-
-fn parse<'a>(v: Val<'a>, p: &P) -> Result<Hook<'a>> {
-    let mut h = Hook { path: c"", args: heapless::Vec::new(), env: heapless::Vec::new(), timeout: None };
-    for (k, v) in spec::obj(v, p)? {
-        keys!(k.to_bytes(), {
-            "path" => h.path = spec::str_k(v, &p, "path")?,
-            "args" => spec::strs(v, &p.key("args"), &mut h.args)?,
-            "env" => spec::strs(v, &p.key("env"), &mut h.env)?,
-            "timeout" => {
-                let t = spec::u64_k(v, &p, "timeout")?;
-                if t == 0 {
-                    return Err(p.key_err("timeout", "must be greater than zero"));
-                }
-                h.timeout = Some(t);
-            },
-            _ => {}
-        });
-    }
-    if h.path.to_bytes().first() != Some(&b'/') {
-        return Err(p.key_err("path", "must be an absolute path"));
-    }
-    Ok(h)
 }
 
 /// "hook createRuntime[0] /path" for messages.
@@ -278,21 +235,6 @@ fn trim(b: &[u8]) -> &[u8] {
         b = rest;
     }
     b
-}
-
-/// The OCI state JSON while create runs (from the config: state.json is not final yet); an
-/// error, never a document cut short, past the bound.
-pub fn state_json(b: &mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8], status: &str, pid: u32, bundle: &[u8]) -> Result<()> {
-    b.s(br#"{"ociVersion":"#).json(crate::OCI_VERSION).s(br#","id":"#).json(id).s(br#","status":"#).json(status);
-    b.s(br#","pid":"#).u(pid as u64).s(br#","bundle":"#).json(bundle);
-    crate::state::annotations(b, spec);
-    b.c(b'}');
-    if b.overflowed() {
-        let mut e = Error::msg("hooks:", "", "");
-        e.path(|p| { p.s(b"state JSON larger than ").u(limits::STATE as u64).s(b" bytes (annotations?)"); });
-        return Err(e);
-    }
-    Ok(())
 }
 
 /// The hooks kept in a container's state dir (config.json as it was at create), for start and

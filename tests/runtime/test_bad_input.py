@@ -204,3 +204,15 @@ def test_delete_force_of_a_create_that_died(native):
     os.makedirs(os.path.join(native.root, cid))
     native("delete", "--force", cid, check=0)
     assert not os.path.exists(os.path.join(native.root, cid))
+
+
+def test_bundle_path_not_utf8_is_refused(native):
+    """state.json and the hooks' state are JSON, which holds UTF-8 only (json.rs refuses the rest):
+    a bundle path with other bytes was written into them raw, and mote could then not read its
+    own state back (`state`: corrupt state.json; `list` hid the container). create refuses it
+    before anything exists. (Found by the fuzz of the hooks' state JSON, tests/unit.)"""
+    cid = native.new_id()
+    b = native.bundle(["true"], name="bundle-\udcff")  # b"bundle-\xff" on disk
+    fails(native, "create", "--bundle", b, cid, msg="path is not UTF-8")
+    no_residue(native, cid)
+    assert native("list", "-q").stdout.strip() == ""

@@ -82,6 +82,11 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     process::chdir(bundle).ctx("bundle", bundle.to_bytes())?;
     let mut bundle_abs = Buf::<{ limits::PATH }>::new();
     cwd(&mut bundle_abs)?;
+    // state.json and the hooks' state are JSON, UTF-8 only (json.rs refuses the rest): a bundle
+    // path with other bytes would leave a state mote itself cannot read back.
+    if core::str::from_utf8(bundle_abs.lossy()).is_err() {
+        return Err(Error::msg("bundle", bundle_abs.lossy(), "path is not UTF-8 (state.json cannot hold it)"));
+    }
 
     // Config: read into the arena, validated and unescaped in place, parsed without copies.
     let cfg = p.get("config").unwrap_or(c"config.json");

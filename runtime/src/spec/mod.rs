@@ -2,6 +2,7 @@
 //! already NUL-terminated. Every wrong type or value is an error naming its JSON path.
 
 mod fields;
+pub mod hooks;
 pub mod limits;
 pub mod resources;
 pub mod seccomp;
@@ -364,7 +365,7 @@ pub fn parse_into<'a>(doc: &'a [u8], root: usize, s: &mut Spec<'a>) -> Result<()
             },
             "linux" => linux(v, &p.key("linux"), &mut s.linux)?,
             "hooks" => {
-                crate::hooks::validate(v, &p.key("hooks"))?;
+                hooks::validate(v, &p.key("hooks"))?;
                 s.hooks = Some(v);
             },
             _ => {} // unknown fields are ignored, as the spec requires

@@ -447,18 +447,7 @@ pub fn proc_start_time(pid: u32) -> Option<(u64, bool)> {
     Some((mote_sys::num::u64(start)?, state == b"Z" || state == b"X"))
 }
 
-/// `,"annotations":{...}` of a state document, from the config (create's state.json, the hooks'
-/// state while create runs, the seccomp listener's).
-pub fn annotations(st: &mut Text, spec: &crate::spec::Spec<'_>) {
-    st.s(br#","annotations":{"#);
-    for (i, (k, v)) in spec.annotations.iter().enumerate() {
-        if i > 0 {
-            st.c(b',');
-        }
-        st.json(k.to_bytes()).c(b':').json(v.to_bytes());
-    }
-    st.c(b'}');
-}
+pub use crate::spec::hooks::annotations;
 
 /// Appends the OCI state JSON of a container to `b`.
 pub fn oci_json(b: &mut Text, s: &State<'_>, status: Status) {

@@ -1,0 +1,86 @@
+//! config.json's `hooks` read and checked at parse time (hooks.rs runs them), and the state
+//! JSON a hook gets on stdin: no syscalls here, so that the unit tests and the fuzzer
+//! (tests/unit) run this code itself.
+
+use core::ffi::CStr;
+
+use mote_sys::io::{Buf, Text};
+
+use super::{limits, Spec, P};
+use crate::error::{Error, Result};
+use crate::json::{keys, Val};
+
+pub const STAGES: [&str; 6] = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
+
+/// Checks config.json's hooks at parse time: a stage's array of {path (absolute), args, env,
+/// timeout (> 0)}, within the bounds hooks are run with.
+pub fn validate(v: Val<'_>, p: &P) -> Result<()> {
+    for (k, arr) in super::obj(v, p)? {
+        let Some(stage) = STAGES.iter().find(|s| s.as_bytes() == k.to_bytes()) else { continue };
+        let ps = p.key(stage);
+        for (i, h) in super::arr(arr, &ps)?.enumerate() {
+            parse(h, &ps.idx(i))?;
+        }
+    }
+    Ok(())
+}
+
+/// One hook, read from its JSON object.
+pub struct Hook<'a> {
+    pub path: &'a CStr,
+    pub args: heapless::Vec<&'a CStr, { limits::ARGS }>,
+    pub env: heapless::Vec<&'a CStr, { limits::ENV }>,
+    pub timeout: Option<u64>,
+}
+
+/// Reads one hook at `p`.
+pub fn parse<'a>(v: Val<'a>, p: &P) -> Result<Hook<'a>> {
+    let mut h = Hook { path: c"", args: heapless::Vec::new(), env: heapless::Vec::new(), timeout: None };
+    for (k, v) in super::obj(v, p)? {
+        keys!(k.to_bytes(), {
+            "path" => h.path = super::str_k(v, &p, "path")?,
+            "args" => super::strs(v, &p.key("args"), &mut h.args)?,
+            "env" => super::strs(v, &p.key("env"), &mut h.env)?,
+            "timeout" => {
+                let t = super::u64_k(v, &p, "timeout")?;
+                if t == 0 {
+                    return Err(p.key_err("timeout", "must be greater than zero"));
+                }
+                h.timeout = Some(t);
+            },
+            _ => {}
+        });
+    }
+    if h.path.to_bytes().first() != Some(&b'/') {
+        return Err(p.key_err("path", "must be an absolute path"));
+    }
+    Ok(h)
+}
+
+/// The OCI state JSON while create runs (from the config: state.json is not final yet); an
+/// error, never a document cut short, past the bound.
+pub fn state_json(b: &mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8], status: &str, pid: u32, bundle: &[u8]) -> Result<()> {
+    b.s(br#"{"ociVersion":"#).json(crate::OCI_VERSION).s(br#","id":"#).json(id).s(br#","status":"#).json(status);
+    b.s(br#","pid":"#).u(pid as u64).s(br#","bundle":"#).json(bundle);
+    annotations(b, spec);
+    b.c(b'}');
+    if b.overflowed() {
+        let mut e = Error::msg("hooks:", "", "");
+        e.path(|p| { p.s(b"state JSON larger than ").u(limits::STATE as u64).s(b" bytes (annotations?)"); });
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// `,"annotations":{...}` of a state document, from the config (create's state.json, the hooks'
+/// state while create runs, the seccomp listener's).
+pub fn annotations(st: &mut Text, spec: &Spec<'_>) {
+    st.s(br#","annotations":{"#);
+    for (i, (k, v)) in spec.annotations.iter().enumerate() {
+        if i > 0 {
+            st.c(b',');
+        }
+        st.json(k.to_bytes()).c(b':').json(v.to_bytes());
+    }
+    st.c(b'}');
+}
