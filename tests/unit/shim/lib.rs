@@ -10,3 +10,31 @@ pub mod raw {
 }
 pub use linux_raw_sys;
 pub use rustix;
+
+/// argv as mote's `Args` gives it (start.rs: the kernel's NUL-terminated strings), for the CLI
+/// parser's tests and fuzz, from C strings the caller keeps.
+pub struct Args {
+    v: Vec<&'static core::ffi::CStr>,
+}
+
+impl Args {
+    /// # Safety
+    /// The strings must outlive every use of this Args and of what the parser returns from it
+    /// (its `&'static CStr`s point into them).
+    pub unsafe fn new(v: &[&core::ffi::CStr]) -> Args {
+        // SAFETY: the caller keeps the strings alive as long as anything made from them.
+        Args { v: v.iter().map(|s| unsafe { core::mem::transmute::<&core::ffi::CStr, &'static core::ffi::CStr>(s) }).collect() }
+    }
+    pub fn len(&self) -> usize {
+        self.v.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.v.is_empty()
+    }
+    pub fn get(&self, i: usize) -> Option<&'static [u8]> {
+        self.v.get(i).map(|s| s.to_bytes())
+    }
+    pub fn cstr(&self, i: usize) -> Option<&'static core::ffi::CStr> {
+        self.v.get(i).copied()
+    }
+}

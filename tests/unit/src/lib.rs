@@ -15,10 +15,22 @@ pub mod cgroup {
     pub use crate::bpf;
 }
 
-/// hooks.rs runs processes (and needs the CLI's types): only its validation is the parser's,
-/// and the fuzz leaves it out.
-pub mod hooks {
-    pub fn validate(_: crate::json::Val<'_>, _: &crate::spec::P) -> crate::error::Result<()> {
+/// cli/mod.rs's argument parser (tests/unit/build.rs takes it from the source without the
+/// verbs' modules) and each verb's FLAGS table.
+#[allow(dead_code)]
+pub mod cli {
+    include!(concat!(env!("OUT_DIR"), "/cli.rs"));
+    pub mod verbs {
+        use super::{flag, Flag};
+        include!(concat!(env!("OUT_DIR"), "/verbs.rs"));
+    }
+}
+pub use cli::verbs::OCI_VERSION;
+
+/// state/mod.rs needs the whole runtime; Parsed::id's check of the id is all the CLI uses of it
+/// (and the fuzz does not call it).
+pub mod state {
+    pub fn validate_id(_: &[u8]) -> crate::error::Result<()> {
         Ok(())
     }
 }
@@ -35,22 +47,108 @@ pub fn parse(doc: &[u8], root: usize) -> error::Result<()> {
 }
 
 /// What the fuzzer (src/bin/fuzz.rs) asks of the config parser for any input: json::prepare
-/// then spec::parse_into never panic (nor abort, nor hang: the fuzzer watches from outside), and
-/// every error is a clean one, a reason and a place.
+/// then spec::parse_into (the hooks' validation too, spec/hooks.rs) never panic (nor abort, nor
+/// hang: the fuzzer watches from outside), and every error is a clean one, a reason and a place.
+/// A config that parses gives the state JSON its hooks would get on stdin (with the input's
+/// first bytes, made UTF-8, as the bundle path): valid JSON that says what was put in, or an
+/// error.
 pub fn check_config(input: &[u8]) {
     let mut doc = input.to_vec();
     match json::prepare(&mut doc) {
         Err(e) => assert!(!e.what.is_empty() && e.offset <= doc.len(), "a syntax error without a reason or an offset"),
         Ok(root) => {
             assert!(root < doc.len(), "the root value past the document");
-            if let Err(e) = parse(&doc, root) {
-                let mut b = mote_sys::io::Buf::<1024>::new();
-                e.render(&mut b);
-                let Ok(m) = b.get() else { panic!("an error message over 1 KiB") };
-                assert!(!m.is_empty(), "an error that says nothing");
-                assert!(core::str::from_utf8(m).is_ok(), "an error message that is not UTF-8");
+            let mut s = Box::new(spec::Spec::empty());
+            match spec::parse_into(&doc, root, &mut s) {
+                Err(e) => clean_error(&e, true),
+                // (create refuses a bundle path that is not UTF-8: JSON cannot hold it)
+                Ok(()) => check_state_json(&s, String::from_utf8_lossy(&input[..input.len().min(64)]).as_bytes()),
             }
         }
+    }
+}
+
+/// An error renders to a message of at most 1 KiB that says something (in UTF-8 when `utf8`:
+/// all that went in was).
+fn clean_error(e: &error::Error, utf8: bool) {
+    let mut b = mote_sys::io::Buf::<1024>::new();
+    e.render(&mut b);
+    let Ok(m) = b.get() else { panic!("an error message over 1 KiB") };
+    assert!(!m.is_empty(), "an error that says nothing");
+    assert!(!utf8 || core::str::from_utf8(m).is_ok(), "an error message that is not UTF-8");
+}
+
+/// spec/hooks.rs's state JSON for `s` with `bundle`: an error (too large), or a document
+/// json.rs reads back with the same id, bundle and annotations.
+fn check_state_json(s: &spec::Spec<'_>, bundle: &[u8]) {
+    let mut b = Box::new(mote_sys::io::Buf::<{ spec::limits::STATE }>::new());
+    if let Err(e) = spec::hooks::state_json(&mut b, s, b"id-1", "creating", 7, bundle) {
+        return clean_error(&e, true);
+    }
+    let Ok(out) = b.get() else { panic!("state_json said Ok but overflowed") };
+    let mut out = out.to_vec();
+    let root = json::prepare(&mut out).unwrap_or_else(|e| panic!("the hooks' state JSON is not JSON: {} at {}", e.what, e.offset));
+    let v = json::Val::root(&out, root);
+    let get = |k: &[u8]| v.obj().unwrap().find(|(n, _)| n.to_bytes() == k).map(|(_, v)| v).unwrap();
+    assert_eq!(get(b"bundle").bytes(), Some(bundle), "the state JSON's bundle");
+    let ann: Vec<(&[u8], &[u8])> = get(b"annotations").obj().unwrap().map(|(k, v)| (k.to_bytes(), v.bytes().unwrap())).collect();
+    let want: Vec<(&[u8], &[u8])> = s.annotations.iter().map(|(k, v)| (k.to_bytes(), v.to_bytes())).collect();
+    assert_eq!(ann, want, "the state JSON's annotations");
+}
+
+/// What the fuzzer asks of the CLI parser (cli/mod.rs) for any argv (`input` split on NUL
+/// bytes, after "mote"): main's walk of the global flags, then the verb's parse, never panic;
+/// errors are clean; what parses keeps its bounds, and the value parsers the verbs use (numbers,
+/// Go durations, runc's sizes) take every value given.
+pub fn check_cli(input: &[u8]) {
+    use std::ffi::CString;
+    let owned: Vec<CString> = input.split(|&c| c == 0).map(|s| CString::new(s).unwrap()).collect();
+    let strs: Vec<&core::ffi::CStr> = std::iter::once(c"mote").chain(owned.iter().map(|s| s.as_c_str())).collect();
+    // SAFETY: `owned` (and the static "mote") outlive `a` and everything parsed from it, all
+    // dropped at the end of this function.
+    let a = unsafe { mote_sys::Args::new(&strs) };
+    let utf8 = core::str::from_utf8(input).is_ok();
+    let mut g = cli::Global { root: c"/run/mote", log: None, log_json: false, debug: false };
+    let mut i = 1;
+    while let Some(arg) = a.get(i) {
+        if !arg.starts_with(b"-") || matches!(arg, b"-v" | b"--version" | b"-h" | b"--help") {
+            break;
+        }
+        if let Err(e) = cli::parse_global(&a, &mut i, &mut g) {
+            return clean_error(&e, utf8);
+        }
+    }
+    use cli::verbs::*;
+    // No verb: main prints the usage.
+    let Some(v) = a.get(i) else { return };
+    let (verb, flags, stop): (&'static str, &'static [cli::Flag], usize) = match v {
+        b"create" | b"run" => ("create", CREATE, usize::MAX),
+        b"exec" => ("exec", EXEC, 1),
+        b"update" => ("update", UPDATE, usize::MAX),
+        b"delete" => ("delete", DELETE, usize::MAX),
+        b"events" => ("events", EVENTS, usize::MAX),
+        b"kill" => ("kill", KILL, usize::MAX),
+        b"list" => ("list", LIST, usize::MAX),
+        b"ps" => ("ps", PS, 1),
+        b"spec" => ("spec", SPEC, usize::MAX),
+        b"seccomp" => ("seccomp", SECCOMP, usize::MAX),
+        _ => ("state", &[], usize::MAX),
+    };
+    let p = match cli::parse(&a, i + 1, verb, flags, &mut g, stop) {
+        Ok(p) => p,
+        Err(e) => return clean_error(&e, utf8),
+    };
+    assert!(p.pos.len() <= 8 && p.rest <= a.len() && p.rest > i, "positionals or the rest out of bounds");
+    for f in flags.iter().filter(|f| f.value) {
+        let Some(v) = p.get(f.long()) else { continue };
+        assert_eq!(p.each(core::str::from_utf8(f.long()).unwrap()).last(), Some(v), "the last value given is the flag's");
+        let v = v.to_bytes();
+        for r in [cli::number(v, "n").map(drop), cli::duration_ms(v, "d").map(drop)] {
+            if let Err(e) = r {
+                clean_error(&e, utf8);
+            }
+        }
+        let _ = mote_sys::num::size(v);
     }
 }
 
@@ -61,6 +159,31 @@ pub fn seeds() -> Vec<Vec<u8>> {
     let mut v = vec![[HEAD, GID5, MIDDLE, SYS_ROOT, TAIL].concat().into_bytes(), [HEAD, MIDDLE, SYS_ROOTLESS, TAIL].concat().into_bytes()];
     v.extend(inputs(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds")));
     v
+}
+
+/// The CLI fuzz's seeds: command lines as engines and users write them (the arguments after
+/// "mote", NUL-separated).
+pub fn cli_seeds() -> Vec<Vec<u8>> {
+    [
+        "--root\0/run/x\0--log\0/l\0--log-format\0json\0create\0--bundle\0/b\0--pid-file\0/p\0--console-socket\0/s\0id",
+        "--root=/r\0run\0-d\0-b\0/b\0--preserve-fds\03\0--keep\0id",
+        "exec\0-t\0-e\0A=B\0--env=C=D\0-u\01000:1000\0-g\05\0--cap\0CAP_KILL\0--cwd\0/\0id\0sh\0-c\0x",
+        "exec\0--process\0/p.json\0--detach\0--pid-file=/p\0id",
+        "update\0--memory\01.5g\0--memory-swap\0-1\0--cpu-quota\050000\0--cpu-period=100000\0--pids-limit\09\0id",
+        "update\0-r\0-\0id",
+        "--debug\0events\0--stats\0--interval\01m30s\0id",
+        "kill\0--all\0id\0SIGTERM",
+        "delete\0-f\0id",
+        "list\0--format=json\0-q",
+        "ps\0-f\0json\0id\0--\0-ef",
+        "spec\0--rootless\0-b\0/b",
+        "--systemd-cgroup\0--cgroup-manager\0cgroupfs\0start\0id",
+        "seccomp\0--bundle\0/b\0--raw",
+        "state\0id\0--\0x",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect()
 }
 
 /// The files of `dir`, in name order.
@@ -95,6 +218,16 @@ mod fuzz {
             super::check_config(c);
         }
         eprintln!("fuzz: {} regression inputs from {} checked", all.len(), dir.display());
+    }
+
+    #[test]
+    fn cli_crashes_found_by_the_fuzzer_stay_fixed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/crashes-cli");
+        let all = super::inputs(&dir);
+        for c in super::cli_seeds().iter().chain(&all) {
+            super::check_cli(c);
+        }
+        eprintln!("fuzz: {} CLI regression inputs from {} checked", all.len(), dir.display());
     }
 }
 

@@ -1,4 +1,6 @@
-//! A coverage-guided fuzzer of the config parser (json::prepare, then spec::parse_into), on stable Rust.
+//! A coverage-guided fuzzer of the config parser (json::prepare, then spec::parse_into: the hooks'
+//! validation and the state JSON they get too) and of the command-line parser (cli/mod.rs), on
+//! stable Rust.
 //!
 //! cargo-fuzz needs a nightly toolchain and libFuzzer's runtime (libfuzzer-sys), neither of which
 //! this build has. LLVM's SanitizerCoverage pass is reachable through stable flags, though, so the
@@ -25,7 +27,13 @@
 //! What is checked of each input: mote_unit::check_config (no panic, every error a clean one);
 //! the profile `fuzz` keeps overflow checks on, so arithmetic overflow on input is a crash too.
 //!
-//! Usage: fuzz [--secs N] [--out DIR] [--plain] [SEED_DIR_OR_FILE...]
+//! `--target cli`: the input is argv after "mote", its arguments split on NUL bytes (as the
+//! kernel hands them over: C strings); checked by mote_unit::check_cli. Seeds: engines' command
+//! lines (mote_unit::cli_seeds); dictionary: the string literals of runtime/src/cli (flag names,
+//! verbs), inserted as whole arguments (`--name`, `-n`, `--name=value`). Its corpus and crashes
+//! go to OUT/cli.
+//!
+//! Usage: fuzz [--secs N] [--out DIR] [--target config|cli] [--plain] [SEED_DIR_OR_FILE...]
 //!   --secs: how long (default 20); --out: corpus, crashes (default $TMPDIR/mote-fuzz);
 //!   --plain: the earlier blind mutation fuzz (its mutations, a corpus of what parses whole),
 //!            measured the same way, for comparison.
@@ -174,7 +182,7 @@ fn token_at(b: &[u8], at: usize, string: bool) -> Option<(usize, usize)> {
     None
 }
 
-fn mutate(g: &mut Rng, b: &mut Vec<u8>, dict: &[Vec<u8>], other: &[u8]) {
+fn mutate(g: &mut Rng, b: &mut Vec<u8>, dict: &[Vec<u8>], other: &[u8], cli: bool) {
     for _ in 0..1 << g.n(4) {
         let at = g.n(b.len() + 1);
         let len = b.len();
@@ -184,6 +192,20 @@ fn mutate(g: &mut Rng, b: &mut Vec<u8>, dict: &[Vec<u8>], other: &[u8]) {
             2 if at < len => {
                 let max = if g.n(4) == 0 { 256 } else { 8 };
                 b.drain(at..at + (1 + g.n(max)).min(len - at));
+            }
+            // a whole argument: --word, -w, --word=value, word
+            3 if cli => {
+                let w = &dict[g.n(dict.len())];
+                let at = if g.n(2) == 0 { b[..at].iter().rposition(|&c| c == 0).map_or(0, |i| i + 1) } else { at };
+                let mut t = [&b"--"[..], b"-", b""][g.n(3)].to_vec();
+                t.extend_from_slice(if t.len() == 1 { &w[..1] } else { w });
+                match g.n(4) {
+                    0 => t.extend([&b"="[..], NUMBERS[g.n(NUMBERS.len())]].concat()),
+                    1 => t.extend([&b"\0"[..], NUMBERS[g.n(NUMBERS.len())]].concat()),
+                    _ => {}
+                }
+                t.push(0);
+                b.splice(at..at, t);
             }
             3 => {
                 let w = &dict[g.n(dict.len())];
@@ -300,19 +322,28 @@ struct Args {
     secs: f64,
     out: PathBuf,
     plain: bool,
+    cli: bool,
     seeds: Vec<PathBuf>,
 }
 
 fn args() -> Args {
-    let mut a = Args { secs: 20.0, out: std::env::temp_dir().join("mote-fuzz"), plain: false, seeds: vec![] };
+    let mut a = Args { secs: 20.0, out: std::env::temp_dir().join("mote-fuzz"), plain: false, cli: false, seeds: vec![] };
     let mut it = std::env::args().skip(1);
     while let Some(s) = it.next() {
         match s.as_str() {
             "--secs" => a.secs = it.next().and_then(|v| v.parse().ok()).expect("--secs N"),
             "--out" => a.out = it.next().expect("--out DIR").into(),
             "--plain" => a.plain = true,
+            "--target" => match it.next().as_deref() {
+                Some("cli") => a.cli = true,
+                Some("config") => a.cli = false,
+                t => panic!("--target config|cli, not {t:?}"),
+            },
             _ => a.seeds.push(s.into()),
         }
+    }
+    if a.cli {
+        a.out = a.out.join("cli");
     }
     a
 }
@@ -321,11 +352,16 @@ fn worker(a: Args, shared: &'static mut [u8]) {
     // Seconds since the supervisor started (a restarted worker goes on with its clock).
     let start_ns: u128 = std::env::var("MOTE_FUZZ_T0").unwrap().parse().unwrap();
     let since = || (epoch_ns() - start_ns) as f64 / 1e9;
-    let mut seeds = if a.seeds.is_empty() { mote_unit::seeds() } else { vec![] };
+    let mut seeds = match (a.seeds.is_empty(), a.cli) {
+        (true, true) => mote_unit::cli_seeds(),
+        (true, false) => mote_unit::seeds(),
+        (false, _) => vec![],
+    };
     for p in &a.seeds {
         seeds.extend(if p.is_dir() { mote_unit::inputs(p) } else { fs::read(p).into_iter().collect() });
     }
-    let dict = dictionary(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../runtime/src/spec"), &seeds);
+    let dict = dictionary(&Path::new(env!("CARGO_MANIFEST_DIR")).join(if a.cli { "../../runtime/src/cli" } else { "../../runtime/src/spec" }), &seeds);
+    let check = if a.cli { mote_unit::check_cli } else { mote_unit::check_config };
     let mut cov = counters();
     let total: usize = cov.iter().map(|c| c.len()).sum();
     let mut seen: Vec<Vec<u8>> = cov.iter().map(|c| vec![0u8; c.len()]).collect();
@@ -342,7 +378,7 @@ fn worker(a: Args, shared: &'static mut [u8]) {
         for c in cov.iter_mut() {
             c.fill(0);
         }
-        mote_unit::check_config(input);
+        check(input);
         let mut new = false;
         for (c, v) in cov.iter().zip(seen.iter_mut()) {
             for (x, y) in c.iter().zip(v.iter_mut()) {
@@ -381,7 +417,7 @@ fn worker(a: Args, shared: &'static mut [u8]) {
         total,
         seeds.len(),
         dict.len(),
-        if a.plain { "plain" } else { "guided" }
+        if a.plain { "plain" } else if a.cli { "guided, cli" } else { "guided" }
     );
     while since() < end {
         let parent = if a.plain || corpus.len() < 8 || g.n(2) == 0 { g.n(corpus.len()) } else { corpus.len() - 1 - g.n(8) };
@@ -390,7 +426,7 @@ fn worker(a: Args, shared: &'static mut [u8]) {
             plain_mutate(&mut g, &mut b);
         } else {
             let other = &corpus[g.n(corpus.len())];
-            mutate(&mut g, &mut b, &dict, other);
+            mutate(&mut g, &mut b, &dict, other, a.cli);
         }
         let new = exec(&b, &mut cov, &mut seen, &mut edges);
         runs += 1;
