@@ -616,3 +616,40 @@ def test_hugepage_limit_absent_is_zero_as_runc(native, running, v2):
     for entry in ({"pageSize": "2MB"}, {"pageSize": "2MB", "limit": None}, {"pageSize": "2MB", "limit": 0}):
         rc, err, writes = fake_update(native, running, files, {"hugepageLimits": [entry]}, "huge0")
         assert rc == 0 and writes == [(name, "0")], (entry, err, writes)
+
+
+def test_v1_memory_alone_as_runc(native, runc_):
+    """On v1 the kernel keeps memory+swap (memsw) by itself: `update --memory` alone changes the
+    limit and leaves memsw, a limit above memsw is refused (EINVAL) and changes nothing, and -1
+    makes both unlimited (memsw first). The same steps on a runc container and a mote one, with
+    the same bundle, end with the same files (real cgroups of this host)."""
+    if not os.path.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"):
+        pytest.fail("no memory.memsw.limit_in_bytes on this host (swap accounting off): the v1 memsw steps cannot be checked")
+    res = {"memory": {"limit": 64 << 20, "swap": 128 << 20}}
+    dirs = {}
+    for eng in (native, runc_):
+        cid = eng.new_id()
+        with open(eng.tmp / f"{cid}.log", "w") as f:
+            p = subprocess.run(eng.argv("run", "-d", "--bundle", eng.bundle(["sleep", "30"], linux={"resources": res}), cid),
+                               stdout=f, stderr=f, timeout=TIMEOUT)
+        assert p.returncode == 0, open(eng.tmp / f"{cid}.log").read()
+        pid = json.loads(subprocess.run(eng.argv("state", cid), capture_output=True, text=True, timeout=TIMEOUT).stdout)["pid"]
+        mem = next(l.split(":", 2)[2] for l in open(f"/proc/{pid}/cgroup").read().splitlines() if ":memory:" in l)
+        dirs[eng] = (cid, f"/sys/fs/cgroup/memory{mem}")
+
+    def files(eng):
+        d = dirs[eng][1]
+        return [open(f"{d}/{f}").read().strip() for f in ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes")]
+
+    for flags, ok, want in [
+        (["--memory", "32m"], True, [str(32 << 20), str(128 << 20)]),
+        (["--memory", "100m"], True, [str(100 << 20), str(128 << 20)]),
+        (["--memory", "200m"], False, [str(100 << 20), str(128 << 20)]),
+        (["--memory", "-1"], True, None),
+    ]:
+        for eng in (native, runc_):
+            p = subprocess.run(eng.argv("update", *flags, dirs[eng][0]), capture_output=True, text=True, timeout=TIMEOUT)
+            assert (p.returncode == 0) == ok, (eng, flags, p.stderr)
+        assert files(native) == files(runc_), (flags, files(native), files(runc_))
+        assert want is None or files(native) == want, (flags, files(native))
+    assert files(native)[0] == files(native)[1] and int(files(native)[0]) > 1 << 60, files(native)
