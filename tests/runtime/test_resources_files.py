@@ -595,13 +595,13 @@ def test_v2_memory_alone_keeps_memory_plus_swap(native, running, cur, flags, wan
 
 
 def test_v2_memory_above_memory_plus_swap_refused(native, running):
-    """A limit above the memory+swap in force is refused by name before anything is written (runc
-    1.2: "memory+swap limit should be >= memory limit"; v1's kernel refuses it too, EINVAL);
-    with --memory-swap too it is fine."""
+    """A limit above the memory+swap in force is refused before anything is written (runc 1.2:
+    "memory+swap limit should be >= memory limit"; v1's kernel refuses it too, EINVAL); with
+    --memory-swap too it is fine."""
     files = v2_files(running)
     files[f"mote/{running}/memory.max"], files[f"mote/{running}/memory.swap.max"] = IN_FORCE
     rc, err, writes = fake_update(native, running, files, None, "above", flags=["--memory", "128m", "--pids-limit", "3"])
-    assert rc == 1 and "memory.limit: above the memory+swap limit in force 100663296" in err and writes == [], (err, writes)
+    assert rc == 1 and "memory.swap: must be -1 or at least memory.limit on cgroup v2 (or the one in force)" in err and writes == [], (err, writes)
     rc, err, writes = fake_update(native, running, files, None, "above2", flags=["--memory", "128m", "--memory-swap", "128m"])
     assert rc == 0 and writes == [("memory.max", str(128 << 20)), ("memory.swap.max", "0")], (err, writes)
 

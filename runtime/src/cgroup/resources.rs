@@ -111,12 +111,13 @@ fn nth(list: &'static str, i: usize) -> &'static [u8] {
 /// What this host's cgroup layout refuses in `r` (a v1-only field on v2, `unified` on v1):
 /// create asks before it makes anything, apply before its first write (update is all or nothing).
 pub fn check(r: &Resources<'_>, p: &P) -> Result<()> {
-    refused(r, Layout::detect().v2, p, (r.get(SWAP), r.get(LIMIT)))
+    refused(r, Layout::detect().v2, p, None)
 }
 
-/// `sw`: the (memory+swap, limit) v2's swap.max is computed from (see [`in_force`]).
+/// `cur`: the value in force of the one of memory.limit and memory.swap `r` leaves out (v2,
+/// see [`apply`]).
 #[inline(never)]
-fn refused(r: &Resources<'_>, v2: bool, p: &P, sw: (Option<i64>, Option<i64>)) -> Result<()> {
+fn refused(r: &Resources<'_>, v2: bool, p: &P, cur: Option<i64>) -> Result<()> {
     if !v2 {
         // An empty map asks for nothing: crun and runc accept it on v1.
         if !r.unified.is_empty() {
@@ -134,52 +135,35 @@ fn refused(r: &Resources<'_>, v2: bool, p: &P, sw: (Option<i64>, Option<i64>)) -
             _ => {}
         }
     }
-    swap_v2(sw, p).map(drop)
+    swap_v2(r, p, cur).map(drop)
 }
 
-/// v1 swap is memory+swap; v2 swap.max is swap alone (runc's conversion) of `sw`, the
-/// (memory+swap, limit) pair of [`in_force`].
-fn swap_v2(sw: (Option<i64>, Option<i64>), p: &P) -> Result<i64> {
-    match sw {
+/// v1 swap is memory+swap; v2 swap.max is swap alone (runc's conversion), from the values
+/// given, or the one in force (`cur`) of the two.
+fn swap_v2(r: &Resources<'_>, p: &P, cur: Option<i64>) -> Result<i64> {
+    match (r.get(SWAP).or(cur), r.get(LIMIT).or(cur)) {
         (None | Some(-1), _) => Ok(-1),
         (Some(s), Some(l)) if l >= 0 && s >= l => Ok(s - l),
-        _ => Err(res::err(p, SWAP, "must be -1 or at least memory.limit on cgroup v2")),
+        _ => Err(res::err(p, SWAP, "must be -1 or at least memory.limit on cgroup v2 (or the one in force)")),
     }
-}
-
-/// The (memory+swap, limit) pair v2's swap.max is computed from: the spec's swap (v1's memsw)
-/// is memory+swap, v2's swap.max swap alone, so on v2 the one `r` leaves out is the one in force
-/// (runc's update keeps the container's values, since 1.2): the limit (memory.max) for a swap
-/// value alone; for a limit alone the memory+swap (memory.max + memory.swap.max), which the new
-/// limit must not exceed (v1's kernel keeps memsw so). "max" in either reads as no total: then
-/// swap.max stays.
-#[inline(never)]
-fn in_force(w: &Writer<'_>, r: &Resources<'_>, p: &P) -> Result<(Option<i64>, Option<i64>)> {
-    let (mut swap, mut limit) = (r.get(SWAP), r.get(LIMIT));
-    if w.v2 {
-        match (swap, limit) {
-            (Some(s), None) if s != -1 => limit = w.read(b"memory.max").ok(),
-            (None, Some(l)) if l > 0 => {
-                if let Ok(Some(t)) = w.read(b"memory.max").and_then(|m| Ok(m.checked_add(w.read(b"memory.swap.max")?))) {
-                    if l > t {
-                        let mut e = res::err(p, LIMIT, "above the memory+swap limit in force ");
-                        e.path(|p| { p.i(t).s(b" (give memory.swap too)"); });
-                        return Err(e);
-                    }
-                    swap = Some(t);
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok((swap, limit))
 }
 
 /// Applies `r` to cgroup `path`; `p` is where its fields are named from in errors.
 pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
     let w = Writer { path, v2: Layout::detect().v2 };
-    let sw = in_force(&w, r, p)?;
-    refused(r, w.v2, p, sw)?;
+    // v2's swap.max is swap alone, the spec's swap (v1's memsw) memory+swap: of the two, the one
+    // `r` leaves out is the one in force (runc's update keeps the container's, since 1.2): the
+    // limit (memory.max) for a swap value alone; for a limit alone the memory+swap
+    // (memory.max + memory.swap.max), which swap.max is then recomputed from and the new limit
+    // must not exceed (v1's kernel keeps memsw so). "max" in either reads as none: swap.max stays.
+    let cur = match (r.get(SWAP), r.get(LIMIT)) {
+        (Some(s), None) | (None, Some(s)) if w.v2 && s != -1 => {
+            let m = w.read(b"memory.max").ok();
+            if r.get(SWAP).is_some() { m } else { m.zip(w.read(b"memory.swap.max").ok()).map(|(m, s)| m.saturating_add(s)) }
+        }
+        _ => None,
+    };
+    refused(r, w.v2, p, cur)?;
     // First, as the controllers' files (memory.current too) exist only once they are enabled.
     if w.v2 {
         enable_controllers(path, r)?;
@@ -219,7 +203,7 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
             _ => w.num(file, v, matches!(res::KINDS[slot], b'u' | b'U' | b'p'))?,
         }
     }
-    memory(&w, r, p, sw)?;
+    memory(&w, r, p, cur)?;
     let (quota, period) = (r.get(QUOTA), r.get(PERIOD));
     if w.v2 {
         if quota.is_some() || period.is_some() {
@@ -320,8 +304,8 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
 }
 
 #[inline(never)]
-fn memory(w: &Writer<'_>, r: &Resources<'_>, p: &P, sw: (Option<i64>, Option<i64>)) -> Result<()> {
-    let (limit, mut swap) = (r.get(LIMIT), sw.0);
+fn memory(w: &Writer<'_>, r: &Resources<'_>, p: &P, cur: Option<i64>) -> Result<()> {
+    let (limit, mut swap) = (r.get(LIMIT), r.get(SWAP).or(cur));
     const MEMSW: &[u8] = b"memory.memsw.limit_in_bytes";
     // (probed only where it matters: a swap value, or an unlimited limit that sets one)
     let memsw = !w.v2 && (swap.is_some() || limit == Some(-1)) && w.has(MEMSW);
@@ -350,7 +334,7 @@ fn memory(w: &Writer<'_>, r: &Resources<'_>, p: &P, sw: (Option<i64>, Option<i64
     }
     if let (Some(s), false) = (swap, swap_first) {
         if w.v2 {
-            let sw = swap_v2((swap, sw.1), p)?;
+            let sw = swap_v2(r, p, cur)?;
             // A kernel without swap accounting has no memory.swap.max: fine when no swap is
             // asked for beyond the limit (as on v1 without memsw).
             if w.has(b"memory.swap.max") {
