@@ -213,6 +213,6 @@ def test_bundle_path_not_utf8_is_refused(native):
     before anything exists. (Found by the fuzz of the hooks' state JSON, tests/unit.)"""
     cid = native.new_id()
     b = native.bundle(["true"], name="bundle-\udcff")  # b"bundle-\xff" on disk
-    fails(native, "create", "--bundle", b, cid, msg="path is not UTF-8")
+    fails(native, "create", "--bundle", b, cid, msg="path not UTF-8")
     no_residue(native, cid)
     assert native("list", "-q").stdout.strip() == ""

@@ -84,8 +84,8 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     cwd(&mut bundle_abs)?;
     // state.json and the hooks' state are JSON, UTF-8 only (json.rs refuses the rest): a bundle
     // path with other bytes would leave a state mote itself cannot read back.
-    if core::str::from_utf8(bundle_abs.lossy()).is_err() {
-        return Err(Error::msg("bundle", bundle_abs.lossy(), "path is not UTF-8 (state.json cannot hold it)"));
+    if !json::utf8(bundle_abs.lossy()) {
+        return Err(Error::msg("bundle", bundle_abs.lossy(), "path not UTF-8 (JSON state)"));
     }
 
     // Config: read into the arena, validated and unescaped in place, parsed without copies.
