@@ -139,10 +139,13 @@ pub fn check_cli(input: &[u8]) {
         Err(e) => return clean_error(&e, utf8),
     };
     assert!(p.pos.len() <= 8 && p.rest <= a.len() && p.rest > i, "positionals or the rest out of bounds");
+    assert!(p.pos.iter().all(|x| owned.iter().any(|o| o.as_c_str() == *x)), "a positional that is no whole argument");
     for f in flags.iter().filter(|f| f.value) {
         let Some(v) = p.get(f.long()) else { continue };
         assert_eq!(p.each(core::str::from_utf8(f.long()).unwrap()).last(), Some(v), "the last value given is the flag's");
         let v = v.to_bytes();
+        // Never cut: a value is a whole argument, or what follows `=` (or a short flag) in one.
+        assert!(owned.iter().any(|o| o.as_bytes().ends_with(v)), "a flag value that is no argument's end");
         for r in [cli::number(v, "n").map(drop), cli::duration_ms(v, "d").map(drop)] {
             if let Err(e) = r {
                 clean_error(&e, utf8);
