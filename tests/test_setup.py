@@ -29,7 +29,7 @@ KERNEL_BUILD = ["make", "gcc", "as", "ld", "flex", "bison", "m4", "bc", "tar", "
                 "touch", "uname", "uniq", "wc", "whoami", "xargs"] + [
     "riscv64-linux-gnu-" + t for t in ("gcc", "as", "ld", "ar", "nm", "objcopy", "objdump", "strip")]
 # What `x` runs itself (the build: cargo -> rustc -> the linkers in .cargo/config.toml).
-X_SCRIPT = ["cargo", "rustc", "dpkg-query", "apt-get", "python3", "cp", "ln", "mkdir", "rm", "sed"]
+X_SCRIPT = ["cargo", "rustc", "llvm-objcopy-14", "dpkg-query", "apt-get", "python3", "cp", "ln", "mkdir", "rm", "sed"]
 # C sources and the compiler that builds each (qemu/vm.py, tests/bench/bench.py).
 C_SOURCES = {"qemu/vmcheck.c": "riscv64-linux-gnu-gcc", "tests/bench/floor.c": "gcc",
              "tests/bench/crun_wrap.c": "gcc", "tests/bench/runner.c": "gcc", "tests/runtime/seccomp_probe.c": "gcc"}
