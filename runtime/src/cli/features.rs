@@ -14,15 +14,10 @@ const FEATURES: &str = r#"{
   "ociVersionMin": "1.0.0",
   "ociVersionMax": "1.2.0",
   "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
-  "mountOptions": [
-    "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "lazytime", "loud",
-    "mand", "noatime", "nodev", "nodiratime", "noexec", "nolazytime", "nomand", "norelatime",
-    "nostrictatime", "nosuid", "nosymfollow", "private", "rbind", "relatime", "remount", "ro",
-    "ratime", "rdev", "rdiratime", "rexec", "rnoatime", "rnodev", "rnodiratime", "rnoexec",
-    "rnorelatime", "rnostrictatime", "rnosuid", "rnosymfollow", "rrelatime", "rro", "rrw",
-    "rstrictatime", "rsuid", "rsymfollow", "rprivate", "rshared", "rslave", "runbindable", "rw",
-    "shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync", "tmpcopyup", "unbindable"
-  ],
+  "mountOptions": ["#;
+// The mount options after the two flag tables of linux/rootfs.rs (printed from them): the
+// propagation modes spec::propagation knows, and tmpcopyup.
+const MOUNT_REST: &str = r#", "shared", "rshared", "slave", "rslave", "private", "rprivate", "unbindable", "runbindable", "tmpcopyup"],
   "linux": {
     "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
     "capabilities": ["#;
@@ -76,10 +71,15 @@ fn list(prefix: &str, names: &str, keep: impl Fn(usize) -> bool) -> Result<()> {
 }
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
+    use crate::linux::rootfs;
     use crate::spec::{self, seccomp as sc};
     parse(a, from, "features", &[], g, usize::MAX)?;
     let all = |_| true;
     io::out(FEATURES.as_bytes());
+    list("", rootfs::OPTION_NAMES, all)?;
+    io::out(b", ");
+    list("", rootfs::RNAMES, all)?;
+    io::out(MOUNT_REST.as_bytes());
     list("CAP_", spec::CAPS, all)?;
     io::out(SECCOMP.as_bytes());
     list("SCMP_ACT_", sc::ACTIONS, all)?;

@@ -25,7 +25,7 @@ const ATIME_MODE: u64 = (g::MS_NOATIME | g::MS_RELATIME | g::MS_STRICTATIME) as 
 
 /// Mount options that are flags, in the order of [`SET`] and [`CLEAR`] (one string: no
 /// relocations).
-const OPTION_NAMES: &str = "ro rw nosuid suid nodev dev noexec exec sync async dirsync remount mand nomand \
+pub const OPTION_NAMES: &str = "ro rw nosuid suid nodev dev noexec exec sync async dirsync remount mand nomand \
 noatime atime nodiratime diratime relatime norelatime strictatime nostrictatime bind rbind defaults silent loud \
 nosymfollow symfollow lazytime nolazytime";
 const SET: [u32; 31] = [g::MS_RDONLY, 0, g::MS_NOSUID, 0, g::MS_NODEV, 0, g::MS_NOEXEC, 0, g::MS_SYNCHRONOUS, 0,
@@ -37,7 +37,7 @@ const CLEAR: [u32; 31] = [0, g::MS_RDONLY, 0, g::MS_NOSUID, 0, g::MS_NODEV, 0, g
 
 /// Recursive mount attributes (mount_setattr with AT_RECURSIVE), in the order of [`RSET`] and
 /// [`RCLEAR`]; an atime mode clears the whole atime field first, as the kernel requires.
-const RNAMES: &str = "rro rrw rnosuid rsuid rnodev rdev rnoexec rexec rnodiratime rdiratime rrelatime rnorelatime \
+pub const RNAMES: &str = "rro rrw rnosuid rsuid rnodev rdev rnoexec rexec rnodiratime rdiratime rrelatime rnorelatime \
 rnoatime ratime rstrictatime rnostrictatime rnosymfollow rsymfollow";
 const ATIME: u32 = g::MOUNT_ATTR__ATIME;
 const RSET: [u32; 18] = [g::MOUNT_ATTR_RDONLY, 0, g::MOUNT_ATTR_NOSUID, 0, g::MOUNT_ATTR_NODEV, 0, g::MOUNT_ATTR_NOEXEC, 0,
