@@ -80,6 +80,12 @@ impl Error {
     pub fn msg(what: &'static str, path: impl AsRef<[u8]>, detail: &'static str) -> Self {
         Error::msg_at(what, path.as_ref(), detail)
     }
+    /// [`Error::msg`] without a path: one call with two arguments fewer (~30 sites).
+    #[cold]
+    #[inline(never)]
+    pub fn say(what: &'static str, detail: &'static str) -> Self {
+        Error::msg_at(what, b"", detail)
+    }
     /// [`Error::sys`], one copy for every type of path.
     #[cold]
     #[inline(never)]
@@ -125,7 +131,7 @@ impl Error {
     #[inline(never)]
     pub fn and(self, cleanup: Result<()>) -> Error {
         let Err(c) = cleanup else { return self };
-        let mut e = Error::msg("", "", "");
+        let mut e = Error::say("", "");
         e.path(|p| {
             self.render(p);
             p.s(b"; cleaning up: ");

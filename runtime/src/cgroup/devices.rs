@@ -82,7 +82,7 @@ fn num<const N: usize>(b: &mut Buf<N>, v: i64) {
 
 /// Builds the program and attaches it to the cgroup directory `dir`.
 fn attach(rules: &[Rule], dir: &mut Buf<{ PATH + 64 }>) -> Result<()> {
-    let prog = program(rules).ok_or_else(|| Error::msg("device rules", "", "too many for the eBPF program (1900 instructions)"))?;
+    let prog = program(rules).ok_or_else(|| Error::say("device rules", "too many for the eBPF program (1900 instructions)"))?;
     let cg = match fs::open(dir.cstr().fits("cgroup path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
         Err(Errno::NOENT) => return Ok(()), // no v2 tree for this container
         r => r.ctx("open cgroup", dir.lossy())?,

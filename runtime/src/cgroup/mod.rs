@@ -381,7 +381,7 @@ pub fn join(path: &[u8], pid: u32) -> Result<()> {
 /// (so that `f` may remove them).
 fn below(dir: &OwnedFd, depth: usize, f: &mut dyn FnMut(&OwnedFd, &core::ffi::CStr, &OwnedFd) -> Result<()>) -> Result<()> {
     if depth > limits::CGROUP_DEPTH {
-        return Err(Error::msg("cgroup", "", "nested deeper than 32 levels below the container's (spec/limits.rs)"));
+        return Err(Error::say("cgroup", "nested deeper than 32 levels below the container's (spec/limits.rs)"));
     }
     let mut buf = [MaybeUninit::<u8>::uninit(); 1024];
     let mut it = RawDir::new(dir, &mut buf);
@@ -443,7 +443,7 @@ pub fn populated(path: &[u8]) -> Result<bool> {
         let mut any = false;
         let mut found = |_| {
             any = true;
-            Err(Error::msg("", "", "")) // stops the walk at the first pid
+            Err(Error::say("", "")) // stops the walk at the first pid
         };
         let r = below(&fd, 0, &mut |_, _, sub| procs(sub, &mut found)).and_then(|()| procs(&fd, &mut found));
         if any {

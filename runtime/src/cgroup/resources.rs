@@ -365,7 +365,7 @@ fn rt_runtime(w: &Writer<'_>, v: i64) -> Result<()> {
     };
     let parent = Writer { path: &w.path[..cut], v2: false };
     let cur = parent.read(RT)?;
-    rt_runtime(&parent, cur.max(0).checked_add(v).ok_or_else(|| Error::msg("cpu.realtimeRuntime", "", "too large"))?)?;
+    rt_runtime(&parent, cur.max(0).checked_add(v).ok_or_else(|| Error::say("cpu.realtimeRuntime", "too large"))?)?;
     w.num(RT, v, false)
 }
 

@@ -139,7 +139,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     };
     // Passed descriptors are 3..3+N: N is bounded by the largest descriptor number there is.
     let preserve_fds = preserve_fds.checked_add(listen).filter(|n| *n <= limits::PRESERVE_FDS as u64).ok_or_else(|| {
-        let mut e = Error::msg("--preserve-fds", "", "");
+        let mut e = Error::say("--preserve-fds", "");
         e.path(|p| { p.s(b"(with LISTEN_FDS): more than ").u(limits::PRESERVE_FDS as u64); });
         e
     })? as u32;
@@ -163,7 +163,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
         Err(e) => {
             // Nothing exists yet; poststop hooks, which would need this state, are not run: said.
             if Hooks::of(&spec).is_some_and(|h| h.has("poststop")) {
-                let mut w = Error::msg("poststop hooks not run:", "", "");
+                let mut w = Error::say("poststop hooks not run:", "");
                 w.path(|p| e.render(p));
                 hooks::warn(g, &w);
             }

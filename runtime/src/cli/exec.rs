@@ -89,7 +89,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     match st.status(&dir) {
         Status::Created | Status::Running => {}
         Status::Paused if p.has("ignore-paused") => {}
-        Status::Paused => return Err(Error::msg("cannot exec in a paused container", "", "use --ignore-paused to override")),
+        Status::Paused => return Err(Error::say("cannot exec in a paused container", "use --ignore-paused to override")),
         s => {
             let mut e = Error::msg("cannot exec in a", s.name(), "");
             e.path(|p| { p.s(b" container"); });
@@ -100,7 +100,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     // A pidfd pins the process: checked alive after it is open, it cannot be a reused pid.
     let pidfd = rp::pidfd_open(rp::Pid::from_raw(pid as i32).ok_or(Errno::SRCH).ctx("open pidfd", st.id)?, rp::PidfdFlags::empty()).ok();
     if !st.alive() {
-        return Err(Error::msg("cannot exec in a stopped container", "", ""));
+        return Err(Error::say("cannot exec in a stopped container", ""));
     }
 
     // The config as it was at create, and the process: --process FILE or the config's own.
@@ -131,7 +131,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
         }
     };
     if proc.args.is_empty() {
-        return Err(Error::msg("exec", "", "needs a command (ARGS...) or --process FILE"));
+        return Err(Error::say("exec", "needs a command (ARGS...) or --process FILE"));
     }
     apply_flags(p, &mut proc)?;
     if let Some(v) = p.get("apparmor").filter(|v| !v.is_empty()) {
@@ -166,7 +166,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
         _ => None,
     };
     if proc.terminal && console_sock.is_none() {
-        return Err(Error::msg("exec --tty --detach", "", "needs --console-socket (no one would hold the terminal)"));
+        return Err(Error::say("exec --tty --detach", "needs --console-socket (no one would hold the terminal)"));
     }
     let preserve_fds = match p.get("preserve-fds") {
         // Descriptors are ints: 3 + N must stay one (never cut to 32 bits, never wrapped).
@@ -206,7 +206,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     join.root = Some(fs::open(nsp.cstr().fits("root path:")?, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", nsp.lossy())?);
     // Still the same process (same start time): what was opened by pid is the container's.
     if !st.alive() {
-        return Err(Error::msg("cannot exec in a stopped container", "", ""));
+        return Err(Error::say("cannot exec in a stopped container", ""));
     }
     // The PID namespace applies to our children: join it here, so that our one child is born in
     // it (and stays our child, to wait for).

@@ -26,7 +26,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     static COMPACT: Pool<Buf<{ limits::STATE + 256 }>> = Pool::new(Buf::new());
     static OUT: Pool<Buf<{ limits::STATE + 8192 }>> = Pool::new(Buf::new());
     let (Some(mut compact), Some(mut out)) = (COMPACT.get(), OUT.get()) else {
-        return Err(Error::msg("state output:", "", "buffer already in use (a bug)"));
+        return Err(Error::say("state output:", "buffer already in use (a bug)"));
     };
     oci_json(&mut compact, &st, status);
     // Indented as runc prints it (tools grep for `"status": "running"`).

@@ -61,7 +61,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
             .ctx("open", f.to_bytes())?;
             let n = read_all(&fd, &mut doc).ctx("read", f.to_bytes())?;
             let root = json::prepare(&mut doc[..n]).map_err(|e| {
-                let mut er = Error::msg("update: resources", "", "");
+                let mut er = Error::say("update: resources", "");
                 er.path(|p| { p.s(b"invalid JSON at byte ").u(e.offset as u64).s(b": ").s(e.what); });
                 er
             })?;
@@ -118,8 +118,8 @@ fn value(v: &[u8], size: bool) -> Result<i64> {
         return Ok(-1);
     }
     if size {
-        return mote_sys::num::size(v).map_err(|big| Error::msg("", "", if big { "too large" } else { "not a size (512m, 1.5g, 1GiB)" }));
+        return mote_sys::num::size(v).map_err(|big| Error::say("", if big { "too large" } else { "not a size (512m, 1.5g, 1GiB)" }));
     }
     let n = super::number(v, "")?;
-    i64::try_from(n).map_err(|_| Error::msg("", "", "too large"))
+    i64::try_from(n).map_err(|_| Error::say("", "too large"))
 }

@@ -234,7 +234,7 @@ fn cap_str(bit: u32) -> Buf<32> {
 pub fn find_exec(p: &Process<'_>, out: &mut Buf<{ limits::PATH }>) -> Result<()> {
     let arg0 = p.args.first().ok_or_else(|| Error::msg("config.json:", "process.args", "must not be empty"))?.to_bytes();
     let not_found = |why: &'static str| {
-        let mut e = Error::msg("exec:", "", why);
+        let mut e = Error::say("exec:", why);
         e.path(|p| { p.c(b'"').s(arg0).c(b'"'); });
         e
     };

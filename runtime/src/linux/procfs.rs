@@ -41,7 +41,7 @@ fn mnt_id(fd: &OwnedFd) -> u64 {
 /// of the image).
 pub fn root() -> Result<OwnedFd> {
     match proc_dir() {
-        Err(Errno::XDEV) => Err(Error::msg("/proc", "", "is not a procfs mount (mote writes there only through a verified procfs)")),
+        Err(Errno::XDEV) => Err(Error::say("/proc", "is not a procfs mount (mote writes there only through a verified procfs)")),
         r => r.ctx("open", "/proc"),
     }
 }

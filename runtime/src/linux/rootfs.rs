@@ -960,12 +960,12 @@ fn on_initramfs() -> bool {
 fn dev_null(root: BorrowedFd<'_>) -> Result<OwnedFd> {
     // Resolved inside the root (a symlink too: what counts is the node it ends at, checked below).
     let null = match resolve::open(root, b"/dev/null") {
-        Err(Errno::NOENT) => return Err(Error::msg("mask", "", "needs /dev/null in the container (mount /dev)")),
+        Err(Errno::NOENT) => return Err(Error::say("mask", "needs /dev/null in the container (mount /dev)")),
         r => r.ctx("mask: open", "/dev/null")?,
     };
     let st = fs::fstat(&null).ctx("mask: stat", "/dev/null")?;
     if FileType::from_raw_mode(st.st_mode) != FileType::CharacterDevice || st.st_rdev != fs::makedev(1, 3) {
-        return Err(Error::msg("mask: /dev/null", "", "is not the null device (a symlink or a file in the image?): refused"));
+        return Err(Error::say("mask: /dev/null", "is not the null device (a symlink or a file in the image?): refused"));
     }
     Ok(null)
 }

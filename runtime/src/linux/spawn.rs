@@ -186,7 +186,7 @@ fn gone(cgroup: &[u8], why: &'static str) -> Error {
     } else {
         why
     };
-    Error::msg("container init", "", why)
+    Error::say("container init", why)
 }
 
 /// Spawns the container's process and waits until it is ready (blocked on the exec fifo).
@@ -250,7 +250,7 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
             Ok(Some(m)) => m,
             Ok(None) => return Err(gone(ctx.cgroup, "exited before it was ready")),
             Err(Errno::AGAIN) => {
-                return Err(Error::msg("container init", "", "not ready in time under its seccomp filter (a notified syscall the listener does not answer?)"))
+                return Err(Error::say("container init", "not ready in time under its seccomp filter (a notified syscall the listener does not answer?)"))
             }
             Err(e) => return Err(Error::sys("sync", "container init", e)),
         };
@@ -366,7 +366,7 @@ pub fn wait_exec(sock: &OwnedFd) -> Result<()> {
     loop {
         match recv(sock).ctx("sync", "child")? {
             None if next => return Ok(()),
-            None => return Err(Error::msg("exec:", "", "the process died before its exec")),
+            None => return Err(Error::say("exec:", "the process died before its exec")),
             Some(m) if m.tag() == EXEC && !next => next = true,
             Some(m) if m.tag() == ERROR => return Err(m.to_error()),
             Some(_) => return Err(Error::msg("sync", "child", "unexpected message")),

@@ -65,7 +65,7 @@ pub fn state_json(b: &mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8], st
     annotations(b, spec);
     b.c(b'}');
     if b.overflowed() {
-        let mut e = Error::msg("hooks:", "", "");
+        let mut e = Error::say("hooks:", "");
         e.path(|p| { p.s(b"state JSON larger than ").u(limits::STATE as u64).s(b" bytes (annotations?)"); });
         return Err(e);
     }

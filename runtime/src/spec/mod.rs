@@ -62,7 +62,7 @@ impl<'p> P<'p> {
     #[cold]
     #[inline(never)]
     pub fn err(&self, why: &str) -> Error {
-        let mut e = Error::msg("config.json:", "", "");
+        let mut e = Error::say("config.json:", "");
         e.path(|p| {
             self.render(p);
             p.s(b": ").s(why);
@@ -299,7 +299,7 @@ static SPEC: mote_sys::mem::Slot<Spec<'static>> = mote_sys::mem::Slot::new();
 
 /// Reads a prepared config.json (see [`json::prepare`]) into the process's one Spec.
 pub fn parse(doc: &'static [u8], root: usize) -> Result<&'static mut Spec<'static>> {
-    let s = SPEC.take(Spec::empty).ok_or_else(|| Error::msg("config.json:", "", "parsed twice"))?;
+    let s = SPEC.take(Spec::empty).ok_or_else(|| Error::say("config.json:", "parsed twice"))?;
     parse_into(doc, root, s)?;
     Ok(s)
 }

@@ -30,12 +30,12 @@ static JSON_BUF: mote_sys::mem::Pool<Buf<{ limits::STATE }>> = mote_sys::mem::Po
 
 /// The buffer a state.json is read into, until dropped.
 pub fn read_buf() -> Result<mote_sys::mem::Lent<[u8; limits::STATE]>> {
-    READ_BUF.get().ok_or_else(|| Error::msg("state.json:", "", "read buffer already in use (a bug)"))
+    READ_BUF.get().ok_or_else(|| Error::say("state.json:", "read buffer already in use (a bug)"))
 }
 
 /// An empty buffer for a state JSON to be written, until dropped.
 pub fn json_buf() -> Result<mote_sys::mem::Lent<Buf<{ limits::STATE }>>> {
-    let mut b = JSON_BUF.get().ok_or_else(|| Error::msg("state JSON:", "", "buffer already in use (a bug)"))?;
+    let mut b = JSON_BUF.get().ok_or_else(|| Error::say("state JSON:", "buffer already in use (a bug)"))?;
     b.clear();
     Ok(b)
 }
@@ -238,7 +238,7 @@ impl Dir {
     /// The config kept here (CONFIG), read into the arena and parsed, with the arena's unused
     /// rest (exec reads a --process file there). For exec, and the hooks of start and delete.
     pub fn config(&self) -> Result<(&'static mut crate::spec::Spec<'static>, &'static mut [u8])> {
-        let arena = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("config", "", "read twice"))?;
+        let arena = mote_sys::mem::take_arena().ok_or_else(|| Error::say("config", "read twice"))?;
         let mut path = Buf::<{ limits::PATH }>::new();
         path.s(self.path.lossy()).c(b'/').s(CONFIG.to_bytes());
         let mut shown = Buf::<{ limits::PATH }>::new();

@@ -83,7 +83,7 @@ impl Program {
     /// touched; on the stack each page would be touched on entry), empty, until dropped.
     pub fn lend() -> crate::error::Result<mote_sys::mem::Lent<Program>> {
         static PROGRAM: mote_sys::mem::Pool<Program> = mote_sys::mem::Pool::new(Program::new());
-        let mut p = PROGRAM.get().ok_or_else(|| crate::error::Error::msg("seccomp:", "", "program buffer already in use (a bug)"))?;
+        let mut p = PROGRAM.get().ok_or_else(|| crate::error::Error::say("seccomp:", "program buffer already in use (a bug)"))?;
         p.len = 0;
         p.blocks.clear();
         p.flags = 0;
