@@ -7,6 +7,8 @@ use crate::raw;
 const DT_NULL: u64 = 0;
 const DT_RELA: u64 = 7;
 const DT_REL: u64 = 17;
+const DT_TEXTREL: u64 = 22;
+const DT_JMPREL: u64 = 23;
 const DT_RELRSZ: u64 = 35;
 const DT_RELR: u64 = 36;
 const PT_GNU_RELRO: u32 = 0x6474_e552;
@@ -139,8 +141,8 @@ pub unsafe extern "C" fn start(sp: *const usize, base: usize, dynamic: *const u6
 
 /// Applies the relative relocations of a static PIE: each says "add the load base here". The
 /// linker packs them as RELR (.cargo/config.toml: `--pack-dyn-relocs=relr`; 8 bytes for up to 63
-/// aligned pointers, where RELA took 24 bytes each); a RELA or REL table (a relocation RELR cannot
-/// hold) stops the program with a message: no build of ours makes one.
+/// aligned pointers, where RELA took 24 bytes each); a RELA, REL or PLT (JMPREL) table or text
+/// relocations (what RELR cannot hold) stop the program with a message: no build of ours makes them.
 ///
 /// # Safety
 /// `base` must be this image's load base and `dynamic` its _DYNAMIC array.
@@ -154,7 +156,9 @@ unsafe fn relocate(base: usize, dynamic: *const u64) {
             match *d {
                 DT_RELR => relr = base + v,
                 DT_RELRSZ => relrsz = v,
-                DT_RELA | DT_REL => raw::die(b"mote: unsupported relocation table (RELA/REL: link with RELR)\n"),
+                // PLT relocations and text relocations, like RELA/REL, are none this start
+                // applies: a build that has them must stop here, not run half-relocated.
+                DT_RELA | DT_REL | DT_JMPREL | DT_TEXTREL => raw::die(b"mote: unsupported relocation table (RELA/REL/JMPREL/TEXTREL: link with RELR)\n"),
                 _ => {}
             }
             d = d.add(2);
