@@ -314,17 +314,18 @@ impl Kind {
     }
 }
 
-/// A value inside a prepared document.
+/// A value inside a prepared document: the document from the value's first byte to its end.
+/// One slice (two registers) rather than the document and an offset: a Val is passed, and an
+/// Obj or Arr returned in a Result, in registers instead of through the stack (issue 17).
 #[derive(Clone, Copy)]
 pub struct Val<'a> {
     b: &'a [u8],
-    at: usize,
 }
 
-/// Offset just past the value at `i` of a prepared document.
+/// Length of the value at the start of `b`, a suffix of a prepared document.
 #[inline(never)]
-fn skip(b: &[u8], mut i: usize) -> usize {
-    let mut depth = 0usize;
+fn skip(b: &[u8]) -> usize {
+    let (mut i, mut depth) = (0, 0usize);
     loop {
         match b[i] {
             b'"' => {
@@ -367,11 +368,11 @@ fn skip(b: &[u8], mut i: usize) -> usize {
 impl<'a> Val<'a> {
     /// The root value of a document that [`prepare`] accepted (`root` is what it returned).
     pub fn root(b: &'a [u8], root: usize) -> Self {
-        Val { b, at: root }
+        Val { b: &b[root..] }
     }
     /// The kind of value.
     pub fn kind(&self) -> Kind {
-        match self.b[self.at] {
+        match self.b[0] {
             b'n' => Kind::Null,
             b't' | b'f' => Kind::Bool,
             b'"' => Kind::String,
@@ -386,7 +387,7 @@ impl<'a> Val<'a> {
         if self.kind() != Kind::String {
             return None;
         }
-        CStr::from_bytes_until_nul(&self.b[self.at + 1..]).ok()
+        CStr::from_bytes_until_nul(&self.b[1..]).ok()
     }
     /// The string's bytes, without the NUL.
     pub fn bytes(&self) -> Option<&'a [u8]> {
@@ -397,7 +398,7 @@ impl<'a> Val<'a> {
         if self.kind() != Kind::Number {
             return None;
         }
-        Some(&self.b[self.at..skip(self.b, self.at)])
+        Some(&self.b[..skip(self.b)])
     }
     /// The number as an i64, if it is an integer in range.
     #[inline(never)]
@@ -411,7 +412,7 @@ impl<'a> Val<'a> {
     }
     /// The boolean.
     pub fn bool(&self) -> Option<bool> {
-        match self.b[self.at] {
+        match self.b[0] {
             b't' => Some(true),
             b'f' => Some(false),
             _ => None,
@@ -419,42 +420,39 @@ impl<'a> Val<'a> {
     }
     /// Iterates an object's (key, value) pairs.
     pub fn obj(&self) -> Option<Obj<'a>> {
-        (self.kind() == Kind::Object).then(|| Obj { b: self.b, i: self.at + 1 })
+        (self.kind() == Kind::Object).then(|| Obj { b: &self.b[1..] })
     }
     /// Iterates an array's elements.
     pub fn arr(&self) -> Option<Arr<'a>> {
-        (self.kind() == Kind::Array).then(|| Arr { b: self.b, i: self.at + 1 })
+        (self.kind() == Kind::Array).then(|| Arr { b: &self.b[1..] })
     }
 }
 
-/// Where the next member or element starts after offset `i` (past a comma), or None at the
-/// closing `close`.
-fn item(b: &[u8], i: usize, close: u8) -> Option<usize> {
-    let mut i = ws(b, i);
+/// The next member or element of the rest `b` of an object or array (past a comma), or None at
+/// the closing `close`.
+fn item(b: &[u8], close: u8) -> Option<&[u8]> {
+    let mut i = ws(b, 0);
     if b[i] == b',' {
         i = ws(b, i + 1);
     }
-    (b[i] != close).then_some(i)
+    (b[i] != close).then(|| &b[i..])
 }
 
-/// Iterator over an object's members.
+/// Iterator over an object's members: the object's text from the next member on.
 pub struct Obj<'a> {
     b: &'a [u8],
-    i: usize,
 }
 
 impl<'a> Iterator for Obj<'a> {
     type Item = (&'a CStr, Val<'a>);
     #[inline(never)]
     fn next(&mut self) -> Option<Self::Item> {
-        let b = self.b;
-        let Some(mut i) = item(b, self.i, b'}') else { return None };
-        let key = CStr::from_bytes_until_nul(&b[i + 1..]).ok()?;
-        i = ws(b, skip(b, i));
-        i = ws(b, i + 1); // ':'
-        let v = Val { b, at: i };
-        self.i = skip(b, i);
-        Some((key, v))
+        let b = item(self.b, b'}')?;
+        let key = CStr::from_bytes_until_nul(&b[1..]).ok()?;
+        let i = ws(b, skip(b));
+        let v = &b[ws(b, i + 1)..]; // past ':'
+        self.b = &v[skip(v)..];
+        Some((key, Val { b: v }))
     }
 }
 
@@ -492,21 +490,18 @@ macro_rules! keys {
 #[allow(unused_imports)]
 pub(crate) use keys;
 
-/// Iterator over an array's elements.
+/// Iterator over an array's elements: the array's text from the next element on.
 pub struct Arr<'a> {
     b: &'a [u8],
-    i: usize,
 }
 
 impl<'a> Iterator for Arr<'a> {
     type Item = Val<'a>;
     #[inline(never)]
     fn next(&mut self) -> Option<Self::Item> {
-        let b = self.b;
-        let i = item(b, self.i, b']')?;
-        let v = Val { b, at: i };
-        self.i = skip(b, i);
-        Some(v)
+        let v = item(self.b, b']')?;
+        self.b = &v[skip(v)..];
+        Some(Val { b: v })
     }
 }
 
