@@ -7,7 +7,6 @@ use mote_sys::Args;
 use super::{flag, parse, Flag, Global};
 use crate::cgroup::stats;
 use crate::error::{Error, Result};
-use crate::state::Dir;
 
 const FLAGS: &[Flag] = &[flag("stats", 0, false), flag("interval", 0, true)];
 
@@ -20,9 +19,8 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         None => 5000,
     };
     loop {
-        let dir = Dir::open(g.root, id.to_bytes())?;
-        let mut buf = crate::state::read_buf()?;
-        let st = dir.read(&mut buf[..])?;
+        let mut buf = None;
+        let (dir, st) = crate::state::load(g.root, id.to_bytes(), &mut buf)?;
         if !st.alive() {
             return if p.has("stats") { Err(Error::msg("container", st.id, "is not running")) } else { Ok(0) };
         }

@@ -32,7 +32,7 @@ use crate::json::Val;
 use crate::linux::{console, process, seccomp, spawn};
 use crate::log;
 use crate::spec::{self, limits, Process, Spec, P};
-use crate::state::{Dir, Status};
+use crate::state::Status;
 
 const FLAGS: &[Flag] = &[
     flag("process", b'p', true),
@@ -83,9 +83,8 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     // Not dumpable for as long as we live (we never exec): nothing may ptrace us or open our
     // /proc/PID/{fd,exe,mem}, and our child inherits it until its own exec.
     raw::prctl(pr::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx("prctl", "PR_SET_DUMPABLE")?;
-    let dir = Dir::open(gl.root, id.to_bytes())?;
-    let mut sbuf = crate::state::read_buf()?;
-    let st = dir.read(&mut sbuf[..])?;
+    let mut buf = None;
+    let (dir, st) = crate::state::load(gl.root, id.to_bytes(), &mut buf)?;
     match st.status(&dir) {
         Status::Created | Status::Running => {}
         Status::Paused if p.has("ignore-paused") => {}

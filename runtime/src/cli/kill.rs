@@ -5,7 +5,6 @@ use mote_sys::Args;
 use super::{flag, parse, Flag, Global};
 use crate::cgroup;
 use crate::error::{Error, Result};
-use crate::state::Dir;
 
 const FLAGS: &[Flag] = &[flag("all", b'a', false)];
 
@@ -16,9 +15,8 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         Some(s) => signal(s.to_bytes())?,
         None => 15,
     };
-    let dir = Dir::open(g.root, id.to_bytes())?;
-    let mut buf = crate::state::read_buf()?;
-    let st = dir.read(&mut buf[..])?;
+    let mut buf = None;
+    let (dir, st) = crate::state::load(g.root, id.to_bytes(), &mut buf)?;
     let status = st.status(&dir);
     if !status.can_kill() {
         let mut e = Error::msg("cannot kill container", st.id, "");

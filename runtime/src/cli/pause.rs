@@ -5,15 +5,14 @@ use mote_sys::Args;
 use super::{parse, Global};
 use crate::cgroup;
 use crate::error::{Error, Result};
-use crate::state::{Dir, Status};
+use crate::state::Status;
 
 pub fn main(a: &Args, from: usize, g: &mut Global, freeze: bool) -> Result<i32> {
     let verb = if freeze { "pause" } else { "resume" };
     let p = parse(a, from, verb, &[], g, usize::MAX)?;
     let id = p.id(verb)?;
-    let dir = Dir::open(g.root, id.to_bytes())?;
-    let mut buf = crate::state::read_buf()?;
-    let st = dir.read(&mut buf[..])?;
+    let mut buf = None;
+    let (dir, st) = crate::state::load(g.root, id.to_bytes(), &mut buf)?;
     let status = st.status(&dir);
     let ok = if freeze { status == Status::Running || status == Status::Created } else { status == Status::Paused };
     if !ok {

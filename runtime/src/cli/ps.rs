@@ -7,7 +7,6 @@ use mote_sys::Args;
 use super::{flag, parse, Flag, Global};
 use crate::cgroup;
 use crate::error::{Error, Result};
-use crate::state::Dir;
 
 const FLAGS: &[Flag] = &[flag("format", b'f', true)];
 
@@ -20,9 +19,8 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         Some(b"json") => true,
         Some(f) => return Err(Error::msg("--format", f, "must be table or json")),
     };
-    let dir = Dir::open(g.root, id.to_bytes())?;
-    let mut buf = crate::state::read_buf()?;
-    let st = dir.read(&mut buf[..])?;
+    let mut buf = None;
+    let (_dir, st) = crate::state::load(g.root, id.to_bytes(), &mut buf)?;
     let mut out = Buf::<65536>::new();
     out.s(if json { &b"["[..] } else { b"PID\tCMD\n" });
     let mut first = true;

@@ -7,14 +7,13 @@ use mote_sys::Args;
 use super::{parse, Global};
 use crate::spec::limits;
 use crate::error::{Error, Fits, Result};
-use crate::state::{oci_json, Dir, Status};
+use crate::state::{oci_json, Status};
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "state", &[], g, usize::MAX)?;
     let id = p.id("state")?;
-    let dir = Dir::open(g.root, id.to_bytes())?;
-    let mut buf = crate::state::read_buf()?;
-    let st = dir.read(&mut buf[..])?;
+    let mut buf = None;
+    let (dir, st) = crate::state::load(g.root, id.to_bytes(), &mut buf)?;
     let status = st.status(&dir);
     // As runc and crun: no "creating" (start would refuse it). A create still running holds the
     // lock until it is done; one that died left a process-less state for delete --force.

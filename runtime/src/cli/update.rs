@@ -11,7 +11,7 @@ use crate::error::{Ctx, Error, Result};
 use crate::json::{self, Val};
 use crate::spec::resources::{self as res, Resources};
 use crate::spec::P;
-use crate::state::{read_all, Dir};
+use crate::state::read_all;
 
 const FLAGS: &[Flag] = &[
     flag("resources", b'r', true),
@@ -42,9 +42,8 @@ const SLOTS: [u8; 17] = [0, 1, 5, 9, 10, 11, 11, 15, 3, 4, 12, 14, 13, 19, 20, 1
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "update", FLAGS, g, usize::MAX)?;
     let id = p.id("update")?;
-    let dir = Dir::open(g.root, id.to_bytes())?;
-    let mut sbuf = crate::state::read_buf()?;
-    let st = dir.read(&mut sbuf[..])?;
+    let mut buf = None;
+    let (_dir, st) = crate::state::load(g.root, id.to_bytes(), &mut buf)?;
     if !st.alive() {
         return Err(Error::msg("cannot update container", st.id, "it is stopped"));
     }

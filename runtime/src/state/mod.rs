@@ -40,6 +40,17 @@ pub fn json_buf() -> Result<mote_sys::mem::Lent<Buf<{ limits::STATE }>>> {
     Ok(b)
 }
 
+/// What most verbs begin with: container `id`'s directory opened and locked, and its state.json
+/// read into the read buffer, which `buf` then holds (one copy of the three steps and their
+/// error paths, not one per verb).
+#[inline(never)]
+pub fn load<'b>(root: &CStr, id: &[u8], buf: &'b mut Option<mote_sys::mem::Lent<[u8; limits::STATE]>>) -> Result<(Dir, State<'b>)> {
+    let dir = Dir::open(root, id)?;
+    let b = buf.insert(read_buf()?);
+    let st = dir.read(&mut b[..])?;
+    Ok((dir, st))
+}
+
 /// Container ids: runc's rule (letters, digits, `_ + - .`), not `.`/`..`, bounded length.
 pub fn validate_id(id: &[u8]) -> Result<()> {
     let ok = !id.is_empty()
