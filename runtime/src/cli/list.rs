@@ -8,7 +8,7 @@ use mote_sys::Args;
 
 use super::{flag, parse, Flag, Global};
 use crate::spec::limits;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::state::{oci_json, Dir};
 
 const FLAGS: &[Flag] = &[flag("format", b'f', true), flag("quiet", b'q', false)];
@@ -16,11 +16,7 @@ const FLAGS: &[Flag] = &[flag("format", b'f', true), flag("quiet", b'q', false)]
 #[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "list", FLAGS, g, usize::MAX)?;
-    let json = match p.get("format").map(|f| f.to_bytes()) {
-        None | Some(b"table") => false,
-        Some(b"json") => true,
-        Some(f) => return Err(Error::msg("--format", f, "must be table or json")),
-    };
+    let json = p.json_format()?;
     let quiet = p.has("quiet");
     if json {
         io::out(b"[");

@@ -152,6 +152,15 @@ impl Parsed {
         let i = self.flags.iter().position(|f| f.long() == long.as_bytes()).unwrap_or(usize::MAX);
         self.all.iter().filter(move |(k, _)| *k as usize == i).map(|(_, v)| *v)
     }
+    /// `--format table|json` (list, ps): whether it is json.
+    #[inline(never)]
+    pub fn json_format(&self) -> Result<bool> {
+        match self.get("format").map(|f| f.to_bytes()) {
+            None | Some(b"table") => Ok(false),
+            Some(b"json") => Ok(true),
+            Some(f) => Err(Error::msg("--format", f, "must be table or json")),
+        }
+    }
     /// The container id: the first positional argument, validated.
     pub fn id(&self, verb: &'static str) -> Result<&'static CStr> {
         let id = *self.pos.first().ok_or_else(|| Error::msg(verb, "", "requires a container id"))?;

@@ -6,7 +6,7 @@ use mote_sys::Args;
 
 use super::{flag, parse, Flag, Global};
 use crate::cgroup;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 const FLAGS: &[Flag] = &[flag("format", b'f', true)];
 
@@ -14,11 +14,7 @@ const FLAGS: &[Flag] = &[flag("format", b'f', true)];
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "ps", FLAGS, g, 1)?;
     let id = p.id("ps")?;
-    let json = match p.get("format").map(|f| f.to_bytes()) {
-        None | Some(b"table") => false,
-        Some(b"json") => true,
-        Some(f) => return Err(Error::msg("--format", f, "must be table or json")),
-    };
+    let json = p.json_format()?;
     let mut buf = None;
     let (_dir, st) = crate::state::load(g.root, id.to_bytes(), &mut buf)?;
     let mut out = Buf::<65536>::new();
