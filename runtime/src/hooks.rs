@@ -114,17 +114,18 @@ fn run_one(v: Val<'_>, stage: &'static str, i: usize, state: &[u8], out: &Out) -
     let ph = P::ROOT.key("hooks");
     let h = parse(v, &ph.key(stage).idx(i))?;
     let n = name(stage, i, h.path);
+    let nl = n.lossy();
     // The state on stdin from a memory file: no pipe to fill, the hook reads it at its pace.
-    let input = fs::memfd_create(c"hook-state", fs::MemfdFlags::CLOEXEC).ctx("hook state for", n.lossy())?;
-    io::write_all(input.as_fd(), state).ctx("hook state for", n.lossy())?;
-    fs::seek(&input, SeekFrom::Start(0)).ctx("hook state for", n.lossy())?;
+    let input = fs::memfd_create(c"hook-state", fs::MemfdFlags::CLOEXEC).ctx("hook state for", nl)?;
+    io::write_all(input.as_fd(), state).ctx("hook state for", nl)?;
+    fs::seek(&input, SeekFrom::Start(0)).ctx("hook state for", nl)?;
     // What the hook says, when no annotation takes it, for the error message.
-    let (r, w) = pipe_with(PipeFlags::CLOEXEC).ctx("pipe for", n.lossy())?;
-    mote_sys::rustix::io::ioctl_fionbio(&r, true).ctx("pipe for", n.lossy())?;
+    let (r, w) = pipe_with(PipeFlags::CLOEXEC).ctx("pipe for", nl)?;
+    mote_sys::rustix::io::ioctl_fionbio(&r, true).ctx("pipe for", nl)?;
     let old = sig::sigprocmask(How::Block, &SigSet::EMPTY.add(g::SIGCHLD)).ctx("sigprocmask", "SIGCHLD")?;
     let r = (|| {
         let sfd = sig::signalfd(&SigSet::EMPTY.add(g::SIGCHLD)).ctx("signalfd", "SIGCHLD")?;
-        let pid = raw::fork().ctx("fork", n.lossy())?;
+        let pid = raw::fork().ctx("fork", nl)?;
         if pid == 0 {
             hook_child(&h, input.as_fd(), out.out.as_ref().map_or(w.as_fd(), |f| f.as_fd()), out.err.as_ref().map_or(w.as_fd(), |f| f.as_fd()));
         }

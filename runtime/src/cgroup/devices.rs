@@ -87,16 +87,17 @@ fn attach(rules: &[Rule], dir: &mut Buf<{ PATH + 64 }>) -> Result<()> {
         Err(Errno::NOENT) => return Ok(()), // no v2 tree for this container
         r => r.ctx("open cgroup", dir.lossy())?,
     };
-    let fd = raw::bpf_load_device_program(&prog, c"Apache-2.0").ctx("load device eBPF program for", dir.lossy())?;
+    let dir = dir.lossy();
+    let fd = raw::bpf_load_device_program(&prog, c"Apache-2.0").ctx("load device eBPF program for", dir)?;
     // The programs attached before (by create, or an earlier update) are detached once the new
     // one is in: programs attached together must all allow, so keeping them would let an update
     // only tighten the rules (and fail past the kernel's 64 programs per cgroup).
     let mut old = [0u32; 64];
-    let n = raw::bpf_device_programs(cg.as_fd(), &mut old).ctx("list device eBPF programs of", dir.lossy())?;
-    raw::bpf_attach_device_program(cg.as_fd(), fd.as_fd()).ctx("attach device eBPF program to", dir.lossy())?;
+    let n = raw::bpf_device_programs(cg.as_fd(), &mut old).ctx("list device eBPF programs of", dir)?;
+    raw::bpf_attach_device_program(cg.as_fd(), fd.as_fd()).ctx("attach device eBPF program to", dir)?;
     for &id in &old[..n.min(old.len())] {
-        let p = raw::bpf_program_by_id(id).ctx("open device eBPF program of", dir.lossy())?;
-        raw::bpf_detach_device_program(cg.as_fd(), p.as_fd()).ctx("detach the previous device eBPF program from", dir.lossy())?;
+        let p = raw::bpf_program_by_id(id).ctx("open device eBPF program of", dir)?;
+        raw::bpf_detach_device_program(cg.as_fd(), p.as_fd()).ctx("detach the previous device eBPF program from", dir)?;
     }
     Ok(())
 }

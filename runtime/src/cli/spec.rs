@@ -21,16 +21,18 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         path.s(b.to_bytes()).c(b'/');
     }
     path.s(b"config.json");
-    let f = match fs::open(path.cstr().fits("spec: config.json path:")?, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC, Mode::from_raw_mode(0o666)) {
-        Err(Errno::EXIST) => return Err(Error::msg("spec:", path.lossy(), "already exists; remove it first")),
-        r => r.ctx("spec: create", path.lossy())?,
+    let f = fs::open(path.cstr().fits("spec: config.json path:")?, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC, Mode::from_raw_mode(0o666));
+    let path = path.lossy();
+    let f = match f {
+        Err(Errno::EXIST) => return Err(Error::msg("spec:", path, "already exists; remove it first")),
+        r => r.ctx("spec: create", path)?,
     };
     let parts: [&str; 4] = if rootless { [HEAD, MIDDLE, SYS_ROOTLESS, TAIL] } else { [HEAD, GID5, MIDDLE, SYS_ROOT] };
     for part in parts {
-        io::write_all(io::fd_of(&f), part.as_bytes()).ctx("spec: write", path.lossy())?;
+        io::write_all(io::fd_of(&f), part.as_bytes()).ctx("spec: write", path)?;
     }
     if !rootless {
-        io::write_all(io::fd_of(&f), TAIL.as_bytes()).ctx("spec: write", path.lossy())?;
+        io::write_all(io::fd_of(&f), TAIL.as_bytes()).ctx("spec: write", path)?;
     }
     Ok(0)
 }

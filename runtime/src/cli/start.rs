@@ -46,13 +46,14 @@ pub fn start(dir: &Dir, g: &Global, hooks: Option<Hooks<'_>>, ours: Option<&[u8]
             return Err(e);
         }
     }
+    let shown = dir.path.lossy();
     // Non-blocking: with no reader (the process died) this fails instead of hanging.
     let f = match fs::openat(&dir.fd, FIFO, OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC, Mode::empty()) {
         Err(Errno::NXIO) => return Err(Error::msg("cannot start container", id, "its process is gone")),
-        r => r.ctx("open exec fifo in", dir.path.lossy())?,
+        r => r.ctx("open exec fifo in", shown)?,
     };
-    mote_sys::rustix::io::write(&f, b"0").ctx("write exec fifo in", dir.path.lossy())?;
-    fs::unlinkat(&dir.fd, FIFO, AtFlags::empty()).ctx("remove exec fifo in", dir.path.lossy())?;
+    mote_sys::rustix::io::write(&f, b"0").ctx("write exec fifo in", shown)?;
+    fs::unlinkat(&dir.fd, FIFO, AtFlags::empty()).ctx("remove exec fifo in", shown)?;
     // Always after the exec, as runc's start (a signal sent right after start must find the
     // program's handlers, not the runtime's defaults), and after startContainer hooks: the
     // fifo's read end (close-on-exec, held by the process alone) is gone, which poll reports

@@ -191,18 +191,20 @@ impl Dir {
     /// Writes state.json atomically (a temporary file renamed over it).
     pub fn write(&self, content: &[u8]) -> Result<()> {
         let tmp = c"state.json.tmp";
+        let path = self.path.lossy();
         let f = fs::openat(&self.fd, tmp, OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
-            .ctx("write state", self.path.lossy())?;
-        io::write_all(f.as_fd(), content).ctx("write state", self.path.lossy())?;
-        fs::renameat(&self.fd, tmp, &self.fd, STATE_FILE).ctx("write state", self.path.lossy())
+            .ctx("write state", path)?;
+        io::write_all(f.as_fd(), content).ctx("write state", path)?;
+        fs::renameat(&self.fd, tmp, &self.fd, STATE_FILE).ctx("write state", path)
     }
 
     /// Reads state.json into `buf`; returns the parsed state.
     pub fn read<'b>(&self, buf: &'b mut [u8]) -> Result<State<'b>> {
+        let path = self.path.lossy();
         let f = fs::openat(&self.fd, STATE_FILE, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
-            .ctx("read state", self.path.lossy())?;
-        let n = read_small(&f, buf).ctx("read state", self.path.lossy())?;
-        State::parse(&mut buf[..n]).ok_or_else(|| Error::msg("read state", self.path.lossy(), "corrupt state.json"))
+            .ctx("read state", path)?;
+        let n = read_small(&f, buf).ctx("read state", path)?;
+        State::parse(&mut buf[..n]).ok_or_else(|| Error::msg("read state", path, "corrupt state.json"))
     }
 
     /// Copies the config file `src` into the directory as [`CONFIG`].
