@@ -505,15 +505,17 @@ impl<'a> Iterator for Arr<'a> {
     }
 }
 
-/// Writes the compact JSON `src` to `out` indented as Go's json.MarshalIndent(v, "", "  ")
-/// does (what runc prints for `state`, and what tools grep): a member or element per line, ": "
-/// after keys, and empty objects and arrays kept as `{}` and `[]`.
-pub fn indent(src: &[u8], out: &mut mote_sys::io::Text) {
+/// Writes the compact JSON `src` to `out` indented as Go's json.MarshalIndent(v, "", unit)
+/// does (what runc prints for `state` with two spaces, and for `spec` with a tab; what tools
+/// grep): a member or element per line, ": " after keys, and empty objects and arrays kept as
+/// `{}` and `[]`. Line breaks and blanks between tokens of `src` are left out (cli/spec_json.rs
+/// has some, to be read); an empty object or array in `src` is written without them.
+pub fn indent(src: &[u8], out: &mut mote_sys::io::Text, unit: &[u8]) {
     let (mut depth, mut in_str, mut esc) = (0usize, false, false);
     let newline = |out: &mut mote_sys::io::Text, depth: usize| {
         out.c(b'\n');
         for _ in 0..depth {
-            out.s(b"  ");
+            out.s(unit);
         }
     };
     for (i, &c) in src.iter().enumerate() {
@@ -548,6 +550,7 @@ pub fn indent(src: &[u8], out: &mut mote_sys::io::Text) {
             b':' => {
                 out.s(b": ");
             }
+            b' ' | b'\t' | b'\n' | b'\r' => {}
             _ => {
                 out.c(c);
             }

@@ -16,6 +16,16 @@ const FLAGS: &[Flag] = &[flag("bundle", b'b', true), flag("rootless", 0, false)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "spec", FLAGS, g, usize::MAX)?;
     let rootless = p.has("rootless");
+    let parts: [&str; 5] = if rootless { [HEAD, MIDDLE, SYS_ROOTLESS, TAIL, ""] } else { [HEAD, GID5, MIDDLE, SYS_ROOT, TAIL] };
+    let mut compact = Buf::<4096>::new();
+    for part in parts {
+        compact.s(part);
+    }
+    // Made whole before the file is.
+    let mut out = Buf::<8192>::new();
+    crate::json::indent(compact.get().fits("spec: config.json is")?, &mut out, b"\t");
+    out.c(b'\n');
+    let text = out.get().fits("spec: config.json is")?;
     let mut path = Buf::<{ limits::PATH }>::new();
     if let Some(b) = p.get("bundle") {
         path.s(b.to_bytes()).c(b'/');
@@ -27,12 +37,6 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         Err(Errno::EXIST) => return Err(Error::msg("spec:", path, "already exists; remove it first")),
         r => r.ctx("spec: create", path)?,
     };
-    let parts: [&str; 4] = if rootless { [HEAD, MIDDLE, SYS_ROOTLESS, TAIL] } else { [HEAD, GID5, MIDDLE, SYS_ROOT] };
-    for part in parts {
-        io::write_all(io::fd_of(&f), part.as_bytes()).ctx("spec: write", path)?;
-    }
-    if !rootless {
-        io::write_all(io::fd_of(&f), TAIL.as_bytes()).ctx("spec: write", path)?;
-    }
+    io::write_all(io::fd_of(&f), text).ctx("spec: write", path)?;
     Ok(0)
 }

@@ -29,7 +29,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     };
     oci_json(&mut compact, &st, status);
     // Indented as runc prints it (tools grep for `"status": "running"`).
-    crate::json::indent(compact.get().fits("state output:")?, &mut out);
+    crate::json::indent(compact.get().fits("state output:")?, &mut out, b"  ");
     out.c(b'\n');
     super::print(&out, "state output:")?;
     Ok(0)
