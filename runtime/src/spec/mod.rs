@@ -141,7 +141,6 @@ keyed! {
     u64_k => u64 -> u64;
     i64_k => i64 -> i64;
     u32_k => u32 -> u32;
-    obj_k => obj -> json::Obj<'a>;
 }
 
 /// Pushes onto a bounded vector, or fails naming the field and the bound.
@@ -341,48 +340,46 @@ impl Spec<'_> {
 pub fn parse_into<'a>(doc: &'a [u8], root: usize, s: &mut Spec<'a>) -> Result<()> {
     let p = P::ROOT;
     let mut have_version = false;
-    for (k, v) in obj(Val::root(doc, root), &p)? {
-        keys!(k.to_bytes(), {
-            "ociVersion" => {
-                let pv = p.key("ociVersion");
-                s.oci_version = str(v, &pv)?.to_bytes();
+    // (unknown fields are ignored, as the spec requires)
+    members(Val::root(doc, root), &p, "ociVersion root hostname domainname process mounts annotations linux hooks", &mut |i, v, pk| {
+        match i {
+            0 => {
+                s.oci_version = str(v, pk)?.to_bytes();
                 // Any 1.x: engines and test tools write 1.0.0 ... 1.2.x.
                 if !s.oci_version.starts_with(b"1.") {
-                    return Err(pv.err("unsupported version (mote reads 1.x)"));
+                    return Err(pk.err("unsupported version (mote reads 1.x)"));
                 }
                 have_version = true;
-            },
-            "root" => members(v, &p.key("root"), "path readonly", &mut |i, v, pk| {
+            }
+            1 => members(v, pk, "path readonly", &mut |i, v, pk| {
                 match i {
                     0 => s.root = str(v, pk)?,
                     _ => s.root_readonly = bool(v, pk)?,
                 }
                 Ok(())
             })?,
-            "hostname" => s.hostname = Some(str_k(v, &p, "hostname")?),
-            "domainname" => s.domainname = Some(str_k(v, &p, "domainname")?),
-            "process" => process_into(v, &p.key("process"), s.process.insert(Process::empty()))?,
-            "mounts" => {
-                let pm = p.key("mounts");
-                for (i, m) in arr(v, &pm)?.enumerate() {
-                    let m = mount(m, &pm.idx(i))?;
-                    push(&mut s.mounts, m, &pm)?;
+            2 => s.hostname = Some(str(v, pk)?),
+            3 => s.domainname = Some(str(v, pk)?),
+            4 => process_into(v, pk, s.process.insert(Process::empty()))?,
+            5 => {
+                for (i, m) in arr(v, pk)?.enumerate() {
+                    let m = mount(m, &pk.idx(i))?;
+                    push(&mut s.mounts, m, pk)?;
                 }
-            },
-            "annotations" => {
-                let pa = p.key("annotations");
-                for (k, v) in obj(v, &pa)? {
-                    push(&mut s.annotations, (k, str(v, &pa)?), &pa)?;
+            }
+            6 => {
+                for (k, v) in obj(v, pk)? {
+                    push(&mut s.annotations, (k, str(v, pk)?), pk)?;
                 }
-            },
-            "linux" => linux(v, &p.key("linux"), &mut s.linux)?,
-            "hooks" => {
-                hooks::validate(v, &p.key("hooks"))?;
+            }
+            7 => linux(v, pk, &mut s.linux)?,
+            _ => {
+                hooks::validate(v, pk)?;
                 s.hooks = Some(v);
-            },
-            _ => {} // unknown fields are ignored, as the spec requires
-        });
-    }
+            }
+        }
+        Ok(())
+    })?;
     if !have_version {
         return Err(p.key_err("ociVersion", "missing"));
     }
@@ -479,31 +476,28 @@ impl Process<'_> {
 /// process is not built on the stack and copied whole into the static Spec (issue 17: ~13 page
 /// faults of a `run`).
 pub fn process_into<'a>(v: Val<'a>, p: &P, pr: &mut Process<'a>) -> Result<()> {
-    for (k, v) in obj(v, p)? {
-        keys!(k.to_bytes(), {
-            "terminal" => pr.terminal = bool_k(v, &p, "terminal")?,
-            "consoleSize" => {
-                let pc = p.key("consoleSize");
+    const NAMES: &str = "terminal consoleSize args env cwd user capabilities rlimits noNewPrivileges oomScoreAdj \
+apparmorProfile selinuxLabel ioPriority scheduler execCPUAffinity";
+    members(v, p, NAMES, &mut |i, v, pk| {
+        match i {
+            0 => pr.terminal = bool(v, pk)?,
+            1 => {
                 let mut hw = [0u16; 2];
-                for (k, v) in obj(v, &pc)? {
-                    let i = keys!(k.to_bytes(), {
-                        "height" => 0,
-                        "width" => 1,
-                        _ => continue,
-                    });
-                    hw[i] = u16::try_from(u32(v, &pc)?).map_err(|_| pc.err("height and width must be at most 65535"))?;
-                }
+                members(v, pk, "height width", &mut |i, v, _| {
+                    hw[i as usize % 2] = u16::try_from(u32(v, pk)?).map_err(|_| pk.err("height and width must be at most 65535"))?;
+                    Ok(())
+                })?;
                 pr.console_size = Some((hw[0], hw[1]));
-            },
-            "args" => strs(v, &p.key("args"), &mut pr.args)?,
-            "env" => strs(v, &p.key("env"), &mut pr.env)?,
-            "cwd" => {
-                pr.cwd = str_k(v, &p, "cwd")?;
+            }
+            2 => strs(v, pk, &mut pr.args)?,
+            3 => strs(v, pk, &mut pr.env)?,
+            4 => {
+                pr.cwd = str(v, pk)?;
                 if pr.cwd.to_bytes().first() != Some(&b'/') {
-                    return Err(p.key_err("cwd", "must be an absolute path"));
+                    return Err(pk.err("must be an absolute path"));
                 }
-            },
-            "user" => members(v, &p.key("user"), "uid gid umask additionalGids", &mut |i, v, pk| {
+            }
+            5 => members(v, pk, "uid gid umask additionalGids", &mut |i, v, pk| {
                 match i {
                     0 => pr.uid = u32(v, pk)?,
                     1 => pr.gid = u32(v, pk)?,
@@ -516,38 +510,26 @@ pub fn process_into<'a>(v: Val<'a>, p: &P, pr: &mut Process<'a>) -> Result<()> {
                 }
                 Ok(())
             })?,
-            "capabilities" => {
-                let pc = p.key("capabilities");
-                for (k, v) in obj(v, &pc)? {
-                    let (i, name) = keys!(k.to_bytes(), {
-                        "bounding" => (0, "bounding"),
-                        "effective" => (1, "effective"),
-                        "inheritable" => (2, "inheritable"),
-                        "permitted" => (3, "permitted"),
-                        "ambient" => (4, "ambient"),
-                        _ => continue,
-                    });
-                    let ps = pc.key(name);
-                    let mut set = 0u64;
-                    for (j, c) in arr(v, &ps)?.enumerate() {
-                        // An unknown name is refused: granting less than asked silently is as
-                        // wrong as granting more.
-                        let pj = ps.idx(j);
-                        let name = str(c, &pj)?.to_bytes();
-                        let bit = cap_number(name).ok_or_else(|| {
-                            let mut e = pj.err("unknown capability ");
-                            e.path(|p| { p.s(name); });
-                            e
-                        })?;
-                        set |= 1 << bit;
-                    }
-                    pr.caps[i] = set;
+            6 => members(v, pk, "bounding effective inheritable permitted ambient", &mut |i, v, ps| {
+                let mut set = 0u64;
+                for (j, c) in arr(v, ps)?.enumerate() {
+                    // An unknown name is refused: granting less than asked silently is as
+                    // wrong as granting more.
+                    let pj = ps.idx(j);
+                    let name = str(c, &pj)?.to_bytes();
+                    let bit = cap_number(name).ok_or_else(|| {
+                        let mut e = pj.err("unknown capability ");
+                        e.path(|p| { p.s(name); });
+                        e
+                    })?;
+                    set |= 1 << bit;
                 }
-            },
-            "rlimits" => {
-                let pl = p.key("rlimits");
-                for (i, r) in arr(v, &pl)?.enumerate() {
-                    let pi = pl.idx(i);
+                pr.caps[i as usize % 5] = set;
+                Ok(())
+            })?,
+            7 => {
+                for (i, r) in arr(v, pk)?.enumerate() {
+                    let pi = pk.idx(i);
                     let mut rl = Rlimit { resource: u32::MAX, soft: 0, hard: 0 };
                     members(r, &pi, "type soft hard", &mut |i, v, pk| {
                         match i {
@@ -560,42 +542,32 @@ pub fn process_into<'a>(v: Val<'a>, p: &P, pr: &mut Process<'a>) -> Result<()> {
                     if rl.resource == u32::MAX {
                         return Err(pi.key_err("type", "missing"));
                     }
-                    push(&mut pr.rlimits, rl, &pl)?;
+                    push(&mut pr.rlimits, rl, pk)?;
                 }
-            },
-            "noNewPrivileges" => pr.no_new_privileges = bool_k(v, &p, "noNewPrivileges")?,
-            "oomScoreAdj" => {
-                let po = p.key("oomScoreAdj");
-                let o = i64(v, &po)?;
+            }
+            8 => pr.no_new_privileges = bool(v, pk)?,
+            9 => {
+                let o = i64(v, pk)?;
                 if !(-1000..=1000).contains(&o) {
-                    return Err(po.err("must be within -1000..1000"));
+                    return Err(pk.err("must be within -1000..1000"));
                 }
                 pr.oom_score_adj = Some(o as i32);
-            },
-            "apparmorProfile" => pr.apparmor_profile = nonempty(str_k(v, &p, "apparmorProfile")?),
-            "selinuxLabel" => pr.selinux_label = nonempty(str_k(v, &p, "selinuxLabel")?),
-            "ioPriority" => pr.io_priority = Some(io_priority(v, &p.key("ioPriority"))?),
-            "scheduler" => pr.scheduler = Some(scheduler(v, &p.key("scheduler"))?),
-            "execCPUAffinity" => {
-                let pa = p.key("execCPUAffinity");
-                for (k, v) in obj(v, &pa)? {
-                    let (i, name) = keys!(k.to_bytes(), {
-                        "initial" => (0, "initial"),
-                        "final" => (1, "final"),
-                        _ => continue,
-                    });
-                    let pi = pa.key(name);
-                    let l = str(v, &pi)?;
-                    if bitmask(l.to_bytes(), &mut [0; MASK_WORDS]).is_none() {
-                        return Err(pi.err("expected a CPU list like 0-3,7 (CPUs below 1024)"));
-                    }
-                    pr.cpu_affinity[i] = nonempty(l);
+            }
+            10 => pr.apparmor_profile = nonempty(str(v, pk)?),
+            11 => pr.selinux_label = nonempty(str(v, pk)?),
+            12 => pr.io_priority = Some(io_priority(v, pk)?),
+            13 => pr.scheduler = Some(scheduler(v, pk)?),
+            _ => members(v, pk, "initial final", &mut |i, v, pi| {
+                let l = str(v, pi)?;
+                if bitmask(l.to_bytes(), &mut [0; MASK_WORDS]).is_none() {
+                    return Err(pi.err("expected a CPU list like 0-3,7 (CPUs below 1024)"));
                 }
-            },
-            _ => {}
-        });
-    }
-    Ok(())
+                pr.cpu_affinity[i as usize % 2] = nonempty(l);
+                Ok(())
+            })?,
+        }
+        Ok(())
+    })
 }
 
 #[inline(never)]
@@ -623,12 +595,13 @@ fn mount<'a>(v: Val<'a>, p: &P) -> Result<Mount<'a>> {
 
 #[inline(never)]
 fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
-    for (k, v) in obj(v, p)? {
-        keys!(k.to_bytes(), {
-            "namespaces" => {
-                let pn = p.key("namespaces");
-                for (i, n) in arr(v, &pn)?.enumerate() {
-                    let pi = pn.idx(i);
+    const NAMES: &str = "namespaces uidMappings gidMappings devices cgroupsPath resources seccomp rootfsPropagation \
+maskedPaths readonlyPaths sysctl personality mountLabel memoryPolicy intelRdt netDevices timeOffsets";
+    members(v, p, NAMES, &mut |i, v, pk| {
+        match i {
+            0 => {
+                for (i, n) in arr(v, pk)?.enumerate() {
+                    let pi = pk.idx(i);
                     let mut ns = Namespace { flag: 0, path: None };
                     members(n, &pi, "type path", &mut |i, v, pk| {
                         match i {
@@ -643,89 +616,72 @@ fn linux<'a>(v: Val<'a>, p: &P, l: &mut Linux<'a>) -> Result<()> {
                     if l.ns(ns.flag).is_some() {
                         return Err(pi.key_err("type", "namespace listed twice"));
                     }
-                    push(&mut l.namespaces, ns, &pn)?;
+                    push(&mut l.namespaces, ns, pk)?;
                 }
-            },
-            "uidMappings" => idmaps(v, &p.key("uidMappings"), &mut l.uid_mappings)?,
-            "gidMappings" => idmaps(v, &p.key("gidMappings"), &mut l.gid_mappings)?,
-            "devices" => {
-                let pd = p.key("devices");
-                for (i, d) in arr(v, &pd)?.enumerate() {
-                    let dev = device(d, &pd.idx(i))?;
-                    push(&mut l.devices, dev, &pd)?;
+            }
+            1 => idmaps(v, pk, &mut l.uid_mappings)?,
+            2 => idmaps(v, pk, &mut l.gid_mappings)?,
+            3 => {
+                for (i, d) in arr(v, pk)?.enumerate() {
+                    let dev = device(d, &pk.idx(i))?;
+                    push(&mut l.devices, dev, pk)?;
                 }
-            },
-            "cgroupsPath" => l.cgroups_path = Some(str_k(v, &p, "cgroupsPath")?),
-            "resources" => resources::parse(v, &p.key("resources"), l.resources.insert(Default::default()))?,
-            "seccomp" => seccomp::parse(v, &p.key("seccomp"), &mut l.seccomp)?,
-            "rootfsPropagation" => {
-                let pp = p.key("rootfsPropagation");
-                let s = str(v, &pp)?;
+            }
+            4 => l.cgroups_path = Some(str(v, pk)?),
+            5 => resources::parse(v, pk, l.resources.insert(Default::default()))?,
+            6 => seccomp::parse(v, pk, &mut l.seccomp)?,
+            7 => {
+                let s = str(v, pk)?;
                 if propagation(s.to_bytes()).is_none() {
-                    return Err(pp.err("must be one of shared, slave, private, unbindable (r- forms too)"));
+                    return Err(pk.err("must be one of shared, slave, private, unbindable (r- forms too)"));
                 }
                 l.rootfs_propagation = Some(s);
-            },
-            "maskedPaths" => {
-                let pm = p.key("maskedPaths");
-                strs(v, &pm, &mut l.masked_paths)?;
-                absolute(&pm, &l.masked_paths)?;
-            },
-            "readonlyPaths" => {
-                let pr = p.key("readonlyPaths");
-                strs(v, &pr, &mut l.readonly_paths)?;
-                absolute(&pr, &l.readonly_paths)?;
-            },
-            "sysctl" => {
-                let ps = p.key("sysctl");
-                for (k, v) in obj(v, &ps)? {
+            }
+            8 => {
+                strs(v, pk, &mut l.masked_paths)?;
+                absolute(pk, &l.masked_paths)?;
+            }
+            9 => {
+                strs(v, pk, &mut l.readonly_paths)?;
+                absolute(pk, &l.readonly_paths)?;
+            }
+            10 => {
+                for (k, v) in obj(v, pk)? {
                     if k.to_bytes().len() > limits::SYSCTL_KEY {
-                        return Err(ps.err("a key longer than 256 bytes (the bound in spec/limits.rs)"));
+                        return Err(pk.err("a key longer than 256 bytes (the bound in spec/limits.rs)"));
                     }
-                    push(&mut l.sysctl, (k, str(v, &ps)?), &ps)?;
+                    push(&mut l.sysctl, (k, str(v, pk)?), pk)?;
                 }
-            },
-            "personality" => {
-                let pp = p.key("personality");
-                for (k, v) in obj(v, &pp)? {
-                    if k.to_bytes() == b"domain" {
-                        l.personality = Some(match str_k(v, &pp, "domain")?.to_bytes() {
-                            b"LINUX" => 0,
-                            b"LINUX32" => 8,
-                            _ => return Err(pp.key_err("domain", "must be LINUX or LINUX32")),
-                        });
+            }
+            11 => members(v, pk, "domain", &mut |_, v, pd| {
+                l.personality = Some(match str(v, pd)?.to_bytes() {
+                    b"LINUX" => 0,
+                    b"LINUX32" => 8,
+                    _ => return Err(pd.err("must be LINUX or LINUX32")),
+                });
+                Ok(())
+            })?,
+            12 => l.mount_label = nonempty(str(v, pk)?),
+            13 => l.memory_policy = Some(memory_policy(v, pk)?),
+            14 => return Err(pk.err("is not supported (no resctrl in mote)")),
+            15 => {
+                if obj(v, pk)?.next().is_some() {
+                    return Err(pk.err("is not supported"));
+                }
+            }
+            _ => members(v, pk, "monotonic boottime", &mut |i, v, pc| {
+                let t = &mut l.time_offsets[i as usize % 2];
+                members(v, pc, "secs nanosecs", &mut |j, v, pk| {
+                    match j {
+                        0 => t.0 = i64(v, pk)?,
+                        _ => t.1 = u32(v, pk)?,
                     }
-                }
-            },
-            "mountLabel" => l.mount_label = nonempty(str_k(v, &p, "mountLabel")?),
-            "memoryPolicy" => l.memory_policy = Some(memory_policy(v, &p.key("memoryPolicy"))?),
-            "intelRdt" => return Err(p.key_err("intelRdt", "is not supported (no resctrl in mote)")),
-            "netDevices" => {
-                if obj_k(v, &p, "netDevices")?.next().is_some() {
-                    return Err(p.key_err("netDevices", "is not supported"));
-                }
-            },
-            "timeOffsets" => {
-                let pt = p.key("timeOffsets");
-                for (k, v) in obj(v, &pt)? {
-                    let (i, name) = keys!(k.to_bytes(), {
-                        "monotonic" => (0, "monotonic"),
-                        "boottime" => (1, "boottime"),
-                        _ => continue,
-                    });
-                    let pc = pt.key(name);
-                    for (k, v) in obj(v, &pc)? {
-                        keys!(k.to_bytes(), {
-                            "secs" => l.time_offsets[i].0 = i64_k(v, &pc, "secs")?,
-                            "nanosecs" => l.time_offsets[i].1 = u32_k(v, &pc, "nanosecs")?,
-                            _ => {}
-                        });
-                    }
-                }
-            },
-            _ => {}
-        });
-    }
+                    Ok(())
+                })
+            })?,
+        }
+        Ok(())
+    })?;
     if l.ns(g::CLONE_NEWUSER).is_some_and(|n| n.path.is_none()) && l.uid_mappings.is_empty() {
         return Err(p.key_err("uidMappings", "a new user namespace needs uidMappings and gidMappings"));
     }
