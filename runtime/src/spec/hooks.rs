@@ -8,21 +8,20 @@ use mote_sys::io::{Buf, Text};
 
 use super::{limits, Spec, P};
 use crate::error::{Error, Result};
-use crate::json::{keys, Val};
+use crate::json::Val;
 
-pub const STAGES: [&str; 6] = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
+/// The lifecycle's stages (one string: a table of &str costs a relocation per entry).
+pub const STAGES: &str = "prestart createRuntime createContainer startContainer poststart poststop";
 
 /// Checks config.json's hooks at parse time: a stage's array of {path (absolute), args, env,
 /// timeout (> 0)}, within the bounds hooks are run with.
 pub fn validate(v: Val<'_>, p: &P) -> Result<()> {
-    for (k, arr) in super::obj(v, p)? {
-        let Some(stage) = STAGES.iter().find(|s| s.as_bytes() == k.to_bytes()) else { continue };
-        let ps = p.key(stage);
-        for (i, h) in super::arr(arr, &ps)?.enumerate() {
+    super::members(v, p, STAGES, &mut |_, arr, ps| {
+        for (i, h) in super::arr(arr, ps)?.enumerate() {
             parse(h, &ps.idx(i))?;
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// One hook, read from its JSON object.
@@ -36,21 +35,21 @@ pub struct Hook<'a> {
 /// Reads one hook at `p`.
 pub fn parse<'a>(v: Val<'a>, p: &P) -> Result<Hook<'a>> {
     let mut h = Hook { path: c"", args: heapless::Vec::new(), env: heapless::Vec::new(), timeout: None };
-    for (k, v) in super::obj(v, p)? {
-        keys!(k.to_bytes(), {
-            "path" => h.path = super::str_k(v, &p, "path")?,
-            "args" => super::strs(v, &p.key("args"), &mut h.args)?,
-            "env" => super::strs(v, &p.key("env"), &mut h.env)?,
-            "timeout" => {
-                let t = super::u64_k(v, &p, "timeout")?;
+    super::members(v, p, "path args env timeout", &mut |i, v, pk| {
+        match i {
+            0 => h.path = super::str(v, pk)?,
+            1 => super::strs(v, pk, &mut h.args)?,
+            2 => super::strs(v, pk, &mut h.env)?,
+            _ => {
+                let t = super::u64(v, pk)?;
                 if t == 0 {
-                    return Err(p.key_err("timeout", "must be greater than zero"));
+                    return Err(pk.err("must be greater than zero"));
                 }
                 h.timeout = Some(t);
-            },
-            _ => {}
-        });
-    }
+            }
+        }
+        Ok(())
+    })?;
     if h.path.to_bytes().first() != Some(&b'/') {
         return Err(p.key_err("path", "must be an absolute path"));
     }

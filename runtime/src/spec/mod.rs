@@ -125,24 +125,6 @@ pub fn obj<'a>(v: Val<'a>, p: &P) -> Result<json::Obj<'a>> {
 pub fn arr<'a>(v: Val<'a>, p: &P) -> Result<json::Arr<'a>> {
     v.arr().ok_or_else(|| p.kind(Kind::Array, v.kind()))
 }
-/// The readers for the field `k` of the object at `p`: the field's path is built inside, not
-/// at each of ~60 call sites (issue 17).
-macro_rules! keyed {
-    ($($name:ident => $read:ident -> $t:ty;)*) => {$(
-        #[inline(never)]
-        pub fn $name<'a>(v: Val<'a>, p: &P, k: &'static str) -> Result<$t> {
-            $read(v, &p.key(k))
-        }
-    )*};
-}
-keyed! {
-    str_k => str -> &'a CStr;
-    bool_k => bool -> bool;
-    u64_k => u64 -> u64;
-    i64_k => i64 -> i64;
-    u32_k => u32 -> u32;
-}
-
 /// Pushes onto a bounded vector, or fails naming the field and the bound.
 pub fn push<T, const N: usize>(v: &mut Vec<T, N>, x: T, p: &P) -> Result<()> {
     v.push(x).map_err(|_| p.bound(N))
@@ -185,6 +167,13 @@ pub fn members<'a>(v: Val<'a>, p: &P, names: &'static str, f: &mut dyn FnMut(u32
         }
     }
     Ok(())
+}
+
+/// [`members`] but the null ones: runc reads config.json with Go's encoding/json, for which a
+/// null leaves the field unset (linux.resources' objects).
+#[inline(never)]
+pub fn set_members<'a>(v: Val<'a>, p: &P, names: &'static str, f: &mut dyn FnMut(u32, Val<'a>, &P) -> Result<()>) -> Result<()> {
+    members(v, p, names, &mut |i, v, pk| if v.kind() == Kind::Null { Ok(()) } else { f(i, v, pk) })
 }
 
 pub struct Spec<'a> {
@@ -719,13 +708,14 @@ pub fn bitmask(list: &[u8], out: &mut [u64; MASK_WORDS]) -> Option<()> {
 fn io_priority(v: Val<'_>, p: &P) -> Result<u32> {
     const CLASSES: &str = "IOPRIO_CLASS_NONE IOPRIO_CLASS_RT IOPRIO_CLASS_BE IOPRIO_CLASS_IDLE";
     let (mut class, mut prio) = (0, 0);
-    for (k, v) in obj(v, p)? {
-        keys!(k.to_bytes(), {
-            "class" => class = position(CLASSES, b"", str(v, p)?.to_bytes()).unwrap_or(0),
-            "priority" => prio = i64(v, p)?,
-            _ => {}
-        });
-    }
+    // (errors name the object, not the field)
+    members(v, p, "class priority", &mut |i, v, _| {
+        match i {
+            0 => class = position(CLASSES, b"", str(v, p)?.to_bytes()).unwrap_or(0),
+            _ => prio = i64(v, p)?,
+        }
+        Ok(())
+    })?;
     if class == 0 || !(0..=7).contains(&prio) {
         return Err(p.err("class must be IOPRIO_CLASS_RT, _BE or _IDLE, priority within 0..7"));
     }
@@ -743,25 +733,26 @@ fn scheduler(v: Val<'_>, p: &P) -> Result<Sched> {
     // u32::MAX: no policy given; u32::MAX - 1: an unknown one.
     let mut s = Sched { policy: u32::MAX, ..Sched::default() };
     let (mut nice, mut bad_flag) = (0, false);
-    for (k, v) in obj(v, p)? {
-        keys!(k.to_bytes(), {
-            "policy" => s.policy = position(POLICIES, b"", str(v, p)?.to_bytes()).unwrap_or(u32::MAX - 1),
-            "flags" => {
+    // (errors name the object, not the field)
+    members(v, p, "policy flags nice priority runtime deadline period", &mut |i, v, _| {
+        match i {
+            0 => s.policy = position(POLICIES, b"", str(v, p)?.to_bytes()).unwrap_or(u32::MAX - 1),
+            1 => {
                 for f in arr(v, p)? {
                     match position(SCHED_FLAGS, b"", str(f, p)?.to_bytes()) {
                         Some(b) => s.flags |= 1 << b,
                         None => bad_flag = true,
                     }
                 }
-            },
-            "nice" => nice = i64(v, p)?,
-            "priority" => s.priority = u32(v, p)?,
-            "runtime" => s.runtime = u64(v, p)?,
-            "deadline" => s.deadline = u64(v, p)?,
-            "period" => s.period = u64(v, p)?,
-            _ => {}
-        });
-    }
+            }
+            2 => nice = i64(v, p)?,
+            3 => s.priority = u32(v, p)?,
+            4 => s.runtime = u64(v, p)?,
+            5 => s.deadline = u64(v, p)?,
+            _ => s.period = u64(v, p)?,
+        }
+        Ok(())
+    })?;
     s.nice = nice.clamp(-100, 100) as i32;
     let (rt, dl) = (s.runtime, s.deadline);
     // The kernel's rules for SCHED_DEADLINE: 1024 ns <= runtime <= deadline <= period (0: the deadline).
@@ -794,24 +785,25 @@ pub const MPOL_FLAGS: &str = "MPOL_F_NUMA_BALANCING MPOL_F_RELATIVE_NODES MPOL_F
 #[inline(never)]
 fn memory_policy<'a>(v: Val<'a>, p: &P) -> Result<(u32, Option<&'a CStr>)> {
     let (mut mode, mut nodes, mut flags) = (u32::MAX, None, 0);
-    for (k, v) in obj(v, p)? {
-        keys!(k.to_bytes(), {
-            "mode" => mode = position(MPOL_MODES, b"", str(v, p)?.to_bytes()).ok_or_else(|| p.err("unknown mode"))?,
-            "nodes" => {
+    // (errors name the object, not the field)
+    members(v, p, "mode nodes flags", &mut |i, v, _| {
+        match i {
+            0 => mode = position(MPOL_MODES, b"", str(v, p)?.to_bytes()).ok_or_else(|| p.err("unknown mode"))?,
+            1 => {
                 let l = str(v, p)?;
                 if bitmask(l.to_bytes(), &mut [0; MASK_WORDS]).is_none() {
                     return Err(p.err("nodes: expected a list like 0-1,3 (nodes below 1024)"));
                 }
                 nodes = nonempty(l);
-            },
-            "flags" => {
+            }
+            _ => {
                 for f in arr(v, p)? {
                     flags |= 1 << (13 + position(MPOL_FLAGS, b"", str(f, p)?.to_bytes()).ok_or_else(|| p.err("unknown flag"))?);
                 }
-            },
-            _ => {}
-        });
-    }
+            }
+        }
+        Ok(())
+    })?;
     // DEFAULT and LOCAL take no nodes; BIND and the interleaves need some (the kernel's EINVAL,
     // named here); PREFERRED without nodes is the local node.
     let why = match mode {

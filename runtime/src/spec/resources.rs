@@ -9,10 +9,10 @@ use core::ffi::CStr;
 
 use heapless::Vec;
 
-use super::{arr, bool, bool_k, i64, i64_k, limits, obj, position, str, str_k, u32_k, u64, u64_k, word, P};
+use super::{arr, bool, i64, limits, members, obj, position, set_members, str, u32, u64, word, P};
 use crate::cgroup::bpf::{Rule, MKNOD, READ, WRITE};
 use crate::error::{Error, Result};
-use crate::json::{keys, Kind, Val};
+use crate::json::{Kind, Val};
 
 /// The scalar fields as "object.key", in slot order. Slots below [`TABLE`] are combined with
 /// others when written (limit with swap, quota with period); the rest map one to one to a file.
@@ -161,14 +161,12 @@ fn set<'a>(v: Val<'a>, p: &P) -> Result<impl Iterator<Item = (&'a CStr, Val<'a>)
 /// struct is large, and a returned one would be one more copy in the caller's frame).
 #[inline(never)]
 pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
-    for (k, v) in set(v, p)? {
-        let Some(g) = position(GROUPS, b"", k.to_bytes()) else { continue };
-        let name = word(GROUPS, g as usize);
-        let pg = p.key(name);
+    set_members(v, p, GROUPS, &mut |g, v, pg| {
         r.groups |= 1 << g;
         match g {
             0..=3 => {
-                for (k, v) in set(v, &pg)? {
+                let name = word(GROUPS, g as usize);
+                for (k, v) in set(v, pg)? {
                     let key = k.to_bytes();
                     if let Some(slot) = (0..SLOTS).find(|&s| field(s).0 == name && field(s).1.as_bytes() == key) {
                         r.scalar(slot, v, p)?;
@@ -182,63 +180,58 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                 }
             }
             4 => {
-                for (i, h) in arr(v, &pg)?.enumerate() {
+                for (i, h) in arr(v, pg)?.enumerate() {
                     let pi = pg.idx(i);
                     // An absent (or null) limit is 0, no pages: the spec requires one, and runc
                     // reads a missing one as Go's zero value and writes it. -1 is unlimited.
                     let (mut size, mut limit) = (c"", 0);
-                    for (k, v) in set(h, &pi)? {
-                        keys!(k.to_bytes(), {
-                            "pageSize" => size = name_of(str_k(v, &pi, "pageSize")?, &pi.key("pageSize"))?,
-                            "limit" => limit = i64_k(v, &pi, "limit")?,
-                            _ => {}
-                        });
-                    }
+                    set_members(h, &pi, "pageSize limit", &mut |i, v, pk| {
+                        match i {
+                            0 => size = name_of(str(v, pk)?, pk)?,
+                            _ => limit = i64(v, pk)?,
+                        }
+                        Ok(())
+                    })?;
                     // A file name part: hugetlb.<pageSize>.max
                     if size.is_empty() || size.to_bytes().contains(&b'/') {
                         return Err(pi.key_err("pageSize", "missing or invalid"));
                     }
-                    push(&mut r.hugepages, (size, limit), &pg)?;
+                    push(&mut r.hugepages, (size, limit), pg)?;
                 }
             }
             5 => {
-                for (dev, v) in obj(v, &pg)? {
-                    let mut e = (name_of(dev, &pg)?, None, None);
-                    for (k, v) in set(v, &pg)? {
-                        keys!(k.to_bytes(), {
-                            "hcaHandles" => e.1 = Some(u32_k(v, &pg, "hcaHandles")?),
-                            "hcaObjects" => e.2 = Some(u32_k(v, &pg, "hcaObjects")?),
-                            _ => {}
-                        });
-                    }
-                    push(&mut r.rdma, e, &pg)?;
+                for (dev, v) in obj(v, pg)? {
+                    let mut e = (name_of(dev, pg)?, None, None);
+                    // (the fields' paths without the device's name, as before)
+                    set_members(v, pg, "hcaHandles hcaObjects", &mut |i, v, pk| {
+                        let n = Some(u32(v, pk)?);
+                        if i == 0 { e.1 = n } else { e.2 = n }
+                        Ok(())
+                    })?;
+                    push(&mut r.rdma, e, pg)?;
                 }
             }
-            6 => {
-                for (k, v) in set(v, &pg)? {
-                    keys!(k.to_bytes(), {
-                        "classID" => r.class_id = Some(u32_k(v, &pg, "classID")?),
-                        "priorities" => {
-                            let pp = pg.key("priorities");
-                            for (i, e) in arr(v, &pp)?.enumerate() {
-                                let pi = pp.idx(i);
-                                let (mut name, mut prio) = (c"", 0);
-                                for (k, v) in obj(e, &pi)? {
-                                    keys!(k.to_bytes(), {
-                                        "name" => name = name_of(str_k(v, &pi, "name")?, &pi.key("name"))?,
-                                        "priority" => if v.kind() != Kind::Null { prio = u32_k(v, &pi, "priority")? },
-                                        _ => {}
-                                    });
-                                }
-                                push(&mut r.priorities, (name, prio), &pp)?;
-                            }
-                        },
-                        _ => {}
-                    });
+            6 => set_members(v, pg, "classID priorities", &mut |i, v, pk| {
+                if i == 0 {
+                    r.class_id = Some(u32(v, pk)?);
+                    return Ok(());
                 }
-            }
+                for (i, e) in arr(v, pk)?.enumerate() {
+                    let pi = pk.idx(i);
+                    let (mut name, mut prio) = (c"", 0);
+                    members(e, &pi, "name priority", &mut |i, v, pn| {
+                        match i {
+                            0 => name = name_of(str(v, pn)?, pn)?,
+                            _ => if v.kind() != Kind::Null { prio = u32(v, pn)? },
+                        }
+                        Ok(())
+                    })?;
+                    push(&mut r.priorities, (name, prio), pk)?;
+                }
+                Ok(())
+            })?,
             7 => {
-                for (k, v) in obj(v, &pg)? {
+                for (k, v) in obj(v, pg)? {
                     let key = k.to_bytes();
                     // Stay inside the container's own cgroup: a plain file name, no path.
                     if key.is_empty() || key.contains(&b'/') || key.starts_with(b".") {
@@ -246,20 +239,20 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                         e.path(|p| { p.s(key); });
                         return Err(e);
                     }
-                    let e = (name_of(k, &pg)?, str(v, &pg)?);
-                    push(&mut r.unified, e, &pg)?;
+                    let e = (name_of(k, pg)?, str(v, pg)?);
+                    push(&mut r.unified, e, pg)?;
                 }
             }
             _ => {
                 let rules = r.devices.insert(Vec::new());
-                for (i, d) in arr(v, &pg)?.enumerate() {
+                for (i, d) in arr(v, pg)?.enumerate() {
                     let d = rule(d, &pg.idx(i))?;
-                    push(rules, d, &pg)?;
+                    push(rules, d, pg)?;
                 }
             }
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Pushes onto one of the lists, or fails naming it and the bound.
@@ -282,19 +275,19 @@ fn name_of<'a>(s: &'a CStr, p: &P) -> Result<&'a CStr> {
 #[inline(never)]
 fn blkio(d: Val<'_>, p: &P, list: u8) -> Result<BlkDev> {
     let (mut maj, mut min, mut value) = (None, None, 0);
-    let val = if list == 0 { "weight" } else { "rate" };
-    for (k, v) in set(d, p)? {
-        keys!(k.to_bytes(), {
-            "major" => maj = Some(u64_k(v, &p, "major")?),
-            "minor" => min = Some(u64_k(v, &p, "minor")?),
-            "weight" | "rate" => if k.to_bytes() == val.as_bytes() { value = u64(v, &p.key(val))? },
+    set_members(d, p, "major minor weight rate leafWeight", &mut |i, v, pk| {
+        match i {
+            0 => maj = Some(u64(v, pk)?),
+            1 => min = Some(u64(v, pk)?),
+            // weightDevice's value is its weight, the throttles' their rate.
+            2 | 3 => if (i == 2) == (list == 0) { value = u64(v, pk)? },
             // CFQ's per-device leaf weights went with CFQ (Linux 5.0): no kernel file takes one.
-            "leafWeight" => if list == 0 && u64_k(v, &p, "leafWeight")? != 0 {
-                return Err(p.key_err("leafWeight", "has no kernel file since CFQ was removed (Linux 5.0)"));
+            _ => if list == 0 && u64(v, pk)? != 0 {
+                return Err(pk.err("has no kernel file since CFQ was removed (Linux 5.0)"));
             },
-            _ => {}
-        });
-    }
+        }
+        Ok(())
+    })?;
     match (maj, min) {
         (Some(major), Some(minor)) => Ok(BlkDev { list, major, minor, value }),
         _ => Err(p.err("needs major and minor")),
@@ -305,30 +298,28 @@ fn blkio(d: Val<'_>, p: &P, list: u8) -> Result<BlkDev> {
 #[inline(never)]
 fn rule(d: Val<'_>, p: &P) -> Result<DevRule> {
     let mut r = DevRule { allow: false, kind: b'a', major: -1, minor: -1, access: 7 };
-    for (k, v) in obj(d, p)? {
-        if v.kind() == Kind::Null && k.to_bytes() != b"allow" {
-            continue;
+    members(d, p, "allow type major minor access", &mut |i, v, pk| {
+        if v.kind() == Kind::Null && i != 0 {
+            return Ok(());
         }
-        keys!(k.to_bytes(), {
-            "allow" => r.allow = bool_k(v, &p, "allow")?,
-            "type" => {
-                r.kind = match str_k(v, &p, "type")?.to_bytes() {
+        match i {
+            0 => r.allow = bool(v, pk)?,
+            1 => {
+                r.kind = match str(v, pk)?.to_bytes() {
                     [c @ (b'a' | b'c' | b'b')] => *c,
-                    _ => return Err(p.key_err("type", "must be a, c or b")),
+                    _ => return Err(pk.err("must be a, c or b")),
                 }
-            },
+            }
             // -1 (any) or a number the program can compare: never cut to 32 bits.
-            "major" | "minor" => {
-                let major = k.to_bytes() == b"major";
-                let pk = p.key(if major { "major" } else { "minor" });
-                let n = match i64(v, &pk)? {
+            2 | 3 => {
+                let n = match i64(v, pk)? {
                     n @ -1..=0x7fff_ffff => n as i32,
                     _ => return Err(pk.err("must be -1 (any) or a device number below 2^31")),
                 };
-                if major { r.major = n } else { r.minor = n }
-            },
-            "access" => {
-                let s = str_k(v, &p, "access")?.to_bytes();
+                if i == 2 { r.major = n } else { r.minor = n }
+            }
+            _ => {
+                let s = str(v, pk)?.to_bytes();
                 // Empty means all, as runc reads it.
                 r.access = if s.is_empty() { 7 } else { 0 };
                 for &c in s {
@@ -336,13 +327,13 @@ fn rule(d: Val<'_>, p: &P) -> Result<DevRule> {
                         b'r' => READ as u8,
                         b'w' => WRITE as u8,
                         b'm' => MKNOD as u8,
-                        _ => return Err(p.key_err("access", "must be made of r, w and m")),
+                        _ => return Err(pk.err("must be made of r, w and m")),
                     };
                 }
-            },
-            _ => {}
-        });
-    }
+            }
+        }
+        Ok(())
+    })?;
     Ok(r)
 }
 

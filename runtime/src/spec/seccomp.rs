@@ -7,9 +7,9 @@ use core::ffi::CStr;
 
 use heapless::Vec;
 
-use super::{arr, limits, obj, push, str, str_k, u32, u64_k, P};
+use super::{arr, limits, members, push, str, u32, u64, P};
 use crate::error::Result;
-use crate::json::{keys, Val};
+use crate::json::Val;
 
 // SECCOMP_RET_* (linux/seccomp.h): the action in the high 16 bits, data in the low ones.
 pub const RET_KILL_PROCESS: u32 = 0x8000_0000;
@@ -98,31 +98,31 @@ pub fn parse<'a>(v: Val<'a>, p: &P, out: &mut Option<Seccomp<'a>>) -> Result<()>
         names: Vec::new(),
     });
     let mut default_errno = None;
-    for (k, v) in obj(v, p)? {
-        keys!(k.to_bytes(), {
-            "defaultAction" => s.default_action = action(v, &p.key("defaultAction"))?,
-            "defaultErrnoRet" => default_errno = Some(v),
-            "architectures" => s.archs = name_set(v, &p.key("architectures"), ARCHS, b"SCMP_ARCH_", "unknown architecture")?,
-            "flags" => {
-                let named = name_set(v, &p.key("flags"), FLAGS, b"SECCOMP_FILTER_FLAG_", "unknown flag")?;
+    const NAMES: &str = "defaultAction defaultErrnoRet architectures flags listenerPath listenerMetadata syscalls";
+    members(v, p, NAMES, &mut |i, v, pk| {
+        match i {
+            0 => s.default_action = action(v, pk)?,
+            1 => default_errno = Some(v),
+            2 => s.archs = name_set(v, pk, ARCHS, b"SCMP_ARCH_", "unknown architecture")?,
+            3 => {
+                let named = name_set(v, pk, FLAGS, b"SECCOMP_FILTER_FLAG_", "unknown flag")?;
                 for (i, bit) in FLAG_BITS.iter().enumerate() {
                     if named >> i & 1 != 0 {
                         s.flags |= bit;
                     }
                 }
-            },
-            "listenerPath" => s.listener_path = Some(str_k(v, &p, "listenerPath")?),
-            "listenerMetadata" => s.listener_metadata = Some(str_k(v, &p, "listenerMetadata")?),
-            "syscalls" => {
-                let ps = p.key("syscalls");
-                for (i, r) in arr(v, &ps)?.enumerate() {
-                    let r = rule(r, &ps.idx(i), &mut s.names)?;
-                    push(&mut s.rules, r, &ps)?;
+            }
+            4 => s.listener_path = Some(str(v, pk)?),
+            5 => s.listener_metadata = Some(str(v, pk)?),
+            _ => {
+                for (i, r) in arr(v, pk)?.enumerate() {
+                    let r = rule(r, &pk.idx(i), &mut s.names)?;
+                    push(&mut s.rules, r, pk)?;
                 }
-            },
-            _ => {}
-        });
-    }
+            }
+        }
+        Ok(())
+    })?;
     if s.default_action == u32::MAX {
         return Err(p.key_err("defaultAction", "missing"));
     }
@@ -148,26 +148,24 @@ pub fn parse<'a>(v: Val<'a>, p: &P, out: &mut Option<Seccomp<'a>>) -> Result<()>
 fn rule<'a>(v: Val<'a>, p: &P, names: &mut Vec<&'a CStr, { limits::SECCOMP_NAMES }>) -> Result<Rule> {
     let mut r = Rule { first: names.len() as u16, count: 0, action: u32::MAX, args: Vec::new() };
     let mut errno = None;
-    for (k, v) in obj(v, p)? {
-        keys!(k.to_bytes(), {
-            "names" => {
-                let pn = p.key("names");
-                for (i, n) in arr(v, &pn)?.enumerate() {
-                    push(names, str(n, &pn.idx(i))?, &pn)?;
+    members(v, p, "names action errnoRet args", &mut |i, v, pk| {
+        match i {
+            0 => {
+                for (i, n) in arr(v, pk)?.enumerate() {
+                    push(names, str(n, &pk.idx(i))?, pk)?;
                 }
-            },
-            "action" => r.action = action(v, &p.key("action"))?,
-            "errnoRet" => errno = Some(v),
-            "args" => {
-                let pa = p.key("args");
-                for (i, a) in arr(v, &pa)?.enumerate() {
-                    let a = arg(a, &pa.idx(i))?;
-                    push(&mut r.args, a, &pa)?;
+            }
+            1 => r.action = action(v, pk)?,
+            2 => errno = Some(v),
+            _ => {
+                for (i, a) in arr(v, pk)?.enumerate() {
+                    let a = arg(a, &pk.idx(i))?;
+                    push(&mut r.args, a, pk)?;
                 }
-            },
-            _ => {}
-        });
-    }
+            }
+        }
+        Ok(())
+    })?;
     r.count = names.len() as u16 - r.first;
     if r.count == 0 {
         return Err(p.key_err("names", "missing or empty"));
@@ -183,28 +181,24 @@ fn rule<'a>(v: Val<'a>, p: &P, names: &mut Vec<&'a CStr, { limits::SECCOMP_NAMES
 fn arg(v: Val<'_>, p: &P) -> Result<Arg> {
     let mut a = Arg { index: u8::MAX, op: u8::MAX, value: 0, value_two: 0 };
     let mut have_value = false;
-    for (k, v) in obj(v, p)? {
-        keys!(k.to_bytes(), {
-            "index" => {
-                let pi = p.key("index");
-                let i = u32(v, &pi)?;
+    members(v, p, "index value valueTwo op", &mut |i, v, pk| {
+        match i {
+            0 => {
+                let i = u32(v, pk)?;
                 if i > 5 {
-                    return Err(pi.err("must be 0..5 (a syscall has six arguments)"));
+                    return Err(pk.err("must be 0..5 (a syscall has six arguments)"));
                 }
                 a.index = i as u8;
-            },
-            "value" => {
-                a.value = u64_k(v, &p, "value")?;
+            }
+            1 => {
+                a.value = u64(v, pk)?;
                 have_value = true;
-            },
-            "valueTwo" => a.value_two = u64_k(v, &p, "valueTwo")?,
-            "op" => {
-                let po = p.key("op");
-                a.op = name_in(OPS, b"SCMP_CMP_", str(v, &po)?, &po, "unknown operator")? as u8;
-            },
-            _ => {}
-        });
-    }
+            }
+            2 => a.value_two = u64(v, pk)?,
+            _ => a.op = name_in(OPS, b"SCMP_CMP_", str(v, pk)?, pk, "unknown operator")? as u8,
+        }
+        Ok(())
+    })?;
     for (missing, name) in [(a.index == u8::MAX, "index"), (a.op == u8::MAX, "op"), (!have_value, "value")] {
         if missing {
             return Err(p.key(name).err("missing"));
