@@ -16,12 +16,7 @@ pub const STAGES: &str = "prestart createRuntime createContainer startContainer 
 /// Checks config.json's hooks at parse time: a stage's array of {path (absolute), args, env,
 /// timeout (> 0)}, within the bounds hooks are run with.
 pub fn validate(v: Val<'_>, p: &P) -> Result<()> {
-    super::members(v, p, STAGES, &mut |_, arr, ps| {
-        for (i, h) in super::arr(arr, ps)?.enumerate() {
-            parse(h, &ps.idx(i))?;
-        }
-        Ok(())
-    })
+    super::members(v, p, STAGES, &mut |_, arr, ps| super::items(arr, ps, &mut |h, pi| parse(h, pi).map(drop)))
 }
 
 /// One hook, read from its JSON object.

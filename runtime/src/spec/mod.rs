@@ -146,11 +146,12 @@ fn absolute(p: &P, paths: &[&CStr]) -> Result<()> {
 /// The non-generic body of [`strs`] (one copy for every bound).
 #[inline(never)]
 fn strs_with<'a>(v: Val<'a>, p: &P, bound: usize, push: &mut dyn FnMut(&'a CStr) -> bool) -> Result<()> {
-    for (i, x) in arr(v, p)?.enumerate() {
-        if !push(str(x, &p.idx(i))?) {
+    items(v, p, &mut |x, pi| {
+        if !push(str(x, pi)?) {
             return Err(p.bound(bound));
         }
-    }
+        Ok(())
+    })?;
     Ok(())
 }
 
@@ -165,6 +166,16 @@ pub fn members<'a>(v: Val<'a>, p: &P, names: &'static str, f: &mut dyn FnMut(u32
         if let Some(i) = position(names, b"", k.to_bytes()) {
             f(i, v, &p.key(word(names, i as usize)))?;
         }
+    }
+    Ok(())
+}
+
+/// Reads the elements of array `v` at `p`: `f` gets each one and its path (one loop for the
+/// config's ~20 arrays of objects and numbers).
+#[inline(never)]
+pub fn items<'a>(v: Val<'a>, p: &P, f: &mut dyn FnMut(Val<'a>, &P) -> Result<()>) -> Result<()> {
+    for (i, x) in arr(v, p)?.enumerate() {
+        f(x, &p.idx(i))?;
     }
     Ok(())
 }
@@ -351,10 +362,11 @@ pub fn parse_into<'a>(doc: &'a [u8], root: usize, s: &mut Spec<'a>) -> Result<()
             3 => s.domainname = Some(str(v, pk)?),
             4 => process_into(v, pk, s.process.insert(Process::empty()))?,
             5 => {
-                for (i, m) in arr(v, pk)?.enumerate() {
-                    let m = mount(m, &pk.idx(i))?;
+                items(v, pk, &mut |m, pi| {
+                    let m = mount(m, pi)?;
                     push(&mut s.mounts, m, pk)?;
-                }
+                    Ok(())
+                })?;
             }
             6 => {
                 for (k, v) in obj(v, pk)? {
@@ -492,35 +504,35 @@ apparmorProfile selinuxLabel ioPriority scheduler execCPUAffinity";
                     1 => pr.gid = u32(v, pk)?,
                     2 => pr.umask = Some(u32(v, pk)?),
                     _ => {
-                        for (i, g) in arr(v, pk)?.enumerate() {
-                            push(&mut pr.additional_gids, u32(g, &pk.idx(i))?, pk)?;
-                        }
+                        items(v, pk, &mut |g, pi| {
+                            push(&mut pr.additional_gids, u32(g, pi)?, pk)?;
+                            Ok(())
+                        })?;
                     }
                 }
                 Ok(())
             })?,
             6 => members(v, pk, "bounding effective inheritable permitted ambient", &mut |i, v, ps| {
                 let mut set = 0u64;
-                for (j, c) in arr(v, ps)?.enumerate() {
+                items(v, ps, &mut |c, pj| {
                     // An unknown name is refused: granting less than asked silently is as
                     // wrong as granting more.
-                    let pj = ps.idx(j);
-                    let name = str(c, &pj)?.to_bytes();
+                    let name = str(c, pj)?.to_bytes();
                     let bit = cap_number(name).ok_or_else(|| {
                         let mut e = pj.err("unknown capability ");
                         e.path(|p| { p.s(name); });
                         e
                     })?;
                     set |= 1 << bit;
-                }
+                    Ok(())
+                })?;
                 pr.caps[i as usize % 5] = set;
                 Ok(())
             })?,
             7 => {
-                for (i, r) in arr(v, pk)?.enumerate() {
-                    let pi = pk.idx(i);
+                items(v, pk, &mut |r, pi| {
                     let mut rl = Rlimit { resource: u32::MAX, soft: 0, hard: 0 };
-                    members(r, &pi, "type soft hard", &mut |i, v, pk| {
+                    members(r, pi, "type soft hard", &mut |i, v, pk| {
                         match i {
                             0 => rl.resource = rlimit_number(str(v, pk)?.to_bytes()).ok_or_else(|| pk.err("unknown rlimit"))?,
                             1 => rl.soft = u64(v, pk)?,
@@ -532,7 +544,8 @@ apparmorProfile selinuxLabel ioPriority scheduler execCPUAffinity";
                         return Err(pi.key_err("type", "missing"));
                     }
                     push(&mut pr.rlimits, rl, pk)?;
-                }
+                    Ok(())
+                })?;
             }
             8 => pr.no_new_privileges = bool(v, pk)?,
             9 => {
@@ -589,10 +602,9 @@ maskedPaths readonlyPaths sysctl personality mountLabel memoryPolicy intelRdt ne
     members(v, p, NAMES, &mut |i, v, pk| {
         match i {
             0 => {
-                for (i, n) in arr(v, pk)?.enumerate() {
-                    let pi = pk.idx(i);
+                items(v, pk, &mut |n, pi| {
                     let mut ns = Namespace { flag: 0, path: None };
-                    members(n, &pi, "type path", &mut |i, v, pk| {
+                    members(n, pi, "type path", &mut |i, v, pk| {
                         match i {
                             0 => ns.flag = ns_flag(str(v, pk)?.to_bytes()).ok_or_else(|| pk.err("unknown namespace type"))?,
                             _ => ns.path = Some(str(v, pk)?),
@@ -606,15 +618,17 @@ maskedPaths readonlyPaths sysctl personality mountLabel memoryPolicy intelRdt ne
                         return Err(pi.key_err("type", "namespace listed twice"));
                     }
                     push(&mut l.namespaces, ns, pk)?;
-                }
+                    Ok(())
+                })?;
             }
             1 => idmaps(v, pk, &mut l.uid_mappings)?,
             2 => idmaps(v, pk, &mut l.gid_mappings)?,
             3 => {
-                for (i, d) in arr(v, pk)?.enumerate() {
-                    let dev = device(d, &pk.idx(i))?;
+                items(v, pk, &mut |d, pi| {
+                    let dev = device(d, pi)?;
                     push(&mut l.devices, dev, pk)?;
-                }
+                    Ok(())
+                })?;
             }
             4 => l.cgroups_path = Some(str(v, pk)?),
             5 => resources::parse(v, pk, l.resources.insert(Default::default()))?,
@@ -819,10 +833,9 @@ fn memory_policy<'a>(v: Val<'a>, p: &P) -> Result<(u32, Option<&'a CStr>)> {
 }
 
 fn idmaps<const N: usize>(v: Val<'_>, p: &P, out: &mut Vec<IdMap, N>) -> Result<()> {
-    for (i, m) in arr(v, p)?.enumerate() {
-        let pi = p.idx(i);
+    items(v, p, &mut |m, pi| {
         let mut im = [0u32; 3]; // containerID, hostID, size
-        members(m, &pi, "containerID hostID size", &mut |i, v, pk| {
+        members(m, pi, "containerID hostID size", &mut |i, v, pk| {
             im[i as usize % 3] = u32(v, pk)?;
             Ok(())
         })?;
@@ -831,7 +844,8 @@ fn idmaps<const N: usize>(v: Val<'_>, p: &P, out: &mut Vec<IdMap, N>) -> Result<
             return Err(pi.key_err("size", "must be at least 1"));
         }
         push(out, im, p)?;
-    }
+        Ok(())
+    })?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use core::ffi::CStr;
 
 use heapless::Vec;
 
-use super::{arr, bool, i64, limits, members, obj, position, set_members, str, u32, u64, word, P};
+use super::{bool, i64, items, limits, members, obj, position, set_members, str, u32, u64, word, P};
 use crate::cgroup::bpf::{Rule, MKNOD, READ, WRITE};
 use crate::error::{Error, Result};
 use crate::json::{Kind, Val};
@@ -172,20 +172,20 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                         r.scalar(slot, v, p)?;
                     } else if let Some(list) = position(BLKIO_LISTS, b"", key).filter(|_| g == 3) {
                         let pd = pg.key(word(BLKIO_LISTS, list as usize));
-                        for (i, d) in arr(v, &pd)?.enumerate() {
-                            let d = blkio(d, &pd.idx(i), list as u8)?;
+                        items(v, &pd, &mut |d, pi| {
+                            let d = blkio(d, pi, list as u8)?;
                             push(&mut r.blkio, d, &pd)?;
-                        }
+                            Ok(())
+                        })?;
                     }
                 }
             }
             4 => {
-                for (i, h) in arr(v, pg)?.enumerate() {
-                    let pi = pg.idx(i);
+                items(v, pg, &mut |h, pi| {
                     // An absent (or null) limit is 0, no pages: the spec requires one, and runc
                     // reads a missing one as Go's zero value and writes it. -1 is unlimited.
                     let (mut size, mut limit) = (c"", 0);
-                    set_members(h, &pi, "pageSize limit", &mut |i, v, pk| {
+                    set_members(h, pi, "pageSize limit", &mut |i, v, pk| {
                         match i {
                             0 => size = name_of(str(v, pk)?, pk)?,
                             _ => limit = i64(v, pk)?,
@@ -197,7 +197,8 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                         return Err(pi.key_err("pageSize", "missing or invalid"));
                     }
                     push(&mut r.hugepages, (size, limit), pg)?;
-                }
+                    Ok(())
+                })?;
             }
             5 => {
                 for (dev, v) in obj(v, pg)? {
@@ -216,10 +217,9 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                     r.class_id = Some(u32(v, pk)?);
                     return Ok(());
                 }
-                for (i, e) in arr(v, pk)?.enumerate() {
-                    let pi = pk.idx(i);
+                items(v, pk, &mut |e, pi| {
                     let (mut name, mut prio) = (c"", 0);
-                    members(e, &pi, "name priority", &mut |i, v, pn| {
+                    members(e, pi, "name priority", &mut |i, v, pn| {
                         match i {
                             0 => name = name_of(str(v, pn)?, pn)?,
                             _ => if v.kind() != Kind::Null { prio = u32(v, pn)? },
@@ -227,7 +227,8 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                         Ok(())
                     })?;
                     push(&mut r.priorities, (name, prio), pk)?;
-                }
+                    Ok(())
+                })?;
                 Ok(())
             })?,
             7 => {
@@ -245,10 +246,11 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
             }
             _ => {
                 let rules = r.devices.insert(Vec::new());
-                for (i, d) in arr(v, pg)?.enumerate() {
-                    let d = rule(d, &pg.idx(i))?;
+                items(v, pg, &mut |d, pi| {
+                    let d = rule(d, pi)?;
                     push(rules, d, pg)?;
-                }
+                    Ok(())
+                })?;
             }
         }
         Ok(())

@@ -7,7 +7,7 @@ use core::ffi::CStr;
 
 use heapless::Vec;
 
-use super::{arr, limits, members, push, str, u32, u64, P};
+use super::{items, limits, members, push, str, u32, u64, P};
 use crate::error::Result;
 use crate::json::Val;
 
@@ -115,10 +115,11 @@ pub fn parse<'a>(v: Val<'a>, p: &P, out: &mut Option<Seccomp<'a>>) -> Result<()>
             4 => s.listener_path = Some(str(v, pk)?),
             5 => s.listener_metadata = Some(str(v, pk)?),
             _ => {
-                for (i, r) in arr(v, pk)?.enumerate() {
-                    let r = rule(r, &pk.idx(i), &mut s.names)?;
+                items(v, pk, &mut |r, pi| {
+                    let r = rule(r, pi, &mut s.names)?;
                     push(&mut s.rules, r, pk)?;
-                }
+                    Ok(())
+                })?;
             }
         }
         Ok(())
@@ -151,17 +152,19 @@ fn rule<'a>(v: Val<'a>, p: &P, names: &mut Vec<&'a CStr, { limits::SECCOMP_NAMES
     members(v, p, "names action errnoRet args", &mut |i, v, pk| {
         match i {
             0 => {
-                for (i, n) in arr(v, pk)?.enumerate() {
-                    push(names, str(n, &pk.idx(i))?, pk)?;
-                }
+                items(v, pk, &mut |n, pi| {
+                    push(names, str(n, pi)?, pk)?;
+                    Ok(())
+                })?;
             }
             1 => r.action = action(v, pk)?,
             2 => errno = Some(v),
             _ => {
-                for (i, a) in arr(v, pk)?.enumerate() {
-                    let a = arg(a, &pk.idx(i))?;
+                items(v, pk, &mut |a, pi| {
+                    let a = arg(a, pi)?;
                     push(&mut r.args, a, pk)?;
-                }
+                    Ok(())
+                })?;
             }
         }
         Ok(())
@@ -212,10 +215,10 @@ fn arg(v: Val<'_>, p: &P) -> Result<Arg> {
 #[inline(never)]
 fn name_set(v: Val<'_>, p: &P, list: &str, prefix: &[u8], why: &'static str) -> Result<u32> {
     let mut set = 0;
-    for (i, a) in arr(v, p)?.enumerate() {
-        let pi = p.idx(i);
-        set |= 1 << name_in(list, prefix, str(a, &pi)?, &pi, why)?;
-    }
+    items(v, p, &mut |a, pi| {
+        set |= 1 << name_in(list, prefix, str(a, pi)?, pi, why)?;
+        Ok(())
+    })?;
     Ok(set)
 }
 
