@@ -170,6 +170,15 @@ pub fn members<'a>(v: Val<'a>, p: &P, names: &'static str, f: &mut dyn FnMut(u32
     Ok(())
 }
 
+/// Every member of object `v` at `p`, in order.
+#[inline(never)]
+pub fn entries<'a>(v: Val<'a>, p: &P, f: &mut dyn FnMut(&'a CStr, Val<'a>) -> Result<()>) -> Result<()> {
+    for (k, v) in obj(v, p)? {
+        f(k, v)?;
+    }
+    Ok(())
+}
+
 /// Reads the elements of array `v` at `p`: `f` gets each one and its path (one loop for the
 /// config's ~20 arrays of objects and numbers).
 #[inline(never)]
@@ -369,9 +378,10 @@ pub fn parse_into<'a>(doc: &'a [u8], root: usize, s: &mut Spec<'a>) -> Result<()
                 })?;
             }
             6 => {
-                for (k, v) in obj(v, pk)? {
+                entries(v, pk, &mut |k, v| {
                     push(&mut s.annotations, (k, str(v, pk)?), pk)?;
-                }
+                    Ok(())
+                })?;
             }
             7 => linux(v, pk, &mut s.linux)?,
             _ => {
@@ -649,12 +659,13 @@ maskedPaths readonlyPaths sysctl personality mountLabel memoryPolicy intelRdt ne
                 absolute(pk, &l.readonly_paths)?;
             }
             10 => {
-                for (k, v) in obj(v, pk)? {
+                entries(v, pk, &mut |k, v| {
                     if k.to_bytes().len() > limits::SYSCTL_KEY {
                         return Err(pk.err("a key longer than 256 bytes (the bound in spec/limits.rs)"));
                     }
                     push(&mut l.sysctl, (k, str(v, pk)?), pk)?;
-                }
+                    Ok(())
+                })?;
             }
             11 => members(v, pk, "domain", &mut |_, v, pd| {
                 l.personality = Some(match str(v, pd)?.to_bytes() {

@@ -9,7 +9,7 @@ use core::ffi::CStr;
 
 use heapless::Vec;
 
-use super::{bool, i64, items, limits, members, obj, position, set_members, str, u32, u64, word, P};
+use super::{bool, entries, i64, items, limits, members, position, set_members, str, u32, u64, word, P};
 use crate::cgroup::bpf::{Rule, MKNOD, READ, WRITE};
 use crate::error::{Error, Result};
 use crate::json::{Kind, Val};
@@ -151,12 +151,6 @@ impl<'a> Resources<'a> {
     }
 }
 
-/// An object's members but the null ones: runc reads config.json with Go's encoding/json, for
-/// which a null leaves the field unset. Not for the fields a list entry needs (those stay refused).
-fn set<'a>(v: Val<'a>, p: &P) -> Result<impl Iterator<Item = (&'a CStr, Val<'a>)>> {
-    Ok(obj(v, p)?.filter(|(_, v)| v.kind() != Kind::Null))
-}
-
 /// Reads linux.resources (or update's resources document) at `p` into `r` (in place: the
 /// struct is large, and a returned one would be one more copy in the caller's frame).
 #[inline(never)]
@@ -166,7 +160,10 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
         match g {
             0..=3 => {
                 let name = word(GROUPS, g as usize);
-                for (k, v) in set(v, pg)? {
+                entries(v, pg, &mut |k, v| {
+                    if v.kind() == Kind::Null {
+                        return Ok(()); // unset, as for set_members
+                    }
                     let key = k.to_bytes();
                     if let Some(slot) = (0..SLOTS).find(|&s| field(s).0 == name && field(s).1.as_bytes() == key) {
                         r.scalar(slot, v, p)?;
@@ -178,7 +175,8 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                             Ok(())
                         })?;
                     }
-                }
+                    Ok(())
+                })?;
             }
             4 => {
                 items(v, pg, &mut |h, pi| {
@@ -201,7 +199,7 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                 })?;
             }
             5 => {
-                for (dev, v) in obj(v, pg)? {
+                entries(v, pg, &mut |dev, v| {
                     let mut e = (name_of(dev, pg)?, None, None);
                     // (the fields' paths without the device's name, as before)
                     set_members(v, pg, "hcaHandles hcaObjects", &mut |i, v, pk| {
@@ -210,7 +208,8 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                         Ok(())
                     })?;
                     push(&mut r.rdma, e, pg)?;
-                }
+                    Ok(())
+                })?;
             }
             6 => set_members(v, pg, "classID priorities", &mut |i, v, pk| {
                 if i == 0 {
@@ -232,7 +231,7 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                 Ok(())
             })?,
             7 => {
-                for (k, v) in obj(v, pg)? {
+                entries(v, pg, &mut |k, v| {
                     let key = k.to_bytes();
                     // Stay inside the container's own cgroup: a plain file name, no path.
                     if key.is_empty() || key.contains(&b'/') || key.starts_with(b".") {
@@ -242,7 +241,8 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                     }
                     let e = (name_of(k, pg)?, str(v, pg)?);
                     push(&mut r.unified, e, pg)?;
-                }
+                    Ok(())
+                })?;
             }
             _ => {
                 let rules = r.devices.insert(Vec::new());
