@@ -69,9 +69,7 @@ pub fn delete(dir: Dir, force: bool, g: &Global, hooks: Option<Hooks<'_>>) -> Re
     };
     let status = st.status(&dir);
     if !status.can_delete() && !force {
-        let mut e = Error::msg("cannot delete container", st.id, "");
-        e.path(|p| { p.s(b": it is ").s(status.name()).s(b" (use --force)"); });
-        return Err(e);
+        return Err(status.refused("cannot delete container", st.id, " (use --force)"));
     }
     if status != Status::Stopped {
         let _ = st.signal(9);

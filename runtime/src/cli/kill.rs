@@ -19,9 +19,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let (dir, st) = crate::state::load(g.root, id.to_bytes(), &mut buf)?;
     let status = st.status(&dir);
     if !status.can_kill() {
-        let mut e = Error::msg("cannot kill container", st.id, "");
-        e.path(|p| { p.s(b": it is ").s(status.name()); });
-        return Err(e);
+        return Err(status.refused("cannot kill container", st.id, ""));
     }
     if p.has("all") {
         // The whole subtree: sub-cgroups the container made are its own too.

@@ -4,7 +4,7 @@ use mote_sys::Args;
 
 use super::{parse, Global};
 use crate::cgroup;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::state::Status;
 
 pub fn main(a: &Args, from: usize, g: &mut Global, freeze: bool) -> Result<i32> {
@@ -16,9 +16,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global, freeze: bool) -> Result<i32> 
     let status = st.status(&dir);
     let ok = if freeze { status == Status::Running || status == Status::Created } else { status == Status::Paused };
     if !ok {
-        let mut e = Error::msg(if freeze { "cannot pause container" } else { "cannot resume container" }, st.id, "");
-        e.path(|p| { p.s(b": it is ").s(status.name()); });
-        return Err(e);
+        return Err(status.refused(if freeze { "cannot pause container" } else { "cannot resume container" }, st.id, ""));
     }
     cgroup::freeze(st.cgroup, freeze)?;
     Ok(0)

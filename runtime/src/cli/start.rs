@@ -41,9 +41,7 @@ pub fn start(dir: &Dir, g: &Global, hooks: Option<Hooks<'_>>, ours: Option<&[u8]
     if let (Some(st), None) = (&st, ours) {
         let status = st.status(dir);
         if !status.can_start() {
-            let mut e = Error::msg("cannot start container", id, "");
-            e.path(|p| { p.s(b": it is ").s(status.name()); });
-            return Err(e);
+            return Err(status.refused("cannot start container", id, ""));
         }
     }
     let shown = dir.path.lossy();

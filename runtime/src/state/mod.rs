@@ -81,6 +81,14 @@ impl Status {
             Status::Stopped => "stopped",
         }
     }
+    /// The error of a verb this status refuses: "<what> <id>: it is <status><tail>".
+    #[cold]
+    #[inline(never)]
+    pub fn refused(self, what: &'static str, id: &[u8], tail: &'static str) -> Error {
+        let mut e = Error::msg(what, id, "");
+        e.path(|p| { p.s(b": it is ").s(self.name()).s(tail); });
+        e
+    }
     /// `start` only runs a created container.
     pub fn can_start(self) -> bool {
         self == Status::Created
