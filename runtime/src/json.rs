@@ -240,26 +240,9 @@ fn string(b: &mut [u8], i: usize) -> R<usize> {
                 if cp == 0 {
                     return err(r - 6, "\\u0000 in a string");
                 }
-                // UTF-8 encode; never longer than the escape it replaces.
-                if cp < 0x80 {
-                    b[w] = cp as u8;
-                    w += 1;
-                } else if cp < 0x800 {
-                    b[w] = 0xc0 | (cp >> 6) as u8;
-                    b[w + 1] = 0x80 | (cp & 0x3f) as u8;
-                    w += 2;
-                } else if cp < 0x10000 {
-                    b[w] = 0xe0 | (cp >> 12) as u8;
-                    b[w + 1] = 0x80 | ((cp >> 6) & 0x3f) as u8;
-                    b[w + 2] = 0x80 | (cp & 0x3f) as u8;
-                    w += 3;
-                } else {
-                    b[w] = 0xf0 | (cp >> 18) as u8;
-                    b[w + 1] = 0x80 | ((cp >> 12) & 0x3f) as u8;
-                    b[w + 2] = 0x80 | ((cp >> 6) & 0x3f) as u8;
-                    b[w + 3] = 0x80 | (cp & 0x3f) as u8;
-                    w += 4;
-                }
+                // UTF-8 encode; never longer than the escape it replaces (six bytes, twelve
+                // for a pair), so it fits before `r`. Surrogates were refused above.
+                w += char::from_u32(cp).map_or(0, |c| c.encode_utf8(&mut b[w..r]).len());
             }
             _ => {
                 b[w] = c;
