@@ -6,7 +6,7 @@ use mote_sys::raw::Errno;
 use mote_sys::rustix::fs::{self, AtFlags, FileType, CWD};
 use mote_sys::Args;
 
-use super::{flag, parse, Flag, Global};
+use super::{flag, parse_id, Flag, Global};
 use crate::spec::limits;
 use crate::cgroup;
 use crate::error::{Ctx, Error, Fits, Result};
@@ -16,8 +16,7 @@ use crate::state::{oci_json, Dir, Status};
 const FLAGS: &[Flag] = &[flag("force", b'f', false)];
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
-    let p = parse(a, from, "delete", FLAGS, g, usize::MAX)?;
-    let id = p.id("delete")?;
+    let (p, id) = parse_id(a, from, "delete", FLAGS, g, usize::MAX)?;
     let dir = match Dir::open(g.root, id.to_bytes()) {
         Ok(d) => d,
         Err(e) if p.has("force") => return not_a_dir(g.root, id.to_bytes(), e).map(|()| 0),

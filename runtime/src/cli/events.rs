@@ -4,7 +4,7 @@
 use mote_sys::io::Buf;
 use mote_sys::Args;
 
-use super::{flag, parse, Flag, Global};
+use super::{flag, parse_id, Flag, Global};
 use crate::cgroup::stats;
 use crate::error::{Error, Result};
 
@@ -12,8 +12,7 @@ const FLAGS: &[Flag] = &[flag("stats", 0, false), flag("interval", 0, true)];
 
 #[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
-    let p = parse(a, from, "events", FLAGS, g, usize::MAX)?;
-    let id = p.id("events")?;
+    let (p, id) = parse_id(a, from, "events", FLAGS, g, usize::MAX)?;
     let ms = match p.get("interval") {
         Some(v) => super::duration_ms(v.to_bytes(), "--interval")?,
         None => 5000,

@@ -2,15 +2,14 @@
 
 use mote_sys::Args;
 
-use super::{flag, parse, Flag, Global};
+use super::{flag, parse_id, Flag, Global};
 use crate::cgroup;
 use crate::error::{Error, Result};
 
 const FLAGS: &[Flag] = &[flag("all", b'a', false)];
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
-    let p = parse(a, from, "kill", FLAGS, g, usize::MAX)?;
-    let id = p.id("kill")?;
+    let (p, id) = parse_id(a, from, "kill", FLAGS, g, usize::MAX)?;
     let sig = match p.pos.get(1) {
         Some(s) => signal(s.to_bytes())?,
         None => 15,

@@ -241,6 +241,14 @@ pub fn parse(a: &Args, from: usize, verb: &'static str, flags: &'static [Flag], 
     Ok(p)
 }
 
+/// [`parse`] for a verb whose first argument is a container id: the id too, validated.
+#[inline(never)]
+pub fn parse_id(a: &Args, from: usize, verb: &'static str, flags: &'static [Flag], g: &mut Global, stop_after: usize) -> Result<(Parsed, &'static CStr)> {
+    let p = parse(a, from, verb, flags, g, stop_after)?;
+    let id = p.id(verb)?;
+    Ok((p, id))
+}
+
 /// A flag value as a number.
 pub fn number(v: &[u8], what: &'static str) -> Result<u64> {
     match mote_sys::num::u64(v) {

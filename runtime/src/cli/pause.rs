@@ -2,15 +2,14 @@
 
 use mote_sys::Args;
 
-use super::{parse, Global};
+use super::{parse_id, Global};
 use crate::cgroup;
 use crate::error::Result;
 use crate::state::Status;
 
 pub fn main(a: &Args, from: usize, g: &mut Global, freeze: bool) -> Result<i32> {
     let verb = if freeze { "pause" } else { "resume" };
-    let p = parse(a, from, verb, &[], g, usize::MAX)?;
-    let id = p.id(verb)?;
+    let (_, id) = parse_id(a, from, verb, &[], g, usize::MAX)?;
     let mut buf = None;
     let (dir, st) = crate::state::load(g.root, id.to_bytes(), &mut buf)?;
     let status = st.status(&dir);

@@ -4,7 +4,7 @@ use mote_sys::io::{Buf, Text};
 use mote_sys::rustix::fs::{self, Mode, OFlags, CWD};
 use mote_sys::Args;
 
-use super::{flag, parse, Flag, Global};
+use super::{flag, parse_id, Flag, Global};
 use crate::cgroup;
 use crate::error::Result;
 
@@ -12,8 +12,7 @@ const FLAGS: &[Flag] = &[flag("format", b'f', true)];
 
 #[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
-    let p = parse(a, from, "ps", FLAGS, g, 1)?;
-    let id = p.id("ps")?;
+    let (p, id) = parse_id(a, from, "ps", FLAGS, g, 1)?;
     let json = p.json_format()?;
     let mut buf = None;
     let (_dir, st) = crate::state::load(g.root, id.to_bytes(), &mut buf)?;

@@ -9,7 +9,7 @@ use mote_sys::rustix::fd::{AsFd, OwnedFd};
 use mote_sys::sig::{self, How, SigSet};
 use mote_sys::Args;
 
-use super::{create, parse, start, Global};
+use super::{create, parse_id, start, Global};
 use crate::linux::console;
 use crate::error::Result;
 
@@ -18,8 +18,7 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     // forwarded to the container's process once it runs, instead of killing us halfway and
     // leaving the container behind. The container's process starts with an empty mask.
     let _ = sig::sigprocmask(How::Block, &SigSet::CATCHABLE);
-    let p = parse(a, from, "run", create::FLAGS, gl, usize::MAX)?;
-    let id = p.id("run")?;
+    let (p, id) = parse_id(a, from, "run", create::FLAGS, gl, usize::MAX)?;
     let detach = p.has("detach");
     // The process may be a grandchild (unshare+fork path): adopt it to wait for it, or where
     // that is refused (qemu-user), have the intermediate child relay its exit status.

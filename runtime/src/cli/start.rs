@@ -5,14 +5,13 @@ use mote_sys::rustix::event::{poll, PollFd, PollFlags};
 use mote_sys::rustix::fs::{self, AtFlags, Mode, OFlags};
 use mote_sys::Args;
 
-use super::{parse, Global};
+use super::{parse_id, Global};
 use crate::error::{Ctx, Error, Result};
 use crate::hooks::Hooks;
 use crate::state::{oci_json, Dir, Status, FIFO};
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
-    let p = parse(a, from, "start", &[], g, usize::MAX)?;
-    let id = p.id("start")?;
+    let (_, id) = parse_id(a, from, "start", &[], g, usize::MAX)?;
     let dir = Dir::open(g.root, id.to_bytes())?;
     let mut buf = crate::state::read_buf()?;
     let hooks = match dir.read(&mut buf[..]) {

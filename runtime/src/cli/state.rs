@@ -4,14 +4,13 @@ use mote_sys::io::Buf;
 use mote_sys::mem::Pool;
 use mote_sys::Args;
 
-use super::{parse, Global};
+use super::{parse_id, Global};
 use crate::spec::limits;
 use crate::error::{Error, Fits, Result};
 use crate::state::{oci_json, Status};
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
-    let p = parse(a, from, "state", &[], g, usize::MAX)?;
-    let id = p.id("state")?;
+    let (_, id) = parse_id(a, from, "state", &[], g, usize::MAX)?;
     let mut buf = None;
     let (dir, st) = crate::state::load(g.root, id.to_bytes(), &mut buf)?;
     let status = st.status(&dir);
