@@ -86,20 +86,23 @@ fn main(a: Args, sealed: error::Result<()>) -> i32 {
     // Global flags come before the verb.
     let mut i = 1;
     while let Some(arg) = a.get(i) {
-        match arg {
-            b"-v" | b"--version" | b"version" => {
+        keys!(arg, {
+            "-v" | "--version" | "version" => {
                 let mut b = io::Buf::<128>::new();
                 b.s(b"mote version ").s(VERSION).s(b"\nspec: ").s(OCI_VERSION).c(b'\n');
                 io::out(b.lossy());
                 return 0;
-            }
-            b"-h" | b"--help" | b"help" => {
+            },
+            "-h" | "--help" | "help" => {
                 io::out(USAGE.as_bytes());
                 return 0;
+            },
+            _ => {
+                if !arg.starts_with(b"-") {
+                    break;
+                }
             }
-            _ if arg.starts_with(b"-") => {}
-            _ => break,
-        }
+        });
         match cli::parse_global(&a, &mut i, &mut g) {
             Ok(()) => {}
             Err(e) => return log::fail(&g, &e, 1),

@@ -80,19 +80,20 @@ pub const GLOBAL: &[Flag] = &[
 
 /// Applies global flag `f` with value `v`.
 pub fn set_global(g: &mut Global, f: &Flag, v: Option<&'static CStr>) -> Result<()> {
-    match f.long() {
-        b"root" => g.root = v.unwrap_or(c"/run/mote"),
-        b"log" => g.log = v,
-        b"log-format" => {
-            g.log_json = match v.map(|v| v.to_bytes()) {
-                Some(b"json") => true,
-                Some(b"text") => false,
-                _ => return Err(Error::msg("--log-format", v.map(|v| v.to_bytes()).unwrap_or(b""), "must be text or json")),
-            }
-        }
-        b"debug" => g.debug = true,
+    keys!(f.long(), {
+        "root" => g.root = v.unwrap_or(c"/run/mote"),
+        "log" => g.log = v,
+        "log-format" => {
+            let v = v.map_or(&b""[..], |v| v.to_bytes());
+            g.log_json = keys!(v, {
+                "json" => true,
+                "text" => false,
+                _ => return Err(Error::msg("--log-format", v, "must be text or json")),
+            });
+        },
+        "debug" => g.debug = true,
         _ => {}
-    }
+    });
     Ok(())
 }
 
@@ -155,11 +156,12 @@ impl Parsed {
     /// `--format table|json` (list, ps): whether it is json.
     #[inline(never)]
     pub fn json_format(&self) -> Result<bool> {
-        match self.get("format").map(|f| f.to_bytes()) {
-            None | Some(b"table") => Ok(false),
-            Some(b"json") => Ok(true),
-            Some(f) => Err(Error::msg("--format", f, "must be table or json")),
-        }
+        let Some(f) = self.get("format") else { return Ok(false) };
+        keys!(f.to_bytes(), {
+            "table" => Ok(false),
+            "json" => Ok(true),
+            _ => Err(Error::msg("--format", f.to_bytes(), "must be table or json")),
+        })
     }
     /// The container id: the first positional argument, validated.
     pub fn id(&self, verb: &'static str) -> Result<&'static CStr> {

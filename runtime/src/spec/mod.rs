@@ -668,11 +668,11 @@ maskedPaths readonlyPaths sysctl personality mountLabel memoryPolicy intelRdt ne
                 })?;
             }
             11 => members(v, pk, "domain", &mut |_, v, pd| {
-                l.personality = Some(match str(v, pd)?.to_bytes() {
-                    b"LINUX" => 0,
-                    b"LINUX32" => 8,
+                l.personality = Some(keys!(str(v, pd)?.to_bytes(), {
+                    "LINUX" => 0,
+                    "LINUX32" => 8,
                     _ => return Err(pd.err("must be LINUX or LINUX32")),
-                });
+                }));
                 Ok(())
             })?,
             12 => l.mount_label = nonempty(str(v, pk)?),
