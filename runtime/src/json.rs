@@ -41,7 +41,10 @@ pub struct SyntaxError {
 
 type R<T> = Result<T, SyntaxError>;
 
-fn err<T>(offset: usize, what: &'static str) -> R<T> {
+/// (One copy: inlined, each of the validator's ~15 refusals wrote the whole error itself.)
+#[cold]
+#[inline(never)]
+fn err(offset: usize, what: &'static str) -> R<usize> {
     Err(SyntaxError { offset, what })
 }
 
@@ -173,8 +176,9 @@ fn number(b: &[u8], mut i: usize) -> R<usize> {
     Ok(i)
 }
 
-fn hex4(b: &[u8], i: usize) -> R<u32> {
-    let mut v = 0u32;
+/// The four hex digits at `i` (a code unit: u16, kept in the validator's usize).
+fn hex4(b: &[u8], i: usize) -> R<usize> {
+    let mut v = 0;
     for k in 0..4 {
         let d = match b.get(i + k) {
             Some(c @ b'0'..=b'9') => c - b'0',
@@ -182,7 +186,7 @@ fn hex4(b: &[u8], i: usize) -> R<u32> {
             Some(c @ b'A'..=b'F') => c - b'A' + 10,
             _ => return err(i, "invalid \\u escape"),
         };
-        v = v * 16 + d as u32;
+        v = v * 16 + d as usize;
     }
     Ok(v)
 }
@@ -222,13 +226,13 @@ fn string(b: &mut [u8], i: usize) -> R<usize> {
                     w += 1;
                     continue;
                 }
-                let mut cp = hex4(b, r)?;
+                let mut cp = hex4(b, r)? as u32;
                 r += 4;
                 if (0xd800..0xdc00).contains(&cp) {
                     if b.get(r) != Some(&b'\\') || b.get(r + 1) != Some(&b'u') {
                         return err(r, "unpaired surrogate");
                     }
-                    let lo = hex4(b, r + 2)?;
+                    let lo = hex4(b, r + 2)? as u32;
                     if !(0xdc00..0xe000).contains(&lo) {
                         return err(r, "unpaired surrogate");
                     }
