@@ -9,7 +9,7 @@ use core::ffi::CStr;
 
 use heapless::Vec;
 
-use super::{bool, entries, i64, items, limits, members, position, set_members, str, u32, u64, word, P};
+use super::{bool, entries, i64, items, limits, members, position, push, set_members, str, u32, u64, word, P};
 use crate::cgroup::bpf::{Rule, MKNOD, READ, WRITE};
 use crate::error::{Error, Result};
 use crate::json::{Kind, Val};
@@ -257,10 +257,6 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
     })
 }
 
-/// Pushes onto one of the lists, or fails naming it and the bound.
-fn push<T, const N: usize>(v: &mut Vec<T, N>, x: T, p: &P) -> Result<()> {
-    v.push(x).map_err(|_| p.bound(N))
-}
 
 /// A name that becomes part of a cgroup file's name or content: at most RESOURCE_NAME bytes.
 #[inline(never)]
