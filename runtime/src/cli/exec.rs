@@ -107,7 +107,8 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     let mut proc = match p.get("process") {
         Some(f) => {
             let (d, r, _) = create::read_json(f, f.to_bytes(), rest)?;
-            let mut pr = spec::process(Val::root(d, r), &P::ROOT).map_err(|mut e| {
+            let mut pr = Process::empty();
+            spec::process_into(Val::root(d, r), &P::ROOT, &mut pr).map_err(|mut e| {
                 e.set_what("--process file:");
                 e
             })?;

@@ -450,12 +450,6 @@ kernel.shmmax\0kernel.shmmni\0kernel.shm_rmid_forced") != usize::MAX || k.starts
     Ok(())
 }
 
-#[inline(never)]
-pub fn process<'a>(v: Val<'a>, p: &P) -> Result<Process<'a>> {
-    let mut pr = Process::empty();
-    process_into(v, p, &mut pr)?;
-    Ok(pr)
-}
 
 impl Process<'_> {
     /// A process with nothing read yet (the spec's defaults).
