@@ -6,7 +6,7 @@ use mote_sys::raw::Errno;
 use mote_sys::rustix::fs::{self, AtFlags, FileType, CWD};
 use mote_sys::Args;
 
-use super::{flag, parse_id, Flag, Global};
+use super::{given, flag, parse_id, Flag, Global};
 use crate::spec::limits;
 use crate::cgroup;
 use crate::error::{Ctx, Error, Fits, Result};
@@ -19,14 +19,14 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let (p, id) = parse_id(a, from, "delete", FLAGS, g, usize::MAX)?;
     let dir = match Dir::open(g.root, id.to_bytes()) {
         Ok(d) => d,
-        Err(e) if p.has("force") => return not_a_dir(g.root, id.to_bytes(), e).map(|()| 0),
+        Err(e) if given!(p, FLAGS, "force").is_some() => return not_a_dir(g.root, id.to_bytes(), e).map(|()| 0),
         Err(e) => return Err(e),
     };
     let mut buf = crate::state::read_buf()?;
     let hooks = match dir.read(&mut buf[..]) {
         // --force deletes even when the kept config is unreadable (a create killed early).
         Ok(st) if st.has_hooks => match crate::hooks::load(&dir) {
-            Err(e) if p.has("force") => {
+            Err(e) if given!(p, FLAGS, "force").is_some() => {
                 crate::hooks::warn(g, &e);
                 None
             }
@@ -35,7 +35,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         _ => None,
     };
     drop(buf);
-    delete(dir, p.has("force"), g, hooks)?;
+    delete(dir, given!(p, FLAGS, "force").is_some(), g, hooks)?;
     Ok(0)
 }
 

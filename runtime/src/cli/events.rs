@@ -4,7 +4,7 @@
 use mote_sys::io::Buf;
 use mote_sys::Args;
 
-use super::{flag, parse_id, Flag, Global};
+use super::{given, flag, parse_id, Flag, Global};
 use crate::cgroup::stats;
 use crate::error::{Error, Result};
 
@@ -13,7 +13,7 @@ const FLAGS: &[Flag] = &[flag("stats", 0, false), flag("interval", 0, true)];
 #[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let (p, id) = parse_id(a, from, "events", FLAGS, g, usize::MAX)?;
-    let ms = match p.get("interval") {
+    let ms = match given!(p, FLAGS, "interval") {
         Some(v) => super::duration_ms(v.to_bytes(), "--interval")?,
         None => 5000,
     };
@@ -21,7 +21,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         let mut buf = None;
         let (dir, st) = crate::state::load(g.root, id.to_bytes(), &mut buf)?;
         if !st.alive() {
-            return if p.has("stats") { Err(Error::msg("container", st.id, "is not running")) } else { Ok(0) };
+            return if given!(p, FLAGS, "stats").is_some() { Err(Error::msg("container", st.id, "is not running")) } else { Ok(0) };
         }
         let mut out = Buf::<65536>::new();
         out.s(br#"{"type":"stats","id":"#).json(st.id).s(br#","data":"#);
@@ -29,7 +29,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         out.s(b"}\n");
         super::print(&out, "events output:")?;
         drop(dir);
-        if p.has("stats") {
+        if given!(p, FLAGS, "stats").is_some() {
             return Ok(0);
         }
         crate::cgroup::sleep_ms(ms);

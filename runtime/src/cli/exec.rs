@@ -25,7 +25,7 @@ use mote_sys::rustix::process as rp;
 use mote_sys::sig::{self, How, SigSet};
 use mote_sys::Args;
 
-use super::{create, flag, parse, Flag, Global, Parsed};
+use super::{create, flag, given, parse, Flag, Global, Parsed};
 use crate::cgroup;
 use crate::error::{Ctx, Error, Fits, Result};
 use crate::json::Val;
@@ -87,7 +87,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     let (dir, st) = crate::state::load(gl.root, id.to_bytes(), &mut buf)?;
     match st.status(&dir) {
         Status::Created | Status::Running => {}
-        Status::Paused if p.has("ignore-paused") => {}
+        Status::Paused if given!(p, FLAGS, "ignore-paused").is_some() => {}
         Status::Paused => return Err(Error::say("cannot exec in a paused container", "use --ignore-paused to override")),
         s => {
             let mut e = Error::msg("cannot exec in a", s.name(), "");
@@ -104,7 +104,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
 
     // The config as it was at create, and the process: --process FILE or the config's own.
     let (spec, rest) = dir.config()?;
-    let mut proc = match p.get("process") {
+    let mut proc = match given!(p, FLAGS, "process") {
         Some(f) => {
             let (d, r, _) = create::read_json(f, f.to_bytes(), rest)?;
             let mut pr = Process::empty();
@@ -134,10 +134,10 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
         return Err(Error::say("exec", "needs a command (ARGS...) or --process FILE"));
     }
     apply_flags(p, &mut proc)?;
-    if let Some(v) = p.get("apparmor").filter(|v| !v.is_empty()) {
+    if let Some(v) = given!(p, FLAGS, "apparmor").filter(|v| !v.is_empty()) {
         proc.apparmor_profile = Some(v);
     }
-    if let Some(v) = p.get("process-label").filter(|v| !v.is_empty()) {
+    if let Some(v) = given!(p, FLAGS, "process-label").filter(|v| !v.is_empty()) {
         proc.selinux_label = Some(v);
     }
     crate::linux::lsm::check(Some(&proc), None)?;
@@ -156,9 +156,9 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     // The pty's master goes to the engine's socket, or, in the foreground, to mote, which
     // proxies it as `run` does; a detached exec without a socket would leave no one holding it.
     let mut own_console = None;
-    let console_sock = match p.get("console-socket") {
+    let console_sock = match given!(p, FLAGS, "console-socket") {
         Some(s) if proc.terminal => Some(console::connect(s)?),
-        None if proc.terminal && !p.has("detach") => {
+        None if proc.terminal && !given!(p, FLAGS, "detach").is_some() => {
             let (ours, theirs) = console::pair()?;
             own_console = Some(ours);
             Some(theirs)
@@ -168,7 +168,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     if proc.terminal && console_sock.is_none() {
         return Err(Error::say("exec --tty --detach", "needs --console-socket (no one would hold the terminal)"));
     }
-    let preserve_fds = match p.get("preserve-fds") {
+    let preserve_fds = match given!(p, FLAGS, "preserve-fds") {
         // Descriptors are ints: 3 + N must stay one (never cut to 32 bits, never wrapped).
         Some(v) => match super::number(v.to_bytes(), "--preserve-fds")? {
             n if n <= (i32::MAX - 3) as u64 => n as u32,
@@ -178,7 +178,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     };
     let mut cg = Buf::<{ cgroup::PATH }>::new();
     cg.s(st.cgroup);
-    if let Some(sub) = p.get("cgroup") {
+    if let Some(sub) = given!(p, FLAGS, "cgroup") {
         sub_cgroup(&mut cg, sub.to_bytes())?;
     }
 
@@ -222,7 +222,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
 
     // In the foreground, signals for the process wait (blocked) until we forward them: from the
     // fork on, one that came early must not kill us instead. The child unblocks them at exec.
-    if !p.has("detach") {
+    if !given!(p, FLAGS, "detach").is_some() {
         sig::sigprocmask(How::Block, &SigSet::CATCHABLE).ctx("sigprocmask", "exec")?;
     }
     let (ours, theirs) = net::socketpair(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None).ctx("socketpair", "sync")?;
@@ -263,7 +263,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
         // EXEC then EOF: the socket closed on exec. An error: the child failed and says why.
         spawn::wait_exec(&ours)?;
         // A process the engine cannot know of (no pid file) is ended, as runc does.
-        create::pid_file(p.get("pid-file"), child)?;
+        create::pid_file(given!(p, FLAGS, "pid-file"), child)?;
         // The master, sent before exec (only in a foreground exec with a terminal).
         own_console.as_ref().map(console::receive).transpose()
     })();
@@ -275,7 +275,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
             return Err(e);
         }
     };
-    if p.has("detach") {
+    if given!(p, FLAGS, "detach").is_some() {
         return Ok(0);
     }
     Ok(super::run::wait_for(child, child, master.as_ref()))
@@ -378,16 +378,16 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
 
 /// The command-line flags on top of the process (runc's getProcess).
 fn apply_flags(p: &Parsed, pr: &mut Process<'static>) -> Result<()> {
-    if p.has("tty") {
+    if given!(p, FLAGS, "tty").is_some() {
         pr.terminal = true;
     }
-    if let Some(c) = p.get("cwd") {
+    if let Some(c) = given!(p, FLAGS, "cwd") {
         if c.to_bytes().first() != Some(&b'/') {
             return Err(Error::msg("--cwd", c.to_bytes(), "must be an absolute path"));
         }
         pr.cwd = c;
     }
-    for e in p.each("env") {
+    for e in p.each_at(const { super::index(FLAGS, "env") }) {
         // A variable given again replaces the config's (execve would keep both, and the first wins).
         let b = e.to_bytes();
         if let Some(eq) = b.iter().position(|&c| c == b'=') {
@@ -395,7 +395,7 @@ fn apply_flags(p: &Parsed, pr: &mut Process<'static>) -> Result<()> {
         }
         pr.env.push(e).map_err(|_| Error::msg("--env", b, "more than 512 variables (spec/limits.rs ENV)"))?;
     }
-    if let Some(u) = p.get("user") {
+    if let Some(u) = given!(p, FLAGS, "user") {
         let b = u.to_bytes();
         let (uid, gid) = match b.iter().position(|&c| c == b':') {
             Some(i) => (&b[..i], Some(&b[i + 1..])),
@@ -407,11 +407,11 @@ fn apply_flags(p: &Parsed, pr: &mut Process<'static>) -> Result<()> {
             pr.gid = num(g, "--user")?;
         }
     }
-    for gid in p.each("additional-gids") {
+    for gid in p.each_at(const { super::index(FLAGS, "additional-gids") }) {
         let n = num(gid.to_bytes(), "--additional-gids")?;
         pr.additional_gids.push(n).map_err(|_| Error::msg("--additional-gids", gid.to_bytes(), "more than 64 (spec/limits.rs ADDITIONAL_GIDS)"))?;
     }
-    for c in p.each("cap") {
+    for c in p.each_at(const { super::index(FLAGS, "cap") }) {
         let bit = spec::cap_number(c.to_bytes()).ok_or_else(|| Error::msg("--cap", c.to_bytes(), "unknown capability"))?;
         // runc's sets: bounding, effective, permitted and ambient (not inheritable, so for a
         // non-root user the ambient raise is refused and skipped, as with runc).
@@ -419,7 +419,7 @@ fn apply_flags(p: &Parsed, pr: &mut Process<'static>) -> Result<()> {
             pr.caps[i] |= 1 << bit;
         }
     }
-    if p.has("no-new-privs") {
+    if given!(p, FLAGS, "no-new-privs").is_some() {
         pr.no_new_privileges = true;
     }
     Ok(())

@@ -2,7 +2,7 @@
 
 use mote_sys::Args;
 
-use super::{flag, parse_id, Flag, Global};
+use super::{given, flag, parse_id, Flag, Global};
 use crate::cgroup;
 use crate::error::{Error, Result};
 
@@ -20,7 +20,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     if !status.can_kill() {
         return Err(status.refused("cannot kill container", st.id, ""));
     }
-    if p.has("all") {
+    if given!(p, FLAGS, "all").is_some() {
         // The whole subtree: sub-cgroups the container made are its own too.
         cgroup::owned(st.cgroup, st.cgroup_ino)?;
         cgroup::pids(st.cgroup, &mut |pid| {

@@ -6,7 +6,7 @@ use core::mem::MaybeUninit;
 use mote_sys::rustix::fs::{self, FileType, Mode, OFlags, RawDir};
 use mote_sys::Args;
 
-use super::{flag, parse, Flag, Global};
+use super::{given, flag, parse, Flag, Global};
 use crate::spec::limits;
 use crate::error::Result;
 use crate::state::{oci_json, Dir};
@@ -17,7 +17,7 @@ const FLAGS: &[Flag] = &[flag("format", b'f', true), flag("quiet", b'q', false)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "list", FLAGS, g, usize::MAX)?;
     let json = p.json_format()?;
-    let quiet = p.has("quiet");
+    let quiet = given!(p, FLAGS, "quiet").is_some();
     if json {
         io::out(b"[");
     } else if !quiet {

@@ -57,6 +57,34 @@ impl Flag {
     }
 }
 
+/// Index of flag `long` in `flags`, computed at compile time by [`given!`].
+pub const fn index(flags: &[Flag], long: &str) -> usize {
+    let l = long.as_bytes();
+    let mut i = 0;
+    while i < flags.len() {
+        let n = &flags[i].name;
+        let mut j = 0;
+        while j < n.len() && n[j] == if j < l.len() { l[j] } else { 0 } {
+            j += 1;
+        }
+        if j == n.len() && l.len() <= n.len() {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("no such flag in the table");
+}
+
+/// `given!(p, FLAGS, "tty")`: the value of a verb's flag as given ([`Parsed::get`]), its place
+/// in the verb's table found at compile time: a name the table lacks fails the build (where
+/// `get` would read it as never given), and the lookup is a load.
+macro_rules! given {
+    ($p:expr, $flags:expr, $long:literal) => {
+        $p.at(const { $crate::cli::index($flags, $long) })
+    };
+}
+pub(crate) use given;
+
 /// Options that apply to every verb.
 pub struct Global {
     pub root: &'static CStr,
@@ -144,14 +172,18 @@ impl Parsed {
         let i = self.flags.iter().position(|f| f.long() == long)?;
         self.vals[i]
     }
+    /// The value of the flag at `i` in the verb's table (see [`given!`]).
+    #[inline]
+    pub fn at(&self, i: usize) -> Option<&'static CStr> {
+        self.vals[i]
+    }
+    /// Every value given for the repeatable flag at `i` (see [`given!`]), in order.
+    pub fn each_at(&self, i: usize) -> impl Iterator<Item = &'static CStr> + '_ {
+        self.all.iter().filter(move |(k, _)| *k as usize == i).map(|(_, v)| *v)
+    }
     /// Whether switch `long` was given.
     pub fn has(&self, long: &str) -> bool {
         self.get(long).is_some()
-    }
-    /// Every value given for the repeatable flag `long`, in order.
-    pub fn each(&self, long: &str) -> impl Iterator<Item = &'static CStr> + '_ {
-        let i = self.flags.iter().position(|f| f.long() == long.as_bytes()).unwrap_or(usize::MAX);
-        self.all.iter().filter(move |(k, _)| *k as usize == i).map(|(_, v)| *v)
     }
     /// `--format table|json` (list, ps): whether it is json.
     #[inline(never)]

@@ -9,7 +9,7 @@ use mote_sys::rustix::fd::{AsFd, OwnedFd};
 use mote_sys::sig::{self, How, SigSet};
 use mote_sys::Args;
 
-use super::{create, parse_id, start, Global};
+use super::{given, create, parse_id, start, Global};
 use crate::linux::console;
 use crate::error::Result;
 
@@ -19,14 +19,14 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     // leaving the container behind. The container's process starts with an empty mask.
     let _ = sig::sigprocmask(How::Block, &SigSet::CATCHABLE);
     let (p, id) = parse_id(a, from, "run", create::FLAGS, gl, usize::MAX)?;
-    let detach = p.has("detach");
+    let detach = given!(p, create::FLAGS, "detach").is_some();
     // The process may be a grandchild (unshare+fork path): adopt it to wait for it, or where
     // that is refused (qemu-user), have the intermediate child relay its exit status.
     // --no-subreaper (runc's): always the relay.
-    let relay = !detach && (p.has("no-subreaper") || raw::prctl(pr::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0).is_err());
+    let relay = !detach && (given!(p, create::FLAGS, "no-subreaper").is_some() || raw::prctl(pr::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0).is_err());
     // In the foreground without an engine's console socket, a terminal is mote's to proxy
     // (the pair is unused when the config asks for none).
-    let pair = if detach || p.get("console-socket").is_some() { None } else { Some(console::pair()?) };
+    let pair = if detach || given!(p, create::FLAGS, "console-socket").is_some() { None } else { Some(console::pair()?) };
     let mut c = create::create(a, &p, gl, id.to_bytes(), relay, !detach, pair.as_ref().map(|p| p.1.as_fd()))?;
     let master = match (&pair, c.terminal) {
         (Some((ours, _)), true) => console::receive(ours).map(Some),
@@ -45,7 +45,7 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     // (`state` and `kill` from other shells get in while we wait: start let the lock go.)
     let code = wait_for(c.waiter, c.pid, master.as_ref());
     // --keep (runc's): the stopped container stays, for `state` and `delete` later.
-    if p.has("keep") {
+    if given!(p, create::FLAGS, "keep").is_some() {
         return Ok(code);
     }
     // Our state dir still, not a newer container of the same id made while we waited (its

@@ -6,7 +6,7 @@ use mote_sys::io::{self, Buf};
 use mote_sys::rustix::process;
 use mote_sys::Args;
 
-use super::{flag, parse, Flag, Global};
+use super::{given, flag, parse, Flag, Global};
 use crate::error::{Ctx, Error, Result};
 use crate::linux::seccomp::{self, Program};
 use crate::spec::{self, limits};
@@ -16,18 +16,18 @@ pub const FLAGS: &[Flag] = &[flag("bundle", b'b', true), flag("config", 0, true)
 #[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "seccomp", FLAGS, g, usize::MAX)?;
-    let bundle = p.get("bundle").unwrap_or(c".");
+    let bundle = given!(p, FLAGS, "bundle").unwrap_or(c".");
     process::chdir(bundle).ctx("bundle", bundle.to_bytes())?;
     let mut bundle_abs = Buf::<{ limits::PATH }>::new();
     super::create::cwd(&mut bundle_abs)?;
-    let cfg = p.get("config").unwrap_or(c"config.json");
+    let cfg = given!(p, FLAGS, "config").unwrap_or(c"config.json");
     let buf = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("config", cfg.to_bytes(), "read twice"))?;
     let doc = super::create::read_config(cfg, &bundle_abs, buf)?;
     let spec = spec::parse(doc.0, doc.1)?;
     let sc = spec.linux.seccomp.as_ref().ok_or_else(|| Error::msg("config.json:", "linux.seccomp", "missing"))?;
     let mut prog = Program::lend()?;
     seccomp::compile(sc, &mut prog)?;
-    if p.has("raw") {
+    if given!(p, FLAGS, "raw").is_some() {
         for chunk in prog.insns().chunks(64) {
             let mut b = [0u8; 512];
             for (i, w) in chunk.iter().enumerate() {

@@ -7,7 +7,7 @@ use mote_sys::rustix::fs::{self, Mode, OFlags};
 use mote_sys::Args;
 
 use super::spec_json::{GID5, HEAD, MIDDLE, SYS_ROOT, SYS_ROOTLESS, TAIL};
-use super::{flag, parse, Flag, Global};
+use super::{given, flag, parse, Flag, Global};
 use crate::error::{Fits, Ctx, Error, Result};
 use crate::spec::limits;
 
@@ -15,7 +15,7 @@ const FLAGS: &[Flag] = &[flag("bundle", b'b', true), flag("rootless", 0, false)]
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let p = parse(a, from, "spec", FLAGS, g, usize::MAX)?;
-    let rootless = p.has("rootless");
+    let rootless = given!(p, FLAGS, "rootless").is_some();
     let parts: [&str; 5] = if rootless { [HEAD, MIDDLE, SYS_ROOTLESS, TAIL, ""] } else { [HEAD, GID5, MIDDLE, SYS_ROOT, TAIL] };
     let mut compact = Buf::<4096>::new();
     for part in parts {
@@ -27,7 +27,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     out.c(b'\n');
     let text = out.get().fits("spec: config.json is")?;
     let mut path = Buf::<{ limits::PATH }>::new();
-    if let Some(b) = p.get("bundle") {
+    if let Some(b) = given!(p, FLAGS, "bundle") {
         path.s(b.to_bytes()).c(b'/');
     }
     path.s(b"config.json");

@@ -5,7 +5,7 @@
 use mote_sys::rustix::fs::{self, Mode, OFlags};
 use mote_sys::Args;
 
-use super::{flag, parse_id, Flag, Global};
+use super::{given, flag, parse_id, Flag, Global};
 use crate::cgroup::resources;
 use crate::error::{Ctx, Error, Result};
 use crate::json::{self, Val};
@@ -49,7 +49,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let mut doc = [0u8; 65536];
     // All or nothing: every value read, and checked against the host's layout, before the
     // first is written (cgroup/resources.rs).
-    let r = match p.get("resources") {
+    let r = match given!(p, FLAGS, "resources") {
         Some(f) => {
             let fd = if f.to_bytes() == b"-" {
                 fs::openat(fs::CWD, c"/dev/stdin", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
@@ -79,7 +79,7 @@ fn from_flags(p: &super::Parsed) -> Result<Resources<'static>> {
     // The flags given so far, by slot: --cpu-share and --cpu-shares both set one.
     let mut given: [&[u8]; res::SLOTS] = [b""; res::SLOTS];
     for (i, f) in FLAGS[1..].iter().enumerate() {
-        let Some(v) = p.get(f.long()) else { continue };
+        let Some(v) = p.at(i + 1) else { continue };
         let slot = SLOTS[i] as usize;
         if !given[slot].is_empty() {
             let mut e = Error::msg("", "--", "are the same flag: give one");
