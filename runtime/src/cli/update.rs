@@ -49,7 +49,8 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let mut doc = [0u8; 65536];
     // All or nothing: every value read, and checked against the host's layout, before the
     // first is written (cgroup/resources.rs).
-    let r = match given!(p, FLAGS, "resources") {
+    let mut r = Resources::default();
+    match given!(p, FLAGS, "resources") {
         Some(f) => {
             let fd = if f.to_bytes() == b"-" {
                 fs::openat(fs::CWD, c"/dev/stdin", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
@@ -63,19 +64,16 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
                 er.path(|p| { p.s(b"invalid JSON at byte ").u(e.offset as u64).s(b": ").s(e.what); });
                 er
             })?;
-            let mut r = Resources::default();
             res::parse(Val::root(&doc[..n], root), &P::ROOT, &mut r)?;
-            r
         }
-        None => from_flags(&p)?,
-    };
+        None => from_flags(&p, &mut r)?,
+    }
     resources::apply(&r, st.cgroup, &P::ROOT)?;
     Ok(0)
 }
 
-/// The resources the flags set, as if from a document with their objects.
-fn from_flags(p: &super::Parsed) -> Result<Resources<'static>> {
-    let mut r = Resources::default();
+/// The resources the flags set into `r`, as if from a document with their objects.
+fn from_flags(p: &super::Parsed, r: &mut Resources<'_>) -> Result<()> {
     // The flags given so far, by slot: --cpu-share and --cpu-shares both set one.
     let mut given: [&[u8]; res::SLOTS] = [b""; res::SLOTS];
     for (i, f) in FLAGS[1..].iter().enumerate() {
@@ -107,7 +105,7 @@ fn from_flags(p: &super::Parsed) -> Result<Resources<'static>> {
         }
         r.put(slot, n, &P::ROOT)?;
     }
-    Ok(r)
+    Ok(())
 }
 
 /// A number, -1, or with size: a byte count as runc's flags take one ("512m", "1.5g", "1GiB").
