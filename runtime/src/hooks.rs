@@ -112,7 +112,8 @@ fn name(stage: &str, i: usize, path: &CStr) -> Buf<{ crate::error::PATH_MAX_MSG 
 
 fn run_one(v: Val<'_>, stage: &'static str, i: usize, state: &[u8], out: &Out) -> Result<()> {
     let ph = P::ROOT.key("hooks");
-    let h = parse(v, &ph.key(stage).idx(i))?;
+    let mut h = Hook::empty();
+    parse(v, &ph.key(stage).idx(i), &mut h)?;
     let n = name(stage, i, h.path);
     let nl = n.lossy();
     // The state on stdin from a memory file: no pipe to fill, the hook reads it at its pace.

@@ -16,7 +16,10 @@ pub const STAGES: &str = "prestart createRuntime createContainer startContainer 
 /// Checks config.json's hooks at parse time: a stage's array of {path (absolute), args, env,
 /// timeout (> 0)}, within the bounds hooks are run with.
 pub fn validate(v: Val<'_>, p: &P) -> Result<()> {
-    super::members(v, p, STAGES, &mut |_, arr, ps| super::items(arr, ps, &mut |h, pi| parse(h, pi).map(drop)))
+    super::members(v, p, STAGES, &mut |_, arr, ps| {
+        let mut h = Hook::empty();
+        super::items(arr, ps, &mut |v, pi| parse(v, pi, &mut h))
+    })
 }
 
 /// One hook, read from its JSON object.
@@ -27,9 +30,19 @@ pub struct Hook<'a> {
     pub timeout: Option<u64>,
 }
 
-/// Reads one hook at `p`.
-pub fn parse<'a>(v: Val<'a>, p: &P) -> Result<Hook<'a>> {
-    let mut h = Hook { path: c"", args: heapless::Vec::new(), env: heapless::Vec::new(), timeout: None };
+impl Hook<'_> {
+    /// A hook with nothing read yet.
+    pub fn empty() -> Self {
+        Hook { path: c"", args: heapless::Vec::new(), env: heapless::Vec::new(), timeout: None }
+    }
+}
+
+/// Reads one hook at `p` into `h` (in place: a Hook is 12 KiB, returned by value it was copied
+/// through a stack temporary), which is cleared first.
+pub fn parse<'a>(v: Val<'a>, p: &P, h: &mut Hook<'a>) -> Result<()> {
+    (h.path, h.timeout) = (c"", None);
+    h.args.clear();
+    h.env.clear();
     super::members(v, p, "path args env timeout", &mut |i, v, pk| {
         match i {
             0 => h.path = super::str(v, pk)?,
@@ -48,7 +61,7 @@ pub fn parse<'a>(v: Val<'a>, p: &P) -> Result<Hook<'a>> {
     if h.path.to_bytes().first() != Some(&b'/') {
         return Err(p.key_err("path", "must be an absolute path"));
     }
-    Ok(h)
+    Ok(())
 }
 
 /// The OCI state JSON while create runs (from the config: state.json is not final yet); an
