@@ -371,10 +371,10 @@ pub fn parse_into<'a>(doc: &'a [u8], root: usize, s: &mut Spec<'a>) -> Result<()
             3 => s.domainname = Some(str(v, pk)?),
             4 => process_into(v, pk, s.process.insert(Process::empty()))?,
             5 => {
-                items(v, pk, &mut |m, pi| {
-                    let m = mount(m, pi)?;
-                    push(&mut s.mounts, m, pk)?;
-                    Ok(())
+                items(v, pk, &mut |v, pi| {
+                    let mut m = Mount { destination: c"", typ: None, source: None, options: Vec::new() };
+                    mount(v, pi, &mut m)?;
+                    push(&mut s.mounts, m, pk)
                 })?;
             }
             6 => {
@@ -576,9 +576,9 @@ apparmorProfile selinuxLabel ioPriority scheduler execCPUAffinity";
     })
 }
 
+/// Reads a mount into `m` (empty; in place, not through a returned copy).
 #[inline(never)]
-fn mount<'a>(v: Val<'a>, p: &P) -> Result<Mount<'a>> {
-    let mut m = Mount { destination: c"", typ: None, source: None, options: Vec::new() };
+fn mount<'a>(v: Val<'a>, p: &P, m: &mut Mount<'a>) -> Result<()> {
     members(v, p, "destination type source options uidMappings gidMappings", &mut |i, v, pk| {
         match i {
             0 => m.destination = str(v, pk)?,
@@ -596,7 +596,7 @@ fn mount<'a>(v: Val<'a>, p: &P) -> Result<Mount<'a>> {
     if m.destination.to_bytes().first() != Some(&b'/') {
         return Err(p.key_err("destination", "must be an absolute path"));
     }
-    Ok(m)
+    Ok(())
 }
 
 #[inline(never)]
