@@ -62,6 +62,7 @@ pub const fn index(flags: &[Flag], long: &str) -> usize {
     let l = long.as_bytes();
     let mut i = 0;
     while i < flags.len() {
+        // The table's name is NUL-padded: equal when every byte is, `long` read as padded too.
         let n = &flags[i].name;
         let mut j = 0;
         while j < n.len() && n[j] == if j < l.len() { l[j] } else { 0 } {
