@@ -74,6 +74,11 @@ if [ -d /bundles/sleeper ]; then
   mote run -d --bundle /bundles/sleeper ex </dev/null >/dev/null 2>&1
   mote exec -d --pid-file /ex.pid ex sleep 20 </dev/null >/dev/null 2>&1
   echo "MOTE-VM: exec rc $? cgroup $(cat /proc/$(cat /ex.pid)/cgroup) in $(cat /sys/fs/cgroup/mote/ex/cgroup.procs | wc -l)"
+  # pause and resume on v2's cgroup.freeze; `state` says what was asked (cgroup.freeze)
+  mote pause ex; a=$(mote state ex | grep -o '"status": *"[a-z]*"' | grep -o '[a-z]*"$')
+  f=$(cat /sys/fs/cgroup/mote/ex/cgroup.freeze)
+  mote resume ex; b=$(mote state ex | grep -o '"status": *"[a-z]*"' | grep -o '[a-z]*"$')
+  echo "MOTE-VM: pause $a $f resume $b"
   mote delete --force ex
 fi
 # The container's own cgroup at /sys/fs/cgroup: a fresh cgroup2 in its cgroup namespace, its

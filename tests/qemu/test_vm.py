@@ -55,6 +55,8 @@ def test_exec_joins_the_cgroup_under_v2(console):
     if arch == "riscv64":
         return  # its image has no busybox shell to run the exec check (vmcheck stands in)
     assert "MOTE-VM: exec rc 0 cgroup 0::/mote/ex in 2" in out, out[-3000:]
+    # pause/resume on cgroup v2, and `state` reading each back (status from cgroup.freeze)
+    assert 'MOTE-VM: pause paused" 1 resume running"' in out, out[-3000:]
 
 
 def test_cgroup_view_is_the_containers_own(console):

@@ -592,6 +592,30 @@ pub fn is_frozen(path: &[u8]) -> bool {
     false
 }
 
+/// Whether the container is paused: its cgroup was asked to freeze (`status`). v2: what
+/// cgroup.freeze asks for (cgroup.events says "frozen 0" for a moment whenever a process joins a
+/// frozen cgroup, an exec's child for one). v1: FREEZING is that same passing state (or a
+/// process still on its way to the refrigerator): read again, as runc does, for up to 1 s, and
+/// still freezing then is paused all the same (freezing is what was asked). Without this, a
+/// paused container read as running for a moment and `resume` refused it.
+pub fn is_paused(path: &[u8]) -> bool {
+    if path.is_empty() {
+        return false;
+    }
+    let v2 = pure_v2();
+    let mut f = if v2 { file_in(ROOT, path, b"/cgroup.freeze") } else { file_in(b"/sys/fs/cgroup/freezer", path, b"/freezer.state") };
+    for _ in 0..500 {
+        let mut buf = [0u8; 16];
+        let Ok(n) = read_file(f.cstr(), &mut buf) else { return false };
+        let v = &buf[..n];
+        if !v.starts_with(b"FREEZING") {
+            return v.starts_with(b"FROZEN") || v.starts_with(b"1");
+        }
+        sleep_ms(2);
+    }
+    true
+}
+
 /// How many processes of the cgroup the OOM killer killed (v2 memory.events, v1
 /// memory.oom_control; 0 where the kernel does not count them).
 pub fn oom_kills(path: &[u8]) -> u64 {

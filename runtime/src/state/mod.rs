@@ -428,7 +428,7 @@ impl<'a> State<'a> {
             Status::Creating
         } else if !self.alive() {
             Status::Stopped
-        } else if crate::cgroup::is_frozen(self.cgroup) {
+        } else if crate::cgroup::is_paused(self.cgroup) {
             Status::Paused
         } else if dir.has_fifo() {
             Status::Created
