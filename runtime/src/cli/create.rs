@@ -123,10 +123,12 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
         rootfs.s(bundle_abs.get().fits("bundle path:")?).c(b'/');
     }
     rootfs.s(spec.root.to_bytes());
-    match fs::stat(rootfs.cstr().fits("root.path:")?) {
+    // The C string from here on: the child's root path, and its bytes in state.json.
+    let rootfs = rootfs.cstr().fits("root.path:")?;
+    match fs::stat(rootfs) {
         Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {}
-        Ok(_) => return Err(Error::msg("rootfs", rootfs.lossy(), "not a directory")),
-        Err(e) => return Err(Error::sys("rootfs", rootfs.lossy(), e)),
+        Ok(_) => return Err(Error::msg("rootfs", rootfs.to_bytes(), "not a directory")),
+        Err(e) => return Err(Error::sys("rootfs", rootfs.to_bytes(), e)),
     }
     let preserve_fds = match p.get("preserve-fds") {
         Some(v) => number(v.to_bytes(), "--preserve-fds")?,
@@ -158,7 +160,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     let mut created = Buf::<40>::new();
     log::rfc3339(&mut created);
     let created = created.lossy();
-    let first = match state_json(&mut st, &spec, id, 0, 0, &bundle_abs, &rootfs, &cg, 0, created) {
+    let first = match state_json(&mut st, &spec, id, 0, 0, &bundle_abs, rootfs, &cg, 0, created) {
         Ok(s) => s,
         Err(e) => {
             // Nothing exists yet; poststop hooks, which would need this state, are not run: said.
@@ -180,7 +182,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     };
     let hooks = Hooks::of(&spec);
     let pid_file = if pid_path.is_empty() { None } else { Some(pid_path.cstr().fits("--pid-file:")?) };
-    match create_in(&dir, p, g, id, &spec, &rootfs, &bundle_abs, &cg, ino, preserve_fds, relay_exit, waits, filter, own_console, pid_file, created) {
+    match create_in(&dir, p, g, id, &spec, rootfs, &bundle_abs, &cg, ino, preserve_fds, relay_exit, waits, filter, own_console, pid_file, created) {
         Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, hooks, terminal: proc.terminal, cgroup: cg, cgroup_ino: ino }),
         Err(e) => {
             let e = e.and(cgroup::destroy(cg.lossy(), ino)).and(dir.remove());
@@ -202,7 +204,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
 }
 
 #[allow(clippy::too_many_arguments)]
-fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &Buf<{ limits::PATH }>, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64, preserve_fds: u32, relay_exit: bool, waits: bool, filter: Option<&seccomp::Program>, own_console: Option<BorrowedFd<'_>>, pid_path: Option<&CStr>, created: &[u8]) -> Result<spawn::Child> {
+fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &CStr, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64, preserve_fds: u32, relay_exit: bool, waits: bool, filter: Option<&seccomp::Program>, own_console: Option<BorrowedFd<'_>>, pid_path: Option<&CStr>, created: &[u8]) -> Result<spawn::Child> {
     write_state(dir, spec, id, 0, 0, bundle, rootfs, cg, ino, created)?;
     dir.copy_config(p.get("config").unwrap_or(c"config.json"))?;
     let mut fifo = Buf::<{ limits::PATH }>::new();
@@ -220,8 +222,6 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
         cgroup::devices::apply(cgroup::resources::Layout::detect().v2, cg.lossy(), &[])?;
     }
     log::debug(g, b"cgroup created");
-    let mut rootfs_c = Buf::<{ limits::PATH }>::new();
-    rootfs_c.s(rootfs.lossy());
     let fifo_fd = fs::open(fifo, OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).ctx("open exec fifo", fifo.to_bytes())?;
     let console = match p.get("console-socket") {
         Some(s) => Some(crate::linux::console::connect(s)?),
@@ -259,7 +259,7 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
     let ctx = Setup {
         spec,
         bind_sources: &bind_sources,
-        rootfs: rootfs_c.cstr().fits("root.path:")?,
+        rootfs,
         fifo: fifo_fd.as_fd(),
         console: console.as_ref().map(|c| c.as_fd()).or(own_console),
         no_pivot: p.has("no-pivot"),
@@ -289,16 +289,16 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
 /// Writes state.json: once with pid 0 before anything is made ("creating": a create that dies
 /// halfway still leaves what `delete --force` needs to clean up), and again with the process.
 #[allow(clippy::too_many_arguments)]
-fn write_state(dir: &Dir, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bundle: &Buf<{ limits::PATH }>, rootfs: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64, created: &[u8]) -> Result<()> {
+fn write_state(dir: &Dir, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bundle: &Buf<{ limits::PATH }>, rootfs: &CStr, cg: &CgPath, ino: u64, created: &[u8]) -> Result<()> {
     let mut st = state::json_buf()?;
     dir.write(state_json(&mut st, spec, id, pid, start, bundle, rootfs, cg, ino, created)?)
 }
 
 /// The state.json text, in `st`.
 #[allow(clippy::too_many_arguments)]
-fn state_json<'s>(st: &'s mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bundle: &Buf<{ limits::PATH }>, rootfs: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64, created: &[u8]) -> Result<&'s [u8]> {
+fn state_json<'s>(st: &'s mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bundle: &Buf<{ limits::PATH }>, rootfs: &CStr, cg: &CgPath, ino: u64, created: &[u8]) -> Result<&'s [u8]> {
     st.s(br#"{"ociVersion":"#).json(spec.oci_version).s(br#","id":"#).json(id).s(br#","pid":"#).u(pid as u64);
-    st.s(br#","starttime":"#).u(start).s(br#","bundle":"#).json(bundle.lossy()).s(br#","rootfs":"#).json(rootfs.lossy());
+    st.s(br#","starttime":"#).u(start).s(br#","bundle":"#).json(bundle.lossy()).s(br#","rootfs":"#).json(rootfs.to_bytes());
     st.s(br#","created":""#).s(created);
     st.s(br#"","cgroup":"#).json(cg.lossy()).s(br#","cgroupIno":"#).u(ino);
     if spec.hooks.is_some() {
