@@ -16,8 +16,8 @@ use mote_sys::rustix::net::{self, AddressFamily, SocketFlags, SocketType};
 use mote_sys::rustix::termios::{self, OptionalActions, Termios, Winsize};
 use mote_sys::rustix::{process, pty, stdio};
 
-use super::resolve::{self, fd_path, Make};
-use crate::error::{Ctx, Error, Fits, Result};
+use super::resolve::{self, Make};
+use crate::error::{Ctx, Error, Result};
 use crate::spec::Process;
 
 /// Connects to the engine's console socket (before the root switch: it is a host path).
@@ -76,8 +76,7 @@ fn bind_console(slave: &OwnedFd) -> Result<()> {
     if !matches!(FileType::from_raw_mode(st.st_mode), FileType::RegularFile | FileType::CharacterDevice) {
         return Err(Error::msg("bind mount", "/dev/console", "not a file or a character device (a symlink is refused)"));
     }
-    let mut src = fd_path(slave);
-    super::rootfs::mount_on(Some(src.cstr().fits("/proc/self/fd path:")?), target.as_fd(), None, g::MS_BIND as u64, None, "bind mount pty on", b"/dev/console")
+    super::rootfs::bind_fd(slave.as_fd(), target.as_fd(), g::MS_BIND as u64, "bind mount pty on", b"/dev/console")
 }
 
 /// Receives the master a container sent over our end of [`pair`].

@@ -135,7 +135,7 @@ fn set_recursive(root: BorrowedFd<'_>, dest: &[u8], o: &Opts) -> Result<()> {
                 clr |= (g::MS_NOATIME | g::MS_STRICTATIME | g::MS_RELATIME) as u64;
             }
             let flags = (cur & !clr) | to_ms(o.rset);
-            mount_on(None, top.as_fd(), None, MS_REMOUNT | MS_BIND | flags, None, "remount (recursive options)", dest)
+            remount(top.as_fd(), MS_REMOUNT | MS_BIND | flags, "remount (recursive options)", dest)
         }
         Err(Errno::NOSYS) => Err(Error::msg("mount", dest, "recursive options on an rbind need mount_setattr (Linux 5.12)")),
         Err(e) => Err(Error::sys("mount_setattr", dest, e)),
@@ -158,6 +158,20 @@ pub(super) fn open_root() -> Result<OwnedFd> {
 #[inline(never)]
 pub(super) fn mount_on(src: Option<&CStr>, on: BorrowedFd<'_>, fstype: Option<&CStr>, flags: u64, data: Option<&CStr>, what: &'static str, dest: &[u8]) -> Result<()> {
     mnt(src, on, fstype, flags, data).ctx(what, dest)
+}
+
+/// [`mount_on`] with flags alone (a remount, a propagation change): no source, type or data.
+#[inline(never)]
+fn remount(on: BorrowedFd<'_>, flags: u64, what: &'static str, dest: &[u8]) -> Result<()> {
+    mount_on(None, on, None, flags, None, what, dest)
+}
+
+/// Binds what `src` names on what `on` names (`flags`: MS_BIND, with MS_REC or not), both
+/// through /proc/self/fd.
+#[inline(never)]
+pub(super) fn bind_fd(src: BorrowedFd<'_>, on: BorrowedFd<'_>, flags: u64, what: &'static str, dest: &[u8]) -> Result<()> {
+    let mut s = fd_path(&src);
+    mount_on(Some(s.cstr().fits("/proc/self/fd path:")?), on, None, flags, None, what, dest)
 }
 
 /// The mount now at `dest` in `root` (a descriptor opened before it names what is underneath).
@@ -408,7 +422,7 @@ fn seal_tmpfs(top: &OwnedFd, flags: u64, dest: &[u8]) -> Result<()> {
     if flags & MS_RDONLY == 0 {
         return Ok(());
     }
-    mount_on(None, top.as_fd(), None, MS_REMOUNT | MS_RDONLY | SAFE | locked_flags(top), None, "remount read-only", dest)
+    remount(top.as_fd(), MS_REMOUNT | MS_RDONLY | SAFE | locked_flags(top), "remount read-only", dest)
 }
 
 /// Binds `src` on `path` under `dir` (resolved inside it), then applies `flags` to the new mount.
@@ -479,7 +493,7 @@ fn bind_flags(at: BorrowedFd<'_>, name: &CStr, by_name: Option<(BorrowedFd<'_>, 
         }
         None => at,
     };
-    mount_on(None, top, None, MS_REMOUNT | MS_BIND | fl | locked_flags(&top), None, "remount bind", what)
+    remount(top, MS_REMOUNT | MS_BIND | fl | locked_flags(&top), "remount bind", what)
 }
 
 /// Symlinks in the host's /sys/fs/cgroup (cpu -> cpu,cpuacct) made again in `dir`.
@@ -676,7 +690,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
         // descriptor still names the directory underneath).
         if o.flags & !(MS_BIND | MS_REC) != 0 {
             let top = reopen(root, dest)?;
-            mount_on(None, top.as_fd(), None, MS_REMOUNT | MS_BIND | with_locked(o.flags & !MS_REC, &top), None, "remount bind", dest)?;
+            remount(top.as_fd(), MS_REMOUNT | MS_BIND | with_locked(o.flags & !MS_REC, &top), "remount bind", dest)?;
         }
     } else {
         let (src, fstype, flags, data) = if is_cgroup(m) {
@@ -735,7 +749,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
     if o.nprop > 0 {
         let top = reopen(root, dest)?;
         for &p in &o.propagation[..o.nprop] {
-            mount_on(None, top.as_fd(), None, p, None, "set mount propagation", dest)?;
+            remount(top.as_fd(), p, "set mount propagation", dest)?;
         }
     }
     done.add(target);
@@ -990,8 +1004,7 @@ fn mask_on(root: BorrowedFd<'_>, target: &OwnedFd, p: &[u8], null: &mut Option<O
     if null.is_none() {
         *null = Some(dev_null(root)?);
     }
-    let mut src = fd_path(null.as_ref().unwrap_or(target));
-    mount_on(Some(src.cstr().fits("/proc/self/fd path:")?), target.as_fd(), None, MS_BIND, None, "mask", p)
+    bind_fd(null.as_ref().unwrap_or(target).as_fd(), target.as_fd(), MS_BIND, "mask", p)
 }
 
 /// Makes a path read-only: a bind mount of itself, read-only with every mount below it
@@ -1003,8 +1016,7 @@ fn readonly(root: BorrowedFd<'_>, p: &[u8], spec: &Spec<'_>, done: &mut Batch) -
         Err(Errno::NOENT) => return Ok(()),
         r => r.ctx("read-only path", p)?,
     };
-    let mut t = fd_path(&target);
-    let r = mount_on(Some(t.cstr().fits("/proc/self/fd path:")?), target.as_fd(), None, MS_BIND | MS_REC, None, "bind mount read-only path", p);
+    let r = bind_fd(target.as_fd(), target.as_fd(), MS_BIND | MS_REC, "bind mount read-only path", p);
     done.add(target);
     r?;
     // Reopened: the old descriptor still names what is underneath the new mount.
@@ -1027,7 +1039,7 @@ fn readonly_top(top: &OwnedFd, p: &[u8], spec: &Spec<'_>) -> Result<()> {
         return Err(Error::msg("read-only path", p, "has mounts below it: read-only all the way down needs mount_setattr (Linux 5.12)"));
     }
     let keep = locked_flags(top);
-    mount_on(None, top.as_fd(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, None, "remount read-only", p)
+    remount(top.as_fd(), MS_REMOUNT | MS_BIND | MS_RDONLY | keep, "remount read-only", p)
 }
 
 fn remount_ro(p: &CStr) -> Result<()> {
