@@ -264,7 +264,7 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
         let src = sources.get(i).and_then(|s| s.as_ref());
         let tmpfs = mount_one(root.as_fd(), m, spec.linux.mount_label, src.map(|f| f.as_fd()), into, &mut done)?;
         if tmpfs && tmp.is_none() {
-            tmp = Some((d, resolve::open(root.as_fd(), d).ctx("reopen mount", d)?));
+            tmp = Some((d, reopen(root.as_fd(), d)?));
         }
         // Mounted: the clone must not stay reachable through /proc/self/fd (see close_others).
         // (This process never drops `sources`: it execs or exits.)
@@ -923,15 +923,16 @@ fn device_in(root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &[u8], path: &[u8]
         Err(Errno::PERM) => {
             let mut host = Buf::<{ crate::spec::limits::PATH }>::new();
             host.s(path);
+            let host = host.cstr().fits("linux.devices[].path:")?;
             // The host's node stands in only if it is the device asked for.
-            let st = fs::stat(host.cstr().fits("linux.devices[].path:")?).ctx("stat host device", path)?;
+            let st = fs::stat(host).ctx("stat host device", path)?;
             if FileType::from_raw_mode(st.st_mode) != ft || st.st_rdev != dev {
                 let mut e = Error::msg("device", path, "");
                 e.path(|p| { p.s(b": the host's node to bind (mknod is refused here) is not ").u(major as u64).c(b':').u(minor as u64); });
                 return Err(e);
             }
             let target = resolve::open_or_create(root, path, Make::File).ctx("create device", path)?;
-            mount_on(Some(host.cstr().fits("linux.devices[].path:")?), target.as_fd(), None, MS_BIND, None, "bind device", path)
+            mount_on(Some(host), target.as_fd(), None, MS_BIND, None, "bind device", path)
         }
         Err(e) => Err(Error::sys("mknod", path, e)),
     }
