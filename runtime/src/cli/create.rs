@@ -6,9 +6,9 @@
 
 use core::ffi::CStr;
 
-use mote_sys::io::{self, Buf};
+use mote_sys::io::{self, Buf, Fd};
 use mote_sys::raw;
-use mote_sys::rustix::fd::{AsFd, BorrowedFd};
+use mote_sys::rustix::fd::BorrowedFd;
 use mote_sys::rustix::fs::{self, FileType, Mode, OFlags, CWD};
 use mote_sys::rustix::process;
 use mote_sys::Args;
@@ -260,8 +260,8 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
         spec,
         bind_sources: &bind_sources,
         rootfs,
-        fifo: fifo_fd.as_fd(),
-        console: console.as_ref().map(|c| c.as_fd()).or(own_console),
+        fifo: fifo_fd.fd(),
+        console: console.as_ref().map(|c| c.fd()).or(own_console),
         no_pivot: p.has("no-pivot"),
         preserve_fds,
         cgroup: cg.lossy(),
@@ -273,7 +273,7 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
         bundle: bundle.lossy(),
         hooks,
         hook_out: hook_out.as_ref(),
-        lock: dir.fd.as_fd(),
+        lock: dir.fd.fd(),
     };
     let child = spawn::spawn(&ctx)?;
     let start = state::proc_start_time(child.pid).map_or(0, |s| s.0);

@@ -6,11 +6,11 @@
 
 use core::ffi::CStr;
 
-use mote_sys::io;
+use mote_sys::io::{self, Fd};
 use mote_sys::linux_raw_sys::general as g;
 use mote_sys::raw::Errno;
 use mote_sys::rustix::event::{poll, PollFd, PollFlags};
-use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use mote_sys::rustix::fd::{BorrowedFd, OwnedFd};
 use mote_sys::rustix::fs::{self, FileType, Mode, OFlags};
 use mote_sys::rustix::net::{self, AddressFamily, SocketFlags, SocketType};
 use mote_sys::rustix::termios::{self, OptionalActions, Termios, Winsize};
@@ -49,7 +49,7 @@ pub fn setup(sock: BorrowedFd<'_>, p: &Process<'_>, console: bool) -> Result<()>
     if console {
         bind_console(&slave)?;
     }
-    super::unix::send_fd(sock, master.as_fd(), b"/dev/ptmx").ctx("console", "send master to console socket")?;
+    super::unix::send_fd(sock, master.fd(), b"/dev/ptmx").ctx("console", "send master to console socket")?;
     drop(master);
     process::setsid().ctx("console", "setsid")?;
     process::ioctl_tiocsctty(&slave).ctx("console", "TIOCSCTTY")?;
@@ -66,7 +66,7 @@ pub fn setup(sock: BorrowedFd<'_>, p: &Process<'_>, console: bool) -> Result<()>
 fn bind_console(slave: &OwnedFd) -> Result<()> {
     super::procfs::root()?; // the mount below goes through /proc/self/fd
     let root = super::rootfs::open_root()?;
-    let dev = resolve::open_or_create(root.as_fd(), b"/dev", Make::Dir).ctx("create", "/dev")?;
+    let dev = resolve::open_or_create(root.fd(), b"/dev", Make::Dir).ctx("create", "/dev")?;
     match fs::openat(&dev, c"console", OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::from_raw_mode(0o644)) {
         Ok(_) | Err(Errno::EXIST) => {}
         Err(e) => return Err(Error::sys("create", "/dev/console", e)),
@@ -76,12 +76,12 @@ fn bind_console(slave: &OwnedFd) -> Result<()> {
     if !matches!(FileType::from_raw_mode(st.st_mode), FileType::RegularFile | FileType::CharacterDevice) {
         return Err(Error::msg("bind mount", "/dev/console", "not a file or a character device (a symlink is refused)"));
     }
-    super::rootfs::bind_fd(slave.as_fd(), target.as_fd(), g::MS_BIND as u64, "bind mount pty on", b"/dev/console")
+    super::rootfs::bind_fd(slave.fd(), target.fd(), g::MS_BIND as u64, "bind mount pty on", b"/dev/console")
 }
 
 /// Receives the master a container sent over our end of [`pair`].
 pub fn receive(sock: &OwnedFd) -> Result<OwnedFd> {
-    super::unix::recv_fd(sock.as_fd()).ctx("console", "receive pty master")
+    super::unix::recv_fd(sock.fd()).ctx("console", "receive pty master")
 }
 
 /// The terminal mote runs in, put in raw mode while it proxies (restored on drop), so that the
@@ -138,12 +138,12 @@ pub fn pump(master: &OwnedFd, other: BorrowedFd<'_>, stdin_open: &mut bool, mast
     let sig = ready(&fds[0]);
     let mut i = 1;
     if *stdin_open {
-        if ready(&fds[i]) && !copy(stdin, master.as_fd()) {
+        if ready(&fds[i]) && !copy(stdin, master.fd()) {
             *stdin_open = false;
         }
         i += 1;
     }
-    if *master_open && ready(&fds[i]) && !copy(master.as_fd(), io::fd(1)) {
+    if *master_open && ready(&fds[i]) && !copy(master.fd(), io::fd(1)) {
         *master_open = false;
     }
     sig
@@ -152,7 +152,7 @@ pub fn pump(master: &OwnedFd, other: BorrowedFd<'_>, stdin_open: &mut bool, mast
 /// What is left in the master once the process is gone (non-blocking).
 pub fn drain(master: &OwnedFd) {
     let _ = fs::fcntl_setfl(master, OFlags::NONBLOCK);
-    while copy(master.as_fd(), io::fd(1)) {}
+    while copy(master.fd(), io::fd(1)) {}
 }
 
 /// Copies one read's worth; false at end of file or on an error.

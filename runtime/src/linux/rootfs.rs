@@ -5,7 +5,7 @@
 
 use core::ffi::CStr;
 
-use mote_sys::io::Buf;
+use mote_sys::io::{Buf, Fd};
 use mote_sys::linux_raw_sys::general as g;
 use mote_sys::raw::{self, Errno};
 use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -120,7 +120,7 @@ fn opt_err(dest: &[u8], opt: &[u8], why: &'static str) -> Error {
 #[inline(never)]
 fn set_recursive(root: BorrowedFd<'_>, dest: &[u8], o: &Opts) -> Result<()> {
     let top = reopen(root, dest)?;
-    match raw::mount_setattr(top.as_fd(), true, o.rset, o.rclr) {
+    match raw::mount_setattr(top.fd(), true, o.rset, o.rclr) {
         Ok(()) => Ok(()),
         Err(Errno::NOSYS) if o.flags & MS_REC == 0 => {
             // MOUNT_ATTR_* -> MS_*: the same bits for ro, nosuid, nodev, noexec; the others moved.
@@ -135,7 +135,7 @@ fn set_recursive(root: BorrowedFd<'_>, dest: &[u8], o: &Opts) -> Result<()> {
                 clr |= (g::MS_NOATIME | g::MS_STRICTATIME | g::MS_RELATIME) as u64;
             }
             let flags = (cur & !clr) | to_ms(o.rset);
-            remount(top.as_fd(), MS_REMOUNT | MS_BIND | flags, "remount (recursive options)", dest)
+            remount(top.fd(), MS_REMOUNT | MS_BIND | flags, "remount (recursive options)", dest)
         }
         Err(Errno::NOSYS) => Err(Error::msg("mount", dest, "recursive options on an rbind need mount_setattr (Linux 5.12)")),
         Err(e) => Err(Error::sys("mount_setattr", dest, e)),
@@ -249,22 +249,22 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
         if let Some((_, fd)) = tmp.take_if(|_| name.is_none()) {
             done.add(fd);
         }
-        let into = name.and_then(|n| tmp.as_ref().map(|(_, fd)| (fd.as_fd(), n)));
+        let into = name.and_then(|n| tmp.as_ref().map(|(_, fd)| (fd.fd(), n)));
         if forced.is_some_and(|f| f.to_bytes() == m.destination.to_bytes()) {
-            systemd_v1(root.as_fd(), m, cgroup, &mut done)?;
+            systemd_v1(root.fd(), m, cgroup, &mut done)?;
             continue;
         }
         if is_cgroup(m) {
             // Bind mounts of host directories: now, while the host's tree is in view.
             if !fresh {
-                cgroup_view(root.as_fd(), m, cgroup, &mut done)?;
+                cgroup_view(root.fd(), m, cgroup, &mut done)?;
             }
             continue;
         }
         let src = sources.get(i).and_then(|s| s.as_ref());
-        let tmpfs = mount_one(root.as_fd(), m, spec.linux.mount_label, src.map(|f| f.as_fd()), into, &mut done)?;
+        let tmpfs = mount_one(root.fd(), m, spec.linux.mount_label, src.map(|f| f.fd()), into, &mut done)?;
         if tmpfs && tmp.is_none() {
-            tmp = Some((d, reopen(root.as_fd(), d)?));
+            tmp = Some((d, reopen(root.fd(), d)?));
         }
         // Mounted: the clone must not stay reachable through /proc/self/fd (see close_others).
         // (This process never drops `sources`: it execs or exits.)
@@ -280,10 +280,10 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
         done.add(fd);
     }
     if dev_is_tmpfs {
-        default_devices(root.as_fd(), spec, root_ids, &mut done)?;
+        default_devices(root.fd(), spec, root_ids, &mut done)?;
     }
     for d in &spec.linux.devices {
-        device(root.as_fd(), d.path.to_bytes(), d.kind, d.major, d.minor, d.mode.unwrap_or(0o666), d.uid.unwrap_or(0), d.gid.unwrap_or(0))?;
+        device(root.fd(), d.path.to_bytes(), d.kind, d.major, d.minor, d.mode.unwrap_or(0o666), d.uid.unwrap_or(0), d.gid.unwrap_or(0))?;
     }
     drop(done);
 
@@ -298,8 +298,8 @@ pub fn make_cwd(cwd: &CStr) -> Result<()> {
         return Ok(()); // the root: always there
     }
     let root = open_root()?;
-    match resolve::open(root.as_fd(), cwd.to_bytes()) {
-        Err(Errno::NOENT) => resolve::open_or_create(root.as_fd(), cwd.to_bytes(), Make::Dir).map(drop).ctx("create process.cwd", cwd.to_bytes()),
+    match resolve::open(root.fd(), cwd.to_bytes()) {
+        Err(Errno::NOENT) => resolve::open_or_create(root.fd(), cwd.to_bytes(), Make::Dir).map(drop).ctx("create process.cwd", cwd.to_bytes()),
         _ => Ok(()),
     }
 }
@@ -328,7 +328,7 @@ pub fn mount_cgroups(spec: &Spec<'_>, fresh: bool) -> Result<()> {
     let root = open_root()?;
     let forced = forced_v1(spec);
     for m in spec.mounts.iter().filter(|m| is_cgroup(m) && forced.is_none_or(|f| f.to_bytes() != m.destination.to_bytes())) {
-        mount_one(root.as_fd(), m, None, None, None, &mut done)?;
+        mount_one(root.fd(), m, None, None, None, &mut done)?;
     }
     done.add(root);
     Ok(())
@@ -348,15 +348,15 @@ fn systemd_v1(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Bat
     let o = parse_opts(m, false)?;
     let top = cgroup_tmpfs(root, dest, o.flags, done)?;
     fs::mkdirat(&top, c"systemd", Mode::from_raw_mode(0o755)).ctx("mkdir", "systemd")?;
-    let at = resolve::open(top.as_fd(), b"systemd").ctx("open", "systemd")?;
+    let at = resolve::open(top.fd(), b"systemd").ctx("open", "systemd")?;
     let fl = o.flags & !(MS_BIND | MS_REC | MS_RDONLY) | SAFE;
-    mount_on(Some(c"cgroup"), at.as_fd(), Some(c"cgroup"), fl, Some(c"none,name=systemd,xattr"), "mount cgroup name=systemd on", dest)?;
-    let hier = resolve::open(top.as_fd(), b"systemd").ctx("open", "systemd")?;
-    let own = resolve::open_or_create(hier.as_fd(), cgroup, Make::Dir).ctx("create cgroup name=systemd", cgroup)?;
+    mount_on(Some(c"cgroup"), at.fd(), Some(c"cgroup"), fl, Some(c"none,name=systemd,xattr"), "mount cgroup name=systemd on", dest)?;
+    let hier = resolve::open(top.fd(), b"systemd").ctx("open", "systemd")?;
+    let own = resolve::open_or_create(hier.fd(), cgroup, Make::Dir).ctx("create cgroup name=systemd", cgroup)?;
     let mut procs = Buf::<64>::new();
     procs.s(fd_path(&own).lossy()).s(b"/cgroup.procs"); // "/proc/self/fd/N": 32 bytes at most
     crate::cgroup::write_file(procs.cstr(), b"0")?;
-    bind_in_tmpfs(fd_path(&own).cstr().fits("/proc/self/fd path:")?, top.as_fd(), b"systemd", o.flags)?;
+    bind_in_tmpfs(fd_path(&own).cstr().fits("/proc/self/fd path:")?, top.fd(), b"systemd", o.flags)?;
     seal_tmpfs(&top, o.flags, dest)
 }
 
@@ -385,7 +385,7 @@ fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Ba
         fs::mkdirat(&top, cname(name).cstr().fits("cgroup mount point:")?, Mode::from_raw_mode(0o755)).ctx("mkdir cgroup mount point", name)?;
         src.clear();
         src.s(h.lossy()).s(cgroup);
-        bind_in_tmpfs(src.cstr().fits("cgroup path:")?, top.as_fd(), name, if at_once { MS_BIND } else { o.flags })?;
+        bind_in_tmpfs(src.cstr().fits("cgroup path:")?, top.fd(), name, if at_once { MS_BIND } else { o.flags })?;
     }
     // The host's links name co-mounted hierarchies (cpu -> cpu,cpuacct): none without one.
     if comounted {
@@ -393,10 +393,10 @@ fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Ba
     }
     if at_once {
         let (set, clr) = attrs(o.flags);
-        if raw::mount_setattr(top.as_fd(), true, set, clr).is_err() {
+        if raw::mount_setattr(top.fd(), true, set, clr).is_err() {
             for h in crate::cgroup::hierarchies()? {
                 let name = &h.lossy()[crate::cgroup::ROOT.len() + 1..];
-                flags_in_tmpfs(top.as_fd(), name, o.flags)?;
+                flags_in_tmpfs(top.fd(), name, o.flags)?;
             }
         }
     }
@@ -412,7 +412,7 @@ const SAFE: u64 = (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC) as u64;
 fn cgroup_tmpfs(root: BorrowedFd<'_>, dest: &[u8], flags: u64, done: &mut Batch) -> Result<OwnedFd> {
     let target = resolve::open_or_create(root, dest, Make::Dir).ctx("create mount point", dest)?;
     let fl = flags & !(MS_BIND | MS_REC | MS_RDONLY) | SAFE;
-    let r = mount_on(Some(c"tmpfs"), target.as_fd(), Some(c"tmpfs"), fl, Some(c"mode=755,size=1024k"), "mount tmpfs for cgroups on", dest);
+    let r = mount_on(Some(c"tmpfs"), target.fd(), Some(c"tmpfs"), fl, Some(c"mode=755,size=1024k"), "mount tmpfs for cgroups on", dest);
     done.add(target);
     r.and_then(|()| reopen(root, dest))
 }
@@ -422,17 +422,17 @@ fn seal_tmpfs(top: &OwnedFd, flags: u64, dest: &[u8]) -> Result<()> {
     if flags & MS_RDONLY == 0 {
         return Ok(());
     }
-    remount(top.as_fd(), MS_REMOUNT | MS_RDONLY | SAFE | locked_flags(top), "remount read-only", dest)
+    remount(top.fd(), MS_REMOUNT | MS_RDONLY | SAFE | locked_flags(top), "remount read-only", dest)
 }
 
 /// Binds `src` on `path` under `dir` (resolved inside it), then applies `flags` to the new mount.
 fn bind_at(src: &CStr, dir: BorrowedFd<'_>, path: &[u8], flags: u64) -> Result<()> {
     let on = resolve::open(dir, path).ctx("open cgroup mount point", path)?;
-    mount_on(Some(src), on.as_fd(), None, MS_BIND, None, "bind mount cgroup on", path)?;
+    mount_on(Some(src), on.fd(), None, MS_BIND, None, "bind mount cgroup on", path)?;
     if flags & !(MS_BIND | MS_REC) != 0 {
         // The new mount, not the directory under it: opened again by name.
         let top = reopen(dir, path)?;
-        bind_flags(top.as_fd(), c"", None, flags, path)?;
+        bind_flags(top.fd(), c"", None, flags, path)?;
     }
     Ok(())
 }
@@ -489,7 +489,7 @@ fn bind_flags(at: BorrowedFd<'_>, name: &CStr, by_name: Option<(BorrowedFd<'_>, 
     let top = match by_name {
         Some((dir, n)) => {
             reopened = reopen(dir, n)?;
-            reopened.as_fd()
+            reopened.fd()
         }
         None => at,
     };
@@ -533,10 +533,10 @@ pub fn protect_paths(spec: &Spec<'_>) -> Result<()> {
     let root = open_root()?;
     let mut null = None;
     for p in &l.masked_paths {
-        mask(root.as_fd(), p.to_bytes(), &mut null, &mut done)?;
+        mask(root.fd(), p.to_bytes(), &mut null, &mut done)?;
     }
     for p in &l.readonly_paths {
-        readonly(root.as_fd(), p.to_bytes(), spec, &mut done)?;
+        readonly(root.fd(), p.to_bytes(), spec, &mut done)?;
     }
     done.add(root);
     if let Some(n) = null {
@@ -654,7 +654,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
             Some(n) => (root, n), // right under the root (/proc, /sys): no parent to open
             None => {
                 parent = resolve::parent_of(root, dest).ctx("create mount point", dest)?;
-                (parent.0.as_fd(), parent.1)
+                (parent.0.fd(), parent.1)
             }
         };
         if let Ok(st) = fs::statat(dir, cname(name).cstr().fits("mount point name:")?, fs::AtFlags::SYMLINK_NOFOLLOW) {
@@ -684,13 +684,13 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
                 let f = MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH;
                 move_mount(tree, c"", &target, c"", f).ctx("bind mount", dest)?;
             }
-            None => mount_on(m.source, target.as_fd(), None, MS_BIND | (o.flags & MS_REC), None, "bind mount", dest)?,
+            None => mount_on(m.source, target.fd(), None, MS_BIND | (o.flags & MS_REC), None, "bind mount", dest)?,
         }
         // Bind ignores other flags: apply them with a remount of the new mount (reopened: the old
         // descriptor still names the directory underneath).
         if o.flags & !(MS_BIND | MS_REC) != 0 {
             let top = reopen(root, dest)?;
-            remount(top.as_fd(), MS_REMOUNT | MS_BIND | with_locked(o.flags & !MS_REC, &top), "remount bind", dest)?;
+            remount(top.fd(), MS_REMOUNT | MS_BIND | with_locked(o.flags & !MS_REC, &top), "remount bind", dest)?;
         }
     } else {
         let (src, fstype, flags, data) = if is_cgroup(m) {
@@ -701,18 +701,18 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
             // tmpcopyup: writable until the copy is made (below), read-only after if asked.
             (m.source.or(m.typ), m.typ, if o.copyup { o.flags & !MS_RDONLY } else { o.flags }, data_c)
         };
-        let r = mnt(src, target.as_fd(), fstype, flags, data);
+        let r = mnt(src, target.fd(), fstype, flags, data);
         match (r, typ) {
             (Ok(()), _) => {}
             // sysfs needs a network namespace of our own; without one, the host's, read-only
             // with the options asked, and so is every mount below it (the host's cgroup
             // hierarchies, bpf, tracing...): a remount would change the top one only.
             (Err(Errno::PERM), b"sysfs") => {
-                mount_on(Some(c"/sys"), target.as_fd(), None, MS_BIND | MS_REC, None, "bind mount /sys", dest)?;
+                mount_on(Some(c"/sys"), target.fd(), None, MS_BIND | MS_REC, None, "bind mount /sys", dest)?;
                 let top = reopen(root, dest)?;
                 // nosuid, nodev, noexec: the same bits as MOUNT_ATTR_*.
                 let set = g::MOUNT_ATTR_RDONLY as u64 | (o.flags & (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC) as u64);
-                match raw::mount_setattr(top.as_fd(), true, set, 0) {
+                match raw::mount_setattr(top.fd(), true, set, 0) {
                     Err(Errno::NOSYS) => return Err(Error::msg("mount", dest,
                         "sysfs without a network namespace is the host's /sys, read-only below too only with mount_setattr (Linux 5.12)")),
                     r => r.ctx("make /sys read-only (recursively)", dest)?,
@@ -732,7 +732,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
             r => r.ctx("tmpcopyup", dest)?,
         }
         if o.flags & MS_RDONLY != 0 {
-            mount_on(None, top.as_fd(), m.typ, o.flags | MS_REMOUNT, data_c, "remount read-only", dest)?;
+            mount_on(None, top.fd(), m.typ, o.flags | MS_REMOUNT, data_c, "remount read-only", dest)?;
         }
     }
     if o.rset | o.rclr != 0 {
@@ -749,7 +749,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
     if o.nprop > 0 {
         let top = reopen(root, dest)?;
         for &p in &o.propagation[..o.nprop] {
-            remount(top.as_fd(), p, "set mount propagation", dest)?;
+            remount(top.fd(), p, "set mount propagation", dest)?;
         }
     }
     done.add(target);
@@ -868,7 +868,7 @@ fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>, root_ids: bool, done: 
     // Those the config makes itself (a device, or a mount there: its choice) are left to it.
     let r = DEVS.iter().try_for_each(|&(p, major, minor)| {
         if !spec.linux.devices.iter().any(|d| d.path.to_bytes() == p) && !spec.mounts.iter().any(|m| m.destination.to_bytes() == p) {
-            device_in(root, dev.as_fd(), &p[5..], p, g::S_IFCHR, major, minor, 0o666, 0, 0, made)?;
+            device_in(root, dev.fd(), &p[5..], p, g::S_IFCHR, major, minor, 0o666, 0, 0, made)?;
         }
         Ok(())
     });
@@ -893,7 +893,7 @@ fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>, root_ids: bool, done: 
 #[allow(clippy::too_many_arguments)]
 fn device(root: BorrowedFd<'_>, path: &[u8], kind: u32, major: u32, minor: u32, mode: u32, uid: u32, gid: u32) -> Result<()> {
     let (dir, name) = resolve::parent_of(root, path).ctx("create device", path)?;
-    device_in(root, dir.as_fd(), name, path, kind, major, minor, mode, uid, gid, false)
+    device_in(root, dir.fd(), name, path, kind, major, minor, mode, uid, gid, false)
 }
 
 /// [`device`] with its directory `dir` (resolved inside `root`) already open: `name` in it.
@@ -932,7 +932,7 @@ fn device_in(root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &[u8], path: &[u8]
                 return Err(e);
             }
             let target = resolve::open_or_create(root, path, Make::File).ctx("create device", path)?;
-            mount_on(Some(host), target.as_fd(), None, MS_BIND, None, "bind device", path)
+            mount_on(Some(host), target.fd(), None, MS_BIND, None, "bind device", path)
         }
         Err(e) => Err(Error::sys("mknod", path, e)),
     }
@@ -1000,12 +1000,12 @@ fn mask(root: BorrowedFd<'_>, p: &[u8], null: &mut Option<OwnedFd>, done: &mut B
 fn mask_on(root: BorrowedFd<'_>, target: &OwnedFd, p: &[u8], null: &mut Option<OwnedFd>) -> Result<()> {
     let st = fs::fstat(target).ctx("mask", p)?;
     if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
-        return mount_on(Some(c"tmpfs"), target.as_fd(), Some(c"tmpfs"), MS_RDONLY, Some(c"size=0k"), "mask", p);
+        return mount_on(Some(c"tmpfs"), target.fd(), Some(c"tmpfs"), MS_RDONLY, Some(c"size=0k"), "mask", p);
     }
     if null.is_none() {
         *null = Some(dev_null(root)?);
     }
-    bind_fd(null.as_ref().unwrap_or(target).as_fd(), target.as_fd(), MS_BIND, "mask", p)
+    bind_fd(null.as_ref().unwrap_or(target).fd(), target.fd(), MS_BIND, "mask", p)
 }
 
 /// Makes a path read-only: a bind mount of itself, read-only with every mount below it
@@ -1017,7 +1017,7 @@ fn readonly(root: BorrowedFd<'_>, p: &[u8], spec: &Spec<'_>, done: &mut Batch) -
         Err(Errno::NOENT) => return Ok(()),
         r => r.ctx("read-only path", p)?,
     };
-    let r = bind_fd(target.as_fd(), target.as_fd(), MS_BIND | MS_REC, "bind mount read-only path", p);
+    let r = bind_fd(target.fd(), target.fd(), MS_BIND | MS_REC, "bind mount read-only path", p);
     done.add(target);
     r?;
     // Reopened: the old descriptor still names what is underneath the new mount.
@@ -1028,7 +1028,7 @@ fn readonly(root: BorrowedFd<'_>, p: &[u8], spec: &Spec<'_>, done: &mut Batch) -
 }
 
 fn readonly_top(top: &OwnedFd, p: &[u8], spec: &Spec<'_>) -> Result<()> {
-    match raw::mount_setattr(top.as_fd(), true, g::MOUNT_ATTR_RDONLY as u64, 0) {
+    match raw::mount_setattr(top.fd(), true, g::MOUNT_ATTR_RDONLY as u64, 0) {
         // ENOSYS: before Linux 5.12, qemu-user; EPERM: a seccomp profile of an outer runtime
         // that does not know the call (every container has read-only paths: not an error).
         Err(Errno::NOSYS | Errno::PERM) => {}
@@ -1040,7 +1040,7 @@ fn readonly_top(top: &OwnedFd, p: &[u8], spec: &Spec<'_>) -> Result<()> {
         return Err(Error::msg("read-only path", p, "has mounts below it: read-only all the way down needs mount_setattr (Linux 5.12)"));
     }
     let keep = locked_flags(top);
-    remount(top.as_fd(), MS_REMOUNT | MS_BIND | MS_RDONLY | keep, "remount read-only", p)
+    remount(top.fd(), MS_REMOUNT | MS_BIND | MS_RDONLY | keep, "remount read-only", p)
 }
 
 fn remount_ro(p: &CStr) -> Result<()> {

@@ -8,10 +8,10 @@
 
 use core::ffi::CStr;
 
-use mote_sys::io::Buf;
+use mote_sys::io::{Buf, Fd};
 use mote_sys::linux_raw_sys::general as g;
 use mote_sys::raw::{self, Errno};
-use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use mote_sys::rustix::fd::{BorrowedFd, OwnedFd};
 use mote_sys::rustix::fs::{self, Mode, OFlags};
 use mote_sys::rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
@@ -281,9 +281,9 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
                 init as i32
             }
             SECCOMP_FD => {
-                let fd = super::unix::recv_fd(sock.as_fd()).ctx("sync", "seccomp notification descriptor")?;
+                let fd = super::unix::recv_fd(sock.fd()).ctx("sync", "seccomp notification descriptor")?;
                 if let Some(hand) = ctx.seccomp_listener {
-                    hand(init, fd.as_fd())?;
+                    hand(init, fd.fd())?;
                 }
                 0
             }
@@ -415,15 +415,15 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     {
         use mote_sys::rustix::fd::AsRawFd;
         let fd = |f: BorrowedFd<'_>| f.as_raw_fd() as u32;
-        let out = |f: &Option<OwnedFd>| f.as_ref().map_or(0, |f| fd(f.as_fd()));
+        let out = |f: &Option<OwnedFd>| f.as_ref().map_or(0, |f| fd(f.fd()));
         let (o, e) = ctx.hook_out.map_or((0, 0), |h| (out(&h.out), out(&h.err)));
         let mut keep = heapless::Vec::<u32, { 5 + limits::MOUNTS }>::new();
         // (the console socket only when there is a terminal to send: `run` always has one)
         let console = ctx.console.filter(|_| spec.process.as_ref().is_some_and(|p| p.terminal)).map_or(0, fd);
-        let _ = keep.extend_from_slice(&[fd(sock.as_fd()), fd(ctx.fifo), console, o, e]);
+        let _ = keep.extend_from_slice(&[fd(sock.fd()), fd(ctx.fifo), console, o, e]);
         // (the cloned bind mount sources, closed as soon as they are mounted: rootfs::setup)
         for s in ctx.bind_sources.iter().flatten() {
-            let _ = keep.push(fd(s.as_fd()));
+            let _ = keep.push(fd(s.fd()));
         }
         process::close_others(3 + ctx.preserve_fds, &keep)?;
     }
@@ -638,7 +638,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
 fn hand_over(sock: &OwnedFd, fd: Option<OwnedFd>) -> Result<()> {
     let Some(fd) = fd else { return Ok(()) };
     tell(sock, SECCOMP_FD, 0, "parent")?;
-    super::unix::send_fd(sock.as_fd(), fd.as_fd(), b"fd").ctx("sync", "seccomp notification descriptor")?;
+    super::unix::send_fd(sock.fd(), fd.fd(), b"fd").ctx("sync", "seccomp notification descriptor")?;
     wait_go(sock)
 }
 
@@ -664,12 +664,12 @@ fn loopback_up() -> Result<()> {
     }
     .ctx("socket for", "lo")?;
     let mut r = raw::IfFlags::new(b"lo");
-    match raw::ifflags(sock.as_fd(), SIOCGIFFLAGS, &mut r) {
+    match raw::ifflags(sock.fd(), SIOCGIFFLAGS, &mut r) {
         Err(mote_sys::rustix::io::Errno::NODEV) => return Ok(()),
         other => other.ctx("get flags of", "lo")?,
     }
     r.flags |= IFF_UP;
-    raw::ifflags(sock.as_fd(), SIOCSIFFLAGS, &mut r).ctx("bring up", "lo")
+    raw::ifflags(sock.fd(), SIOCSIFFLAGS, &mut r).ctx("bring up", "lo")
 }
 
 /// Writes to the stack below us, page by page, before joining the cgroup. The child runs on a
@@ -692,7 +692,7 @@ fn prefault_stack() {
 
 fn join(path: &CStr, flag: u32) -> Result<()> {
     let fd = fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("join namespace", path.to_bytes())?;
-    raw::setns(fd.as_fd(), flag).ctx("join namespace", path.to_bytes())
+    raw::setns(fd.fd(), flag).ctx("join namespace", path.to_bytes())
 }
 
 /// A new time namespace with its offsets: unshare, write offsets, then enter it ourselves.
