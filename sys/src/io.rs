@@ -241,9 +241,10 @@ pub fn fd(n: i32) -> BorrowedFd<'static> {
     unsafe { BorrowedFd::borrow_raw(n) }
 }
 
-/// Borrows an owned descriptor (rustix's AsFd, spelled for callers that want a plain fn).
-pub fn fd_of<F: rustix::fd::AsFd>(f: &F) -> BorrowedFd<'_> {
-    f.as_fd()
+/// Borrows an owned descriptor (as [`Fd::fd`], spelled for callers that want a plain fn).
+#[inline(always)]
+pub fn fd_of(f: &rustix::fd::OwnedFd) -> BorrowedFd<'_> {
+    f.fd()
 }
 
 /// `.fd()`: an owned descriptor borrowed as rustix's `as_fd` does, without its check that the
