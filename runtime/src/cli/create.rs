@@ -360,10 +360,13 @@ pub fn pid_file(path: Option<&CStr>, pid: u32) -> Result<()> {
     let mut tmp = Buf::<{ limits::PATH }>::new();
     tmp.s(path.to_bytes()).s(b".tmp");
     let tmp = tmp.cstr().fits("--pid-file path:")?;
-    let f = fs::open(tmp, OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC, Mode::from_raw_mode(0o644))
-        .ctx("write pid file", path.to_bytes())?;
     let mut v = Buf::<16>::new();
     v.u(pid as u64);
-    io::write_all(io::fd_of(&f), v.get().fits("pid file:")?).ctx("write pid file", path.to_bytes())?;
-    fs::rename(tmp, path).ctx("write pid file", path.to_bytes())
+    let v = v.get().fits("pid file:")?;
+    // Open, write, rename: whichever fails, the message is the same.
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
+    fs::open(tmp, flags, Mode::from_raw_mode(0o644))
+        .and_then(|f| io::write_all(io::fd_of(&f), v))
+        .and_then(|()| fs::rename(tmp, path))
+        .ctx("write pid file", path.to_bytes())
 }

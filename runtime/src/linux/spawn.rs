@@ -691,8 +691,8 @@ fn prefault_stack() {
 }
 
 fn join(path: &CStr, flag: u32) -> Result<()> {
-    let fd = fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("join namespace", path.to_bytes())?;
-    raw::setns(fd.fd(), flag).ctx("join namespace", path.to_bytes())
+    let fd = fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty());
+    fd.and_then(|fd| raw::setns(fd.fd(), flag)).ctx("join namespace", path.to_bytes())
 }
 
 /// A new time namespace with its offsets: unshare, write offsets, then enter it ourselves.
