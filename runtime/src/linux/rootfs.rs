@@ -224,11 +224,7 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
     // Everything recursively slave first (the rootfs' own mount and its parent too, whatever a
     // non-recursive rootfsPropagation says), then the configured propagation on "/".
     raw::mount(None, c"/", None, g::MS_SLAVE as u64 | MS_REC, None).ctx("make / private", "/")?;
-    // (Unbindable, like shared, only after the switch: the rootfs is bind mounted below.)
-    let prop = spec.linux.rootfs_propagation.and_then(|p| spec::propagation(p.to_bytes())).unwrap_or(0);
-    if prop != 0 && prop & (g::MS_SHARED | g::MS_UNBINDABLE) as u64 == 0 {
-        raw::mount(None, c"/", None, prop, None).ctx("set rootfsPropagation", "/")?;
-    }
+    root_propagation(spec, false)?;
     // The rootfs must be a mount point of its own for pivot_root.
     raw::mount(Some(rootfs), rootfs, None, MS_BIND | MS_REC, None).ctx("bind mount rootfs", rootfs.to_bytes())?;
     let root = fs::open(rootfs, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open rootfs", rootfs.to_bytes())?;
@@ -592,8 +588,16 @@ pub fn seal(spec: &Spec<'_>) -> Result<()> {
     if spec.root_readonly {
         remount_ro(c"/")?;
     }
+    root_propagation(spec, true)
+}
+
+/// linux.rootfsPropagation on "/": before the switch (`after` false) any but shared and
+/// unbindable, which only after it (pivot_root refuses a shared parent; the rootfs is bind
+/// mounted before the switch).
+#[inline(never)]
+fn root_propagation(spec: &Spec<'_>, after: bool) -> Result<()> {
     let prop = spec.linux.rootfs_propagation.and_then(|p| spec::propagation(p.to_bytes())).unwrap_or(0);
-    if prop & (g::MS_SHARED | g::MS_UNBINDABLE) as u64 != 0 {
+    if prop != 0 && (prop & (g::MS_SHARED | g::MS_UNBINDABLE) as u64 != 0) == after {
         raw::mount(None, c"/", None, prop, None).ctx("set rootfsPropagation", "/")?;
     }
     Ok(())
@@ -942,22 +946,22 @@ fn device_in(root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &[u8], path: &[u8]
 /// where pivot_root is refused).
 fn switch_root(root: &OwnedFd, rootfs: &CStr, no_pivot: bool) -> Result<()> {
     process::fchdir(root).ctx("chdir to rootfs", rootfs.to_bytes())?;
-    if !no_pivot {
-        match process::pivot_root(c".", c".") {
-            Ok(()) => {
-                // The old root is now stacked on "."; detach it without touching the host.
-                raw::mount(None, c".", None, g::MS_SLAVE as u64 | MS_REC, None).ctx("make old root private", "/")?;
-                raw::umount2(c".", g::MNT_DETACH).ctx("unmount old root", "/")?;
-                return process::chdir(c"/").ctx("chdir", "/");
-            }
+    let pivoted = !no_pivot
+        && match process::pivot_root(c".", c".") {
+            Ok(()) => true,
             // Only where / is the initramfs (rootfs: ramfs or tmpfs) may the chroot fallback
             // stand in; any other EINVAL is a real error.
-            Err(Errno::INVAL) if on_initramfs() => {}
+            Err(Errno::INVAL) if on_initramfs() => false,
             Err(e) => return Err(Error::sys("pivot_root", rootfs.to_bytes(), e)),
-        }
+        };
+    if pivoted {
+        // The old root is now stacked on "."; detach it without touching the host.
+        raw::mount(None, c".", None, g::MS_SLAVE as u64 | MS_REC, None).ctx("make old root private", "/")?;
+        raw::umount2(c".", g::MNT_DETACH).ctx("unmount old root", "/")?;
+    } else {
+        raw::mount(Some(c"."), c"/", None, g::MS_MOVE as u64, None).ctx("move rootfs to /", rootfs.to_bytes())?;
+        process::chroot(c".").ctx("chroot", rootfs.to_bytes())?;
     }
-    raw::mount(Some(c"."), c"/", None, g::MS_MOVE as u64, None).ctx("move rootfs to /", rootfs.to_bytes())?;
-    process::chroot(c".").ctx("chroot", rootfs.to_bytes())?;
     process::chdir(c"/").ctx("chdir", "/")
 }
 
