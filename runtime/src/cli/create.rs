@@ -160,7 +160,8 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     let mut created = Buf::<40>::new();
     log::rfc3339(&mut created);
     let created = created.lossy();
-    let first = match state_json(&mut st, &spec, id, 0, 0, &bundle_abs, rootfs, &cg, 0, created) {
+    let fixed = Fixed { spec: &spec, id, bundle: &bundle_abs, rootfs, cg: &cg, created };
+    let first = match state_json(&mut st, &fixed, 0, 0, 0) {
         Ok(s) => s,
         Err(e) => {
             // Nothing exists yet; poststop hooks, which would need this state, are not run: said.
@@ -182,7 +183,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     };
     let hooks = Hooks::of(&spec);
     let pid_file = if pid_path.is_empty() { None } else { Some(pid_path.cstr().fits("--pid-file:")?) };
-    match create_in(&dir, p, g, id, &spec, rootfs, &bundle_abs, &cg, ino, preserve_fds, relay_exit, waits, filter, own_console, pid_file, created) {
+    match create_in(&dir, p, g, &fixed, ino, preserve_fds, relay_exit, waits, filter, own_console, pid_file) {
         Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, hooks, terminal: proc.terminal, cgroup: cg, cgroup_ino: ino }),
         Err(e) => {
             let e = e.and(cgroup::destroy(cg.lossy(), ino)).and(dir.remove());
@@ -204,8 +205,9 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
 }
 
 #[allow(clippy::too_many_arguments)]
-fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, rootfs: &CStr, bundle: &Buf<{ limits::PATH }>, cg: &CgPath, ino: u64, preserve_fds: u32, relay_exit: bool, waits: bool, filter: Option<&seccomp::Program>, own_console: Option<BorrowedFd<'_>>, pid_path: Option<&CStr>, created: &[u8]) -> Result<spawn::Child> {
-    write_state(dir, spec, id, 0, 0, bundle, rootfs, cg, ino, created)?;
+fn create_in(dir: &Dir, p: &Parsed, g: &Global, fixed: &Fixed<'_, '_>, ino: u64, preserve_fds: u32, relay_exit: bool, waits: bool, filter: Option<&seccomp::Program>, own_console: Option<BorrowedFd<'_>>, pid_path: Option<&CStr>) -> Result<spawn::Child> {
+    let Fixed { spec, id, bundle, rootfs, cg, .. } = *fixed;
+    write_state(dir, fixed, 0, 0, ino)?;
     dir.copy_config(p.get("config").unwrap_or(c"config.json"))?;
     let mut fifo = Buf::<{ limits::PATH }>::new();
     fifo.s(dir.path.lossy()).c(b'/').s(FIFO.to_bytes());
@@ -277,7 +279,7 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
     };
     let child = spawn::spawn(&ctx)?;
     let start = state::proc_start_time(child.pid).map_or(0, |s| s.0);
-    let written = write_state(dir, spec, id, child.pid, start, bundle, rootfs, cg, ino, created);
+    let written = write_state(dir, fixed, child.pid, start, ino);
     // The process dies with us until done: it never outlives a create that failed.
     if let Err(e) = written.and_then(|()| pid_file(pid_path, child.pid)).and_then(|()| spawn::done(&child, cg.lossy(), !waits)) {
         let _ = mote_sys::sig::kill(child.pid as i32, 9);
@@ -286,17 +288,28 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, id: &[u8], spec: &Spec<'_>, root
     Ok(child)
 }
 
+/// What every write of state.json says, but the process and the cgroup's inode.
+#[derive(Clone, Copy)]
+struct Fixed<'a, 's> {
+    spec: &'a Spec<'s>,
+    id: &'a [u8],
+    bundle: &'a Buf<{ limits::PATH }>,
+    rootfs: &'a CStr,
+    cg: &'a CgPath,
+    /// The creation time, one for every write.
+    created: &'a [u8],
+}
+
 /// Writes state.json: once with pid 0 before anything is made ("creating": a create that dies
 /// halfway still leaves what `delete --force` needs to clean up), and again with the process.
-#[allow(clippy::too_many_arguments)]
-fn write_state(dir: &Dir, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bundle: &Buf<{ limits::PATH }>, rootfs: &CStr, cg: &CgPath, ino: u64, created: &[u8]) -> Result<()> {
+fn write_state(dir: &Dir, fixed: &Fixed<'_, '_>, pid: u32, start: u64, ino: u64) -> Result<()> {
     let mut st = state::json_buf()?;
-    dir.write(state_json(&mut st, spec, id, pid, start, bundle, rootfs, cg, ino, created)?)
+    dir.write(state_json(&mut st, fixed, pid, start, ino)?)
 }
 
 /// The state.json text, in `st`.
-#[allow(clippy::too_many_arguments)]
-fn state_json<'s>(st: &'s mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8], pid: u32, start: u64, bundle: &Buf<{ limits::PATH }>, rootfs: &CStr, cg: &CgPath, ino: u64, created: &[u8]) -> Result<&'s [u8]> {
+fn state_json<'s>(st: &'s mut Buf<{ limits::STATE }>, fixed: &Fixed<'_, '_>, pid: u32, start: u64, ino: u64) -> Result<&'s [u8]> {
+    let Fixed { spec, id, bundle, rootfs, cg, created } = *fixed;
     st.s(br#"{"ociVersion":"#).json(spec.oci_version).s(br#","id":"#).json(id).s(br#","pid":"#).u(pid as u64);
     st.s(br#","starttime":"#).u(start).s(br#","bundle":"#).json(bundle.lossy()).s(br#","rootfs":"#).json(rootfs.to_bytes());
     st.s(br#","created":""#).s(created);
