@@ -623,8 +623,8 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
     }
     // As runc: a tmpfs on an existing directory takes that directory's mode, unless the options
     // give one (a tmpfs on a directory made here keeps tmpfs's own 1777).
-    let has_mode = o.data.lossy().split(|&c| c == b',').any(|d| d.starts_with(b"mode="));
-    if typ == b"tmpfs" && !bind && !has_mode {
+    let tmpfs = !bind && typ == b"tmpfs";
+    if tmpfs && !o.data.lossy().split(|&c| c == b',').any(|d| d.starts_with(b"mode=")) {
         let st = resolve::open(root, dest).ok().and_then(|f| fs::fstat(&f).ok());
         if let Some(st) = st.filter(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory) {
             if !o.data.is_empty() {
@@ -650,11 +650,12 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
     } else {
         Make::Dir
     };
-    if crate::json::find(typ, "proc\0sysfs\0") < 2 || crate::json::find(resolve::trim(dest), "/proc\0/sys\0") < 2 {
+    let trimmed = resolve::trim(dest);
+    if crate::json::find(typ, "proc\0sysfs\0") < 2 || crate::json::find(trimmed, "/proc\0/sys\0") < 2 {
         // runc's rule: procfs and sysfs go on a real directory of the image, never through a
         // symlink (which could send them, and every later write, somewhere else).
         let parent;
-        let (dir, name) = match resolve::trim(dest).strip_prefix(b"/").filter(|n| !n.contains(&b'/')) {
+        let (dir, name) = match trimmed.strip_prefix(b"/").filter(|n| !n.contains(&b'/')) {
             Some(n) => (root, n), // right under the root (/proc, /sys): no parent to open
             None => {
                 parent = resolve::parent_of(root, dest).ctx("create mount point", dest)?;
@@ -757,7 +758,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
         }
     }
     done.add(target);
-    Ok(!bind && typ == b"tmpfs" && !o.copyup && o.flags & MS_RDONLY == 0)
+    Ok(tmpfs && !o.copyup && o.flags & MS_RDONLY == 0)
 }
 
 /// Copies the tree under directory `from` into directory `to` (tmpcopyup): directories, files,
