@@ -476,7 +476,8 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
 
     // What must be undone before exec (signals, bounding set), read now: the user namespace is
     // set, and /proc is still the one mote runs with, unless a mount namespace was joined.
-    let inherited = if l.ns(g::CLONE_NEWNS).is_some_and(|n| n.path.is_some()) { None } else { process::inherited() };
+    let mount_ns = l.ns(g::CLONE_NEWNS);
+    let inherited = if mount_ns.is_some_and(|n| n.path.is_some()) { None } else { process::inherited() };
 
     // 4. A session keyring of its own, so containers do not share the host's keys. Kernels or
     // sandboxes without keyctl (ENOSYS, EPERM under some seccomp profiles) go without, as runc.
@@ -488,7 +489,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     }
 
     // 5. The root filesystem, what lives in the new namespaces, masked and read-only paths.
-    if new & g::CLONE_NEWNS == 0 && l.ns(g::CLONE_NEWNS).is_none() {
+    if new & g::CLONE_NEWNS == 0 && mount_ns.is_none() {
         return Err(Error::msg("config.json:", "linux.namespaces", crate::spec::MOUNT_NS_REQUIRED));
     }
     // The hooks' point: namespaces and mounts made, before pivot_root. The parent runs prestart
