@@ -77,32 +77,19 @@ const TIMENS: u32 = 12;
 /// Message size: tag, value, and room for a rendered error.
 const MSG: usize = 8 + crate::error::PATH_MAX_MSG + 200;
 
-/// One fixed-size message: tag, value (pid or errno), and for errors what failed and where.
+/// A message as received: tag, value (pid or errno), and for errors what failed and where.
+/// Sent as long as it is (8 bytes but for an error); received into a zeroed buffer, so that
+/// an error's text ends at the first NUL.
 struct Msg {
     b: [u8; MSG],
 }
 
 impl Msg {
-    fn new(tag: u32, val: i32) -> Msg {
-        let mut b = [0u8; MSG];
-        b[..4].copy_from_slice(&tag.to_le_bytes());
-        b[4..8].copy_from_slice(&val.to_le_bytes());
-        Msg { b }
-    }
     fn tag(&self) -> u32 {
         u32::from_le_bytes([self.b[0], self.b[1], self.b[2], self.b[3]])
     }
     fn val(&self) -> i32 {
         i32::from_le_bytes([self.b[4], self.b[5], self.b[6], self.b[7]])
-    }
-    /// An error, rendered in the child: the parent prints it as it is.
-    fn error(e: &Error) -> Msg {
-        let mut m = Msg::new(ERROR, e.errno().map_or(0, |e| e.raw_os_error()));
-        let mut text = Buf::<{ MSG - 8 }>::new();
-        e.render(&mut text);
-        let t = text.lossy(); // a message: cut at its bound if need be
-        m.b[8..8 + t.len()].copy_from_slice(t);
-        m
     }
     /// The error a child sent.
     fn to_error(&self) -> Error {
@@ -113,14 +100,11 @@ impl Msg {
     }
 }
 
-fn send_msg(fd: &OwnedFd, m: &Msg) -> core::result::Result<(), Errno> {
-    net::send(fd, &m.b, SendFlags::NOSIGNAL).map(drop)
-}
-
 /// Sends message `tag` with `val`.
 #[inline(never)]
 fn send(fd: &OwnedFd, tag: u32, val: i32) -> core::result::Result<(), Errno> {
-    send_msg(fd, &Msg::new(tag, val))
+    let m = (tag as u64 | (val as u32 as u64) << 32).to_le_bytes();
+    net::send(fd, &m, SendFlags::NOSIGNAL).map(drop)
 }
 
 /// Sends message `tag` with `val`; an error names the sync socket and `peer` ("parent", ...).
@@ -339,7 +323,7 @@ fn child(ctx: &Setup<'_>, sock: OwnedFd, parents: OwnedFd, fallback: bool, creat
         }
     }
     let e = setup(ctx, &sock, fallback);
-    let _ = send_msg(&sock, &Msg::error(&e));
+    let _ = send_error(&sock, &e);
     raw::exit(1)
 }
 
@@ -349,8 +333,13 @@ pub fn go(sock: &OwnedFd, val: i32) -> Result<()> {
 }
 
 /// Reports `e` to the parent (the child's last word before it exits).
+/// The error is rendered here, the parent prints it as it is.
 pub fn send_error(sock: &OwnedFd, e: &Error) -> core::result::Result<(), Errno> {
-    send_msg(sock, &Msg::error(e))
+    let mut m = Buf::<MSG>::new();
+    m.s(ERROR.to_le_bytes()).s(e.errno().map_or(0, |e| e.raw_os_error()).to_le_bytes());
+    e.render(&mut m);
+    // (a message: cut at its bound if need be)
+    net::send(sock, m.lossy(), SendFlags::NOSIGNAL).map(drop)
 }
 
 /// Tells the parent the child is set up and execs next ([`wait_exec`]).
