@@ -881,12 +881,17 @@ fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>, root_ids: bool, done: 
         process::umask(m);
     }
     r?;
-    const LINKS: &[(&CStr, &[u8])] = &[(c"/proc/self/fd", b"/dev/fd"), (c"/proc/self/fd/0", b"/dev/stdin"),
-        (c"/proc/self/fd/1", b"/dev/stdout"), (c"/proc/self/fd/2", b"/dev/stderr"), (c"pts/ptmx", b"/dev/ptmx")];
-    for &(target, link) in LINKS {
-        match fs::symlinkat(target, &dev, cname(&link[5..]).cstr().fits("device name:")?) {
+    // (target, name in /dev)
+    const LINKS: &[(&CStr, &CStr)] = &[(c"/proc/self/fd", c"fd"), (c"/proc/self/fd/0", c"stdin"),
+        (c"/proc/self/fd/1", c"stdout"), (c"/proc/self/fd/2", c"stderr"), (c"pts/ptmx", c"ptmx")];
+    for &(target, name) in LINKS {
+        match fs::symlinkat(target, &dev, name) {
             Ok(()) | Err(Errno::EXIST) => {}
-            Err(e) => return Err(Error::sys("symlink", link, e)),
+            Err(e) => {
+                let mut er = Error::sys("symlink", "/dev/", e);
+                er.path(|p| { p.s(name.to_bytes()); });
+                return Err(er);
+            }
         }
     }
     done.add(dev);
