@@ -239,9 +239,9 @@ mod tests {
         ];
         for &p in paths {
             NO_OPENAT2.store(false, Ordering::Relaxed);
-            let kernel = open(root.fd(), p);
+            let kernel = open(root.as_fd(), p);
             NO_OPENAT2.store(true, Ordering::Relaxed);
-            let walked = open(root.fd(), p);
+            let walked = open(root.as_fd(), p);
             NO_OPENAT2.store(false, Ordering::Relaxed);
             match (&kernel, &walked) {
                 (Ok(a), Ok(b)) => assert_eq!(ino(a), ino(b), "{}", std::string::String::from_utf8_lossy(p)),
@@ -253,9 +253,9 @@ mod tests {
         NO_OPENAT2.store(true, Ordering::Relaxed);
         let inside = std::fs::metadata(d.join("etc/passwd")).unwrap().ino();
         for p in [&b"abs/passwd"[..], b"a/b/up/passwd", b"../../etc/passwd"] {
-            assert_eq!(ino(&open(root.fd(), p).unwrap()), inside);
+            assert_eq!(ino(&open(root.as_fd(), p).unwrap()), inside);
         }
-        assert_eq!(open(root.fd(), b"loop1").unwrap_err(), Errno::LOOP);
+        assert_eq!(open(root.as_fd(), b"loop1").unwrap_err(), Errno::LOOP);
         NO_OPENAT2.store(false, Ordering::Relaxed);
         std::fs::remove_dir_all(&d).unwrap();
     }
@@ -266,13 +266,13 @@ mod tests {
         let d = tree();
         let root = fs::open(d.as_path(), OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
         NO_OPENAT2.store(true, Ordering::Relaxed);
-        let made = open_or_create(root.fd(), b"dangling", Make::Dir);
+        let made = open_or_create(root.as_fd(), b"dangling", Make::Dir);
         NO_OPENAT2.store(false, Ordering::Relaxed);
         assert!(made.is_ok());
         assert!(d.join("nowhere/x").is_dir(), "created inside the root");
         assert!(!std::path::Path::new("/nowhere").exists());
         let long = std::vec![b'n'; 300];
-        assert_eq!(open_or_create(root.fd(), &long, Make::Dir).unwrap_err(), Errno::NAMETOOLONG);
+        assert_eq!(open_or_create(root.as_fd(), &long, Make::Dir).unwrap_err(), Errno::NAMETOOLONG);
         assert!(std::fs::read_dir(&d).unwrap().all(|e| e.unwrap().file_name().len() < 255), "no name cut to fit");
         std::fs::remove_dir_all(&d).unwrap();
     }
