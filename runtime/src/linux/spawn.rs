@@ -85,6 +85,11 @@ struct Msg {
 }
 
 impl Msg {
+    /// A zeroed buffer to receive into (reused in a loop: only an ERROR, the last message, is
+    /// longer than 8 bytes).
+    fn new() -> Msg {
+        Msg { b: [0; MSG] }
+    }
     fn tag(&self) -> u32 {
         u32::from_le_bytes([self.b[0], self.b[1], self.b[2], self.b[3]])
     }
@@ -113,14 +118,13 @@ fn tell(fd: &OwnedFd, tag: u32, val: i32, peer: &'static str) -> Result<()> {
     send(fd, tag, val).ctx("sync", peer)
 }
 
-/// Receives one message; Ok(None) when the other side is gone (ECONNRESET: gone without
-/// reading what we sent).
-fn recv(fd: &OwnedFd) -> core::result::Result<Option<Msg>, Errno> {
-    let mut m = Msg { b: [0; MSG] };
+/// Receives one message into `m`; Ok(false) when the other side is gone (ECONNRESET: gone
+/// without reading what we sent).
+fn recv(fd: &OwnedFd, m: &mut Msg) -> core::result::Result<bool, Errno> {
     loop {
         match net::recv(fd, &mut m.b, RecvFlags::empty()) {
-            Ok((0, _)) | Err(Errno::CONNRESET) => return Ok(None),
-            Ok(_) => return Ok(Some(m)),
+            Ok((0, _)) | Err(Errno::CONNRESET) => return Ok(false),
+            Ok(_) => return Ok(true),
             Err(Errno::INTR) => {}
             Err(e) => return Err(e),
         }
@@ -154,7 +158,8 @@ pub struct Child {
 /// after the process, asks for no answer.
 pub fn done(c: &Child, cgroup: &[u8], outlive: bool) -> Result<()> {
     let sent = send(&c.sync, DONE, outlive as i32).is_ok();
-    if sent && (!outlive || matches!(recv(&c.sync), Ok(Some(m)) if m.tag() == DONE)) {
+    let mut m = Msg::new();
+    if sent && (!outlive || matches!(recv(&c.sync, &mut m), Ok(true)) && m.tag() == DONE) {
         return Ok(());
     }
     Err(gone(cgroup, "exited before create was done"))
@@ -229,15 +234,16 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
         tell(sock, GO, 0, "container init")?;
     }
     let mut init = first;
+    let mut m = Msg::new();
     loop {
-        let m = match recv(sock) {
-            Ok(Some(m)) => m,
-            Ok(None) => return Err(gone(ctx.cgroup, "exited before it was ready")),
+        match recv(sock, &mut m) {
+            Ok(true) => {}
+            Ok(false) => return Err(gone(ctx.cgroup, "exited before it was ready")),
             Err(Errno::AGAIN) => {
                 return Err(Error::say("container init", "not ready in time under its seccomp filter (a notified syscall the listener does not answer?)"))
             }
             Err(e) => return Err(Error::sys("sync", "container init", e)),
-        };
+        }
         // Each step done, the child goes on (told the init's pid after HOOKS and JOIN).
         let val = match m.tag() {
             USERNS => write_maps(first, ctx.spec).map(|()| 0)?,
@@ -352,13 +358,14 @@ pub fn exec_next(sock: &OwnedFd) -> Result<()> {
 /// (killed, say), never a success.
 pub fn wait_exec(sock: &OwnedFd) -> Result<()> {
     let mut next = false;
+    let mut m = Msg::new();
     loop {
-        match recv(sock).ctx("sync", "child")? {
-            None if next => return Ok(()),
-            None => return Err(Error::say("exec:", "the process died before its exec")),
-            Some(m) if m.tag() == EXEC && !next => next = true,
-            Some(m) if m.tag() == ERROR => return Err(m.to_error()),
-            Some(_) => return Err(Error::msg("sync", "child", "unexpected message")),
+        match recv(sock, &mut m).ctx("sync", "child")? {
+            false if next => return Ok(()),
+            false => return Err(Error::say("exec:", "the process died before its exec")),
+            true if m.tag() == EXEC && !next => next = true,
+            true if m.tag() == ERROR => return Err(m.to_error()),
+            true => return Err(Error::msg("sync", "child", "unexpected message")),
         }
     }
 }
@@ -376,8 +383,9 @@ fn ask(sock: &OwnedFd, tag: u32) -> Result<u32> {
 
 /// Waits for GO; returns its value (the init's pid as the host sees it, after HOOKS and JOIN).
 fn wait_go_val(sock: &OwnedFd) -> Result<u32> {
-    match recv(sock).ctx("sync", "parent")? {
-        Some(m) if m.tag() == GO => Ok(m.val() as u32),
+    let mut m = Msg::new();
+    match recv(sock, &mut m).ctx("sync", "parent")? {
+        true if m.tag() == GO => Ok(m.val() as u32),
         _ => raw::exit(1), // the parent is gone: nothing to report to
     }
 }
@@ -584,8 +592,9 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // 7. Ready; once create is done (a create gone before that takes us along), wait for start
     // (one byte through the fifo), then become the container process.
     tell(sock, READY, 0, "parent")?;
-    let answer = match recv(sock) {
-        Ok(Some(m)) if m.tag() == DONE => m.val() != 0,
+    let mut m = Msg::new();
+    let answer = match recv(sock, &mut m) {
+        Ok(true) if m.tag() == DONE => m.val() != 0,
         _ => raw::exit(1),
     };
     let _ = raw::prctl(mote_sys::linux_raw_sys::prctl::PR_SET_PDEATHSIG, 0, 0, 0, 0);
