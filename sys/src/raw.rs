@@ -218,14 +218,21 @@ impl<'a, const N: usize> CArray<'a, N> {
     }
     /// Appends `s`; false when full (one slot always stays NULL).
     #[must_use]
+    #[inline(always)]
     pub fn push(&mut self, s: &'a CStr) -> bool {
-        if self.len + 1 >= N {
-            return false;
-        }
-        self.ptrs[self.len] = s.as_ptr() as *const u8;
-        self.len += 1;
-        true
+        push_ptr(&mut self.ptrs, &mut self.len, s.as_ptr() as *const u8)
     }
+}
+
+/// [`CArray::push`], one copy for every capacity.
+#[inline(never)]
+fn push_ptr(ptrs: &mut [*const u8], len: &mut usize, p: *const u8) -> bool {
+    if *len + 1 >= ptrs.len() {
+        return false;
+    }
+    ptrs[*len] = p;
+    *len += 1;
+    true
 }
 
 /// execve(2) with arrays built from C strings; returns only on failure.
