@@ -131,7 +131,7 @@ pub struct Inherited {
 pub fn inherited() -> Option<Inherited> {
     let f = fs::open(c"/proc/self/status", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
     let mut b = [0u8; 4096];
-    let n = mote_sys::rustix::io::read(&f, &mut b).ok()?;
+    let n = mote_sys::rustix::io::read(&f, &mut b[..]).ok()?; // (as a slice: the one instance of read for slices)
     // Only whole lines count (a line the read cut has no newline after it): every field below
     // must be seen, once.
     let end = b[..n].iter().rposition(|&c| c == b'\n')?;
