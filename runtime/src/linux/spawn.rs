@@ -3,8 +3,9 @@
 //! Fast path: clone3 with every new namespace at once (and a pidfd). Where clone3 is missing or
 //! refuses namespace flags (qemu-user: ENOSYS/EINVAL), fork + unshare, and a second fork when a
 //! new PID namespace only applies to children. Parent and child talk through a SEQPACKET socket
-//! pair in fixed-size messages ([`Msg`]): the parent places the child in its cgroup and writes
-//! its id maps; the child reports ready, or one error (step, errno, path) and exits.
+//! pair in small messages ([`Msg`]: a tag and a value, 8 bytes; an error's rendered text after
+//! them): the parent places the child in its cgroup and writes its id maps; the child reports
+//! ready, or one error (step, errno, path) and exits.
 
 use core::ffi::CStr;
 
