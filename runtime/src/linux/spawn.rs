@@ -282,10 +282,8 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
                 // Hooks look at the process's cgroup (device and network plugins do), and
                 // createContainer runs in it, in the container's cgroup namespace.
                 crate::cgroup::join(ctx.cgroup, init)?;
-                if let Some(h) = &ctx.hooks {
-                    for stage in ["prestart", "createRuntime"] {
-                        run_hooks(ctx, h, stage, "creating", init)?;
-                    }
+                for stage in ["prestart", "createRuntime"] {
+                    run_hooks(ctx, stage, "creating", init)?;
                 }
                 init as i32
             }
@@ -497,9 +495,9 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     let mut host_pid = 0;
     let mut joined = false;
     let mut before_switch = || -> Result<()> {
-        let Some(h) = ctx.hooks.as_ref().filter(|h| h.has("prestart") || h.has("createRuntime") || h.has("createContainer")) else {
+        if !ctx.hooks.as_ref().is_some_and(|h| h.has("prestart") || h.has("createRuntime") || h.has("createContainer")) {
             return Ok(());
-        };
+        }
         prefault_stack();
         process::cpu_affinity(proc, 0)?;
         host_pid = ask(sock, HOOKS)?;
@@ -507,7 +505,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         if new & g::CLONE_NEWCGROUP != 0 {
             raw::unshare(g::CLONE_NEWCGROUP).ctx("unshare", "cgroup namespace")?;
         }
-        run_hooks(ctx, h, "createContainer", "creating", host_pid)
+        run_hooks(ctx, "createContainer", "creating", host_pid)
     };
     let fresh_cgroup = rootfs::fresh_cgroup(spec);
     rootfs::setup(spec, ctx.rootfs, ctx.no_pivot, ctx.cgroup, fresh_cgroup, inherited.is_some_and(|i| i.root), ctx.bind_sources, &mut before_switch)?;
@@ -614,9 +612,9 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // container's stderr, as runc does; exec's with a shell's exit code. startContainer hooks
     // run here as runc runs them: as the process's user, with its capabilities, and under its
     // seccomp filter unless noNewPrivileges put that off to just before exec.
-    let installed = match ctx.hooks.as_ref().map(|h| run_hooks(ctx, h, "startContainer", "created", host_pid)) {
-        Some(Err(e)) => Err(e),
-        _ => match ctx.seccomp.filter(|_| nnp && !notify) {
+    let installed = match run_hooks(ctx, "startContainer", "created", host_pid) {
+        Err(e) => Err(e),
+        Ok(()) => match ctx.seccomp.filter(|_| nnp && !notify) {
             Some(f) => super::seccomp::install(f, false).map(drop),
             None => Ok(()),
         },
@@ -642,11 +640,11 @@ fn hand_over(sock: &OwnedFd, fd: Option<OwnedFd>) -> Result<()> {
     wait_go(sock)
 }
 
-/// Runs the hooks of an in-container `stage` (createContainer, startContainer).
-fn run_hooks(ctx: &Setup<'_>, h: &Hooks<'_>, stage: &'static str, status: &str, pid: u32) -> Result<()> {
-    if !h.has(stage) {
+/// Runs the config's hooks of `stage`, if any.
+fn run_hooks(ctx: &Setup<'_>, stage: &'static str, status: &str, pid: u32) -> Result<()> {
+    let Some(h) = ctx.hooks.as_ref().filter(|h| h.has(stage)) else {
         return Ok(());
-    }
+    };
     let mut st = crate::state::json_buf()?;
     hooks::state_json(&mut st, ctx.spec, ctx.id, status, pid, ctx.bundle)?;
     h.run(stage, st.get().fits("hooks: the state JSON is")?, ctx.hook_out.unwrap_or(&Out { out: None, err: None }))
