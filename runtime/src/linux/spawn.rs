@@ -196,15 +196,14 @@ pub fn spawn(ctx: &Setup<'_>) -> Result<Child> {
     // by the user namespace of its creator): then everything goes the fork + setns + unshare way.
     let by_path = ctx.spec.linux.namespaces.iter().any(|n| n.path.is_some());
     let first_try = if by_path { Err(Errno::NOSYS) } else { raw::clone3(clone_flags, None) };
-    let (pid, _) = match first_try {
-        Ok((0, _)) => child(ctx, theirs, ours, false, creator),
+    let (pid, fallback) = match first_try {
         Ok((pid, _)) => (pid, false),
-        Err(Errno::NOSYS | Errno::INVAL | Errno::TOOBIG) => match raw::fork().ctx("fork", "container init")? {
-            0 => child(ctx, theirs, ours, true, creator),
-            pid => (pid, true),
-        },
+        Err(Errno::NOSYS | Errno::INVAL | Errno::TOOBIG) => (raw::fork().ctx("fork", "container init")?, true),
         Err(e) => return Err(Error::sys("clone3", "container init", e)),
     };
+    if pid == 0 {
+        child(ctx, theirs, ours, fallback, creator);
+    }
     drop(theirs);
     let mut procs = Procs { first: pid, init: pid, first_reaped: false };
     let r = parent(ctx, &ours, &mut procs).map(|(pid, waiter)| Child { pid, waiter, sync: ours });
