@@ -29,46 +29,58 @@ use mote_sys::Args;
 use crate::error::{Error, Fits, Result};
 use crate::json::keys;
 
-/// A flag a verb takes. The name is kept in the table itself, NUL-padded: a `&str` there would
-/// be a pointer the static PIE relocates (40 bytes a flag with its relocation, for ~60 flags).
+/// Every verb's flag names, each once: a [`Flag`] holds where its name is in here (6 bytes a
+/// flag, where the name NUL-padded to 18 bytes in the table took 20, for ~60 flags). A name may
+/// sit inside a longer one ("log" in "log-format", "cpu-share" in "cpu-shares"); a flag whose
+/// name is not in here fails the build.
+const NAMES: &str = "additional-gids all apparmor blkio-weight bundle cap cgroup-manager config \
+    console-socket cpu-burst cpu-idle cpu-period cpu-quota cpu-rt-period cpu-rt-runtime cpu-shares \
+    cpuset-cpus cpuset-mems criu cwd debug detach env force ignore-paused interval keep \
+    kernel-memory-tcp log-format log-level memory-reservation memory-swap no-new-keyring \
+    no-new-privs no-pivot no-subreaper pid-file pids-limit preserve-fds process-label quiet raw \
+    resources rootless stats systemd-cgroup tty user";
+
+/// A flag a verb takes.
 pub struct Flag {
-    name: [u8; 18],
+    /// The long name: NAMES[at..at + len].
+    at: u16,
+    len: u8,
     pub short: u8,
     /// Takes a value (else it is a switch).
     pub value: bool,
 }
 
-/// A flag `--long` (at most 18 bytes: a longer one fails the build), `-short` unless 0.
+/// A flag `--long` (its name must be in [`NAMES`]), `-short` unless 0.
 pub const fn flag(long: &str, short: u8, value: bool) -> Flag {
-    let mut name = [0; 18];
-    let mut i = 0;
-    while i < long.len() {
-        name[i] = long.as_bytes()[i];
-        i += 1;
+    let (n, l) = (NAMES.as_bytes(), long.as_bytes());
+    let mut at = 0;
+    while at + l.len() <= n.len() {
+        let mut j = 0;
+        while j < l.len() && n[at + j] == l[j] {
+            j += 1;
+        }
+        if j == l.len() && l.len() > 0 {
+            return Flag { at: at as u16, len: l.len() as u8, short, value };
+        }
+        at += 1;
     }
-    Flag { name, short, value }
+    panic!("a flag's name must be in cli::NAMES");
 }
 
 impl Flag {
     /// The long name, without "--".
-    pub fn long(&self) -> &[u8] {
-        let n = self.name.iter().position(|&c| c == 0).unwrap_or(self.name.len());
-        &self.name[..n]
+    pub fn long(&self) -> &'static [u8] {
+        &NAMES.as_bytes()[self.at as usize..][..self.len as usize]
     }
 }
 
-/// Index of flag `long` in `flags`, computed at compile time by [`given!`].
+/// Index of flag `long` in `flags`, computed at compile time by [`given!`]. One name is always
+/// found at one place in [`NAMES`], so the same name is the same (at, len).
 pub const fn index(flags: &[Flag], long: &str) -> usize {
-    let l = long.as_bytes();
+    let f = flag(long, 0, false);
     let mut i = 0;
     while i < flags.len() {
-        // The table's name is NUL-padded: equal when every byte is, `long` read as padded too.
-        let n = &flags[i].name;
-        let mut j = 0;
-        while j < n.len() && n[j] == if j < l.len() { l[j] } else { 0 } {
-            j += 1;
-        }
-        if j == n.len() && l.len() <= n.len() {
+        if flags[i].at == f.at && flags[i].len == f.len {
             return i;
         }
         i += 1;
