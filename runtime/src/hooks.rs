@@ -19,7 +19,8 @@ use mote_sys::io::{self, Buf};
 use mote_sys::linux_raw_sys::general as g;
 use mote_sys::raw::{self, CArray, Errno};
 use mote_sys::rustix::event::{poll, PollFd, PollFlags};
-use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use mote_sys::io::Fd;
+use mote_sys::rustix::fd::{BorrowedFd, OwnedFd};
 use mote_sys::rustix::fs::{self, Mode, OFlags, SeekFrom};
 use mote_sys::rustix::pipe::{pipe_with, PipeFlags};
 use mote_sys::rustix::{process, stdio};
@@ -118,7 +119,7 @@ fn run_one(v: Val<'_>, stage: &'static str, i: usize, state: &[u8], out: &Out) -
     let nl = n.lossy();
     // The state on stdin from a memory file: no pipe to fill, the hook reads it at its pace.
     let input = fs::memfd_create(c"hook-state", fs::MemfdFlags::CLOEXEC).ctx("hook state for", nl)?;
-    io::write_all(input.as_fd(), state).ctx("hook state for", nl)?;
+    io::write_all(input.fd(), state).ctx("hook state for", nl)?;
     fs::seek(&input, SeekFrom::Start(0)).ctx("hook state for", nl)?;
     // What the hook says, when no annotation takes it, for the error message.
     let (r, w) = pipe_with(PipeFlags::CLOEXEC).ctx("pipe for", nl)?;
@@ -128,7 +129,7 @@ fn run_one(v: Val<'_>, stage: &'static str, i: usize, state: &[u8], out: &Out) -
         let sfd = sig::signalfd(&SigSet::EMPTY.add(g::SIGCHLD)).ctx("signalfd", "SIGCHLD")?;
         let pid = raw::fork().ctx("fork", nl)?;
         if pid == 0 {
-            hook_child(&h, input.as_fd(), out.out.as_ref().map_or(w.as_fd(), |f| f.as_fd()), out.err.as_ref().map_or(w.as_fd(), |f| f.as_fd()));
+            hook_child(&h, input.fd(), out.out.as_ref().map_or(w.fd(), |f| f.fd()), out.err.as_ref().map_or(w.fd(), |f| f.fd()));
         }
         drop(w);
         wait(pid, &h, &n, &sfd, &r)
@@ -207,7 +208,7 @@ fn wait(pid: u32, h: &Hook<'_>, n: &Buf<{ crate::error::PATH_MAX_MSG }>, sfd: &O
             Err(e) => return Err(Error::sys("poll for", n.lossy(), e)),
         }
         if fds[0].revents().contains(PollFlags::IN) {
-            let _ = sig::read_signal(sfd.as_fd());
+            let _ = sig::read_signal(sfd.fd());
         }
         if open && !fds[1].revents().is_empty() {
             open = read_some(r, &mut said);

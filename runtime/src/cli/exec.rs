@@ -18,7 +18,8 @@ use mote_sys::io::Buf;
 use mote_sys::linux_raw_sys::general as g;
 use mote_sys::linux_raw_sys::prctl as pr;
 use mote_sys::raw::{self, Errno};
-use mote_sys::rustix::fd::{AsFd, OwnedFd};
+use mote_sys::io::Fd;
+use mote_sys::rustix::fd::OwnedFd;
 use mote_sys::rustix::fs::{self, Mode, OFlags};
 use mote_sys::rustix::net::{self, AddressFamily, SocketFlags, SocketType};
 use mote_sys::rustix::process as rp;
@@ -211,9 +212,9 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     // The PID namespace applies to our children: join it here, so that our one child is born in
     // it (and stays our child, to wait for).
     if join.flags & g::CLONE_NEWPID != 0 {
-        let via_pidfd = join.pidfd.as_ref().is_some_and(|f| raw::setns(f.as_fd(), g::CLONE_NEWPID).is_ok());
+        let via_pidfd = join.pidfd.as_ref().is_some_and(|f| raw::setns(f.fd(), g::CLONE_NEWPID).is_ok());
         if !via_pidfd {
-            let fd = join.fds.iter().find(|(_, f)| *f == g::CLONE_NEWPID).map(|(fd, _)| fd.as_fd());
+            let fd = join.fds.iter().find(|(_, f)| *f == g::CLONE_NEWPID).map(|(fd, _)| fd.fd());
             raw::setns(fd.ok_or(Errno::BADF).ctx("join pid namespace of", st.id)?, g::CLONE_NEWPID).ctx("join pid namespace of", st.id)?;
         }
     }
@@ -237,7 +238,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     };
     // execCPUAffinity.initial: ours, inherited by the child until it is in the cgroup.
     process::cpu_affinity(&proc, 0)?;
-    let (child, joined) = match into.as_ref().map(|fd| raw::clone3(g::CLONE_INTO_CGROUP, Some(fd.as_fd()))) {
+    let (child, joined) = match into.as_ref().map(|fd| raw::clone3(g::CLONE_INTO_CGROUP, Some(fd.fd()))) {
         Some(Ok((c, _))) => (c, true),
         _ => (raw::fork().ctx("fork", "exec")?, false),
     };
@@ -305,10 +306,10 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
     // A process sharing its fs_struct (qemu-user's threads) may not change mount namespace.
     let _ = raw::unshare(g::CLONE_FS);
     let flags = j.flags & !g::CLONE_NEWPID;
-    let all_at_once = j.pidfd.as_ref().is_some_and(|f| flags != 0 && raw::setns(f.as_fd(), flags).is_ok());
+    let all_at_once = j.pidfd.as_ref().is_some_and(|f| flags != 0 && raw::setns(f.fd(), flags).is_ok());
     if !all_at_once {
         for (fd, flag) in j.fds.iter().filter(|(_, f)| flags & f != 0) {
-            raw::setns(fd.as_fd(), *flag).map_err(|e| {
+            raw::setns(fd.fd(), *flag).map_err(|e| {
                 let mut er = Error::sys("join namespace", "", e);
                 er.path(|p| { p.s(NAMESPACES.iter().find(|n| n.1 == *flag).map_or(&b"?"[..], |n| n.0.to_bytes())); });
                 er
@@ -336,7 +337,7 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
     }
     process::cpu_affinity(proc, 1)?;
     if let Some(c) = console_sock {
-        console::setup(c.as_fd(), proc, false)?;
+        console::setup(c.fd(), proc, false)?;
     }
     process::scheduling(proc, &spec.linux)?;
     let early_cwd = rp::chdir(proc.cwd);

@@ -5,7 +5,8 @@
 use mote_sys::linux_raw_sys::general as g;
 use mote_sys::linux_raw_sys::prctl as pr;
 use mote_sys::raw::{self, Errno};
-use mote_sys::rustix::fd::{AsFd, OwnedFd};
+use mote_sys::io::Fd;
+use mote_sys::rustix::fd::OwnedFd;
 use mote_sys::sig::{self, How, SigSet};
 use mote_sys::Args;
 
@@ -27,7 +28,7 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     // In the foreground without an engine's console socket, a terminal is mote's to proxy
     // (the pair is unused when the config asks for none).
     let pair = if detach || given!(p, create::FLAGS, "console-socket").is_some() { None } else { Some(console::pair()?) };
-    let mut c = create::create(a, &p, gl, id.to_bytes(), relay, !detach, pair.as_ref().map(|p| p.1.as_fd()))?;
+    let mut c = create::create(a, &p, gl, id.to_bytes(), relay, !detach, pair.as_ref().map(|p| p.1.fd()))?;
     let master = match (&pair, c.terminal) {
         (Some((ours, _)), true) => console::receive(ours).map(Some),
         _ => Ok(None),
@@ -101,12 +102,12 @@ pub fn wait_for(waiter: u32, pid: u32, master: Option<&OwnedFd>) -> i32 {
             }
         }
         if let (Some(m), Some(fd)) = (master, &fd) {
-            if !console::pump(m, fd.as_fd(), &mut stdin_open, &mut master_open) {
+            if !console::pump(m, fd.fd(), &mut stdin_open, &mut master_open) {
                 continue;
             }
         }
         match &fd {
-            Some(fd) => match sig::read_signal(fd.as_fd()) {
+            Some(fd) => match sig::read_signal(fd.fd()) {
                 Ok(i) if i.signo == g::SIGCHLD => {}
                 // A resized terminal resizes the container's pty (the kernel then signals it).
                 Ok(i) => match master {

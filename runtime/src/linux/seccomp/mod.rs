@@ -22,7 +22,8 @@ use core::ffi::CStr;
 
 use mote_sys::io::{Buf, Text};
 use mote_sys::raw::{self, Errno};
-use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use mote_sys::io::Fd;
+use mote_sys::rustix::fd::{BorrowedFd, OwnedFd};
 
 use crate::error::{Ctx, Error, Result};
 use crate::spec::seccomp::{self as sc, Arg, Seccomp};
@@ -727,5 +728,5 @@ pub fn connect_listener(path: &CStr) -> Result<OwnedFd> {
 /// Sends the container process state and the notification descriptor to the listener, once,
 /// and closes the connection.
 pub fn to_listener(conn: OwnedFd, fd: BorrowedFd<'_>, state: &[u8]) -> Result<()> {
-    super::unix::send_fd(conn.as_fd(), fd, state).ctx("send to seccomp listener", "linux.seccomp.listenerPath")
+    super::unix::send_fd(conn.fd(), fd, state).ctx("send to seccomp listener", "linux.seccomp.listenerPath")
 }
