@@ -46,7 +46,8 @@ fn cmdline(out: &mut Text, pid: u32) {
     let Ok(p) = p.cstr() else { return };
     let Ok(f) = fs::openat(CWD, p, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else { return };
     let mut b = [0u8; 512];
-    let n = mote_sys::rustix::io::read(&f, &mut b).unwrap_or(0);
+    // As a slice: rustix's read is generic over the buffer, an array would be a copy of its own.
+    let n = mote_sys::rustix::io::read(&f, &mut b[..]).unwrap_or(0);
     for &c in b[..n].strip_suffix(b"\0").unwrap_or(&b[..n]) {
         out.c(if c == 0 { b' ' } else { c });
     }
