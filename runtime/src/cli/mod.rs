@@ -29,7 +29,7 @@ use mote_sys::Args;
 use crate::error::{Error, Fits, Result};
 use crate::json::keys;
 
-/// Every verb's flag names, each once: a [`Flag`] holds where its name is in here (6 bytes a
+/// Every verb's flag names, each once: a [`Flag`] holds where its name is in here (4 bytes a
 /// flag, where the name NUL-padded to 18 bytes in the table took 20, for ~60 flags). A name may
 /// sit inside a longer one ("log" in "log-format", "cpu-share" in "cpu-shares"); a flag whose
 /// name is not in here fails the build.
@@ -42,17 +42,17 @@ const NAMES: &str = "additional-gids all apparmor blkio-weight bundle cap cgroup
 
 /// A flag a verb takes.
 pub struct Flag {
-    /// The long name: NAMES[at..at + len].
+    /// Where the long name starts in NAMES (bits 0-14); bit 15: the flag takes a value (else
+    /// it is a switch).
     at: u16,
     len: u8,
     pub short: u8,
-    /// Takes a value (else it is a switch).
-    pub value: bool,
 }
 
 /// A flag `--long` (its name must be in [`NAMES`]), `-short` unless 0.
 pub const fn flag(long: &str, short: u8, value: bool) -> Flag {
     let (n, l) = (NAMES.as_bytes(), long.as_bytes());
+    assert!(n.len() < 0x8000 && l.len() < 256, "NAMES or a name too long for a Flag");
     let mut at = 0;
     while at + l.len() <= n.len() {
         let mut j = 0;
@@ -60,7 +60,7 @@ pub const fn flag(long: &str, short: u8, value: bool) -> Flag {
             j += 1;
         }
         if j == l.len() && l.len() > 0 {
-            return Flag { at: at as u16, len: l.len() as u8, short, value };
+            return Flag { at: at as u16 | (value as u16) << 15, len: l.len() as u8, short };
         }
         at += 1;
     }
@@ -70,7 +70,11 @@ pub const fn flag(long: &str, short: u8, value: bool) -> Flag {
 impl Flag {
     /// The long name, without "--".
     pub fn long(&self) -> &'static [u8] {
-        &NAMES.as_bytes()[self.at as usize..][..self.len as usize]
+        &NAMES.as_bytes()[(self.at & 0x7fff) as usize..][..self.len as usize]
+    }
+    /// Takes a value (else it is a switch).
+    pub fn value(&self) -> bool {
+        self.at & 0x8000 != 0
     }
 }
 
@@ -80,7 +84,7 @@ pub const fn index(flags: &[Flag], long: &str) -> usize {
     let f = flag(long, 0, false);
     let mut i = 0;
     while i < flags.len() {
-        if flags[i].at == f.at && flags[i].len == f.len {
+        if flags[i].at & 0x7fff == f.at && flags[i].len == f.len {
             return i;
         }
         i += 1;
@@ -149,7 +153,7 @@ pub fn parse_global(a: &Args, i: &mut usize, g: &mut Global) -> Result<()> {
     };
     let f = GLOBAL.iter().find(|f| f.long() == name).ok_or_else(|| Error::msg("unknown global flag", b, "see mote --help"))?;
     *i += 1;
-    let v = if !f.value {
+    let v = if !f.value() {
         Some(c"")
     } else if inline.is_some() {
         inline
@@ -260,7 +264,7 @@ pub fn parse(a: &Args, from: usize, verb: &'static str, flags: &'static [Flag], 
             },
         };
         let f = &set[idx];
-        let val = if f.value {
+        let val = if f.value() {
             match inline {
                 Some(v) => Some(v),
                 None => {
@@ -280,7 +284,7 @@ pub fn parse(a: &Args, from: usize, verb: &'static str, flags: &'static [Flag], 
             set_global(g, f, val)?;
         } else {
             p.vals[idx] = val;
-            if let (true, Some(v)) = (f.value, val) {
+            if let (true, Some(v)) = (f.value(), val) {
                 p.all.push((idx as u8, v)).map_err(|_| Error::msg(verb, b, "more than 64 flags with values"))?;
             }
         }
