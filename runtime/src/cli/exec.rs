@@ -189,16 +189,17 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     for (name, flag) in NAMESPACES {
         nsp.clear();
         nsp.s(b"/proc/").u(pid as u64).s(b"/ns/").s(name.to_bytes());
-        let theirs = fs::stat(nsp.cstr().fits("namespace path:")?);
+        let path = nsp.cstr().fits("namespace path:")?;
+        let theirs = fs::stat(path);
         let mut ours = Buf::<32>::new();
         ours.s(b"/proc/self/ns/").s(name.to_bytes());
         match (theirs, fs::stat(ours.cstr().fits("namespace path:")?)) {
             (Ok(t), Ok(o)) if (t.st_dev, t.st_ino) != (o.st_dev, o.st_ino) => {
                 join.flags |= flag;
-                let fd = fs::open(nsp.cstr().fits("namespace path:")?, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", nsp.lossy())?;
+                let fd = fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", path.to_bytes())?;
                 let _ = join.fds.push((fd, flag));
             }
-            (Err(e), _) if e != Errno::NOENT => return Err(Error::sys("stat", nsp.lossy(), e)),
+            (Err(e), _) if e != Errno::NOENT => return Err(Error::sys("stat", path.to_bytes(), e)),
             _ => {}
         }
     }
