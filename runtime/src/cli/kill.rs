@@ -52,7 +52,7 @@ pub fn signal(s: &[u8]) -> Result<i32> {
     for (d, c) in up.iter_mut().zip(&name[..n]) {
         *d = c.to_ascii_uppercase();
     }
-    match NAMES.split(' ').position(|x| x.as_bytes() == &up[..n]) {
+    match crate::spec::position(NAMES, b"", &up[..n]) {
         Some(i) => Ok(i as i32 + 1),
         None if &up[..n] == b"IOT" => Ok(6),
         None if &up[..n] == b"POLL" => Ok(29),

@@ -88,7 +88,7 @@ fn from_flags(p: &super::Parsed, r: &mut Resources<'_>) -> Result<()> {
         }
         given[slot] = f.long();
         let (obj, _) = res::field(slot);
-        r.groups |= 1 << res::GROUPS.split(' ').position(|g| g == obj).unwrap_or(0);
+        r.groups |= 1 << crate::spec::position(res::GROUPS, b"", obj.as_bytes()).unwrap_or(0);
         if res::KINDS[slot] == b's' {
             r.put_str(slot, v);
             continue;

@@ -929,7 +929,7 @@ const RLIMITS: &str = "CPU FSIZE DATA STACK CORE RSS NPROC NOFILE MEMLOCK AS LOC
 
 /// Position of `name` (after `prefix`) in a space-separated list.
 #[inline(never)]
-fn position(list: &str, prefix: &[u8], name: &[u8]) -> Option<u32> {
+pub fn position(list: &str, prefix: &[u8], name: &[u8]) -> Option<u32> {
     let n = name.strip_prefix(prefix)?;
     list.split(' ').position(|c| c.as_bytes() == n).map(|i| i as u32)
 }

@@ -244,10 +244,8 @@ fn with_errno(action: u32, errno: Option<Val<'_>>, p: &P) -> Result<u32> {
     Ok(action | e)
 }
 
-/// The `i`th name of a list.
-pub fn nth(list: &str, i: usize) -> &str {
-    list.split(' ').nth(i).unwrap_or("?")
-}
+/// The `i`th name of a list (one copy of that walk for every list).
+pub use super::word as nth;
 
 /// Index of `name` (after `prefix`) in `list`, or an error naming the value.
 fn name_in(list: &str, prefix: &[u8], name: &CStr, p: &P, why: &'static str) -> Result<usize> {
