@@ -321,7 +321,7 @@ pub fn print(b: &Text, what: &'static str) -> Result<()> {
 pub fn duration_ms(v: &[u8], what: &'static str) -> Result<u64> {
     let bad = || Error::msg(what, v, "not a duration like 100ms, 5s or 1m30s");
     if !v.is_empty() && v.iter().all(u8::is_ascii_digit) {
-        return Ok(number_bytes(v, what)?.saturating_mul(1000).max(1));
+        return Ok(number(v, what)?.saturating_mul(1000).max(1));
     }
     // Nanoseconds, saturating (u64 holds 584 years).
     let (mut ns, mut rest) = (0u64, v);
@@ -346,7 +346,8 @@ pub fn duration_ms(v: &[u8], what: &'static str) -> Result<u64> {
             "h" => 3_600_000_000_000,
             _ => return Err(bad()),
         });
-        let whole = if int.is_empty() { 0 } else { number_bytes(int, what)? };
+        // Digits only: [`number`] fails only as too large.
+        let whole = if int.is_empty() { 0 } else { number(int, what)? };
         // The fraction to nanosecond precision at most (digits beyond add nothing a sleep sees).
         let (mut f, mut div) = (0u64, 1u64);
         for &c in frac.iter().take(9) {
@@ -361,8 +362,3 @@ pub fn duration_ms(v: &[u8], what: &'static str) -> Result<u64> {
     Ok(ns.div_ceil(1_000_000))
 }
 
-/// [`number`] for bytes that are not a C string.
-fn number_bytes(v: &[u8], what: &'static str) -> Result<u64> {
-    v.iter().try_fold(0u64, |n, &c| n.checked_mul(10).and_then(|n| n.checked_add((c - b'0') as u64)))
-        .ok_or_else(|| Error::msg(what, v, "too large"))
-}
