@@ -17,6 +17,12 @@ fn file(path: &[u8], name: &[u8], v2: bool) -> Buf<{ PATH + 128 }> {
     f
 }
 
+/// The parts of `b` between `sep`s: one splitter type (and one copy of its code) for the lines,
+/// words and MAJ:MIN here.
+fn on(b: &[u8], sep: u8) -> core::slice::Split<'_, u8, impl FnMut(&u8) -> bool> {
+    b.split(move |&c| c == sep)
+}
+
 /// The number at the start of `b` (0 when there is none).
 #[inline(never)]
 fn parse(b: &[u8]) -> u64 {
@@ -37,7 +43,7 @@ fn value(path: &[u8], name: &[u8], key: &[u8], v2: bool) -> u64 {
     if key.is_empty() {
         return if b.starts_with(b"max") { u64::MAX } else { parse(b) };
     }
-    for line in b.split(|&c| c == b'\n') {
+    for line in on(b, b'\n') {
         if let Some(rest) = line.strip_prefix(key) {
             if rest.first() == Some(&b' ') {
                 return parse(&rest[1..]);
@@ -107,10 +113,10 @@ pub fn json(o: &mut Text, path: &[u8]) {
     if let Ok(n) = read_file(f.cstr(), &mut b) {
         let mut first = true;
         // v1: "MAJ:MIN Op value" lines; v2: "MAJ:MIN rbytes=N wbytes=N rios=N ..." (bytes only).
-        for line in b[..n].split(|&c| c == b'\n') {
-            let mut w = line.split(|&c| c == b' ');
+        for line in on(&b[..n], b'\n') {
+            let mut w = on(line, b' ');
             let Some(dev) = w.next() else { continue };
-            let mut mm = dev.split(|&c| c == b':');
+            let mut mm = on(dev, b':');
             let (Some(ma), Some(mi)) = (mm.next(), mm.next()) else { continue };
             let mut entry = |op: &[u8], val: &[u8]| {
                 if !first {
@@ -143,7 +149,7 @@ fn raw(o: &mut Text, path: &[u8], v2: bool) {
     let mut b = [0u8; 8192];
     if let Ok(n) = read_file(file(path, b"memory.stat", v2).cstr(), &mut b) {
         let mut first = true;
-        for line in b[..n].split(|&c| c == b'\n') {
+        for line in on(&b[..n], b'\n') {
             let mut kv = line.splitn(2, |&c| c == b' ');
             if let (Some(k), Some(v)) = (kv.next(), kv.next()) {
                 if !first {
