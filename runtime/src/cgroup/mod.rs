@@ -89,8 +89,8 @@ fn scan() -> Result<Hierarchies> {
         if at == 0 && end == buf.len() {
             // A line longer than the buffer: skipped only when its mount point (field 5, whole
             // or as far as the buffer goes) is not under /sys/fs/cgroup.
-            let whole = buf.split(|&c| c == b' ').count() > 5;
-            let other = buf.split(|&c| c == b' ').nth(4).is_some_and(|m| {
+            let whole = on(&buf, b' ').count() > 5;
+            let other = on(&buf, b' ').nth(4).is_some_and(|m| {
                 let k = if whole { ROOT.len() } else { m.len().min(ROOT.len()) };
                 m.get(..k) != Some(&ROOT[..k])
             });
@@ -111,7 +111,7 @@ fn scan() -> Result<Hierarchies> {
 /// Lines come in mount order: a later mount on a hierarchy's place, or on /sys/fs/cgroup or
 /// above it, hides what was there (as the old probe of each directory's cgroup.procs saw).
 fn mount_line(line: &[u8], v: &mut Hierarchies) -> Result<()> {
-    let mut fields = line.split(|&c| c == b' ');
+    let mut fields = on(line, b' ');
     let Some(at) = fields.nth(4) else { return Ok(()) };
     if crate::json::find(at, "/sys\0/sys/fs\0/sys/fs/cgroup\0") < 3 {
         v.clear();
@@ -154,7 +154,7 @@ pub fn path_for(spec_path: Option<&[u8]>, id: &[u8]) -> Result<CgPath> {
     // kills what is in the container's cgroup: it must be the container's own).
     let p = p.get().map_err(|_| Error::too_long("linux.cgroupsPath:", PATH))?;
     let mut n = CgPath::new();
-    for c in p.split(|&c| c == b'/') {
+    for c in on(p, b'/') {
         match c {
             b"" | b"." => {}
             b".." => return Err(Error::msg("linux.cgroupsPath", p, "must not contain ..")),
@@ -174,7 +174,7 @@ pub fn path_for(spec_path: Option<&[u8]>, id: &[u8]) -> Result<CgPath> {
 fn own_cgroup(out: &mut CgPath) -> Result<()> {
     let mut b = [0u8; 4096];
     let n = read_file(c"/proc/self/cgroup", &mut b)?;
-    let lines = || b[..n].split(|&c| c == b'\n').filter(|l| !l.is_empty());
+    let lines = || on(&b[..n], b'\n').filter(|l| !l.is_empty());
     let line = lines().find(|l| l.starts_with(b"0::")).or_else(|| lines().next());
     if let Some(l) = line {
         if let Some(i) = l.iter().rposition(|&c| c == b':') {
@@ -256,7 +256,7 @@ fn claim(hs: &[Buf<64>], path: &[u8], made: &mut usize) -> Result<()> {
         let mut r = fs::mkdir(leaf, Mode::from_raw_mode(0o755));
         if r == Err(Errno::NOENT) {
             let mut p = dir_in(h.lossy(), b"");
-            for comp in path.split(|&c| c == b'/').filter(|c| !c.is_empty()) {
+            for comp in on(path, b'/').filter(|c| !c.is_empty()) {
                 p.c(b'/').s(comp);
                 if p.len() == d.len() {
                     break; // the leaf, made below
@@ -586,7 +586,7 @@ pub fn is_frozen(path: &[u8]) -> bool {
         let mut buf = [0u8; 128];
         if let Ok(n) = read_file(file_in(hb, path, file).cstr(), &mut buf) {
             let v = &buf[..n];
-            return v.starts_with(b"FROZEN") || v.split(|&c| c == b'\n').any(|l| l == b"frozen 1");
+            return v.starts_with(b"FROZEN") || on(v, b'\n').any(|l| l == b"frozen 1");
         }
     }
     false
@@ -623,7 +623,13 @@ pub fn oom_kills(path: &[u8]) -> u64 {
     let mut f = if v2 { file_in(ROOT, path, b"/memory.events") } else { file_in(b"/sys/fs/cgroup/memory", path, b"/memory.oom_control") };
     let mut b = [0u8; 512];
     let Ok(n) = read_file(f.cstr(), &mut b) else { return 0 };
-    b[..n].split(|&c| c == b'\n').find_map(|l| l.strip_prefix(b"oom_kill ")).and_then(mote_sys::num::u64).unwrap_or(0)
+    on(&b[..n], b'\n').find_map(|l| l.strip_prefix(b"oom_kill ")).and_then(mote_sys::num::u64).unwrap_or(0)
+}
+
+/// The parts of `b` between `sep`s (the lines, words, fields and path components of cgroupfs
+/// and procfs text): one splitter type, so one copy of its code instead of one per closure.
+pub fn on(b: &[u8], sep: u8) -> core::slice::Split<'_, u8, impl FnMut(&u8) -> bool> {
+    b.split(move |&c| c == sep)
 }
 
 /// Reads a small cgroupfs file.

@@ -101,7 +101,7 @@ impl Writer<'_> {
 
 /// The v1 controller of a file: its name up to the first dot.
 fn ctl(file: &[u8]) -> &[u8] {
-    file.split(|&c| c == b'.').next().unwrap_or(file)
+    super::on(file, b'.').next().unwrap_or(file)
 }
 
 fn nth(list: &'static str, i: usize) -> &'static [u8] {
@@ -211,7 +211,7 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
             // which starts from the container's values), the kernel's defaults if unreadable.
             let mut cur = [0u8; 48];
             let n = super::read_file(w.file(b"cpu.max").cstr(), &mut cur).unwrap_or(0);
-            let mut it = cur[..n].trim_ascii_end().split(|&c| c == b' ');
+            let mut it = super::on(cur[..n].trim_ascii_end(), b' ');
             let word = |s: &[u8]| s.len() <= 20 && (s == b"max" || !s.is_empty() && s.iter().all(u8::is_ascii_digit));
             let (cq, cp) = (it.next().filter(|s| word(s)), it.next().filter(|s| word(s) && *s != b"max"));
             let mut b = Buf::<48>::new();
@@ -383,7 +383,7 @@ fn enable_controllers(path: &[u8], r: &Resources<'_>) -> Result<()> {
     const CONTROLLERS: &str = "memory cpu pids io hugetlb rdma cpuset";
     let mut dir = Buf::<{ PATH + 64 }>::new();
     dir.s(ROOT);
-    let mut comps = path.split(|&c| c == b'/').filter(|c| !c.is_empty()).peekable();
+    let mut comps = super::on(path, b'/').filter(|c| !c.is_empty()).peekable();
     while let Some(comp) = comps.next() {
         let mut f = Buf::<{ PATH + 96 }>::new();
         f.s(dir.lossy()).s(b"/cgroup.subtree_control");

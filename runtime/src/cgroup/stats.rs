@@ -3,7 +3,7 @@
 
 use mote_sys::io::{Buf, Text};
 
-use super::{read_file, resources::Layout, PATH, ROOT};
+use super::{on, read_file, resources::Layout, PATH, ROOT};
 
 /// A file of cgroup `path`: on v1 under the controller its name starts with.
 #[inline(never)]
@@ -15,12 +15,6 @@ fn file(path: &[u8], name: &[u8], v2: bool) -> Buf<{ PATH + 128 }> {
     }
     f.s(path).c(b'/').s(name);
     f
-}
-
-/// The parts of `b` between `sep`s: one splitter type (and one copy of its code) for the lines,
-/// words and MAJ:MIN here.
-fn on(b: &[u8], sep: u8) -> core::slice::Split<'_, u8, impl FnMut(&u8) -> bool> {
-    b.split(move |&c| c == sep)
 }
 
 /// The number at the start of `b` (0 when there is none).
