@@ -442,7 +442,7 @@ fn sub_cgroup(cg: &mut Buf<{ cgroup::PATH }>, sub: &[u8]) -> Result<()> {
     if sub.contains(&b':') {
         return Err(Error::msg("--cgroup", sub, "controller:path is not supported (give a path under the container's cgroup)"));
     }
-    for c in sub.split(|&c| c == b'/').filter(|c| !c.is_empty() && *c != b".") {
+    for c in cgroup::on(sub, b'/').filter(|c| !c.is_empty() && *c != b".") {
         if c == b".." {
             return Err(Error::msg("--cgroup", sub, "must not contain .."));
         }
