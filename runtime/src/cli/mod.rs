@@ -246,16 +246,17 @@ pub fn parse(a: &Args, from: usize, verb: &'static str, flags: &'static [Flag], 
             }
             continue;
         }
-        // --name, --name=value, -n, -n value
-        let (name, inline): (&[u8], Option<&'static CStr>) = if b[1] == b'-' {
+        // --name, --name=value, -n, -nvalue, -n value: the name, and where an inline value starts.
+        let (name, at) = if b[1] == b'-' {
             match b.iter().position(|&c| c == b'=') {
-                // The value after '=' is still NUL-terminated: it ends where the argument ends.
-                Some(eq) => (&b[2..eq], CStr::from_bytes_until_nul(&arg.to_bytes_with_nul()[eq + 1..]).ok()),
+                Some(eq) => (&b[2..eq], Some(eq + 1)),
                 None => (&b[2..], None),
             }
         } else {
-            (&b[1..2], if b.len() > 2 { CStr::from_bytes_until_nul(&arg.to_bytes_with_nul()[2..]).ok() } else { None })
+            (&b[1..2], (b.len() > 2).then_some(2))
         };
+        // The value is still NUL-terminated: it ends where the argument ends.
+        let inline = at.and_then(|k| CStr::from_bytes_until_nul(&arg.to_bytes_with_nul()[k..]).ok());
         let find = |set: &'static [Flag]| {
             set.iter().position(|f| f.long() == name || (name.len() == 1 && f.short == name[0] && f.short != 0))
         };
