@@ -29,11 +29,11 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     seccomp::compile(sc, &mut prog)?;
     if given!(p, FLAGS, "raw").is_some() {
         for chunk in prog.insns().chunks(64) {
-            let mut b = [0u8; 512];
-            for (i, w) in chunk.iter().enumerate() {
-                b[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+            let mut b = Buf::<512>::new(); // 64 instructions of 8 bytes: always fits
+            for w in chunk {
+                b.s(w.to_le_bytes());
             }
-            io::out(&b[..chunk.len() * 8]);
+            io::out(b.lossy());
         }
         return Ok(0);
     }
