@@ -12,6 +12,8 @@ use crate::error::Result;
 use crate::state::{oci_json, Dir};
 
 const FLAGS: &[Flag] = &[flag("format", b'f', true), flag("quiet", b'q', false)];
+// Parsed::json_format reads --format as the first flag.
+const _: () = assert!(super::index(FLAGS, "format") == 0);
 
 #[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {

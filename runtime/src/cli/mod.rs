@@ -205,10 +205,10 @@ impl Parsed {
     pub fn has(&self, long: &str) -> bool {
         self.get(long).is_some()
     }
-    /// `--format table|json` (list, ps): whether it is json.
+    /// `--format table|json` (list, ps: their first flag, a load): whether it is json.
     #[inline(never)]
     pub fn json_format(&self) -> Result<bool> {
-        let Some(f) = self.get("format") else { return Ok(false) };
+        let Some(f) = self.at(0) else { return Ok(false) };
         keys!(f.to_bytes(), {
             "table" => Ok(false),
             "json" => Ok(true),

@@ -9,6 +9,8 @@ use crate::cgroup;
 use crate::error::Result;
 
 const FLAGS: &[Flag] = &[flag("format", b'f', true)];
+// Parsed::json_format reads --format as the first flag.
+const _: () = assert!(super::index(FLAGS, "format") == 0);
 
 #[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
