@@ -390,7 +390,8 @@ fn enable_controllers(path: &[u8], r: &Resources<'_>) -> Result<()> {
         let mut on = [0u8; 512];
         let n = super::read_file(f.cstr(), &mut on)?;
         for (i, c) in CONTROLLERS.split(' ').enumerate() {
-            if !need(i, c) || on[..n].split(|&x| x == b' ' || x == b'\n').any(|x| x == c.as_bytes()) {
+            // One line of names (the kernel's), its newline at the end.
+            if !need(i, c) || super::on(on[..n].trim_ascii_end(), b' ').any(|x| x == c.as_bytes()) {
                 continue;
             }
             let mut plus = Buf::<16>::new();
