@@ -74,7 +74,8 @@ pub fn json(o: &mut Text, path: &[u8]) {
             o.s(br#","percpu":["#);
             let mut b = [0u8; 4096];
             let n = if v2 { 0 } else { read_file(file(path, b"cpuacct.usage_percpu", false).cstr(), &mut b).unwrap_or(0) };
-            for (i, x) in b[..n].split(|&c| c == b' ' || c == b'\n').filter(|x| !x.is_empty()).enumerate() {
+            // One line of numbers (the kernel's), its newline at the end.
+            for (i, x) in on(b[..n].trim_ascii_end(), b' ').filter(|x| !x.is_empty()).enumerate() {
                 if i > 0 {
                     o.c(b',');
                 }
