@@ -28,7 +28,9 @@ pub const OCI_VERSION: &str = "1.2.0";
 mote_sys::main!(entry);
 
 /// The verbs that make a container process: they run from a sealed copy of mote (linux/sealed.rs).
-const SEALED_VERBS: [&[u8]; 3] = [b"create", b"run", b"exec"];
+fn sealed_verb(s: &[u8]) -> bool {
+    json::find(s, "create\0run\0exec\0") < 3
+}
 
 /// Re-executes from the sealed copy before anything else, main's frame included (each page of a
 /// large frame is touched on entry, and the new image would redo whatever ran before). Any
@@ -36,7 +38,7 @@ const SEALED_VERBS: [&[u8]; 3] = [b"create", b"run", b"exec"];
 /// at worst an id or flag value of that name costs one needless re-exec. A failure is reported
 /// by main, once it knows the verb and the --log flags.
 fn entry(a: Args) -> i32 {
-    let sealed = match (1..a.len()).any(|i| a.get(i).is_some_and(|s| SEALED_VERBS.contains(&s))) {
+    let sealed = match (1..a.len()).any(|i| a.get(i).is_some_and(sealed_verb)) {
         true => linux::sealed::reexec(&a),
         false => Ok(()),
     };
@@ -115,7 +117,7 @@ fn main(a: Args, sealed: error::Result<()>) -> i32 {
             return 1;
         }
     };
-    if let (true, Err(e)) = (SEALED_VERBS.contains(&verb), &sealed) {
+    if let (true, Err(e)) = (sealed_verb(verb), &sealed) {
         return log::fail(&g, e, if verb == b"exec" { 255 } else { 1 });
     }
     let r = keys!(verb, {
