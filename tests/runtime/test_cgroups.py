@@ -170,7 +170,10 @@ def test_kill_all_and_delete_leave_no_cgroup(native):
     cid = detached(mote, ["sh", "-c", "sleep 30 & sleep 30 & wait"])
     assert len(json.loads(mote("ps", "-f", "json", cid, check=0).stdout)) == 3
     mote("kill", "--all", cid, "KILL", check=0)
-    time.sleep(0.3)
+    # delete without --force needs the container stopped: wait for it (no fixed sleep)
+    end = time.time() + 10
+    while json.loads(mote("state", cid, check=0).stdout)["status"] != "stopped" and time.time() < end:
+        time.sleep(0.02)
     mote("delete", cid, check=0)
     assert cgroup_dirs(cid) == []
 
