@@ -174,6 +174,17 @@ impl Text {
         let b = unsafe { core::slice::from_raw_parts(self.data.as_ptr().cast::<u8>(), len + 1) };
         core::ffi::CStr::from_bytes_until_nul(b).map_err(|_| Overflow(cap))
     }
+    /// Appends the current directory, getcwd(2) straight into the room left (no second 4 KiB
+    /// buffer to copy from); fails as getcwd does (ERANGE when it does not fit), nothing appended.
+    pub fn cwd(&mut self) -> Result<(), Errno> {
+        let len = self.len();
+        let room = &mut self.data[len..];
+        // SAFETY: `room` is the buffer's unwritten part, valid for writes of its length; on
+        // success the kernel wrote the n bytes counted below (and a NUL after them).
+        let n = unsafe { crate::raw::getcwd_to(room.as_mut_ptr().cast::<u8>(), room.len()) }?;
+        self.at += n << 1;
+        Ok(())
+    }
     /// Drops bytes from the end down to `len`.
     pub fn truncate(&mut self, len: usize) {
         self.at = self.len().min(len) << 1 | self.at & 1;

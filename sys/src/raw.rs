@@ -261,8 +261,18 @@ pub fn close_fd(fd: u32) -> Result<(), Errno> {
 
 /// getcwd(2) into `buf`; returns the length without the NUL.
 pub fn getcwd(buf: &mut [u8]) -> Result<usize, Errno> {
-    // SAFETY: buf is valid for buf.len() bytes, which the kernel writes at most.
-    ret(unsafe { syscall3(g::__NR_getcwd, buf.as_mut_ptr() as usize, buf.len(), 0) }).map(|n| n.saturating_sub(1))
+    // SAFETY: buf is valid for writes of buf.len() bytes.
+    unsafe { getcwd_to(buf.as_mut_ptr(), buf.len()) }
+}
+
+/// getcwd(2) into the `len` bytes at `buf` (uninitialized room of a buffer); returns the length
+/// without the NUL.
+///
+/// # Safety
+/// `buf` must be valid for writes of `len` bytes.
+pub unsafe fn getcwd_to(buf: *mut u8, len: usize) -> Result<usize, Errno> {
+    // SAFETY: the caller's promise; the kernel writes at most len bytes.
+    ret(unsafe { syscall3(g::__NR_getcwd, buf as usize, len, 0) }).map(|n| n.saturating_sub(1))
 }
 
 /// clock_gettime(2) CLOCK_REALTIME as (seconds, nanoseconds), by syscall (no vDSO lookup: the

@@ -7,7 +7,6 @@
 use core::ffi::CStr;
 
 use mote_sys::io::{self, Buf, Fd};
-use mote_sys::raw;
 use mote_sys::rustix::fd::BorrowedFd;
 use mote_sys::rustix::fs::{self, FileType, Mode, OFlags, CWD};
 use mote_sys::rustix::process;
@@ -359,12 +358,9 @@ pub fn read_json<'b>(path: &CStr, shown: &[u8], buf: &'b mut [u8]) -> Result<(&'
     }
 }
 
-/// The current directory into `out`.
+/// The current directory into `out` (an empty buffer: getcwd gets all of its PATH bytes).
 pub fn cwd(out: &mut Buf<{ limits::PATH }>) -> Result<()> {
-    let mut b = [0u8; limits::PATH];
-    let n = raw::getcwd(&mut b).ctx("getcwd", "")?;
-    out.s(&b[..n]).get().fits("current directory:")?;
-    Ok(())
+    out.cwd().ctx("getcwd", "")
 }
 
 /// --pid-file: the process's pid, written atomically as runc does.

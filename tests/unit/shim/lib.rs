@@ -7,6 +7,24 @@ pub mod mem;
 pub mod num;
 pub mod raw {
     pub use rustix::io::Errno;
+
+    /// getcwd(2) as sys/src/raw.rs has it (for io.rs's Text::cwd), from std on the host.
+    ///
+    /// # Safety
+    /// `buf` must be valid for writes of `len` bytes.
+    pub unsafe fn getcwd_to(buf: *mut u8, len: usize) -> Result<usize, Errno> {
+        let d = std::env::current_dir().map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))?;
+        let b = d.as_os_str().as_encoded_bytes();
+        if b.len() >= len {
+            return Err(Errno::RANGE);
+        }
+        // SAFETY: b.len() + 1 <= len bytes at buf, the caller's promise.
+        unsafe {
+            core::ptr::copy_nonoverlapping(b.as_ptr(), buf, b.len());
+            *buf.add(b.len()) = 0;
+        }
+        Ok(b.len())
+    }
 }
 pub use linux_raw_sys;
 pub use rustix;
