@@ -262,9 +262,8 @@ impl Dir {
         let arena = mote_sys::mem::take_arena().ok_or_else(|| Error::say("config", "read twice"))?;
         let mut path = Buf::<{ limits::PATH }>::new();
         path.s(self.path.lossy()).c(b'/').s(CONFIG.to_bytes());
-        let mut shown = Buf::<{ limits::PATH }>::new();
-        shown.s(path.lossy());
-        let (doc, root, rest) = crate::cli::create::read_json(path.cstr().fits("config path:")?, shown.lossy(), arena)?;
+        let path = path.cstr().fits("config path:")?;
+        let (doc, root, rest) = crate::cli::create::read_json(path, path.to_bytes(), arena)?;
         Ok((crate::spec::parse(doc, root)?, rest))
     }
 
@@ -276,10 +275,8 @@ impl Dir {
     /// Removes the directory and its files; the lock goes with the last descriptor.
     /// The files always there go first; the fifo (gone once started) and a tmp file (left only
     /// by a crash) only when the directory is not empty then: two unlinks fewer per delete.
-    pub fn remove(self) -> Result<()> {
-        let mut p = Buf::<{ limits::PATH }>::new();
-        p.s(self.path.lossy());
-        let p = p.cstr().fits("state dir path:")?;
+    pub fn remove(mut self) -> Result<()> {
+        let p = self.path.cstr().fits("state dir path:")?;
         for f in [STATE_FILE, CONFIG] {
             let _ = fs::unlinkat(&self.fd, f, AtFlags::empty());
         }
