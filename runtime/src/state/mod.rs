@@ -7,7 +7,7 @@
 
 use core::ffi::CStr;
 
-use mote_sys::io::{self, Buf, Text};
+use mote_sys::io::{self, Buf, Fd, Text};
 use mote_sys::raw::Errno;
 use mote_sys::rustix::fd::{AsFd, OwnedFd};
 use mote_sys::rustix::fs::{self, AtFlags, FileType, FlockOperation, Mode, OFlags, CWD};
@@ -151,9 +151,9 @@ impl Dir {
                 let d = Dir { fd, path: Buf::new() };
                 // Straight into state.json: nobody sees the staging dir before its rename, so
                 // the tmp file and rename of `write` would only cost an inode (issue 17).
-                let f = fs::openat(&d.fd, STATE_FILE, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
+                fs::openat(&d.fd, STATE_FILE, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
+                    .and_then(|f| io::write_all(f.fd(), state))
                     .ctx("write state", t.to_bytes())?;
-                io::write_all(f.as_fd(), state).ctx("write state", t.to_bytes())?;
                 match fs::renameat_with(CWD, t, CWD, path.cstr().fits("state dir path:")?, fs::RenameFlags::NOREPLACE) {
                     Ok(()) => Ok(d),
                     Err(Errno::EXIST | Errno::NOTEMPTY) => Err(Error::msg("container", id, "already exists")),
@@ -199,19 +199,19 @@ impl Dir {
     /// Writes state.json atomically (a temporary file renamed over it).
     pub fn write(&self, content: &[u8]) -> Result<()> {
         let tmp = c"state.json.tmp";
-        let path = self.path.lossy();
-        let f = fs::openat(&self.fd, tmp, OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
-            .ctx("write state", path)?;
-        io::write_all(f.as_fd(), content).ctx("write state", path)?;
-        fs::renameat(&self.fd, tmp, &self.fd, STATE_FILE).ctx("write state", path)
+        // Open, write, rename: whichever fails, the message is the same.
+        fs::openat(&self.fd, tmp, OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
+            .and_then(|f| io::write_all(f.fd(), content))
+            .and_then(|()| fs::renameat(&self.fd, tmp, &self.fd, STATE_FILE))
+            .ctx("write state", self.path.lossy())
     }
 
     /// Reads state.json into `buf`; returns the parsed state.
     pub fn read<'b>(&self, buf: &'b mut [u8]) -> Result<State<'b>> {
         let path = self.path.lossy();
-        let f = fs::openat(&self.fd, STATE_FILE, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+        let n = fs::openat(&self.fd, STATE_FILE, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+            .and_then(|f| read_small(&f, buf))
             .ctx("read state", path)?;
-        let n = read_small(&f, buf).ctx("read state", path)?;
         State::parse(&mut buf[..n]).ok_or_else(|| Error::msg("read state", path, "corrupt state.json"))
     }
 
