@@ -28,6 +28,11 @@ pub const CONFIG: &CStr = c"config.json";
 static READ_BUF: mote_sys::mem::Pool<[u8; limits::STATE]> = mote_sys::mem::Pool::new([0; limits::STATE]);
 static JSON_BUF: mote_sys::mem::Pool<Buf<{ limits::STATE }>> = mote_sys::mem::Pool::new(Buf::new());
 
+/// The path of the state dir a process holds (one at a time, as the buffers above): a Dir is
+/// passed and returned by value through create, run and most verbs, and a 4 KiB path inside it
+/// made each of their frames a page larger (a stack probe, 4 KiB copies).
+static PATH_BUF: mote_sys::mem::Pool<Buf<{ limits::PATH }>> = mote_sys::mem::Pool::new(Buf::new());
+
 /// The buffer a state.json is read into, until dropped.
 pub fn read_buf() -> Result<mote_sys::mem::Lent<[u8; limits::STATE]>> {
     READ_BUF.get().ok_or_else(|| Error::say("state.json:", "read buffer already in use (a bug)"))
@@ -107,12 +112,13 @@ impl Status {
 pub struct Dir {
     pub fd: OwnedFd,
     /// `<root>/<id>`, checked to fit when the Dir was made.
-    pub path: Buf<{ limits::PATH }>,
+    pub path: mote_sys::mem::Lent<Buf<{ limits::PATH }>>,
 }
 
-/// `<root>/<id>`, or an error when it does not fit.
-fn join(root: &CStr, id: &[u8]) -> Result<Buf<{ limits::PATH }>> {
-    let mut p = Buf::new();
+/// `<root>/<id>` in the path buffer, or an error when it does not fit.
+fn join(root: &CStr, id: &[u8]) -> Result<mote_sys::mem::Lent<Buf<{ limits::PATH }>>> {
+    let mut p = PATH_BUF.get().ok_or_else(|| Error::say("state dir path:", "buffer already in use (a bug)"))?;
+    p.clear();
     p.s(root.to_bytes()).c(b'/').s(id).cstr().fits("state dir path (--root and id):")?;
     Ok(p)
 }
@@ -148,23 +154,19 @@ impl Dir {
             .ctx("open state dir", t.to_bytes())
             .and_then(|fd| {
                 fs::flock(&fd, FlockOperation::LockExclusive).ctx("lock state dir", t.to_bytes())?;
-                let d = Dir { fd, path: Buf::new() };
                 // Straight into state.json: nobody sees the staging dir before its rename, so
                 // the tmp file and rename of `write` would only cost an inode (issue 17).
-                fs::openat(&d.fd, STATE_FILE, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
+                fs::openat(&fd, STATE_FILE, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
                     .and_then(|f| io::write_all(f.fd(), state))
                     .ctx("write state", t.to_bytes())?;
                 match fs::renameat_with(CWD, t, CWD, path.cstr().fits("state dir path:")?, fs::RenameFlags::NOREPLACE) {
-                    Ok(()) => Ok(d),
+                    Ok(()) => Ok(fd),
                     Err(Errno::EXIST | Errno::NOTEMPTY) => Err(Error::msg("container", id, "already exists")),
                     Err(e) => Err(Error::sys("create state dir", path.lossy(), e)),
                 }
             });
         match staged {
-            Ok(mut d) => {
-                d.path = path;
-                Ok(d)
-            }
+            Ok(fd) => Ok(Dir { fd, path }),
             Err(e) => {
                 let _ = fs::unlinkat(CWD, t, AtFlags::empty()); // never a file: harmless
                 if let Ok(fd) = fs::open(t, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
@@ -186,7 +188,7 @@ impl Dir {
         }
     }
 
-    fn lock(mut path: Buf<{ limits::PATH }>) -> Result<Dir> {
+    fn lock(mut path: mote_sys::mem::Lent<Buf<{ limits::PATH }>>) -> Result<Dir> {
         // Never through a symlink: deleting would remove files wherever it points.
         let fd = match fs::open(path.cstr().fits("state dir path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
             Err(Errno::LOOP | Errno::NOTDIR) => return Err(Error::msg("state dir", path.lossy(), "is not a directory (a symlink or a file)")),
