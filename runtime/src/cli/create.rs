@@ -64,11 +64,12 @@ pub struct Created {
 /// master on, when there is no --console-socket.
 #[allow(clippy::too_many_arguments)]
 pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, waits: bool, own_console: Option<BorrowedFd<'_>>) -> Result<Created> {
+    let mut paths = PATHS.get().ok_or_else(|| Error::say("create:", "run twice (a bug)"))?;
+    let Paths { pid: pid_path, bundle: bundle_abs, rootfs, fifo } = &mut *paths;
     // A relative --pid-file is the caller's, as in runc: made absolute before we move.
-    let mut pid_path = Buf::<{ limits::PATH }>::new();
     if let Some(f) = p.get("pid-file") {
         if f.to_bytes().first() != Some(&b'/') {
-            cwd(&mut pid_path)?;
+            cwd(pid_path)?;
             pid_path.c(b'/');
         }
         pid_path.s(f.to_bytes());
@@ -79,8 +80,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     // The bundle directory becomes our cwd: relative rootfs and mount sources resolve against it.
     let bundle = p.get("bundle").unwrap_or(c".");
     process::chdir(bundle).ctx("bundle", bundle.to_bytes())?;
-    let mut bundle_abs = Buf::<{ limits::PATH }>::new();
-    cwd(&mut bundle_abs)?;
+    cwd(bundle_abs)?;
     // state.json and the hooks' state are JSON, UTF-8 only (json.rs refuses the rest): a bundle
     // path with other bytes would leave a state mote itself cannot read back.
     if !json::utf8(bundle_abs.lossy()) {
@@ -90,7 +90,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     // Config: read into the arena, validated and unescaped in place, parsed without copies.
     let cfg = p.get("config").unwrap_or(c"config.json");
     let buf = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("config", cfg.to_bytes(), "read twice"))?;
-    let doc = read_config(cfg, &bundle_abs, buf)?;
+    let doc = read_config(cfg, bundle_abs, buf)?;
     let spec = spec::parse(doc.0, doc.1)?;
     let proc = spec.process.as_ref().ok_or_else(|| Error::msg("config.json:", "process", "missing"))?;
     if proc.args.is_empty() {
@@ -117,7 +117,6 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
         }
     }
     let filter = filter.as_deref();
-    let mut rootfs = Buf::<{ limits::PATH }>::new();
     if spec.root.to_bytes().first() != Some(&b'/') {
         rootfs.s(bundle_abs.get().fits("bundle path:")?).c(b'/');
     }
@@ -159,7 +158,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     let mut created = Buf::<40>::new();
     log::rfc3339(&mut created);
     let created = created.lossy();
-    let fixed = Fixed { spec: &spec, id, bundle: &bundle_abs, rootfs, cg: &cg, created };
+    let fixed = Fixed { spec: &spec, id, bundle: bundle_abs, rootfs, cg: &cg, created };
     let first = match state_json(&mut st, &fixed, 0, 0, 0) {
         Ok(s) => s,
         Err(e) => {
@@ -182,7 +181,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     };
     let hooks = Hooks::of(&spec);
     let pid_file = if pid_path.is_empty() { None } else { Some(pid_path.cstr().fits("--pid-file:")?) };
-    match create_in(&dir, p, g, &fixed, ino, preserve_fds, relay_exit, waits, filter, own_console, pid_file) {
+    match create_in(&dir, p, g, &fixed, ino, preserve_fds, relay_exit, waits, filter, own_console, pid_file, fifo) {
         Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, hooks, terminal: proc.terminal, cgroup: cg, cgroup_ino: ino }),
         Err(e) => {
             let e = e.and(cgroup::destroy(cg.lossy(), ino)).and(dir.remove());
@@ -204,11 +203,10 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
 }
 
 #[allow(clippy::too_many_arguments)]
-fn create_in(dir: &Dir, p: &Parsed, g: &Global, fixed: &Fixed<'_, '_>, ino: u64, preserve_fds: u32, relay_exit: bool, waits: bool, filter: Option<&seccomp::Program>, own_console: Option<BorrowedFd<'_>>, pid_path: Option<&CStr>) -> Result<spawn::Child> {
+fn create_in(dir: &Dir, p: &Parsed, g: &Global, fixed: &Fixed<'_, '_>, ino: u64, preserve_fds: u32, relay_exit: bool, waits: bool, filter: Option<&seccomp::Program>, own_console: Option<BorrowedFd<'_>>, pid_path: Option<&CStr>, fifo: &mut Buf<{ limits::PATH }>) -> Result<spawn::Child> {
     let Fixed { spec, id, bundle, rootfs, cg, .. } = *fixed;
     write_state(dir, fixed, 0, 0, ino)?;
     dir.copy_config(p.get("config").unwrap_or(c"config.json"))?;
-    let mut fifo = Buf::<{ limits::PATH }>::new();
     fifo.s(dir.path.lossy()).c(b'/').s(FIFO.to_bytes());
     let fifo = fifo.cstr().fits("exec fifo path:")?;
     // 0600 whatever the umask: whoever may write to it starts the container.
@@ -286,6 +284,21 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, fixed: &Fixed<'_, '_>, ino: u64,
     }
     Ok(child)
 }
+
+/// create's own paths (4 KiB each), in .bss: on its stack they made create's frame seven pages
+/// deep, and every small local past them took two instructions to address on aarch64.
+struct Paths {
+    /// --pid-file, made absolute.
+    pid: Buf<{ limits::PATH }>,
+    /// The bundle directory, absolute.
+    bundle: Buf<{ limits::PATH }>,
+    /// root.path, absolute.
+    rootfs: Buf<{ limits::PATH }>,
+    /// The exec fifo in the state dir.
+    fifo: Buf<{ limits::PATH }>,
+}
+
+static PATHS: mote_sys::mem::Pool<Paths> = mote_sys::mem::Pool::new(Paths { pid: Buf::new(), bundle: Buf::new(), rootfs: Buf::new(), fifo: Buf::new() });
 
 /// What every write of state.json says, but the process and the cgroup's inode.
 #[derive(Clone, Copy)]
