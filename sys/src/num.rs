@@ -57,6 +57,17 @@ pub fn size(b: &[u8]) -> Result<i64, bool> {
     let whole = u64(int).ok_or(true)?.checked_mul(1 << shift).ok_or(true)?;
     // Digits past the 18th of a fraction change the bytes by less than one: checked, not used.
     let d = &frac[..frac.len().min(18)];
-    let part = ((u64(d).unwrap_or(0) as u128) << shift) / 10u128.pow(d.len() as u32);
-    whole.checked_add(part as u64).and_then(|n| i64::try_from(n).ok()).ok_or(true)
+    // part = d * 2^shift / 10^len(d), cut, by binary long division one bit of the shift at a
+    // time: the remainder stays below 10^18, so twice it fits a u64 (a u128 division pulled in
+    // compiler_builtins' ~1 KB of it for this one line).
+    let den = 10u64.pow(d.len() as u32);
+    let (mut rem, mut part) = (u64(d).unwrap_or(0), 0u64);
+    for _ in 0..shift {
+        rem <<= 1;
+        part = part << 1 | (rem >= den) as u64;
+        if rem >= den {
+            rem -= den;
+        }
+    }
+    whole.checked_add(part).and_then(|n| i64::try_from(n).ok()).ok_or(true)
 }

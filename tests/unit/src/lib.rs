@@ -282,6 +282,27 @@ mod num {
         }
     }
 
+    /// size's fraction by bit-wise long division against the u128 formula it replaced
+    /// (fraction * 2^shift / 10^digits), for every unit and fractions of 1 to 18 digits.
+    #[test]
+    fn size_fractions_match_u128_division() {
+        use mote_sys::num::size;
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for (i, unit) in ["", "k", "m", "g", "t", "p"].iter().enumerate() {
+            for digits in 1..=18u32 {
+                for _ in 0..200 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let f = x % 10u64.pow(digits);
+                    let s = format!("3.{f:0width$}{unit}", width = digits as usize);
+                    let want = (3u128 << (10 * i)) + ((f as u128) << (10 * i)) / 10u128.pow(digits);
+                    assert_eq!(size(s.as_bytes()), Ok(want as i64), "{s}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn limits_are_coherent() {
         use crate::spec::limits::*;
