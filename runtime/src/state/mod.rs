@@ -142,12 +142,7 @@ impl Dir {
         // A staging dir of our pid exists only if a create of an earlier process with this pid
         // was killed between its mkdir and its rename: nobody else's, cleared and made again.
         if made == Err(Errno::EXIST) {
-            if let Ok(old) = fs::open(t, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
-                for f in [STATE_FILE, c"state.json.tmp"] {
-                    let _ = fs::unlinkat(&old, f, AtFlags::empty());
-                }
-            }
-            let _ = fs::rmdir(t);
+            clear_staging(t);
             fs::mkdir(t, Mode::from_raw_mode(0o711)).ctx("create state dir", t.to_bytes())?;
         }
         let staged = fs::open(t, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
@@ -169,11 +164,7 @@ impl Dir {
             Ok(fd) => Ok(Dir { fd, path }),
             Err(e) => {
                 let _ = fs::unlinkat(CWD, t, AtFlags::empty()); // never a file: harmless
-                if let Ok(fd) = fs::open(t, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
-                    let _ = fs::unlinkat(&fd, STATE_FILE, AtFlags::empty());
-                    let _ = fs::unlinkat(&fd, c"state.json.tmp", AtFlags::empty());
-                }
-                let _ = fs::rmdir(t);
+                clear_staging(t);
                 Err(e)
             }
         }
@@ -291,6 +282,18 @@ impl Dir {
         }
         r.ctx("remove state dir", p.to_bytes())
     }
+}
+
+/// Removes the staging dir `t` of [`Dir::create`] and what it may hold (its state.json, a
+/// tmp file), errors ignored: one copy for a stale one and for a create that failed.
+#[inline(never)]
+fn clear_staging(t: &CStr) {
+    if let Ok(fd) = fs::open(t, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
+        for f in [STATE_FILE, c"state.json.tmp"] {
+            let _ = fs::unlinkat(&fd, f, AtFlags::empty());
+        }
+    }
+    let _ = fs::rmdir(t);
 }
 
 /// Creates directory `path` and its missing parents, 0700 whatever the umask (the state of other
