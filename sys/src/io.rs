@@ -166,13 +166,16 @@ impl Text {
     pub fn cstr(&mut self) -> Result<&core::ffi::CStr, Overflow> {
         let cap = self.data.len();
         let len = self.len();
-        if self.overflowed() || len == cap || self.written().contains(&0) {
+        // A byte loop (texts of a few dozen bytes), not contains()'s word-at-a-time memchr.
+        if self.overflowed() || len == cap || self.written().iter().any(|&c| c == 0) {
             return Err(Overflow(cap));
         }
         self.data[len].write(0);
         // SAFETY: bytes `..len` were written before and byte `len` just now.
         let b = unsafe { core::slice::from_raw_parts(self.data.as_ptr().cast::<u8>(), len + 1) };
-        core::ffi::CStr::from_bytes_until_nul(b).map_err(|_| Overflow(cap))
+        // SAFETY: `b` ends with the NUL just written and has none before it (checked above): no
+        // second scan for it.
+        Ok(unsafe { core::ffi::CStr::from_bytes_with_nul_unchecked(b) })
     }
     /// Appends the current directory, getcwd(2) straight into the room left (no second 4 KiB
     /// buffer to copy from); fails as getcwd does (ERANGE when it does not fit), nothing appended.
