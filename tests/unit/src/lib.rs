@@ -318,6 +318,35 @@ mod num {
 
 /// sys/src/mem.rs: the .bss buffers that keep big values out of stack frames.
 #[cfg(test)]
+mod text {
+    use mote_sys::io::Buf;
+
+    /// Text::cstr: the bytes with a NUL after them; refused when a NUL is inside, when nothing
+    /// is left for the NUL, or after an overflow. Text::cwd: getcwd into the room left.
+    #[test]
+    fn cstr_and_cwd() {
+        let mut b = Buf::<8>::new();
+        assert_eq!(b.s(b"abc").cstr().ok(), Some(c"abc"));
+        assert_eq!(b.len(), 3);
+        assert!(b.s(b"\0d").cstr().is_err());
+        let mut full = Buf::<4>::new();
+        assert!(full.s(b"abcd").cstr().is_err());
+        let mut over = Buf::<4>::new();
+        over.s(b"abcde");
+        assert!(over.cstr().is_err());
+        let mut empty = Buf::<1>::new();
+        assert_eq!(empty.cstr().ok(), Some(c""));
+        let mut d = Buf::<4096>::new();
+        d.cwd().unwrap();
+        assert!(!d.overflowed());
+        assert_eq!(d.lossy(), std::env::current_dir().unwrap().as_os_str().as_encoded_bytes());
+        let mut small = Buf::<2>::new();
+        assert_eq!(small.cwd(), Err(mote_sys::rustix::io::Errno::RANGE));
+        assert!(small.is_empty());
+    }
+}
+
+#[cfg(test)]
 mod mem {
     use mote_sys::mem::{Pool, Slot};
 
