@@ -6,6 +6,8 @@ use core::mem::MaybeUninit;
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
 
+use crate::txt::{self, Txt};
+
 /// Writes all of `buf` to `fd`, retrying short writes and EINTR.
 pub fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> Result<(), Errno> {
     while !buf.is_empty() {
@@ -111,6 +113,17 @@ impl Text {
         }
         self.at += n << 1;
         self.at |= (n < b.len()) as usize;
+        self
+    }
+    /// Appends packed text, its words expanded (txt.rs): the one expander.
+    #[inline(never)]
+    pub fn t(&mut self, t: Txt) -> &mut Self {
+        for &c in t.0 {
+            match c {
+                txt::CODE.. => self.t(Txt(txt::word(c))),
+                _ => self.c(c),
+            };
+        }
         self
     }
     /// Appends one byte.

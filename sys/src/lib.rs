@@ -5,6 +5,7 @@
 //! - `raw`: the system calls rustix lacks, one line each
 //! - `io`: fixed-buffer output without core::fmt
 //! - `num`: the one checked decimal parser
+//! - `txt`: printed text, stored packed (`t!`)
 //! - `sig`: signal masks, signalfd, kill, wait, exec: what a process supervisor needs
 #![no_std]
 
@@ -16,6 +17,7 @@ pub mod panic;
 pub mod raw;
 pub mod sig;
 pub mod start;
+pub mod txt;
 
 pub use linux_raw_sys;
 pub use rustix;

@@ -1,6 +1,8 @@
 //! The parts of mote-sys the unit-tested modules use, from sys/src itself.
 #[path = "../../../sys/src/io.rs"]
 pub mod io;
+#[path = "../../../sys/src/txt.rs"]
+pub mod txt;
 #[path = "../../../sys/src/mem.rs"]
 pub mod mem;
 #[path = "../../../sys/src/num.rs"]
@@ -54,5 +56,21 @@ impl Args {
     }
     pub fn cstr(&self, i: usize) -> Option<&'static core::ffi::CStr> {
         self.v.get(i).copied()
+    }
+}
+
+impl txt::Txt {
+    /// The text, expanded (what Text::t appends), for the tests to compare.
+    pub fn to_vec(self) -> Vec<u8> {
+        let mut b = io::Buf::<8192>::new();
+        b.t(self);
+        assert!(!b.overflowed(), "a Txt longer than the tests' buffer");
+        b.lossy().to_vec()
+    }
+}
+
+impl core::fmt::Display for txt::Txt {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.to_vec()))
     }
 }
