@@ -33,7 +33,7 @@ impl Out<'_> {
             self.flush()?;
         }
         if s.len() + 8 > 4096 {
-            write_all(self.fd, s).ctx("write", b"config.json")?;
+            write_all(self.fd, s).ctx(t!("write"), b"config.json")?;
         } else {
             self.b.s(s);
         }
@@ -46,9 +46,9 @@ impl Out<'_> {
             let mut tmp = Buf::<{ 6 * 4096 + 2 }>::new();
             tmp.json(s);
             if tmp.overflowed() {
-                return Err(Error::msg("config.json", s.get(..64).unwrap_or(s), "string longer than 4096 bytes"));
+                return Err(Error::msg(t!("config.json"), s.get(..64).unwrap_or(s), t!("string longer than 4096 bytes")));
             }
-            tmp.write_to(self.fd).ctx("write", b"config.json")?;
+            tmp.write_to(self.fd).ctx(t!("write"), b"config.json")?;
             return Ok(self);
         }
         if self.b.len() + s.len() * 6 + 2 > 4096 {
@@ -58,7 +58,7 @@ impl Out<'_> {
         Ok(self)
     }
     fn flush(&mut self) -> Result<()> {
-        self.b.write_to(self.fd).ctx("write", b"config.json")?;
+        self.b.write_to(self.fd).ctx(t!("write"), b"config.json")?;
         self.b.clear();
         Ok(())
     }
@@ -71,8 +71,8 @@ fn copy(o: &mut Out<'_>, v: Val<'_>) -> Result<()> {
         Kind::Bool => o.s(if v.bool() == Some(true) { &b"true"[..] } else { b"false" }).map(drop),
         Kind::Number => {
             let mut b = Buf::<24>::new();
-            b.i(v.i64().ok_or_else(|| Error::msg("default spec", b"", "non-integer number"))?);
-            o.s(b.get().fits("config.json: a number is")?).map(drop)
+            b.i(v.i64().ok_or_else(|| Error::msg(t!("default spec"), b"", t!("non-integer number")))?);
+            o.s(b.get().fits(t!("config.json: a number is"))?).map(drop)
         }
         Kind::String => o.json(v.bytes().unwrap_or(b"")).map(drop),
         Kind::Array => {
@@ -103,7 +103,7 @@ fn copy(o: &mut Out<'_>, v: Val<'_>) -> Result<()> {
 fn strings<'a>(v: Option<Val<'a>>, what: &'static str) -> Result<Option<Val<'a>>> {
     if let Some(x) = v {
         if !matches!(x.kind(), Kind::Array | Kind::Null) || x.arr().into_iter().flatten().any(|s| s.kind() != Kind::String) {
-            return Err(Error::msg("image config", what, "expected an array of strings"));
+            return Err(Error::msg(t!("image config"), what, t!("expected an array of strings")));
         }
     }
     Ok(v)
@@ -130,23 +130,23 @@ fn read_db<'b>(root: BorrowedFd<'_>, name: &CStr, buf: &'b mut [u8]) -> Result<&
     let etc = match resolve::open(root, b"etc") {
         Ok(e) => e,
         Err(Errno::NOENT) => return Ok(&[]),
-        Err(e) => return Err(Error::sys("open rootfs", b"/etc", e)),
+        Err(e) => return Err(Error::sys(t!("open rootfs"), b"/etc", e)),
     };
     let f: OwnedFd = match fs::openat(&etc, name, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
         Ok(f) => f,
         Err(Errno::NOENT) => return Ok(&[]),
-        Err(e) => return Err(Error::sys("open rootfs /etc/", path, e)),
+        Err(e) => return Err(Error::sys(t!("open rootfs /etc/"), path, e)),
     };
     let mut n = 0;
     loop {
         if n == buf.len() {
-            return Err(Error::msg("rootfs /etc/", path, "larger than 256 KiB"));
+            return Err(Error::msg(t!("rootfs /etc/"), path, t!("larger than 256 KiB")));
         }
         match read(f.as_fd(), &mut buf[n..]) {
             Ok(0) => return Ok(&buf[..n]),
             Ok(k) => n += k,
             Err(Errno::INTR) => {}
-            Err(e) => return Err(Error::sys("read rootfs /etc/", path, e)),
+            Err(e) => return Err(Error::sys(t!("read rootfs /etc/"), path, e)),
         }
     }
 }
@@ -179,20 +179,20 @@ fn resolve_user(root: BorrowedFd<'_>, spec: &[u8], buf: &mut [u8]) -> Result<Use
             }
         }
         None => {
-            let e = entries(passwd).find(|e| e[0] == user).ok_or_else(|| Error::msg("image config User", user, "no such user in the rootfs's /etc/passwd"))?;
-            u.uid = number(e[1]).ok_or_else(|| Error::msg("rootfs /etc/passwd", user, "bad uid"))?;
-            u.gid = number(e[2]).ok_or_else(|| Error::msg("rootfs /etc/passwd", user, "bad gid"))?;
+            let e = entries(passwd).find(|e| e[0] == user).ok_or_else(|| Error::msg(t!("image config User"), user, t!("no such user in the rootfs's /etc/passwd")))?;
+            u.uid = number(e[1]).ok_or_else(|| Error::msg(t!("rootfs /etc/passwd"), user, t!("bad uid")))?;
+            u.gid = number(e[2]).ok_or_else(|| Error::msg(t!("rootfs /etc/passwd"), user, t!("bad gid")))?;
             name.s(user);
         }
     }
     // The name is compared whole with /etc/group's member lists: never a cut one.
-    let name = name.get().map_err(|_| Error::msg("image config User", user, "user name longer than 256 bytes"))?;
+    let name = name.get().map_err(|_| Error::msg(t!("image config User"), user, t!("user name longer than 256 bytes")))?;
     let group_db = read_db(root, c"group", buf)?;
     if let Some(g) = group {
         u.gid = match number(g) {
             Some(gid) => gid,
             None => entries(group_db).find(|e| e[0] == g).and_then(|e| number(e[1]))
-                .ok_or_else(|| Error::msg("image config User", g, "no such group in the rootfs's /etc/group"))?,
+                .ok_or_else(|| Error::msg(t!("image config User"), g, t!("no such group in the rootfs's /etc/group")))?,
         };
     } else if !name.is_empty() {
         // Supplementary groups of a named user, as engines set them.
@@ -200,7 +200,7 @@ fn resolve_user(root: BorrowedFd<'_>, spec: &[u8], buf: &mut [u8]) -> Result<Use
             if e[2].split(|&c| c == b',').any(|m| m == name) {
                 if let Some(gid) = number(e[1]) {
                     if gid != u.gid && !u.groups.contains(&gid) {
-                        u.groups.push(gid).map_err(|_| Error::msg("rootfs /etc/group", name, "user in more than 64 groups"))?;
+                        u.groups.push(gid).map_err(|_| Error::msg(t!("rootfs /etc/group"), name, t!("user in more than 64 groups")))?;
                     }
                 }
             }
@@ -219,27 +219,29 @@ pub fn write(bundle: BorrowedFd<'_>, root: BorrowedFd<'_>, cfg: Val<'_>, id: (&[
     let user = resolve_user(root, user_s, buf)?;
     let cwd = get("WorkingDir").and_then(|v| v.bytes()).filter(|w| !w.is_empty()).unwrap_or(b"/");
     if cwd[0] != b'/' {
-        return Err(Error::msg("image config WorkingDir", cwd, "not an absolute path"));
+        return Err(Error::msg(t!("image config WorkingDir"), cwd, t!("not an absolute path")));
     }
     let entry = strings(get("Entrypoint"), "Entrypoint")?;
     let cmd = strings(get("Cmd"), "Cmd")?;
     if items(entry).chain(items(cmd)).next().is_none() {
-        return Err(Error::msg("image config", b"", "neither Entrypoint nor Cmd: nothing to run"));
+        return Err(Error::msg(t!("image config"), b"", t!("neither Entrypoint nor Cmd: nothing to run")));
     }
     let env = strings(get("Env"), "Env")?;
 
     // The default spec, prepared in place.
-    let mut d = [0u8; 8192];
-    let mut n = 0;
+    let mut t = Buf::<4096>::new();
     for p in [HEAD, GID5, MIDDLE, SYS_ROOT, TAIL] {
-        d[n..n + p.len()].copy_from_slice(p.as_bytes());
-        n += p.len();
+        t.t(p);
     }
-    let r = json::prepare(&mut d[..n]).map_err(|e| Error::msg("default spec", b"", e.what))?;
+    let t = t.get().fits(t!("default spec:"))?;
+    let mut d = [0u8; 8192];
+    let n = t.len();
+    d[..n].copy_from_slice(t);
+    let r = json::prepare(&mut d[..n]).map_err(|e| Error::msg(t!("default spec"), b"", e.what))?;
     let def = Val::root(&d[..n], r);
 
     let f = fs::openat(bundle, c"config.json", OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC, Mode::from_raw_mode(0o644))
-        .ctx("create", b"config.json")?;
+        .ctx(t!("create"), b"config.json")?;
     let mut o = Out { fd: f.as_fd(), b: Buf::new() };
     o.s(b"{")?;
     for (i, (k, v)) in def.obj().into_iter().flatten().enumerate() {
@@ -271,7 +273,7 @@ pub fn write(bundle: BorrowedFd<'_>, root: BorrowedFd<'_>, cfg: Val<'_>, id: (&[
                         }
                         b.c(b']');
                     }
-                    o.s(b.s(b"}").get().fits("config.json: process.user is")?)?;
+                    o.s(b.s(b"}").get().fits(t!("config.json: process.user is"))?)?;
                 }
                 b"args" => {
                     o.s(b"[")?;
@@ -317,9 +319,9 @@ pub fn write(bundle: BorrowedFd<'_>, root: BorrowedFd<'_>, cfg: Val<'_>, id: (&[
         o.s(b",")?.json(STOP)?.s(b":")?.json(sig)?;
     }
     if let Some(l) = get("Labels") {
-        let it = l.obj().ok_or_else(|| Error::msg("image config", b"Labels", "expected an object"))?;
+        let it = l.obj().ok_or_else(|| Error::msg(t!("image config"), b"Labels", t!("expected an object")))?;
         for (k, v) in it {
-            let v = v.bytes().ok_or_else(|| Error::msg("image config Labels", k.to_bytes(), "expected a string"))?;
+            let v = v.bytes().ok_or_else(|| Error::msg(t!("image config Labels"), k.to_bytes(), t!("expected a string")))?;
             if k.to_bytes() != id.0 && !(sig.is_some() && k.to_bytes() == STOP) {
                 o.s(b",")?.json(k.to_bytes())?.s(b":")?.json(v)?;
             }

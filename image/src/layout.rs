@@ -11,7 +11,7 @@ use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use mote_sys::rustix::fs::{self, Mode, OFlags};
 use mote_sys::rustix::io::{pread, Errno};
 
-use crate::error::{Ctx, Error, Fits, Result};
+use crate::error::{Ctx, Error, Fits, Result, Txt};
 use crate::json::{self, Kind, Val};
 use crate::stream::Blob;
 
@@ -85,8 +85,8 @@ fn octal(f: &[u8]) -> Option<u64> {
 impl Source {
     /// Opens an image: a directory (OCI layout) or a tar archive.
     pub fn open(path: &CStr) -> Result<Source> {
-        let fd = fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open image", path.to_bytes())?;
-        let st = fs::fstat(&fd).ctx("stat image", path.to_bytes())?;
+        let fd = fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx(t!("open image"), path.to_bytes())?;
+        let st = fs::fstat(&fd).ctx(t!("stat image"), path.to_bytes())?;
         if fs::FileType::from_raw_mode(st.st_mode) == fs::FileType::Directory {
             return Ok(Source::Dir(fd));
         }
@@ -96,30 +96,30 @@ impl Source {
         let mut long = Buf::<MEMBER_NAME>::new();
         let mut long_over = false;
         let mut links: Vec<(u16, Buf<MEMBER_NAME>), 256> = Vec::new();
-        let bad = |why| Error::msg("image archive", path.to_bytes(), why);
+        let bad = |why| Error::msg(t!("image archive"), path.to_bytes(), why);
         loop {
-            let n = pread(&fd, &mut h, off).ctx("read image archive", path.to_bytes())?;
+            let n = pread(&fd, &mut h, off).ctx(t!("read image archive"), path.to_bytes())?;
             if n == 0 && off == 0 {
-                return Err(bad("empty file"));
+                return Err(bad(t!("empty file")));
             }
             if n < 512 || h.iter().all(|&c| c == 0) {
                 break;
             }
             if h.starts_with(&[0x1f, 0x8b]) && off == 0 {
-                return Err(bad("compressed archive: gunzip it first"));
+                return Err(bad(t!("compressed archive: gunzip it first")));
             }
             let sum: u64 = h.iter().enumerate().map(|(i, &c)| if (148..156).contains(&i) { 32 } else { c as u64 }).sum();
             if octal(&h[148..156]) != Some(sum) {
-                return Err(bad("not a tar archive (bad header checksum)"));
+                return Err(bad(t!("not a tar archive (bad header checksum)")));
             }
-            let size = octal(&h[124..136]).ok_or_else(|| bad("bad size in a tar header"))?;
+            let size = octal(&h[124..136]).ok_or_else(|| bad(t!("bad size in a tar header")))?;
             let data = off + 512;
             match h[156] {
                 b'L' => {
                     long.clear();
                     let mut b = [0u8; MEMBER_NAME];
                     let k = (size as usize).min(MEMBER_NAME);
-                    pread(&fd, &mut b[..k], data).ctx("read image archive", path.to_bytes())?;
+                    pread(&fd, &mut b[..k], data).ctx(t!("read image archive"), path.to_bytes())?;
                     let e = b[..k].iter().position(|&c| c == 0).unwrap_or(k);
                     long.s(&b[..e]);
                     long_over = size as usize > MEMBER_NAME;
@@ -128,7 +128,7 @@ impl Source {
                     // A PAX header: only a long `path` matters here.
                     let mut b = [0u8; 1024];
                     let k = (size as usize).min(1024);
-                    pread(&fd, &mut b[..k], data).ctx("read image archive", path.to_bytes())?;
+                    pread(&fd, &mut b[..k], data).ctx(t!("read image archive"), path.to_bytes())?;
                     long.clear();
                     long_over = false;
                     let mut p = &b[..k];
@@ -141,7 +141,7 @@ impl Source {
                             break;
                         }
                         if len < sp as u64 + 2 || len > p.len() as u64 {
-                            return Err(bad("malformed PAX header"));
+                            return Err(bad(t!("malformed PAX header")));
                         }
                         let len = len as usize;
                         if let Some(v) = p[sp + 1..len - 1].strip_prefix(b"path=") {
@@ -188,9 +188,9 @@ impl Source {
                                 continue;
                             }
                             m.link = Some(0);
-                            links.push((members.len() as u16, t)).map_err(|_| bad("more than 256 symlinks in the archive"))?;
+                            links.push((members.len() as u16, t)).map_err(|_| bad(t!("more than 256 symlinks in the archive")))?;
                         }
-                        members.push(m).map_err(|_| bad("more than 1024 files in the archive"))?;
+                        members.push(m).map_err(|_| bad(t!("more than 1024 files in the archive")))?;
                     }
                 }
                 _ => {
@@ -217,21 +217,21 @@ impl Source {
     /// them: `..` and absolute paths are refused, so it cannot reach outside the image).
     pub fn get(&self, name: &[u8]) -> Result<Opened> {
         if name.first() == Some(&b'/') || name.split(|&c| c == b'/').any(|c| c == b"..") {
-            return Err(Error::msg("image file", name, "path leads outside the image"));
+            return Err(Error::msg(t!("image file"), name, t!("path leads outside the image")));
         }
         match self {
             Source::Dir(d) => {
                 let mut n = Buf::<{ MEMBER_NAME + 160 }>::new();
                 n.s(name);
-                let f = fs::openat(d, n.cstr().fits("image path:")?, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ctx("open image file", name)?;
-                let st = fs::fstat(&f).ctx("stat image file", name)?;
+                let f = fs::openat(d, n.cstr().fits(t!("image path:"))?, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ctx(t!("open image file"), name)?;
+                let st = fs::fstat(&f).ctx(t!("stat image file"), name)?;
                 if fs::FileType::from_raw_mode(st.st_mode) != fs::FileType::RegularFile {
-                    return Err(Error::msg("image file", name, "not a regular file"));
+                    return Err(Error::msg(t!("image file"), name, t!("not a regular file")));
                 }
                 Ok(Opened { own: Some(f), off: 0, size: st.st_size as u64 })
             }
             Source::Archive { members, .. } => {
-                let mut m = members.iter().find(|m| m.len > 0 && &m.name[..m.len as usize] == name).ok_or_else(|| Error::sys("image file", name, Errno::NOENT))?;
+                let mut m = members.iter().find(|m| m.len > 0 && &m.name[..m.len as usize] == name).ok_or_else(|| Error::sys(t!("image file"), name, Errno::NOENT))?;
                 if let Some(t) = m.link {
                     m = &members[t as usize];
                 }
@@ -249,7 +249,7 @@ impl Source {
     pub fn blob<'a>(&'a self, o: &'a Opened, size: Option<u64>, want: Option<[u8; 32]>, name: &[u8]) -> Result<Blob<'a>> {
         if let Some(s) = size {
             if s != o.size {
-                return Err(Error::msg("blob", name, "size differs from its descriptor's"));
+                return Err(Error::msg(t!("blob"), name, t!("size differs from its descriptor's")));
             }
         }
         let fd: BorrowedFd<'a> = match (&o.own, self) {
@@ -276,7 +276,7 @@ impl Desc {
         self.path.get().map_err(|o| {
             let mut m = Buf::<320>::new();
             m.s(self.path.lossy()).s(b"...");
-            Error::msg("image blob path", m.lossy(), if o.0 == MEMBER_NAME { "longer than 128 bytes" } else { "too long" })
+            Error::msg(t!("image blob path"), m.lossy(), if o.0 == MEMBER_NAME { t!("longer than 128 bytes") } else { t!("too long") })
         })
     }
 }
@@ -312,10 +312,10 @@ pub fn str_field<'a>(v: Val<'a>, key: &str) -> Option<&'a [u8]> {
 }
 
 /// An OCI descriptor (`{"mediaType","digest","size"}`) as a blob reference in the layout.
-fn descriptor(v: Val<'_>, what: &'static str) -> Result<Desc> {
-    let d = str_field(v, "digest").ok_or_else(|| Error::msg(what, b"", "descriptor without a digest"))?;
-    let dg = digest(d).ok_or_else(|| Error::msg(what, d, "digest is not sha256:<64 lowercase hex> (other algorithms are not supported)"))?;
-    let size = field(v, "size").and_then(|s| s.u64()).ok_or_else(|| Error::msg(what, d, "descriptor without a valid size"))?;
+fn descriptor(v: Val<'_>, what: Txt) -> Result<Desc> {
+    let d = str_field(v, "digest").ok_or_else(|| Error::msg(what, b"", t!("descriptor without a digest")))?;
+    let dg = digest(d).ok_or_else(|| Error::msg(what, d, t!("digest is not sha256:<64 lowercase hex> (other algorithms are not supported)")))?;
+    let size = field(v, "size").and_then(|s| s.u64()).ok_or_else(|| Error::msg(what, d, t!("descriptor without a valid size")))?;
     let mut path = Buf::new();
     path.s(b"blobs/sha256/").s(&d[7..]);
     Ok(Desc { path, digest: Some(dg), size: Some(size), diff: None })
@@ -388,7 +388,7 @@ pub struct Image {
 
 /// Reads a small JSON blob into `buf` (digest checked when known) and prepares it.
 /// Returns the document, its root's offset and the blob's sha256.
-pub fn read_json<'b>(src: &Source, d: &Desc, buf: &'b mut [u8], what: &'static str) -> Result<(&'b [u8], usize, [u8; 32])> {
+pub fn read_json<'b>(src: &Source, d: &Desc, buf: &'b mut [u8], what: Txt) -> Result<(&'b [u8], usize, [u8; 32])> {
     let path = d.path()?;
     let o = src.get(path)?;
     let mut b = src.blob(&o, d.size, d.digest, path)?;
@@ -408,7 +408,7 @@ pub fn oci(src: &Source, buf: &mut [u8], plat: &Platform<'_>, tag: Option<&[u8]>
     d.path.s(b"index.json");
     let mut top = true;
     for _ in 0..8 {
-        let (b, r, _) = read_json(src, &d, buf, "image index")?;
+        let (b, r, _) = read_json(src, &d, buf, t!("image index"))?;
         let v = Val::root(b, r);
         let is_index = field(v, "manifests").is_some_and(|m| m.kind() == Kind::Array)
             || str_field(v, "mediaType").is_some_and(|t| INDEX_TYPES.contains(&t));
@@ -418,7 +418,7 @@ pub fn oci(src: &Source, buf: &mut [u8], plat: &Platform<'_>, tag: Option<&[u8]>
         d = pick(v, &d, plat, if top { tag } else { None })?;
         top = false;
     }
-    Err(Error::msg("image index", d.path.lossy(), "indexes nested deeper than 8"))
+    Err(Error::msg(t!("image index"), d.path.lossy(), t!("indexes nested deeper than 8")))
 }
 
 /// The manifest in an index for the platform (and ref, at the top level).
@@ -441,9 +441,9 @@ fn pick(v: Val<'_>, at: &Desc, plat: &Platform<'_>, tag: Option<&[u8]>) -> Resul
                 let var = str_field(p, "variant");
                 if plat.matches(os, arch, var) {
                     if found.is_some() {
-                        return Err(Error::msg("image index", at.path.lossy(), "several manifests for this platform: choose one with --ref"));
+                        return Err(Error::msg(t!("image index"), at.path.lossy(), t!("several manifests for this platform: choose one with --ref")));
                     }
-                    found = Some(descriptor(m, "image index")?);
+                    found = Some(descriptor(m, t!("image index"))?);
                 } else {
                     let sep = if seen.is_empty() { &b""[..] } else { b", " };
                     seen.s(sep).s(os).c(b'/').s(arch);
@@ -452,8 +452,8 @@ fn pick(v: Val<'_>, at: &Desc, plat: &Platform<'_>, tag: Option<&[u8]>) -> Resul
                     }
                 }
             }
-            None if fallback.is_none() => fallback = Some(descriptor(m, "image index")?),
-            None => return Err(Error::msg("image index", at.path.lossy(), "several images without a platform: choose one with --ref")),
+            None if fallback.is_none() => fallback = Some(descriptor(m, t!("image index"))?),
+            None => return Err(Error::msg(t!("image index"), at.path.lossy(), t!("several images without a platform: choose one with --ref"))),
         }
     }
     if let Some(f) = found.or(fallback) {
@@ -470,20 +470,20 @@ fn pick(v: Val<'_>, at: &Desc, plat: &Platform<'_>, tag: Option<&[u8]>) -> Resul
     if !seen.is_empty() {
         m.s(b" (it has ").s(seen.lossy()).c(b')');
     }
-    Err(Error::msg("image index", m.lossy(), "choose with --platform"))
+    Err(Error::msg(t!("image index"), m.lossy(), t!("choose with --platform")))
 }
 
 fn manifest(v: Val<'_>, at: &Desc) -> Result<Image> {
-    let c = field(v, "config").ok_or_else(|| Error::msg("image manifest", at.path.lossy(), "no config"))?;
-    let mut img = Image { config: descriptor(c, "image manifest config")?, layers: Vec::new() };
+    let c = field(v, "config").ok_or_else(|| Error::msg(t!("image manifest"), at.path.lossy(), t!("no config")))?;
+    let mut img = Image { config: descriptor(c, t!("image manifest config"))?, layers: Vec::new() };
     for l in field(v, "layers").and_then(|l| l.arr()).into_iter().flatten() {
         let t = str_field(l, "mediaType").unwrap_or(b"");
         if t.ends_with(b"zstd") {
             let mut m = Buf::<320>::new();
             m.s(str_field(l, "digest").unwrap_or(b"")).s(b" (").s(t).c(b')');
-            return Err(Error::msg("layer", m.lossy(), "zstd-compressed layers are not supported (only tar and tar+gzip)"));
+            return Err(Error::msg(t!("layer"), m.lossy(), t!("zstd-compressed layers are not supported (only tar and tar+gzip)")));
         }
-        img.layers.push(descriptor(l, "image manifest layer")?).map_err(|_| Error::msg("image manifest", at.path.lossy(), "more than 128 layers"))?;
+        img.layers.push(descriptor(l, t!("image manifest layer"))?).map_err(|_| Error::msg(t!("image manifest"), at.path.lossy(), t!("more than 128 layers")))?;
     }
     Ok(img)
 }
@@ -492,7 +492,7 @@ fn manifest(v: Val<'_>, at: &Desc) -> Result<Image> {
 pub fn docker(src: &Source, buf: &mut [u8], tag: Option<&[u8]>) -> Result<Image> {
     let mut d = Desc { path: Buf::new(), digest: None, size: None, diff: None };
     d.path.s(b"manifest.json");
-    let (b, r, _) = read_json(src, &d, buf, "manifest.json")?;
+    let (b, r, _) = read_json(src, &d, buf, t!("manifest.json"))?;
     let v = Val::root(b, r);
     let mut chosen = None;
     for e in v.arr().into_iter().flatten() {
@@ -502,17 +502,17 @@ pub fn docker(src: &Source, buf: &mut [u8], tag: Option<&[u8]>) -> Result<Image>
         };
         if ok {
             if chosen.is_some() {
-                return Err(Error::msg("manifest.json", b"", "several images in the archive: choose one with --ref"));
+                return Err(Error::msg(t!("manifest.json"), b"", t!("several images in the archive: choose one with --ref")));
             }
             chosen = Some(e);
         }
     }
-    let e = chosen.ok_or_else(|| Error::msg("manifest.json", tag.unwrap_or(b""), "no such image in the archive"))?;
-    let cfg = str_field(e, "Config").ok_or_else(|| Error::msg("manifest.json", b"", "no Config"))?;
+    let e = chosen.ok_or_else(|| Error::msg(t!("manifest.json"), tag.unwrap_or(b""), t!("no such image in the archive")))?;
+    let cfg = str_field(e, "Config").ok_or_else(|| Error::msg(t!("manifest.json"), b"", t!("no Config")))?;
     let mut img = Image { config: by_name(cfg)?, layers: Vec::new() };
     for l in field(e, "Layers").and_then(|l| l.arr()).into_iter().flatten() {
-        let p = l.bytes().ok_or_else(|| Error::msg("manifest.json", b"Layers", "not a string"))?;
-        img.layers.push(by_name(p)?).map_err(|_| Error::msg("manifest.json", b"", "more than 128 layers"))?;
+        let p = l.bytes().ok_or_else(|| Error::msg(t!("manifest.json"), b"Layers", t!("not a string")))?;
+        img.layers.push(by_name(p)?).map_err(|_| Error::msg(t!("manifest.json"), b"", t!("more than 128 layers")))?;
     }
     Ok(img)
 }
@@ -522,7 +522,7 @@ fn by_name(p: &[u8]) -> Result<Desc> {
     let mut d = Desc { path: Buf::new(), digest: None, size: None, diff: None };
     d.path.s(p);
     if d.path.overflowed() {
-        return Err(Error::msg("manifest.json", p, "path too long"));
+        return Err(Error::msg(t!("manifest.json"), p, t!("path too long")));
     }
     let base = p.rsplit(|&c| c == b'/').next().unwrap_or(p);
     d.digest = unhex(base.strip_suffix(b".json").unwrap_or(base)).filter(|_| base.len() == 64 || p.ends_with(b".json") || p.starts_with(b"blobs/sha256/"));

@@ -14,6 +14,8 @@
 
 // Shared with the runtime, included as they are (no copy): the error convention, the JSON
 // reader, in-root path resolution and `mote spec`'s default config.
+#[macro_use]
+extern crate mote_sys; // t!: printed text, packed (sys/src/txt.rs)
 #[path = "../../runtime/src/error.rs"]
 #[allow(dead_code)]
 mod error;
@@ -91,8 +93,8 @@ fn main(a: Args) -> i32 {
     }
     let r = match a.get(1) {
         Some(b"bundle") => bundle(&a),
-        Some(v) => Err(Error::msg("unknown command", v, "see mote-image --help")),
-        None => Err(Error::msg("", b"", "no command: see mote-image --help")),
+        Some(v) => Err(Error::msg(t!("unknown command"), v, t!("see mote-image --help"))),
+        None => Err(Error::msg(t!(""), b"", t!("no command: see mote-image --help"))),
     };
     match r {
         Ok(()) => 0,
@@ -121,40 +123,40 @@ fn bundle(a: &Args) -> Result<()> {
                 return Ok(v);
             }
             i += 1;
-            a.get(i).ok_or_else(|| Error::msg("flag", flag, "needs a value"))
+            a.get(i).ok_or_else(|| Error::msg(t!("flag"), flag, t!("needs a value")))
         };
         match flag {
             b"--platform" => {
                 let v = value()?;
-                plat = Some(Platform::parse(v).ok_or_else(|| Error::msg("--platform", v, "expected os/arch[/variant]"))?);
+                plat = Some(Platform::parse(v).ok_or_else(|| Error::msg(t!("--platform"), v, t!("expected os/arch[/variant]")))?);
             }
             b"--ref" => tag = Some(value()?),
             b"--reuse" => reuse = true,
-            _ if arg.starts_with(b"-") => return Err(Error::msg("unknown flag", arg, "see mote-image --help")),
+            _ if arg.starts_with(b"-") => return Err(Error::msg(t!("unknown flag"), arg, t!("see mote-image --help"))),
             _ if image.is_none() => image = a.cstr(i),
             _ if dir.is_none() => dir = a.cstr(i),
-            _ => return Err(Error::msg("unexpected argument", arg, "usage: mote-image bundle IMAGE DIR")),
+            _ => return Err(Error::msg(t!("unexpected argument"), arg, t!("usage: mote-image bundle IMAGE DIR"))),
         }
         i += 1;
     }
     let (Some(image), Some(dir)) = (image, dir) else {
-        return Err(Error::msg("", b"", "usage: mote-image bundle IMAGE DIR [--platform P] [--ref TAG] [--reuse]"));
+        return Err(Error::msg(t!(""), b"", t!("usage: mote-image bundle IMAGE DIR [--platform P] [--ref TAG] [--reuse]")));
     };
     let plat = plat.unwrap_or_else(Platform::host);
     // Modes come from the image, exactly.
     mote_sys::rustix::process::umask(Mode::empty());
 
     let src = Source::open(image)?;
-    let arena = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("", b"", "arena taken"))?;
+    let arena = mote_sys::mem::take_arena().ok_or_else(|| Error::msg(t!(""), b"", t!("arena taken")))?;
     let (scratch, cfg_buf) = arena.split_at_mut(SCRATCH);
     let mut img = if src.has(b"index.json") {
         layout::oci(&src, scratch, &plat, tag)?
     } else if src.has(b"manifest.json") {
         layout::docker(&src, scratch, tag)?
     } else {
-        return Err(Error::msg("image", image.to_bytes(), "neither index.json (OCI) nor manifest.json (docker archive) in it"));
+        return Err(Error::msg(t!("image"), image.to_bytes(), t!("neither index.json (OCI) nor manifest.json (docker archive) in it")));
     };
-    let (cb, cr, id) = layout::read_json(&src, &img.config, cfg_buf, "image config")?;
+    let (cb, cr, id) = layout::read_json(&src, &img.config, cfg_buf, t!("image config"))?;
     let cfg = Val::root(cb, cr);
     check_platform(cfg, &plat, &img.config)?;
     // A docker archive's layers carry no digest: the config's diff_ids (sha256 of each
@@ -162,10 +164,10 @@ fn bundle(a: &Args) -> Result<()> {
     if img.layers.iter().any(|l| l.digest.is_none()) {
         let ids = || field(cfg, "rootfs").and_then(|r| field(r, "diff_ids")).and_then(|d| d.arr());
         if ids().map(|d| d.count()) != Some(img.layers.len()) {
-            return Err(Error::msg("image config", img.config.path()?, "rootfs.diff_ids and the manifest's layers differ in number"));
+            return Err(Error::msg(t!("image config"), img.config.path()?, t!("rootfs.diff_ids and the manifest's layers differ in number")));
         }
         for (l, id) in img.layers.iter_mut().zip(ids().into_iter().flatten()) {
-            l.diff = Some(id.bytes().and_then(layout::digest).ok_or_else(|| Error::msg("image config", b"rootfs.diff_ids", "not a sha256 digest"))?);
+            l.diff = Some(id.bytes().and_then(layout::digest).ok_or_else(|| Error::msg(t!("image config"), b"rootfs.diff_ids", t!("not a sha256 digest")))?);
         }
     }
 
@@ -179,25 +181,25 @@ fn bundle(a: &Args) -> Result<()> {
     };
     let mut pb = Buf::<4096>::new();
     pb.s(parent);
-    let pfd = fs::open(pb.cstr().fits("image path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open parent of", d)?;
+    let pfd = fs::open(pb.cstr().fits(t!("image path:"))?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx(t!("open parent of"), d)?;
     // One mote-image at a time per parent directory (the lock goes with the process): a
     // temporary directory found under the lock was left by one that died (a power cut on a
     // board) and is removed, instead of piling up or blocking the next boot.
-    fs::flock(&pfd, fs::FlockOperation::LockExclusive).ctx("lock", parent)?;
+    fs::flock(&pfd, fs::FlockOperation::LockExclusive).ctx(t!("lock"), parent)?;
     let mut bn = Buf::<256>::new();
     bn.s(base);
     if base.is_empty() {
-        return Err(Error::msg("bundle directory", d, "bad name"));
+        return Err(Error::msg(t!("bundle directory"), d, t!("bad name")));
     }
-    let bn = bn.cstr().map_err(|_| Error::msg("bundle directory", d, "name longer than 255 bytes or with a NUL"))?;
+    let bn = bn.cstr().map_err(|_| Error::msg(t!("bundle directory"), d, t!("name longer than 255 bytes or with a NUL")))?;
     let mut id_s = Buf::<71>::new();
     id_s.s(b"sha256:").s(sha256::hex(&id));
-    let id_s = id_s.get().fits("image id:")?;
+    let id_s = id_s.get().fits(t!("image id:"))?;
     let exists = match fs::statat(&pfd, bn, AtFlags::SYMLINK_NOFOLLOW) {
         Err(Errno::NOENT) => false,
         Ok(_) if reuse => true,
-        Ok(_) => return Err(Error::msg("bundle directory", d, "already exists (--reuse replaces a bundle mote-image made)")),
-        Err(e) => return Err(Error::sys("stat", d, e)),
+        Ok(_) => return Err(Error::msg(t!("bundle directory"), d, t!("already exists (--reuse replaces a bundle mote-image made)"))),
+        Err(e) => return Err(Error::sys(t!("stat"), d, e)),
     };
     if exists && bundle_id(pfd.as_fd(), bn, d, scratch)? == id_s {
         return Ok(());
@@ -205,15 +207,15 @@ fn bundle(a: &Args) -> Result<()> {
     // The temporary name: "." + the bundle's name + ".mote-image", which must fit a file name.
     let mut tmp = Buf::<256>::new();
     tmp.c(b'.').s(bn.to_bytes()).s(b".mote-image");
-    let tmp = tmp.cstr().map_err(|_| Error::msg("bundle directory", d, "name too long for its temporary name (over 255 bytes with .mote-image)"))?;
+    let tmp = tmp.cstr().map_err(|_| Error::msg(t!("bundle directory"), d, t!("name too long for its temporary name (over 255 bytes with .mote-image)")))?;
     match tar::remove(pfd.as_fd(), tmp) {
         Ok(()) | Err(Errno::NOENT) => {}
-        Err(e) => return Err(Error::sys("remove stale", tmp.to_bytes(), e)),
+        Err(e) => return Err(Error::sys(t!("remove stale"), tmp.to_bytes(), e)),
     }
-    fs::mkdirat(&pfd, tmp, Mode::from_raw_mode(0o700)).ctx("create", tmp.to_bytes())?;
+    fs::mkdirat(&pfd, tmp, Mode::from_raw_mode(0o700)).ctx(t!("create"), tmp.to_bytes())?;
     let flags = if exists { RenameFlags::EXCHANGE } else { RenameFlags::NOREPLACE };
     let r = build(&src, &img, pfd.as_fd(), tmp, cfg, id_s, scratch)
-        .and_then(|()| fs::renameat_with(&pfd, tmp, &pfd, bn, flags).ctx("rename bundle to", d));
+        .and_then(|()| fs::renameat_with(&pfd, tmp, &pfd, bn, flags).ctx(t!("rename bundle to"), d));
     // After an exchange the temporary name holds the old bundle: it goes too.
     if r.is_err() || exists {
         if let Err(e) = tar::remove(pfd.as_fd(), tmp) {
@@ -235,13 +237,13 @@ fn check_platform(cfg: Val<'_>, plat: &Platform<'_>, at: &layout::Desc) -> Resul
     let mut m = Buf::<320>::new();
     m.s(at.path.lossy()).s(b": image is for ").s(os).c(b'/').s(arch).s(b", wanted ");
     plat.render(&mut m);
-    Err(Error::msg("image config", m.lossy(), "choose with --platform"))
+    Err(Error::msg(t!("image config"), m.lossy(), t!("choose with --platform")))
 }
 
 /// The image id recorded in an existing bundle's config.json; an error if it has none (a
 /// directory mote-image did not make is never replaced).
 fn bundle_id<'s>(parent: BorrowedFd<'_>, name: &CStr, d: &[u8], scratch: &'s mut [u8]) -> Result<&'s [u8]> {
-    let not_ours = || Error::msg("bundle directory", d, "exists and is not a bundle made by mote-image: not replaced");
+    let not_ours = || Error::msg(t!("bundle directory"), d, t!("exists and is not a bundle made by mote-image: not replaced"));
     let dir = fs::openat(parent, name, OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).map_err(|_| not_ours())?;
     let f = fs::openat(&dir, c"config.json", OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).map_err(|_| not_ours())?;
     let mut n = 0;
@@ -250,7 +252,7 @@ fn bundle_id<'s>(parent: BorrowedFd<'_>, name: &CStr, d: &[u8], scratch: &'s mut
             Ok(0) => break,
             Ok(k) => n += k,
             Err(Errno::INTR) => {}
-            Err(e) => return Err(Error::sys("read config.json in", d, e)),
+            Err(e) => return Err(Error::sys(t!("read config.json in"), d, e)),
         }
         if n == scratch.len() {
             return Err(not_ours());
@@ -266,10 +268,10 @@ fn bundle_id<'s>(parent: BorrowedFd<'_>, name: &CStr, d: &[u8], scratch: &'s mut
 
 fn build(src: &Source, img: &layout::Image, parent: BorrowedFd<'_>, tmp: &CStr, cfg: Val<'_>, id: &[u8], scratch: &mut [u8]) -> Result<()> {
     let bundle: OwnedFd = fs::openat(parent, tmp, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
-        .ctx("open", tmp.to_bytes())?;
-    fs::mkdirat(&bundle, c"rootfs", Mode::from_raw_mode(0o755)).ctx("create", b"rootfs")?;
+        .ctx(t!("open"), tmp.to_bytes())?;
+    fs::mkdirat(&bundle, c"rootfs", Mode::from_raw_mode(0o755)).ctx(t!("create"), b"rootfs")?;
     let root = fs::openat(&bundle, c"rootfs", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
-        .ctx("open", b"rootfs")?;
+        .ctx(t!("open"), b"rootfs")?;
     let mut t = Tar::new();
     for (i, l) in img.layers.iter().enumerate() {
         let path = l.path()?;

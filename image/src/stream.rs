@@ -9,7 +9,7 @@ use mote_sys::io::Buf;
 use mote_sys::rustix::fd::BorrowedFd;
 use mote_sys::rustix::io::{pread, Errno};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Txt};
 use crate::sha256::{self, Sha256};
 
 const IN: usize = 32 * 1024;
@@ -46,7 +46,7 @@ impl<'a> Blob<'a> {
                 if self.want.is_some_and(|w| w != got) {
                     let mut m = Buf::<256>::new();
                     m.s(self.name.lossy()).s(b" (content has sha256:").s(sha256::hex(&got)).c(b')');
-                    return Err(Error::msg("blob", m.lossy(), "digest mismatch"));
+                    return Err(Error::msg(t!("blob"), m.lossy(), t!("digest mismatch")));
                 }
             }
             return Ok(0);
@@ -58,9 +58,9 @@ impl<'a> Blob<'a> {
                 r => break r,
             }
         };
-        let r = r.map_err(|e| Error::sys("read blob", self.name.lossy(), e))?;
+        let r = r.map_err(|e| Error::sys(t!("read blob"), self.name.lossy(), e))?;
         if r == 0 {
-            return Err(Error::msg("blob", self.name.lossy(), "truncated (shorter than its descriptor says)"));
+            return Err(Error::msg(t!("blob"), self.name.lossy(), t!("truncated (shorter than its descriptor says)")));
         }
         self.sha.update(&buf[..r]);
         self.off += r as u64;
@@ -69,9 +69,9 @@ impl<'a> Blob<'a> {
     }
 
     /// Reads the whole (small) blob into `buf`, checking its digest.
-    pub fn read_all<'b>(&mut self, buf: &'b mut [u8], what: &'static str) -> Result<&'b mut [u8]> {
+    pub fn read_all<'b>(&mut self, buf: &'b mut [u8], what: Txt) -> Result<&'b mut [u8]> {
         if self.left > buf.len() as u64 {
-            return Err(Error::msg(what, self.name.lossy(), "larger than the 256 KiB bound"));
+            return Err(Error::msg(what, self.name.lossy(), t!("larger than the 256 KiB bound")));
         }
         let mut n = 0;
         loop {
@@ -121,8 +121,8 @@ impl<'a> Layer<'a> {
         }
     }
 
-    fn corrupt(&self, why: &'static str) -> Error {
-        Error::msg("layer", self.blob.name.lossy(), why)
+    fn corrupt(&self, why: Txt) -> Error {
+        Error::msg(t!("layer"), self.blob.name.lossy(), why)
     }
 
     /// Moves unread input to the front and reads more; false at the blob's end.
@@ -141,7 +141,7 @@ impl<'a> Layer<'a> {
 
     fn byte(&mut self) -> Result<u8> {
         if self.ip == self.il && !self.refill()? {
-            return Err(self.corrupt("truncated gzip stream"));
+            return Err(self.corrupt(t!("truncated gzip stream")));
         }
         self.ip += 1;
         Ok(self.inb[self.ip - 1])
@@ -154,7 +154,7 @@ impl<'a> Layer<'a> {
             *b = self.byte()?;
         }
         if h[0..3] != [0x1f, 0x8b, 8] || h[3] & 0xe0 != 0 {
-            return Err(self.corrupt("not a gzip member (bad header)"));
+            return Err(self.corrupt(t!("not a gzip member (bad header)")));
         }
         if h[3] & 4 != 0 {
             let n = self.byte()? as usize | (self.byte()? as usize) << 8;
@@ -186,7 +186,7 @@ impl<'a> Layer<'a> {
             if self.mode == Mode::End && self.rd == self.wend {
                 if let Some((s, want)) = self.diff.take() {
                     if s.finish() != want {
-                        return Err(self.corrupt("uncompressed content does not match its diff_id"));
+                        return Err(self.corrupt(t!("uncompressed content does not match its diff_id")));
                     }
                 }
                 return Ok(&[]);
@@ -212,9 +212,9 @@ impl<'a> Layer<'a> {
                 if m.starts_with(&[0x1f, 0x8b]) {
                     self.gzip_header()
                 } else if m.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-                    Err(self.corrupt("zstd-compressed layers are not supported (only tar and tar+gzip)"))
+                    Err(self.corrupt(t!("zstd-compressed layers are not supported (only tar and tar+gzip)")))
                 } else if m.starts_with(b"BZh") || m.starts_with(&[0xfd, b'7', b'z', b'X']) {
-                    Err(self.corrupt("bzip2/xz-compressed layers are not supported (only tar and tar+gzip)"))
+                    Err(self.corrupt(t!("bzip2/xz-compressed layers are not supported (only tar and tar+gzip)")))
                 } else {
                     self.mode = Mode::Raw;
                     self.rd = self.ip;
@@ -245,7 +245,7 @@ impl<'a> Layer<'a> {
                 if u32::from_le_bytes([t[0], t[1], t[2], t[3]]) != self.crc
                     || u32::from_le_bytes([t[4], t[5], t[6], t[7]]) != self.isize
                 {
-                    return Err(self.corrupt("gzip CRC or length mismatch"));
+                    return Err(self.corrupt(t!("gzip CRC or length mismatch")));
                 }
                 if self.ip == self.il && !self.refill()? {
                     self.mode = Mode::End;
@@ -271,11 +271,11 @@ impl<'a> Layer<'a> {
                     TINFLStatus::HasMoreOutput => {}
                     TINFLStatus::NeedsMoreInput => {
                         if !self.refill()? && out == 0 {
-                            return Err(self.corrupt("truncated gzip stream"));
+                            return Err(self.corrupt(t!("truncated gzip stream")));
                         }
                     }
-                    TINFLStatus::FailedCannotMakeProgress => return Err(self.corrupt("truncated gzip stream")),
-                    _ => return Err(self.corrupt("corrupt deflate data")),
+                    TINFLStatus::FailedCannotMakeProgress => return Err(self.corrupt(t!("truncated gzip stream"))),
+                    _ => return Err(self.corrupt(t!("corrupt deflate data"))),
                 }
                 Ok(())
             }
@@ -291,7 +291,7 @@ impl<'a> Layer<'a> {
                 if n == 0 {
                     return Ok(false);
                 }
-                return Err(self.corrupt("truncated tar stream"));
+                return Err(self.corrupt(t!("truncated tar stream")));
             }
             let k = c.len().min(buf.len() - n);
             buf[n..n + k].copy_from_slice(&c[..k]);
@@ -306,7 +306,7 @@ impl<'a> Layer<'a> {
         while n > 0 {
             let c = self.chunk()?.len();
             if c == 0 {
-                return Err(self.corrupt("truncated tar stream"));
+                return Err(self.corrupt(t!("truncated tar stream")));
             }
             let k = (c as u64).min(n) as usize;
             self.consume(k);

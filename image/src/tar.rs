@@ -24,7 +24,7 @@ use mote_sys::rustix::fs::{
 };
 use mote_sys::rustix::io::Errno;
 
-use crate::error::{Error, Fits, Result};
+use crate::error::{Error, Fits, Result, Txt};
 use mote_sys::rustix::fd::OwnedFd;
 
 use crate::resolve::{self, Make};
@@ -149,13 +149,13 @@ struct Entry {
     minor: u32,
 }
 
-fn err_at(what: &'static str, layer: &Layer<'_>, path: &[u8], detail: &'static str) -> Error {
+fn err_at(what: Txt, layer: &Layer<'_>, path: &[u8], detail: Txt) -> Error {
     let mut m = Buf::<320>::new();
     m.s(layer.blob.name.lossy()).s(b": ").s(path);
     Error::msg(what, m.lossy(), detail)
 }
 
-fn sys_at(what: &'static str, layer: &Layer<'_>, path: &[u8], e: Errno) -> Error {
+fn sys_at(what: Txt, layer: &Layer<'_>, path: &[u8], e: Errno) -> Error {
     let mut m = Buf::<320>::new();
     m.s(layer.blob.name.lossy()).s(b": ").s(path);
     Error::sys(what, m.lossy(), e)
@@ -214,18 +214,18 @@ fn pax_records(mut p: &[u8], mut f: impl FnMut(&[u8], &[u8]) -> bool) -> bool {
 }
 
 /// `name` made relative and checked: no `..`, not absolute; "" for the root itself.
-fn clean(out: &mut Buf<NAME>, name: &[u8]) -> core::result::Result<(), &'static str> {
+fn clean(out: &mut Buf<NAME>, name: &[u8]) -> core::result::Result<(), Txt> {
     out.clear();
     if name.first() == Some(&b'/') {
-        return Err("absolute path in layer");
+        return Err(t!("absolute path in layer"));
     }
     if name.contains(&0) {
-        return Err("NUL byte in a name");
+        return Err(t!("NUL byte in a name"));
     }
     for c in name.split(|&c| c == b'/') {
         match c {
             b"" | b"." => {}
-            b".." => return Err("path with '..' in layer"),
+            b".." => return Err(t!("path with '..' in layer")),
             _ => {
                 if !out.is_empty() {
                     out.c(b'/');
@@ -235,7 +235,7 @@ fn clean(out: &mut Buf<NAME>, name: &[u8]) -> core::result::Result<(), &'static 
         }
     }
     if out.overflowed() {
-        return Err("name longer than 4096 bytes");
+        return Err(t!("name longer than 4096 bytes"));
     }
     Ok(())
 }
@@ -243,7 +243,7 @@ fn clean(out: &mut Buf<NAME>, name: &[u8]) -> core::result::Result<(), &'static 
 /// A name built in a [`Buf`], whole: [`clean`] refuses what does not fit, so an overflow here
 /// is a bug, still an error rather than a cut path.
 fn whole<'b>(b: &'b Buf<NAME>, what: &'static str) -> Result<&'b [u8]> {
-    b.get().map_err(|_| Error::msg("tar", what, "longer than 4096 bytes"))
+    b.get().map_err(|_| Error::msg(t!("tar"), what, t!("longer than 4096 bytes")))
 }
 
 fn split(p: &[u8]) -> (&[u8], &[u8]) {
@@ -270,7 +270,7 @@ impl Tar {
     /// Reads the data of a meta entry (PAX, GNU long name) into `buf`.
     fn meta(layer: &mut Layer<'_>, buf: &mut [u8], size: u64, what: &'static str) -> Result<usize> {
         if size > buf.len() as u64 {
-            return Err(err_at("tar", layer, what.as_bytes(), "meta header larger than its bound (64 KiB PAX, 4096-byte names)"));
+            return Err(err_at(t!("tar"), layer, what.as_bytes(), t!("meta header larger than its bound (64 KiB PAX, 4096-byte names)")));
         }
         let n = size as usize;
         layer.read_exact(&mut buf[..n])?;
@@ -297,9 +297,9 @@ impl Tar {
             let ssum: i64 = h.iter().enumerate().map(|(i, &c)| if (148..156).contains(&i) { 32 } else { c as i8 as i64 }).sum();
             let want = num(&h[148..156]);
             if want != Some(sum) && want.map(|w| w as i64) != Some(ssum) {
-                return Err(err_at("tar", layer, b"", "bad header checksum (corrupt or not a tar)"));
+                return Err(err_at(t!("tar"), layer, b"", t!("bad header checksum (corrupt or not a tar)")));
             }
-            let Some(size) = num(&h[124..136]) else { return Err(err_at("tar", layer, b"", "bad size field")) };
+            let Some(size) = num(&h[124..136]) else { return Err(err_at(t!("tar"), layer, b"", t!("bad size field"))) };
             let kind = h[156];
             match kind {
                 b'x' => {
@@ -307,13 +307,13 @@ impl Tar {
                     self.pax_len = n;
                     continue;
                 }
-                b'g' if self.pax_len > 0 => return Err(err_at("tar", layer, b"", "global PAX header after an extended one")),
+                b'g' if self.pax_len > 0 => return Err(err_at(t!("tar"), layer, b"", t!("global PAX header after an extended one"))),
                 b'g' => {
                     // A global PAX header: only comments (git archive writes one) are accepted;
                     // anything else would change every later entry.
                     let n = Self::meta(layer, &mut self.pax, size, "global PAX header")?;
                     if !pax_records(&self.pax[..n], |k, _| k == b"comment") {
-                        return Err(err_at("tar", layer, b"", "global PAX header with keys other than comment"));
+                        return Err(err_at(t!("tar"), layer, b"", t!("global PAX header with keys other than comment")));
                     }
                     continue;
                 }
@@ -331,7 +331,7 @@ impl Tar {
             let (Some(mode), Some(uid), Some(gid), Some(mtime), Some(major), Some(minor)) =
                 (f(100..108), f(108..116), f(116..124), f(136..148), f(329..337), f(337..345))
             else {
-                return Err(err_at("tar", layer, cstr_field(&h[..100]), "malformed numeric field (mode, uid, gid, mtime or device)"));
+                return Err(err_at(t!("tar"), layer, cstr_field(&h[..100]), t!("malformed numeric field (mode, uid, gid, mtime or device)")));
             };
             let mut e = Entry {
                 kind: if kind == 0 || kind == b'7' { b'0' } else { kind },
@@ -363,7 +363,7 @@ impl Tar {
             } else {
                 link.s(cstr_field(&h[157..257]));
             }
-            let mut bad: Option<&'static str> = None;
+            let mut bad: Option<Txt> = None;
             let mut xattrs = false;
             let ok = pax_records(&self.pax[..self.pax_len], |k, v| {
                 match k {
@@ -391,10 +391,10 @@ impl Tar {
                         let int = v.split(|&c| c == b'.').next().unwrap_or(v);
                         match decimal(int) {
                             Some(s) => e.mtime = s as i64,
-                            None => bad = Some("negative or malformed PAX mtime"),
+                            None => bad = Some(t!("negative or malformed PAX mtime")),
                         }
                     }
-                    _ if k.starts_with(b"GNU.sparse.") => bad = Some("sparse entries are not supported"),
+                    _ if k.starts_with(b"GNU.sparse.") => bad = Some(t!("sparse entries are not supported")),
                     _ if k.starts_with(b"SCHILY.xattr.") => xattrs = true,
                     _ => {}
                 }
@@ -404,19 +404,19 @@ impl Tar {
             self.long_link.clear();
             let (nm, lk) = match (name.get(), link.get()) {
                 (Ok(n), Ok(l)) if ok && !long_over => (n, l),
-                _ => return Err(err_at("tar", layer, name.lossy(), "malformed PAX header or name over 4096 bytes")),
+                _ => return Err(err_at(t!("tar"), layer, name.lossy(), t!("malformed PAX header or name over 4096 bytes"))),
             };
             if kind == b'S' {
-                bad = Some("sparse entries are not supported");
+                bad = Some(t!("sparse entries are not supported"));
             }
             if let Some(why) = bad {
-                return Err(err_at("tar", layer, nm, why));
+                return Err(err_at(t!("tar"), layer, nm, why));
             }
             if e.uid > u32::MAX as u64 || e.gid > u32::MAX as u64 {
-                return Err(err_at("tar", layer, nm, "uid or gid out of range"));
+                return Err(err_at(t!("tar"), layer, nm, t!("uid or gid out of range")));
             }
             if let Err(why) = clean(&mut self.path, nm) {
-                return Err(err_at("tar", layer, nm, why));
+                return Err(err_at(t!("tar"), layer, nm, why));
             }
             let data = e.size;
             let r = self.entry(layer, root, pass, &e, lk, xattrs);
@@ -457,11 +457,11 @@ impl Tar {
             let dir = match open_dir(root, up, false) {
                 Ok(d) => d,
                 Err(Errno::NOENT | Errno::NOTDIR) => return Ok(true),
-                Err(e) => return Err(sys_at("whiteout: open", layer, path, e)),
+                Err(e) => return Err(sys_at(t!("whiteout: open"), layer, path, e)),
             };
             let r = if opaque {
                 let mut l = Buf::<256>::new();
-                let name = if last.is_empty() { c"." } else { l.s(last).cstr().map_err(|_| err_at("whiteout", layer, path, "name longer than 255 bytes"))? };
+                let name = if last.is_empty() { c"." } else { l.s(last).cstr().map_err(|_| err_at(t!("whiteout"), layer, path, t!("name longer than 255 bytes")))? };
                 match fs::openat(&dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
                     Ok(d) => keep_times(d.as_fd(), || clear_dir(d.as_fd())),
                     Err(Errno::NOTDIR | Errno::LOOP | Errno::NOENT) => Ok(()),
@@ -471,14 +471,14 @@ impl Tar {
                 let mut n = Buf::<256>::new();
                 n.s(hidden);
                 if n.overflowed() || hidden.is_empty() || hidden == b"." || hidden == b".." {
-                    return Err(err_at("whiteout", layer, path, "bad whiteout name"));
+                    return Err(err_at(t!("whiteout"), layer, path, t!("bad whiteout name")));
                 }
                 keep_times(dir.as_fd(), || match remove(dir.as_fd(), n.cstr()?) {
                     Err(Errno::NOENT) => Ok(()),
                     r => r,
                 })
             };
-            return r.map(|()| true).map_err(|er| sys_at("whiteout: remove", layer, path, er));
+            return r.map(|()| true).map_err(|er| sys_at(t!("whiteout: remove"), layer, path, er));
         }
         if pass == Pass::Deletions {
             return Ok(true);
@@ -489,35 +489,35 @@ impl Tar {
         if path.is_empty() {
             // The rootfs itself ("./"): only its metadata.
             if e.kind != b'5' {
-                return Err(err_at("tar", layer, b".", "the root entry is not a directory"));
+                return Err(err_at(t!("tar"), layer, b".", t!("the root entry is not a directory")));
             }
             let d = fs::openat(root, c".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-                .map_err(|er| sys_at("open", layer, b".", er))?;
+                .map_err(|er| sys_at(t!("open"), layer, b".", er))?;
             return self.meta_fd(layer, d.as_fd(), e, xattrs).map(|()| true);
         }
-        let dir = open_dir(root, parent, true).map_err(|er| sys_at("create parent of", layer, path, er))?;
+        let dir = open_dir(root, parent, true).map_err(|er| sys_at(t!("create parent of"), layer, path, er))?;
         let mut n = Buf::<256>::new();
         n.s(base);
         let Ok(name) = n.cstr() else {
-            return Err(err_at("tar", layer, path, "name component longer than 255 bytes or with a NUL"));
+            return Err(err_at(t!("tar"), layer, path, t!("name component longer than 255 bytes or with a NUL")));
         };
         // Making the entry changes its directory's times: they are put back (to what the
         // directory's own entry set), as tar does once at the end; nothing to remember here.
-        let before = fs::fstat(&dir).map_err(|er| sys_at("stat parent of", layer, path, er))?;
+        let before = fs::fstat(&dir).map_err(|er| sys_at(t!("stat parent of"), layer, path, er))?;
         // What is there already goes, except a directory replaced by a directory (tar and the
         // image spec merge those).
         match fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) => {
                 let is_dir = FileType::from_raw_mode(st.st_mode) == FileType::Directory;
                 if !(is_dir && e.kind == b'5') {
-                    remove(dir.as_fd(), name).map_err(|er| sys_at("replace", layer, path, er))?;
+                    remove(dir.as_fd(), name).map_err(|er| sys_at(t!("replace"), layer, path, er))?;
                 }
             }
             Err(Errno::NOENT) => {}
-            Err(er) => return Err(sys_at("stat", layer, path, er)),
+            Err(er) => return Err(sys_at(t!("stat"), layer, path, er)),
         }
         self.create(layer, root, dir.as_fd(), name, e, link, xattrs)?;
-        set_times(dir.as_fd(), &before).map_err(|er| sys_at("set times of parent of", layer, path, er))?;
+        set_times(dir.as_fd(), &before).map_err(|er| sys_at(t!("set times of parent of"), layer, path, er))?;
         Ok(true)
     }
 
@@ -525,9 +525,9 @@ impl Tar {
     #[allow(clippy::too_many_arguments)]
     fn create(&self, layer: &mut Layer<'_>, root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &CStr, e: &Entry, link: &[u8], xattrs: bool) -> Result<()> {
         let path = whole(&self.path, "tar entry name")?;
-        let ctx = |er| sys_at("create", layer, path, er);
+        let ctx = |er| sys_at(t!("create"), layer, path, er);
         if xattrs && !matches!(e.kind, b'0' | b'5') {
-            return Err(err_at("tar", layer, path, "xattrs are supported on files and directories only"));
+            return Err(err_at(t!("tar"), layer, path, t!("xattrs are supported on files and directories only")));
         }
         match e.kind {
             b'0' => {
@@ -536,10 +536,10 @@ impl Tar {
                 while left > 0 {
                     let c = layer.chunk()?;
                     if c.is_empty() {
-                        return Err(err_at("tar", layer, path, "truncated file data"));
+                        return Err(err_at(t!("tar"), layer, path, t!("truncated file data")));
                     }
                     let k = (c.len() as u64).min(left) as usize;
-                    write_all(f.as_fd(), &c[..k]).map_err(|er| sys_at("write", layer, path, er))?;
+                    write_all(f.as_fd(), &c[..k]).map_err(|er| sys_at(t!("write"), layer, path, er))?;
                     layer.consume(k);
                     left -= k as u64;
                 }
@@ -557,27 +557,27 @@ impl Tar {
                 let mut t = Buf::<NAME>::new();
                 t.s(link);
                 if link.is_empty() || t.len() == NAME || link.contains(&0) {
-                    return Err(err_at("tar", layer, path, "symlink target empty, too long or with a NUL byte"));
+                    return Err(err_at(t!("tar"), layer, path, t!("symlink target empty, too long or with a NUL byte")));
                 }
-                fs::symlinkat(t.cstr().fits("symlink target:")?, dir, name).map_err(ctx)?;
+                fs::symlinkat(t.cstr().fits(t!("symlink target:"))?, dir, name).map_err(ctx)?;
                 self.meta_at(layer, dir, name, e, false)
             }
             b'1' => {
                 let mut t = Buf::<NAME>::new();
                 if let Err(why) = clean(&mut t, link) {
-                    return Err(err_at("hardlink", layer, path, why));
+                    return Err(err_at(t!("hardlink"), layer, path, why));
                 }
                 let (tp, tb) = split(whole(&t, "hardlink target")?);
                 if tb.is_empty() {
-                    return Err(err_at("hardlink", layer, path, "target is the root"));
+                    return Err(err_at(t!("hardlink"), layer, path, t!("target is the root")));
                 }
-                let td = open_dir(root, tp, false).map_err(|er| sys_at("hardlink: target of", layer, path, er))?;
+                let td = open_dir(root, tp, false).map_err(|er| sys_at(t!("hardlink: target of"), layer, path, er))?;
                 let mut tn = Buf::<256>::new();
                 tn.s(tb);
                 if tn.overflowed() {
-                    return Err(err_at("hardlink", layer, path, "target name component longer than 255 bytes"));
+                    return Err(err_at(t!("hardlink"), layer, path, t!("target name component longer than 255 bytes")));
                 }
-                fs::linkat(&td, tn.cstr().fits("hardlink target:")?, dir, name, AtFlags::empty()).map_err(|er| sys_at("hardlink", layer, path, er))
+                fs::linkat(&td, tn.cstr().fits(t!("hardlink target:"))?, dir, name, AtFlags::empty()).map_err(|er| sys_at(t!("hardlink"), layer, path, er))
             }
             b'3' | b'4' | b'6' => {
                 let (ty, dev) = match e.kind {
@@ -588,7 +588,7 @@ impl Tar {
                 fs::mknodat(dir, name, ty, Mode::from_raw_mode(0o600), dev).map_err(ctx)?;
                 self.meta_at(layer, dir, name, e, true)
             }
-            _ => Err(err_at("tar", layer, path, "unsupported tar entry type")),
+            _ => Err(err_at(t!("tar"), layer, path, t!("unsupported tar entry type"))),
         }
     }
 
@@ -596,8 +596,8 @@ impl Tar {
     /// then times, on an open file or directory.
     fn meta_fd(&self, layer: &Layer<'_>, fd: BorrowedFd<'_>, e: &Entry, xattrs: bool) -> Result<()> {
         let path = whole(&self.path, "tar entry name")?;
-        fs::fchown(fd, Some(Uid::from_raw(e.uid as u32)), Some(Gid::from_raw(e.gid as u32))).map_err(|er| sys_at("chown", layer, path, er))?;
-        fs::fchmod(fd, Mode::from_raw_mode(e.mode)).map_err(|er| sys_at("chmod", layer, path, er))?;
+        fs::fchown(fd, Some(Uid::from_raw(e.uid as u32)), Some(Gid::from_raw(e.gid as u32))).map_err(|er| sys_at(t!("chown"), layer, path, er))?;
+        fs::fchmod(fd, Mode::from_raw_mode(e.mode)).map_err(|er| sys_at(t!("chmod"), layer, path, er))?;
         if xattrs {
             let mut fail = None;
             pax_records(&self.pax[..self.pax_len], |k, v| {
@@ -616,25 +616,25 @@ impl Tar {
                 true
             });
             if let Some(er) = fail {
-                return Err(sys_at("set xattr on", layer, path, er));
+                return Err(sys_at(t!("set xattr on"), layer, path, er));
             }
         }
         let t = Timespec { tv_sec: e.mtime, tv_nsec: 0 };
-        fs::futimens(fd, &Timestamps { last_access: t, last_modification: t }).map_err(|er| sys_at("set times of", layer, path, er))
+        fs::futimens(fd, &Timestamps { last_access: t, last_modification: t }).map_err(|er| sys_at(t!("set times of"), layer, path, er))
     }
 
     /// The same for a symlink or a device node, by name in its directory.
     fn meta_at(&self, layer: &Layer<'_>, dir: BorrowedFd<'_>, name: &CStr, e: &Entry, chmod: bool) -> Result<()> {
         let path = whole(&self.path, "tar entry name")?;
         fs::chownat(dir, name, Some(Uid::from_raw(e.uid as u32)), Some(Gid::from_raw(e.gid as u32)), AtFlags::SYMLINK_NOFOLLOW)
-            .map_err(|er| sys_at("chown", layer, path, er))?;
+            .map_err(|er| sys_at(t!("chown"), layer, path, er))?;
         if chmod {
             // A node this unpacking just made, in a directory nobody else writes to.
-            fs::chmodat(dir, name, Mode::from_raw_mode(e.mode), AtFlags::empty()).map_err(|er| sys_at("chmod", layer, path, er))?;
+            fs::chmodat(dir, name, Mode::from_raw_mode(e.mode), AtFlags::empty()).map_err(|er| sys_at(t!("chmod"), layer, path, er))?;
         }
         let t = Timespec { tv_sec: e.mtime, tv_nsec: 0 };
         fs::utimensat(dir, name, &Timestamps { last_access: t, last_modification: t }, AtFlags::SYMLINK_NOFOLLOW)
-            .map_err(|er| sys_at("set times of", layer, path, er))
+            .map_err(|er| sys_at(t!("set times of"), layer, path, er))
     }
 }
 

@@ -7,6 +7,7 @@ use core::num::NonZeroU32;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use mote_sys::io::{Buf, Overflow, Text};
+pub use mote_sys::txt::Txt;
 use mote_sys::mem::{Lent, Pool};
 use mote_sys::raw::Errno;
 
@@ -32,9 +33,9 @@ struct Said {
     /// Which Error owns this slot: its handle; 0 for a free slot.
     id: u32,
     /// What was being done: "open", "mount", "parse config.json"...
-    what: Option<&'static str>,
+    what: Option<Txt>,
     /// A reason in words, when there is no errno or it needs one.
-    detail: Option<&'static str>,
+    detail: Option<Txt>,
     errno: Option<Errno>,
     path: Buf<PATH_MAX_MSG>,
 }
@@ -72,32 +73,32 @@ pub type Result<T> = core::result::Result<T, Error>;
 impl Error {
     /// An error with an errno.
     #[inline]
-    pub fn sys(what: &'static str, path: impl AsRef<[u8]>, e: Errno) -> Self {
+    pub fn sys(what: Txt, path: impl AsRef<[u8]>, e: Errno) -> Self {
         Error::sys_at(what, path.as_ref(), e)
     }
     /// An error with a reason in words.
     #[inline]
-    pub fn msg(what: &'static str, path: impl AsRef<[u8]>, detail: &'static str) -> Self {
+    pub fn msg(what: Txt, path: impl AsRef<[u8]>, detail: Txt) -> Self {
         Error::msg_at(what, path.as_ref(), detail)
     }
     /// [`Error::msg`] without a path: one call with two arguments fewer (~30 sites).
     #[cold]
     #[inline(never)]
-    pub fn say(what: &'static str, detail: &'static str) -> Self {
+    pub fn say(what: Txt, detail: Txt) -> Self {
         Error::msg_at(what, b"", detail)
     }
     /// [`Error::sys`], one copy for every type of path.
     #[cold]
     #[inline(never)]
-    fn sys_at(what: &'static str, path: &[u8], e: Errno) -> Self {
-        let mut er = Error::msg_at(what, path, "");
+    fn sys_at(what: Txt, path: &[u8], e: Errno) -> Self {
+        let mut er = Error::msg_at(what, path, t!(""));
         er.set_errno(Some(e));
         er
     }
     /// [`Error::msg`], one copy for every type of path.
     #[cold]
     #[inline(never)]
-    fn msg_at(what: &'static str, path: &[u8], detail: &'static str) -> Self {
+    fn msg_at(what: Txt, path: &[u8], detail: Txt) -> Self {
         let gen = MADE.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
         // The first free slot (the first page of them is the one used), else the next in turn.
         let i = SLOTS.iter().position(|s| s.get().is_some_and(|t| t.id == 0)).unwrap_or(gen as usize % N);
@@ -119,8 +120,8 @@ impl Error {
     /// Something mote built (a path, a file's content) is longer than its buffer of `cap` bytes.
     #[cold]
     #[inline(never)]
-    pub fn too_long(what: &'static str, cap: usize) -> Self {
-        let mut e = Error::msg(what, "", "");
+    pub fn too_long(what: Txt, cap: usize) -> Self {
+        let mut e = Error::msg(what, "", t!(""));
         e.path(|p| {
             p.s(b"longer than ").u(cap as u64).s(b" bytes");
         });
@@ -131,7 +132,7 @@ impl Error {
     #[inline(never)]
     pub fn and(self, cleanup: Result<()>) -> Error {
         let Err(c) = cleanup else { return self };
-        let mut e = Error::say("", "");
+        let mut e = Error::say(t!(""), t!(""));
         e.path(|p| {
             self.render(p);
             p.s(b"; cleaning up: ");
@@ -152,12 +153,12 @@ impl Error {
     }
     /// The reason in words ("" when there is none).
     #[inline(never)]
-    pub fn detail(&self) -> &'static str {
-        self.text().and_then(|t| t.detail).unwrap_or("")
+    pub fn detail(&self) -> Txt {
+        self.text().and_then(|t| t.detail).unwrap_or(t!(""))
     }
     /// Says what was being done instead.
     #[inline(never)]
-    pub fn set_what(&mut self, what: &'static str) {
+    pub fn set_what(&mut self, what: Txt) {
         if let Some(mut t) = self.text() {
             t.what = Some(what);
         }
@@ -171,7 +172,7 @@ impl Error {
     }
     /// Gives the error a reason in words.
     #[inline(never)]
-    pub fn set_detail(&mut self, detail: &'static str) {
+    pub fn set_detail(&mut self, detail: Txt) {
         if let Some(mut t) = self.text() {
             t.detail = Some(detail);
         }
@@ -192,8 +193,8 @@ impl Error {
             b.s(b"an error (its text was overwritten by later ones)");
             return;
         };
-        let what = t.what.unwrap_or("");
-        b.s(what);
+        let what = t.what.unwrap_or(t!(""));
+        b.t(what);
         if !t.path.is_empty() {
             if !what.is_empty() {
                 b.c(b' ');
@@ -204,7 +205,7 @@ impl Error {
             }
         }
         if let Some(d) = t.detail.filter(|d| !d.is_empty()) {
-            b.s(b": ").s(d);
+            b.s(b": ").t(d);
         }
         if let Some(e) = t.errno {
             match errno_text(e) {
@@ -227,12 +228,12 @@ impl Drop for Error {
 
 /// Shorthand: map an Errno result into an [`Error`] naming `what` and `path`.
 pub trait Ctx<T> {
-    fn ctx(self, what: &'static str, path: impl AsRef<[u8]>) -> Result<T>;
+    fn ctx(self, what: Txt, path: impl AsRef<[u8]>) -> Result<T>;
 }
 
 impl<T> Ctx<T> for core::result::Result<T, Errno> {
     #[inline]
-    fn ctx(self, what: &'static str, path: impl AsRef<[u8]>) -> Result<T> {
+    fn ctx(self, what: Txt, path: impl AsRef<[u8]>) -> Result<T> {
         match self {
             Ok(v) => Ok(v),
             Err(e) => Err(Error::sys_at(what, path.as_ref(), e)),
@@ -243,12 +244,12 @@ impl<T> Ctx<T> for core::result::Result<T, Errno> {
 /// Shorthand: a [`Buf`] that overflowed becomes an [`Error`] saying what was too long
 /// (`what` ends in a colon: "state dir path:").
 pub trait Fits<T> {
-    fn fits(self, what: &'static str) -> Result<T>;
+    fn fits(self, what: Txt) -> Result<T>;
 }
 
 impl<T> Fits<T> for core::result::Result<T, Overflow> {
     #[inline]
-    fn fits(self, what: &'static str) -> Result<T> {
+    fn fits(self, what: Txt) -> Result<T> {
         self.map_err(|o| Error::too_long(what, o.0))
     }
 }
@@ -269,7 +270,7 @@ impl<'a> CPath<'a> for &'a core::ffi::CStr {
 impl<'a> CPath<'a> for core::result::Result<&'a core::ffi::CStr, Overflow> {
     #[inline]
     fn path(self) -> Result<&'a core::ffi::CStr> {
-        self.fits("path:")
+        self.fits(t!("path:"))
     }
 }
 
@@ -337,31 +338,31 @@ mod tests {
 
     #[test]
     fn messages() {
-        assert_eq!(text(&Error::sys("open", "/a/b", Errno::NOENT)), "open /a/b: No such file or directory");
-        assert_eq!(text(&Error::msg("config.json:", "process.args", "must not be empty")), "config.json: process.args: must not be empty");
-        assert_eq!(text(&Error::msg("", "x", "")), "x");
-        assert_eq!(text(&Error::sys("kill", "", Errno::from_raw_os_error(4000))), "kill: errno 4000");
+        assert_eq!(text(&Error::sys(t!("open"), "/a/b", Errno::NOENT)), "open /a/b: No such file or directory");
+        assert_eq!(text(&Error::msg(t!("config.json:"), "process.args", t!("must not be empty"))), "config.json: process.args: must not be empty");
+        assert_eq!(text(&Error::msg(t!(""), "x", t!(""))), "x");
+        assert_eq!(text(&Error::sys(t!("kill"), "", Errno::from_raw_os_error(4000))), "kill: errno 4000");
         for (n, t) in [(42, "ENOMSG"), (57, "EBADSLT"), (59, "EBFONT"), (112, "EHOSTDOWN"), (133, "EHWPOISON"), (2, "No such file or directory")] {
             assert_eq!(errno_text(Errno::from_raw_os_error(n)), Some(t));
         }
         assert_eq!(errno_text(Errno::from_raw_os_error(58)), None);
-        assert_eq!(text(&Error::too_long("state dir path:", 64)), "state dir path: longer than 64 bytes");
-        let mut e = Error::sys("open", "/x", Errno::ACCESS);
+        assert_eq!(text(&Error::too_long(t!("state dir path:"), 64)), "state dir path: longer than 64 bytes");
+        let mut e = Error::sys(t!("open"), "/x", Errno::ACCESS);
         e.path(|p| {
             p.s(b" (in root)");
         });
-        e.set_what("opening");
-        e.set_detail("refused");
+        e.set_what(t!("opening"));
+        e.set_detail(t!("refused"));
         assert_eq!(text(&e), "opening /x (in root): refused: Permission denied");
         e.set_errno(None);
         assert_eq!(e.errno(), None);
         let long = [b'a'; 400];
-        let t = text(&Error::msg("open", &long[..], ""));
+        let t = text(&Error::msg(t!("open"), &long[..], t!("")));
         assert_eq!(t.len(), "open ".len() + SHOWN + 3);
         assert!(t.contains("aaa...aaa"));
-        let both = Error::msg("mount", "/m", "failed").and(Err(Error::sys("rmdir", "/c", Errno::BUSY)));
+        let both = Error::msg(t!("mount"), "/m", t!("failed")).and(Err(Error::sys(t!("rmdir"), "/c", Errno::BUSY)));
         assert_eq!(text(&both), "mount /m: failed; cleaning up: rmdir /c: Device or resource busy");
-        assert_eq!(text(&Error::msg("a", "b", "c").and(Ok(()))), "a b: c");
+        assert_eq!(text(&Error::msg(t!("a"), "b", t!("c")).and(Ok(()))), "a b: c");
     }
 
     /// Past N live errors, slots are taken from live ones: such an error says it was lost,
@@ -371,7 +372,7 @@ mod tests {
         let mut live: std::vec::Vec<(Error, std::string::String)> = std::vec::Vec::new();
         for i in 0..3 * N {
             let p = std::format!("/path/{i}");
-            live.push((Error::msg("open", p.as_bytes(), ""), std::format!("open {p}")));
+            live.push((Error::msg(t!("open"), p.as_bytes(), t!("")), std::format!("open {p}")));
         }
         for (e, want) in &live {
             let t = text(e);
@@ -379,7 +380,7 @@ mod tests {
         }
         live.clear();
         for i in 0..10 * N {
-            let e = Error::sys("stat", std::format!("/f{i}").as_bytes(), Errno::NOENT);
+            let e = Error::sys(t!("stat"), std::format!("/f{i}").as_bytes(), Errno::NOENT);
             assert_eq!(text(&e), std::format!("stat /f{i}: No such file or directory"));
         }
     }

@@ -66,7 +66,7 @@ impl<'a> Hooks<'a> {
     pub fn open_out(&self) -> Result<Out> {
         let open = |p: Option<&CStr>| -> Result<Option<OwnedFd>> {
             p.map(|p| fs::open(p, OFlags::WRONLY | OFlags::CREATE | OFlags::APPEND | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
-                .ctx("open hooks output", p.to_bytes())).transpose()
+                .ctx(t!("open hooks output"), p.to_bytes())).transpose()
         };
         Ok(Out { out: open(self.stdout)?, err: open(self.stderr)? })
     }
@@ -83,7 +83,7 @@ impl<'a> Hooks<'a> {
         let Some(arr) = self.stage(stage) else { return };
         let state = match state {
             Ok(s) => s,
-            Err(o) => return warn(gl, &Error::too_long("hooks: the state JSON is", o.0)),
+            Err(o) => return warn(gl, &Error::too_long(t!("hooks: the state JSON is"), o.0)),
         };
         let out = match self.open_out() {
             Ok(o) => o,
@@ -168,7 +168,7 @@ fn wait(pid: u32, h: &Hook<'_>, n: &Buf<{ crate::error::PATH_MAX_MSG }>, sfd: &O
     let mut said = Buf::<160>::new();
     let mut open = true;
     loop {
-        if let Some((_, status)) = sig::waitpid(pid as i32, sig::WNOHANG | g::__WALL).ctx("wait for", n.lossy())? {
+        if let Some((_, status)) = sig::waitpid(pid as i32, sig::WNOHANG | g::__WALL).ctx(t!("wait for"), n.lossy())? {
             // One last read: what it said before it exited (a child it left may write on).
             if open {
                 read_some(r, &mut said);
@@ -176,7 +176,7 @@ fn wait(pid: u32, h: &Hook<'_>, n: &Buf<{ crate::error::PATH_MAX_MSG }>, sfd: &O
             if status == 0 {
                 return Ok(());
             }
-            let mut e = Error::msg("hook", n.lossy(), "");
+            let mut e = Error::msg(t!("hook"), n.lossy(), t!(""));
             // From the raw status: a hook may exit with 128+N itself.
             let signo = status & 0x7f;
             e.path(|p| { p.s(if signo != 0 { &b": killed by signal "[..] } else { b": exited with " }).u(if signo != 0 { signo } else { sig::status_code(status) } as u64); });
@@ -193,7 +193,7 @@ fn wait(pid: u32, h: &Hook<'_>, n: &Buf<{ crate::error::PATH_MAX_MSG }>, sfd: &O
                     let _ = sig::kill(-(pid as i32), 9);
                     let _ = sig::kill(pid as i32, 9);
                     let _ = sig::waitpid(pid as i32, g::__WALL);
-                    let mut e = Error::msg("hook", n.lossy(), "");
+                    let mut e = Error::msg(t!("hook"), n.lossy(), t!(""));
                     e.path(|p| { p.s(b": ran past its timeout of ").u(h.timeout.unwrap_or(0)).s(b"s and was killed"); });
                     return Err(e);
                 }
@@ -205,7 +205,7 @@ fn wait(pid: u32, h: &Hook<'_>, n: &Buf<{ crate::error::PATH_MAX_MSG }>, sfd: &O
         let mut fds = [PollFd::new(sfd, PollFlags::IN), PollFd::new(r, if open { PollFlags::IN } else { PollFlags::empty() })];
         match poll(&mut fds, ts.as_ref()) {
             Ok(_) | Err(Errno::INTR) => {}
-            Err(e) => return Err(Error::sys("poll for", n.lossy(), e)),
+            Err(e) => return Err(Error::sys(t!("poll for"), n.lossy(), e)),
         }
         if fds[0].revents().contains(PollFlags::IN) {
             let _ = sig::read_signal(sfd.fd());

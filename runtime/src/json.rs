@@ -12,6 +12,7 @@
 //! that check a config before it runs) keeps the last one; other parsers keep the first or both.
 //! A config that two readers may see differently is rejected rather than resolved either way.
 
+use crate::error::Txt;
 use core::ffi::CStr;
 
 /// Deepest nesting accepted (config.json needs about 6).
@@ -36,7 +37,7 @@ fn key_at(b: &[u8], off: usize) -> &[u8] {
 #[derive(Debug, Clone, Copy)]
 pub struct SyntaxError {
     pub offset: usize,
-    pub what: &'static str,
+    pub what: Txt,
 }
 
 type R<T> = Result<T, SyntaxError>;
@@ -62,17 +63,17 @@ pub fn prepare(b: &mut [u8]) -> R<usize> {
     let mut keys = Keys { off: [0; MAX_KEYS], n: 0 };
     let end = value(b, start, 0, &mut keys)?;
     if ws(b, end) != b.len() {
-        return err(end, "trailing data after the JSON value");
+        return err(end, t!("trailing data after the JSON value"));
     }
     Ok(start)
 }
 
 fn value(b: &mut [u8], i: usize, depth: usize, keys: &mut Keys) -> R<usize> {
     if depth > MAX_DEPTH {
-        return err(i, "nesting too deep");
+        return err(i, t!("nesting too deep"));
     }
     match b.get(i) {
-        None => err(i, "unexpected end of input"),
+        None => err(i, t!("unexpected end of input")),
         Some(b'"') => string(b, i),
         Some(b'{') => {
             let mut i = ws(b, i + 1);
@@ -82,21 +83,21 @@ fn value(b: &mut [u8], i: usize, depth: usize, keys: &mut Keys) -> R<usize> {
             let base = keys.n;
             loop {
                 if b.get(i) != Some(&b'"') {
-                    return err(i, "expected a string key");
+                    return err(i, t!("expected a string key"));
                 }
                 let e = string(b, i)?;
                 let k = key_at(b, i + 1);
                 if keys.off[base..keys.n].iter().any(|&o| key_at(b, o as usize) == k) {
-                    return err(i, "duplicate key in an object");
+                    return err(i, t!("duplicate key in an object"));
                 }
                 if keys.n == MAX_KEYS {
-                    return err(i, "more than 1024 keys in nested objects");
+                    return err(i, t!("more than 1024 keys in nested objects"));
                 }
                 keys.off[keys.n] = (i + 1) as u32;
                 keys.n += 1;
                 i = ws(b, e);
                 if b.get(i) != Some(&b':') {
-                    return err(i, "expected ':'");
+                    return err(i, t!("expected ':'"));
                 }
                 let v = ws(b, i + 1);
                 let e = value(b, v, depth + 1, keys)?;
@@ -107,7 +108,7 @@ fn value(b: &mut [u8], i: usize, depth: usize, keys: &mut Keys) -> R<usize> {
                         keys.n = base;
                         return Ok(i + 1);
                     }
-                    _ => return err(i, "expected ',' or '}'"),
+                    _ => return err(i, t!("expected ',' or '}'")),
                 }
             }
         }
@@ -122,7 +123,7 @@ fn value(b: &mut [u8], i: usize, depth: usize, keys: &mut Keys) -> R<usize> {
                 match b.get(i) {
                     Some(b',') => i = ws(b, i + 1),
                     Some(b']') => return Ok(i + 1),
-                    _ => return err(i, "expected ',' or ']'"),
+                    _ => return err(i, t!("expected ',' or ']'")),
                 }
             }
         }
@@ -130,12 +131,12 @@ fn value(b: &mut [u8], i: usize, depth: usize, keys: &mut Keys) -> R<usize> {
         Some(b'f') => literal(b, i, b"false"),
         Some(b'n') => literal(b, i, b"null"),
         Some(b'-' | b'0'..=b'9') => number(b, i),
-        Some(_) => err(i, "unexpected character"),
+        Some(_) => err(i, t!("unexpected character")),
     }
 }
 
 fn literal(b: &[u8], i: usize, lit: &[u8]) -> R<usize> {
-    if b[i..].starts_with(lit) { Ok(i + lit.len()) } else { err(i, "invalid literal") }
+    if b[i..].starts_with(lit) { Ok(i + lit.len()) } else { err(i, t!("invalid literal")) }
 }
 
 fn number(b: &[u8], mut i: usize) -> R<usize> {
@@ -152,13 +153,13 @@ fn number(b: &[u8], mut i: usize) -> R<usize> {
     }
     let (j, n) = digits(b, i);
     if n == 0 || (b[i] == b'0' && n > 1) {
-        return err(start, "invalid number");
+        return err(start, t!("invalid number"));
     }
     i = j;
     if b.get(i) == Some(&b'.') {
         let (j, n) = digits(b, i + 1);
         if n == 0 {
-            return err(start, "invalid number");
+            return err(start, t!("invalid number"));
         }
         i = j;
     }
@@ -169,7 +170,7 @@ fn number(b: &[u8], mut i: usize) -> R<usize> {
         }
         let (j, n) = digits(b, i);
         if n == 0 {
-            return err(start, "invalid number");
+            return err(start, t!("invalid number"));
         }
         i = j;
     }
@@ -184,7 +185,7 @@ fn hex4(b: &[u8], i: usize) -> R<usize> {
             Some(c @ b'0'..=b'9') => c - b'0',
             Some(c @ b'a'..=b'f') => c - b'a' + 10,
             Some(c @ b'A'..=b'F') => c - b'A' + 10,
-            _ => return err(i, "invalid \\u escape"),
+            _ => return err(i, t!("invalid \\u escape")),
         };
         v = v * 16 + d as usize;
     }
@@ -197,15 +198,15 @@ fn string(b: &mut [u8], i: usize) -> R<usize> {
     let (mut r, mut w) = (i + 1, i + 1);
     loop {
         let c = match b.get(r) {
-            None => return err(i, "unterminated string"),
+            None => return err(i, t!("unterminated string")),
             Some(&c) => c,
         };
         match c {
             b'"' => break,
-            0..=0x1f => return err(r, "control character in string"),
+            0..=0x1f => return err(r, t!("control character in string")),
             b'\\' => {
                 let e = match b.get(r + 1) {
-                    None => return err(r, "unterminated string"),
+                    None => return err(r, t!("unterminated string")),
                     Some(&e) => e,
                 };
                 r += 2;
@@ -219,7 +220,7 @@ fn string(b: &mut [u8], i: usize) -> R<usize> {
                     b'r' => b'\r',
                     b't' => b'\t',
                     b'u' => 0,
-                    _ => return err(r - 2, "invalid escape"),
+                    _ => return err(r - 2, t!("invalid escape")),
                 };
                 if e != b'u' {
                     b[w] = simple;
@@ -230,19 +231,19 @@ fn string(b: &mut [u8], i: usize) -> R<usize> {
                 r += 4;
                 if (0xd800..0xdc00).contains(&cp) {
                     if b.get(r) != Some(&b'\\') || b.get(r + 1) != Some(&b'u') {
-                        return err(r, "unpaired surrogate");
+                        return err(r, t!("unpaired surrogate"));
                     }
                     let lo = hex4(b, r + 2)? as u32;
                     if !(0xdc00..0xe000).contains(&lo) {
-                        return err(r, "unpaired surrogate");
+                        return err(r, t!("unpaired surrogate"));
                     }
                     cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                     r += 6;
                 } else if (0xdc00..0xe000).contains(&cp) {
-                    return err(r - 6, "unpaired surrogate");
+                    return err(r - 6, t!("unpaired surrogate"));
                 }
                 if cp == 0 {
-                    return err(r - 6, "\\u0000 in a string");
+                    return err(r - 6, t!("\\u0000 in a string"));
                 }
                 // UTF-8 encode; never longer than the escape it replaces (six bytes, twelve
                 // for a pair), so it fits before `r`. Surrogates were refused above.
@@ -258,7 +259,7 @@ fn string(b: &mut [u8], i: usize) -> R<usize> {
     // JSON text is UTF-8: refuse anything else here, so that no config string can put invalid
     // UTF-8 into a message, a log line or state.json.
     if !utf8(&b[i + 1..w]) {
-        return err(i, "invalid UTF-8 in string");
+        return err(i, t!("invalid UTF-8 in string"));
     }
     // r is at the closing quote and w <= r: terminate, and pad up to the quote with spaces. With no
     // escapes w == r and the NUL takes the closing quote's place ([`skip`] knows both shapes).

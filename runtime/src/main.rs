@@ -6,6 +6,9 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
+#[macro_use]
+extern crate mote_sys; // t!: printed text, packed (sys/src/txt.rs)
+
 mod cgroup;
 mod cli;
 mod error;
@@ -16,6 +19,7 @@ mod log;
 mod spec;
 mod state;
 
+use crate::error::Txt;
 use mote_sys::{io, Args};
 
 use cli::Global;
@@ -53,7 +57,7 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     mote_sys::panic::fixed(b"mote: panic (a bug): exiting 101\n")
 }
 
-const USAGE: &str = "usage: mote [global flags] COMMAND [flags] [ID] [args]
+const USAGE: Txt = t!("usage: mote [global flags] COMMAND [flags] [ID] [args]
 
 commands:
   create   create a container (its process waits for start)
@@ -80,7 +84,14 @@ global flags:
   --debug               log debug messages
   -v, --version         print the version
   -h, --help            print this help
-";
+");
+
+/// Prints the help with `to` (io::out or io::err), expanded from its packed form.
+fn usage(to: fn(&[u8])) {
+    let mut b = io::Buf::<2048>::new();
+    b.t(USAGE);
+    to(b.lossy());
+}
 
 #[inline(never)]
 fn main(a: Args, sealed: error::Result<()>) -> i32 {
@@ -113,7 +124,7 @@ fn main(a: Args, sealed: error::Result<()>) -> i32 {
     let verb = match a.get(i) {
         Some(v) => v,
         None => {
-            io::err(USAGE.as_bytes());
+            usage(io::err);
             return 1;
         }
     };
@@ -137,7 +148,7 @@ fn main(a: Args, sealed: error::Result<()>) -> i32 {
         "exec" => cli::exec::main(&a, i + 1, &mut g),
         "features" => cli::features::main(&a, i + 1, &mut g),
         "seccomp" => cli::seccomp::main(&a, i + 1, &mut g),
-        _ => Err(error::Error::msg("unknown command", verb, "see mote --help")),
+        _ => Err(error::Error::msg(t!("unknown command"), verb, t!("see mote --help"))),
     });
     match r {
         Ok(code) => code,

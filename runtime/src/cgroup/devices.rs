@@ -56,7 +56,7 @@ pub fn apply(v2: bool, path: &[u8], rules: &[DevRule]) -> Result<()> {
                 }
             }
             if fd.is_none() {
-                *fd = Some(super::open_w(f.cstr().fits("cgroup path:")?)?);
+                *fd = Some(super::open_w(f.cstr().fits(t!("cgroup path:"))?)?);
             }
             let Some(fd) = fd.as_ref() else { continue };
             super::write_to(fd, f.lossy(), line.lossy())?; // two i64, a kind and three letters: fits 48
@@ -82,10 +82,10 @@ fn num<const N: usize>(b: &mut Buf<N>, v: i64) {
 
 /// Builds the program and attaches it to the cgroup directory `dir`.
 fn attach(rules: &[Rule], dir: &mut Buf<{ PATH + 64 }>) -> Result<()> {
-    let prog = program(rules).ok_or_else(|| Error::say("device rules", "too many for the eBPF program (1900 instructions)"))?;
-    let cg = match fs::open(dir.cstr().fits("cgroup path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
+    let prog = program(rules).ok_or_else(|| Error::say(t!("device rules"), t!("too many for the eBPF program (1900 instructions)")))?;
+    let cg = match fs::open(dir.cstr().fits(t!("cgroup path:"))?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
         Err(Errno::NOENT) => return Ok(()), // no v2 tree for this container
-        r => r.ctx("open cgroup", dir.lossy())?,
+        r => r.ctx(t!("open cgroup"), dir.lossy())?,
     };
     let dir = dir.lossy();
     let fd = raw::bpf_load_device_program(&prog, c"Apache-2.0").ctx("load device eBPF program for", dir)?;

@@ -54,7 +54,7 @@ fn v2_root() -> &'static [u8] {
 /// room for, or a name too long, is an error, not a hierarchy skipped.
 fn scan() -> Result<Hierarchies> {
     let mut v = Hierarchies::new();
-    let st = fs::statfs(c"/sys/fs/cgroup").ctx("statfs", ROOT)?;
+    let st = fs::statfs(c"/sys/fs/cgroup").ctx(t!("statfs"), ROOT)?;
     if st.f_type as u64 == mote_sys::linux_raw_sys::general::CGROUP2_SUPER_MAGIC as u64 {
         let mut b = Buf::<64>::new();
         b.s(ROOT);
@@ -62,14 +62,14 @@ fn scan() -> Result<Hierarchies> {
         return Ok(v);
     }
     const MI: &[u8] = b"/proc/self/mountinfo";
-    let f = fs::open(c"/proc/self/mountinfo", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", MI)?;
+    let f = fs::open(c"/proc/self/mountinfo", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx(t!("open"), MI)?;
     let mut buf = [0u8; 4096];
     let (mut have, mut skip) = (0, false);
     loop {
         let n = match mote_sys::rustix::io::read(&f, &mut buf[have..]) {
             Ok(n) => n,
             Err(Errno::INTR) => continue,
-            Err(e) => return Err(Error::sys("read", MI, e)),
+            Err(e) => return Err(Error::sys(t!("read"), MI, e)),
         };
         let end = have + n;
         let mut at = 0;
@@ -95,7 +95,7 @@ fn scan() -> Result<Hierarchies> {
                 m.get(..k) != Some(&ROOT[..k])
             });
             if !skip && !other {
-                return Err(Error::msg("read", MI, "a mount line longer than 4096 bytes that may be a cgroup mount"));
+                return Err(Error::msg(t!("read"), MI, t!("a mount line longer than 4096 bytes that may be a cgroup mount")));
             }
             (have, skip) = (0, true);
             continue;
@@ -127,8 +127,8 @@ fn mount_line(line: &[u8], v: &mut Hierarchies) -> Result<()> {
     if fstype.is_none_or(|t| crate::json::find(t, "cgroup\0cgroup2\0") > 1) || matches!(name, b"" | b"." | b"..") || name.contains(&b'/') || name.contains(&b'\\') {
         return Ok(());
     }
-    b.get().fits("cgroup hierarchy path:")?;
-    v.push(b).map_err(|_| Error::msg("cgroup hierarchies under", ROOT, "more than 16"))
+    b.get().fits(t!("cgroup hierarchy path:"))?;
+    v.push(b).map_err(|_| Error::msg(t!("cgroup hierarchies under"), ROOT, t!("more than 16")))
 }
 
 /// The container's cgroup path: linux.cgroupsPath, or /mote/<id>.
@@ -137,7 +137,7 @@ pub fn path_for(spec_path: Option<&[u8]>, id: &[u8]) -> Result<CgPath> {
     match spec_path {
         Some(s) if !s.is_empty() => {
             if s.contains(&b':') {
-                return Err(Error::msg("linux.cgroupsPath", s, "systemd slice:prefix:name paths need a systemd cgroup manager; mote writes cgroupfs"));
+                return Err(Error::msg(t!("linux.cgroupsPath"), s, t!("systemd slice:prefix:name paths need a systemd cgroup manager; mote writes cgroupfs")));
             }
             if s[0] != b'/' {
                 // Relative: under the runtime's own cgroup, as runc does for cgroupfs.
@@ -152,19 +152,19 @@ pub fn path_for(spec_path: Option<&[u8]>, id: &[u8]) -> Result<CgPath> {
     }
     // Normalised: no "..", no "." or empty components, and never the root (mote removes and
     // kills what is in the container's cgroup: it must be the container's own).
-    let p = p.get().map_err(|_| Error::too_long("linux.cgroupsPath:", PATH))?;
+    let p = p.get().map_err(|_| Error::too_long(t!("linux.cgroupsPath:"), PATH))?;
     let mut n = CgPath::new();
     for c in on(p, b'/') {
         match c {
             b"" | b"." => {}
-            b".." => return Err(Error::msg("linux.cgroupsPath", p, "must not contain ..")),
+            b".." => return Err(Error::msg(t!("linux.cgroupsPath"), p, t!("must not contain .."))),
             c => {
                 n.c(b'/').s(c);
             }
         }
     }
     if n.is_empty() {
-        return Err(Error::msg("linux.cgroupsPath", p, "must not be the root cgroup"));
+        return Err(Error::msg(t!("linux.cgroupsPath"), p, t!("must not be the root cgroup")));
     }
     Ok(n)
 }
@@ -185,7 +185,7 @@ fn own_cgroup(out: &mut CgPath) -> Result<()> {
             return Ok(());
         }
     }
-    Err(Error::msg("read", "/proc/self/cgroup", "no cgroup line"))
+    Err(Error::msg(t!("read"), "/proc/self/cgroup", t!("no cgroup line")))
 }
 
 /// `<hierarchy><path>`, both bounded (64 and PATH bytes): it always fits.
@@ -230,7 +230,7 @@ pub fn create(path: &[u8]) -> Result<u64> {
     // and words).
     if is_frozen(path) {
         let _ = destroy(path, 0);
-        return Err(Error::msg("cgroup", path, "container's cgroup unexpectedly frozen"));
+        return Err(Error::msg(t!("cgroup"), path, t!("container's cgroup unexpectedly frozen")));
     }
     // The container may make cgroups of its own (through a cgroup namespace), as deep as mote
     // will walk to kill and remove them, and no deeper (v2; v1 is not delegated; kernels before
@@ -252,7 +252,7 @@ pub fn create(path: &[u8]) -> Result<u64> {
 fn claim(hs: &[Buf<64>], path: &[u8], made: &mut usize) -> Result<()> {
     for h in hs {
         let mut d = dir_in(h.lossy(), path);
-        let leaf = d.cstr().fits("cgroup path:")?;
+        let leaf = d.cstr().fits(t!("cgroup path:"))?;
         let mut r = fs::mkdir(leaf, Mode::from_raw_mode(0o755));
         if r == Err(Errno::NOENT) {
             let mut p = dir_in(h.lossy(), b"");
@@ -261,20 +261,20 @@ fn claim(hs: &[Buf<64>], path: &[u8], made: &mut usize) -> Result<()> {
                 if p.len() == d.len() {
                     break; // the leaf, made below
                 }
-                match fs::mkdir(p.cstr().fits("cgroup path:")?, Mode::from_raw_mode(0o755)) {
+                match fs::mkdir(p.cstr().fits(t!("cgroup path:"))?, Mode::from_raw_mode(0o755)) {
                     Ok(()) | Err(Errno::EXIST) => {}
-                    Err(e) => return Err(Error::sys("create cgroup", p.lossy(), e)),
+                    Err(e) => return Err(Error::sys(t!("create cgroup"), p.lossy(), e)),
                 }
             }
-            r = fs::mkdir(d.cstr().fits("cgroup path:")?, Mode::from_raw_mode(0o755));
+            r = fs::mkdir(d.cstr().fits(t!("cgroup path:"))?, Mode::from_raw_mode(0o755));
         }
         match r {
             Ok(()) => *made += 1,
-            Err(Errno::EXIST) if populated(path)? => return Err(Error::msg("cgroup", path, "already has processes in it")),
+            Err(Errno::EXIST) if populated(path)? => return Err(Error::msg(t!("cgroup"), path, t!("already has processes in it"))),
             Err(Errno::EXIST) => {
-                return Err(Error::msg("cgroup", path, "already exists: another container's, or left over (remove it first)"))
+                return Err(Error::msg(t!("cgroup"), path, t!("already exists: another container's, or left over (remove it first)")))
             }
-            Err(e) => return Err(Error::sys("create cgroup", d.lossy(), e)),
+            Err(e) => return Err(Error::sys(t!("create cgroup"), d.lossy(), e)),
         }
         // A v1 cpuset starts empty and refuses tasks until it has cpus and mems.
         if h.lossy().ends_with(b"/cpuset") {
@@ -296,9 +296,9 @@ fn home_order() -> Result<impl Iterator<Item = &'static Buf<64>>> {
 #[inline(never)]
 fn open_dir(h: &Buf<64>, path: &[u8]) -> Result<Option<OwnedFd>> {
     let mut d = dir_in(h.lossy(), path);
-    match fs::open(d.cstr().fits("cgroup path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
+    match fs::open(d.cstr().fits(t!("cgroup path:"))?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
         Err(Errno::NOENT) => Ok(None),
-        r => r.map(Some).ctx("open cgroup", d.lossy()),
+        r => r.map(Some).ctx(t!("open cgroup"), d.lossy()),
     }
 }
 
@@ -317,11 +317,11 @@ fn home(path: &[u8]) -> Result<Option<OwnedFd>> {
 /// The inode of the cgroup's directory in its [`home`] hierarchy (one stat, no descriptor).
 fn home_ino(path: &[u8]) -> Result<Option<u64>> {
     for h in home_order()? {
-        match fs::statat(CWD, dir_in(h.lossy(), path).cstr().fits("cgroup path:")?, AtFlags::SYMLINK_NOFOLLOW) {
+        match fs::statat(CWD, dir_in(h.lossy(), path).cstr().fits(t!("cgroup path:"))?, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) if fs::FileType::from_raw_mode(st.st_mode) == fs::FileType::Directory => return Ok(Some(st.st_ino)),
-            Ok(_) => return Err(Error::sys("open cgroup", path, Errno::NOTDIR)),
+            Ok(_) => return Err(Error::sys(t!("open cgroup"), path, Errno::NOTDIR)),
             Err(Errno::NOENT) => {}
-            Err(e) => return Err(Error::sys("stat cgroup", path, e)),
+            Err(e) => return Err(Error::sys(t!("stat cgroup"), path, e)),
         }
     }
     Ok(None)
@@ -331,7 +331,7 @@ fn home_ino(path: &[u8]) -> Result<Option<u64>> {
 /// cgroup id on v2). Recorded at create and compared before anything is killed or removed: a
 /// cgroup of the same path made since is not the container's.
 pub fn ident(path: &[u8]) -> Result<u64> {
-    home_ino(path)?.ok_or_else(|| Error::sys("open cgroup", path, Errno::NOENT))
+    home_ino(path)?.ok_or_else(|| Error::sys(t!("open cgroup"), path, Errno::NOENT))
 }
 
 /// Fails unless the cgroup at `path` is still the one with identity `ino` (0: not recorded,
@@ -339,7 +339,7 @@ pub fn ident(path: &[u8]) -> Result<u64> {
 pub fn owned(path: &[u8], ino: u64) -> Result<()> {
     match home_ino(path)? {
         Some(i) if ino != 0 && i != ino => {
-            Err(Error::msg("cgroup", path, "is not this container's any more (made again since): left alone"))
+            Err(Error::msg(t!("cgroup"), path, t!("is not this container's any more (made again since): left alone")))
         }
         _ => Ok(()),
     }
@@ -372,7 +372,7 @@ pub fn join(path: &[u8], pid: u32) -> Result<()> {
     let mut v = Buf::<16>::new();
     v.u(pid as u64);
     for h in hierarchies()? {
-        write_file(file_in(h.lossy(), path, b"/cgroup.procs").cstr(), v.get().fits("pid:")?)?;
+        write_file(file_in(h.lossy(), path, b"/cgroup.procs").cstr(), v.get().fits(t!("pid:"))?)?;
     }
     Ok(())
 }
@@ -381,19 +381,19 @@ pub fn join(path: &[u8], pid: u32) -> Result<()> {
 /// (so that `f` may remove them).
 fn below(dir: &OwnedFd, depth: usize, f: &mut dyn FnMut(&OwnedFd, &core::ffi::CStr, &OwnedFd) -> Result<()>) -> Result<()> {
     if depth > limits::CGROUP_DEPTH {
-        return Err(Error::say("cgroup", "nested deeper than 32 levels below the container's (spec/limits.rs)"));
+        return Err(Error::say(t!("cgroup"), t!("nested deeper than 32 levels below the container's (spec/limits.rs)")));
     }
     let mut buf = [MaybeUninit::<u8>::uninit(); 1024];
     let mut it = RawDir::new(dir, &mut buf);
     while let Some(e) = it.next() {
-        let e = e.ctx("read cgroup directory", "")?;
+        let e = e.ctx(t!("read cgroup directory"), "")?;
         let name = e.file_name();
         if e.file_type() != fs::FileType::Directory || name.to_bytes().starts_with(b".") {
             continue;
         }
         let sub = match fs::openat(dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
             Err(Errno::NOENT) => continue, // removed meanwhile
-            r => r.ctx("open cgroup", name.to_bytes())?,
+            r => r.ctx(t!("open cgroup"), name.to_bytes())?,
         };
         below(&sub, depth + 1, f)?;
         f(dir, name, &sub)?;
@@ -405,7 +405,7 @@ fn below(dir: &OwnedFd, depth: usize, f: &mut dyn FnMut(&OwnedFd, &core::ffi::CS
 fn procs(dir: &OwnedFd, f: &mut dyn FnMut(u32) -> Result<()>) -> Result<()> {
     let file = match fs::openat(dir, c"cgroup.procs", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
         Err(Errno::NOENT) => return Ok(()), // removed meanwhile
-        r => r.ctx("open", "cgroup.procs")?,
+        r => r.ctx(t!("open"), "cgroup.procs")?,
     };
     let (mut buf, mut line, mut n) = ([0u8; 4096], [0u8; 16], 0);
     loop {
@@ -413,14 +413,14 @@ fn procs(dir: &OwnedFd, f: &mut dyn FnMut(u32) -> Result<()>) -> Result<()> {
             Ok(0) | Err(Errno::NODEV) => return Ok(()), // the cgroup went away
             Ok(k) => k,
             Err(Errno::INTR) => continue,
-            Err(e) => return Err(Error::sys("read", "cgroup.procs", e)),
+            Err(e) => return Err(Error::sys(t!("read"), "cgroup.procs", e)),
         };
         for &c in &buf[..k] {
             if c != b'\n' {
-                *line.get_mut(n).ok_or_else(|| Error::msg("read", "cgroup.procs", "not a pid per line"))? = c;
+                *line.get_mut(n).ok_or_else(|| Error::msg(t!("read"), "cgroup.procs", t!("not a pid per line")))? = c;
                 n += 1;
             } else {
-                f(mote_sys::num::parse(&line[..n]).ok_or_else(|| Error::msg("read", "cgroup.procs", "not a pid per line"))?)?;
+                f(mote_sys::num::parse(&line[..n]).ok_or_else(|| Error::msg(t!("read"), "cgroup.procs", t!("not a pid per line")))?)?;
                 n = 0;
             }
         }
@@ -443,7 +443,7 @@ pub fn populated(path: &[u8]) -> Result<bool> {
         let mut any = false;
         let mut found = |_| {
             any = true;
-            Err(Error::say("", "")) // stops the walk at the first pid
+            Err(Error::say(t!(""), t!(""))) // stops the walk at the first pid
         };
         let r = below(&fd, 0, &mut |_, _, sub| procs(sub, &mut found)).and_then(|()| procs(&fd, &mut found));
         if any {
@@ -488,7 +488,7 @@ pub fn destroy(path: &[u8], ino: u64) -> Result<()> {
                     left = true;
                     Ok(())
                 }
-                Err(e) => Err(Error::sys("remove cgroup below", d.lossy(), e)),
+                Err(e) => Err(Error::sys(t!("remove cgroup below"), d.lossy(), e)),
             })?;
             left |= !rmdir_in(&mut d)?;
         }
@@ -498,7 +498,7 @@ pub fn destroy(path: &[u8], ino: u64) -> Result<()> {
         }
         sleep_ms(10);
     }
-    Err(Error::msg("remove cgroup", path, "processes did not leave within 1s"))
+    Err(Error::msg(t!("remove cgroup"), path, t!("processes did not leave within 1s")))
 }
 
 /// SIGKILL to every process of the cgroup and below it.
@@ -521,10 +521,10 @@ fn rmdir_each(path: &[u8]) -> Result<bool> {
 /// rmdir of the cgroup directory `d`; false while it has processes or children (EBUSY).
 #[inline(never)]
 fn rmdir_in(d: &mut Buf<{ PATH + 64 }>) -> Result<bool> {
-    match fs::rmdir(d.cstr().fits("cgroup path:")?) {
+    match fs::rmdir(d.cstr().fits(t!("cgroup path:"))?) {
         Ok(()) | Err(Errno::NOENT) => Ok(true),
         Err(Errno::BUSY) => Ok(false),
-        Err(e) => Err(Error::sys("remove cgroup", d.lossy(), e)),
+        Err(e) => Err(Error::sys(t!("remove cgroup"), d.lossy(), e)),
     }
 }
 
@@ -558,7 +558,7 @@ pub fn freeze(path: &[u8], on: bool) -> Result<()> {
         }
         sleep_ms(2);
     }
-    Err(Error::msg(if on { "freeze" } else { "thaw" }, f.lossy(), "the cgroup did not settle within 1s"))
+    Err(Error::msg(if on { t!("freeze") } else { t!("thaw") }, f.lossy(), t!("the cgroup did not settle within 1s")))
 }
 
 /// Sleeps `ms` milliseconds (the polling loops above).
@@ -640,9 +640,9 @@ pub fn read_file<'a>(path: impl CPath<'a>, buf: &mut [u8]) -> Result<usize> {
 
 #[inline(never)]
 fn read_c(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize> {
-    let f: OwnedFd = fs::openat(CWD, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", path.to_bytes())?;
+    let f: OwnedFd = fs::openat(CWD, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx(t!("open"), path.to_bytes())?;
     // (cgroup.procs, many records, is read by procs())
-    crate::state::read_small(&f, buf).ctx("read", path.to_bytes())
+    crate::state::read_small(&f, buf).ctx(t!("read"), path.to_bytes())
 }
 
 /// Writes a value to a cgroupfs file (one write: cgroupfs takes a value per write).
@@ -659,7 +659,7 @@ fn write_c(path: &core::ffi::CStr, val: &[u8]) -> Result<()> {
 /// Opens a cgroupfs (or procfs) file for writes ([`write_to`]), to write it several times.
 #[inline(never)]
 pub fn open_w(path: &core::ffi::CStr) -> Result<OwnedFd> {
-    fs::openat(CWD, path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", path.to_bytes())
+    fs::openat(CWD, path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()).ctx(t!("open"), path.to_bytes())
 }
 
 /// One value in one write (cgroupfs takes a value, or a rule, per write) to `f`, opened from `path`.
@@ -670,7 +670,7 @@ pub fn write_to(f: &OwnedFd, path: &[u8], val: &[u8]) -> Result<()> {
         Err(e) => {
             let mut b = Buf::<{ PATH + 200 }>::new();
             b.s(path).s(b" (value ").s(val).c(b')');
-            Err(Error::sys("write", b.lossy(), e))
+            Err(Error::sys(t!("write"), b.lossy(), e))
         }
     }
 }

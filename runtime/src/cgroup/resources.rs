@@ -73,7 +73,7 @@ impl Writer<'_> {
             let mut root = Buf::<64>::new();
             root.s(ROOT).c(b'/').s(ctl(file)).s(b"/cgroup.procs");
             if !root.cstr().is_ok_and(|f| fs::access(f, Access::EXISTS).is_ok()) {
-                return Err(Error::msg("cgroup controller", ctl(file), "is not mounted on this host"));
+                return Err(Error::msg(t!("cgroup controller"), ctl(file), t!("is not mounted on this host")));
             }
         }
         write_file(self.file(file).cstr(), val)
@@ -95,7 +95,7 @@ impl Writer<'_> {
         let mut f = self.file(file);
         let mut b = [0u8; 32];
         let n = super::read_file(f.cstr(), &mut b)?;
-        mote_sys::num::i64(b[..n].trim_ascii_end()).ok_or_else(|| Error::msg("read", f.lossy(), "not a number"))
+        mote_sys::num::i64(b[..n].trim_ascii_end()).ok_or_else(|| Error::msg(t!("read"), f.lossy(), t!("not a number")))
     }
 }
 
@@ -121,17 +121,17 @@ fn refused(r: &Resources<'_>, v2: bool, p: &P, cur: Option<i64>) -> Result<()> {
     if !v2 {
         // An empty map asks for nothing: crun and runc accept it on v1.
         if !r.unified.is_empty() {
-            return Err(p.key("unified").err("needs a cgroup v2 host (this host's controllers are v1)"));
+            return Err(p.key("unified").err(t!("needs a cgroup v2 host (this host's controllers are v1)")));
         }
         return Ok(());
     }
     if r.groups & NETWORK != 0 {
-        return Err(p.key("network").err("has no cgroup v2 controller (net_cls/net_prio are v1 only)"));
+        return Err(p.key("network").err(t!("has no cgroup v2 controller (net_cls/net_prio are v1 only)")));
     }
     for slot in TABLE..SLOTS {
         match (r.get(slot), CONV_V2[slot - TABLE]) {
-            (Some(_), b'x') => return Err(res::err(p, slot, "has no cgroup v2 equivalent")),
-            (Some(_), b'k') => return Err(res::err(p, slot, "kernel memory limits have no cgroup v2 equivalent")),
+            (Some(_), b'x') => return Err(res::err(p, slot, t!("has no cgroup v2 equivalent"))),
+            (Some(_), b'k') => return Err(res::err(p, slot, t!("kernel memory limits have no cgroup v2 equivalent"))),
             _ => {}
         }
     }
@@ -144,7 +144,7 @@ fn swap_v2(r: &Resources<'_>, p: &P, cur: Option<i64>) -> Result<i64> {
     match (r.get(SWAP).or(cur), r.get(LIMIT).or(cur)) {
         (None | Some(-1), _) => Ok(-1),
         (Some(s), Some(l)) if l >= 0 && s >= l => Ok(s - l),
-        _ => Err(res::err(p, SWAP, "must be -1 or at least memory.limit on cgroup v2 (or the one in force)")),
+        _ => Err(res::err(p, SWAP, t!("must be -1 or at least memory.limit on cgroup v2 (or the one in force)"))),
     }
 }
 
@@ -173,7 +173,7 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
         // any of its values is written.
         let used = w.read(if w.v2 { b"memory.current" } else { b"memory.usage_in_bytes" })?;
         if l >= 0 && l < used {
-            let mut e = res::err(p, LIMIT, "below the current usage ");
+            let mut e = res::err(p, LIMIT, t!("below the current usage "));
             e.path(|p| { p.i(used).s(b" (checkBeforeUpdate)"); });
             return Err(e);
         }
@@ -340,12 +340,12 @@ fn memory(w: &Writer<'_>, r: &Resources<'_>, p: &P, cur: Option<i64>) -> Result<
             if w.has(b"memory.swap.max") {
                 w.max(b"memory.swap.max", sw)?;
             } else if sw > 0 {
-                return Err(res::err(p, SWAP, "swap accounting is off on this kernel (no memory.swap.max)"));
+                return Err(res::err(p, SWAP, t!("swap accounting is off on this kernel (no memory.swap.max)")));
             }
         } else if memsw {
             w.num(MEMSW, s, false)?;
         } else if s != -1 && Some(s) != limit {
-            return Err(res::err(p, SWAP, "swap accounting is off on this host (no memory.memsw.limit_in_bytes)"));
+            return Err(res::err(p, SWAP, t!("swap accounting is off on this host (no memory.memsw.limit_in_bytes)")));
         }
     }
     Ok(())
@@ -365,7 +365,7 @@ fn rt_runtime(w: &Writer<'_>, v: i64) -> Result<()> {
     };
     let parent = Writer { path: &w.path[..cut], v2: false };
     let cur = parent.read(RT)?;
-    rt_runtime(&parent, cur.max(0).checked_add(v).ok_or_else(|| Error::say("cpu.realtimeRuntime", "too large"))?)?;
+    rt_runtime(&parent, cur.max(0).checked_add(v).ok_or_else(|| Error::say(t!("cpu.realtimeRuntime"), t!("too large")))?)?;
     w.num(RT, v, false)
 }
 

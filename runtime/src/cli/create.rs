@@ -37,8 +37,8 @@ pub const FLAGS: &[Flag] = &[
 ];
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
-    let p = parse(a, from, "create", FLAGS, g, usize::MAX)?;
-    let id = p.id("create")?;
+    let p = parse(a, from, t!("create"), FLAGS, g, usize::MAX)?;
+    let id = p.id(t!("create"))?;
     create(a, &p, g, id.to_bytes(), false, false, None)?;
     Ok(0)
 }
@@ -74,7 +74,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
         }
         pid_path.s(f.to_bytes());
         if pid_path.overflowed() {
-            return Err(Error::msg("--pid-file", f.to_bytes(), "path too long"));
+            return Err(Error::msg(t!("--pid-file"), f.to_bytes(), t!("path too long")));
         }
     }
     // The bundle directory becomes our cwd: relative rootfs and mount sources resolve against it.
@@ -84,7 +84,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     // state.json and the hooks' state are JSON, UTF-8 only (json.rs refuses the rest): a bundle
     // path with other bytes would leave a state mote itself cannot read back.
     if !json::utf8(bundle_abs.lossy()) {
-        return Err(Error::msg("bundle", bundle_abs.lossy(), "path not UTF-8 (JSON state)"));
+        return Err(Error::msg(t!("bundle"), bundle_abs.lossy(), t!("path not UTF-8 (JSON state)")));
     }
 
     // Config: read into the arena, validated and unescaped in place, parsed without copies.
@@ -92,18 +92,18 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     let buf = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("config", cfg.to_bytes(), "read twice"))?;
     let doc = read_config(cfg, bundle_abs, buf)?;
     let spec = spec::parse(doc.0, doc.1)?;
-    let proc = spec.process.as_ref().ok_or_else(|| Error::msg("config.json:", "process", "missing"))?;
+    let proc = spec.process.as_ref().ok_or_else(|| Error::msg(t!("config.json:"), "process", t!("missing")))?;
     if proc.args.is_empty() {
-        return Err(Error::msg("config.json:", "process.args", "must not be empty"));
+        return Err(Error::msg(t!("config.json:"), "process.args", t!("must not be empty")));
     }
     if spec.linux.ns(mote_sys::linux_raw_sys::general::CLONE_NEWNS).is_none() {
-        return Err(Error::msg("config.json:", "linux.namespaces", spec::MOUNT_NS_REQUIRED));
+        return Err(Error::msg(t!("config.json:"), "linux.namespaces", spec::MOUNT_NS_REQUIRED));
     }
     crate::linux::lsm::check(spec.process.as_ref(), spec.linux.mount_label)?;
     // A pty needs someone holding its master: the engine's socket, or mote itself in the
     // foreground; a detached or created container would get none (runc refuses it too).
     if proc.terminal && p.get("console-socket").is_none() && own_console.is_none() {
-        return Err(Error::msg("config.json:", "process.terminal", "true needs --console-socket (or a foreground `mote run`, which proxies the terminal)"));
+        return Err(Error::msg(t!("config.json:"), "process.terminal", t!("true needs --console-socket (or a foreground `mote run`, which proxies the terminal)")));
     }
     // The seccomp program is built and the kernel's support checked before anything is made.
     let mut filter = None;
@@ -118,7 +118,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     }
     let filter = filter.as_deref();
     if spec.root.to_bytes().first() != Some(&b'/') {
-        rootfs.s(bundle_abs.get().fits("bundle path:")?).c(b'/');
+        rootfs.s(bundle_abs.get().fits(t!("bundle path:"))?).c(b'/');
     }
     rootfs.s(spec.root.to_bytes());
     // The C string from here on: the child's root path, and its bytes in state.json.
@@ -129,17 +129,17 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
         Err(e) => return Err(Error::sys("rootfs", rootfs.to_bytes(), e)),
     }
     let preserve_fds = match p.get("preserve-fds") {
-        Some(v) => number(v.to_bytes(), "--preserve-fds")?,
+        Some(v) => number(v.to_bytes(), t!("--preserve-fds"))?,
         None => 0,
     };
     // systemd socket activation: LISTEN_FDS descriptors pass through as runc does.
     let listen = match a.env(b"LISTEN_FDS") {
-        Some(v) => number(v, "LISTEN_FDS")?,
+        Some(v) => number(v, t!("LISTEN_FDS"))?,
         None => 0,
     };
     // Passed descriptors are 3..3+N: N is bounded by the largest descriptor number there is.
     let preserve_fds = preserve_fds.checked_add(listen).filter(|n| *n <= limits::PRESERVE_FDS as u64).ok_or_else(|| {
-        let mut e = Error::say("--preserve-fds", "");
+        let mut e = Error::say(t!("--preserve-fds"), t!(""));
         e.path(|p| { p.s(b"(with LISTEN_FDS): more than ").u(limits::PRESERVE_FDS as u64); });
         e
     })? as u32;
@@ -164,7 +164,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
         Err(e) => {
             // Nothing exists yet; poststop hooks, which would need this state, are not run: said.
             if Hooks::of(&spec).is_some_and(|h| h.has("poststop")) {
-                let mut w = Error::say("poststop hooks not run:", "");
+                let mut w = Error::say(t!("poststop hooks not run:"), t!(""));
                 w.path(|p| e.render(p));
                 hooks::warn(g, &w);
             }
@@ -175,7 +175,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     drop(st);
     // Not destroyed on failure here: a cgroup this create did not make is not ours to kill
     // (cgroup::create removes what it made itself).
-    let ino = match cgroup::create(cg.get().fits("cgroup path:")?) {
+    let ino = match cgroup::create(cg.get().fits(t!("cgroup path:"))?) {
         Ok(ino) => ino,
         Err(e) => return Err(e.and(dir.remove())),
     };
@@ -192,7 +192,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
                 match st.and_then(|mut st| hooks::state_json(&mut st, &spec, id, "stopped", 0, bundle_abs.lossy()).map(|()| st)) {
                     Ok(st) => h.run_warn(g, "poststop", st.get()),
                     Err(mut e) => {
-                        e.set_what("poststop hooks not run:");
+                        e.set_what(t!("poststop hooks not run:"));
                         hooks::warn(g, &e)
                     }
                 }
@@ -208,10 +208,10 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, fixed: &Fixed<'_, '_>, ino: u64,
     write_state(dir, fixed, 0, 0, ino)?;
     dir.copy_config(p.get("config").unwrap_or(c"config.json"))?;
     fifo.s(dir.path.lossy()).c(b'/').s(FIFO.to_bytes());
-    let fifo = fifo.cstr().fits("exec fifo path:")?;
+    let fifo = fifo.cstr().fits(t!("exec fifo path:"))?;
     // 0600 whatever the umask: whoever may write to it starts the container.
-    fs::mkfifoat(CWD, fifo, Mode::from_raw_mode(0o600)).ctx("create exec fifo", fifo.to_bytes())?;
-    fs::chmod(fifo, Mode::from_raw_mode(0o600)).ctx("chmod exec fifo", fifo.to_bytes())?;
+    fs::mkfifoat(CWD, fifo, Mode::from_raw_mode(0o600)).ctx(t!("create exec fifo"), fifo.to_bytes())?;
+    fs::chmod(fifo, Mode::from_raw_mode(0o600)).ctx(t!("chmod exec fifo"), fifo.to_bytes())?;
     if let Some(res) = &spec.linux.resources {
         cgroup::resources::apply(res, cg.lossy(), &spec::P::ROOT.key("linux").key("resources"))?;
     }
@@ -245,7 +245,7 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, fixed: &Fixed<'_, '_>, ino: u64,
         st.s(br#","status":"creating","pid":"#).u(pid as u64).s(br#","bundle":"#).json(bundle.lossy());
         state::annotations(&mut st, spec);
         st.s(b"}}");
-        seccomp::to_listener(c, fd, st.get().fits("seccomp listener state:")?)
+        seccomp::to_listener(c, fd, st.get().fits(t!("seccomp listener state:"))?)
     };
     let hooks = Hooks::of(spec);
     let hook_out = match &hooks {
@@ -265,7 +265,7 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, fixed: &Fixed<'_, '_>, ino: u64,
         preserve_fds,
         cgroup: cg.lossy(),
         relay_exit,
-        keyring: if p.has("no-new-keyring") { None } else { Some(keyring.cstr().fits("session keyring name:")?) },
+        keyring: if p.has("no-new-keyring") { None } else { Some(keyring.cstr().fits(t!("session keyring name:"))?) },
         seccomp: filter,
         seccomp_listener: if notifying { Some(&hand) } else { None },
         id,
@@ -331,7 +331,7 @@ fn state_json<'s>(st: &'s mut Buf<{ limits::STATE }>, fixed: &Fixed<'_, '_>, pid
     }
     state::annotations(st, spec);
     st.c(b'}');
-    st.get().fits("state.json (annotations, paths):")
+    st.get().fits(t!("state.json (annotations, paths):"))
 }
 
 /// Reads and prepares config.json; returns (document, root offset).
@@ -347,25 +347,25 @@ pub fn read_config<'b>(cfg: &CStr, bundle: &Buf<{ limits::PATH }>, buf: &'b mut 
 /// Reads the JSON file `path` (`shown` in messages) into `buf` and prepares it; returns the
 /// document, its root offset, and the part of `buf` left unused.
 pub fn read_json<'b>(path: &CStr, shown: &[u8], buf: &'b mut [u8]) -> Result<(&'b [u8], usize, &'b mut [u8])> {
-    let f = fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", shown)?;
+    let f = fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx(t!("open"), shown)?;
     let n = match state::read_all(&f, buf) {
         Ok(n) => n,
         Err(mote_sys::raw::Errno::FBIG) => {
-            let mut e = Error::msg("read", shown, "");
+            let mut e = Error::msg(t!("read"), shown, t!(""));
             e.path(|p| {
                 p.s(b": larger than ").u(buf.len() as u64);
                 p.s(if buf.len() == limits::CONFIG_BYTES { &b" bytes (spec/limits.rs CONFIG_BYTES)"[..] } else { b" bytes (what config.json left of CONFIG_BYTES)" });
             });
             return Err(e);
         }
-        Err(e) => return Err(Error::sys("read", shown, e)),
+        Err(e) => return Err(Error::sys(t!("read"), shown, e)),
     };
     let (doc, rest) = buf.split_at_mut(n);
     match json::prepare(doc) {
         Ok(root) => Ok((doc, root, rest)),
         Err(e) => {
-            let mut er = Error::msg("parse", shown, "");
-            er.path(|p| { p.s(b": invalid JSON at byte ").u(e.offset as u64).s(b": ").s(e.what); });
+            let mut er = Error::msg(t!("parse"), shown, t!(""));
+            er.path(|p| { p.s(b": invalid JSON at byte ").u(e.offset as u64).s(b": ").t(e.what); });
             Err(er)
         }
     }

@@ -45,11 +45,11 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
 fn not_a_dir(root: &core::ffi::CStr, id: &[u8], e: Error) -> Result<()> {
     let mut path = Buf::<{ limits::PATH }>::new();
     path.s(root.to_bytes()).c(b'/').s(id);
-    let path = path.cstr().fits("state dir path:")?;
+    let path = path.cstr().fits(t!("state dir path:"))?;
     match fs::statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW) {
         Err(Errno::NOENT) => Ok(()),
         Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::Directory => {
-            fs::unlinkat(CWD, path, AtFlags::empty()).ctx("remove", path.to_bytes())
+            fs::unlinkat(CWD, path, AtFlags::empty()).ctx(t!("remove"), path.to_bytes())
         }
         _ => Err(e),
     }
@@ -97,7 +97,7 @@ fn salvage(dir: Dir) -> Result<()> {
     }
     let mut buf = crate::state::read_buf()?;
     let Some((pid, start, cg, ino)) = dir.salvage(&mut buf[..]) else {
-        return Err(Error::msg("state.json in", dir.path.lossy(), "unreadable, and names no cgroup: its process and cgroup are unknown (state dir kept)"));
+        return Err(Error::msg(t!("state.json in"), dir.path.lossy(), t!("unreadable, and names no cgroup: its process and cgroup are unknown (state dir kept)")));
     };
     if pid != 0 && crate::state::proc_start_time(pid).is_some_and(|(t, _)| t == start) {
         let _ = mote_sys::sig::kill(pid as i32, 9);

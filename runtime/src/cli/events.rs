@@ -27,7 +27,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         out.s(br#"{"type":"stats","id":"#).json(st.id).s(br#","data":"#);
         stats::json(&mut out, st.cgroup);
         out.s(b"}\n");
-        super::print(&out, "events output:")?;
+        super::print(&out, t!("events output:"))?;
         drop(dir);
         if given!(p, FLAGS, "stats").is_some() {
             return Ok(0);

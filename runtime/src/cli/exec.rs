@@ -28,7 +28,7 @@ use mote_sys::Args;
 
 use super::{create, flag, given, parse, Flag, Global, Parsed};
 use crate::cgroup;
-use crate::error::{Ctx, Error, Fits, Result};
+use crate::error::{Ctx, Error, Fits, Result, Txt};
 use crate::json::Val;
 use crate::linux::{console, process, seccomp, spawn};
 use crate::log;
@@ -71,7 +71,7 @@ const NAMESPACES: [(&CStr, u32); 8] = [
 #[inline(never)]
 pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     // Everything after the id is the command.
-    let p = parse(a, from, "exec", FLAGS, gl, 1)?;
+    let p = parse(a, from, t!("exec"), FLAGS, gl, 1)?;
     // runc exits 255 when exec itself fails (the process's own codes are 0..=255 too).
     match exec(a, &p, gl) {
         Ok(code) => Ok(code),
@@ -80,7 +80,7 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
 }
 
 fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
-    let id = p.id("exec")?;
+    let id = p.id(t!("exec"))?;
     // Not dumpable for as long as we live (we never exec): nothing may ptrace us or open our
     // /proc/PID/{fd,exe,mem}, and our child inherits it until its own exec.
     raw::prctl(pr::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx("prctl", "PR_SET_DUMPABLE")?;
@@ -91,16 +91,16 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
         Status::Paused if given!(p, FLAGS, "ignore-paused").is_some() => {}
         Status::Paused => return Err(Error::say("cannot exec in a paused container", "use --ignore-paused to override")),
         s => {
-            let mut e = Error::msg("cannot exec in a", s.name(), "");
+            let mut e = Error::msg(t!("cannot exec in a"), s.name(), t!(""));
             e.path(|p| { p.s(b" container"); });
             return Err(e);
         }
     }
     let pid = st.pid;
     // A pidfd pins the process: checked alive after it is open, it cannot be a reused pid.
-    let pidfd = rp::pidfd_open(rp::Pid::from_raw(pid as i32).ok_or(Errno::SRCH).ctx("open pidfd", st.id)?, rp::PidfdFlags::empty()).ok();
+    let pidfd = rp::pidfd_open(rp::Pid::from_raw(pid as i32).ok_or(Errno::SRCH).ctx(t!("open pidfd"), st.id)?, rp::PidfdFlags::empty()).ok();
     if !st.alive() {
-        return Err(Error::say("cannot exec in a stopped container", ""));
+        return Err(Error::say(t!("cannot exec in a stopped container"), t!("")));
     }
 
     // The config as it was at create, and the process: --process FILE or the config's own.
@@ -120,19 +120,19 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
             pr
         }
         None => {
-            let mut pr = spec.process.take().ok_or_else(|| Error::msg("config.json:", "process", "missing"))?;
+            let mut pr = spec.process.take().ok_or_else(|| Error::msg(t!("config.json:"), "process", t!("missing")))?;
             pr.args.clear();
             // runc: a terminal only with --tty, whatever the container's process has.
             pr.terminal = false;
             for i in p.rest..a.len() {
                 let arg = a.cstr(i).unwrap_or(c"");
-                pr.args.push(arg).map_err(|_| Error::msg("exec:", "arguments", "more than 256 (spec/limits.rs ARGS)"))?;
+                pr.args.push(arg).map_err(|_| Error::msg(t!("exec:"), "arguments", t!("more than 256 (spec/limits.rs ARGS)")))?;
             }
             pr
         }
     };
     if proc.args.is_empty() {
-        return Err(Error::say("exec", "needs a command (ARGS...) or --process FILE"));
+        return Err(Error::say(t!("exec"), t!("needs a command (ARGS...) or --process FILE")));
     }
     apply_flags(p, &mut proc)?;
     if let Some(v) = given!(p, FLAGS, "apparmor").filter(|v| !v.is_empty()) {
@@ -147,7 +147,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     let mut program = None;
     if let Some(sc) = &spec.linux.seccomp {
         if sc.notifies() {
-            return Err(Error::msg("exec: config.json:", "linux.seccomp", "SCMP_ACT_NOTIFY is not supported by exec yet"));
+            return Err(Error::msg(t!("exec: config.json:"), "linux.seccomp", t!("SCMP_ACT_NOTIFY is not supported by exec yet")));
         }
         let program = program.insert(seccomp::Program::lend()?);
         seccomp::compile(sc, program)?;
@@ -167,13 +167,13 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
         _ => None,
     };
     if proc.terminal && console_sock.is_none() {
-        return Err(Error::say("exec --tty --detach", "needs --console-socket (no one would hold the terminal)"));
+        return Err(Error::say(t!("exec --tty --detach"), t!("needs --console-socket (no one would hold the terminal)")));
     }
     let preserve_fds = match given!(p, FLAGS, "preserve-fds") {
         // Descriptors are ints: 3 + N must stay one (never cut to 32 bits, never wrapped).
-        Some(v) => match super::number(v.to_bytes(), "--preserve-fds")? {
+        Some(v) => match super::number(v.to_bytes(), t!("--preserve-fds"))? {
             n if n <= (i32::MAX - 3) as u64 => n as u32,
-            _ => return Err(Error::msg("--preserve-fds", v.to_bytes(), "out of range (descriptors end at 2^31)")),
+            _ => return Err(Error::msg(t!("--preserve-fds"), v.to_bytes(), t!("out of range (descriptors end at 2^31)"))),
         },
         None => 0,
     };
@@ -193,7 +193,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
         let theirs = fs::stat(path);
         let mut ours = Buf::<32>::new();
         ours.s(b"/proc/self/ns/").s(name.to_bytes());
-        match (theirs, fs::stat(ours.cstr().fits("namespace path:")?)) {
+        match (theirs, fs::stat(ours.cstr().fits(t!("namespace path:"))?)) {
             (Ok(t), Ok(o)) if (t.st_dev, t.st_ino) != (o.st_dev, o.st_ino) => {
                 join.flags |= flag;
                 let fd = fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", path.to_bytes())?;
@@ -205,10 +205,10 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     }
     nsp.clear();
     nsp.s(b"/proc/").u(pid as u64).s(b"/root");
-    join.root = Some(fs::open(nsp.cstr().fits("root path:")?, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", nsp.lossy())?);
+    join.root = Some(fs::open(nsp.cstr().fits(t!("root path:"))?, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx(t!("open"), nsp.lossy())?);
     // Still the same process (same start time): what was opened by pid is the container's.
     if !st.alive() {
-        return Err(Error::say("cannot exec in a stopped container", ""));
+        return Err(Error::say(t!("cannot exec in a stopped container"), t!("")));
     }
     // The PID namespace applies to our children: join it here, so that our one child is born in
     // it (and stays our child, to wait for).
@@ -227,13 +227,13 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     if !given!(p, FLAGS, "detach").is_some() {
         sig::sigprocmask(How::Block, &SigSet::CATCHABLE).ctx("sigprocmask", "exec")?;
     }
-    let (ours, theirs) = net::socketpair(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None).ctx("socketpair", "sync")?;
+    let (ours, theirs) = net::socketpair(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None).ctx(t!("socketpair"), "sync")?;
     // Pure v2: born in the cgroup (CLONE_INTO_CGROUP). Elsewhere, or where clone3 is missing
     // (qemu-user), fork and the parent writes the pid to cgroup.procs before the child goes on.
     let mut cgp = Buf::<{ cgroup::PATH + 32 }>::new();
-    cgp.s(cgroup::ROOT).s(cg.get().fits("--cgroup path:")?);
+    cgp.s(cgroup::ROOT).s(cg.get().fits(t!("--cgroup path:"))?);
     let into = if crate::cgroup::resources::Layout::detect().v2 {
-        fs::open(cgp.cstr().fits("--cgroup path:")?, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()
+        fs::open(cgp.cstr().fits(t!("--cgroup path:"))?, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()
     } else {
         None
     };
@@ -241,7 +241,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     process::cpu_affinity(&proc, 0)?;
     let (child, joined) = match into.as_ref().map(|fd| raw::clone3(g::CLONE_INTO_CGROUP, Some(fd.fd()))) {
         Some(Ok((c, _))) => (c, true),
-        _ => (raw::fork().ctx("fork", "exec")?, false),
+        _ => (raw::fork().ctx(t!("fork"), "exec")?, false),
     };
     if child == 0 {
         drop(ours);
@@ -325,8 +325,8 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
     // The container's root as its process sees it (a --no-pivot container is chrooted inside
     // its mount namespace); from here on no host directory is reachable.
     if let Some(r) = &j.root {
-        rp::fchdir(r).ctx("chdir", "container root")?;
-        rp::chroot(c".").ctx("chroot", "container root")?;
+        rp::fchdir(r).ctx(t!("chdir"), "container root")?;
+        rp::chroot(c".").ctx(t!("chroot"), "container root")?;
     }
     // Nothing of the host stays open but stdio, the preserved descriptors and our sync and
     // console sockets (CVE-2024-21626: no way out through /proc/self/fd as the cwd). The
@@ -366,7 +366,7 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
     match rp::chdir(proc.cwd) {
         Ok(()) => {}
         Err(_) if early_cwd.is_ok() => {}
-        Err(e) => return Err(Error::sys("chdir", proc.cwd.to_bytes(), e)),
+        Err(e) => return Err(Error::sys(t!("chdir"), proc.cwd.to_bytes(), e)),
     }
     process::check_cwd(proc.cwd)?;
     if !early_filter {
@@ -385,7 +385,7 @@ fn apply_flags(p: &Parsed, pr: &mut Process<'static>) -> Result<()> {
     }
     if let Some(c) = given!(p, FLAGS, "cwd") {
         if c.to_bytes().first() != Some(&b'/') {
-            return Err(Error::msg("--cwd", c.to_bytes(), "must be an absolute path"));
+            return Err(Error::msg(t!("--cwd"), c.to_bytes(), t!("must be an absolute path")));
         }
         pr.cwd = c;
     }
@@ -395,7 +395,7 @@ fn apply_flags(p: &Parsed, pr: &mut Process<'static>) -> Result<()> {
         if let Some(eq) = b.iter().position(|&c| c == b'=') {
             pr.env.retain(|x| !x.to_bytes().starts_with(&b[..=eq]));
         }
-        pr.env.push(e).map_err(|_| Error::msg("--env", b, "more than 512 variables (spec/limits.rs ENV)"))?;
+        pr.env.push(e).map_err(|_| Error::msg(t!("--env"), b, t!("more than 512 variables (spec/limits.rs ENV)")))?;
     }
     if let Some(u) = given!(p, FLAGS, "user") {
         let b = u.to_bytes();
@@ -403,10 +403,10 @@ fn apply_flags(p: &Parsed, pr: &mut Process<'static>) -> Result<()> {
             Some(i) => (&b[..i], Some(&b[i + 1..])),
             None => (b, None),
         };
-        pr.uid = num(uid, "--user")?;
+        pr.uid = num(uid, t!("--user"))?;
         // runc: without ":GID" the process keeps its gid.
         if let Some(g) = gid {
-            pr.gid = num(g, "--user")?;
+            pr.gid = num(g, t!("--user"))?;
         }
     }
     for gid in p.each_at(const { super::index(FLAGS, "additional-gids") }) {
@@ -427,29 +427,29 @@ fn apply_flags(p: &Parsed, pr: &mut Process<'static>) -> Result<()> {
     Ok(())
 }
 
-fn num(b: &[u8], what: &'static str) -> Result<u32> {
+fn num(b: &[u8], what: Txt) -> Result<u32> {
     // Leading zeros too: nothing past the longest decimal a u64 has is a number mote reads.
     if b.len() > 20 {
-        return Err(Error::msg(what, b, "too long"));
+        return Err(Error::msg(what, b, t!("too long")));
     }
     let n = super::number(b, what)?;
-    u32::try_from(n).map_err(|_| Error::msg(what, b, "out of range"))
+    u32::try_from(n).map_err(|_| Error::msg(what, b, t!("out of range")))
 }
 
 /// --cgroup SUB: an existing cgroup under the container's (runc's [controller:]path; mote's
 /// cgroups are the same path in every hierarchy, so a controller prefix is refused).
 fn sub_cgroup(cg: &mut Buf<{ cgroup::PATH }>, sub: &[u8]) -> Result<()> {
     if sub.contains(&b':') {
-        return Err(Error::msg("--cgroup", sub, "controller:path is not supported (give a path under the container's cgroup)"));
+        return Err(Error::msg(t!("--cgroup"), sub, t!("controller:path is not supported (give a path under the container's cgroup)")));
     }
     for c in cgroup::on(sub, b'/').filter(|c| !c.is_empty() && *c != b".") {
         if c == b".." {
-            return Err(Error::msg("--cgroup", sub, "must not contain .."));
+            return Err(Error::msg(t!("--cgroup"), sub, t!("must not contain ..")));
         }
         cg.c(b'/').s(c);
     }
     if cg.overflowed() {
-        return Err(Error::msg("--cgroup", sub, "path too long"));
+        return Err(Error::msg(t!("--cgroup"), sub, t!("path too long")));
     }
     Ok(())
 }

@@ -68,7 +68,7 @@ fn list(prefix: &str, names: &str, keep: u64) -> Result<()> {
         }
         b.c(b'"').s(prefix).s(n).c(b'"');
     }
-    super::print(&b, "features output:")
+    super::print(&b, t!("features output:"))
 }
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {

@@ -29,7 +29,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         })?;
         return Ok(0);
     }
-    st.signal(sig).map_err(|e| Error::sys("kill", st.id, e))?;
+    st.signal(sig).map_err(|e| Error::sys(t!("kill"), st.id, e))?;
     Ok(0)
 }
 
@@ -56,6 +56,6 @@ pub fn signal(s: &[u8]) -> Result<i32> {
         Some(i) => Ok(i as i32 + 1),
         None if &up[..n] == b"IOT" => Ok(6),
         None if &up[..n] == b"POLL" => Ok(29),
-        None => Err(Error::msg("invalid signal", s, "use a name like TERM or a number")),
+        None => Err(Error::msg(t!("invalid signal"), s, t!("use a name like TERM or a number"))),
     }
 }

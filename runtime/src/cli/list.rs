@@ -55,7 +55,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
                     out.c(b'\t').s(status.name()).c(b'\t').s(st.bundle).c(b'\t').s(st.created).s(b"\troot\n");
                 }
                 first = false;
-                super::print(&out, "list entry:")?;
+                super::print(&out, t!("list entry:"))?;
             }
         }
     }

@@ -26,7 +26,7 @@ use mote_sys::io::{self, Text};
 use heapless::Vec;
 use mote_sys::Args;
 
-use crate::error::{Error, Fits, Result};
+use crate::error::{Error, Fits, Result, Txt};
 use crate::json::keys;
 
 /// Every verb's flag names, each once: a [`Flag`] holds where its name is in here (4 bytes a
@@ -154,14 +154,14 @@ pub fn parse_global(a: &Args, i: &mut usize, g: &mut Global) -> Result<()> {
         Some(eq) => (&body[..eq], CStr::from_bytes_until_nul(&arg.to_bytes_with_nul()[b.len() - body.len() + eq + 1..]).ok()),
         None => (body, None),
     };
-    let f = GLOBAL.iter().find(|f| f.long() == name).ok_or_else(|| Error::msg("unknown global flag", b, "see mote --help"))?;
+    let f = GLOBAL.iter().find(|f| f.long() == name).ok_or_else(|| Error::msg(t!("unknown global flag"), b, t!("see mote --help")))?;
     *i += 1;
     let v = if !f.value() {
         Some(c"")
     } else if inline.is_some() {
         inline
     } else {
-        let v = a.cstr(*i).ok_or_else(|| Error::msg("flag needs a value:", b, ""))?;
+        let v = a.cstr(*i).ok_or_else(|| Error::msg(t!("flag needs a value:"), b, t!("")))?;
         *i += 1;
         Some(v)
     };
@@ -216,8 +216,8 @@ impl Parsed {
         })
     }
     /// The container id: the first positional argument, validated.
-    pub fn id(&self, verb: &'static str) -> Result<&'static CStr> {
-        let id = *self.pos.first().ok_or_else(|| Error::msg(verb, "", "requires a container id"))?;
+    pub fn id(&self, verb: Txt) -> Result<&'static CStr> {
+        let id = *self.pos.first().ok_or_else(|| Error::msg(verb, "", t!("requires a container id")))?;
         crate::state::validate_id(id.to_bytes())?;
         Ok(id)
     }
@@ -225,7 +225,7 @@ impl Parsed {
 
 /// Parses argv[from..] against `flags` (and the global ones). `stop_after` positionals end flag
 /// parsing (exec: everything after the id is the command).
-pub fn parse(a: &Args, from: usize, verb: &'static str, flags: &'static [Flag], g: &mut Global, stop_after: usize) -> Result<Parsed> {
+pub fn parse(a: &Args, from: usize, verb: Txt, flags: &'static [Flag], g: &mut Global, stop_after: usize) -> Result<Parsed> {
     let mut p = Parsed { flags, vals: [None; 24], pos: Vec::new(), rest: a.len(), all: Vec::new() };
     let mut i = from;
     while i < a.len() {
@@ -238,7 +238,7 @@ pub fn parse(a: &Args, from: usize, verb: &'static str, flags: &'static [Flag], 
         }
         if b.len() < 2 || b[0] != b'-' {
             if p.pos.push(arg).is_err() {
-                return Err(Error::msg(verb, b, "too many arguments"));
+                return Err(Error::msg(verb, b, t!("too many arguments")));
             }
             if p.pos.len() == stop_after {
                 p.rest = i;
@@ -264,7 +264,7 @@ pub fn parse(a: &Args, from: usize, verb: &'static str, flags: &'static [Flag], 
             Some(k) => (flags, k, false),
             None => match find(GLOBAL) {
                 Some(k) => (GLOBAL, k, true),
-                None => return Err(Error::msg(verb, b, "unknown flag")),
+                None => return Err(Error::msg(verb, b, t!("unknown flag"))),
             },
         };
         let f = &set[idx];
@@ -272,7 +272,7 @@ pub fn parse(a: &Args, from: usize, verb: &'static str, flags: &'static [Flag], 
             match inline {
                 Some(v) => Some(v),
                 None => {
-                    let v = a.cstr(i).ok_or_else(|| Error::msg(verb, b, "flag needs a value"))?;
+                    let v = a.cstr(i).ok_or_else(|| Error::msg(verb, b, t!("flag needs a value")))?;
                     i += 1;
                     Some(v)
                 }
@@ -305,16 +305,16 @@ pub fn parse_id(a: &Args, from: usize, verb: &'static str, flags: &'static [Flag
 }
 
 /// A flag value as a number.
-pub fn number(v: &[u8], what: &'static str) -> Result<u64> {
+pub fn number(v: &[u8], what: Txt) -> Result<u64> {
     match mote_sys::num::u64(v) {
         Some(n) => Ok(n),
-        None if !v.is_empty() && v.iter().all(u8::is_ascii_digit) => Err(Error::msg(what, v, "too large")),
-        None => Err(Error::msg(what, v, "not a number")),
+        None if !v.is_empty() && v.iter().all(u8::is_ascii_digit) => Err(Error::msg(what, v, t!("too large"))),
+        None => Err(Error::msg(what, v, t!("not a number"))),
     }
 }
 
 /// Prints a whole output buffer on stdout, or fails naming the output that did not fit.
-pub fn print(b: &Text, what: &'static str) -> Result<()> {
+pub fn print(b: &Text, what: Txt) -> Result<()> {
     io::out(b.get().fits(what)?);
     Ok(())
 }
@@ -322,8 +322,8 @@ pub fn print(b: &Text, what: &'static str) -> Result<()> {
 /// A Go duration (`time.ParseDuration`, what runc's flags take): decimal numbers with units
 /// ns, us (or µs), ms, s, m, h, as in `100ms`, `1.5s`, `1m30s`; in milliseconds, rounded up, at
 /// least 1. A bare number is seconds (mote's old spelling). Zero and negative ones are refused.
-pub fn duration_ms(v: &[u8], what: &'static str) -> Result<u64> {
-    let bad = || Error::msg(what, v, "not a duration like 100ms, 5s or 1m30s");
+pub fn duration_ms(v: &[u8], what: Txt) -> Result<u64> {
+    let bad = || Error::msg(what, v, t!("not a duration like 100ms, 5s or 1m30s"));
     if !v.is_empty() && v.iter().all(u8::is_ascii_digit) {
         return Ok(number(v, what)?.saturating_mul(1000).max(1));
     }
@@ -361,7 +361,7 @@ pub fn duration_ms(v: &[u8], what: &'static str) -> Result<u64> {
         rest = after;
     }
     if ns == 0 {
-        return Err(Error::msg(what, v, "must be greater than 0"));
+        return Err(Error::msg(what, v, t!("must be greater than 0")));
     }
     Ok(ns.div_ceil(1_000_000))
 }

@@ -37,7 +37,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         Ok(())
     })?;
     out.s(if json { &b"]\n"[..] } else { b"" });
-    super::print(&out, "ps output:")?;
+    super::print(&out, t!("ps output:"))?;
     Ok(0)
 }
 

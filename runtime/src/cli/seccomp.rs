@@ -24,7 +24,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let buf = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("config", cfg.to_bytes(), "read twice"))?;
     let doc = super::create::read_config(cfg, &bundle_abs, buf)?;
     let spec = spec::parse(doc.0, doc.1)?;
-    let sc = spec.linux.seccomp.as_ref().ok_or_else(|| Error::msg("config.json:", "linux.seccomp", "missing"))?;
+    let sc = spec.linux.seccomp.as_ref().ok_or_else(|| Error::msg(t!("config.json:"), "linux.seccomp", t!("missing")))?;
     let mut prog = Program::lend()?;
     seccomp::compile(sc, &mut prog)?;
     if given!(p, FLAGS, "raw").is_some() {
@@ -40,6 +40,6 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     seccomp::dump(&prog, &mut |l| io::out(l));
     let mut b = Buf::<64>::new();
     b.u(prog.insns().len() as u64).s(b" instructions\n");
-    super::print(&b, "seccomp output:")?;
+    super::print(&b, t!("seccomp output:"))?;
     Ok(0)
 }

@@ -1,5 +1,7 @@
 //! The default config.json `mote spec` writes, in pieces (rootless or not). Plain data with no
-//! imports, so that mote-image can include this file and build bundles on the same defaults.
+//! imports, so that mote-image can include this file and build bundles on the same defaults;
+//! packed text (sys/src/txt.rs: only printed or parsed whole, never compared), expanded by
+//! whoever writes it.
 //! Default: HEAD GID5 MIDDLE SYS_ROOT TAIL; rootless: HEAD MIDDLE SYS_ROOTLESS TAIL.
 //!
 //! Compact JSON (a line break where it reads better): `mote spec` prints it indented with tabs

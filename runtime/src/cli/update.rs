@@ -44,7 +44,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let mut buf = None;
     let (_dir, st) = crate::state::load(g.root, id.to_bytes(), &mut buf)?;
     if !st.alive() {
-        return Err(Error::msg("cannot update container", st.id, "it is stopped"));
+        return Err(Error::msg(t!("cannot update container"), st.id, t!("it is stopped")));
     }
     let mut doc = [0u8; 65536];
     // All or nothing: every value read, and checked against the host's layout, before the
@@ -57,11 +57,11 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
             } else {
                 fs::open(f, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
             }
-            .ctx("open", f.to_bytes())?;
-            let n = read_all(&fd, &mut doc).ctx("read", f.to_bytes())?;
+            .ctx(t!("open"), f.to_bytes())?;
+            let n = read_all(&fd, &mut doc).ctx(t!("read"), f.to_bytes())?;
             let root = json::prepare(&mut doc[..n]).map_err(|e| {
-                let mut er = Error::say("update: resources", "");
-                er.path(|p| { p.s(b"invalid JSON at byte ").u(e.offset as u64).s(b": ").s(e.what); });
+                let mut er = Error::say(t!("update: resources"), t!(""));
+                er.path(|p| { p.s(b"invalid JSON at byte ").u(e.offset as u64).s(b": ").t(e.what); });
                 er
             })?;
             res::parse(Val::root(&doc[..n], root), &P::ROOT, &mut r)?;
@@ -80,7 +80,7 @@ fn from_flags(p: &super::Parsed, r: &mut Resources<'_>) -> Result<()> {
         let Some(v) = p.at(i + 1) else { continue };
         let slot = SLOTS[i] as usize;
         if !given[slot].is_empty() {
-            let mut e = Error::msg("", "--", "are the same flag: give one");
+            let mut e = Error::msg(t!(""), "--", t!("are the same flag: give one"));
             e.path(|p| {
                 p.s(given[slot]).s(b" and --").s(f.long());
             });
@@ -94,14 +94,14 @@ fn from_flags(p: &super::Parsed, r: &mut Resources<'_>) -> Result<()> {
             continue;
         }
         let n = value(v.to_bytes(), i < 5).map_err(|e| {
-            let mut m = Error::msg("", "--", e.detail());
+            let mut m = Error::msg(t!(""), "--", e.detail());
             m.path(|p| {
                 p.s(f.long()).c(b' ').s(v.to_bytes());
             });
             m
         })?;
         if n < 0 && matches!(res::KINDS[slot], b'u' | b'U') {
-            return Err(res::err(&P::ROOT, slot, "expected a non-negative integer"));
+            return Err(res::err(&P::ROOT, slot, t!("expected a non-negative integer")));
         }
         r.put(slot, n, &P::ROOT)?;
     }
@@ -114,8 +114,8 @@ fn value(v: &[u8], size: bool) -> Result<i64> {
         return Ok(-1);
     }
     if size {
-        return mote_sys::num::size(v).map_err(|big| Error::say("", if big { "too large" } else { "not a size (512m, 1.5g, 1GiB)" }));
+        return mote_sys::num::size(v).map_err(|big| Error::say(t!(""), if big { t!("too large") } else { t!("not a size (512m, 1.5g, 1GiB)") }));
     }
-    let n = super::number(v, "")?;
-    i64::try_from(n).map_err(|_| Error::say("", "too large"))
+    let n = super::number(v, t!(""))?;
+    i64::try_from(n).map_err(|_| Error::say(t!(""), t!("too large")))
 }

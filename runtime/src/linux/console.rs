@@ -22,40 +22,40 @@ use crate::spec::Process;
 
 /// Connects to the engine's console socket (before the root switch: it is a host path).
 pub fn connect(path: &CStr) -> Result<OwnedFd> {
-    super::unix::connect(path).ctx("console socket", path.to_bytes())
+    super::unix::connect(path).ctx(t!("console socket"), path.to_bytes())
 }
 
 /// A socket pair for a foreground run: (mote's end, the container's end).
 pub fn pair() -> Result<(OwnedFd, OwnedFd)> {
-    net::socketpair(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::CLOEXEC, None).ctx("socketpair", "console")
+    net::socketpair(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::CLOEXEC, None).ctx(t!("socketpair"), "console")
 }
 
 /// In the container, after the root switch: makes the pty, applies consoleSize, binds the slave
 /// on /dev/console (the container's init, not an exec'd process: `console`), sends the master,
 /// and takes the slave as controlling terminal and stdio.
 pub fn setup(sock: BorrowedFd<'_>, p: &Process<'_>, console: bool) -> Result<()> {
-    let master = fs::open(c"/dev/ptmx", OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty()).ctx("console", "/dev/ptmx")?;
+    let master = fs::open(c"/dev/ptmx", OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty()).ctx(t!("console"), "/dev/ptmx")?;
     // The image's /dev may plant anything there: only the pty multiplexer (5:2) is used.
-    let st = fs::fstat(&master).ctx("console: stat", "/dev/ptmx")?;
+    let st = fs::fstat(&master).ctx(t!("console: stat"), "/dev/ptmx")?;
     if FileType::from_raw_mode(st.st_mode) != FileType::CharacterDevice || st.st_rdev != fs::makedev(5, 2) {
-        return Err(Error::msg("console:", "/dev/ptmx", "is not the pty multiplexer (5:2): refused"));
+        return Err(Error::msg(t!("console:"), "/dev/ptmx", t!("is not the pty multiplexer (5:2): refused")));
     }
-    pty::unlockpt(&master).ctx("console", "unlockpt")?;
-    let slave = pty::ioctl_tiocgptpeer(&master, pty::OpenptFlags::RDWR | pty::OpenptFlags::NOCTTY).ctx("console", "TIOCGPTPEER")?;
+    pty::unlockpt(&master).ctx(t!("console"), "unlockpt")?;
+    let slave = pty::ioctl_tiocgptpeer(&master, pty::OpenptFlags::RDWR | pty::OpenptFlags::NOCTTY).ctx(t!("console"), "TIOCGPTPEER")?;
     if let Some((h, w)) = p.console_size {
         let ws = Winsize { ws_row: h, ws_col: w, ws_xpixel: 0, ws_ypixel: 0 };
-        termios::tcsetwinsize(&slave, ws).ctx("console", "process.consoleSize")?;
+        termios::tcsetwinsize(&slave, ws).ctx(t!("console"), "process.consoleSize")?;
     }
     if console {
         bind_console(&slave)?;
     }
     super::unix::send_fd(sock, master.fd(), b"/dev/ptmx").ctx("console", "send master to console socket")?;
     drop(master);
-    process::setsid().ctx("console", "setsid")?;
-    process::ioctl_tiocsctty(&slave).ctx("console", "TIOCSCTTY")?;
-    stdio::dup2_stdin(&slave).ctx("console", "dup2 stdin")?;
-    stdio::dup2_stdout(&slave).ctx("console", "dup2 stdout")?;
-    stdio::dup2_stderr(&slave).ctx("console", "dup2 stderr")?;
+    process::setsid().ctx(t!("console"), "setsid")?;
+    process::ioctl_tiocsctty(&slave).ctx(t!("console"), "TIOCSCTTY")?;
+    stdio::dup2_stdin(&slave).ctx(t!("console"), "dup2 stdin")?;
+    stdio::dup2_stdout(&slave).ctx(t!("console"), "dup2 stdout")?;
+    stdio::dup2_stderr(&slave).ctx(t!("console"), "dup2 stderr")?;
     Ok(())
 }
 
@@ -69,12 +69,12 @@ fn bind_console(slave: &OwnedFd) -> Result<()> {
     let dev = resolve::open_or_create(root.fd(), b"/dev", Make::Dir).ctx("create", "/dev")?;
     match fs::openat(&dev, c"console", OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::from_raw_mode(0o644)) {
         Ok(_) | Err(Errno::EXIST) => {}
-        Err(e) => return Err(Error::sys("create", "/dev/console", e)),
+        Err(e) => return Err(Error::sys(t!("create"), "/dev/console", e)),
     }
-    let target = fs::openat(&dev, c"console", OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/dev/console")?;
-    let st = fs::fstat(&target).ctx("stat", "/dev/console")?;
+    let target = fs::openat(&dev, c"console", OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ctx(t!("open"), "/dev/console")?;
+    let st = fs::fstat(&target).ctx(t!("stat"), "/dev/console")?;
     if !matches!(FileType::from_raw_mode(st.st_mode), FileType::RegularFile | FileType::CharacterDevice) {
-        return Err(Error::msg("bind mount", "/dev/console", "not a file or a character device (a symlink is refused)"));
+        return Err(Error::msg(t!("bind mount"), "/dev/console", t!("not a file or a character device (a symlink is refused)")));
     }
     super::rootfs::bind_fd(slave.fd(), target.fd(), g::MS_BIND as u64, "bind mount pty on", b"/dev/console")
 }

@@ -32,15 +32,15 @@ fn selinux_enabled() -> bool {
 #[inline(never)]
 pub fn check(p: Option<&Process<'_>>, mount_label: Option<&CStr>) -> Result<()> {
     if p.is_some_and(|p| p.apparmor_profile.is_some()) && !apparmor_enabled() {
-        return Err(Error::msg("config.json:", "process.apparmorProfile", "AppArmor is not enabled on this host"));
+        return Err(Error::msg(t!("config.json:"), "process.apparmorProfile", t!("AppArmor is not enabled on this host")));
     }
     // Probed only when a label asks for it (one statfs fewer per create otherwise).
     let selinux = (p.is_some_and(|p| p.selinux_label.is_some()) || mount_label.is_some()) && selinux_enabled();
     if p.is_some_and(|p| p.selinux_label.is_some()) && !selinux {
-        return Err(Error::msg("config.json:", "process.selinuxLabel", "SELinux is not enabled on this host"));
+        return Err(Error::msg(t!("config.json:"), "process.selinuxLabel", t!("SELinux is not enabled on this host")));
     }
     if mount_label.is_some() && !selinux {
-        return Err(Error::msg("config.json:", "linux.mountLabel", "SELinux is not enabled on this host"));
+        return Err(Error::msg(t!("config.json:"), "linux.mountLabel", t!("SELinux is not enabled on this host")));
     }
     Ok(())
 }
@@ -52,14 +52,14 @@ pub fn exec_labels(p: &Process<'_>) -> Result<()> {
         let mut v = Buf::<{ limits::APPARMOR_PROFILE + 5 }>::new();
         v.s(b"exec ").s(prof.to_bytes());
         let Ok(v) = v.get() else {
-            return Err(Error::msg("config.json:", "process.apparmorProfile", "longer than 500 bytes (spec/limits.rs)"));
+            return Err(Error::msg(t!("config.json:"), "process.apparmorProfile", t!("longer than 500 bytes (spec/limits.rs)")));
         };
         // The per-LSM file since Linux 5.8; the shared one before.
         match procfs::open(b"self/attr/apparmor/exec", OFlags::WRONLY) {
             Err(Errno::NOENT) => procfs::write(b"self/attr/exec", v)?,
             r => {
-                let f = r.ctx("open", "/proc/self/attr/apparmor/exec")?;
-                mote_sys::io::write_all(mote_sys::io::fd_of(&f), v).ctx("apply process.apparmorProfile", prof.to_bytes())?;
+                let f = r.ctx(t!("open"), "/proc/self/attr/apparmor/exec")?;
+                mote_sys::io::write_all(mote_sys::io::fd_of(&f), v).ctx(t!("apply process.apparmorProfile"), prof.to_bytes())?;
             }
         }
     }

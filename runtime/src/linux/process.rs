@@ -10,7 +10,7 @@ use mote_sys::raw::{self, CArray, Errno};
 use mote_sys::rustix::fs::{self, Access, FileType, Mode, OFlags, CWD};
 use mote_sys::rustix::process::{self, Resource, Rlimit};
 
-use crate::error::{Ctx, Error, Result};
+use crate::error::{Ctx, Error, Result, Txt};
 use crate::spec::{self, limits, Linux, Process};
 
 const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -20,11 +20,11 @@ pub fn privileged(p: &Process<'_>, personality: Option<u32>) -> Result<()> {
     for r in &p.rlimits {
         let res = resource(r.resource);
         process::setrlimit(res, Rlimit { current: Some(r.soft), maximum: Some(r.hard) }).map_err(|e| {
-            Error::sys("setrlimit RLIMIT_", crate::spec::rlimit_name(r.resource), e)
+            Error::sys(t!("setrlimit RLIMIT_"), crate::spec::rlimit_name(r.resource), e)
         })?;
     }
     if let Some(pers) = personality {
-        raw::personality(pers).ctx("personality", "linux.personality")?;
+        raw::personality(pers).ctx(t!("personality"), "linux.personality")?;
     }
     Ok(())
 }
@@ -48,11 +48,11 @@ pub fn oom_score_adj(p: &Process<'_>, pid: u32) -> Result<()> {
 /// namespace denies it: user_and_caps fails then if the process needs groups.
 pub fn user_ns_root() -> Result<()> {
     let _ = raw::setgroups(&[]);
-    raw::setresgid(0, 0, 0).ctx("setresgid in user namespace", "gid 0")?;
-    raw::setresuid(0, 0, 0).ctx("setresuid in user namespace", "uid 0")?;
+    raw::setresgid(0, 0, 0).ctx(t!("setresgid in user namespace"), "gid 0")?;
+    raw::setresuid(0, 0, 0).ctx(t!("setresuid in user namespace"), "uid 0")?;
     // The switch made us dumpable again (fs.suid_dumpable): off at once, not only at the user
     // switch, which is skipped when the process's user is this one ([`user_and_caps`]).
-    raw::prctl(pr::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx("prctl", "PR_SET_DUMPABLE").map(drop)
+    raw::prctl(pr::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx(t!("prctl"), "PR_SET_DUMPABLE").map(drop)
 }
 
 /// Scheduling and memory placement, still privileged (a real-time policy needs CAP_SYS_NICE):
@@ -60,20 +60,20 @@ pub fn user_ns_root() -> Result<()> {
 #[inline(never)]
 pub fn scheduling(p: &Process<'_>, l: &Linux<'_>) -> Result<()> {
     if let Some(prio) = p.io_priority {
-        raw::ioprio_set(prio).ctx("ioprio_set", "process.ioPriority")?;
+        raw::ioprio_set(prio).ctx(t!("ioprio_set"), "process.ioPriority")?;
     }
     if let Some(s) = p.scheduler {
         // struct sched_attr (little-endian: every mote target): size, policy, flags, nice,
         // priority, runtime, deadline, period.
         let attr = [48 | (s.policy as u64) << 32, s.flags, s.nice as u32 as u64 | (s.priority as u64) << 32, s.runtime, s.deadline, s.period];
-        raw::sched_setattr(&attr).ctx("sched_setattr", "process.scheduler")?;
+        raw::sched_setattr(&attr).ctx(t!("sched_setattr"), "process.scheduler")?;
     }
     if let Some((mode, nodes)) = l.memory_policy {
         let mut mask = [0u64; spec::MASK_WORDS];
         if let Some(n) = nodes {
             spec::bitmask(n.to_bytes(), &mut mask);
         }
-        raw::set_mempolicy(mode, &mask).ctx("set_mempolicy", "linux.memoryPolicy")?;
+        raw::set_mempolicy(mode, &mask).ctx(t!("set_mempolicy"), "linux.memoryPolicy")?;
     }
     Ok(())
 }
@@ -85,7 +85,7 @@ pub fn cpu_affinity(p: &Process<'_>, which: usize) -> Result<()> {
     let mut mask = [0u64; spec::MASK_WORDS];
     spec::bitmask(list.to_bytes(), &mut mask);
     let field = if which == 0 { "process.execCPUAffinity.initial" } else { "process.execCPUAffinity.final" };
-    raw::sched_setaffinity(&mask).ctx("sched_setaffinity", field)
+    raw::sched_setaffinity(&mask).ctx(t!("sched_setaffinity"), field)
 }
 
 fn resource(r: u32) -> Resource {
@@ -174,7 +174,7 @@ pub fn user_and_caps(p: &Process<'_>, inherited: Option<Inherited>) -> Result<()
             match raw::prctl(pr::PR_CAPBSET_DROP, cap as usize, 0, 0, 0) {
                 Ok(_) => {}
                 Err(Errno::INVAL) => break, // past the kernel's last capability
-                Err(e) => return Err(Error::sys("drop from bounding set:", cap_str(cap).lossy(), e)),
+                Err(e) => return Err(Error::sys(t!("drop from bounding set:"), cap_str(cap).lossy(), e)),
             }
         }
     }
@@ -186,22 +186,22 @@ pub fn user_and_caps(p: &Process<'_>, inherited: Option<Inherited>) -> Result<()
             Ok(()) => {}
             // setgroups is denied in a user namespace whose /proc/PID/setgroups says deny.
             Err(Errno::PERM) if p.additional_gids.is_empty() => {}
-            Err(e) => return Err(Error::sys("setgroups", "process.user.additionalGids", e)),
+            Err(e) => return Err(Error::sys(t!("setgroups"), "process.user.additionalGids", e)),
         }
     }
     if !(p.uid == 0 && p.gid == 0 && inherited.is_some_and(|i| i.root)) {
-        raw::prctl(pr::PR_SET_KEEPCAPS, 1, 0, 0, 0).ctx("prctl", "PR_SET_KEEPCAPS")?;
-        raw::setresgid(p.gid, p.gid, p.gid).ctx("setgid", "process.user.gid")?;
-        raw::setresuid(p.uid, p.uid, p.uid).ctx("setuid", "process.user.uid")?;
+        raw::prctl(pr::PR_SET_KEEPCAPS, 1, 0, 0, 0).ctx(t!("prctl"), "PR_SET_KEEPCAPS")?;
+        raw::setresgid(p.gid, p.gid, p.gid).ctx(t!("setgid"), "process.user.gid")?;
+        raw::setresuid(p.uid, p.uid, p.uid).ctx(t!("setuid"), "process.user.uid")?;
         // The uid change resets "dumpable" to fs.suid_dumpable: where a host has it at 1, the
         // process waiting for start would be ptrace-able by any process of that uid until its exec.
-        raw::prctl(pr::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx("prctl", "PR_SET_DUMPABLE")?;
-        raw::prctl(pr::PR_SET_KEEPCAPS, 0, 0, 0, 0).ctx("prctl", "PR_SET_KEEPCAPS")?;
+        raw::prctl(pr::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx(t!("prctl"), "PR_SET_DUMPABLE")?;
+        raw::prctl(pr::PR_SET_KEEPCAPS, 0, 0, 0, 0).ctx(t!("prctl"), "PR_SET_KEEPCAPS")?;
     }
-    raw::capset(effective, permitted, inheritable).ctx("capset", "process.capabilities")?;
+    raw::capset(effective, permitted, inheritable).ctx(t!("capset"), "process.capabilities")?;
     match raw::prctl(pr::PR_CAP_AMBIENT, pr::PR_CAP_AMBIENT_CLEAR_ALL as usize, 0, 0, 0) {
         Ok(_) | Err(Errno::INVAL) => {} // EINVAL: a kernel without ambient capabilities (< 4.3)
-        Err(e) => return Err(Error::sys("prctl", "PR_CAP_AMBIENT_CLEAR_ALL", e)),
+        Err(e) => return Err(Error::sys(t!("prctl"), "PR_CAP_AMBIENT_CLEAR_ALL", e)),
     }
     for cap in 0..64u32 {
         if ambient & (1 << cap) != 0 {
@@ -209,12 +209,12 @@ pub fn user_and_caps(p: &Process<'_>, inherited: Option<Inherited>) -> Result<()
             // own `runc spec` asks for that, so the kernel's EPERM is not an error (as crun).
             match raw::prctl(pr::PR_CAP_AMBIENT, pr::PR_CAP_AMBIENT_RAISE as usize, cap as usize, 0, 0) {
                 Ok(_) | Err(Errno::PERM | Errno::INVAL) => {}
-                Err(e) => return Err(Error::sys("raise ambient capability", cap_str(cap).lossy(), e)),
+                Err(e) => return Err(Error::sys(t!("raise ambient capability"), cap_str(cap).lossy(), e)),
             }
         }
     }
     if p.no_new_privileges {
-        raw::prctl(pr::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0).ctx("prctl", "PR_SET_NO_NEW_PRIVS")?;
+        raw::prctl(pr::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0).ctx(t!("prctl"), "PR_SET_NO_NEW_PRIVS")?;
     }
     if let Some(m) = p.umask {
         process::umask(Mode::from_raw_mode(m & 0o777));
@@ -232,16 +232,16 @@ fn cap_str(bit: u32) -> Buf<32> {
 /// Finds args[0] as execvp would, in the PATH of the process's environment; the result is
 /// written to `out`. Checked before "ready" so that create fails, not start.
 pub fn find_exec(p: &Process<'_>, out: &mut Buf<{ limits::PATH }>) -> Result<()> {
-    let arg0 = p.args.first().ok_or_else(|| Error::msg("config.json:", "process.args", "must not be empty"))?.to_bytes();
-    let not_found = |why: &'static str| {
-        let mut e = Error::say("exec:", why);
+    let arg0 = p.args.first().ok_or_else(|| Error::msg(t!("config.json:"), "process.args", t!("must not be empty")))?.to_bytes();
+    let not_found = |why: Txt| {
+        let mut e = Error::say(t!("exec:"), why);
         e.path(|p| { p.c(b'"').s(arg0).c(b'"'); });
         e
     };
     if arg0.contains(&b'/') {
         out.s(arg0);
         return check_exec(out).map_err(|e| {
-            let mut er = not_found("");
+            let mut er = not_found(t!(""));
             er.set_errno(Some(e));
             er
         });
@@ -254,7 +254,7 @@ pub fn find_exec(p: &Process<'_>, out: &mut Buf<{ limits::PATH }>) -> Result<()>
             return Ok(());
         }
     }
-    Err(not_found("executable file not found in $PATH"))
+    Err(not_found(t!("executable file not found in $PATH")))
 }
 
 fn check_exec(p: &mut Buf<{ limits::PATH }>) -> core::result::Result<(), Errno> {
@@ -311,8 +311,8 @@ pub fn close_others(first: u32, keep: &[u32]) -> Result<()> {
                 Ok(()) => {}
                 // Before Linux 5.9: one by one, from the listing.
                 Err(Errno::NOSYS) => fd_walk(lo, &mut |n| if n <= last { raw::close_fd(n) } else { Ok(()) })
-                    .ctx("close inherited descriptors", "/proc/self/fd")?,
-                Err(e) => return Err(Error::sys("close inherited descriptors", "close_range", e)),
+                    .ctx(t!("close inherited descriptors"), "/proc/self/fd")?,
+                Err(e) => return Err(Error::sys(t!("close inherited descriptors"), "close_range", e)),
             }
         }
         if hi == u32::MAX {
@@ -327,9 +327,9 @@ pub fn close_others(first: u32, keep: &[u32]) -> Result<()> {
 #[inline(never)]
 pub fn check_cwd(cwd: &CStr) -> Result<()> {
     let mut b = [0u8; limits::PATH];
-    let n = raw::getcwd(&mut b).ctx("getcwd after chdir to", cwd.to_bytes())?;
+    let n = raw::getcwd(&mut b).ctx(t!("getcwd after chdir to"), cwd.to_bytes())?;
     if b[..n].first() != Some(&b'/') {
-        return Err(Error::msg("process.cwd", cwd.to_bytes(), "is outside the container's root (refused)"));
+        return Err(Error::msg(t!("process.cwd"), cwd.to_bytes(), t!("is outside the container's root (refused)")));
     }
     Ok(())
 }
@@ -429,7 +429,7 @@ pub fn before_exec(preserve_fds: u32, signals: Option<u64>) -> Result<()> {
             let fd = mote_sys::io::fd(n as i32);
             fcntl_getfd(fd).and_then(|f| fcntl_setfd(fd, f | FdFlags::CLOEXEC))
         })
-        .ctx("mark descriptors close-on-exec", "/proc/self/fd")?;
+        .ctx(t!("mark descriptors close-on-exec"), "/proc/self/fd")?;
     }
     // The process starts with default signal dispositions and an empty mask, whatever the
     // engine that ran mote had set (only those not at their default, when known: [`inherited`]).
@@ -443,7 +443,7 @@ pub fn exec(path: &mut Buf<{ limits::PATH }>, p: &Process<'_>, home: &mut Buf<{ 
     // Both arrays have room for their spec/limits.rs bound plus the terminating NULL (and PATH).
     for a in &p.args {
         if !argv.push(a) {
-            return Error::msg("exec:", "process.args", "too many");
+            return Error::msg(t!("exec:"), "process.args", t!("too many"));
         }
     }
     let mut envp = CArray::<'_, { limits::ENV + 3 }>::new();
@@ -451,13 +451,13 @@ pub fn exec(path: &mut Buf<{ limits::PATH }>, p: &Process<'_>, home: &mut Buf<{ 
     let default_path: &CStr = c"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     for e in p.env.iter().copied().chain((!has_path).then_some(default_path)) {
         if !envp.push(e) {
-            return Error::msg("exec:", "process.env", "too many");
+            return Error::msg(t!("exec:"), "process.env", t!("too many"));
         }
     }
     // (home() never leaves it overflowed: an over-long home becomes "/")
     if let (false, Ok(h)) = (home.is_empty(), home.cstr()) {
         if !envp.push(h) {
-            return Error::msg("exec:", "process.env", "too many");
+            return Error::msg(t!("exec:"), "process.env", t!("too many"));
         }
     }
     let _ = g::S_IFREG;
@@ -465,7 +465,7 @@ pub fn exec(path: &mut Buf<{ limits::PATH }>, p: &Process<'_>, home: &mut Buf<{ 
         Ok(c) => raw::exec(c, &argv, &envp),
         Err(_) => Errno::NAMETOOLONG,
     };
-    let mut er = Error::sys("exec", path.lossy(), e);
-    er.set_what("exec");
+    let mut er = Error::sys(t!("exec"), path.lossy(), e);
+    er.set_what(t!("exec"));
     er
 }

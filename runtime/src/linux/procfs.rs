@@ -41,8 +41,8 @@ fn mnt_id(fd: &OwnedFd) -> u64 {
 /// of the image).
 pub fn root() -> Result<OwnedFd> {
     match proc_dir() {
-        Err(Errno::XDEV) => Err(Error::say("/proc", "is not a procfs mount (mote writes there only through a verified procfs)")),
-        r => r.ctx("open", "/proc"),
+        Err(Errno::XDEV) => Err(Error::say(t!("/proc"), t!("is not a procfs mount (mote writes there only through a verified procfs)"))),
+        r => r.ctx(t!("open"), "/proc"),
     }
 }
 
@@ -90,8 +90,8 @@ pub fn write(rel: &[u8], val: &[u8]) -> Result<()> {
     let mut shown = Buf::<256>::new();
     shown.s(b"/proc/").s(rel);
     let f = match open(rel, OFlags::WRONLY) {
-        Err(Errno::XDEV) => return Err(Error::msg("write", shown.lossy(), "not on the container's procfs mount (refused)")),
-        r => r.ctx("open", shown.lossy())?,
+        Err(Errno::XDEV) => return Err(Error::msg(t!("write"), shown.lossy(), t!("not on the container's procfs mount (refused)"))),
+        r => r.ctx(t!("open"), shown.lossy())?,
     };
-    mote_sys::io::write_all(mote_sys::io::fd_of(&f), val).ctx("write", shown.lossy())
+    mote_sys::io::write_all(mote_sys::io::fd_of(&f), val).ctx(t!("write"), shown.lossy())
 }

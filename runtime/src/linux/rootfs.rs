@@ -13,7 +13,7 @@ use mote_sys::rustix::fs::{self, FileType, Mode, OFlags};
 use mote_sys::rustix::process;
 
 use super::resolve::{self, cname, fd_path, Make};
-use crate::error::{Ctx, Error, Fits, Result};
+use crate::error::{Ctx, Error, Fits, Result, Txt};
 use crate::spec::{self, Mount, Spec};
 
 const MS_RDONLY: u64 = g::MS_RDONLY as u64;
@@ -96,7 +96,7 @@ fn parse_opts(m: &Mount<'_>, bind: bool) -> Result<Opts> {
     }
     // With room for the NUL the mount data needs.
     if o.data.cstr().is_err() {
-        return Err(Error::msg("mount", dest, "options longer than 1023 bytes"));
+        return Err(Error::msg(t!("mount"), dest, t!("options longer than 1023 bytes")));
     }
     Ok(o)
 }
@@ -109,7 +109,7 @@ fn index_in(list: &str, name: &[u8]) -> Option<usize> {
 
 #[cold]
 fn opt_err(dest: &[u8], opt: &[u8], why: &'static str) -> Error {
-    let mut e = Error::msg("mount", dest, "");
+    let mut e = Error::msg(t!("mount"), dest, t!(""));
     e.path(|p| { p.s(b": option ").s(opt).c(b' ').s(why); });
     e
 }
@@ -137,8 +137,8 @@ fn set_recursive(root: BorrowedFd<'_>, dest: &[u8], o: &Opts) -> Result<()> {
             let flags = (cur & !clr) | to_ms(o.rset);
             remount(top.fd(), MS_REMOUNT | MS_BIND | flags, "remount (recursive options)", dest)
         }
-        Err(Errno::NOSYS) => Err(Error::msg("mount", dest, "recursive options on an rbind need mount_setattr (Linux 5.12)")),
-        Err(e) => Err(Error::sys("mount_setattr", dest, e)),
+        Err(Errno::NOSYS) => Err(Error::msg(t!("mount"), dest, t!("recursive options on an rbind need mount_setattr (Linux 5.12)"))),
+        Err(e) => Err(Error::sys(t!("mount_setattr"), dest, e)),
     }
 }
 
@@ -151,12 +151,12 @@ fn mnt(src: Option<&CStr>, on: BorrowedFd<'_>, fstype: Option<&CStr>, flags: u64
 /// The root directory (the container's, once switched), as an O_PATH descriptor.
 #[inline(never)]
 pub(super) fn open_root() -> Result<OwnedFd> {
-    fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/")
+    fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx(t!("open"), "/")
 }
 
 /// [`mnt`]; an error says `what` failed on `dest`.
 #[inline(never)]
-pub(super) fn mount_on(src: Option<&CStr>, on: BorrowedFd<'_>, fstype: Option<&CStr>, flags: u64, data: Option<&CStr>, what: &'static str, dest: &[u8]) -> Result<()> {
+pub(super) fn mount_on(src: Option<&CStr>, on: BorrowedFd<'_>, fstype: Option<&CStr>, flags: u64, data: Option<&CStr>, what: Txt, dest: &[u8]) -> Result<()> {
     mnt(src, on, fstype, flags, data).ctx(what, dest)
 }
 
@@ -177,7 +177,7 @@ pub(super) fn bind_fd(src: BorrowedFd<'_>, on: BorrowedFd<'_>, flags: u64, what:
 /// The mount now at `dest` in `root` (a descriptor opened before it names what is underneath).
 #[inline(never)]
 fn reopen(root: BorrowedFd<'_>, dest: &[u8]) -> Result<OwnedFd> {
-    resolve::open(root, dest).ctx("reopen mount", dest)
+    resolve::open(root, dest).ctx(t!("reopen mount"), dest)
 }
 
 /// With a user namespace, the bind mount sources, one per entry of `mounts` (None: not a bind
@@ -204,10 +204,10 @@ pub fn open_bind_sources(spec: &Spec<'_>) -> Result<BindSources> {
             match open_tree(fs::CWD, s, flags) {
                 Ok(f) => fd = Some(f),
                 Err(Errno::NOSYS) => return Ok(BindSources::new()),
-                Err(e) => return Err(Error::sys("mount source", s.to_bytes(), e)),
+                Err(e) => return Err(Error::sys(t!("mount source"), s.to_bytes(), e)),
             }
         }
-        v.push(fd).map_err(|_| Error::msg("config.json:", "mounts", "more than limits::MOUNTS"))?;
+        v.push(fd).map_err(|_| Error::msg(t!("config.json:"), "mounts", t!("more than limits::MOUNTS")))?;
     }
     Ok(v)
 }
@@ -226,8 +226,8 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
     raw::mount(None, c"/", None, g::MS_SLAVE as u64 | MS_REC, None).ctx("make / private", "/")?;
     root_propagation(spec, false)?;
     // The rootfs must be a mount point of its own for pivot_root.
-    raw::mount(Some(rootfs), rootfs, None, MS_BIND | MS_REC, None).ctx("bind mount rootfs", rootfs.to_bytes())?;
-    let root = fs::open(rootfs, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx("open rootfs", rootfs.to_bytes())?;
+    raw::mount(Some(rootfs), rootfs, None, MS_BIND | MS_REC, None).ctx(t!("bind mount rootfs"), rootfs.to_bytes())?;
+    let root = fs::open(rootfs, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx(t!("open rootfs"), rootfs.to_bytes())?;
 
     let mut dev_is_tmpfs = false;
     let forced = forced_v1(spec);
@@ -365,9 +365,9 @@ fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Ba
     let o = parse_opts(m, false)?;
     let mut src = Buf::<{ crate::cgroup::PATH + 64 }>::new();
     if crate::cgroup::pure_v2() {
-        done.add(resolve::open_or_create(root, dest, Make::Dir).ctx("create mount point", dest)?);
+        done.add(resolve::open_or_create(root, dest, Make::Dir).ctx(t!("create mount point"), dest)?);
         src.s(crate::cgroup::ROOT).s(cgroup);
-        return bind_at(src.cstr().fits("cgroup path:")?, root, dest, o.flags);
+        return bind_at(src.cstr().fits(t!("cgroup path:"))?, root, dest, o.flags);
     }
     let top = cgroup_tmpfs(root, dest, o.flags, done)?;
     // When the flags keep the tmpfs's own (nosuid, nodev, noexec: the usual "ro,nosuid,..."),
@@ -378,7 +378,7 @@ fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Ba
     for h in crate::cgroup::hierarchies()? {
         let name = &h.lossy()[crate::cgroup::ROOT.len() + 1..];
         comounted |= name.contains(&b',');
-        fs::mkdirat(&top, cname(name).cstr().fits("cgroup mount point:")?, Mode::from_raw_mode(0o755)).ctx("mkdir cgroup mount point", name)?;
+        fs::mkdirat(&top, cname(name).cstr().fits(t!("cgroup mount point:"))?, Mode::from_raw_mode(0o755)).ctx(t!("mkdir cgroup mount point"), name)?;
         src.clear();
         src.s(h.lossy()).s(cgroup);
         bind_in_tmpfs(src.cstr().fits("cgroup path:")?, top.fd(), name, if at_once { MS_BIND } else { o.flags })?;
@@ -406,7 +406,7 @@ const SAFE: u64 = (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC) as u64;
 
 /// A tmpfs at `dest` to hold cgroup mounts, writable until [`seal_tmpfs`].
 fn cgroup_tmpfs(root: BorrowedFd<'_>, dest: &[u8], flags: u64, done: &mut Batch) -> Result<OwnedFd> {
-    let target = resolve::open_or_create(root, dest, Make::Dir).ctx("create mount point", dest)?;
+    let target = resolve::open_or_create(root, dest, Make::Dir).ctx(t!("create mount point"), dest)?;
     let fl = flags & !(MS_BIND | MS_REC | MS_RDONLY) | SAFE;
     let r = mount_on(Some(c"tmpfs"), target.fd(), Some(c"tmpfs"), fl, Some(c"mode=755,size=1024k"), "mount tmpfs for cgroups on", dest);
     done.add(target);
@@ -438,7 +438,7 @@ fn bind_at(src: &CStr, dir: BorrowedFd<'_>, path: &[u8], flags: u64) -> Result<(
 fn bind_in_tmpfs(src: &CStr, dir: BorrowedFd<'_>, name: &[u8], flags: u64) -> Result<()> {
     let mut on = Buf::<{ 32 + 64 }>::new();
     on.s(fd_path(&dir).lossy()).c(b'/').s(name);
-    raw::mount(Some(src), on.cstr().fits("cgroup mount point:")?, None, MS_BIND, None).ctx("bind mount cgroup on", name)?;
+    raw::mount(Some(src), on.cstr().fits(t!("cgroup mount point:"))?, None, MS_BIND, None).ctx(t!("bind mount cgroup on"), name)?;
     if flags & !(MS_BIND | MS_REC) != 0 {
         flags_in_tmpfs(dir, name, flags)?;
     }
@@ -448,7 +448,7 @@ fn bind_in_tmpfs(src: &CStr, dir: BorrowedFd<'_>, name: &[u8], flags: u64) -> Re
 /// [`bind_flags`] for the bind mount at `name` in the tmpfs `dir`.
 #[inline(never)]
 fn flags_in_tmpfs(dir: BorrowedFd<'_>, name: &[u8], flags: u64) -> Result<()> {
-    bind_flags(dir, cname(name).cstr().fits("cgroup mount point:")?, Some((dir, name)), flags, name)
+    bind_flags(dir, cname(name).cstr().fits(t!("cgroup mount point:"))?, Some((dir, name)), flags, name)
 }
 
 /// The MOUNT_ATTR_* (set, clear) that give a mount what a MS_REMOUNT|MS_BIND with `flags` gives
@@ -507,9 +507,9 @@ fn host_symlinks(dir: &OwnedFd) -> Result<()> {
         let Ok(n) = fs::readlinkat_raw(&fd, e.file_name(), &mut t[..]) else { continue };
         let mut target = Buf::<260>::new();
         target.s(&t[..n.min(t.len())]);
-        match fs::symlinkat(target.cstr().fits("cgroup symlink target:")?, dir, e.file_name()) {
+        match fs::symlinkat(target.cstr().fits(t!("cgroup symlink target:"))?, dir, e.file_name()) {
             Ok(()) | Err(Errno::EXIST) => {}
-            Err(er) => return Err(Error::sys("symlink in cgroup mount", e.file_name().to_bytes(), er)),
+            Err(er) => return Err(Error::sys(t!("symlink in cgroup mount"), e.file_name().to_bytes(), er)),
         }
     }
     Ok(())
@@ -618,7 +618,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
     if !bind {
         super::lsm::mount_context(label, typ, &mut o.data);
         if o.data.overflowed() {
-            return Err(Error::msg("mount", dest, "options and mountLabel longer than 1024 bytes"));
+            return Err(Error::msg(t!("mount"), dest, t!("options and mountLabel longer than 1024 bytes")));
         }
     }
     // As runc: a tmpfs on an existing directory takes that directory's mode, unless the options
@@ -635,7 +635,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
                 o.data.c(b'0' + ((st.st_mode >> shift) & 7) as u8);
             }
             if o.data.overflowed() {
-                return Err(Error::msg("mount", dest, "options longer than 1024 bytes"));
+                return Err(Error::msg(t!("mount"), dest, t!("options longer than 1024 bytes")));
             }
         }
     }
@@ -644,7 +644,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
         // (the cloned source with a user namespace, else the source path)
         match src.map(fs::fstat).or_else(|| m.source.map(fs::stat)) {
             Some(Ok(st)) if FileType::from_raw_mode(st.st_mode) != FileType::Directory => Make::File,
-            Some(Err(e)) => return Err(Error::sys("mount source", m.source.map(|s| s.to_bytes()).unwrap_or(b""), e)),
+            Some(Err(e)) => return Err(Error::sys(t!("mount source"), m.source.map(|s| s.to_bytes()).unwrap_or(b""), e)),
             _ => Make::Dir,
         }
     } else {
@@ -662,9 +662,9 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
                 (parent.0.fd(), parent.1)
             }
         };
-        if let Ok(st) = fs::statat(dir, cname(name).cstr().fits("mount point name:")?, fs::AtFlags::SYMLINK_NOFOLLOW) {
+        if let Ok(st) = fs::statat(dir, cname(name).cstr().fits(t!("mount point name:"))?, fs::AtFlags::SYMLINK_NOFOLLOW) {
             if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
-                return Err(Error::msg("mount", dest, "is a symlink in the rootfs (refused for proc and sysfs)"));
+                return Err(Error::msg(t!("mount"), dest, t!("is a symlink in the rootfs (refused for proc and sysfs)")));
             }
         }
     }
@@ -678,16 +678,16 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
     });
     let target = match made {
         Some(t) => t,
-        None => resolve::open_or_create(root, dest, make).ctx("create mount point", dest)?,
+        None => resolve::open_or_create(root, dest, make).ctx(t!("create mount point"), dest)?,
     };
     let empty = o.data.is_empty();
-    let data_c = if empty { None } else { Some(o.data.cstr().fits("mount options:")?) };
+    let data_c = if empty { None } else { Some(o.data.cstr().fits(t!("mount options:"))?) };
     if bind {
         match src {
             Some(tree) => {
                 use mote_sys::rustix::mount::{move_mount, MoveMountFlags};
                 let f = MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH;
-                move_mount(tree, c"", &target, c"", f).ctx("bind mount", dest)?;
+                move_mount(tree, c"", &target, c"", f).ctx(t!("bind mount"), dest)?;
             }
             None => mount_on(m.source, target.fd(), None, MS_BIND | (o.flags & MS_REC), None, "bind mount", dest)?,
         }
@@ -726,15 +726,15 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
             (Err(e), _) => {
                 let mut what = Buf::<{ crate::error::PATH_MAX_MSG }>::new();
                 what.s(dest).s(b" (type ").s(typ).c(b')');
-                return Err(Error::sys("mount", what.lossy(), e));
+                return Err(Error::sys(t!("mount"), what.lossy(), e));
             }
         }
     }
     if o.copyup {
         let top = reopen(root, dest)?;
         match copy_dir(&target, &top, 0) {
-            Err(Errno::LOOP) => return Err(Error::msg("tmpcopyup", dest, "deeper than 64 levels (spec/limits.rs COPYUP_DEPTH)")),
-            r => r.ctx("tmpcopyup", dest)?,
+            Err(Errno::LOOP) => return Err(Error::msg(t!("tmpcopyup"), dest, t!("deeper than 64 levels (spec/limits.rs COPYUP_DEPTH)"))),
+            r => r.ctx(t!("tmpcopyup"), dest)?,
         }
         if o.flags & MS_RDONLY != 0 {
             mount_on(None, top.fd(), m.typ, o.flags | MS_REMOUNT, data_c, "remount read-only", dest)?;
@@ -747,7 +747,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
         // Before Linux 5.10 mount(2) ignores MS_NOSYMFOLLOW without an error: read it back.
         const ST_NOSYMFOLLOW: u64 = 0x2000;
         let top = reopen(root, dest)?;
-        if fs::fstatvfs(&top).ctx("statvfs", dest)?.f_flag.bits() & ST_NOSYMFOLLOW == 0 {
+        if fs::fstatvfs(&top).ctx(t!("statvfs"), dest)?.f_flag.bits() & ST_NOSYMFOLLOW == 0 {
             return Err(opt_err(dest, b"nosymfollow", "is not applied by this kernel (Linux 5.10)"));
         }
     }
@@ -864,7 +864,7 @@ fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>, root_ids: bool, done: 
     const DEVS: &[(&[u8], u32, u32)] = &[(b"/dev/null", 1, 3), (b"/dev/zero", 1, 5), (b"/dev/full", 1, 7),
         (b"/dev/random", 1, 8), (b"/dev/urandom", 1, 9), (b"/dev/tty", 5, 0)];
     // All in /dev (the tmpfs just mounted), resolved once.
-    let dev = resolve::open(root, b"/dev").ctx("open", "/dev")?;
+    let dev = resolve::open(root, b"/dev").ctx(t!("open"), "/dev")?;
     // With the umask at 0 (this process's own: restored below) mknod gives each node its mode,
     // and made by root in a directory that is not setgid, each is root's already: then no
     // chmod and no chown after it.
@@ -911,7 +911,7 @@ fn device(root: BorrowedFd<'_>, path: &[u8], kind: u32, major: u32, minor: u32, 
 #[allow(clippy::too_many_arguments)]
 fn device_in(root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &[u8], path: &[u8], kind: u32, major: u32, minor: u32, mode: u32, uid: u32, gid: u32, made: bool) -> Result<()> {
     let mut n = cname(name);
-    let n = n.cstr().fits("device name:")?;
+    let n = n.cstr().fits(t!("device name:"))?;
     let dev = fs::makedev(major, minor);
     let ft = FileType::from_raw_mode(kind);
     match fs::mknodat(dir, n, ft, Mode::from_raw_mode(mode & 0o7777), dev) {
@@ -921,14 +921,14 @@ fn device_in(root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &[u8], path: &[u8]
             // without following a symlink: the node just made is not one, and nothing else
             // runs in the container yet to swap it.
             let _ = fs::chmodat(dir, n, Mode::from_raw_mode(mode & 0o7777), fs::AtFlags::empty());
-            fs::chownat(dir, n, Some(fs::Uid::from_raw(uid)), Some(fs::Gid::from_raw(gid)), fs::AtFlags::SYMLINK_NOFOLLOW).ctx("chown device", path)
+            fs::chownat(dir, n, Some(fs::Uid::from_raw(uid)), Some(fs::Gid::from_raw(gid)), fs::AtFlags::SYMLINK_NOFOLLOW).ctx(t!("chown device"), path)
         }
         // Already there (the image's, or a mount of the config): only if it is that device; an
         // image could otherwise plant anything where the config asked for a device.
         Err(Errno::EXIST) => match fs::statat(dir, n, fs::AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) if FileType::from_raw_mode(st.st_mode) == ft && (ft == FileType::Fifo || st.st_rdev == dev) => Ok(()),
-            Ok(_) => Err(Error::msg("device", path, "exists in the rootfs as another file or device (refused)")),
-            Err(e) => Err(Error::sys("stat device", path, e)),
+            Ok(_) => Err(Error::msg(t!("device"), path, t!("exists in the rootfs as another file or device (refused)"))),
+            Err(e) => Err(Error::sys(t!("stat device"), path, e)),
         },
         Err(Errno::PERM) => {
             let mut host = Buf::<{ crate::spec::limits::PATH }>::new();
@@ -937,14 +937,14 @@ fn device_in(root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &[u8], path: &[u8]
             // The host's node stands in only if it is the device asked for.
             let st = fs::stat(host).ctx("stat host device", path)?;
             if FileType::from_raw_mode(st.st_mode) != ft || st.st_rdev != dev {
-                let mut e = Error::msg("device", path, "");
+                let mut e = Error::msg(t!("device"), path, t!(""));
                 e.path(|p| { p.s(b": the host's node to bind (mknod is refused here) is not ").u(major as u64).c(b':').u(minor as u64); });
                 return Err(e);
             }
             let target = resolve::open_or_create(root, path, Make::File).ctx("create device", path)?;
             mount_on(Some(host), target.fd(), None, MS_BIND, None, "bind device", path)
         }
-        Err(e) => Err(Error::sys("mknod", path, e)),
+        Err(e) => Err(Error::sys(t!("mknod"), path, e)),
     }
 }
 
@@ -985,12 +985,12 @@ fn on_initramfs() -> bool {
 fn dev_null(root: BorrowedFd<'_>) -> Result<OwnedFd> {
     // Resolved inside the root (a symlink too: what counts is the node it ends at, checked below).
     let null = match resolve::open(root, b"/dev/null") {
-        Err(Errno::NOENT) => return Err(Error::say("mask", "needs /dev/null in the container (mount /dev)")),
-        r => r.ctx("mask: open", "/dev/null")?,
+        Err(Errno::NOENT) => return Err(Error::say(t!("mask"), t!("needs /dev/null in the container (mount /dev)"))),
+        r => r.ctx(t!("mask: open"), "/dev/null")?,
     };
-    let st = fs::fstat(&null).ctx("mask: stat", "/dev/null")?;
+    let st = fs::fstat(&null).ctx(t!("mask: stat"), "/dev/null")?;
     if FileType::from_raw_mode(st.st_mode) != FileType::CharacterDevice || st.st_rdev != fs::makedev(1, 3) {
-        return Err(Error::say("mask: /dev/null", "is not the null device (a symlink or a file in the image?): refused"));
+        return Err(Error::say(t!("mask: /dev/null"), t!("is not the null device (a symlink or a file in the image?): refused")));
     }
     Ok(null)
 }
@@ -1000,7 +1000,7 @@ fn dev_null(root: BorrowedFd<'_>) -> Result<OwnedFd> {
 fn mask(root: BorrowedFd<'_>, p: &[u8], null: &mut Option<OwnedFd>, done: &mut Batch) -> Result<()> {
     let target = match resolve::open(root, p) {
         Err(Errno::NOENT) => return Ok(()),
-        r => r.ctx("mask", p)?,
+        r => r.ctx(t!("mask"), p)?,
     };
     let r = mask_on(root, &target, p, null);
     done.add(target);
@@ -1008,7 +1008,7 @@ fn mask(root: BorrowedFd<'_>, p: &[u8], null: &mut Option<OwnedFd>, done: &mut B
 }
 
 fn mask_on(root: BorrowedFd<'_>, target: &OwnedFd, p: &[u8], null: &mut Option<OwnedFd>) -> Result<()> {
-    let st = fs::fstat(target).ctx("mask", p)?;
+    let st = fs::fstat(target).ctx(t!("mask"), p)?;
     if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
         return mount_on(Some(c"tmpfs"), target.fd(), Some(c"tmpfs"), MS_RDONLY, Some(c"size=0k"), "mask", p);
     }
@@ -1025,13 +1025,13 @@ fn mask_on(root: BorrowedFd<'_>, target: &OwnedFd, p: &[u8], null: &mut Option<O
 fn readonly(root: BorrowedFd<'_>, p: &[u8], spec: &Spec<'_>, done: &mut Batch) -> Result<()> {
     let target = match resolve::open(root, p) {
         Err(Errno::NOENT) => return Ok(()),
-        r => r.ctx("read-only path", p)?,
+        r => r.ctx(t!("read-only path"), p)?,
     };
     let r = bind_fd(target.fd(), target.fd(), MS_BIND | MS_REC, "bind mount read-only path", p);
     done.add(target);
     r?;
     // Reopened: the old descriptor still names what is underneath the new mount.
-    let top = resolve::open(root, p).ctx("read-only path", p)?;
+    let top = resolve::open(root, p).ctx(t!("read-only path"), p)?;
     let r = readonly_top(&top, p, spec);
     done.add(top);
     r
@@ -1042,12 +1042,12 @@ fn readonly_top(top: &OwnedFd, p: &[u8], spec: &Spec<'_>) -> Result<()> {
         // ENOSYS: before Linux 5.12, qemu-user; EPERM: a seccomp profile of an outer runtime
         // that does not know the call (every container has read-only paths: not an error).
         Err(Errno::NOSYS | Errno::PERM) => {}
-        r => return r.ctx("make read-only (recursively)", p),
+        r => return r.ctx(t!("make read-only (recursively)"), p),
     }
     let dir = resolve::trim(p);
     let below = |m: &Mount<'_>| m.destination.to_bytes().strip_prefix(dir).is_some_and(|r| r.len() > 1 && r[0] == b'/');
     if spec.mounts.iter().any(below) {
-        return Err(Error::msg("read-only path", p, "has mounts below it: read-only all the way down needs mount_setattr (Linux 5.12)"));
+        return Err(Error::msg(t!("read-only path"), p, t!("has mounts below it: read-only all the way down needs mount_setattr (Linux 5.12)")));
     }
     let keep = locked_flags(top);
     remount(top.fd(), MS_REMOUNT | MS_BIND | MS_RDONLY | keep, "remount read-only", p)
@@ -1055,5 +1055,5 @@ fn readonly_top(top: &OwnedFd, p: &[u8], spec: &Spec<'_>) -> Result<()> {
 
 fn remount_ro(p: &CStr) -> Result<()> {
     let keep = fs::statvfs(p).map_or(0, |s| st_to_ms(s.f_flag.bits()));
-    raw::mount(None, p, None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, None).ctx("remount read-only", p.to_bytes())
+    raw::mount(None, p, None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, None).ctx(t!("remount read-only"), p.to_bytes())
 }

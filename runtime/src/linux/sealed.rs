@@ -18,7 +18,7 @@ const SEALS: SealFlags = SealFlags::SEAL.union(SealFlags::SHRINK).union(SealFlag
 /// already does, or where the copy cannot run (a user-mode emulator without binfmt_misc: the
 /// kernel itself cannot execute this binary, so nothing inside the container can either).
 pub fn reexec(a: &Args) -> Result<()> {
-    let exe = fs::open(c"/proc/self/exe", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", "/proc/self/exe")?;
+    let exe = fs::open(c"/proc/self/exe", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx(t!("open"), "/proc/self/exe")?;
     if fs::fcntl_get_seals(&exe).is_ok_and(|s| s.contains(SEALS)) {
         return Ok(());
     }
@@ -29,21 +29,21 @@ pub fn reexec(a: &Args) -> Result<()> {
         Err(Errno::INVAL) => fs::memfd_create(c"mote", flags),
         r => r,
     }
-    .ctx("protect the runtime binary: memfd_create", "/proc/self/exe")?;
-    let size = fs::fstat(&exe).ctx("stat", "/proc/self/exe")?.st_size as usize;
+    .ctx(t!("protect the runtime binary: memfd_create"), "/proc/self/exe")?;
+    let size = fs::fstat(&exe).ctx(t!("stat"), "/proc/self/exe")?.st_size as usize;
     let mut done = 0;
     while done < size {
         match fs::sendfile(&copy, &exe, None, size - done) {
             Ok(0) => break,
             Ok(n) => done += n,
             Err(Errno::INTR) => {}
-            Err(e) => return Err(Error::sys("protect the runtime binary: copy", "/proc/self/exe", e)),
+            Err(e) => return Err(Error::sys(t!("protect the runtime binary: copy"), "/proc/self/exe", e)),
         }
     }
     if done != size {
-        return Err(Error::msg("protect the runtime binary: copy", "/proc/self/exe", "short copy"));
+        return Err(Error::msg(t!("protect the runtime binary: copy"), "/proc/self/exe", t!("short copy")));
     }
-    fs::fcntl_add_seals(&copy, SEALS).ctx("protect the runtime binary: seal", "memfd")?;
+    fs::fcntl_add_seals(&copy, SEALS).ctx(t!("protect the runtime binary: seal"), "memfd")?;
     let e = match a.exec_fd(copy.as_fd()) {
         // execveat is missing before Linux 3.19 (and in qemu-user 7.2): the same through /proc.
         Errno::NOSYS => match crate::linux::resolve::fd_path(&copy).cstr() {
@@ -55,6 +55,6 @@ pub fn reexec(a: &Args) -> Result<()> {
     match e {
         // Only a binary the kernel cannot run natively (qemu-user runs it) fails this way.
         Errno::NOEXEC => Ok(()),
-        e => Err(Error::sys("protect the runtime binary: exec", "memfd", e)),
+        e => Err(Error::sys(t!("protect the runtime binary: exec"), "memfd", e)),
     }
 }

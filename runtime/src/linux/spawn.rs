@@ -17,7 +17,7 @@ use mote_sys::rustix::fs::{self, Mode, OFlags};
 use mote_sys::rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
 use super::{process, rootfs};
-use crate::error::{Ctx, Error, Fits, Result};
+use crate::error::{Ctx, Error, Fits, Result, Txt};
 use crate::hooks::{self, Hooks, Out};
 use crate::spec::{limits, IdMap, Spec};
 
@@ -102,7 +102,7 @@ impl Msg {
         let t = &self.b[8..];
         let t = &t[..t.iter().position(|&c| c == 0).unwrap_or(t.len())];
         // Too long for a message's path, its middle goes (its end, the errno, stays).
-        Error::msg("", t, "")
+        Error::msg(t!(""), t, t!(""))
     }
 }
 
@@ -116,7 +116,7 @@ fn send(fd: &OwnedFd, tag: u32, val: i32) -> core::result::Result<(), Errno> {
 /// Sends message `tag` with `val`; an error names the sync socket and `peer` ("parent", ...).
 #[inline(never)]
 fn tell(fd: &OwnedFd, tag: u32, val: i32, peer: &'static str) -> Result<()> {
-    send(fd, tag, val).ctx("sync", peer)
+    send(fd, tag, val).ctx(t!("sync"), peer)
 }
 
 /// Receives one message into `m`; Ok(false) when the other side is gone (ECONNRESET: gone
@@ -163,20 +163,20 @@ pub fn done(c: &Child, cgroup: &[u8], outlive: bool) -> Result<()> {
     if sent && (!outlive || matches!(recv(&c.sync, &mut m), Ok(true)) && m.tag() == DONE) {
         return Ok(());
     }
-    Err(gone(cgroup, "exited before create was done"))
+    Err(gone(cgroup, t!("exited before create was done")))
 }
 
 /// The container's process went away before create was done: `why`, or, in a fresh cgroup that
 /// counts an OOM kill, that the memory limit is too small to set up in.
 #[cold]
 #[inline(never)]
-fn gone(cgroup: &[u8], why: &'static str) -> Error {
+fn gone(cgroup: &[u8], why: Txt) -> Error {
     let why = if crate::cgroup::oom_kills(cgroup) > 0 {
-        "was OOM-killed before it was ready: linux.resources.memory.limit is too small"
+        t!("was OOM-killed before it was ready: linux.resources.memory.limit is too small")
     } else {
         why
     };
-    Error::say("container init", why)
+    Error::say(t!("container init"), why)
 }
 
 /// Spawns the container's process and waits until it is ready (blocked on the exec fifo).
@@ -185,7 +185,7 @@ pub fn spawn(ctx: &Setup<'_>) -> Result<Child> {
     // The child keeps the lower end, next to the exec fifo opened just before: what it keeps is
     // one run of descriptors, and what it closes fewer runs (close_range calls).
     let (theirs, ours) = net::socketpair(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None)
-        .ctx("socketpair", "sync")?;
+        .ctx(t!("socketpair"), "sync")?;
     let creator = mote_sys::rustix::process::getpid().as_raw_nonzero().get() as u32;
     let flags = new_namespaces(ctx.spec);
     // Time namespaces need their offsets written before any process enters, and a cgroup
@@ -240,7 +240,7 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
             Ok(true) => {}
             Ok(false) => return Err(gone(ctx.cgroup, "exited before it was ready")),
             Err(Errno::AGAIN) => {
-                return Err(Error::say("container init", "not ready in time under its seccomp filter (a notified syscall the listener does not answer?)"))
+                return Err(Error::say(t!("container init"), t!("not ready in time under its seccomp filter (a notified syscall the listener does not answer?)")))
             }
             Err(e) => return Err(Error::sys("sync", "container init", e)),
         }
@@ -266,7 +266,7 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
                 if ctx.seccomp_listener.is_some() {
                     // From here the process may stop in a notified syscall nobody answers.
                     let t = core::time::Duration::from_secs(super::seccomp::NOTIFY_WAIT_SECS);
-                    net::sockopt::set_socket_timeout(sock, net::sockopt::Timeout::Recv, Some(t)).ctx("sync", "timeout")?;
+                    net::sockopt::set_socket_timeout(sock, net::sockopt::Timeout::Recv, Some(t)).ctx(t!("sync"), "timeout")?;
                 }
                 init as i32
             }
@@ -288,7 +288,7 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
             }
             READY => return Ok((init, if ctx.relay_exit { first } else { init })),
             ERROR => return Err(m.to_error()),
-            _ => return Err(Error::msg("sync", "container init", "unexpected message")),
+            _ => return Err(Error::msg(t!("sync"), "container init", t!("unexpected message"))),
         };
         tell(sock, GO, val, "container init")?;
     }
@@ -300,7 +300,7 @@ fn write_maps(pid: u32, spec: &Spec<'_>) -> Result<()> {
         for m in maps {
             v.u(m.container as u64).c(b' ').u(m.host as u64).c(b' ').u(m.size as u64).c(b'\n');
         }
-        write_proc(pid, file, v.get().fits("id mappings:")?)
+        write_proc(pid, file, v.get().fits(t!("id mappings:"))?)
     };
     one(b"uid_map", &spec.linux.uid_mappings)?;
     one(b"gid_map", &spec.linux.gid_mappings)
@@ -404,7 +404,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     let new = new_namespaces(spec);
     // No one else (another container sharing our PID namespace, say) may ptrace us or open our
     // /proc/PID/fd while we hold host descriptors; exec makes the process dumpable again.
-    raw::prctl(mote_sys::linux_raw_sys::prctl::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx("prctl", "PR_SET_DUMPABLE")?;
+    raw::prctl(mote_sys::linux_raw_sys::prctl::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx(t!("prctl"), "PR_SET_DUMPABLE")?;
     // Only stdio, the preserved descriptors and our own (sync socket, fifo, console socket, the
     // in-container hooks' output files) stay open (see close_others).
     {
@@ -441,14 +441,14 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // 2. A new user namespace (the parent writes its maps), then the other new ones.
     if new & g::CLONE_NEWUSER != 0 {
         if fallback {
-            raw::unshare(g::CLONE_NEWUSER).ctx("unshare", "user namespace")?;
+            raw::unshare(g::CLONE_NEWUSER).ctx(t!("unshare"), "user namespace")?;
         }
         ask(sock, USERNS)?;
         process::user_ns_root()?;
     }
     let rest = if fallback { new & !(g::CLONE_NEWUSER | g::CLONE_NEWTIME | g::CLONE_NEWCGROUP) } else { 0 };
     if rest != 0 {
-        raw::unshare(rest).ctx("unshare", "namespaces")?;
+        raw::unshare(rest).ctx(t!("unshare"), "namespaces")?;
     }
     if new & g::CLONE_NEWTIME != 0 {
         time_namespace(sock)?;
@@ -456,7 +456,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // 3. A PID namespace entered by unshare or setns applies to children only: fork the init.
     let pid_by_path = l.ns(g::CLONE_NEWPID).is_some_and(|n| n.path.is_some());
     if (fallback && new & g::CLONE_NEWPID != 0) || pid_by_path {
-        match raw::fork().ctx("fork", "container init")? {
+        match raw::fork().ctx(t!("fork"), "container init")? {
             0 => wait_go(sock)?,
             pid => {
                 let _ = send(sock, PID, pid as i32);
@@ -479,7 +479,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     if let Some(k) = ctx.keyring {
         match raw::join_session_keyring(k) {
             Ok(()) | Err(Errno::NOSYS | Errno::PERM | Errno::ACCESS) => {}
-            Err(e) => return Err(Error::sys("join session keyring", k.to_bytes(), e)),
+            Err(e) => return Err(Error::sys(t!("join session keyring"), k.to_bytes(), e)),
         }
     }
 
@@ -490,7 +490,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // The hooks' point: namespaces and mounts made, before pivot_root. The parent runs prestart
     // and createRuntime in the runtime's namespaces; createContainer runs here, in ours: the
     // parent puts us in our cgroup then (5b's join, early), so the cgroup namespace is made now.
-    let proc = spec.process.as_ref().ok_or_else(|| Error::msg("config.json:", "process", "missing"))?;
+    let proc = spec.process.as_ref().ok_or_else(|| Error::msg(t!("config.json:"), "process", t!("missing")))?;
     let mut host_pid = 0;
     let mut joined = false;
     let mut before_switch = || -> Result<()> {
@@ -502,7 +502,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         host_pid = ask(sock, HOOKS)?;
         joined = true;
         if new & g::CLONE_NEWCGROUP != 0 {
-            raw::unshare(g::CLONE_NEWCGROUP).ctx("unshare", "cgroup namespace")?;
+            raw::unshare(g::CLONE_NEWCGROUP).ctx(t!("unshare"), "cgroup namespace")?;
         }
         run_hooks(ctx, "createContainer", "creating", host_pid)
     };
@@ -515,10 +515,10 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         loopback_up()?;
     }
     if let Some(h) = spec.hostname {
-        mote_sys::rustix::system::sethostname(h.to_bytes()).ctx("sethostname", h.to_bytes())?;
+        mote_sys::rustix::system::sethostname(h.to_bytes()).ctx(t!("sethostname"), h.to_bytes())?;
     }
     if let Some(d) = spec.domainname {
-        raw::setdomainname(d.to_bytes()).ctx("setdomainname", d.to_bytes())?;
+        raw::setdomainname(d.to_bytes()).ctx(t!("setdomainname"), d.to_bytes())?;
     }
     for (k, v) in &l.sysctl {
         sysctl(k.to_bytes(), v.to_bytes())?;
@@ -540,7 +540,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         process::reset_affinity();
     }
     if new & g::CLONE_NEWCGROUP != 0 && !joined {
-        raw::unshare(g::CLONE_NEWCGROUP).ctx("unshare", "cgroup namespace")?;
+        raw::unshare(g::CLONE_NEWCGROUP).ctx(t!("unshare"), "cgroup namespace")?;
     }
     rootfs::mount_cgroups(spec, fresh_cgroup)?;
     // Before a read-only root: /dev/console may have to be made.
@@ -572,7 +572,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     process::user_and_caps(proc, inherited)?;
     // (Where the early one worked, a failure here was never an error: then it is not made again.)
     if let Err(e) = early_cwd.or_else(|_| mote_sys::rustix::process::chdir(proc.cwd)) {
-        return Err(Error::sys("chdir", proc.cwd.to_bytes(), e));
+        return Err(Error::sys(t!("chdir"), proc.cwd.to_bytes(), e));
     }
     // "/" is the root itself, nothing through which to reach outside it.
     if proc.cwd.to_bytes() != b"/" {
@@ -604,7 +604,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
         match mote_sys::rustix::io::read(ctx.fifo, &mut b) {
             Ok(_) => break,
             Err(Errno::INTR) => {}
-            Err(e) => return Err(Error::sys("wait for start", "exec fifo", e)),
+            Err(e) => return Err(Error::sys(t!("wait for start"), "exec fifo", e)),
         }
     }
     // After READY no one waits for our messages (create has exited): a failure goes to the
@@ -646,7 +646,7 @@ fn run_hooks(ctx: &Setup<'_>, stage: &'static str, status: &str, pid: u32) -> Re
     };
     let mut st = crate::state::json_buf()?;
     hooks::state_json(&mut st, ctx.spec, ctx.id, status, pid, ctx.bundle)?;
-    h.run(stage, st.get().fits("hooks: the state JSON is")?, ctx.hook_out.unwrap_or(&Out { out: None, err: None }))
+    h.run(stage, st.get().fits(t!("hooks: the state JSON is"))?, ctx.hook_out.unwrap_or(&Out { out: None, err: None }))
 }
 
 /// Brings `lo` up in a new network namespace, as runc and crun do: localhost works without a
@@ -659,11 +659,11 @@ fn loopback_up() -> Result<()> {
         Err(mote_sys::rustix::io::Errno::AFNOSUPPORT) => net::socket_with(AddressFamily::UNIX, SocketType::DGRAM, SocketFlags::CLOEXEC, None),
         other => other,
     }
-    .ctx("socket for", "lo")?;
+    .ctx(t!("socket for"), "lo")?;
     let mut r = raw::IfFlags::new(b"lo");
     match raw::ifflags(sock.fd(), SIOCGIFFLAGS, &mut r) {
         Err(mote_sys::rustix::io::Errno::NODEV) => return Ok(()),
-        other => other.ctx("get flags of", "lo")?,
+        other => other.ctx(t!("get flags of"), "lo")?,
     }
     r.flags |= IFF_UP;
     raw::ifflags(sock.fd(), SIOCSIFFLAGS, &mut r).ctx("bring up", "lo")
@@ -694,7 +694,7 @@ fn join(path: &CStr, flag: u32) -> Result<()> {
 
 /// A new time namespace with its offsets: unshare, write offsets, then enter it ourselves.
 fn time_namespace(sock: &OwnedFd) -> Result<()> {
-    raw::unshare(g::CLONE_NEWTIME).ctx("unshare", "time namespace")?;
+    raw::unshare(g::CLONE_NEWTIME).ctx(t!("unshare"), "time namespace")?;
     // The parent writes the offsets: in a user namespace of its own the child may not (its
     // /proc/self is the host root's while it is not dumpable), the host's root may.
     ask(sock, TIMENS)?;
@@ -707,7 +707,7 @@ fn write_time_offsets(pid: u32, spec: &Spec<'_>) -> Result<()> {
     let [(ms, mn), (bs, bn)] = spec.linux.time_offsets;
     let mut v = Buf::<128>::new();
     v.s(b"monotonic ").i(ms).c(b' ').u(mn as u64).s(b"\nboottime ").i(bs).c(b' ').u(bn as u64).c(b'\n');
-    write_proc(pid, b"timens_offsets", v.get().fits("timeOffsets:")?)
+    write_proc(pid, b"timens_offsets", v.get().fits(t!("timeOffsets:"))?)
 }
 
 /// Writes `val` to /proc/`pid`/`file` of our child (the host's /proc: see [`write_time_offsets`]).
@@ -726,10 +726,10 @@ fn sysctl(k: &[u8], v: &[u8]) -> Result<()> {
         p.c(if c == b'.' { b'/' } else { c });
     }
     if p.overflowed() || k.split(|&c| c == b'.' || c == b'/').any(|c| c == b".." || c.is_empty()) {
-        return Err(Error::msg("sysctl", k, "invalid key"));
+        return Err(Error::msg(t!("sysctl"), k, t!("invalid key")));
     }
-    super::procfs::write(p.get().fits("linux.sysctl key:")?, v).map_err(|mut e| {
-        e.set_what("sysctl");
+    super::procfs::write(p.get().fits(t!("linux.sysctl key:"))?, v).map_err(|mut e| {
+        e.set_what(t!("sysctl"));
         e
     })
 }

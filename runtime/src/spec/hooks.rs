@@ -59,7 +59,7 @@ pub fn parse<'a>(v: Val<'a>, p: &P, h: &mut Hook<'a>) -> Result<()> {
         Ok(())
     })?;
     if h.path.to_bytes().first() != Some(&b'/') {
-        return Err(p.key_err("path", "must be an absolute path"));
+        return Err(p.key_err("path", t!("must be an absolute path")));
     }
     Ok(())
 }
@@ -72,7 +72,7 @@ pub fn state_json(b: &mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8], st
     annotations(b, spec);
     b.c(b'}');
     if b.overflowed() {
-        let mut e = Error::say("hooks:", "");
+        let mut e = Error::say(t!("hooks:"), t!(""));
         e.path(|p| { p.s(b"state JSON larger than ").u(limits::STATE as u64).s(b" bytes (annotations?)"); });
         return Err(e);
     }

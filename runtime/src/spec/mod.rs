@@ -13,7 +13,7 @@ use heapless::Vec;
 use mote_sys::io::Text;
 use mote_sys::linux_raw_sys::general as g;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Txt};
 use crate::json::{self, keys, Kind, Val};
 
 /// A JSON path being read, for messages: a chain of keys and indices on the stack.
@@ -61,31 +61,31 @@ impl<'p> P<'p> {
     /// An error about the value at this path.
     #[cold]
     #[inline(never)]
-    pub fn err(&self, why: &str) -> Error {
-        let mut e = Error::say("config.json:", "");
+    pub fn err(&self, why: Txt) -> Error {
+        let mut e = Error::say(t!("config.json:"), t!(""));
         e.path(|p| {
             self.render(p);
-            p.s(b": ").s(why);
+            p.s(b": ").t(why);
         });
         e
     }
     /// [`P::err`] about the field `k` under this path (one call where there were two).
     #[cold]
     #[inline(never)]
-    pub fn key_err(&self, k: &'static str, why: &str) -> Error {
+    pub fn key_err(&self, k: &'static str, why: Txt) -> Error {
         self.key(k).err(why)
     }
     #[cold]
     #[inline(never)]
     fn bound(&self, n: usize) -> Error {
-        let mut e = self.err("more than ");
+        let mut e = self.err(t!("more than "));
         e.path(|p| { p.u(n as u64).s(b" entries (the bound in spec/limits.rs)"); });
         e
     }
     #[cold]
     #[inline(never)]
     fn kind(&self, want: Kind, got: Kind) -> Error {
-        let mut e = self.err("expected ");
+        let mut e = self.err(t!("expected "));
         e.path(|p| { p.s(want.name()).s(b", got ").s(got.name()); });
         e
     }
@@ -102,20 +102,20 @@ pub fn bool(v: Val<'_>, p: &P) -> Result<bool> {
 #[inline(never)]
 pub fn u64(v: Val<'_>, p: &P) -> Result<u64> {
     match v.kind() {
-        Kind::Number => v.u64().ok_or_else(|| p.err("expected a non-negative integer")),
+        Kind::Number => v.u64().ok_or_else(|| p.err(t!("expected a non-negative integer"))),
         k => Err(p.kind(Kind::Number, k)),
     }
 }
 #[inline(never)]
 pub fn i64(v: Val<'_>, p: &P) -> Result<i64> {
     match v.kind() {
-        Kind::Number => v.i64().ok_or_else(|| p.err("expected an integer")),
+        Kind::Number => v.i64().ok_or_else(|| p.err(t!("expected an integer"))),
         k => Err(p.kind(Kind::Number, k)),
     }
 }
 #[inline(never)]
 pub fn u32(v: Val<'_>, p: &P) -> Result<u32> {
-    u32::try_from(u64(v, p)?).map_err(|_| p.err("out of range for a 32-bit value"))
+    u32::try_from(u64(v, p)?).map_err(|_| p.err(t!("out of range for a 32-bit value")))
 }
 #[inline(never)]
 pub fn obj<'a>(v: Val<'a>, p: &P) -> Result<json::Obj<'a>> {
@@ -138,7 +138,7 @@ pub fn strs<'a, const N: usize>(v: Val<'a>, p: &P, out: &mut Vec<&'a CStr, N>) -
 /// the container, and runc refuses it).
 fn absolute(p: &P, paths: &[&CStr]) -> Result<()> {
     match paths.iter().position(|s| s.to_bytes().first() != Some(&b'/')) {
-        Some(i) => Err(p.idx(i).err("must be an absolute path")),
+        Some(i) => Err(p.idx(i).err(t!("must be an absolute path"))),
         None => Ok(()),
     }
 }
@@ -322,7 +322,7 @@ static SPEC: mote_sys::mem::Slot<Spec<'static>> = mote_sys::mem::Slot::new();
 
 /// Reads a prepared config.json (see [`json::prepare`]) into the process's one Spec.
 pub fn parse(doc: &'static [u8], root: usize) -> Result<&'static mut Spec<'static>> {
-    let s = SPEC.take(Spec::empty).ok_or_else(|| Error::say("config.json:", "parsed twice"))?;
+    let s = SPEC.take(Spec::empty).ok_or_else(|| Error::say(t!("config.json:"), t!("parsed twice")))?;
     parse_into(doc, root, s)?;
     Ok(s)
 }
@@ -392,7 +392,7 @@ pub fn parse_into<'a>(doc: &'a [u8], root: usize, s: &mut Spec<'a>) -> Result<()
         Ok(())
     })?;
     if !have_version {
-        return Err(p.key_err("ociVersion", "missing"));
+        return Err(p.key_err("ociVersion", t!("missing")));
     }
     namespaced(s)
 }
@@ -400,8 +400,8 @@ pub fn parse_into<'a>(doc: &'a [u8], root: usize, s: &mut Spec<'a>) -> Result<()
 /// Why a config without a mount namespace is refused: a decision (runc would run it in the
 /// host's mount namespace), since the switch of root and every mount would be made in the
 /// host's, and undoing them is not mote's to do.
-pub const MOUNT_NS_REQUIRED: &str = "a mount namespace is required (without one the root switch and every mount would be \
-made in the host's; mote refuses by design where runc would run it)";
+pub const MOUNT_NS_REQUIRED: Txt = t!("a mount namespace is required (without one the root switch and every mount would be \
+made in the host's; mote refuses by design where runc would run it)");
 
 /// Settings that would change the host unless their namespace is the container's own: refused
 /// without it, as runc does ("unable to set hostname without a private UTS namespace").
@@ -409,7 +409,7 @@ fn namespaced(s: &Spec<'_>) -> Result<()> {
     let l = &s.linux;
     let has = |f: u32| l.ns(f).is_some();
     if (s.hostname.is_some() || s.domainname.is_some()) && !has(g::CLONE_NEWUTS) {
-        return Err(P::ROOT.key("hostname").err("needs a uts namespace of the container's own"));
+        return Err(P::ROOT.key("hostname").err(t!("needs a uts namespace of the container's own")));
     }
     let pl = P::ROOT.key("linux");
     let ps = pl.key("sysctl");
@@ -428,7 +428,7 @@ kernel.shmmax\0kernel.shmmni\0kernel.shm_rmid_forced") != usize::MAX || k.starts
             false
         };
         if !ok {
-            let mut e = ps.err("");
+            let mut e = ps.err(t!(""));
             e.path(|p| {
                 let n = p.len() - 2;
                 p.truncate(n);
@@ -438,7 +438,7 @@ kernel.shmmax\0kernel.shmmni\0kernel.shm_rmid_forced") != usize::MAX || k.starts
         }
         // runc's rule: the hostname has its own field, which the sysctl would silently fight.
         if k == b"kernel.hostname" {
-            let mut e = ps.err("");
+            let mut e = ps.err(t!(""));
             e.path(|p| {
                 let n = p.len() - 2;
                 p.truncate(n);
@@ -545,7 +545,7 @@ apparmorProfile selinuxLabel ioPriority scheduler execCPUAffinity";
                         Ok(())
                     })?;
                     if rl.resource == u32::MAX {
-                        return Err(pi.key_err("type", "missing"));
+                        return Err(pi.key_err("type", t!("missing")));
                     }
                     push(&mut pr.rlimits, rl, pk)?;
                     Ok(())
@@ -616,10 +616,10 @@ maskedPaths readonlyPaths sysctl personality mountLabel memoryPolicy intelRdt ne
                         Ok(())
                     })?;
                     if ns.flag == 0 {
-                        return Err(pi.key_err("type", "missing"));
+                        return Err(pi.key_err("type", t!("missing")));
                     }
                     if l.ns(ns.flag).is_some() {
-                        return Err(pi.key_err("type", "namespace listed twice"));
+                        return Err(pi.key_err("type", t!("namespace listed twice")));
                     }
                     push(&mut l.namespaces, ns, pk)?;
                     Ok(())
@@ -691,7 +691,7 @@ maskedPaths readonlyPaths sysctl personality mountLabel memoryPolicy intelRdt ne
         Ok(())
     })?;
     if l.ns(g::CLONE_NEWUSER).is_some_and(|n| n.path.is_none()) && l.uid_mappings.is_empty() {
-        return Err(p.key_err("uidMappings", "a new user namespace needs uidMappings and gidMappings"));
+        return Err(p.key_err("uidMappings", t!("a new user namespace needs uidMappings and gidMappings")));
     }
     Ok(())
 }
@@ -736,7 +736,7 @@ fn io_priority(v: Val<'_>, p: &P) -> Result<u32> {
         Ok(())
     })?;
     if class == 0 || !(0..=7).contains(&prio) {
-        return Err(p.err("class must be IOPRIO_CLASS_RT, _BE or _IDLE, priority within 0..7"));
+        return Err(p.err(t!("class must be IOPRIO_CLASS_RT, _BE or _IDLE, priority within 0..7")));
     }
     Ok(class << 13 | prio as u32)
 }
@@ -777,17 +777,17 @@ fn scheduler(v: Val<'_>, p: &P) -> Result<Sched> {
     // The kernel's rules for SCHED_DEADLINE: 1024 ns <= runtime <= deadline <= period (0: the deadline).
     let period = if s.period == 0 { dl } else { s.period };
     let why = match s.policy {
-        u32::MAX => "policy missing",
-        0xffff_fffe => "unknown policy",
-        _ if bad_flag => "unknown flag",
-        _ if !(-20..=19).contains(&nice) => "nice must be within -20..19",
-        1 | 2 if !(1..=99).contains(&s.priority) => "priority must be within 1..99 for SCHED_FIFO and SCHED_RR",
-        1 | 2 => "",
-        _ if s.priority != 0 => "priority is only for SCHED_FIFO and SCHED_RR",
-        6 if rt < 1024 || rt > dl || dl > period || period >> 63 != 0 => "SCHED_DEADLINE needs 1024 <= runtime <= deadline <= period (ns)",
-        6 => "",
-        _ if rt | dl | s.period != 0 => "runtime, deadline and period are only for SCHED_DEADLINE",
-        _ => "",
+        u32::MAX => t!("policy missing"),
+        0xffff_fffe => t!("unknown policy"),
+        _ if bad_flag => t!("unknown flag"),
+        _ if !(-20..=19).contains(&nice) => t!("nice must be within -20..19"),
+        1 | 2 if !(1..=99).contains(&s.priority) => t!("priority must be within 1..99 for SCHED_FIFO and SCHED_RR"),
+        1 | 2 => t!(""),
+        _ if s.priority != 0 => t!("priority is only for SCHED_FIFO and SCHED_RR"),
+        6 if rt < 1024 || rt > dl || dl > period || period >> 63 != 0 => t!("SCHED_DEADLINE needs 1024 <= runtime <= deadline <= period (ns)"),
+        6 => t!(""),
+        _ if rt | dl | s.period != 0 => t!("runtime, deadline and period are only for SCHED_DEADLINE"),
+        _ => t!(""),
     };
     if !why.is_empty() {
         return Err(p.err(why));
@@ -811,13 +811,13 @@ fn memory_policy<'a>(v: Val<'a>, p: &P) -> Result<(u32, Option<&'a CStr>)> {
             1 => {
                 let l = str(v, p)?;
                 if bitmask(l.to_bytes(), &mut [0; MASK_WORDS]).is_none() {
-                    return Err(p.err("nodes: expected a list like 0-1,3 (nodes below 1024)"));
+                    return Err(p.err(t!("nodes: expected a list like 0-1,3 (nodes below 1024)")));
                 }
                 nodes = nonempty(l);
             }
             _ => {
                 for f in arr(v, p)? {
-                    flags |= 1 << (13 + position(MPOL_FLAGS, b"", str(f, p)?.to_bytes()).ok_or_else(|| p.err("unknown flag"))?);
+                    flags |= 1 << (13 + position(MPOL_FLAGS, b"", str(f, p)?.to_bytes()).ok_or_else(|| p.err(t!("unknown flag")))?);
                 }
             }
         }
@@ -826,10 +826,10 @@ fn memory_policy<'a>(v: Val<'a>, p: &P) -> Result<(u32, Option<&'a CStr>)> {
     // DEFAULT and LOCAL take no nodes; BIND and the interleaves need some (the kernel's EINVAL,
     // named here); PREFERRED without nodes is the local node.
     let why = match mode {
-        u32::MAX => "mode missing",
-        0 | 4 if nodes.is_some() => "nodes must be empty for MPOL_DEFAULT and MPOL_LOCAL",
-        2 | 3 | 5 | 6 if nodes.is_none() => "nodes missing",
-        _ => "",
+        u32::MAX => t!("mode missing"),
+        0 | 4 if nodes.is_some() => t!("nodes must be empty for MPOL_DEFAULT and MPOL_LOCAL"),
+        2 | 3 | 5 | 6 if nodes.is_none() => t!("nodes missing"),
+        _ => t!(""),
     };
     if !why.is_empty() {
         return Err(p.err(why));
@@ -846,7 +846,7 @@ fn idmaps<const N: usize>(v: Val<'_>, p: &P, out: &mut Vec<IdMap, N>) -> Result<
         })?;
         let im = IdMap { container: im[0], host: im[1], size: im[2] };
         if im.size == 0 {
-            return Err(pi.key_err("size", "must be at least 1"));
+            return Err(pi.key_err("size", t!("must be at least 1")));
         }
         push(out, im, p)?;
         Ok(())
@@ -877,10 +877,10 @@ fn device<'a>(v: Val<'a>, p: &P) -> Result<Device<'a>> {
         Ok(())
     })?;
     if d.path.to_bytes().first() != Some(&b'/') {
-        return Err(p.key_err("path", "must be an absolute path"));
+        return Err(p.key_err("path", t!("must be an absolute path")));
     }
     if d.kind == 0 {
-        return Err(p.key_err("type", "missing"));
+        return Err(p.key_err("type", t!("missing")));
     }
     Ok(d)
 }

@@ -105,7 +105,7 @@ pub fn field(slot: usize) -> (&'static str, &'static str) {
 /// An error about scalar `slot` under `p` (linux.resources, or update's document root).
 #[cold]
 #[inline(never)]
-pub fn err(p: &P, slot: usize, why: &str) -> Error {
+pub fn err(p: &P, slot: usize, why: Txt) -> Error {
     let (o, k) = field(slot);
     p.key(o).key(k).err(why)
 }
@@ -129,7 +129,7 @@ impl<'a> Resources<'a> {
     pub fn put(&mut self, slot: usize, n: i64, p: &P) -> Result<()> {
         match KINDS[slot] {
             b'z' | b'U' | b'b' if n == 0 => return Ok(()),
-            b'p' if n as u64 > 100 => return Err(err(p, slot, "must be 0..100")),
+            b'p' if n as u64 > 100 => return Err(err(p, slot, t!("must be 0..100"))),
             _ => {}
         }
         self.vals[slot] = n;
@@ -192,7 +192,7 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                     })?;
                     // A file name part: hugetlb.<pageSize>.max
                     if size.is_empty() || size.to_bytes().contains(&b'/') {
-                        return Err(pi.key_err("pageSize", "missing or invalid"));
+                        return Err(pi.key_err("pageSize", t!("missing or invalid")));
                     }
                     push(&mut r.hugepages, (size, limit), pg)?;
                     Ok(())
@@ -235,7 +235,7 @@ pub fn parse<'a>(v: Val<'a>, p: &P, r: &mut Resources<'a>) -> Result<()> {
                     let key = k.to_bytes();
                     // Stay inside the container's own cgroup: a plain file name, no path.
                     if key.is_empty() || key.contains(&b'/') || key.starts_with(b".") {
-                        let mut e = pg.err("invalid key ");
+                        let mut e = pg.err(t!("invalid key "));
                         e.path(|p| { p.s(key); });
                         return Err(e);
                     }
@@ -264,7 +264,7 @@ fn name_of<'a>(s: &'a CStr, p: &P) -> Result<&'a CStr> {
     if s.to_bytes().len() <= limits::RESOURCE_NAME {
         return Ok(s);
     }
-    let mut e = p.err("longer than ");
+    let mut e = p.err(t!("longer than "));
     e.path(|p| { p.u(limits::RESOURCE_NAME as u64).s(b" bytes (the bound in spec/limits.rs)"); });
     Err(e)
 }
@@ -288,7 +288,7 @@ fn blkio(d: Val<'_>, p: &P, list: u8) -> Result<BlkDev> {
     })?;
     match (maj, min) {
         (Some(major), Some(minor)) => Ok(BlkDev { list, major, minor, value }),
-        _ => Err(p.err("needs major and minor")),
+        _ => Err(p.err(t!("needs major and minor"))),
     }
 }
 
@@ -312,7 +312,7 @@ fn rule(d: Val<'_>, p: &P) -> Result<DevRule> {
             2 | 3 => {
                 let n = match i64(v, pk)? {
                     n @ -1..=0x7fff_ffff => n as i32,
-                    _ => return Err(pk.err("must be -1 (any) or a device number below 2^31")),
+                    _ => return Err(pk.err(t!("must be -1 (any) or a device number below 2^31"))),
                 };
                 if i == 2 { r.major = n } else { r.minor = n }
             }
@@ -347,7 +347,7 @@ mod tests {
     /// Parses `doc` as linux.resources; the error as mote prints it.
     fn parse_str(doc: &str) -> core::result::Result<Resources<'static>, String> {
         let mut b = doc.as_bytes().to_vec();
-        let root = crate::json::prepare(&mut b).map_err(|e| String::from(e.what))?;
+        let root = crate::json::prepare(&mut b).map_err(|e| e.what.to_string())?;
         let b: &'static [u8] = std::boxed::Box::leak(b.into_boxed_slice());
         let pl = P::ROOT.key("linux");
         let mut r = Resources::default();

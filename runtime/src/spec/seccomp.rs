@@ -125,22 +125,22 @@ pub fn parse<'a>(v: Val<'a>, p: &P, out: &mut Option<Seccomp<'a>>) -> Result<()>
         Ok(())
     })?;
     if s.default_action == u32::MAX {
-        return Err(p.key_err("defaultAction", "missing"));
+        return Err(p.key_err("defaultAction", t!("missing")));
     }
     s.default_action = with_errno(s.default_action, default_errno, &p.key("defaultErrnoRet"))?;
     if s.default_action == RET_USER_NOTIF {
         // Every syscall, the runtime's own hand-over of the descriptor included, would wait on
         // the listener (libseccomp refuses it too).
-        return Err(p.key_err("defaultAction", "SCMP_ACT_NOTIFY cannot be the default action"));
+        return Err(p.key_err("defaultAction", t!("SCMP_ACT_NOTIFY cannot be the default action")));
     }
     if s.listener_metadata.is_some() && s.listener_path.is_none() {
-        return Err(p.key_err("listenerMetadata", "must not be set without listenerPath"));
+        return Err(p.key_err("listenerMetadata", t!("must not be set without listenerPath")));
     }
     if s.flags & 32 != 0 && !s.notifies() {
-        return Err(p.key_err("flags", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs an SCMP_ACT_NOTIFY action"));
+        return Err(p.key_err("flags", t!("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs an SCMP_ACT_NOTIFY action")));
     }
     if s.notifies() && s.listener_path.is_none() {
-        return Err(p.key_err("listenerPath", "SCMP_ACT_NOTIFY needs a listenerPath"));
+        return Err(p.key_err("listenerPath", t!("SCMP_ACT_NOTIFY needs a listenerPath")));
     }
     Ok(())
 }
@@ -171,10 +171,10 @@ fn rule<'a>(v: Val<'a>, p: &P, names: &mut Vec<&'a CStr, { limits::SECCOMP_NAMES
     })?;
     r.count = names.len() as u16 - r.first;
     if r.count == 0 {
-        return Err(p.key_err("names", "missing or empty"));
+        return Err(p.key_err("names", t!("missing or empty")));
     }
     if r.action == u32::MAX {
-        return Err(p.key_err("action", "missing"));
+        return Err(p.key_err("action", t!("missing")));
     }
     r.action = with_errno(r.action, errno, &p.key("errnoRet"))?;
     Ok(r)
@@ -204,7 +204,7 @@ fn arg(v: Val<'_>, p: &P) -> Result<Arg> {
     })?;
     for (missing, name) in [(a.index == u8::MAX, "index"), (a.op == u8::MAX, "op"), (!have_value, "value")] {
         if missing {
-            return Err(p.key(name).err("missing"));
+            return Err(p.key(name).err(t!("missing")));
         }
     }
     Ok(a)
@@ -213,7 +213,7 @@ fn arg(v: Val<'_>, p: &P) -> Result<Arg> {
 /// An SCMP_ACT_* name as its SECCOMP_RET_* value.
 /// An array of names from `list` (each after `prefix`) at `p`, as the set of their positions.
 #[inline(never)]
-fn name_set(v: Val<'_>, p: &P, list: &str, prefix: &[u8], why: &'static str) -> Result<u32> {
+fn name_set(v: Val<'_>, p: &P, list: &str, prefix: &[u8], why: Txt) -> Result<u32> {
     let mut set = 0;
     items(v, p, &mut |a, pi| {
         set |= 1 << name_in(list, prefix, str(a, pi)?, pi, why)?;
@@ -223,15 +223,15 @@ fn name_set(v: Val<'_>, p: &P, list: &str, prefix: &[u8], why: &'static str) -> 
 }
 
 fn action(v: Val<'_>, p: &P) -> Result<u32> {
-    Ok(ACTION_RETS[name_in(ACTIONS, b"SCMP_ACT_", str(v, p)?, p, "unknown action")?])
+    Ok(ACTION_RETS[name_in(ACTIONS, b"SCMP_ACT_", str(v, p)?, p, t!("unknown action"))?])
 }
 
 /// Adds errnoRet (default EPERM) to an ERRNO or TRACE action; refuses it on any other.
 fn with_errno(action: u32, errno: Option<Val<'_>>, p: &P) -> Result<u32> {
     let (max, why) = match action {
-        RET_ERRNO => (4095, "must be at most 4095 (MAX_ERRNO)"),
-        RET_TRACE => (65535, "must be at most 65535"),
-        _ if errno.is_some() => return Err(p.err("only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take one")),
+        RET_ERRNO => (4095, t!("must be at most 4095 (MAX_ERRNO)")),
+        RET_TRACE => (65535, t!("must be at most 65535")),
+        _ if errno.is_some() => return Err(p.err(t!("only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take one"))),
         _ => return Ok(action),
     };
     let e = match errno {
@@ -248,7 +248,7 @@ fn with_errno(action: u32, errno: Option<Val<'_>>, p: &P) -> Result<u32> {
 pub use super::word as nth;
 
 /// Index of `name` (after `prefix`) in `list`, or an error naming the value.
-fn name_in(list: &str, prefix: &[u8], name: &CStr, p: &P, why: &'static str) -> Result<usize> {
+fn name_in(list: &str, prefix: &[u8], name: &CStr, p: &P, why: Txt) -> Result<usize> {
     let n = name.to_bytes();
     super::position(list, prefix, n).map(|i| i as usize).ok_or_else(|| {
         let mut e = p.err(why);

@@ -35,12 +35,12 @@ static PATH_BUF: mote_sys::mem::Pool<Buf<{ limits::PATH }>> = mote_sys::mem::Poo
 
 /// The buffer a state.json is read into, until dropped.
 pub fn read_buf() -> Result<mote_sys::mem::Lent<[u8; limits::STATE]>> {
-    READ_BUF.get().ok_or_else(|| Error::say("state.json:", "read buffer already in use (a bug)"))
+    READ_BUF.get().ok_or_else(|| Error::say(t!("state.json:"), t!("read buffer already in use (a bug)")))
 }
 
 /// An empty buffer for a state JSON to be written, until dropped.
 pub fn json_buf() -> Result<mote_sys::mem::Lent<Buf<{ limits::STATE }>>> {
-    let mut b = JSON_BUF.get().ok_or_else(|| Error::say("state JSON:", "buffer already in use (a bug)"))?;
+    let mut b = JSON_BUF.get().ok_or_else(|| Error::say(t!("state JSON:"), t!("buffer already in use (a bug)")))?;
     b.clear();
     Ok(b)
 }
@@ -63,7 +63,7 @@ pub fn validate_id(id: &[u8]) -> Result<()> {
         && id != b"."
         && id != b".."
         && id.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'+' | b'-' | b'.'));
-    if ok { Ok(()) } else { Err(Error::msg("invalid container id", id, "use letters, digits and _+-. only")) }
+    if ok { Ok(()) } else { Err(Error::msg(t!("invalid container id"), id, t!("use letters, digits and _+-. only"))) }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -131,12 +131,12 @@ impl Dir {
         let mut path = join(root, id)?;
         let mut tmp = Buf::<{ limits::PATH }>::new();
         tmp.s(root.to_bytes()).s(b"/.new-").u(process::getpid().as_raw_nonzero().get() as u64); // one create per process
-        let t = tmp.cstr().fits("state dir path:")?;
+        let t = tmp.cstr().fits(t!("state dir path:"))?;
         // The root is made (and checked) only when the staging dir cannot be made in it: an
         // existing root costs no mkdir and stat per create.
         let mut made = fs::mkdir(t, Mode::from_raw_mode(0o711));
         if made == Err(Errno::NOENT) {
-            mkdir_all(root.to_bytes()).map_err(|e| Error::sys("create state root", root.to_bytes(), e))?;
+            mkdir_all(root.to_bytes()).map_err(|e| Error::sys(t!("create state root"), root.to_bytes(), e))?;
             made = fs::mkdir(t, Mode::from_raw_mode(0o711));
         }
         // A staging dir of our pid exists only if a create of an earlier process with this pid
@@ -146,7 +146,7 @@ impl Dir {
             fs::mkdir(t, Mode::from_raw_mode(0o711)).ctx("create state dir", t.to_bytes())?;
         }
         let staged = fs::open(t, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
-            .ctx("open state dir", t.to_bytes())
+            .ctx(t!("open state dir"), t.to_bytes())
             .and_then(|fd| {
                 fs::flock(&fd, FlockOperation::LockExclusive).ctx("lock state dir", t.to_bytes())?;
                 // Straight into state.json: nobody sees the staging dir before its rename, so
@@ -174,18 +174,18 @@ impl Dir {
     pub fn open(root: &CStr, id: &[u8]) -> Result<Dir> {
         let d = Self::lock(join(root, id)?);
         match d {
-            Err(e) if matches!(e.errno(), Some(Errno::NOENT)) => Err(Error::msg("container", id, "does not exist")),
+            Err(e) if matches!(e.errno(), Some(Errno::NOENT)) => Err(Error::msg(t!("container"), id, t!("does not exist"))),
             d => d,
         }
     }
 
     fn lock(mut path: mote_sys::mem::Lent<Buf<{ limits::PATH }>>) -> Result<Dir> {
         // Never through a symlink: deleting would remove files wherever it points.
-        let fd = match fs::open(path.cstr().fits("state dir path:")?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
-            Err(Errno::LOOP | Errno::NOTDIR) => return Err(Error::msg("state dir", path.lossy(), "is not a directory (a symlink or a file)")),
-            r => r.ctx("open state dir", path.lossy())?,
+        let fd = match fs::open(path.cstr().fits(t!("state dir path:"))?, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
+            Err(Errno::LOOP | Errno::NOTDIR) => return Err(Error::msg(t!("state dir"), path.lossy(), t!("is not a directory (a symlink or a file)"))),
+            r => r.ctx(t!("open state dir"), path.lossy())?,
         };
-        fs::flock(&fd, FlockOperation::LockExclusive).ctx("lock state dir", path.lossy())?;
+        fs::flock(&fd, FlockOperation::LockExclusive).ctx(t!("lock state dir"), path.lossy())?;
         Ok(Dir { fd, path })
     }
 
@@ -210,15 +210,15 @@ impl Dir {
 
     /// Copies the config file `src` into the directory as [`CONFIG`].
     pub fn copy_config(&self, src: &CStr) -> Result<()> {
-        let from = fs::open(src, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", src.to_bytes())?;
+        let from = fs::open(src, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx(t!("open"), src.to_bytes())?;
         let to = fs::openat(&self.fd, CONFIG, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
-            .ctx("copy config.json to", self.path.lossy())?;
+            .ctx(t!("copy config.json to"), self.path.lossy())?;
         loop {
             match fs::sendfile(&to, &from, None, 1 << 20) {
                 // (a regular file: short only at its end; config.json is at most 1 MiB anyway)
                 Ok(n) if n < 1 << 20 => return Ok(()),
                 Ok(_) | Err(Errno::INTR) => {}
-                Err(e) => return Err(Error::sys("copy config.json to", self.path.lossy(), e)),
+                Err(e) => return Err(Error::sys(t!("copy config.json to"), self.path.lossy(), e)),
             }
         }
     }
@@ -252,7 +252,7 @@ impl Dir {
     /// The config kept here (CONFIG), read into the arena and parsed, with the arena's unused
     /// rest (exec reads a --process file there). For exec, and the hooks of start and delete.
     pub fn config(&self) -> Result<(&'static mut crate::spec::Spec<'static>, &'static mut [u8])> {
-        let arena = mote_sys::mem::take_arena().ok_or_else(|| Error::say("config", "read twice"))?;
+        let arena = mote_sys::mem::take_arena().ok_or_else(|| Error::say(t!("config"), t!("read twice")))?;
         let mut path = Buf::<{ limits::PATH }>::new();
         path.s(self.path.lossy()).c(b'/').s(CONFIG.to_bytes());
         let path = path.cstr().fits("config path:")?;
@@ -280,7 +280,7 @@ impl Dir {
             }
             r = fs::rmdir(p);
         }
-        r.ctx("remove state dir", p.to_bytes())
+        r.ctx(t!("remove state dir"), p.to_bytes())
     }
 }
 

@@ -1,5 +1,7 @@
 //! mote's unit tests: each included module carries its own `#[cfg(test)] mod tests`; the number
 //! parser's are here (mote-sys itself is no_std and has no test harness).
+#[macro_use]
+extern crate mote_sys; // t!: printed text, packed (sys/src/txt.rs)
 #[path = "../../../runtime/src/cgroup/bpf.rs"]
 pub mod bpf;
 #[path = "../../../runtime/src/json.rs"]
@@ -121,18 +123,18 @@ pub fn check_cli(input: &[u8]) {
     use cli::verbs::*;
     // No verb: main prints the usage.
     let Some(v) = a.get(i) else { return };
-    let (verb, flags, stop): (&'static str, &'static [cli::Flag], usize) = match v {
-        b"create" | b"run" => ("create", CREATE, usize::MAX),
-        b"exec" => ("exec", EXEC, 1),
-        b"update" => ("update", UPDATE, usize::MAX),
-        b"delete" => ("delete", DELETE, usize::MAX),
-        b"events" => ("events", EVENTS, usize::MAX),
-        b"kill" => ("kill", KILL, usize::MAX),
-        b"list" => ("list", LIST, usize::MAX),
-        b"ps" => ("ps", PS, 1),
-        b"spec" => ("spec", SPEC, usize::MAX),
-        b"seccomp" => ("seccomp", SECCOMP, usize::MAX),
-        _ => ("state", &[], usize::MAX),
+    let (verb, flags, stop): (mote_sys::txt::Txt, &'static [cli::Flag], usize) = match v {
+        b"create" | b"run" => (t!("create"), CREATE, usize::MAX),
+        b"exec" => (t!("exec"), EXEC, 1),
+        b"update" => (t!("update"), UPDATE, usize::MAX),
+        b"delete" => (t!("delete"), DELETE, usize::MAX),
+        b"events" => (t!("events"), EVENTS, usize::MAX),
+        b"kill" => (t!("kill"), KILL, usize::MAX),
+        b"list" => (t!("list"), LIST, usize::MAX),
+        b"ps" => (t!("ps"), PS, 1),
+        b"spec" => (t!("spec"), SPEC, usize::MAX),
+        b"seccomp" => (t!("seccomp"), SECCOMP, usize::MAX),
+        _ => (t!("state"), &[], usize::MAX),
     };
     let p = match cli::parse(&a, i + 1, verb, flags, &mut g, stop) {
         Ok(p) => p,
@@ -147,7 +149,7 @@ pub fn check_cli(input: &[u8]) {
         let v = v.to_bytes();
         // Never cut: a value is a whole argument, or what follows `=` (or a short flag) in one.
         assert!(owned.iter().any(|o| o.as_bytes().ends_with(v)), "a flag value that is no argument's end");
-        for r in [cli::number(v, "n").map(drop), cli::duration_ms(v, "d").map(drop)] {
+        for r in [cli::number(v, t!("n")).map(drop), cli::duration_ms(v, t!("d")).map(drop)] {
             if let Err(e) = r {
                 clean_error(&e, utf8);
             }
@@ -160,7 +162,7 @@ pub fn check_cli(input: &[u8]) {
 /// them) and tests/unit/fuzz/seeds (every field the parser reads).
 pub fn seeds() -> Vec<Vec<u8>> {
     use spec_json::*;
-    let mut v = vec![[HEAD, GID5, MIDDLE, SYS_ROOT, TAIL].concat().into_bytes(), [HEAD, MIDDLE, SYS_ROOTLESS, TAIL].concat().into_bytes()];
+    let mut v = vec![[HEAD, GID5, MIDDLE, SYS_ROOT, TAIL].map(|t| t.to_vec()).concat(), [HEAD, MIDDLE, SYS_ROOTLESS, TAIL].map(|t| t.to_vec()).concat()];
     v.extend(inputs(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds")));
     v
 }
@@ -368,4 +370,31 @@ mod mem {
         assert!(mote_sys::mem::take_arena().is_some_and(|a| a.len() == mote_sys::mem::ARENA && a.iter().all(|&b| b == 0)));
         assert!(mote_sys::mem::take_arena().is_none(), "arena taken twice");
     }
+}
+
+/// Packed text (sys/src/txt.rs): every dictionary word packs and expands back to itself, and so
+/// do texts that use many words, none, or one at their ends.
+#[test]
+fn txt_round_trip() {
+    use mote_sys::txt::{pack, word, Txt, CODE, DICT};
+    fn round(s: &str) -> usize {
+        let (b, n) = pack::<2048>(s);
+        let packed = Txt(std::boxed::Box::leak(b[..n].to_vec().into_boxed_slice()));
+        assert_eq!(packed.to_vec(), s.as_bytes(), "{s:?}");
+        n
+    }
+    let words = DICT.iter().filter(|&&c| c == 0).count();
+    assert!((1..=128).contains(&words), "{words} words: codes are 0x80..=0xff");
+    for k in 0..words {
+        let w = Txt(word(CODE + k as u8)).to_vec();
+        assert!(!w.is_empty() && w.iter().all(|&c| c != 0 && c < CODE), "word {k}: {w:?}");
+        assert!(round(std::str::from_utf8(&w).unwrap()) < w.len(), "word {k} does not pack");
+    }
+    for s in ["", "x", "cgroup", "container cgroup container", "not a number", "the container's cgroup: not found",
+              "\tunknown flag\n", "spec/limits.rs spec/limits.rs", "ee  tt"] {
+        round(s);
+    }
+    assert_eq!(t!("see mote --help").to_vec(), b"see mote --help");
+    assert_eq!(t!("").to_vec(), b"");
+    assert!(t!("container cgroup").0.len() < "container cgroup".len());
 }

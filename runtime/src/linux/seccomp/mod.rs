@@ -84,7 +84,7 @@ impl Program {
     /// touched; on the stack each page would be touched on entry), empty, until dropped.
     pub fn lend() -> crate::error::Result<mote_sys::mem::Lent<Program>> {
         static PROGRAM: mote_sys::mem::Pool<Program> = mote_sys::mem::Pool::new(Program::new());
-        let mut p = PROGRAM.get().ok_or_else(|| crate::error::Error::say("seccomp:", "program buffer already in use (a bug)"))?;
+        let mut p = PROGRAM.get().ok_or_else(|| crate::error::Error::say(t!("seccomp:"), t!("program buffer already in use (a bug)")))?;
         p.len = 0;
         p.blocks.clear();
         p.flags = 0;
@@ -112,7 +112,7 @@ fn ins(code: u64, jt: usize, jf: usize, k: u32) -> u64 {
 }
 
 fn overflow() -> Error {
-    Error::msg("config.json:", "linux.seccomp", "the compiled program exceeds the kernel's 4096 instructions")
+    Error::msg(t!("config.json:"), "linux.seccomp", t!("the compiled program exceeds the kernel's 4096 instructions"))
 }
 
 impl Program {
@@ -239,7 +239,7 @@ fn abi(s: &Seccomp<'_>, idx: &[u16], a: Abi, x32: bool, with_x32: bool, out: &mu
                     Some(i) => &mut entries[i],
                     None => {
                         entries.push(Entry { nr, cond: [0; 4], plain: None }).map_err(|_| {
-                            Error::msg("config.json:", "linux.seccomp.syscalls", "more than 1024 syscall numbers in one ABI")
+                            Error::msg(t!("config.json:"), "linux.seccomp.syscalls", t!("more than 1024 syscall numbers in one ABI"))
                         })?;
                         let l = entries.len() - 1;
                         &mut entries[l]
@@ -580,8 +580,8 @@ pub fn probe(s: &Seccomp<'_>) -> Result<()> {
     // No seccomp(2) at all (a kernel without CONFIG_SECCOMP_FILTER; qemu-user, whose filter would
     // see the host's syscall numbers anyway): nothing can be applied.
     if let Err(e) = raw::seccomp_action_avail(sc::RET_ALLOW) {
-        let mut er = Error::sys("seccomp", "linux.seccomp", e);
-        er.set_detail("filters cannot be installed here");
+        let mut er = Error::sys(t!("seccomp"), "linux.seccomp", e);
+        er.set_detail(t!("filters cannot be installed here"));
         return Err(er);
     }
     for (i, &bit) in sc::FLAG_BITS.iter().enumerate() {
@@ -626,7 +626,7 @@ fn install_flags(flags: u32, notify: bool) -> u32 {
 
 #[cold]
 fn refused(field: &str, prefix: &str, name: &str) -> Error {
-    let mut e = Error::msg("config.json:", "linux.seccomp.", "this kernel does not support it");
+    let mut e = Error::msg(t!("config.json:"), "linux.seccomp.", t!("this kernel does not support it"));
     e.path(|p| { p.s(field).s(b": ").s(prefix).s(name); });
     e
 }
@@ -634,7 +634,7 @@ fn refused(field: &str, prefix: &str, name: &str) -> Error {
 /// Installs a compiled program on this process (no_new_privs or CAP_SYS_ADMIN needed, as the
 /// kernel requires); returns the notification listener when the profile uses SCMP_ACT_NOTIFY.
 pub fn install(p: &Program, notify: bool) -> Result<Option<OwnedFd>> {
-    raw::seccomp_filter(install_flags(p.flags, notify), p.insns(), notify).map_err(|e| Error::sys("seccomp", "linux.seccomp", e))
+    raw::seccomp_filter(install_flags(p.flags, notify), p.insns(), notify).map_err(|e| Error::sys(t!("seccomp"), "linux.seccomp", e))
 }
 
 /// The program in readable form, one instruction per line, for `mote seccomp`.
@@ -722,7 +722,7 @@ pub const NOTIFY_WAIT_SECS: u64 = 10;
 
 /// Connects to linux.seccomp.listenerPath (before the root switch: it is a host path).
 pub fn connect_listener(path: &CStr) -> Result<OwnedFd> {
-    super::unix::connect(path).ctx("connect seccomp listener (linux.seccomp.listenerPath)", path.to_bytes())
+    super::unix::connect(path).ctx(t!("connect seccomp listener (linux.seccomp.listenerPath)"), path.to_bytes())
 }
 
 /// Sends the container process state and the notification descriptor to the listener, once,
