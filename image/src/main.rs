@@ -220,7 +220,9 @@ fn bundle(a: &Args) -> Result<()> {
     if r.is_err() || exists {
         if let Err(e) = tar::remove(pfd.as_fd(), tmp) {
             let mut b = Buf::<512>::new();
-            b.s(b"mote-image: cannot remove ").s(tmp.to_bytes()).s(b": ").s(error::strerror(e)).c(b'\n');
+            b.s(b"mote-image: ");
+            error::Error::sys(t!("cannot remove"), tmp.to_bytes(), e).render(&mut b);
+            b.c(b'\n');
             io::err(b.lossy());
         }
     }

@@ -208,10 +208,10 @@ impl Error {
             b.s(b": ").t(d);
         }
         if let Some(e) = t.errno {
-            match errno_text(e) {
-                Some(m) => b.s(b": ").s(m),
-                None => b.s(b": errno ").i(e.raw_os_error() as i64),
-            };
+            b.s(b": ");
+            if !errno_text(e, b) {
+                b.s(b"errno ").i(e.raw_os_error() as i64);
+            }
         }
     }
 }
@@ -275,7 +275,7 @@ impl<'a> CPath<'a> for core::result::Result<&'a core::ffi::CStr, Overflow> {
 }
 
 /// glibc's text for errno 1..=40, one per line (one string: no relocation table).
-const MESSAGES: &str = "Operation not permitted\nNo such file or directory\nNo such process\n\
+const MESSAGES: Txt = t!("Operation not permitted\nNo such file or directory\nNo such process\n\
 Interrupted system call\nInput/output error\nNo such device or address\nArgument list too long\n\
 Exec format error\nBad file descriptor\nNo child processes\nResource temporarily unavailable\n\
 Cannot allocate memory\nPermission denied\nBad address\nBlock device required\n\
@@ -285,11 +285,11 @@ Inappropriate ioctl for device\nText file busy\nFile too large\nNo space left on
 Illegal seek\nRead-only file system\nToo many links\nBroken pipe\n\
 Numerical argument out of domain\nNumerical result out of range\nResource deadlock avoided\n\
 File name too long\nNo locks available\nFunction not implemented\nDirectory not empty\n\
-Too many levels of symbolic links";
+Too many levels of symbolic links");
 
 /// The symbolic names of errno 42..=133 (41 and 58 are unused: "-"), for the rarer ones that
 /// have no text above: a name is smaller than glibc's text and says as much to a reader.
-const NAMES: &str = "ENOMSG EIDRM ECHRNG EL2NSYNC EL3HLT EL3RST ELNRNG EUNATCH ENOCSI EL2HLT EBADE EBADR EXFULL \
+const NAMES: Txt = t!("ENOMSG EIDRM ECHRNG EL2NSYNC EL3HLT EL3RST ELNRNG EUNATCH ENOCSI EL2HLT EBADE EBADR EXFULL \
 ENOANO EBADRQC EBADSLT - EBFONT ENOSTR ENODATA ETIME ENOSR ENONET ENOPKG EREMOTE ENOLINK EADV \
 ESRMNT ECOMM EPROTO EMULTIHOP EDOTDOT EBADMSG EOVERFLOW ENOTUNIQ EBADFD EREMCHG ELIBACC \
 ELIBBAD ELIBSCN ELIBMAX ELIBEXEC EILSEQ ERESTART ESTRPIPE EUSERS ENOTSOCK EDESTADDRREQ \
@@ -298,32 +298,37 @@ EAFNOSUPPORT EADDRINUSE EADDRNOTAVAIL ENETDOWN ENETUNREACH ENETRESET ECONNABORTE
 ENOBUFS EISCONN ENOTCONN ESHUTDOWN ETOOMANYREFS ETIMEDOUT ECONNREFUSED EHOSTDOWN EHOSTUNREACH \
 EALREADY EINPROGRESS ESTALE EUCLEAN ENOTNAM ENAVAIL EISNAM EREMOTEIO EDQUOT ENOMEDIUM \
 EMEDIUMTYPE ECANCELED ENOKEY EKEYEXPIRED EKEYREVOKED EKEYREJECTED EOWNERDEAD ENOTRECOVERABLE \
-ERFKILL EHWPOISON";
+ERFKILL EHWPOISON");
 
-/// The C library's text for an errno 1..=40 and for a few others containers meet; else its
-/// symbolic name (`EHOSTDOWN`); None only for a number Linux does not define, which
-/// [`Error::render`] then prints as "errno N". Never "Unknown error".
-pub fn errno_text(e: Errno) -> Option<&'static str> {
+/// Appends the C library's text for an errno 1..=40 and for a few others containers meet; else
+/// its symbolic name (`EHOSTDOWN`); false (nothing appended) only for a number Linux does not
+/// define, which [`Error::render`] then prints as "errno N". Never "Unknown error". The lists
+/// are packed text: expanded whole, then split (a dictionary word may hold a separator).
+#[inline(never)]
+fn errno_text(e: Errno, b: &mut Text) -> bool {
     let n = e.raw_os_error();
-    match n {
-        1..=40 => MESSAGES.split('\n').nth(n as usize - 1),
-        61 => Some("No data available"),
-        75 => Some("Value too large for defined data type"),
-        95 => Some("Operation not supported"),
-        110 => Some("Connection timed out"),
-        111 => Some("Connection refused"),
-        122 => Some("Disk quota exceeded"),
+    let (list, sep, i) = match n {
+        1..=40 => (MESSAGES, b'\n', n - 1),
+        61 => (t!("No data available"), 0, 0),
+        75 => (t!("Value too large for defined data type"), 0, 0),
+        95 => (t!("Operation not supported"), 0, 0),
+        110 => (t!("Connection timed out"), 0, 0),
+        111 => (t!("Connection refused"), 0, 0),
+        122 => (t!("Disk quota exceeded"), 0, 0),
         // Kernel-internal, but some file systems and drivers let it out.
-        524 => Some("Operation not supported (ENOTSUPP)"),
-        42..=133 => NAMES.split(' ').filter(|w| !w.is_empty()).nth(n as usize - 42).filter(|w| *w != "-"),
-        _ => None,
+        524 => (t!("Operation not supported (ENOTSUPP)"), 0, 0),
+        42..=133 => (NAMES, b' ', n - 42),
+        _ => return false,
+    };
+    let mut all = Buf::<1024>::new();
+    all.t(list);
+    match all.lossy().split(|&c| c == sep).nth(i as usize).filter(|w| *w != b"-") {
+        Some(w) => {
+            b.s(w);
+            true
+        }
+        None => false,
     }
-}
-
-/// [`errno_text`] where a number cannot be printed: a number Linux does not define is said so.
-#[allow(dead_code)] // (mote-image's)
-pub fn strerror(e: Errno) -> &'static str {
-    errno_text(e).unwrap_or("an errno Linux does not define")
 }
 
 #[cfg(test)]
@@ -342,10 +347,11 @@ mod tests {
         assert_eq!(text(&Error::msg(t!("config.json:"), "process.args", t!("must not be empty"))), "config.json: process.args: must not be empty");
         assert_eq!(text(&Error::msg(t!(""), "x", t!(""))), "x");
         assert_eq!(text(&Error::sys(t!("kill"), "", Errno::from_raw_os_error(4000))), "kill: errno 4000");
-        for (n, t) in [(42, "ENOMSG"), (57, "EBADSLT"), (59, "EBFONT"), (112, "EHOSTDOWN"), (133, "EHWPOISON"), (2, "No such file or directory")] {
-            assert_eq!(errno_text(Errno::from_raw_os_error(n)), Some(t));
+        for (n, t) in [(42, "ENOMSG"), (57, "EBADSLT"), (59, "EBFONT"), (112, "EHOSTDOWN"), (133, "EHWPOISON"), (2, "No such file or directory"),
+                       (1, "Operation not permitted"), (40, "Too many levels of symbolic links"), (41, "errno 41"), (58, "errno 58"),
+                       (61, "No data available"), (524, "Operation not supported (ENOTSUPP)"), (134, "errno 134")] {
+            assert_eq!(text(&Error::sys(t!("x"), "", Errno::from_raw_os_error(n))), std::format!("x: {t}"));
         }
-        assert_eq!(errno_text(Errno::from_raw_os_error(58)), None);
         assert_eq!(text(&Error::too_long(t!("state dir path:"), 64)), "state dir path: longer than 64 bytes");
         let mut e = Error::sys(t!("open"), "/x", Errno::ACCESS);
         e.path(|p| {

@@ -157,7 +157,9 @@ fn hook_child(h: &Hook<'_>, input: BorrowedFd<'_>, out: BorrowedFd<'_>, err: Bor
     }
     let e = raw::exec(h.path, &argv, &envp);
     let mut b = Buf::<512>::new();
-    b.s(b"mote: exec hook ").s(h.path.to_bytes()).s(b": ").s(crate::error::strerror(e)).c(b'\n');
+    b.s(b"mote: ");
+    Error::sys(t!("exec hook"), h.path.to_bytes(), e).render(&mut b);
+    b.c(b'\n');
     io::err(b.lossy());
     raw::exit(127)
 }

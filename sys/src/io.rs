@@ -119,9 +119,9 @@ impl Text {
     #[inline(never)]
     pub fn t(&mut self, t: Txt) -> &mut Self {
         for &c in t.0 {
-            match c {
-                txt::CODE.. => self.t(Txt(txt::word(c))),
-                _ => self.c(c),
+            match txt::index(c) {
+                Some(k) => self.t(Txt(txt::word(k))),
+                None => self.c(c),
             };
         }
         self
@@ -294,6 +294,13 @@ impl Fd for rustix::fd::OwnedFd {
 /// Writes to stdout, ignoring errors (a closed stdout must not turn into a second failure).
 pub fn out(b: &[u8]) {
     let _ = write_all(fd(1), b);
+}
+
+/// Writes packed text (txt.rs) to stdout, expanded, ignoring errors.
+pub fn out_txt(t: Txt) {
+    let mut b = Buf::<2048>::new();
+    b.t(t);
+    out(b.lossy());
 }
 
 /// Writes to stderr, ignoring errors.

@@ -1,7 +1,8 @@
-//! Text mote only prints (error messages, the help, `mote spec`'s template), stored compressed:
-//! each of the [`DICT`] words it contains is one byte 0x80 + the word's index (all our text is
-//! ASCII, so those bytes are free). `t!("...")` packs a literal at compile time; [`Text::t`]
-//! (io.rs) is the one expander. ~5-7 KB less .rodata than the plain literals (issue 17).
+//! Text mote only prints (error messages, the help, `mote spec`'s template, `mote features`, the
+//! errno texts), stored compressed: each of the [`DICT`] words it contains is one byte, a
+//! [`code`] (all our text is printable ASCII, tab and newline, so 0x80..=0xff and the other
+//! control bytes are free). `t!("...")` packs a literal at compile time; [`Text::t`] (io.rs) is
+//! the one expander. ~7.5 KB less on x86_64 than the plain literals (issue 17).
 //!
 //! Never for text that is compared or handed to a syscall: a packed Txt is not its text.
 
@@ -16,12 +17,29 @@ impl Txt {
     }
 }
 
-/// The first code; a byte below it stands for itself.
-pub const CODE: u8 = 0x80;
+/// Word `k`'s code: 0x80..=0xff, then the control bytes our text does not use (all but NUL,
+/// tab and newline): 157 codes.
+pub const fn code(k: usize) -> u8 {
+    match k {
+        0..=127 => 0x80 + k as u8,
+        128..=135 => (k - 127) as u8,
+        136..=156 => (k - 125) as u8,
+        _ => panic!("txt: more words than codes"),
+    }
+}
 
-/// Word `c - CODE` of [`DICT`] (packed itself: a word may contain earlier words).
-pub fn word(c: u8) -> &'static [u8] {
-    let mut k = c.wrapping_sub(CODE) as usize;
+/// The word byte `c` stands for, if it is a code.
+pub const fn index(c: u8) -> Option<usize> {
+    match c {
+        0x80.. => Some(c as usize - 0x80),
+        1..=8 => Some(c as usize + 127),
+        11..=31 => Some(c as usize + 125),
+        _ => None,
+    }
+}
+
+/// Word `k` of [`DICT`] (packed itself: a word may contain earlier words).
+pub fn word(mut k: usize) -> &'static [u8] {
     let mut at = 0;
     for (i, &b) in DICT.iter().enumerate() {
         if b == 0 {
@@ -43,7 +61,7 @@ pub const fn pack<const L: usize>(s: &str) -> ([u8; L], usize) {
     let mut b = [0u8; L];
     let mut n = 0;
     while n < s.len() {
-        assert!(s[n] != 0 && s[n] < CODE, "t!: only ASCII text without NUL can be packed");
+        assert!(s[n] != 0 && index(s[n]).is_none(), "t!: only ASCII text without control bytes but tab and newline can be packed");
         b[n] = s[n];
         n += 1;
     }
@@ -63,7 +81,7 @@ pub const fn pack<const L: usize>(s: &str) -> ([u8; L], usize) {
                 m += 1;
             }
             if m == w {
-                b[o] = CODE + k as u8;
+                b[o] = code(k);
                 r += w;
             } else {
                 b[o] = b[r];
@@ -101,23 +119,28 @@ macro_rules! t {
 }
 
 // BEGIN DICT (tests/tools/txt.py dict writes this: the words, each ending in a NUL)
-pub const DICT: &[u8] = b"\n\t\t\t\0e \0container\0t \0cgroup\0s \0in\0th\0\": \0on\0d \0er\0\
-\",\x80\"opti\x89s\x88[\x80\t\"nosuid\",\x80\t\"noexec\",\x80\t\"n\0or\0re\0proc\0\
-\"\x80},\x80{\x80\t\"type\x88\"\0no\x83\0te\0\x8b \x87an \0moun\0\
-\t\t{\x80\"dest\x86ati\x89\x88\"/\0mus\x83b\x81\0\",\x80\0st\0expec\x92\x8a\0imag\0an\0\
-namespac\0unknown \0a \0de\0\t\"CAP_AUDIT_WRITE\x97\t\"CAP_KILL\x97\t\"CAP_NET_B\0at\0ar\0\
-\x20 \0se\0spec/limits.r\0\n\t\t\0ro\0al\0c\x89fig\0\x97\"source\x88\"\0pa\x87\0\
-\"type\x88\"\0exec\0m\x8d\x81\x87\x9b \0un\0\x9fvic\0y \0need\x85\0supp\x8d\x92\0\
-\x81eBPF p\xa7gram\0p\xa7\x92c\x83\x87\x81r\xaftim\x81b\x86\xa2y: \0--\0open \0 by\x92\0\
-comp\0\x8d \0\x86 \0nam\0\x87\x81\0\xa7otf\0le\0it\0wi\x87\0.js\x89\0SCMP_ACT_NOTIFY \0\
-ch\0es\0l\x89g\x93\0syml\x86k\0sys\0\x8b \0\x8ead\0\x97\"/\x8f/\0o \0mo\0: \0\
-Mapp\x86gs\x88[\x80{\x80\t\"\x82ID\x880,\x80\t\"ho\x98ID\x881000,\x80\t\"siz\0\
-c\x8e\xa1\x81\0fi\0i\x85\0\x94t_\xa4t\xa1tr (L\x86ux 5.12)\0\x9fscript\0di\x8ect\x8d\0li\0\
-\x98\xa1\x81dir\0buff\xc9\xa8\xca\xb1\xbbus\x81(\x9ebug)\0id\0\
-\x88[\x80\xa0IND_SERVICE\"\x80]\0\
--\xb9\x8es\xa4\x8alay\x8b\x85\xa2\x81\x91\xb3\x8a(\x89l\xb1t\xa2 \x9b\x8at\xa2+gzip)\0\
-\x86g\0\x86v\xa8i\x8a\0, \0below \0flag\0\x85/etc/\0f\x8d\0me\0ou\0\t\"\0opti\x89\0us\0\
-\xa2\xc4ive\01024\0\x84 \0of\0SCHED_\0a\x92\0b\xafdl\x81\0en\0head\0l\x86ux\0spec\0\
-\x8efu\xa4\0\x94\x83\0\xce\xc4oos\x81\x89\x81\xc1 \xb6\x8ef\0 (\0ma\0si\0,\xa6\"\0\
-\x97\xe5\xf8ze=65536k\"\x80]\xa6},\n\x95\x9fv/\0\x9b\x8a\0\n\xa3\0capabil\xc0\0lo\0numb\0";
+pub const DICT: &[u8] = b"\n\t\t\t\0e \0container\0t \0cgroup\0\": \0s \0in\0on\0th\0d \0er\0or\0re\0\
+\",\x80\"opti\x88s\x85[\x80\t\"nosuid\",\x80\t\"noexec\",\x80\t\"n\0te\0no\x83\0proc\0  \0\
+moun\0\"\x80},\x80{\x80\t\"type\x85\"\0\x8b \x89an \0st\0mus\x83b\x81\0\",\x80\0\
+\t\t{\x80\"de\x96\x87ati\x88\x85\"/\0devic\0expec\x8f\x8a\0an\0namespac\0 E\0at\0imag\0\
+a \0ar\0unknown \0al\0se\0\t\"CAP_AUDIT_WRITE\x98\t\"CAP_KILL\x98\t\"CAP_NET_B\0ro\0\
+spec/limits.r\0\n\t\t\0supp\x8c\x8f\0de\0un\0\", \"\0c\x88fig\0y \0exec\0le\0open\0\
+\x98\"source\x85\"\0pa\x89\0\"type\x85\"\0m\x8c\x81\x89\x9c \0o \0me\0need\x86\0sys\0\
+\x8c \0SCMP_A\0\x81eBPF p\xa7gram\0comp\0p\xa7\x8fc\x83\x89\x81r\xactim\x81b\x87\xa2y: \0\
+--\0 by\x8f\0ch\0\x87 \0\n\x92\0di\x8dct\x8c\0it\0\x89\x81\0\xa7otf\0es\0wi\x89\0.js\x88\0\
+fi\0l\x88g\x95\0syml\x87k\0mo\0\x8dad\0\x98\"/\x91/\0\x8b \0\xabscript\0: \0\
+Mapp\x87gs\x85[\x80{\x80\t\"\x82ID\x850,\x80\t\"ho\x96ID\x851000,\x80\t\"siz\0\
+c\x8d\x9f\x81\0i\x86\0i\x88\0li\0\x93t_\xa5t\x9ftr (L\x87ux 5.12)\0id\0nam\x81\0ou\0, \0\
+\x96\x9f\x81dir\0buff\xd2\xa4\xd0\xaf\xc3us\x81(\xa1bug)\0\
+\x85[\x80\xa6IND_SERVICE\"\x80]\0flag\0v\xa4i\x8a\0\
+-\xbe\x8ds\xa5\x8alay\x8b\x86\xa2\x81\x90\xaa\x8a(\x88l\xaft\xa2 \x9c\x8at\xa2+gzip)\0NO\0\
+lo\0of \0\x87g\0f\x8c\0us\0l\x87ux\0spec\0s\x85[\0\x85{ \"enab\xb1d\x85\0\x86/etc/\0\t\"\0\
+,\xc4\x92\0a\x8f\0capabil\xc6\0to\xb7\0\x8dfu\xa5d\0\xa2\xc2ive\01024\0ma\0\x84 \0\
+\xbcCT_\xe5TIFY \0\"\x8cg.\xb2\x82s.r\xacti\xb8-\xec.fe\x9fu\x8ds.\xcf\x8f.\0SCHED_\0\
+l\x81\0tr\0be\xe6w \0head\0na\xb8\0\x93\x83\0\xb7su\xc2 \0\
+\xd4\xc2oos\x81\x88\x81\xca \xc0\x8df\0\xe5SUPPORT\x9e\0 (\0\
+\x98\xf0size=65536k\"\x80]\xa9},\n\x99\xabv/\0,\xa9\"\0ct\0c\x9c\x90\0en\0\x88l\xaf\0\
+\x8d\xcfv\0\x9c\x8a\0\xeaage\xd4\xcf\x8f-\xa0\x81b\xacd\xfdIMAGE DIR\0exi\x96\0hook\0\
+numb\0opt\xd8\0swap acco\xact\xe8 \xd7off \x88 \x89\xd7\0\x91\xc9\0\x92\x92\0miss\xe8\0\
+m\x9cife\x96\0ne\0pri\0ti\xb8\0\xa5c\xbe\0";
 // END DICT

@@ -84,6 +84,8 @@ SIGS = [
 # Exact substitutions (file, old, new) for what the rules above do not reach.
 SUBS = [
     ("runtime/src/main.rs", "const USAGE: &str = ", "const USAGE: Txt = "),
+    ("runtime/src/cli/features.rs", ": &str = r#", ": Txt = r#"),
+    ("runtime/src/cli/features.rs", ': &str = "],', ': Txt = "],'),
     ("runtime/src/cli/spec_json.rs", ": &str = r#", ": mote_sys::txt::Txt = r#"),
     ("runtime/src/json.rs", "pub what: &'static str,", "pub what: Txt,"),
     ("runtime/src/cli/create.rs", ".s(e.what)", ".t(e.what)"),
@@ -192,6 +194,8 @@ def retype(src, rel):
         sig = re.sub(r"\b" + param + r": &(?:'static )?str\b", param + ": Txt", src[a:b])
         src = src[:a] + sig + src[b:]
     src = re.sub(r"(\bbad = Some\()(" + STR + r")\)", r"\1t!(\2))", src)
+    if rel == "runtime/src/cli/features.rs":  # the document's fixed parts
+        src = re.sub(r"\bio::out\((\w+)\.as_bytes\(\)\)", r"io::out_txt(\1)", src)
     if rel == "image/src/tar.rs":  # clean()'s reasons
         src = re.sub(r"(\breturn Err\()(" + STR + r")\)", r"\1t!(\2))", src)
     for f, old, new in SUBS:
@@ -326,13 +330,15 @@ def wrapped_literals():
     return out
 
 
-CODE, WORDS, LONGEST = 0x80, 128, 40
+# txt.rs's code(k): 0x80..=0xff, then the control bytes but NUL, tab and newline.
+CODES = list(range(0x80, 0x100)) + list(range(1, 9)) + list(range(11, 32))
+WORDS, LONGEST = len(CODES), 40
 
 
 def pack(text, words):
     """What txt.rs's pack does: each word in turn replaced by its code, left to right."""
     for k, w in enumerate(words):
-        text = text.replace(w, bytes([CODE + k]))
+        text = text.replace(w, bytes([CODES[k]]))
     return text
 
 
@@ -357,7 +363,7 @@ def pick_words(texts):
         if best is None:
             break
         words.append(best)
-        texts = [t.replace(best, bytes([CODE + len(words) - 1])) for t in texts]
+        texts = [t.replace(best, bytes([CODES[len(words) - 1]])) for t in texts]
     return words
 
 

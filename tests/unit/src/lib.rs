@@ -376,18 +376,22 @@ mod mem {
 /// do texts that use many words, none, or one at their ends.
 #[test]
 fn txt_round_trip() {
-    use mote_sys::txt::{pack, word, Txt, CODE, DICT};
+    use mote_sys::txt::{code, index, pack, word, Txt, DICT};
     fn round(s: &str) -> usize {
         let (b, n) = pack::<2048>(s);
         let packed = Txt(std::boxed::Box::leak(b[..n].to_vec().into_boxed_slice()));
         assert_eq!(packed.to_vec(), s.as_bytes(), "{s:?}");
         n
     }
+    for k in 0..157 {
+        assert_eq!(index(code(k)), Some(k));
+    }
+    assert_eq!((0..=255u8).filter(|&c| index(c).is_none()).count(), 256 - 157);
     let words = DICT.iter().filter(|&&c| c == 0).count();
-    assert!((1..=128).contains(&words), "{words} words: codes are 0x80..=0xff");
+    assert!((1..=157).contains(&words), "{words} words, 157 codes");
     for k in 0..words {
-        let w = Txt(word(CODE + k as u8)).to_vec();
-        assert!(!w.is_empty() && w.iter().all(|&c| c != 0 && c < CODE), "word {k}: {w:?}");
+        let w = Txt(word(k)).to_vec();
+        assert!(!w.is_empty() && w.iter().all(|&c| c != 0 && index(c).is_none()), "word {k}: {w:?}");
         assert!(round(std::str::from_utf8(&w).unwrap()) < w.len(), "word {k} does not pack");
     }
     for s in ["", "x", "cgroup", "container cgroup container", "not a number", "the container's cgroup: not found",
