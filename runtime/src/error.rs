@@ -123,7 +123,7 @@ impl Error {
     pub fn too_long(what: Txt, cap: usize) -> Self {
         let mut e = Error::msg(what, "", t!(""));
         e.path(|p| {
-            p.s(b"longer than ").u(cap as u64).s(b" bytes");
+            p.t(t!("longer than ")).u(cap as u64).t(t!(" bytes"));
         });
         e
     }
@@ -135,7 +135,7 @@ impl Error {
         let mut e = Error::say(t!(""), t!(""));
         e.path(|p| {
             self.render(p);
-            p.s(b"; cleaning up: ");
+            p.t(t!("; cleaning up: "));
             c.render(p);
         });
         e
@@ -355,7 +355,7 @@ mod tests {
         assert_eq!(text(&Error::too_long(t!("state dir path:"), 64)), "state dir path: longer than 64 bytes");
         let mut e = Error::sys(t!("open"), "/x", Errno::ACCESS);
         e.path(|p| {
-            p.s(b" (in root)");
+            p.t(t!(" (in root)"));
         });
         e.set_what(t!("opening"));
         e.set_detail(t!("refused"));

@@ -183,7 +183,7 @@ fn wait(pid: u32, h: &Hook<'_>, n: &Buf<{ crate::error::PATH_MAX_MSG }>, sfd: &O
             let signo = status & 0x7f;
             e.path(|p| { p.s(if signo != 0 { &b": killed by signal "[..] } else { b": exited with " }).u(if signo != 0 { signo } else { sig::status_code(status) } as u64); });
             if !said.is_empty() {
-                e.path(|p| { p.s(b": ").s(trim(said.lossy())); });
+                e.path(|p| { p.t(t!(": ")).s(trim(said.lossy())); });
             }
             return Err(e);
         }
@@ -196,7 +196,7 @@ fn wait(pid: u32, h: &Hook<'_>, n: &Buf<{ crate::error::PATH_MAX_MSG }>, sfd: &O
                     let _ = sig::kill(pid as i32, 9);
                     let _ = sig::waitpid(pid as i32, g::__WALL);
                     let mut e = Error::msg(t!("hook"), n.lossy(), t!(""));
-                    e.path(|p| { p.s(b": ran past its timeout of ").u(h.timeout.unwrap_or(0)).s(b"s and was killed"); });
+                    e.path(|p| { p.t(t!(": ran past its timeout of ")).u(h.timeout.unwrap_or(0)).t(t!("s and was killed")); });
                     return Err(e);
                 }
                 Some(d - now)

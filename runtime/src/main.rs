@@ -88,6 +88,7 @@ global flags:
 
 /// Prints the help with `to` (io::out or io::err), expanded from its packed form.
 fn usage(to: fn(&[u8])) {
+    const _: () = assert!(mote_sys::txt::len(USAGE.0) <= 2048, "the help outgrew its buffer");
     let mut b = io::Buf::<2048>::new();
     b.t(USAGE);
     to(b.lossy());

@@ -296,11 +296,13 @@ pub fn out(b: &[u8]) {
     let _ = write_all(fd(1), b);
 }
 
-/// Writes packed text (txt.rs) to stdout, expanded, ignoring errors.
-pub fn out_txt(t: Txt) {
+/// Writes packed text (txt.rs) to stdout, expanded, ignoring write errors; [`Overflow`] (and
+/// nothing written) if it is longer than 2 KiB.
+pub fn out_txt(t: Txt) -> Result<(), Overflow> {
     let mut b = Buf::<2048>::new();
     b.t(t);
-    out(b.lossy());
+    out(b.get()?);
+    Ok(())
 }
 
 /// Writes to stderr, ignoring errors.

@@ -39,18 +39,32 @@ pub const fn index(c: u8) -> Option<usize> {
 }
 
 /// Word `k` of [`DICT`] (packed itself: a word may contain earlier words).
-pub fn word(mut k: usize) -> &'static [u8] {
-    let mut at = 0;
-    for (i, &b) in DICT.iter().enumerate() {
-        if b == 0 {
-            if k == 0 {
-                return &DICT[at..i];
+pub const fn word(k: usize) -> &'static [u8] {
+    let (mut at, mut i, mut n) = (0, 0, 0);
+    while i < DICT.len() {
+        if DICT[i] == 0 {
+            if n == k {
+                return DICT.split_at(i).0.split_at(at).1;
             }
-            k -= 1;
+            n += 1;
             at = i + 1;
         }
+        i += 1;
     }
     b""
+}
+
+/// The length of packed text `t` expanded: for a compile-time check that a buffer holds it.
+pub const fn len(t: &[u8]) -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i < t.len() {
+        n += match index(t[i]) {
+            Some(k) => len(word(k)),
+            None => 1,
+        };
+        i += 1;
+    }
+    n
 }
 
 /// `s` packed: every dictionary word in turn (the order tests/tools/txt.py chose them in)
@@ -119,28 +133,29 @@ macro_rules! t {
 }
 
 // BEGIN DICT (tests/tools/txt.py dict writes this: the words, each ending in a NUL)
-pub const DICT: &[u8] = b"\n\t\t\t\0e \0container\0t \0cgroup\0\": \0s \0in\0on\0th\0d \0er\0or\0re\0\
-\",\x80\"opti\x88s\x85[\x80\t\"nosuid\",\x80\t\"noexec\",\x80\t\"n\0te\0no\x83\0proc\0  \0\
-moun\0\"\x80},\x80{\x80\t\"type\x85\"\0\x8b \x89an \0st\0mus\x83b\x81\0\",\x80\0\
-\t\t{\x80\"de\x96\x87ati\x88\x85\"/\0devic\0expec\x8f\x8a\0an\0namespac\0 E\0at\0imag\0\
-a \0ar\0unknown \0al\0se\0\t\"CAP_AUDIT_WRITE\x98\t\"CAP_KILL\x98\t\"CAP_NET_B\0ro\0\
-spec/limits.r\0\n\t\t\0supp\x8c\x8f\0de\0un\0\", \"\0c\x88fig\0y \0exec\0le\0open\0\
-\x98\"source\x85\"\0pa\x89\0\"type\x85\"\0m\x8c\x81\x89\x9c \0o \0me\0need\x86\0sys\0\
-\x8c \0SCMP_A\0\x81eBPF p\xa7gram\0comp\0p\xa7\x8fc\x83\x89\x81r\xactim\x81b\x87\xa2y: \0\
---\0 by\x8f\0ch\0\x87 \0\n\x92\0di\x8dct\x8c\0it\0\x89\x81\0\xa7otf\0es\0wi\x89\0.js\x88\0\
-fi\0l\x88g\x95\0syml\x87k\0mo\0\x8dad\0\x98\"/\x91/\0\x8b \0\xabscript\0: \0\
-Mapp\x87gs\x85[\x80{\x80\t\"\x82ID\x850,\x80\t\"ho\x96ID\x851000,\x80\t\"siz\0\
-c\x8d\x9f\x81\0i\x86\0i\x88\0li\0\x93t_\xa5t\x9ftr (L\x87ux 5.12)\0id\0nam\x81\0ou\0, \0\
-\x96\x9f\x81dir\0buff\xd2\xa4\xd0\xaf\xc3us\x81(\xa1bug)\0\
-\x85[\x80\xa6IND_SERVICE\"\x80]\0flag\0v\xa4i\x8a\0\
--\xbe\x8ds\xa5\x8alay\x8b\x86\xa2\x81\x90\xaa\x8a(\x88l\xaft\xa2 \x9c\x8at\xa2+gzip)\0NO\0\
-lo\0of \0\x87g\0f\x8c\0us\0l\x87ux\0spec\0s\x85[\0\x85{ \"enab\xb1d\x85\0\x86/etc/\0\t\"\0\
-,\xc4\x92\0a\x8f\0capabil\xc6\0to\xb7\0\x8dfu\xa5d\0\xa2\xc2ive\01024\0ma\0\x84 \0\
-\xbcCT_\xe5TIFY \0\"\x8cg.\xb2\x82s.r\xacti\xb8-\xec.fe\x9fu\x8ds.\xcf\x8f.\0SCHED_\0\
-l\x81\0tr\0be\xe6w \0head\0na\xb8\0\x93\x83\0\xb7su\xc2 \0\
-\xd4\xc2oos\x81\x88\x81\xca \xc0\x8df\0\xe5SUPPORT\x9e\0 (\0\
-\x98\xf0size=65536k\"\x80]\xa9},\n\x99\xabv/\0,\xa9\"\0ct\0c\x9c\x90\0en\0\x88l\xaf\0\
-\x8d\xcfv\0\x9c\x8a\0\xeaage\xd4\xcf\x8f-\xa0\x81b\xacd\xfdIMAGE DIR\0exi\x96\0hook\0\
-numb\0opt\xd8\0swap acco\xact\xe8 \xd7off \x88 \x89\xd7\0\x91\xc9\0\x92\x92\0miss\xe8\0\
-m\x9cife\x96\0ne\0pri\0ti\xb8\0\xa5c\xbe\0";
+pub const DICT: &[u8] = b"\n\t\t\t\0e \0container\0t \0cgroup\0s \0\": \0in\0th\0on\0d \0er\0or\0re\0te\0\
+\",\x80\"opti\x89s\x86[\x80\t\"nosuid\",\x80\t\"noexec\",\x80\t\"n\0no\x83\0proc\0\
+\x8b \x88an \0  \0moun\0\"\x80},\x80{\x80\t\"type\x86\"\0st\0mus\x83b\x81\0\",\x80\0\
+\t\t{\x80\"de\x96\x87ati\x89\x86\"/\0devic\0an\0namespac\0expec\x8e\x8a\0spec/limits.r\0\
+at\0 E\0imag\0a \0ar\0unknown \0al\0se\0\
+\t\"CAP_AUDIT_WRITE\x98\t\"CAP_KILL\x98\t\"CAP_NET_B\0ro\0\n\t\t\0supp\x8c\x8e\0un\0de\0\
+\", \"\0le\0m\x8c\x81\x88\x9b \0c\x89fig\0y \0exec\0open\0\x98\"source\x86\"\0pa\x88\0\
+\x20by\x8e\0\"type\x86\"\0me\0o \0\x88\x81\0need\x85\0sys\0\x8c \0SCMP_A\0--\0\
+BPF p\xa8gram\0comp\0\x87 \0: \0ch\0\n\x93\0di\x8dct\x8c\0wi\x88\0it\0\
+p\xa8\x8ec\x83\xbar\xabtim\x81b\x87\xa3y\xc3\0\xa8ot\0es\0fi\0.js\x89\0l\x89g\x92\0\
+syml\x87k\0ad\0mo\0\x98\"/\x91/\0\x8b \0i\x85\0\xacscript\0i\x89\0\x87v\xa5i\x8a\0\
+Mapp\x87gs\x86[\x80{\x80\t\"\x82ID\x860,\x80\t\"ho\x96ID\x861000,\x80\t\"siz\0\
+c\x8d\x9f\x81\0li\0nam\x81\0ou\0\x94t_\xa6t\x9ftr (L\x87ux 5.12)\0, \0\
+buff\xd3\xa5\x8d\xd0\xb1\xc2us\x81(\xa2bug)\0id\0\x96\x9f\x81dir\0of \0\
+\x86[\x80\xa7IND_SERVICE\"\x80]\0flag\0f\x8c\0\x87g\0\
+-\xc1\x8ds\xa6\x8alay\x8b\x85\xa3\x81\x90\xaa\x8a(\x89l\xb1t\xa3 \x9b\x8at\xa3+gzip)\0NO\0\
+lo\0us\0l\x87ux\0spec\0s\x86[\0\x85/etc/\0\x86{ \"enab\xaed\x86\0\x8dfu\xa6\0a\x8e\0\t\"\0\
+,\xc5\x93\0capabil\xc8\0to\xb9\0\xa3\xc4ive\01024\0JSON\0\x84 \0\xbeCT_\xe8TIFY \0 (\0\
+na\xb8\0ti\xb8\0tr\0SCHED_\0l\x81\0\x8d\xd0-\x89l\xb1\0be\xe9w \0opt\xd6\0\x94\x83\0\
+\x9b\x8a\0\xb9su\xc4 \0\xc3\xc4oos\x81\x89\x81\xc7 \xbf\x8df\0\xe8SUPPORT\xa0\0\
+\"\x8cg.\xb3\x82s.r\xab\xfd-\xec.fe\x9fu\x8ds.\xd1\x8e.\0ct\0en\0ho\0ma\0\
+\x98\xf2size=65536k\"\x80]\xa9},\n\x99\xacv/\0,\xa9\"\0c\x9b\x90\0\x8d\xd1v\0\
+\xeaage\xc3\xd1\x8e-\xa1\x81b\xabd\x01IMAGE DIR\0el\0exi\x96\0numb\0\
+swap acco\xabt\xe6 \xd4off \x89 \x88\xd4\0\x91\xcb\0\x93\x93\0\xa3g\0fs\0miss\xe6\0\
+m\x9bife\x96\0";
 // END DICT

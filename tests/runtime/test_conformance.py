@@ -58,8 +58,8 @@ def test_errno_texts_are_glibcs_and_the_rest_named():
     once gave "/dev/pts: Unknown error")."""
     import errno
     src = open(os.path.join(os.path.dirname(__file__), "..", "..", "runtime", "src", "error.rs")).read()
-    def literal(name):
-        return src.split(f'const {name}: &str = "', 1)[1].split('";', 1)[0].replace("\\\n", "")
+    def literal(name):  # (packed text: sys/src/txt.rs)
+        return src.split(f'const {name}: Txt = t!("', 1)[1].split('");', 1)[0].replace("\\\n", "")
     texts = literal("MESSAGES").split("\\n")
     assert len(texts) == 40
     for n, t in enumerate(texts, 1):

@@ -195,27 +195,31 @@ def retype(src, rel):
         src = src[:a] + sig + src[b:]
     src = re.sub(r"(\bbad = Some\()(" + STR + r")\)", r"\1t!(\2))", src)
     if rel == "runtime/src/cli/features.rs":  # the document's fixed parts
-        src = re.sub(r"\bio::out\((\w+)\.as_bytes\(\)\)", r"io::out_txt(\1)", src)
+        src = re.sub(r"\bio::out\((\w+)\.as_bytes\(\)\);", r'io::out_txt(\1).fits(t!("features output:"))?;', src)
     if rel == "image/src/tar.rs":  # clean()'s reasons
         src = re.sub(r"(\breturn Err\()(" + STR + r")\)", r"\1t!(\2))", src)
     for f, old, new in SUBS:
         if f == rel and old in src and (old not in new or new not in src):
             src = src.replace(old, new)
     src = re.sub(r"(?s)(\bconst \w+: (?:mote_sys::txt::)?Txt = )(" + STR + r'|r#"[^#]*"#);', r"\1t!(\2);", src)
-    if rel.startswith("tests/"):
+    if rel.startswith("tests/") or rel == "runtime/src/error.rs":  # (error.rs defines them)
         return src
-    if re.search(r"(?<!::)\bTxt\b", src) and not re.search(r"^(pub )?use [^;]*\bTxt\b", src, re.M):
-        m = re.search(r"^use crate::error::\{([^}]*)\};", src, re.M)
-        if m:
-            src = src[:m.start(1)] + m.group(1) + ", Txt" + src[m.end(1):]
-        else:
-            m = re.search(r"^use crate::error::(\w+);", src, re.M)
-            if m:
-                src = src[:m.start()] + "use crate::error::{" + m.group(1) + ", Txt};" + src[m.end():]
-            else:
-                m = re.search(r"^use ", src, re.M)
-                src = src[:m.start()] + "use crate::error::Txt;\n" + src[m.start():]
+    for name, used in (("Txt", r"(?<!::)\bTxt\b"), ("Fits", r"\.fits\(")):
+        if re.search(used, src) and not re.search(r"^(pub )?use [^;]*\b" + name + r"\b", src, re.M):
+            src = add_import(src, name)
     return src
+
+
+def add_import(src, name):
+    """`use crate::error::{..., name}`, added to the file's import from crate::error (or made)."""
+    m = re.search(r"^use crate::error::\{([^}]*)\};", src, re.M)
+    if m:
+        return src[:m.start(1)] + m.group(1) + ", " + name + src[m.end(1):]
+    m = re.search(r"^use crate::error::(\w+);", src, re.M)
+    if m:
+        return src[:m.start()] + "use crate::error::{" + m.group(1) + ", " + name + "};" + src[m.end():]
+    m = re.search(r"^use ", src, re.M)
+    return src[:m.start()] + "use crate::error::" + name + ";\n" + src[m.start():]
 
 
 # `let why = ...;` (or verb): every literal that is a value there (the whole right side, a
@@ -250,8 +254,32 @@ def wrap_lets(src):
     return src
 
 
+BYTES = re.compile(r'\.s\(b("(?:[^"\\]|\\[^x])*")\)')
+
+
+def wrap_paths(src):
+    """In an error's `.path(|p| ...)` (what it adds to the message), `.s(b"...")` becomes
+    `.t(t!("..."))`: the same bytes appended, stored packed."""
+    mask = code_mask(src)
+    edits = []
+    for m in re.finditer(r"\.path\(\s*\|\w+\|", src):
+        if not mask[m.start()]:
+            continue
+        args = args_of(src, mask, m.start() + len(".path"))
+        if not args:
+            continue
+        a, b = args[0]
+        body = src[a:b]
+        new = BYTES.sub(lambda v: '.t(t!(' + v.group(1) + '))', body)
+        if new != body:
+            edits.append((a, b, new))
+    for a, b, w in sorted(edits, reverse=True):
+        src = src[:a] + w + src[b:]
+    return src
+
+
 def wrap(src, rel=""):
-    src = wrap_lets(retype(src, rel))
+    src = wrap_paths(wrap_lets(retype(src, rel)))
     mask = code_mask(src)
     edits = []
     for pat, idxs in CALLS:

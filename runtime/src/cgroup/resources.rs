@@ -174,7 +174,7 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
         let used = w.read(if w.v2 { b"memory.current" } else { b"memory.usage_in_bytes" })?;
         if l >= 0 && l < used {
             let mut e = res::err(p, LIMIT, t!("below the current usage "));
-            e.path(|p| { p.i(used).s(b" (checkBeforeUpdate)"); });
+            e.path(|p| { p.i(used).t(t!(" (checkBeforeUpdate)")); });
             return Err(e);
         }
     }

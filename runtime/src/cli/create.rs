@@ -140,7 +140,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     // Passed descriptors are 3..3+N: N is bounded by the largest descriptor number there is.
     let preserve_fds = preserve_fds.checked_add(listen).filter(|n| *n <= limits::PRESERVE_FDS as u64).ok_or_else(|| {
         let mut e = Error::say(t!("--preserve-fds"), t!(""));
-        e.path(|p| { p.s(b"(with LISTEN_FDS): more than ").u(limits::PRESERVE_FDS as u64); });
+        e.path(|p| { p.t(t!("(with LISTEN_FDS): more than ")).u(limits::PRESERVE_FDS as u64); });
         e
     })? as u32;
     let cg = cgroup::path_for(spec.linux.cgroups_path.map(|c| c.to_bytes()), id)?;
@@ -353,7 +353,7 @@ pub fn read_json<'b>(path: &CStr, shown: &[u8], buf: &'b mut [u8]) -> Result<(&'
         Err(mote_sys::raw::Errno::FBIG) => {
             let mut e = Error::msg(t!("read"), shown, t!(""));
             e.path(|p| {
-                p.s(b": larger than ").u(buf.len() as u64);
+                p.t(t!(": larger than ")).u(buf.len() as u64);
                 p.s(if buf.len() == limits::CONFIG_BYTES { &b" bytes (spec/limits.rs CONFIG_BYTES)"[..] } else { b" bytes (what config.json left of CONFIG_BYTES)" });
             });
             return Err(e);
@@ -365,7 +365,7 @@ pub fn read_json<'b>(path: &CStr, shown: &[u8], buf: &'b mut [u8]) -> Result<(&'
         Ok(root) => Ok((doc, root, rest)),
         Err(e) => {
             let mut er = Error::msg(t!("parse"), shown, t!(""));
-            er.path(|p| { p.s(b": invalid JSON at byte ").u(e.offset as u64).s(b": ").t(e.what); });
+            er.path(|p| { p.t(t!(": invalid JSON at byte ")).u(e.offset as u64).t(t!(": ")).t(e.what); });
             Err(er)
         }
     }

@@ -92,7 +92,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
         Status::Paused => return Err(Error::say("cannot exec in a paused container", "use --ignore-paused to override")),
         s => {
             let mut e = Error::msg(t!("cannot exec in a"), s.name(), t!(""));
-            e.path(|p| { p.s(b" container"); });
+            e.path(|p| { p.t(t!(" container")); });
             return Err(e);
         }
     }

@@ -61,7 +61,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
             let n = read_all(&fd, &mut doc).ctx(t!("read"), f.to_bytes())?;
             let root = json::prepare(&mut doc[..n]).map_err(|e| {
                 let mut er = Error::say(t!("update: resources"), t!(""));
-                er.path(|p| { p.s(b"invalid JSON at byte ").u(e.offset as u64).s(b": ").t(e.what); });
+                er.path(|p| { p.t(t!("invalid JSON at byte ")).u(e.offset as u64).t(t!(": ")).t(e.what); });
                 er
             })?;
             res::parse(Val::root(&doc[..n], root), &P::ROOT, &mut r)?;
@@ -82,7 +82,7 @@ fn from_flags(p: &super::Parsed, r: &mut Resources<'_>) -> Result<()> {
         if !given[slot].is_empty() {
             let mut e = Error::msg(t!(""), "--", t!("are the same flag: give one"));
             e.path(|p| {
-                p.s(given[slot]).s(b" and --").s(f.long());
+                p.s(given[slot]).t(t!(" and --")).s(f.long());
             });
             return Err(e);
         }

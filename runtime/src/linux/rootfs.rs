@@ -110,7 +110,7 @@ fn index_in(list: &str, name: &[u8]) -> Option<usize> {
 #[cold]
 fn opt_err(dest: &[u8], opt: &[u8], why: &'static str) -> Error {
     let mut e = Error::msg(t!("mount"), dest, t!(""));
-    e.path(|p| { p.s(b": option ").s(opt).c(b' ').s(why); });
+    e.path(|p| { p.t(t!(": option ")).s(opt).c(b' ').s(why); });
     e
 }
 
@@ -938,7 +938,7 @@ fn device_in(root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &[u8], path: &[u8]
             let st = fs::stat(host).ctx("stat host device", path)?;
             if FileType::from_raw_mode(st.st_mode) != ft || st.st_rdev != dev {
                 let mut e = Error::msg(t!("device"), path, t!(""));
-                e.path(|p| { p.s(b": the host's node to bind (mknod is refused here) is not ").u(major as u64).c(b':').u(minor as u64); });
+                e.path(|p| { p.t(t!(": the host's node to bind (mknod is refused here) is not ")).u(major as u64).c(b':').u(minor as u64); });
                 return Err(e);
             }
             let target = resolve::open_or_create(root, path, Make::File).ctx("create device", path)?;

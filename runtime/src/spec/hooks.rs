@@ -73,7 +73,7 @@ pub fn state_json(b: &mut Buf<{ limits::STATE }>, spec: &Spec<'_>, id: &[u8], st
     b.c(b'}');
     if b.overflowed() {
         let mut e = Error::say(t!("hooks:"), t!(""));
-        e.path(|p| { p.s(b"state JSON larger than ").u(limits::STATE as u64).s(b" bytes (annotations?)"); });
+        e.path(|p| { p.t(t!("state JSON larger than ")).u(limits::STATE as u64).t(t!(" bytes (annotations?)")); });
         return Err(e);
     }
     Ok(())

@@ -65,7 +65,7 @@ impl<'p> P<'p> {
         let mut e = Error::say(t!("config.json:"), t!(""));
         e.path(|p| {
             self.render(p);
-            p.s(b": ").t(why);
+            p.t(t!(": ")).t(why);
         });
         e
     }
@@ -79,14 +79,14 @@ impl<'p> P<'p> {
     #[inline(never)]
     fn bound(&self, n: usize) -> Error {
         let mut e = self.err(t!("more than "));
-        e.path(|p| { p.u(n as u64).s(b" entries (the bound in spec/limits.rs)"); });
+        e.path(|p| { p.u(n as u64).t(t!(" entries (the bound in spec/limits.rs)")); });
         e
     }
     #[cold]
     #[inline(never)]
     fn kind(&self, want: Kind, got: Kind) -> Error {
         let mut e = self.err(t!("expected "));
-        e.path(|p| { p.s(want.name()).s(b", got ").s(got.name()); });
+        e.path(|p| { p.s(want.name()).t(t!(", got ")).s(got.name()); });
         e
     }
 }
@@ -432,7 +432,7 @@ kernel.shmmax\0kernel.shmmni\0kernel.shm_rmid_forced") != usize::MAX || k.starts
             e.path(|p| {
                 let n = p.len() - 2;
                 p.truncate(n);
-                p.s(b": ").s(k).s(b" is not namespaced here (it would change the host)");
+                p.t(t!(": ")).s(k).t(t!(" is not namespaced here (it would change the host)"));
             });
             return Err(e);
         }
@@ -442,7 +442,7 @@ kernel.shmmax\0kernel.shmmni\0kernel.shm_rmid_forced") != usize::MAX || k.starts
             e.path(|p| {
                 let n = p.len() - 2;
                 p.truncate(n);
-                p.s(b": kernel.hostname conflicts with the \"hostname\" field (set that instead)");
+                p.t(t!(": kernel.hostname conflicts with the \"hostname\" field (set that instead)"));
             });
             return Err(e);
         }

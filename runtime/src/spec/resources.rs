@@ -265,7 +265,7 @@ fn name_of<'a>(s: &'a CStr, p: &P) -> Result<&'a CStr> {
         return Ok(s);
     }
     let mut e = p.err(t!("longer than "));
-    e.path(|p| { p.u(limits::RESOURCE_NAME as u64).s(b" bytes (the bound in spec/limits.rs)"); });
+    e.path(|p| { p.u(limits::RESOURCE_NAME as u64).t(t!(" bytes (the bound in spec/limits.rs)")); });
     Err(e)
 }
 

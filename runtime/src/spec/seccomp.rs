@@ -252,7 +252,7 @@ fn name_in(list: &str, prefix: &[u8], name: &CStr, p: &P, why: Txt) -> Result<us
     let n = name.to_bytes();
     super::position(list, prefix, n).map(|i| i as usize).ok_or_else(|| {
         let mut e = p.err(why);
-        e.path(|p| { p.s(b" ").s(n); });
+        e.path(|p| { p.t(t!(" ")).s(n); });
         e
     })
 }

@@ -627,7 +627,7 @@ fn install_flags(flags: u32, notify: bool) -> u32 {
 #[cold]
 fn refused(field: &str, prefix: &str, name: &str) -> Error {
     let mut e = Error::msg(t!("config.json:"), "linux.seccomp.", t!("this kernel does not support it"));
-    e.path(|p| { p.s(field).s(b": ").s(prefix).s(name); });
+    e.path(|p| { p.s(field).t(t!(": ")).s(prefix).s(name); });
     e
 }
 
