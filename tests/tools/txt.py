@@ -81,6 +81,26 @@ SIGS = [
     ("image/src/layout.rs", "read_json", "what"),
 ]
 
+OLD_SPEC = """    let parts: [&str; 4] = if rootless { [HEAD, MIDDLE, SYS_ROOTLESS, TAIL] } else { [HEAD, GID5, MIDDLE, SYS_ROOT] };
+    for part in parts {
+        io::write_all(io::fd_of(&f), part.as_bytes()).ctx("spec: write", path.lossy())?;
+    }
+    if !rootless {
+        io::write_all(io::fd_of(&f), TAIL.as_bytes()).ctx("spec: write", path.lossy())?;
+    }
+"""
+NEW_SPEC = """    // The template is stored packed: expanded here (it fits: checked at compile time), written
+    // with one write.
+    const _: () = assert!(len(HEAD.0) + len(GID5.0) + len(MIDDLE.0) + len(SYS_ROOT.0) + len(TAIL.0) <= 3072);
+    const _: () = assert!(len(HEAD.0) + len(MIDDLE.0) + len(SYS_ROOTLESS.0) + len(TAIL.0) <= 3072);
+    let mut b = Buf::<3072>::new();
+    let parts = if rootless { [HEAD, MIDDLE, SYS_ROOTLESS, TAIL, t!("")] } else { [HEAD, GID5, MIDDLE, SYS_ROOT, TAIL] };
+    for part in parts {
+        b.t(part);
+    }
+    b.write_to(io::fd_of(&f)).ctx("spec: write", path.lossy())?;
+"""
+
 # Exact substitutions (file, old, new) for what the rules above do not reach.
 SUBS = [
     ("runtime/src/main.rs", "const USAGE: &str = ", "const USAGE: Txt = "),
@@ -90,6 +110,10 @@ SUBS = [
     ("runtime/src/json.rs", "pub what: &'static str,", "pub what: Txt,"),
     ("runtime/src/cli/create.rs", ".s(e.what)", ".t(e.what)"),
     ("runtime/src/spec/resources.rs", "String::from(e.what)", "e.what.to_string()"),
+    ("runtime/src/spec/mod.rs", 'p.s(b": ").s(why);', 'p.s(b": ").t(why);'),
+    ("runtime/src/cli/spec_json.rs", "defaults.\n", "defaults;\n//! packed text (sys/src/txt.rs: only printed or parsed whole, never compared), expanded by\n//! whoever writes it.\n"),
+    ("runtime/src/cli/spec.rs", "use mote_sys::io::{self, Buf};\n", "use mote_sys::io::{self, Buf};\nuse mote_sys::txt::len;\n"),
+    ("runtime/src/cli/spec.rs", OLD_SPEC, NEW_SPEC),
     ("runtime/src/cli/update.rs", ".s(e.what)", ".t(e.what)"),
     ("image/src/tar.rs", "let mut bad: Option<&'static str> = None;", "let mut bad: Option<Txt> = None;"),
     ("image/src/tar.rs", "-> core::result::Result<(), &'static str> {", "-> core::result::Result<(), Txt> {"),
