@@ -19,10 +19,10 @@ mod log;
 mod spec;
 mod state;
 
-use crate::error::Txt;
 use mote_sys::{io, Args};
 
 use cli::Global;
+use error::Txt;
 use json::keys;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -86,14 +86,6 @@ global flags:
   -h, --help            print this help
 ");
 
-/// Prints the help with `to` (io::out or io::err), expanded from its packed form.
-fn usage(to: fn(&[u8])) {
-    const _: () = assert!(mote_sys::txt::len(USAGE.0) <= 2048, "the help outgrew its buffer");
-    let mut b = io::Buf::<2048>::new();
-    b.t(USAGE);
-    to(b.lossy());
-}
-
 #[inline(never)]
 fn main(a: Args, sealed: error::Result<()>) -> i32 {
     let mut g = Global { root: c"/run/mote", log: None, log_json: false, debug: false };
@@ -125,7 +117,7 @@ fn main(a: Args, sealed: error::Result<()>) -> i32 {
     let verb = match a.get(i) {
         Some(v) => v,
         None => {
-            usage(io::err);
+            let _ = io::write_txt(io::fd(2), USAGE);
             return 1;
         }
     };

@@ -296,13 +296,24 @@ pub fn out(b: &[u8]) {
     let _ = write_all(fd(1), b);
 }
 
-/// Writes packed text (txt.rs) to stdout, expanded, ignoring write errors; [`Overflow`] (and
-/// nothing written) if it is longer than 2 KiB.
-pub fn out_txt(t: Txt) -> Result<(), Overflow> {
+/// Writes packed text (txt.rs) to `fd`, expanded, a buffer's worth at a time (any length).
+#[inline(never)]
+pub fn write_txt(fd: BorrowedFd<'_>, t: Txt) -> Result<(), Errno> {
+    const _: () = assert!(txt::LONGEST <= 1024);
     let mut b = Buf::<2048>::new();
-    b.t(t);
-    out(b.get()?);
-    Ok(())
+    for c in t.0.chunks(1) {
+        if b.capacity() - b.len() < txt::LONGEST {
+            b.write_to(fd)?;
+            b.clear();
+        }
+        b.t(Txt(c));
+    }
+    b.write_to(fd)
+}
+
+/// Writes packed text to stdout, expanded, ignoring errors.
+pub fn out_txt(t: Txt) {
+    let _ = write_txt(fd(1), t);
 }
 
 /// Writes to stderr, ignoring errors.

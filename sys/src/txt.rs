@@ -67,6 +67,19 @@ pub const fn len(t: &[u8]) -> usize {
     n
 }
 
+/// The longest word expanded (at least 1): a buffer with this much room left takes any code.
+pub const LONGEST: usize = {
+    let (mut k, mut m) = (0, 1);
+    while k < 157 {
+        let n = len(word(k));
+        if n > m {
+            m = n;
+        }
+        k += 1;
+    }
+    m
+};
+
 /// `s` packed: every dictionary word in turn (the order tests/tools/txt.py chose them in)
 /// replaced by its code, left to right; returned in a buffer of `s`'s length with the packed
 /// length. Refuses (at compile time, in [`t!`](crate::t)) a text that is not ASCII or has a NUL.

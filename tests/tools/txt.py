@@ -81,26 +81,6 @@ SIGS = [
     ("image/src/layout.rs", "read_json", "what"),
 ]
 
-OLD_SPEC = """    let parts: [&str; 4] = if rootless { [HEAD, MIDDLE, SYS_ROOTLESS, TAIL] } else { [HEAD, GID5, MIDDLE, SYS_ROOT] };
-    for part in parts {
-        io::write_all(io::fd_of(&f), part.as_bytes()).ctx("spec: write", path.lossy())?;
-    }
-    if !rootless {
-        io::write_all(io::fd_of(&f), TAIL.as_bytes()).ctx("spec: write", path.lossy())?;
-    }
-"""
-NEW_SPEC = """    // The template is stored packed: expanded here (it fits: checked at compile time), written
-    // with one write.
-    const _: () = assert!(len(HEAD.0) + len(GID5.0) + len(MIDDLE.0) + len(SYS_ROOT.0) + len(TAIL.0) <= 3072);
-    const _: () = assert!(len(HEAD.0) + len(MIDDLE.0) + len(SYS_ROOTLESS.0) + len(TAIL.0) <= 3072);
-    let mut b = Buf::<3072>::new();
-    let parts = if rootless { [HEAD, MIDDLE, SYS_ROOTLESS, TAIL, t!("")] } else { [HEAD, GID5, MIDDLE, SYS_ROOT, TAIL] };
-    for part in parts {
-        b.t(part);
-    }
-    b.write_to(io::fd_of(&f)).ctx("spec: write", path.lossy())?;
-"""
-
 # Exact substitutions (file, old, new) for what the rules above do not reach.
 SUBS = [
     ("runtime/src/main.rs", "const USAGE: &str = ", "const USAGE: Txt = "),
@@ -112,8 +92,6 @@ SUBS = [
     ("runtime/src/spec/resources.rs", "String::from(e.what)", "e.what.to_string()"),
     ("runtime/src/spec/mod.rs", 'p.s(b": ").s(why);', 'p.s(b": ").t(why);'),
     ("runtime/src/cli/spec_json.rs", "defaults.\n", "defaults;\n//! packed text (sys/src/txt.rs: only printed or parsed whole, never compared), expanded by\n//! whoever writes it.\n"),
-    ("runtime/src/cli/spec.rs", "use mote_sys::io::{self, Buf};\n", "use mote_sys::io::{self, Buf};\nuse mote_sys::txt::len;\n"),
-    ("runtime/src/cli/spec.rs", OLD_SPEC, NEW_SPEC),
     ("runtime/src/cli/update.rs", ".s(e.what)", ".t(e.what)"),
     ("image/src/tar.rs", "let mut bad: Option<&'static str> = None;", "let mut bad: Option<Txt> = None;"),
     ("image/src/tar.rs", "-> core::result::Result<(), &'static str> {", "-> core::result::Result<(), Txt> {"),
@@ -219,7 +197,10 @@ def retype(src, rel):
         src = src[:a] + sig + src[b:]
     src = re.sub(r"(\bbad = Some\()(" + STR + r")\)", r"\1t!(\2))", src)
     if rel == "runtime/src/cli/features.rs":  # the document's fixed parts
-        src = re.sub(r"\bio::out\((\w+)\.as_bytes\(\)\);", r'io::out_txt(\1).fits(t!("features output:"))?;', src)
+        src = re.sub(r"\bio::out\((\w+)\.as_bytes\(\)\);", r"io::out_txt(\1);", src)
+    if rel == "runtime/src/cli/spec.rs":  # the template's parts
+        src = re.sub(r"\bio::write_all\((io::fd_of\(&f\)), (\w+)\.as_bytes\(\)\)", r"io::write_txt(\1, \2)", src)
+        src = src.replace("let parts: [&str; 4]", "let parts: [Txt; 4]")
     if rel == "image/src/tar.rs":  # clean()'s reasons
         src = re.sub(r"(\breturn Err\()(" + STR + r")\)", r"\1t!(\2))", src)
     for f, old, new in SUBS:

@@ -4,7 +4,7 @@ use mote_sys::io::{self, Buf};
 use mote_sys::Args;
 
 use super::{parse, Global};
-use crate::error::{Result, Txt, Fits};
+use crate::error::{Result, Txt};
 
 // In parts around what is only known at build or run time (this target's architectures, the
 // kernel's seccomp flags) and the lists the parsers know by name (capabilities, seccomp actions
@@ -80,24 +80,24 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     list("", rootfs::OPTION_NAMES, all)?;
     io::out(b", ");
     list("", rootfs::RNAMES, all)?;
-    io::out_txt(MOUNT_REST).fits(t!("features output:"))?;
+    io::out_txt(MOUNT_REST);
     list("CAP_", spec::CAPS, all)?;
-    io::out_txt(SECCOMP).fits(t!("features output:"))?;
+    io::out_txt(SECCOMP);
     list("SCMP_ACT_", sc::ACTIONS, all)?;
-    io::out_txt(OPERATORS).fits(t!("features output:"))?;
+    io::out_txt(OPERATORS);
     list("SCMP_CMP_", sc::OPS, all)?;
-    io::out_txt(ARCHS_KEY).fits(t!("features output:"))?;
-    io::out_txt(ARCHS).fits(t!("features output:"))?;
-    io::out_txt(KNOWN).fits(t!("features output:"))?;
+    io::out_txt(ARCHS_KEY);
+    io::out_txt(ARCHS);
+    io::out_txt(KNOWN);
     list("SECCOMP_FILTER_FLAG_", sc::FLAGS, all)?;
-    io::out_txt(SUPPORTED).fits(t!("features output:"))?;
+    io::out_txt(SUPPORTED);
     // The flags this kernel has (asked, as libseccomp asks).
     let supported = (0..sc::FLAG_BITS.len()).fold(0, |m, i| m | (crate::linux::seccomp::flag_supported(sc::FLAG_BITS[i]) as u64) << i);
     list("SECCOMP_FILTER_FLAG_", sc::FLAGS, supported)?;
     io::out(MEMORY_POLICY.as_bytes());
     list("", spec::MPOL_MODES, all)?;
-    io::out_txt(MPOL_FLAGS).fits(t!("features output:"))?;
+    io::out_txt(MPOL_FLAGS);
     list("", spec::MPOL_FLAGS, all)?;
-    io::out_txt(TAIL).fits(t!("features output:"))?;
+    io::out_txt(TAIL);
     Ok(0)
 }

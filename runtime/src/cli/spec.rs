@@ -2,7 +2,6 @@
 //! `runc spec` does; an existing config.json is never overwritten.
 
 use mote_sys::io::{self, Buf};
-use mote_sys::txt::len;
 use mote_sys::raw::Errno;
 use mote_sys::rustix::fs::{self, Mode, OFlags};
 use mote_sys::Args;
