@@ -118,9 +118,13 @@ impl Text {
     /// Appends packed text, its words expanded (txt.rs): the one expander.
     #[inline(never)]
     pub fn t(&mut self, t: Txt) -> &mut Self {
-        for &c in t.0 {
+        self.unpack(t.bytes())
+    }
+    /// [`Text::t`] of packed bytes: a word's are packed too.
+    fn unpack(&mut self, b: &[u8]) -> &mut Self {
+        for &c in b {
             match txt::index(c) {
-                Some(k) => self.t(Txt(txt::word(k))),
+                Some(k) => self.unpack(txt::word(k)),
                 None => self.c(c),
             };
         }
@@ -301,12 +305,12 @@ pub fn out(b: &[u8]) {
 pub fn write_txt(fd: BorrowedFd<'_>, t: Txt) -> Result<(), Errno> {
     const _: () = assert!(txt::LONGEST <= 1024);
     let mut b = Buf::<2048>::new();
-    for c in t.0.chunks(1) {
+    for c in t.bytes().chunks(1) {
         if b.capacity() - b.len() < txt::LONGEST {
             b.write_to(fd)?;
             b.clear();
         }
-        b.t(Txt(c));
+        b.unpack(c);
     }
     b.write_to(fd)
 }

@@ -17,8 +17,9 @@ import re
 import sys
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../.."))
-SOURCES = ["runtime/src", "image/src"]  # the dictionary's texts
-TESTED = ["tests/unit/src"]  # wrapped too, not counted
+SOURCES = ["runtime/src", "image/src"]  # wrapped
+DICT_FROM = ["runtime/src"]  # the dictionary's texts: mote's (mote-image has room in its budget)
+TESTED = ["tests/unit/src"]  # wrapped too
 TXT_RS = os.path.join(ROOT, "sys/src/txt.rs")
 
 # The call (a regex for what precedes its "(") and which arguments (0-based) are printed text.
@@ -350,7 +351,7 @@ def unescape(lit):
 def wrapped_literals():
     """Every literal inside t!(...) in the sources, one entry per site."""
     out = []
-    for f in files([], SOURCES):
+    for f in files([], DICT_FROM):
         src = open(f).read()
         mask = code_mask(src)
         for m in re.finditer(r"\bt!\(", src):
@@ -365,7 +366,7 @@ def wrapped_literals():
 
 # txt.rs's code(k): 0x80..=0xff, then the control bytes but NUL, tab and newline.
 CODES = list(range(0x80, 0x100)) + list(range(1, 9)) + list(range(11, 32))
-WORDS, LONGEST = len(CODES), 40
+WORDS, LONGEST, RANK = len(CODES), 40, 80
 
 
 def pack(text, words):
@@ -387,7 +388,7 @@ def pick_words(texts):
                     w = t[i:i + n]
                     seen[w] = seen.get(w, 0) + 1
         # Overlapping counts overestimate: re-count the most promising ones exactly.
-        rough = sorted(seen, key=lambda w: (-(seen[w] * (len(w) - 1) - len(w) - 1), w))[:80]
+        rough = sorted(seen, key=lambda w: (-(seen[w] * (len(w) - 1) - len(w) - 1), w))[:RANK]
         best, gain = None, 0
         for w in rough:
             g = sum(t.count(w) for t in texts) * (len(w) - 1) - len(w) - 1

@@ -376,11 +376,18 @@ mod mem {
 /// do texts that use many words, none, or one at their ends.
 #[test]
 fn txt_round_trip() {
-    use mote_sys::txt::{code, index, pack, word, Txt, DICT};
+    use mote_sys::txt::{code, index, len, pack, word, Txt, DICT, LONGEST};
+    /// Packed bytes as a Txt (with the NUL it ends in).
+    fn txt(b: &[u8]) -> Txt {
+        Txt::new(std::boxed::Box::leak([b, &[0]].concat().into_boxed_slice()))
+    }
     fn round(s: &str) -> usize {
         let (b, n) = pack::<2048>(s);
-        let packed = Txt(std::boxed::Box::leak(b[..n].to_vec().into_boxed_slice()));
+        let packed = txt(&b[..n]);
+        assert_eq!(packed.bytes(), &b[..n]);
         assert_eq!(packed.to_vec(), s.as_bytes(), "{s:?}");
+        assert_eq!(len(packed.bytes()), s.len());
+        assert_eq!(packed.is_empty(), s.is_empty());
         n
     }
     for k in 0..157 {
@@ -390,7 +397,8 @@ fn txt_round_trip() {
     let words = DICT.iter().filter(|&&c| c == 0).count();
     assert!((1..=157).contains(&words), "{words} words, 157 codes");
     for k in 0..words {
-        let w = Txt(word(k)).to_vec();
+        let w = txt(word(k)).to_vec();
+        assert!(w.len() <= LONGEST);
         assert!(!w.is_empty() && w.iter().all(|&c| c != 0 && index(c).is_none()), "word {k}: {w:?}");
         assert!(round(std::str::from_utf8(&w).unwrap()) < w.len(), "word {k} does not pack");
     }
@@ -400,5 +408,5 @@ fn txt_round_trip() {
     }
     assert_eq!(t!("see mote --help").to_vec(), b"see mote --help");
     assert_eq!(t!("").to_vec(), b"");
-    assert!(t!("container cgroup").0.len() < "container cgroup".len());
+    assert!(t!("container cgroup").bytes().len() < "container cgroup".len());
 }
