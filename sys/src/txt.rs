@@ -2,7 +2,8 @@
 //! errno texts), stored compressed: each of the [`DICT`] words it contains is one byte, a
 //! [`code`] (all our text is printable ASCII, tab and newline, so 0x80..=0xff and the other
 //! control bytes are free). `t!("...")` packs a literal at compile time; [`Text::t`] (io.rs) is
-//! the one expander. ~7.5 KB less on x86_64 than the plain literals (issue 17).
+//! the one expander. The words are picked by tests/tools/txt.py from mote's texts; with a Txt
+//! one pointer, ~11 KB less on x86_64 than plain literals (issue 17).
 //!
 //! Never for text that is compared or handed to a syscall: a packed Txt is not its text.
 
@@ -20,7 +21,8 @@ unsafe impl Send for Txt {}
 unsafe impl Sync for Txt {}
 
 impl Txt {
-    /// Packed text from its bytes, which must end in a NUL (the only one): checked.
+    /// Packed text from its bytes, which must end in a NUL (checked; an earlier NUL would end it
+    /// there, and t! never makes one).
     pub const fn new(b: &'static [u8]) -> Txt {
         assert!(!b.is_empty() && b[b.len() - 1] == 0, "txt: a Txt ends in a NUL");
         // The pointer comes from the whole slice: reading up to its NUL stays within it.
@@ -75,7 +77,7 @@ pub const fn word(k: usize) -> &'static [u8] {
     while i < DICT.len() {
         if DICT[i] == 0 {
             if n == k {
-                return DICT.split_at(i).0.split_at(at).1;
+                return DICT.split_at(i).0.split_at(at).1; // (DICT[at..i]: slicing is not const)
             }
             n += 1;
             at = i + 1;
@@ -85,7 +87,7 @@ pub const fn word(k: usize) -> &'static [u8] {
     b""
 }
 
-/// The length of packed text `t` expanded: for a compile-time check that a buffer holds it.
+/// The length of packed text `t` expanded.
 pub const fn len(t: &[u8]) -> usize {
     let (mut i, mut n) = (0, 0);
     while i < t.len() {
@@ -113,7 +115,8 @@ pub const LONGEST: usize = {
 
 /// `s` packed: every dictionary word in turn (the order tests/tools/txt.py chose them in)
 /// replaced by its code, left to right; returned in a buffer of `s`'s length with the packed
-/// length. Refuses (at compile time, in [`t!`](crate::t)) a text that is not ASCII or has a NUL.
+/// length. Refuses (at compile time, in [`t!`](crate::t)) a text with a NUL or a byte that is a
+/// code (not ASCII, or a control byte other than tab and newline).
 pub const fn pack<const L: usize>(s: &str) -> ([u8; L], usize) {
     let s = s.as_bytes();
     let mut b = [0u8; L];
