@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
-"""mote's printed text, compressed (sys/src/txt.rs): the codemod that wraps it and the dictionary.
+"""mote's printed text, packed (sys/src/txt.rs): the codemod that wraps it, and the dictionary.
 
   python3 tests/tools/txt.py wrap [FILE...]   wrap the string literals mote only prints in t!()
   python3 tests/tools/txt.py dict             pick the dictionary from the wrapped literals and
                                               write it into sys/src/txt.rs (between its markers)
-  python3 tests/tools/txt.py stats            bytes before/after over the wrapped literals
+  python3 tests/tools/txt.py stats            how many wrapped literals, how many bytes
 
-`wrap` is mechanical and idempotent: at each call in CALLS, an argument at one of the listed
-positions that is a plain string literal (or `if C { "a" } else { "b" }`) becomes t!("...");
-anything else is left alone (the compiler then says where a &'static str meets a Txt). Re-run it
-on a file taken whole from another branch. Only text that is printed belongs here: never a
-JSON key matched against input, a path handed to a syscall, anything compared.
+`wrap` is mechanical and idempotent, so that it can be re-run on a file taken whole from another
+branch: at each call in CALLS, an argument at one of the listed positions that is a plain string
+literal (or `if C { "a" } else { "b" }`) becomes t!("..."); so does a literal value of `let why`
+or `let verb`; `.s(b"...")` inside an error's `.path(|p| ...)` becomes `.t(t!("..."))`; SIGS
+retypes the helpers' parameters that carry such text to Txt, SUBS makes the few edits these rules
+do not reach, and a file that then names Txt (or calls .fits) gets the import. Anything else is
+left alone: the compiler then says where a &'static str meets a Txt. Only text that is printed
+belongs here: never a JSON key matched against input, a path handed to a syscall, anything
+compared.
 """
 import os
 import re
