@@ -19,10 +19,10 @@ mod log;
 mod spec;
 mod state;
 
+use crate::error::Txt;
 use mote_sys::{io, Args};
 
 use cli::Global;
-use error::Txt;
 use json::keys;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -87,7 +87,13 @@ SIGS = [
 ]
 
 # Exact substitutions (file, old, new) for what the rules above do not reach.
+MACRO_USE = "#[macro_use]\nextern crate mote_sys; // t!: printed text, packed (sys/src/txt.rs)\n"
 SUBS = [
+    ("runtime/src/main.rs", "\nmod cgroup;\n", "\n" + MACRO_USE + "\nmod cgroup;\n"),
+    ("runtime/src/main.rs", "io::out(USAGE.as_bytes());", "io::out_txt(USAGE);"),
+    ("runtime/src/main.rs", "io::err(USAGE.as_bytes());", "let _ = io::write_txt(io::fd(2), USAGE);"),
+    ("runtime/src/hooks.rs", """    b.s(b"mote: exec hook ").s(h.path.to_bytes()).s(b": ").s(crate::error::strerror(e)).c(b'\\n');""",
+     """    b.s(b"mote: ");\n    Error::sys(t!("exec hook"), h.path.to_bytes(), e).render(&mut b);\n    b.c(b'\\n');"""),
     ("runtime/src/main.rs", "const USAGE: &str = ", "const USAGE: Txt = "),
     ("runtime/src/cli/features.rs", ": &str = r#", ": Txt = r#"),
     ("runtime/src/cli/features.rs", ': &str = "],', ': Txt = "],'),
@@ -203,9 +209,10 @@ def retype(src, rel):
     src = re.sub(r"(\bbad = Some\()(" + STR + r")\)", r"\1t!(\2))", src)
     if rel == "runtime/src/cli/features.rs":  # the document's fixed parts
         src = re.sub(r"\bio::out\((\w+)\.as_bytes\(\)\);", r"io::out_txt(\1);", src)
-    if rel == "runtime/src/cli/spec.rs":  # the template's parts
+    if rel == "runtime/src/cli/spec.rs":  # the template's parts: written, or copied into a buffer
         src = re.sub(r"\bio::write_all\((io::fd_of\(&f\)), (\w+)\.as_bytes\(\)\)", r"io::write_txt(\1, \2)", src)
-        src = src.replace("let parts: [&str; 4]", "let parts: [Txt; 4]")
+        src = re.sub(r"let parts: \[&str; (\d)\](.*)", lambda m: "let parts: [Txt; %s]%s" % (m.group(1), m.group(2).replace(', ""]', ', t!("")]')), src)
+        src = re.sub(r"\b(\w+)\.s\(part\)", r"\1.t(part)", src)
     if rel == "image/src/tar.rs":  # clean()'s reasons
         src = re.sub(r"(\breturn Err\()(" + STR + r")\)", r"\1t!(\2))", src)
     for f, old, new in SUBS:
