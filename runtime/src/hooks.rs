@@ -122,12 +122,12 @@ fn run_one(v: Val<'_>, stage: &'static str, i: usize, state: &[u8], out: &Out) -
     io::write_all(input.fd(), state).ctx("hook state for", nl)?;
     fs::seek(&input, SeekFrom::Start(0)).ctx("hook state for", nl)?;
     // What the hook says, when no annotation takes it, for the error message.
-    let (r, w) = pipe_with(PipeFlags::CLOEXEC).ctx("pipe for", nl)?;
-    mote_sys::rustix::io::ioctl_fionbio(&r, true).ctx("pipe for", nl)?;
-    let old = sig::sigprocmask(How::Block, &SigSet::EMPTY.add(g::SIGCHLD)).ctx("sigprocmask", "SIGCHLD")?;
+    let (r, w) = pipe_with(PipeFlags::CLOEXEC).ctx(t!("pipe for"), nl)?;
+    mote_sys::rustix::io::ioctl_fionbio(&r, true).ctx(t!("pipe for"), nl)?;
+    let old = sig::sigprocmask(How::Block, &SigSet::EMPTY.add(g::SIGCHLD)).ctx(t!("sigprocmask"), "SIGCHLD")?;
     let r = (|| {
-        let sfd = sig::signalfd(&SigSet::EMPTY.add(g::SIGCHLD)).ctx("signalfd", "SIGCHLD")?;
-        let pid = raw::fork().ctx("fork", nl)?;
+        let sfd = sig::signalfd(&SigSet::EMPTY.add(g::SIGCHLD)).ctx(t!("signalfd"), "SIGCHLD")?;
+        let pid = raw::fork().ctx(t!("fork"), nl)?;
         if pid == 0 {
             hook_child(&h, input.fd(), out.out.as_ref().map_or(w.fd(), |f| f.fd()), out.err.as_ref().map_or(w.fd(), |f| f.fd()));
         }

@@ -45,7 +45,7 @@ type R<T> = Result<T, SyntaxError>;
 /// (One copy: inlined, each of the validator's ~15 refusals wrote the whole error itself.)
 #[cold]
 #[inline(never)]
-fn err(offset: usize, what: &'static str) -> R<usize> {
+fn err(offset: usize, what: Txt) -> R<usize> {
     Err(SyntaxError { offset, what })
 }
 

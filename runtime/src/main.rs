@@ -100,7 +100,7 @@ fn main(a: Args, sealed: error::Result<()>) -> i32 {
                 return 0;
             },
             "-h" | "--help" | "help" => {
-                io::out(USAGE.as_bytes());
+                io::out_txt(USAGE);
                 return 0;
             },
             _ => {

@@ -181,28 +181,26 @@ macro_rules! t {
 }
 
 // BEGIN DICT (tests/tools/txt.py dict writes this: the words, each ending in a NUL)
-pub const DICT: &[u8] = b"\n\t\t\t\0container\0e \0cgroup\0\": \0t \0s \0in\0\
-\",\x80\"options\x84[\x80\t\"nosuid\",\x80\t\"noexec\",\x80\t\"n\0at\0on\0d \0proc\0  \0\
-re\0moun\0\"\x80},\x80{\x80\t\"type\x84\"\0or\0er\0st\0mus\x85b\x82\0no\x85\0\",\x80\0th\0\
-devic\0\t\t{\x80\"de\x93\x87\x89i\x8a\x84\"/\0namespac\0spec/limits.r\0an\0 E\0unknown \0\
-\t\"CAP_AUDIT_WRITE\x96\t\"CAP_KILL\x96\t\"CAP_NET_B\0expecte\x8b\0\n\t\t\0se\0al\0\
-\", \"\0a \0protec\x85\x97\x82runtim\x82b\x87ary: \0exec\0\x96\"source\x84\"\0\
-\"type\x84\"\0BPF program\0es\0SCMP_A\0y \0en\0le\0need\x86\0it\0\n\x8d\0p\x89h\0\
-\xa2ccomp\0o \0un\0supp\x91te\0\x92 \x97\x9c \0ro\0de\0m\x91\x82\x97\x9c \0\x96\"/\x8c/\0\
---\0\x97\x82\0buff\x92 \xa3\x8ead\xad\x87 us\x82(\xa5bug)\0ar\0fi\0i\x8a\0sy\0\
-\x87v\xa3i\x8b\0\x91 \0\
-Mapp\x87gs\x84[\x80{\x80\t\"\x81ID\x840,\x80\t\"ho\x93ID\x841000,\x80\t\"siz\0li\0\x87 \0\
-\x8ft_\xa2t\x89tr (L\x87ux 5.12)\0i\x86\0op\0c\x8e\x89\0\x8ead\0: \0di\x8ect\x91\0ot\0\
-\x93\x89\x82dir\0me\0\x84[\x80\x9fIND_SERVICE\"\x80]\0NO\0\
-\xb2\x8d\"\x91g.\xcb\xae\x81s.r\xb6ti\xd2-spec.fe\x89u\x8es.m\xd0e.\0, \0below \0flag\0\
-l\x87ux\0\x8efu\xa2\0ch\0ou\0\t\"\0capabil\xb1\0c\x8a\xc1g.js\x8a\0id\0of \0s\x84[\0 (\0\
-JSON\0\x83 \0\x84{ \"\xaeab\xafd\x84\0\x87g\0\x8d\x8d\0\xacCT_\xd4TIFY \0\xc3\x93em\0ma\0\
-\x93\x89\0SCHED_\0\xc3ml\x87k \0 byt\01024\0ct\0to\xb5\0wi\x97\0\x8emov\0\x8f\x85\0\
-\xd4SUPPORT\x9d\0ho\0us\0\x96\xddsize=65536k\"\x80]\xa1},\n\x99\xbav/\0,\xa1\"\0\
-e\x86(\xbebo\xb6\x8b\xc8\x9bs)\0f\x91\0\x8al\xad\0\xcb\xae \0,\xb2\x8d\"\0d\xabcript\x91\0\
-swap acco\xb6t\xe7 \xcaoff \x8a \x97\xca\0\x9c\x8b\0c\x9c\x95\0k\x92nel\0l\x8ag\0\
-miss\xe7\0priv\x89e\0\x84true\0\x8c\xab\0\xacRCH_\0\xdctput\0b\x87\0e\x8b\0\
-\nN\xb5su\xdb \0\nTo\xb5m\x9c\xad\0ab\xaf\0c\x8at\xb9ll\x92\0lo\0l\x82\0na\xd2\0spec\0\
-\x8ecursiv\0\x96\xdd\xb9\"\x80]\xa1}\n\t],\n\xdd\xd9\x84{\xa1\"\0\xa7 \xc1f\0\xc3s\0\
-\xc7\x93\xae\x92\0\xd2m\x91y\0RE\0";
+pub const DICT: &[u8] = b"container\0e \0cgroup\0t \0s \0in\0on\0at\0\"type\":\"\0d \0proc\0  \0re\0moun\0\
+\",\"opti\x86s\":[\"nosuid\",\"noexec\",\"n\0or\0er\0st\0mus\x83b\x81\0no\x83\0th\0devic\0\
+namespac\0spec/limits.r\0\":\0\",\"\0an\0 E\0unknown \0\
+\"CAP_AUDIT_WRITE\x99CAP_KILL\x99CAP_NET_BIND_S\0expecte\x89\0\
+{\"de\x91\x85\x87i\x86\x98\"/\0se\0al\0\", \"\0a \0\
+protec\x83\x94\x81runtim\x81b\x85ary: \0exec\0BPF program\0es\0\x99source\x98\"\0SCMP_A\0\
+y \0en\0le\0need\x84\0it\0\n\x8b\0p\x87h\0\xa0ccomp\0o \0un\0supp\x8fte\0\x90 \x94\x9a \0\
+ro\0de\0m\x8f\x81\x94\x9a \0\x94\x81\0--\0buff\x90 \xa1\x8cad\xaa\x85 us\x81(\xa3bug)\0\
+fi\0ar\0i\x86\0sy\0\x85v\xa1i\x89\0\x8f \0\
+Mapp\x85gs\x98[{\"\x80ID\x980,\"ho\x91ID\x981000,\"size\x981}],\n\0li\0\x85 \0\
+\x8dt_\xa0t\x87tr (L\x85ux 5.12)\0i\x84\0op\0\"},{\x88\0: \0c\x8c\x87\0\x8cad\0\
+c\x86\xbcg.js\x86\0di\x8cct\x8f\0ot\0\x91\x87\x81dir\0me\0\x98 \0NO\0\
+\xaf\x8b\"\x8fg.\xc7\xab\x80s.r\xb3ti\xd0-spec.fe\x87u\x8cs.m\xcee.\0, \0,\n\"\0below \0\
+flag\0l\x85ux\0\x8cfu\xa0\0\x99/\x8a/\0ch\0ou\0capabil\xae\0id\0of \0JSON\0\x82 \0\x85g\0\
+\x8b\x8b\0\xa9CT_\xd2TIFY \0\xbf\x91em\0\xd1{ \"\xabab\xacd\xd1\0 (\0ma\0\x91\x87\0\
+SCHED_\0\xbfml\x85k \0 byt\01024\0ct\0to\xb2\0wi\x94\0\x8cmov\0\x8d\x83\0\xd2SUPPORT\x9b\0\
+ho\0e\x84(\xb9bo\xb3\x89\xc4\x97s)\0us\0\x86l\xaa\0\xc7\xab \0,\xaf\x8b\"\0\
+d\xa7cript\x8f\0f\x8f\0spec\0swap acco\xb3t\xe2 \xc6off \x86 \x94\xc6\0\x9a\x89\0\
+c\x9a\x93\0k\x90nel\0l\x86g\0miss\xe2\0priv\x87e\0\x8a\xa7\0\x98[\x9dERVICE\"]\0\
+\x99size=65536k\"]},\n\x9f\xb7v/\0\xa9RCH_\0\xdctput\0b\x85\0e\x89\0\nN\xb2su\xdb \0\
+\nTo\xb2m\x9a\xaa\0ab\xac\0c\x86t\xb6ll\x90\0lo\0l\x81\0na\xd0\0\x8ccursiv\0\xa5 \xbcf\0\
+\xbfs\0\xc3\x91\xab\x90\0\xd0m\x8fy\0RE\0fs\0s\x83\0],\xaf\xe3\"\0c\x86so\xac\0js\x86\0";
 // END DICT

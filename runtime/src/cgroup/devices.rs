@@ -88,7 +88,7 @@ fn attach(rules: &[Rule], dir: &mut Buf<{ PATH + 64 }>) -> Result<()> {
         r => r.ctx(t!("open cgroup"), dir.lossy())?,
     };
     let dir = dir.lossy();
-    let fd = raw::bpf_load_device_program(&prog, c"Apache-2.0").ctx("load device eBPF program for", dir)?;
+    let fd = raw::bpf_load_device_program(&prog, c"Apache-2.0").ctx(t!("load device eBPF program for"), dir)?;
     // The programs attached before (by create, or an earlier update) are detached once the new
     // one is in: programs attached together must all allow, so keeping them would let an update
     // only tighten the rules (and fail past the kernel's 64 programs per cgroup).

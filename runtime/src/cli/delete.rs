@@ -16,7 +16,7 @@ use crate::state::{oci_json, Dir, Status};
 const FLAGS: &[Flag] = &[flag("force", b'f', false)];
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
-    let (p, id) = parse_id(a, from, "delete", FLAGS, g, usize::MAX)?;
+    let (p, id) = parse_id(a, from, t!("delete"), FLAGS, g, usize::MAX)?;
     let dir = match Dir::open(g.root, id.to_bytes()) {
         Ok(d) => d,
         Err(e) if given!(p, FLAGS, "force").is_some() => return not_a_dir(g.root, id.to_bytes(), e).map(|()| 0),
@@ -68,7 +68,7 @@ pub fn delete(dir: Dir, force: bool, g: &Global, hooks: Option<Hooks<'_>>) -> Re
     };
     let status = st.status(&dir);
     if !status.can_delete() && !force {
-        return Err(status.refused("cannot delete container", st.id, " (use --force)"));
+        return Err(status.refused(t!("cannot delete container"), st.id, " (use --force)"));
     }
     if status != Status::Stopped {
         let _ = st.signal(9);

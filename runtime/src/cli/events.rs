@@ -12,16 +12,16 @@ const FLAGS: &[Flag] = &[flag("stats", 0, false), flag("interval", 0, true)];
 
 #[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
-    let (p, id) = parse_id(a, from, "events", FLAGS, g, usize::MAX)?;
+    let (p, id) = parse_id(a, from, t!("events"), FLAGS, g, usize::MAX)?;
     let ms = match given!(p, FLAGS, "interval") {
-        Some(v) => super::duration_ms(v.to_bytes(), "--interval")?,
+        Some(v) => super::duration_ms(v.to_bytes(), t!("--interval"))?,
         None => 5000,
     };
     loop {
         let mut buf = None;
         let (dir, st) = crate::state::load(g.root, id.to_bytes(), &mut buf)?;
         if !st.alive() {
-            return if given!(p, FLAGS, "stats").is_some() { Err(Error::msg("container", st.id, "is not running")) } else { Ok(0) };
+            return if given!(p, FLAGS, "stats").is_some() { Err(Error::msg(t!("container"), st.id, t!("is not running"))) } else { Ok(0) };
         }
         let mut out = Buf::<65536>::new();
         out.s(br#"{"type":"stats","id":"#).json(st.id).s(br#","data":"#);

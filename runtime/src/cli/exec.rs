@@ -83,13 +83,13 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     let id = p.id(t!("exec"))?;
     // Not dumpable for as long as we live (we never exec): nothing may ptrace us or open our
     // /proc/PID/{fd,exe,mem}, and our child inherits it until its own exec.
-    raw::prctl(pr::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx("prctl", "PR_SET_DUMPABLE")?;
+    raw::prctl(pr::PR_SET_DUMPABLE, 0, 0, 0, 0).ctx(t!("prctl"), "PR_SET_DUMPABLE")?;
     let mut buf = None;
     let (dir, st) = crate::state::load(gl.root, id.to_bytes(), &mut buf)?;
     match st.status(&dir) {
         Status::Created | Status::Running => {}
         Status::Paused if given!(p, FLAGS, "ignore-paused").is_some() => {}
-        Status::Paused => return Err(Error::say("cannot exec in a paused container", "use --ignore-paused to override")),
+        Status::Paused => return Err(Error::say(t!("cannot exec in a paused container"), t!("use --ignore-paused to override"))),
         s => {
             let mut e = Error::msg(t!("cannot exec in a"), s.name(), t!(""));
             e.path(|p| { p.t(t!(" container")); });
@@ -110,7 +110,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
             let (d, r, _) = create::read_json(f, f.to_bytes(), rest)?;
             let mut pr = Process::empty();
             spec::process_into(Val::root(d, r), &P::ROOT, &mut pr).map_err(|mut e| {
-                e.set_what("--process file:");
+                e.set_what(t!("--process file:"));
                 e
             })?;
             // runc: a process without rlimits gets the container's.
@@ -225,7 +225,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     // In the foreground, signals for the process wait (blocked) until we forward them: from the
     // fork on, one that came early must not kill us instead. The child unblocks them at exec.
     if !given!(p, FLAGS, "detach").is_some() {
-        sig::sigprocmask(How::Block, &SigSet::CATCHABLE).ctx("sigprocmask", "exec")?;
+        sig::sigprocmask(How::Block, &SigSet::CATCHABLE).ctx(t!("sigprocmask"), "exec")?;
     }
     let (ours, theirs) = net::socketpair(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None).ctx(t!("socketpair"), "sync")?;
     // Pure v2: born in the cgroup (CLONE_INTO_CGROUP). Elsewhere, or where clone3 is missing
@@ -410,11 +410,11 @@ fn apply_flags(p: &Parsed, pr: &mut Process<'static>) -> Result<()> {
         }
     }
     for gid in p.each_at(const { super::index(FLAGS, "additional-gids") }) {
-        let n = num(gid.to_bytes(), "--additional-gids")?;
-        pr.additional_gids.push(n).map_err(|_| Error::msg("--additional-gids", gid.to_bytes(), "more than 64 (spec/limits.rs ADDITIONAL_GIDS)"))?;
+        let n = num(gid.to_bytes(), t!("--additional-gids"))?;
+        pr.additional_gids.push(n).map_err(|_| Error::msg(t!("--additional-gids"), gid.to_bytes(), t!("more than 64 (spec/limits.rs ADDITIONAL_GIDS)")))?;
     }
     for c in p.each_at(const { super::index(FLAGS, "cap") }) {
-        let bit = spec::cap_number(c.to_bytes()).ok_or_else(|| Error::msg("--cap", c.to_bytes(), "unknown capability"))?;
+        let bit = spec::cap_number(c.to_bytes()).ok_or_else(|| Error::msg(t!("--cap"), c.to_bytes(), t!("unknown capability")))?;
         // runc's sets: bounding, effective, permitted and ambient (not inheritable, so for a
         // non-root user the ambient raise is refused and skipped, as with runc).
         for i in [0, 1, 3, 4] {

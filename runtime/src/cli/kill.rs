@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 const FLAGS: &[Flag] = &[flag("all", b'a', false)];
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
-    let (p, id) = parse_id(a, from, "kill", FLAGS, g, usize::MAX)?;
+    let (p, id) = parse_id(a, from, t!("kill"), FLAGS, g, usize::MAX)?;
     let sig = match p.pos.get(1) {
         Some(s) => signal(s.to_bytes())?,
         None => 15,
@@ -18,7 +18,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     let (dir, st) = crate::state::load(g.root, id.to_bytes(), &mut buf)?;
     let status = st.status(&dir);
     if !status.can_kill() {
-        return Err(status.refused("cannot kill container", st.id, ""));
+        return Err(status.refused(t!("cannot kill container"), st.id, ""));
     }
     if given!(p, FLAGS, "all").is_some() {
         // The whole subtree: sub-cgroups the container made are its own too.

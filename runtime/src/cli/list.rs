@@ -17,7 +17,7 @@ const _: () = assert!(super::index(FLAGS, "format") == 0);
 
 #[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
-    let p = parse(a, from, "list", FLAGS, g, usize::MAX)?;
+    let p = parse(a, from, t!("list"), FLAGS, g, usize::MAX)?;
     let json = p.json_format()?;
     let quiet = given!(p, FLAGS, "quiet").is_some();
     if json {

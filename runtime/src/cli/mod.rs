@@ -136,7 +136,7 @@ pub fn set_global(g: &mut Global, f: &Flag, v: Option<&'static CStr>) -> Result<
             g.log_json = keys!(v, {
                 "json" => true,
                 "text" => false,
-                _ => return Err(Error::msg("--log-format", v, "must be text or json")),
+                _ => return Err(Error::msg(t!("--log-format"), v, t!("must be text or json"))),
             });
         },
         "debug" => g.debug = true,
@@ -212,7 +212,7 @@ impl Parsed {
         keys!(f.to_bytes(), {
             "table" => Ok(false),
             "json" => Ok(true),
-            _ => Err(Error::msg("--format", f.to_bytes(), "must be table or json")),
+            _ => Err(Error::msg(t!("--format"), f.to_bytes(), t!("must be table or json"))),
         })
     }
     /// The container id: the first positional argument, validated.
@@ -298,7 +298,7 @@ pub fn parse(a: &Args, from: usize, verb: Txt, flags: &'static [Flag], g: &mut G
 
 /// [`parse`] for a verb whose first argument is a container id: the id too, validated.
 #[inline(never)]
-pub fn parse_id(a: &Args, from: usize, verb: &'static str, flags: &'static [Flag], g: &mut Global, stop_after: usize) -> Result<(Parsed, &'static CStr)> {
+pub fn parse_id(a: &Args, from: usize, verb: Txt, flags: &'static [Flag], g: &mut Global, stop_after: usize) -> Result<(Parsed, &'static CStr)> {
     let p = parse(a, from, verb, flags, g, stop_after)?;
     let id = p.id(verb)?;
     Ok((p, id))

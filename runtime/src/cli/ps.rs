@@ -14,7 +14,7 @@ const _: () = assert!(super::index(FLAGS, "format") == 0);
 
 #[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
-    let (p, id) = parse_id(a, from, "ps", FLAGS, g, 1)?;
+    let (p, id) = parse_id(a, from, t!("ps"), FLAGS, g, 1)?;
     let json = p.json_format()?;
     let mut buf = None;
     let (_dir, st) = crate::state::load(g.root, id.to_bytes(), &mut buf)?;

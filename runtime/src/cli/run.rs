@@ -19,7 +19,7 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     // forwarded to the container's process once it runs, instead of killing us halfway and
     // leaving the container behind. The container's process starts with an empty mask.
     let _ = sig::sigprocmask(How::Block, &SigSet::CATCHABLE);
-    let (p, id) = parse_id(a, from, "run", create::FLAGS, gl, usize::MAX)?;
+    let (p, id) = parse_id(a, from, t!("run"), create::FLAGS, gl, usize::MAX)?;
     let detach = given!(p, create::FLAGS, "detach").is_some();
     // The process may be a grandchild (unshare+fork path): adopt it to wait for it, or where
     // that is refused (qemu-user), have the intermediate child relay its exit status.

@@ -15,13 +15,13 @@ pub const FLAGS: &[Flag] = &[flag("bundle", b'b', true), flag("config", 0, true)
 
 #[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
-    let p = parse(a, from, "seccomp", FLAGS, g, usize::MAX)?;
+    let p = parse(a, from, t!("seccomp"), FLAGS, g, usize::MAX)?;
     let bundle = given!(p, FLAGS, "bundle").unwrap_or(c".");
-    process::chdir(bundle).ctx("bundle", bundle.to_bytes())?;
+    process::chdir(bundle).ctx(t!("bundle"), bundle.to_bytes())?;
     let mut bundle_abs = Buf::<{ limits::PATH }>::new();
     super::create::cwd(&mut bundle_abs)?;
     let cfg = given!(p, FLAGS, "config").unwrap_or(c"config.json");
-    let buf = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("config", cfg.to_bytes(), "read twice"))?;
+    let buf = mote_sys::mem::take_arena().ok_or_else(|| Error::msg(t!("config"), cfg.to_bytes(), t!("read twice")))?;
     let doc = super::create::read_config(cfg, &bundle_abs, buf)?;
     let spec = spec::parse(doc.0, doc.1)?;
     let sc = spec.linux.seccomp.as_ref().ok_or_else(|| Error::msg(t!("config.json:"), "linux.seccomp", t!("missing")))?;

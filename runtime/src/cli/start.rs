@@ -11,7 +11,7 @@ use crate::hooks::Hooks;
 use crate::state::{oci_json, Dir, Status, FIFO};
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
-    let (_, id) = parse_id(a, from, "start", &[], g, usize::MAX)?;
+    let (_, id) = parse_id(a, from, t!("start"), &[], g, usize::MAX)?;
     let dir = Dir::open(g.root, id.to_bytes())?;
     let mut buf = crate::state::read_buf()?;
     let hooks = match dir.read(&mut buf[..]) {
@@ -40,17 +40,17 @@ pub fn start(dir: &Dir, g: &Global, hooks: Option<Hooks<'_>>, ours: Option<&[u8]
     if let (Some(st), None) = (&st, ours) {
         let status = st.status(dir);
         if !status.can_start() {
-            return Err(status.refused("cannot start container", id, ""));
+            return Err(status.refused(t!("cannot start container"), id, ""));
         }
     }
     let shown = dir.path.lossy();
     // Non-blocking: with no reader (the process died) this fails instead of hanging.
     let f = match fs::openat(&dir.fd, FIFO, OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC, Mode::empty()) {
-        Err(Errno::NXIO) => return Err(Error::msg("cannot start container", id, "its process is gone")),
-        r => r.ctx("open exec fifo in", shown)?,
+        Err(Errno::NXIO) => return Err(Error::msg(t!("cannot start container"), id, t!("its process is gone"))),
+        r => r.ctx(t!("open exec fifo in"), shown)?,
     };
-    mote_sys::rustix::io::write(&f, b"0").ctx("write exec fifo in", shown)?;
-    fs::unlinkat(&dir.fd, FIFO, AtFlags::empty()).ctx("remove exec fifo in", shown)?;
+    mote_sys::rustix::io::write(&f, b"0").ctx(t!("write exec fifo in"), shown)?;
+    fs::unlinkat(&dir.fd, FIFO, AtFlags::empty()).ctx(t!("remove exec fifo in"), shown)?;
     // Always after the exec, as runc's start (a signal sent right after start must find the
     // program's handlers, not the runtime's defaults), and after startContainer hooks: the
     // fifo's read end (close-on-exec, held by the process alone) is gone, which poll reports

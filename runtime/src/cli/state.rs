@@ -10,7 +10,7 @@ use crate::error::{Error, Fits, Result};
 use crate::state::{oci_json, Status};
 
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
-    let (_, id) = parse_id(a, from, "state", &[], g, usize::MAX)?;
+    let (_, id) = parse_id(a, from, t!("state"), &[], g, usize::MAX)?;
     let mut buf = None;
     let (dir, st) = crate::state::load(g.root, id.to_bytes(), &mut buf)?;
     let status = st.status(&dir);
@@ -28,7 +28,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     };
     oci_json(&mut compact, &st, status);
     // Indented as runc prints it (tools grep for `"status": "running"`).
-    crate::json::indent(compact.get().fits("state output:")?, &mut out, b"  ");
+    crate::json::indent(compact.get().fits(t!("state output:"))?, &mut out, b"  ");
     out.c(b'\n');
     super::print(&out, t!("state output:"))?;
     Ok(0)

@@ -40,7 +40,7 @@ const SLOTS: [u8; 17] = [0, 1, 5, 9, 10, 11, 11, 15, 3, 4, 12, 14, 13, 19, 20, 1
 
 #[inline(never)]
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
-    let (p, id) = parse_id(a, from, "update", FLAGS, g, usize::MAX)?;
+    let (p, id) = parse_id(a, from, t!("update"), FLAGS, g, usize::MAX)?;
     let mut buf = None;
     let (_dir, st) = crate::state::load(g.root, id.to_bytes(), &mut buf)?;
     if !st.alive() {

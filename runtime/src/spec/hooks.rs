@@ -51,7 +51,7 @@ pub fn parse<'a>(v: Val<'a>, p: &P, h: &mut Hook<'a>) -> Result<()> {
             _ => {
                 let t = super::u64(v, pk)?;
                 if t == 0 {
-                    return Err(pk.err("must be greater than zero"));
+                    return Err(pk.err(t!("must be greater than zero")));
                 }
                 h.timeout = Some(t);
             }

@@ -356,7 +356,7 @@ pub fn parse_into<'a>(doc: &'a [u8], root: usize, s: &mut Spec<'a>) -> Result<()
                 s.oci_version = str(v, pk)?.to_bytes();
                 // Any 1.x: engines and test tools write 1.0.0 ... 1.2.x.
                 if !s.oci_version.starts_with(b"1.") {
-                    return Err(pk.err("unsupported version (mote reads 1.x)"));
+                    return Err(pk.err(t!("unsupported version (mote reads 1.x)")));
                 }
                 have_version = true;
             }
@@ -489,7 +489,7 @@ apparmorProfile selinuxLabel ioPriority scheduler execCPUAffinity";
             1 => {
                 let mut hw = [0u16; 2];
                 members(v, pk, "height width", &mut |i, v, _| {
-                    hw[i as usize % 2] = u16::try_from(u32(v, pk)?).map_err(|_| pk.err("height and width must be at most 65535"))?;
+                    hw[i as usize % 2] = u16::try_from(u32(v, pk)?).map_err(|_| pk.err(t!("height and width must be at most 65535")))?;
                     Ok(())
                 })?;
                 pr.console_size = Some((hw[0], hw[1]));
@@ -499,7 +499,7 @@ apparmorProfile selinuxLabel ioPriority scheduler execCPUAffinity";
             4 => {
                 pr.cwd = str(v, pk)?;
                 if pr.cwd.to_bytes().first() != Some(&b'/') {
-                    return Err(pk.err("must be an absolute path"));
+                    return Err(pk.err(t!("must be an absolute path")));
                 }
             }
             5 => members(v, pk, "uid gid umask additionalGids", &mut |i, v, pk| {
@@ -523,7 +523,7 @@ apparmorProfile selinuxLabel ioPriority scheduler execCPUAffinity";
                     // wrong as granting more.
                     let name = str(c, pj)?.to_bytes();
                     let bit = cap_number(name).ok_or_else(|| {
-                        let mut e = pj.err("unknown capability ");
+                        let mut e = pj.err(t!("unknown capability "));
                         e.path(|p| { p.s(name); });
                         e
                     })?;
@@ -538,7 +538,7 @@ apparmorProfile selinuxLabel ioPriority scheduler execCPUAffinity";
                     let mut rl = Rlimit { resource: u32::MAX, soft: 0, hard: 0 };
                     members(r, pi, "type soft hard", &mut |i, v, pk| {
                         match i {
-                            0 => rl.resource = rlimit_number(str(v, pk)?.to_bytes()).ok_or_else(|| pk.err("unknown rlimit"))?,
+                            0 => rl.resource = rlimit_number(str(v, pk)?.to_bytes()).ok_or_else(|| pk.err(t!("unknown rlimit")))?,
                             1 => rl.soft = u64(v, pk)?,
                             _ => rl.hard = u64(v, pk)?,
                         }
@@ -555,7 +555,7 @@ apparmorProfile selinuxLabel ioPriority scheduler execCPUAffinity";
             9 => {
                 let o = i64(v, pk)?;
                 if !(-1000..=1000).contains(&o) {
-                    return Err(pk.err("must be within -1000..1000"));
+                    return Err(pk.err(t!("must be within -1000..1000")));
                 }
                 pr.oom_score_adj = Some(o as i32);
             }
@@ -566,7 +566,7 @@ apparmorProfile selinuxLabel ioPriority scheduler execCPUAffinity";
             _ => members(v, pk, "initial final", &mut |i, v, pi| {
                 let l = str(v, pi)?;
                 if bitmask(l.to_bytes(), &mut [0; MASK_WORDS]).is_none() {
-                    return Err(pi.err("expected a CPU list like 0-3,7 (CPUs below 1024)"));
+                    return Err(pi.err(t!("expected a CPU list like 0-3,7 (CPUs below 1024)")));
                 }
                 pr.cpu_affinity[i as usize % 2] = nonempty(l);
                 Ok(())
@@ -587,14 +587,14 @@ fn mount<'a>(v: Val<'a>, p: &P, m: &mut Mount<'a>) -> Result<()> {
             3 => strs(v, pk, &mut m.options)?,
             _ => {
                 if arr(v, pk)?.next().is_some() {
-                    return Err(pk.err("idmapped mounts are not supported"));
+                    return Err(pk.err(t!("idmapped mounts are not supported")));
                 }
             }
         }
         Ok(())
     })?;
     if m.destination.to_bytes().first() != Some(&b'/') {
-        return Err(p.key_err("destination", "must be an absolute path"));
+        return Err(p.key_err("destination", t!("must be an absolute path")));
     }
     Ok(())
 }
@@ -610,7 +610,7 @@ maskedPaths readonlyPaths sysctl personality mountLabel memoryPolicy intelRdt ne
                     let mut ns = Namespace { flag: 0, path: None };
                     members(n, pi, "type path", &mut |i, v, pk| {
                         match i {
-                            0 => ns.flag = ns_flag(str(v, pk)?.to_bytes()).ok_or_else(|| pk.err("unknown namespace type"))?,
+                            0 => ns.flag = ns_flag(str(v, pk)?.to_bytes()).ok_or_else(|| pk.err(t!("unknown namespace type")))?,
                             _ => ns.path = Some(str(v, pk)?),
                         }
                         Ok(())
@@ -640,7 +640,7 @@ maskedPaths readonlyPaths sysctl personality mountLabel memoryPolicy intelRdt ne
             7 => {
                 let s = str(v, pk)?;
                 if propagation(s.to_bytes()).is_none() {
-                    return Err(pk.err("must be one of shared, slave, private, unbindable (r- forms too)"));
+                    return Err(pk.err(t!("must be one of shared, slave, private, unbindable (r- forms too)")));
                 }
                 l.rootfs_propagation = Some(s);
             }
@@ -655,7 +655,7 @@ maskedPaths readonlyPaths sysctl personality mountLabel memoryPolicy intelRdt ne
             10 => {
                 entries(v, pk, &mut |k, v| {
                     if k.to_bytes().len() > limits::SYSCTL_KEY {
-                        return Err(pk.err("a key longer than 256 bytes (the bound in spec/limits.rs)"));
+                        return Err(pk.err(t!("a key longer than 256 bytes (the bound in spec/limits.rs)")));
                     }
                     push(&mut l.sysctl, (k, str(v, pk)?), pk)?;
                     Ok(())
@@ -665,16 +665,16 @@ maskedPaths readonlyPaths sysctl personality mountLabel memoryPolicy intelRdt ne
                 l.personality = Some(keys!(str(v, pd)?.to_bytes(), {
                     "LINUX" => 0,
                     "LINUX32" => 8,
-                    _ => return Err(pd.err("must be LINUX or LINUX32")),
+                    _ => return Err(pd.err(t!("must be LINUX or LINUX32"))),
                 }));
                 Ok(())
             })?,
             12 => l.mount_label = nonempty(str(v, pk)?),
             13 => l.memory_policy = Some(memory_policy(v, pk)?),
-            14 => return Err(pk.err("is not supported (no resctrl in mote)")),
+            14 => return Err(pk.err(t!("is not supported (no resctrl in mote)"))),
             15 => {
                 if obj(v, pk)?.next().is_some() {
-                    return Err(pk.err("is not supported"));
+                    return Err(pk.err(t!("is not supported")));
                 }
             }
             _ => members(v, pk, "monotonic boottime", &mut |i, v, pc| {
@@ -807,7 +807,7 @@ fn memory_policy<'a>(v: Val<'a>, p: &P) -> Result<(u32, Option<&'a CStr>)> {
     // (errors name the object, not the field)
     members(v, p, "mode nodes flags", &mut |i, v, _| {
         match i {
-            0 => mode = position(MPOL_MODES, b"", str(v, p)?.to_bytes()).ok_or_else(|| p.err("unknown mode"))?,
+            0 => mode = position(MPOL_MODES, b"", str(v, p)?.to_bytes()).ok_or_else(|| p.err(t!("unknown mode")))?,
             1 => {
                 let l = str(v, p)?;
                 if bitmask(l.to_bytes(), &mut [0; MASK_WORDS]).is_none() {
@@ -865,7 +865,7 @@ fn device<'a>(v: Val<'a>, p: &P) -> Result<Device<'a>> {
                     b"c" | b"u" => g::S_IFCHR,
                     b"b" => g::S_IFBLK,
                     b"p" => g::S_IFIFO,
-                    _ => return Err(pk.err("must be c, u, b or p")),
+                    _ => return Err(pk.err(t!("must be c, u, b or p"))),
                 }
             }
             2 => d.major = u32(v, pk)?,

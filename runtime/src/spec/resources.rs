@@ -11,7 +11,7 @@ use heapless::Vec;
 
 use super::{bool, entries, i64, items, limits, members, position, push, set_members, str, u32, u64, word, P};
 use crate::cgroup::bpf::{Rule, MKNOD, READ, WRITE};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Txt};
 use crate::json::{Kind, Val};
 
 /// The scalar fields as "object.key", in slot order. Slots below [`TABLE`] are combined with
@@ -281,7 +281,7 @@ fn blkio(d: Val<'_>, p: &P, list: u8) -> Result<BlkDev> {
             2 | 3 => if (i == 2) == (list == 0) { value = u64(v, pk)? },
             // CFQ's per-device leaf weights went with CFQ (Linux 5.0): no kernel file takes one.
             _ => if list == 0 && u64(v, pk)? != 0 {
-                return Err(pk.err("has no kernel file since CFQ was removed (Linux 5.0)"));
+                return Err(pk.err(t!("has no kernel file since CFQ was removed (Linux 5.0)")));
             },
         }
         Ok(())
@@ -305,7 +305,7 @@ fn rule(d: Val<'_>, p: &P) -> Result<DevRule> {
             1 => {
                 r.kind = match str(v, pk)?.to_bytes() {
                     [c @ (b'a' | b'c' | b'b')] => *c,
-                    _ => return Err(pk.err("must be a, c or b")),
+                    _ => return Err(pk.err(t!("must be a, c or b"))),
                 }
             }
             // -1 (any) or a number the program can compare: never cut to 32 bits.
@@ -325,7 +325,7 @@ fn rule(d: Val<'_>, p: &P) -> Result<DevRule> {
                         b'r' => READ as u8,
                         b'w' => WRITE as u8,
                         b'm' => MKNOD as u8,
-                        _ => return Err(pk.err("must be made of r, w and m")),
+                        _ => return Err(pk.err(t!("must be made of r, w and m"))),
                     };
                 }
             }

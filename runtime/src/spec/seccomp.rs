@@ -8,7 +8,7 @@ use core::ffi::CStr;
 use heapless::Vec;
 
 use super::{items, limits, members, push, str, u32, u64, P};
-use crate::error::Result;
+use crate::error::{Result, Txt};
 use crate::json::Val;
 
 // SECCOMP_RET_* (linux/seccomp.h): the action in the high 16 bits, data in the low ones.
@@ -103,9 +103,9 @@ pub fn parse<'a>(v: Val<'a>, p: &P, out: &mut Option<Seccomp<'a>>) -> Result<()>
         match i {
             0 => s.default_action = action(v, pk)?,
             1 => default_errno = Some(v),
-            2 => s.archs = name_set(v, pk, ARCHS, b"SCMP_ARCH_", "unknown architecture")?,
+            2 => s.archs = name_set(v, pk, ARCHS, b"SCMP_ARCH_", t!("unknown architecture"))?,
             3 => {
-                let named = name_set(v, pk, FLAGS, b"SECCOMP_FILTER_FLAG_", "unknown flag")?;
+                let named = name_set(v, pk, FLAGS, b"SECCOMP_FILTER_FLAG_", t!("unknown flag"))?;
                 for (i, bit) in FLAG_BITS.iter().enumerate() {
                     if named >> i & 1 != 0 {
                         s.flags |= bit;
@@ -189,7 +189,7 @@ fn arg(v: Val<'_>, p: &P) -> Result<Arg> {
             0 => {
                 let i = u32(v, pk)?;
                 if i > 5 {
-                    return Err(pk.err("must be 0..5 (a syscall has six arguments)"));
+                    return Err(pk.err(t!("must be 0..5 (a syscall has six arguments)")));
                 }
                 a.index = i as u8;
             }
@@ -198,7 +198,7 @@ fn arg(v: Val<'_>, p: &P) -> Result<Arg> {
                 have_value = true;
             }
             2 => a.value_two = u64(v, pk)?,
-            _ => a.op = name_in(OPS, b"SCMP_CMP_", str(v, pk)?, pk, "unknown operator")? as u8,
+            _ => a.op = name_in(OPS, b"SCMP_CMP_", str(v, pk)?, pk, t!("unknown operator"))? as u8,
         }
         Ok(())
     })?;

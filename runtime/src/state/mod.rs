@@ -13,7 +13,7 @@ use mote_sys::rustix::fd::{AsFd, OwnedFd};
 use mote_sys::rustix::fs::{self, AtFlags, FileType, FlockOperation, Mode, OFlags, CWD};
 use mote_sys::rustix::process::{self, Pid, Signal};
 
-use crate::error::{Ctx, Error, Fits, Result};
+use crate::error::{Ctx, Error, Fits, Result, Txt};
 use crate::json::{self, keys};
 use crate::spec::limits;
 
@@ -89,9 +89,9 @@ impl Status {
     /// The error of a verb this status refuses: "<what> <id>: it is <status><tail>".
     #[cold]
     #[inline(never)]
-    pub fn refused(self, what: &'static str, id: &[u8], tail: &'static str) -> Error {
-        let mut e = Error::msg(what, id, "");
-        e.path(|p| { p.s(b": it is ").s(self.name()).s(tail); });
+    pub fn refused(self, what: Txt, id: &[u8], tail: &'static str) -> Error {
+        let mut e = Error::msg(what, id, t!(""));
+        e.path(|p| { p.t(t!(": it is ")).s(self.name()).s(tail); });
         e
     }
     /// `start` only runs a created container.
