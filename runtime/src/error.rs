@@ -190,7 +190,7 @@ impl Error {
     #[inline(never)]
     pub fn render(&self, b: &mut Text) {
         let Some(t) = self.text() else {
-            b.s(b"an error (its text was overwritten by later ones)");
+            b.t(t!("an error (its text was overwritten by later ones)"));
             return;
         };
         let what = t.what.unwrap_or(t!(""));

@@ -71,18 +71,18 @@ fn parse_opts(m: &Mount<'_>, bind: bool) -> Result<Opts> {
             o.rclr = (o.rclr & !(RSET[i] as u64)) | RCLEAR[i] as u64;
         } else if let Some(p) = spec::propagation(b) {
             if o.nprop == o.propagation.len() {
-                return Err(opt_err(dest, b, "is one propagation option too many (spec/limits.rs MOUNT_PROPAGATIONS)"));
+                return Err(opt_err(dest, b, t!("is one propagation option too many (spec/limits.rs MOUNT_PROPAGATIONS)")));
             }
             o.propagation[o.nprop] = p;
             o.nprop += 1;
         } else if b == b"tmpcopyup" && m.typ.is_some_and(|t| t.to_bytes() == b"tmpfs") && !bind {
             o.copyup = true;
         } else if crate::json::find(b, "idmap\0ridmap\0tmpcopyup\0") < 3 {
-            return Err(opt_err(dest, b, "is not supported"));
+            return Err(opt_err(dest, b, t!("is not supported")));
         } else if bind {
             // A bind mount has no filesystem to read a data string: an option mote does not
             // know would be dropped without a word.
-            return Err(opt_err(dest, b, "is not a known option of a bind mount"));
+            return Err(opt_err(dest, b, t!("is not a known option of a bind mount")));
         } else {
             // The filesystem's own options (size=, mode=...): the kernel refuses what it does not know.
             if !o.data.is_empty() {
@@ -92,7 +92,7 @@ fn parse_opts(m: &Mount<'_>, bind: bool) -> Result<Opts> {
         }
     }
     if bind && o.flags & (g::MS_LAZYTIME as u64) != 0 {
-        return Err(opt_err(dest, b"lazytime", "is a filesystem option, not one of a bind mount"));
+        return Err(opt_err(dest, b"lazytime", t!("is a filesystem option, not one of a bind mount")));
     }
     // With room for the NUL the mount data needs.
     if o.data.cstr().is_err() {
@@ -108,9 +108,9 @@ fn index_in(list: &str, name: &[u8]) -> Option<usize> {
 }
 
 #[cold]
-fn opt_err(dest: &[u8], opt: &[u8], why: &'static str) -> Error {
+fn opt_err(dest: &[u8], opt: &[u8], why: Txt) -> Error {
     let mut e = Error::msg(t!("mount"), dest, t!(""));
-    e.path(|p| { p.t(t!(": option ")).s(opt).c(b' ').s(why); });
+    e.path(|p| { p.t(t!(": option ")).s(opt).c(b' ').t(why); });
     e
 }
 
@@ -748,7 +748,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
         const ST_NOSYMFOLLOW: u64 = 0x2000;
         let top = reopen(root, dest)?;
         if fs::fstatvfs(&top).ctx(t!("statvfs"), dest)?.f_flag.bits() & ST_NOSYMFOLLOW == 0 {
-            return Err(opt_err(dest, b"nosymfollow", "is not applied by this kernel (Linux 5.10)"));
+            return Err(opt_err(dest, b"nosymfollow", t!("is not applied by this kernel (Linux 5.10)")));
         }
     }
     if o.nprop > 0 {

@@ -510,7 +510,7 @@ fn masked(off: u32, mask: u32, want: u32, t: Label, f: Label, out: &mut Program)
 /// Names the profile gives that this target's tables lack (skipped, as libseccomp skips them),
 /// for a warning in --log; false when none.
 pub fn unknown(s: &Seccomp<'_>, b: &mut Text) -> bool {
-    b.s(b"linux.seccomp: syscall names unknown on this architecture, skipped:");
+    b.t(t!("linux.seccomp: syscall names unknown on this architecture, skipped:"));
     let mut any = false;
     let idx = indices(s);
     for (i, n) in s.names.iter().enumerate() {
