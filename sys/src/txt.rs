@@ -113,10 +113,41 @@ pub const LONGEST: usize = {
     m
 };
 
+/// How many words [`DICT`] has, and where each starts (then DICT's end): counted once, for
+/// [`pack`] (only in const evaluation: not in the binary).
+const WORDS: usize = {
+    let (mut i, mut n) = (0, 0);
+    while i < DICT.len() {
+        n += (DICT[i] == 0) as usize;
+        i += 1;
+    }
+    n
+};
+const STARTS: [usize; WORDS + 1] = {
+    let mut s = [0; WORDS + 1];
+    let (mut i, mut k) = (0, 1);
+    while i < DICT.len() {
+        if DICT[i] == 0 {
+            s[k] = i + 1;
+            assert!(s[k] - s[k - 1] > 2, "txt: a word in DICT shorter than two bytes");
+            k += 1;
+        }
+        i += 1;
+    }
+    s
+};
+
+/// A hash of the byte pair `a b`, for [`pack`]'s filter.
+const fn pair(a: u8, b: u8) -> usize {
+    ((a as usize) << 1 ^ b as usize) & 255
+}
+
 /// `s` packed: every dictionary word in turn (the order tests/tools/txt.py chose them in)
 /// replaced by its code, left to right; returned in a buffer of `s`'s length with the packed
 /// length. Refuses (at compile time, in [`t!`](crate::t)) a text with a NUL or a byte that is a
-/// code (not ASCII, or a control byte other than tab and newline).
+/// code (not ASCII, or a control byte other than tab and newline). ~900 texts are packed at each
+/// build, in const evaluation (slow): a word whose first two bytes are no pair of the text's is
+/// skipped unread.
 pub const fn pack<const L: usize>(s: &str) -> ([u8; L], usize) {
     let s = s.as_bytes();
     let mut b = [0u8; L];
@@ -126,32 +157,44 @@ pub const fn pack<const L: usize>(s: &str) -> ([u8; L], usize) {
         b[n] = s[n];
         n += 1;
     }
-    // One pass over DICT: word k is DICT[at..end].
-    let (mut at, mut k) = (0, 0);
-    while at < DICT.len() {
-        let mut end = at;
-        while DICT[end] != 0 {
-            end += 1;
-        }
-        let w = end - at;
-        assert!(w > 0, "txt: an empty word in DICT");
-        let (mut r, mut o) = (0, 0);
-        while r < n {
-            let mut m = 0;
-            while m < w && r + m < n && b[r + m] == DICT[at + m] {
-                m += 1;
+    // The byte pairs the text holds or held (hashed: a superset only costs a scan).
+    let mut pairs = [false; 256];
+    let mut i = 1;
+    while i < n {
+        pairs[pair(b[i - 1], b[i])] = true;
+        i += 1;
+    }
+    let mut k = 0;
+    while k < WORDS {
+        let at = STARTS[k];
+        let w = STARTS[k + 1] - 1 - at;
+        if w <= n && pairs[pair(DICT[at], DICT[at + 1])] {
+            let (mut r, mut o, mut hit) = (0, 0, false);
+            while r < n {
+                let mut m = 0;
+                if r + w <= n {
+                    while m < w && b[r + m] == DICT[at + m] {
+                        m += 1;
+                    }
+                }
+                if m == w {
+                    b[o] = code(k);
+                    r += w;
+                    hit = true;
+                } else {
+                    b[o] = b[r];
+                    r += 1;
+                }
+                o += 1;
             }
-            if m == w {
-                b[o] = code(k);
-                r += w;
-            } else {
-                b[o] = b[r];
-                r += 1;
+            n = o;
+            // The code makes new pairs with its neighbours.
+            let mut i = 1;
+            while hit && i < n {
+                pairs[pair(b[i - 1], b[i])] = true;
+                i += 1;
             }
-            o += 1;
         }
-        n = o;
-        at = end + 1;
         k += 1;
     }
     (b, n)
