@@ -25,8 +25,9 @@ const SHOWN: usize = 240;
 /// frees the slot.
 pub struct Error(NonZeroU32);
 
-/// What an error says. `what` and `detail` are static text; `path` the path, JSON field or id
-/// concerned (may be empty), with whatever the code that made the error added to it.
+/// What an error says. `what` and `detail` are static text, packed (a Txt: sys/src/txt.rs);
+/// `path` the path, JSON field or id concerned (may be empty), with whatever the code that made
+/// the error added to it.
 /// Every field's "none" is zero bits, so the slots are in .bss, not in the file (an Option<Said>
 /// would mark None in a bool's spare values: 3 KB of .data).
 struct Said {
