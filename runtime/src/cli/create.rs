@@ -122,11 +122,11 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     }
     rootfs.s(spec.root.to_bytes());
     // The C string from here on: the child's root path, and its bytes in state.json.
-    let rootfs = rootfs.cstr().fits("root.path:")?;
+    let rootfs = rootfs.cstr().fits(t!("root.path:"))?;
     match fs::stat(rootfs) {
         Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {}
-        Ok(_) => return Err(Error::msg("rootfs", rootfs.to_bytes(), "not a directory")),
-        Err(e) => return Err(Error::sys("rootfs", rootfs.to_bytes(), e)),
+        Ok(_) => return Err(Error::msg(t!("rootfs"), rootfs.to_bytes(), t!("not a directory"))),
+        Err(e) => return Err(Error::sys(t!("rootfs"), rootfs.to_bytes(), e)),
     }
     let preserve_fds = match p.get("preserve-fds") {
         Some(v) => number(v.to_bytes(), t!("--preserve-fds"))?,
@@ -221,7 +221,7 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, fixed: &Fixed<'_, '_>, ino: u64,
         cgroup::devices::apply(cgroup::resources::Layout::detect().v2, cg.lossy(), &[])?;
     }
     log::debug(g, b"cgroup created");
-    let fifo_fd = fs::open(fifo, OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).ctx("open exec fifo", fifo.to_bytes())?;
+    let fifo_fd = fs::open(fifo, OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).ctx(t!("open exec fifo"), fifo.to_bytes())?;
     let console = match p.get("console-socket") {
         Some(s) => Some(crate::linux::console::connect(s)?),
         None => None,
@@ -381,14 +381,14 @@ pub fn pid_file(path: Option<&CStr>, pid: u32) -> Result<()> {
     let Some(path) = path else { return Ok(()) };
     let mut tmp = Buf::<{ limits::PATH }>::new();
     tmp.s(path.to_bytes()).s(b".tmp");
-    let tmp = tmp.cstr().fits("--pid-file path:")?;
+    let tmp = tmp.cstr().fits(t!("--pid-file path:"))?;
     let mut v = Buf::<16>::new();
     v.u(pid as u64);
-    let v = v.get().fits("pid file:")?;
+    let v = v.get().fits(t!("pid file:"))?;
     // Open, write, rename: whichever fails, the message is the same.
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
     fs::open(tmp, flags, Mode::from_raw_mode(0o644))
         .and_then(|f| io::write_all(io::fd_of(&f), v))
         .and_then(|()| fs::rename(tmp, path))
-        .ctx("write pid file", path.to_bytes())
+        .ctx(t!("write pid file"), path.to_bytes())
 }

@@ -49,7 +49,7 @@ pub fn setup(sock: BorrowedFd<'_>, p: &Process<'_>, console: bool) -> Result<()>
     if console {
         bind_console(&slave)?;
     }
-    super::unix::send_fd(sock, master.fd(), b"/dev/ptmx").ctx("console", "send master to console socket")?;
+    super::unix::send_fd(sock, master.fd(), b"/dev/ptmx").ctx(t!("console"), "send master to console socket")?;
     drop(master);
     process::setsid().ctx(t!("console"), "setsid")?;
     process::ioctl_tiocsctty(&slave).ctx(t!("console"), "TIOCSCTTY")?;
@@ -66,7 +66,7 @@ pub fn setup(sock: BorrowedFd<'_>, p: &Process<'_>, console: bool) -> Result<()>
 fn bind_console(slave: &OwnedFd) -> Result<()> {
     super::procfs::root()?; // the mount below goes through /proc/self/fd
     let root = super::rootfs::open_root()?;
-    let dev = resolve::open_or_create(root.fd(), b"/dev", Make::Dir).ctx("create", "/dev")?;
+    let dev = resolve::open_or_create(root.fd(), b"/dev", Make::Dir).ctx(t!("create"), "/dev")?;
     match fs::openat(&dev, c"console", OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::from_raw_mode(0o644)) {
         Ok(_) | Err(Errno::EXIST) => {}
         Err(e) => return Err(Error::sys(t!("create"), "/dev/console", e)),
@@ -76,12 +76,12 @@ fn bind_console(slave: &OwnedFd) -> Result<()> {
     if !matches!(FileType::from_raw_mode(st.st_mode), FileType::RegularFile | FileType::CharacterDevice) {
         return Err(Error::msg(t!("bind mount"), "/dev/console", t!("not a file or a character device (a symlink is refused)")));
     }
-    super::rootfs::bind_fd(slave.fd(), target.fd(), g::MS_BIND as u64, "bind mount pty on", b"/dev/console")
+    super::rootfs::bind_fd(slave.fd(), target.fd(), g::MS_BIND as u64, t!("bind mount pty on"), b"/dev/console")
 }
 
 /// Receives the master a container sent over our end of [`pair`].
 pub fn receive(sock: &OwnedFd) -> Result<OwnedFd> {
-    super::unix::recv_fd(sock.fd()).ctx("console", "receive pty master")
+    super::unix::recv_fd(sock.fd()).ctx(t!("console"), "receive pty master")
 }
 
 /// The terminal mote runs in, put in raw mode while it proxies (restored on drop), so that the

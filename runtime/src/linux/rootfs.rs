@@ -135,7 +135,7 @@ fn set_recursive(root: BorrowedFd<'_>, dest: &[u8], o: &Opts) -> Result<()> {
                 clr |= (g::MS_NOATIME | g::MS_STRICTATIME | g::MS_RELATIME) as u64;
             }
             let flags = (cur & !clr) | to_ms(o.rset);
-            remount(top.fd(), MS_REMOUNT | MS_BIND | flags, "remount (recursive options)", dest)
+            remount(top.fd(), MS_REMOUNT | MS_BIND | flags, t!("remount (recursive options)"), dest)
         }
         Err(Errno::NOSYS) => Err(Error::msg(t!("mount"), dest, t!("recursive options on an rbind need mount_setattr (Linux 5.12)"))),
         Err(e) => Err(Error::sys(t!("mount_setattr"), dest, e)),
@@ -162,16 +162,16 @@ pub(super) fn mount_on(src: Option<&CStr>, on: BorrowedFd<'_>, fstype: Option<&C
 
 /// [`mount_on`] with flags alone (a remount, a propagation change): no source, type or data.
 #[inline(never)]
-fn remount(on: BorrowedFd<'_>, flags: u64, what: &'static str, dest: &[u8]) -> Result<()> {
+fn remount(on: BorrowedFd<'_>, flags: u64, what: Txt, dest: &[u8]) -> Result<()> {
     mount_on(None, on, None, flags, None, what, dest)
 }
 
 /// Binds what `src` names on what `on` names (`flags`: MS_BIND, with MS_REC or not), both
 /// through /proc/self/fd.
 #[inline(never)]
-pub(super) fn bind_fd(src: BorrowedFd<'_>, on: BorrowedFd<'_>, flags: u64, what: &'static str, dest: &[u8]) -> Result<()> {
+pub(super) fn bind_fd(src: BorrowedFd<'_>, on: BorrowedFd<'_>, flags: u64, what: Txt, dest: &[u8]) -> Result<()> {
     let mut s = fd_path(&src);
-    mount_on(Some(s.cstr().fits("/proc/self/fd path:")?), on, None, flags, None, what, dest)
+    mount_on(Some(s.cstr().fits(t!("/proc/self/fd path:"))?), on, None, flags, None, what, dest)
 }
 
 /// The mount now at `dest` in `root` (a descriptor opened before it names what is underneath).
@@ -223,7 +223,7 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
     // applied only after the switch (pivot_root refuses a shared parent).
     // Everything recursively slave first (the rootfs' own mount and its parent too, whatever a
     // non-recursive rootfsPropagation says), then the configured propagation on "/".
-    raw::mount(None, c"/", None, g::MS_SLAVE as u64 | MS_REC, None).ctx("make / private", "/")?;
+    raw::mount(None, c"/", None, g::MS_SLAVE as u64 | MS_REC, None).ctx(t!("make / private"), "/")?;
     root_propagation(spec, false)?;
     // The rootfs must be a mount point of its own for pivot_root.
     raw::mount(Some(rootfs), rootfs, None, MS_BIND | MS_REC, None).ctx(t!("bind mount rootfs"), rootfs.to_bytes())?;
@@ -295,7 +295,7 @@ pub fn make_cwd(cwd: &CStr) -> Result<()> {
     }
     let root = open_root()?;
     match resolve::open(root.fd(), cwd.to_bytes()) {
-        Err(Errno::NOENT) => resolve::open_or_create(root.fd(), cwd.to_bytes(), Make::Dir).map(drop).ctx("create process.cwd", cwd.to_bytes()),
+        Err(Errno::NOENT) => resolve::open_or_create(root.fd(), cwd.to_bytes(), Make::Dir).map(drop).ctx(t!("create process.cwd"), cwd.to_bytes()),
         _ => Ok(()),
     }
 }
@@ -343,16 +343,16 @@ fn systemd_v1(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Bat
     let dest = m.destination.to_bytes();
     let o = parse_opts(m, false)?;
     let top = cgroup_tmpfs(root, dest, o.flags, done)?;
-    fs::mkdirat(&top, c"systemd", Mode::from_raw_mode(0o755)).ctx("mkdir", "systemd")?;
-    let at = resolve::open(top.fd(), b"systemd").ctx("open", "systemd")?;
+    fs::mkdirat(&top, c"systemd", Mode::from_raw_mode(0o755)).ctx(t!("mkdir"), "systemd")?;
+    let at = resolve::open(top.fd(), b"systemd").ctx(t!("open"), "systemd")?;
     let fl = o.flags & !(MS_BIND | MS_REC | MS_RDONLY) | SAFE;
-    mount_on(Some(c"cgroup"), at.fd(), Some(c"cgroup"), fl, Some(c"none,name=systemd,xattr"), "mount cgroup name=systemd on", dest)?;
-    let hier = resolve::open(top.fd(), b"systemd").ctx("open", "systemd")?;
-    let own = resolve::open_or_create(hier.fd(), cgroup, Make::Dir).ctx("create cgroup name=systemd", cgroup)?;
+    mount_on(Some(c"cgroup"), at.fd(), Some(c"cgroup"), fl, Some(c"none,name=systemd,xattr"), t!("mount cgroup name=systemd on"), dest)?;
+    let hier = resolve::open(top.fd(), b"systemd").ctx(t!("open"), "systemd")?;
+    let own = resolve::open_or_create(hier.fd(), cgroup, Make::Dir).ctx(t!("create cgroup name=systemd"), cgroup)?;
     let mut procs = Buf::<64>::new();
     procs.s(fd_path(&own).lossy()).s(b"/cgroup.procs"); // "/proc/self/fd/N": 32 bytes at most
     crate::cgroup::write_file(procs.cstr(), b"0")?;
-    bind_in_tmpfs(fd_path(&own).cstr().fits("/proc/self/fd path:")?, top.fd(), b"systemd", o.flags)?;
+    bind_in_tmpfs(fd_path(&own).cstr().fits(t!("/proc/self/fd path:"))?, top.fd(), b"systemd", o.flags)?;
     seal_tmpfs(&top, o.flags, dest)
 }
 
@@ -381,7 +381,7 @@ fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Ba
         fs::mkdirat(&top, cname(name).cstr().fits(t!("cgroup mount point:"))?, Mode::from_raw_mode(0o755)).ctx(t!("mkdir cgroup mount point"), name)?;
         src.clear();
         src.s(h.lossy()).s(cgroup);
-        bind_in_tmpfs(src.cstr().fits("cgroup path:")?, top.fd(), name, if at_once { MS_BIND } else { o.flags })?;
+        bind_in_tmpfs(src.cstr().fits(t!("cgroup path:"))?, top.fd(), name, if at_once { MS_BIND } else { o.flags })?;
     }
     // The host's links name co-mounted hierarchies (cpu -> cpu,cpuacct): none without one.
     if comounted {
@@ -408,7 +408,7 @@ const SAFE: u64 = (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC) as u64;
 fn cgroup_tmpfs(root: BorrowedFd<'_>, dest: &[u8], flags: u64, done: &mut Batch) -> Result<OwnedFd> {
     let target = resolve::open_or_create(root, dest, Make::Dir).ctx(t!("create mount point"), dest)?;
     let fl = flags & !(MS_BIND | MS_REC | MS_RDONLY) | SAFE;
-    let r = mount_on(Some(c"tmpfs"), target.fd(), Some(c"tmpfs"), fl, Some(c"mode=755,size=1024k"), "mount tmpfs for cgroups on", dest);
+    let r = mount_on(Some(c"tmpfs"), target.fd(), Some(c"tmpfs"), fl, Some(c"mode=755,size=1024k"), t!("mount tmpfs for cgroups on"), dest);
     done.add(target);
     r.and_then(|()| reopen(root, dest))
 }
@@ -418,13 +418,13 @@ fn seal_tmpfs(top: &OwnedFd, flags: u64, dest: &[u8]) -> Result<()> {
     if flags & MS_RDONLY == 0 {
         return Ok(());
     }
-    remount(top.fd(), MS_REMOUNT | MS_RDONLY | SAFE | locked_flags(top), "remount read-only", dest)
+    remount(top.fd(), MS_REMOUNT | MS_RDONLY | SAFE | locked_flags(top), t!("remount read-only"), dest)
 }
 
 /// Binds `src` on `path` under `dir` (resolved inside it), then applies `flags` to the new mount.
 fn bind_at(src: &CStr, dir: BorrowedFd<'_>, path: &[u8], flags: u64) -> Result<()> {
-    let on = resolve::open(dir, path).ctx("open cgroup mount point", path)?;
-    mount_on(Some(src), on.fd(), None, MS_BIND, None, "bind mount cgroup on", path)?;
+    let on = resolve::open(dir, path).ctx(t!("open cgroup mount point"), path)?;
+    mount_on(Some(src), on.fd(), None, MS_BIND, None, t!("bind mount cgroup on"), path)?;
     if flags & !(MS_BIND | MS_REC) != 0 {
         // The new mount, not the directory under it: opened again by name.
         let top = reopen(dir, path)?;
@@ -489,7 +489,7 @@ fn bind_flags(at: BorrowedFd<'_>, name: &CStr, by_name: Option<(BorrowedFd<'_>, 
         }
         None => at,
     };
-    remount(top, MS_REMOUNT | MS_BIND | fl | locked_flags(&top), "remount bind", what)
+    remount(top, MS_REMOUNT | MS_BIND | fl | locked_flags(&top), t!("remount bind"), what)
 }
 
 /// Symlinks in the host's /sys/fs/cgroup (cpu -> cpu,cpuacct) made again in `dir`.
@@ -598,7 +598,7 @@ pub fn seal(spec: &Spec<'_>) -> Result<()> {
 fn root_propagation(spec: &Spec<'_>, after: bool) -> Result<()> {
     let prop = spec.linux.rootfs_propagation.and_then(|p| spec::propagation(p.to_bytes())).unwrap_or(0);
     if prop != 0 && (prop & (g::MS_SHARED | g::MS_UNBINDABLE) as u64 != 0) == after {
-        raw::mount(None, c"/", None, prop, None).ctx("set rootfsPropagation", "/")?;
+        raw::mount(None, c"/", None, prop, None).ctx(t!("set rootfsPropagation"), "/")?;
     }
     Ok(())
 }
@@ -658,7 +658,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
         let (dir, name) = match trimmed.strip_prefix(b"/").filter(|n| !n.contains(&b'/')) {
             Some(n) => (root, n), // right under the root (/proc, /sys): no parent to open
             None => {
-                parent = resolve::parent_of(root, dest).ctx("create mount point", dest)?;
+                parent = resolve::parent_of(root, dest).ctx(t!("create mount point"), dest)?;
                 (parent.0.fd(), parent.1)
             }
         };
@@ -689,13 +689,13 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
                 let f = MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH;
                 move_mount(tree, c"", &target, c"", f).ctx(t!("bind mount"), dest)?;
             }
-            None => mount_on(m.source, target.fd(), None, MS_BIND | (o.flags & MS_REC), None, "bind mount", dest)?,
+            None => mount_on(m.source, target.fd(), None, MS_BIND | (o.flags & MS_REC), None, t!("bind mount"), dest)?,
         }
         // Bind ignores other flags: apply them with a remount of the new mount (reopened: the old
         // descriptor still names the directory underneath).
         if o.flags & !(MS_BIND | MS_REC) != 0 {
             let top = reopen(root, dest)?;
-            remount(top.fd(), MS_REMOUNT | MS_BIND | with_locked(o.flags & !MS_REC, &top), "remount bind", dest)?;
+            remount(top.fd(), MS_REMOUNT | MS_BIND | with_locked(o.flags & !MS_REC, &top), t!("remount bind"), dest)?;
         }
     } else {
         let (src, fstype, flags, data) = if is_cgroup(m) {
@@ -713,14 +713,14 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
             // with the options asked, and so is every mount below it (the host's cgroup
             // hierarchies, bpf, tracing...): a remount would change the top one only.
             (Err(Errno::PERM), b"sysfs") => {
-                mount_on(Some(c"/sys"), target.fd(), None, MS_BIND | MS_REC, None, "bind mount /sys", dest)?;
+                mount_on(Some(c"/sys"), target.fd(), None, MS_BIND | MS_REC, None, t!("bind mount /sys"), dest)?;
                 let top = reopen(root, dest)?;
                 // nosuid, nodev, noexec: the same bits as MOUNT_ATTR_*.
                 let set = g::MOUNT_ATTR_RDONLY as u64 | (o.flags & (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC) as u64);
                 match raw::mount_setattr(top.fd(), true, set, 0) {
-                    Err(Errno::NOSYS) => return Err(Error::msg("mount", dest,
-                        "sysfs without a network namespace is the host's /sys, read-only below too only with mount_setattr (Linux 5.12)")),
-                    r => r.ctx("make /sys read-only (recursively)", dest)?,
+                    Err(Errno::NOSYS) => return Err(Error::msg(t!("mount"), dest,
+                        t!("sysfs without a network namespace is the host's /sys, read-only below too only with mount_setattr (Linux 5.12)"))),
+                    r => r.ctx(t!("make /sys read-only (recursively)"), dest)?,
                 }
             }
             (Err(e), _) => {
@@ -737,7 +737,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
             r => r.ctx(t!("tmpcopyup"), dest)?,
         }
         if o.flags & MS_RDONLY != 0 {
-            mount_on(None, top.fd(), m.typ, o.flags | MS_REMOUNT, data_c, "remount read-only", dest)?;
+            mount_on(None, top.fd(), m.typ, o.flags | MS_REMOUNT, data_c, t!("remount read-only"), dest)?;
         }
     }
     if o.rset | o.rclr != 0 {
@@ -754,7 +754,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
     if o.nprop > 0 {
         let top = reopen(root, dest)?;
         for &p in &o.propagation[..o.nprop] {
-            remount(top.fd(), p, "set mount propagation", dest)?;
+            remount(top.fd(), p, t!("set mount propagation"), dest)?;
         }
     }
     done.add(target);
@@ -888,7 +888,7 @@ fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>, root_ids: bool, done: 
         match fs::symlinkat(target, &dev, name) {
             Ok(()) | Err(Errno::EXIST) => {}
             Err(e) => {
-                let mut er = Error::sys("symlink", "/dev/", e);
+                let mut er = Error::sys(t!("symlink"), "/dev/", e);
                 er.path(|p| { p.s(name.to_bytes()); });
                 return Err(er);
             }
@@ -902,7 +902,7 @@ fn default_devices(root: BorrowedFd<'_>, spec: &Spec<'_>, root_ids: bool, done: 
 /// refused) a bind mount of the host's node over an empty file.
 #[allow(clippy::too_many_arguments)]
 fn device(root: BorrowedFd<'_>, path: &[u8], kind: u32, major: u32, minor: u32, mode: u32, uid: u32, gid: u32) -> Result<()> {
-    let (dir, name) = resolve::parent_of(root, path).ctx("create device", path)?;
+    let (dir, name) = resolve::parent_of(root, path).ctx(t!("create device"), path)?;
     device_in(root, dir.fd(), name, path, kind, major, minor, mode, uid, gid, false)
 }
 
@@ -933,16 +933,16 @@ fn device_in(root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &[u8], path: &[u8]
         Err(Errno::PERM) => {
             let mut host = Buf::<{ crate::spec::limits::PATH }>::new();
             host.s(path);
-            let host = host.cstr().fits("linux.devices[].path:")?;
+            let host = host.cstr().fits(t!("linux.devices[].path:"))?;
             // The host's node stands in only if it is the device asked for.
-            let st = fs::stat(host).ctx("stat host device", path)?;
+            let st = fs::stat(host).ctx(t!("stat host device"), path)?;
             if FileType::from_raw_mode(st.st_mode) != ft || st.st_rdev != dev {
                 let mut e = Error::msg(t!("device"), path, t!(""));
                 e.path(|p| { p.t(t!(": the host's node to bind (mknod is refused here) is not ")).u(major as u64).c(b':').u(minor as u64); });
                 return Err(e);
             }
-            let target = resolve::open_or_create(root, path, Make::File).ctx("create device", path)?;
-            mount_on(Some(host), target.fd(), None, MS_BIND, None, "bind device", path)
+            let target = resolve::open_or_create(root, path, Make::File).ctx(t!("create device"), path)?;
+            mount_on(Some(host), target.fd(), None, MS_BIND, None, t!("bind device"), path)
         }
         Err(e) => Err(Error::sys(t!("mknod"), path, e)),
     }
@@ -951,24 +951,24 @@ fn device_in(root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &[u8], path: &[u8]
 /// pivot_root into the rootfs (or MS_MOVE + chroot with --no-pivot, or when / is an initramfs,
 /// where pivot_root is refused).
 fn switch_root(root: &OwnedFd, rootfs: &CStr, no_pivot: bool) -> Result<()> {
-    process::fchdir(root).ctx("chdir to rootfs", rootfs.to_bytes())?;
+    process::fchdir(root).ctx(t!("chdir to rootfs"), rootfs.to_bytes())?;
     let pivoted = !no_pivot
         && match process::pivot_root(c".", c".") {
             Ok(()) => true,
             // Only where / is the initramfs (rootfs: ramfs or tmpfs) may the chroot fallback
             // stand in; any other EINVAL is a real error.
             Err(Errno::INVAL) if on_initramfs() => false,
-            Err(e) => return Err(Error::sys("pivot_root", rootfs.to_bytes(), e)),
+            Err(e) => return Err(Error::sys(t!("pivot_root"), rootfs.to_bytes(), e)),
         };
     if pivoted {
         // The old root is now stacked on "."; detach it without touching the host.
-        raw::mount(None, c".", None, g::MS_SLAVE as u64 | MS_REC, None).ctx("make old root private", "/")?;
-        raw::umount2(c".", g::MNT_DETACH).ctx("unmount old root", "/")?;
+        raw::mount(None, c".", None, g::MS_SLAVE as u64 | MS_REC, None).ctx(t!("make old root private"), "/")?;
+        raw::umount2(c".", g::MNT_DETACH).ctx(t!("unmount old root"), "/")?;
     } else {
-        raw::mount(Some(c"."), c"/", None, g::MS_MOVE as u64, None).ctx("move rootfs to /", rootfs.to_bytes())?;
-        process::chroot(c".").ctx("chroot", rootfs.to_bytes())?;
+        raw::mount(Some(c"."), c"/", None, g::MS_MOVE as u64, None).ctx(t!("move rootfs to /"), rootfs.to_bytes())?;
+        process::chroot(c".").ctx(t!("chroot"), rootfs.to_bytes())?;
     }
-    process::chdir(c"/").ctx("chdir", "/")
+    process::chdir(c"/").ctx(t!("chdir"), "/")
 }
 
 /// Whether "/" is the initramfs (ramfs or tmpfs), where pivot_root is refused.
@@ -1010,12 +1010,12 @@ fn mask(root: BorrowedFd<'_>, p: &[u8], null: &mut Option<OwnedFd>, done: &mut B
 fn mask_on(root: BorrowedFd<'_>, target: &OwnedFd, p: &[u8], null: &mut Option<OwnedFd>) -> Result<()> {
     let st = fs::fstat(target).ctx(t!("mask"), p)?;
     if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
-        return mount_on(Some(c"tmpfs"), target.fd(), Some(c"tmpfs"), MS_RDONLY, Some(c"size=0k"), "mask", p);
+        return mount_on(Some(c"tmpfs"), target.fd(), Some(c"tmpfs"), MS_RDONLY, Some(c"size=0k"), t!("mask"), p);
     }
     if null.is_none() {
         *null = Some(dev_null(root)?);
     }
-    bind_fd(null.as_ref().unwrap_or(target).fd(), target.fd(), MS_BIND, "mask", p)
+    bind_fd(null.as_ref().unwrap_or(target).fd(), target.fd(), MS_BIND, t!("mask"), p)
 }
 
 /// Makes a path read-only: a bind mount of itself, read-only with every mount below it
@@ -1027,7 +1027,7 @@ fn readonly(root: BorrowedFd<'_>, p: &[u8], spec: &Spec<'_>, done: &mut Batch) -
         Err(Errno::NOENT) => return Ok(()),
         r => r.ctx(t!("read-only path"), p)?,
     };
-    let r = bind_fd(target.fd(), target.fd(), MS_BIND | MS_REC, "bind mount read-only path", p);
+    let r = bind_fd(target.fd(), target.fd(), MS_BIND | MS_REC, t!("bind mount read-only path"), p);
     done.add(target);
     r?;
     // Reopened: the old descriptor still names what is underneath the new mount.
@@ -1050,7 +1050,7 @@ fn readonly_top(top: &OwnedFd, p: &[u8], spec: &Spec<'_>) -> Result<()> {
         return Err(Error::msg(t!("read-only path"), p, t!("has mounts below it: read-only all the way down needs mount_setattr (Linux 5.12)")));
     }
     let keep = locked_flags(top);
-    remount(top.fd(), MS_REMOUNT | MS_BIND | MS_RDONLY | keep, "remount read-only", p)
+    remount(top.fd(), MS_REMOUNT | MS_BIND | MS_RDONLY | keep, t!("remount read-only"), p)
 }
 
 fn remount_ro(p: &CStr) -> Result<()> {

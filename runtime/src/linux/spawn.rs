@@ -198,8 +198,8 @@ pub fn spawn(ctx: &Setup<'_>) -> Result<Child> {
     let first_try = if by_path { Err(Errno::NOSYS) } else { raw::clone3(clone_flags, None) };
     let (pid, fallback) = match first_try {
         Ok((pid, _)) => (pid, false),
-        Err(Errno::NOSYS | Errno::INVAL | Errno::TOOBIG) => (raw::fork().ctx("fork", "container init")?, true),
-        Err(e) => return Err(Error::sys("clone3", "container init", e)),
+        Err(Errno::NOSYS | Errno::INVAL | Errno::TOOBIG) => (raw::fork().ctx(t!("fork"), "container init")?, true),
+        Err(e) => return Err(Error::sys(t!("clone3"), "container init", e)),
     };
     if pid == 0 {
         child(ctx, theirs, ours, fallback, creator);
@@ -238,11 +238,11 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
     loop {
         match recv(sock, &mut m) {
             Ok(true) => {}
-            Ok(false) => return Err(gone(ctx.cgroup, "exited before it was ready")),
+            Ok(false) => return Err(gone(ctx.cgroup, t!("exited before it was ready"))),
             Err(Errno::AGAIN) => {
                 return Err(Error::say(t!("container init"), t!("not ready in time under its seccomp filter (a notified syscall the listener does not answer?)")))
             }
-            Err(e) => return Err(Error::sys("sync", "container init", e)),
+            Err(e) => return Err(Error::sys(t!("sync"), "container init", e)),
         }
         // Each step done, the child goes on (told the init's pid after HOOKS and JOIN).
         let val = match m.tag() {
@@ -271,7 +271,7 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
                 init as i32
             }
             SECCOMP_FD => {
-                let fd = super::unix::recv_fd(sock.fd()).ctx("sync", "seccomp notification descriptor")?;
+                let fd = super::unix::recv_fd(sock.fd()).ctx(t!("sync"), "seccomp notification descriptor")?;
                 if let Some(hand) = ctx.seccomp_listener {
                     hand(init, fd.fd())?;
                 }
@@ -358,12 +358,12 @@ pub fn wait_exec(sock: &OwnedFd) -> Result<()> {
     let mut next = false;
     let mut m = Msg::new();
     loop {
-        match recv(sock, &mut m).ctx("sync", "child")? {
+        match recv(sock, &mut m).ctx(t!("sync"), "child")? {
             false if next => return Ok(()),
-            false => return Err(Error::say("exec:", "the process died before its exec")),
+            false => return Err(Error::say(t!("exec:"), t!("the process died before its exec"))),
             true if m.tag() == EXEC && !next => next = true,
             true if m.tag() == ERROR => return Err(m.to_error()),
-            true => return Err(Error::msg("sync", "child", "unexpected message")),
+            true => return Err(Error::msg(t!("sync"), "child", t!("unexpected message"))),
         }
     }
 }
@@ -382,7 +382,7 @@ fn ask(sock: &OwnedFd, tag: u32) -> Result<u32> {
 /// Waits for GO; returns its value (the init's pid as the host sees it, after HOOKS and JOIN).
 fn wait_go_val(sock: &OwnedFd) -> Result<u32> {
     let mut m = Msg::new();
-    match recv(sock, &mut m).ctx("sync", "parent")? {
+    match recv(sock, &mut m).ctx(t!("sync"), "parent")? {
         true if m.tag() == GO => Ok(m.val() as u32),
         _ => raw::exit(1), // the parent is gone: nothing to report to
     }
@@ -485,7 +485,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
 
     // 5. The root filesystem, what lives in the new namespaces, masked and read-only paths.
     if new & g::CLONE_NEWNS == 0 && mount_ns.is_none() {
-        return Err(Error::msg("config.json:", "linux.namespaces", crate::spec::MOUNT_NS_REQUIRED));
+        return Err(Error::msg(t!("config.json:"), "linux.namespaces", crate::spec::MOUNT_NS_REQUIRED));
     }
     // The hooks' point: namespaces and mounts made, before pivot_root. The parent runs prestart
     // and createRuntime in the runtime's namespaces; createContainer runs here, in ours: the
@@ -635,7 +635,7 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
 fn hand_over(sock: &OwnedFd, fd: Option<OwnedFd>) -> Result<()> {
     let Some(fd) = fd else { return Ok(()) };
     tell(sock, SECCOMP_FD, 0, "parent")?;
-    super::unix::send_fd(sock.fd(), fd.fd(), b"fd").ctx("sync", "seccomp notification descriptor")?;
+    super::unix::send_fd(sock.fd(), fd.fd(), b"fd").ctx(t!("sync"), "seccomp notification descriptor")?;
     wait_go(sock)
 }
 
@@ -666,7 +666,7 @@ fn loopback_up() -> Result<()> {
         other => other.ctx(t!("get flags of"), "lo")?,
     }
     r.flags |= IFF_UP;
-    raw::ifflags(sock.fd(), SIOCSIFFLAGS, &mut r).ctx("bring up", "lo")
+    raw::ifflags(sock.fd(), SIOCSIFFLAGS, &mut r).ctx(t!("bring up"), "lo")
 }
 
 /// Writes to the stack below us, page by page, before joining the cgroup. The child runs on a
@@ -689,7 +689,7 @@ fn prefault_stack() {
 
 fn join(path: &CStr, flag: u32) -> Result<()> {
     let fd = fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty());
-    fd.and_then(|fd| raw::setns(fd.fd(), flag)).ctx("join namespace", path.to_bytes())
+    fd.and_then(|fd| raw::setns(fd.fd(), flag)).ctx(t!("join namespace"), path.to_bytes())
 }
 
 /// A new time namespace with its offsets: unshare, write offsets, then enter it ourselves.
