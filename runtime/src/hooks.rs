@@ -118,9 +118,9 @@ fn run_one(v: Val<'_>, stage: &'static str, i: usize, state: &[u8], out: &Out) -
     let n = name(stage, i, h.path);
     let nl = n.lossy();
     // The state on stdin from a memory file: no pipe to fill, the hook reads it at its pace.
-    let input = fs::memfd_create(c"hook-state", fs::MemfdFlags::CLOEXEC).ctx("hook state for", nl)?;
-    io::write_all(input.fd(), state).ctx("hook state for", nl)?;
-    fs::seek(&input, SeekFrom::Start(0)).ctx("hook state for", nl)?;
+    let input = fs::memfd_create(c"hook-state", fs::MemfdFlags::CLOEXEC).ctx(t!("hook state for"), nl)?;
+    io::write_all(input.fd(), state).ctx(t!("hook state for"), nl)?;
+    fs::seek(&input, SeekFrom::Start(0)).ctx(t!("hook state for"), nl)?;
     // What the hook says, when no annotation takes it, for the error message.
     let (r, w) = pipe_with(PipeFlags::CLOEXEC).ctx(t!("pipe for"), nl)?;
     mote_sys::rustix::io::ioctl_fionbio(&r, true).ctx(t!("pipe for"), nl)?;

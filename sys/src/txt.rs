@@ -224,26 +224,27 @@ macro_rules! t {
 }
 
 // BEGIN DICT (tests/tools/txt.py dict writes this: the words, each ending in a NUL)
-pub const DICT: &[u8] = b"container\0e \0cgroup\0t \0s \0in\0on\0at\0d \0\"type\":\"\0moun\0proc\0re\0  \0or\0\
-\",\"opti\x86s\":[\"nosuid\",\"noexec\",\"n\0er\0st\0no\x83\0mus\x83b\x81\0spec/limits.r\0\
-th\0devic\0namespac\0\":\0an\0unknown \0\",\"\0 E\0\
+pub const DICT: &[u8] = b"container\0e \0cgroup\0t \0s \0in\0on\0at\0d \0\"type\":\"\0moun\0proc\0  \0re\0\
+\",\"opti\x86s\":[\"nosuid\",\"noexec\",\"n\0or\0er\0st\0no\x83\0mus\x83b\x81\0\
+spec/limits.r\0th\0devic\0namespac\0\":\0an\0unknown \0\",\"\0 E\0\
 \"CAP_AUDIT_WRITE\x9bCAP_KILL\x9bCAP_NET_BIND_S\0expecte\x88\0\
 {\"de\x91\x85\x87i\x86\x98\"/\0a \0se\0al\0\", \"\0\
 protec\x83\x95\x81runtim\x81b\x85ary: \0exec\0BPF program\0es\0y \0\x9bsource\x98\"\0\
-SCMP_A\0en\0\xa1ccomp\0it\0le\0need\x84\0\n\x8d\0o \0p\x87h\0un\0ro\0supp\x8ete\0\
-\x90 \x95\x99 \0de\0m\x8e\x81\x95\x99 \0i\x86\0fi\0i\x84\0\x95\x81\0--\0ar\0\
-buff\x90 \xa2\x8cad\xa8\x85 us\x81(\xa0bug)\0sy\0\x8e \0li\0op\0\x85v\xa2i\x88\0\
-Mapp\x85gs\x98[{\"\x80ID\x980,\"ho\x91ID\x981000,\"size\x981}],\n\0\x85 \0\
-\x8at_\xa1t\x87tr (L\x85ux 5.12)\0: \0\"},{\x89\0c\x8c\x87\0\x8cad\0c\x86\xbag.js\x86\0\
-di\x8cct\x8e\0me\0ot\0\x91\x87\x81dir\0\x98 \0, \0l\x85ux\0NO\0of \0\
-\xb0\x8d\"\x8eg.\xc3\xab\x80s.r\xb3ti\xce-spec.fe\x87u\x8cs.m\xcfe.\0,\n\"\0below \0ch\0\
-flag\0\x8cfu\xa1\0\x9b/\x8b/\0ou\0capabil\xad\0id\0 (\0JSON\0\x82 \0\x85g\0\x8d\x8d\0\
-\xaaCT_\xd4TIFY \0\xc0\x91em\0\xd1{ \"\xabab\xaed\xd1\0ma\0to\xb1\0\x91\x87\0SCHED_\0ct\0\
-\xc0ml\x85k \0 byt\01024\0k\x90nel\0wi\x95\0\x8a\x83\0\x8cmov\0\xd4SUPPORT\x9c\0ho\0\
-e\x84(\xbcbo\xb3\x88\xc6\x94s)\0us\0\x86l\xa8\0\xc3t\xb9\0\xc3\xab \0,\xb0\x8d\"\0b\x85\0\
-d\xa7cript\x8e\0f\x8e\0spec\0swap acco\xb3t\xe3 \xbboff \x86 \x95\xbb\0\x99\x88\0\
-c\x99\x92\0e\x88\0l\x86g\0miss\xe3\0na\xce\0priv\x87e\0\x8b\xa7\0\x98[\x9dERVICE\"]\0\
-\x9bsize=65536k\"]},\n\x9f\xb7v/\0\xaaRCH_\0\xddtput\0\xc0s\0\nN\xb1su\xd9 \0\
-\nTo\xb1m\x99\xa8\0ab\xae\0c\x86t\xb4ll\x90\0lo\0l\x81\0wr\xad\0\x8ccursiv\0\xa5 \xbaf\0\
-\xc2\x91\xab\x90\0\xcem\x8ey\0RE\0fs\0s\x83\0\x8at\0";
+SCMP_A\0en\0\xa1ccomp\0it\0le\0need\x84\0\n\x8c\0o \0p\x87h\0un\0ro\0supp\x8fte\0\
+\x90 \x95\x99 \0de\0m\x8f\x81\x95\x99 \0i\x86\0fi\0i\x84\0\x95\x81\0--\0ar\0\
+buff\x90 \xa2\x8dad\xa8\x85 us\x81(\xa0bug)\0sy\0\x8f \0li\0op\0\x85v\xa2i\x88\0\
+Mapp\x85gs\x98[{\"\x80ID\x980,\"ho\x91ID\x981000,\"size\x981}],\n\0c\x8d\x87\0\x85 \0\
+\x8at_\xa1t\x87tr (L\x85ux 5.12)\0: \0\"},{\x89\0\x8dad\0c\x86\xbag.js\x86\0me\0ot\0\
+\x91\x87\x81dir\0\x98 \0, \0l\x85ux\0NO\0ct\0of \0\
+\xb0\x8c\"\x8fg.\xc3\xab\x80s.r\xb3ti\xcd-spec.fe\x87u\x8ds.m\xcee.\0,\n\"\0below \0ch\0\
+flag\0\x8dfu\xa1\0\x9b/\x8b/\0ou\0capabil\xad\0id\0 (\0JSON\0\x82 \0\x85g\0\x8c\x8c\0\
+\xaaCT_\xd3TIFY \0\xc0\x91em\0\xd0{ \"\xabab\xaed\xd0\0ma\0to\xb1\0\x91\x87\0SCHED_\0\
+\xc0ml\x85k \0 byt\01024\0di\x8d\xd4\x8f\0k\x90nel\0wi\x95\0\x8a\x83\0\x8dmov\0\
+\xd3SUPPORT\x9c\0ho\0e\x84(\xbcbo\xb3\x88\xc7\x94s)\0us\0\x86l\xa8\0\xc3t\xb9\0\xc3\xab \0\
+,\xb0\x8c\"\0b\x85\0d\xa7cript\x8f\0f\x8f\0spec\0\
+swap acco\xb3t\xe3 \xbboff \x86 \x95\xbb\0\x99\x88\0c\x99\x92\0e\x88\0l\x86g\0miss\xe3\0\
+na\xcd\0priv\x87e\0\x8b\xa7\0\x98[\x9dERVICE\"]\0\x9bsize=65536k\"]},\n\x9f\xb7v/\0\
+\xaaRCH_\0\xddtput\0\xc0s\0\nN\xb1su\xd9 \0\nTo\xb1m\x99\xa8\0ab\xae\0c\x86t\xb4ll\x90\0\
+lo\0l\x81\0wr\xad\0\x8dcursiv\0\xa5 \xbaf\0\xc2\x91\xab\x90\0\xcdm\x8fy\0RE\0fs\0s\x83\0\
+\x8at\0";
 // END DICT

@@ -93,11 +93,11 @@ fn attach(rules: &[Rule], dir: &mut Buf<{ PATH + 64 }>) -> Result<()> {
     // one is in: programs attached together must all allow, so keeping them would let an update
     // only tighten the rules (and fail past the kernel's 64 programs per cgroup).
     let mut old = [0u32; 64];
-    let n = raw::bpf_device_programs(cg.fd(), &mut old).ctx("list device eBPF programs of", dir)?;
-    raw::bpf_attach_device_program(cg.fd(), fd.fd()).ctx("attach device eBPF program to", dir)?;
+    let n = raw::bpf_device_programs(cg.fd(), &mut old).ctx(t!("list device eBPF programs of"), dir)?;
+    raw::bpf_attach_device_program(cg.fd(), fd.fd()).ctx(t!("attach device eBPF program to"), dir)?;
     for &id in &old[..n.min(old.len())] {
-        let p = raw::bpf_program_by_id(id).ctx("open device eBPF program of", dir)?;
-        raw::bpf_detach_device_program(cg.fd(), p.fd()).ctx("detach the previous device eBPF program from", dir)?;
+        let p = raw::bpf_program_by_id(id).ctx(t!("open device eBPF program of"), dir)?;
+        raw::bpf_detach_device_program(cg.fd(), p.fd()).ctx(t!("detach the previous device eBPF program from"), dir)?;
     }
     Ok(())
 }

@@ -64,7 +64,7 @@ pub struct Created {
 /// master on, when there is no --console-socket.
 #[allow(clippy::too_many_arguments)]
 pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, waits: bool, own_console: Option<BorrowedFd<'_>>) -> Result<Created> {
-    let mut paths = PATHS.get().ok_or_else(|| Error::say("create:", "run twice (a bug)"))?;
+    let mut paths = PATHS.get().ok_or_else(|| Error::say(t!("create:"), t!("run twice (a bug)")))?;
     let Paths { pid: pid_path, bundle: bundle_abs, rootfs, fifo } = &mut *paths;
     // A relative --pid-file is the caller's, as in runc: made absolute before we move.
     if let Some(f) = p.get("pid-file") {
@@ -79,7 +79,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     }
     // The bundle directory becomes our cwd: relative rootfs and mount sources resolve against it.
     let bundle = p.get("bundle").unwrap_or(c".");
-    process::chdir(bundle).ctx("bundle", bundle.to_bytes())?;
+    process::chdir(bundle).ctx(t!("bundle"), bundle.to_bytes())?;
     cwd(bundle_abs)?;
     // state.json and the hooks' state are JSON, UTF-8 only (json.rs refuses the rest): a bundle
     // path with other bytes would leave a state mote itself cannot read back.
@@ -89,7 +89,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
 
     // Config: read into the arena, validated and unescaped in place, parsed without copies.
     let cfg = p.get("config").unwrap_or(c"config.json");
-    let buf = mote_sys::mem::take_arena().ok_or_else(|| Error::msg("config", cfg.to_bytes(), "read twice"))?;
+    let buf = mote_sys::mem::take_arena().ok_or_else(|| Error::msg(t!("config"), cfg.to_bytes(), t!("read twice")))?;
     let doc = read_config(cfg, bundle_abs, buf)?;
     let spec = spec::parse(doc.0, doc.1)?;
     let proc = spec.process.as_ref().ok_or_else(|| Error::msg(t!("config.json:"), "process", t!("missing")))?;
@@ -180,7 +180,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
         Err(e) => return Err(e.and(dir.remove())),
     };
     let hooks = Hooks::of(&spec);
-    let pid_file = if pid_path.is_empty() { None } else { Some(pid_path.cstr().fits("--pid-file:")?) };
+    let pid_file = if pid_path.is_empty() { None } else { Some(pid_path.cstr().fits(t!("--pid-file:"))?) };
     match create_in(&dir, p, g, &fixed, ino, preserve_fds, relay_exit, waits, filter, own_console, pid_file, fifo) {
         Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, hooks, terminal: proc.terminal, cgroup: cg, cgroup_ino: ino }),
         Err(e) => {
@@ -373,7 +373,7 @@ pub fn read_json<'b>(path: &CStr, shown: &[u8], buf: &'b mut [u8]) -> Result<(&'
 
 /// The current directory into `out` (an empty buffer: getcwd gets all of its PATH bytes).
 pub fn cwd(out: &mut Buf<{ limits::PATH }>) -> Result<()> {
-    out.cwd().ctx("getcwd", "")
+    out.cwd().ctx(t!("getcwd"), "")
 }
 
 /// --pid-file: the process's pid, written atomically as runc does.

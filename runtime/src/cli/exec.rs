@@ -189,17 +189,17 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     for (name, flag) in NAMESPACES {
         nsp.clear();
         nsp.s(b"/proc/").u(pid as u64).s(b"/ns/").s(name.to_bytes());
-        let path = nsp.cstr().fits("namespace path:")?;
+        let path = nsp.cstr().fits(t!("namespace path:"))?;
         let theirs = fs::stat(path);
         let mut ours = Buf::<32>::new();
         ours.s(b"/proc/self/ns/").s(name.to_bytes());
         match (theirs, fs::stat(ours.cstr().fits(t!("namespace path:"))?)) {
             (Ok(t), Ok(o)) if (t.st_dev, t.st_ino) != (o.st_dev, o.st_ino) => {
                 join.flags |= flag;
-                let fd = fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx("open", path.to_bytes())?;
+                let fd = fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx(t!("open"), path.to_bytes())?;
                 let _ = join.fds.push((fd, flag));
             }
-            (Err(e), _) if e != Errno::NOENT => return Err(Error::sys("stat", path.to_bytes(), e)),
+            (Err(e), _) if e != Errno::NOENT => return Err(Error::sys(t!("stat"), path.to_bytes(), e)),
             _ => {}
         }
     }
@@ -216,7 +216,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
         let via_pidfd = join.pidfd.as_ref().is_some_and(|f| raw::setns(f.fd(), g::CLONE_NEWPID).is_ok());
         if !via_pidfd {
             let fd = join.fds.iter().find(|(_, f)| *f == g::CLONE_NEWPID).map(|(fd, _)| fd.fd());
-            raw::setns(fd.ok_or(Errno::BADF).ctx("join pid namespace of", st.id)?, g::CLONE_NEWPID).ctx("join pid namespace of", st.id)?;
+            raw::setns(fd.ok_or(Errno::BADF).ctx(t!("join pid namespace of"), st.id)?, g::CLONE_NEWPID).ctx(t!("join pid namespace of"), st.id)?;
         }
     }
     // No state-dir descriptor (nor its lock) goes into the child; `state`/`kill` may run again.
@@ -311,7 +311,7 @@ fn child_setup(sock: &OwnedFd, j: &Join, spec: &Spec<'_>, proc: &Process<'_>, fi
     if !all_at_once {
         for (fd, flag) in j.fds.iter().filter(|(_, f)| flags & f != 0) {
             raw::setns(fd.fd(), *flag).map_err(|e| {
-                let mut er = Error::sys("join namespace", "", e);
+                let mut er = Error::sys(t!("join namespace"), "", e);
                 er.path(|p| { p.s(NAMESPACES.iter().find(|n| n.1 == *flag).map_or(&b"?"[..], |n| n.0.to_bytes())); });
                 er
             })?;

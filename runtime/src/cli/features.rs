@@ -74,9 +74,9 @@ fn list(prefix: &str, names: &str, keep: u64) -> Result<()> {
 pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     use crate::linux::rootfs;
     use crate::spec::{self, seccomp as sc};
-    parse(a, from, "features", &[], g, usize::MAX)?;
+    parse(a, from, t!("features"), &[], g, usize::MAX)?;
     let all = !0;
-    io::out(FEATURES.as_bytes());
+    io::out_txt(FEATURES);
     list("", rootfs::OPTION_NAMES, all)?;
     io::out(b", ");
     list("", rootfs::RNAMES, all)?;
@@ -94,7 +94,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
     // The flags this kernel has (asked, as libseccomp asks).
     let supported = (0..sc::FLAG_BITS.len()).fold(0, |m, i| m | (crate::linux::seccomp::flag_supported(sc::FLAG_BITS[i]) as u64) << i);
     list("SECCOMP_FILTER_FLAG_", sc::FLAGS, supported)?;
-    io::out(MEMORY_POLICY.as_bytes());
+    io::out_txt(MEMORY_POLICY);
     list("", spec::MPOL_MODES, all)?;
     io::out_txt(MPOL_FLAGS);
     list("", spec::MPOL_FLAGS, all)?;

@@ -289,7 +289,7 @@ pub fn parse(a: &Args, from: usize, verb: Txt, flags: &'static [Flag], g: &mut G
         } else {
             p.vals[idx] = val;
             if let (true, Some(v)) = (f.value(), val) {
-                p.all.push((idx as u8, v)).map_err(|_| Error::msg(verb, b, "more than 64 flags with values"))?;
+                p.all.push((idx as u8, v)).map_err(|_| Error::msg(verb, b, t!("more than 64 flags with values")))?;
             }
         }
     }

@@ -117,9 +117,9 @@ pub struct Dir {
 
 /// `<root>/<id>` in the path buffer, or an error when it does not fit.
 fn join(root: &CStr, id: &[u8]) -> Result<mote_sys::mem::Lent<Buf<{ limits::PATH }>>> {
-    let mut p = PATH_BUF.get().ok_or_else(|| Error::say("state dir path:", "buffer already in use (a bug)"))?;
+    let mut p = PATH_BUF.get().ok_or_else(|| Error::say(t!("state dir path:"), t!("buffer already in use (a bug)")))?;
     p.clear();
-    p.s(root.to_bytes()).c(b'/').s(id).cstr().fits("state dir path (--root and id):")?;
+    p.s(root.to_bytes()).c(b'/').s(id).cstr().fits(t!("state dir path (--root and id):"))?;
     Ok(p)
 }
 
@@ -143,21 +143,21 @@ impl Dir {
         // was killed between its mkdir and its rename: nobody else's, cleared and made again.
         if made == Err(Errno::EXIST) {
             clear_staging(t);
-            fs::mkdir(t, Mode::from_raw_mode(0o711)).ctx("create state dir", t.to_bytes())?;
+            fs::mkdir(t, Mode::from_raw_mode(0o711)).ctx(t!("create state dir"), t.to_bytes())?;
         }
         let staged = fs::open(t, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
             .ctx(t!("open state dir"), t.to_bytes())
             .and_then(|fd| {
-                fs::flock(&fd, FlockOperation::LockExclusive).ctx("lock state dir", t.to_bytes())?;
+                fs::flock(&fd, FlockOperation::LockExclusive).ctx(t!("lock state dir"), t.to_bytes())?;
                 // Straight into state.json: nobody sees the staging dir before its rename, so
                 // the tmp file and rename of `write` would only cost an inode (issue 17).
                 fs::openat(&fd, STATE_FILE, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
                     .and_then(|f| io::write_all(f.fd(), state))
-                    .ctx("write state", t.to_bytes())?;
-                match fs::renameat_with(CWD, t, CWD, path.cstr().fits("state dir path:")?, fs::RenameFlags::NOREPLACE) {
+                    .ctx(t!("write state"), t.to_bytes())?;
+                match fs::renameat_with(CWD, t, CWD, path.cstr().fits(t!("state dir path:"))?, fs::RenameFlags::NOREPLACE) {
                     Ok(()) => Ok(fd),
-                    Err(Errno::EXIST | Errno::NOTEMPTY) => Err(Error::msg("container", id, "already exists")),
-                    Err(e) => Err(Error::sys("create state dir", path.lossy(), e)),
+                    Err(Errno::EXIST | Errno::NOTEMPTY) => Err(Error::msg(t!("container"), id, t!("already exists"))),
+                    Err(e) => Err(Error::sys(t!("create state dir"), path.lossy(), e)),
                 }
             });
         match staged {
@@ -196,7 +196,7 @@ impl Dir {
         fs::openat(&self.fd, tmp, OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
             .and_then(|f| io::write_all(f.fd(), content))
             .and_then(|()| fs::renameat(&self.fd, tmp, &self.fd, STATE_FILE))
-            .ctx("write state", self.path.lossy())
+            .ctx(t!("write state"), self.path.lossy())
     }
 
     /// Reads state.json into `buf`; returns the parsed state.
@@ -204,8 +204,8 @@ impl Dir {
         let path = self.path.lossy();
         let n = fs::openat(&self.fd, STATE_FILE, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
             .and_then(|f| read_small(&f, buf))
-            .ctx("read state", path)?;
-        State::parse(&mut buf[..n]).ok_or_else(|| Error::msg("read state", path, "corrupt state.json"))
+            .ctx(t!("read state"), path)?;
+        State::parse(&mut buf[..n]).ok_or_else(|| Error::msg(t!("read state"), path, t!("corrupt state.json")))
     }
 
     /// Copies the config file `src` into the directory as [`CONFIG`].
@@ -255,7 +255,7 @@ impl Dir {
         let arena = mote_sys::mem::take_arena().ok_or_else(|| Error::say(t!("config"), t!("read twice")))?;
         let mut path = Buf::<{ limits::PATH }>::new();
         path.s(self.path.lossy()).c(b'/').s(CONFIG.to_bytes());
-        let path = path.cstr().fits("config path:")?;
+        let path = path.cstr().fits(t!("config path:"))?;
         let (doc, root, rest) = crate::cli::create::read_json(path, path.to_bytes(), arena)?;
         Ok((crate::spec::parse(doc, root)?, rest))
     }
@@ -269,7 +269,7 @@ impl Dir {
     /// The files always there go first; the fifo (gone once started) and a tmp file (left only
     /// by a crash) only when the directory is not empty then: two unlinks fewer per delete.
     pub fn remove(mut self) -> Result<()> {
-        let p = self.path.cstr().fits("state dir path:")?;
+        let p = self.path.cstr().fits(t!("state dir path:"))?;
         for f in [STATE_FILE, CONFIG] {
             let _ = fs::unlinkat(&self.fd, f, AtFlags::empty());
         }

@@ -728,5 +728,5 @@ pub fn connect_listener(path: &CStr) -> Result<OwnedFd> {
 /// Sends the container process state and the notification descriptor to the listener, once,
 /// and closes the connection.
 pub fn to_listener(conn: OwnedFd, fd: BorrowedFd<'_>, state: &[u8]) -> Result<()> {
-    super::unix::send_fd(conn.fd(), fd, state).ctx("send to seccomp listener", "linux.seccomp.listenerPath")
+    super::unix::send_fd(conn.fd(), fd, state).ctx(t!("send to seccomp listener"), "linux.seccomp.listenerPath")
 }
