@@ -541,10 +541,16 @@ fn remove_default_parent(path: &[u8]) {
     }
 }
 
+/// The file that asks for (and on v1 says) the cgroup's frozen state: v2 cgroup.freeze, v1
+/// freezer.state.
+fn freeze_file(v2: bool, path: &[u8]) -> Buf<{ PATH + 96 }> {
+    if v2 { file_in(ROOT, path, b"/cgroup.freeze") } else { file_in(b"/sys/fs/cgroup/freezer", path, b"/freezer.state") }
+}
+
 /// Freezes (or thaws) every process of the cgroup, and waits until the kernel says it is done.
 pub fn freeze(path: &[u8], on: bool) -> Result<()> {
     let v2 = pure_v2();
-    let mut f = if v2 { file_in(ROOT, path, b"/cgroup.freeze") } else { file_in(b"/sys/fs/cgroup/freezer", path, b"/freezer.state") };
+    let mut f = freeze_file(v2, path);
     let val: &[u8] = match (v2, on) {
         (true, true) => b"1",
         (true, false) => b"0",
@@ -567,7 +573,8 @@ pub fn sleep_ms(ms: u64) {
     let _ = mote_sys::rustix::thread::nanosleep(&ts);
 }
 
-/// Whether the cgroup is frozen (v1 freezer.state FROZEN or v2 cgroup.freeze 1).
+/// Whether the cgroup is frozen (v1 freezer.state FROZEN, v2 cgroup.events "frozen 1"): the
+/// effective state, an ancestor's freeze included.
 pub fn is_frozen(path: &[u8]) -> bool {
     if path.is_empty() {
         return false;
@@ -603,7 +610,7 @@ pub fn is_paused(path: &[u8]) -> bool {
         return false;
     }
     let v2 = pure_v2();
-    let mut f = if v2 { file_in(ROOT, path, b"/cgroup.freeze") } else { file_in(b"/sys/fs/cgroup/freezer", path, b"/freezer.state") };
+    let mut f = freeze_file(v2, path);
     for _ in 0..500 {
         let mut buf = [0u8; 16];
         let Ok(n) = read_file(f.cstr(), &mut buf) else { return false };
