@@ -148,8 +148,10 @@ fn swap_v2(r: &Resources<'_>, p: &P, cur: Option<i64>) -> Result<i64> {
     }
 }
 
-/// Applies `r` to cgroup `path`; `p` is where its fields are named from in errors.
-pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
+/// Applies `r` to cgroup `path`; `p` is where its fields are named from in errors. `update`:
+/// the cgroup has values in force that `r` may leave out (create's new cgroup has none, and
+/// reading them there would only cost syscalls).
+pub fn apply(r: &Resources<'_>, path: &[u8], p: &P, update: bool) -> Result<()> {
     let w = Writer { path, v2: Layout::detect().v2 };
     // v2's swap.max is swap alone, the spec's swap (v1's memsw) memory+swap: of the two, the one
     // `r` leaves out is the one in force (runc's update keeps the container's, since 1.2): the
@@ -157,9 +159,9 @@ pub fn apply(r: &Resources<'_>, path: &[u8], p: &P) -> Result<()> {
     // (memory.max + memory.swap.max), which swap.max is then recomputed from and the new limit
     // must not exceed (v1's kernel keeps memsw so). "max" in either reads as none: swap.max stays.
     let cur = match (r.get(SWAP), r.get(LIMIT)) {
-        (Some(s), None) | (None, Some(s)) if w.v2 && s != -1 => {
+        (Some(s), None) | (None, Some(s)) if update && w.v2 && s != -1 => {
             let m = w.read(b"memory.max").ok();
-            if r.get(SWAP).is_some() { m } else { m.zip(w.read(b"memory.swap.max").ok()).map(|(m, s)| m.saturating_add(s)) }
+            if r.get(SWAP).is_some() { m } else { m.and_then(|m| w.read(b"memory.swap.max").ok().map(|s| m.saturating_add(s))) }
         }
         _ => None,
     };

@@ -213,7 +213,7 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, fixed: &Fixed<'_, '_>, ino: u64,
     fs::mkfifoat(CWD, fifo, Mode::from_raw_mode(0o600)).ctx(t!("create exec fifo"), fifo.to_bytes())?;
     fs::chmod(fifo, Mode::from_raw_mode(0o600)).ctx(t!("chmod exec fifo"), fifo.to_bytes())?;
     if let Some(res) = &spec.linux.resources {
-        cgroup::resources::apply(res, cg.lossy(), &spec::P::ROOT.key("linux").key("resources"))?;
+        cgroup::resources::apply(res, cg.lossy(), &spec::P::ROOT.key("linux").key("resources"), false)?;
     }
     if spec.linux.resources.as_ref().is_none_or(|r| r.devices.is_none()) {
         // No device rules in the config is not the host's every device: the container gets

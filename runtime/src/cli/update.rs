@@ -68,7 +68,7 @@ pub fn main(a: &Args, from: usize, g: &mut Global) -> Result<i32> {
         }
         None => from_flags(&p, &mut r)?,
     }
-    resources::apply(&r, st.cgroup, &P::ROOT)?;
+    resources::apply(&r, st.cgroup, &P::ROOT, true)?;
     Ok(0)
 }
 
