@@ -12,7 +12,7 @@ use mote_sys::rustix::fs::{self, FileType, Mode, OFlags, CWD};
 use mote_sys::rustix::process;
 use mote_sys::Args;
 
-use super::{flag, number, parse, Flag, Global, Parsed};
+use super::{flag, given, number, parse, Flag, Global, Parsed};
 use crate::cgroup::{self, CgPath};
 use crate::error::{Ctx, Error, Fits, Result};
 use crate::hooks::{self, Hooks};
@@ -67,7 +67,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     let mut paths = PATHS.get().ok_or_else(|| Error::say(t!("create:"), t!("run twice (a bug)")))?;
     let Paths { pid: pid_path, bundle: bundle_abs, rootfs, fifo } = &mut *paths;
     // A relative --pid-file is the caller's, as in runc: made absolute before we move.
-    if let Some(f) = p.get("pid-file") {
+    if let Some(f) = given!(p, FLAGS, "pid-file") {
         if f.to_bytes().first() != Some(&b'/') {
             cwd(pid_path)?;
             pid_path.c(b'/');
@@ -78,7 +78,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
         }
     }
     // The bundle directory becomes our cwd: relative rootfs and mount sources resolve against it.
-    let bundle = p.get("bundle").unwrap_or(c".");
+    let bundle = given!(p, FLAGS, "bundle").unwrap_or(c".");
     process::chdir(bundle).ctx(t!("bundle"), bundle.to_bytes())?;
     cwd(bundle_abs)?;
     // state.json and the hooks' state are JSON, UTF-8 only (json.rs refuses the rest): a bundle
@@ -88,7 +88,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     }
 
     // Config: read into the arena, validated and unescaped in place, parsed without copies.
-    let cfg = p.get("config").unwrap_or(c"config.json");
+    let cfg = given!(p, FLAGS, "config").unwrap_or(c"config.json");
     let buf = mote_sys::mem::take_arena().ok_or_else(|| Error::msg(t!("config"), cfg.to_bytes(), t!("read twice")))?;
     let doc = read_config(cfg, bundle_abs, buf)?;
     let spec = spec::parse(doc.0, doc.1)?;
@@ -102,7 +102,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     crate::linux::lsm::check(spec.process.as_ref(), spec.linux.mount_label)?;
     // A pty needs someone holding its master: the engine's socket, or mote itself in the
     // foreground; a detached or created container would get none (runc refuses it too).
-    if proc.terminal && p.get("console-socket").is_none() && own_console.is_none() {
+    if proc.terminal && given!(p, FLAGS, "console-socket").is_none() && own_console.is_none() {
         return Err(Error::msg(t!("config.json:"), "process.terminal", t!("true needs --console-socket (or a foreground `mote run`, which proxies the terminal)")));
     }
     // The seccomp program is built and the kernel's support checked before anything is made.
@@ -128,7 +128,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
         Ok(_) => return Err(Error::msg(t!("rootfs"), rootfs.to_bytes(), t!("not a directory"))),
         Err(e) => return Err(Error::sys(t!("rootfs"), rootfs.to_bytes(), e)),
     }
-    let preserve_fds = match p.get("preserve-fds") {
+    let preserve_fds = match given!(p, FLAGS, "preserve-fds") {
         Some(v) => number(v.to_bytes(), t!("--preserve-fds"))?,
         None => 0,
     };
@@ -206,7 +206,7 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
 fn create_in(dir: &Dir, p: &Parsed, g: &Global, fixed: &Fixed<'_, '_>, ino: u64, preserve_fds: u32, relay_exit: bool, waits: bool, filter: Option<&seccomp::Program>, own_console: Option<BorrowedFd<'_>>, pid_path: Option<&CStr>, fifo: &mut Buf<{ limits::PATH }>) -> Result<spawn::Child> {
     let Fixed { spec, id, bundle, rootfs, cg, .. } = *fixed;
     write_state(dir, fixed, 0, 0, ino)?;
-    dir.copy_config(p.get("config").unwrap_or(c"config.json"))?;
+    dir.copy_config(given!(p, FLAGS, "config").unwrap_or(c"config.json"))?;
     fifo.s(dir.path.lossy()).c(b'/').s(FIFO.to_bytes());
     let fifo = fifo.cstr().fits(t!("exec fifo path:"))?;
     // 0600 whatever the umask: whoever may write to it starts the container.
@@ -222,7 +222,7 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, fixed: &Fixed<'_, '_>, ino: u64,
     }
     log::debug(g, b"cgroup created");
     let fifo_fd = fs::open(fifo, OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).ctx(t!("open exec fifo"), fifo.to_bytes())?;
-    let console = match p.get("console-socket") {
+    let console = match given!(p, FLAGS, "console-socket") {
         Some(s) => Some(crate::linux::console::connect(s)?),
         None => None,
     };
@@ -261,11 +261,11 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, fixed: &Fixed<'_, '_>, ino: u64,
         rootfs,
         fifo: fifo_fd.fd(),
         console: console.as_ref().map(|c| c.fd()).or(own_console),
-        no_pivot: p.has("no-pivot"),
+        no_pivot: given!(p, FLAGS, "no-pivot").is_some(),
         preserve_fds,
         cgroup: cg.lossy(),
         relay_exit,
-        keyring: if p.has("no-new-keyring") { None } else { Some(keyring.cstr().fits(t!("session keyring name:"))?) },
+        keyring: if given!(p, FLAGS, "no-new-keyring").is_some() { None } else { Some(keyring.cstr().fits(t!("session keyring name:"))?) },
         seccomp: filter,
         seccomp_listener: if notifying { Some(&hand) } else { None },
         id,

@@ -170,7 +170,6 @@ pub fn parse_global(a: &Args, i: &mut usize, g: &mut Global) -> Result<()> {
 
 /// A verb's parsed command line.
 pub struct Parsed {
-    flags: &'static [Flag],
     vals: [Option<&'static CStr>; 24],
     /// Positional arguments (the id first), and everything after `--`.
     pub pos: Vec<&'static CStr, 8>,
@@ -182,16 +181,6 @@ pub struct Parsed {
 }
 
 impl Parsed {
-    /// The value of flag `long`, if given ("" for a switch).
-    #[inline]
-    pub fn get(&self, long: impl AsRef<[u8]>) -> Option<&'static CStr> {
-        self.value(long.as_ref())
-    }
-    /// [`Parsed::get`], one copy.
-    fn value(&self, long: &[u8]) -> Option<&'static CStr> {
-        let i = self.flags.iter().position(|f| f.long() == long)?;
-        self.vals[i]
-    }
     /// The value of the flag at `i` in the verb's table (see [`given!`]).
     #[inline]
     pub fn at(&self, i: usize) -> Option<&'static CStr> {
@@ -200,10 +189,6 @@ impl Parsed {
     /// Every value given for the repeatable flag at `i` (see [`given!`]), in order.
     pub fn each_at(&self, i: usize) -> impl Iterator<Item = &'static CStr> + '_ {
         self.all.iter().filter(move |(k, _)| *k as usize == i).map(|(_, v)| *v)
-    }
-    /// Whether switch `long` was given.
-    pub fn has(&self, long: &str) -> bool {
-        self.get(long).is_some()
     }
     /// `--format table|json` (list, ps: their first flag, a load): whether it is json.
     #[inline(never)]
@@ -226,7 +211,7 @@ impl Parsed {
 /// Parses argv[from..] against `flags` (and the global ones). `stop_after` positionals end flag
 /// parsing (exec: everything after the id is the command).
 pub fn parse(a: &Args, from: usize, verb: Txt, flags: &'static [Flag], g: &mut Global, stop_after: usize) -> Result<Parsed> {
-    let mut p = Parsed { flags, vals: [None; 24], pos: Vec::new(), rest: a.len(), all: Vec::new() };
+    let mut p = Parsed { vals: [None; 24], pos: Vec::new(), rest: a.len(), all: Vec::new() };
     let mut i = from;
     while i < a.len() {
         let arg = a.cstr(i).unwrap_or(c"");

@@ -143,8 +143,8 @@ pub fn check_cli(input: &[u8]) {
     assert!(p.pos.len() <= 8 && p.rest <= a.len() && p.rest > i, "positionals or the rest out of bounds");
     assert!(p.pos.iter().all(|x| owned.iter().any(|o| o.as_c_str() == *x)), "a positional that is no whole argument");
     for (k, f) in flags.iter().enumerate().filter(|(_, f)| f.value()) {
-        let Some(v) = p.get(f.long()) else { continue };
-        assert_eq!(p.at(k), Some(v), "a flag's value by its index");
+        assert_eq!(cli::index(flags, core::str::from_utf8(f.long()).unwrap()), k, "a flag's index by its name");
+        let Some(v) = p.at(k) else { continue };
         assert_eq!(p.each_at(k).last(), Some(v), "the last value given is the flag's");
         let v = v.to_bytes();
         // Never cut: a value is a whole argument, or what follows `=` (or a short flag) in one.
