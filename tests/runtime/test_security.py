@@ -1,6 +1,7 @@
 """A runtime is a security boundary (issue 11): each test tries one escape class or one security
 setting through the real binary and checks, from outside, that it fails closed and the host is
 untouched. Where runc (installed) behaves right on this host, the same case runs under runc too."""
+import errno
 import json
 import os
 import pathlib
@@ -300,6 +301,50 @@ def test_runtime_binary_is_a_sealed_copy(native, tmp_path):
     p = native("run", "--bundle", native.bundle(["/proc/self/exe", "--version"]), native.new_id())
     assert p.returncode == 0 and "mote version" in p.stdout, p.stderr
     assert open(host_bin, "rb").read() == before
+
+
+def test_runtime_binary_on_squashfs_runs_without_a_copy(native, tmp_path):
+    """A mote on a filesystem Linux cannot write (squashfs here, as on embedded images) is not
+    copied: the container's process runs from that file until it execs, and the CVE-2019-5736
+    attack (hold /proc/PID/exe, reopen it for writing once the process is gone) meets EROFS."""
+    src, img, mnt = tmp_path / "sq-src", tmp_path / "mote.sqfs", tmp_path / "sq"
+    os.makedirs(src)
+    os.makedirs(mnt)
+    shutil.copy(native.argv()[0], src / "mote")
+    run(["mksquashfs", str(src), str(img), "-quiet", "-noappend"], check=0)
+    before = img.read_bytes()
+    b = native.bundle(["true"])
+    cid = native.new_id()
+    # The squashfs is mounted in a private mount namespace of this `create` alone: nothing is
+    # added to the host, and the loop device goes with the last user of the mount.
+    def on_squashfs(*args, **kw):
+        return run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                    'mount -o loop,ro -t squashfs "$1" "$2" && shift 2 && exec "$@"', "sh", str(img), str(mnt),
+                    str(mnt / "mote"), *native.argv(*args)[1:]], stdin=subprocess.DEVNULL, **kw)
+    # create's container process keeps what it was given as stdout/stderr: files, not pipes.
+    with open(tmp_path / "err", "w+") as err:
+        p = on_squashfs("create", "--bundle", b, cid, capture_output=False, stdout=subprocess.DEVNULL, stderr=err)
+        err.seek(0)
+        assert p.returncode == 0, err.read()
+    pid = json.loads(native("state", cid, check=0).stdout)["pid"]
+    assert not os.readlink(f"/proc/{pid}/exe").startswith("/memfd:")
+    assert run(["stat", "-L", "-f", "-c", "%t", f"/proc/{pid}/exe"], check=0).stdout.strip() == "73717368"
+    held = os.open(f"/proc/{pid}/exe", os.O_PATH)
+    try:
+        native("delete", "--force", cid, check=0)
+        with pytest.raises(OSError) as e:
+            os.close(os.open(f"/proc/self/fd/{held}", os.O_RDWR))
+        assert e.value.errno == errno.EROFS
+    finally:
+        os.close(held)
+    # The same binary from ext4 still makes its sealed copy (test_runtime_binary_is_a_sealed_copy),
+    # and `args: ["/proc/self/exe"]` still runs mote, read-only.
+    b = native.bundle(["/proc/self/exe", "--version"])
+    cid = native.new_id()
+    p = on_squashfs("run", "--bundle", b, cid)
+    assert p.returncode == 0 and "mote version" in p.stdout, p.stderr
+    assert img.read_bytes() == before
+    no_residue(native, cid)
 
 
 # ---- 6. mount options: recursive attributes, nosymfollow, nothing dropped without a word ----
