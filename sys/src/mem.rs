@@ -58,9 +58,47 @@ impl<T> Slot<T> {
     }
 }
 
+impl<T> Slot<T> {
+    /// Gives the slot's pages back for good (a process that goes on to wait for long): `v`,
+    /// the one reference `take` handed out, is given up, and the slot stays taken, so nothing
+    /// reads it again.
+    pub fn retire(&'static self, v: &'static mut T) {
+        let p = self.v.get() as *mut T;
+        if core::ptr::eq(p, v) {
+            // SAFETY: `v` was the only way to the value (see `take`) and is consumed here; the
+            // slot is taken, so the value is never reached again.
+            unsafe { discard_pages(p as usize, core::mem::size_of::<T>()) }
+        }
+    }
+}
+
+/// MADV_DONTNEED of the whole pages inside the `len` bytes at `addr` (of a .bss object: they
+/// read as zeros after; the partial pages at both ends are another object's too and stay).
+///
+/// # Safety
+/// Nothing may read the object's old contents again.
+unsafe fn discard_pages(addr: usize, len: usize) {
+    // The kernel's page size (4 KiB, or 16/64 KiB on some arm64 kernels): madvise rounds a
+    // length up to it, so a range must be whole pages of it to stay inside the object.
+    let page = rustix::param::page_size();
+    let (lo, hi) = ((addr + page - 1) & !(page - 1), (addr + len) & !(page - 1));
+    if lo < hi {
+        // SAFETY: the caller's guarantee, for a range inside the object.
+        let _ = unsafe { crate::raw::discard(lo, hi - lo) };
+    }
+}
+
 /// Types for which all-zero bytes are a valid value.
-trait Zeroable {}
-impl<const N: usize> Zeroable for [u8; N] {}
+///
+/// # Safety
+/// All-zero bytes must be a valid value of the type.
+pub unsafe trait Zeroable {}
+// SAFETY: any byte is a valid u8.
+unsafe impl Zeroable for u8 {}
+// SAFETY: an array of zero-valid elements is zero-valid.
+unsafe impl<T: Zeroable, const N: usize> Zeroable for [T; N] {}
+// SAFETY: a zero word is an empty buffer without the overflow mark; the storage is MaybeUninit.
+unsafe impl<const N: usize> Zeroable for crate::io::Buf<N> {}
 
 /// A value in .bss lent to one holder at a time (a scratch buffer that several steps of one
 /// process use in turn). `get` fails, rather than blocks, while it is lent.
@@ -84,6 +122,18 @@ impl<T> Pool<T> {
         }
         // SAFETY: `busy` was false, so no other Lent exists; this one clears it when dropped.
         Some(Lent { v: unsafe { &mut *self.v.get() }, busy: &self.busy })
+    }
+}
+
+impl<T: Zeroable> Pool<T> {
+    /// Gives the pool's pages back while nobody holds it (scratch that a waiting process no
+    /// longer needs): its value reads as zeros after, as it did when the process started.
+    pub fn discard(&'static self) {
+        if let Some(l) = self.get() {
+            // SAFETY: lent to nobody else (`get`), and zeros are a valid T (Zeroable): every
+            // holder starts from what it finds, as the first one did.
+            unsafe { discard_pages(&*l.v as *const T as usize, core::mem::size_of::<T>()) }
+        }
     }
 }
 
@@ -142,4 +192,44 @@ impl<T> Once<T> {
         // SAFETY: set, so the slot was written above or by an earlier call, and is never again.
         Ok(unsafe { (*self.v.get()).assume_init_ref() })
     }
+}
+
+/// Gives back the stack pages more than a page below the caller: frames of calls that
+/// returned, kept resident for nothing while a process waits for long (a foreground run:
+/// create's frames, ~80 KiB). Bounded by the stack's own mapping as /proc/self/maps gives it.
+#[inline(never)]
+pub fn release_stack() {
+    let Some(low) = stack_start() else { return };
+    let x = 0u8;
+    let here = core::hint::black_box(&x) as *const u8 as usize;
+    // A page below this frame's page: the stack pointer is within this small frame's reach.
+    let page = rustix::param::page_size();
+    let high = (here & !(page - 1)).saturating_sub(page);
+    if low < high {
+        // SAFETY: [low, high) is inside the stack's mapping (low is its start, high below us)
+        // and below the stack pointer: dead frames, which nothing reads again.
+        let _ = unsafe { crate::raw::discard(low, high - low) };
+    }
+}
+
+/// The lowest address of this process's stack mapping (the "[stack]" line of /proc/self/maps).
+#[inline(never)]
+fn stack_start() -> Option<usize> {
+    use rustix::fs::{open, Mode, OFlags};
+    let fd = open(c"/proc/self/maps", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+    let mut buf = [0u8; 4096];
+    let mut len = 0;
+    // The stack is one of mote's last mappings: the file is read whole, up to the buffer.
+    while len < buf.len() {
+        match rustix::io::read(&fd, &mut buf[len..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => len += n,
+        }
+    }
+    let line = buf[..len].split(|&c| c == b'\n').find(|l| l.ends_with(b"[stack]"))?;
+    let mut start = 0usize;
+    for &c in line.iter().take_while(|&&c| c != b'-') {
+        start = start.checked_mul(16)?.checked_add((c as char).to_digit(16)? as usize)?;
+    }
+    Some(start)
 }

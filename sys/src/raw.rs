@@ -37,6 +37,15 @@ pub unsafe fn mprotect_read(addr: usize, len: usize) -> Result<usize, Errno> {
     ret(unsafe { syscall3(g::__NR_mprotect, addr, len, g::PROT_READ as usize) })
 }
 
+/// madvise(2) MADV_DONTNEED of `len` bytes at `addr`: the pages go, and read as zeros after.
+///
+/// # Safety
+/// Nothing in the range may be read again for what it held.
+pub unsafe fn discard(addr: usize, len: usize) -> Result<usize, Errno> {
+    // SAFETY: the caller guarantees the range's contents are dead.
+    ret(unsafe { syscall3(g::__NR_madvise, addr, len, g::MADV_DONTNEED as usize) })
+}
+
 /// fork(2) as clone(SIGCHLD): returns the child's pid in the parent and 0 in the child.
 pub fn fork() -> Result<u32, Errno> {
     // SAFETY: without CLONE_VM the child gets a copy of our memory and continues on its own stack

@@ -65,7 +65,8 @@ pub struct Created {
 #[allow(clippy::too_many_arguments)]
 pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, waits: bool, own_console: Option<BorrowedFd<'_>>) -> Result<Created> {
     let mut paths = PATHS.get().ok_or_else(|| Error::say(t!("create:"), t!("run twice (a bug)")))?;
-    let Paths { pid: pid_path, bundle: bundle_abs, rootfs, fifo } = &mut *paths;
+    // --pid-file made absolute, the bundle directory, root.path (both absolute), the exec fifo.
+    let [pid_path, bundle_abs, rootfs, fifo] = &mut *paths;
     // A relative --pid-file is the caller's, as in runc: made absolute before we move.
     if let Some(f) = given!(p, FLAGS, "pid-file") {
         if f.to_bytes().first() != Some(&b'/') {
@@ -182,7 +183,14 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     let hooks = Hooks::of(&spec);
     let pid_file = if pid_path.is_empty() { None } else { Some(pid_path.cstr().fits(t!("--pid-file:"))?) };
     match create_in(&dir, p, g, &fixed, ino, preserve_fds, relay_exit, waits, filter, own_console, pid_file, fifo) {
-        Ok(child) => Ok(Created { dir, pid: child.pid, waiter: child.waiter, hooks, terminal: proc.terminal, cgroup: cg, cgroup_ino: ino }),
+        Ok(child) => {
+            let c = Created { dir, pid: child.pid, waiter: child.waiter, hooks, terminal: proc.terminal, cgroup: cg, cgroup_ino: ino };
+            // A foreground run waits as long as the container: nothing reads the config again.
+            if waits {
+                spec::retire(spec);
+            }
+            Ok(c)
+        }
         Err(e) => {
             let e = e.and(cgroup::destroy(cg.lossy(), ino)).and(dir.remove());
             // The spec's lifecycle: a container that failed to be created is destroyed, then
@@ -285,20 +293,15 @@ fn create_in(dir: &Dir, p: &Parsed, g: &Global, fixed: &Fixed<'_, '_>, ino: u64,
     Ok(child)
 }
 
-/// create's own paths (4 KiB each), in .bss: on its stack they made create's frame seven pages
-/// deep, and every small local past them took two instructions to address on aarch64.
-struct Paths {
-    /// --pid-file, made absolute.
-    pid: Buf<{ limits::PATH }>,
-    /// The bundle directory, absolute.
-    bundle: Buf<{ limits::PATH }>,
-    /// root.path, absolute.
-    rootfs: Buf<{ limits::PATH }>,
-    /// The exec fifo in the state dir.
-    fifo: Buf<{ limits::PATH }>,
-}
+/// create's own paths (4 KiB each: see create's first lines), in .bss: on its stack they made
+/// create's frame seven pages deep, and every small local past them took two instructions to
+/// address on aarch64.
+static PATHS: mote_sys::mem::Pool<[Buf<{ limits::PATH }>; 4]> = mote_sys::mem::Pool::new([const { Buf::new() }; 4]);
 
-static PATHS: mote_sys::mem::Pool<Paths> = mote_sys::mem::Pool::new(Paths { pid: Buf::new(), bundle: Buf::new(), rootfs: Buf::new(), fifo: Buf::new() });
+/// Gives back the pages of create's paths (a foreground run, before its long wait).
+pub fn discard_paths() {
+    PATHS.discard()
+}
 
 /// What every write of state.json says, but the process and the cgroup's inode.
 #[derive(Clone, Copy)]

@@ -43,6 +43,10 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     if detach {
         return Ok(0);
     }
+    // The wait lasts as long as the container: the pages of create's scratch buffers go back
+    // first (the config's went at the end of create, the stack's go in wait_for).
+    crate::state::discard_buffers();
+    create::discard_paths();
     // (`state` and `kill` from other shells get in while we wait: start let the lock go.)
     let code = wait_for(c.waiter, c.pid, master.as_ref());
     // --keep (runc's): the stopped container stays, for `state` and `delete` later.
@@ -78,6 +82,8 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
 /// receives to the container's process `pid`, and proxying its terminal when mote holds the
 /// pty `master`; returns the exit code or 128+signal.
 pub fn wait_for(waiter: u32, pid: u32, master: Option<&OwnedFd>) -> i32 {
+    // The wait may last as long as the container: create's dead frames need not stay resident.
+    mote_sys::mem::release_stack();
     // Signals arrive through a signalfd, SIGCHLD among them; a SIGCHLD that came before the
     // mask is caught by the first non-blocking wait below.
     let fd = sig::sigprocmask(How::Block, &SigSet::CATCHABLE).and_then(|_| sig::signalfd(&SigSet::CATCHABLE)).ok();

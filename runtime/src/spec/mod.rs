@@ -327,6 +327,12 @@ pub fn parse(doc: &'static [u8], root: usize) -> Result<&'static mut Spec<'stati
     Ok(s)
 }
 
+/// Gives the parsed config's pages back for good (a foreground run, whose create is done with
+/// it, before its long wait).
+pub fn retire(s: &'static mut Spec<'static>) {
+    SPEC.retire(s)
+}
+
 impl Spec<'_> {
     /// A config with nothing read yet (the spec's defaults).
     pub fn empty() -> Self {

@@ -33,6 +33,13 @@ static JSON_BUF: mote_sys::mem::Pool<Buf<{ limits::STATE }>> = mote_sys::mem::Po
 /// made each of their frames a page larger (a stack probe, 4 KiB copies).
 static PATH_BUF: mote_sys::mem::Pool<Buf<{ limits::PATH }>> = mote_sys::mem::Pool::new(Buf::new());
 
+/// Gives back the pages the state buffers hold (a foreground run before its long wait); the
+/// next holder finds them empty.
+pub fn discard_buffers() {
+    READ_BUF.discard();
+    JSON_BUF.discard();
+}
+
 /// The buffer a state.json is read into, until dropped.
 pub fn read_buf() -> Result<mote_sys::mem::Lent<[u8; limits::STATE]>> {
     READ_BUF.get().ok_or_else(|| Error::say(t!("state.json:"), t!("read buffer already in use (a bug)")))

@@ -10,6 +10,15 @@ pub mod num;
 pub mod raw {
     pub use rustix::io::Errno;
 
+    /// sys/src/raw.rs's MADV_DONTNEED, which the unit tests never reach: keeping the pages is
+    /// what its callers allow too (they only promise not to read them again).
+    ///
+    /// # Safety
+    /// As sys/src/raw.rs's.
+    pub unsafe fn discard(_addr: usize, _len: usize) -> Result<usize, Errno> {
+        Ok(0)
+    }
+
     /// getcwd(2) as sys/src/raw.rs has it (for io.rs's Text::cwd), from std on the host.
     ///
     /// # Safety
