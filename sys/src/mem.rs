@@ -227,9 +227,15 @@ fn stack_start() -> Option<usize> {
         }
     }
     let line = buf[..len].split(|&c| c == b'\n').find(|l| l.ends_with(b"[stack]"))?;
+    // "START-END perms ...", lowercase hex from the kernel (wrapping: never a panic).
     let mut start = 0usize;
     for &c in line.iter().take_while(|&&c| c != b'-') {
-        start = start.checked_mul(16)?.checked_add((c as char).to_digit(16)? as usize)?;
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        start = start.wrapping_mul(16) | d as usize;
     }
     Some(start)
 }

@@ -59,7 +59,7 @@ MOTE_INIT = os.path.join(REL, "mote-init")
 BUSYBOX = "/bin/busybox"
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
 CG = "/sys/fs/cgroup"
-REQUIRED = ["crun", "runc", "hyperfine", "strace"]
+REQUIRED = ["crun", "runc", "hyperfine", "strace", "squashfs-tools"]
 OPTIONAL = ["tini", "catatonit"]
 # Descending memory limits tried in part 5.
 LEVELS = ["16M", "8M", "4M", "2M", "1M", "512K", "384K", "256K", "250K", "224K", "200K", "176K", "160K", "128K",
@@ -317,6 +317,70 @@ class Bench:
                 return
             if pid == 0:
                 return
+
+    # ---------------------------------------------------------- part 4b: a waiting foreground run
+    WAITING = ["mote", "mote-squashfs", "crun", "runc"]
+    ROLLUP = ("Rss", "Pss", "Pss_Anon", "Pss_File", "Pss_Shmem", "Private_Dirty")
+
+    def squashfs_argv(self, *args):
+        """mote from a squashfs image of itself (an embedded image's root), mounted in a private
+        mount namespace of this command alone: it makes no sealed copy there (linux/sealed.rs)."""
+        img, mnt = os.path.join(self.tmp, "mote.sqfs"), os.path.join(self.tmp, "sq")
+        if not os.path.exists(img):
+            src = os.path.join(self.tmp, "sq-src")
+            os.makedirs(src)
+            os.makedirs(mnt)
+            shutil.copy(self.mote, os.path.join(src, "mote"))
+            subprocess.run(["mksquashfs", src, img, "-quiet", "-noappend"], check=True, timeout=TIMEOUT,
+                           stdout=subprocess.DEVNULL)
+        return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                'mount -o loop,ro -t squashfs "$1" "$2" && shift 2 && exec "$@"', "sh", img, mnt,
+                os.path.join(mnt, "mote"), "--root", self.roots["mote"], *args]
+
+    def waiting_once(self, name):
+        """/proc/PID/smaps_rollup (KiB) of runtime `name`'s own process while its foreground `run`
+        waits for a container that sleeps."""
+        b = os.path.join(self.tmp, "bundle-sleep")
+        if not os.path.isdir(b):
+            os.makedirs(b)
+            c = json.loads(json.dumps(self.config))
+            c["root"]["path"] = self.rootfs
+            c["process"]["args"] = ["/bin/sleep", "60"]
+            self.write_config(b, c)
+        cid = self.new_id("wait-" + name)
+        rt = "mote" if name == "mote-squashfs" else name
+        argv = self.squashfs_argv("run", "--bundle", b, cid) if name == "mote-squashfs" else self.rt(name, "run", "--bundle", b, cid)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            end = time.time() + TIMEOUT
+            while time.time() < end:
+                st = subprocess.run(self.rt(rt, "state", cid), capture_output=True, text=True, timeout=TIMEOUT)
+                if st.returncode == 0 and json.loads(st.stdout)["status"] == "running":
+                    break
+                if p.poll() is not None:
+                    raise RuntimeError(f"{name}: run exited {p.returncode} before its container ran")
+                time.sleep(0.02)
+            else:
+                raise RuntimeError(f"{name}: {cid} never ran")
+            time.sleep(0.3)  # from start's return to the wait
+            with open(f"/proc/{p.pid}/smaps_rollup") as f:
+                m = {l.split(":")[0]: int(l.split()[1]) for l in f if l.split(":")[0] in self.ROLLUP}
+            exe = os.readlink(f"/proc/{p.pid}/exe")
+            m["memfd"] = exe.startswith("/memfd:")
+            return m
+        finally:
+            subprocess.run(self.rt(rt, "kill", cid, "KILL"), capture_output=True, timeout=TIMEOUT)
+            try:
+                p.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            subprocess.run(self.rt(rt, "delete", "--force", cid), capture_output=True, timeout=TIMEOUT)
+            self.reap_orphans()
+
+    def part_waiting(self):
+        log("4b. memory of a waiting foreground run")
+        self.results["waiting"] = {n: [self.waiting_once(n) for _ in range(3)] for n in self.WAITING}
 
     # ---------------------------------------------------------- part 1: sequential runs
     SEQ = ["exec", "floor", "floor_full", "mote", "crun", "wrapper", "runc"]
@@ -1213,6 +1277,26 @@ def markdown(b):
     L.append("\nContainer process: ru_maxrss of the container's process, reaped by the benchmark (a subreaper) — "
              "the largest it was, before exec (the runtime's init stage) or after (busybox `true`).\n")
 
+    if "waiting" in b.results:
+        w = b.results["waiting"]
+        L.append("## 4b. A waiting foreground `run`: the runtime's own memory (KiB, median of 3)\n")
+        L.append("What the runtime process keeps while `run` (not detached) waits for a container that sleeps — "
+                 "mote-init's services and a shell's `run` wait so as long as the container lives; "
+                 "/proc/PID/smaps_rollup of that process, 0.3 s after the container ran.\n")
+        L.append("| runtime | Private_Dirty | Pss | Pss_Anon | Pss_Shmem (sealed copy) | Pss_File | Rss | running from |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        label = {"mote": "mote", "mote-squashfs": "mote, its file on squashfs", "crun": "crun", "runc": "runc"}
+        for n in b.WAITING:
+            if n not in w:
+                continue
+            col = lambda k: fmt(med([x[k] for x in w[n]]), 0)
+            src = "a sealed memfd copy" if all(x["memfd"] for x in w[n]) else "its file"
+            L.append(f"| {label[n]} | {col('Private_Dirty')} | {col('Pss')} | {col('Pss_Anon')} | {col('Pss_Shmem')} | "
+                     f"{col('Pss_File')} | {col('Rss')} | {src} |")
+        L.append("\nPss_File is shared page cache (the binary and libraries, counted once for every process mapping "
+                 "them); Private_Dirty and the sealed copy are each process's own. crun runs through its wrapper "
+                 "(the wrapper execs crun in the same process).\n")
+
     mem = R["memory"]
     L.append("## 5. Smallest memory limit at which `run` succeeds "
              f"{1 if b.args.quick else 10}/{1 if b.args.quick else 10}: busybox `true` and a one-page static `true`\n")
@@ -1524,6 +1608,7 @@ def main():
         b.part_sequential()
         b.part_hyperfine()
         b.part_lifecycle()
+        b.part_waiting()
         b.part_memory()
         b.part_sizes()
         b.part_syscalls()

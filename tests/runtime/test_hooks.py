@@ -120,6 +120,20 @@ def test_run_runs_poststop(mote):
     nothing_left(mote, cid)
 
 
+def test_a_long_run_still_runs_poststop(native):
+    """A run whose container lives past the wait's first quiet second gives back what create
+    used (its parsed config among it): poststop still runs, with the container's state."""
+    d = str(native.tmp / "hooks")
+    os.makedirs(d)
+    b = native.bundle(["sleep", "1.5"], hooks={"poststop": [hook("poststop", d)]})
+    cid = native.new_id()
+    native("run", "--bundle", b, cid, check=0)
+    assert order(d) == ["poststop:"]
+    st = json.load(open(f"{d}/poststop.json"))
+    assert st["id"] == cid and st["status"] == "stopped" and st["bundle"] == str(b), st
+    nothing_left(native, cid)
+
+
 def test_hook_exit_code_and_signal_told_apart(native):
     mote = native
     for script, said in (("exit 130", "exited with 130"), ("kill -TERM $$", "killed by signal 15")):

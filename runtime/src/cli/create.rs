@@ -57,6 +57,9 @@ pub struct Created {
     /// The cgroup and its inode, as state.json says (run's final delete needs no read-back).
     pub cgroup: CgPath,
     pub cgroup_ino: u64,
+    /// The parsed config, for a foreground run to give back while it waits (nothing reads it
+    /// after create).
+    pub spec: Option<&'static mut Spec<'static>>,
 }
 
 /// Creates container `id` as the flags in `p` say. `waits`: the caller exits only after the
@@ -184,12 +187,8 @@ pub fn create(a: &Args, p: &Parsed, g: &Global, id: &[u8], relay_exit: bool, wai
     let pid_file = if pid_path.is_empty() { None } else { Some(pid_path.cstr().fits(t!("--pid-file:"))?) };
     match create_in(&dir, p, g, &fixed, ino, preserve_fds, relay_exit, waits, filter, own_console, pid_file, fifo) {
         Ok(child) => {
-            let c = Created { dir, pid: child.pid, waiter: child.waiter, hooks, terminal: proc.terminal, cgroup: cg, cgroup_ino: ino };
-            // A foreground run waits as long as the container: nothing reads the config again.
-            if waits {
-                spec::retire(spec);
-            }
-            Ok(c)
+            let (pid, waiter, terminal) = (child.pid, child.waiter, proc.terminal);
+            Ok(Created { dir, pid, waiter, hooks, terminal, cgroup: cg, cgroup_ino: ino, spec: waits.then_some(spec) })
         }
         Err(e) => {
             let e = e.and(cgroup::destroy(cg.lossy(), ino)).and(dir.remove());

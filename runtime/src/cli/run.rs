@@ -6,13 +6,15 @@ use mote_sys::linux_raw_sys::general as g;
 use mote_sys::linux_raw_sys::prctl as pr;
 use mote_sys::raw::{self, Errno};
 use mote_sys::io::Fd;
-use mote_sys::rustix::fd::OwnedFd;
+use mote_sys::rustix::event::{poll, PollFd, PollFlags, Timespec};
+use mote_sys::rustix::fd::{BorrowedFd, OwnedFd};
 use mote_sys::sig::{self, How, SigSet};
 use mote_sys::Args;
 
 use super::{given, create, parse_id, start, Global};
 use crate::linux::console;
 use crate::error::Result;
+use crate::spec::Spec;
 
 pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     // From the first instruction: a signal that comes during create waits (blocked) and is
@@ -43,12 +45,8 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
     if detach {
         return Ok(0);
     }
-    // The wait lasts as long as the container: the pages of create's scratch buffers go back
-    // first (the config's went at the end of create, the stack's go in wait_for).
-    crate::state::discard_buffers();
-    create::discard_paths();
     // (`state` and `kill` from other shells get in while we wait: start let the lock go.)
-    let code = wait_for(c.waiter, c.pid, master.as_ref());
+    let code = wait_for(c.waiter, c.pid, master.as_ref(), c.spec.take());
     // --keep (runc's): the stopped container stays, for `state` and `delete` later.
     if given!(p, create::FLAGS, "keep").is_some() {
         return Ok(code);
@@ -80,10 +78,9 @@ pub fn main(a: &Args, from: usize, gl: &mut Global) -> Result<i32> {
 
 /// Waits for `waiter` (reaping anything else adopted meanwhile), forwarding the signals mote
 /// receives to the container's process `pid`, and proxying its terminal when mote holds the
-/// pty `master`; returns the exit code or 128+signal.
-pub fn wait_for(waiter: u32, pid: u32, master: Option<&OwnedFd>) -> i32 {
-    // The wait may last as long as the container: create's dead frames need not stay resident.
-    mote_sys::mem::release_stack();
+/// pty `master`; returns the exit code or 128+signal. What create used (its `spec`, buffers,
+/// stack) goes back once the wait looks long.
+pub fn wait_for(waiter: u32, pid: u32, master: Option<&OwnedFd>, spec: Option<&'static mut Spec<'static>>) -> i32 {
     // Signals arrive through a signalfd, SIGCHLD among them; a SIGCHLD that came before the
     // mask is caught by the first non-blocking wait below.
     let fd = sig::sigprocmask(How::Block, &SigSet::CATCHABLE).and_then(|_| sig::signalfd(&SigSet::CATCHABLE)).ok();
@@ -92,6 +89,7 @@ pub fn wait_for(waiter: u32, pid: u32, master: Option<&OwnedFd>) -> i32 {
         console::Raw::enter()
     });
     let (mut stdin_open, mut master_open) = (true, true);
+    let mut unused = Some(spec);
     loop {
         loop {
             match sig::waitpid(-1, sig::WNOHANG | g::__WALL) {
@@ -106,6 +104,12 @@ pub fn wait_for(waiter: u32, pid: u32, master: Option<&OwnedFd>) -> i32 {
                 Err(Errno::INTR) => {}
                 Err(_) => return 255,
             }
+        }
+        // A wait may last as long as the container (a service): after a second with nothing to
+        // do (at once with a terminal, which a person uses), the pages create used go back; a
+        // short run never pays for that.
+        if let Some(s) = unused.take_if(|_| master.is_some() || fd.as_ref().is_none_or(|fd| !ready_within(fd.fd(), 1))) {
+            give_back(s);
         }
         if let (Some(m), Some(fd)) = (master, &fd) {
             if !console::pump(m, fd.fd(), &mut stdin_open, &mut master_open) {
@@ -131,4 +135,22 @@ pub fn wait_for(waiter: u32, pid: u32, master: Option<&OwnedFd>) -> i32 {
             },
         }
     }
+}
+
+/// Whether `fd` becomes readable within `secs` seconds.
+fn ready_within(fd: BorrowedFd<'_>, secs: i64) -> bool {
+    let t = Timespec { tv_sec: secs, tv_nsec: 0 };
+    !matches!(poll(&mut [PollFd::new(&fd, PollFlags::IN)], Some(&t)), Ok(0))
+}
+
+/// Gives back the memory create used and a waiting process no longer needs: the parsed config,
+/// the scratch buffers' pages, the stack below us.
+#[inline(never)]
+fn give_back(spec: Option<&'static mut Spec<'static>>) {
+    if let Some(s) = spec {
+        crate::spec::retire(s);
+    }
+    crate::state::discard_buffers();
+    create::discard_paths();
+    mote_sys::mem::release_stack();
 }
