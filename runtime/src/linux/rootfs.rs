@@ -365,9 +365,11 @@ fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Ba
     let o = parse_opts(m, false)?;
     let mut src = Buf::<{ crate::cgroup::PATH + 64 }>::new();
     if crate::cgroup::pure_v2() {
-        done.add(resolve::open_or_create(root, dest, Make::Dir).ctx(t!("create mount point"), dest)?);
+        let on = resolve::open_or_create(root, dest, Make::Dir).ctx(t!("create mount point"), dest)?;
         src.s(crate::cgroup::ROOT).s(cgroup);
-        return bind_at(src.cstr().fits(t!("cgroup path:"))?, root, dest, o.flags);
+        let r = bind_at(src.cstr().fits(t!("cgroup path:"))?, on.fd(), root, dest, o.flags);
+        done.add(on);
+        return r;
     }
     let top = cgroup_tmpfs(root, dest, o.flags, done)?;
     // When the flags keep the tmpfs's own (nosuid, nodev, noexec: the usual "ro,nosuid,..."),
@@ -421,10 +423,10 @@ fn seal_tmpfs(top: &OwnedFd, flags: u64, dest: &[u8]) -> Result<()> {
     remount(top.fd(), MS_REMOUNT | MS_RDONLY | SAFE | locked_flags(top), t!("remount read-only"), dest)
 }
 
-/// Binds `src` on `path` under `dir` (resolved inside it), then applies `flags` to the new mount.
-fn bind_at(src: &CStr, dir: BorrowedFd<'_>, path: &[u8], flags: u64) -> Result<()> {
-    let on = resolve::open(dir, path).ctx(t!("open cgroup mount point"), path)?;
-    mount_on(Some(src), on.fd(), None, MS_BIND, None, t!("bind mount cgroup on"), path)?;
+/// Binds `src` on `on`, the mount point `path` under `dir` as the caller resolved it, then
+/// applies `flags` to the new mount (opened again by name: `on` is the directory under it).
+fn bind_at(src: &CStr, on: BorrowedFd<'_>, dir: BorrowedFd<'_>, path: &[u8], flags: u64) -> Result<()> {
+    mount_on(Some(src), on, None, MS_BIND, None, t!("bind mount cgroup on"), path)?;
     if flags & !(MS_BIND | MS_REC) != 0 {
         // The new mount, not the directory under it: opened again by name.
         let top = reopen(dir, path)?;
