@@ -72,8 +72,9 @@ impl<T> Slot<T> {
     }
 }
 
-/// MADV_DONTNEED of the whole pages inside the `len` bytes at `addr` (of a .bss object: they
-/// read as zeros after; the partial pages at both ends are another object's too and stay).
+/// MADV_DONTNEED of the whole pages inside the `len` bytes at `addr` (of a .bss object: its
+/// whole pages lie past the file's bytes, in anonymous memory, so they read as zeros after;
+/// the partial pages at both ends are another object's too and stay).
 ///
 /// # Safety
 /// Nothing may read the object's old contents again.
@@ -88,16 +89,18 @@ unsafe fn discard_pages(addr: usize, len: usize) {
     }
 }
 
-/// Types for which all-zero bytes are a valid value.
+/// Types that stay valid with any of their bytes zeroed (all of them, or whole pages of them).
 ///
 /// # Safety
-/// All-zero bytes must be a valid value of the type.
+/// A value with any page-aligned run of its bytes set to zero, all-zero included, must be a
+/// valid value of the type.
 pub unsafe trait Zeroable {}
 // SAFETY: any byte is a valid u8.
 unsafe impl Zeroable for u8 {}
 // SAFETY: an array of zero-valid elements is zero-valid.
 unsafe impl<T: Zeroable, const N: usize> Zeroable for [T; N] {}
-// SAFETY: a zero word is an empty buffer without the overflow mark; the storage is MaybeUninit.
+// SAFETY: its length word (aligned: never split by a page) is either kept or zero, an empty
+// buffer without the overflow mark; the storage is MaybeUninit.
 unsafe impl<const N: usize> Zeroable for crate::io::Buf<N> {}
 
 /// A value in .bss lent to one holder at a time (a scratch buffer that several steps of one
@@ -126,13 +129,16 @@ impl<T> Pool<T> {
 }
 
 impl<T: Zeroable> Pool<T> {
-    /// Gives the pool's pages back while nobody holds it (scratch that a waiting process no
-    /// longer needs): its value reads as zeros after, as it did when the process started.
+    /// Gives the pool's whole pages back while nobody holds it (scratch that a waiting process
+    /// no longer needs): they read as zeros after; the partial pages at its ends keep their
+    /// bytes. A holder starts from what it finds, as always (a Buf is cleared, a read buffer
+    /// overwritten).
     pub fn discard(&'static self) {
-        if let Some(l) = self.get() {
-            // SAFETY: lent to nobody else (`get`), and zeros are a valid T (Zeroable): every
-            // holder starts from what it finds, as the first one did.
-            unsafe { discard_pages(&*l.v as *const T as usize, core::mem::size_of::<T>()) }
+        if let Some(mut l) = self.get() {
+            let p: *mut T = &mut *l.v;
+            // SAFETY: lent to nobody else (`get`), and T stays valid with any page of it zeroed
+            // (Zeroable).
+            unsafe { discard_pages(p as usize, core::mem::size_of::<T>()) }
         }
     }
 }
@@ -199,22 +205,23 @@ impl<T> Once<T> {
 /// create's frames, ~80 KiB). Bounded by the stack's own mapping as /proc/self/maps gives it.
 #[inline(never)]
 pub fn release_stack() {
-    let Some(low) = stack_start() else { return };
+    let Some((low, end)) = stack_mapping() else { return };
     let x = 0u8;
     let here = core::hint::black_box(&x) as *const u8 as usize;
     // A page below this frame's page: the stack pointer is within this small frame's reach.
     let page = rustix::param::page_size();
     let high = (here & !(page - 1)).saturating_sub(page);
-    if low < high {
+    // Only on that mapping (a process on another stack gives nothing back).
+    if 0 < low && low < high && here < end {
         // SAFETY: [low, high) is inside the stack's mapping (low is its start, high below us)
         // and below the stack pointer: dead frames, which nothing reads again.
         let _ = unsafe { crate::raw::discard(low, high - low) };
     }
 }
 
-/// The lowest address of this process's stack mapping (the "[stack]" line of /proc/self/maps).
+/// This process's stack mapping, start and end (the "[stack]" line of /proc/self/maps).
 #[inline(never)]
-fn stack_start() -> Option<usize> {
+fn stack_mapping() -> Option<(usize, usize)> {
     use rustix::fs::{open, Mode, OFlags};
     let fd = open(c"/proc/self/maps", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
     let mut buf = [0u8; 4096];
@@ -228,14 +235,19 @@ fn stack_start() -> Option<usize> {
     }
     let line = buf[..len].split(|&c| c == b'\n').find(|l| l.ends_with(b"[stack]"))?;
     // "START-END perms ...", lowercase hex from the kernel (wrapping: never a panic).
-    let mut start = 0usize;
-    for &c in line.iter().take_while(|&&c| c != b'-') {
+    let mut v = [0usize; 2];
+    let mut i = 0;
+    for &c in line {
         let d = match c {
             b'0'..=b'9' => c - b'0',
             b'a'..=b'f' => c - b'a' + 10,
-            _ => return None,
+            b'-' if i == 0 => {
+                i = 1;
+                continue;
+            }
+            _ => break,
         };
-        start = start.wrapping_mul(16) | d as usize;
+        v[i] = v[i].wrapping_mul(16) | d as usize;
     }
-    Some(start)
+    (i == 1).then_some((v[0], v[1]))
 }

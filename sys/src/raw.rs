@@ -37,7 +37,8 @@ pub unsafe fn mprotect_read(addr: usize, len: usize) -> Result<usize, Errno> {
     ret(unsafe { syscall3(g::__NR_mprotect, addr, len, g::PROT_READ as usize) })
 }
 
-/// madvise(2) MADV_DONTNEED of `len` bytes at `addr`: the pages go, and read as zeros after.
+/// madvise(2) MADV_DONTNEED of `len` bytes at `addr`: the pages go, and read as zeros after in
+/// private anonymous memory (a private file mapping's read as the file again).
 ///
 /// # Safety
 /// Nothing in the range may be read again for what it held.

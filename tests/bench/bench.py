@@ -362,7 +362,7 @@ class Bench:
                 time.sleep(0.02)
             else:
                 raise RuntimeError(f"{name}: {cid} never ran")
-            time.sleep(0.3)  # from start's return to the wait
+            time.sleep(1.5)  # mote gives back what create used after its wait's first quiet second
             with open(f"/proc/{p.pid}/smaps_rollup") as f:
                 m = {l.split(":")[0]: int(l.split()[1]) for l in f if l.split(":")[0] in self.ROLLUP}
             exe = os.readlink(f"/proc/{p.pid}/exe")
@@ -1281,8 +1281,9 @@ def markdown(b):
         w = b.results["waiting"]
         L.append("## 4b. A waiting foreground `run`: the runtime's own memory (KiB, median of 3)\n")
         L.append("What the runtime process keeps while `run` (not detached) waits for a container that sleeps — "
-                 "mote-init's services and a shell's `run` wait so as long as the container lives; "
-                 "/proc/PID/smaps_rollup of that process, 0.3 s after the container ran.\n")
+                 "mote-init's services and a shell's `run` wait like this as long as the container lives; "
+                 "/proc/PID/smaps_rollup of that process, 1.5 s after the container ran (mote gives back what "
+                 "create used once its wait has been quiet for a second: runtime/src/cli/run.rs, wait_for).\n")
         L.append("| runtime | Private_Dirty | Pss | Pss_Anon | Pss_Shmem (sealed copy) | Pss_File | Rss | running from |")
         L.append("|---|---|---|---|---|---|---|---|")
         label = {"mote": "mote", "mote-squashfs": "mote, its file on squashfs", "crun": "crun", "runc": "runc"}

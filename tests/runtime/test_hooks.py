@@ -125,7 +125,7 @@ def test_a_long_run_still_runs_poststop(native):
     used (its parsed config among it): poststop still runs, with the container's state."""
     d = str(native.tmp / "hooks")
     os.makedirs(d)
-    b = native.bundle(["sleep", "1.5"], hooks={"poststop": [hook("poststop", d)]})
+    b = native.bundle(["sleep", "2.5"], hooks={"poststop": [hook("poststop", d)]})
     cid = native.new_id()
     native("run", "--bundle", b, cid, check=0)
     assert order(d) == ["poststop:"]

@@ -106,8 +106,9 @@ pub fn wait_for(waiter: u32, pid: u32, master: Option<&OwnedFd>, spec: Option<&'
             }
         }
         // A wait may last as long as the container (a service): after a second with nothing to
-        // do (at once with a terminal, which a person uses), the pages create used go back; a
-        // short run never pays for that.
+        // do (at once with a terminal, which a person uses), the pages create used go back. A
+        // short run without a terminal never pays for that; signals or orphans' SIGCHLD less
+        // than a second apart only put it off.
         if let Some(s) = unused.take_if(|_| master.is_some() || fd.as_ref().is_none_or(|fd| !ready_within(fd.fd(), 1))) {
             give_back(s);
         }

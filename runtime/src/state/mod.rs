@@ -33,8 +33,8 @@ static JSON_BUF: mote_sys::mem::Pool<Buf<{ limits::STATE }>> = mote_sys::mem::Po
 /// made each of their frames a page larger (a stack probe, 4 KiB copies).
 static PATH_BUF: mote_sys::mem::Pool<Buf<{ limits::PATH }>> = mote_sys::mem::Pool::new(Buf::new());
 
-/// Gives back the pages the state buffers hold (a foreground run before its long wait); the
-/// next holder finds them empty.
+/// Gives back the pages the state buffers hold (a foreground run, once its wait looks long):
+/// the next holder clears or overwrites what it finds, as it always does.
 pub fn discard_buffers() {
     READ_BUF.discard();
     JSON_BUF.discard();
