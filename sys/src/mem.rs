@@ -134,7 +134,7 @@ impl<T: Zeroable> Pool<T> {
     /// bytes. A holder starts from what it finds, as always (a Buf is cleared, a read buffer
     /// overwritten).
     pub fn discard(&'static self) {
-        if let Some(mut l) = self.get() {
+        if let Some(l) = self.get() {
             let p: *mut T = &mut *l.v;
             // SAFETY: lent to nobody else (`get`), and T stays valid with any page of it zeroed
             // (Zeroable).

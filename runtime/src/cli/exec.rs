@@ -280,7 +280,7 @@ fn exec(a: &Args, p: &Parsed, gl: &Global) -> Result<i32> {
     if given!(p, FLAGS, "detach").is_some() {
         return Ok(0);
     }
-    Ok(super::run::wait_for(child, child, master.as_ref(), None))
+    Ok(super::run::wait_for(child, child, master.as_ref(), Some(spec)))
 }
 
 /// What the child joins: the namespaces that differ from ours (by pidfd, or the fds), the root.
