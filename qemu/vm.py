@@ -48,6 +48,7 @@ ARCHES = {
 INIT_CONF = """\
 # mote-init's services in the VM (see init/README.md)
 wait    checks  -- /bin/sh /etc/vm-checks.sh
+oci     ocisvc  bundle=/bundles/small
 respawn flaky   -- /bin/sh -c 'echo MOTE-VM: flaky ran; exit 1'
 once    finish  -- /bin/sh -c 'sleep 3; echo MOTE-VM: powering off; kill -USR2 1'
 """
@@ -55,6 +56,7 @@ once    finish  -- /bin/sh -c 'sleep 3; echo MOTE-VM: powering off; kill -USR2 1
 INIT_CONF_VMCHECK = """\
 # the riscv64 image: vmcheck (qemu/vmcheck.c) stands in for busybox
 wait    checks  -- /bin/vmcheck checks
+oci     ocisvc  bundle=/bundles/small
 respawn flaky   -- /bin/vmcheck flaky
 once    finish  -- /bin/vmcheck finish
 """

@@ -1,8 +1,11 @@
 //! What both modes do with processes: run a command the way a shell does (PATH lookup like
 //! execvp(3), exit code 127 when not found, 126 when not runnable) and wait for the next signal.
 
+use core::ffi::CStr;
+
 use mote_sys::rustix::event::{poll, PollFd, PollFlags, Timespec};
 use mote_sys::rustix::fd::{AsFd, OwnedFd};
+use mote_sys::rustix::fs::{open, Mode, OFlags};
 use mote_sys::sig::{cstr, exec, read_signal, signalfd, sigprocmask, Argv, Errno, How, SigInfo, SigSet};
 use mote_sys::Args;
 
@@ -13,8 +16,27 @@ const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:
 
 /// Replaces the process with `name` run with `argv`; on failure prints why and returns 127 or 126.
 pub fn execvp(name: &[u8], argv: Argv<'_>, a: &Args) -> i32 {
-    // A name with a slash is a path (one try, as is); else each PATH directory in turn, going on
-    // past a directory where it is missing or not allowed, as execvp(3) does.
+    let e = on_path(name, a, &mut |p| Err(exec(p, argv, a)));
+    let (why, code): (&[u8], i32) = match e {
+        Errno::NOENT => (b"exec @: not found", 127),
+        Errno::ACCESS => (b"exec @: permission denied", 126),
+        _ => (b"exec @: cannot run it", 126),
+    };
+    say(why, name);
+    code
+}
+
+/// The first `name` on PATH that opens (read-only), as execvp(3) would look for it.
+pub fn open_on_path(name: &[u8], a: &Args) -> Option<OwnedFd> {
+    let mut found = None;
+    on_path(name, a, &mut |p| open(p, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map(|f| found = Some(f)));
+    found
+}
+
+/// Tries `f` on each path PATH gives for `name` (the name itself when it has a slash) as
+/// execvp(3) does: on past a directory where it is missing or not allowed, until `f` succeeds
+/// or fails otherwise. Returns the error to report (NOENT when nothing was found).
+fn on_path(name: &[u8], a: &Args, f: &mut dyn FnMut(&CStr) -> Result<(), Errno>) -> Errno {
     let dirs = if name.iter().any(|&c| c == b'/') { &[][..] } else { a.env(b"PATH").unwrap_or(DEFAULT_PATH) };
     let mut e = Errno::NOENT;
     for dir in dirs.split(|&c| c == b':') {
@@ -30,7 +52,10 @@ pub fn execvp(name: &[u8], argv: Argv<'_>, a: &Args) -> i32 {
             }
         }
         let this = match cstr(&path) {
-            Some(p) => exec(p, argv, a),
+            Some(p) => match f(p) {
+                Ok(()) => return Errno::INVAL, // (not an error anyone reports)
+                Err(e) => e,
+            },
             None => Errno::NAMETOOLONG,
         };
         if !matches!(this, Errno::NOENT | Errno::NOTDIR) {
@@ -40,13 +65,7 @@ pub fn execvp(name: &[u8], argv: Argv<'_>, a: &Args) -> i32 {
             }
         }
     }
-    let (why, code): (&[u8], i32) = match e {
-        Errno::NOENT => (b"exec @: not found", 127),
-        Errno::ACCESS => (b"exec @: permission denied", 126),
-        _ => (b"exec @: cannot run it", 126),
-    };
-    say(why, name);
-    code
+    e
 }
 
 /// The next signal from `sfd`, or None once `timeout_ms` (if any) has passed without one.

@@ -250,6 +250,17 @@ pub enum Argv<'a> {
 
 /// execve(2) of `path` with `argv` and this process's environment; returns only on failure.
 pub fn exec(path: &CStr, argv: Argv<'_>, env: &Args) -> Errno {
+    exec_at(None, path, argv, env)
+}
+
+/// execveat(2) of the file `fd` (AT_EMPTY_PATH) with `argv` and this process's environment;
+/// returns only on failure (ENOSYS before Linux 3.19 and under qemu-user 7.2).
+pub fn exec_fd(fd: BorrowedFd<'_>, argv: Argv<'_>, env: &Args) -> Errno {
+    exec_at(Some(fd), c"", argv, env)
+}
+
+fn exec_at(fd: Option<BorrowedFd<'_>>, path: &CStr, argv: Argv<'_>, env: &Args) -> Errno {
+    use rustix::fd::AsRawFd;
     let mut list = [core::ptr::null::<u8>(); MAX_ARGS + 1];
     let argv = match argv {
         Argv::Own(a, from) => a.argv_from(from),
@@ -260,7 +271,18 @@ pub fn exec(path: &CStr, argv: Argv<'_>, env: &Args) -> Errno {
             list.as_ptr()
         }
     };
-    // SAFETY: path is NUL-terminated; argv is either the kernel's own NULL-terminated argv (from
-    // Args) or `list`, whose last slot stays NULL; Args's environment is NULL-terminated too.
-    unsafe { crate::raw::execve(path.as_ptr() as *const u8, argv, env.envp()) }
+    // SAFETY (both): path is NUL-terminated; argv is either the kernel's own NULL-terminated
+    // argv (from Args) or `list`, whose last slot stays NULL; Args's environment is
+    // NULL-terminated too; the kernel only reads them.
+    match fd {
+        // execve for a path: qemu-user 7.2 has no execveat.
+        None => unsafe { crate::raw::execve(path.as_ptr() as *const u8, argv, env.envp()) },
+        Some(fd) => {
+            let r = unsafe {
+                syscall(g::__NR_execveat, fd.as_raw_fd() as usize, path.as_ptr() as usize, argv as usize,
+                    env.envp() as usize, g::AT_EMPTY_PATH as usize, 0)
+            };
+            ret(r).err().unwrap_or(Errno::INVAL)
+        }
+    }
 }

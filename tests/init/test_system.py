@@ -196,6 +196,57 @@ def test_oci_service_runs_mote_run(system, tmp_path, arch):
     assert len(calls) >= 2 and set(calls) == {f"run --bundle {tmp_path}/bundle web"}, calls
 
 
+STAND_IN = r"""
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    char exe[256] = "";
+    struct stat st = {0};
+    readlink("/proc/self/exe", exe, sizeof exe - 1);
+    stat("/proc/self/exe", &st);
+    FILE *f = fopen(CALLS, "a");
+    fprintf(f, "%s\t%s\t%lu", VERSION, exe, (unsigned long)st.st_ino);
+    for (int i = 1; i < argc; i++) fprintf(f, "\t%s", argv[i]);
+    fprintf(f, "\n");
+    fclose(f);
+    sleep(30);
+    return 0;
+}
+"""
+
+
+def test_oci_services_share_one_sealed_copy_of_mote(tmp_path):
+    """mote-init runs every oci service's mote from one sealed copy it made (the services share
+    its pages; none copies itself again), and from a new copy once the file on PATH changed. A
+    stand-in `mote` (a C program) records what /proc/self/exe is for it, and stays up."""
+    bindir, calls = tmp_path / "bin", tmp_path / "calls"
+    bindir.mkdir()
+    src = tmp_path / "standin.c"
+    src.write_text(STAND_IN)
+    for v in ("v1", "v2"):
+        subprocess.run(["gcc", "-O2", f'-DCALLS="{calls}"', f'-DVERSION="{v}"', "-o", str(tmp_path / v), str(src)],
+                       check=True, timeout=TIMEOUT)
+    os.link(tmp_path / "v1", bindir / "mote")
+    update = f"cp {tmp_path}/v2 {bindir}/mote.new && mv {bindir}/mote.new {bindir}/mote"
+    s = System("x86_64", tmp_path, f"oci a bundle={tmp_path}/b\noci b bundle={tmp_path}/b\n"
+               f"wait update -- /bin/sh -c '{update}'\noci c bundle={tmp_path}/b\n",
+               prepare=f"PATH={bindir}:$PATH; export PATH;")
+    try:
+        deadline = time.monotonic() + 10
+        while (not calls.exists() or len(calls.read_text().splitlines()) < 3) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        lines = calls.read_text().splitlines() if calls.exists() else []
+        assert len(lines) == 3, (lines, s.text())
+        got = {l.split("\t")[-1]: l.split("\t") for l in lines}
+        for name, (version, exe, ino, *argv) in got.items():
+            assert exe.startswith("/memfd:mote") and argv == ["run", "--bundle", f"{tmp_path}/b", name], got
+        assert got["a"][0] == got["b"][0] == "v1" and got["a"][2] == got["b"][2], got
+        assert got["c"][0] == "v2" and got["c"][2] != got["a"][2], got
+    finally:
+        s.stop()
+
+
 def test_hostname_from_etc_hostname(system, tmp_path):
     try:
         with open("/etc/hostname") as f:

@@ -77,6 +77,13 @@ def test_respawn_with_backoff(console):
     assert len(delays) >= 3 and delays[:3] == [100, 200, 400], delays
 
 
+def test_oci_service_runs_from_init(console):
+    # An `oci` service: mote-init runs `mote run` from the sealed copy of mote it made for its
+    # services (init/src/system/supervisor.rs), here with a real kernel's execveat.
+    out = console[2]
+    assert "service ocisvc exited 0" in out, out[-3000:]
+
+
 def test_clean_poweroff(console):
     _, code, out = console
     assert "mote-init: shutdown: poweroff now" in out and "reboot: Power down" in out

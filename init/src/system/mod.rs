@@ -82,7 +82,7 @@ fn emergency_shell(shell: &[u8], a: &Args) {
         let mut s = Service::EMPTY;
         s.name = b"emergency-shell";
         s.cmd = shell;
-        supervisor::start(&mut s, a);
+        supervisor::start(&mut s, a, &mut None);
     }
 }
 

@@ -4,8 +4,9 @@
 use linux_raw_sys::general::{SIGCHLD, SIGINT, SIGPWR, SIGTERM, SIGUSR1, SIGUSR2};
 use mote_sys::linux_raw_sys;
 use mote_sys::raw::{exit, fork, Errno};
-use mote_sys::rustix::fd::OwnedFd;
-use mote_sys::rustix::fs::{open, Mode, OFlags};
+use mote_sys::exe;
+use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use mote_sys::rustix::fs::{fstat, open, Mode, OFlags};
 use mote_sys::rustix::process::setsid;
 use mote_sys::rustix::stdio::{dup2_stderr, dup2_stdout};
 use mote_sys::rustix::system::RebootCommand;
@@ -13,7 +14,7 @@ use mote_sys::sig::{self, cstr, monotonic_ms, Argv, WNOHANG};
 use mote_sys::Args;
 
 use super::config::{Kind, Service};
-use crate::proc::{execvp, next_signal};
+use crate::proc::{execvp, next_signal, open_on_path};
 use crate::{say, say_n};
 
 /// First respawn delay; it doubles up to MAX_BACKOFF, and starts over once a run lasted STABLE.
@@ -24,10 +25,11 @@ const STABLE: u64 = 10_000;
 /// Runs the services until a shutdown signal; returns what it asked for.
 pub fn run(sfd: &OwnedFd, a: &Args, services: &mut [Service<'_>]) -> RebootCommand {
     let mut next = 0;
+    let mut mote = None;
     loop {
         // In config order; a running `wait` service holds back the ones after it.
         while next < services.len() && !services.iter().any(|s| s.kind == Kind::Wait && s.pid > 0) {
-            start(&mut services[next], a);
+            start(&mut services[next], a, &mut mote);
             next += 1;
         }
         // Respawns that are due, and the time until the next one.
@@ -35,7 +37,7 @@ pub fn run(sfd: &OwnedFd, a: &Args, services: &mut [Service<'_>]) -> RebootComma
         let mut timeout = None;
         for s in services.iter_mut().filter(|s| s.restart_at != 0) {
             if s.restart_at <= now {
-                start(s, a);
+                start(s, a, &mut mote);
             } else {
                 timeout = Some(timeout.unwrap_or(u64::MAX).min(s.restart_at - now));
             }
@@ -51,11 +53,16 @@ pub fn run(sfd: &OwnedFd, a: &Args, services: &mut [Service<'_>]) -> RebootComma
     }
 }
 
+/// mote's sealed copy for the oci services: its descriptor, and the file it was made from.
+pub type MoteCopy = Option<(OwnedFd, [u64; 4])>;
+
 /// Forks and execs service `s` in its own session, stdout and stderr to its log if it has one.
-pub fn start(s: &mut Service<'_>, a: &Args) {
+/// `mote`: the services' shared copy of mote (see [`mote_copy`]).
+pub fn start(s: &mut Service<'_>, a: &Args, mote: &mut MoteCopy) {
     say(b"starting service @", s.name);
     s.restart_at = 0;
     s.started = monotonic_ms();
+    let copy = if s.bundle.is_empty() { None } else { mote_copy(mote, a) };
     match fork() {
         Ok(0) => {
             // Its own session and process group: stopping it reaches all it started.
@@ -67,20 +74,37 @@ pub fn start(s: &mut Service<'_>, a: &Args) {
                 }
             }
             sig::reset_for_exec();
-            exit(exec_service(s, a))
+            exit(exec_service(s, a, copy))
         }
         Ok(pid) => s.pid = pid as i32,
         Err(_) => say(b"cannot fork for @", s.name),
     }
 }
 
-/// Execs the service's command (for `oci`: mote run --bundle DIR NAME, after
-/// `mote-image bundle --reuse IMAGE DIR` when it names an image); returns the exit code.
-fn exec_service(s: &Service<'_>, a: &Args) -> i32 {
+/// A sealed copy of the `mote` PATH names, made once for every oci service and again when that
+/// file changed (an update). mote run makes one of itself where it finds none (CVE-2019-5736:
+/// runtime/src/linux/sealed.rs); made here, the services share its pages (~190 KiB once, not
+/// once per container) and none pays for a copy and an exec of its own (a mote on squashfs
+/// would make none, but one shared copy costs no more than its page cache). None where one
+/// cannot be made: the services then run mote by name.
+fn mote_copy<'c>(mote: &'c mut MoteCopy, a: &Args) -> Option<BorrowedFd<'c>> {
+    let f = open_on_path(b"mote", a)?;
+    let st = fstat(&f).ok()?;
+    let of = [st.st_dev as u64, st.st_ino as u64, st.st_mtime as u64, st.st_mtime_nsec as u64];
+    if !matches!(mote, Some((_, was)) if *was == of) {
+        *mote = exe::sealed_copy(f.as_fd(), st.st_size as usize).ok().map(|c| (c, of));
+    }
+    mote.as_ref().map(|(c, _)| c.as_fd())
+}
+
+/// Execs the service's command (for `oci`: mote run --bundle DIR NAME, from `copy` when there
+/// is one, after `mote-image bundle --reuse IMAGE DIR` when it names an image); returns the
+/// exit code.
+fn exec_service(s: &Service<'_>, a: &Args, copy: Option<BorrowedFd<'_>>) -> i32 {
     if !s.image.is_empty() {
         // The bundle is made from the image, or kept while the image is the same.
         let code = match fork() {
-            Ok(0) => exit(exec_words([b"mote-image\0bundle\0--reuse\0", s.image, s.bundle], a)),
+            Ok(0) => exit(exec_words([b"mote-image\0bundle\0--reuse\0", s.image, s.bundle], None, a)),
             Ok(pid) => loop {
                 match sig::waitpid(pid as i32, 0) {
                     Ok(Some((_, status))) => break sig::status_code(status),
@@ -95,11 +119,12 @@ fn exec_service(s: &Service<'_>, a: &Args) -> i32 {
         }
     }
     let mote: &[u8] = if s.bundle.is_empty() { b"" } else { b"mote\0run\0--bundle\0" };
-    exec_words([mote, s.bundle, s.cmd], a)
+    exec_words([mote, s.bundle, s.cmd], copy, a)
 }
 
-/// Execs the NUL-terminated words of the three lists as one command.
-fn exec_words(lists: [&[u8]; 3], a: &Args) -> i32 {
+/// Execs the NUL-terminated words of the three lists as one command: the file `from` when
+/// given, else the first word looked up in PATH.
+fn exec_words(lists: [&[u8]; 3], from: Option<BorrowedFd<'_>>, a: &Args) -> i32 {
     let mut argv = [c""; 16];
     let mut n = 0;
     for mut words in lists {
@@ -108,6 +133,10 @@ fn exec_words(lists: [&[u8]; 3], a: &Args) -> i32 {
             n += 1;
             words = words.get(w.to_bytes_with_nul().len()..).unwrap_or_default();
         }
+    }
+    if let Some(fd) = from {
+        // Where execveat is missing (qemu-user), by name as without a copy.
+        let _ = sig::exec_fd(fd, Argv::List(&argv[..n]), a);
     }
     execvp(argv[0].to_bytes(), Argv::List(&argv[..n]), a)
 }
