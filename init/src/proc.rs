@@ -29,7 +29,8 @@ pub fn execvp(name: &[u8], argv: Argv<'_>, a: &Args) -> i32 {
 /// The first `name` on PATH that opens (read-only), as execvp(3) would look for it.
 pub fn open_on_path(name: &[u8], a: &Args) -> Option<OwnedFd> {
     let mut found = None;
-    on_path(name, a, &mut |p| open(p, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map(|f| found = Some(f)));
+    // (NONBLOCK: a FIFO of that name must not hold PID 1.)
+    on_path(name, a, &mut |p| open(p, OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK, Mode::empty()).map(|f| found = Some(f)));
     found
 }
 

@@ -271,13 +271,14 @@ fn exec_at(fd: Option<BorrowedFd<'_>>, path: &CStr, argv: Argv<'_>, env: &Args) 
             list.as_ptr()
         }
     };
-    // SAFETY (both): path is NUL-terminated; argv is either the kernel's own NULL-terminated
-    // argv (from Args) or `list`, whose last slot stays NULL; Args's environment is
-    // NULL-terminated too; the kernel only reads them.
     match fd {
         // execve for a path: qemu-user 7.2 has no execveat.
+        // SAFETY: path is NUL-terminated; argv is either the kernel's own NULL-terminated argv
+        // (from Args) or `list`, whose last slot stays NULL; Args's environment is
+        // NULL-terminated too; the kernel only reads them.
         None => unsafe { crate::raw::execve(path.as_ptr() as *const u8, argv, env.envp()) },
         Some(fd) => {
+            // SAFETY: as above (path "" with AT_EMPTY_PATH names `fd` itself).
             let r = unsafe {
                 syscall(g::__NR_execveat, fd.as_raw_fd() as usize, path.as_ptr() as usize, argv as usize,
                     env.envp() as usize, g::AT_EMPTY_PATH as usize, 0)

@@ -197,6 +197,8 @@ def test_oci_service_runs_mote_run(system, tmp_path, arch):
 
 
 STAND_IN = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -205,8 +207,11 @@ int main(int argc, char **argv) {
     struct stat st = {0};
     readlink("/proc/self/exe", exe, sizeof exe - 1);
     stat("/proc/self/exe", &st);
+    int fds = 0;
+    for (int fd = 3; fd < 64; fd++) fds += fcntl(fd, F_GETFD) != -1;
+    int seals = fcntl(open("/proc/self/exe", O_RDONLY), F_GET_SEALS);
     FILE *f = fopen(CALLS, "a");
-    fprintf(f, "%s\t%s\t%lu", VERSION, exe, (unsigned long)st.st_ino);
+    fprintf(f, "%s\t%s\t%lu\t%d\t%d", VERSION, exe, (unsigned long)st.st_ino, seals, fds);
     for (int i = 1; i < argc; i++) fprintf(f, "\t%s", argv[i]);
     fprintf(f, "\n");
     fclose(f);
@@ -219,7 +224,8 @@ int main(int argc, char **argv) {
 def test_oci_services_share_one_sealed_copy_of_mote(tmp_path):
     """mote-init runs every oci service's mote from one sealed copy it made (the services share
     its pages; none copies itself again), and from a new copy once the file on PATH changed. A
-    stand-in `mote` (a C program) records what /proc/self/exe is for it, and stays up."""
+    stand-in `mote` (a C program) records what /proc/self/exe is for it, its seals and the
+    descriptors it got, and stays up."""
     bindir, calls = tmp_path / "bin", tmp_path / "calls"
     bindir.mkdir()
     src = tmp_path / "standin.c"
@@ -239,8 +245,10 @@ def test_oci_services_share_one_sealed_copy_of_mote(tmp_path):
         lines = calls.read_text().splitlines() if calls.exists() else []
         assert len(lines) == 3, (lines, s.text())
         got = {l.split("\t")[-1]: l.split("\t") for l in lines}
-        for name, (version, exe, ino, *argv) in got.items():
+        for name, (version, exe, ino, seals, fds, *argv) in got.items():
             assert exe.startswith("/memfd:mote") and argv == ["run", "--bundle", f"{tmp_path}/b", name], got
+            # Sealed (SEAL, SHRINK, GROW, WRITE), and no descriptor of it (or of anything) left open.
+            assert int(seals) & 0xF == 0xF and fds == "0", got
         assert got["a"][0] == got["b"][0] == "v1" and got["a"][2] == got["b"][2], got
         assert got["c"][0] == "v2" and got["c"][2] != got["a"][2], got
     finally:

@@ -78,8 +78,9 @@ def test_respawn_with_backoff(console):
 
 
 def test_oci_service_runs_from_init(console):
-    # An `oci` service: mote-init runs `mote run` from the sealed copy of mote it made for its
-    # services (init/src/system/supervisor.rs), here with a real kernel's execveat.
+    # An `oci` service: a real `mote run` started by mote-init (from the sealed copy of mote it
+    # made for its services, init/src/system/supervisor.rs; tests/init/test_system.py shows the
+    # copy itself), done before `finish` powers off.
     out = console[2]
     assert "service ocisvc exited 0" in out, out[-3000:]
 
