@@ -4,7 +4,7 @@
 use mote_sys::io::out;
 use mote_sys::{sig, Args};
 
-use crate::{lookup, say};
+use crate::{after, lookup, same, say};
 
 const USAGE: &[u8] = b"usage: mote-init [-sgwWv] [-e CODE] [-p SIG] [-G SECS] [--] CMD [ARG]... | -P | --system\n";
 
@@ -33,7 +33,7 @@ pub struct Opts {
 /// --version or an error, prints and returns the exit code instead.
 #[inline(never)]
 pub fn parse(a: &Args) -> Result<Opts, i32> {
-    let on = |name: &[u8]| a.env(name) == Some(b"1");
+    let on = |name: &[u8]| a.env(name).is_some_and(|v| same(v, b"1"));
     let mut o = Opts {
         cmd: 0,
         // tini: TINI_SUBREAPER set to anything means -s.
@@ -53,7 +53,7 @@ pub fn parse(a: &Args) -> Result<Opts, i32> {
         i += 1;
         // Long options are spelled as their short letter; V is --version.
         let flags: &[u8] = match arg {
-            b"--" => {
+            [b'-', b'-'] => {
                 o.cmd = i;
                 break;
             }
@@ -131,7 +131,7 @@ CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS";
 /// A signal given as TERM, SIGTERM or 15; 0 if it is none of these.
 #[inline(never)]
 pub fn signal(s: &[u8]) -> u32 {
-    let name = s.strip_prefix(b"SIG").unwrap_or(s);
+    let name = after(s, b"SIG").unwrap_or(s);
     let n = match number(s) {
         Some(n) => n,
         None => lookup(SIGNALS, name).map_or(0, |i| i as u32 + 1),

@@ -102,7 +102,8 @@ impl Args {
             }
             // SAFETY: as above; s is non-null and NUL-terminated.
             let kv = unsafe { CStr::from_ptr(s as *const _) }.to_bytes();
-            if kv.len() > name.len() && kv.starts_with(name) && kv[name.len()] == b'=' {
+            // (A byte loop, not starts_with: mote-init has no memcmp otherwise.)
+            if kv.len() > name.len() && kv.iter().zip(name).all(|(x, y)| x == y) && kv[name.len()] == b'=' {
                 return Some(&kv[name.len() + 1..]);
             }
             // SAFETY: we stop at the NULL terminator, so p+1 is still inside the array.

@@ -9,7 +9,7 @@
 //!
 //! Words are separated by blanks; '...' or "..." keep blanks inside a word (no escapes).
 
-use crate::{lookup, say_n};
+use crate::{lookup, same, say_n};
 
 /// Most services in one config.
 pub const MAX: usize = 32;
@@ -104,15 +104,15 @@ fn service<'a>(line: &'a [u8], s: &mut Service<'a>) -> bool {
     s.kind = [Kind::Once, Kind::Wait, Kind::Respawn, Kind::Once][k & 3];
     // key=value words up to "--" (or the end of the line, for `oci`).
     let mut w = next_word(line, &mut at);
-    while !w.is_empty() && w != b"--" {
+    while !matches!(w, [] | [b'-', b'-']) {
         let Some(eq) = w.iter().position(|&c| c == b'=') else { return false };
         // The value with its NUL: `log` is opened, `bundle` becomes an argument of `mote run`.
         let value = line.get(at - w.len() + eq..at).unwrap_or_default();
         match lookup(b"log bundle respawn image", &w[..eq]) {
-            Some(0) => s.log = if value == b"console\0" { &[] } else { value },
+            Some(0) => s.log = if same(value, b"console\0") { &[] } else { value },
             Some(1) if oci => s.bundle = value,
             Some(3) if oci => s.image = value,
-            Some(2) if oci => s.kind = if value == b"yes\0" { Kind::Respawn } else { Kind::Once },
+            Some(2) if oci => s.kind = if same(value, b"yes\0") { Kind::Respawn } else { Kind::Once },
             _ => return false,
         }
         w = next_word(line, &mut at);

@@ -19,7 +19,7 @@ use mote_sys::sig::cstr;
 use mote_sys::Args;
 
 use crate::args::Opts;
-use crate::say;
+use crate::{after, say};
 use config::Service;
 
 pub fn run(a: &Args, o: &Opts) -> ! {
@@ -45,10 +45,10 @@ pub fn run(a: &Args, o: &Opts) -> ! {
     let mut rest = &cmdline[..];
     while let Some(w) = cstr(rest) {
         let w = w.to_bytes_with_nul();
-        if let Some(v) = w.strip_prefix(b"mote.shell=") {
+        if let Some(v) = after(w, b"mote.shell=") {
             shell = v;
         }
-        if let (Some(v), None) = (w.strip_prefix(b"mote.config=").and_then(cstr), o.config) {
+        if let (Some(v), None) = (after(w, b"mote.config=").and_then(cstr), o.config) {
             config = v;
         }
         rest = rest.get(w.len()..).unwrap_or_default();

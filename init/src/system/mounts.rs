@@ -14,7 +14,8 @@ use super::read_file;
 use crate::say;
 
 /// What to mount, in order: type, directory and options, each ending in NUL, then a flags byte:
-/// MS_NOSUID (2), MS_NODEV (4), MS_NOEXEC (8), and 1 for "even over an existing mount". (One
+/// MS_NOSUID (2), MS_NODEV (4), MS_NOEXEC (8), 1 for "even over an existing mount" and 16 for
+/// "then delegate the cgroup controllers" (a bit, not a compare of the name). (One
 /// string rather than a call per mount or a table of pointers: the least code, and nothing to
 /// relocate at start.)
 const MOUNTS: &[u8] = b"proc\0/proc\0\0\x0f\
@@ -23,7 +24,7 @@ devtmpfs\0/dev\0mode=0755\0\x02\
 devpts\0/dev/pts\0gid=5,mode=620,ptmxmode=666\0\x0a\
 tmpfs\0/dev/shm\0mode=1777\0\x06\
 tmpfs\0/run\0mode=0755\0\x06\
-cgroup2\0/sys/fs/cgroup\0\0\x0e";
+cgroup2\0/sys/fs/cgroup\0\0\x1e";
 
 pub fn setup() {
     let mut rest = MOUNTS;
@@ -32,7 +33,7 @@ pub fn setup() {
         let flags = rest.first().copied().unwrap_or(0);
         rest = rest.get(1..).unwrap_or_default();
         let mounted = fs(kind, dir, MountFlags::from_bits_retain(flags as u32 & 14), data, flags & 1 != 0);
-        if mounted && kind == c"cgroup2" {
+        if mounted && flags & 16 != 0 {
             delegate_controllers();
         }
     }
