@@ -228,12 +228,7 @@ pub fn cstr(b: &[u8]) -> Option<&CStr> {
 
 /// Argument `i` of the process as a C string (as it is in memory, NUL included).
 pub fn arg(a: &Args, i: usize) -> Option<&'static CStr> {
-    if i >= a.len() {
-        return None;
-    }
-    // SAFETY: i < argc, so argv_from(i) points at argv[i], a pointer to a NUL-terminated string
-    // the kernel put on the initial stack, which lives as long as the process.
-    Some(unsafe { CStr::from_ptr(*a.argv_from(i) as *const _) })
+    a.cstr(i)
 }
 
 /// Most arguments [`exec`] passes.

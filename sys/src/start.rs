@@ -55,7 +55,7 @@ impl Args {
         }
         // SAFETY: argv has argc valid entries, each a NUL-terminated string the kernel placed on
         // the initial stack, which is never freed.
-        Some(unsafe { CStr::from_ptr(*self.argv.add(i) as *const _) }.to_bytes())
+        Some(unsafe { c_str(*self.argv.add(i)) }.to_bytes())
     }
     /// Argument `i` as a C string.
     pub fn cstr(&self, i: usize) -> Option<&'static CStr> {
@@ -63,7 +63,7 @@ impl Args {
             return None;
         }
         // SAFETY: as in `get`.
-        Some(unsafe { CStr::from_ptr(*self.argv.add(i) as *const _) })
+        Some(unsafe { c_str(*self.argv.add(i)) })
     }
     /// argv from index `i` on, NULL-terminated, as execve wants it.
     pub fn argv_from(&self, i: usize) -> *const *const u8 {
@@ -101,7 +101,7 @@ impl Args {
                 return None;
             }
             // SAFETY: as above; s is non-null and NUL-terminated.
-            let kv = unsafe { CStr::from_ptr(s as *const _) }.to_bytes();
+            let kv = unsafe { c_str(s) }.to_bytes();
             // (A byte loop, not starts_with: mote-init has no memcmp otherwise.)
             if kv.len() > name.len() && kv.iter().zip(name).all(|(x, y)| x == y) && kv[name.len()] == b'=' {
                 return Some(&kv[name.len() + 1..]);
@@ -110,6 +110,24 @@ impl Args {
             p = unsafe { p.add(1) };
         }
     }
+}
+
+/// The NUL-terminated string at `p`. A byte loop: CStr::from_ptr calls strlen, whose
+/// word-at-a-time copy in compiler_builtins is ~100 bytes of mote-init's 16 KiB, for arguments
+/// and environment words of a few dozen bytes.
+///
+/// # Safety
+/// `p` must point to a NUL-terminated string that lives for the rest of the program.
+#[inline(never)]
+unsafe fn c_str(p: *const u8) -> &'static CStr {
+    let mut n = 0;
+    // SAFETY: the string ends with a NUL, so each byte up to it can be read.
+    while unsafe { *p.add(n) } != 0 {
+        // (black_box: LLVM would recognize the loop and call strlen after all.)
+        n = core::hint::black_box(n + 1);
+    }
+    // SAFETY: bytes ..n hold no NUL and byte n is one; the caller guarantees the lifetime.
+    unsafe { CStr::from_bytes_with_nul_unchecked(core::slice::from_raw_parts(p, n + 1)) }
 }
 
 /// Called by `_start` with the initial stack pointer, the load base and the address of _DYNAMIC.
