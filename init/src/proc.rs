@@ -7,6 +7,7 @@ use mote_sys::rustix::event::{poll, PollFd, PollFlags, Timespec};
 use mote_sys::rustix::fd::{AsFd, OwnedFd};
 use mote_sys::rustix::fs::{open, Mode, OFlags};
 use mote_sys::sig::{cstr, exec, read_signal, signalfd, sigprocmask, Argv, Errno, How, SigInfo, SigSet};
+use mote_sys::mem::Pool;
 use mote_sys::Args;
 
 use crate::say;
@@ -34,14 +35,20 @@ pub fn open_on_path(name: &[u8], a: &Args) -> Option<OwnedFd> {
     found
 }
 
+/// A scratch buffer in .bss, lent to one user at a time (the path [`on_path`] builds, the
+/// cgroup controller list): a stack array was zeroed by memset at each use, and on aarch64
+/// and riscv64 that kept compiler_builtins' memset in the binary.
+pub static SCRATCH: Pool<[u8; 4096]> = Pool::new([0; 4096]);
+
 /// Tries `f` on each path PATH gives for `name` (the name itself when it has a slash) as
 /// execvp(3) does: on past a directory where it is missing or not allowed, until `f` succeeds
 /// or fails otherwise. Returns the error to report (NOENT when nothing was found).
 fn on_path(name: &[u8], a: &Args, f: &mut dyn FnMut(&CStr) -> Result<(), Errno>) -> Errno {
     let dirs = if name.iter().any(|&c| c == b'/') { &[][..] } else { a.env(b"PATH").unwrap_or(DEFAULT_PATH) };
+    // Lent while this runs (nothing in `f` looks a path up again); only an error if it were not.
+    let Some(mut path) = SCRATCH.get() else { return Errno::BUSY };
     let mut e = Errno::NOENT;
     for dir in dirs.split(|&c| c == b':') {
-        let mut path = [0u8; 4096];
         let mut n = 0;
         let slash: &[u8] = if dir.is_empty() { b"" } else { b"/" };
         for part in [dir, slash, name] {
@@ -52,7 +59,11 @@ fn on_path(name: &[u8], a: &Args, f: &mut dyn FnMut(&CStr) -> Result<(), Errno>)
                 n += 1;
             }
         }
-        let this = match cstr(&path) {
+        // The NUL after the path (none when it did not fit: too long).
+        if let Some(b) = path.get_mut(n) {
+            *b = 0;
+        }
+        let this = match cstr(&path[..]) {
             Some(p) => match f(p) {
                 Ok(()) => return Errno::INVAL, // (not an error anyone reports)
                 Err(e) => e,

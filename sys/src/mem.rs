@@ -45,7 +45,7 @@ impl<T> Slot<T> {
     }
     /// The slot as the all-zero value of T (its .bss state: nothing is written), or None if it
     /// was taken before. Only for T valid as zeros: integers and arrays of them.
-    fn take_zeroed(&'static self) -> Option<&'static mut T>
+    pub fn take_zeroed(&'static self) -> Option<&'static mut T>
     where
         T: Zeroable,
     {

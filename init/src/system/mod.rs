@@ -11,6 +11,7 @@ mod supervisor;
 use core::ffi::CStr;
 
 use mote_sys::io::fd;
+use mote_sys::mem::Slot;
 use mote_sys::rustix::fs::{open, Mode, OFlags};
 use mote_sys::rustix::io::{fcntl_getfd, read};
 use mote_sys::rustix::stdio::{dup2_stderr, dup2_stdin, dup2_stdout};
@@ -22,6 +23,11 @@ use crate::args::Opts;
 use crate::{after, say};
 use config::Service;
 
+/// /proc/cmdline's 1 KiB, the config file's 4 KiB and its words' 8 KiB, in .bss: as arrays on
+/// the stack they were zeroed by memset at every boot, and cost the code for it (and, on
+/// aarch64, compiler_builtins' memset itself).
+static BUFS: Slot<[u8; 1024 + 4096 + 8192]> = Slot::new();
+
 pub fn run(a: &Args, o: &Opts) -> ! {
     // Signals first, so a shutdown request that comes during boot waits in the signalfd.
     let sfd = crate::proc::block_signals();
@@ -32,9 +38,19 @@ pub fn run(a: &Args, o: &Opts) -> ! {
     console();
     hostname();
 
+    let (Ok((_, sfd)), Some(bufs)) = (sfd, BUFS.take_zeroed()) else {
+        // Nothing can be supervised without signals: stay, as PID 1 must. (The buffers are
+        // taken only here, once: they are always there.)
+        say(b"fatal: cannot set up signals", b"");
+        loop {
+            let _ = mote_sys::rustix::event::pause();
+        }
+    };
+    let (cmdline, rest) = bufs.split_at_mut(1024);
+    let (text, words) = rest.split_at_mut(4096);
+
     // mote.config=FILE and mote.shell=PROGRAM on the kernel command line (the kernel itself
     // already turned its other key=value words into our environment).
-    let mut cmdline = [0u8; 1024];
     let n = read_file(c"/proc/cmdline", &mut cmdline[..1023]);
     for c in &mut cmdline[..n] {
         if c.is_ascii_whitespace() {
@@ -54,22 +70,13 @@ pub fn run(a: &Args, o: &Opts) -> ! {
         rest = rest.get(w.len()..).unwrap_or_default();
     }
 
-    let Ok((_, sfd)) = sfd else {
-        // Nothing can be supervised without signals: stay, as PID 1 must.
-        say(b"fatal: cannot set up signals", b"");
-        loop {
-            let _ = mote_sys::rustix::event::pause();
-        }
-    };
-    let mut text = [0u8; 4096];
-    let mut words = [0u8; 8192];
     let mut services = [Service::EMPTY; config::MAX];
     let n = read_file(config, &mut text[..4095]);
     if n == 0 {
         say(b"cannot read @", config.to_bytes());
         emergency_shell(shell, a);
     }
-    let count = config::parse(&text[..n], &mut words, &mut services);
+    let count = config::parse(&text[..n], words, &mut services);
     let services = &mut services[..count];
 
     let how = supervisor::run(&sfd, a, services);

@@ -65,8 +65,8 @@ fn fs(kind: &CStr, dir: &CStr, flags: MountFlags, data: &CStr, always: bool) -> 
 /// Lets the services' cgroups use every controller: "+name" for each in cgroup.controllers,
 /// one write each, so that one the kernel refuses does not take the others along.
 fn delegate_controllers() {
-    let mut list = [0u8; 256];
-    let n = read_file(c"/sys/fs/cgroup/cgroup.controllers", &mut list);
+    let Some(mut list) = crate::proc::SCRATCH.get() else { return };
+    let n = read_file(c"/sys/fs/cgroup/cgroup.controllers", &mut list[..256]);
     let Ok(f) = open(c"/sys/fs/cgroup/cgroup.subtree_control", OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()) else {
         return;
     };
