@@ -82,7 +82,9 @@ pub fn say_n(msg: &[u8], arg: &[u8], mut n: u64) {
     let (a, b) = split_at_mark(left, b'@');
     let number = if left.len() < msg.len() { digits.get(i..).unwrap_or_default() } else { b"" };
     let arg = if a.len() < left.len() { arg } else { b"" };
-    let io = [b"mote-init: ".as_slice(), a, arg, b, number, c, b"\n"].map(IoSlice::new);
+    // (Made as IoSlices, not mapped to them: the map's copy of the array was a memcpy call.)
+    let io = [IoSlice::new(b"mote-init: "), IoSlice::new(a), IoSlice::new(arg), IoSlice::new(b), IoSlice::new(number),
+              IoSlice::new(c), IoSlice::new(b"\n")];
     let _ = writev(fd(2), &io);
 }
 

@@ -74,7 +74,7 @@ pub fn run(a: &Args, o: &Opts) -> ! {
     let n = read_file(config, &mut text[..4095]);
     if n == 0 {
         say(b"cannot read @", config.to_bytes());
-        emergency_shell(shell, a);
+        emergency_shell(shell, a, &mut services[0]);
     }
     let count = config::parse(&text[..n], words, &mut services);
     let services = &mut services[..count];
@@ -83,13 +83,14 @@ pub fn run(a: &Args, o: &Opts) -> ! {
     shutdown::run(&sfd, services, how, booted)
 }
 
-/// Starts the emergency shell (mote.shell=, NUL-terminated) on the console, if configured.
-fn emergency_shell(shell: &[u8], a: &Args) {
+/// Starts the emergency shell (mote.shell=, NUL-terminated) on the console, if configured, in
+/// `s`: a slot of the service list, which is empty without a config (a Service of its own was
+/// one more 112-byte copy of EMPTY, a memcpy call).
+fn emergency_shell<'a>(shell: &'a [u8], a: &Args, s: &mut Service<'a>) {
     if !shell.is_empty() {
-        let mut s = Service::EMPTY;
         s.name = b"emergency-shell";
         s.cmd = shell;
-        supervisor::start(&mut s, a, &mut None);
+        supervisor::start(s, a, &mut None);
     }
 }
 
