@@ -255,6 +255,30 @@ def test_oci_services_share_one_sealed_copy_of_mote(tmp_path):
         s.stop()
 
 
+def test_oci_service_on_squashfs_runs_mote_from_its_file(tmp_path):
+    """A mote on squashfs (no write support: nothing to protect by a copy) is run by name, from
+    its file and the page cache, with no sealed copy made for it."""
+    src, img, mnt, calls = tmp_path / "src", tmp_path / "mote.sqfs", tmp_path / "sq", tmp_path / "calls"
+    src.mkdir()
+    mnt.mkdir()
+    (tmp_path / "standin.c").write_text(STAND_IN)
+    subprocess.run(["gcc", "-O2", f'-DCALLS="{calls}"', '-DVERSION="v1"', "-o", str(src / "mote"),
+                    str(tmp_path / "standin.c")], check=True, timeout=TIMEOUT)
+    subprocess.run(["mksquashfs", str(src), str(img), "-quiet", "-noappend"], check=True, timeout=TIMEOUT,
+                   stdout=subprocess.DEVNULL)
+    # Mounted in mote-init's own mount namespace: gone with it.
+    s = System("x86_64", tmp_path, f"oci a bundle={tmp_path}/b\n",
+               prepare=f"mount -o loop -t squashfs {img} {mnt} && PATH={mnt}:$PATH; export PATH;")
+    try:
+        deadline = time.monotonic() + 10
+        while not calls.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        line = calls.read_text().strip().split("\t") if calls.exists() else []
+        assert line[1:2] == [f"{mnt}/mote"] and line[-3:] == ["--bundle", f"{tmp_path}/b", "a"], (line, s.text())
+    finally:
+        s.stop()
+
+
 def test_hostname_from_etc_hostname(system, tmp_path):
     try:
         with open("/etc/hostname") as f:

@@ -84,17 +84,18 @@ pub fn start(s: &mut Service<'_>, a: &Args, mote: &mut MoteCopy) {
 /// A sealed copy of the `mote` PATH names, made once for every oci service and again when that
 /// file changed (an update). mote run makes one of itself where it finds none (CVE-2019-5736:
 /// runtime/src/linux/sealed.rs); made here, the services share its pages (~190 KiB once, not
-/// once per container) and none pays for a copy and an exec of its own. On squashfs or EROFS,
-/// where mote would make none, the copy pins its ~190 KiB even while no service runs (running
-/// services map as much of the page cache): the price of staying under 16 KiB. None where one
-/// cannot be made: the services then run mote by name.
+/// once per container) and none pays for a copy and an exec of its own. None where mote needs
+/// none (squashfs, EROFS: see exe::unwritable) or one cannot be made: the services then run
+/// mote by name.
 fn mote_copy<'c>(mote: &'c mut MoteCopy, a: &Args) -> Option<BorrowedFd<'c>> {
     let f = open_on_path(b"mote", a)?;
     let st = fstat(&f).ok()?;
     // Not a regular file with an execute bit (execvp would skip it): by name. (Of what open
     // reaches, only a regular file's type bits exceed a directory's or a device's.) ctime, not
     // mtime, tells an update: every write changes it, and nobody can set it back.
-    if st.st_mode & 0o170_111 <= 0o100_000 {
+    // And where mote needs no copy (a filesystem that cannot be written), by name too: mote
+    // makes none there, and runs from the page cache, which is reclaimable.
+    if st.st_mode & 0o170_111 <= 0o100_000 || exe::unwritable(f.as_fd()) {
         return None;
     }
     let of = [st.st_dev as u64, st.st_ino as u64, st.st_ctime as u64, st.st_ctime_nsec as u64];
