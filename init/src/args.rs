@@ -2,7 +2,7 @@
 //! getopt(3) does (`-sg`, `-vvv`, `-e3` or `-e 3`).
 
 use mote_sys::io::out;
-use mote_sys::{sig, Args};
+use mote_sys::Args;
 
 use crate::{after, lookup, same, say};
 
@@ -98,7 +98,7 @@ pub fn parse(a: &Args) -> Result<Opts, i32> {
                         b'e' if n < 256 => o.expect[(n / 64) as usize & 3] |= 1 << (n % 64),
                         b'p' if s != 0 => o.pdeathsig = s,
                         b'G' if n != u32::MAX => o.grace = n,
-                        b'C' if !v.is_empty() && rest.is_empty() => o.config = sig::arg(a, i - 1),
+                        b'C' if !v.is_empty() && rest.is_empty() => o.config = a.cstr(i - 1),
                         _ => return Err(bad(b"bad or missing value for @", arg)),
                     }
                 }

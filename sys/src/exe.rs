@@ -24,24 +24,32 @@ pub fn unwritable(fd: BorrowedFd<'_>) -> bool {
     [g::SQUASHFS_MAGIC, g::EROFS_SUPER_MAGIC_V1, g::CRAMFS_MAGIC, g::ISOFS_SUPER_MAGIC].iter().any(|&m| m as u64 == magic)
 }
 
+/// The step of [`sealed_copy`] that failed (with its errno; a short copy is `Copy` with none).
+pub enum Step {
+    Memfd,
+    Copy,
+    Seal,
+}
+
 /// A memfd (close-on-exec) holding the `size` bytes of `src`, sealed.
-pub fn sealed_copy(src: BorrowedFd<'_>, size: usize) -> Result<OwnedFd, Errno> {
+pub fn sealed_copy(src: BorrowedFd<'_>, size: usize) -> Result<OwnedFd, (Step, Option<Errno>)> {
     // MFD_EXEC: kernels with vm.memfd_noexec=1 make memfds non-executable by default; older
     // kernels do not know the flag (EINVAL).
     let flags = MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING;
     let copy = match fs::memfd_create(c"mote", flags | MemfdFlags::EXEC) {
         Err(Errno::INVAL) => fs::memfd_create(c"mote", flags),
         r => r,
-    }?;
+    }
+    .map_err(|e| (Step::Memfd, Some(e)))?;
     let mut done = 0;
     while done < size {
         match fs::sendfile(&copy, src, None, size - done) {
-            Ok(0) => return Err(Errno::NODATA), // the file is shorter than it was
+            Ok(0) => return Err((Step::Copy, None)), // the file is shorter than it was
             Ok(n) => done += n,
             Err(Errno::INTR) => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err((Step::Copy, Some(e))),
         }
     }
-    fs::fcntl_add_seals(&copy, SEALS)?;
+    fs::fcntl_add_seals(&copy, SEALS).map_err(|e| (Step::Seal, Some(e)))?;
     Ok(copy)
 }

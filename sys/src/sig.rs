@@ -226,11 +226,6 @@ pub fn cstr(b: &[u8]) -> Option<&CStr> {
     Some(unsafe { CStr::from_bytes_with_nul_unchecked(b.get(..=n)?) })
 }
 
-/// Argument `i` of the process as a C string (as it is in memory, NUL included).
-pub fn arg(a: &Args, i: usize) -> Option<&'static CStr> {
-    a.cstr(i)
-}
-
 /// Most arguments [`exec`] passes.
 pub const MAX_ARGS: usize = 63;
 

@@ -14,7 +14,7 @@
 //! container still holds the file. Nor does mote copy itself when started from a sealed copy
 //! already: mote-init makes one for all its services to share (init/src/system/supervisor.rs).
 
-use mote_sys::exe::{is_sealed, sealed_copy, unwritable};
+use mote_sys::exe::{is_sealed, sealed_copy, unwritable, Step};
 use mote_sys::raw::Errno;
 use mote_sys::rustix::fd::AsFd;
 use mote_sys::rustix::fs::{self, Mode, OFlags};
@@ -32,7 +32,17 @@ pub fn reexec(a: &Args) -> Result<()> {
         return Ok(());
     }
     let size = fs::fstat(&exe).ctx(t!("stat"), "/proc/self/exe")?.st_size as usize;
-    let copy = sealed_copy(exe.as_fd(), size).ctx(t!("protect the runtime binary: a sealed copy"), "/proc/self/exe")?;
+    let copy = sealed_copy(exe.as_fd(), size).map_err(|(step, e)| {
+        let what = match step {
+            Step::Memfd => t!("protect the runtime binary: memfd_create"),
+            Step::Copy => t!("protect the runtime binary: copy"),
+            Step::Seal => t!("protect the runtime binary: seal"),
+        };
+        match e {
+            Some(e) => Error::sys(what, "/proc/self/exe", e),
+            None => Error::msg(what, "/proc/self/exe", t!("short copy")),
+        }
+    })?;
     let e = match a.exec_fd(copy.as_fd()) {
         // execveat is missing before Linux 3.19 (and in qemu-user 7.2): the same through /proc.
         Errno::NOSYS => match crate::linux::resolve::fd_path(&copy).cstr() {
@@ -47,4 +57,3 @@ pub fn reexec(a: &Args) -> Result<()> {
         e => Err(Error::sys(t!("protect the runtime binary: exec"), "memfd", e)),
     }
 }
-
