@@ -1,12 +1,9 @@
-//! An executable nobody can write (CVE-2019-5736): what a container can reach through
-//! /proc/PID/exe of a runtime process must be such a file. mote runs itself from a read-only
-//! overlayfs view of its file, or else from a sealed copy (runtime/src/linux/sealed.rs);
-//! mote-init makes one sealed copy of mote for all its services to share.
-
-use core::ffi::CStr;
+//! A sealed copy of an executable (CVE-2019-5736): what a container can reach through
+//! /proc/PID/exe of a runtime process must be a file nobody can write. mote makes one of itself
+//! (runtime/src/linux/sealed.rs); mote-init makes one of mote for all its services to share.
 
 use rustix::fd::{BorrowedFd, OwnedFd};
-use rustix::fs::{self, MemfdFlags, Mode, OFlags, SealFlags};
+use rustix::fs::{self, MemfdFlags, SealFlags};
 use rustix::io::Errno;
 
 /// The seals that make a memfd's contents final.
@@ -17,30 +14,14 @@ pub fn is_sealed(fd: BorrowedFd<'_>) -> bool {
     fs::fcntl_get_seals(fd).is_ok_and(|s| s.contains(SEALS))
 }
 
-/// Whether a file is on a filesystem (`s`: its fstatfs) whose Linux driver cannot write (squashfs, EROFS, cramfs,
+/// Whether `fd` is on a filesystem whose Linux driver cannot write (squashfs, EROFS, cramfs,
 /// ISO 9660): reopening it for writing fails with EROFS whatever the mount flags say or become,
 /// so it needs no copy. A read-only mount of a writable filesystem does not count: it can be
 /// remounted read-write while a container holds the file.
-pub fn unwritable(s: &fs::StatFs) -> bool {
+pub fn unwritable(fd: BorrowedFd<'_>) -> bool {
     use linux_raw_sys::general as g;
-    [g::SQUASHFS_MAGIC, g::EROFS_SUPER_MAGIC_V1, g::CRAMFS_MAGIC, g::ISOFS_SUPER_MAGIC].iter().any(|&m| m as u64 == s.f_type as u64)
-}
-
-/// The file `name` (O_PATH) in a read-only overlayfs of the directories `lower` ("DIR:DIR", top
-/// first) mounted nowhere. An overlay with no upper layer has a read-only superblock that no
-/// remount can make writable, so nothing can write the file through it; its pages are the
-/// original's page cache, shared, where a sealed copy is private memory.
-pub fn overlay_view(lower: &CStr, name: &CStr) -> Result<OwnedFd, Errno> {
-    use rustix::mount::{fsconfig_create, fsconfig_set_string, fsmount, fsopen, FsMountFlags, FsOpenFlags, MountAttrFlags};
-    let ctx = fsopen(c"overlay", FsOpenFlags::FSOPEN_CLOEXEC)?;
-    fsconfig_set_string(&ctx, c"lowerdir", lower)?;
-    // Inode numbers as the lower filesystem has them (the caller compares them), and no
-    // kernel log line where the layers are on different filesystems; older kernels lack it.
-    let _ = fsconfig_set_string(&ctx, c"xino", c"off");
-    fsconfig_create(&ctx)?;
-    let attrs = MountAttrFlags::MOUNT_ATTR_RDONLY | MountAttrFlags::MOUNT_ATTR_NODEV | MountAttrFlags::MOUNT_ATTR_NOSUID;
-    let mnt = fsmount(&ctx, FsMountFlags::FSMOUNT_CLOEXEC, attrs)?;
-    fs::openat(&mnt, name, OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
+    let magic = fs::fstatfs(fd).map_or(0, |s| s.f_type as u64);
+    [g::SQUASHFS_MAGIC, g::EROFS_SUPER_MAGIC_V1, g::CRAMFS_MAGIC, g::ISOFS_SUPER_MAGIC].iter().any(|&m| m as u64 == magic)
 }
 
 /// The step of [`sealed_copy`] that failed (with its errno; a short copy is `Copy` with none).

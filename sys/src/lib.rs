@@ -3,7 +3,7 @@
 //! - `arch`: the syscall instruction and `_start` for x86_64, aarch64 and riscv64
 //! - `start`: self-relocation of the static PIE, argv/envp/auxv, main, exit
 //! - `raw`: the system calls rustix lacks, one line each
-//! - `exe`: an executable nobody can write: a read-only overlayfs view, a sealed copy (CVE-2019-5736)
+//! - `exe`: the sealed copy of an executable (CVE-2019-5736)
 //! - `io`: fixed-buffer output without core::fmt
 //! - `num`: the one checked decimal parser
 //! - `txt`: printed text, stored packed (`t!`)

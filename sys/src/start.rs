@@ -14,9 +14,6 @@ const DT_RELR: u64 = 36;
 const PT_GNU_RELRO: u32 = 0x6474_e552;
 const AT_PAGESZ: usize = 6;
 
-/// Most environment entries [`Args::exec_fd`] passes on when it adds one.
-pub const MAX_ENV: usize = 255;
-
 unsafe extern "Rust" {
     /// The binary's main, defined with [`crate::main!`].
     fn __mote_main(args: Args) -> i32;
@@ -73,37 +70,15 @@ impl Args {
         // SAFETY: i is clamped to argc, where argv holds its terminating NULL.
         unsafe { self.argv.add(if i > self.argc { self.argc } else { i }) }
     }
-    /// execveat(2) of descriptor `fd` (AT_EMPTY_PATH) with this argv and envp, `var`
-    /// ("NAME=value") put first in the environment when given; returns only on failure (E2BIG,
-    /// without a call, when the environment has more than [`MAX_ENV`] entries besides `var`).
-    pub fn exec_fd(&self, fd: rustix::fd::BorrowedFd<'_>, var: Option<&CStr>) -> rustix::io::Errno {
+    /// execveat(2) of descriptor `fd` (AT_EMPTY_PATH) with this argv and envp; returns only on failure.
+    pub fn exec_fd(&self, fd: rustix::fd::BorrowedFd<'_>) -> rustix::io::Errno {
         use rustix::fd::AsRawFd;
         let at_empty_path = linux_raw_sys::general::AT_EMPTY_PATH as usize;
-        let mut list = [core::ptr::null::<u8>(); MAX_ENV + 2];
-        let mut envp = self.envp;
-        if let Some(v) = var {
-            list[0] = v.as_ptr().cast();
-            let mut i = 0;
-            loop {
-                // SAFETY: envp is the kernel's NULL-terminated array; we stop at its NULL.
-                let e = unsafe { *self.envp.add(i) };
-                if e.is_null() {
-                    break;
-                }
-                i += 1;
-                if i > MAX_ENV {
-                    return rustix::io::Errno::TOOBIG;
-                }
-                list[i] = e;
-            }
-            envp = list.as_ptr();
-        }
-        // SAFETY: "" is NUL-terminated; argv is the NULL-terminated array the kernel gave us,
-        // alive for the whole run; envp is either the kernel's too or `list`, whose slot after
-        // the last entry copied stays NULL; execveat only reads them.
+        // SAFETY: "" is NUL-terminated; argv and envp are the NULL-terminated arrays the kernel
+        // gave us, alive for the whole run; execveat only reads them.
         let r = unsafe {
             crate::arch::syscall(linux_raw_sys::general::__NR_execveat, fd.as_raw_fd() as usize, c"".as_ptr() as usize,
-                self.argv as usize, envp as usize, at_empty_path, 0)
+                self.argv as usize, self.envp as usize, at_empty_path, 0)
         };
         crate::raw::ret(r).err().unwrap_or(rustix::io::Errno::INVAL)
     }

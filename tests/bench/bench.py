@@ -366,8 +366,7 @@ class Bench:
             with open(f"/proc/{p.pid}/smaps_rollup") as f:
                 m = {l.split(":")[0]: int(l.split()[1]) for l in f if l.split(":")[0] in self.ROLLUP}
             exe = os.readlink(f"/proc/{p.pid}/exe")
-            m["from"] = ("a sealed memfd copy" if exe.startswith("/memfd:") else
-                         "a read-only overlayfs view of its file" if exe.count("/") == 1 else "its file")
+            m["memfd"] = exe.startswith("/memfd:")
             return m
         finally:
             subprocess.run(self.rt(rt, "kill", cid, "KILL"), capture_output=True, timeout=TIMEOUT)
@@ -1292,7 +1291,7 @@ def markdown(b):
             if n not in w:
                 continue
             col = lambda k: fmt(med([x[k] for x in w[n]]), 0)
-            src = " / ".join(sorted({x["from"] for x in w[n]}))
+            src = "a sealed memfd copy" if all(x["memfd"] for x in w[n]) else "its file"
             L.append(f"| {label[n]} | {col('Private_Dirty')} | {col('Pss')} | {col('Pss_Anon')} | {col('Pss_Shmem')} | "
                      f"{col('Pss_File')} | {col('Rss')} | {src} |")
         L.append("\nPss_File is shared page cache (the binary and libraries, counted once for every process mapping "

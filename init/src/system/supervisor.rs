@@ -6,7 +6,7 @@ use mote_sys::linux_raw_sys;
 use mote_sys::raw::{exit, fork, Errno};
 use mote_sys::exe;
 use mote_sys::rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use mote_sys::rustix::fs::{fstat, fstatfs, open, Mode, OFlags};
+use mote_sys::rustix::fs::{fstat, open, Mode, OFlags};
 use mote_sys::rustix::process::setsid;
 use mote_sys::rustix::stdio::{dup2_stderr, dup2_stdout};
 use mote_sys::rustix::system::RebootCommand;
@@ -82,9 +82,9 @@ pub fn start(s: &mut Service<'_>, a: &Args, mote: &mut MoteCopy) {
 }
 
 /// A sealed copy of the `mote` PATH names, made once for every oci service and again when that
-/// file changed (an update). mote run re-executes itself from a read-only view of its file (or
-/// a sealed copy) where it finds none (CVE-2019-5736: runtime/src/linux/sealed.rs); made here,
-/// the services share its pages (~190 KiB once) and none pays for that exec of its own. None where mote needs
+/// file changed (an update). mote run makes one of itself where it finds none (CVE-2019-5736:
+/// runtime/src/linux/sealed.rs); made here, the services share its pages (~190 KiB once, not
+/// once per container) and none pays for a copy and an exec of its own. None where mote needs
 /// none (squashfs, EROFS: see exe::unwritable) or one cannot be made: the services then run
 /// mote by name.
 fn mote_copy<'c>(mote: &'c mut MoteCopy, a: &Args) -> Option<BorrowedFd<'c>> {
@@ -95,7 +95,7 @@ fn mote_copy<'c>(mote: &'c mut MoteCopy, a: &Args) -> Option<BorrowedFd<'c>> {
     // mtime, tells an update: every write changes it, and nobody can set it back.
     // And where mote needs no copy (a filesystem that cannot be written), by name too: mote
     // makes none there, and runs from the page cache, which is reclaimable.
-    if st.st_mode & 0o170_111 <= 0o100_000 || fstatfs(&f).is_ok_and(|s| exe::unwritable(&s)) {
+    if st.st_mode & 0o170_111 <= 0o100_000 || exe::unwritable(f.as_fd()) {
         return None;
     }
     let of = [st.st_dev as u64, st.st_ino as u64, st.st_ctime as u64, st.st_ctime_nsec as u64];
