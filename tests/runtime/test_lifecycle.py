@@ -1,4 +1,5 @@
 """create / start / state / kill / delete / run / list, driven from outside on every arch."""
+import contextlib
 import json
 import os
 import subprocess
@@ -202,18 +203,33 @@ def rss_anon(pid):
     return next(int(l.split()[1]) for l in open(f"/proc/{pid}/status") if l.startswith("RssAnon:"))
 
 
+@contextlib.contextmanager
+def waiting_run(native, exe=None, env=None):
+    """A foreground run (by `exe`, the native mote by default) of a container that loops until
+    TERM, then exits 42: yields the run's Popen while the container runs; then sends TERM, which
+    the run must forward, return as 42 and clean up after."""
+    cid = native.new_id()
+    b = native.bundle(["sh", "-c", "trap 'exit 42' TERM; while :; do sleep 0.05; done"])
+    argv = native.argv("run", "--bundle", b, cid)
+    p = subprocess.Popen([exe or argv[0], *argv[1:]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        wait_status(native, cid, "running")
+        yield p
+        p.send_signal(15)
+        assert p.wait(timeout=TIMEOUT) == 42
+    finally:
+        p.kill()
+        p.wait()
+    assert cgroup_dirs(cid) == [] and native("state", cid).returncode != 0
+
+
 def test_a_waiting_run_gives_back_what_create_used(native):
     """A foreground run waits as long as its container: once it has waited a second with
     nothing to do, the stack pages create used (~64 of ~96 KiB), the parsed config and the scratch
     buffers in .bss go back (anonymous memory 188 -> 68 KiB here), and the wait, the signal
     forwarding and the delete after it work on what is left."""
-    cid = native.new_id()
-    b = native.bundle(["sh", "-c", "trap 'exit 42' TERM; while :; do sleep 0.05; done"])
     # A small environment: the top of the stack holds it, and the bound below is for the rest.
-    p = subprocess.Popen(native.argv("run", "--bundle", b, cid), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
-    try:
-        wait_status(native, cid, "running")
+    with waiting_run(native, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}) as p:
         end, rss = time.time() + 5, None
         while time.time() < end:
             rss = smaps_rss(p.pid, "[stack]")
@@ -222,12 +238,6 @@ def test_a_waiting_run_gives_back_what_create_used(native):
             time.sleep(0.05)
         assert rss <= 48, f"the waiting run keeps {rss} KiB of stack"
         assert rss_anon(p.pid) <= 100, f"the waiting run keeps {rss_anon(p.pid)} KiB of anonymous memory"
-        p.send_signal(15)
-        assert p.wait(timeout=TIMEOUT) == 42
-    finally:
-        p.kill()
-        p.wait()
-    assert cgroup_dirs(cid) == [] and native("state", cid).returncode != 0
 
 
 def test_a_waiting_run_outlives_an_update_of_mote_in_place(native, tmp_path):
@@ -239,23 +249,12 @@ def test_a_waiting_run_outlives_an_update_of_mote_in_place(native, tmp_path):
     d = tmp_path / "bin"
     os.makedirs(d)
     shutil.copy(native.argv()[0], d / "mote")
-    cid = native.new_id()
-    b = native.bundle(["sh", "-c", "trap 'exit 42' TERM; while :; do sleep 0.05; done"])
-    argv = native.argv("run", "--bundle", b, cid)
-    p = subprocess.Popen([str(d / "mote"), *argv[1:]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_status(native, cid, "running")
+    with waiting_run(native, exe=str(d / "mote")):
         time.sleep(1.2)  # past the quiet second: the run sits in its wait
         # Another binary over it, in place: truncated, then rewritten (open O_TRUNC, as cp does).
         with open(d / "mote", "r+b") as f:
             f.truncate(0)
             f.write(open("/bin/true", "rb").read())
-        p.send_signal(15)
-        assert p.wait(timeout=TIMEOUT) == 42
-    finally:
-        p.kill()
-        p.wait()
-    assert cgroup_dirs(cid) == [] and native("state", cid).returncode != 0
 
 
 def test_config_from_runc_spec_runs(native, tmp_path):
