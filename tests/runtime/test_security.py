@@ -710,6 +710,23 @@ def test_readonly_path_is_read_only_below_too(mote, tmp_path):
     assert os.listdir(b_) == [] and os.listdir(a) == ["sub"]
 
 
+def test_mount_propagation_is_applied(mote, tmp_path):
+    """A mount's propagation option holds in the running container (rshared was lost for every
+    mount: the old root's detach made the new root rslave); as runc, which runs the same bundle."""
+    b = mote.bundle(["grep", "-E", " /(a|b) ", "/proc/self/mountinfo"], mounts=[
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+        {"destination": "/a", "type": "tmpfs", "source": "tmpfs", "options": ["rshared"]},
+        {"destination": "/b", "type": "bind", "source": str(tmp_path), "options": ["rbind", "runbindable"]}])
+    outs = {"mote": mote("run", "--bundle", b, mote.new_id())}
+    if mote.arch == "x86_64":
+        outs["runc"] = runc(tmp_path, b)
+    for name, p in outs.items():
+        assert p.returncode == 0, (name, p.stderr)
+        tags = {l.split()[4]: l.split()[6:l.split().index("-")] for l in p.stdout.splitlines()}
+        assert any(t.startswith("shared:") for t in tags["/a"]) and "unbindable" in tags["/b"], (name, p.stdout)
+
+
 def test_too_many_propagation_options_are_refused(mote):
     """Propagation options past the bound are an error naming it, never dropped."""
     opts = ["bind", "private", "slave", "shared", "private", "unbindable"]

@@ -953,6 +953,9 @@ fn device_in(root: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &[u8], path: &[u8]
 /// pivot_root into the rootfs (or MS_MOVE + chroot with --no-pivot, or when / is an initramfs,
 /// where pivot_root is refused).
 fn switch_root(root: &OwnedFd, rootfs: &CStr, no_pivot: bool) -> Result<()> {
+    // The old root, to stand in after the pivot: there "." is the new root (the old one is
+    // stacked on it, but a path ending in "." names the directory, not what is mounted on it).
+    let old = fs::open(c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx(t!("open"), "/")?;
     process::fchdir(root).ctx(t!("chdir to rootfs"), rootfs.to_bytes())?;
     let pivoted = !no_pivot
         && match process::pivot_root(c".", c".") {
@@ -963,7 +966,9 @@ fn switch_root(root: &OwnedFd, rootfs: &CStr, no_pivot: bool) -> Result<()> {
             Err(e) => return Err(Error::sys(t!("pivot_root"), rootfs.to_bytes(), e)),
         };
     if pivoted {
-        // The old root is now stacked on "."; detach it without touching the host.
+        // Detach the old root without touching the host, and nothing but it: made slave from
+        // "." of the new root, every mount of the container lost its propagation (rshared).
+        process::fchdir(&old).ctx(t!("chdir to old root"), "/")?;
         raw::mount(None, c".", None, g::MS_SLAVE as u64 | MS_REC, None).ctx(t!("make old root private"), "/")?;
         raw::umount2(c".", g::MNT_DETACH).ctx(t!("unmount old root"), "/")?;
     } else {
