@@ -572,6 +572,10 @@ def image(arch, mode="checks", runs=10):
             v = bundle(os.path.join(b, "view-nons"), ["sh", "-c", look, "nons"], {"memory": {"limit": 8 << 20}}, bb,
                        applets, spec_json)
             v["linux"]["namespaces"] = [n for n in v["linux"]["namespaces"] if n["type"] != "cgroup"]
+            # Its directory bound: read-only by the recursive attribute alone (rro, not ro).
+            for m in v["mounts"]:
+                if m["type"] == "cgroup":
+                    m["options"] = ["rro" if o == "ro" else o for o in m["options"]]
             with open(os.path.join(b, "view-nons", "config.json"), "w") as f:
                 json.dump(v, f)
         c = bundle(os.path.join(b, "floor"), true, {"memory": {"limit": 0}}, bb, applets, spec_json)

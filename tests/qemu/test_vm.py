@@ -61,7 +61,7 @@ def test_exec_joins_the_cgroup_under_v2(console):
 
 def test_cgroup_view_is_the_containers_own(console):
     # With a cgroup namespace (a fresh cgroup2) and without (its directory bound): its limit, its
-    # own processes, no other cgroups, read-only.
+    # own processes, no other cgroups, read-only (without one, by its options' rro alone).
     arch, _, out = console
     if arch == "riscv64":
         pytest.skip("the riscv64 image has no shell (vmcheck stands in for busybox)")

@@ -99,3 +99,37 @@ def test_force_cgroup_v1_annotation(native, cgroupns):
     assert own.endswith(":/" if cgroupns else f":/mote/{cid}"), p.stdout
     assert lines[-1] == "0", p.stdout
     assert cgroup_dirs(cid) == []
+
+
+def view(mote, options, script, **extra):
+    cid = mote.new_id()
+    b = mote.bundle(["sh", "-c", script], linux={"namespaces": [{"type": t} for t in BASE]},
+                    mounts=MOUNTS[:3] + [dict(CGMOUNT, options=options)], **extra)
+    return cid, mote("run", "--bundle", b, cid)
+
+
+def test_recursive_options_and_propagation_reach_every_part(native):
+    # rro without ro: only the recursive attribute keeps the hierarchies' binds read-only (it was
+    # dropped, and the container could write its cgroup's files); rshared: the propagation asked
+    # (it was dropped too, and rshared lost for every mount by the switch of root).
+    procs = "/sys/fs/cgroup/cgroup.procs" if V2 else "/sys/fs/cgroup/pids/cgroup.procs"
+    cid, p = view(native, ["nosuid", "noexec", "nodev", "rro", "rshared"],
+                  f"grep ' /sys/fs/cgroup' /proc/self/mountinfo; (echo 0 > {procs}) 2>/dev/null && echo rw || echo ro")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[-1] == "ro", p.stdout
+    parts = [l.split() for l in lines[:-1]]
+    assert parts and all(l[5].startswith("ro,") and any(f.startswith("shared:") for f in l[6:l.index("-")])
+                         for l in parts), p.stdout
+    if not V2:
+        assert len(parts) > 2, p.stdout  # the tmpfs and the hierarchies under it
+    assert cgroup_dirs(cid) == []
+
+
+def test_cgroup_mount_data_option_is_refused_by_name(native):
+    # No cgroup filesystem's options reach the view (binds of the container's own directories):
+    # one given would be dropped without a word.
+    cid, p = view(native, ["nosuid", "memory_recursiveprot"], "true")
+    assert p.returncode == 1, p.stderr
+    assert "mount /sys/fs/cgroup: option memory_recursiveprot is not a known option of a cgroup mount" in p.stderr, p.stderr
+    assert cgroup_dirs(cid) == [] and not os.path.exists(os.path.join(native.root, cid))

@@ -83,6 +83,9 @@ fn parse_opts(m: &Mount<'_>, bind: bool) -> Result<Opts> {
             // A bind mount has no filesystem to read a data string: an option mote does not
             // know would be dropped without a word.
             return Err(opt_err(dest, b, t!("is not a known option of a bind mount")));
+        } else if is_cgroup(m) {
+            // The container's cgroup is bound or a fresh cgroup2: no v1 hierarchy to hand options to.
+            return Err(opt_err(dest, b, t!("is not a known option of a cgroup mount")));
         } else {
             // The filesystem's own options (size=, mode=...): the kernel refuses what it does not know.
             if !o.data.is_empty() {
@@ -339,9 +342,10 @@ fn forced_v1<'a>(spec: &Spec<'a>) -> Option<&'a CStr> {
 /// hierarchy `name=systemd` (the host must have it: the kernel then mounts that one), showing
 /// the container's own cgroup in it, which the process joins here (a v2 host's cgroup code
 /// knows nothing of that hierarchy).
+#[inline(never)]
 fn systemd_v1(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Batch) -> Result<()> {
     let dest = m.destination.to_bytes();
-    let o = parse_opts(m, false)?;
+    let mut o = parse_opts(m, false)?;
     let top = cgroup_tmpfs(root, dest, o.flags, done)?;
     fs::mkdirat(&top, c"systemd", Mode::from_raw_mode(0o755)).ctx(t!("mkdir"), "systemd")?;
     let at = resolve::open(top.fd(), b"systemd").ctx(t!("open"), "systemd")?;
@@ -353,23 +357,26 @@ fn systemd_v1(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Bat
     procs.s(fd_path(&own).lossy()).s(b"/cgroup.procs"); // "/proc/self/fd/N": 32 bytes at most
     crate::cgroup::write_file(procs.cstr(), b"0")?;
     bind_in_tmpfs(fd_path(&own).cstr().fits(t!("/proc/self/fd path:"))?, top.fd(), b"systemd", o.flags)?;
-    seal_tmpfs(&top, o.flags, dest)
+    seal_tmpfs(&top, o.flags, dest)?;
+    o.flags |= MS_REC; // a tree of mounts, as an rbind's (see set_recursive)
+    finish(root, dest, &o)
 }
 
 /// The container's own cgroup at a cgroup mount's destination: on v2 its directory, bound; on
 /// v1 or hybrid a tmpfs holding each hierarchy's directory of it under the hierarchy's name
 /// (memory/, pids/, ..., unified/), and the host's symlinks for co-mounted controllers. The
 /// mount's flags (ro, nosuid...) apply to every part.
+#[inline(never)]
 fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Batch) -> Result<()> {
     let dest = m.destination.to_bytes();
-    let o = parse_opts(m, false)?;
+    let mut o = parse_opts(m, false)?;
     let mut src = Buf::<{ crate::cgroup::PATH + 64 }>::new();
     if crate::cgroup::pure_v2() {
         let on = resolve::open_or_create(root, dest, Make::Dir).ctx(t!("create mount point"), dest)?;
         src.s(crate::cgroup::ROOT).s(cgroup);
         let r = bind_at(src.cstr().fits(t!("cgroup path:"))?, on.fd(), root, dest, o.flags);
         done.add(on);
-        return r;
+        return r.and_then(|()| finish(root, dest, &o));
     }
     let top = cgroup_tmpfs(root, dest, o.flags, done)?;
     // When the flags keep the tmpfs's own (nosuid, nodev, noexec: the usual "ro,nosuid,..."),
@@ -401,7 +408,9 @@ fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Ba
     // (the tmpfs's superblock too: read-only as runc's)
     let r = seal_tmpfs(&top, o.flags, dest);
     done.add(top);
-    r
+    r?;
+    o.flags |= MS_REC; // a tree of mounts, as an rbind's (see set_recursive)
+    finish(root, dest, &o)
 }
 
 const SAFE: u64 = (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC) as u64;
@@ -742,8 +751,17 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
             mount_on(None, top.fd(), m.typ, o.flags | MS_REMOUNT, data_c, t!("remount read-only"), dest)?;
         }
     }
+    finish(root, dest, &o)?;
+    done.add(target);
+    Ok(tmpfs && !o.copyup && o.flags & MS_RDONLY == 0)
+}
+
+/// What every mount gets last, once in place at `dest`: its recursive attributes (rro,
+/// rnosuid...), the check that nosymfollow held, its propagation (rprivate...).
+#[inline(never)]
+fn finish(root: BorrowedFd<'_>, dest: &[u8], o: &Opts) -> Result<()> {
     if o.rset | o.rclr != 0 {
-        set_recursive(root, dest, &o)?;
+        set_recursive(root, dest, o)?;
     }
     if (o.flags & g::MS_NOSYMFOLLOW as u64) | (o.rset & g::MOUNT_ATTR_NOSYMFOLLOW as u64) != 0 {
         // Before Linux 5.10 mount(2) ignores MS_NOSYMFOLLOW without an error: read it back.
@@ -759,8 +777,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
             remount(top.fd(), p, t!("set mount propagation"), dest)?;
         }
     }
-    done.add(target);
-    Ok(tmpfs && !o.copyup && o.flags & MS_RDONLY == 0)
+    Ok(())
 }
 
 /// Copies the tree under directory `from` into directory `to` (tmpcopyup): directories, files,

@@ -12,7 +12,7 @@
 //! | `mounts.destination` | applied: resolved inside the rootfs; proc and sysfs never through a symlink |
 //! | `mounts.source` | applied |
 //! | `mounts.type` | applied (bind, or the filesystem; cgroup/cgroup2: the container's own cgroup, bound, or a fresh cgroup2 in its cgroup namespace on v2) |
-//! | `mounts.options` | applied: flags, r* through mount_setattr, propagation, data; unknown bind options refused by name |
+//! | `mounts.options` | applied: flags, r* through mount_setattr, propagation, data (on the cgroup view too, but data); options a bind or a cgroup mount cannot take refused by name |
 //! | `mounts.uidMappings` | refused: idmapped mounts are not supported |
 //! | `mounts.gidMappings` | refused: idmapped mounts are not supported |
 //! | `process.terminal` | applied: the pty to --console-socket, or proxied by a foreground run; /dev/console bound to it; an error in create or run -d without a socket |
