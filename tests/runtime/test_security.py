@@ -470,6 +470,12 @@ REFUSED = {
     "mounts.gidMappings": {"mounts": [{"destination": "/m", "type": "bind", "source": "/tmp", "options": ["bind"],
                                        "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]},
     "linux.intelRdt": {"linux": {"intelRdt": {"closID": "mote"}}},
+    # without the namespace that applies them (runc refuses these too): no user namespace would
+    # leave the process the host's root; no time namespace, the host's clocks
+    "linux.uidMappings": {"linux": {"uidMappings": [{"containerID": 0, "hostID": 200000, "size": 65536}]}},
+    "linux.gidMappings": {"linux": {"gidMappings": [{"containerID": 0, "hostID": 200000, "size": 65536}]}},
+    "linux.timeOffsets": {"linux": {"timeOffsets": {"monotonic": {"secs": 86400}}}},
+    "linux.personality": {"linux": {"personality": {"domain": "LINUX", "flags": ["ADDR_NO_RANDOMIZE"]}}},
     "linux.netDevices": {"linux": {"netDevices": {"eth9": {"name": "eth9"}}}},
     "process.apparmorProfile": {"process": {"apparmorProfile": "mote-test"}},
     "process.selinuxLabel": {"process": {"selinuxLabel": "system_u:system_r:container_t:s0"}},

@@ -40,9 +40,9 @@
 //! | `hooks` | applied: all six stages at the spec's points |
 //! | `annotations` | kept in the state; crun's run.oci.systemd.force_cgroup_v1 applied (and the hooks' output ones) |
 //! | `linux.namespaces` | applied: new or joined by path |
-//! | `linux.uidMappings` | applied |
-//! | `linux.gidMappings` | applied |
-//! | `linux.timeOffsets` | applied |
+//! | `linux.uidMappings` | applied to a new user namespace; refused where there is no user namespace (as runc) |
+//! | `linux.gidMappings` | applied to a new user namespace; refused where there is no user namespace (as runc) |
+//! | `linux.timeOffsets` | applied to a new time namespace; refused where there is none (as runc), and for a clock but monotonic and boottime |
 //! | `linux.devices` | applied |
 //! | `linux.cgroupsPath` | applied |
 //! | `linux.resources` | applied: read and bounded in spec/resources.rs, written by cgroup/resources.rs |
@@ -53,7 +53,7 @@
 //! | `linux.maskedPaths` | applied through descriptors, /dev/null verified |
 //! | `linux.readonlyPaths` | applied through descriptors |
 //! | `linux.mountLabel` | applied (context= on filesystem mounts); refused where SELinux is off |
-//! | `linux.personality` | applied |
+//! | `linux.personality` | applied: the domain; refused where flags are given (runc ignores them) |
 //! | `linux.memoryPolicy` | applied (set_mempolicy) |
 //! | `linux.netDevices` | refused: not supported |
 //! | `solaris` | ignored: another platform |

@@ -667,7 +667,14 @@ maskedPaths readonlyPaths sysctl personality mountLabel memoryPolicy intelRdt ne
                     Ok(())
                 })?;
             }
-            11 => members(v, pk, "domain", &mut |_, v, pd| {
+            11 => members(v, pk, "domain flags", &mut |i, v, pd| {
+                if i == 1 {
+                    // (runc only warns that it ignores them: mote cannot apply them, so refuses)
+                    return match arr(v, pd)?.next() {
+                        Some(_) => Err(pd.err(t!("is not supported"))),
+                        None => Ok(()),
+                    };
+                }
                 l.personality = Some(keys!(str(v, pd)?.to_bytes(), {
                     "LINUX" => 0,
                     "LINUX32" => 8,
@@ -683,9 +690,16 @@ maskedPaths readonlyPaths sysctl personality mountLabel memoryPolicy intelRdt ne
                     return Err(pk.err(t!("is not supported")));
                 }
             }
-            _ => members(v, pk, "monotonic boottime", &mut |i, v, pc| {
+            _ => entries(v, pk, &mut |k, v| {
+                // Only these two clocks can be offset: a third would be dropped without a word.
+                let Some(i) = position("monotonic boottime", b"", k.to_bytes()) else {
+                    let mut e = pk.err(t!("only monotonic and boottime can be offset, not "));
+                    e.path(|p| { p.s(k.to_bytes()); });
+                    return Err(e);
+                };
+                let pc = pk.key(if i == 0 { "monotonic" } else { "boottime" });
                 let t = &mut l.time_offsets[i as usize % 2];
-                members(v, pc, "secs nanosecs", &mut |j, v, pk| {
+                members(v, &pc, "secs nanosecs", &mut |j, v, pk| {
                     match j {
                         0 => t.0 = i64(v, pk)?,
                         _ => t.1 = u32(v, pk)?,
@@ -698,6 +712,19 @@ maskedPaths readonlyPaths sysctl personality mountLabel memoryPolicy intelRdt ne
     })?;
     if l.ns(g::CLONE_NEWUSER).is_some_and(|n| n.path.is_none()) && l.uid_mappings.is_empty() {
         return Err(p.key_err("uidMappings", t!("a new user namespace needs uidMappings and gidMappings")));
+    }
+    // Fields that only a namespace applies, refused without it as runc does (else a container
+    // meant to be an unprivileged user's would run as the host's root). A joined user
+    // namespace's mappings are checked against it (spawn.rs).
+    if l.ns(g::CLONE_NEWUSER).is_none() {
+        for (k, m) in [("uidMappings", &l.uid_mappings), ("gidMappings", &l.gid_mappings)] {
+            if !m.is_empty() {
+                return Err(p.key_err(k, t!("given, but linux.namespaces has no user namespace")));
+            }
+        }
+    }
+    if l.time_offsets != [(0, 0); 2] && !l.ns(g::CLONE_NEWTIME).is_some_and(|n| n.path.is_none()) {
+        return Err(p.key_err("timeOffsets", t!("given, but linux.namespaces has no new time namespace")));
     }
     Ok(())
 }
