@@ -10,7 +10,7 @@ import tempfile
 
 import pytest
 
-from conftest import TIMEOUT
+from conftest import TIMEOUT, cgroup_dirs
 
 MAP = {"uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
        "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]}
@@ -115,3 +115,32 @@ def test_joined_user_namespace_root_from_the_start(userns):
             for i in reversed(ids):
                 subprocess.run(argv + ["delete", "-f", i], capture_output=True, timeout=TIMEOUT)
     assert seen["mote"] == seen["runc"] == ((100000, 100000), True, []), seen
+
+
+def test_joined_user_namespace_mappings_are_checked(userns):
+    """Mappings given with a user namespace joined by path are that namespace's facts (containerd
+    gives both for a pod's): the same set runs, a misstated one is refused by name, nothing left
+    behind. (Without the check the config's were dropped: a container meant to map root to the
+    host's root, or the reverse, ran with other mappings and no word.)"""
+    mote, _ = userns
+    owner = mote.new_id()
+    b = mote.bundle(["sleep", "60"], mounts=MOUNTS, linux=dict(
+        namespaces=[{"type": t} for t in ("pid", "ipc", "uts", "mount", "user")], **MAP))
+    try:
+        rc, log = run_d(mote, mote.argv(), b, owner)
+        assert rc == 0, log
+        ns = f"/proc/{state_pid(mote.argv(), owner)}/ns/user"
+        base = [{"type": "user", "path": ns}] + [{"type": t} for t in ("pid", "ipc", "uts", "mount")]
+        ok = mote.bundle(["cat", "/proc/self/uid_map"], mounts=MOUNTS, linux=dict(namespaces=base, **MAP))
+        p = mote("run", "--bundle", ok, mote.new_id())
+        assert p.returncode == 0 and p.stdout.split() == ["0", "100000", "65536"], p.stderr
+        for field, maps in (("uidMappings", [{"containerID": 0, "hostID": 0, "size": 65536}]),
+                            ("gidMappings", [{"containerID": 0, "hostID": 100000, "size": 1000}]),
+                            ("uidMappings", MAP["uidMappings"] + [{"containerID": 70000, "hostID": 300000, "size": 1}])):
+            bad = mote.bundle(["true"], mounts=MOUNTS, linux=dict(namespaces=base, **dict(MAP, **{field: maps})))
+            cid = mote.new_id()
+            p = mote("run", "--bundle", bad, cid)
+            assert p.returncode == 1 and f"linux.{field}: differ from the mappings of the user namespace joined" in p.stderr, p.stderr
+            assert not os.path.exists(os.path.join(mote.root, cid)) and cgroup_dirs(cid) == []
+    finally:
+        subprocess.run(mote.argv("delete", "-f", owner), capture_output=True, timeout=TIMEOUT)

@@ -294,16 +294,53 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
     }
 }
 
+/// The child's user namespace mappings: a new namespace's written, a joined one's checked
+/// against the config's (containerd gives both for a pod's namespace; they are that namespace's
+/// facts, which the config must not misstate: runc checks too).
 fn write_maps(pid: u32, spec: &Spec<'_>) -> Result<()> {
-    let one = |file: &[u8], maps: &[IdMap]| -> Result<()> {
+    let joined = spec.linux.ns(g::CLONE_NEWUSER).is_some_and(|n| n.path.is_some());
+    map_file(pid, b"uid_map", &spec.linux.uid_mappings, joined)?;
+    map_file(pid, b"gid_map", &spec.linux.gid_mappings, joined)
+}
+
+/// [`write_maps`] for one of the two files.
+#[inline(never)]
+fn map_file(pid: u32, file: &[u8], maps: &[IdMap], joined: bool) -> Result<()> {
+    let mut p = Buf::<64>::new();
+    p.s(b"/proc/").u(pid as u64).c(b'/').s(file); // a pid and a short name: always fits
+    if !joined {
         let mut v = Buf::<1024>::new();
         for m in maps {
             v.u(m.container as u64).c(b' ').u(m.host as u64).c(b' ').u(m.size as u64).c(b'\n');
         }
-        write_proc(pid, file, v.get().fits(t!("id mappings:"))?)
-    };
-    one(b"uid_map", &spec.linux.uid_mappings)?;
-    one(b"gid_map", &spec.linux.gid_mappings)
+        return crate::cgroup::write_file(p.cstr(), v.get().fits(t!("id mappings:"))?);
+    }
+    if maps.is_empty() {
+        return Ok(());
+    }
+    // The kernel's extents (padded numbers, three a line): the same set as the config's.
+    let mut raw = [0u8; 1024];
+    let n = crate::cgroup::read_file(p.cstr(), &mut raw)?;
+    let (mut t, mut k, mut digits) = ([0u64; 3], 0, false);
+    let (mut count, mut same) = (0, n < raw.len());
+    for &c in &raw[..n] {
+        if c.is_ascii_digit() {
+            t[k] = t[k].wrapping_mul(10) + (c - b'0') as u64;
+            digits = true;
+        } else if core::mem::take(&mut digits) {
+            k += 1;
+            if k == 3 {
+                count += 1;
+                same &= maps.iter().any(|m| [m.container as u64, m.host as u64, m.size as u64] == t);
+                (t, k) = ([0; 3], 0);
+            }
+        }
+    }
+    if !same || count != maps.len() {
+        let field = if file == b"uid_map" { "linux.uidMappings" } else { "linux.gidMappings" };
+        return Err(Error::msg(t!("config.json:"), field, t!("differ from the mappings of the user namespace joined")));
+    }
+    Ok(())
 }
 
 /// The child: runs [`setup`], and on error reports it to the parent and exits.
@@ -430,6 +467,9 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // be joined before anything new is made, so that new namespaces belong to the right owner).
     if let Some(p) = l.ns(g::CLONE_NEWUSER).and_then(|n| n.path) {
         join(p, g::CLONE_NEWUSER)?;
+        if !l.uid_mappings.is_empty() || !l.gid_mappings.is_empty() {
+            ask(sock, USERNS)?; // the parent checks them against the namespace's
+        }
         // Its root from here on, never the host's (mountpoints made, files opened as it).
         process::user_ns_root()?;
     }

@@ -40,8 +40,8 @@
 //! | `hooks` | applied: all six stages at the spec's points |
 //! | `annotations` | kept in the state; crun's run.oci.systemd.force_cgroup_v1 applied (and the hooks' output ones) |
 //! | `linux.namespaces` | applied: new or joined by path |
-//! | `linux.uidMappings` | applied to a new user namespace; refused where there is no user namespace (as runc) |
-//! | `linux.gidMappings` | applied to a new user namespace; refused where there is no user namespace (as runc) |
+//! | `linux.uidMappings` | applied to a new user namespace, checked against a joined one's; refused where there is no user namespace (as runc) |
+//! | `linux.gidMappings` | applied to a new user namespace, checked against a joined one's; refused where there is no user namespace (as runc) |
 //! | `linux.timeOffsets` | applied to a new time namespace; refused where there is none (as runc), and for a clock but monotonic and boottime |
 //! | `linux.devices` | applied |
 //! | `linux.cgroupsPath` | applied |
