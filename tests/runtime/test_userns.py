@@ -144,3 +144,30 @@ def test_joined_user_namespace_mappings_are_checked(userns):
             assert not os.path.exists(os.path.join(mote.root, cid)) and cgroup_dirs(cid) == []
     finally:
         subprocess.run(mote.argv("delete", "-f", owner), capture_output=True, timeout=TIMEOUT)
+
+
+def test_bind_of_a_shared_host_mount_carries_no_container_mount_back(userns):
+    """With a user namespace create clones the bind sources in the host's mount namespace: the
+    clone of a shared host mount was that mount's peer, so what the container (its root holding
+    CAP_SYS_ADMIN there) or a nested config mount mounted under the bind appeared on the host.
+    The host here is a private mount namespace of the test with the source made shared; after
+    the run it has no mount under the source. As runc, which runs the same bundle."""
+    mote, d = userns
+    vol = os.path.join(d, "vol")
+    for sub in ("sub", "sub2"):
+        os.makedirs(os.path.join(vol, sub))
+    os.chmod(vol, 0o755)
+    caps = ["CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID"]
+    b = mote.bundle(["sh", "-c", "mount -t tmpfs t /vol/sub2 && echo MOUNTED"],
+                    process={"capabilities": {k: caps for k in ("bounding", "effective", "permitted")}},
+                    mounts=MOUNTS + [{"destination": "/vol", "type": "bind", "source": vol, "options": ["rbind"]},
+                                     {"destination": "/vol/sub", "type": "tmpfs", "source": "tmpfs"}],
+                    linux=dict(namespaces=[{"type": t} for t in ("pid", "ipc", "uts", "mount", "user")], **MAP))
+    for name, argv in engines(mote):
+        inner = " ".join(argv + ["run", "--bundle", b, mote.new_id()])
+        p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                            f"mount --bind {vol} {vol} && mount --make-shared {vol} && {inner}; echo ===; "
+                            f"grep ' {vol}' /proc/self/mountinfo"], capture_output=True, text=True, timeout=TIMEOUT)
+        out, _, host = p.stdout.partition("===")
+        assert "MOUNTED" in out, (name, p.stdout, p.stderr)  # the container did mount under the bind
+        assert [l.split()[4] for l in host.splitlines() if l] == [vol], (name, host)

@@ -699,6 +699,10 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
                 use mote_sys::rustix::mount::{move_mount, MoveMountFlags};
                 let f = MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH;
                 move_mount(tree, c"", &target, c"", f).ctx(t!("bind mount"), dest)?;
+                // The clone was made in the host's mount namespace (create's open_tree): a shared
+                // host mount's peer, through which the container's mounts would reach the host.
+                // A slave, as every mount of this namespace: the host's still come in.
+                remount(reopen(root, dest)?.fd(), g::MS_SLAVE as u64 | MS_REC, t!("make bind mount a slave"), dest)?;
             }
             None => mount_on(m.source, target.fd(), None, MS_BIND | (o.flags & MS_REC), None, t!("bind mount"), dest)?,
         }
