@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -171,3 +172,46 @@ def test_bind_of_a_shared_host_mount_carries_no_container_mount_back(userns):
         out, _, host = p.stdout.partition("===")
         assert "MOUNTED" in out, (name, p.stdout, p.stderr)  # the container did mount under the bind
         assert [l.split()[4] for l in host.splitlines() if l] == [vol], (name, host)
+
+
+def user_namespace_with(uid_map, gid_map):
+    """A process of the test in a user namespace of its own with these maps (written as the
+    host's root): its namespace to join."""
+    p = subprocess.Popen(["unshare", "-U", "sleep", "60"])
+    for f, text in (("uid_map", uid_map), ("gid_map", gid_map)):
+        for _ in range(100):  # until unshare has made the namespace
+            try:
+                if os.readlink(f"/proc/{p.pid}/ns/user") != os.readlink("/proc/self/ns/user"):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.01)
+        with open(f"/proc/{p.pid}/{f}", "w") as w:
+            w.write(text)
+    return p
+
+
+@pytest.mark.parametrize("extents", [2, 40], ids=["other-order", "more-than-a-page-of-buffer"])
+def test_joined_mappings_compared_as_a_set(userns, extents):
+    # The kernel lists a namespace's extents in its own order (sorted past 5): the config's may
+    # come in another. A namespace with more extents than a config can hold (16) is refused
+    # naming the field, not with the read's "File too large".
+    mote, _ = userns
+    ext = [(0, 100000, 1000)] + [(1000 * i, 200000 + 1000 * i, 1000) for i in range(1, extents)]
+    text = "".join(f"{c} {h} {s}\n" for c, h, s in ext)
+    ns = user_namespace_with(text, text)
+    try:
+        maps = [{"containerID": c, "hostID": h, "size": s} for c, h, s in reversed(ext[:16])]
+        b = mote.bundle(["cat", "/proc/self/uid_map"], mounts=MOUNTS, linux=dict(
+            namespaces=[{"type": "user", "path": f"/proc/{ns.pid}/ns/user"}] + [{"type": t} for t in ("pid", "ipc", "uts", "mount")],
+            uidMappings=maps, gidMappings=maps))
+        cid = mote.new_id()
+        p = mote("run", "--bundle", b, cid)
+        if extents <= 16:
+            assert p.returncode == 0 and len(p.stdout.splitlines()) == extents, p.stderr
+        else:
+            assert p.returncode == 1 and "linux.uidMappings: differ from the mappings of the user namespace joined" in p.stderr, p.stderr
+            assert not os.path.exists(os.path.join(mote.root, cid)) and cgroup_dirs(cid) == []
+    finally:
+        ns.kill()
+        ns.wait(timeout=TIMEOUT)
