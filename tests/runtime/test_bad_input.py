@@ -48,6 +48,8 @@ def test_missing_rootfs(mote):
     ('{"ociVersion": "1.0.2", "process": {"args": ["x"], "env": [' + ",".join(['"A=1"'] * 600) + ']}}',
      "process.env: more than 512 entries"),
     ('{"ociVersion": "1.0.2", "x": "\\u0000"}', "\\u0000"),
+    ('{"ociVersion": "1.0.2", "linux": {"namespaces": [{"type": "user"}], "uidMappings": [{"containerID": 0, '
+     '"hostID": 100000, "size": 1}]}}', "linux.gidMappings: a new user namespace needs uidMappings and gidMappings"),
     ('{"ociVersion": "1.0.2", "linux": {"timeOffsets": {"realtime": {"secs": 5}}}}',
      "linux.timeOffsets: only monotonic and boottime can be offset, not realtime"),
     ('[' * 100 + ']' * 100, "nesting too deep"),

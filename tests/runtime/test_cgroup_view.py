@@ -133,3 +133,17 @@ def test_cgroup_mount_data_option_is_refused_by_name(native):
     assert p.returncode == 1, p.stderr
     assert "mount /sys/fs/cgroup: option memory_recursiveprot is not a known option of a cgroup mount" in p.stderr, p.stderr
     assert cgroup_dirs(cid) == [] and not os.path.exists(os.path.join(native.root, cid))
+
+
+def test_force_cgroup_v1_mount_options_of_a_filesystem_are_refused(native):
+    # The annotation's mount becomes a tmpfs of mote's own with the hierarchy in it, whatever
+    # its type: a filesystem option given to it (mode=) would be dropped without a word.
+    if not any("name=systemd" in l for l in open("/proc/self/mountinfo")):
+        pytest.skip("the host has no name=systemd v1 hierarchy (crun needs one too)")
+    cid = native.new_id()
+    b = native.bundle(["true"], linux={"namespaces": [{"type": t} for t in BASE]},
+                      mounts=MOUNTS[:3] + [{"destination": "/sys/fs/cgroup", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=700"]}],
+                      annotations={"run.oci.systemd.force_cgroup_v1": "/sys/fs/cgroup"})
+    p = native("run", "--bundle", b, cid)
+    assert p.returncode == 1 and "mount /sys/fs/cgroup: option mode=700 is not a known option of a cgroup mount" in p.stderr, p.stderr
+    assert cgroup_dirs(cid) == [] and not os.path.exists(os.path.join(native.root, cid))

@@ -140,7 +140,7 @@ fn set_recursive(root: BorrowedFd<'_>, dest: &[u8], o: &Opts) -> Result<()> {
             let flags = (cur & !clr) | to_ms(o.rset);
             remount(top.fd(), MS_REMOUNT | MS_BIND | flags, t!("remount (recursive options)"), dest)
         }
-        Err(Errno::NOSYS) => Err(Error::msg(t!("mount"), dest, t!("recursive options on an rbind need mount_setattr (Linux 5.12)"))),
+        Err(Errno::NOSYS) => Err(Error::msg(t!("mount"), dest, t!("recursive options on a mount with submounts need mount_setattr (Linux 5.12)"))),
         Err(e) => Err(Error::sys(t!("mount_setattr"), dest, e)),
     }
 }
@@ -257,6 +257,8 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
             // Bind mounts of host directories: now, while the host's tree is in view.
             if !fresh {
                 cgroup_view(root.fd(), m, cgroup, &mut done)?;
+            } else {
+                parse_opts(m, false)?; // mounted after the switch: its options refused now, before the hooks
             }
             continue;
         }
@@ -346,6 +348,10 @@ fn forced_v1<'a>(spec: &Spec<'a>) -> Option<&'a CStr> {
 fn systemd_v1(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Batch) -> Result<()> {
     let dest = m.destination.to_bytes();
     let mut o = parse_opts(m, false)?;
+    if !o.data.is_empty() {
+        // (whatever the mount's type: none of its own options reaches the tmpfs or the hierarchy)
+        return Err(opt_err(dest, o.data.lossy(), t!("is not a known option of a cgroup mount")));
+    }
     let top = cgroup_tmpfs(root, dest, o.flags, done)?;
     fs::mkdirat(&top, c"systemd", Mode::from_raw_mode(0o755)).ctx(t!("mkdir"), "systemd")?;
     let at = resolve::open(top.fd(), b"systemd").ctx(t!("open"), "systemd")?;

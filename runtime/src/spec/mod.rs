@@ -710,8 +710,9 @@ maskedPaths readonlyPaths sysctl personality mountLabel memoryPolicy intelRdt ne
         }
         Ok(())
     })?;
-    if l.ns(g::CLONE_NEWUSER).is_some_and(|n| n.path.is_none()) && l.uid_mappings.is_empty() {
-        return Err(p.key_err("uidMappings", t!("a new user namespace needs uidMappings and gidMappings")));
+    if l.ns(g::CLONE_NEWUSER).is_some_and(|n| n.path.is_none()) && (l.uid_mappings.is_empty() || l.gid_mappings.is_empty()) {
+        let k = if l.uid_mappings.is_empty() { "uidMappings" } else { "gidMappings" };
+        return Err(p.key_err(k, t!("a new user namespace needs uidMappings and gidMappings")));
     }
     // Fields that only a namespace applies, refused without it as runc does (else a container
     // meant to be an unprivileged user's would run as the host's root). A joined user
