@@ -294,38 +294,34 @@ fn parent(ctx: &Setup<'_>, sock: &OwnedFd, procs: &mut Procs) -> Result<(u32, u3
     }
 }
 
-/// The child's user namespace mappings: a new namespace's written, a joined one's checked
-/// against the config's (containerd gives both for a pod's namespace; they are that namespace's
-/// facts, which the config must not misstate: runc checks too).
 fn write_maps(pid: u32, spec: &Spec<'_>) -> Result<()> {
-    let joined = spec.linux.ns(g::CLONE_NEWUSER).is_some_and(|n| n.path.is_some());
-    map_file(pid, b"uid_map", &spec.linux.uid_mappings, joined)?;
-    map_file(pid, b"gid_map", &spec.linux.gid_mappings, joined)
-}
-
-/// [`write_maps`] for one of the two files.
-#[inline(never)]
-fn map_file(pid: u32, file: &[u8], maps: &[IdMap], joined: bool) -> Result<()> {
-    let mut p = Buf::<64>::new();
-    p.s(b"/proc/").u(pid as u64).c(b'/').s(file); // a pid and a short name: always fits
-    if !joined {
+    let one = |file: &[u8], maps: &[IdMap]| -> Result<()> {
         let mut v = Buf::<1024>::new();
         for m in maps {
             v.u(m.container as u64).c(b' ').u(m.host as u64).c(b' ').u(m.size as u64).c(b'\n');
         }
-        return crate::cgroup::write_file(p.cstr(), v.get().fits(t!("id mappings:"))?);
-    }
+        write_proc(pid, file, v.get().fits(t!("id mappings:"))?)
+    };
+    one(b"uid_map", &spec.linux.uid_mappings)?;
+    one(b"gid_map", &spec.linux.gid_mappings)
+}
+
+/// A joined user namespace's mappings (`file`, read from inside it: the kernel shows them as
+/// its parent namespace sees them) against the config's, when it gives some: containerd gives
+/// both for a pod's namespace; they are that namespace's facts, which the config must not
+/// misstate (runc checks too). The same set of extents, in any order.
+#[inline(never)]
+fn same_maps(file: &CStr, maps: &[IdMap], field: &str) -> Result<()> {
     if maps.is_empty() {
         return Ok(());
     }
-    // The kernel's extents (padded numbers, three a line): the same set as the config's.
     let mut raw = [0u8; 1024];
-    let (n, mut same) = match crate::cgroup::read_file(p.cstr(), &mut raw) {
+    let (n, mut same) = match crate::cgroup::read_file(file, &mut raw) {
         Err(e) if e.errno() == Some(Errno::FBIG) => (0, false), // more extents than a config holds (limits::ID_MAPPINGS)
         r => (r?, true),
     };
-    let (mut t, mut k, mut digits) = ([0u64; 3], 0, false);
-    let mut count = 0;
+    // Padded numbers, three a line.
+    let (mut t, mut k, mut digits, mut count) = ([0u64; 3], 0, false, 0);
     for &c in &raw[..n] {
         if c.is_ascii_digit() {
             t[k] = t[k].wrapping_mul(10) + (c - b'0') as u64;
@@ -340,7 +336,6 @@ fn map_file(pid: u32, file: &[u8], maps: &[IdMap], joined: bool) -> Result<()> {
         }
     }
     if !same || count != maps.len() {
-        let field = if file == b"uid_map" { "linux.uidMappings" } else { "linux.gidMappings" };
         return Err(Error::msg(t!("config.json:"), field, t!("differ from the mappings of the user namespace joined")));
     }
     Ok(())
@@ -470,9 +465,8 @@ fn setup_inner(ctx: &Setup<'_>, sock: &OwnedFd, fallback: bool) -> Result<Never>
     // be joined before anything new is made, so that new namespaces belong to the right owner).
     if let Some(p) = l.ns(g::CLONE_NEWUSER).and_then(|n| n.path) {
         join(p, g::CLONE_NEWUSER)?;
-        if !l.uid_mappings.is_empty() || !l.gid_mappings.is_empty() {
-            ask(sock, USERNS)?; // the parent checks them against the namespace's
-        }
+        same_maps(c"/proc/self/uid_map", &l.uid_mappings, "linux.uidMappings")?;
+        same_maps(c"/proc/self/gid_map", &l.gid_mappings, "linux.gidMappings")?;
         // Its root from here on, never the host's (mountpoints made, files opened as it).
         process::user_ns_root()?;
     }
