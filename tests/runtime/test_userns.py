@@ -147,31 +147,43 @@ def test_joined_user_namespace_mappings_are_checked(userns):
         subprocess.run(mote.argv("delete", "-f", owner), capture_output=True, timeout=TIMEOUT)
 
 
-def test_bind_of_a_shared_host_mount_carries_no_container_mount_back(userns):
-    """With a user namespace create clones the bind sources in the host's mount namespace: the
-    clone of a shared host mount was that mount's peer, so what the container (its root holding
-    CAP_SYS_ADMIN there) or a nested config mount mounted under the bind appeared on the host.
-    The host here is a private mount namespace of the test with the source made shared; after
-    the run it has no mount under the source. As runc, which runs the same bundle."""
+@pytest.mark.parametrize("user", [True, False], ids=["userns", "no-userns"])
+@pytest.mark.parametrize("root", [None, "rshared"], ids=["default", "rshared-root"])
+def test_container_mounts_reach_the_host_only_through_a_shared_root(userns, user, root):
+    """The host here is a private mount namespace of the test with a bind source made shared;
+    the container mounts under the bind (its root holds CAP_SYS_ADMIN) and a nested config mount
+    goes there too. By default none of them reaches the host: with a user namespace create clones
+    the bind sources in the host's namespace, and the clone of a shared mount was its peer (they
+    all did). With rootfsPropagation rshared and an rshared bind (Kubernetes' Bidirectional)
+    exactly those two do, and nothing else of the container's (its /proc, /dev...), but in a
+    user namespace, whose mount namespace the kernel makes a slave of the host's. runc runs the
+    same bundle and leaves the same mounts."""
     mote, d = userns
     vol = os.path.join(d, "vol")
     for sub in ("sub", "sub2"):
         os.makedirs(os.path.join(vol, sub))
     os.chmod(vol, 0o755)
     caps = ["CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID"]
+    ns = ("pid", "ipc", "uts", "mount") + (("user",) if user else ())
     b = mote.bundle(["sh", "-c", "mount -t tmpfs t /vol/sub2 && echo MOUNTED"],
                     process={"capabilities": {k: caps for k in ("bounding", "effective", "permitted")}},
-                    mounts=MOUNTS + [{"destination": "/vol", "type": "bind", "source": vol, "options": ["rbind"]},
+                    mounts=MOUNTS + [{"destination": "/vol", "type": "bind", "source": vol, "options": ["rbind", "rshared"]},
                                      {"destination": "/vol/sub", "type": "tmpfs", "source": "tmpfs"}],
-                    linux=dict(namespaces=[{"type": t} for t in ("pid", "ipc", "uts", "mount", "user")], **MAP))
+                    linux=dict(namespaces=[{"type": t} for t in ns], **(MAP if user else {}),
+                               **({"rootfsPropagation": root} if root else {})))
+    seen = {}
     for name, argv in engines(mote):
         inner = " ".join(argv + ["run", "--bundle", b, mote.new_id()])
         p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
-                            f"mount --bind {vol} {vol} && mount --make-shared {vol} && {inner}; echo ===; "
-                            f"grep ' {vol}' /proc/self/mountinfo"], capture_output=True, text=True, timeout=TIMEOUT)
+                            f"mount --bind {vol} {vol} && mount --make-rshared {vol} && grep -c . /proc/self/mountinfo "
+                            f"&& {inner}; echo ===; grep -c . /proc/self/mountinfo; grep ' {vol}' /proc/self/mountinfo"],
+                           capture_output=True, text=True, timeout=TIMEOUT)
         out, _, host = p.stdout.partition("===")
         assert "MOUNTED" in out, (name, p.stdout, p.stderr)  # the container did mount under the bind
-        assert [l.split()[4] for l in host.splitlines() if l] == [vol], (name, host)
+        before, after = int(out.split()[0]), int(host.split()[0])
+        seen[name] = (after - before, sorted(l.split()[4] for l in host.splitlines() if len(l.split()) > 4))
+    back = [os.path.join(vol, "sub"), os.path.join(vol, "sub2")] if root and not user else []
+    assert seen["mote"] == seen["runc"] == (len(back), sorted([vol] + back)), seen
 
 
 def user_namespace_with(uid_map, gid_map):

@@ -20,7 +20,7 @@ fn is_proc(fd: &OwnedFd) -> bool {
 /// The id of the mount `fd` is on (statx, Linux 5.8), or 0 where the kernel does not say: a
 /// procfs file bind-mounted over the one mote means to write passes the type check, not this
 /// one (the CVE-2025-52881 class: a container process racing `mote exec`).
-fn mnt_id(fd: &OwnedFd) -> u64 {
+pub(super) fn mnt_id(fd: &OwnedFd) -> u64 {
     use mote_sys::rustix::fd::AsRawFd;
     use mote_sys::rustix::fs::{AtFlags, StatxFlags};
     match fs::statx(fd, c"", AtFlags::EMPTY_PATH, StatxFlags::MNT_ID) {

@@ -222,12 +222,18 @@ pub fn open_bind_sources(spec: &Spec<'_>) -> Result<BindSources> {
 /// `root_ids`: every id of this process is 0 (process::Inherited::root), so what it creates is root's.
 #[allow(clippy::too_many_arguments)]
 pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fresh: bool, root_ids: bool, sources: &BindSources, before_switch: &mut dyn FnMut() -> Result<()>) -> Result<()> {
-    // Nothing mounted from here on may propagate back to the host. A shared rootfsPropagation is
-    // applied only after the switch (pivot_root refuses a shared parent).
-    // Everything recursively slave first (the rootfs' own mount and its parent too, whatever a
-    // non-recursive rootfsPropagation says), then the configured propagation on "/".
-    raw::mount(None, c"/", None, g::MS_SLAVE as u64 | MS_REC, None).ctx(t!("make / private"), "/")?;
-    root_propagation(spec, false)?;
+    // Nothing mounted from here on may propagate back to the host, but through a bind the
+    // config shares with it. Everything recursively slave first (the rootfs' own mount and its
+    // parent too, whatever a non-recursive rootfsPropagation says), then the configured
+    // propagation on "/". A shared rootfsPropagation (Kubernetes' Bidirectional) keeps the
+    // host's peers, as runc: then the mount the rootfs is on is made private instead (its
+    // mounts stay here, and pivot_root refuses a shared parent), and "/" is shared after the switch.
+    if shared_root(spec) {
+        private_parent(rootfs)?;
+    } else {
+        raw::mount(None, c"/", None, g::MS_SLAVE as u64 | MS_REC, None).ctx(t!("make / private"), "/")?;
+        root_propagation(spec, false)?;
+    }
     // The rootfs must be a mount point of its own for pivot_root.
     raw::mount(Some(rootfs), rootfs, None, MS_BIND | MS_REC, None).ctx(t!("bind mount rootfs"), rootfs.to_bytes())?;
     let root = fs::open(rootfs, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ctx(t!("open rootfs"), rootfs.to_bytes())?;
@@ -382,8 +388,16 @@ fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Ba
         src.s(crate::cgroup::ROOT).s(cgroup);
         let r = bind_at(src.cstr().fits(t!("cgroup path:"))?, on.fd(), root, dest, o.flags);
         done.add(on);
-        return r.and_then(|()| finish(root, dest, &o));
+        r?;
+    } else {
+        view_v1(root, dest, &o, cgroup, &mut src, done)?;
+        o.flags |= MS_REC; // a tree of mounts, as an rbind's (see set_recursive)
     }
+    finish(root, dest, &o)
+}
+
+/// [`cgroup_view`] on v1 or hybrid: the tmpfs and a bind of each hierarchy's directory in it.
+fn view_v1(root: BorrowedFd<'_>, dest: &[u8], o: &Opts, cgroup: &[u8], src: &mut Buf<{ crate::cgroup::PATH + 64 }>, done: &mut Batch) -> Result<()> {
     let top = cgroup_tmpfs(root, dest, o.flags, done)?;
     // When the flags keep the tmpfs's own (nosuid, nodev, noexec: the usual "ro,nosuid,..."),
     // one recursive mount_setattr of the filled tmpfs gives them to it and to every bind below
@@ -414,9 +428,7 @@ fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Ba
     // (the tmpfs's superblock too: read-only as runc's)
     let r = seal_tmpfs(&top, o.flags, dest);
     done.add(top);
-    r?;
-    o.flags |= MS_REC; // a tree of mounts, as an rbind's (see set_recursive)
-    finish(root, dest, &o)
+    r
 }
 
 const SAFE: u64 = (g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC) as u64;
@@ -608,6 +620,30 @@ pub fn seal(spec: &Spec<'_>) -> Result<()> {
     root_propagation(spec, true)
 }
 
+/// The mount `rootfs` is on (its own, where it is a mount point) made private, as runc's
+/// rootfsParentMountPrivate: found by going up while the mount id stays the same (at most a
+/// step a component of the absolute path: past it, "/").
+#[inline(never)]
+fn private_parent(rootfs: &CStr) -> Result<()> {
+    let dir = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let mut at = fs::open(rootfs, dir, Mode::empty()).ctx(t!("open rootfs"), rootfs.to_bytes())?;
+    let id = super::procfs::mnt_id(&at);
+    for _ in rootfs.to_bytes().iter().filter(|&&c| c == b'/') {
+        // (an id of 0, unknown, or a parent not opened: `at`, which must then be a mount's root)
+        match fs::openat(&at, c"..", dir, Mode::empty()) {
+            Ok(up) if id != 0 && super::procfs::mnt_id(&up) == id => at = up,
+            _ => break,
+        }
+    }
+    remount(at.fd(), g::MS_PRIVATE as u64, t!("make the rootfs's mount private"), rootfs.to_bytes())
+}
+
+/// Whether linux.rootfsPropagation is shared or rshared: the container's mounts keep the
+/// host's as peers (see setup).
+fn shared_root(spec: &Spec<'_>) -> bool {
+    spec.linux.rootfs_propagation.and_then(|p| spec::propagation(p.to_bytes())).is_some_and(|p| p & g::MS_SHARED as u64 != 0)
+}
+
 /// linux.rootfsPropagation on "/": before the switch (`after` false) any but shared and
 /// unbindable, which only after it (pivot_root refuses a shared parent; the rootfs is bind
 /// mounted before the switch).
@@ -707,7 +743,9 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount<'_>, label: Option<&CStr>, src: Opt
                 move_mount(tree, c"", &target, c"", f).ctx(t!("bind mount"), dest)?;
                 // The clone was made in the host's mount namespace (create's open_tree): a shared
                 // host mount's peer, through which the container's mounts would reach the host.
-                // A slave, as every mount of this namespace: the host's still come in.
+                // A slave, as the kernel makes every mount it copies into a namespace of a user
+                // namespace's (a shared root too: no Bidirectional there, as with runc); the
+                // host's mounts still come in.
                 remount(reopen(root, dest)?.fd(), g::MS_SLAVE as u64 | MS_REC, t!("make bind mount a slave"), dest)?;
             }
             None => mount_on(m.source, target.fd(), None, MS_BIND | (o.flags & MS_REC), None, t!("bind mount"), dest)?,
