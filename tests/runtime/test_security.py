@@ -960,3 +960,18 @@ def test_relative_masked_or_readonly_path_is_refused(mote, field):
     p = mote("run", "--bundle", b, cid)
     assert p.returncode == 1 and f"linux.{field}[1]" in p.stderr and "absolute" in p.stderr, p.stderr
     no_residue(mote, cid)
+
+
+def test_no_pivot_with_a_shared_root_moves_nothing_onto_the_host(native):
+    """--no-pivot moves the rootfs onto "/". With rootfsPropagation rshared "/" keeps the host's
+    peers (Kubernetes' Bidirectional), and the move went on to the host's "/": the container's
+    whole tree over it. The 'host' is a mount namespace of the test with every mount shared and
+    the rootfs a mount of its own (as an overlay's is); after the run it has the mounts it had."""
+    r = native.rootfs
+    b = native.bundle(["true"], linux={"rootfsPropagation": "rshared"})
+    inner = " ".join(native.argv("run", "--no-pivot", "--bundle", b, native.new_id()))
+    p = run(["unshare", "-m", "--propagation", "shared", "sh", "-c",
+             f"mount --bind {r} {r} && grep -c . /proc/self/mountinfo && {inner} && grep -c . /proc/self/mountinfo"])
+    assert p.returncode == 0, p.stderr
+    before, after = p.stdout.split()
+    assert before == after, p.stdout

@@ -231,7 +231,7 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
     if shared_root(spec) {
         private_parent(rootfs)?;
     } else {
-        raw::mount(None, c"/", None, g::MS_SLAVE as u64 | MS_REC, None).ctx(t!("make / private"), "/")?;
+        slave_root(MS_REC)?;
         root_propagation(spec, false)?;
     }
     // The rootfs must be a mount point of its own for pivot_root.
@@ -1037,10 +1037,19 @@ fn switch_root(root: &OwnedFd, rootfs: &CStr, no_pivot: bool) -> Result<()> {
         raw::mount(None, c".", None, g::MS_SLAVE as u64 | MS_REC, None).ctx(t!("make old root private"), "/")?;
         raw::umount2(c".", g::MNT_DETACH).ctx(t!("unmount old root"), "/")?;
     } else {
+        // A shared "/" (a shared rootfsPropagation keeps the host's peers) would pass the move on
+        // to the host's "/", the container's tree over it; a slave passes nothing on.
+        slave_root(0)?;
         raw::mount(Some(c"."), c"/", None, g::MS_MOVE as u64, None).ctx(t!("move rootfs to /"), rootfs.to_bytes())?;
         process::chroot(c".").ctx(t!("chroot"), rootfs.to_bytes())?;
     }
     process::chdir(c"/").ctx(t!("chdir"), "/")
+}
+
+/// "/" a slave (with `rec`, MS_REC, every mount below too): it passes no mount on to the host.
+#[inline(never)]
+fn slave_root(rec: u64) -> Result<()> {
+    raw::mount(None, c"/", None, g::MS_SLAVE as u64 | rec, None).ctx(t!("make / private"), "/")
 }
 
 /// Whether "/" is the initramfs (ramfs or tmpfs), where pivot_root is refused.
