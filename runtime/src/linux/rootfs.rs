@@ -1038,8 +1038,10 @@ fn switch_root(root: &OwnedFd, rootfs: &CStr, no_pivot: bool) -> Result<()> {
         raw::umount2(c".", g::MNT_DETACH).ctx(t!("unmount old root"), "/")?;
     } else {
         // A shared "/" (a shared rootfsPropagation keeps the host's peers) would pass the move on
-        // to the host's "/", the container's tree over it; a slave passes nothing on.
-        slave_root(0)?;
+        // to the host's "/", the container's tree over it; a slave passes nothing on. Every mount
+        // below too: the old root's stay under the chroot, where an escaped process must not
+        // reach the host's through them (so no Bidirectional with --no-pivot).
+        slave_root(MS_REC)?;
         raw::mount(Some(c"."), c"/", None, g::MS_MOVE as u64, None).ctx(t!("move rootfs to /"), rootfs.to_bytes())?;
         process::chroot(c".").ctx(t!("chroot"), rootfs.to_bytes())?;
     }
