@@ -231,7 +231,7 @@ pub fn setup(spec: &Spec<'_>, rootfs: &CStr, no_pivot: bool, cgroup: &[u8], fres
     if shared_root(spec) {
         private_parent(rootfs)?;
     } else {
-        slave_root(MS_REC)?;
+        slave_root()?;
         root_propagation(spec, false)?;
     }
     // The rootfs must be a mount point of its own for pivot_root.
@@ -382,22 +382,23 @@ fn systemd_v1(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Bat
 fn cgroup_view(root: BorrowedFd<'_>, m: &Mount<'_>, cgroup: &[u8], done: &mut Batch) -> Result<()> {
     let dest = m.destination.to_bytes();
     let mut o = parse_opts(m, false)?;
-    let mut src = Buf::<{ crate::cgroup::PATH + 64 }>::new();
     if crate::cgroup::pure_v2() {
         let on = resolve::open_or_create(root, dest, Make::Dir).ctx(t!("create mount point"), dest)?;
+        let mut src = Buf::<{ crate::cgroup::PATH + 64 }>::new();
         src.s(crate::cgroup::ROOT).s(cgroup);
         let r = bind_at(src.cstr().fits(t!("cgroup path:"))?, on.fd(), root, dest, o.flags);
         done.add(on);
         r?;
     } else {
-        view_v1(root, dest, &o, cgroup, &mut src, done)?;
+        view_v1(root, dest, &o, cgroup, done)?;
         o.flags |= MS_REC; // a tree of mounts, as an rbind's (see set_recursive)
     }
     finish(root, dest, &o)
 }
 
 /// [`cgroup_view`] on v1 or hybrid: the tmpfs and a bind of each hierarchy's directory in it.
-fn view_v1(root: BorrowedFd<'_>, dest: &[u8], o: &Opts, cgroup: &[u8], src: &mut Buf<{ crate::cgroup::PATH + 64 }>, done: &mut Batch) -> Result<()> {
+fn view_v1(root: BorrowedFd<'_>, dest: &[u8], o: &Opts, cgroup: &[u8], done: &mut Batch) -> Result<()> {
+    let mut src = Buf::<{ crate::cgroup::PATH + 64 }>::new();
     let top = cgroup_tmpfs(root, dest, o.flags, done)?;
     // When the flags keep the tmpfs's own (nosuid, nodev, noexec: the usual "ro,nosuid,..."),
     // one recursive mount_setattr of the filled tmpfs gives them to it and to every bind below
@@ -1041,17 +1042,17 @@ fn switch_root(root: &OwnedFd, rootfs: &CStr, no_pivot: bool) -> Result<()> {
         // to the host's "/", the container's tree over it; a slave passes nothing on. Every mount
         // below too: the old root's stay under the chroot, where an escaped process must not
         // reach the host's through them (so no Bidirectional with --no-pivot).
-        slave_root(MS_REC)?;
+        slave_root()?;
         raw::mount(Some(c"."), c"/", None, g::MS_MOVE as u64, None).ctx(t!("move rootfs to /"), rootfs.to_bytes())?;
         process::chroot(c".").ctx(t!("chroot"), rootfs.to_bytes())?;
     }
     process::chdir(c"/").ctx(t!("chdir"), "/")
 }
 
-/// "/" a slave (with `rec`, MS_REC, every mount below too): it passes no mount on to the host.
+/// "/" and every mount below it slaves: they pass no mount on to the host.
 #[inline(never)]
-fn slave_root(rec: u64) -> Result<()> {
-    raw::mount(None, c"/", None, g::MS_SLAVE as u64 | rec, None).ctx(t!("make / private"), "/")
+fn slave_root() -> Result<()> {
+    raw::mount(None, c"/", None, g::MS_SLAVE as u64 | MS_REC, None).ctx(t!("make / private"), "/")
 }
 
 /// Whether "/" is the initramfs (ramfs or tmpfs), where pivot_root is refused.
